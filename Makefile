@@ -1,0 +1,47 @@
+# neurosage: the two commands a new user runs.
+#   make demo   create .venv, install, run a small teacher-guided search on Fashion-MNIST
+#   make test   create/update .venv, install with test extras, run pytest
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+PIP     = $(PY) -m pip
+STAMP   = $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+FASHION_MNIST ?= /usr/share/datasets/fashion-mnist
+RUN_DIR ?= runs/demo
+
+.PHONY: venv test demo bench fashion-mnist clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(STAMP): $(PY) pyproject.toml constraints.txt
+	$(PIP) install --quiet -c constraints.txt torch==2.14.1 torchvision==0.29.1
+	$(PIP) install --quiet -c constraints.txt -e '.[all]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: venv
+	$(PY) -m pytest -q
+
+fashion-mnist:
+	@if [ -f "$(FASHION_MNIST)/train-images-idx3-ubyte.gz" ]; then \
+	  echo "Fashion-MNIST found in $(FASHION_MNIST)"; \
+	else \
+	  echo "Fashion-MNIST is not installed at $(FASHION_MNIST)."; \
+	  echo "Install it with:  sudo apt-get update && sudo apt-get install dataset-fashion-mnist"; \
+	  echo "or point FASHION_MNIST=/path/to/folder-with-idx-files at your own copy."; \
+	  exit 1; \
+	fi
+
+demo: venv fashion-mnist
+	$(VENV)/bin/neurosage demo --data $(FASHION_MNIST) --run-dir $(RUN_DIR)
+
+bench: venv
+	$(PY) benchmarks/bench_rsa.py
+	$(PY) benchmarks/bench_train.py
+
+clean:
+	rm -rf $(VENV) runs build *.egg-info

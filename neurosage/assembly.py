@@ -1,0 +1,322 @@
+"""Neural and network response assemblies in the Brain-Score convention.
+
+An assembly is an :class:`xarray.DataArray` with dims ``presentation x neuroid``
+(optionally ``x time_bin``). ``presentation`` carries ``stimulus_id`` (plus any
+stimulus metadata such as ``category_name``, ``object_name``, ``repetition``);
+``neuroid`` carries ``neuroid_id`` and ``region`` (a brain area such as ``"V4"`` or
+a network layer name). ``time_bin`` carries ``time_bin_start``/``time_bin_end``
+in milliseconds.
+
+Coordinates are kept flat (plain, non-index coordinates), exactly as BrainIO
+stores them in netCDF; :func:`gather_indexes` rebuilds Brain-Score's MultiIndexes
+when a user wants ``assembly.sel(region="IT")``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+__all__ = [
+    "AssemblyError",
+    "make_assembly",
+    "validate",
+    "average_repetitions",
+    "select_time",
+    "select_regions",
+    "regions",
+    "gather_indexes",
+]
+
+log = logging.getLogger(__name__)
+
+PRESENTATION, NEUROID, TIME_BIN = "presentation", "neuroid", "time_bin"
+STIMULUS_ID, NEUROID_ID, REGION = "stimulus_id", "neuroid_id", "region"
+
+
+class AssemblyError(ValueError):
+    """An assembly breaks the conventions; ``problems`` lists each problem with its fix."""
+
+    def __init__(self, problems: Sequence[str], source: str | None = None):
+        self.problems = list(problems)
+        self.source = source
+        where = f" in {source}" if source else ""
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"invalid assembly{where} ({len(self.problems)} problem(s)):\n{lines}")
+
+
+def make_assembly(
+    values: Any,
+    *,
+    stimulus_id: Sequence[Any],
+    region: str | Sequence[str],
+    neuroid_id: Sequence[Any] | None = None,
+    presentation_coords: Mapping[str, Sequence[Any]] | None = None,
+    neuroid_coords: Mapping[str, Sequence[Any]] | None = None,
+    time_bins: Sequence[tuple[float, float]] | None = None,
+    name: str | None = None,
+    attrs: Mapping[str, Any] | None = None,
+) -> xr.DataArray:
+    """Build a validated assembly from an array plus metadata.
+
+    Parameters
+    ----------
+    values
+        Array of shape ``(n_presentations, n_neuroids)`` or
+        ``(n_presentations, n_neuroids, n_time_bins)``.
+    stimulus_id
+        One id per presentation (repeats allowed for repetitions).
+    region
+        One region name for all neuroids, or one per neuroid.
+    neuroid_id
+        One id per neuroid; defaults to ``"<region>_<index>"``.
+    presentation_coords, neuroid_coords
+        Extra metadata per presentation / neuroid (e.g. ``category_name``).
+    time_bins
+        ``(start_ms, end_ms)`` per time bin, required for 3-D ``values``.
+    """
+    values = np.asarray(values)
+    if values.ndim not in (2, 3):
+        raise AssemblyError(
+            [f"values must be 2-D (presentation x neuroid) or 3-D (+ time_bin), got shape {values.shape}"]
+        )
+    n_pres, n_neur = values.shape[:2]
+    regions_ = [region] * n_neur if isinstance(region, str) else list(region)
+    if neuroid_id is None:
+        neuroid_id = [f"{r}_{i}" for i, r in enumerate(regions_)]
+    coords: dict[str, tuple[str, Any]] = {
+        STIMULUS_ID: (PRESENTATION, _column(stimulus_id, n_pres, STIMULUS_ID, PRESENTATION)),
+        NEUROID_ID: (NEUROID, _column(neuroid_id, n_neur, NEUROID_ID, NEUROID)),
+        REGION: (NEUROID, _column(regions_, n_neur, REGION, NEUROID)),
+    }
+    for key, col in (presentation_coords or {}).items():
+        coords[key] = (PRESENTATION, _column(col, n_pres, key, PRESENTATION))
+    for key, col in (neuroid_coords or {}).items():
+        coords[key] = (NEUROID, _column(col, n_neur, key, NEUROID))
+    dims: tuple[str, ...] = (PRESENTATION, NEUROID)
+    if values.ndim == 3:
+        if time_bins is None or len(time_bins) != values.shape[2]:
+            raise AssemblyError([f"3-D values need {values.shape[2]} (start, end) pairs in time_bins"])
+        starts, ends = zip(*time_bins)
+        coords["time_bin_start"] = (TIME_BIN, np.asarray(starts))
+        coords["time_bin_end"] = (TIME_BIN, np.asarray(ends))
+        dims = dims + (TIME_BIN,)
+    assembly = xr.DataArray(values, dims=dims, coords=coords, name=name, attrs=dict(attrs or {}))
+    return validate(assembly)
+
+
+def _column(values: Sequence[Any], n: int, key: str, dim: str) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.shape != (n,):
+        raise AssemblyError([f"coord {key!r} has shape {arr.shape}, but dim {dim!r} has length {n}"])
+    return arr
+
+
+def validate(
+    assembly: xr.DataArray,
+    *,
+    source: str | None = None,
+    unique_stimuli: bool = False,
+    allow_nan: bool = False,
+) -> xr.DataArray:
+    """Check an assembly against the conventions; return it unchanged or raise.
+
+    Every problem found is listed in one :class:`AssemblyError` with the fix.
+
+    Parameters
+    ----------
+    assembly
+        The assembly to check.
+    source
+        File or dataset name used in error messages.
+    unique_stimuli
+        Require one presentation per ``stimulus_id`` (true after averaging repetitions).
+    allow_nan
+        Accept NaN values (raw recordings with missing trials); inf is never accepted.
+    """
+    if not isinstance(assembly, xr.DataArray):
+        raise AssemblyError([f"expected an xarray.DataArray, got {type(assembly).__name__}"], source)
+    problems: list[str] = []
+    dims = set(assembly.dims)
+    for dim in (PRESENTATION, NEUROID):
+        if dim not in dims:
+            problems.append(
+                f"missing dim {dim!r} (dims are {tuple(assembly.dims)}); "
+                f"fix: rename your dims, e.g. assembly.rename({{'image': 'presentation', 'unit': 'neuroid'}})"
+            )
+    extra = dims - {PRESENTATION, NEUROID, TIME_BIN}
+    if extra:
+        problems.append(f"unexpected dim(s) {sorted(extra)}; fix: average or select them away")
+    for coord, dim in ((STIMULUS_ID, PRESENTATION), (NEUROID_ID, NEUROID), (REGION, NEUROID)):
+        if dim in dims and not _has_coord(assembly, coord, dim):
+            problems.append(
+                f"missing coord {coord!r} on dim {dim!r}; fix: "
+                f"assembly.assign_coords({coord}=({dim!r}, values))"
+            )
+    if problems:
+        raise AssemblyError(problems, source)
+
+    for dim in assembly.dims:
+        if assembly.sizes[dim] == 0:
+            problems.append(f"dim {dim!r} is empty; fix: check the selection that produced this assembly")
+    region = assembly[REGION].values
+    empty = [i for i, r in enumerate(region) if r is None or (isinstance(r, str) and not r.strip())]
+    if empty:
+        problems.append(
+            f"{len(empty)} neuroid(s) have an empty region (first at index {empty[0]}); "
+            "fix: give every neuroid a region name such as 'V4' or a layer name"
+        )
+    if unique_stimuli:
+        ids = pd.Series(assembly[STIMULUS_ID].values)
+        dup = ids[ids.duplicated()].unique()
+        if len(dup):
+            problems.append(
+                f"{len(dup)} duplicate stimulus_id value(s), e.g. {list(dup[:3])}; "
+                "fix: call neurosage.assembly.average_repetitions(assembly)"
+            )
+    problems.extend(_finite_problems(assembly, allow_nan))
+    if problems:
+        raise AssemblyError(problems, source)
+    return assembly
+
+
+def _has_coord(assembly: xr.DataArray, coord: str, dim: str) -> bool:
+    return coord in assembly.coords and assembly[coord].dims == (dim,)
+
+
+def _finite_problems(assembly: xr.DataArray, allow_nan: bool) -> list[str]:
+    values = np.asarray(assembly.values)
+    if not np.issubdtype(values.dtype, np.number):
+        return [f"values have non-numeric dtype {values.dtype}; fix: convert to float"]
+    if not np.issubdtype(values.dtype, np.floating):
+        return []
+    problems = []
+    bad_kinds = [("inf", np.isinf(values))] + ([] if allow_nan else [("NaN", np.isnan(values))])
+    for kind, mask in bad_kinds:
+        count = int(mask.sum())
+        if not count:
+            continue
+        axes = tuple(i for i, d in enumerate(assembly.dims) if d != NEUROID)
+        per_neuroid = mask.any(axis=axes) if axes else mask
+        ids = assembly[NEUROID_ID].values[per_neuroid]
+        regs = sorted({str(r) for r in assembly[REGION].values[per_neuroid]})
+        problems.append(
+            f"{count} {kind} value(s) in {len(ids)} neuroid(s) (e.g. {list(ids[:3])}; regions {regs}); "
+            "fix: drop those neuroids, or average repetitions with NaN-aware averaging first"
+        )
+    return problems
+
+
+def regions(assembly: xr.DataArray) -> list[str]:
+    """Region names in order of first appearance."""
+    return list(dict.fromkeys(str(r) for r in assembly[REGION].values))
+
+
+def select_regions(
+    assembly: xr.DataArray, names: Sequence[str], *, coord: str = REGION
+) -> dict[str, xr.DataArray]:
+    """Split an assembly into one assembly per region (or subregion) name.
+
+    Raises
+    ------
+    AssemblyError
+        When a requested name is absent, naming the names that exist.
+    """
+    if coord not in assembly.coords:
+        raise AssemblyError([f"no coord {coord!r} on the neuroid dim; available: {list(assembly.coords)}"])
+    labels = assembly[coord].values.astype(str)
+    available = [str(x) for x in dict.fromkeys(labels)]
+    missing = [n for n in names if n not in available]
+    if missing:
+        raise AssemblyError(
+            [f"unknown {coord} {missing}; this assembly has {available}; fix: choose from those"]
+        )
+    return {n: assembly.isel({NEUROID: np.flatnonzero(labels == n)}) for n in names}
+
+
+def average_repetitions(assembly: xr.DataArray, *, by: str = STIMULUS_ID) -> xr.DataArray:
+    """Average presentations that share a ``stimulus_id``, ignoring NaNs.
+
+    Presentation coords that are constant within every stimulus (category,
+    object, ...) are kept; coords that vary (``repetition``, trial ids) are dropped.
+    Stimuli keep their order of first appearance. A stimulus whose values are all
+    NaN for a neuroid stays NaN there (and :func:`validate` will report it).
+    """
+    if by not in assembly.coords:
+        raise AssemblyError([f"missing coord {by!r}; fix: add it before averaging repetitions"])
+    assembly = assembly.transpose(PRESENTATION, ...)
+    codes, uniques = pd.factorize(assembly[by].values, sort=False)
+    order = np.argsort(codes, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0])
+    values = np.asarray(assembly.values, dtype=np.float64 if assembly.dtype.kind != "f" else assembly.dtype)
+    flat = values[order].reshape(len(order), -1)
+    finite = ~np.isnan(flat)
+    sums = np.add.reduceat(np.where(finite, flat, 0.0), starts, axis=0)
+    counts = np.add.reduceat(finite.astype(np.int64), starts, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = (sums / counts).astype(values.dtype, copy=False)
+    means = means.reshape((len(uniques),) + values.shape[1:])
+
+    first = order[starts]
+    coords: dict[str, Any] = {}
+    for name, coord in assembly.coords.items():
+        if coord.dims == (PRESENTATION,):
+            col = coord.values
+            firsts = col[first]
+            if _constant_within_groups(col, codes, firsts):
+                coords[name] = (PRESENTATION, firsts)
+            else:
+                log.debug("average_repetitions drops coord %r: it varies within a stimulus", name)
+        elif PRESENTATION not in coord.dims:
+            coords[name] = coord
+    return xr.DataArray(means, dims=assembly.dims, coords=coords, name=assembly.name, attrs=assembly.attrs)
+
+
+def _constant_within_groups(col: np.ndarray, codes: np.ndarray, firsts: np.ndarray) -> bool:
+    expanded = firsts[codes]
+    try:
+        same = expanded == col
+        if col.dtype.kind == "f":
+            same |= np.isnan(expanded) & np.isnan(col)
+        return bool(np.all(same))
+    except TypeError:
+        return all(a == b for a, b in zip(expanded, col))
+
+
+def select_time(assembly: xr.DataArray, start: float, end: float) -> xr.DataArray:
+    """Average the time bins lying within ``[start, end]`` ms and drop the time dim.
+
+    With the single 70-170 ms bin of MajajHong2015, ``select_time(a, 70, 170)`` just
+    squeezes it. Bins that only partly overlap the window are excluded.
+    """
+    if TIME_BIN not in assembly.dims:
+        raise AssemblyError([f"no {TIME_BIN!r} dim to select from; the assembly is already time-averaged"])
+    for c in ("time_bin_start", "time_bin_end"):
+        if c not in assembly.coords:
+            raise AssemblyError([f"missing coord {c!r} on {TIME_BIN!r}; fix: add bin edges in ms"])
+    starts = assembly["time_bin_start"].values
+    ends = assembly["time_bin_end"].values
+    inside = np.flatnonzero((starts >= start) & (ends <= end))
+    if not len(inside):
+        bins = list(zip(starts.tolist(), ends.tolist()))
+        raise AssemblyError([f"no time bin lies within [{start}, {end}] ms; bins are {bins[:10]}"])
+    sub = assembly.isel({TIME_BIN: inside})
+    out = sub.mean(TIME_BIN, skipna=True, keep_attrs=True)
+    out = out.drop_vars([c for c in ("time_bin_start", "time_bin_end") if c in out.coords])
+    out.attrs["time_window_ms"] = (float(start), float(end))
+    return out
+
+
+def gather_indexes(assembly: xr.DataArray) -> xr.DataArray:
+    """Rebuild Brain-Score's MultiIndex per dim (as BrainIO's ``gather_indexes`` does)."""
+    out = assembly
+    for dim in assembly.dims:
+        names = [n for n, c in assembly.coords.items() if c.dims == (dim,) and n not in assembly.indexes]
+        if names:
+            out = out.set_index(append=True, **{dim: names})
+    return out

@@ -1,0 +1,409 @@
+"""Representational dissimilarity matrices (RDMs) and their comparison.
+
+RDMs are computed with batched matrix products (torch, float64 by default, on
+any ``device``) and returned as :class:`xarray.DataArray` objects with dims
+``("condition_row", "condition_col")`` labelled by ``stimulus_id`` (or by the
+``by=`` descriptor, e.g. ``category_name``). A stack of RDMs adds a leading
+``"rdm"`` dim whose coord names the endpoint (a region or layer).
+
+Comparisons act on upper triangles (diagonal excluded) after aligning
+conditions by label, never by position. :func:`to_rsatoolbox` and
+:func:`from_rsatoolbox` convert to and from :class:`rsatoolbox.rdm.RDMs`.
+
+Method conventions: ``correlation`` = 1 - Pearson r between patterns;
+``cosine`` = 1 - cosine similarity; ``euclidean`` = Euclidean distance;
+``sqeuclidean`` = squared Euclidean distance divided by the number of features
+(rsatoolbox's ``"euclidean"``).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import scipy.stats
+import torch
+import xarray as xr
+
+from neurosage.assembly import NEUROID, PRESENTATION, STIMULUS_ID, TIME_BIN, AssemblyError
+
+__all__ = [
+    "RDMAlignmentError",
+    "ROW",
+    "COL",
+    "STACK",
+    "compute_rdm",
+    "compute_rdms",
+    "subsample_rdm",
+    "upper_triangle",
+    "align_rdms",
+    "compare_rdms",
+    "to_rsatoolbox",
+    "from_rsatoolbox",
+]
+
+log = logging.getLogger(__name__)
+
+ROW, COL, STACK = "condition_row", "condition_col", "rdm"
+RDMMethod = Literal["correlation", "cosine", "euclidean", "sqeuclidean"]
+CompareMethod = Literal["pearson", "spearman", "kendall_tau_a"]
+_RSATOOLBOX_MEASURE = {
+    "correlation": "correlation",
+    "cosine": "cosine",
+    "euclidean": "euclidean",
+    "sqeuclidean": "squared euclidean",
+}
+
+
+class RDMAlignmentError(ValueError):
+    """Two RDMs do not describe the same conditions."""
+
+
+# --------------------------------------------------------------------------- computing
+
+
+def compute_rdm(
+    data: xr.DataArray | np.ndarray | torch.Tensor,
+    method: RDMMethod = "correlation",
+    *,
+    by: str | None = None,
+    labels: Sequence[Any] | None = None,
+    dtype: torch.dtype = torch.float64,
+    device: str | torch.device | None = None,
+) -> xr.DataArray:
+    """RDM of a ``presentation x neuroid`` assembly or an ``(n_conditions, n_features)`` array.
+
+    Parameters
+    ----------
+    data
+        An assembly (conditions labelled by ``stimulus_id``) or a 2-D array.
+    method
+        ``"correlation"``, ``"cosine"``, ``"euclidean"`` or ``"sqeuclidean"``.
+    by
+        Presentation coord to average patterns by first (e.g. ``"category_name"``);
+        conditions are then the sorted unique values, as in rsatoolbox.
+    labels
+        Condition labels for array input (default ``0..n-1``).
+    dtype, device
+        Precision and device of the computation; the result is returned on CPU.
+    """
+    patterns, row_labels, descriptor = _patterns(data, by=by, labels=labels)
+    x = _as_tensor(patterns, dtype, device)
+    rdm = _rdm_tensor(x, method).cpu().numpy()
+    return _wrap(rdm, row_labels, descriptor, method)
+
+
+def compute_rdms(
+    endpoints: Mapping[str, xr.DataArray | np.ndarray | torch.Tensor],
+    method: RDMMethod = "correlation",
+    **kwargs: Any,
+) -> xr.DataArray:
+    """Stack the RDMs of several endpoints into one ``rdm x row x col`` array.
+
+    All endpoints must describe the same conditions; they are aligned by label to
+    the first endpoint's order.
+    """
+    if not endpoints:
+        raise ValueError("compute_rdms needs at least one endpoint")
+    rdms = {name: compute_rdm(d, method, **kwargs) for name, d in endpoints.items()}
+    return stack_rdms(rdms)
+
+
+def stack_rdms(rdms: Mapping[str, xr.DataArray]) -> xr.DataArray:
+    """Stack single RDMs (aligned by condition label to the first) along ``"rdm"``."""
+    names = list(rdms)
+    first = rdms[names[0]]
+    aligned = [first] + [align_rdms(first, rdms[n])[1] for n in names[1:]]
+    stacked = xr.concat(aligned, dim=STACK, coords="minimal", compat="override", join="override")
+    return stacked.assign_coords({STACK: names})
+
+
+def subsample_rdm(
+    data: xr.DataArray | np.ndarray | torch.Tensor,
+    n_features: int,
+    n_subsamples: int = 10,
+    method: RDMMethod = "correlation",
+    *,
+    seed: int | np.random.Generator | None = 0,
+    **kwargs: Any,
+) -> xr.DataArray:
+    """Mean RDM over ``n_subsamples`` random subsets of ``n_features`` features.
+
+    The paper averaged 10 subsamples per teacher layer. When the data has no more
+    than ``n_features`` features, the plain RDM is returned.
+    """
+    rng = np.random.default_rng(seed)
+    total = data.shape[1] if not isinstance(data, xr.DataArray) else data.sizes[NEUROID]
+    if total <= n_features:
+        return compute_rdm(data, method, **kwargs)
+    patterns, row_labels, descriptor = _patterns(data, by=kwargs.pop("by", None), labels=kwargs.pop("labels", None))
+    x = _as_tensor(patterns, kwargs.get("dtype", torch.float64), kwargs.get("device"))
+    acc = torch.zeros(x.shape[0], x.shape[0], dtype=x.dtype, device=x.device)
+    for _ in range(n_subsamples):
+        idx = torch.as_tensor(rng.choice(total, size=n_features, replace=False), device=x.device)
+        acc += _rdm_tensor(x[:, idx], method)
+    rdm = _wrap((acc / n_subsamples).cpu().numpy(), row_labels, descriptor, method)
+    rdm.attrs.update(subsample_features=n_features, subsamples=n_subsamples)
+    return rdm
+
+
+def _patterns(
+    data: xr.DataArray | np.ndarray | torch.Tensor, *, by: str | None, labels: Sequence[Any] | None
+) -> tuple[Any, np.ndarray, str]:
+    """Condition x feature patterns, their labels and the descriptor name."""
+    if isinstance(data, xr.DataArray):
+        if TIME_BIN in data.dims:
+            if data.sizes[TIME_BIN] != 1:
+                raise AssemblyError(
+                    [f"assembly has {data.sizes[TIME_BIN]} time bins; fix: neurosage.assembly.select_time first"]
+                )
+            data = data.squeeze(TIME_BIN, drop=True)
+        if set(data.dims) != {PRESENTATION, NEUROID}:
+            raise AssemblyError([f"RDMs need dims (presentation, neuroid), got {data.dims}"])
+        data = data.transpose(PRESENTATION, NEUROID)
+        descriptor = by or STIMULUS_ID
+        if descriptor not in data.coords:
+            raise AssemblyError(
+                [f"missing presentation coord {descriptor!r}; fix: add it or choose another 'by'"]
+            )
+        values = np.asarray(data.values)
+        row_labels = np.asarray(data[descriptor].values)
+        if by is None:
+            dup = pd.Series(row_labels).duplicated()
+            if dup.any():
+                raise AssemblyError(
+                    [f"{int(dup.sum())} repeated stimulus_id(s); fix: neurosage.assembly.average_repetitions first"]
+                )
+            return values, row_labels, descriptor
+        return (*_average_by(values, row_labels), descriptor)
+    if data.ndim != 2:
+        raise ValueError(f"RDMs need a 2-D (conditions x features) array, got shape {tuple(data.shape)}")
+    n = data.shape[0]
+    row_labels = np.arange(n) if labels is None else np.asarray(labels)
+    if len(row_labels) != n:
+        raise ValueError(f"{len(row_labels)} labels for {n} conditions")
+    if by is not None:
+        return (*_average_by(np.asarray(data), row_labels), "condition")
+    return data, row_labels, "condition"
+
+
+def _as_tensor(patterns: Any, dtype: torch.dtype, device: str | torch.device | None) -> torch.Tensor:
+    if isinstance(patterns, np.ndarray):
+        patterns = np.ascontiguousarray(patterns)
+    return torch.as_tensor(patterns, device=device).to(dtype)
+
+
+def _average_by(values: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    uniques, codes = np.unique(labels, return_inverse=True)
+    sums = np.zeros((len(uniques), values.shape[1]), dtype=np.float64)
+    np.add.at(sums, codes, values)
+    return sums / np.bincount(codes)[:, None], uniques
+
+
+def _rdm_tensor(x: torch.Tensor, method: str) -> torch.Tensor:
+    """Full RDM of condition x feature patterns ``x`` by one matrix product."""
+    if method in ("correlation", "cosine"):
+        if method == "correlation":
+            x = x - x.mean(dim=1, keepdim=True)
+        norms = torch.linalg.vector_norm(x, dim=1, keepdim=True)
+        degenerate = norms.squeeze(1) == 0
+        if bool(degenerate.any()):
+            warnings.warn(
+                f"{int(degenerate.sum())} condition(s) have a constant pattern (zero "
+                f"{'variance' if method == 'correlation' else 'norm'}); their {method} distance "
+                "to every other condition is set to 1 (no similarity)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            norms = torch.where(norms == 0, torch.ones_like(norms), norms)
+        x = x / norms
+        rdm = 1.0 - x @ x.T
+    elif method in ("euclidean", "sqeuclidean"):
+        sq = (x * x).sum(dim=1, keepdim=True)
+        rdm = (sq + sq.T - 2.0 * (x @ x.T)).clamp_min_(0.0)
+        rdm = rdm.sqrt_() if method == "euclidean" else rdm / x.shape[1]
+    else:
+        raise ValueError(f"unknown RDM method {method!r}; choose from {list(_RSATOOLBOX_MEASURE)}")
+    rdm.fill_diagonal_(0.0)
+    return rdm
+
+
+def _wrap(rdm: np.ndarray, labels: np.ndarray, descriptor: str, method: str) -> xr.DataArray:
+    return xr.DataArray(
+        rdm,
+        dims=(ROW, COL),
+        coords={ROW: labels, COL: labels},
+        attrs={"method": method, "descriptor": descriptor},
+    )
+
+
+# --------------------------------------------------------------------------- comparing
+
+
+def upper_triangle(rdms: xr.DataArray) -> np.ndarray:
+    """Upper triangles (diagonal excluded) as ``(n_rdms, n_pairs)`` (or ``(n_pairs,)`` for one RDM)."""
+    n = rdms.sizes[ROW]
+    i, j = np.triu_indices(n, k=1)
+    values = np.asarray(rdms.transpose(..., ROW, COL).values)
+    return values[..., i, j]
+
+
+def align_rdms(
+    a: xr.DataArray, b: xr.DataArray, *, how: Literal["strict", "intersect"] = "strict"
+) -> tuple[xr.DataArray, xr.DataArray]:
+    """Put ``b``'s conditions in ``a``'s order, matching by label.
+
+    ``how="strict"`` raises :class:`RDMAlignmentError` when the label sets differ;
+    ``how="intersect"`` keeps the shared labels (in ``a``'s order) with a warning.
+    """
+    la, lb = np.asarray(a[ROW].values), np.asarray(b[ROW].values)
+    for name, labels in (("first", la), ("second", lb)):
+        dup = pd.Series(labels).duplicated()
+        if dup.any():
+            raise RDMAlignmentError(f"the {name} RDM repeats condition labels, e.g. {labels[dup.values][:3].tolist()}")
+    if len(la) == len(lb) and np.array_equal(la, lb):
+        return a, b
+    set_b = set(lb.tolist())
+    shared = [x for x in la.tolist() if x in set_b]
+    if len(shared) != len(la) or len(shared) != len(lb):
+        only_a = [x for x in la.tolist() if x not in set_b][:3]
+        set_a = set(la.tolist())
+        only_b = [x for x in lb.tolist() if x not in set_a][:3]
+        msg = (
+            f"RDM conditions differ: {len(la)} vs {len(lb)} labels, {len(shared)} shared "
+            f"(only in first e.g. {only_a}; only in second e.g. {only_b})"
+        )
+        if how != "intersect":
+            raise RDMAlignmentError(msg + "; fix: use the same stimuli for both, or pass how='intersect'")
+        if len(shared) < 3:
+            raise RDMAlignmentError(msg + "; fewer than 3 shared conditions, nothing to compare")
+        warnings.warn(msg + f"; comparing the {len(shared)} shared conditions", RuntimeWarning, stacklevel=2)
+    sel = {ROW: shared, COL: shared}
+    return a.sel(sel), b.sel(sel)
+
+
+def compare_rdms(
+    a: xr.DataArray,
+    b: xr.DataArray,
+    method: CompareMethod = "pearson",
+    *,
+    how: Literal["strict", "intersect"] = "strict",
+    device: str | torch.device | None = None,
+) -> xr.DataArray:
+    """Similarity of every RDM in ``a`` with every RDM in ``b`` (upper triangles).
+
+    Parameters
+    ----------
+    a, b
+        Single RDMs or stacks (leading ``"rdm"`` dim); conditions are aligned by label.
+    method
+        ``"pearson"``, ``"spearman"`` or ``"kendall_tau_a"``.
+    how
+        ``"strict"`` (raise on mismatched conditions) or ``"intersect"``.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(rdm_a, rdm_b)`` similarity matrix; a scalar DataArray for two single RDMs.
+        A constant RDM has no defined correlation: its similarities are 0, with a warning.
+    """
+    a, b = align_rdms(a, b, how=how)
+    va, vb = np.atleast_2d(upper_triangle(a)), np.atleast_2d(upper_triangle(b))
+    if method == "pearson":
+        sim = _pearson_matrix(va, vb, device)
+    elif method == "spearman":
+        sim = _pearson_matrix(scipy.stats.rankdata(va, axis=1), scipy.stats.rankdata(vb, axis=1), device)
+    elif method == "kendall_tau_a":
+        sim = np.array([[_kendall_tau_a(x, y) for y in vb] for x in va])
+    else:
+        raise ValueError(f"unknown comparison {method!r}; choose pearson, spearman or kendall_tau_a")
+    names_a = a[STACK].values if STACK in a.dims else ["a"]
+    names_b = b[STACK].values if STACK in b.dims else ["b"]
+    out = xr.DataArray(sim, dims=("rdm_a", "rdm_b"), coords={"rdm_a": names_a, "rdm_b": names_b})
+    out.attrs["method"] = method
+    if STACK not in a.dims and STACK not in b.dims:
+        return out.isel(rdm_a=0, rdm_b=0, drop=True)
+    if STACK not in a.dims:
+        return out.isel(rdm_a=0, drop=True)
+    if STACK not in b.dims:
+        return out.isel(rdm_b=0, drop=True)
+    return out
+
+
+def _pearson_matrix(va: np.ndarray, vb: np.ndarray, device: str | torch.device | None) -> np.ndarray:
+    def normalized(v: np.ndarray) -> torch.Tensor:
+        t = torch.as_tensor(v, device=device, dtype=torch.float64)
+        t = t - t.mean(dim=1, keepdim=True)
+        norms = torch.linalg.vector_norm(t, dim=1, keepdim=True)
+        if bool((norms == 0).any()):
+            warnings.warn(
+                f"{int((norms == 0).sum())} constant RDM(s): correlation undefined, reported as 0",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            norms = torch.where(norms == 0, torch.ones_like(norms), norms)
+        return t / norms
+
+    return (normalized(va) @ normalized(vb).T).clamp_(-1.0, 1.0).cpu().numpy()
+
+
+def _kendall_tau_a(x: np.ndarray, y: np.ndarray) -> float:
+    """Kendall's tau-a = (concordant - discordant) / (n choose 2), ties counted in neither."""
+    n0 = len(x) * (len(x) - 1) / 2
+    tau_b = scipy.stats.kendalltau(x, y, variant="b").statistic
+    if np.isnan(tau_b):
+        return 0.0
+    n1, n2 = _tied_pairs(x), _tied_pairs(y)
+    return float(np.clip(tau_b * np.sqrt((n0 - n1) * (n0 - n2)) / n0, -1.0, 1.0))
+
+
+def _tied_pairs(v: np.ndarray) -> float:
+    counts = np.unique(v, return_counts=True)[1].astype(np.float64)
+    return float((counts * (counts - 1) / 2).sum())
+
+
+# --------------------------------------------------------------------------- rsatoolbox interop
+
+
+def to_rsatoolbox(rdms: xr.DataArray) -> Any:
+    """Convert one RDM or a stack to :class:`rsatoolbox.rdm.RDMs`.
+
+    The condition labels become the pattern descriptor named by the RDM's
+    ``descriptor`` attr (``stimulus_id`` by default); stack names become the
+    ``name`` RDM descriptor.
+    """
+    from rsatoolbox.rdm import RDMs
+
+    stack = rdms if STACK in rdms.dims else rdms.expand_dims({STACK: ["rdm"]})
+    descriptor = rdms.attrs.get("descriptor", STIMULUS_ID)
+    method = rdms.attrs.get("method", "correlation")
+    return RDMs(
+        dissimilarities=np.atleast_2d(upper_triangle(stack)),
+        dissimilarity_measure=_RSATOOLBOX_MEASURE.get(method, method),
+        rdm_descriptors={"name": [str(n) for n in stack[STACK].values]},
+        pattern_descriptors={descriptor: list(stack[ROW].values)},
+    )
+
+
+def from_rsatoolbox(rdms: Any, descriptor: str = STIMULUS_ID) -> xr.DataArray:
+    """Convert :class:`rsatoolbox.rdm.RDMs` to an ``rdm x row x col`` stack.
+
+    Parameters
+    ----------
+    descriptor
+        Pattern descriptor holding the condition labels; falls back to ``index``.
+    """
+    key = descriptor if descriptor in rdms.pattern_descriptors else "index"
+    labels = np.asarray(rdms.pattern_descriptors[key])
+    names = rdms.rdm_descriptors.get("name") or [str(i) for i in range(rdms.n_rdm)]
+    measure = {v: k for k, v in _RSATOOLBOX_MEASURE.items()}.get(rdms.dissimilarity_measure, rdms.dissimilarity_measure)
+    return xr.DataArray(
+        rdms.get_matrices(),
+        dims=(STACK, ROW, COL),
+        coords={STACK: list(names), ROW: labels, COL: labels},
+        attrs={"method": measure, "descriptor": key},
+    )

@@ -1,0 +1,110 @@
+import numpy as np
+import pytest
+import xarray as xr
+
+from neurosage.assembly import (
+    AssemblyError,
+    average_repetitions,
+    gather_indexes,
+    make_assembly,
+    regions,
+    select_regions,
+    select_time,
+    validate,
+)
+
+
+def test_make_assembly_builds_brainscore_dims(recording):
+    assert recording.dims == ("presentation", "neuroid")
+    assert {"stimulus_id", "neuroid_id", "region", "category_name"} <= set(recording.coords)
+    assert regions(recording) == ["V4", "IT"]
+
+
+def test_average_repetitions_matches_groupby_mean(recording):
+    averaged = average_repetitions(recording)
+    expected = recording.groupby("stimulus_id").mean()
+    assert averaged.sizes["presentation"] == 12
+    np.testing.assert_allclose(averaged.values, expected.sel(stimulus_id=averaged.stimulus_id.values).values)
+    assert "category_name" in averaged.coords and "repetition" not in averaged.coords
+    assert list(averaged.stimulus_id.values[:2]) == ["img00", "img01"]
+    validate(averaged, unique_stimuli=True)
+
+
+def test_average_repetitions_ignores_nan(recording):
+    raw = recording.copy()
+    raw.values[0, 0] = np.nan  # first repetition of img00, neuroid 0
+    averaged = average_repetitions(raw)
+    assert averaged.values[0, 0] == pytest.approx(np.mean(recording.values[1:3, 0]))
+
+
+def test_average_repetitions_keeps_all_nan_visible(recording):
+    raw = recording.copy()
+    raw.values[0:3, 0] = np.nan
+    with pytest.raises(AssemblyError, match="1 NaN value"):
+        validate(average_repetitions(raw))
+
+
+def test_validate_reports_missing_stimulus_id_with_fix(recording):
+    broken = recording.drop_vars("stimulus_id")
+    with pytest.raises(AssemblyError, match=r"missing coord 'stimulus_id'.*assign_coords") as err:
+        validate(broken, source="my.nc")
+    assert "my.nc" in str(err.value)
+
+
+def test_validate_reports_wrong_dims():
+    da = xr.DataArray(np.zeros((3, 4)), dims=("image", "unit"))
+    with pytest.raises(AssemblyError) as err:
+        validate(da)
+    assert len(err.value.problems) == 3  # two missing dims + the unexpected ones
+    assert "rename" in str(err.value)
+
+
+def test_validate_counts_nans_and_names_neuroids(recording):
+    broken = recording.copy()
+    broken.values[[1, 2], 5] = np.nan
+    broken.values[0, 0] = np.inf
+    with pytest.raises(AssemblyError) as err:
+        validate(broken)
+    text = str(err.value)
+    assert "2 NaN value(s) in 1 neuroid(s)" in text and "IT_5" in text
+    assert "1 inf value(s)" in text
+
+
+def test_validate_duplicate_stimuli_after_averaging(recording):
+    with pytest.raises(AssemblyError, match="duplicate stimulus_id.*average_repetitions"):
+        validate(recording, unique_stimuli=True)
+
+
+def test_validate_empty_region(recording):
+    broken = recording.assign_coords(region=("neuroid", ["V4"] * 9 + [""]))
+    with pytest.raises(AssemblyError, match="empty region"):
+        validate(broken)
+
+
+def test_make_assembly_rejects_mismatched_metadata():
+    with pytest.raises(AssemblyError, match="stimulus_id"):
+        make_assembly(np.zeros((3, 2)), stimulus_id=["a", "b"], region="V4")
+
+
+def test_select_regions_and_unknown_region(recording):
+    parts = select_regions(recording, ["pIT", "aIT"], coord="subregion")
+    assert parts["pIT"].sizes["neuroid"] == 3
+    with pytest.raises(AssemblyError, match=r"unknown subregion \['cIT'\].*\['V4', 'pIT', 'aIT'\]"):
+        select_regions(recording, ["cIT"], coord="subregion")
+
+
+def test_select_time_averages_bins_inside_window(rng):
+    values = rng.normal(size=(4, 2, 3))
+    a = make_assembly(values, stimulus_id=list("abcd"), region="IT", time_bins=[(50, 70), (70, 170), (170, 200)])
+    out = select_time(a, 70, 170)
+    np.testing.assert_allclose(out.values, values[:, :, 1])
+    assert "time_bin" not in out.dims
+    wide = select_time(a, 50, 200)
+    np.testing.assert_allclose(wide.values, values.mean(axis=2))
+    with pytest.raises(AssemblyError, match="no time bin"):
+        select_time(a, 0, 10)
+
+
+def test_gather_indexes_enables_brainscore_style_sel(recording):
+    indexed = gather_indexes(recording)
+    assert indexed.sel(region="IT").sizes["neuroid"] == 6
