@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+import torch
+
+from neurosage.network import build_network, count_flops, count_parameters
+from neurosage.space import NASNET_A, PNASNET_5, get_space
+
+
+def _close(value, published, tol=0.02):
+    return abs(value - published) / published <= tol
+
+
+def test_nasnet_a_mobile_matches_published_size():
+    net = build_network(NASNET_A, skeleton="imagenet224", n_cells=4, filters=44, num_classes=1000)
+    assert _close(count_parameters(net), 5.3e6)
+    assert _close(count_flops(net, (3, 224, 224))["macs"], 564e6)
+
+
+def test_pnasnet_5_mobile_matches_published_size():
+    net = build_network(PNASNET_5, skeleton="imagenet224", n_cells=3, filters=54, num_classes=1000)
+    assert _close(count_parameters(net), 5.1e6)
+    assert _close(count_flops(net, (3, 224, 224))["macs"], 588e6)
+    assert len(net.cells) == 2 + 9  # stem cells + 3N (stride-2 cells included)
+
+
+def test_nasnet_a_cifar_matches_published_size():
+    net = build_network(NASNET_A, skeleton="cifar", n_cells=6, filters=32, num_classes=10, aux_head=True)
+    assert _close(count_parameters(net), 3.3e6)
+    assert count_parameters(net, include_aux=True) > count_parameters(net)
+    assert len(net.cells) == 3 * 6 + 2
+
+
+def test_flops_are_twice_macs():
+    net = build_network(PNASNET_5, skeleton="cifar", n_cells=1, filters=8)
+    f = count_flops(net, (3, 32, 32))
+    assert f["flops"] == 2 * f["macs"] > 0
+
+
+SKELETON_INPUTS = {"cifar": 32, "imagenet64": 64, "imagenet224": 64}
+
+
+@pytest.mark.parametrize("skeleton", sorted(SKELETON_INPUTS))
+@pytest.mark.parametrize("space_name", ["pnas", "nasnet"])
+def test_every_sampled_genotype_runs_forward_and_backward(skeleton, space_name):
+    space = get_space(space_name)
+    size = SKELETON_INPUTS[skeleton]
+    for seed in range(4):
+        net = build_network(space.sample(seed), skeleton=skeleton, n_cells=1, filters=4, num_classes=5, aux_head=True)
+        net.set_drop_path(0.2)
+        logits, aux = net.forward_with_aux(torch.randn(2, 3, size, size))
+        assert logits.shape == (2, 5) and aux.shape == (2, 5)
+        (logits.sum() + aux.sum()).backward()
+        assert all(p.grad is not None for p in net.cells.parameters() if p.requires_grad)
+
+
+def test_every_endpoint_is_extractable_in_order():
+    net = build_network(NASNET_A, skeleton="cifar", n_cells=2, filters=4, num_classes=3, in_channels=1)
+    assert net.endpoints[:3] == ["stem", "cell_0", "cell_1"] and "reduction_cell_0" in net.endpoints
+    feats = net.extract(torch.randn(2, 1, 28, 28), net.endpoints)
+    assert list(feats) == net.endpoints
+    assert feats["cell_0"].shape == (2, 6 * 4, 28, 28)
+    assert feats["reduction_cell_1"].shape[2:] == (7, 7)
+    with pytest.raises(KeyError, match="unknown endpoint"):
+        net.extract(torch.randn(1, 1, 28, 28), ["cell_99"])
+
+
+def test_drop_stem_cells_for_search():
+    g = get_space("pnas").sample(0)
+    full = build_network(g, skeleton="imagenet64", n_cells=1, filters=4)
+    search = build_network(g, skeleton="imagenet64", n_cells=1, filters=4, n_stem_cells=0)
+    assert len(full.cells) - len(search.cells) == 2
+    assert search(torch.randn(1, 3, 64, 64)).shape == (1, 10)

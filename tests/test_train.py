@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import TensorDataset
+
+from neurosage.network import build_network
+from neurosage.space import get_space
+from neurosage.train import TrainConfig, evaluate, extract_activations, resolve_steps, train
+
+
+@pytest.fixture
+def toy_data():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 1, 12, 12, generator=gen)
+    y = (x.mean(dim=(1, 2, 3)) > 0).long()
+    return TensorDataset(x, y)
+
+
+def _net(seed=0):
+    torch.manual_seed(seed)
+    return build_network(get_space("pnas", n_blocks=2).sample(1), skeleton="cifar", n_cells=1, filters=4, num_classes=2, in_channels=1)
+
+
+def test_same_seed_gives_bit_identical_weights(toy_data):
+    cfg = TrainConfig(steps=5, batch_size=16, drop_path=0.1)
+    a, b = _net(), _net()
+    ra, rb = train(a, toy_data, cfg, seed=3), train(b, toy_data, cfg, seed=3)
+    assert ra.status == rb.status == "ok" and ra.steps == 5 and ra.examples == 80
+    for pa, pb in zip(a.state_dict().values(), b.state_dict().values()):
+        assert torch.equal(pa, pb)
+    c = _net()
+    train(c, toy_data, cfg, seed=4)
+    assert not all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), c.state_dict().values()))
+
+
+def test_training_does_not_touch_global_rng(toy_data):
+    net = _net()
+    torch.manual_seed(11)
+    expected = torch.rand(1)
+    torch.manual_seed(11)
+    train(net, toy_data, TrainConfig(steps=2, batch_size=16, drop_path=0.2), seed=0)
+    assert torch.equal(torch.rand(1), expected)
+
+
+def test_divergence_is_a_failure_record_not_an_exception(toy_data):
+    result = train(_net(), toy_data, TrainConfig(steps=30, batch_size=16, lr=1e12, grad_clip=None), seed=0)
+    assert result.status == "diverged"
+    assert "loss became" in result.error and result.steps < 30
+
+
+def test_fractional_epoch_budget():
+    assert resolve_steps(TrainConfig(epochs=0.2, batch_size=64), 1000) == 4
+    assert resolve_steps(TrainConfig(steps=7), 10) == 7
+    with pytest.raises(ValueError, match="exactly one"):
+        resolve_steps(TrainConfig(), 10)
+
+
+def test_training_reduces_loss(toy_data):
+    result = train(_net(), toy_data, TrainConfig(epochs=6, batch_size=16, lr=0.05), seed=0)
+    assert np.mean(result.losses[-4:]) < np.mean(result.losses[:4])
+
+
+class _Fixed(torch.nn.Module):
+    def __init__(self, logits):
+        super().__init__()
+        self.logits = logits
+
+    def forward(self, x):
+        return self.logits[x[:, 0].long()]
+
+
+def test_evaluate_top1_top5_against_hand_count():
+    logits = torch.tensor([[9.0, 8, 7, 6, 5, 4], [0, 1, 2, 3, 4, 5], [5, 4, 3, 2, 1, 0]])
+    labels = torch.tensor([0, 0, 5])  # first: top1 hit; second: rank 6 miss; third: rank 6 miss
+    x = torch.arange(3).float()[:, None]
+    out = evaluate(_Fixed(logits), TensorDataset(x, labels), batch_size=2)
+    assert out["top1"] == pytest.approx(1 / 3) and out["top5"] == pytest.approx(1 / 3)
+    labels2 = torch.tensor([4, 1, 1])  # ranks 5, 5, 2
+    out2 = evaluate(_Fixed(logits), TensorDataset(x, labels2))
+    assert out2["top1"] == 0 and out2["top5"] == 1
+
+
+def test_extract_activations_batches_and_subsamples(toy_data):
+    net = _net()
+    acts = extract_activations(net, toy_data, ["cell_0", "pool"], batch_size=10, max_features=50, seed=1)
+    assert acts["cell_0"].shape == (64, 50) and acts["pool"].shape[0] == 64
+    with torch.no_grad():
+        full = net.extract(toy_data.tensors[0], ["pool"])["pool"].numpy()
+    np.testing.assert_allclose(acts["pool"], full, atol=1e-5)
+    again = extract_activations(net, toy_data.tensors[0], ["cell_0"], batch_size=64, max_features=50, seed=1)
+    np.testing.assert_allclose(again["cell_0"], acts["cell_0"], atol=1e-5)
