@@ -61,6 +61,7 @@ def make_assembly(
     time_bins: Sequence[tuple[float, float]] | None = None,
     name: str | None = None,
     attrs: Mapping[str, Any] | None = None,
+    allow_nan: bool = False,
 ) -> xr.DataArray:
     """Build a validated assembly from an array plus metadata.
 
@@ -79,6 +80,8 @@ def make_assembly(
         Extra metadata per presentation / neuroid (e.g. ``category_name``).
     time_bins
         ``(start_ms, end_ms)`` per time bin, required for 3-D ``values``.
+    allow_nan
+        Accept NaNs (raw trials to be averaged with :func:`average_repetitions`).
     """
     values = np.asarray(values)
     if values.ndim not in (2, 3):
@@ -107,7 +110,7 @@ def make_assembly(
         coords["time_bin_end"] = (TIME_BIN, np.asarray(ends))
         dims = dims + (TIME_BIN,)
     assembly = xr.DataArray(values, dims=dims, coords=coords, name=name, attrs=dict(attrs or {}))
-    return validate(assembly)
+    return validate(assembly, allow_nan=allow_nan)
 
 
 def _column(values: Sequence[Any], n: int, key: str, dim: str) -> np.ndarray:

@@ -27,3 +27,59 @@ def recording(rng):
         presentation_coords={"category_name": category, "repetition": np.tile(np.arange(n_rep), n_stim)},
         neuroid_coords={"subregion": ["V4"] * 4 + ["pIT"] * 3 + ["aIT"] * 3},
     )
+
+
+def write_brainio_netcdf(path, *, n_images=8, n_reps=3, compress=False, seed=0, drop_stimulus=None):
+    """Write a MajajHong2015-style assembly exactly as BrainIO's write_netcdf does.
+
+    Dims (neuroid, presentation, time_bin) with MultiIndex coords, then
+    ``reset_index`` (xarray cannot store MultiIndex) and ``to_netcdf``; with
+    ``compress=True`` the newer writer's ``to_dataset(name="data")`` + zlib.
+    Returns (path, stimulus table as a DataFrame).
+    """
+    import pandas as pd
+    import xarray as xr
+
+    rng = np.random.default_rng(seed)
+    image_ids = [f"{i:040x}" for i in range(1, n_images + 1)]
+    neuroid = dict(
+        neuroid_id=["Chabo_L_P_0_0", "Chabo_L_P_0_1", "Tito_L_M_1_0", "Tito_L_M_1_1", "Chabo_L_A_2_0", "Chabo_L_A_2_1"],
+        arr=["P", "P", "M", "M", "A", "A"],
+        region=["V4", "V4", "IT", "IT", "IT", "IT"],
+        subregion=["V4", "V4", "pIT", "cIT", "aIT", "aIT"],
+        animal=["Chabo", "Chabo", "Tito", "Tito", "Chabo", "Chabo"],
+    )
+    pres_image = np.repeat(image_ids, n_reps)
+    presentation = dict(image_id=pres_image, repetition=np.tile(np.arange(n_reps), n_images), stimulus=np.repeat(np.arange(n_images), n_reps))
+    values = rng.normal(size=(6, n_images * n_reps, 1)).astype(np.float32)
+    da = xr.DataArray(
+        values,
+        dims=("neuroid", "presentation", "time_bin"),
+        coords={
+            **{k: ("neuroid", v) for k, v in neuroid.items()},
+            **{k: ("presentation", v) for k, v in presentation.items()},
+            "time_bin_start": ("time_bin", [70]),
+            "time_bin_end": ("time_bin", [170]),
+        },
+        name="dicarlo.MajajHong2015.public",
+    )
+    da = da.set_index(neuroid=list(neuroid), presentation=list(presentation), time_bin=["time_bin_start", "time_bin_end"])
+    da = da.reset_index(list(da.indexes))
+    da.attrs.update(identifier="dicarlo.MajajHong2015.public", stimulus_set_identifier="hvm-public")
+    if compress:
+        ds = da.to_dataset(name="data", promote_attrs=True)
+        ds.to_netcdf(path, encoding={"data": dict(zlib=True, complevel=9)})
+    else:
+        da.to_netcdf(path)
+    stimuli = pd.DataFrame(
+        dict(
+            image_id=image_ids,
+            category_name=[["Animals", "Cars"][i % 2] for i in range(n_images)],
+            object_name=[f"obj{i % 4}" for i in range(n_images)],
+            variation=[0 if i < n_images // 2 else 3 for i in range(n_images)],
+            filename=[f"img_{i}_256x256.png" for i in range(n_images)],
+        )
+    )
+    if drop_stimulus is not None:
+        stimuli = stimuli.drop(index=drop_stimulus)
+    return path, stimuli, values

@@ -1,0 +1,81 @@
+"""Bring your own recordings: convention-following netCDF/HDF5 assemblies, or .npy + .csv.
+
+A netCDF (or netCDF4/HDF5 ``.h5``) file holds one data variable with dims
+``presentation x neuroid [x time_bin]`` and coords ``stimulus_id`` (presentation),
+``neuroid_id`` and ``region`` (neuroid), as written by xarray or BrainIO.
+
+The plain pair is ``responses.npy`` of shape ``(n_presentations, n_neuroids)``,
+``stimuli.csv`` with one row per presentation (column ``stimulus_id``, optional
+``repetition``, ``category_name``...), and ``neuroids.csv`` with one row per
+neuroid (columns ``neuroid_id``, ``region``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from data_adapters.errors import DataFormatError
+from data_adapters.majajhong2015 import open_brainio_assembly
+from data_adapters.registry import register_neural
+from neurosage.assembly import AssemblyError, average_repetitions, make_assembly, validate
+
+__all__ = ["load_assembly_file", "load_npy_csv"]
+
+
+def load_assembly_file(path: str | os.PathLike, *, average: bool = True) -> xr.DataArray:
+    """A convention-following assembly file (netCDF or HDF5), validated, repetitions averaged."""
+    assembly = open_brainio_assembly(path)
+    try:
+        validate(assembly, source=str(path), allow_nan=True)
+        return validate(average_repetitions(assembly) if average else assembly, source=str(path), unique_stimuli=average)
+    except AssemblyError as exc:
+        raise DataFormatError(path, "assembly", "; ".join(exc.problems), "see README 'Bring your own recordings'") from exc
+
+
+def load_npy_csv(
+    responses: str | os.PathLike,
+    stimuli: str | os.PathLike,
+    neuroids: str | os.PathLike,
+    *,
+    average: bool = True,
+) -> xr.DataArray:
+    """An assembly from ``responses.npy`` + ``stimuli.csv`` + ``neuroids.csv``."""
+    try:
+        values = np.load(responses, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise DataFormatError(responses, None, f"cannot read .npy ({exc})", "save with numpy.save(path, array)") from exc
+    stim = pd.read_csv(stimuli, dtype={"stimulus_id": str})
+    neur = pd.read_csv(neuroids, dtype={"neuroid_id": str, "region": str})
+    for table, path, column in ((stim, stimuli, "stimulus_id"), (neur, neuroids, "neuroid_id"), (neur, neuroids, "region")):
+        if column not in table:
+            raise DataFormatError(path, column, f"missing column (columns: {list(table.columns)})", f"add a {column!r} column")
+    if values.ndim != 2 or values.shape != (len(stim), len(neur)):
+        raise DataFormatError(responses, "shape", f"responses have shape {values.shape}, stimuli.csv has {len(stim)} rows and neuroids.csv {len(neur)}", "responses must be (rows of stimuli.csv, rows of neuroids.csv)")
+    nan_rows = stim["stimulus_id"].isna()
+    if nan_rows.any():
+        raise DataFormatError(stimuli, "stimulus_id", f"{int(nan_rows.sum())} empty value(s)", "give every presentation a stimulus_id")
+    n_nan = int(np.isnan(values).sum()) if values.dtype.kind == "f" else 0
+    if n_nan and not average:
+        raise DataFormatError(responses, "values", f"{n_nan} NaN value(s)", "pass average=True for NaN-aware repetition averaging, or fill/drop them")
+    try:
+        assembly = make_assembly(
+            values if values.dtype.kind == "f" else values.astype(np.float64),
+            stimulus_id=stim["stimulus_id"].astype(str).values,
+            region=neur["region"].astype(str).values,
+            neuroid_id=neur["neuroid_id"].astype(str).values,
+            presentation_coords={c: stim[c].values for c in stim.columns if c != "stimulus_id"},
+            neuroid_coords={c: neur[c].values for c in neur.columns if c not in ("neuroid_id", "region")},
+            allow_nan=True,
+        )
+        return validate(average_repetitions(assembly), source=str(responses), unique_stimuli=True) if average else assembly
+    except AssemblyError as exc:
+        raise DataFormatError(responses, "values", "; ".join(exc.problems), "fix the values or metadata (drop neuroids with no valid trial)") from exc
+
+
+register_neural("assembly-file", description="Any convention-following netCDF/HDF5 assembly", needs=("path",))(lambda path, **kw: load_assembly_file(path, **kw))
+register_neural("npy-csv", description="responses.npy + stimuli.csv + neuroids.csv", needs=("responses", "stimuli", "neuroids"))(load_npy_csv)

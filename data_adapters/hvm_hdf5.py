@@ -1,0 +1,146 @@
+"""The older HvM release ``ventral_neural_data.hdf5`` as an assembly.
+
+Layout (psych253/cs375 notebooks): ``images`` (5760, 256, 256) uint8;
+``image_meta/*`` 1-D datasets (``category``, ``object_name``,
+``variation_level`` 'V0'/'V3'/'V6', optional ``image_id``, latents);
+``neural_meta/{V4_NEURONS, IT_NEURONS, ANIMAL_INFO}``;
+``time_averaged/variation_level_{0,3,6}`` (trial, image, neuron) holding the
+trials of the images of that variation level, in ``image_meta`` order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from data_adapters.errors import DataFormatError
+from data_adapters.imageset import ImageSet
+from data_adapters.registry import register_neural
+from neurosage.assembly import AssemblyError, average_repetitions, make_assembly, validate
+
+__all__ = ["load_hvm_hdf5", "load_hvm_images"]
+
+ENV_VAR = "NEUROSAGE_HVM_HDF5"
+_META_RENAME = {"category": "category_name", "variation_level": "variation"}
+
+
+def _open(path: str | os.PathLike | None):
+    import h5py
+
+    path = Path(path or os.environ.get(ENV_VAR, "ventral_neural_data.hdf5"))
+    if not path.exists():
+        raise DataFormatError(path, None, "file not found", f"pass path= to ventral_neural_data.hdf5 or set ${ENV_VAR}")
+    try:
+        return path, h5py.File(path, "r")
+    except OSError as exc:
+        raise DataFormatError(path, None, f"cannot open HDF5 ({exc})", "the file is truncated or not HDF5; download it again") from exc
+
+
+def _require(h5, path: Path, key: str, fix: str):
+    if key not in h5:
+        raise DataFormatError(path, key, f"missing (top-level keys: {sorted(h5.keys())})", fix)
+    return h5[key]
+
+
+def _decode(values: np.ndarray) -> np.ndarray:
+    return np.array([v.decode() if isinstance(v, bytes) else v for v in values]) if values.dtype.kind in "SO" else values
+
+
+def load_hvm_hdf5(
+    path: str | os.PathLike | None = None,
+    *,
+    regions: Sequence[str] = ("V4", "IT"),
+    variations: Sequence[str] = ("V0", "V3", "V6"),
+    average: bool = True,
+) -> xr.DataArray:
+    """HvM recordings (128 V4 + 168 IT sites) as a ``presentation x neuroid`` assembly.
+
+    Trials of every requested variation level become presentations with a
+    ``repetition`` coord; with ``average=True`` they are averaged per image (NaN-aware).
+    The HDF5 has no pIT/cIT/aIT labels: use the Brain-Score file for subregions.
+    """
+    path, h5 = _open(path)
+    with h5:
+        meta_group = _require(h5, path, "image_meta", "use the original ventral_neural_data.hdf5")
+        meta = {k: _decode(np.asarray(meta_group[k])) for k in meta_group}
+        if "variation_level" not in meta:
+            raise DataFormatError(path, "image_meta/variation_level", "missing", "use the original ventral_neural_data.hdf5")
+        n_images = len(meta["variation_level"])
+        for k, v in meta.items():
+            if len(v) != n_images:
+                raise DataFormatError(path, f"image_meta/{k}", f"length {len(v)} != {n_images}", "use the original file")
+        nm = _require(h5, path, "neural_meta", "use the original ventral_neural_data.hdf5")
+        region_idx = {}
+        for region in regions:
+            key = f"{region}_NEURONS"
+            if key not in nm:
+                raise DataFormatError(path, f"neural_meta/{key}", f"unknown region {region!r} (the file has {sorted(k[:-8] for k in nm if k.endswith('_NEURONS'))})", "choose V4 and/or IT; for pIT/cIT/aIT use the Brain-Score MajajHong2015 file")
+            region_idx[region] = np.asarray(nm[key], dtype=np.int64)
+        neurons = np.concatenate(list(region_idx.values()))
+        region_of = np.concatenate([[r] * len(i) for r, i in region_idx.items()])
+        animal = _decode(np.asarray(nm["ANIMAL_INFO"]))[neurons] if "ANIMAL_INFO" in nm else None
+        ta = _require(h5, path, "time_averaged", "use the original ventral_neural_data.hdf5")
+        blocks, stim_index, reps = [], [], []
+        for var in variations:
+            key = f"variation_level_{var.lstrip('V')}"
+            if key not in ta:
+                raise DataFormatError(path, f"time_averaged/{key}", "missing", f"choose variations from {sorted(ta)}")
+            data = np.asarray(ta[key], dtype=np.float32)
+            images_of = np.flatnonzero(meta["variation_level"] == var)
+            if data.ndim != 3 or data.shape[1] != len(images_of) or data.shape[2] <= neurons.max():
+                raise DataFormatError(path, f"time_averaged/{key}", f"shape {data.shape} does not fit {len(images_of)} {var} images and neuron index {neurons.max()}", "use the original file (trial, image, neuron)")
+            n_trials = data.shape[0]
+            blocks.append(data[:, :, neurons].reshape(-1, len(neurons)))
+            stim_index.append(np.tile(images_of, n_trials))
+            reps.append(np.repeat(np.arange(n_trials), len(images_of)))
+    stim_index = np.concatenate(stim_index)
+    ids = meta.get("image_id", np.array([f"hvm_{i:04d}" for i in range(n_images)]))
+    pres = {_META_RENAME.get(k, k): v[stim_index] for k, v in meta.items() if k != "image_id"}
+    pres["repetition"] = np.concatenate(reps)
+    pres["image_index"] = stim_index
+    values = np.concatenate(blocks)
+    if not average and np.isnan(values).any():
+        raise DataFormatError(path, "time_averaged", f"{int(np.isnan(values).sum())} NaN trial value(s)", "load with average=True (NaN-aware averaging)")
+    assembly = make_assembly(
+        values,
+        stimulus_id=ids[stim_index],
+        region=region_of,
+        neuroid_id=[f"hvm_site_{i:03d}" for i in neurons],
+        presentation_coords=pres,
+        neuroid_coords={"site_index": neurons, **({"animal": animal} if animal is not None else {})},
+        name="HvM",
+        attrs={"source": str(path)},
+        allow_nan=True,
+    )
+    if not average:
+        return assembly
+    try:
+        return validate(average_repetitions(assembly), source=str(path), unique_stimuli=True)
+    except AssemblyError as exc:
+        raise DataFormatError(path, "time_averaged", "; ".join(exc.problems), "drop sites with no valid trial for an image") from exc
+
+
+def load_hvm_images(path: str | os.PathLike | None = None, **conversion) -> ImageSet:
+    """The 5760 HvM images of the HDF5 (grey, 256x256), with the assembly's stimulus ids."""
+    path, h5 = _open(path)
+    with h5:
+        images = np.asarray(_require(h5, path, "images", "use the original ventral_neural_data.hdf5"))
+        meta = h5["image_meta"]
+        ids = _decode(np.asarray(meta["image_id"])) if "image_id" in meta else np.array([f"hvm_{i:04d}" for i in range(len(images))])
+    if images.ndim != 3:
+        raise DataFormatError(path, "images", f"expected (image, height, width), got {images.shape}", "use the original file")
+    if images.dtype != np.uint8:
+        images = np.clip(images * (255.0 if images.max() <= 1 else 1.0), 0, 255).astype(np.uint8)
+    return ImageSet(images[:, None], None, stimulus_ids=ids, name="hvm-hdf5", **conversion)
+
+
+register_neural(
+    "HvM-hdf5",
+    description="HvM V4/IT sites (ventral_neural_data.hdf5, time-averaged trials)",
+    needs=(f"path to ventral_neural_data.hdf5 (or ${ENV_VAR})",),
+    citation="Yamins et al. 2014 PNAS; Majaj, Hong et al. 2015",
+)(load_hvm_hdf5)

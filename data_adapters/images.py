@@ -1,0 +1,303 @@
+"""Readers for published image-set formats, returning :class:`ImageSet` objects.
+
+- Fashion-MNIST idx files (gzipped or not; Debian's ``dataset-fashion-mnist``
+  installs them in ``/usr/share/datasets/fashion-mnist``),
+- CIFAR-100 python pickles (``cifar-100-python/{train,test,meta}``),
+- downsampled ImageNet 64x64 (``train_data_batch_1..10``, ``val_data``; pickle or npz),
+- image folders (``root/class_name/*.png|jpg``),
+- the stimulus images of a neural dataset (stimulus-set CSV + folder or zip).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import os
+import pickle
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from data_adapters.errors import DataFormatError
+from data_adapters.imageset import ImageSet
+from data_adapters.registry import register_images
+
+__all__ = [
+    "read_idx",
+    "load_fashion_mnist",
+    "load_cifar100",
+    "load_imagenet64",
+    "load_image_folder",
+    "load_stimulus_images",
+    "FASHION_MNIST_DEFAULT",
+]
+
+log = logging.getLogger(__name__)
+FASHION_MNIST_DEFAULT = Path("/usr/share/datasets/fashion-mnist")
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)  # fmt: skip
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def _open(path: Path) -> bytes:
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            return gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise DataFormatError(path, None, f"corrupt gzip data ({exc})", "download or reinstall the file") from exc
+    return raw
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read an idx file (MNIST format: 2 zero bytes, dtype code, ndim, big-endian sizes, data)."""
+    path = Path(path)
+    data = _open(path)
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
+        raise DataFormatError(path, "magic", f"not an idx file (header {data[:4].hex()})", "pass an idx file such as train-images-idx3-ubyte.gz")
+    ndim = data[3]
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DataFormatError(path, "dimensions", "file ends inside the header", "the file is truncated; reinstall it")
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    dtype = np.dtype(_IDX_DTYPES[data[2]])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(data) - header != expected:
+        raise DataFormatError(
+            path, "data", f"header promises {shape} ({expected} bytes) but {len(data) - header} bytes follow",
+            "the file is truncated or corrupt; reinstall it",
+        )
+    return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
+
+
+def _find(root: Path, stem: str) -> Path:
+    for candidate in (root / stem, root / f"{stem}.gz"):
+        if candidate.exists():
+            return candidate
+    raise DataFormatError(root, stem, f"no file {stem}[.gz] in {root}", "point root= at the folder holding the idx files")
+
+
+def load_fashion_mnist(split: str = "train", root: str | os.PathLike | None = None, **conversion) -> ImageSet:
+    """Fashion-MNIST from idx files (default: ``$NEUROSAGE_FASHION_MNIST`` or Debian's path)."""
+    root = Path(root or os.environ.get("NEUROSAGE_FASHION_MNIST", FASHION_MNIST_DEFAULT))
+    if not root.exists():
+        raise DataFormatError(
+            root, None, "Fashion-MNIST folder not found",
+            "install it with 'sudo apt-get install dataset-fashion-mnist', or pass root=/folder/with/idx/files",
+        )
+    prefix = {"train": "train", "test": "t10k"}.get(split)
+    if prefix is None:
+        raise ValueError(f"Fashion-MNIST split must be 'train' or 'test', got {split!r}")
+    images = read_idx(_find(root, f"{prefix}-images-idx3-ubyte"))
+    labels_path = _find(root, f"{prefix}-labels-idx1-ubyte")
+    labels = read_idx(labels_path)
+    if images.ndim != 3 or labels.shape != (images.shape[0],):
+        raise DataFormatError(labels_path, "labels", f"{labels.shape} labels for images {images.shape}", "use matching image and label files")
+    return ImageSet(images[:, None], labels.astype(np.int64), classes=FASHION_MNIST_CLASSES, name=f"fashion-mnist/{split}", **conversion)
+
+
+def _unpickle(path: Path, required: Sequence[str]) -> dict:
+    try:
+        with path.open("rb") as fh:
+            obj = pickle.load(fh, encoding="latin1")
+    except (pickle.UnpicklingError, EOFError, ValueError) as exc:
+        raise DataFormatError(path, None, f"cannot unpickle ({exc})", "the file is truncated or not a pickle; re-extract it") from exc
+    if not isinstance(obj, dict):
+        raise DataFormatError(path, None, f"expected a pickled dict, got {type(obj).__name__}", "use the python-format release")
+    obj = {k.decode() if isinstance(k, bytes) else k: v for k, v in obj.items()}
+    for key in required:
+        if key not in obj:
+            raise DataFormatError(path, key, f"missing key (keys: {sorted(obj)})", "use the original python-format release")
+    return obj
+
+
+def _chw_rows(path: Path, data: np.ndarray, side: int) -> np.ndarray:
+    data = np.asarray(data)
+    if data.ndim != 2 or data.shape[1] != 3 * side * side or data.dtype != np.uint8:
+        raise DataFormatError(path, "data", f"expected uint8 (N, {3 * side * side}), got {data.dtype} {data.shape}", "use the original release")
+    return data.reshape(-1, 3, side, side)
+
+
+def load_cifar100(split: str = "train", root: str | os.PathLike = ".", *, label: str = "fine", **conversion) -> ImageSet:
+    """CIFAR-100, python pickle format (``root`` holds ``train``, ``test``, ``meta``)."""
+    root = Path(root)
+    if (root / "cifar-100-python").is_dir():
+        root = root / "cifar-100-python"
+    key = f"{label}_labels"
+    batch = _unpickle(root / split, ["data", key])
+    meta = _unpickle(root / "meta", [f"{label}_label_names"])
+    images = _chw_rows(root / split, batch["data"], 32)
+    labels = np.asarray(batch[key], dtype=np.int64)
+    if labels.shape != (images.shape[0],):
+        raise DataFormatError(root / split, key, f"{labels.shape[0]} labels for {images.shape[0]} images", "use the original release")
+    return ImageSet(images, labels, classes=meta[f"{label}_label_names"], name=f"cifar100/{split}", **conversion)
+
+
+def _imagenet64_file(root: Path, name: str) -> dict:
+    for path in (root / name, root / f"{name}.npz", root / f"{name}.pickle", root / f"{name}.pkl"):
+        if path.exists():
+            if path.suffix == ".npz":
+                try:
+                    with np.load(path, allow_pickle=False) as npz:
+                        obj = {k: npz[k] for k in npz.files}
+                except (ValueError, OSError, zipfile.BadZipFile) as exc:
+                    raise DataFormatError(path, None, f"cannot read npz ({exc})", "the file is truncated; re-extract it") from exc
+                for key in ("data", "labels"):
+                    if key not in obj:
+                        raise DataFormatError(path, key, f"missing array (arrays: {sorted(obj)})", "use the Imagenet64 npz release")
+            else:
+                obj = _unpickle(path, ["data", "labels"])
+            obj["_path"] = path
+            return obj
+    raise DataFormatError(root, name, f"no {name}[.npz] in {root}", "point root= at the extracted Imagenet64 folder")
+
+
+def load_imagenet64(
+    split: str = "train",
+    root: str | os.PathLike = ".",
+    *,
+    batches: Sequence[int] = tuple(range(1, 11)),
+    remap: Mapping[int, int] | Callable[[np.ndarray], np.ndarray] | None = None,
+    **conversion,
+) -> ImageSet:
+    """Downsampled ImageNet 64x64 (Chrabaszcz et al. 2017), pickle or npz batches.
+
+    Labels in the files are 1..1000 (``map_clsloc.txt`` order) and become 0-based.
+    ``remap`` maps the 0-based labels to other classes (dict or vectorised function);
+    images whose label maps to a negative value are dropped.
+    """
+    root = Path(root)
+    names = [f"train_data_batch_{i}" for i in batches] if split == "train" else ["val_data"]
+    if split not in ("train", "val"):
+        raise ValueError(f"Imagenet64 split must be 'train' or 'val', got {split!r}")
+    images, labels = [], []
+    for name in names:
+        obj = _imagenet64_file(root, name)
+        x = _chw_rows(obj["_path"], obj["data"], 64)
+        y = np.asarray(obj["labels"], dtype=np.int64)
+        if y.shape != (x.shape[0],):
+            raise DataFormatError(obj["_path"], "labels", f"{y.shape[0]} labels for {x.shape[0]} images", "re-extract the file")
+        if y.min() < 1 or y.max() > 1000:
+            raise DataFormatError(obj["_path"], "labels", f"labels span {y.min()}..{y.max()}, expected 1..1000", "use the original release")
+        images.append(x)
+        labels.append(y - 1)
+    x, y = np.concatenate(images), np.concatenate(labels)
+    if remap is not None:
+        y = np.vectorize(remap.get, otypes=[np.int64])(y, -1) if isinstance(remap, Mapping) else np.asarray(remap(y), dtype=np.int64)
+        keep = y >= 0
+        x, y = x[keep], y[keep]
+    return ImageSet(x, y, name=f"imagenet64/{split}", **conversion)
+
+
+_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+
+
+def _decode(data: bytes, source: str, storage_size: int | None, grey: bool) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        img = Image.open(io.BytesIO(data))
+        img = img.convert("L" if grey else "RGB")
+    except (UnidentifiedImageError, OSError) as exc:
+        raise DataFormatError(source, None, f"cannot decode image ({exc})", "replace the file with a valid image") from exc
+    if storage_size is not None and img.size != (storage_size, storage_size):
+        img = img.resize((storage_size, storage_size), Image.BILINEAR)
+    arr = np.asarray(img, dtype=np.uint8)
+    return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+
+
+def load_image_folder(root: str | os.PathLike, *, storage_size: int = 64, grey: bool = False, **conversion) -> ImageSet:
+    """Images in ``root/<class>/<file>``; classes are the sorted folder names."""
+    root = Path(root)
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    if not classes:
+        raise DataFormatError(root, None, "no class folders found", "arrange images as root/<class_name>/<image file>")
+    images, labels = [], []
+    for label, cls in enumerate(classes):
+        for f in sorted((root / cls).iterdir()):
+            if f.suffix.lower() in _IMAGE_SUFFIXES:
+                images.append(_decode(f.read_bytes(), str(f), storage_size, grey))
+                labels.append(label)
+    return ImageSet(np.stack(images), labels, classes=classes, name=f"folder:{root.name}", **conversion)
+
+
+def load_stimulus_images(
+    stimulus_csv: str | os.PathLike,
+    images: str | os.PathLike,
+    *,
+    stimulus_ids: Sequence[str] | None = None,
+    file_column: str | None = None,
+    storage_size: int | None = 128,
+    grey: bool = False,
+    **conversion,
+) -> ImageSet:
+    """The images a neural dataset showed, in the order of ``stimulus_ids`` (default: CSV order).
+
+    ``images`` is a folder or a zip (Brain-Score stimulus sets ship a zip whose
+    member names are the CSV's ``filename``). The CSV needs ``stimulus_id`` (or
+    ``image_id``) and a file column (``filename``, ``image_file_name`` or
+    ``image_path``).
+    """
+    csv = Path(stimulus_csv)
+    table = _read_stimulus_csv(csv)
+    file_column = file_column or next((c for c in ("filename", "image_file_name", "image_path") if c in table), None)
+    if file_column is None:
+        raise DataFormatError(csv, "filename", "no file-name column", "add a 'filename' column naming each image file")
+    table = table.drop_duplicates("stimulus_id").set_index("stimulus_id")
+    order = list(table.index) if stimulus_ids is None else list(stimulus_ids)
+    missing = [s for s in order if s not in table.index]
+    if missing:
+        raise DataFormatError(csv, "stimulus_id", f"{len(missing)} stimulus id(s) not in the stimulus set, e.g. {missing[:3]}", "use the stimulus set that belongs to the recordings")
+    source = Path(images)
+    reader = _zip_reader(source) if source.suffix == ".zip" else _folder_reader(source)
+    arrays = [_decode(reader(str(table.at[s, file_column])), f"{source}:{table.at[s, file_column]}", storage_size, grey) for s in order]
+    return ImageSet(np.stack(arrays), None, stimulus_ids=order, name=f"stimuli:{csv.stem}", **conversion)
+
+
+def _read_stimulus_csv(csv: Path) -> pd.DataFrame:
+    if not csv.exists():
+        raise DataFormatError(csv, None, "stimulus set CSV not found", "pass the stimulus CSV that belongs to the recordings")
+    table = pd.read_csv(csv, dtype={"stimulus_id": str, "image_id": str})  # ids are strings, even all-digit hashes
+    if "stimulus_id" not in table:
+        if "image_id" not in table:
+            raise DataFormatError(csv, "stimulus_id", "no 'stimulus_id' or 'image_id' column", "add a stimulus_id column")
+        table["stimulus_id"] = table["image_id"]
+    table["stimulus_id"] = table["stimulus_id"].astype(str)
+    return table
+
+
+def _zip_reader(path: Path) -> Callable[[str], bytes]:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, FileNotFoundError) as exc:
+        raise DataFormatError(path, None, f"cannot open zip ({exc})", "pass the stimulus-set zip or an extracted folder") from exc
+    members = {Path(n).name: n for n in archive.namelist()}
+
+    def read(name: str) -> bytes:
+        if Path(name).name not in members:
+            raise DataFormatError(path, "filename", f"{name!r} is not in the zip", "use the zip that belongs to the stimulus CSV")
+        return archive.read(members[Path(name).name])
+
+    return read
+
+
+def _folder_reader(root: Path) -> Callable[[str], bytes]:
+    def read(name: str) -> bytes:
+        for candidate in (root / name, root / Path(name).name):
+            if candidate.exists():
+                return candidate.read_bytes()
+        raise DataFormatError(root, "filename", f"image {name!r} not found", "point images= at the folder holding the stimulus files")
+
+    return read
+
+
+register_images("fashion-mnist", description="Fashion-MNIST 28x28 grey, 10 classes (idx files)", needs=("root (default /usr/share/datasets/fashion-mnist)",), citation="Xiao, Rasul, Vollgraf 2017, arXiv:1708.07747")(load_fashion_mnist)
+register_images("cifar100", description="CIFAR-100 32x32 (python pickles)", needs=("root: cifar-100-python folder",), citation="Krizhevsky 2009")(load_cifar100)
+register_images("imagenet64", description="Downsampled ImageNet 64x64 (pickle/npz batches)", needs=("root: folder with train_data_batch_* / val_data",), citation="Chrabaszcz, Loshchilov, Hutter 2017, arXiv:1707.08819")(load_imagenet64)
+register_images("image-folder", description="Any folder of class sub-folders", needs=("root",))(lambda split="train", root=".", **kw: load_image_folder(root, **kw))
+register_images("stimuli", description="Stimulus images of a neural dataset (CSV + folder/zip)", needs=("stimulus_csv", "images"))(lambda split="all", **kw: load_stimulus_images(**kw))

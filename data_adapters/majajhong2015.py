@@ -1,0 +1,198 @@
+"""MajajHong2015 (Brain-Score / BrainIO netCDF) as teacher-ready assemblies.
+
+Reads ``assy_dicarlo_MajajHong2015_public.nc``-style files the way BrainIO
+does: open the single data variable, add ``stimulus_id = image_id`` when
+missing, merge the stimulus-set CSV on ``stimulus_id`` (the .nc keeps only
+``image_id``/``repetition``/``stimulus`` on presentation), average repetitions,
+keep the 70-170 ms bin, and expose regions ``V4``/``IT`` and the IT subregions
+``pIT``/``cIT``/``aIT``. The returned ``region`` coord holds the requested
+endpoint name; the file's own region is kept as ``area``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from data_adapters.errors import DataFormatError
+from data_adapters.registry import register_neural
+from neurosage.assembly import AssemblyError, average_repetitions, select_time, validate
+
+__all__ = ["load_majajhong2015", "open_brainio_assembly", "merge_stimulus_set", "select_endpoints", "find_brainio_file"]
+
+log = logging.getLogger(__name__)
+ENV_VAR = "NEUROSAGE_MAJAJHONG2015"
+FILES = {
+    ("public", False): "assy_dicarlo_MajajHong2015_public.nc",
+    ("private", False): "assy_dicarlo_MajajHong2015_private.nc",
+    ("full", False): "assy_dicarlo_MajajHong2015.nc",
+    ("public", True): "assy_dicarlo_MajajHong2015_temporal_public.nc",
+    ("private", True): "assy_dicarlo_MajajHong2015_temporal_private.nc",
+    ("full", True): "assy_dicarlo_MajajHong2015_temporal.nc",
+}
+STIMULUS_FILES = {"public": "stimulus_hvm-public.csv", "private": "stimulus_hvm-private.csv", "full": "stimulus_hvm.csv"}
+LEGACY_STIMULUS_FILES = {"public": "image_dicarlo_hvm-public.csv", "private": "image_dicarlo_hvm-private.csv", "full": "image_dicarlo_hvm.csv"}
+REGION_COORDS = ("region", "subregion")
+
+
+def find_brainio_file(name: str) -> Path | None:
+    """Look for ``name`` under ``$BRAINIO_HOME`` (default ``~/.brainio``), as BrainIO caches it."""
+    home = Path(os.environ.get("BRAINIO_HOME", Path.home() / ".brainio"))
+    if not home.is_dir():
+        return None
+    return next(iter(sorted(home.rglob(name))), None)
+
+
+def open_brainio_assembly(path: str | os.PathLike) -> xr.DataArray:
+    """Open a BrainIO netCDF (either writer) as a flat ``presentation x neuroid [x time_bin]`` array."""
+    path = Path(path)
+    if not path.exists():
+        raise DataFormatError(path, None, "file not found", f"pass path=, set ${ENV_VAR}, or place it in the BrainIO cache")
+    try:
+        ds = xr.open_dataset(path)
+    except Exception as exc:  # netCDF4/h5py raise many types for truncated files
+        raise DataFormatError(path, None, f"cannot read netCDF ({type(exc).__name__}: {exc})", "the file is truncated or not netCDF; download it again") from exc
+    data_vars = list(ds.data_vars)
+    if len(data_vars) != 1:
+        raise DataFormatError(path, "data variables", f"expected exactly one data variable, found {data_vars}", "write one assembly per file (BrainIO spec)")
+    da = ds[data_vars[0]].load()
+    da.attrs = {**ds.attrs, **da.attrs}
+    ds.close()
+    for dim in ("presentation", "neuroid"):
+        if dim not in da.dims:
+            raise DataFormatError(path, dim, f"missing dim (dims are {da.dims})", "use a Brain-Score assembly file")
+    if "stimulus_id" not in da.coords:
+        if "image_id" not in da.coords:
+            raise DataFormatError(path, "image_id", "no 'stimulus_id' or 'image_id' coord on presentation", "use a Brain-Score assembly file")
+        da = da.assign_coords(stimulus_id=("presentation", da["image_id"].values))
+    order = ("presentation", "neuroid") + (("time_bin",) if "time_bin" in da.dims else ())
+    return da.transpose(*order)
+
+
+def merge_stimulus_set(assembly: xr.DataArray, csv: str | os.PathLike) -> xr.DataArray:
+    """Add the stimulus-set columns as presentation coords, joined on ``stimulus_id``."""
+    from data_adapters.images import _read_stimulus_csv
+
+    table = _read_stimulus_csv(Path(csv)).drop_duplicates("stimulus_id").set_index("stimulus_id")
+    ids = assembly["stimulus_id"].values.astype(str)
+    missing = np.setdiff1d(np.unique(ids), table.index.values)
+    if len(missing):
+        raise DataFormatError(csv, "stimulus_id", f"{len(missing)} stimulus id(s) of the recordings are missing, e.g. {missing[:3].tolist()}", "use the stimulus set that belongs to the assembly (hvm-public for the public file)")
+    rows = table.loc[ids]
+    new = {c: ("presentation", rows[c].values) for c in rows.columns if c not in assembly.coords}
+    return assembly.assign_coords(new)
+
+
+def select_endpoints(assembly: xr.DataArray, regions: Sequence[str], *, source: str | None = None) -> xr.DataArray:
+    """Keep the neuroids of each requested region or subregion; ``region`` becomes the requested name."""
+    parts = []
+    available: list[str] = []
+    for name in regions:
+        for coord in REGION_COORDS:
+            if coord in assembly.coords:
+                labels = assembly[coord].values.astype(str)
+                available += [str(x) for x in dict.fromkeys(labels) if x not in available]
+                idx = np.flatnonzero(labels == name)
+                if len(idx):
+                    part = assembly.isel(neuroid=idx)
+                    parts.append(part.assign_coords(area=("neuroid", part["region"].values), region=("neuroid", [name] * len(idx))))
+                    break
+        else:
+            raise DataFormatError(source, "region", f"unknown region {name!r}; the file has {available}", f"choose regions from {available}")
+    return xr.concat(parts, dim="neuroid") if len(parts) > 1 else parts[0]
+
+
+def load_majajhong2015(
+    path: str | os.PathLike | None = None,
+    *,
+    stimulus_csv: str | os.PathLike | None = None,
+    variant: str = "public",
+    temporal: bool = False,
+    regions: Sequence[str] = ("V4", "pIT", "aIT"),
+    time_window: tuple[float, float] = (70, 170),
+    average: bool = True,
+) -> xr.DataArray:
+    """MajajHong2015 recordings as a ``presentation x neuroid`` assembly.
+
+    Parameters
+    ----------
+    path
+        The assembly .nc; default ``$NEUROSAGE_MAJAJHONG2015`` or the BrainIO cache.
+        Without a path and with ``brainscore_vision`` installed, Brain-Score's
+        ``load_dataset`` is used.
+    stimulus_csv
+        Stimulus-set CSV (``stimulus_hvm-public.csv``); looked up beside the .nc
+        and in the BrainIO cache when not given.
+    regions
+        Regions (``V4``, ``IT``) and/or subregions (``pIT``, ``cIT``, ``aIT``).
+    time_window
+        Time bins within this window (ms) are averaged (70-170 ms by default).
+    average
+        Average repetitions per stimulus (NaN-aware).
+    """
+    key = (variant, temporal)
+    if key not in FILES:
+        raise ValueError(f"variant must be one of public/private/full, got {variant!r}")
+    if path is None and os.environ.get(ENV_VAR):
+        path = os.environ[ENV_VAR]
+    if path is None:
+        path = find_brainio_file(FILES[key])
+    if path is None:
+        assembly = _from_brainscore(variant, temporal)
+        source = f"brainscore_vision MajajHong2015.{variant}"
+    else:
+        assembly = open_brainio_assembly(path)
+        source = str(path)
+        csv = stimulus_csv or _stimulus_csv_near(Path(path), variant)
+        if csv is not None:
+            assembly = merge_stimulus_set(assembly, csv)
+        else:
+            log.warning("no stimulus-set CSV found for %s: category/object metadata will be missing", path)
+    assembly = select_endpoints(assembly, regions, source=source)
+    if "time_bin" in assembly.dims:
+        assembly = select_time(assembly, *time_window)
+    if average:
+        assembly = average_repetitions(assembly)
+    assembly.attrs.update(identifier=f"MajajHong2015.{variant}", source=source)
+    try:
+        return validate(assembly, source=source, unique_stimuli=average)
+    except AssemblyError as exc:
+        raise DataFormatError(source, "data", "; ".join(exc.problems), "check the file; drop bad neuroids before use") from exc
+
+
+def _stimulus_csv_near(path: Path, variant: str) -> Path | None:
+    for name in (STIMULUS_FILES[variant], LEGACY_STIMULUS_FILES[variant]):
+        if (path.parent / name).exists():
+            return path.parent / name
+        found = find_brainio_file(name)
+        if found is not None:
+            return found
+    return None
+
+
+def _from_brainscore(variant: str, temporal: bool) -> xr.DataArray:
+    try:
+        import brainscore_vision
+    except ImportError:
+        raise DataFormatError(
+            None, None, "MajajHong2015 assembly not found (no path, no $NEUROSAGE_MAJAJHONG2015, nothing in the BrainIO cache)",
+            f"pass path= to {FILES[(variant, temporal)]} or install brainscore_vision",
+        ) from None
+    ident = "MajajHong2015" + (".temporal" if temporal else "") + ("" if variant == "full" else f".{variant}")
+    assembly = brainscore_vision.load_dataset(ident)
+    flat = xr.DataArray(assembly.values, dims=assembly.dims, coords={k: (v.dims, v.values) for k, v in assembly.reset_index(list(assembly.indexes)).coords.items() if v.dims and len(v.dims) == 1}, attrs={})
+    order = ("presentation", "neuroid") + (("time_bin",) if "time_bin" in flat.dims else ())
+    return flat.transpose(*order)
+
+
+register_neural(
+    "MajajHong2015",
+    description="Macaque V4/IT (pIT, cIT, aIT) responses to HvM images, 70-170 ms (Brain-Score netCDF)",
+    needs=(f"path to {FILES[('public', False)]} (or ${ENV_VAR} / BrainIO cache)", "stimulus_hvm-public.csv"),
+    citation="Majaj, Hong, Solomon, DiCarlo 2015, J Neurosci 35(39):13402",
+)(load_majajhong2015)

@@ -1,0 +1,33 @@
+import numpy as np
+import pytest
+import torch
+
+from data_adapters.imageset import ImageSet
+
+
+@pytest.fixture
+def grey(rng):
+    return ImageSet(rng.integers(0, 256, size=(10, 1, 8, 8), dtype=np.uint8), np.arange(10) % 3)
+
+
+def test_conversion_is_explicit(grey):
+    rgb = grey.with_conversion(channels=3, size=16, mean=0.5, std=0.25)
+    x, _ = rgb[0]
+    assert x.shape == (3, 16, 16)
+    raw = grey.images[0].float() / 255
+    assert torch.allclose(rgb.with_conversion(size=None)[0][0][1], (raw[0] - 0.5) / 0.25, atol=1e-6)
+
+
+def test_holdout_split_is_seeded_and_disjoint(grey):
+    train, held = grey.split_holdout(3, seed=1)
+    assert len(train) == 7 and len(held) == 3
+    again = grey.split_holdout(3, seed=1)[1]
+    assert torch.equal(held.images, again.images)
+    assert not torch.equal(held.images, grey.split_holdout(3, seed=2)[1].images)
+    with pytest.raises(ValueError, match="cannot hold out"):
+        grey.split_holdout(10)
+
+
+def test_rejects_non_uint8():
+    with pytest.raises(ValueError, match="uint8"):
+        ImageSet(np.zeros((2, 1, 4, 4), dtype=np.float32))
