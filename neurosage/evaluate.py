@@ -1,0 +1,118 @@
+"""Evaluate one candidate: build -> premature training -> P -> activations -> RDMs -> scores.
+
+:func:`evaluate_candidate` is a plain, picklable function of a genotype string
+and a :class:`CandidateTask`, so any executor (in-process, Dask) can run it.
+It never raises for a bad candidate: failures come back as records with
+``status`` ``"failed"`` or ``"diverged"`` and the error.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+
+from neurosage.network import build_network, count_flops, count_parameters
+from neurosage.rsa import compute_rdms
+from neurosage.score import combined_score, teacher_scores
+from neurosage.space import Genotype
+from neurosage.teachers import Teacher
+from neurosage.train import TrainConfig, evaluate, extract_activations, train
+
+__all__ = ["NetworkConfig", "CandidateTask", "evaluate_candidate"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """How a genotype becomes a network during search."""
+
+    skeleton: str = "cifar"
+    n_cells: int = 1
+    filters: int = 8
+    n_stem_cells: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class CandidateTask:
+    """Everything a worker needs to evaluate candidates (ship it to workers once)."""
+
+    train_set: Any
+    val_set: Any
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    training: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=0.2))
+    teacher: Teacher | None = None
+    objective: str = "p+tg"
+    alpha: float = 1.0
+    compare_method: str = "pearson"
+    max_features: int | None = 2048
+    layers: tuple[str, ...] | None = None  # default: every cell output
+    device: str | None = None
+    eval_batch_size: int = 256
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.train_set.num_classes) if hasattr(self.train_set, "num_classes") else int(max(int(y) for _, y in self.train_set)) + 1
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.train_set[0][0].shape)
+
+
+def evaluate_candidate(genotype: str, task: CandidateTask, seed: int = 0) -> dict[str, Any]:
+    """Score one candidate; returns a JSON-ready record (never raises for a bad candidate)."""
+    t0 = time.perf_counter()
+    record: dict[str, Any] = {"genotype": genotype, "seed": seed, "status": "ok", "error": None}
+    try:
+        geno = Genotype.parse(genotype)
+        shape = task.input_shape
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            net = build_network(
+                geno, num_classes=task.num_classes, in_channels=shape[0], **task.network.to_dict()
+            )
+        record["params"] = count_parameters(net)
+        record.update(count_flops(net, shape))
+        result = train(net, task.train_set, task.training, seed=seed, device=task.device)
+        record.update(steps=result.steps, examples=result.examples, train_loss=result.final_loss, time_train=result.wall_time)
+        if result.status != "ok":
+            record.update(status=result.status, error=result.error, wall_time=time.perf_counter() - t0)
+            return record
+        t1 = time.perf_counter()
+        acc = evaluate(net, task.val_set, batch_size=task.eval_batch_size, device=task.device)
+        record.update(P=acc["top1"], top5=acc["top5"], val_loss=acc["loss"], time_eval=time.perf_counter() - t1)
+        tg = None
+        if task.teacher is not None and task.objective != "p":
+            t2 = time.perf_counter()
+            layers = list(task.layers or [n for n in net.endpoints if n != "stem"])
+            acts = extract_activations(
+                net, task.teacher.images, layers, batch_size=task.eval_batch_size, device=task.device,
+                max_features=task.max_features, seed=seed,
+            )
+            labels = [str(s) for s in task.teacher.stimulus_ids]
+            rdms = compute_rdms({n: a for n, a in acts.items()}, labels=labels, device=task.device)
+            scores = teacher_scores(task.teacher.rdms, rdms, task.compare_method)
+            tg = scores.tg
+            record.update(
+                TG=tg,
+                S=scores.per_endpoint,
+                best_layer=scores.best_layer,
+                similarity=scores.similarity.values.tolist(),
+                endpoints=[str(e) for e in scores.similarity.endpoint.values],
+                layers=[str(x) for x in scores.similarity.layer.values],
+                time_rdm=time.perf_counter() - t2,
+            )
+        record["score"] = combined_score(record["P"], tg, task.objective, task.alpha)
+    except Exception as exc:  # a candidate's failure must not stop the search
+        log.warning("candidate failed: %s", exc)
+        record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+    record["wall_time"] = time.perf_counter() - t0
+    return record

@@ -1,0 +1,66 @@
+"""Append-only SQLite journal of a search: one row per finished trial.
+
+A trial row is written once, in one transaction, when its record arrives at
+the driver; a killed search therefore keeps every finished trial exactly once
+and loses only the trials that were still running.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Journal"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS trials (
+    tid INTEGER PRIMARY KEY,
+    vals TEXT NOT NULL,
+    genotype TEXT NOT NULL,
+    status TEXT NOT NULL,
+    loss REAL,
+    record TEXT NOT NULL,
+    finished REAL NOT NULL
+)
+"""
+
+
+class Journal:
+    """The trials of one search, stored in ``path`` (SQLite)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as con:
+            con.execute(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, timeout=30)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=FULL")
+        return con
+
+    def append(self, tid: int, vals: dict[str, Any], record: dict[str, Any], loss: float | None, finished: float) -> None:
+        """Record a finished trial; a tid can be written only once."""
+        with self._connect() as con:
+            con.execute(
+                "INSERT INTO trials (tid, vals, genotype, status, loss, record, finished) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (tid, json.dumps(vals), record["genotype"], record["status"], loss, json.dumps(record, default=float), finished),
+            )
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """Finished trials in tid order, with ``vals`` and ``record`` decoded."""
+        with self._connect() as con:
+            cur = con.execute("SELECT tid, vals, genotype, status, loss, record, finished FROM trials ORDER BY tid")
+            for tid, vals, genotype, status, loss, record, finished in cur.fetchall():
+                yield {
+                    "tid": tid, "vals": json.loads(vals), "genotype": genotype, "status": status,
+                    "loss": loss, "record": json.loads(record), "finished": finished,
+                }
+
+    def __len__(self) -> int:
+        with self._connect() as con:
+            return int(con.execute("SELECT COUNT(*) FROM trials").fetchone()[0])

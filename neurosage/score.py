@@ -1,0 +1,58 @@
+"""TG-SAGE scores: teacher similarity, TG and P + alpha * TG (paper section 3.2).
+
+S_i = max_j corr(M_Ti, M_Cj) over candidate layers j; TG = mean_i S_i.
+The full endpoint x layer similarity matrix is kept, so users can ask which
+layer matched which area.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from neurosage.rsa import compare_rdms
+
+__all__ = ["TeacherScores", "teacher_scores", "combined_score", "OBJECTIVES"]
+
+OBJECTIVES = ("p", "tg", "p+tg")
+
+
+@dataclass(frozen=True)
+class TeacherScores:
+    """Similarities (endpoint x layer), the per-endpoint best S_i, TG, and the best layer per endpoint."""
+
+    similarity: xr.DataArray
+    per_endpoint: dict[str, float]
+    best_layer: dict[str, str]
+    tg: float
+
+
+def teacher_scores(teacher_rdms: xr.DataArray, candidate_rdms: xr.DataArray, method: str = "pearson") -> TeacherScores:
+    """Score candidate layer RDMs against teacher endpoint RDMs (stacks aligned by stimulus_id)."""
+    sim = compare_rdms(teacher_rdms, candidate_rdms, method).rename(rdm_a="endpoint", rdm_b="layer")
+    values = sim.values
+    best = np.nanargmax(values, axis=1)
+    endpoints = [str(e) for e in sim.endpoint.values]
+    layers = [str(layer) for layer in sim.layer.values]
+    per_endpoint = {e: float(values[i, best[i]]) for i, e in enumerate(endpoints)}
+    return TeacherScores(
+        similarity=sim,
+        per_endpoint=per_endpoint,
+        best_layer={e: layers[best[i]] for i, e in enumerate(endpoints)},
+        tg=float(np.mean(list(per_endpoint.values()))),
+    )
+
+
+def combined_score(p: float, tg: float | None, objective: str, alpha: float = 1.0) -> float:
+    """The search objective: ``p``, ``tg`` or ``p+tg`` (= P + alpha * TG); higher is better."""
+    if objective == "p":
+        return float(p)
+    if tg is None:
+        raise ValueError(f"objective {objective!r} needs a teacher")
+    if objective == "tg":
+        return float(tg)
+    if objective == "p+tg":
+        return float(p + alpha * tg)
+    raise ValueError(f"unknown objective {objective!r}; choose from {OBJECTIVES}")

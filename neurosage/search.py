@@ -1,0 +1,234 @@
+"""The search driver: ask/tell loop, executors, run folder, resume and export.
+
+The driver alone writes results: workers (in-process, or a Dask
+``distributed.Client``) only evaluate candidates and return records. Each
+finished trial is appended to the SQLite journal before the searcher is told,
+so ``run_search(..., resume=True)`` continues a killed search without losing or
+repeating a finished trial (running trials are re-proposed).
+
+Run folder: ``config.json`` (resolved settings), ``environment.json``
+(versions), ``journal.sqlite``, ``trials.nc`` (xarray export) and ``trials.csv``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import logging
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from neurosage.evaluate import CandidateTask, evaluate_candidate
+from neurosage.journal import Journal
+from neurosage.searchers import make_searcher
+from neurosage.space import CellSpace
+
+__all__ = ["SearchResult", "run_search", "InlineExecutor", "export_trials", "load_trials"]
+
+log = logging.getLogger(__name__)
+
+
+class InlineExecutor:
+    """Evaluate in the calling process (reproducible; the default for one worker)."""
+
+    def submit(self, fn: Callable, *args: Any) -> cf.Future:
+        fut: cf.Future = cf.Future()
+        try:
+            fut.set_result(fn(*args))
+        except BaseException as exc:  # surface as a failed trial, like a remote worker would
+            fut.set_exception(exc)
+        return fut
+
+    def scatter(self, obj: Any) -> Any:
+        return obj
+
+    def wait_any(self, futures: list) -> list:
+        return [f for f in futures if f.done()] or futures[:1]
+
+
+class DaskExecutor:
+    """Evaluate on a Dask ``distributed.Client`` (LocalCluster, scheduler address, dask-jobqueue)."""
+
+    def __init__(self, client: Any):
+        self.client = client
+
+    def submit(self, fn: Callable, *args: Any) -> Any:
+        return self.client.submit(fn, *args, pure=False)
+
+    def scatter(self, obj: Any) -> Any:
+        return self.client.scatter(obj, broadcast=True)
+
+    def wait_any(self, futures: list) -> list:
+        from distributed import wait
+
+        done, _ = wait(futures, return_when="FIRST_COMPLETED")
+        return list(done)
+
+
+@dataclass
+class SearchResult:
+    """Finished trials (one row each) and where they live."""
+
+    run_dir: Path
+    trials: pd.DataFrame
+
+    @property
+    def best(self) -> pd.Series:
+        ok = self.trials[self.trials.status == "ok"]
+        return ok.loc[ok.score.idxmax()]
+
+    @property
+    def total_examples(self) -> int:
+        return int(self.trials.examples.fillna(0).sum())
+
+
+def _environment() -> dict[str, str]:
+    import importlib.metadata as md
+
+    env = {"python": platform.python_version(), "platform": platform.platform()}
+    for pkg in ("neurosage", "torch", "torchvision", "numpy", "xarray", "hyperopt", "rsatoolbox", "dask", "distributed"):
+        try:
+            env[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return env
+
+
+def run_search(
+    run_dir: str | Path,
+    space: CellSpace,
+    task: CandidateTask,
+    *,
+    budget: int,
+    algo: str = "tpe",
+    seed: int = 0,
+    workers: int = 1,
+    client: Any = None,
+    resume: bool = False,
+    config: dict[str, Any] | None = None,
+    progress: bool = True,
+    searcher_kwargs: dict[str, Any] | None = None,
+) -> SearchResult:
+    """Run (or resume) a search of ``budget`` trials; returns all finished trials.
+
+    Parameters
+    ----------
+    space, task
+        What to search and how to evaluate a candidate.
+    algo
+        ``"tpe"`` or ``"random"``.
+    workers
+        Concurrent evaluations. With ``client`` (a ``distributed.Client``) they run on Dask;
+        with ``workers > 1`` and no client a ``LocalCluster`` of that many processes is started.
+    resume
+        Continue the journal in ``run_dir`` instead of refusing to overwrite it.
+    """
+    run_dir = Path(run_dir)
+    journal_path = run_dir / "journal.sqlite"
+    if journal_path.exists() and not resume:
+        raise FileExistsError(f"{run_dir} already holds a search; pass resume=True (CLI: --resume) or another run folder")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    resolved = {
+        "space": space.name, "n_blocks": space.n_blocks, "budget": budget, "algo": algo, "seed": seed,
+        "workers": workers, "objective": task.objective, "alpha": task.alpha,
+        "network": task.network.to_dict(), "training": task.training.to_dict(),
+        "teacher_endpoints": task.teacher.endpoints if task.teacher is not None else None,
+        **(config or {}),
+    }
+    if not resume or not (run_dir / "config.json").exists():
+        (run_dir / "config.json").write_text(json.dumps(resolved, indent=2, default=str))
+        (run_dir / "environment.json").write_text(json.dumps(_environment(), indent=2))
+    journal = Journal(journal_path)
+    searcher = make_searcher(algo, space, seed, **(searcher_kwargs or {}))
+    done = 0
+    best = -np.inf
+    for row in journal.rows():
+        searcher.observe(row["tid"], row["vals"], row["loss"])
+        done += 1
+        if row["loss"] is not None:
+            best = max(best, -row["loss"])
+    if done:
+        log.info("resuming %s: %d finished trial(s) replayed", run_dir, done)
+
+    owned_cluster = None
+    if client is None and workers > 1:
+        from distributed import Client, LocalCluster
+
+        owned_cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(owned_cluster)
+    executor: Any = DaskExecutor(client) if client is not None else InlineExecutor()
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=budget, initial=done, desc=f"{algo}:{task.objective}", disable=not progress)
+    try:
+        task_ref = executor.scatter(task)
+        pending: dict[Any, tuple[int, dict[str, Any]]] = {}
+        while done < budget:
+            while len(pending) < max(1, workers) and done + len(pending) < budget:
+                tid, vals, genotype = searcher.ask()
+                fut = executor.submit(evaluate_candidate, str(genotype), task_ref, _candidate_seed(seed, tid))
+                pending[fut] = (tid, vals)
+            for fut in executor.wait_any(list(pending)):
+                tid, vals = pending.pop(fut)
+                try:
+                    record = fut.result()
+                except Exception as exc:  # the worker itself failed (not the candidate)
+                    record = {"genotype": str(searcher.genotype(vals)), "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+                record["tid"] = tid
+                loss = -record["score"] if record.get("status") == "ok" else None
+                journal.append(tid, vals, record, loss, time.time())
+                searcher.tell(tid, loss)
+                done += 1
+                if loss is not None:
+                    best = max(best, -loss)
+                bar.update(1)
+                bar.set_postfix(best=f"{best:.4f}", status=record["status"])
+    finally:
+        bar.close()
+        if owned_cluster is not None:
+            client.close()
+            owned_cluster.close()
+    trials = export_trials(journal, run_dir)
+    return SearchResult(run_dir, trials)
+
+
+def _candidate_seed(seed: int, tid: int) -> int:
+    return int(np.random.default_rng([seed, tid, 1]).integers(2**31 - 1))
+
+
+_SCALARS = ("tid", "status", "genotype", "score", "P", "top5", "TG", "params", "macs", "flops", "steps", "examples",
+            "wall_time", "time_train", "time_eval", "time_rdm", "error")  # fmt: skip
+
+
+def export_trials(journal: Journal, run_dir: str | Path) -> pd.DataFrame:
+    """Write ``trials.csv`` and ``trials.nc`` (trial x endpoint S_i, trial x endpoint x layer similarity)."""
+    run_dir = Path(run_dir)
+    records = [row["record"] for row in journal.rows()]
+    table = pd.DataFrame([{k: r.get(k) for k in _SCALARS} for r in records])
+    if table.empty:
+        return table
+    table.to_csv(run_dir / "trials.csv", index=False)
+    ds = xr.Dataset({c: ("trial", table[c].to_numpy()) for c in table.columns if c != "tid"}, coords={"trial": table.tid.to_numpy()})
+    endpoints = next((r["endpoints"] for r in records if r.get("endpoints")), None)
+    if endpoints:
+        s = np.array([[r.get("S", {}).get(e, np.nan) for e in endpoints] for r in records], dtype=float)
+        ds["S"] = (("trial", "endpoint"), s)
+        ds = ds.assign_coords(endpoint=endpoints)
+    for name in ds.data_vars:
+        if ds[name].dtype == object:
+            ds[name] = ds[name].astype(str)
+    ds.to_netcdf(run_dir / "trials.nc")
+    return table
+
+
+def load_trials(run_dir: str | Path) -> pd.DataFrame:
+    """The finished trials of a run folder, from its journal."""
+    return pd.DataFrame([{**{k: row["record"].get(k) for k in _SCALARS}, "tid": row["tid"]} for row in Journal(Path(run_dir) / "journal.sqlite").rows()])

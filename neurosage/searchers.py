@@ -1,0 +1,115 @@
+"""Ask/tell searchers over a :class:`~neurosage.space.CellSpace`: hyperopt TPE and random.
+
+``ask()`` returns ``(tid, vals, genotype)``; ``tell(tid, loss)`` reports a
+result (``loss=None`` for a failed trial, which TPE treats as +inf);
+``observe(tid, vals, loss)`` replays a journal row when resuming.
+
+TPE uses ``hyperopt.tpe.suggest`` one suggestion per call, inserting each
+suggestion before the next, with a per-trial seed derived from ``(seed, tid)``,
+so the same history gives the same next proposal. Pending trials count as
++inf ("constant liar") in TPE, which spreads parallel proposals.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hyperopt import JOB_STATE_DONE, STATUS_FAIL, STATUS_OK, Domain, Trials, space_eval, tpe
+
+from neurosage.space import CellSpace, Genotype
+
+__all__ = ["TPESearcher", "RandomSearcher", "make_searcher"]
+
+
+def _trial_seed(seed: int, tid: int) -> int:
+    return int(np.random.default_rng([seed, tid]).integers(2**31 - 1))
+
+
+class TPESearcher:
+    """hyperopt TPE in an ask/tell loop."""
+
+    def __init__(self, space: CellSpace, seed: int = 0, n_startup_jobs: int = 20, gamma: float = 0.25):
+        self.space, self.seed = space, seed
+        self.hp_space = space.hyperopt_space()
+        self.domain = Domain(None, self.hp_space)
+        self.trials = Trials()
+        self.next_tid = 0
+        self.n_startup_jobs, self.gamma = n_startup_jobs, gamma
+
+    def _doc(self, tid: int) -> dict[str, Any]:
+        for doc in self.trials._dynamic_trials:
+            if doc["tid"] == tid:
+                return doc
+        raise KeyError(f"no trial {tid}")
+
+    def ask(self) -> tuple[int, dict[str, Any], Genotype]:
+        tid = self.next_tid
+        self.next_tid += 1
+        self.trials.refresh()
+        docs = tpe.suggest(
+            [tid], self.domain, self.trials, _trial_seed(self.seed, tid),
+            n_startup_jobs=self.n_startup_jobs, gamma=self.gamma,
+        )
+        self.trials.insert_trial_docs(docs)
+        self.trials.refresh()
+        vals = {k: int(v[0]) for k, v in self._doc(tid)["misc"]["vals"].items() if v}
+        return tid, vals, self.genotype(vals)
+
+    def genotype(self, vals: dict[str, Any]) -> Genotype:
+        return Genotype.from_hyperopt(space_eval(self.hp_space, vals))
+
+    def tell(self, tid: int, loss: float | None) -> None:
+        doc = self._doc(tid)
+        doc["state"] = JOB_STATE_DONE
+        doc["result"] = {"status": STATUS_OK, "loss": float(loss)} if loss is not None else {"status": STATUS_FAIL}
+        self.trials.refresh()
+
+    def observe(self, tid: int, vals: dict[str, Any], loss: float | None) -> None:
+        """Insert a finished trial from a journal (resume)."""
+        labels = list(self.domain.params)
+        misc = {
+            "tid": tid, "cmd": self.domain.cmd, "workdir": None,
+            "idxs": {k: [tid] if k in vals else [] for k in labels},
+            "vals": {k: [vals[k]] if k in vals else [] for k in labels},
+        }
+        docs = self.trials.new_trial_docs([tid], [None], [self.domain.new_result()], [misc])
+        self.trials.insert_trial_docs(docs)
+        self.trials.refresh()
+        self.tell(tid, loss)
+        self.next_tid = max(self.next_tid, tid + 1)
+
+
+class RandomSearcher:
+    """Uniform random genotypes (the baseline); seeded per trial."""
+
+    def __init__(self, space: CellSpace, seed: int = 0):
+        self.space, self.seed = space, seed
+        self.hp_space = space.hyperopt_space()
+        self.next_tid = 0
+
+    def ask(self) -> tuple[int, dict[str, Any], Genotype]:
+        from hyperopt.pyll.stochastic import sample
+
+        tid = self.next_tid
+        self.next_tid += 1
+        point = sample(self.hp_space, rng=np.random.default_rng([self.seed, tid]))
+        return tid, {k: v for k, v in point.items() if k != "output"}, Genotype.from_hyperopt(point)
+
+    def genotype(self, vals: dict[str, Any]) -> Genotype:
+        return Genotype.from_hyperopt({"output": self.space.output, **vals})
+
+    def tell(self, tid: int, loss: float | None) -> None:
+        pass
+
+    def observe(self, tid: int, vals: dict[str, Any], loss: float | None) -> None:
+        self.next_tid = max(self.next_tid, tid + 1)
+
+
+def make_searcher(algo: str, space: CellSpace, seed: int = 0, **kwargs):
+    """``"tpe"`` or ``"random"``."""
+    if algo == "tpe":
+        return TPESearcher(space, seed, **kwargs)
+    if algo == "random":
+        return RandomSearcher(space, seed)
+    raise ValueError(f"unknown search algorithm {algo!r}; choose tpe or random")
