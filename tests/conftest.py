@@ -83,3 +83,25 @@ def write_brainio_netcdf(path, *, n_images=8, n_reps=3, compress=False, seed=0, 
     if drop_stimulus is not None:
         stimuli = stimuli.drop(index=drop_stimulus)
     return path, stimuli, values
+
+
+def write_idx(path, array, gz=True):
+    """Write an idx file (MNIST format), gzipped or not."""
+    import gzip
+    import struct
+
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(struct.pack(">I", d) for d in array.shape)
+    data = header + array.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(data) if gz else data)
+
+
+def write_fashion_mnist(root, n_train=200, n_test=60, seed=0):
+    """A tiny Fashion-MNIST folder in the real idx format (class = brightness band, learnable)."""
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        labels = rng.integers(0, 10, size=n)
+        images = (rng.integers(0, 60, size=(n, 28, 28)) + labels[:, None, None] * 19).astype(np.uint8)
+        write_idx(root / f"{prefix}-images-idx3-ubyte.gz", images)
+        write_idx(root / f"{prefix}-labels-idx1-ubyte.gz", labels.astype(np.uint8))
+    return root

@@ -1,13 +1,13 @@
 import gzip
 import io
 import pickle
-import struct
 import zipfile
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import write_idx
 from data_adapters.errors import DataFormatError
 from data_adapters.images import (
     FASHION_MNIST_DEFAULT,
@@ -18,13 +18,6 @@ from data_adapters.images import (
     load_stimulus_images,
     read_idx,
 )
-
-
-def write_idx(path, array, gz=True):
-    code = {np.uint8: 0x08}[array.dtype.type]
-    header = bytes([0, 0, code, array.ndim]) + b"".join(struct.pack(">I", d) for d in array.shape)
-    data = header + array.tobytes()
-    path.write_bytes(gzip.compress(data) if gz else data)
 
 
 @pytest.fixture

@@ -1,0 +1,29 @@
+"""A tiny, picklable search task for tests (and for the SIGKILL subprocess)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from data_adapters.imageset import ImageSet
+from neurosage.evaluate import CandidateTask, NetworkConfig
+from neurosage.rsa import compute_rdms
+from neurosage.teachers import Teacher
+from neurosage.train import TrainConfig
+
+
+def tiny_task(objective: str = "p+tg", lr: float = 0.05, steps: int = 3, seed: int = 0) -> CandidateTask:
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, size=(48, 1, 8, 8), dtype=np.uint8)
+    labels = (images.reshape(48, -1).mean(1) > 127).astype(int)
+    data = ImageSet(images, labels, mean=0.5, std=0.25)
+    stimuli = data.subset(range(12))
+    stimuli.stimulus_ids = [f"s{i}" for i in range(12)]
+    flat = images[:12].reshape(12, -1).astype(float)
+    teacher = Teacher(
+        compute_rdms({"V4": flat[:, :32], "IT": flat[:, 32:]}, labels=list(stimuli.stimulus_ids)), stimuli
+    )
+    return CandidateTask(
+        data.subset(range(32)), data.subset(range(32, 48)), NetworkConfig("cifar", 1, 4),
+        TrainConfig(steps=steps, batch_size=8, lr=lr, grad_clip=None if lr > 1e6 else 5.0), teacher,
+        objective=objective, max_features=64, eval_batch_size=16,
+    )

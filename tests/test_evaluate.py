@@ -1,0 +1,22 @@
+import pytest
+
+from neurosage.evaluate import evaluate_candidate
+from neurosage.space import get_space
+from search_helpers import tiny_task
+
+
+def test_record_has_scores_matrix_and_costs():
+    task = tiny_task()
+    rec = evaluate_candidate(str(get_space("pnas", 2).sample(0)), task, seed=1)
+    assert rec["status"] == "ok", rec.get("error")
+    assert 0 <= rec["P"] <= 1 and rec["score"] == pytest.approx(rec["P"] + rec["TG"])
+    assert rec["endpoints"] == ["V4", "IT"] and len(rec["similarity"]) == 2 and len(rec["similarity"][0]) == len(rec["layers"])
+    assert rec["TG"] == pytest.approx(sum(rec["S"].values()) / 2)
+    assert rec["examples"] == 24 and rec["params"] > 0 and rec["flops"] == 2 * rec["macs"]
+
+
+def test_divergence_and_errors_are_records():
+    rec = evaluate_candidate(str(get_space("pnas", 2).sample(0)), tiny_task(lr=1e15, steps=20), seed=0)
+    assert rec["status"] == "diverged" and "loss became" in rec["error"]
+    bad = evaluate_candidate("normal: nonsense", tiny_task(), seed=0)
+    assert bad["status"] == "failed" and "cannot parse" in bad["error"]

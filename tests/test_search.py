@@ -1,0 +1,103 @@
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from neurosage.journal import Journal
+from neurosage.search import load_trials, run_search
+from neurosage.space import get_space
+from search_helpers import tiny_task
+
+SPACE = get_space("pnas", n_blocks=2)
+
+
+def test_search_is_reproducible_in_process(tmp_path):
+    kw = dict(budget=5, seed=7, progress=False, searcher_kwargs={"n_startup_jobs": 2})
+    a = run_search(tmp_path / "a", SPACE, tiny_task(), **kw).trials
+    b = run_search(tmp_path / "b", SPACE, tiny_task(), **kw).trials
+    assert list(a.genotype) == list(b.genotype)
+    assert list(a.score) == list(b.score)
+    assert (tmp_path / "a" / "trials.nc").exists() and (tmp_path / "a" / "config.json").exists()
+
+
+def test_run_folder_is_not_overwritten(tmp_path):
+    run_search(tmp_path, SPACE, tiny_task(), budget=1, progress=False)
+    with pytest.raises(FileExistsError, match="resume"):
+        run_search(tmp_path, SPACE, tiny_task(), budget=2, progress=False)
+
+
+def test_diverging_candidates_are_recorded_and_search_continues(tmp_path):
+    result = run_search(tmp_path, SPACE, tiny_task(lr=1e15, steps=20), budget=3, algo="random", progress=False)
+    assert len(result.trials) == 3 and set(result.trials.status) == {"diverged"}
+    assert result.trials.error.str.contains("loss became").all()
+
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, {tests!r})
+    from neurosage.search import run_search
+    from neurosage.space import get_space
+    from search_helpers import tiny_task
+    run_search({run!r}, get_space("pnas", n_blocks=2), tiny_task(steps=6), budget=10, seed=1, progress=False)
+    """
+)
+
+
+def test_sigkilled_search_resumes_without_losing_or_repeating_trials(tmp_path):
+    run = tmp_path / "run"
+    script = SCRIPT.format(tests=str(Path(__file__).parent), run=str(run))
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    journal_path = run / "journal.sqlite"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not journal_path.exists() or len(Journal(journal_path)) < 3):
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = {row["tid"]: row["record"] for row in Journal(journal_path).rows()}
+    assert 3 <= len(before) < 10, "the search should have been killed mid-run"
+    result = run_search(run, SPACE, tiny_task(steps=6), budget=10, seed=1, resume=True, progress=False)
+    rows = list(Journal(journal_path).rows())
+    tids = [r["tid"] for r in rows]
+    assert len(rows) == 10 and len(set(tids)) == 10 and len(result.trials) == 10
+    for r in rows:
+        if r["tid"] in before:
+            assert r["record"] == before[r["tid"]]
+    assert len(load_trials(run)) == 10
+
+
+def test_dask_local_cluster_survives_a_killed_worker(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = distributed.Client(cluster)
+    try:
+        pids = list(client.run(os.getpid).values())
+        journal_path = tmp_path / "journal.sqlite"
+        killed = []
+
+        def killer():
+            deadline = time.time() + 180
+            while time.time() < deadline:
+                if journal_path.exists() and len(Journal(journal_path)) >= 1:
+                    os.kill(pids[0], signal.SIGKILL)  # a worker dies while others are mid-trial
+                    killed.append(pids[0])
+                    return
+                time.sleep(0.05)
+
+        thread = threading.Thread(target=killer)
+        thread.start()
+        result = run_search(tmp_path, SPACE, tiny_task(steps=10), budget=6, workers=2, client=client, progress=False)
+        thread.join()
+        assert killed, "no worker was killed"
+        tids = list(result.trials.tid)
+        assert len(tids) == 6 and len(set(tids)) == 6
+        assert (result.trials.status == "ok").sum() >= 5
+    finally:
+        client.close()
+        cluster.close()
