@@ -130,7 +130,7 @@ def _run_search(args: argparse.Namespace) -> int:
 
     from data_adapters.errors import DataFormatError
     from data_adapters.registry import load_images
-    from neurosage.demo import FMNIST_NORM, fashion_mnist_teacher
+    from neurosage.demo import FMNIST_NORM, fashion_mnist_teacher, stimulus_subset
     from neurosage.evaluate import CandidateTask, NetworkConfig
     from neurosage.search import run_search
     from neurosage.space import get_space
@@ -146,8 +146,7 @@ def _run_search(args: argparse.Namespace) -> int:
         print(f"neurosage search: {exc}")
         return 2
     rest, val = train_full.split_holdout(s["n_val"], seed=s["seed"])
-    stimuli = val.subset(range(min(s["n_stimuli"], len(val))))
-    stimuli.stimulus_ids = [f"{s['dataset']}-heldout-{i:05d}" for i in range(len(stimuli))]
+    stimuli = stimulus_subset(val, s["n_stimuli"], f"{s['dataset']}-heldout")
     teacher = None
     if s["objective"] != "p":
         if s["teacher"]:
@@ -201,12 +200,10 @@ def _stimuli(args: argparse.Namespace):
     if args.stimuli:
         stimuli = load_stimulus_images(args.stimuli, args.images, size=args.size, channels=args.channels, mean=0.5, std=0.25)
         return stimuli.subset(range(min(args.n_stimuli, len(stimuli))))
-    from neurosage.demo import FMNIST_NORM
+    from neurosage.demo import FMNIST_NORM, stimulus_subset
 
     test = load_fashion_mnist("test", args.data, size=args.size, channels=args.channels, **FMNIST_NORM)
-    stimuli = test.subset(range(args.n_stimuli))
-    stimuli.stimulus_ids = [f"fmnist-test-{i:05d}" for i in range(args.n_stimuli)]
-    return stimuli
+    return stimulus_subset(test, args.n_stimuli, "fmnist-test")
 
 
 def _run_rdm(args: argparse.Namespace) -> int:

@@ -26,7 +26,7 @@ from neurosage.space import Genotype, get_space
 from neurosage.teachers import Teacher, cifar_resnet, network_teacher
 from neurosage.train import TrainConfig, evaluate, train
 
-__all__ = ["DemoConfig", "run_demo", "fashion_mnist_teacher"]
+__all__ = ["DemoConfig", "run_demo", "fashion_mnist_teacher", "stimulus_subset"]
 
 log = logging.getLogger(__name__)
 FMNIST_NORM = {"mean": 0.286, "std": 0.353}
@@ -51,6 +51,13 @@ class DemoConfig:
     seed: int = 0
     workers: int = 1
     device: str | None = None
+
+
+def stimulus_subset(images, n: int, prefix: str):
+    """The first ``n`` images of a set, labelled ``<prefix>-00000`` ... as stimulus ids."""
+    stimuli = images.subset(range(min(n, len(images))))
+    stimuli.stimulus_ids = [f"{prefix}-{i:05d}" for i in range(len(stimuli))]
+    return stimuli
 
 
 def fashion_mnist_teacher(train_set, stimuli, cache_dir: Path, *, epochs: float, seed: int, device=None) -> Teacher:
@@ -78,8 +85,7 @@ def run_demo(run_dir: str | Path, config: DemoConfig = DemoConfig()) -> dict:
     run_dir = Path(run_dir)
     train_full = load_fashion_mnist("train", config.data, **FMNIST_NORM)
     test = load_fashion_mnist("test", config.data, **FMNIST_NORM)
-    stimuli = test.subset(range(config.n_stimuli))
-    stimuli.stimulus_ids = [f"fmnist-test-{i:05d}" for i in range(config.n_stimuli)]
+    stimuli = stimulus_subset(test, config.n_stimuli, "fmnist-test")
     teacher = fashion_mnist_teacher(train_full, stimuli, run_dir / "teacher", epochs=config.teacher_epochs, seed=config.seed, device=config.device)
     rest, val = train_full.split_holdout(config.n_val, seed=config.seed)
     cand_train = rest.subset(range(config.n_train))
