@@ -238,3 +238,45 @@ def _run_rdm(args: argparse.Namespace) -> int:
     print(table.round(4).to_string())
     print(f"best layer per endpoint: {dict(table.idxmax())}; written {out}/similarity.csv and similarity.png")
     return 0
+
+
+@command
+def _analyze(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("analyze", help="run a paper analysis (predictability, search_comparison, cell_search, neuro_search)")
+    p.add_argument("name", help="analysis name")
+    p.add_argument("--run-dir", default="runs/paper", help="run folder (shared by analyses; the teacher is cached there)")
+    p.add_argument("--config", default=None, help="TOML file with the analysis' options (defaults: the small-scale setting)")
+    p.add_argument("--data", default=None, help="Fashion-MNIST folder")
+    p.set_defaults(func=_run_analyze)
+
+
+def _run_analyze(args: argparse.Namespace) -> int:
+    from analyses import get_analysis
+    from analyses.common import load_config
+
+    run, config_cls = get_analysis(args.name)
+    config = load_config(config_cls, args.config, data=args.data)
+    result = run(args.run_dir, config)
+    print(result.to_string(index=False))
+    print(f"results in {args.run_dir}/{args.name}/; make figures with: neurosage figures {args.run_dir}")
+    return 0
+
+
+@command
+def _figures(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("figures", help="regenerate every figure and table a run folder has data for")
+    p.add_argument("run_dir")
+    p.add_argument("--out", default=None, help="output folder (default RUN_DIR/figures)")
+    p.set_defaults(func=_run_figures)
+
+
+def _run_figures(args: argparse.Namespace) -> int:
+    from figures import make_all
+
+    written = make_all(args.run_dir, args.out)
+    if not written:
+        print(f"nothing to draw: {args.run_dir} has no analysis results (run 'neurosage analyze ...' first)")
+        return 1
+    for module, paths in written.items():
+        print(f"{module}: " + ", ".join(str(p) for p in paths))
+    return 0

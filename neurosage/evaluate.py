@@ -23,7 +23,7 @@ from neurosage.space import Genotype
 from neurosage.teachers import Teacher
 from neurosage.train import TrainConfig, evaluate, extract_activations, train
 
-__all__ = ["NetworkConfig", "CandidateTask", "evaluate_candidate"]
+__all__ = ["NetworkConfig", "CandidateTask", "evaluate_candidate", "score_network"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,33 @@ class CandidateTask:
         return tuple(self.train_set[0][0].shape)
 
 
+def score_network(net, task: CandidateTask, *, seed: int = 0) -> dict[str, Any]:
+    """P (validation top-1) and, when the task has a teacher and needs it, TG and the similarity matrix."""
+    t1 = time.perf_counter()
+    acc = evaluate(net, task.val_set, batch_size=task.eval_batch_size, device=task.device)
+    out: dict[str, Any] = {"P": acc["top1"], "top5": acc["top5"], "val_loss": acc["loss"], "time_eval": time.perf_counter() - t1}
+    if task.teacher is None or task.objective == "p":
+        return out
+    t2 = time.perf_counter()
+    layers = list(task.layers or [n for n in net.endpoints if n != "stem"])
+    acts = extract_activations(
+        net, task.teacher.images, layers, batch_size=task.eval_batch_size, device=task.device,
+        max_features=task.max_features, seed=seed,
+    )
+    rdms = compute_rdms(acts, labels=[str(s) for s in task.teacher.stimulus_ids], device=task.device)
+    scores = teacher_scores(task.teacher.rdms, rdms, task.compare_method)
+    out.update(
+        TG=scores.tg,
+        S=scores.per_endpoint,
+        best_layer=scores.best_layer,
+        similarity=scores.similarity.values.tolist(),
+        endpoints=[str(e) for e in scores.similarity.endpoint.values],
+        layers=[str(x) for x in scores.similarity.layer.values],
+        time_rdm=time.perf_counter() - t2,
+    )
+    return out
+
+
 def evaluate_candidate(genotype: str, task: CandidateTask, seed: int = 0) -> dict[str, Any]:
     """Score one candidate; returns a JSON-ready record (never raises for a bad candidate)."""
     t0 = time.perf_counter()
@@ -86,30 +113,8 @@ def evaluate_candidate(genotype: str, task: CandidateTask, seed: int = 0) -> dic
         if result.status != "ok":
             record.update(status=result.status, error=result.error, wall_time=time.perf_counter() - t0)
             return record
-        t1 = time.perf_counter()
-        acc = evaluate(net, task.val_set, batch_size=task.eval_batch_size, device=task.device)
-        record.update(P=acc["top1"], top5=acc["top5"], val_loss=acc["loss"], time_eval=time.perf_counter() - t1)
-        tg = None
-        if task.teacher is not None and task.objective != "p":
-            t2 = time.perf_counter()
-            layers = list(task.layers or [n for n in net.endpoints if n != "stem"])
-            acts = extract_activations(
-                net, task.teacher.images, layers, batch_size=task.eval_batch_size, device=task.device,
-                max_features=task.max_features, seed=seed,
-            )
-            labels = [str(s) for s in task.teacher.stimulus_ids]
-            rdms = compute_rdms({n: a for n, a in acts.items()}, labels=labels, device=task.device)
-            scores = teacher_scores(task.teacher.rdms, rdms, task.compare_method)
-            tg = scores.tg
-            record.update(
-                TG=tg,
-                S=scores.per_endpoint,
-                best_layer=scores.best_layer,
-                similarity=scores.similarity.values.tolist(),
-                endpoints=[str(e) for e in scores.similarity.endpoint.values],
-                layers=[str(x) for x in scores.similarity.layer.values],
-                time_rdm=time.perf_counter() - t2,
-            )
+        record.update(score_network(net, task, seed=seed))
+        tg = record.get("TG")
         record["score"] = combined_score(record["P"], tg, task.objective, task.alpha)
     except Exception as exc:  # a candidate's failure must not stop the search
         log.warning("candidate failed: %s", exc)

@@ -105,3 +105,11 @@ def write_fashion_mnist(root, n_train=200, n_test=60, seed=0):
         write_idx(root / f"{prefix}-images-idx3-ubyte.gz", images)
         write_idx(root / f"{prefix}-labels-idx1-ubyte.gz", labels.astype(np.uint8))
     return root
+
+
+TINY_ANALYSIS = dict(n_train=150, n_val=60, n_stimuli=20, n_blocks=2, filters=4)
+
+
+@pytest.fixture(scope="session")
+def tiny_fmnist(tmp_path_factory):
+    return write_fashion_mnist(tmp_path_factory.mktemp("fmnist"), n_train=300, n_test=80)

@@ -1,0 +1,143 @@
+"""Predictability of mature accuracy from premature scores (paper section 4.1, Figures 2 and 3).
+
+A pool of sampled architectures is trained in segments (constant learning
+rate); at each premature checkpoint P, every teacher endpoint's score S_i and
+TG are measured, and after ``mature_steps`` the mature top-1 accuracy. The
+correlations (Pearson and Spearman, with percentile bootstrap confidence
+intervals over architectures) of P, S_i, TG and P + alpha * TG with mature
+accuracy are written for every checkpoint and alpha.
+
+Outputs in ``<run>/predictability/``: ``records.csv`` (one row per architecture
+and checkpoint), ``correlations.csv`` and ``config.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.stats
+import torch
+
+from analyses.common import Setup, embedded_setup, write_json
+from neurosage.evaluate import NetworkConfig, score_network
+from neurosage.network import build_network
+from neurosage.space import get_space
+from neurosage.train import TrainConfig, evaluate, train
+
+__all__ = ["PredictabilityConfig", "run", "correlations", "bootstrap_ci"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PredictabilityConfig:
+    data: str | None = None
+    n_architectures: int = 12
+    space: str = "pnas"
+    n_blocks: int = 3
+    filters: int = 8
+    n_cells: int = 1
+    checkpoints: tuple[int, ...] = (10, 30, 60)
+    mature_steps: int = 200
+    lr: float = 0.05
+    batch_size: int = 64
+    alphas: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+    n_train: int = 10_000
+    n_val: int = 1_000
+    n_stimuli: int = 300
+    n_bootstrap: int = 1000
+    seed: int = 0
+    device: str | None = None
+
+
+def bootstrap_ci(x: np.ndarray, y: np.ndarray, stat, n: int, seed: int, level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``stat(x, y)`` resampling pairs."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(x), size=(n, len(x)))
+    values = np.array([stat(x[i], y[i]) for i in idx])
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return float("nan"), float("nan")
+    lo, hi = np.percentile(values, [50 * (1 - level), 50 * (1 + level)])
+    return float(lo), float(hi)
+
+
+def _pearson(x: np.ndarray, y: np.ndarray) -> float:
+    return float(np.corrcoef(x, y)[0, 1]) if np.std(x) > 0 and np.std(y) > 0 else float("nan")
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> float:
+    return _pearson(scipy.stats.rankdata(x), scipy.stats.rankdata(y))
+
+
+def correlations(records: pd.DataFrame, alphas: tuple[float, ...], n_bootstrap: int, seed: int) -> pd.DataFrame:
+    """Correlation of every premature measure with mature accuracy, per checkpoint."""
+    endpoint_cols = [c for c in records.columns if c.startswith("S_")]
+    rows = []
+    for steps, group in records.groupby("steps"):
+        mature = group.mature_top1.to_numpy()
+        measures = {"P": (group.P.to_numpy(), np.nan), "TG": (group.TG.to_numpy(), np.nan)}
+        measures.update({c: (group[c].to_numpy(), np.nan) for c in endpoint_cols})
+        measures.update({f"P+{a:g}TG": ((group.P + a * group.TG).to_numpy(), a) for a in alphas})
+        for name, (values, alpha) in measures.items():
+            row = {"steps": steps, "measure": name, "alpha": alpha, "n": len(values)}
+            for stat_name, stat in (("pearson", _pearson), ("spearman", _spearman)):
+                row[stat_name] = stat(values, mature)
+                row[f"{stat_name}_lo"], row[f"{stat_name}_hi"] = bootstrap_ci(values, mature, stat, n_bootstrap, seed)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _pool(setup: Setup, config: PredictabilityConfig) -> pd.DataFrame:
+    space = get_space(config.space, config.n_blocks)
+    network = NetworkConfig("cifar", config.n_cells, config.filters)
+    task = setup.task(network, TrainConfig(steps=1), "p+tg", device=config.device)
+    shape = tuple(setup.train[0][0].shape)
+    rows = []
+    from tqdm.auto import tqdm
+
+    for arch in tqdm(range(config.n_architectures), desc="predictability pool"):
+        genotype = space.sample(np.random.default_rng([config.seed, arch]))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed + arch)
+            net = build_network(genotype, num_classes=setup.train.num_classes, in_channels=shape[0], **network.to_dict())
+        done, status = 0, "ok"
+        arch_rows = []
+        for k, steps in enumerate(sorted(config.checkpoints) + [config.mature_steps]):
+            segment = TrainConfig(steps=steps - done, batch_size=config.batch_size, lr=config.lr, schedule="constant")
+            result = train(net, setup.train, segment, seed=config.seed + 1000 * arch + k, device=config.device)
+            done = steps
+            if result.status != "ok":
+                status = result.status
+                break
+            if steps == config.mature_steps:
+                mature = evaluate(net, setup.test, device=config.device)["top1"]
+            else:
+                scores = score_network(net, task, seed=config.seed)
+                arch_rows.append(
+                    {"arch": arch, "genotype": str(genotype), "steps": steps, "epochs": steps * config.batch_size / len(setup.train),
+                     "P": scores["P"], "TG": scores["TG"], **{f"S_{e}": v for e, v in scores["S"].items()}}
+                )
+        if status != "ok":
+            log.warning("architecture %d diverged; left out of the pool", arch)
+            continue
+        rows += [{**r, "mature_top1": mature} for r in arch_rows]
+    return pd.DataFrame(rows)
+
+
+def run(run_dir: str | Path, config: PredictabilityConfig = PredictabilityConfig()) -> pd.DataFrame:
+    """Train the pool, write records and correlations; returns the correlations."""
+    run_dir = Path(run_dir)
+    out = run_dir / "predictability"
+    setup = embedded_setup(run_dir, data=config.data, n_train=config.n_train, n_val=config.n_val, n_stimuli=config.n_stimuli, seed=config.seed, device=config.device)
+    records = _pool(setup, config)
+    out.mkdir(parents=True, exist_ok=True)
+    records.to_csv(out / "records.csv", index=False)
+    corr = correlations(records, config.alphas, config.n_bootstrap, config.seed)
+    corr.to_csv(out / "correlations.csv", index=False)
+    write_json(out / "config.json", asdict(config))
+    return corr

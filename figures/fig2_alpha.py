@@ -1,0 +1,33 @@
+"""Figure 2: correlation of P + alpha * TG with mature accuracy as a function of alpha, per premature checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from figures.output import pyplot, save_figure
+
+SOURCE = "predictability/correlations.csv"
+
+
+def available(run_dir: Path) -> bool:
+    return (run_dir / SOURCE).exists()
+
+
+def make(run_dir: Path, out_dir: Path) -> list[Path]:
+    corr = pd.read_csv(run_dir / SOURCE)
+    combined = corr[corr.alpha.notna()]
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    for steps, group in combined.groupby("steps"):
+        group = group.sort_values("alpha")
+        ax.plot(group.alpha, group.pearson, marker="o", label=f"{steps} steps")
+        ax.fill_between(group.alpha, group.pearson_lo, group.pearson_hi, alpha=0.15)
+    ax.set_xscale("symlog", linthresh=0.25)
+    ax.set_xlabel(r"TG weight $\alpha$")
+    ax.set_ylabel("Pearson r with mature top-1")
+    ax.set_title(r"P + $\alpha$ TG as predictor of mature accuracy")
+    ax.legend(title="premature training", fontsize=8)
+    ax.grid(alpha=0.3)
+    return save_figure(fig, out_dir, "fig2_alpha")

@@ -1,0 +1,42 @@
+"""Figure 3: premature P and P+TG vs mature accuracy (scatter), and each measure's correlation over training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from figures.output import pyplot, save_figure
+
+RECORDS, CORR = "predictability/records.csv", "predictability/correlations.csv"
+
+
+def available(run_dir: Path) -> bool:
+    return (run_dir / RECORDS).exists() and (run_dir / CORR).exists()
+
+
+def make(run_dir: Path, out_dir: Path, alpha: float = 1.0) -> list[Path]:
+    records = pd.read_csv(run_dir / RECORDS)
+    corr = pd.read_csv(run_dir / CORR)
+    first = records.steps.min()
+    early = records[records.steps == first]
+    plt = pyplot()
+    fig = plt.figure(figsize=(9, 7))
+    for k, (col, label) in enumerate((("P", "premature P (val top-1)"), (None, rf"premature P + {alpha:g} TG"))):
+        ax = fig.add_subplot(2, 2, k + 1)
+        x = early.P if col else early.P + alpha * early.TG
+        ax.scatter(x, early.mature_top1, s=18)
+        ax.set_xlabel(f"{label} at {first} steps")
+        ax.set_ylabel("mature test top-1")
+        ax.grid(alpha=0.3)
+    ax = fig.add_subplot(2, 1, 2)
+    measures = ["P", "TG", f"P+{alpha:g}TG"] + sorted(m for m in corr.measure.unique() if m.startswith("S_"))
+    for m in measures:
+        g = corr[corr.measure == m].sort_values("steps")
+        ax.errorbar(g.steps, g.pearson, yerr=[g.pearson - g.pearson_lo, g.pearson_hi - g.pearson], marker="o", capsize=3, label=m.replace("S_", "RDM "))
+    ax.set_xlabel("premature training (SGD steps)")
+    ax.set_ylabel("Pearson r with mature top-1 (95% CI)")
+    ax.legend(fontsize=8, ncol=3)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return save_figure(fig, out_dir, "fig3_predictability")

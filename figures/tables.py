@@ -1,0 +1,39 @@
+"""Tables 1-4 from a run folder, each beside the paper's published values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from figures.output import save_table
+from figures.published import TABLES, load_published
+
+SOURCES = {
+    "table1": "search_comparison/summary.csv",
+    "table2": "cell_search/table_cells.csv",
+    "table4": "neuro_search/table4.csv",
+}
+
+
+def available(run_dir: Path) -> bool:
+    return any((run_dir / s).exists() for s in SOURCES.values())
+
+
+def _yours(name: str, run_dir: Path) -> pd.DataFrame:
+    table = pd.read_csv(run_dir / SOURCES[name])
+    if name == "table1":
+        table = table.assign(mean_error=100 * table["mean"], sd_error=100 * table["std"])[["method", "mean_error", "sd_error", "count"]]
+    return table.drop(columns=[c for c in ("genotype",) if c in table])
+
+
+def make(run_dir: Path, out_dir: Path) -> list[Path]:
+    paths = []
+    for name, source in SOURCES.items():
+        if not (run_dir / source).exists():
+            continue
+        paths += save_table(_yours(name, run_dir), out_dir, f"{name}_this_run", f"{TABLES[name]} (this run)")
+        paths += save_table(load_published(name), out_dir, f"{name}_paper", f"{TABLES[name]} (published)")
+        if name == "table2":
+            paths += save_table(load_published("table3"), out_dir, "table3_paper", f"{TABLES['table3']} (published)")
+    return paths

@@ -1,0 +1,51 @@
+import subprocess
+
+import pandas as pd
+import pytest
+
+from analyses.common import load_config
+from analyses.predictability import PredictabilityConfig
+from analyses.predictability import run as run_predictability
+from conftest import TINY_ANALYSIS
+from figures import make_all
+from figures.published import TABLES, load_published
+from neurosage.cli import main
+
+
+def test_published_tables_hold_the_paper_values():
+    t4 = load_published("table4").set_index("network")
+    assert t4.loc["SAGENet-neuro", "top1_error"] == 32.54 and t4.loc["P-imagenet", "top1_error"] == 34.4
+    t1 = load_published("table1")
+    row = t1[(t1.algorithm == "TPE") & (t1.space == "20 layer") & (t1.method == "P+TG")].iloc[0]
+    assert (row.mean_error, row.sd_error) == (33.0, 2.4)
+    assert load_published("table3").set_index("network").loc["NASNet-A", "params_M"] == 5.3
+    assert set(TABLES) == {"table1", "table2", "table3", "table4"}
+    with pytest.raises(KeyError):
+        load_published("table9")
+
+
+def test_figures_command_regenerates_from_result_files_only(tmp_path, tiny_fmnist, capsys):
+    assert main(["figures", str(tmp_path)]) == 1  # nothing yet
+    config = load_config(PredictabilityConfig, data=str(tiny_fmnist), n_architectures=4, checkpoints=(2, 3), mature_steps=4, n_bootstrap=20, **TINY_ANALYSIS)
+    run_predictability(tmp_path, config)
+    # a fake search-comparison result written by hand: figures read only files
+    curves = pd.DataFrame({"method": ["P", "P", "P+TG", "P+TG"], "seed": [0, 0, 0, 0], "n_samples": [1, 2, 1, 2],
+                           "cost_examples": [10, 20, 10, 20], "best_mature_error": [0.5, 0.4, 0.5, 0.3]})
+    (tmp_path / "search_comparison").mkdir()
+    curves.to_csv(tmp_path / "search_comparison" / "curves.csv", index=False)
+    pd.DataFrame({"method": ["P", "P+TG"], "mean": [0.4, 0.3], "std": [0.0, 0.0], "count": [1, 1]}).to_csv(tmp_path / "search_comparison" / "summary.csv", index=False)
+    assert main(["figures", str(tmp_path)]) == 0
+    out = tmp_path / "figures"
+    for name in ("fig2_alpha", "fig3_predictability", "fig4_search"):
+        assert (out / f"{name}.png").stat().st_size > 5000 and (out / f"{name}.pdf").exists()
+    table1 = (out / "table1_this_run.md").read_text()
+    assert "P+TG" in table1 and "30" in table1
+    assert "\\begin{table}" in (out / "table1_paper.tex").read_text()
+
+
+def test_analyze_command(tmp_path, tiny_fmnist, capsys):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("budget = 2\npremature-steps = 2\nrerank-steps = 2\nfinal-steps = 2\ntop-k = 1\nn-startup-jobs = 1\n"
+                   "n-train = 100\nn-val = 40\nn-stimuli = 20\nn-blocks = 2\nfilters = 4\n")
+    assert main(["analyze", "cell_search", "--run-dir", str(tmp_path / "run"), "--config", str(cfg), "--data", str(tiny_fmnist)]) == 0
+    assert (tmp_path / "run" / "cell_search" / "table_cells.csv").exists()
