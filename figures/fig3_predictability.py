@@ -31,10 +31,13 @@ def make(run_dir: Path, out_dir: Path, alpha: float = 1.0) -> list[Path]:
         ax.grid(alpha=0.3)
     ax = fig.add_subplot(2, 1, 2)
     measures = ["P", "TG", f"P+{alpha:g}TG"] + sorted(m for m in corr.measure.unique() if m.startswith("S_"))
-    for m in measures:
+    for i, m in enumerate(measures):
         g = corr[corr.measure == m].sort_values("steps")
-        ax.errorbar(g.steps, g.pearson, yerr=[g.pearson - g.pearson_lo, g.pearson_hi - g.pearson], marker="o", capsize=3, label=m.replace("S_", "RDM "))
-    ax.set_xlabel("premature training (SGD steps)")
+        dodge = 1 + 0.015 * (i - len(measures) / 2)  # keep overlapping error bars apart
+        ax.errorbar(g.steps * dodge, g.pearson, yerr=[g.pearson - g.pearson_lo, g.pearson_hi - g.pearson], marker="o", capsize=3, label=m.replace("S_", "RDM "))
+    ax.set_xscale("log")
+    ax.set_xticks(sorted(corr.steps.unique()), [str(x) for x in sorted(corr.steps.unique())])
+    ax.set_xlabel("premature training (SGD steps, log scale)")
     ax.set_ylabel("Pearson r with mature top-1 (95% CI)")
     ax.legend(fontsize=8, ncol=3)
     ax.grid(alpha=0.3)
