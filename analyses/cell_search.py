@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analyses.common import embedded_setup, rerank_and_finalize, write_json
+from analyses.common import RerankedSearchConfig, embedded_setup, rerank_and_finalize, write_json
 from neurosage.evaluate import NetworkConfig
 from neurosage.search import run_search
 from neurosage.space import get_space
@@ -26,25 +26,8 @@ __all__ = ["CellSearchConfig", "run"]
 
 
 @dataclass(frozen=True)
-class CellSearchConfig:
-    data: str | None = None
+class CellSearchConfig(RerankedSearchConfig):
     objective: str = "p+tg"
-    budget: int = 12
-    space: str = "pnas"
-    n_blocks: int = 5
-    filters: int = 8
-    n_cells: int = 1
-    premature_steps: int = 20
-    alpha: float = 1.0
-    top_k: int = 3
-    rerank_steps: int = 150
-    final_steps: int = 400
-    n_startup_jobs: int = 4
-    seed: int = 0
-    n_train: int = 10_000
-    n_val: int = 1_000
-    n_stimuli: int = 300
-    device: str | None = None
 
 
 def run(run_dir: str | Path, config: CellSearchConfig = CellSearchConfig()) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from neurosage.network import build_network, count_flops, count_parameters
 from neurosage.space import Genotype
 from neurosage.train import TrainConfig, evaluate, train
 
-__all__ = ["Setup", "embedded_setup", "load_config", "train_mature", "write_json"]
+__all__ = ["RerankedSearchConfig", "Setup", "embedded_setup", "load_config", "rerank_and_finalize", "train_mature", "write_json"]
 
 log = logging.getLogger(__name__)
 C = TypeVar("C")
@@ -42,6 +42,29 @@ def write_json(path: Path, data: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, default=lambda o: asdict(o) if hasattr(o, "__dataclass_fields__") else str(o)))
     return path
+
+
+@dataclass(frozen=True)
+class RerankedSearchConfig:
+    """Options shared by searches followed by top-k reranking and a final training (Tables 2-4)."""
+
+    data: str | None = None
+    budget: int = 12
+    space: str = "pnas"
+    n_blocks: int = 5
+    filters: int = 8
+    n_cells: int = 1
+    premature_steps: int = 20
+    alpha: float = 1.0
+    top_k: int = 3
+    rerank_steps: int = 150
+    final_steps: int = 400
+    n_startup_jobs: int = 4
+    seed: int = 0
+    n_train: int = 10_000
+    n_val: int = 1_000
+    n_stimuli: int = 300
+    device: str | None = None
 
 
 @dataclass

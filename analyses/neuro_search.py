@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analyses.common import Setup, embedded_setup, rerank_and_finalize, write_json
+from analyses.common import RerankedSearchConfig, Setup, embedded_setup, rerank_and_finalize, write_json
 from neurosage.evaluate import NetworkConfig
 from neurosage.search import run_search
 from neurosage.space import get_space
@@ -30,25 +30,8 @@ __all__ = ["NeuroSearchConfig", "run", "simulated_brain_teacher"]
 
 
 @dataclass(frozen=True)
-class NeuroSearchConfig:
-    data: str | None = None
+class NeuroSearchConfig(RerankedSearchConfig):
     teacher: str = "sim"
-    budget: int = 12
-    space: str = "pnas"
-    n_blocks: int = 5
-    filters: int = 8
-    n_cells: int = 1
-    premature_steps: int = 20
-    alpha: float = 1.0
-    top_k: int = 3
-    rerank_steps: int = 150
-    final_steps: int = 400
-    n_startup_jobs: int = 4
-    seed: int = 0
-    n_train: int = 10_000
-    n_val: int = 1_000
-    n_stimuli: int = 300
-    device: str | None = None
 
 
 def simulated_brain_teacher(setup: Setup, run_dir: Path, seed: int = 0):

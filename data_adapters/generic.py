@@ -13,7 +13,6 @@ neuroid (columns ``neuroid_id``, ``region``).
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
