@@ -1,4 +1,3 @@
-import subprocess
 
 import pandas as pd
 import pytest
@@ -7,7 +6,6 @@ from analyses.common import load_config
 from analyses.predictability import PredictabilityConfig
 from analyses.predictability import run as run_predictability
 from conftest import TINY_ANALYSIS
-from figures import make_all
 from figures.published import TABLES, load_published
 from neurosage.cli import main
 

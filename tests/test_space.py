@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-from hyperopt import pyll
 from hyperopt.pyll.stochastic import sample
 
 from neurosage.space import NASNET_A, PNASNET_5, Block, Cell, Genotype, get_space, output_states
