@@ -38,7 +38,7 @@ def run(run_dir: str | Path, config: CellSearchConfig = CellSearchConfig()) -> p
     task = setup.task(network, TrainConfig(steps=config.premature_steps, batch_size=64), config.objective, config.alpha, config.device)
     result = run_search(
         out / "search", get_space(config.space, config.n_blocks), task, budget=config.budget, seed=config.seed,
-        resume=True, searcher_kwargs={"n_startup_jobs": config.n_startup_jobs},
+        resume=True, searcher_kwargs={"n_startup_jobs": config.n_startup_jobs, "gamma": config.tpe_gamma},
     )
     rerank, final = rerank_and_finalize(
         result.trials, setup, network, k=config.top_k, rerank_steps=config.rerank_steps,

@@ -46,7 +46,12 @@ def write_json(path: Path, data: Any) -> Path:
 
 @dataclass(frozen=True)
 class RerankedSearchConfig:
-    """Options shared by searches followed by top-k reranking and a final training (Tables 2-4)."""
+    """Options shared by searches followed by top-k reranking and a final training (Tables 2-4).
+
+    ``tpe_gamma`` is hyperopt's TPE split: ceil(gamma * sqrt(n)) trials form the "good" density. Its default,
+    0.25, keeps only the single best trial while n <= 16, so small searches whose scores agree on the best
+    trial propose identical cells; 1.0 lets the ranking of the top few trials matter at small budgets.
+    """
 
     data: str | None = None
     budget: int = 12
@@ -60,6 +65,7 @@ class RerankedSearchConfig:
     rerank_steps: int = 150
     final_steps: int = 400
     n_startup_jobs: int = 4
+    tpe_gamma: float = 1.0
     seed: int = 0
     n_train: int = 10_000
     n_val: int = 1_000

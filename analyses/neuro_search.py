@@ -58,7 +58,7 @@ def run(run_dir: str | Path, config: NeuroSearchConfig = NeuroSearchConfig()) ->
         task = setup.task(network, TrainConfig(steps=config.premature_steps, batch_size=64), objective, config.alpha, config.device)
         result = run_search(
             out / name, space, task, budget=config.budget, seed=config.seed, resume=True,
-            searcher_kwargs={"n_startup_jobs": config.n_startup_jobs},
+            searcher_kwargs={"n_startup_jobs": config.n_startup_jobs, "gamma": config.tpe_gamma},
         )
         rerank, final = rerank_and_finalize(
             result.trials, setup, network, k=config.top_k, rerank_steps=config.rerank_steps,

@@ -30,6 +30,11 @@ METHODS = {"random": ("random", "p"), "P": ("tpe", "p"), "P+TG": ("tpe", "p+tg")
 
 @dataclass(frozen=True)
 class SearchComparisonConfig:
+    """Options of the search comparison; seeds are shared across methods (common random numbers).
+
+    ``tpe_gamma`` is hyperopt's TPE split (see :class:`analyses.common.RerankedSearchConfig`).
+    """
+
     data: str | None = None
     methods: tuple[str, ...] = ("random", "P", "P+TG")
     seeds: tuple[int, ...] = (0, 1)
@@ -43,6 +48,7 @@ class SearchComparisonConfig:
     alpha: float = 1.0
     top_k: int = 3
     n_startup_jobs: int = 4
+    tpe_gamma: float = 1.0
     n_train: int = 10_000
     n_val: int = 1_000
     n_stimuli: int = 300
@@ -88,7 +94,7 @@ def run(run_dir: str | Path, config: SearchComparisonConfig = SearchComparisonCo
             folder = out / f"{method.replace('+', '')}-seed{seed}"
             searches[(method, seed)] = run_search(
                 folder, space, task, budget=config.budget, algo=algo, seed=seed, resume=True, progress=True,
-                searcher_kwargs={"n_startup_jobs": config.n_startup_jobs} if algo == "tpe" else None,
+                searcher_kwargs={"n_startup_jobs": config.n_startup_jobs, "gamma": config.tpe_gamma} if algo == "tpe" else None,
             ).trials
     mature_file = out / "mature.csv"
     mature = pd.read_csv(mature_file) if mature_file.exists() else pd.DataFrame(columns=["genotype", "top1_error"])

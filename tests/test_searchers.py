@@ -41,3 +41,26 @@ def test_tpe_replay_gives_same_next_proposal():
     for row in history:
         b.observe(*row)
     assert a.ask()[1:] == b.ask()[1:]
+
+
+def _proposals(gamma, losses, n_ask=4):
+    """Genotypes TPE proposes after observing ``losses`` for its startup samples, telling each proposal a fixed loss."""
+    searcher = TPESearcher(get_space("pnas", n_blocks=2), seed=0, n_startup_jobs=len(losses), gamma=gamma)
+    for loss in losses:
+        tid, _, _ = searcher.ask()
+        searcher.tell(tid, loss)
+    out = []
+    for _ in range(n_ask):
+        tid, _, g = searcher.ask()
+        out.append(str(g))
+        searcher.tell(tid, 0.0)
+    return out
+
+
+def test_small_gamma_makes_tpe_depend_only_on_the_best_trial():
+    # hyperopt keeps ceil(gamma * sqrt(n)) trials as "good": with gamma=0.25 and n <= 16 that is the best one only,
+    # so two scores that agree on the best trial but rank the others differently give identical proposals.
+    same_best = [-5.0, -1.0, -2.0, -3.0, -4.0, -0.5]
+    reranked = [-5.0, -4.0, -3.0, -2.0, -1.0, -0.5]
+    assert _proposals(0.25, same_best) == _proposals(0.25, reranked)
+    assert _proposals(1.0, same_best) != _proposals(1.0, reranked)
