@@ -16,10 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analyses.common import RerankedSearchConfig, embedded_setup, rerank_and_finalize, write_json
-from neurosage.evaluate import NetworkConfig
+from analyses.common import RerankedSearchConfig, rerank_and_finalize, write_json
 from neurosage.search import run_search
-from neurosage.space import get_space
 from neurosage.train import TrainConfig
 
 __all__ = ["CellSearchConfig", "run"]
@@ -33,11 +31,11 @@ class CellSearchConfig(RerankedSearchConfig):
 def run(run_dir: str | Path, config: CellSearchConfig = CellSearchConfig()) -> pd.DataFrame:
     run_dir = Path(run_dir)
     out = run_dir / "cell_search"
-    setup = embedded_setup(run_dir, data=config.data, n_train=config.n_train, n_val=config.n_val, n_stimuli=config.n_stimuli, seed=config.seed, device=config.device)
-    network = NetworkConfig("cifar", config.n_cells, config.filters)
+    setup = config.setup(run_dir, config.seed)
+    network = config.network
     task = setup.task(network, TrainConfig(steps=config.premature_steps, batch_size=64), config.objective, config.alpha, config.device)
     result = run_search(
-        out / "search", get_space(config.space, config.n_blocks), task, budget=config.budget, seed=config.seed,
+        out / "search", config.cell_space, task, budget=config.budget, seed=config.seed,
         resume=True, searcher_kwargs={"n_startup_jobs": config.n_startup_jobs, "gamma": config.tpe_gamma},
     )
     rerank, final = rerank_and_finalize(

@@ -13,10 +13,10 @@ import torch
 
 from neurosage.evaluate import CandidateTask, NetworkConfig
 from neurosage.network import build_network, count_flops, count_parameters
-from neurosage.space import Genotype
+from neurosage.space import CellSpace, Genotype, get_space
 from neurosage.train import TrainConfig, evaluate, train
 
-__all__ = ["RerankedSearchConfig", "Setup", "embedded_setup", "load_config", "rerank_and_finalize", "train_mature", "write_json"]
+__all__ = ["EmbeddedConfig", "RerankedSearchConfig", "Setup", "embedded_setup", "load_config", "rerank_and_finalize", "train_mature", "write_json"]
 
 log = logging.getLogger(__name__)
 C = TypeVar("C")
@@ -45,7 +45,38 @@ def write_json(path: Path, data: Any) -> Path:
 
 
 @dataclass(frozen=True)
-class RerankedSearchConfig:
+class EmbeddedConfig:
+    """Data, candidate network and device options shared by the analyses on the embedded default.
+
+    ``data`` is the Fashion-MNIST folder (None: the Debian path); candidates are CIFAR-style networks of
+    ``n_cells`` cells per stack and ``filters`` initial channels over the ``space`` cell space of ``n_blocks``.
+    """
+
+    data: str | None = None
+    space: str = "pnas"
+    n_blocks: int = 3
+    filters: int = 8
+    n_cells: int = 1
+    n_train: int = 10_000
+    n_val: int = 1_000
+    n_stimuli: int = 300
+    device: str | None = None
+
+    @property
+    def network(self) -> NetworkConfig:
+        return NetworkConfig("cifar", self.n_cells, self.filters)
+
+    @property
+    def cell_space(self) -> CellSpace:
+        return get_space(self.space, self.n_blocks)
+
+    def setup(self, run_dir: Path, seed: int = 0) -> Setup:
+        """The embedded default's data splits and teacher (see :func:`embedded_setup`)."""
+        return embedded_setup(run_dir, data=self.data, n_train=self.n_train, n_val=self.n_val, n_stimuli=self.n_stimuli, seed=seed, device=self.device)
+
+
+@dataclass(frozen=True)
+class RerankedSearchConfig(EmbeddedConfig):
     """Options shared by searches followed by top-k reranking and a final training (Tables 2-4).
 
     ``tpe_gamma`` is hyperopt's TPE split: ceil(gamma * sqrt(n)) trials form the "good" density. Its default,
@@ -53,12 +84,8 @@ class RerankedSearchConfig:
     trial propose identical cells; 1.0 lets the ranking of the top few trials matter at small budgets.
     """
 
-    data: str | None = None
-    budget: int = 12
-    space: str = "pnas"
     n_blocks: int = 5
-    filters: int = 8
-    n_cells: int = 1
+    budget: int = 12
     premature_steps: int = 20
     alpha: float = 1.0
     top_k: int = 3
@@ -67,10 +94,6 @@ class RerankedSearchConfig:
     n_startup_jobs: int = 4
     tpe_gamma: float = 1.0
     seed: int = 0
-    n_train: int = 10_000
-    n_val: int = 1_000
-    n_stimuli: int = 300
-    device: str | None = None
 
 
 @dataclass

@@ -20,10 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analyses.common import RerankedSearchConfig, Setup, embedded_setup, rerank_and_finalize, write_json
-from neurosage.evaluate import NetworkConfig
+from analyses.common import RerankedSearchConfig, Setup, rerank_and_finalize, write_json
 from neurosage.search import run_search
-from neurosage.space import get_space
 from neurosage.train import TrainConfig
 
 __all__ = ["NeuroSearchConfig", "run", "simulated_brain_teacher"]
@@ -46,13 +44,12 @@ def simulated_brain_teacher(setup: Setup, run_dir: Path, seed: int = 0):
 def run(run_dir: str | Path, config: NeuroSearchConfig = NeuroSearchConfig()) -> pd.DataFrame:
     run_dir = Path(run_dir)
     out = run_dir / "neuro_search"
-    setup = embedded_setup(run_dir, data=config.data, n_train=config.n_train, n_val=config.n_val, n_stimuli=config.n_stimuli, seed=config.seed, device=config.device)
+    setup = config.setup(run_dir, config.seed)
     if config.teacher == "sim":
         setup.teacher = simulated_brain_teacher(setup, run_dir, config.seed)
     elif config.teacher != "net":
         raise ValueError(f"teacher must be 'sim' or 'net', got {config.teacher!r}")
-    network = NetworkConfig("cifar", config.n_cells, config.filters)
-    space = get_space(config.space, config.n_blocks)
+    network, space = config.network, config.cell_space
     rows, reranks = [], []
     for name, objective in (("P-search", "p"), ("TG-SAGE-neuro", "p+tg")):
         task = setup.task(network, TrainConfig(steps=config.premature_steps, batch_size=64), objective, config.alpha, config.device)

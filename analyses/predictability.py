@@ -22,10 +22,9 @@ import pandas as pd
 import scipy.stats
 import torch
 
-from analyses.common import Setup, embedded_setup, write_json
-from neurosage.evaluate import NetworkConfig, score_network
+from analyses.common import EmbeddedConfig, Setup, write_json
+from neurosage.evaluate import score_network
 from neurosage.network import build_network
-from neurosage.space import get_space
 from neurosage.train import TrainConfig, evaluate, train
 
 __all__ = ["PredictabilityConfig", "run", "correlations", "bootstrap_ci"]
@@ -34,24 +33,17 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class PredictabilityConfig:
-    data: str | None = None
+class PredictabilityConfig(EmbeddedConfig):
+    """Pool size, premature checkpoints and mature length (SGD steps, constant ``lr``), alphas and bootstrap size."""
+
     n_architectures: int = 12
-    space: str = "pnas"
-    n_blocks: int = 3
-    filters: int = 8
-    n_cells: int = 1
     checkpoints: tuple[int, ...] = (10, 30, 60)
     mature_steps: int = 200
     lr: float = 0.05
     batch_size: int = 64
     alphas: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
-    n_train: int = 10_000
-    n_val: int = 1_000
-    n_stimuli: int = 300
     n_bootstrap: int = 1000
     seed: int = 0
-    device: str | None = None
 
 
 def bootstrap_ci(x: np.ndarray, y: np.ndarray, stat, n: int, seed: int, level: float = 0.95) -> tuple[float, float]:
@@ -93,8 +85,7 @@ def correlations(records: pd.DataFrame, alphas: tuple[float, ...], n_bootstrap: 
 
 
 def _pool(setup: Setup, config: PredictabilityConfig) -> pd.DataFrame:
-    space = get_space(config.space, config.n_blocks)
-    network = NetworkConfig("cifar", config.n_cells, config.filters)
+    space, network = config.cell_space, config.network
     task = setup.task(network, TrainConfig(steps=1), "p+tg", device=config.device)
     shape = tuple(setup.train[0][0].shape)
     rows = []
@@ -133,7 +124,7 @@ def run(run_dir: str | Path, config: PredictabilityConfig = PredictabilityConfig
     """Train the pool, write records and correlations; returns the correlations."""
     run_dir = Path(run_dir)
     out = run_dir / "predictability"
-    setup = embedded_setup(run_dir, data=config.data, n_train=config.n_train, n_val=config.n_val, n_stimuli=config.n_stimuli, seed=config.seed, device=config.device)
+    setup = config.setup(run_dir, config.seed)
     records = _pool(setup, config)
     out.mkdir(parents=True, exist_ok=True)
     records.to_csv(out / "records.csv", index=False)

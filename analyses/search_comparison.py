@@ -17,10 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analyses.common import embedded_setup, train_mature, write_json
-from neurosage.evaluate import NetworkConfig
+from analyses.common import EmbeddedConfig, train_mature, write_json
 from neurosage.search import run_search
-from neurosage.space import get_space
 from neurosage.train import TrainConfig
 
 __all__ = ["SearchComparisonConfig", "run", "progress_curve", "top_k_genotypes"]
@@ -29,30 +27,21 @@ METHODS = {"random": ("random", "p"), "P": ("tpe", "p"), "P+TG": ("tpe", "p+tg")
 
 
 @dataclass(frozen=True)
-class SearchComparisonConfig:
+class SearchComparisonConfig(EmbeddedConfig):
     """Options of the search comparison; seeds are shared across methods (common random numbers).
 
     ``tpe_gamma`` is hyperopt's TPE split (see :class:`analyses.common.RerankedSearchConfig`).
     """
 
-    data: str | None = None
     methods: tuple[str, ...] = ("random", "P", "P+TG")
     seeds: tuple[int, ...] = (0, 1)
     budget: int = 10
-    space: str = "pnas"
-    n_blocks: int = 3
-    filters: int = 8
-    n_cells: int = 1
     premature_steps: int = 15
     mature_steps: int = 80
     alpha: float = 1.0
     top_k: int = 3
     n_startup_jobs: int = 4
     tpe_gamma: float = 1.0
-    n_train: int = 10_000
-    n_val: int = 1_000
-    n_stimuli: int = 300
-    device: str | None = None
 
 
 def top_k_genotypes(trials: pd.DataFrame, top_k: int) -> set[str]:
@@ -83,9 +72,8 @@ def progress_curve(trials: pd.DataFrame, mature_error: dict[str, float], top_k: 
 def run(run_dir: str | Path, config: SearchComparisonConfig = SearchComparisonConfig()) -> pd.DataFrame:
     run_dir = Path(run_dir)
     out = run_dir / "search_comparison"
-    setup = embedded_setup(run_dir, data=config.data, n_train=config.n_train, n_val=config.n_val, n_stimuli=config.n_stimuli, seed=0, device=config.device)
-    network = NetworkConfig("cifar", config.n_cells, config.filters)
-    space = get_space(config.space, config.n_blocks)
+    setup = config.setup(run_dir)
+    network, space = config.network, config.cell_space
     searches = {}
     for method in config.methods:
         algo, objective = METHODS[method]
