@@ -1,6 +1,7 @@
 # neurosage: the two commands a new user runs.
 #   make demo   create .venv, install, run a small teacher-guided search on Fashion-MNIST
 #   make test   create/update .venv, install with test extras, run pytest
+#   make paper  the four paper analyses at small scale, then their figures and tables (about 80 min on 2 cores)
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
@@ -8,8 +9,10 @@ PIP     = $(PY) -m pip
 STAMP   = $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 FASHION_MNIST ?= /usr/share/datasets/fashion-mnist
 RUN_DIR ?= runs/demo
+PAPER_DIR ?= runs/paper
+ANALYSES = predictability search_comparison cell_search neuro_search
 
-.PHONY: venv test demo bench fashion-mnist clean
+.PHONY: venv test demo paper bench fashion-mnist clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +41,10 @@ fashion-mnist:
 
 demo: venv fashion-mnist
 	$(VENV)/bin/neurosage demo --data $(FASHION_MNIST) --run-dir $(RUN_DIR)
+
+paper: venv fashion-mnist
+	for a in $(ANALYSES); do $(VENV)/bin/neurosage analyze $$a --data $(FASHION_MNIST) --run-dir $(PAPER_DIR) || exit 1; done
+	$(VENV)/bin/neurosage figures $(PAPER_DIR)
 
 bench: venv
 	$(PY) benchmarks/bench_rsa.py

@@ -130,7 +130,7 @@ def train_mature(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = build_network(Genotype.parse(genotype), num_classes=setup.train.num_classes, in_channels=shape[0], **network.to_dict())
-    result = train(net, setup.train, TrainConfig(steps=steps, batch_size=64), seed=seed, device=device)
+    result = train(net, setup.train, TrainConfig(steps=steps, batch_size=64), seed=seed, device=device, progress=True)
     acc = evaluate(net, setup.val if on == "val" else setup.test, device=device)
     return {
         "genotype": genotype, "status": result.status, "params": count_parameters(net), **count_flops(net, shape),

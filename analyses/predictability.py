@@ -8,11 +8,14 @@ intervals over architectures) of P, S_i, TG and P + alpha * TG with mature
 accuracy are written for every checkpoint and alpha.
 
 Outputs in ``<run>/predictability/``: ``records.csv`` (one row per architecture
-and checkpoint), ``correlations.csv`` and ``config.json``.
+and checkpoint), ``correlations.csv``, ``config.json`` and ``pool/`` (one file per
+trained architecture: a rerun, or a larger ``n_architectures``, trains only the
+architectures not yet there; other training options are refused).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -84,39 +87,70 @@ def correlations(records: pd.DataFrame, alphas: tuple[float, ...], n_bootstrap: 
     return pd.DataFrame(rows)
 
 
-def _pool(setup: Setup, config: PredictabilityConfig) -> pd.DataFrame:
-    space, network = config.cell_space, config.network
-    task = setup.task(network, TrainConfig(steps=1), "p+tg", device=config.device)
+#: Options that change what one architecture's records are; a cached pool must agree on all of them.
+_POOL_KEYS = ("data", "space", "n_blocks", "filters", "n_cells", "n_train", "n_val", "n_stimuli",
+              "checkpoints", "mature_steps", "lr", "batch_size", "seed")
+
+
+def _pool_cache(out: Path, config: PredictabilityConfig) -> Path:
+    """The per-architecture cache folder, checked against the options that produced it."""
+    folder = out / "pool"
+    signature = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items() if k in _POOL_KEYS}
+    stamp = folder / "pool.json"
+    if stamp.exists():
+        cached = json.loads(stamp.read_text())
+        changed = sorted(k for k in _POOL_KEYS if cached.get(k) != signature[k])
+        if changed:
+            raise ValueError(
+                f"{stamp}: the cached pool was trained with other {changed} "
+                f"({ {k: cached.get(k) for k in changed} }); use a new --run-dir or delete {folder}"
+            )
+    else:
+        write_json(stamp, signature)
+    return folder
+
+
+def _architecture(arch: int, setup: Setup, config: PredictabilityConfig, task) -> dict:
+    """Train one sampled architecture through every checkpoint to maturity; its records and status."""
+    genotype = config.cell_space.sample(np.random.default_rng([config.seed, arch]))
     shape = tuple(setup.train[0][0].shape)
-    rows = []
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed + arch)
+        net = build_network(genotype, num_classes=setup.train.num_classes, in_channels=shape[0], **config.network.to_dict())
+    done, rows = 0, []
+    for k, steps in enumerate(sorted(config.checkpoints) + [config.mature_steps]):
+        segment = TrainConfig(steps=steps - done, batch_size=config.batch_size, lr=config.lr, schedule="constant")
+        result = train(net, setup.train, segment, seed=config.seed + 1000 * arch + k, device=config.device)
+        done = steps
+        if result.status != "ok":
+            return {"arch": arch, "status": result.status, "rows": []}
+        if steps == config.mature_steps:
+            mature = evaluate(net, setup.test, device=config.device)["top1"]
+        else:
+            scores = score_network(net, task, seed=config.seed)
+            rows.append(
+                {"arch": arch, "genotype": str(genotype), "steps": steps, "epochs": steps * config.batch_size / len(setup.train),
+                 "P": scores["P"], "TG": scores["TG"], **{f"S_{e}": v for e, v in scores["S"].items()}}
+            )
+    return {"arch": arch, "status": "ok", "rows": [{**r, "mature_top1": mature} for r in rows]}
+
+
+def _pool(setup: Setup, config: PredictabilityConfig, cache: Path) -> pd.DataFrame:
+    """Records of every architecture, trained now or read from ``cache`` (so a larger pool reuses a smaller one)."""
     from tqdm.auto import tqdm
 
+    task = setup.task(config.network, TrainConfig(steps=1), "p+tg", device=config.device)
+    rows = []
     for arch in tqdm(range(config.n_architectures), desc="predictability pool"):
-        genotype = space.sample(np.random.default_rng([config.seed, arch]))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(config.seed + arch)
-            net = build_network(genotype, num_classes=setup.train.num_classes, in_channels=shape[0], **network.to_dict())
-        done, status = 0, "ok"
-        arch_rows = []
-        for k, steps in enumerate(sorted(config.checkpoints) + [config.mature_steps]):
-            segment = TrainConfig(steps=steps - done, batch_size=config.batch_size, lr=config.lr, schedule="constant")
-            result = train(net, setup.train, segment, seed=config.seed + 1000 * arch + k, device=config.device)
-            done = steps
-            if result.status != "ok":
-                status = result.status
-                break
-            if steps == config.mature_steps:
-                mature = evaluate(net, setup.test, device=config.device)["top1"]
-            else:
-                scores = score_network(net, task, seed=config.seed)
-                arch_rows.append(
-                    {"arch": arch, "genotype": str(genotype), "steps": steps, "epochs": steps * config.batch_size / len(setup.train),
-                     "P": scores["P"], "TG": scores["TG"], **{f"S_{e}": v for e, v in scores["S"].items()}}
-                )
-        if status != "ok":
-            log.warning("architecture %d diverged; left out of the pool", arch)
-            continue
-        rows += [{**r, "mature_top1": mature} for r in arch_rows]
+        path = cache / f"arch-{arch:04d}.json"
+        if path.exists():
+            entry = json.loads(path.read_text())
+        else:
+            entry = _architecture(arch, setup, config, task)
+            write_json(path, entry)
+        if entry["status"] != "ok":
+            log.warning("architecture %d ended with status %r; left out of the pool", arch, entry["status"])
+        rows += entry["rows"]
     return pd.DataFrame(rows)
 
 
@@ -125,8 +159,7 @@ def run(run_dir: str | Path, config: PredictabilityConfig = PredictabilityConfig
     run_dir = Path(run_dir)
     out = run_dir / "predictability"
     setup = config.setup(run_dir, config.seed)
-    records = _pool(setup, config)
-    out.mkdir(parents=True, exist_ok=True)
+    records = _pool(setup, config, _pool_cache(out, config))
     records.to_csv(out / "records.csv", index=False)
     corr = correlations(records, config.alphas, config.n_bootstrap, config.seed)
     corr.to_csv(out / "correlations.csv", index=False)

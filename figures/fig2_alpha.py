@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.ticker import NullFormatter
 
 from figures.output import pyplot, save_figure
 
@@ -25,8 +26,11 @@ def make(run_dir: Path, out_dir: Path) -> list[Path]:
         ax.plot(group.alpha, group.pearson, marker="o", label=f"{steps} steps")
         ax.fill_between(group.alpha, group.pearson_lo, group.pearson_hi, alpha=0.15)
     ax.set_xscale("symlog", linthresh=0.25)
+    alphas = sorted(combined.alpha.unique())
+    ax.set_xticks(alphas, [f"{a:g}" for a in alphas])
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(r"TG weight $\alpha$")
-    ax.set_ylabel("Pearson r with mature top-1")
+    ax.set_ylabel("Pearson r with mature top-1\n(band: 95% bootstrap CI)")
     ax.set_title(r"P + $\alpha$ TG as predictor of mature accuracy")
     ax.legend(title="premature training", fontsize=8)
     ax.grid(alpha=0.3)

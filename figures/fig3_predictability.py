@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from matplotlib.ticker import NullFormatter
 
 from figures.output import pyplot, save_figure
 
@@ -26,6 +28,7 @@ def make(run_dir: Path, out_dir: Path, alpha: float = 1.0) -> list[Path]:
         ax = fig.add_subplot(2, 2, k + 1)
         x = early.P if col else early.P + alpha * early.TG
         ax.scatter(x, early.mature_top1, s=18)
+        ax.set_title(f"Pearson r = {np.corrcoef(x, early.mature_top1)[0, 1]:.2f} (n = {len(early)})", fontsize=10)
         ax.set_xlabel(f"{label} at {first} steps")
         ax.set_ylabel("mature test top-1")
         ax.grid(alpha=0.3)
@@ -37,6 +40,7 @@ def make(run_dir: Path, out_dir: Path, alpha: float = 1.0) -> list[Path]:
         ax.errorbar(g.steps * dodge, g.pearson, yerr=[g.pearson - g.pearson_lo, g.pearson_hi - g.pearson], marker="o", capsize=3, label=m.replace("S_", "RDM "))
     ax.set_xscale("log")
     ax.set_xticks(sorted(corr.steps.unique()), [str(x) for x in sorted(corr.steps.unique())])
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("premature training (SGD steps, log scale)")
     ax.set_ylabel("Pearson r with mature top-1 (95% CI)")
     ax.legend(fontsize=8, ncol=3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -9,6 +10,8 @@ import pandas as pd
 from figures.output import pyplot, save_figure
 
 SOURCE = "search_comparison/curves.csv"
+#: Line style and marker per method, so that curves which coincide (shared start-up samples) stay visible.
+STYLES = {"random": (":", "^"), "P": ("-", "o"), "P+TG": ("--", "s")}
 
 
 def available(run_dir: Path) -> bool:
@@ -17,19 +20,23 @@ def available(run_dir: Path) -> bool:
 
 def make(run_dir: Path, out_dir: Path) -> list[Path]:
     curves = pd.read_csv(run_dir / SOURCE)
+    config_file = run_dir / "search_comparison" / "config.json"
+    k = json.loads(config_file.read_text()).get("top_k", "k") if config_file.exists() else "k"
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
-    for method, group in curves.groupby("method"):
+    for i, (method, group) in enumerate(curves.groupby("method")):
+        linestyle, marker = STYLES.get(method, ("-.", "D"))
         stats = group.groupby("n_samples").agg(mean=("best_mature_error", "mean"), sd=("best_mature_error", "std"), cost=("cost_examples", "mean"))
         for ax, x in zip(axes, (stats.index, stats.cost)):
-            ax.plot(x, 100 * stats["mean"], label=method)
-            ax.fill_between(x, 100 * (stats["mean"] - stats.sd.fillna(0)), 100 * (stats["mean"] + stats.sd.fillna(0)), alpha=0.15)
+            line, = ax.plot(x, 100 * stats["mean"], linestyle=linestyle, marker=marker, markersize=4 + 1.5 * i, label=method, zorder=3 - 0.1 * i)
+            ax.fill_between(x, 100 * (stats["mean"] - stats.sd.fillna(0)), 100 * (stats["mean"] + stats.sd.fillna(0)), color=line.get_color(), alpha=0.12)
     axes[0].set_xlabel("samples")
     axes[1].set_xlabel("cost (training examples, cumulative)")
-    axes[0].set_ylabel("best mature error of top-k (%)")
+    axes[0].set_ylabel(f"best mature error of top-{k} (%)")
     for ax in axes:
         ax.grid(alpha=0.3)
     axes[0].legend(title="search")
-    fig.suptitle("Search progress (mean +- sd over seeds)")
+    n_seeds = curves.groupby("method").seed.nunique().max()
+    fig.suptitle(f"Search progress (mean \u00b1 sd over {n_seeds} seeds; top-{k} by search score)")
     fig.tight_layout()
     return save_figure(fig, out_dir, "fig4_search")

@@ -9,7 +9,7 @@ import pandas as pd
 __all__ = ["load_published", "TABLES"]
 
 TABLES = {
-    "table1": "Best C100 error (%) of random, P and P+TG searches, mean +- sd over 3 runs",
+    "table1": "Best C100 error (%) of random, P and P+TG searches, mean \u00b1 sd over 3 runs",
     "table2": "Discovered cells on CIFAR-10/100 with search cost (M1*E1 + M2*E2 examples)",
     "table3": "Cells on ImageNet, mobile setting",
     "table4": "Performance-guided vs neurally guided search on ImageNet",

@@ -15,6 +15,13 @@ SOURCES = {
     "table4": "neuro_search/table4.csv",
 }
 
+#: Captions of this run's tables (the published captions name the paper's datasets and run counts).
+CAPTIONS = {
+    "table1": "Best mature top-1 error (%) among the top-k by search score after the whole budget, mean \u00b1 sd over seeds",
+    "table2": "Teacher-guided cell search with top-k reranking; top-1/top-5 test error (%), cost M1*E1 + M2*E2 examples",
+    "table4": "Performance-guided (P) vs teacher-guided (P + alpha TG) search; winner of each after reranking, test errors (%)",
+}
+
 
 def available(run_dir: Path) -> bool:
     return any((run_dir / s).exists() for s in SOURCES.values())
@@ -32,7 +39,7 @@ def make(run_dir: Path, out_dir: Path) -> list[Path]:
     for name, source in SOURCES.items():
         if not (run_dir / source).exists():
             continue
-        paths += save_table(_yours(name, run_dir), out_dir, f"{name}_this_run", f"{TABLES[name]} (this run)")
+        paths += save_table(_yours(name, run_dir), out_dir, f"{name}_this_run", f"{CAPTIONS[name]} (this run)", ".2f" if name == "table1" else ".3g")
         paths += save_table(load_published(name), out_dir, f"{name}_paper", f"{TABLES[name]} (published)")
         if name == "table2":
             paths += save_table(load_published("table3"), out_dir, "table3_paper", f"{TABLES['table3']} (published)")

@@ -27,6 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose + 1, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.verbose < 2:  # hyperopt logs two INFO lines per TPE suggestion
+        logging.getLogger("hyperopt").setLevel(logging.WARNING)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

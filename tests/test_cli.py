@@ -6,6 +6,18 @@ def test_help_lists_commands(capsys):
     assert "datasets" in capsys.readouterr().out
 
 
+def test_hyperopt_info_logging_is_quiet_unless_debugging(monkeypatch):
+    import logging
+
+    hyperopt_log = logging.getLogger("hyperopt")
+    monkeypatch.setattr(hyperopt_log, "level", logging.NOTSET)
+    main([])
+    assert hyperopt_log.level == logging.WARNING
+    hyperopt_log.setLevel(logging.NOTSET)
+    main(["-vv"])
+    assert hyperopt_log.level == logging.NOTSET  # -vv leaves it to the root level
+
+
 def test_datasets_lists_needs(capsys):
     assert main(["datasets", "Majaj*"]) == 0
     out = capsys.readouterr().out

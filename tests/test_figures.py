@@ -38,7 +38,15 @@ def test_figures_command_regenerates_from_result_files_only(tmp_path, tiny_fmnis
         assert (out / f"{name}.png").stat().st_size > 5000 and (out / f"{name}.pdf").exists()
     table1 = (out / "table1_this_run.md").read_text()
     assert "P+TG" in table1 and "30" in table1
-    assert "\\begin{table}" in (out / "table1_paper.tex").read_text()
+    tex = (out / "table1_paper.tex").read_text()
+    assert "\\begin{table}" in tex
+    assert "error (\\%)" in tex and "mean\\_error" in tex and "$\\pm$" in tex  # "%" unescaped would start a LaTeX comment
+
+
+def test_latex_escape_covers_specials():
+    from figures.output import latex_escape
+
+    assert latex_escape("50% a_b & {c} #1 $x ± y") == r"50\% a\_b \& \{c\} \#1 \$x $\pm$ y"
 
 
 def test_analyze_command(tmp_path, tiny_fmnist, capsys):

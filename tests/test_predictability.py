@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -37,3 +39,19 @@ def test_correlations_of_a_perfect_predictor():
     corr = correlations(records, (0.0,), 20, 0).set_index("measure")
     assert corr.loc["P", "pearson"] == pytest.approx(1.0) and corr.loc["P+0TG", "spearman"] == pytest.approx(1.0)
     assert np.isnan(corr.loc["TG", "pearson"])  # a constant measure has no correlation
+
+
+def test_a_larger_pool_trains_only_the_new_architectures(tmp_path, tiny_fmnist, monkeypatch):
+    import analyses.predictability as predictability
+
+    small = load_config(PredictabilityConfig, data=str(tiny_fmnist), n_architectures=2, checkpoints=(2,), mature_steps=3, n_bootstrap=10, **TINY_ANALYSIS)
+    run(tmp_path / "grown", small)
+    trained, original = [], predictability._architecture
+    monkeypatch.setattr(predictability, "_architecture", lambda arch, *args: trained.append(arch) or original(arch, *args))
+    run(tmp_path / "grown", replace(small, n_architectures=3))
+    assert trained == [2]
+    run(tmp_path / "fresh", replace(small, n_architectures=3))
+    grown, fresh = (pd.read_csv(tmp_path / d / "predictability" / "records.csv") for d in ("grown", "fresh"))
+    pd.testing.assert_frame_equal(grown, fresh)
+    with pytest.raises(ValueError, match=r"mature_steps.*new --run-dir"):
+        run(tmp_path / "grown", replace(small, mature_steps=4))
