@@ -1,7 +1,7 @@
 # neurosage: the two commands a new user runs.
 #   make demo   create .venv, install, run a small teacher-guided search on Fashion-MNIST
 #   make test   create/update .venv, install with test extras, run pytest
-#   make paper  the four paper analyses at small scale, then their figures and tables (about 80 min on 2 cores)
+#   make paper  the four paper analyses at small scale, then their figures and tables (about 70 min on 2 cores)
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
