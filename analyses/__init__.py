@@ -10,10 +10,10 @@ import importlib
 __all__ = ["ANALYSES", "get_analysis"]
 
 ANALYSES = {
-    "predictability": ("analyses.predictability", "PredictabilityConfig"),
-    "search_comparison": ("analyses.search_comparison", "SearchComparisonConfig"),
-    "cell_search": ("analyses.cell_search", "CellSearchConfig"),
-    "neuro_search": ("analyses.neuro_search", "NeuroSearchConfig"),
+    "predictability": ("neurosage.analyses.predictability", "PredictabilityConfig"),
+    "search_comparison": ("neurosage.analyses.search_comparison", "SearchComparisonConfig"),
+    "cell_search": ("neurosage.analyses.cell_search", "CellSearchConfig"),
+    "neuro_search": ("neurosage.analyses.neuro_search", "NeuroSearchConfig"),
 }
 
 

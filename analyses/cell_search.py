@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analyses.common import RerankedSearchConfig, rerank_and_finalize, write_json
+from neurosage.analyses.common import RerankedSearchConfig, rerank_and_finalize, write_json
 from neurosage.search import run_search
 from neurosage.train import TrainConfig
 

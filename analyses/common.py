@@ -111,8 +111,8 @@ class Setup:
 
 def embedded_setup(run_dir: Path, *, data: str | None, n_train: int, n_val: int, n_stimuli: int, seed: int, device=None) -> Setup:
     """Fashion-MNIST split into candidate-train / validation / test, with the cached ResNet teacher."""
-    from data_adapters.images import load_fashion_mnist
-    from neurosage.demo import FMNIST_NORM, fashion_mnist_teacher, stimulus_subset
+    from neurosage.data_adapters.images import load_fashion_mnist
+    from neurosage.analyses.demo import FMNIST_NORM, fashion_mnist_teacher, stimulus_subset
 
     train_full = load_fashion_mnist("train", data, **FMNIST_NORM)
     test = load_fashion_mnist("test", data, **FMNIST_NORM)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analyses.common import RerankedSearchConfig, Setup, rerank_and_finalize, write_json
+from neurosage.analyses.common import RerankedSearchConfig, Setup, rerank_and_finalize, write_json
 from neurosage.search import run_search
 from neurosage.train import TrainConfig
 

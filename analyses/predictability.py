@@ -25,7 +25,7 @@ import pandas as pd
 import scipy.stats
 import torch
 
-from analyses.common import EmbeddedConfig, Setup, write_json
+from neurosage.analyses.common import EmbeddedConfig, Setup, write_json
 from neurosage.evaluate import score_network
 from neurosage.network import build_network
 from neurosage.train import TrainConfig, evaluate, train

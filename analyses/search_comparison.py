@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analyses.common import EmbeddedConfig, train_mature, write_json
+from neurosage.analyses.common import EmbeddedConfig, train_mature, write_json
 from neurosage.search import run_search
 from neurosage.train import TrainConfig
 

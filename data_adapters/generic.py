@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from data_adapters.errors import DataFormatError
-from data_adapters.majajhong2015 import open_brainio_assembly
-from data_adapters.registry import register_neural
+from neurosage.data_adapters.errors import DataFormatError
+from neurosage.data_adapters.majajhong2015 import open_brainio_assembly
+from neurosage.data_adapters.registry import register_neural
 from neurosage.assembly import AssemblyError, average_repetitions, make_assembly, validate
 
 __all__ = ["load_assembly_file", "load_npy_csv"]

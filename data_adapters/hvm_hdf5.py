@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from data_adapters.errors import DataFormatError
-from data_adapters.imageset import ImageSet
-from data_adapters.registry import register_neural
+from neurosage.data_adapters.errors import DataFormatError
+from neurosage.data_adapters.imageset import ImageSet
+from neurosage.data_adapters.registry import register_neural
 from neurosage.assembly import AssemblyError, average_repetitions, make_assembly, validate
 
 __all__ = ["load_hvm_hdf5", "load_hvm_images"]

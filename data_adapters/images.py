@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data_adapters.errors import DataFormatError
-from data_adapters.imageset import ImageSet
-from data_adapters.registry import register_images
+from neurosage.data_adapters.errors import DataFormatError
+from neurosage.data_adapters.imageset import ImageSet
+from neurosage.data_adapters.registry import register_images
 
 __all__ = [
     "read_idx",

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from data_adapters.errors import DataFormatError
-from data_adapters.registry import register_neural
+from neurosage.data_adapters.errors import DataFormatError
+from neurosage.data_adapters.registry import register_neural
 from neurosage.assembly import AssemblyError, average_repetitions, select_time, validate
 
 __all__ = ["load_majajhong2015", "open_brainio_assembly", "merge_stimulus_set", "select_endpoints", "find_brainio_file"]
@@ -76,7 +76,7 @@ def open_brainio_assembly(path: str | os.PathLike) -> xr.DataArray:
 
 def merge_stimulus_set(assembly: xr.DataArray, csv: str | os.PathLike) -> xr.DataArray:
     """Add the stimulus-set columns as presentation coords, joined on ``stimulus_id``."""
-    from data_adapters.images import _read_stimulus_csv
+    from neurosage.data_adapters.images import _read_stimulus_csv
 
     table = _read_stimulus_csv(Path(csv)).drop_duplicates("stimulus_id").set_index("stimulus_id")
     ids = assembly["stimulus_id"].values.astype(str)

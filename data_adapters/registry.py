@@ -32,10 +32,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "neurosage.datasets"
 _BUILTIN_MODULES = (
-    "data_adapters.majajhong2015",
-    "data_adapters.hvm_hdf5",
-    "data_adapters.generic",
-    "data_adapters.images",
+    "neurosage.data_adapters.majajhong2015",
+    "neurosage.data_adapters.hvm_hdf5",
+    "neurosage.data_adapters.generic",
+    "neurosage.data_adapters.images",
 )
 _REGISTRY: dict[str, DatasetEntry] = {}
 _loaded = {"builtins": False, "plugins": False}

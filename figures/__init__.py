@@ -10,7 +10,7 @@ from pathlib import Path
 
 __all__ = ["MODULES", "make_all"]
 
-MODULES = ("figures.fig2_alpha", "figures.fig3_predictability", "figures.fig4_search", "figures.tables")
+MODULES = ("neurosage.figures.fig2_alpha", "neurosage.figures.fig3_predictability", "neurosage.figures.fig4_search", "neurosage.figures.tables")
 
 
 def make_all(run_dir: str | Path, out_dir: str | Path | None = None) -> dict[str, list[Path]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.ticker import NullFormatter
 
-from figures.output import pyplot, save_figure
+from neurosage.figures.output import pyplot, save_figure
 
 SOURCE = "predictability/correlations.csv"
 

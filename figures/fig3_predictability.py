@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullFormatter
 
-from figures.output import pyplot, save_figure
+from neurosage.figures.output import pyplot, save_figure
 
 RECORDS, CORR = "predictability/records.csv", "predictability/correlations.csv"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from figures.output import pyplot, save_figure
+from neurosage.figures.output import pyplot, save_figure
 
 SOURCE = "search_comparison/curves.csv"
 #: Line style and marker per method, so that curves which coincide (shared start-up samples) stay visible.

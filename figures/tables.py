@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from figures.output import save_table
-from figures.published import TABLES, load_published
+from neurosage.figures.output import save_table
+from neurosage.figures.published import TABLES, load_published
 
 SOURCES = {
     "table1": "search_comparison/summary.csv",

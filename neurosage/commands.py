@@ -25,7 +25,7 @@ def _datasets(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_datasets(args: argparse.Namespace) -> int:
-    from data_adapters.registry import list_datasets
+    from neurosage.data_adapters.registry import list_datasets
 
     entries = list_datasets(args.pattern)
     if not entries:
@@ -55,8 +55,8 @@ def _demo(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from data_adapters.errors import DataFormatError
-    from neurosage.demo import DemoConfig, run_demo
+    from neurosage.data_adapters.errors import DataFormatError
+    from neurosage.analyses.demo import DemoConfig, run_demo
 
     config = DemoConfig(
         data=args.data, budget=args.budget, premature_steps=args.premature_steps, mature_steps=args.mature_steps,
@@ -128,9 +128,9 @@ def search_settings(args: argparse.Namespace) -> dict:
 def _run_search(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from data_adapters.errors import DataFormatError
-    from data_adapters.registry import load_images
-    from neurosage.demo import FMNIST_NORM, fashion_mnist_teacher, stimulus_subset
+    from neurosage.data_adapters.errors import DataFormatError
+    from neurosage.data_adapters.registry import load_images
+    from neurosage.analyses.demo import FMNIST_NORM, fashion_mnist_teacher, stimulus_subset
     from neurosage.evaluate import CandidateTask, NetworkConfig
     from neurosage.search import run_search
     from neurosage.space import get_space
@@ -195,12 +195,12 @@ def _rdm(sub: argparse._SubParsersAction) -> None:
 
 
 def _stimuli(args: argparse.Namespace):
-    from data_adapters.images import load_fashion_mnist, load_stimulus_images
+    from neurosage.data_adapters.images import load_fashion_mnist, load_stimulus_images
 
     if args.stimuli:
         stimuli = load_stimulus_images(args.stimuli, args.images, size=args.size, channels=args.channels, mean=0.5, std=0.25)
         return stimuli.subset(range(min(args.n_stimuli, len(stimuli))))
-    from neurosage.demo import FMNIST_NORM, stimulus_subset
+    from neurosage.analyses.demo import FMNIST_NORM, stimulus_subset
 
     test = load_fashion_mnist("test", args.data, size=args.size, channels=args.channels, **FMNIST_NORM)
     return stimulus_subset(test, args.n_stimuli, "fmnist-test")
@@ -251,8 +251,8 @@ def _analyze(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_analyze(args: argparse.Namespace) -> int:
-    from analyses import get_analysis
-    from analyses.common import load_config
+    from neurosage.analyses import get_analysis
+    from neurosage.analyses.common import load_config
 
     run, config_cls = get_analysis(args.name)
     config = load_config(config_cls, args.config, data=args.data)
@@ -271,7 +271,7 @@ def _figures(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_figures(args: argparse.Namespace) -> int:
-    from figures import make_all
+    from neurosage.figures import make_all
 
     written = make_all(args.run_dir, args.out)
     if not written:

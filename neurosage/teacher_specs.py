@@ -66,14 +66,14 @@ def _one(spec: str, stimuli: Any, *, device: str | None, seed: int, dataset_kwar
         model = build_model(parts[0], weights=parts[2] if len(parts) > 2 else None, in_channels=in_channels)
         return network_teacher(model, stimuli, parts[1].split(","), device=device, seed=seed)
     if kind == "brain":
-        from data_adapters.registry import load_neural
+        from neurosage.data_adapters.registry import load_neural
 
         if len(parts) != 2:
             raise ValueError(f"teacher spec {spec!r}: expected brain:<dataset>:<region,...>")
         assembly = load_neural(parts[0], regions=tuple(parts[1].split(",")), **dataset_kwargs)
         return brain_teacher(assembly, stimuli)
     if kind == "sim":
-        from data_adapters.simulated import simulate_recording
+        from neurosage.data_adapters.simulated import simulate_recording
         from neurosage.teachers import FeatureModel
         from neurosage.train import extract_activations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from data_adapters.imageset import ImageSet
+from neurosage.data_adapters.imageset import ImageSet
 from neurosage.evaluate import CandidateTask, NetworkConfig
 from neurosage.rsa import compute_rdms
 from neurosage.teachers import Teacher

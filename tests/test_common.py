@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from analyses.cell_search import CellSearchConfig
-from analyses.common import EmbeddedConfig, load_config, write_json
-from analyses.search_comparison import SearchComparisonConfig
+from neurosage.analyses.cell_search import CellSearchConfig
+from neurosage.analyses.common import EmbeddedConfig, load_config, write_json
+from neurosage.analyses.search_comparison import SearchComparisonConfig
 
 
 def test_load_config_layers_defaults_toml_and_overrides(tmp_path):

@@ -2,11 +2,11 @@
 import pandas as pd
 import pytest
 
-from analyses.common import load_config
-from analyses.predictability import PredictabilityConfig
-from analyses.predictability import run as run_predictability
+from neurosage.analyses.common import load_config
+from neurosage.analyses.predictability import PredictabilityConfig
+from neurosage.analyses.predictability import run as run_predictability
 from conftest import TINY_ANALYSIS
-from figures.published import TABLES, load_published
+from neurosage.figures.published import TABLES, load_published
 from neurosage.cli import main
 
 
@@ -44,7 +44,7 @@ def test_figures_command_regenerates_from_result_files_only(tmp_path, tiny_fmnis
 
 
 def test_latex_escape_covers_specials():
-    from figures.output import latex_escape
+    from neurosage.figures.output import latex_escape
 
     assert latex_escape("50% a_b & {c} #1 $x ± y") == r"50\% a\_b \& \{c\} \#1 \$x $\pm$ y"
 

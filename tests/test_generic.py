@@ -3,9 +3,9 @@ import pandas as pd
 import pytest
 
 from conftest import write_brainio_netcdf
-from data_adapters.errors import DataFormatError
-from data_adapters.generic import load_assembly_file, load_npy_csv
-from data_adapters.registry import load_neural
+from neurosage.data_adapters.errors import DataFormatError
+from neurosage.data_adapters.generic import load_assembly_file, load_npy_csv
+from neurosage.data_adapters.registry import load_neural
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@ import h5py
 import numpy as np
 import pytest
 
-from data_adapters.errors import DataFormatError
-from data_adapters.hvm_hdf5 import load_hvm_hdf5, load_hvm_images
+from neurosage.data_adapters.errors import DataFormatError
+from neurosage.data_adapters.hvm_hdf5 import load_hvm_hdf5, load_hvm_images
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from conftest import write_idx
-from data_adapters.errors import DataFormatError
-from data_adapters.images import (
+from neurosage.data_adapters.errors import DataFormatError
+from neurosage.data_adapters.images import (
     FASHION_MNIST_DEFAULT,
     load_cifar100,
     load_fashion_mnist,

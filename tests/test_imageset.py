@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from data_adapters.imageset import ImageSet
+from neurosage.data_adapters.imageset import ImageSet
 
 
 @pytest.fixture

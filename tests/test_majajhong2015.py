@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from conftest import write_brainio_netcdf
-from data_adapters.errors import DataFormatError
-from data_adapters.majajhong2015 import load_majajhong2015, open_brainio_assembly
-from data_adapters.registry import load_neural
+from neurosage.data_adapters.errors import DataFormatError
+from neurosage.data_adapters.majajhong2015 import load_majajhong2015, open_brainio_assembly
+from neurosage.data_adapters.registry import load_neural
 
 
 @pytest.fixture(params=[False, True], ids=["legacy-writer", "compressed-writer"])

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from data_adapters.imageset import ImageSet
+from neurosage.data_adapters.imageset import ImageSet
 from neurosage.model_similarity import model_teacher_similarity, plot_similarity
 from neurosage.teachers import cifar_resnet, network_teacher
 

@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from analyses.common import load_config
-from analyses.neuro_search import NeuroSearchConfig, run
+from neurosage.analyses.common import load_config
+from neurosage.analyses.neuro_search import NeuroSearchConfig, run
 from conftest import TINY_ANALYSIS
 
 

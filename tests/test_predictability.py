@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 import scipy.stats
 
-from analyses.common import load_config
-from analyses.predictability import PredictabilityConfig, bootstrap_ci, correlations, run
+from neurosage.analyses.common import load_config
+from neurosage.analyses.predictability import PredictabilityConfig, bootstrap_ci, correlations, run
 from conftest import TINY_ANALYSIS
 
 
@@ -42,7 +42,7 @@ def test_correlations_of_a_perfect_predictor():
 
 
 def test_a_larger_pool_trains_only_the_new_architectures(tmp_path, tiny_fmnist, monkeypatch):
-    import analyses.predictability as predictability
+    import neurosage.analyses.predictability as predictability
 
     small = load_config(PredictabilityConfig, data=str(tiny_fmnist), n_architectures=2, checkpoints=(2,), mature_steps=3, n_bootstrap=10, **TINY_ANALYSIS)
     run(tmp_path / "grown", small)

@@ -3,8 +3,8 @@ import textwrap
 
 import pytest
 
-from data_adapters import registry
-from data_adapters.registry import get_entry, list_datasets, load_images, load_neural, register_neural
+from neurosage.data_adapters import registry
+from neurosage.data_adapters.registry import get_entry, list_datasets, load_images, load_neural, register_neural
 
 
 def test_builtins_are_listed_with_their_needs():
@@ -39,7 +39,7 @@ def test_plugin_from_separate_package_via_entry_point(tmp_path, monkeypatch):
     pkg.mkdir()
     (pkg / "__init__.py").write_text(textwrap.dedent('''
         import numpy as np
-        from data_adapters.registry import register_neural
+        from neurosage.data_adapters.registry import register_neural
         from neurosage.assembly import make_assembly
 
         def register():

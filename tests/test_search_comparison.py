@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from analyses.common import load_config
-from analyses.search_comparison import SearchComparisonConfig, progress_curve, run, top_k_genotypes
+from neurosage.analyses.common import load_config
+from neurosage.analyses.search_comparison import SearchComparisonConfig, progress_curve, run, top_k_genotypes
 from conftest import TINY_ANALYSIS
 
 

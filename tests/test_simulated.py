@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from data_adapters.simulated import noise_sd, simulate_recording
+from neurosage.data_adapters.simulated import noise_sd, simulate_recording
 from neurosage.assembly import average_repetitions, validate
 
 

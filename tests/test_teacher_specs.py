@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from data_adapters.imageset import ImageSet
+from neurosage.data_adapters.imageset import ImageSet
 from neurosage.teacher_specs import build_model, teacher_from_spec
 
 
@@ -32,8 +32,8 @@ def test_brain_spec_uses_registered_dataset(tmp_path, stimuli, rng):
     pd.DataFrame({"neuroid_id": list("abcd"), "region": ["V4", "V4", "IT", "IT"]}).to_csv(tmp_path / "n.csv", index=False)
     kw = dict(responses=tmp_path / "r.npy", stimuli=tmp_path / "s.csv", neuroids=tmp_path / "n.csv")
     # npy-csv has no region filter: wrap it as a tiny dataset plug-in would
-    from data_adapters.generic import load_npy_csv
-    from data_adapters.registry import register_neural
+    from neurosage.data_adapters.generic import load_npy_csv
+    from neurosage.data_adapters.registry import register_neural
 
     @register_neural("spec-test-lab")
     def load(regions=("V4", "IT")):

@@ -3,8 +3,8 @@ import pytest
 import torch
 import torchvision
 
-from data_adapters.imageset import ImageSet
-from data_adapters.simulated import simulate_recording
+from neurosage.data_adapters.imageset import ImageSet
+from neurosage.data_adapters.simulated import simulate_recording
 from neurosage.assembly import average_repetitions, make_assembly
 from neurosage.rsa import compute_rdm, subsample_rdm
 from neurosage.teachers import FeatureModel, Teacher, brain_teacher, cifar_resnet, network_teacher

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from data_adapters.images import load_fashion_mnist
+from neurosage.data_adapters.images import load_fashion_mnist
 from neurosage.evaluate import CandidateTask, NetworkConfig
 from neurosage.network import build_network
 from neurosage.search import run_search
