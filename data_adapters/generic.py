@@ -20,7 +20,6 @@ import xarray as xr
 
 from neurosage.data_adapters.errors import DataFormatError
 from neurosage.data_adapters.majajhong2015 import open_brainio_assembly
-from neurosage.data_adapters.registry import register_neural
 from neurosage.assembly import AssemblyError, average_repetitions, make_assembly, validate
 
 __all__ = ["load_assembly_file", "load_npy_csv"]
@@ -76,5 +75,3 @@ def load_npy_csv(
         raise DataFormatError(responses, "values", "; ".join(exc.problems), "fix the values or metadata (drop neuroids with no valid trial)") from exc
 
 
-register_neural("assembly-file", description="Any convention-following netCDF/HDF5 assembly", needs=("path",))(lambda path, **kw: load_assembly_file(path, **kw))
-register_neural("npy-csv", description="responses.npy + stimuli.csv + neuroids.csv", needs=("responses", "stimuli", "neuroids"))(load_npy_csv)

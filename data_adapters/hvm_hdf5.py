@@ -19,7 +19,6 @@ import xarray as xr
 
 from neurosage.data_adapters.errors import DataFormatError
 from neurosage.data_adapters.imageset import ImageSet
-from neurosage.data_adapters.registry import register_neural
 from neurosage.assembly import AssemblyError, average_repetitions, make_assembly, validate
 
 __all__ = ["load_hvm_hdf5", "load_hvm_images"]
@@ -136,11 +135,3 @@ def load_hvm_images(path: str | os.PathLike | None = None, **conversion) -> Imag
     if images.dtype != np.uint8:
         images = np.clip(images * (255.0 if images.max() <= 1 else 1.0), 0, 255).astype(np.uint8)
     return ImageSet(images[:, None], None, stimulus_ids=ids, name="hvm-hdf5", **conversion)
-
-
-register_neural(
-    "HvM-hdf5",
-    description="HvM V4/IT sites (ventral_neural_data.hdf5, time-averaged trials)",
-    needs=(f"path to ventral_neural_data.hdf5 (or ${ENV_VAR})",),
-    citation="Yamins et al. 2014 PNAS; Majaj, Hong et al. 2015",
-)(load_hvm_hdf5)

@@ -24,7 +24,6 @@ import pandas as pd
 
 from neurosage.data_adapters.errors import DataFormatError
 from neurosage.data_adapters.imageset import ImageSet
-from neurosage.data_adapters.registry import register_images
 
 __all__ = [
     "read_idx",
@@ -33,6 +32,8 @@ __all__ = [
     "load_imagenet64",
     "load_image_folder",
     "load_stimulus_images",
+    "image_folder_dataset",
+    "stimuli_dataset",
     "FASHION_MNIST_DEFAULT",
 ]
 
@@ -296,8 +297,13 @@ def _folder_reader(root: Path) -> Callable[[str], bytes]:
     return read
 
 
-register_images("fashion-mnist", description="Fashion-MNIST 28x28 grey, 10 classes (idx files)", needs=("root (default /usr/share/datasets/fashion-mnist)",), citation="Xiao, Rasul, Vollgraf 2017, arXiv:1708.07747")(load_fashion_mnist)
-register_images("cifar100", description="CIFAR-100 32x32 (python pickles)", needs=("root: cifar-100-python folder",), citation="Krizhevsky 2009")(load_cifar100)
-register_images("imagenet64", description="Downsampled ImageNet 64x64 (pickle/npz batches)", needs=("root: folder with train_data_batch_* / val_data",), citation="Chrabaszcz, Loshchilov, Hutter 2017, arXiv:1707.08819")(load_imagenet64)
-register_images("image-folder", description="Any folder of class sub-folders", needs=("root",))(lambda split="train", root=".", **kw: load_image_folder(root, **kw))
-register_images("stimuli", description="Stimulus images of a neural dataset (CSV + folder/zip)", needs=("stimulus_csv", "images"))(lambda split="all", **kw: load_stimulus_images(**kw))
+
+
+def image_folder_dataset(split: str = "train", root: str | os.PathLike = ".", **conversion) -> ImageSet:
+    """Registry adapter: an image folder has one split; ``split`` is accepted and ignored."""
+    return load_image_folder(root, **conversion)
+
+
+def stimuli_dataset(split: str = "all", **kwargs) -> ImageSet:
+    """Registry adapter: a stimulus set has one split; ``split`` is accepted and ignored."""
+    return load_stimulus_images(**kwargs)

@@ -20,7 +20,6 @@ import numpy as np
 import xarray as xr
 
 from neurosage.data_adapters.errors import DataFormatError
-from neurosage.data_adapters.registry import register_neural
 from neurosage.assembly import AssemblyError, average_repetitions, select_time, validate
 
 __all__ = ["load_majajhong2015", "open_brainio_assembly", "merge_stimulus_set", "select_endpoints", "find_brainio_file"]
@@ -188,11 +187,3 @@ def _from_brainscore(variant: str, temporal: bool) -> xr.DataArray:
     flat = xr.DataArray(assembly.values, dims=assembly.dims, coords={k: (v.dims, v.values) for k, v in assembly.reset_index(list(assembly.indexes)).coords.items() if v.dims and len(v.dims) == 1}, attrs={})
     order = ("presentation", "neuroid") + (("time_bin",) if "time_bin" in flat.dims else ())
     return flat.transpose(*order)
-
-
-register_neural(
-    "MajajHong2015",
-    description="Macaque V4/IT (pIT, cIT, aIT) responses to HvM images, 70-170 ms (Brain-Score netCDF)",
-    needs=(f"path to {FILES[('public', False)]} (or ${ENV_VAR} / BrainIO cache)", "stimulus_hvm-public.csv"),
-    citation="Majaj, Hong, Solomon, DiCarlo 2015, J Neurosci 35(39):13402",
-)(load_majajhong2015)

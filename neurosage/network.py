@@ -27,7 +27,9 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from neurosage.ops import OPS, FactorizedReduce, Identity, ReLUConvBN, _bn
+from neurosage.ops import FactorizedReduce, Identity, ReLUConvBN, _bn
+from neurosage.primitives import OPS
+from neurosage.registry import Registry
 from neurosage.space import Cell, Genotype
 
 __all__ = ["Skeleton", "SKELETONS", "CellNetwork", "build_network", "count_parameters", "count_flops"]
@@ -45,11 +47,15 @@ class Skeleton:
     stem_multiplier: float
 
 
-SKELETONS: dict[str, Skeleton] = {
-    "cifar": Skeleton("cifar", 32, imagenet_stem=False, stem_stride=1, n_stem_cells=0, stem_multiplier=3.0),
-    "imagenet64": Skeleton("imagenet64", 64, imagenet_stem=True, stem_stride=1, n_stem_cells=2, stem_multiplier=1.0),
-    "imagenet224": Skeleton("imagenet224", 224, imagenet_stem=True, stem_stride=2, n_stem_cells=2, stem_multiplier=1.0),
-}
+#: Skeletons by name: ``SKELETONS.create(name)`` returns the :class:`Skeleton`.
+SKELETONS: Registry[Skeleton] = Registry("skeleton")
+_SLIM = "TF-slim nasnet.py / pnasnet.py (Zoph et al. 2018; Liu et al. 2018)"
+for _skeleton, _description in (
+    (Skeleton("cifar", 32, imagenet_stem=False, stem_stride=1, n_stem_cells=0, stem_multiplier=3.0), "3x3 conv stem, three stacks of N cells"),
+    (Skeleton("imagenet64", 64, imagenet_stem=True, stem_stride=1, n_stem_cells=2, stem_multiplier=1.0), "ImageNet 64x64: stride-1 stem conv, two stem reduction cells"),
+    (Skeleton("imagenet224", 224, imagenet_stem=True, stem_stride=2, n_stem_cells=2, stem_multiplier=1.0), "mobile ImageNet: stride-2 VALID stem conv, two stem cells"),
+):
+    SKELETONS.register(_skeleton.name, lambda s=_skeleton: s, description=_description, citation=_SLIM)
 
 
 class DropPath(nn.Module):
@@ -124,7 +130,7 @@ class CellModule(nn.Module):
         self.combine = nn.ModuleList()
         for block in spec.blocks:
             for op, idx in zip(block.ops, block.inputs):
-                self.ops.append(OPS[op](widths[idx], c, stride if idx < 2 else 1))
+                self.ops.append(OPS.create(op, widths[idx], c, stride if idx < 2 else 1))
                 self.drop.append(DropPath())
             self.combine.append(ReLUConvBN(2 * c, c, 1) if block.combiner == "concat" else Identity())
         self.fix_output = nn.ModuleDict()
@@ -197,9 +203,7 @@ class CellNetwork(nn.Module):
         dropout: float = 0.0,
     ):
         super().__init__()
-        if skeleton not in SKELETONS:
-            raise KeyError(f"unknown skeleton {skeleton!r}; available: {sorted(SKELETONS)}")
-        sk = SKELETONS[skeleton]
+        sk = SKELETONS.create(skeleton)
         self.genotype, self.skeleton = genotype, sk
         n_stem_cells = sk.n_stem_cells if n_stem_cells is None else n_stem_cells
         mult = sk.stem_multiplier if stem_multiplier is None else stem_multiplier

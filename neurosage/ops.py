@@ -1,6 +1,6 @@
-"""Cell operations (NASNet / PNAS op sets) as a named registry.
+"""Cell operations (NASNet / PNAS op sets): the modules behind the names in :mod:`neurosage.primitives`.
 
-Every op is built as ``OPS[name](c_in, c_out, stride)`` and follows the
+Every op is built as ``OPS.create(name, c_in, c_out, stride)`` and follows the
 TF-slim NASNet code: ReLU -> conv -> BN ordering, separable convolutions
 applied twice (no BN/ReLU between depthwise and pointwise), a 1x1 conv + BN
 after pooling when the width changes, and a strided 1x1 conv for identity
@@ -9,27 +9,10 @@ at stride 2 or a width change. Convolutions have no bias.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 from torch import nn
 
-__all__ = ["OPS", "OP_SETS", "register_op", "FactorizedReduce", "ReLUConvBN", "Identity"]
-
-OpFactory = Callable[[int, int, int], nn.Module]
-OPS: dict[str, OpFactory] = {}
-
-
-def register_op(name: str) -> Callable[[OpFactory], OpFactory]:
-    """Register an op factory ``(c_in, c_out, stride) -> nn.Module`` under ``name``."""
-
-    def deco(factory: OpFactory) -> OpFactory:
-        if name in OPS:
-            raise ValueError(f"op {name!r} is already registered")
-        OPS[name] = factory
-        return factory
-
-    return deco
+__all__ = ["FactorizedReduce", "ReLUConvBN", "Identity", "SepConv", "DilConv", "FactorizedConv", "Pool"]
 
 
 def _bn(c: int) -> nn.BatchNorm2d:
@@ -143,35 +126,56 @@ class FactorizedReduce(nn.Module):
         return self.bn(torch.cat([a, b], dim=1))
 
 
-def _identity(c_in: int, c_out: int, stride: int) -> nn.Module:
+def identity(c_in: int, c_out: int, stride: int) -> nn.Module:
+    """``skip_connect``: the input itself, or a 1x1 ReLU-conv-BN at stride 2 or a width change."""
     if stride == 1 and c_in == c_out:
         return Identity()
     return ReLUConvBN(c_in, c_out, 1, stride)
 
 
-register_op("skip_connect")(_identity)
-for _k in (3, 5, 7):
-    register_op(f"sep_conv_{_k}x{_k}")(lambda ci, co, s, k=_k: SepConv(ci, co, k, s))
-register_op("conv_1x7_7x1")(lambda ci, co, s: FactorizedConv(ci, co, 7, s))
-register_op("conv_1x3_3x1")(lambda ci, co, s: FactorizedConv(ci, co, 3, s))
-register_op("dil_conv_3x3")(lambda ci, co, s: DilConv(ci, co, s))
-register_op("avg_pool_3x3")(lambda ci, co, s: Pool("avg", ci, co, 3, s))
-for _k in (3, 5, 7):
-    register_op(f"max_pool_{_k}x{_k}")(lambda ci, co, s, k=_k: Pool("max", ci, co, k, s))
-register_op("conv_1x1")(lambda ci, co, s: ReLUConvBN(ci, co, 1, s))
-register_op("conv_3x3")(lambda ci, co, s: ReLUConvBN(ci, co, 3, s))
+def sep_conv_3x3(c_in: int, c_out: int, stride: int) -> nn.Module:
+    return SepConv(c_in, c_out, 3, stride)
 
-#: The two published op sets, in the published order.
-OP_SETS: dict[str, tuple[str, ...]] = {
-    # PNAS (Liu et al. 2018), as NNI's PNAS_OPS
-    "pnas": (
-        "sep_conv_3x3", "sep_conv_5x5", "sep_conv_7x7", "conv_1x7_7x1",
-        "skip_connect", "avg_pool_3x3", "max_pool_3x3", "dil_conv_3x3",
-    ),
-    # NASNet (Zoph et al. 2018, section 3), as NNI's NASNET_OPS
-    "nasnet": (
-        "skip_connect", "conv_1x3_3x1", "conv_1x7_7x1", "dil_conv_3x3",
-        "avg_pool_3x3", "max_pool_3x3", "max_pool_5x5", "max_pool_7x7",
-        "conv_1x1", "conv_3x3", "sep_conv_3x3", "sep_conv_5x5", "sep_conv_7x7",
-    ),
-}  # fmt: skip
+
+def sep_conv_5x5(c_in: int, c_out: int, stride: int) -> nn.Module:
+    return SepConv(c_in, c_out, 5, stride)
+
+
+def sep_conv_7x7(c_in: int, c_out: int, stride: int) -> nn.Module:
+    return SepConv(c_in, c_out, 7, stride)
+
+
+def conv_1x7_7x1(c_in: int, c_out: int, stride: int) -> nn.Module:
+    return FactorizedConv(c_in, c_out, 7, stride)
+
+
+def conv_1x3_3x1(c_in: int, c_out: int, stride: int) -> nn.Module:
+    return FactorizedConv(c_in, c_out, 3, stride)
+
+
+def dil_conv_3x3(c_in: int, c_out: int, stride: int) -> nn.Module:
+    return DilConv(c_in, c_out, stride)
+
+
+def avg_pool_3x3(c_in: int, c_out: int, stride: int) -> nn.Module:
+    return Pool("avg", c_in, c_out, 3, stride)
+
+
+def max_pool_3x3(c_in: int, c_out: int, stride: int) -> nn.Module:
+    return Pool("max", c_in, c_out, 3, stride)
+
+
+def max_pool_5x5(c_in: int, c_out: int, stride: int) -> nn.Module:
+    return Pool("max", c_in, c_out, 5, stride)
+
+
+def max_pool_7x7(c_in: int, c_out: int, stride: int) -> nn.Module:
+    return Pool("max", c_in, c_out, 7, stride)
+
+
+def conv_1x1(c_in: int, c_out: int, stride: int) -> nn.Module:
+    return ReLUConvBN(c_in, c_out, 1, stride)
+
+
+def conv_3x3(c_in: int, c_out: int, stride: int) -> nn.Module:
+    return ReLUConvBN(c_in, c_out, 3, stride)

@@ -17,15 +17,24 @@ from typing import Any
 import numpy as np
 from hyperopt import JOB_STATE_DONE, STATUS_FAIL, STATUS_OK, Domain, Trials, space_eval, tpe
 
+from neurosage.registry import Registry
 from neurosage.space import CellSpace, Genotype
 
-__all__ = ["TPESearcher", "RandomSearcher", "make_searcher"]
+__all__ = ["SEARCHERS", "TPESearcher", "RandomSearcher", "make_searcher"]
+
+#: Searchers by name; ``SEARCHERS.create(name, space, seed, **options)``. Plug-ins register through the
+#: entry-point group ``neurosage.searchers`` (a callable run once that calls ``SEARCHERS.register``).
+SEARCHERS: Registry = Registry("searcher", entry_point_group="neurosage.searchers")
 
 
 def _trial_seed(seed: int, tid: int) -> int:
     return int(np.random.default_rng([seed, tid]).integers(2**31 - 1))
 
 
+@SEARCHERS.register(
+    "tpe", description="hyperopt's Tree-structured Parzen Estimator, one suggestion per ask",
+    citation="Bergstra et al. 2011, Algorithms for Hyper-Parameter Optimization",
+)
 class TPESearcher:
     """hyperopt TPE in an ask/tell loop."""
 
@@ -80,6 +89,7 @@ class TPESearcher:
         self.next_tid = max(self.next_tid, tid + 1)
 
 
+@SEARCHERS.register("random", description="uniform random genotypes (the baseline)")
 class RandomSearcher:
     """Uniform random genotypes (the baseline); seeded per trial."""
 
@@ -107,9 +117,5 @@ class RandomSearcher:
 
 
 def make_searcher(algo: str, space: CellSpace, seed: int = 0, **kwargs):
-    """``"tpe"`` or ``"random"``."""
-    if algo == "tpe":
-        return TPESearcher(space, seed, **kwargs)
-    if algo == "random":
-        return RandomSearcher(space, seed)
-    raise ValueError(f"unknown search algorithm {algo!r}; choose tpe or random")
+    """The searcher registered as ``algo`` (``"tpe"``, ``"random"`` or a plug-in)."""
+    return SEARCHERS.create(algo, space, seed, **kwargs)

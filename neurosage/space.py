@@ -20,7 +20,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from neurosage.ops import OP_SETS, OPS
+from neurosage.primitives import OP_SETS, OPS
+from neurosage.registry import Registry
 
 __all__ = ["Block", "Cell", "Genotype", "CellSpace", "SPACES", "get_space", "NASNET_A", "PNASNET_5"]
 
@@ -55,7 +56,7 @@ class Cell:
                     raise ValueError(f"block {b} input {i} is invalid: block {b} may use states 0..{b + 1}")
             for op in block.ops:
                 if op not in OPS:
-                    raise ValueError(f"unknown op {op!r}; registered ops: {sorted(OPS)}")
+                    raise ValueError(f"unknown op {op!r}; registered ops: {list(OPS)}")
         n_states = len(self.blocks) + 2
         if not self.concat or any(not 0 <= s < n_states for s in self.concat):
             raise ValueError(f"concat {self.concat} must name states in 0..{n_states - 1}")
@@ -208,18 +209,23 @@ class CellSpace:
         return int(per_block) ** len(self.cell_kinds)
 
 
-SPACES: dict[str, CellSpace] = {
-    "pnas": CellSpace("pnas", OP_SETS["pnas"], separate_reduction=False, output="all_blocks"),
-    "nasnet": CellSpace("nasnet", OP_SETS["nasnet"], separate_reduction=True, output="loose_ends"),
-}
+#: Search spaces by name: ``SPACES.create(name, n_blocks=5)`` returns a :class:`CellSpace`.
+SPACES: Registry[CellSpace] = Registry("space")
+SPACES.register(
+    "pnas", lambda n_blocks=5: CellSpace("pnas", OP_SETS["pnas"], n_blocks, separate_reduction=False, output="all_blocks"),
+    description="PNAS: 8 ops, one cell (stride 2 for reductions), all blocks concatenated",
+    citation="Liu et al. 2018, Progressive Neural Architecture Search",
+)
+SPACES.register(
+    "nasnet", lambda n_blocks=5: CellSpace("nasnet", OP_SETS["nasnet"], n_blocks, separate_reduction=True, output="loose_ends"),
+    description="NASNet: 13 ops, normal and reduction cells, loose ends concatenated",
+    citation="Zoph et al. 2018, Learning Transferable Architectures for Scalable Image Recognition",
+)
 
 
 def get_space(name: str, n_blocks: int = 5) -> CellSpace:
     """A registered space with ``n_blocks`` blocks per cell."""
-    if name not in SPACES:
-        raise KeyError(f"unknown space {name!r}; available: {sorted(SPACES)}")
-    base = SPACES[name]
-    return CellSpace(base.name, base.ops, n_blocks, base.separate_reduction, base.combiners, base.output)
+    return SPACES.create(name, n_blocks=n_blocks)
 
 
 def _cell(spec: list[tuple[str, int, str, int]], concat: tuple[int, ...]) -> Cell:

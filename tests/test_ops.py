@@ -1,14 +1,15 @@
 import pytest
 import torch
 
-from neurosage.ops import OP_SETS, OPS, FactorizedReduce, register_op
+from neurosage.ops import FactorizedReduce
+from neurosage.primitives import OP_SETS, OPS
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
 @pytest.mark.parametrize("stride", [1, 2])
 @pytest.mark.parametrize("c_in", [6, 8])
 def test_every_op_maps_width_and_stride(name, stride, c_in):
-    op = OPS[name](c_in, 8, stride)
+    op = OPS.create(name, c_in, 8, stride)
     x = torch.randn(2, c_in, 9, 9, requires_grad=True)
     y = op(x)
     assert y.shape == (2, 8, 5 if stride == 2 else 9, 5 if stride == 2 else 9)
@@ -22,7 +23,7 @@ def test_op_sets_have_published_sizes():
 
 
 def test_sep_conv_is_applied_twice_without_bias():
-    convs = [m for m in OPS["sep_conv_3x3"](4, 4, 1).modules() if isinstance(m, torch.nn.Conv2d)]
+    convs = [m for m in OPS.create("sep_conv_3x3", 4, 4, 1).modules() if isinstance(m, torch.nn.Conv2d)]
     assert len(convs) == 4 and all(c.bias is None for c in convs)
 
 
@@ -32,4 +33,4 @@ def test_factorized_reduce_handles_odd_sizes():
 
 def test_register_op_refuses_duplicates():
     with pytest.raises(ValueError, match="already registered"):
-        register_op("sep_conv_3x3")(lambda ci, co, s: None)
+        OPS.register("sep_conv_3x3")(lambda ci, co, s: None)
