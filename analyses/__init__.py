@@ -1,26 +1,33 @@
 """One module per paper experiment; each ``run(run_dir, config)`` writes result files into the run folder.
 
-``ANALYSES`` maps the CLI name (``neurosage analyze NAME``) to the module and its config class.
+:data:`ANALYSES` registers each analysis (``neurosage analyze NAME``) with its config class
+(``config``, a ``"module:Class"`` string) and the result files it writes (see
+:mod:`neurosage.analyses.results`). The embedded default every analysis starts
+from is :mod:`neurosage.analyses.embedded`.
 """
 
 from __future__ import annotations
 
-import importlib
+from neurosage.registry import Registry, resolve
 
 __all__ = ["ANALYSES", "get_analysis"]
 
-ANALYSES = {
-    "predictability": ("neurosage.analyses.predictability", "PredictabilityConfig"),
-    "search_comparison": ("neurosage.analyses.search_comparison", "SearchComparisonConfig"),
-    "cell_search": ("neurosage.analyses.cell_search", "CellSearchConfig"),
-    "neuro_search": ("neurosage.analyses.neuro_search", "NeuroSearchConfig"),
-}
+#: Analyses by name; ``get_analysis(name)`` returns ``(run, config class)``.
+ANALYSES: Registry = Registry("analysis")
+_PAPER = "Bashivan, Tensen, DiCarlo 2018, Teacher Guided Architecture Search, arXiv:1808.01405"
+for _name, _config, _description in (
+    ("predictability", "PredictabilityConfig", "Figures 2 and 3: premature P, TG, P + alpha TG vs mature accuracy (section 4.1)"),
+    ("search_comparison", "SearchComparisonConfig", "Figure 4, Table 1: random vs TPE-P vs TPE-P+TG at equal cost (section 4.2)"),
+    ("cell_search", "CellSearchConfig", "Tables 2/3: teacher-guided cell search with reranking (section 4.3)"),
+    ("neuro_search", "NeuroSearchConfig", "Table 4: performance-guided vs brain-guided search (section 4.4)"),
+):
+    ANALYSES.register(
+        _name, f"neurosage.analyses.{_name}:run", description=_description, citation=_PAPER,
+        config=f"neurosage.analyses.{_name}:{_config}",
+    )
 
 
 def get_analysis(name: str):
     """(run function, config class) of an analysis."""
-    if name not in ANALYSES:
-        raise KeyError(f"unknown analysis {name!r}; available: {sorted(ANALYSES)}")
-    module_name, config_name = ANALYSES[name]
-    module = importlib.import_module(module_name)
-    return module.run, getattr(module, config_name)
+    entry = ANALYSES.get(name)
+    return entry.factory, resolve(entry.config)

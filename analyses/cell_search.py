@@ -16,28 +16,27 @@ from pathlib import Path
 
 import pandas as pd
 
-from neurosage.analyses.common import RerankedSearchConfig, rerank_and_finalize, write_json
-from neurosage.search import run_search
-from neurosage.train import TrainConfig
+from neurosage.analyses.common import RerankedSearchConfig, objective_searches, rerank_and_finalize
+from neurosage.analyses.embedded import embedded_setup
+from neurosage.analyses.results import CELL_RERANK, CELL_TABLE, write_table
+from neurosage.atomic import write_json
 
 __all__ = ["CellSearchConfig", "run"]
 
 
 @dataclass(frozen=True)
 class CellSearchConfig(RerankedSearchConfig):
-    objective: str = "p+tg"
+    """One search scored by ``objective`` (default P + alpha TG), then reranking and final training."""
 
 
 def run(run_dir: str | Path, config: CellSearchConfig = CellSearchConfig()) -> pd.DataFrame:
     run_dir = Path(run_dir)
     out = run_dir / "cell_search"
-    setup = config.setup(run_dir, config.seed)
+    setup = embedded_setup(config, run_dir, with_teacher=config.objective != "p")
     network = config.network
-    task = setup.task(network, TrainConfig(steps=config.premature_steps, batch_size=64), config.objective, config.alpha, config.device)
-    result = run_search(
-        out / "search", config.cell_space, task, budget=config.budget, seed=config.seed,
-        resume=True, searcher_kwargs={"n_startup_jobs": config.n_startup_jobs, "gamma": config.tpe_gamma},
-    )
+    result = objective_searches(
+        out, setup, config, network, config.cell_space, {"search": config.objective}, seed=config.seed, device=config.device
+    )["search"]
     rerank, final = rerank_and_finalize(
         result.trials, setup, network, k=config.top_k, rerank_steps=config.rerank_steps,
         final_steps=config.final_steps, seed=config.seed, device=config.device,
@@ -50,9 +49,8 @@ def run(run_dir: str | Path, config: CellSearchConfig = CellSearchConfig()) -> p
         "top1_error": 100 * final["top1_error"], "top5_error": 100 * final["top5_error"],
         "M1": m1, "E1": e1, "M2": m2, "E2": e2, "cost_examples": m1 * e1 + m2 * e2, "genotype": final["genotype"],
     }
-    out.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rerank).to_csv(out / "rerank.csv", index=False)
+    write_table(run_dir, CELL_RERANK, pd.DataFrame(rerank))
     table = pd.DataFrame([row])
-    table.to_csv(out / "table_cells.csv", index=False)
+    write_table(run_dir, CELL_TABLE, table)
     write_json(out / "config.json", asdict(config))
     return table

@@ -15,48 +15,51 @@ Outputs in ``<run>/neuro_search/``: the two search folders, ``rerank.csv``,
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
-from neurosage.analyses.common import RerankedSearchConfig, Setup, rerank_and_finalize, write_json
-from neurosage.search import run_search
-from neurosage.train import TrainConfig
+from neurosage.analyses.common import RerankedSearchConfig, objective_searches, rerank_and_finalize
+from neurosage.analyses.embedded import Setup, embedded_setup, teacher_weights
+from neurosage.analyses.results import TABLE4, TABLE4_RERANK, write_table
+from neurosage.atomic import write_json
+from neurosage.teacher_specs import teacher_from_spec
 
 __all__ = ["NeuroSearchConfig", "run", "simulated_brain_teacher"]
 
 
+#: The two searches of Table 4: run-folder name -> objective.
+SEARCHES = {"P-search": "p", "TG-SAGE-neuro": "p+tg"}
+
+
 @dataclass(frozen=True)
 class NeuroSearchConfig(RerankedSearchConfig):
-    teacher: str = "sim"
+    """``teacher``: ``"sim"`` (V4/pIT/aIT simulated from the embedded ResNet teacher), ``"net"`` (that
+    teacher's layers) or any teacher spec (``brain:...``, ``net:...``, ``sim:...``)."""
+
+    teacher: str | None = "sim"
 
 
 def simulated_brain_teacher(setup: Setup, run_dir: Path, seed: int = 0):
     """V4/pIT/aIT simulated from the cached ResNet teacher's stacks (100 sites, reliability 0.8)."""
-    from neurosage.teacher_specs import teacher_from_spec
-
-    weights = sorted((run_dir / "teacher").glob("teacher-*.pt"))[0]
-    spec = f"sim:cifar_resnet-1:V4=stack1,pIT=stack2,aIT=stack3:{weights}"
+    spec = f"sim:cifar_resnet-1:V4=stack1,pIT=stack2,aIT=stack3:{teacher_weights(run_dir)}"
     return teacher_from_spec(spec, setup.teacher.images, cache_dir=run_dir / "teacher", seed=seed)
 
 
 def run(run_dir: str | Path, config: NeuroSearchConfig = NeuroSearchConfig()) -> pd.DataFrame:
     run_dir = Path(run_dir)
     out = run_dir / "neuro_search"
-    setup = config.setup(run_dir, config.seed)
+    embedded = config.teacher in ("sim", "net", None)
+    if not embedded and ":" not in str(config.teacher):
+        raise ValueError(f"teacher must be 'sim', 'net' or a teacher spec such as 'brain:MajajHong2015:V4,pIT,aIT', got {config.teacher!r}")
+    setup = embedded_setup(replace(config, teacher=None) if embedded else config, run_dir)
     if config.teacher == "sim":
         setup.teacher = simulated_brain_teacher(setup, run_dir, config.seed)
-    elif config.teacher != "net":
-        raise ValueError(f"teacher must be 'sim' or 'net', got {config.teacher!r}")
-    network, space = config.network, config.cell_space
+    network = config.network
     rows, reranks = [], []
-    for name, objective in (("P-search", "p"), ("TG-SAGE-neuro", "p+tg")):
-        task = setup.task(network, TrainConfig(steps=config.premature_steps, batch_size=64), objective, config.alpha, config.device)
-        result = run_search(
-            out / name, space, task, budget=config.budget, seed=config.seed, resume=True,
-            searcher_kwargs={"n_startup_jobs": config.n_startup_jobs, "gamma": config.tpe_gamma},
-        )
+    searches = objective_searches(out, setup, config, network, config.cell_space, SEARCHES, seed=config.seed, device=config.device)
+    for name, result in searches.items():
         rerank, final = rerank_and_finalize(
             result.trials, setup, network, k=config.top_k, rerank_steps=config.rerank_steps,
             final_steps=config.final_steps, seed=config.seed, device=config.device,
@@ -68,9 +71,8 @@ def run(run_dir: str | Path, config: NeuroSearchConfig = NeuroSearchConfig()) ->
             "top1_error": 100 * final["top1_error"], "top5_error": 100 * final["top5_error"],
             "genotype": final["genotype"], "search_examples": result.total_examples,
         })
-    out.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(reranks).to_csv(out / "rerank.csv", index=False)
+    write_table(run_dir, TABLE4_RERANK, pd.DataFrame(reranks))
     table = pd.DataFrame(rows)
-    table.to_csv(out / "table4.csv", index=False)
+    write_table(run_dir, TABLE4, table)
     write_json(out / "config.json", asdict(config))
     return table

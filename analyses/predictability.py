@@ -25,9 +25,13 @@ import pandas as pd
 import scipy.stats
 import torch
 
-from neurosage.analyses.common import EmbeddedConfig, Setup, write_json
+from neurosage.analyses.embedded import Setup, embedded_setup
+from neurosage.analyses.settings import EmbeddedConfig
+from neurosage.analyses.results import PREDICTABILITY_CORRELATIONS, PREDICTABILITY_RECORDS, write_table
+from neurosage.atomic import write_json
 from neurosage.evaluate import score_network
 from neurosage.network import build_network
+from neurosage.seeding import derive_seed
 from neurosage.train import TrainConfig, evaluate, train
 
 __all__ = ["PredictabilityConfig", "run", "correlations", "bootstrap_ci"]
@@ -46,7 +50,6 @@ class PredictabilityConfig(EmbeddedConfig):
     batch_size: int = 64
     alphas: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
     n_bootstrap: int = 1000
-    seed: int = 0
 
 
 def bootstrap_ci(x: np.ndarray, y: np.ndarray, stat, n: int, seed: int, level: float = 0.95) -> tuple[float, float]:
@@ -88,7 +91,7 @@ def correlations(records: pd.DataFrame, alphas: tuple[float, ...], n_bootstrap: 
 
 
 #: Options that change what one architecture's records are; a cached pool must agree on all of them.
-_POOL_KEYS = ("data", "space", "n_blocks", "filters", "n_cells", "n_train", "n_val", "n_stimuli",
+_POOL_KEYS = ("dataset", "data", "teacher", "teacher_epochs", "space", "n_blocks", "filters", "n_cells", "n_train", "n_val", "n_stimuli",
               "checkpoints", "mature_steps", "lr", "batch_size", "seed")
 
 
@@ -113,14 +116,14 @@ def _pool_cache(out: Path, config: PredictabilityConfig) -> Path:
 def _architecture(arch: int, setup: Setup, config: PredictabilityConfig, task) -> dict:
     """Train one sampled architecture through every checkpoint to maturity; its records and status."""
     genotype = config.cell_space.sample(np.random.default_rng([config.seed, arch]))
-    shape = tuple(setup.train[0][0].shape)
+    shape = setup.train.image_shape
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed + arch)
+        torch.manual_seed(derive_seed(config.seed, arch))
         net = build_network(genotype, num_classes=setup.train.num_classes, in_channels=shape[0], **config.network.to_dict())
     done, rows = 0, []
     for k, steps in enumerate(sorted(config.checkpoints) + [config.mature_steps]):
         segment = TrainConfig(steps=steps - done, batch_size=config.batch_size, lr=config.lr, schedule="constant")
-        result = train(net, setup.train, segment, seed=config.seed + 1000 * arch + k, device=config.device)
+        result = train(net, setup.train, segment, seed=derive_seed(config.seed, arch, k + 1), device=config.device)
         done = steps
         if result.status != "ok":
             return {"arch": arch, "status": result.status, "rows": []}
@@ -158,10 +161,10 @@ def run(run_dir: str | Path, config: PredictabilityConfig = PredictabilityConfig
     """Train the pool, write records and correlations; returns the correlations."""
     run_dir = Path(run_dir)
     out = run_dir / "predictability"
-    setup = config.setup(run_dir, config.seed)
+    setup = embedded_setup(config, run_dir)
     records = _pool(setup, config, _pool_cache(out, config))
-    records.to_csv(out / "records.csv", index=False)
+    write_table(run_dir, PREDICTABILITY_RECORDS, records)
     corr = correlations(records, config.alphas, config.n_bootstrap, config.seed)
-    corr.to_csv(out / "correlations.csv", index=False)
+    write_table(run_dir, PREDICTABILITY_CORRELATIONS, corr)
     write_json(out / "config.json", asdict(config))
     return corr

@@ -17,9 +17,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from neurosage.analyses.common import EmbeddedConfig, train_mature, write_json
+from neurosage.analyses.common import train_mature
+from neurosage.analyses.embedded import embedded_setup
+from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
+from neurosage.analyses.results import SEARCH_CURVES, SEARCH_MATURE, SEARCH_SUMMARY, read_table, write_table
+from neurosage.atomic import write_json
 from neurosage.search import run_search
-from neurosage.train import TrainConfig
 
 __all__ = ["SearchComparisonConfig", "run", "progress_curve", "top_k_genotypes"]
 
@@ -27,10 +30,11 @@ METHODS = {"random": ("random", "p"), "P": ("tpe", "p"), "P+TG": ("tpe", "p+tg")
 
 
 @dataclass(frozen=True)
-class SearchComparisonConfig(EmbeddedConfig):
+class SearchComparisonConfig(SearchOptions, EmbeddedConfig):
     """Options of the search comparison; seeds are shared across methods (common random numbers).
 
-    ``tpe_gamma`` is hyperopt's TPE split (see :class:`analyses.common.RerankedSearchConfig`).
+    ``tpe_gamma`` is hyperopt's TPE split (see :class:`neurosage.analyses.embedded.SearchOptions`);
+    ``methods`` set the algorithm and objective of each search (``algo`` and ``objective`` are unused).
     """
 
     methods: tuple[str, ...] = ("random", "P", "P+TG")
@@ -38,10 +42,7 @@ class SearchComparisonConfig(EmbeddedConfig):
     budget: int = 10
     premature_steps: int = 15
     mature_steps: int = 80
-    alpha: float = 1.0
     top_k: int = 3
-    n_startup_jobs: int = 4
-    tpe_gamma: float = 1.0
 
 
 def top_k_genotypes(trials: pd.DataFrame, top_k: int) -> set[str]:
@@ -72,31 +73,29 @@ def progress_curve(trials: pd.DataFrame, mature_error: dict[str, float], top_k: 
 def run(run_dir: str | Path, config: SearchComparisonConfig = SearchComparisonConfig()) -> pd.DataFrame:
     run_dir = Path(run_dir)
     out = run_dir / "search_comparison"
-    setup = config.setup(run_dir)
+    setup = embedded_setup(config, run_dir)
     network, space = config.network, config.cell_space
     searches = {}
     for method in config.methods:
         algo, objective = METHODS[method]
-        task = setup.task(network, TrainConfig(steps=config.premature_steps, batch_size=64), objective, config.alpha, config.device)
+        task = setup.task(network, config.premature, objective, config.alpha, config.device)
         for seed in config.seeds:
             folder = out / f"{method.replace('+', '')}-seed{seed}"
             searches[(method, seed)] = run_search(
                 folder, space, task, budget=config.budget, algo=algo, seed=seed, resume=True, progress=True,
-                searcher_kwargs={"n_startup_jobs": config.n_startup_jobs, "gamma": config.tpe_gamma} if algo == "tpe" else None,
+                searcher_kwargs=config.searcher_kwargs(algo),
             ).trials
-    mature_file = out / "mature.csv"
-    mature = pd.read_csv(mature_file) if mature_file.exists() else pd.DataFrame(columns=["genotype", "top1_error"])
-    cache = dict(zip(mature.genotype, mature.top1_error))
+    cache = dict(zip(*read_table(run_dir, SEARCH_MATURE)[["genotype", "top1_error"]].T.values)) if SEARCH_MATURE.exists(run_dir) else {}
     needed = set().union(*(top_k_genotypes(t, config.top_k) for t in searches.values()))
     for g in sorted(needed - set(cache)):
         cache[g] = train_mature(g, setup, network, config.mature_steps, device=config.device)["top1_error"]
-        pd.DataFrame({"genotype": list(cache), "top1_error": list(cache.values())}).to_csv(mature_file, index=False)
+        write_table(run_dir, SEARCH_MATURE, pd.DataFrame({"genotype": list(cache), "top1_error": list(cache.values())}))
     curves = pd.concat(
         [progress_curve(t, cache, config.top_k).assign(method=m, seed=s) for (m, s), t in searches.items()], ignore_index=True
     )
-    curves.to_csv(out / "curves.csv", index=False)
+    write_table(run_dir, SEARCH_CURVES, curves)
     final = curves[curves.n_samples == config.budget]
     summary = final.groupby("method").best_mature_error.agg(["mean", "std", "count"]).reset_index()
-    summary.to_csv(out / "summary.csv", index=False)
+    write_table(run_dir, SEARCH_SUMMARY, summary)
     write_json(out / "config.json", asdict(config))
     return summary

@@ -55,7 +55,7 @@ class ImageSet(Dataset):
         if stimulus_ids is not None and len(stimulus_ids) != n:
             raise ValueError(f"{name}: {len(stimulus_ids)} stimulus ids for {n} images")
         self.images, self.labels = images, labels_t
-        self.stimulus_ids = None if stimulus_ids is None else np.asarray(stimulus_ids)
+        self.stimulus_ids = stimulus_ids
         self.classes = list(classes) if classes is not None else None
         self.size, self.channels, self.transform, self.name = size, channels, transform, name
         out_c = channels or images.shape[1]
@@ -64,6 +64,17 @@ class ImageSet(Dataset):
 
     def __len__(self) -> int:
         return self.images.shape[0]
+
+    @property
+    def stimulus_ids(self) -> np.ndarray | None:
+        """One id (a str) per image, or None; ids pair images with recordings and RDM conditions."""
+        return self._stimulus_ids
+
+    @stimulus_ids.setter
+    def stimulus_ids(self, ids: Sequence[str] | np.ndarray | None) -> None:
+        if ids is not None and len(ids) != len(self):
+            raise ValueError(f"{self.name if hasattr(self, 'name') else 'images'}: {len(ids)} stimulus ids for {len(self)} images")
+        self._stimulus_ids = None if ids is None else np.asarray(ids).astype(str)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         return self.convert(self.images[index]), self.labels[index]
@@ -104,7 +115,7 @@ class ImageSet(Dataset):
         out = ImageSet.__new__(ImageSet)
         out.__dict__.update(self.__dict__)
         out.images, out.labels = self.images[idx], self.labels[idx]
-        out.stimulus_ids = None if self.stimulus_ids is None else self.stimulus_ids[idx.numpy()]
+        out._stimulus_ids = None if self.stimulus_ids is None else self.stimulus_ids[idx.numpy()]
         return out
 
     def with_conversion(self, **kwargs) -> ImageSet:

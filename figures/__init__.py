@@ -1,25 +1,52 @@
 """One module per paper figure/table; each reads only result files of a run folder.
 
-:func:`make_all` regenerates everything the run folder has data for, into ``<run>/figures/``.
+:data:`FIGURES` registers every figure and table with the result files it reads
+(``inputs``, from :mod:`neurosage.analyses.results`); :func:`make_all` draws
+everything the run folder has data for, into ``<run>/figures/``, and says why
+the others could not be drawn.
 """
 
 from __future__ import annotations
 
-import importlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["MODULES", "make_all"]
+from neurosage.analyses import results as R
+from neurosage.registry import Registry
 
-MODULES = ("neurosage.figures.fig2_alpha", "neurosage.figures.fig3_predictability", "neurosage.figures.fig4_search", "neurosage.figures.tables")
+__all__ = ["FIGURES", "Drawn", "make_all"]
+
+#: Figures and tables by name; ``FIGURES.create(name, run_dir, out_dir)`` draws one and returns the paths written.
+FIGURES: Registry = Registry("figure")
+_PAPER = "Bashivan, Tensen, DiCarlo 2018, Teacher Guided Architecture Search, arXiv:1808.01405"
+for _name, _target, _inputs, _description in (
+    ("fig2_alpha", "fig2_alpha:make", (R.PREDICTABILITY_CORRELATIONS,), "Figure 2: r of P + alpha TG with mature accuracy vs alpha"),
+    ("fig3_predictability", "fig3_predictability:make", (R.PREDICTABILITY_RECORDS, R.PREDICTABILITY_CORRELATIONS), "Figure 3: premature measures vs mature accuracy"),
+    ("fig4_search", "fig4_search:make", (R.SEARCH_CURVES,), "Figure 4: search progress vs samples and vs cost"),
+    ("table1", "tables:table1", (R.SEARCH_SUMMARY,), "Table 1: random vs P vs P+TG search"),
+    ("table2", "tables:table2", (R.CELL_TABLE,), "Tables 2/3: teacher-guided cell search with reranking"),
+    ("table4", "tables:table4", (R.TABLE4,), "Table 4: performance-guided vs teacher-guided search"),
+):
+    FIGURES.register(_name, f"neurosage.figures.{_target}", description=_description, citation=_PAPER, inputs=_inputs)
 
 
-def make_all(run_dir: str | Path, out_dir: str | Path | None = None) -> dict[str, list[Path]]:
-    """Run every figure module whose inputs exist; returns written paths per module."""
+@dataclass
+class Drawn:
+    """What :func:`make_all` wrote (per figure) and what it could not draw (per figure, the reason)."""
+
+    written: dict[str, list[Path]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def make_all(run_dir: str | Path, out_dir: str | Path | None = None) -> Drawn:
+    """Draw every registered figure and table whose input files exist in ``run_dir``."""
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir else run_dir / "figures"
-    written = {}
-    for name in MODULES:
-        module = importlib.import_module(name)
-        if module.available(run_dir):
-            written[name] = module.make(run_dir, out)
-    return written
+    drawn = Drawn()
+    for entry in FIGURES.list():
+        missing = [f for f in entry.inputs if not f.exists(run_dir)]
+        if missing:
+            drawn.skipped[entry.name] = "; ".join(f"needs {f.path} ({f.fix})" for f in missing)
+        else:
+            drawn.written[entry.name] = entry.factory(run_dir, out)
+    return drawn

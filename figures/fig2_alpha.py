@@ -4,23 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 from matplotlib.ticker import NullFormatter
 
-from neurosage.figures.output import pyplot, save_figure
-
-SOURCE = "predictability/correlations.csv"
-
-
-def available(run_dir: Path) -> bool:
-    return (run_dir / SOURCE).exists()
+from neurosage.analyses.results import PREDICTABILITY_CORRELATIONS, read_table
+from neurosage.figures.output import new_figure, save_figure
 
 
 def make(run_dir: Path, out_dir: Path) -> list[Path]:
-    corr = pd.read_csv(run_dir / SOURCE)
+    corr = read_table(run_dir, PREDICTABILITY_CORRELATIONS)
     combined = corr[corr.alpha.notna()]
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5, 3.6))
+    fig = new_figure(figsize=(5, 3.6))
+    ax = fig.subplots()
     for steps, group in combined.groupby("steps"):
         group = group.sort_values("alpha")
         ax.plot(group.alpha, group.pearson, marker="o", label=f"{steps} steps")

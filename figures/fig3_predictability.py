@@ -5,25 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from matplotlib.ticker import NullFormatter
 
-from neurosage.figures.output import pyplot, save_figure
-
-RECORDS, CORR = "predictability/records.csv", "predictability/correlations.csv"
-
-
-def available(run_dir: Path) -> bool:
-    return (run_dir / RECORDS).exists() and (run_dir / CORR).exists()
+from neurosage.analyses.results import PREDICTABILITY_CORRELATIONS, PREDICTABILITY_RECORDS, read_table
+from neurosage.figures.output import new_figure, save_figure
 
 
 def make(run_dir: Path, out_dir: Path, alpha: float = 1.0) -> list[Path]:
-    records = pd.read_csv(run_dir / RECORDS)
-    corr = pd.read_csv(run_dir / CORR)
+    records = read_table(run_dir, PREDICTABILITY_RECORDS)
+    corr = read_table(run_dir, PREDICTABILITY_CORRELATIONS)
     first = records.steps.min()
     early = records[records.steps == first]
-    plt = pyplot()
-    fig = plt.figure(figsize=(9, 7))
+    fig = new_figure(figsize=(9, 7))
     for k, (col, label) in enumerate((("P", "premature P (val top-1)"), (None, rf"premature P + {alpha:g} TG"))):
         ax = fig.add_subplot(2, 2, k + 1)
         x = early.P if col else early.P + alpha * early.TG

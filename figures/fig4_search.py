@@ -5,25 +5,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
 
-from neurosage.figures.output import pyplot, save_figure
+from neurosage.analyses.results import SEARCH_CURVES, read_table
+from neurosage.figures.output import new_figure, save_figure
 
-SOURCE = "search_comparison/curves.csv"
 #: Line style and marker per method, so that curves which coincide (shared start-up samples) stay visible.
 STYLES = {"random": (":", "^"), "P": ("-", "o"), "P+TG": ("--", "s")}
 
 
-def available(run_dir: Path) -> bool:
-    return (run_dir / SOURCE).exists()
-
-
 def make(run_dir: Path, out_dir: Path) -> list[Path]:
-    curves = pd.read_csv(run_dir / SOURCE)
+    curves = read_table(run_dir, SEARCH_CURVES)
     config_file = run_dir / "search_comparison" / "config.json"
     k = json.loads(config_file.read_text()).get("top_k", "k") if config_file.exists() else "k"
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    fig = new_figure(figsize=(10, 3.8))
+    axes = fig.subplots(1, 2, sharey=True)
     for i, (method, group) in enumerate(curves.groupby("method")):
         linestyle, marker = STYLES.get(method, ("-.", "D"))
         stats = group.groupby("n_samples").agg(mean=("best_mature_error", "mean"), sd=("best_mature_error", "std"), cost=("cost_examples", "mean"))

@@ -1,30 +1,33 @@
-"""Writing figures (PNG + PDF) and tables (Markdown + LaTeX) into a run's ``figures/`` folder."""
+"""Writing figures (PNG + PDF) and tables (Markdown + LaTeX) into a run's ``figures/`` folder.
+
+Figures are :class:`matplotlib.figure.Figure` objects drawn without pyplot, so no
+backend is selected and no global state is touched; files are written atomically.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+from matplotlib.figure import Figure
 
-__all__ = ["latex_escape", "pyplot", "save_figure", "save_table"]
+from neurosage.atomic import atomic_path, write_text
 
-
-def pyplot():
-    """matplotlib.pyplot with a non-interactive backend."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+__all__ = ["latex_escape", "new_figure", "save_figure", "save_table"]
 
 
-def save_figure(fig, out_dir: Path, name: str) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / f"{name}.png", out_dir / f"{name}.pdf"]
-    fig.savefig(paths[0], dpi=130, bbox_inches="tight")
-    fig.savefig(paths[1], bbox_inches="tight")
-    pyplot().close(fig)
+def new_figure(**kwargs: Any) -> Figure:
+    """A new figure (``figsize=...``), independent of pyplot and its backend."""
+    return Figure(**kwargs)
+
+
+def save_figure(fig: Figure, out_dir: Path, name: str) -> list[Path]:
+    """``<name>.png`` and ``<name>.pdf`` in ``out_dir``."""
+    paths = [Path(out_dir) / f"{name}.png", Path(out_dir) / f"{name}.pdf"]
+    for path, options in zip(paths, ({"dpi": 130}, {})):
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, bbox_inches="tight", **options)
     return paths
 
 
@@ -39,8 +42,7 @@ def latex_escape(text: str) -> str:
 
 def save_table(table: pd.DataFrame, out_dir: Path, name: str, caption: str, floatfmt: str = ".3g") -> list[Path]:
     """``<name>.md`` and ``<name>.tex`` with the caption; floats formatted with ``floatfmt``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    md, tex = out_dir / f"{name}.md", out_dir / f"{name}.tex"
-    md.write_text(f"**{caption}**\n\n" + table.to_markdown(index=False, floatfmt=floatfmt) + "\n")
-    tex.write_text(table.to_latex(index=False, float_format=f"%{floatfmt}", caption=latex_escape(caption), label=f"tab:{name}", escape=True))
+    md, tex = Path(out_dir) / f"{name}.md", Path(out_dir) / f"{name}.tex"
+    write_text(md, f"**{caption}**\n\n" + table.to_markdown(index=False, floatfmt=floatfmt) + "\n")
+    write_text(tex, table.to_latex(index=False, float_format=f"%{floatfmt}", caption=latex_escape(caption), label=f"tab:{name}", escape=True))
     return [md, tex]

@@ -1,4 +1,4 @@
-"""Tables 1-4 from a run folder, each beside the paper's published values."""
+"""Tables 1, 2 (with 3) and 4 from a run folder, each beside the paper's published values."""
 
 from __future__ import annotations
 
@@ -6,14 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from neurosage.analyses.results import CELL_TABLE, SEARCH_SUMMARY, TABLE4, read_table
 from neurosage.figures.output import save_table
 from neurosage.figures.published import TABLES, load_published
 
-SOURCES = {
-    "table1": "search_comparison/summary.csv",
-    "table2": "cell_search/table_cells.csv",
-    "table4": "neuro_search/table4.csv",
-}
+__all__ = ["table1", "table2", "table4", "CAPTIONS"]
 
 #: Captions of this run's tables (the published captions name the paper's datasets and run counts).
 CAPTIONS = {
@@ -23,24 +20,22 @@ CAPTIONS = {
 }
 
 
-def available(run_dir: Path) -> bool:
-    return any((run_dir / s).exists() for s in SOURCES.values())
+def _this_run_and_published(name: str, table: pd.DataFrame, out_dir: Path, floatfmt: str = ".3g") -> list[Path]:
+    table = table.drop(columns=[c for c in ("genotype",) if c in table])
+    paths = save_table(table, out_dir, f"{name}_this_run", f"{CAPTIONS[name]} (this run)", floatfmt)
+    return paths + save_table(load_published(name), out_dir, f"{name}_paper", f"{TABLES[name]} (published)")
 
 
-def _yours(name: str, run_dir: Path) -> pd.DataFrame:
-    table = pd.read_csv(run_dir / SOURCES[name])
-    if name == "table1":
-        table = table.assign(mean_error=100 * table["mean"], sd_error=100 * table["std"])[["method", "mean_error", "sd_error", "count"]]
-    return table.drop(columns=[c for c in ("genotype",) if c in table])
+def table1(run_dir: Path, out_dir: Path) -> list[Path]:
+    summary = read_table(run_dir, SEARCH_SUMMARY)
+    table = summary.assign(mean_error=100 * summary["mean"], sd_error=100 * summary["std"])[["method", "mean_error", "sd_error", "count"]]
+    return _this_run_and_published("table1", table, out_dir, ".2f")
 
 
-def make(run_dir: Path, out_dir: Path) -> list[Path]:
-    paths = []
-    for name, source in SOURCES.items():
-        if not (run_dir / source).exists():
-            continue
-        paths += save_table(_yours(name, run_dir), out_dir, f"{name}_this_run", f"{CAPTIONS[name]} (this run)", ".2f" if name == "table1" else ".3g")
-        paths += save_table(load_published(name), out_dir, f"{name}_paper", f"{TABLES[name]} (published)")
-        if name == "table2":
-            paths += save_table(load_published("table3"), out_dir, "table3_paper", f"{TABLES['table3']} (published)")
-    return paths
+def table2(run_dir: Path, out_dir: Path) -> list[Path]:
+    paths = _this_run_and_published("table2", read_table(run_dir, CELL_TABLE), out_dir)
+    return paths + save_table(load_published("table3"), out_dir, "table3_paper", f"{TABLES['table3']} (published)")
+
+
+def table4(run_dir: Path, out_dir: Path) -> list[Path]:
+    return _this_run_and_published("table4", read_table(run_dir, TABLE4), out_dir)

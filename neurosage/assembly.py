@@ -127,9 +127,11 @@ def validate(
     unique_stimuli: bool = False,
     allow_nan: bool = False,
 ) -> xr.DataArray:
-    """Check an assembly against the conventions; return it unchanged or raise.
+    """Check an assembly against the conventions; return it (``stimulus_id`` as str) or raise.
 
-    Every problem found is listed in one :class:`AssemblyError` with the fix.
+    Every problem found is listed in one :class:`AssemblyError` with the fix. The one
+    normalisation: ``stimulus_id`` values become strings, so ids from files, arrays
+    and image sets compare equal everywhere downstream.
 
     Parameters
     ----------
@@ -185,6 +187,8 @@ def validate(
     problems.extend(_finite_problems(assembly, allow_nan))
     if problems:
         raise AssemblyError(problems, source)
+    if assembly[STIMULUS_ID].dtype.kind != "U":
+        assembly = assembly.assign_coords({STIMULUS_ID: (PRESENTATION, assembly[STIMULUS_ID].values.astype(str))})
     return assembly
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
-from neurosage import __version__
+from neurosage import __version__, commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,8 +16,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"neurosage {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-v info, -vv debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from neurosage import commands
-
     for register in commands.REGISTRY:
         register(sub)
     return parser
@@ -29,6 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.verbose < 2:  # hyperopt logs two INFO lines per TPE suggestion
         logging.getLogger("hyperopt").setLevel(logging.WARNING)
+    os.environ.setdefault("MPLBACKEND", "Agg")  # this process draws files, never windows
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

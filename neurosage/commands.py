@@ -1,20 +1,72 @@
 """Subcommands of the ``neurosage`` CLI; each registers itself on the parser.
 
-Heavy imports happen inside the command functions, so ``neurosage --help`` is fast.
+Options of ``search`` and ``demo`` are generated from their config classes
+(:mod:`neurosage.analyses.settings`), so flags, TOML keys and the run folder's
+``config.json`` share one vocabulary. Heavy imports happen inside the command
+functions, so ``neurosage --help`` and ``neurosage datasets`` import no torch.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from dataclasses import MISSING, asdict, fields
+from pathlib import Path
+
+from neurosage.analyses.config import field_types, load_config
+from neurosage.analyses.settings import DemoConfig, SearchConfig
+from neurosage.atomic import atomic_path
+
+__all__ = ["REGISTRY", "command", "add_config_flags", "config_from_args"]
 
 REGISTRY: list[Callable[[argparse._SubParsersAction], None]] = []
+
+#: Help for the config keys that are flags; every other key is listed by its name and default.
+HELP = {
+    "dataset": "registered image dataset (neurosage datasets)",
+    "data": "root folder of the dataset (default: the dataset's own, e.g. Debian's Fashion-MNIST path)",
+    "teacher": "teacher spec (net:/brain:/sim:, '+' combines); default: the embedded ResNet teacher",
+    "n_blocks": "B, blocks per cell",
+    "n_cells": "N, cells per stack",
+    "filters": "F, initial filters",
+    "budget": "number of trials",
+    "algo": "searcher: tpe, random or a plug-in",
+    "objective": "p, tg or p+tg (= P + alpha * TG)",
+    "premature_steps": "SGD steps per candidate",
+    "premature_epochs": "fraction of an epoch per candidate (e.g. 0.2); replaces premature-steps",
+    "n_startup_jobs": "TPE: random trials before the model",
+    "tpe_gamma": "TPE: fraction ceil(gamma*sqrt(n)) of trials forming the 'good' density",
+    "workers": "concurrent candidates (> 1 starts a Dask LocalCluster)",
+    "scheduler": "address of a running Dask scheduler",
+}
 
 
 def command(register: Callable[[argparse._SubParsersAction], None]) -> Callable[[argparse._SubParsersAction], None]:
     """Add a subcommand registration function to the CLI."""
     REGISTRY.append(register)
     return register
+
+
+def add_config_flags(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str, ...] = ()) -> None:
+    """One ``--key`` flag per scalar field of config class ``cls`` (defaults None: the TOML file or the class decide)."""
+    types = field_types(cls)
+    for f in fields(cls):
+        kind = types[f.name]
+        if f.name in skip or kind is tuple:
+            continue
+        default = f.default if f.default is not MISSING else None
+        help_text = f"{HELP.get(f.name, f.name.replace('_', ' '))} (default {default})"
+        flag = "--" + f.name.replace("_", "-")
+        if kind is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        else:
+            parser.add_argument(flag, type=kind, default=None, metavar=f.name.upper(), help=help_text)
+
+
+def config_from_args(cls: type, args: argparse.Namespace):
+    """``cls`` from its defaults, then ``--config`` (TOML), then the flags given."""
+    keys = {f.name for f in fields(cls)}
+    return load_config(cls, getattr(args, "config", None), **{k: v for k, v in vars(args).items() if k in keys})
 
 
 @command
@@ -43,27 +95,18 @@ def _run_datasets(args: argparse.Namespace) -> int:
 @command
 def _demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="small P+TG vs P search on Fashion-MNIST (the embedded default)")
-    p.add_argument("--data", default=None, help="folder with Fashion-MNIST idx files (default: Debian's path)")
     p.add_argument("--run-dir", default="runs/demo")
-    p.add_argument("--budget", type=int, default=8, help="trials per search")
-    p.add_argument("--premature-steps", type=int, default=30)
-    p.add_argument("--mature-steps", type=int, default=150)
-    p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default=None)
+    p.add_argument("--config", help="TOML file with any of the options below (flags override it)")
+    add_config_flags(p, DemoConfig)
     p.set_defaults(func=_run_demo)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
+    from neurosage.analyses.demo import run_demo
     from neurosage.data_adapters.errors import DataFormatError
-    from neurosage.analyses.demo import DemoConfig, run_demo
 
-    config = DemoConfig(
-        data=args.data, budget=args.budget, premature_steps=args.premature_steps, mature_steps=args.mature_steps,
-        workers=args.workers, seed=args.seed, device=args.device,
-    )
     try:
-        run_demo(args.run_dir, config)
+        run_demo(args.run_dir, config_from_args(DemoConfig, args))
     except DataFormatError as exc:
         print(f"neurosage demo: {exc}")
         return 2
@@ -77,98 +120,32 @@ def _search(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dir", help="run folder (created; with --resume, continued)")
     p.add_argument("--config", help="TOML file with any of the options below (flags override it)")
     p.add_argument("--resume", action="store_true", help="continue a killed search in RUN_DIR")
-    p.add_argument("--dataset", default=None, help="registered image dataset (default fashion-mnist)")
-    p.add_argument("--data", default=None, help="root folder of the dataset")
-    p.add_argument("--teacher", default=None, help="teacher spec (net:/brain:/sim:, '+' combines); default: the Fashion-MNIST ResNet teacher")
-    p.add_argument("--space", choices=["pnas", "nasnet"], default=None)
-    p.add_argument("--blocks", type=int, default=None, help="B")
-    p.add_argument("--cells", type=int, default=None, help="N")
-    p.add_argument("--filters", type=int, default=None, help="F")
-    p.add_argument("--budget", type=int, default=None, help="number of trials")
-    p.add_argument("--algo", choices=["tpe", "random"], default=None)
-    p.add_argument("--objective", choices=["p", "tg", "p+tg"], default=None)
-    p.add_argument("--alpha", type=float, default=None)
-    p.add_argument("--premature-steps", type=int, default=None, help="SGD steps per candidate")
-    p.add_argument("--premature-epochs", type=float, default=None, help="fraction of an epoch per candidate (e.g. 0.2)")
-    p.add_argument("--n-train", type=int, default=None)
-    p.add_argument("--n-val", type=int, default=None)
-    p.add_argument("--n-stimuli", type=int, default=None)
-    p.add_argument("--workers", type=int, default=None)
-    p.add_argument("--scheduler", default=None, help="address of a running Dask scheduler")
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--device", default=None)
+    add_config_flags(p, SearchConfig)
     p.set_defaults(func=_run_search)
 
 
-SEARCH_DEFAULTS = dict(
-    dataset="fashion-mnist", data=None, teacher=None, space="pnas", blocks=5, cells=1, filters=8, budget=20,
-    algo="tpe", objective="p+tg", alpha=1.0, premature_steps=30, premature_epochs=None, n_train=10_000, n_val=1_000,
-    n_stimuli=300, workers=1, scheduler=None, seed=0, device=None,
-)
-
-
-def search_settings(args: argparse.Namespace) -> dict:
-    """Defaults, then the TOML config, then explicit flags."""
-    import tomllib
-    from pathlib import Path
-
-    settings = dict(SEARCH_DEFAULTS)
-    if args.config:
-        loaded = {k.replace("-", "_"): v for k, v in tomllib.loads(Path(args.config).read_text()).items()}
-        unknown = set(loaded) - set(SEARCH_DEFAULTS)
-        if unknown:
-            raise SystemExit(f"neurosage search: unknown option(s) {sorted(unknown)} in {args.config}")
-        settings.update(loaded)
-    settings.update({k: v for k, v in vars(args).items() if k in SEARCH_DEFAULTS and v is not None})
-    if settings["premature_epochs"] is not None and args.premature_steps is None:
-        settings["premature_steps"] = None
-    return settings
-
-
 def _run_search(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
+    from neurosage.analyses.embedded import embedded_setup
     from neurosage.data_adapters.errors import DataFormatError
-    from neurosage.data_adapters.registry import load_images
-    from neurosage.analyses.demo import FMNIST_NORM, fashion_mnist_teacher, stimulus_subset
-    from neurosage.evaluate import CandidateTask, NetworkConfig
     from neurosage.search import run_search
-    from neurosage.space import get_space
-    from neurosage.teacher_specs import teacher_from_spec
-    from neurosage.train import TrainConfig
 
-    s = search_settings(args)
+    config = config_from_args(SearchConfig, args)
     run_dir = Path(args.run_dir)
-    norm = FMNIST_NORM if s["dataset"] == "fashion-mnist" else {"mean": 0.5, "std": 0.25}
     try:
-        train_full = load_images(s["dataset"], "train", **({"root": s["data"]} if s["data"] else {}), **norm)
+        setup = embedded_setup(config, run_dir, with_teacher=config.objective != "p")
     except DataFormatError as exc:
         print(f"neurosage search: {exc}")
         return 2
-    rest, val = train_full.split_holdout(s["n_val"], seed=s["seed"])
-    stimuli = stimulus_subset(val, s["n_stimuli"], f"{s['dataset']}-heldout")
-    teacher = None
-    if s["objective"] != "p":
-        if s["teacher"]:
-            teacher = teacher_from_spec(s["teacher"], stimuli, cache_dir=run_dir / "teacher", device=s["device"], seed=s["seed"])
-        elif s["dataset"] == "fashion-mnist":
-            teacher = fashion_mnist_teacher(train_full, stimuli, run_dir / "teacher", epochs=1.0, seed=s["seed"], device=s["device"])
-        else:
-            print("neurosage search: --teacher is required for this dataset (or use --objective p)")
-            return 2
-    budget = {"steps": s["premature_steps"]} if s["premature_steps"] else {"epochs": s["premature_epochs"]}
-    task = CandidateTask(
-        rest.subset(range(min(s["n_train"], len(rest)))), val, NetworkConfig("cifar", s["cells"], s["filters"]),
-        TrainConfig(batch_size=64, **budget), teacher, objective=s["objective"], alpha=s["alpha"], device=s["device"],
-    )
+    task = setup.task(config.network, config.premature, config.objective, config.alpha, config.device)
     client = None
-    if s["scheduler"]:
+    if config.scheduler:
         from distributed import Client
 
-        client = Client(s["scheduler"])
+        client = Client(config.scheduler)
     result = run_search(
-        run_dir, get_space(s["space"], s["blocks"]), task, budget=s["budget"], algo=s["algo"], seed=s["seed"],
-        workers=s["workers"], client=client, resume=args.resume, config=s,
+        run_dir, config.cell_space, task, budget=config.budget, algo=config.algo, seed=config.seed,
+        workers=config.workers, client=client, resume=args.resume, config=asdict(config),
+        searcher_kwargs=config.searcher_kwargs(),
     )
     best = result.best
     print(f"best of {len(result.trials)} trials: score {best.score:.4f} P {best.P:.4f}\n  {best.genotype}")
@@ -195,27 +172,30 @@ def _rdm(sub: argparse._SubParsersAction) -> None:
 
 
 def _stimuli(args: argparse.Namespace):
-    from neurosage.data_adapters.images import load_fashion_mnist, load_stimulus_images
-
+    """The stimulus images of the ``rdm`` command: a stimulus set, or the embedded default's teacher stimuli."""
     if args.stimuli:
+        from neurosage.data_adapters.images import load_stimulus_images
+
         stimuli = load_stimulus_images(args.stimuli, args.images, size=args.size, channels=args.channels, mean=0.5, std=0.25)
         return stimuli.subset(range(min(args.n_stimuli, len(stimuli))))
-    from neurosage.analyses.demo import FMNIST_NORM, stimulus_subset
+    from neurosage.analyses.embedded import teacher_stimuli
+    from neurosage.analyses.settings import EmbeddedConfig
 
-    test = load_fashion_mnist("test", args.data, size=args.size, channels=args.channels, **FMNIST_NORM)
-    return stimulus_subset(test, args.n_stimuli, "fmnist-test")
+    stimuli = teacher_stimuli(EmbeddedConfig(data=args.data, n_stimuli=args.n_stimuli))
+    conversion = {k: v for k, v in (("size", args.size), ("channels", args.channels)) if v is not None}
+    return stimuli.with_conversion(**conversion) if conversion else stimuli
 
 
 def _run_rdm(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from neurosage.model_similarity import model_teacher_similarity, plot_similarity
+    from neurosage.figures.similarity_heatmap import plot_similarity
+    from neurosage.models import build_model
     from neurosage.network import build_network
+    from neurosage.similarity import score_model
     from neurosage.space import Genotype
-    from neurosage.teacher_specs import build_model, teacher_from_spec
+    from neurosage.teacher_specs import teacher_from_spec
 
     stimuli = _stimuli(args)
-    in_channels = stimuli[0][0].shape[0]
+    in_channels = stimuli.image_shape[0]
     if args.model.startswith("normal:"):
         model = build_network(Genotype.parse(args.model), in_channels=in_channels)
         if args.weights:
@@ -230,10 +210,10 @@ def _run_rdm(args: argparse.Namespace) -> int:
         model, layers = build_model(args.model, weights=args.weights, in_channels=in_channels), args.layers.split(",")
     out = Path(args.out)
     teacher = teacher_from_spec(args.teacher, stimuli, cache_dir=out / "cache", device=args.device)
-    sim = model_teacher_similarity(model, teacher, layers, device=args.device)
+    sim = score_model(model, teacher, layers, device=args.device).similarity
     table = sim.transpose("layer", "endpoint").to_pandas()
-    out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "similarity.csv")
+    with atomic_path(out / "similarity.csv") as tmp:
+        table.to_csv(tmp)
     plot_similarity(sim, out / "similarity.png", title=f"{args.model[:30]} vs teacher")
     print(table.round(4).to_string())
     print(f"best layer per endpoint: {dict(table.idxmax())}; written {out}/similarity.csv and similarity.png")
@@ -252,11 +232,9 @@ def _analyze(sub: argparse._SubParsersAction) -> None:
 
 def _run_analyze(args: argparse.Namespace) -> int:
     from neurosage.analyses import get_analysis
-    from neurosage.analyses.common import load_config
 
     run, config_cls = get_analysis(args.name)
-    config = load_config(config_cls, args.config, data=args.data)
-    result = run(args.run_dir, config)
+    result = run(args.run_dir, load_config(config_cls, args.config, data=args.data))
     print(result.to_string(index=False))
     print(f"results in {args.run_dir}/{args.name}/; make figures with: neurosage figures {args.run_dir}")
     return 0
@@ -273,10 +251,12 @@ def _figures(sub: argparse._SubParsersAction) -> None:
 def _run_figures(args: argparse.Namespace) -> int:
     from neurosage.figures import make_all
 
-    written = make_all(args.run_dir, args.out)
-    if not written:
+    drawn = make_all(args.run_dir, args.out)
+    for name, paths in drawn.written.items():
+        print(f"{name}: " + ", ".join(str(p) for p in paths))
+    for name, reason in drawn.skipped.items():
+        print(f"not drawn: {name}: {reason}")
+    if not drawn.written:
         print(f"nothing to draw: {args.run_dir} has no analysis results (run 'neurosage analyze ...' first)")
         return 1
-    for module, paths in written.items():
-        print(f"{module}: " + ", ".join(str(p) for p in paths))
     return 0

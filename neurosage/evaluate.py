@@ -16,29 +16,17 @@ from typing import Any
 
 import torch
 
+from neurosage.candidate import NetworkConfig, TrainConfig
 from neurosage.network import build_network, count_flops, count_parameters
-from neurosage.rsa import compute_rdms
-from neurosage.score import combined_score, teacher_scores
+from neurosage.score import combined_score
+from neurosage.similarity import score_model
 from neurosage.space import Genotype
 from neurosage.teachers import Teacher
-from neurosage.train import TrainConfig, evaluate, extract_activations, train
+from neurosage.train import evaluate, train
 
 __all__ = ["NetworkConfig", "CandidateTask", "evaluate_candidate", "score_network"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class NetworkConfig:
-    """How a genotype becomes a network during search."""
-
-    skeleton: str = "cifar"
-    n_cells: int = 1
-    filters: int = 8
-    n_stem_cells: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -76,18 +64,16 @@ def score_network(net, task: CandidateTask, *, seed: int = 0) -> dict[str, Any]:
         return out
     t2 = time.perf_counter()
     layers = list(task.layers or [n for n in net.endpoints if n != "stem"])
-    acts = extract_activations(
-        net, task.teacher.images, layers, batch_size=task.eval_batch_size, device=task.device,
-        max_features=task.max_features, seed=seed,
+    scores = score_model(
+        net, task.teacher, layers, compare=task.compare_method, max_features=task.max_features,
+        batch_size=task.eval_batch_size, device=task.device, seed=seed,
     )
-    rdms = compute_rdms(acts, labels=[str(s) for s in task.teacher.stimulus_ids], device=task.device)
-    scores = teacher_scores(task.teacher.rdms, rdms, task.compare_method)
     out.update(
         TG=scores.tg,
         S=scores.per_endpoint,
         best_layer=scores.best_layer,
         similarity=scores.similarity.values.tolist(),
-        endpoints=[str(e) for e in scores.similarity.endpoint.values],
+        endpoints=list(scores.per_endpoint),
         layers=[str(x) for x in scores.similarity.layer.values],
         time_rdm=time.perf_counter() - t2,
     )

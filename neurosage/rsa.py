@@ -29,7 +29,7 @@ import scipy.stats
 import torch
 import xarray as xr
 
-from neurosage.assembly import NEUROID, PRESENTATION, STIMULUS_ID, TIME_BIN, AssemblyError
+from neurosage.assembly import NEUROID, PRESENTATION, STIMULUS_ID, TIME_BIN, AssemblyError, regions, select_regions
 
 __all__ = [
     "RDMAlignmentError",
@@ -98,15 +98,19 @@ def compute_rdm(
 
 
 def compute_rdms(
-    endpoints: Mapping[str, xr.DataArray | np.ndarray | torch.Tensor],
+    endpoints: xr.DataArray | Mapping[str, xr.DataArray | np.ndarray | torch.Tensor],
     method: RDMMethod = "correlation",
     **kwargs: Any,
 ) -> xr.DataArray:
     """Stack the RDMs of several endpoints into one ``rdm x row x col`` array.
 
-    All endpoints must describe the same conditions; they are aligned by label to
-    the first endpoint's order.
+    ``endpoints`` is an assembly (one RDM per ``region``: brain areas, or the layers
+    of an activation assembly) or a mapping of endpoint name to data. All endpoints
+    must describe the same conditions; they are aligned by label to the first
+    endpoint's order.
     """
+    if isinstance(endpoints, xr.DataArray):
+        endpoints = select_regions(endpoints, regions(endpoints))
     if not endpoints:
         raise ValueError("compute_rdms needs at least one endpoint")
     rdms = {name: compute_rdm(d, method, **kwargs) for name, d in endpoints.items()}

@@ -29,6 +29,7 @@ import xarray as xr
 from neurosage.evaluate import CandidateTask, evaluate_candidate
 from neurosage.journal import Journal
 from neurosage.searchers import make_searcher
+from neurosage.seeding import derive_seed
 from neurosage.space import CellSpace
 
 __all__ = ["SearchResult", "run_search", "InlineExecutor", "export_trials", "load_trials"]
@@ -174,7 +175,7 @@ def run_search(
         while done < budget:
             while len(pending) < max(1, workers) and done + len(pending) < budget:
                 tid, vals, genotype = searcher.ask()
-                fut = executor.submit(evaluate_candidate, str(genotype), task_ref, _candidate_seed(seed, tid))
+                fut = executor.submit(evaluate_candidate, str(genotype), task_ref, derive_seed(seed, tid, 1))
                 pending[fut] = (tid, vals)
             for fut in executor.wait_any(list(pending)):
                 tid, vals = pending.pop(fut)
@@ -198,10 +199,6 @@ def run_search(
             owned_cluster.close()
     trials = export_trials(journal, run_dir)
     return SearchResult(run_dir, trials)
-
-
-def _candidate_seed(seed: int, tid: int) -> int:
-    return int(np.random.default_rng([seed, tid, 1]).integers(2**31 - 1))
 
 
 _SCALARS = ("tid", "status", "genotype", "score", "P", "top5", "TG", "params", "macs", "flops", "steps", "examples",

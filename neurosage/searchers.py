@@ -18,6 +18,7 @@ import numpy as np
 from hyperopt import JOB_STATE_DONE, STATUS_FAIL, STATUS_OK, Domain, Trials, space_eval, tpe
 
 from neurosage.registry import Registry
+from neurosage.seeding import derive_seed
 from neurosage.space import CellSpace, Genotype
 
 __all__ = ["SEARCHERS", "TPESearcher", "RandomSearcher", "make_searcher"]
@@ -25,10 +26,6 @@ __all__ = ["SEARCHERS", "TPESearcher", "RandomSearcher", "make_searcher"]
 #: Searchers by name; ``SEARCHERS.create(name, space, seed, **options)``. Plug-ins register through the
 #: entry-point group ``neurosage.searchers`` (a callable run once that calls ``SEARCHERS.register``).
 SEARCHERS: Registry = Registry("searcher", entry_point_group="neurosage.searchers")
-
-
-def _trial_seed(seed: int, tid: int) -> int:
-    return int(np.random.default_rng([seed, tid]).integers(2**31 - 1))
 
 
 @SEARCHERS.register(
@@ -57,7 +54,7 @@ class TPESearcher:
         self.next_tid += 1
         self.trials.refresh()
         docs = tpe.suggest(
-            [tid], self.domain, self.trials, _trial_seed(self.seed, tid),
+            [tid], self.domain, self.trials, derive_seed(self.seed, tid),
             n_startup_jobs=self.n_startup_jobs, gamma=self.gamma,
         )
         self.trials.insert_trial_docs(docs)

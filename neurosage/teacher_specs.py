@@ -20,71 +20,73 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import torch
-from torch import nn
+from neurosage.assembly import average_repetitions, select_regions
+from neurosage.data_adapters.registry import load_neural
+from neurosage.data_adapters.simulated import simulate_recording
+from neurosage.models import FeatureModel, build_model
+from neurosage.registry import Registry
+from neurosage.teachers import Teacher, brain_teacher, network_teacher
+from neurosage.train import extract_activations
 
-from neurosage.assembly import average_repetitions
-from neurosage.teachers import Teacher, brain_teacher, cifar_resnet, network_teacher
-
-__all__ = ["build_model", "teacher_from_spec"]
+__all__ = ["TEACHER_KINDS", "teacher_from_spec"]
 
 log = logging.getLogger(__name__)
 
 
-def build_model(name: str, *, weights: str | None = None, num_classes: int = 10, in_channels: int = 3) -> nn.Module:
-    """A torchvision model by name or ``cifar_resnet-<n>``, with optional local weights."""
-    if name.startswith("cifar_resnet-"):
-        model: nn.Module = cifar_resnet(int(name.split("-", 1)[1]), num_classes=num_classes, in_channels=in_channels)
-    else:
-        import torchvision
-
-        if name not in torchvision.models.list_models():
-            raise ValueError(f"unknown model {name!r}; use cifar_resnet-<n> or a torchvision name such as resnet18")
-        model = torchvision.models.get_model(name, weights=None)
-    if weights:
-        state = torch.load(weights, map_location="cpu", weights_only=True)
-        model.load_state_dict(state)
-    return model.eval()
-
-
 def _cache_key(spec: str, stimuli: Any) -> str:
     h = hashlib.sha256(spec.encode())
-    h.update(repr([str(s) for s in stimuli.stimulus_ids]).encode())
+    h.update(repr(list(stimuli.stimulus_ids)).encode())
     for part in spec.split(":"):
         if part.endswith((".pt", ".pth")) and Path(part).exists():
             h.update(Path(part).read_bytes())
     return h.hexdigest()[:16]
 
 
+#: Teacher kinds by name (the part of a spec before the first ``:``). A kind's factory is called as
+#: ``factory(spec, args, stimuli, device=..., seed=..., dataset_kwargs=...)`` with ``args`` the spec's
+#: ``:``-separated fields after the kind; it returns a :class:`~neurosage.teachers.Teacher`. Plug-ins register
+#: through the entry-point group ``neurosage.teacher_kinds`` (a callable run once that calls ``TEACHER_KINDS.register``).
+TEACHER_KINDS: Registry = Registry("teacher kind", entry_point_group="neurosage.teacher_kinds")
+
+
+def _fields(spec: str, args: list[str], n_min: int, n_max: int, usage: str) -> list[str]:
+    if not n_min <= len(args) <= n_max:
+        raise ValueError(f"teacher spec {spec!r}: expected {usage}")
+    return args + [None] * (n_max - len(args))  # type: ignore[list-item]
+
+
+@TEACHER_KINDS.register("net", description="layers of a network: net:<model>:<layer,...>[:<weights.pt>]")
+def net_teacher(spec: str, args: list[str], stimuli: Any, *, device: str | None, seed: int, **_: Any) -> Teacher:
+    name, layers, weights = _fields(spec, args, 2, 3, "net:<model>:<layer,...>[:<weights.pt>]")
+    model = build_model(name, weights=weights, in_channels=stimuli.image_shape[0])
+    return network_teacher(model, stimuli, layers.split(","), device=device, seed=seed)
+
+
+@TEACHER_KINDS.register("brain", description="regions of a registered neural dataset: brain:<dataset>:<region,...>")
+def recording_teacher(spec: str, args: list[str], stimuli: Any, *, dataset_kwargs: dict[str, Any], **_: Any) -> Teacher:
+    dataset, regions = _fields(spec, args, 2, 2, "brain:<dataset>:<region,...>")
+    return brain_teacher(load_neural(dataset, regions=tuple(regions.split(",")), **dataset_kwargs), stimuli)
+
+
+@TEACHER_KINDS.register(
+    "sim", description="simulated recording of network layers: sim:<model>:<region=layer,...>[:<weights.pt>] "
+    "(100 sites per region, reliability 0.8, 10 repetitions)",
+)
+def simulated_teacher(spec: str, args: list[str], stimuli: Any, *, device: str | None, seed: int, **_: Any) -> Teacher:
+    name, mapping_text, weights = _fields(spec, args, 2, 3, "sim:<model>:<region=layer,...>[:<weights.pt>]")
+    model = build_model(name, weights=weights, in_channels=stimuli.image_shape[0])
+    mapping = dict(item.split("=", 1) for item in mapping_text.split(","))
+    layers = list(dict.fromkeys(mapping.values()))
+    acts = select_regions(extract_activations(FeatureModel(model, layers), stimuli, layers, device=device), layers)
+    recording = simulate_recording({r: acts[layer].values for r, layer in mapping.items()}, list(stimuli.stimulus_ids), seed=seed)
+    return brain_teacher(average_repetitions(recording), stimuli)
+
+
 def _one(spec: str, stimuli: Any, *, device: str | None, seed: int, dataset_kwargs: dict[str, Any]) -> Teacher:
     kind, _, rest = spec.partition(":")
-    parts = rest.split(":")
-    in_channels = stimuli[0][0].shape[0]
-    if kind == "net":
-        if len(parts) < 2:
-            raise ValueError(f"teacher spec {spec!r}: expected net:<model>:<layer,...>[:<weights.pt>]")
-        model = build_model(parts[0], weights=parts[2] if len(parts) > 2 else None, in_channels=in_channels)
-        return network_teacher(model, stimuli, parts[1].split(","), device=device, seed=seed)
-    if kind == "brain":
-        from neurosage.data_adapters.registry import load_neural
-
-        if len(parts) != 2:
-            raise ValueError(f"teacher spec {spec!r}: expected brain:<dataset>:<region,...>")
-        assembly = load_neural(parts[0], regions=tuple(parts[1].split(",")), **dataset_kwargs)
-        return brain_teacher(assembly, stimuli)
-    if kind == "sim":
-        from neurosage.data_adapters.simulated import simulate_recording
-        from neurosage.teachers import FeatureModel
-        from neurosage.train import extract_activations
-
-        if len(parts) < 2:
-            raise ValueError(f"teacher spec {spec!r}: expected sim:<model>:<region=layer,...>[:<weights.pt>]")
-        model = build_model(parts[0], weights=parts[2] if len(parts) > 2 else None, in_channels=in_channels)
-        mapping = dict(item.split("=", 1) for item in parts[1].split(","))
-        acts = extract_activations(FeatureModel(model, list(mapping.values())), stimuli, list(mapping.values()), device=device)
-        recording = simulate_recording({r: acts[layer] for r, layer in mapping.items()}, list(stimuli.stimulus_ids), seed=seed)
-        return brain_teacher(average_repetitions(recording), stimuli)
-    raise ValueError(f"unknown teacher kind {kind!r} in {spec!r}; use net:, brain: or sim:")
+    if kind not in TEACHER_KINDS:
+        raise ValueError(f"unknown teacher kind {kind!r} in {spec!r}; use one of {[k + ':' for k in TEACHER_KINDS]}")
+    return TEACHER_KINDS.create(kind, spec, rest.split(":"), stimuli, device=device, seed=seed, dataset_kwargs=dataset_kwargs)
 
 
 def teacher_from_spec(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +19,14 @@ import torch
 import xarray as xr
 from torch import nn
 
-from neurosage.assembly import REGION, regions, select_regions, validate
+from neurosage.atomic import atomic_path
+from neurosage.assembly import REGION, STIMULUS_ID, regions, select_regions, validate
+from neurosage.models import FeatureModel
 from neurosage.rsa import COL, ROW, STACK, compute_rdm, stack_rdms, subsample_rdm
+from neurosage.seeding import derive_seed
+from neurosage.train import extract_activations
 
-__all__ = ["Teacher", "brain_teacher", "network_teacher", "FeatureModel", "cifar_resnet"]
+__all__ = ["Teacher", "brain_teacher", "network_teacher"]
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +41,10 @@ class Teacher:
     def __post_init__(self) -> None:
         if STACK not in self.rdms.dims:
             raise ValueError("teacher RDMs need a leading 'rdm' dim naming the endpoints")
-        if self.images is not None and getattr(self.images, "stimulus_ids", None) is not None:
-            ids = [str(s) for s in self.images.stimulus_ids]
-            if ids != [str(s) for s in self.rdms[ROW].values]:
-                raise ValueError("teacher images and RDMs must list the same stimulus ids in the same order")
+        self.rdms = self.rdms.assign_coords({ROW: self.rdms[ROW].values.astype(str), COL: self.rdms[COL].values.astype(str)})
+        ids = getattr(self.images, "stimulus_ids", None)
+        if ids is not None and list(ids) != list(self.rdms[ROW].values):
+            raise ValueError("teacher images and RDMs must list the same stimulus ids in the same order")
 
     @property
     def endpoints(self) -> list[str]:
@@ -63,20 +66,18 @@ class Teacher:
     def content_hash(self) -> str:
         """Hash of the RDM values and labels (for caching derived results)."""
         h = hashlib.sha256(np.ascontiguousarray(self.rdms.values).tobytes())
-        h.update(repr((self.endpoints, [str(s) for s in self.stimulus_ids])).encode())
+        h.update(repr((self.endpoints, list(self.stimulus_ids))).encode())
         return h.hexdigest()[:16]
 
     def save(self, path: str | Path) -> Path:
         """Write the RDMs to netCDF (images are not stored)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.rdms.astype(np.float64).to_netcdf(path)
-        return path
+        with atomic_path(path) as tmp:
+            self.rdms.astype(np.float64).to_netcdf(tmp)
+        return Path(path)
 
     @classmethod
     def load(cls, path: str | Path, images: object | None = None) -> Teacher:
-        rdms = xr.open_dataarray(path).load()
-        return cls(rdms.assign_coords({ROW: rdms[ROW].values.astype(str), COL: rdms[COL].values.astype(str)}), images)
+        return cls(xr.open_dataarray(path).load(), images)
 
 
 
@@ -91,34 +92,17 @@ def brain_teacher(
 
     With ``images``, only stimuli that have an image are kept, in the images' order.
     """
-    validate(assembly, unique_stimuli=True)
+    assembly = validate(assembly, unique_stimuli=True)
     names = list(endpoints) if endpoints is not None else regions(assembly)
     parts = select_regions(assembly, names, coord=REGION)
     rdms = stack_rdms({n: compute_rdm(a, method) for n, a in parts.items()})
-    if images is not None and getattr(images, "stimulus_ids", None) is not None:
-        ids = [str(s) for s in images.stimulus_ids]
-        have = set(str(s) for s in rdms[ROW].values)
-        missing = [s for s in ids if s not in have]
+    ids = getattr(images, "stimulus_ids", None)
+    if ids is not None:
+        missing = sorted(set(ids) - set(assembly[STIMULUS_ID].values))
         if missing:
             raise ValueError(f"{len(missing)} stimulus image(s) have no recording, e.g. {missing[:3]}")
-        rdms = rdms.assign_coords({ROW: rdms[ROW].values.astype(str), COL: rdms[COL].values.astype(str)})
-        rdms = rdms.sel({ROW: ids, COL: ids})
+        rdms = rdms.sel({ROW: list(ids), COL: list(ids)})
     return Teacher(rdms, images)
-
-
-class FeatureModel(nn.Module):
-    """Give any torch module an ``extract(x, names)`` method via torchvision feature extraction."""
-
-    def __init__(self, model: nn.Module, layers: Sequence[str]):
-        super().__init__()
-        from torchvision.models.feature_extraction import create_feature_extractor
-
-        self.layers = list(layers)
-        self.body = create_feature_extractor(model, return_nodes={n: n for n in self.layers})
-
-    def extract(self, x: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
-        feats = self.body(x)
-        return {n: feats[n] for n in names}
 
 
 def network_teacher(
@@ -136,54 +120,15 @@ def network_teacher(
     """A teacher whose endpoints are layers of a trained network.
 
     Each endpoint's RDM is the mean over ``n_subsamples`` random subsets of
-    ``subsample_features`` features (the paper: 10 subsamples per layer).
+    ``subsample_features`` features (the paper: 10 subsamples per layer); layer
+    ``i`` draws its subsets from ``derive_seed(seed, i)``.
     """
-    from neurosage.train import extract_activations
-
     extractor = model if hasattr(model, "extract") else FeatureModel(model, layers)
-    acts = extract_activations(extractor, images, layers, batch_size=batch_size, device=device)
-    labels = [str(s) for s in images.stimulus_ids] if getattr(images, "stimulus_ids", None) is not None else None
+    acts = select_regions(extract_activations(extractor, images, layers, batch_size=batch_size, device=device), list(layers))
     rdms = {}
-    for i, name in enumerate(layers):
+    for i, (name, layer) in enumerate(acts.items()):
         if subsample_features is None:
-            rdms[name] = compute_rdm(acts[name], method, labels=labels, device=device)
+            rdms[name] = compute_rdm(layer, method, device=device)
         else:
-            rdms[name] = subsample_rdm(acts[name], subsample_features, n_subsamples, method, seed=seed + i, labels=labels, device=device)
+            rdms[name] = subsample_rdm(layer, subsample_features, n_subsamples, method, seed=derive_seed(seed, i), device=device)
     return Teacher(stack_rdms(rdms), images)
-
-
-class _BasicBlock(nn.Module):
-    def __init__(self, c_in: int, c_out: int, stride: int):
-        super().__init__()
-        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(c_out)
-        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(c_out)
-        self.shortcut = (
-            nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
-            if stride != 1 or c_in != c_out
-            else nn.Identity()
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = torch.relu(self.bn1(self.conv1(x)))
-        return torch.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
-
-
-def cifar_resnet(n: int = 9, num_classes: int = 10, in_channels: int = 3, width: int = 16) -> nn.Sequential:
-    """The CIFAR ResNet of He et al. (6n+2 layers; n=9 is the paper's 54-conv teacher).
-
-    Its three stacks are named ``stack1``..``stack3``: the paper's teacher endpoints L1-L3.
-    """
-    layers: dict[str, nn.Module] = {
-        "stem": nn.Sequential(nn.Conv2d(in_channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU())
-    }
-    c = width
-    for s in range(3):
-        c_out = width * 2**s
-        blocks = [_BasicBlock(c if i == 0 else c_out, c_out, 2 if (i == 0 and s > 0) else 1) for i in range(n)]
-        layers[f"stack{s + 1}"] = nn.Sequential(*blocks)
-        c = c_out
-    layers["pool"] = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
-    layers["fc"] = nn.Linear(c, num_classes)
-    return nn.Sequential(OrderedDict(layers))

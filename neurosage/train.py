@@ -14,44 +14,22 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import torch
+import xarray as xr
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
+
+from neurosage.assembly import make_assembly
+from neurosage.candidate import TrainConfig
 
 __all__ = ["TrainConfig", "TrainResult", "train", "evaluate", "extract_activations", "resolve_steps"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """How to train. Exactly one of ``steps``, ``epochs`` sets the budget (``epochs`` may be fractional)."""
-
-    steps: int | None = None
-    epochs: float | None = None
-    batch_size: int = 64
-    lr: float = 0.05
-    momentum: float = 0.9
-    weight_decay: float = 3e-4
-    nesterov: bool = True
-    schedule: Literal["cosine", "step", "constant"] = "cosine"
-    step_milestones: tuple[float, ...] = (0.5, 0.75)
-    step_gamma: float = 0.1
-    label_smoothing: float = 0.0
-    grad_clip: float | None = 5.0
-    aux_weight: float = 0.4
-    drop_path: float = 0.0
-    amp: bool = True
-    channels_last: bool = True
-    num_workers: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -218,11 +196,17 @@ def extract_activations(
     device: str | torch.device | None = None,
     max_features: int | None = None,
     seed: int = 0,
-) -> dict[str, np.ndarray]:
-    """Flattened activations ``(n_images, n_features)`` of the named endpoints.
+    stimulus_ids: Sequence[str] | None = None,
+) -> xr.DataArray:
+    """Activations of the named endpoints as one ``presentation x neuroid`` assembly.
+
+    Each neuroid is a unit of one endpoint: ``region`` is the endpoint (layer) name,
+    ``neuroid_id`` is ``"<layer>/<unit>"`` and ``unit_index`` the unit's index in the
+    flattened layer output. Presentations are labelled by ``stimulus_id``: the image
+    set's ``stimulus_ids``, else ``stimulus_ids``, else the image's position.
 
     The model must offer ``extract(x, names)`` (as :class:`~neurosage.network.CellNetwork`
-    does; wrap other modules with :class:`~neurosage.teachers.FeatureModel`).
+    does; wrap other modules with :class:`~neurosage.models.FeatureModel`).
     With ``max_features``, a layer with more features keeps a fixed random subset
     of that size (chosen once per layer from ``seed``), so memory stays bounded.
     Dataset items may be ``(image, label)`` pairs or images.
@@ -231,7 +215,7 @@ def extract_activations(
     model.to(dev).eval()
     names = list(endpoints)
     rng = np.random.default_rng(seed)
-    subsets: dict[str, torch.Tensor | None] = {}
+    subsets: dict[str, torch.Tensor] = {}
     chunks: dict[str, list[np.ndarray]] = {n: [] for n in names}
     if isinstance(images, torch.Tensor):
         batches: Iterable = (images[i : i + batch_size] for i in range(0, len(images), batch_size))
@@ -243,15 +227,26 @@ def extract_activations(
             flat = feats[name].flatten(1)
             if name not in subsets:
                 n_feat = flat.shape[1]
-                subsets[name] = (
-                    torch.as_tensor(np.sort(rng.choice(n_feat, max_features, replace=False)), device=dev)
-                    if max_features is not None and n_feat > max_features
-                    else None
-                )
-            if subsets[name] is not None:
-                flat = flat.index_select(1, subsets[name])
+                keep = max_features is not None and n_feat > max_features
+                subsets[name] = torch.as_tensor(np.sort(rng.choice(n_feat, max_features, replace=False)) if keep else np.arange(n_feat))
+                if keep:
+                    flat = flat.index_select(1, subsets[name].to(dev))
+            elif len(subsets[name]) < flat.shape[1]:
+                flat = flat.index_select(1, subsets[name].to(dev))
             chunks[name].append(flat.float().cpu().numpy())
-    return {n: np.concatenate(c, axis=0) for n, c in chunks.items()}
+    values = {n: np.concatenate(c, axis=0) for n, c in chunks.items()}
+    n_images = next(iter(values.values())).shape[0] if values else 0
+    ids = getattr(images, "stimulus_ids", None)
+    ids = stimulus_ids if ids is None else ids
+    ids = np.arange(n_images).astype(str) if ids is None else np.asarray(ids)
+    return make_assembly(
+        np.concatenate([values[n] for n in names], axis=1),
+        stimulus_id=ids,
+        region=np.concatenate([np.full(len(subsets[n]), n, dtype=object) for n in names]).astype(str),
+        neuroid_id=[f"{n}/{u}" for n in names for u in subsets[n].tolist()],
+        neuroid_coords={"unit_index": np.concatenate([subsets[n].numpy() for n in names])},
+        name="activations",
+    )
 
 
 def _progress(total: int, enabled: bool, desc: str):

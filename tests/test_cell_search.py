@@ -1,7 +1,7 @@
 import pandas as pd
 
 from neurosage.analyses.cell_search import CellSearchConfig, run
-from neurosage.analyses.common import load_config
+from neurosage.analyses.config import load_config
 from conftest import TINY_ANALYSIS
 
 

@@ -40,7 +40,7 @@ def fmnist(tmp_path):
 
 def test_search_cli_with_teacher_spec_config_and_resume(tmp_path, fmnist, capsys):
     cfg = tmp_path / "search.toml"
-    cfg.write_text('budget = 2\nblocks = 2\nfilters = 4\npremature-steps = 2\nn-train = 64\nn-val = 40\nn-stimuli = 20\n')
+    cfg.write_text('budget = 2\nn-blocks = 2\nfilters = 4\npremature-steps = 2\nn-train = 64\nn-val = 40\nn-stimuli = 20\n')
     run = tmp_path / "run"
     args = ["search", str(run), "--config", str(cfg), "--data", str(fmnist), "--teacher", "net:cifar_resnet-1:stack1,stack2"]
     assert main(args) == 0

@@ -3,7 +3,9 @@ import json
 import pytest
 
 from neurosage.analyses.cell_search import CellSearchConfig
-from neurosage.analyses.common import EmbeddedConfig, load_config, write_json
+from neurosage.analyses.config import load_config
+from neurosage.analyses.settings import EmbeddedConfig
+from neurosage.atomic import write_json
 from neurosage.analyses.search_comparison import SearchComparisonConfig
 
 

@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from neurosage.analyses.common import load_config
+from neurosage.analyses.config import load_config
 from neurosage.analyses.predictability import PredictabilityConfig
 from neurosage.analyses.predictability import run as run_predictability
 from conftest import TINY_ANALYSIS

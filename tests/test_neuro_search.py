@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from neurosage.analyses.common import load_config
+from neurosage.analyses.config import load_config
 from neurosage.analyses.neuro_search import NeuroSearchConfig, run
 from conftest import TINY_ANALYSIS
 

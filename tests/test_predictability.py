@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import scipy.stats
 
-from neurosage.analyses.common import load_config
+from neurosage.analyses.config import load_config
 from neurosage.analyses.predictability import PredictabilityConfig, bootstrap_ci, correlations, run
 from conftest import TINY_ANALYSIS
 

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from neurosage.analyses.common import load_config
+from neurosage.analyses.config import load_config
 from neurosage.analyses.search_comparison import SearchComparisonConfig, progress_curve, run, top_k_genotypes
 from conftest import TINY_ANALYSIS
 

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from neurosage.data_adapters.imageset import ImageSet
-from neurosage.teacher_specs import build_model, teacher_from_spec
+from neurosage.models import build_model
+from neurosage.teacher_specs import teacher_from_spec
 
 
 @pytest.fixture

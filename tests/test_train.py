@@ -5,6 +5,7 @@ from torch.utils.data import TensorDataset
 
 from neurosage.network import build_network
 from neurosage.space import get_space
+from neurosage.assembly import select_regions
 from neurosage.train import TrainConfig, evaluate, extract_activations, resolve_steps, train
 
 
@@ -82,10 +83,18 @@ def test_evaluate_top1_top5_against_hand_count():
 
 def test_extract_activations_batches_and_subsamples(toy_data):
     net = _net()
-    acts = extract_activations(net, toy_data, ["cell_0", "pool"], batch_size=10, max_features=50, seed=1)
+    acts = select_regions(extract_activations(net, toy_data, ["cell_0", "pool"], batch_size=10, max_features=50, seed=1), ["cell_0", "pool"])
     assert acts["cell_0"].shape == (64, 50) and acts["pool"].shape[0] == 64
     with torch.no_grad():
         full = net.extract(toy_data.tensors[0], ["pool"])["pool"].numpy()
     np.testing.assert_allclose(acts["pool"], full, atol=1e-5)
     again = extract_activations(net, toy_data.tensors[0], ["cell_0"], batch_size=64, max_features=50, seed=1)
-    np.testing.assert_allclose(again["cell_0"], acts["cell_0"], atol=1e-5)
+    np.testing.assert_allclose(again, acts["cell_0"], atol=1e-5)
+
+
+def test_activations_are_an_assembly_labelled_by_stimulus_id(toy_data):
+    acts = extract_activations(_net(), toy_data.tensors[0][:6], ["cell_0", "pool"], stimulus_ids=[f"img{i}" for i in range(6)])
+    assert acts.dims == ("presentation", "neuroid")
+    assert list(acts.stimulus_id.values) == [f"img{i}" for i in range(6)]
+    assert list(dict.fromkeys(acts.region.values)) == ["cell_0", "pool"]
+    assert acts.neuroid_id.values[0] == "cell_0/0" and acts.unit_index.values[-1] == (acts.region == "pool").sum() - 1

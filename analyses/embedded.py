@@ -1,0 +1,167 @@
+"""The embedded default: one config, one setup (data splits, teacher, teacher stimuli) for every command.
+
+The demo, ``neurosage search`` and every analysis start from :class:`EmbeddedConfig`
+and :func:`embedded_setup`. The default dataset is Fashion-MNIST (Debian's
+``dataset-fashion-mnist``), the default teacher a CIFAR-style ResNet trained on
+it once and cached in the run folder, whose three stacks are the endpoints
+(RDMs averaged over 10 subsamples of 1000 features). Any registered image
+dataset and any teacher spec (``net:``, ``brain:``, ``sim:``) can replace them.
+
+The split rule, enforced by :class:`Setup`: every image carries a stimulus id
+(``<dataset>-<split>-<index>``); the teacher's stimuli are the first
+``n_stimuli`` images of the evaluation split, and they are in neither the
+candidates' training set nor the test set used for mature/test accuracy.
+
+- ``train``: ``n_train`` images of the training split, minus the hold-out;
+- ``val``: ``n_val`` images held out of the training split (premature P, reranking);
+- ``test``: the evaluation split without the teacher's stimuli (mature/test accuracy);
+- ``train_full``: the whole training split (the teacher's training data).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from neurosage.atomic import atomic_path
+from neurosage.data_adapters.imageset import ImageSet
+from neurosage.data_adapters.registry import get_entry, load_images
+from neurosage.analyses.settings import EmbeddedConfig
+from neurosage.candidate import NetworkConfig, TrainConfig
+from neurosage.evaluate import CandidateTask
+from neurosage.models import cifar_resnet
+from neurosage.teacher_specs import teacher_from_spec
+from neurosage.teachers import Teacher, network_teacher
+from neurosage.train import train
+
+__all__ = ["Setup", "load_split", "teacher_stimuli", "SplitRuleError", "embedded_setup", "resnet_teacher", "teacher_weights", "DATASET_NORMS"]
+
+log = logging.getLogger(__name__)
+
+#: Per-dataset input normalisation (mean, std of the training pixels); others get mean 0.5, std 0.25.
+DATASET_NORMS: dict[str, dict[str, float]] = {"fashion-mnist": {"mean": 0.286, "std": 0.353}}
+_DEFAULT_NORM = {"mean": 0.5, "std": 0.25}
+_RESNET_LAYERS = ["stack1", "stack2", "stack3"]
+
+
+class SplitRuleError(ValueError):
+    """The teacher's stimuli overlap the training or test images."""
+
+
+@dataclass
+class Setup:
+    """Data splits and teacher of one run; checks the split rule on construction."""
+
+    train: ImageSet
+    val: ImageSet
+    test: ImageSet
+    teacher: Teacher | None
+    train_full: ImageSet | None = None
+
+    def __post_init__(self) -> None:
+        if self.teacher is None:
+            return
+        stimuli = set(self.teacher.stimulus_ids)
+        for name in ("train", "test"):
+            ids = getattr(self, name).stimulus_ids
+            if ids is None:
+                raise SplitRuleError(f"the {name} set has no stimulus ids, so the split rule cannot be checked; label its images")
+            shared = stimuli.intersection(ids)
+            if shared:
+                raise SplitRuleError(
+                    f"{len(shared)} teacher stimulus image(s) are also in the {name} set (e.g. {sorted(shared)[:3]}); "
+                    "fix: take the teacher's stimuli from images that are neither trained on nor tested on"
+                )
+
+    def task(self, network: NetworkConfig, training: TrainConfig, objective: str, alpha: float = 1.0, device=None) -> CandidateTask:
+        """The candidate evaluation task: train on ``train``, P on ``val``, TG against the teacher."""
+        return CandidateTask(self.train, self.val, network, training, self.teacher, objective=objective, alpha=alpha, device=device)
+
+
+def load_split(config: EmbeddedConfig, which: str) -> ImageSet:
+    """The dataset's ``"train"`` or ``"eval"`` (test or validation) split, normalised, every image labelled."""
+    splits = get_entry(config.dataset, "images").meta.get("splits", ("train", "test"))
+    split = splits[0] if which == "train" else splits[-1]
+    root = {"root": config.data} if config.data else {}
+    images = load_images(config.dataset, split, **root, **DATASET_NORMS.get(config.dataset, _DEFAULT_NORM))
+    if images.stimulus_ids is None:
+        images.stimulus_ids = [f"{config.dataset}-{split}-{i:05d}" for i in range(len(images))]
+    return images
+
+
+def _stimulus_count(config: EmbeddedConfig, evaluation: ImageSet) -> int:
+    if not 3 <= config.n_stimuli < len(evaluation):
+        raise ValueError(f"n_stimuli must be between 3 and {len(evaluation) - 1} (the evaluation split has {len(evaluation)} images)")
+    return config.n_stimuli
+
+
+def teacher_stimuli(config: EmbeddedConfig) -> ImageSet:
+    """The teacher's stimulus images: the first ``n_stimuli`` images of the evaluation split."""
+    evaluation = load_split(config, "eval")
+    return evaluation.subset(range(_stimulus_count(config, evaluation)))
+
+
+def embedded_setup(config: EmbeddedConfig, run_dir: str | Path, *, with_teacher: bool = True) -> Setup:
+    """Load the dataset, split it by the split rule and build (or load from cache) the teacher.
+
+    The teacher is cached in ``<run_dir>/teacher``; ``with_teacher=False`` skips it
+    (a search scored by P alone).
+    """
+    run_dir = Path(run_dir)
+    train_full, evaluation = load_split(config, "train"), load_split(config, "eval")
+    n_stimuli = _stimulus_count(config, evaluation)
+    stimuli = evaluation.subset(range(n_stimuli))
+    rest, val = train_full.split_holdout(config.n_val, seed=config.seed)
+    teacher = None
+    if with_teacher:
+        cache = run_dir / "teacher"
+        if config.teacher:
+            teacher = teacher_from_spec(config.teacher, stimuli, cache_dir=cache, device=config.device, seed=config.seed)
+        elif config.dataset == "fashion-mnist":
+            teacher = resnet_teacher(train_full, stimuli, cache, epochs=config.teacher_epochs, seed=config.seed, device=config.device)
+        else:
+            raise ValueError(f"dataset {config.dataset!r} has no embedded teacher; give a teacher spec (--teacher) or use objective 'p'")
+    return Setup(
+        rest.subset(range(min(config.n_train, len(rest)))), val, evaluation.subset(range(n_stimuli, len(evaluation))),
+        teacher, train_full,
+    )
+
+
+def resnet_teacher(train_set: ImageSet, stimuli: ImageSet, cache_dir: Path, *, epochs: float, seed: int, device=None) -> Teacher:
+    """Train (or load from ``cache_dir``) the embedded ResNet teacher and compute its endpoint RDMs.
+
+    The weights are cached as ``teacher-<key>.pt`` beside the RDMs (``teacher-<key>-rdms.nc``);
+    the key covers the epochs, the seed, the training set size and the stimulus ids.
+    """
+    key = hashlib.sha256(json.dumps({"epochs": epochs, "seed": seed, "n": len(train_set), "stim": list(stimuli.stimulus_ids)}).encode()).hexdigest()[:12]
+    weights, rdms_file = cache_dir / f"teacher-{key}.pt", cache_dir / f"teacher-{key}-rdms.nc"
+    if rdms_file.exists():
+        log.info("teacher loaded from cache %s", rdms_file)
+        return Teacher.load(rdms_file, stimuli)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = cifar_resnet(n=1, num_classes=10, in_channels=stimuli.image_shape[0], width=16)
+    log.info("training the ResNet teacher for %s epoch(s) (once; cached in %s)", epochs, cache_dir)
+    result = train(net, train_set, TrainConfig(epochs=epochs, batch_size=128, lr=0.1, weight_decay=5e-4), seed=seed, device=device, progress=True)
+    if result.status != "ok":
+        raise RuntimeError(f"teacher training failed: {result.error}")
+    with atomic_path(weights) as tmp:
+        torch.save(net.state_dict(), tmp)
+    teacher = network_teacher(net, stimuli, _RESNET_LAYERS, subsample_features=1000, n_subsamples=10, seed=seed, device=device)
+    teacher.save(rdms_file)
+    return teacher
+
+
+def teacher_weights(run_dir: str | Path) -> Path:
+    """The cached embedded teacher's weights file in ``run_dir`` (after :func:`embedded_setup`)."""
+    found = sorted((Path(run_dir) / "teacher").glob("teacher-*.pt"))
+    if not found:
+        raise FileNotFoundError(f"no embedded teacher weights in {Path(run_dir) / 'teacher'}; run embedded_setup first")
+    return found[0]

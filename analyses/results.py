@@ -1,0 +1,102 @@
+"""The results contract: every file an analysis writes and a figure reads, named once.
+
+A :class:`ResultFile` is a path inside the run folder, the columns it must have,
+and the analysis that writes it. Analyses write through :func:`write_table`
+(columns checked, written atomically); figures read through :func:`read_table`,
+and ``neurosage figures`` names each figure it could not draw with the missing
+file and the command that makes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from neurosage.atomic import atomic_path
+
+__all__ = [
+    "ResultFile", "ResultMissing", "write_table", "read_table",
+    "PREDICTABILITY_RECORDS", "PREDICTABILITY_CORRELATIONS", "SEARCH_CURVES", "SEARCH_SUMMARY",
+    "SEARCH_MATURE", "CELL_TABLE", "CELL_RERANK", "TABLE4", "TABLE4_RERANK",
+]
+
+
+class ResultMissing(FileNotFoundError):
+    """A result file is absent or lacks columns; the message names the command that writes it."""
+
+
+@dataclass(frozen=True)
+class ResultFile:
+    """A table inside a run folder: where, which columns, written by which analysis."""
+
+    path: str
+    columns: tuple[str, ...]
+    analysis: str
+    description: str = ""
+
+    def exists(self, run_dir: str | Path) -> bool:
+        return (Path(run_dir) / self.path).exists()
+
+    @property
+    def fix(self) -> str:
+        return f"run 'neurosage analyze {self.analysis} --run-dir RUN' first"
+
+
+PREDICTABILITY_RECORDS = ResultFile(
+    "predictability/records.csv", ("arch", "genotype", "steps", "epochs", "P", "TG", "mature_top1"), "predictability",
+    "one row per architecture and premature checkpoint (plus S_<endpoint> columns)",
+)
+PREDICTABILITY_CORRELATIONS = ResultFile(
+    "predictability/correlations.csv",
+    ("steps", "measure", "alpha", "n", "pearson", "pearson_lo", "pearson_hi", "spearman", "spearman_lo", "spearman_hi"),
+    "predictability", "correlation of each premature measure with mature accuracy, with 95% bootstrap CIs",
+)
+SEARCH_CURVES = ResultFile(
+    "search_comparison/curves.csv", ("method", "seed", "n_samples", "cost_examples", "best_mature_error"), "search_comparison",
+    "best mature error among the current top-k after each sample",
+)
+SEARCH_SUMMARY = ResultFile(
+    "search_comparison/summary.csv", ("method", "mean", "std", "count"), "search_comparison",
+    "best mature error after the whole budget, mean and sd over seeds",
+)
+SEARCH_MATURE = ResultFile("search_comparison/mature.csv", ("genotype", "top1_error"), "search_comparison", "mature error per genotype (cache)")
+CELL_TABLE = ResultFile(
+    "cell_search/table_cells.csv",
+    ("network", "B", "N", "F", "params_M", "flops_B", "top1_error", "top5_error", "M1", "E1", "M2", "E2", "cost_examples"),
+    "cell_search", "the Table 2/3-style row of the teacher-guided cell search",
+)
+CELL_RERANK = ResultFile("cell_search/rerank.csv", ("genotype", "top1_error", "search_score"), "cell_search", "reranked top-k cells")
+TABLE4 = ResultFile(
+    "neuro_search/table4.csv", ("network", "B", "N", "F", "params_M", "flops_B", "top1_error", "top5_error"), "neuro_search",
+    "performance-guided vs teacher-guided search winners (Table 4)",
+)
+TABLE4_RERANK = ResultFile("neuro_search/rerank.csv", ("network", "genotype", "top1_error", "search_score"), "neuro_search", "reranked top-k cells of both searches")
+
+
+def _missing_columns(result: ResultFile, table: pd.DataFrame) -> list[str]:
+    return [c for c in result.columns if c not in table.columns]
+
+
+def write_table(run_dir: str | Path, result: ResultFile, table: pd.DataFrame) -> Path:
+    """Write ``table`` as ``result``'s CSV in ``run_dir`` (atomically) after checking its columns."""
+    missing = _missing_columns(result, table)
+    if missing:
+        raise ValueError(f"{result.path}: the table lacks the contracted column(s) {missing}; this is a bug in {result.analysis}")
+    path = Path(run_dir) / result.path
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
+    return path
+
+
+def read_table(run_dir: str | Path, result: ResultFile) -> pd.DataFrame:
+    """Read ``result``'s CSV from ``run_dir``; a missing file or column raises :class:`ResultMissing` with the fix."""
+    path = Path(run_dir) / result.path
+    if not path.exists():
+        raise ResultMissing(f"{path} is missing; fix: {result.fix}")
+    table = pd.read_csv(path)
+    missing = _missing_columns(result, table)
+    if missing:
+        raise ResultMissing(f"{path} lacks column(s) {missing}; fix: {result.fix} again (the file predates this version)")
+    return table

@@ -1,0 +1,116 @@
+"""Settings of every command, as plain dataclasses (no torch): the one vocabulary of config keys.
+
+:class:`EmbeddedConfig` (data, teacher, candidate network, seed, device) is the
+base of every command's config; :class:`SearchOptions` adds one search's options.
+The TOML keys and command-line flags of ``neurosage search``, ``demo`` and
+``analyze`` are these field names (``n_blocks`` is ``n-blocks = 3`` in TOML and
+``--n-blocks 3`` on the command line); see :func:`neurosage.analyses.config.load_config`.
+What the settings mean for the data is in :mod:`neurosage.analyses.embedded`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from neurosage.candidate import NetworkConfig, TrainConfig
+from neurosage.space import CellSpace, get_space
+
+__all__ = ["EmbeddedConfig", "SearchOptions", "SearchConfig", "DemoConfig"]
+
+
+@dataclass(frozen=True)
+class EmbeddedConfig:
+    """Data, teacher, candidate network and device options shared by every command.
+
+    ``dataset``/``data``: a registered image dataset and its folder (None: the
+    dataset's default, Debian's path for Fashion-MNIST). ``teacher``: a teacher spec,
+    or None for the embedded ResNet teacher (trained ``teacher_epochs`` on the
+    training split). Candidates are CIFAR-style networks of ``n_cells`` cells per
+    stack and ``filters`` initial channels over the ``space`` cell space of ``n_blocks``.
+    """
+
+    dataset: str = "fashion-mnist"
+    data: str | None = None
+    teacher: str | None = None
+    teacher_epochs: float = 1.0
+    space: str = "pnas"
+    n_blocks: int = 3
+    filters: int = 8
+    n_cells: int = 1
+    n_train: int = 10_000
+    n_val: int = 1_000
+    n_stimuli: int = 300
+    seed: int = 0
+    device: str | None = None
+
+    @property
+    def network(self) -> NetworkConfig:
+        return NetworkConfig("cifar", self.n_cells, self.filters)
+
+    @property
+    def cell_space(self) -> CellSpace:
+        return get_space(self.space, self.n_blocks)
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """Options of one search: budget, algorithm, objective, premature training, TPE settings.
+
+    ``tpe_gamma`` is hyperopt's TPE split: ceil(gamma * sqrt(n)) trials form the "good"
+    density. Its default, 0.25, keeps only the single best trial while n <= 16, so small
+    searches whose scores agree on the best trial propose identical cells; 1.0 lets the
+    ranking of the top few trials matter at small budgets. ``n_startup_jobs`` random
+    trials come first.
+    """
+
+    budget: int = 12
+    algo: str = "tpe"
+    objective: str = "p+tg"
+    alpha: float = 1.0
+    premature_steps: int = 20
+    batch_size: int = 64
+    n_startup_jobs: int = 4
+    tpe_gamma: float = 1.0
+
+    def searcher_kwargs(self, algo: str | None = None) -> dict[str, Any] | None:
+        """Options for :func:`neurosage.searchers.make_searcher` (TPE's; none for the others)."""
+        return {"n_startup_jobs": self.n_startup_jobs, "gamma": self.tpe_gamma} if (algo or self.algo) == "tpe" else None
+
+    @property
+    def premature(self) -> TrainConfig:
+        return TrainConfig(steps=self.premature_steps, batch_size=self.batch_size)
+
+
+@dataclass(frozen=True)
+class SearchConfig(SearchOptions, EmbeddedConfig):
+    """``neurosage search``: one search; ``premature_epochs`` (a fraction of an epoch), when set, replaces
+    ``premature_steps``; ``workers`` > 1 starts a Dask LocalCluster, ``scheduler`` uses a running one."""
+
+    n_blocks: int = 5
+    budget: int = 20
+    premature_steps: int = 30
+    premature_epochs: float | None = None
+    n_startup_jobs: int = 20
+    tpe_gamma: float = 0.25
+    workers: int = 1
+    scheduler: str | None = None
+
+    @property
+    def premature(self) -> TrainConfig:
+        if self.premature_epochs is not None:
+            return TrainConfig(epochs=self.premature_epochs, batch_size=self.batch_size)
+        return TrainConfig(steps=self.premature_steps, batch_size=self.batch_size)
+
+
+@dataclass(frozen=True)
+class DemoConfig(SearchOptions, EmbeddedConfig):
+    """``neurosage demo``: two searches (P + alpha TG, and P) of ``budget`` trials; winners trained ``mature_steps``."""
+
+    budget: int = 8
+    premature_steps: int = 30
+    mature_steps: int = 150
+    n_blocks: int = 5
+    n_startup_jobs: int = 2
+    tpe_gamma: float = 0.25
+    workers: int = 1

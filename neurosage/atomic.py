@@ -1,0 +1,54 @@
+"""Atomic file writes: a file is written to a temporary sibling and renamed into place.
+
+A reader never sees a half-written file: after a crash or a full disk the old
+file (or none) is there, never a truncated one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+__all__ = ["atomic_path", "write_text", "write_json"]
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path``, on error it is removed.
+
+    The temporary name keeps ``path``'s suffix, so writers that choose a format by suffix
+    (matplotlib, pandas, xarray) behave as for ``path`` itself.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically; returns ``path``."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return Path(path)
+
+
+def _default(obj: Any) -> Any:
+    return asdict(obj) if hasattr(obj, "__dataclass_fields__") else str(obj)
+
+
+def write_json(path: str | os.PathLike, data: Any, default: Callable[[Any], Any] = _default) -> Path:
+    """Write ``data`` as indented JSON (dataclasses as dicts, other objects as str), atomically."""
+    return write_text(path, json.dumps(data, indent=2, default=default))

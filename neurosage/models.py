@@ -1,0 +1,97 @@
+"""Networks by name for teachers and the ``rdm`` command, and feature extraction from any torch module.
+
+:data:`MODELS` holds the project's own networks (``cifar_resnet``: the paper's
+CIFAR ResNet teacher); :func:`build_model` also accepts any torchvision model
+name (torchvision keeps its own registry). :class:`FeatureModel` gives any
+module the ``extract(x, names)`` method that activation extraction uses.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from neurosage.registry import Registry
+
+__all__ = ["MODELS", "build_model", "FeatureModel", "cifar_resnet"]
+
+#: Models by name; ``MODELS.create(name, num_classes=..., in_channels=..., **options)``.
+MODELS: Registry = Registry("model")
+
+
+class FeatureModel(nn.Module):
+    """Give any torch module an ``extract(x, names)`` method via torchvision feature extraction."""
+
+    def __init__(self, model: nn.Module, layers: Sequence[str]):
+        super().__init__()
+        from torchvision.models.feature_extraction import create_feature_extractor
+
+        self.layers = list(layers)
+        self.body = create_feature_extractor(model, return_nodes={n: n for n in self.layers})
+
+    def extract(self, x: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
+        feats = self.body(x)
+        return {n: feats[n] for n in names}
+
+
+class _BasicBlock(nn.Module):
+    def __init__(self, c_in: int, c_out: int, stride: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.shortcut = (
+            nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+            if stride != 1 or c_in != c_out
+            else nn.Identity()
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+def cifar_resnet(n: int = 9, num_classes: int = 10, in_channels: int = 3, width: int = 16) -> nn.Sequential:
+    """The CIFAR ResNet of He et al. (6n+2 layers; n=9 is the paper's 54-conv teacher).
+
+    Its three stacks are named ``stack1``..``stack3``: the paper's teacher endpoints L1-L3.
+    """
+    layers: dict[str, nn.Module] = {
+        "stem": nn.Sequential(nn.Conv2d(in_channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU())
+    }
+    c = width
+    for s in range(3):
+        c_out = width * 2**s
+        blocks = [_BasicBlock(c if i == 0 else c_out, c_out, 2 if (i == 0 and s > 0) else 1) for i in range(n)]
+        layers[f"stack{s + 1}"] = nn.Sequential(*blocks)
+        c = c_out
+    layers["pool"] = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    layers["fc"] = nn.Linear(c, num_classes)
+    return nn.Sequential(OrderedDict(layers))
+
+
+MODELS.register(
+    "cifar_resnet", cifar_resnet, description="CIFAR ResNet (6n+2 layers; endpoints stack1..stack3); 'cifar_resnet-<n>'",
+    citation="He et al. 2016, Deep Residual Learning for Image Recognition",
+)
+
+
+def build_model(name: str, *, weights: str | None = None, num_classes: int = 10, in_channels: int = 3) -> nn.Module:
+    """A torchvision model by name or ``cifar_resnet-<n>``, with optional local weights."""
+    base, _, depth = name.partition("-")
+    if base in MODELS:
+        model: nn.Module = MODELS.create(base, *([int(depth)] if depth else []), num_classes=num_classes, in_channels=in_channels)
+    else:
+        import torchvision
+
+        if name not in torchvision.models.list_models():
+            raise ValueError(f"unknown model {name!r}; use one of {list(MODELS)} (e.g. cifar_resnet-<n>) or a torchvision name such as resnet18")
+        model = torchvision.models.get_model(name, weights=None)
+    if weights:
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+    return model.eval()

@@ -1,0 +1,29 @@
+import numpy as np
+import pytest
+
+from neurosage.data_adapters.imageset import ImageSet
+from neurosage.models import cifar_resnet
+from neurosage.similarity import model_rdms, score_model
+from neurosage.teachers import network_teacher
+
+
+@pytest.fixture
+def stimuli(rng):
+    s = ImageSet(rng.integers(0, 256, size=(16, 1, 12, 12), dtype=np.uint8), mean=0.5, std=0.25)
+    s.stimulus_ids = np.array([f"s{i}" for i in range(16)])
+    return s
+
+
+def test_a_model_matches_itself_best_at_the_same_layer(stimuli):
+    model = cifar_resnet(1, in_channels=1).eval()
+    teacher = network_teacher(model, stimuli, ["stack1", "stack3"], subsample_features=None)
+    sim = score_model(model, teacher, ["stack1", "stack3"], max_features=None).similarity
+    assert sim.dims == ("endpoint", "layer")
+    assert sim.sel(endpoint="stack1", layer="stack1") == pytest.approx(1.0, abs=1e-6)
+    assert sim.sel(endpoint="stack3", layer="stack3") == pytest.approx(1.0, abs=1e-6)
+
+
+def test_model_rdms_are_labelled_by_stimulus_id_in_image_order(stimuli):
+    rdms = model_rdms(cifar_resnet(1, in_channels=1).eval(), stimuli, ["stack2", "pool"])
+    assert list(rdms.rdm.values) == ["stack2", "pool"]
+    assert list(rdms.condition_row.values) == list(stimuli.stimulus_ids)
