@@ -20,10 +20,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from neurosage.data_adapters.errors import DataFormatError
 from neurosage.data_adapters.imageset import ImageSet
+from neurosage.data_adapters.stimulus_sets import read_stimulus_csv
 
 __all__ = [
     "read_idx",
@@ -245,7 +245,7 @@ def load_stimulus_images(
     ``image_path``).
     """
     csv = Path(stimulus_csv)
-    table = _read_stimulus_csv(csv)
+    table = read_stimulus_csv(csv)
     file_column = file_column or next((c for c in ("filename", "image_file_name", "image_path") if c in table), None)
     if file_column is None:
         raise DataFormatError(csv, "filename", "no file-name column", "add a 'filename' column naming each image file")
@@ -258,18 +258,6 @@ def load_stimulus_images(
     reader = _zip_reader(source) if source.suffix == ".zip" else _folder_reader(source)
     arrays = [_decode(reader(str(table.at[s, file_column])), f"{source}:{table.at[s, file_column]}", storage_size, grey) for s in order]
     return ImageSet(np.stack(arrays), None, stimulus_ids=order, name=f"stimuli:{csv.stem}", **conversion)
-
-
-def _read_stimulus_csv(csv: Path) -> pd.DataFrame:
-    if not csv.exists():
-        raise DataFormatError(csv, None, "stimulus set CSV not found", "pass the stimulus CSV that belongs to the recordings")
-    table = pd.read_csv(csv, dtype={"stimulus_id": str, "image_id": str})  # ids are strings, even all-digit hashes
-    if "stimulus_id" not in table:
-        if "image_id" not in table:
-            raise DataFormatError(csv, "stimulus_id", "no 'stimulus_id' or 'image_id' column", "add a stimulus_id column")
-        table["stimulus_id"] = table["image_id"]
-    table["stimulus_id"] = table["stimulus_id"].astype(str)
-    return table
 
 
 def _zip_reader(path: Path) -> Callable[[str], bytes]:

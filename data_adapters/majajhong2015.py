@@ -20,6 +20,7 @@ import numpy as np
 import xarray as xr
 
 from neurosage.data_adapters.errors import DataFormatError
+from neurosage.data_adapters.stimulus_sets import read_stimulus_csv
 from neurosage.assembly import AssemblyError, average_repetitions, select_time, validate
 
 __all__ = ["load_majajhong2015", "open_brainio_assembly", "merge_stimulus_set", "select_endpoints", "find_brainio_file"]
@@ -75,9 +76,7 @@ def open_brainio_assembly(path: str | os.PathLike) -> xr.DataArray:
 
 def merge_stimulus_set(assembly: xr.DataArray, csv: str | os.PathLike) -> xr.DataArray:
     """Add the stimulus-set columns as presentation coords, joined on ``stimulus_id``."""
-    from neurosage.data_adapters.images import _read_stimulus_csv
-
-    table = _read_stimulus_csv(Path(csv)).drop_duplicates("stimulus_id").set_index("stimulus_id")
+    table = read_stimulus_csv(csv).drop_duplicates("stimulus_id").set_index("stimulus_id")
     ids = assembly["stimulus_id"].values.astype(str)
     missing = np.setdiff1d(np.unique(ids), table.index.values)
     if len(missing):

@@ -20,4 +20,5 @@ def load_published(name: str) -> pd.DataFrame:
     """One of ``table1`` .. ``table4`` as a DataFrame (values as printed in the paper)."""
     if name not in TABLES:
         raise KeyError(f"unknown table {name!r}; available: {sorted(TABLES)}")
-    return pd.read_csv(files("neurosage.figures") / "published" / f"{name}.csv", dtype=str if name == "table2" else None)
+    with (files("neurosage.figures") / "published" / f"{name}.csv").open("r") as csv:  # also inside a zipped install
+        return pd.read_csv(csv, dtype=str if name == "table2" else None)

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from neurosage import __version__, commands
+from neurosage.data_adapters.errors import DataFormatError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,7 +33,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except DataFormatError as exc:  # bad or missing data files: one line, no traceback
+        print(f"neurosage {args.command}: {exc}")
+        return 2
 
 
 if __name__ == "__main__":

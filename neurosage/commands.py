@@ -103,13 +103,8 @@ def _demo(sub: argparse._SubParsersAction) -> None:
 
 def _run_demo(args: argparse.Namespace) -> int:
     from neurosage.analyses.demo import run_demo
-    from neurosage.data_adapters.errors import DataFormatError
 
-    try:
-        run_demo(args.run_dir, config_from_args(DemoConfig, args))
-    except DataFormatError as exc:
-        print(f"neurosage demo: {exc}")
-        return 2
+    run_demo(args.run_dir, config_from_args(DemoConfig, args))
     print(f"results in {args.run_dir}/ (summary.json, search-*/trials.csv, journal.sqlite)")
     return 0
 
@@ -126,16 +121,11 @@ def _search(sub: argparse._SubParsersAction) -> None:
 
 def _run_search(args: argparse.Namespace) -> int:
     from neurosage.analyses.embedded import embedded_setup
-    from neurosage.data_adapters.errors import DataFormatError
     from neurosage.search import run_search
 
     config = config_from_args(SearchConfig, args)
     run_dir = Path(args.run_dir)
-    try:
-        setup = embedded_setup(config, run_dir, with_teacher=config.objective != "p")
-    except DataFormatError as exc:
-        print(f"neurosage search: {exc}")
-        return 2
+    setup = embedded_setup(config, run_dir, with_teacher=config.objective != "p")
     task = setup.task(config.network, config.premature, config.objective, config.alpha, config.device)
     client = None
     if config.scheduler:

@@ -55,3 +55,17 @@ def test_analyze_command(tmp_path, tiny_fmnist, capsys):
                    "n-train = 100\nn-val = 40\nn-stimuli = 20\nn-blocks = 2\nfilters = 4\n")
     assert main(["analyze", "cell_search", "--run-dir", str(tmp_path / "run"), "--config", str(cfg), "--data", str(tiny_fmnist)]) == 0
     assert (tmp_path / "run" / "cell_search" / "table_cells.csv").exists()
+
+
+def test_figures_says_what_it_could_not_draw_and_why(tmp_path, capsys):
+    from neurosage.analyses.results import SEARCH_SUMMARY, write_table
+    from neurosage.figures import FIGURES, make_all
+
+    write_table(tmp_path, SEARCH_SUMMARY, pd.DataFrame({"method": ["P"], "mean": [0.4], "std": [0.1], "count": [2]}))
+    drawn = make_all(tmp_path)
+    assert list(drawn.written) == ["table1"]
+    assert set(drawn.skipped) == set(FIGURES.names()) - {"table1"}
+    assert "needs search_comparison/curves.csv (run 'neurosage analyze search_comparison" in drawn.skipped["fig4_search"]
+    assert main(["figures", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "not drawn: fig2_alpha: needs predictability/correlations.csv" in out and "table1: " in out

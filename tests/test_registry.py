@@ -1,58 +1,66 @@
-import sys
 import textwrap
 
 import pytest
 
-from neurosage.data_adapters import registry
-from neurosage.data_adapters.registry import get_entry, list_datasets, load_images, load_neural, register_neural
+from neurosage.registry import Registry, resolve
 
 
-def test_builtins_are_listed_with_their_needs():
-    names = [e.name for e in list_datasets()]
-    assert {"MajajHong2015", "HvM-hdf5", "fashion-mnist", "imagenet64", "cifar100", "npy-csv"} <= set(names)
-    assert any("stimulus_hvm-public.csv" in n for n in get_entry("MajajHong2015").needs)
-    assert [e.name for e in list_datasets("Majaj*")] == ["MajajHong2015"]
+def test_register_list_get_create():
+    reg = Registry("thing")
+    reg.register("square", lambda x: x * x, description="x squared", citation="folklore", arity=1)
+
+    @reg.register("cube", description="x cubed", arity=1)
+    def cube(x):
+        return x**3
+
+    assert reg.names() == ["cube", "square"] and reg.create("square", 3) == 9 and reg["cube"](2) == 8
+    entry = reg.get("square")
+    assert (entry.description, entry.citation, entry.arity) == ("x squared", "folklore", 1)
+    assert [e.name for e in reg.list("sq*")] == ["square"] and "cube" in reg and sorted(reg) == ["cube", "square"]
+    with pytest.raises(ValueError, match="already registered"):
+        reg.register("cube", lambda x: x)
+    with pytest.raises(KeyError, match=r"did you mean \['square'\]"):
+        reg.get("sqare")
 
 
-def test_unknown_name_suggests_close_matches():
-    with pytest.raises(KeyError, match=r"did you mean \['MajajHong2015'\]"):
-        load_neural("MajajHong2051")
+def test_string_factories_are_imported_only_when_created():
+    reg = Registry("thing")
+    reg.register("join", "os.path:join")
+    assert reg.get("join").target == "os.path:join"
+    assert reg.create("join", "a", "b") in ("a/b", "a\\b")
+    assert resolve("os.path:join").__name__ == "join"
+    with pytest.raises(ValueError, match="module:attribute"):
+        resolve("os.path.join")
 
 
-def test_factories_are_lazy(monkeypatch):
+def test_builtins_run_once_on_first_query():
     calls = []
-
-    @register_neural("lazy-test-dataset")
-    def factory():
-        calls.append(1)
-        raise RuntimeError("loaded")
-
-    assert calls == [] and get_entry("lazy-test-dataset").kind == "neural"
-    with pytest.raises(RuntimeError):
-        load_neural("lazy-test-dataset")
-    with pytest.raises(KeyError):
-        load_images("lazy-test-dataset")
+    reg = Registry("thing", builtins=(lambda: calls.append(reg.register("builtin", len)),))
+    assert calls == []
+    assert reg.names() == ["builtin"] and reg.names() == ["builtin"] and len(calls) == 1
 
 
-def test_plugin_from_separate_package_via_entry_point(tmp_path, monkeypatch):
-    pkg = tmp_path / "myplugin"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text(textwrap.dedent('''
-        import numpy as np
-        from neurosage.data_adapters.registry import register_neural
-        from neurosage.assembly import make_assembly
-
+def test_entry_point_plugins_register_and_a_broken_one_is_skipped(tmp_path, monkeypatch, caplog):
+    (tmp_path / "thingplugin.py").write_text(textwrap.dedent('''
         def register():
-            @register_neural("my-lab-recordings", description="plug-in test")
-            def load(n=4):
-                return make_assembly(np.eye(n), stimulus_id=[f"s{i}" for i in range(n)], region="V1")
+            from neurosage.searchers import SEARCHERS, RandomSearcher
+            SEARCHERS.register("plugin-random", RandomSearcher, description="from a plug-in")
+
+        def broken():
+            raise RuntimeError("boom")
     '''))
-    dist = tmp_path / "myplugin-0.1.dist-info"
+    dist = tmp_path / "thingplugin-0.1.dist-info"
     dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: myplugin\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[neurosage.datasets]\nmylab = myplugin:register\n")
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: thingplugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[neurosage.searchers]\nok = thingplugin:register\nbad = thingplugin:broken\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    registry.reload_plugins()
-    assembly = load_neural("my-lab-recordings", n=5)
-    assert assembly.sizes["presentation"] == 5 and get_entry("my-lab-recordings").description == "plug-in test"
-    sys.modules.pop("myplugin", None)
+    from neurosage.searchers import SEARCHERS, make_searcher
+    from neurosage.space import get_space
+
+    SEARCHERS.reload_plugins()
+    try:
+        assert SEARCHERS.get("plugin-random").description == "from a plug-in"
+        assert make_searcher("plugin-random", get_space("pnas", 2), seed=0).ask()[0] == 0
+        assert "failed to load" in caplog.text and "boom" in caplog.text
+    finally:
+        SEARCHERS.unregister("plugin-random")

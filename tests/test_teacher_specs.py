@@ -52,3 +52,20 @@ def test_bad_specs_explain_the_format(stimuli):
         teacher_from_spec("monkey:V4", stimuli)
     with pytest.raises(ValueError, match="unknown model"):
         build_model("resnet9000")
+
+
+def test_a_new_teacher_kind_plugs_into_specs(stimuli):
+    from neurosage.rsa import compute_rdms
+    from neurosage.teacher_specs import TEACHER_KINDS
+    from neurosage.teachers import Teacher
+
+    @TEACHER_KINDS.register("pixels", description="raw pixels as one endpoint")
+    def pixels(spec, args, stimuli, **_):
+        flat = stimuli.images.reshape(len(stimuli), -1).double().numpy()
+        return Teacher(compute_rdms({args[0]: flat}, labels=list(stimuli.stimulus_ids)), stimuli)
+
+    try:
+        teacher = teacher_from_spec("pixels:retina+net:cifar_resnet-1:stack1", stimuli)
+        assert teacher.endpoints == ["retina", "stack1"]
+    finally:
+        TEACHER_KINDS.unregister("pixels")

@@ -1,0 +1,26 @@
+"""Stimulus-set CSV files (BrainIO's ``stimulus_<identifier>.csv``): one row per stimulus, ids as strings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from neurosage.data_adapters.errors import DataFormatError
+
+__all__ = ["read_stimulus_csv"]
+
+
+def read_stimulus_csv(csv: str | os.PathLike) -> pd.DataFrame:
+    """A stimulus-set CSV (BrainIO ``stimulus_*.csv``) with a str ``stimulus_id`` column (from ``image_id`` if needed)."""
+    csv = Path(csv)
+    if not csv.exists():
+        raise DataFormatError(csv, None, "stimulus set CSV not found", "pass the stimulus CSV that belongs to the recordings")
+    table = pd.read_csv(csv, dtype={"stimulus_id": str, "image_id": str})  # ids are strings, even all-digit hashes
+    if "stimulus_id" not in table:
+        if "image_id" not in table:
+            raise DataFormatError(csv, "stimulus_id", "no 'stimulus_id' or 'image_id' column", "add a stimulus_id column")
+        table["stimulus_id"] = table["image_id"]
+    table["stimulus_id"] = table["stimulus_id"].astype(str)
+    return table

@@ -1,0 +1,37 @@
+import pytest
+
+from neurosage.analyses.cell_search import CellSearchConfig
+from neurosage.analyses.config import config_keys, field_types, load_config
+from neurosage.analyses.search_comparison import SearchComparisonConfig
+from neurosage.analyses.settings import SearchConfig
+
+
+def test_load_config_layers_defaults_toml_and_overrides(tmp_path):
+    toml = tmp_path / "c.toml"
+    toml.write_text('budget = 7\nseeds = [3, 4, 5]\nn-blocks = 2\ntpe-gamma = 0.5\n')
+    config = load_config(SearchComparisonConfig, toml, budget=9, top_k=None)
+    assert (config.budget, config.seeds, config.n_blocks, config.tpe_gamma, config.top_k) == (9, (3, 4, 5), 2, 0.5, 3)
+
+
+def test_load_config_names_unknown_keys(tmp_path):
+    toml = tmp_path / "c.toml"
+    toml.write_text("n-block = 2\n")
+    with pytest.raises(ValueError, match=r"n_block.*did you mean 'n_blocks'.*known"):
+        load_config(CellSearchConfig, toml)
+
+
+def test_one_vocabulary_for_search_and_analyses(tmp_path):
+    toml = tmp_path / "c.toml"
+    toml.write_text("n-blocks = 2\nn_cells = 2\npremature-epochs = 0.25\n")
+    config = load_config(SearchConfig, toml)
+    assert (config.n_blocks, config.n_cells) == (2, 2) and config.premature.epochs == 0.25 and config.premature.steps is None
+    assert {"n-blocks", "n-cells", "filters", "budget", "tpe-gamma"} <= set(config_keys(SearchConfig)) & set(config_keys(CellSearchConfig))
+    toml.write_text("blocks = 2\n")  # the old search vocabulary is refused with the new key
+    with pytest.raises(ValueError, match="did you mean 'n_blocks'"):
+        load_config(SearchConfig, toml)
+
+
+def test_field_types_unwrap_optionals_and_tuples():
+    assert field_types(SearchComparisonConfig)["seeds"] is tuple
+    types = field_types(SearchConfig)
+    assert (types["budget"], types["data"], types["premature_epochs"], types["alpha"]) == (int, str, float, float)

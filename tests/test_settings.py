@@ -1,0 +1,22 @@
+from neurosage.analyses.cell_search import CellSearchConfig
+from neurosage.analyses.settings import DemoConfig, EmbeddedConfig, SearchConfig
+
+
+def test_embedded_config_builds_network_and_space():
+    config = CellSearchConfig(filters=6, n_cells=2, space="nasnet", n_blocks=4)
+    assert isinstance(config, EmbeddedConfig)
+    assert (config.network.filters, config.network.n_cells, config.network.skeleton) == (6, 2, "cifar")
+    assert config.cell_space.n_blocks == 4 and config.cell_space.name == "nasnet"
+
+
+def test_tpe_options_only_for_tpe():
+    config = SearchConfig(n_startup_jobs=3, tpe_gamma=0.5)
+    assert config.searcher_kwargs() == {"n_startup_jobs": 3, "gamma": 0.5}
+    assert SearchConfig(algo="random").searcher_kwargs() is None
+
+
+def test_premature_budget_in_steps_or_epochs():
+    assert SearchConfig(premature_steps=7).premature.steps == 7
+    epochs = SearchConfig(premature_epochs=0.2).premature
+    assert (epochs.epochs, epochs.steps) == (0.2, None)
+    assert DemoConfig().premature.steps == 30
