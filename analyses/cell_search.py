@@ -11,15 +11,14 @@ Outputs in ``<run>/cell_search/``: the search folder, ``rerank.csv``, ``table_ce
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from neurosage.analyses.common import RerankedSearchConfig, objective_searches, rerank_and_finalize
+from neurosage.analyses.common import RerankedSearchConfig, objective_searches, recorded, rerank_and_finalize
 from neurosage.analyses.embedded import embedded_setup
 from neurosage.analyses.results import CELL_RERANK, CELL_TABLE, write_table
-from neurosage.atomic import write_json
 
 __all__ = ["CellSearchConfig", "run"]
 
@@ -29,6 +28,7 @@ class CellSearchConfig(RerankedSearchConfig):
     """One search scored by ``objective`` (default P + alpha TG), then reranking and final training."""
 
 
+@recorded("cell_search")
 def run(run_dir: str | Path, config: CellSearchConfig = CellSearchConfig()) -> pd.DataFrame:
     run_dir = Path(run_dir)
     out = run_dir / "cell_search"
@@ -52,5 +52,4 @@ def run(run_dir: str | Path, config: CellSearchConfig = CellSearchConfig()) -> p
     write_table(run_dir, CELL_RERANK, pd.DataFrame(rerank))
     table = pd.DataFrame([row])
     write_table(run_dir, CELL_TABLE, table)
-    write_json(out / "config.json", asdict(config))
     return table

@@ -2,25 +2,49 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import torch
 
 from neurosage.analyses.embedded import Setup
 from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
 from neurosage.evaluate import NetworkConfig
 from neurosage.network import build_network, count_flops, count_parameters
+from neurosage.provenance import record_run
 from neurosage.search import SearchResult, run_search
 from neurosage.space import Genotype
 from neurosage.train import TrainConfig, evaluate, train
 
-__all__ = ["RerankedSearchConfig", "objective_searches", "rerank_and_finalize", "train_mature"]
+__all__ = [
+    "RerankedSearchConfig", "recorded", "objective_searches", "rerank_and_finalize", "train_mature", "progress_curve",
+    "top_k_genotypes", "mature_errors",
+]
 
 log = logging.getLogger(__name__)
+
+
+def recorded(folder: str) -> Callable[[Callable], Callable]:
+    """Decorate ``run(run_dir, config)`` so that ``<run_dir>/<folder>/run.json`` records its settings, seeds and sessions."""
+
+    def decorate(run: Callable) -> Callable:
+        default = inspect.signature(run).parameters["config"].default
+
+        @functools.wraps(run)
+        def recorded_run(run_dir, config=default):
+            seeds = {k: v for k, v in asdict(config).items() if k in ("seed", "seeds")}
+            with record_run(Path(run_dir) / folder, asdict(config), seeds=seeds, device=config.device):
+                return run(run_dir, config)
+
+        return recorded_run
+
+    return decorate
 
 
 @dataclass(frozen=True)
@@ -28,6 +52,8 @@ class RerankedSearchConfig(SearchOptions, EmbeddedConfig):
     """Options shared by searches followed by top-k reranking and a final training (Tables 2-4)."""
 
     n_blocks: int = 5
+    n_startup_jobs: int | None = 4
+    tpe_gamma: float = 1.0
     top_k: int = 3
     rerank_steps: int = 150
     final_steps: int = 400
@@ -79,3 +105,44 @@ def rerank_and_finalize(
     winner = min(rerank, key=lambda r: r["top1_error"])
     final = train_mature(winner["genotype"], setup, network, final_steps, seed=seed, device=device, on="test")
     return rerank, final
+
+
+def top_k_genotypes(trials: pd.DataFrame, top_k: int) -> set[str]:
+    """Every genotype that is among the top-k by score after some sample (only these need mature training)."""
+    trials = trials.sort_values("tid")
+    found: set[str] = set()
+    for n in range(1, len(trials) + 1):
+        ok = trials.iloc[:n]
+        ok = ok[ok.status == "ok"]
+        found |= set(ok.sort_values("score", ascending=False).head(top_k).genotype)
+    return found
+
+
+def progress_curve(trials: pd.DataFrame, mature_error: dict[str, float], top_k: int) -> pd.DataFrame:
+    """Best mature error among the current top-k (by search score) after each sample."""
+    rows, cost = [], 0
+    trials = trials.sort_values("tid")
+    for n in range(1, len(trials) + 1):
+        seen = trials.iloc[:n]
+        cost += int(seen.iloc[-1].examples or 0)
+        ok = seen[seen.status == "ok"]
+        top = ok.sort_values("score", ascending=False).head(top_k)
+        best = min((mature_error[g] for g in top.genotype), default=float("nan"))
+        rows.append({"n_samples": n, "cost_examples": cost, "best_mature_error": best})
+    return pd.DataFrame(rows)
+
+
+def mature_errors(
+    genotypes, setup: Setup, network: NetworkConfig, steps: int, cache: dict[str, float] | None = None, *, seed: int = 0,
+    device=None, on: str = "val", save: Callable[[dict[str, float]], Any] | None = None,
+) -> dict[str, float]:
+    """Mature top-1 error of each genotype, trained once each (genotypes already in ``cache`` are not retrained).
+
+    ``save(errors)`` is called after every new genotype, so an interrupted run keeps what it trained.
+    """
+    errors = dict(cache or {})
+    for genotype in sorted(set(genotypes) - set(errors)):
+        errors[genotype] = train_mature(genotype, setup, network, steps, seed=seed, device=device, on=on)["top1_error"]
+        if save is not None:
+            save(errors)
+    return errors

@@ -14,10 +14,14 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from neurosage.analyses.common import objective_searches, train_mature
+import pandas as pd
+
+from neurosage.analyses.common import mature_errors, objective_searches, progress_curve, recorded, top_k_genotypes
 from neurosage.analyses.embedded import embedded_setup
+from neurosage.analyses.results import DEMO_CURVES, DEMO_MATURE, read_table, write_table
 from neurosage.analyses.settings import DemoConfig
 from neurosage.atomic import write_json
+from neurosage.figures import demo_summary
 
 __all__ = ["DemoConfig", "run_demo"]
 
@@ -26,24 +30,37 @@ log = logging.getLogger(__name__)
 SEARCHES = {"search-ptg": "p+tg", "search-p": "p"}
 
 
+@recorded("")
 def run_demo(run_dir: str | Path, config: DemoConfig = DemoConfig()) -> dict:
-    """Run both searches and the mature comparison; returns the summary (also saved as JSON)."""
+    """Run both searches, train each search's best-so-far candidates to maturity, draw ``demo.png``; returns the summary."""
     run_dir = Path(run_dir)
     setup = embedded_setup(config, run_dir)
     network = config.network
     results = objective_searches(
         run_dir, setup, config, network, config.cell_space, SEARCHES, seed=config.seed, device=config.device, workers=config.workers,
     )
+    cached = read_table(run_dir, DEMO_MATURE) if DEMO_MATURE.exists(run_dir) else None
+    needed = set().union(*(top_k_genotypes(r.trials, 1) for r in results.values()))
+    errors = mature_errors(
+        needed, setup, network, config.mature_steps, None if cached is None else dict(zip(cached.genotype, cached.top1_error)),
+        seed=config.seed, device=config.device, on="test",
+        save=lambda e: write_table(run_dir, DEMO_MATURE, pd.DataFrame({"genotype": list(e), "top1_error": list(e.values())})),
+    )
+    curves = pd.concat([progress_curve(r.trials, errors, 1).assign(method=SEARCHES[f]) for f, r in results.items()], ignore_index=True)
+    write_table(run_dir, DEMO_CURVES, curves)
     summary: dict = {"config": asdict(config), "teacher_endpoints": setup.teacher.endpoints, "searches": {}}
     for folder, result in results.items():
         best = result.best
-        mature = train_mature(best.genotype, setup, network, config.mature_steps, seed=config.seed, device=config.device, on="test")
         summary["searches"][SEARCHES[folder]] = {
             "best_genotype": best.genotype, "score": float(best.score), "P": float(best.P),
             "TG": None if best.TG is None or best.TG != best.TG else float(best.TG),
             "examples": result.total_examples, "trials": len(result.trials),
-            "mature_test_top1": 1 - mature["top1_error"],
+            "distinct_cells": int(result.trials.genotype.nunique()),
+            "mature_test_top1": 1 - errors[best.genotype],
         }
+    shared = set(results["search-ptg"].trials.genotype) & set(results["search-p"].trials.genotype)
+    summary["shared_cells"] = len(shared)
+    summary["picture"] = str(demo_summary.make(run_dir, run_dir)[0])
     write_json(run_dir / "summary.json", summary)
     _report(summary)
     return summary
@@ -60,5 +77,7 @@ def _report(summary: dict) -> None:
         lines.append(f"        cell: {info['best_genotype']}")
     a, b = summary["searches"]["p+tg"], summary["searches"]["p"]
     diff = a["mature_test_top1"] - b["mature_test_top1"]
+    lines.append(f"  the two searches shared {summary['shared_cells']} of their cells (same seed: the random start-up trials)")
     lines.append(f"  mature top-1, P+TG winner minus P winner: {diff:+.3f} (one seed; not a significance test)")
+    lines.append(f"  picture: {summary['picture']}")
     sys.stdout.write("\n".join(lines) + "\n")  # the report is the command's output, not a log message

@@ -15,15 +15,14 @@ Outputs in ``<run>/neuro_search/``: the two search folders, ``rerank.csv``,
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
-from neurosage.analyses.common import RerankedSearchConfig, objective_searches, rerank_and_finalize
+from neurosage.analyses.common import RerankedSearchConfig, objective_searches, recorded, rerank_and_finalize
 from neurosage.analyses.embedded import Setup, embedded_setup, teacher_weights
 from neurosage.analyses.results import TABLE4, TABLE4_RERANK, write_table
-from neurosage.atomic import write_json
 from neurosage.teacher_specs import teacher_from_spec
 
 __all__ = ["NeuroSearchConfig", "run", "simulated_brain_teacher"]
@@ -47,6 +46,7 @@ def simulated_brain_teacher(setup: Setup, run_dir: Path, seed: int = 0):
     return teacher_from_spec(spec, setup.teacher.images, cache_dir=run_dir / "teacher", seed=seed)
 
 
+@recorded("neuro_search")
 def run(run_dir: str | Path, config: NeuroSearchConfig = NeuroSearchConfig()) -> pd.DataFrame:
     run_dir = Path(run_dir)
     out = run_dir / "neuro_search"
@@ -74,5 +74,4 @@ def run(run_dir: str | Path, config: NeuroSearchConfig = NeuroSearchConfig()) ->
     write_table(run_dir, TABLE4_RERANK, pd.DataFrame(reranks))
     table = pd.DataFrame(rows)
     write_table(run_dir, TABLE4, table)
-    write_json(out / "config.json", asdict(config))
     return table

@@ -8,7 +8,7 @@ intervals over architectures) of P, S_i, TG and P + alpha * TG with mature
 accuracy are written for every checkpoint and alpha.
 
 Outputs in ``<run>/predictability/``: ``records.csv`` (one row per architecture
-and checkpoint), ``correlations.csv``, ``config.json`` and ``pool/`` (one file per
+and checkpoint), ``correlations.csv``, ``run.json`` and ``pool/`` (one file per
 trained architecture: a rerun, or a larger ``n_architectures``, trains only the
 architectures not yet there; other training options are refused).
 """
@@ -25,6 +25,7 @@ import pandas as pd
 import scipy.stats
 import torch
 
+from neurosage.analyses.common import recorded
 from neurosage.analyses.embedded import Setup, embedded_setup
 from neurosage.analyses.settings import EmbeddedConfig
 from neurosage.analyses.results import PREDICTABILITY_CORRELATIONS, PREDICTABILITY_RECORDS, write_table
@@ -157,6 +158,7 @@ def _pool(setup: Setup, config: PredictabilityConfig, cache: Path) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
+@recorded("predictability")
 def run(run_dir: str | Path, config: PredictabilityConfig = PredictabilityConfig()) -> pd.DataFrame:
     """Train the pool, write records and correlations; returns the correlations."""
     run_dir = Path(run_dir)
@@ -166,5 +168,4 @@ def run(run_dir: str | Path, config: PredictabilityConfig = PredictabilityConfig
     write_table(run_dir, PREDICTABILITY_RECORDS, records)
     corr = correlations(records, config.alphas, config.n_bootstrap, config.seed)
     write_table(run_dir, PREDICTABILITY_CORRELATIONS, corr)
-    write_json(out / "config.json", asdict(config))
     return corr

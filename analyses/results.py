@@ -19,7 +19,8 @@ from neurosage.atomic import atomic_path
 __all__ = [
     "ResultFile", "ResultMissing", "write_table", "read_table",
     "PREDICTABILITY_RECORDS", "PREDICTABILITY_CORRELATIONS", "SEARCH_CURVES", "SEARCH_SUMMARY",
-    "SEARCH_MATURE", "CELL_TABLE", "CELL_RERANK", "TABLE4", "TABLE4_RERANK",
+    "SEARCH_MATURE", "CELL_TABLE", "CELL_RERANK", "TABLE4", "TABLE4_RERANK", "SEARCH_TRIALS", "SEARCH_TRIALS_NC",
+    "DEMO_CURVES", "DEMO_MATURE",
 ]
 
 
@@ -29,11 +30,11 @@ class ResultMissing(FileNotFoundError):
 
 @dataclass(frozen=True)
 class ResultFile:
-    """A table inside a run folder: where, which columns, written by which analysis."""
+    """A file inside a run folder: where, which columns (CSV), and the command that writes it."""
 
     path: str
     columns: tuple[str, ...]
-    analysis: str
+    command: str
     description: str = ""
 
     def exists(self, run_dir: str | Path) -> bool:
@@ -41,38 +42,53 @@ class ResultFile:
 
     @property
     def fix(self) -> str:
-        return f"run 'neurosage analyze {self.analysis} --run-dir RUN' first"
+        return f"run '{self.command}' first"
+
+
+def _analysis(name: str) -> str:
+    return f"neurosage analyze {name} --run-dir RUN"
 
 
 PREDICTABILITY_RECORDS = ResultFile(
-    "predictability/records.csv", ("arch", "genotype", "steps", "epochs", "P", "TG", "mature_top1"), "predictability",
+    "predictability/records.csv", ("arch", "genotype", "steps", "epochs", "P", "TG", "mature_top1"), _analysis("predictability"),
     "one row per architecture and premature checkpoint (plus S_<endpoint> columns)",
 )
 PREDICTABILITY_CORRELATIONS = ResultFile(
     "predictability/correlations.csv",
     ("steps", "measure", "alpha", "n", "pearson", "pearson_lo", "pearson_hi", "spearman", "spearman_lo", "spearman_hi"),
-    "predictability", "correlation of each premature measure with mature accuracy, with 95% bootstrap CIs",
+    _analysis("predictability"), "correlation of each premature measure with mature accuracy, with 95% bootstrap CIs",
 )
 SEARCH_CURVES = ResultFile(
-    "search_comparison/curves.csv", ("method", "seed", "n_samples", "cost_examples", "best_mature_error"), "search_comparison",
+    "search_comparison/curves.csv", ("method", "seed", "n_samples", "cost_examples", "best_mature_error"), _analysis("search_comparison"),
     "best mature error among the current top-k after each sample",
 )
 SEARCH_SUMMARY = ResultFile(
-    "search_comparison/summary.csv", ("method", "mean", "std", "count"), "search_comparison",
+    "search_comparison/summary.csv", ("method", "mean", "std", "count"), _analysis("search_comparison"),
     "best mature error after the whole budget, mean and sd over seeds",
 )
-SEARCH_MATURE = ResultFile("search_comparison/mature.csv", ("genotype", "top1_error"), "search_comparison", "mature error per genotype (cache)")
+SEARCH_MATURE = ResultFile("search_comparison/mature.csv", ("genotype", "top1_error"), _analysis("search_comparison"), "mature error per genotype (cache)")
 CELL_TABLE = ResultFile(
     "cell_search/table_cells.csv",
     ("network", "B", "N", "F", "params_M", "flops_B", "top1_error", "top5_error", "M1", "E1", "M2", "E2", "cost_examples"),
-    "cell_search", "the Table 2/3-style row of the teacher-guided cell search",
+    _analysis("cell_search"), "the Table 2/3-style row of the teacher-guided cell search",
 )
-CELL_RERANK = ResultFile("cell_search/rerank.csv", ("genotype", "top1_error", "search_score"), "cell_search", "reranked top-k cells")
+CELL_RERANK = ResultFile("cell_search/rerank.csv", ("genotype", "top1_error", "search_score"), _analysis("cell_search"), "reranked top-k cells")
 TABLE4 = ResultFile(
-    "neuro_search/table4.csv", ("network", "B", "N", "F", "params_M", "flops_B", "top1_error", "top5_error"), "neuro_search",
+    "neuro_search/table4.csv", ("network", "B", "N", "F", "params_M", "flops_B", "top1_error", "top5_error"), _analysis("neuro_search"),
     "performance-guided vs teacher-guided search winners (Table 4)",
 )
-TABLE4_RERANK = ResultFile("neuro_search/rerank.csv", ("network", "genotype", "top1_error", "search_score"), "neuro_search", "reranked top-k cells of both searches")
+TABLE4_RERANK = ResultFile("neuro_search/rerank.csv", ("network", "genotype", "top1_error", "search_score"), _analysis("neuro_search"), "reranked top-k cells of both searches")
+
+SEARCH_TRIALS = ResultFile(
+    "trials.csv", ("tid", "status", "genotype", "score", "P", "TG", "examples"), "neurosage search RUN",
+    "one row per trial of a search (the run folder of neurosage search)",
+)
+SEARCH_TRIALS_NC = ResultFile("trials.nc", (), "neurosage search RUN", "trials with S_i and the endpoint x layer similarity")
+DEMO_CURVES = ResultFile(
+    "curves.csv", ("method", "n_samples", "cost_examples", "best_mature_error"), "neurosage demo --run-dir RUN",
+    "mature test error of each demo search's best candidate so far, against training examples spent",
+)
+DEMO_MATURE = ResultFile("mature.csv", ("genotype", "top1_error"), "neurosage demo --run-dir RUN", "mature test error per genotype (cache)")
 
 
 def _missing_columns(result: ResultFile, table: pd.DataFrame) -> list[str]:
@@ -83,7 +99,7 @@ def write_table(run_dir: str | Path, result: ResultFile, table: pd.DataFrame) ->
     """Write ``table`` as ``result``'s CSV in ``run_dir`` (atomically) after checking its columns."""
     missing = _missing_columns(result, table)
     if missing:
-        raise ValueError(f"{result.path}: the table lacks the contracted column(s) {missing}; this is a bug in {result.analysis}")
+        raise ValueError(f"{result.path}: the table lacks the contracted column(s) {missing}; this is a bug in '{result.command}'")
     path = Path(run_dir) / result.path
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)

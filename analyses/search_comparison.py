@@ -12,19 +12,18 @@ Outputs in ``<run>/search_comparison/``: one search folder per method and seed,
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from neurosage.analyses.common import train_mature
+from neurosage.analyses.common import mature_errors, progress_curve, recorded, top_k_genotypes
 from neurosage.analyses.embedded import embedded_setup
 from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
 from neurosage.analyses.results import SEARCH_CURVES, SEARCH_MATURE, SEARCH_SUMMARY, read_table, write_table
-from neurosage.atomic import write_json
 from neurosage.search import run_search
 
-__all__ = ["SearchComparisonConfig", "run", "progress_curve", "top_k_genotypes"]
+__all__ = ["SearchComparisonConfig", "run"]
 
 METHODS = {"random": ("random", "p"), "P": ("tpe", "p"), "P+TG": ("tpe", "p+tg")}
 
@@ -43,33 +42,11 @@ class SearchComparisonConfig(SearchOptions, EmbeddedConfig):
     premature_steps: int = 15
     mature_steps: int = 80
     top_k: int = 3
+    n_startup_jobs: int | None = 4
+    tpe_gamma: float = 1.0
 
 
-def top_k_genotypes(trials: pd.DataFrame, top_k: int) -> set[str]:
-    """Every genotype that is among the top-k by score after some sample (only these need mature training)."""
-    trials = trials.sort_values("tid")
-    found: set[str] = set()
-    for n in range(1, len(trials) + 1):
-        ok = trials.iloc[:n]
-        ok = ok[ok.status == "ok"]
-        found |= set(ok.sort_values("score", ascending=False).head(top_k).genotype)
-    return found
-
-
-def progress_curve(trials: pd.DataFrame, mature_error: dict[str, float], top_k: int) -> pd.DataFrame:
-    """Best mature error among the current top-k (by search score) after each sample."""
-    rows, cost = [], 0
-    trials = trials.sort_values("tid")
-    for n in range(1, len(trials) + 1):
-        seen = trials.iloc[:n]
-        cost += int(seen.iloc[-1].examples or 0)
-        ok = seen[seen.status == "ok"]
-        top = ok.sort_values("score", ascending=False).head(top_k)
-        best = min((mature_error[g] for g in top.genotype), default=float("nan"))
-        rows.append({"n_samples": n, "cost_examples": cost, "best_mature_error": best})
-    return pd.DataFrame(rows)
-
-
+@recorded("search_comparison")
 def run(run_dir: str | Path, config: SearchComparisonConfig = SearchComparisonConfig()) -> pd.DataFrame:
     run_dir = Path(run_dir)
     out = run_dir / "search_comparison"
@@ -87,9 +64,10 @@ def run(run_dir: str | Path, config: SearchComparisonConfig = SearchComparisonCo
             ).trials
     cache = dict(zip(*read_table(run_dir, SEARCH_MATURE)[["genotype", "top1_error"]].T.values)) if SEARCH_MATURE.exists(run_dir) else {}
     needed = set().union(*(top_k_genotypes(t, config.top_k) for t in searches.values()))
-    for g in sorted(needed - set(cache)):
-        cache[g] = train_mature(g, setup, network, config.mature_steps, device=config.device)["top1_error"]
-        write_table(run_dir, SEARCH_MATURE, pd.DataFrame({"genotype": list(cache), "top1_error": list(cache.values())}))
+    cache = mature_errors(
+        needed, setup, network, config.mature_steps, cache, device=config.device,
+        save=lambda errors: write_table(run_dir, SEARCH_MATURE, pd.DataFrame({"genotype": list(errors), "top1_error": list(errors.values())})),
+    )
     curves = pd.concat(
         [progress_curve(t, cache, config.top_k).assign(method=m, seed=s) for (m, s), t in searches.items()], ignore_index=True
     )
@@ -97,5 +75,4 @@ def run(run_dir: str | Path, config: SearchComparisonConfig = SearchComparisonCo
     final = curves[curves.n_samples == config.budget]
     summary = final.groupby("method").best_mature_error.agg(["mean", "std", "count"]).reset_index()
     write_table(run_dir, SEARCH_SUMMARY, summary)
-    write_json(out / "config.json", asdict(config))
     return summary

@@ -26,6 +26,9 @@ for _name, _target, _inputs, _description in (
     ("table1", "tables:table1", (R.SEARCH_SUMMARY,), "Table 1: random vs P vs P+TG search"),
     ("table2", "tables:table2", (R.CELL_TABLE,), "Tables 2/3: teacher-guided cell search with reranking"),
     ("table4", "tables:table4", (R.TABLE4,), "Table 4: performance-guided vs teacher-guided search"),
+    ("search_progress", "search_trials:progress", (R.SEARCH_TRIALS,), "a search folder: score, P and TG per trial, best so far"),
+    ("search_best_similarity", "search_trials:best_similarity", (R.SEARCH_TRIALS_NC,), "a search folder: the best trial's endpoint x layer similarity"),
+    ("demo", "demo_summary:make", (R.DEMO_CURVES,), "the demo: mature accuracy vs examples for P and P+TG, and the winner's similarity"),
 ):
     FIGURES.register(_name, f"neurosage.figures.{_target}", description=_description, citation=_PAPER, inputs=_inputs)
 
@@ -47,6 +50,9 @@ def make_all(run_dir: str | Path, out_dir: str | Path | None = None) -> Drawn:
         missing = [f for f in entry.inputs if not f.exists(run_dir)]
         if missing:
             drawn.skipped[entry.name] = "; ".join(f"needs {f.path} ({f.fix})" for f in missing)
-        else:
+            continue
+        try:
             drawn.written[entry.name] = entry.factory(run_dir, out)
+        except R.ResultMissing as exc:  # e.g. a search scored by P alone has no similarity matrix
+            drawn.skipped[entry.name] = str(exc)
     return drawn

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 
 from neurosage.analyses.results import SEARCH_CURVES, read_table
 from neurosage.figures.output import new_figure, save_figure
+from neurosage.provenance import read_settings
 
 #: Line style and marker per method, so that curves which coincide (shared start-up samples) stay visible.
 STYLES = {"random": (":", "^"), "P": ("-", "o"), "P+TG": ("--", "s")}
@@ -15,8 +15,7 @@ STYLES = {"random": (":", "^"), "P": ("-", "o"), "P+TG": ("--", "s")}
 
 def make(run_dir: Path, out_dir: Path) -> list[Path]:
     curves = read_table(run_dir, SEARCH_CURVES)
-    config_file = run_dir / "search_comparison" / "config.json"
-    k = json.loads(config_file.read_text()).get("top_k", "k") if config_file.exists() else "k"
+    k = read_settings(run_dir / "search_comparison").get("top_k", "k")
     fig = new_figure(figsize=(10, 3.8))
     axes = fig.subplots(1, 2, sharey=True)
     for i, (method, group) in enumerate(curves.groupby("method")):

@@ -6,16 +6,15 @@ finished trial is appended to the SQLite journal before the searcher is told,
 so ``run_search(..., resume=True)`` continues a killed search without losing or
 repeating a finished trial (running trials are re-proposed).
 
-Run folder: ``config.json`` (resolved settings), ``environment.json``
-(versions), ``journal.sqlite``, ``trials.nc`` (xarray export) and ``trials.csv``.
+Run folder: ``run.json`` (provenance: resolved settings, code, machine, one
+entry per session), ``journal.sqlite``, ``trials.nc`` (xarray export with
+units) and ``trials.csv``.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
-import json
 import logging
-import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,8 +25,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from neurosage.atomic import atomic_path
 from neurosage.evaluate import CandidateTask, evaluate_candidate
 from neurosage.journal import Journal
+from neurosage.provenance import record_run
 from neurosage.searchers import make_searcher
 from neurosage.seeding import derive_seed
 from neurosage.space import CellSpace
@@ -91,18 +92,6 @@ class SearchResult:
         return int(self.trials.examples.fillna(0).sum())
 
 
-def _environment() -> dict[str, str]:
-    import importlib.metadata as md
-
-    env = {"python": platform.python_version(), "platform": platform.platform()}
-    for pkg in ("neurosage", "torch", "torchvision", "numpy", "xarray", "hyperopt", "rsatoolbox", "dask", "distributed"):
-        try:
-            env[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            pass
-    return env
-
-
 def run_search(
     run_dir: str | Path,
     space: CellSpace,
@@ -144,10 +133,16 @@ def run_search(
         "teacher_endpoints": task.teacher.endpoints if task.teacher is not None else None,
         **(config or {}),
     }
-    if not resume or not (run_dir / "config.json").exists():
-        (run_dir / "config.json").write_text(json.dumps(resolved, indent=2, default=str))
-        (run_dir / "environment.json").write_text(json.dumps(_environment(), indent=2))
-    journal = Journal(journal_path)
+    seeds = {"seed": seed, "searcher": "derive_seed(seed, tid)", "candidate": "derive_seed(seed, tid, 1)"}
+    with record_run(run_dir, resolved, seeds=seeds, device=task.device):
+        trials = _search_loop(run_dir, space, task, budget, algo, seed, workers, client, progress, searcher_kwargs)
+    return SearchResult(run_dir, trials)
+
+
+def _search_loop(run_dir: Path, space: CellSpace, task: CandidateTask, budget: int, algo: str, seed: int, workers: int,
+                 client: Any, progress: bool, searcher_kwargs: dict[str, Any] | None) -> pd.DataFrame:
+    """Replay the journal, then ask/evaluate/tell until ``budget`` trials are finished; returns the exported trials."""
+    journal = Journal(run_dir / "journal.sqlite")
     searcher = make_searcher(algo, space, seed, **(searcher_kwargs or {}))
     done = 0
     best = -np.inf
@@ -197,32 +192,70 @@ def run_search(
         if owned_cluster is not None:
             client.close()
             owned_cluster.close()
-    trials = export_trials(journal, run_dir)
-    return SearchResult(run_dir, trials)
+    return export_trials(journal, run_dir, attrs={"objective": task.objective, "alpha": task.alpha, "space": space.name, "algo": algo})
 
 
 _SCALARS = ("tid", "status", "genotype", "score", "P", "top5", "TG", "params", "macs", "flops", "steps", "examples",
             "wall_time", "time_train", "time_eval", "time_rdm", "error")  # fmt: skip
 
 
-def export_trials(journal: Journal, run_dir: str | Path) -> pd.DataFrame:
-    """Write ``trials.csv`` and ``trials.nc`` (trial x endpoint S_i, trial x endpoint x layer similarity)."""
+#: Long name and units of each exported trial variable (netCDF attributes, CF style).
+VARIABLES = {
+    "status": ("trial outcome: ok, diverged or failed", "1"),
+    "genotype": ("architecture as a genotype string (neurosage.space.Genotype.parse)", "1"),
+    "score": ("search objective (higher is better)", "1"),
+    "P": ("premature top-1 accuracy on the validation hold-out", "1"),
+    "top5": ("premature top-5 accuracy on the validation hold-out", "1"),
+    "TG": ("teacher guidance: mean over endpoints of the best layer's RDM similarity", "1"),
+    "params": ("trainable parameters (auxiliary head excluded)", "count"),
+    "macs": ("multiply-adds of one forward pass of one image", "count"),
+    "flops": ("floating-point operations of one forward pass of one image", "count"),
+    "steps": ("premature SGD steps", "count"),
+    "examples": ("training images processed in premature training", "count"),
+    "wall_time": ("wall time of the whole evaluation", "s"),
+    "time_train": ("wall time of premature training", "s"),
+    "time_eval": ("wall time of the validation pass", "s"),
+    "time_rdm": ("wall time of activations, RDMs and comparisons", "s"),
+    "error": ("error message of a failed or diverged trial", "1"),
+    "S": ("per-endpoint score S_i: best RDM similarity over the candidate's layers", "1"),
+    "similarity": ("RDM similarity of each teacher endpoint with each candidate layer", "1"),
+}
+
+
+def export_trials(journal: Journal, run_dir: str | Path, attrs: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Write ``trials.csv`` and ``trials.nc`` (per trial scalars, trial x endpoint S_i, trial x endpoint x layer similarity).
+
+    Both are written atomically; ``trials.nc`` carries long names, units and ``attrs`` (objective, alpha, ...).
+    """
     run_dir = Path(run_dir)
     records = [row["record"] for row in journal.rows()]
     table = pd.DataFrame([{k: r.get(k) for k in _SCALARS} for r in records])
     if table.empty:
         return table
-    table.to_csv(run_dir / "trials.csv", index=False)
+    with atomic_path(run_dir / "trials.csv") as tmp:
+        table.to_csv(tmp, index=False)
     ds = xr.Dataset({c: ("trial", table[c].to_numpy()) for c in table.columns if c != "tid"}, coords={"trial": table.tid.to_numpy()})
     endpoints = next((r["endpoints"] for r in records if r.get("endpoints")), None)
+    layers = next((r["layers"] for r in records if r.get("layers")), None)
     if endpoints:
         s = np.array([[r.get("S", {}).get(e, np.nan) for e in endpoints] for r in records], dtype=float)
         ds["S"] = (("trial", "endpoint"), s)
         ds = ds.assign_coords(endpoint=endpoints)
+    if endpoints and layers:
+        sim = np.full((len(records), len(endpoints), len(layers)), np.nan)
+        for i, r in enumerate(records):
+            if r.get("similarity") and r.get("endpoints") == endpoints and r.get("layers") == layers:
+                sim[i] = np.asarray(r["similarity"], dtype=float)
+        ds["similarity"] = (("trial", "endpoint", "layer"), sim)
+        ds = ds.assign_coords(layer=layers)
     for name in ds.data_vars:
         if ds[name].dtype == object:
             ds[name] = ds[name].astype(str)
-    ds.to_netcdf(run_dir / "trials.nc")
+        long_name, units = VARIABLES.get(name, (name, "1"))
+        ds[name].attrs.update(long_name=long_name, units=units)
+    ds.attrs.update({k: str(v) for k, v in (attrs or {}).items()}, title="neurosage search trials", source="neurosage.search.export_trials")
+    with atomic_path(run_dir / "trials.nc") as tmp:
+        ds.to_netcdf(tmp)
     return table
 
 

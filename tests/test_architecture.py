@@ -23,7 +23,7 @@ FOLDERS = {"neurosage": "neurosage", "data_adapters": "neurosage.data_adapters",
 
 LIBRARY = [
     ["neurosage", "registry", "atomic", "seeding", "candidate"],
-    ["assembly", "primitives", "data_adapters", "data_adapters.errors"],
+    ["assembly", "primitives", "provenance", "data_adapters", "data_adapters.errors"],
     ["data_adapters.registry", "data_adapters.builtin", "data_adapters.stimulus_sets", "data_adapters.imageset",
      "data_adapters.majajhong2015", "data_adapters.generic", "data_adapters.hvm_hdf5", "data_adapters.images",
      "data_adapters.simulated", "space", "rsa"],
@@ -38,7 +38,8 @@ APPLICATION = [
     ["analyses.embedded"],
     ["analyses.common", "figures.output", "figures.published", "figures.similarity_heatmap"],
     ["analyses.predictability", "analyses.search_comparison", "analyses.cell_search", "analyses.neuro_search",
-     "analyses.demo", "figures.fig2_alpha", "figures.fig3_predictability", "figures.fig4_search", "figures.tables"],
+     "analyses.demo", "figures.fig2_alpha", "figures.fig3_predictability", "figures.fig4_search", "figures.tables",
+     "figures.search_trials", "figures.demo_summary"],
     ["figures"],
     ["commands"],
     ["cli"],
@@ -178,7 +179,7 @@ def test_wheel_installs_everything_under_one_import_name(wheel):
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert tops == {"neurosage"}
     for member in ("neurosage/data_adapters/registry.py", "neurosage/analyses/embedded.py", "neurosage/figures/tables.py",
-                   "neurosage/figures/published/table4.csv"):
+                   "neurosage/figures/published/table4.csv", "neurosage/py.typed"):
         assert member in names
 
 

@@ -1,3 +1,5 @@
+import pytest
+
 from neurosage.cli import main
 
 
@@ -18,6 +20,18 @@ def test_hyperopt_info_logging_is_quiet_unless_debugging(monkeypatch):
     assert hyperopt_log.level == logging.NOTSET  # -vv leaves it to the root level
 
 
+@pytest.mark.parametrize(("flags", "root", "quiet"), [([], "WARNING", "WARNING"), (["-q"], "ERROR", "ERROR"),
+                                                    (["-v"], "INFO", "WARNING"), (["-vv"], "DEBUG", "NOTSET")])
+def test_log_levels(flags, root, quiet):
+    import logging
+
+    main(flags)
+    assert logging.getLevelName(logging.getLogger().level) == root
+    for name in ("PIL", "distributed", "hyperopt"):
+        assert logging.getLevelName(logging.getLogger(name).level) == quiet
+    logging.getLogger().setLevel(logging.WARNING)
+
+
 def test_datasets_lists_needs(capsys):
     assert main(["datasets", "Majaj*"]) == 0
     out = capsys.readouterr().out
@@ -28,7 +42,6 @@ def test_datasets_lists_needs(capsys):
 import json
 
 import pandas as pd
-import pytest
 
 from conftest import write_fashion_mnist
 
@@ -45,11 +58,34 @@ def test_search_cli_with_teacher_spec_config_and_resume(tmp_path, fmnist, capsys
     args = ["search", str(run), "--config", str(cfg), "--data", str(fmnist), "--teacher", "net:cifar_resnet-1:stack1,stack2"]
     assert main(args) == 0
     assert "best of 2 trials" in capsys.readouterr().out
-    config = json.loads((run / "config.json").read_text())
+    config = json.loads((run / "run.json").read_text())["settings"]
     assert config["budget"] == 2 and config["teacher"].startswith("net:")
     assert main(args + ["--budget", "3", "--resume"]) == 0
     trials = pd.read_csv(run / "trials.csv")
     assert list(trials.tid) == [0, 1, 2] and trials.TG.notna().all()
+
+
+def test_a_search_folder_explains_itself(tmp_path, fmnist):
+    import xarray as xr
+
+    run = tmp_path / "run"
+    flags = ["--data", str(fmnist), "--n-blocks", "2", "--filters", "4", "--premature-steps", "2", "--n-train", "64",
+             "--n-val", "40", "--n-stimuli", "20", "--teacher", "net:cifar_resnet-1:stack1,stack3", "--seed", "3"]
+    assert main(["search", str(run), "--budget", "2", *flags]) == 0
+    assert main(["search", str(run), "--budget", "3", "--resume", *flags]) == 0
+    record = json.loads((run / "run.json").read_text())
+    settings = record["settings"]
+    assert "blocks" not in settings and settings["n_blocks"] == 2 and settings["seed"] == 3 and settings["budget"] == 2
+    assert record["seeds"]["seed"] == 3 and record["environment"]["packages"]["torch"]
+    assert record["environment"]["git"] is None or len(record["environment"]["git"]["commit"]) == 40
+    first, second = record["sessions"]
+    assert first["status"] == second["status"] == "finished" and first["started"] <= first["finished"] <= second["started"]
+    assert first["device"]["requested"] == "cpu" and second["command"] == ["neurosage", "search", str(run), "--budget", "3", "--resume", *flags]
+    assert second["changed_settings"] == {"budget": {"run": 2, "session": 3}}
+    trials = xr.open_dataset(run / "trials.nc")
+    assert trials.P.attrs["units"] == "1" and trials.wall_time.attrs["units"] == "s" and "top-1" in trials.P.attrs["long_name"]
+    assert trials.attrs["objective"] == "p+tg" and trials.similarity.dims == ("trial", "endpoint", "layer")
+    assert list(trials.endpoint.values) == ["stack1", "stack3"] and trials.sizes["trial"] == 3
 
 
 def test_search_cli_missing_dataset_is_clear(tmp_path, capsys):

@@ -13,7 +13,7 @@ def test_write_checks_the_contracted_columns(tmp_path):
 
 
 def test_read_names_the_missing_file_and_the_command(tmp_path):
-    with pytest.raises(ResultMissing, match=r"neuro_search/table4.csv is missing; fix: run 'neurosage analyze neuro_search"):
+    with pytest.raises(ResultMissing, match=r"neuro_search/table4.csv is missing; fix: run .neurosage analyze neuro_search --run-dir RUN. first"):
         read_table(tmp_path, TABLE4)
     (tmp_path / "neuro_search").mkdir()
     pd.DataFrame({"network": ["x"]}).to_csv(tmp_path / "neuro_search" / "table4.csv", index=False)

@@ -23,7 +23,7 @@ def test_search_is_reproducible_in_process(tmp_path):
     b = run_search(tmp_path / "b", SPACE, tiny_task(), **kw).trials
     assert list(a.genotype) == list(b.genotype)
     assert list(a.score) == list(b.score)
-    assert (tmp_path / "a" / "trials.nc").exists() and (tmp_path / "a" / "config.json").exists()
+    assert (tmp_path / "a" / "trials.nc").exists() and (tmp_path / "a" / "run.json").exists()
 
 
 def test_run_folder_is_not_overwritten(tmp_path):

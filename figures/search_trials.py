@@ -1,0 +1,42 @@
+"""A search run folder at a glance: score, P and TG per trial with the best so far, and the best candidate's similarity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from neurosage.analyses.results import SEARCH_TRIALS, read_table
+from neurosage.figures.output import new_figure, save_figure
+from neurosage.figures.similarity_heatmap import best_trial_similarity, draw_similarity
+
+__all__ = ["progress", "best_similarity"]
+
+
+def progress(run_dir: Path, out_dir: Path) -> list[Path]:
+    """``search_progress``: one panel each for the score, P and TG of every trial, with the running best."""
+    trials = read_table(run_dir, SEARCH_TRIALS).sort_values("tid")
+    ok = trials[trials.status == "ok"]
+    columns = [c for c in ("score", "P", "TG") if c in ok and ok[c].notna().any()]
+    fig = new_figure(figsize=(4 * len(columns), 3.4))
+    axes = np.atleast_1d(fig.subplots(1, len(columns)))
+    for ax, column in zip(axes, columns):
+        ax.plot(ok.tid, ok[column], "o", ms=4, alpha=0.7, label="trial")
+        ax.step(ok.tid, ok[column].cummax(), where="post", label="best so far")
+        failed = trials[trials.status != "ok"]
+        for tid in failed.tid:
+            ax.axvline(tid, color="0.8", lw=0.8, zorder=0)
+        ax.set_xlabel("trial")
+        ax.set_ylabel(column)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8, title=f"{len(failed)} failed (grey)" if len(failed) else None)
+    fig.suptitle(f"{run_dir.name}: {len(trials)} trials, {int(trials.examples.fillna(0).sum())} training examples")
+    return save_figure(fig, out_dir, "search_progress")
+
+
+def best_similarity(run_dir: Path, out_dir: Path) -> list[Path]:
+    """``search_best_similarity``: the endpoint x layer RDM similarity of the best trial."""
+    similarity, best = best_trial_similarity(run_dir)
+    fig = new_figure(figsize=(1.6 + 1.1 * similarity.sizes["endpoint"], 1.4 + 0.35 * similarity.sizes["layer"]))
+    draw_similarity(fig.subplots(), similarity, f"best trial {best['trial']}: score {best['score']:.3f}, TG {best['TG']:.3f}")
+    return save_figure(fig, out_dir, "search_best_similarity")
