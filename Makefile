@@ -1,5 +1,5 @@
 # neurosage: the two commands a new user runs.
-#   make demo   create .venv, install, run a small teacher-guided search on Fashion-MNIST
+#   make demo   create .venv, install, fetch Fashion-MNIST (Debian package) when it can, run the demo
 #   make test   create/update .venv, install with test extras, run pytest
 #   make paper  the four paper analyses at small scale, then their figures and tables (about 70 min on 2 cores)
 PYTHON ?= python3
@@ -7,7 +7,8 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PIP     = $(PY) -m pip
 STAMP   = $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
-FASHION_MNIST ?= /usr/share/datasets/fashion-mnist
+FASHION_MNIST_DEBIAN = /usr/share/datasets/fashion-mnist
+FASHION_MNIST ?= $(FASHION_MNIST_DEBIAN)
 RUN_DIR ?= runs/demo
 PAPER_DIR ?= runs/paper
 ANALYSES = predictability search_comparison cell_search neuro_search
@@ -29,13 +30,24 @@ venv: $(STAMP)
 test: venv
 	$(PY) -m pytest -q
 
+# The embedded default's data: Debian's dataset-fashion-mnist, installed here when we may (root or passwordless sudo).
 fashion-mnist:
 	@if [ -f "$(FASHION_MNIST)/train-images-idx3-ubyte.gz" ]; then \
 	  echo "Fashion-MNIST found in $(FASHION_MNIST)"; \
+	elif [ "$(FASHION_MNIST)" = "$(FASHION_MNIST_DEBIAN)" ] && command -v apt-get >/dev/null 2>&1 \
+	     && { [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo -n); \
+	  echo "Fashion-MNIST is not installed: installing Debian's dataset-fashion-mnist"; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dataset-fashion-mnist >/dev/null \
+	    && echo "Fashion-MNIST installed in $(FASHION_MNIST)"; \
+	elif [ "$(FASHION_MNIST)" != "$(FASHION_MNIST_DEBIAN)" ]; then \
+	  echo "No Fashion-MNIST idx files (train-images-idx3-ubyte.gz, ...) in $(FASHION_MNIST)."; \
+	  echo "Point FASHION_MNIST at the folder that holds them, or leave it unset to use Debian's package."; \
+	  exit 1; \
 	else \
-	  echo "Fashion-MNIST is not installed at $(FASHION_MNIST)."; \
-	  echo "Install it with:  sudo apt-get update && sudo apt-get install dataset-fashion-mnist"; \
-	  echo "or point FASHION_MNIST=/path/to/folder-with-idx-files at your own copy."; \
+	  echo "Fashion-MNIST is not installed at $(FASHION_MNIST), and this user cannot install packages."; \
+	  echo "Run:  sudo apt-get update && sudo apt-get install dataset-fashion-mnist"; \
+	  echo "(or: make demo FASHION_MNIST=/path/to/folder-with-idx-files)"; \
 	  exit 1; \
 	fi
 
