@@ -113,3 +113,12 @@ TINY_ANALYSIS = dict(n_train=150, n_val=60, n_stimuli=20, n_blocks=2, filters=4)
 @pytest.fixture(scope="session")
 def tiny_fmnist(tmp_path_factory):
     return write_fashion_mnist(tmp_path_factory.mktemp("fmnist"), n_train=300, n_test=80)
+
+
+def random_stimuli(rng, n, channels=1, size=12):
+    """``n`` random uint8 images labelled ``s0``, ``s1``, ... (a teacher's stimulus set)."""
+    from neurosage.data_adapters.imageset import ImageSet
+
+    stimuli = ImageSet(rng.integers(0, 256, size=(n, channels, size, size), dtype=np.uint8), mean=0.5, std=0.25)
+    stimuli.stimulus_ids = [f"s{i}" for i in range(n)]
+    return stimuli

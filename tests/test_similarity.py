@@ -1,7 +1,7 @@
-import numpy as np
 import pytest
 
-from neurosage.data_adapters.imageset import ImageSet
+from conftest import random_stimuli
+
 from neurosage.models import cifar_resnet
 from neurosage.similarity import model_rdms, score_model
 from neurosage.teachers import network_teacher
@@ -9,9 +9,7 @@ from neurosage.teachers import network_teacher
 
 @pytest.fixture
 def stimuli(rng):
-    s = ImageSet(rng.integers(0, 256, size=(16, 1, 12, 12), dtype=np.uint8), mean=0.5, std=0.25)
-    s.stimulus_ids = np.array([f"s{i}" for i in range(16)])
-    return s
+    return random_stimuli(rng, 16)
 
 
 def test_a_model_matches_itself_best_at_the_same_layer(stimuli):

@@ -1,17 +1,16 @@
 import numpy as np
 import pytest
+
+from conftest import random_stimuli
 import torch
 
-from neurosage.data_adapters.imageset import ImageSet
 from neurosage.models import build_model
 from neurosage.teacher_specs import teacher_from_spec
 
 
 @pytest.fixture
 def stimuli(rng):
-    s = ImageSet(rng.integers(0, 256, size=(8, 1, 12, 12), dtype=np.uint8), mean=0.5, std=0.25)
-    s.stimulus_ids = np.array([f"s{i}" for i in range(8)])
-    return s
+    return random_stimuli(rng, 8)
 
 
 def test_net_and_sim_specs_combine_and_cache(tmp_path, stimuli):

@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
+
+from conftest import random_stimuli
 import torch
 import torchvision
 
-from neurosage.data_adapters.imageset import ImageSet
 from neurosage.data_adapters.simulated import simulate_recording
 from neurosage.assembly import average_repetitions, make_assembly
 from neurosage.rsa import compute_rdm, subsample_rdm
@@ -14,9 +15,7 @@ from neurosage.teachers import Teacher, brain_teacher, network_teacher
 
 @pytest.fixture
 def stimuli(rng):
-    s = ImageSet(rng.integers(0, 256, size=(10, 3, 16, 16), dtype=np.uint8), mean=0.5, std=0.25)
-    s.stimulus_ids = np.array([f"s{i}" for i in range(10)])
-    return s
+    return random_stimuli(rng, 10, channels=3, size=16)
 
 
 def test_network_teacher_endpoints_are_subsampled_layer_rdms(stimuli):
