@@ -55,7 +55,7 @@ def run(run_dir: str | Path, config: NeuroSearchConfig = NeuroSearchConfig()) ->
         raise ValueError(f"teacher must be 'sim', 'net' or a teacher spec such as 'brain:MajajHong2015:V4,pIT,aIT', got {config.teacher!r}")
     setup = embedded_setup(replace(config, teacher=None) if embedded else config, run_dir)
     if config.teacher == "sim":
-        setup.teacher = simulated_brain_teacher(setup, run_dir, config.seed)
+        setup = replace(setup, teacher=simulated_brain_teacher(setup, run_dir, config.seed))  # re-checks the split rule
     network = config.network
     rows, reranks = [], []
     searches = objective_searches(out, setup, config, network, config.cell_space, SEARCHES, seed=config.seed, device=config.device)

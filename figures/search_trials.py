@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from neurosage.analyses.results import SEARCH_TRIALS, read_table
 from neurosage.figures.output import new_figure, save_figure
@@ -18,7 +19,7 @@ def progress(run_dir: Path, out_dir: Path) -> list[Path]:
     trials = read_table(run_dir, SEARCH_TRIALS).sort_values("tid")
     ok = trials[trials.status == "ok"]
     columns = [c for c in ("score", "P", "TG") if c in ok and ok[c].notna().any()]
-    fig = new_figure(figsize=(4 * len(columns), 3.4))
+    fig = new_figure(figsize=(4 * len(columns), 3.4), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(columns)))
     for ax, column in zip(axes, columns):
         ax.plot(ok.tid, ok[column], "o", ms=4, alpha=0.7, label="trial")
@@ -26,6 +27,7 @@ def progress(run_dir: Path, out_dir: Path) -> list[Path]:
         failed = trials[trials.status != "ok"]
         for tid in failed.tid:
             ax.axvline(tid, color="0.8", lw=0.8, zorder=0)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("trial")
         ax.set_ylabel(column)
         ax.grid(alpha=0.3)

@@ -86,6 +86,9 @@ def test_a_search_folder_explains_itself(tmp_path, fmnist):
     assert trials.P.attrs["units"] == "1" and trials.wall_time.attrs["units"] == "s" and "top-1" in trials.P.attrs["long_name"]
     assert trials.attrs["objective"] == "p+tg" and trials.similarity.dims == ("trial", "endpoint", "layer")
     assert list(trials.endpoint.values) == ["stack1", "stack3"] and trials.sizes["trial"] == 3
+    assert main(["figures", str(run)]) == 0
+    for name in ("search_progress", "search_best_similarity"):
+        assert (run / "figures" / f"{name}.png").stat().st_size > 5000
 
 
 def test_search_cli_missing_dataset_is_clear(tmp_path, capsys):
