@@ -52,7 +52,7 @@ class RerankedSearchConfig(SearchOptions, EmbeddedConfig):
     """Options shared by searches followed by top-k reranking and a final training (Tables 2-4)."""
 
     n_blocks: int = 5
-    n_startup_jobs: int | None = 4
+    startup_trials: int | None = 4
     tpe_gamma: float = 1.0
     top_k: int = 3
     rerank_steps: int = 150

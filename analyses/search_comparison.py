@@ -42,7 +42,7 @@ class SearchComparisonConfig(SearchOptions, EmbeddedConfig):
     premature_steps: int = 15
     mature_steps: int = 80
     top_k: int = 3
-    n_startup_jobs: int | None = 4
+    startup_trials: int | None = 4
     tpe_gamma: float = 1.0
 
 

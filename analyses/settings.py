@@ -60,7 +60,7 @@ class SearchOptions:
     ``tpe_gamma`` is hyperopt's TPE split: ceil(gamma * sqrt(n)) trials form the "good"
     density. Its default, 0.25, keeps only the single best trial while n <= 16, so small
     searches whose scores agree on the best trial propose identical cells; 1.0 lets the
-    ranking of the top few trials matter at small budgets. ``n_startup_jobs`` random
+    ranking of the top few trials matter at small budgets. ``startup_trials`` random
     trials come first; None scales them to the budget (a quarter of it, 2 to 20), so a small
     search is not a random search.
     """
@@ -71,17 +71,16 @@ class SearchOptions:
     alpha: float = 1.0
     premature_steps: int = 20
     batch_size: int = 64
-    n_startup_jobs: int | None = None
+    startup_trials: int | None = None
     tpe_gamma: float = 1.0
 
-    @property
-    def startup_trials(self) -> int:
-        """TPE's random start-up trials: ``n_startup_jobs``, or a quarter of the budget (2 to 20)."""
-        return self.n_startup_jobs if self.n_startup_jobs is not None else max(2, min(20, self.budget // 4))
+    def n_startup(self) -> int:
+        """TPE's random start-up trials: ``startup_trials``, or a quarter of the budget (2 to 20)."""
+        return self.startup_trials if self.startup_trials is not None else max(2, min(20, self.budget // 4))
 
     def searcher_kwargs(self, algo: str | None = None) -> dict[str, Any] | None:
         """Options for :func:`neurosage.searchers.make_searcher` (TPE's; none for the others)."""
-        return {"n_startup_jobs": self.startup_trials, "gamma": self.tpe_gamma} if (algo or self.algo) == "tpe" else None
+        return {"n_startup_jobs": self.n_startup(), "gamma": self.tpe_gamma} if (algo or self.algo) == "tpe" else None
 
     @property
     def premature(self) -> TrainConfig:

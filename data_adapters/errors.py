@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from os import PathLike
 
+from neurosage.errors import NeurosageError
+
 __all__ = ["DataFormatError"]
 
 
-class DataFormatError(ValueError):
+class DataFormatError(NeurosageError, ValueError):
     """A data file is missing, malformed or inconsistent."""
 
     def __init__(self, file: str | PathLike | None, field: str | None, problem: str, fix: str):
-        self.file, self.field, self.problem, self.fix = (str(file) if file else None), field, problem, fix
-        where = f"{self.file}: " if self.file else ""
-        what = f"field {field!r}: " if field else ""
-        super().__init__(f"{where}{what}{problem}; fix: {fix}")
+        super().__init__(problem, fix, file=file, field=field)

@@ -8,6 +8,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from neurosage.data_adapters.errors import DataFormatError
+
 __all__ = ["ImageSet"]
 
 
@@ -52,6 +54,11 @@ class ImageSet(Dataset):
         labels_t = torch.full((n,), -1, dtype=torch.long) if labels is None else torch.as_tensor(np.asarray(labels), dtype=torch.long)
         if labels_t.shape != (n,):
             raise ValueError(f"{name}: {labels_t.shape[0]} labels for {n} images")
+        if classes is not None and n and (int(labels_t.max()) >= len(classes) or int(labels_t.min()) < -1):
+            raise DataFormatError(
+                None, "labels", f"{name}: labels span {int(labels_t.min())}..{int(labels_t.max())} but there are {len(classes)} classes",
+                "give one class name per label value (labels 0..n_classes-1; -1 for unlabelled images)",
+            )
         if stimulus_ids is not None and len(stimulus_ids) != n:
             raise ValueError(f"{name}: {len(stimulus_ids)} stimulus ids for {n} images")
         self.images, self.labels = images, labels_t

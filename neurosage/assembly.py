@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from neurosage.errors import NeurosageError
+
 __all__ = [
     "AssemblyError",
     "make_assembly",
@@ -39,7 +41,7 @@ PRESENTATION, NEUROID, TIME_BIN = "presentation", "neuroid", "time_bin"
 STIMULUS_ID, NEUROID_ID, REGION = "stimulus_id", "neuroid_id", "region"
 
 
-class AssemblyError(ValueError):
+class AssemblyError(NeurosageError, ValueError):
     """An assembly breaks the conventions; ``problems`` lists each problem with its fix."""
 
     def __init__(self, problems: Sequence[str], source: str | None = None):
@@ -47,7 +49,8 @@ class AssemblyError(ValueError):
         self.source = source
         where = f" in {source}" if source else ""
         lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"invalid assembly{where} ({len(self.problems)} problem(s)):\n{lines}")
+        Exception.__init__(self, f"invalid assembly{where} ({len(self.problems)} problem(s)):\n{lines}")
+        self.problem, self.fix, self.file, self.field = "; ".join(self.problems), "see each problem", source, None
 
 
 def make_assembly(

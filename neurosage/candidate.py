@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from neurosage.errors import ConfigError
+
 __all__ = ["NetworkConfig", "TrainConfig"]
 
 
@@ -24,6 +26,12 @@ class NetworkConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def __post_init__(self) -> None:
+        for name in ("n_cells", "filters"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}", f"set {name.replace('_', '-')} to 1 or more", field=name)
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,16 @@ class TrainConfig:
     amp: bool = True
     channels_last: bool = True
     num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        if self.steps is not None and (isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1):
+            raise ConfigError(f"training steps must be a positive integer, got {self.steps!r}", "set premature-steps (or steps) to 1 or more", field="steps")
+        if self.epochs is not None and not (isinstance(self.epochs, (int, float)) and 0 < self.epochs < float("inf")):
+            raise ConfigError(f"training epochs must be a positive number, got {self.epochs!r}", "set premature-epochs to e.g. 0.2", field="epochs")
+        if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
+            raise ConfigError(f"batch size must be a positive integer, got {self.batch_size!r}", "set batch-size to e.g. 64", field="batch_size")
+        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < float("inf")):
+            raise ConfigError(f"learning rate must be a positive finite number, got {self.lr!r}", "set lr to e.g. 0.05", field="lr")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -34,7 +34,7 @@ HELP = {
     "objective": "p, tg or p+tg (= P + alpha * TG)",
     "premature_steps": "SGD steps per candidate",
     "premature_epochs": "fraction of an epoch per candidate (e.g. 0.2); replaces premature-steps",
-    "n_startup_jobs": "TPE: random trials before the model",
+    "startup_trials": "TPE: random trials before the model (default: a quarter of the budget, 2 to 20)",
     "tpe_gamma": "TPE: fraction ceil(gamma*sqrt(n)) of trials forming the 'good' density",
     "workers": "concurrent candidates (> 1 starts a Dask LocalCluster)",
     "scheduler": "address of a running Dask scheduler",

@@ -9,6 +9,7 @@ It never raises for a bad candidate: failures come back as records with
 from __future__ import annotations
 
 import logging
+import math
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -18,7 +19,8 @@ import torch
 
 from neurosage.candidate import NetworkConfig, TrainConfig
 from neurosage.network import build_network, count_flops, count_parameters
-from neurosage.score import combined_score
+from neurosage.errors import ConfigError
+from neurosage.score import OBJECTIVES, combined_score
 from neurosage.similarity import score_model
 from neurosage.space import Genotype
 from neurosage.teachers import Teacher
@@ -53,6 +55,50 @@ class CandidateTask:
     @property
     def input_shape(self) -> tuple[int, ...]:
         return tuple(self.train_set[0][0].shape)
+
+    def check(self) -> None:
+        """Refuse settings that cannot work (run by the search before its first trial)."""
+        if self.objective not in OBJECTIVES:
+            raise ConfigError(f"unknown objective {self.objective!r}", f"choose one of {list(OBJECTIVES)}", field="objective")
+        if not math.isfinite(self.alpha):
+            raise ConfigError(f"alpha must be a finite number, got {self.alpha}", "give a finite weight for TG, e.g. --alpha 1", field="alpha")
+        if self.objective != "p" and self.teacher is None:
+            raise ConfigError(f"objective {self.objective!r} needs a teacher", "give a teacher, or use objective 'p'", field="objective")
+        if self.teacher is not None and len(self.teacher.stimulus_ids) < 3:
+            raise ConfigError(
+                f"the teacher has {len(self.teacher.stimulus_ids)} stimulus image(s); an RDM correlation needs at least 3",
+                "use more teacher stimuli (n-stimuli)", field="n_stimuli",
+            )
+        for name, data in (("training", self.train_set), ("validation", self.val_set)):
+            if len(data) == 0:
+                raise ConfigError(f"the {name} set is empty", "check n-train and n-val against the dataset size", field=name)
+        check_device(self.device)
+
+
+def check_device(device: str | None) -> None:
+    """Refuse a torch device this machine does not have, naming the fix."""
+    try:
+        dev = torch.device(device or "cpu")
+    except (RuntimeError, ValueError) as exc:
+        raise ConfigError(f"{device!r} is not a torch device ({exc})", "use cpu, cuda or cuda:N", field="device") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} was asked for, but this machine has no CUDA GPU", "use --device cpu, or run on a GPU machine", field="device")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ConfigError(f"device {device!r}: this machine has {torch.cuda.device_count()} GPU(s)", "choose an existing index", field="device")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"device {device!r} is not available here", "use --device cpu", field="device")
+
+
+def _nonfinite(net, record: dict[str, Any]) -> str | None:
+    """Why a trained candidate's result cannot be trusted (non-finite weights, loss or scores), or None."""
+    bad = [name for name, param in net.named_parameters() if not torch.isfinite(param).all()]
+    if bad:
+        return f"{len(bad)} parameter tensor(s) became non-finite after training (e.g. {bad[0]})"
+    for key in ("train_loss", "val_loss", "P", "TG", "score"):
+        value = record.get(key)
+        if value is not None and not math.isfinite(value):
+            return f"{key} is {value}"
+    return None
 
 
 def score_network(net, task: CandidateTask, *, seed: int = 0) -> dict[str, Any]:
@@ -102,6 +148,10 @@ def evaluate_candidate(genotype: str, task: CandidateTask, seed: int = 0) -> dic
         record.update(score_network(net, task, seed=seed))
         tg = record.get("TG")
         record["score"] = combined_score(record["P"], tg, task.objective, task.alpha)
+        problem = _nonfinite(net, record)
+        if problem:  # every stored score is finite: a blown-up network is diverged, not scored
+            log.warning("candidate diverged: %s", problem)
+            record.update(status="diverged", error=f"diverged: {problem}", score=None)
     except Exception as exc:  # a candidate's failure must not stop the search
         log.warning("candidate failed: %s", exc)
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())

@@ -1,8 +1,9 @@
-"""Append-only SQLite journal of a search: one row per finished trial.
+"""Append-only SQLite journal of a search: one row per proposal, one per finished trial.
 
-A trial row is written once, in one transaction, when its record arrives at
-the driver; a killed search therefore keeps every finished trial exactly once
-and loses only the trials that were still running.
+A proposal is written before its candidate is submitted; a trial row is written
+once, in one transaction, when its record arrives at the driver. A killed search
+therefore keeps every finished trial exactly once, and on resume the proposals
+without a trial (those that were running) are submitted again as they were.
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ CREATE TABLE IF NOT EXISTS trials (
     loss REAL,
     record TEXT NOT NULL,
     finished REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS proposals (
+    tid INTEGER PRIMARY KEY,
+    vals TEXT NOT NULL,
+    genotype TEXT NOT NULL,
+    proposed REAL NOT NULL
 )
 """
 
@@ -35,7 +42,7 @@ class Journal:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as con:
-            con.execute(_SCHEMA)
+            con.executescript(_SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.path, timeout=30)
@@ -50,6 +57,22 @@ class Journal:
                 "INSERT INTO trials (tid, vals, genotype, status, loss, record, finished) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (tid, json.dumps(vals), record["genotype"], record["status"], loss, json.dumps(record, default=float), finished),
             )
+
+    def propose(self, tid: int, vals: dict[str, Any], genotype: str, proposed: float) -> None:
+        """Record a proposal before it is evaluated (a re-proposed tid keeps its first row)."""
+        with self._connect() as con:
+            con.execute(
+                "INSERT OR IGNORE INTO proposals (tid, vals, genotype, proposed) VALUES (?, ?, ?, ?)",
+                (tid, json.dumps(vals), genotype, proposed),
+            )
+
+    def pending(self) -> list[tuple[int, dict[str, Any], str]]:
+        """Proposals without a finished trial (in flight when the driver stopped), in tid order."""
+        with self._connect() as con:
+            cur = con.execute(
+                "SELECT tid, vals, genotype FROM proposals WHERE tid NOT IN (SELECT tid FROM trials) ORDER BY tid"
+            )
+            return [(tid, json.loads(vals), genotype) for tid, vals, genotype in cur.fetchall()]
 
     def rows(self) -> Iterator[dict[str, Any]]:
         """Finished trials in tid order, with ``vals`` and ``record`` decoded."""

@@ -14,7 +14,9 @@ units) and ``trials.csv``.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,8 +29,10 @@ import xarray as xr
 
 from neurosage.atomic import atomic_path
 from neurosage.evaluate import CandidateTask, evaluate_candidate
+from neurosage.errors import ConfigError, RunFolderError, RunFolderExists, SearchFailed
 from neurosage.journal import Journal
-from neurosage.provenance import record_run
+from neurosage.provenance import PROVENANCE_FILE, read_settings, record_run
+from neurosage.run_lock import run_lock
 from neurosage.searchers import make_searcher
 from neurosage.seeding import derive_seed
 from neurosage.space import CellSpace
@@ -84,7 +88,14 @@ class SearchResult:
 
     @property
     def best(self) -> pd.Series:
-        ok = self.trials[self.trials.status == "ok"]
+        """The finished trial with the highest score; a search without a successful trial raises :class:`SearchFailed`."""
+        ok = self.trials[self.trials.status == "ok"] if len(self.trials) else self.trials
+        if not len(ok):
+            errors = self.trials.error.dropna().unique().tolist() if len(self.trials) else []
+            raise SearchFailed(
+                f"none of the {len(self.trials)} trial(s) in {self.run_dir} succeeded" + (f" (e.g. {errors[0]})" if errors else ""),
+                f"see {self.run_dir / 'trials.csv'} for each error, fix the setting it names, and start a new run folder",
+            )
         return ok.loc[ok.score.idxmax()]
 
     @property
@@ -106,6 +117,7 @@ def run_search(
     config: dict[str, Any] | None = None,
     progress: bool = True,
     searcher_kwargs: dict[str, Any] | None = None,
+    fail_fast: int = 3,
 ) -> SearchResult:
     """Run (or resume) a search of ``budget`` trials; returns all finished trials.
 
@@ -119,13 +131,18 @@ def run_search(
         Concurrent evaluations. With ``client`` (a ``distributed.Client``) they run on Dask;
         with ``workers > 1`` and no client a ``LocalCluster`` of that many processes is started.
     resume
-        Continue the journal in ``run_dir`` instead of refusing to overwrite it.
+        Continue the journal in ``run_dir`` instead of refusing to overwrite it; the settings must be the
+        recorded ones (see :data:`RESUMABLE`), and proposals that were in flight are evaluated again.
+    fail_fast
+        Stop with :class:`~neurosage.errors.SearchFailed` when the first ``fail_fast`` trials fail with the same error.
+
+    One driver at a time: a second one on the same folder is refused (:mod:`neurosage.run_lock`).
     """
     run_dir = Path(run_dir)
     journal_path = run_dir / "journal.sqlite"
     if journal_path.exists() and not resume:
-        raise FileExistsError(f"{run_dir} already holds a search; pass resume=True (CLI: --resume) or another run folder")
-    run_dir.mkdir(parents=True, exist_ok=True)
+        raise RunFolderExists(f"{run_dir} already holds a search", "pass --resume to continue it (resume=True), or choose another run folder", file=run_dir)
+    check_search_settings(budget, task, fail_fast)
     resolved = {
         "space": space.name, "n_blocks": space.n_blocks, "budget": budget, "algo": algo, "seed": seed,
         "workers": workers, "objective": task.objective, "alpha": task.alpha,
@@ -133,26 +150,63 @@ def run_search(
         "teacher_endpoints": task.teacher.endpoints if task.teacher is not None else None,
         **(config or {}),
     }
+    resolved = json.loads(json.dumps(resolved, default=str))
+    if resume:
+        refuse_changed_settings(run_dir, resolved)
     seeds = {"seed": seed, "searcher": "derive_seed(seed, tid)", "candidate": "derive_seed(seed, tid, 1)"}
-    with record_run(run_dir, resolved, seeds=seeds, device=task.device):
-        trials = _search_loop(run_dir, space, task, budget, algo, seed, workers, client, progress, searcher_kwargs)
+    with run_lock(run_dir), record_run(run_dir, resolved, seeds=seeds, device=task.device):
+        trials = _search_loop(run_dir, space, task, budget, algo, seed, workers, client, progress, searcher_kwargs, fail_fast)
     return SearchResult(run_dir, trials)
 
 
+#: Settings that may change when a search is resumed: the budget may grow, the executor may differ.
+RESUMABLE = ("budget", "workers", "scheduler")
+
+
+def refuse_changed_settings(run_dir: Path, resolved: dict[str, Any]) -> None:
+    """Raise :class:`RunFolderError` when ``resolved`` differs from the run folder's settings (other than :data:`RESUMABLE`)."""
+    recorded = read_settings(run_dir)
+    if not recorded:
+        return
+    changed = {k: (recorded.get(k), resolved.get(k)) for k in sorted(set(recorded) | set(resolved))
+               if k not in RESUMABLE and recorded.get(k) != resolved.get(k)}
+    if changed:
+        listing = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
+        raise RunFolderError(
+            f"resuming would change the settings of the search in {run_dir} ({listing})",
+            "resume with the recorded settings (only the budget and the workers may change), or start a new run folder",
+            file=run_dir / PROVENANCE_FILE,
+        )
+
+
+def check_search_settings(budget: Any, task: CandidateTask, fail_fast: int) -> None:
+    """Refuse settings that cannot work, before the first trial."""
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+        raise ConfigError(f"budget must be a positive number of trials, got {budget!r}", "set budget to 1 or more", field="budget")
+    if fail_fast < 1:
+        raise ConfigError(f"fail_fast must be at least 1, got {fail_fast}", "use the default (3)", field="fail_fast")
+    task.check()
+
+
 def _search_loop(run_dir: Path, space: CellSpace, task: CandidateTask, budget: int, algo: str, seed: int, workers: int,
-                 client: Any, progress: bool, searcher_kwargs: dict[str, Any] | None) -> pd.DataFrame:
-    """Replay the journal, then ask/evaluate/tell until ``budget`` trials are finished; returns the exported trials."""
+                 client: Any, progress: bool, searcher_kwargs: dict[str, Any] | None, fail_fast: int) -> pd.DataFrame:
+    """Replay the journal, re-submit proposals that were in flight, then ask/evaluate/tell until ``budget`` trials are finished."""
     journal = Journal(run_dir / "journal.sqlite")
     searcher = make_searcher(algo, space, seed, **(searcher_kwargs or {}))
     done = 0
     best = -np.inf
+    outcomes: list[str | None] = []  # error of each finished trial (None when ok), in finishing order
     for row in journal.rows():
         searcher.observe(row["tid"], row["vals"], row["loss"])
+        outcomes.append(None if row["status"] == "ok" else row["record"].get("error"))
         done += 1
         if row["loss"] is not None:
             best = max(best, -row["loss"])
-    if done:
-        log.info("resuming %s: %d finished trial(s) replayed", run_dir, done)
+    in_flight = journal.pending()
+    for tid, vals, _ in in_flight:
+        searcher.restore(tid, vals)
+    if done or in_flight:
+        log.info("resuming %s: %d finished trial(s) replayed, %d in-flight proposal(s) re-submitted", run_dir, done, len(in_flight))
 
     owned_cluster = None
     if client is None and workers > 1:
@@ -167,9 +221,12 @@ def _search_loop(run_dir: Path, space: CellSpace, task: CandidateTask, budget: i
     try:
         task_ref = executor.scatter(task)
         pending: dict[Any, tuple[int, dict[str, Any]]] = {}
+        for tid, vals, genotype in in_flight[: max(0, budget - done)]:
+            pending[executor.submit(evaluate_candidate, genotype, task_ref, derive_seed(seed, tid, 1))] = (tid, vals)
         while done < budget:
             while len(pending) < max(1, workers) and done + len(pending) < budget:
                 tid, vals, genotype = searcher.ask()
+                journal.propose(tid, vals, str(genotype), time.time())
                 fut = executor.submit(evaluate_candidate, str(genotype), task_ref, derive_seed(seed, tid, 1))
                 pending[fut] = (tid, vals)
             for fut in executor.wait_any(list(pending)):
@@ -183,16 +240,40 @@ def _search_loop(run_dir: Path, space: CellSpace, task: CandidateTask, budget: i
                 journal.append(tid, vals, record, loss, time.time())
                 searcher.tell(tid, loss)
                 done += 1
+                outcomes.append(None if loss is not None else record.get("error"))
                 if loss is not None:
                     best = max(best, -loss)
                 bar.update(1)
                 bar.set_postfix(best=f"{best:.4f}", status=record["status"])
+                _fail_fast(outcomes, fail_fast, run_dir)
     finally:
         bar.close()
         if owned_cluster is not None:
             client.close()
             owned_cluster.close()
-    return export_trials(journal, run_dir, attrs={"objective": task.objective, "alpha": task.alpha, "space": space.name, "algo": algo})
+        export_trials(journal, run_dir, attrs={"objective": task.objective, "alpha": task.alpha, "space": space.name, "algo": algo})
+    return load_trials(run_dir)
+
+
+def _fail_fast(outcomes: list[str | None], k: int, run_dir: Path) -> None:
+    """Stop when the first ``k`` trials all failed with the same error (numbers aside)."""
+    if len(outcomes) != k or any(o is None for o in outcomes):
+        return
+    kinds = {re.sub(r"[-+]?\d[\d.e+-]*", "N", str(o)) for o in outcomes}
+    if len(kinds) == 1:
+        error = str(outcomes[0])
+        raise SearchFailed(f"the first {k} trials all failed with the same error: {error}", _hint(error, run_dir))
+
+
+def _hint(error: str, run_dir: Path) -> str:
+    """The likely fix for a trial error."""
+    if "CUDA" in error or "cuda" in error:
+        return "run on a machine with a GPU, or pass --device cpu"
+    if "Target" in error and "out of bounds" in error:
+        return "the labels exceed the number of classes; check the dataset's labels and classes"
+    if "loss became" in error:
+        return "training diverged every time: lower the learning rate or check the input normalisation"
+    return f"fix the setting this error names (every trial's error is in {run_dir / 'trials.csv'}), then start a new run folder"
 
 
 _SCALARS = ("tid", "status", "genotype", "score", "P", "top5", "TG", "params", "macs", "flops", "steps", "examples",

@@ -2,7 +2,9 @@
 
 ``ask()`` returns ``(tid, vals, genotype)``; ``tell(tid, loss)`` reports a
 result (``loss=None`` for a failed trial, which TPE treats as +inf);
-``observe(tid, vals, loss)`` replays a journal row when resuming.
+``observe(tid, vals, loss)`` replays a journal row when resuming, and
+``restore(tid, vals)`` re-inserts a proposal that was in flight when the driver
+stopped (it is then evaluated again and told as usual).
 
 TPE uses ``hyperopt.tpe.suggest`` one suggestion per call, inserting each
 suggestion before the next, with a per-trial seed derived from ``(seed, tid)``,
@@ -73,6 +75,11 @@ class TPESearcher:
 
     def observe(self, tid: int, vals: dict[str, Any], loss: float | None) -> None:
         """Insert a finished trial from a journal (resume)."""
+        self.restore(tid, vals)
+        self.tell(tid, loss)
+
+    def restore(self, tid: int, vals: dict[str, Any]) -> None:
+        """Insert a proposal that is being evaluated (it counts as pending until told)."""
         labels = list(self.domain.params)
         misc = {
             "tid": tid, "cmd": self.domain.cmd, "workdir": None,
@@ -82,7 +89,6 @@ class TPESearcher:
         docs = self.trials.new_trial_docs([tid], [None], [self.domain.new_result()], [misc])
         self.trials.insert_trial_docs(docs)
         self.trials.refresh()
-        self.tell(tid, loss)
         self.next_tid = max(self.next_tid, tid + 1)
 
 
@@ -110,6 +116,9 @@ class RandomSearcher:
         pass
 
     def observe(self, tid: int, vals: dict[str, Any], loss: float | None) -> None:
+        self.restore(tid, vals)
+
+    def restore(self, tid: int, vals: dict[str, Any]) -> None:
         self.next_tid = max(self.next_tid, tid + 1)
 
 

@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = {"neurosage": "neurosage", "data_adapters": "neurosage.data_adapters", "analyses": "neurosage.analyses", "figures": "neurosage.figures"}
 
 LIBRARY = [
-    ["neurosage", "registry", "atomic", "seeding", "candidate"],
-    ["assembly", "primitives", "provenance", "data_adapters", "data_adapters.errors"],
+    ["neurosage", "registry", "atomic", "seeding", "candidate", "errors"],
+    ["assembly", "primitives", "provenance", "run_lock", "data_adapters", "data_adapters.errors"],
     ["data_adapters.registry", "data_adapters.builtin", "data_adapters.stimulus_sets", "data_adapters.imageset",
      "data_adapters.majajhong2015", "data_adapters.generic", "data_adapters.hvm_hdf5", "data_adapters.images",
      "data_adapters.simulated", "space", "rsa"],

@@ -6,7 +6,7 @@ from conftest import TINY_ANALYSIS
 
 
 def test_table_row_costs_and_winner(tmp_path, tiny_fmnist):
-    config = load_config(CellSearchConfig, data=str(tiny_fmnist), budget=3, premature_steps=2, rerank_steps=3, final_steps=4, top_k=2, n_startup_jobs=2, **TINY_ANALYSIS)
+    config = load_config(CellSearchConfig, data=str(tiny_fmnist), budget=3, premature_steps=2, rerank_steps=3, final_steps=4, top_k=2, startup_trials=2, **TINY_ANALYSIS)
     row = run(tmp_path, config).iloc[0]
     trials = pd.read_csv(tmp_path / "cell_search" / "search" / "trials.csv")
     rerank = pd.read_csv(tmp_path / "cell_search" / "rerank.csv")

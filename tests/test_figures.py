@@ -51,7 +51,7 @@ def test_latex_escape_covers_specials():
 
 def test_analyze_command(tmp_path, tiny_fmnist, capsys):
     cfg = tmp_path / "c.toml"
-    cfg.write_text("budget = 2\npremature-steps = 2\nrerank-steps = 2\nfinal-steps = 2\ntop-k = 1\nn-startup-jobs = 1\n"
+    cfg.write_text("budget = 2\npremature-steps = 2\nrerank-steps = 2\nfinal-steps = 2\ntop-k = 1\nstartup-trials = 1\n"
                    "n-train = 100\nn-val = 40\nn-stimuli = 20\nn-blocks = 2\nfilters = 4\n")
     assert main(["analyze", "cell_search", "--run-dir", str(tmp_path / "run"), "--config", str(cfg), "--data", str(tiny_fmnist)]) == 0
     assert (tmp_path / "run" / "cell_search" / "table_cells.csv").exists()

@@ -7,7 +7,7 @@ from conftest import TINY_ANALYSIS
 
 
 def test_two_searches_and_table4(tmp_path, tiny_fmnist):
-    config = load_config(NeuroSearchConfig, data=str(tiny_fmnist), budget=3, premature_steps=2, rerank_steps=3, final_steps=4, top_k=2, n_startup_jobs=2, **TINY_ANALYSIS)
+    config = load_config(NeuroSearchConfig, data=str(tiny_fmnist), budget=3, premature_steps=2, rerank_steps=3, final_steps=4, top_k=2, startup_trials=2, **TINY_ANALYSIS)
     table = run(tmp_path, config)
     assert list(table.network) == ["P-search", "TG-SAGE-neuro"]
     neuro = pd.read_csv(tmp_path / "neuro_search" / "TG-SAGE-neuro" / "trials.csv")

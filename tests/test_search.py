@@ -7,7 +7,10 @@ import threading
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
+
+from neurosage.errors import SearchFailed
 
 from neurosage.journal import Journal
 from neurosage.search import load_trials, run_search
@@ -33,9 +36,17 @@ def test_run_folder_is_not_overwritten(tmp_path):
 
 
 def test_diverging_candidates_are_recorded_and_search_continues(tmp_path):
-    result = run_search(tmp_path, SPACE, tiny_task(lr=1e15, steps=20), budget=3, algo="random", progress=False)
+    result = run_search(tmp_path, SPACE, tiny_task(lr=1e15, steps=20), budget=3, algo="random", progress=False, fail_fast=4)
     assert len(result.trials) == 3 and set(result.trials.status) == {"diverged"}
     assert result.trials.error.str.contains("loss became").all()
+    with pytest.raises(SearchFailed, match="none of the 3 trial"):
+        result.best
+
+
+def test_a_search_whose_first_trials_all_fail_alike_stops_with_the_error_and_fix(tmp_path):
+    with pytest.raises(SearchFailed, match="first 3 trials all failed with the same error: .*loss became.*fix: training diverged"):
+        run_search(tmp_path, SPACE, tiny_task(lr=1e15, steps=20), budget=10, algo="random", progress=False)
+    assert len(pd.read_csv(tmp_path / "trials.csv")) == 3  # what happened is kept in the run folder
 
 
 SCRIPT = textwrap.dedent(

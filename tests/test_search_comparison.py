@@ -19,7 +19,7 @@ def test_progress_curve_by_hand():
 
 
 def test_curves_and_summary_recomputed_from_trials(tmp_path, tiny_fmnist):
-    config = load_config(SearchComparisonConfig, data=str(tiny_fmnist), seeds=(0, 1), budget=3, premature_steps=2, mature_steps=3, top_k=2, n_startup_jobs=2, **TINY_ANALYSIS)
+    config = load_config(SearchComparisonConfig, data=str(tiny_fmnist), seeds=(0, 1), budget=3, premature_steps=2, mature_steps=3, top_k=2, startup_trials=2, **TINY_ANALYSIS)
     summary = run(tmp_path, config)
     out = tmp_path / "search_comparison"
     curves = pd.read_csv(out / "curves.csv")

@@ -11,8 +11,8 @@ def test_embedded_config_builds_network_and_space():
 
 def test_tpe_options_only_for_tpe():
     assert SearchConfig(budget=40).searcher_kwargs() == {"n_startup_jobs": 10, "gamma": 0.25}  # scaled to the budget
-    assert DemoConfig(budget=8).startup_trials == 2 and SearchConfig(budget=1000).startup_trials == 20
-    config = SearchConfig(n_startup_jobs=3, tpe_gamma=0.5)
+    assert DemoConfig(budget=8).n_startup() == 2 and SearchConfig(budget=1000).n_startup() == 20
+    config = SearchConfig(startup_trials=3, tpe_gamma=0.5)
     assert config.searcher_kwargs() == {"n_startup_jobs": 3, "gamma": 0.5}
     assert SearchConfig(algo="random").searcher_kwargs() is None
 

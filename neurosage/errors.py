@@ -1,0 +1,39 @@
+"""The project's errors: each names what is wrong, where (file, field) and the fix.
+
+Every error neurosage raises on purpose for bad input derives from
+:class:`NeurosageError`; the command line prints it as one line
+(``error: ... fix: ...``) and exits with status 2.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+
+__all__ = ["NeurosageError", "ConfigError", "RunFolderError", "RunFolderExists", "SearchFailed"]
+
+
+class NeurosageError(Exception):
+    """A problem with the user's input or run folder; the message names the file or field and the fix."""
+
+    def __init__(self, problem: str, fix: str, *, file: str | PathLike | None = None, field: str | None = None):
+        self.problem, self.fix = problem, fix
+        self.file, self.field = (str(file) if file else None), field
+        where = f"{self.file}: " if self.file else ""
+        what = f"field {field!r}: " if field else ""
+        super().__init__(f"{where}{what}{problem}; fix: {fix}")
+
+
+class ConfigError(NeurosageError, ValueError):
+    """A setting has a value that cannot work (a negative budget, an infinite alpha, an absent device...)."""
+
+
+class RunFolderError(NeurosageError):
+    """A run folder cannot be used as asked (another driver holds it, or resuming would change its settings)."""
+
+
+class RunFolderExists(RunFolderError, FileExistsError):
+    """The run folder already holds a search and resuming was not asked for."""
+
+
+class SearchFailed(NeurosageError, RuntimeError):
+    """A search cannot produce a result (every trial failed)."""
