@@ -15,6 +15,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, TypeVar
 
+from neurosage.errors import ConfigError
+
 __all__ = ["load_config", "config_keys", "field_types"]
 
 C = TypeVar("C")
@@ -42,11 +44,12 @@ def field_types(cls: type) -> dict[str, type]:
     return out
 
 
-def load_config(cls: type[C], path: str | Path | None = None, **overrides: Any) -> C:
-    """A ``cls`` instance from its defaults, the TOML file ``path``, then ``overrides`` (``None`` values are skipped)."""
-    values: dict[str, Any] = {}
+def load_config(cls: type[C], path: str | Path | None = None, *, base: dict[str, Any] | None = None, **overrides: Any) -> C:
+    """A ``cls`` instance from its defaults, ``base`` (e.g. a run folder's recorded settings), the TOML file ``path``,
+    then ``overrides`` (``None`` values are skipped). A missing or malformed file raises :class:`ConfigError`."""
+    values: dict[str, Any] = {k: v for k, v in (base or {}).items() if v is not None}
     if path:
-        values.update({k.replace("-", "_"): v for k, v in tomllib.loads(Path(path).read_text()).items()})
+        values.update({k.replace("-", "_"): v for k, v in _read_toml(Path(path)).items()})
     values.update({k.replace("-", "_"): v for k, v in overrides.items() if v is not None})
     known = [f.name for f in fields(cls)]
     unknown = sorted(set(values) - set(known))
@@ -54,11 +57,30 @@ def load_config(cls: type[C], path: str | Path | None = None, **overrides: Any) 
         hints = {k: difflib.get_close_matches(k, known, n=1) for k in unknown}
         close = "; ".join(f"{k!r}: did you mean {m[0]!r}?" for k, m in hints.items() if m)
         where = f" in {path}" if path else ""
-        raise ValueError(
-            f"unknown option(s) {unknown}{where} for {cls.__name__}{'; ' + close if close else ''}; known: {known}"
+        raise ConfigError(
+            f"unknown option(s) {unknown}{where} for {cls.__name__}{'; ' + close if close else ''}",
+            f"use the known keys: {known}", file=path,
         )
     types = field_types(cls)
     for name, value in values.items():
-        if types[name] is tuple and isinstance(value, list):
-            values[name] = tuple(value)
+        expected = types[name]
+        if expected is tuple and isinstance(value, list):
+            values[name] = value = tuple(value)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            values[name] = value = float(value)
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise ConfigError(
+                f"{name.replace('_', '-')} = {value!r} is a {type(value).__name__}, not a {expected.__name__}",
+                f"write {name.replace('_', '-')} as a {expected.__name__}" + (" (TOML: no quotes)" if isinstance(value, str) else ""),
+                file=path, field=name,
+            )
     return cls(**values)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError("config file not found", "check the path given to --config", file=path) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML ({exc})", "write key = value lines, strings in quotes (https://toml.io)", file=path) from None

@@ -140,9 +140,10 @@ def resnet_teacher(train_set: ImageSet, stimuli: ImageSet, cache_dir: Path, *, e
     """
     key = hashlib.sha256(json.dumps({"epochs": epochs, "seed": seed, "n": len(train_set), "stim": list(stimuli.stimulus_ids)}).encode()).hexdigest()[:12]
     weights, rdms_file = cache_dir / f"teacher-{key}.pt", cache_dir / f"teacher-{key}-rdms.nc"
-    if rdms_file.exists():
+    cached = Teacher.load_cached(rdms_file, stimuli)
+    if cached is not None:
         log.info("teacher loaded from cache %s", rdms_file)
-        return Teacher.load(rdms_file, stimuli)
+        return cached
     cache_dir.mkdir(parents=True, exist_ok=True)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

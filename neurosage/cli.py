@@ -8,6 +8,7 @@ tracebacks. The chatty loggers of hyperopt, Dask and PIL stay at WARNING unless 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import sys
@@ -15,7 +16,7 @@ import traceback
 from collections.abc import Sequence
 
 from neurosage import __version__, commands
-from neurosage.data_adapters.errors import DataFormatError
+from neurosage.errors import NeurosageError
 from neurosage.provenance import COMMAND_LINE
 
 #: Third-party loggers that speak at INFO on every call (hyperopt: two lines per TPE suggestion).
@@ -57,11 +58,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return int(args.func(args) or 0)
-    except DataFormatError as exc:  # bad or missing data files: one line, no traceback
+    except (NeurosageError, OSError, KeyError, ValueError, RuntimeError) as exc:  # the user's mistakes: one line
         if args.verbose >= 2:
             traceback.print_exc()
-        print(f"neurosage {args.command}: {exc}")
+        print(f"neurosage {args.command}: error: {error_message(exc, getattr(args, 'run_dir', None), args.command)}", file=sys.stderr)
         return 2
+
+
+#: errno values of a full or failing disk.
+_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS}
+
+
+def error_message(exc: BaseException, run_dir: str | None = None, command: str = "search") -> str:
+    """One line for an error: what went wrong, where, and the fix (never torch's unsafe ``weights_only=False`` advice)."""
+    if isinstance(exc, NeurosageError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.errno in _DISK_ERRORS:
+        where = f" in {run_dir}" if run_dir else ""
+        again = f"neurosage {command} {run_dir} --resume" if run_dir and command == "search" else f"the same neurosage {command} command"
+        return f"could not write {exc.filename or 'a file'}{where} ({exc.strerror}); fix: free space on that disk, then run {again}"
+    if isinstance(exc, OSError):
+        return f"{exc.filename or ''}: {exc.strerror or exc}; fix: check the path and its permissions"
+    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    text = text.split("\n")[0] if "weights_only" not in text else "the file is not a PyTorch state dict that can be loaded safely"
+    return text if "fix:" in text else f"{text}; fix: check the value named above (neurosage {command} --help; -vv shows the traceback)"
 
 
 if __name__ == "__main__":

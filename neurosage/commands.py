@@ -16,6 +16,7 @@ from pathlib import Path
 from neurosage.analyses.config import field_types, load_config
 from neurosage.analyses.settings import DemoConfig, SearchConfig
 from neurosage.atomic import atomic_path
+from neurosage.provenance import read_settings
 
 __all__ = ["REGISTRY", "command", "add_config_flags", "config_from_args"]
 
@@ -63,10 +64,11 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[
             parser.add_argument(flag, type=kind, default=None, metavar=f.name.upper(), help=help_text)
 
 
-def config_from_args(cls: type, args: argparse.Namespace):
-    """``cls`` from its defaults, then ``--config`` (TOML), then the flags given."""
+def config_from_args(cls: type, args: argparse.Namespace, base: dict | None = None):
+    """``cls`` from its defaults, then ``base``, then ``--config`` (TOML), then the flags given."""
     keys = {f.name for f in fields(cls)}
-    return load_config(cls, getattr(args, "config", None), **{k: v for k, v in vars(args).items() if k in keys})
+    base = {k: v for k, v in (base or {}).items() if k in keys}
+    return load_config(cls, getattr(args, "config", None), base=base, **{k: v for k, v in vars(args).items() if k in keys})
 
 
 @command
@@ -123,8 +125,9 @@ def _run_search(args: argparse.Namespace) -> int:
     from neurosage.analyses.embedded import embedded_setup
     from neurosage.search import run_search
 
-    config = config_from_args(SearchConfig, args)
     run_dir = Path(args.run_dir)
+    # a resumed search starts from the settings recorded in its run folder; flags may change only budget and workers
+    config = config_from_args(SearchConfig, args, base=read_settings(run_dir) if args.resume else None)
     setup = embedded_setup(config, run_dir, with_teacher=config.objective != "p")
     task = setup.task(config.network, config.premature, config.objective, config.alpha, config.device)
     client = None
@@ -178,7 +181,7 @@ def _stimuli(args: argparse.Namespace):
 
 def _run_rdm(args: argparse.Namespace) -> int:
     from neurosage.figures.similarity_heatmap import plot_similarity
-    from neurosage.models import build_model
+    from neurosage.models import build_model, load_weights
     from neurosage.network import build_network
     from neurosage.similarity import score_model
     from neurosage.space import Genotype
@@ -189,9 +192,7 @@ def _run_rdm(args: argparse.Namespace) -> int:
     if args.model.startswith("normal:"):
         model = build_network(Genotype.parse(args.model), in_channels=in_channels)
         if args.weights:
-            import torch
-
-            model.load_state_dict(torch.load(args.weights, map_location="cpu", weights_only=True))
+            load_weights(model, args.weights)
         layers = args.layers.split(",") if args.layers else [n for n in model.endpoints if n != "stem"]
     else:
         if not args.layers:

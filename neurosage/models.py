@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 from torch import nn
 
+from neurosage.errors import ConfigError
 from neurosage.registry import Registry
 
-__all__ = ["MODELS", "build_model", "FeatureModel", "cifar_resnet"]
+__all__ = ["MODELS", "build_model", "load_weights", "FeatureModel", "cifar_resnet"]
 
 #: Models by name; ``MODELS.create(name, num_classes=..., in_channels=..., **options)``.
 MODELS: Registry = Registry("model")
@@ -92,6 +94,25 @@ def build_model(name: str, *, weights: str | None = None, num_classes: int = 10,
             raise ValueError(f"unknown model {name!r}; use one of {list(MODELS)} (e.g. cifar_resnet-<n>) or a torchvision name such as resnet18")
         model = torchvision.models.get_model(name, weights=None)
     if weights:
-        state = torch.load(weights, map_location="cpu", weights_only=True)
-        model.load_state_dict(state)
+        load_weights(model, weights)
     return model.eval()
+
+
+def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
+    """Load a state-dict file into ``model`` (safely: tensors only); a bad file raises :class:`ConfigError` naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("weights file not found", "give the path of a file written by torch.save(model.state_dict(), path)", file=path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several kinds for a corrupt or unsafe file
+        raise ConfigError(
+            f"not a PyTorch state-dict file that can be loaded safely ({type(exc).__name__})",
+            "give a file written by torch.save(model.state_dict(), path)", file=path,
+        ) from None
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"the weights do not fit the model ({first})", "use weights saved from the same architecture and input channels", file=path) from None
+    return model

@@ -102,9 +102,10 @@ def teacher_from_spec(
     if getattr(stimuli, "stimulus_ids", None) is None:
         raise ValueError("teacher stimuli need stimulus_ids (ImageSet.stimulus_ids)")
     cache = Path(cache_dir) / f"teacher-{_cache_key(spec, stimuli)}.nc" if cache_dir else None
-    if cache is not None and cache.exists():
+    cached = Teacher.load_cached(cache, stimuli) if cache is not None else None
+    if cached is not None:
         log.info("teacher %s loaded from cache %s", spec, cache)
-        return Teacher.load(cache, stimuli)
+        return cached
     teachers = [_one(s.strip(), stimuli, device=device, seed=seed, dataset_kwargs=dataset_kwargs or {}) for s in spec.split("+")]
     teacher = teachers[0]
     for other in teachers[1:]:

@@ -77,7 +77,21 @@ class Teacher:
 
     @classmethod
     def load(cls, path: str | Path, images: object | None = None) -> Teacher:
-        return cls(xr.open_dataarray(path).load(), images)
+        with xr.open_dataarray(path) as rdms:
+            return cls(rdms.load(), images)
+
+    @classmethod
+    def load_cached(cls, path: str | Path, images: object | None = None) -> Teacher | None:
+        """The teacher cached in ``path``, or None when there is none or it cannot be read (it is then removed)."""
+        path = Path(path)
+        if not path.exists():
+            return None
+        try:
+            return cls.load(path, images)
+        except Exception as exc:  # a truncated or foreign file: rebuild rather than fail the run
+            log.warning("teacher cache %s is unreadable (%s: %s); rebuilding it", path, type(exc).__name__, exc)
+            path.unlink(missing_ok=True)
+            return None
 
 
 

@@ -93,7 +93,7 @@ def test_a_search_folder_explains_itself(tmp_path, fmnist):
 
 def test_search_cli_missing_dataset_is_clear(tmp_path, capsys):
     assert main(["search", str(tmp_path / "r"), "--data", str(tmp_path / "nowhere")]) == 2
-    assert "apt-get install dataset-fashion-mnist" in capsys.readouterr().out
+    assert "apt-get install dataset-fashion-mnist" in capsys.readouterr().err
 
 
 def test_rdm_cli_writes_table_and_heatmap(tmp_path, fmnist, capsys):
