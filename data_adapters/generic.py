@@ -54,6 +54,11 @@ def load_npy_csv(
             raise DataFormatError(path, column, f"missing column (columns: {list(table.columns)})", f"add a {column!r} column")
     if values.ndim != 2 or values.shape != (len(stim), len(neur)):
         raise DataFormatError(responses, "shape", f"responses have shape {values.shape}, stimuli.csv has {len(stim)} rows and neuroids.csv {len(neur)}", "responses must be (rows of stimuli.csv, rows of neuroids.csv)")
+    for column in ("neuroid_id", "region"):
+        empty = neur[column].isna() | (neur[column].astype(str).str.strip() == "")
+        if empty.any():
+            rows = (np.flatnonzero(empty) + 2).tolist()
+            raise DataFormatError(neuroids, column, f"empty value in row(s) {rows[:5]}", f"give every neuroid a {column}")
     nan_rows = stim["stimulus_id"].isna()
     if nan_rows.any():
         raise DataFormatError(stimuli, "stimulus_id", f"{int(nan_rows.sum())} empty value(s)", "give every presentation a stimulus_id")

@@ -79,6 +79,8 @@ def load_hvm_hdf5(
             if key not in nm:
                 raise DataFormatError(path, f"neural_meta/{key}", f"unknown region {region!r} (the file has {sorted(k[:-8] for k in nm if k.endswith('_NEURONS'))})", "choose V4 and/or IT; for pIT/cIT/aIT use the Brain-Score MajajHong2015 file")
             region_idx[region] = np.asarray(nm[key], dtype=np.int64)
+            if region_idx[region].size and region_idx[region].min() < 0:
+                raise DataFormatError(path, f"neural_meta/{key}", f"negative neuron index {int(region_idx[region].min())}", "neuron indices count from 0; use the original file")
         neurons = np.concatenate(list(region_idx.values()))
         region_of = np.concatenate([[r] * len(i) for r, i in region_idx.items()])
         animal = _decode(np.asarray(nm["ANIMAL_INFO"]))[neurons] if "ANIMAL_INFO" in nm else None

@@ -22,5 +22,15 @@ def read_stimulus_csv(csv: str | os.PathLike) -> pd.DataFrame:
         if "image_id" not in table:
             raise DataFormatError(csv, "stimulus_id", "no 'stimulus_id' or 'image_id' column", "add a stimulus_id column")
         table["stimulus_id"] = table["image_id"]
+    if table["stimulus_id"].isna().any():
+        rows = (table.index[table["stimulus_id"].isna()] + 2).tolist()
+        raise DataFormatError(csv, "stimulus_id", f"empty id in row(s) {rows[:5]}", "give every stimulus an id")
     table["stimulus_id"] = table["stimulus_id"].astype(str)
+    repeated = table[table.duplicated("stimulus_id", keep=False)]
+    conflicting = [sid for sid, rows in repeated.groupby("stimulus_id") if len(rows.drop_duplicates()) > 1]
+    if conflicting:
+        raise DataFormatError(
+            csv, "stimulus_id", f"{len(conflicting)} stimulus id(s) appear in rows that disagree, e.g. {conflicting[:3]}",
+            "keep one row per stimulus (or make repeated rows identical)",
+        )
     return table

@@ -173,11 +173,19 @@ def validate(
         if assembly.sizes[dim] == 0:
             problems.append(f"dim {dim!r} is empty; fix: check the selection that produced this assembly")
     region = assembly[REGION].values
-    empty = [i for i, r in enumerate(region) if r is None or (isinstance(r, str) and not r.strip())]
+    empty = [i for i, r in enumerate(region) if r is None or (isinstance(r, float) and np.isnan(r))
+             or (isinstance(r, str) and (not r.strip() or r.strip().lower() == "nan"))]
     if empty:
         problems.append(
             f"{len(empty)} neuroid(s) have an empty region (first at index {empty[0]}); "
             "fix: give every neuroid a region name such as 'V4' or a layer name"
+        )
+    neuroid_ids = pd.Series(assembly[NEUROID_ID].values)
+    dup_neuroids = neuroid_ids[neuroid_ids.duplicated()].unique()
+    if len(dup_neuroids):
+        problems.append(
+            f"{len(dup_neuroids)} duplicate neuroid_id value(s), e.g. {list(dup_neuroids[:3])}; "
+            "fix: give every neuroid (site, unit) its own id"
         )
     if unique_stimuli:
         ids = pd.Series(assembly[STIMULUS_ID].values)

@@ -74,6 +74,7 @@ def compute_rdm(
     labels: Sequence[Any] | None = None,
     dtype: torch.dtype = torch.float64,
     device: str | torch.device | None = None,
+    nan: Literal["raise", "drop"] = "raise",
 ) -> xr.DataArray:
     """RDM of a ``presentation x neuroid`` assembly or an ``(n_conditions, n_features)`` array.
 
@@ -90,9 +91,12 @@ def compute_rdm(
         Condition labels for array input (default ``0..n-1``).
     dtype, device
         Precision and device of the computation; the result is returned on CPU.
+    nan
+        ``"raise"`` (default): refuse non-finite values; ``"drop"``: leave out every feature
+        (neuroid, unit) with a non-finite value, with a warning.
     """
     patterns, row_labels, descriptor = _patterns(data, by=by, labels=labels)
-    x = _as_tensor(patterns, dtype, device)
+    x = _finite_features(_as_tensor(patterns, dtype, device), nan)
     rdm = _rdm_tensor(x, method).cpu().numpy()
     return _wrap(rdm, row_labels, descriptor, method)
 
@@ -193,6 +197,23 @@ def _patterns(
     if by is not None:
         return (*_average_by(np.asarray(data), row_labels), "condition")
     return data, row_labels, "condition"
+
+
+def _finite_features(x: torch.Tensor, nan: str) -> torch.Tensor:
+    """``x`` (conditions x features) with only finite values, or an error naming the problem."""
+    finite = torch.isfinite(x)
+    if bool(finite.all()):
+        return x
+    bad = int((~finite.all(dim=0)).sum())
+    if nan != "drop":
+        raise AssemblyError([
+            f"{int((~finite).sum())} non-finite value(s) in {bad} of {x.shape[1]} feature(s); "
+            "fix: average repetitions NaN-aware, drop those neuroids, or pass nan='drop'"
+        ])
+    if bad == x.shape[1]:
+        raise AssemblyError([f"every one of the {x.shape[1]} features has a non-finite value; fix: check the data"])
+    warnings.warn(f"compute_rdm: dropped {bad} of {x.shape[1]} feature(s) with non-finite values", stacklevel=3)
+    return x[:, finite.all(dim=0)]
 
 
 def _as_tensor(patterns: Any, dtype: torch.dtype, device: str | torch.device | None) -> torch.Tensor:
@@ -316,7 +337,17 @@ def compare_rdms(
         A constant RDM has no defined correlation: its similarities are 0, with a warning.
     """
     a, b = align_rdms(a, b, how=how)
+    if a.sizes[ROW] < 3:
+        raise RDMAlignmentError(
+            f"the RDMs share {a.sizes[ROW]} condition(s); a comparison needs at least 3; fix: use more stimuli"
+        )
     va, vb = np.atleast_2d(upper_triangle(a)), np.atleast_2d(upper_triangle(b))
+    for name, v in (("first", va), ("second", vb)):
+        if not np.isfinite(v).all():
+            raise RDMAlignmentError(
+                f"the {name} RDM(s) hold {int((~np.isfinite(v)).sum())} non-finite dissimilarities; "
+                "fix: compute RDMs from finite data (compute_rdm(..., nan='drop') drops NaN features)"
+            )
     if method == "pearson":
         sim = _pearson_matrix(va, vb, device)
     elif method == "spearman":

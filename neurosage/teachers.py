@@ -41,6 +41,8 @@ class Teacher:
     def __post_init__(self) -> None:
         if STACK not in self.rdms.dims:
             raise ValueError("teacher RDMs need a leading 'rdm' dim naming the endpoints")
+        if self.rdms.sizes[ROW] < 3:
+            raise ValueError(f"a teacher needs at least 3 stimuli (RDM correlations are undefined below), got {self.rdms.sizes[ROW]}; fix: use more stimuli")
         self.rdms = self.rdms.assign_coords({ROW: self.rdms[ROW].values.astype(str), COL: self.rdms[COL].values.astype(str)})
         ids = getattr(self.images, "stimulus_ids", None)
         if ids is not None and list(ids) != list(self.rdms[ROW].values):
