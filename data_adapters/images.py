@@ -93,7 +93,7 @@ def load_fashion_mnist(split: str = "train", root: str | os.PathLike | None = No
         )
     prefix = {"train": "train", "test": "t10k"}.get(split)
     if prefix is None:
-        raise ValueError(f"Fashion-MNIST split must be 'train' or 'test', got {split!r}")
+        raise DataFormatError(None, "split", f"Fashion-MNIST has no split {split!r}", "use 'train' or 'test'")
     images = read_idx(_find(root, f"{prefix}-images-idx3-ubyte"))
     labels_path = _find(root, f"{prefix}-labels-idx1-ubyte")
     labels = read_idx(labels_path)
@@ -175,7 +175,7 @@ def load_imagenet64(
     root = Path(root)
     names = [f"train_data_batch_{i}" for i in batches] if split == "train" else ["val_data"]
     if split not in ("train", "val"):
-        raise ValueError(f"Imagenet64 split must be 'train' or 'val', got {split!r}")
+        raise DataFormatError(None, "split", f"Imagenet64 has no split {split!r}", "use 'train' or 'val'")
     images, labels = [], []
     for name in names:
         obj = _imagenet64_file(root, name)

@@ -49,18 +49,18 @@ class ImageSet(Dataset):
     ):
         images = images if isinstance(images, torch.Tensor) else torch.from_numpy(np.require(images, requirements=["W", "C"]))
         if images.dtype != torch.uint8 or images.ndim != 4:
-            raise ValueError(f"{name}: images must be uint8 (N, C, H, W), got {images.dtype} {tuple(images.shape)}")
+            raise DataFormatError(None, "images", f"{name}: images must be uint8 (N, C, H, W), got {images.dtype} {tuple(images.shape)}", "convert with (x * 255).astype(np.uint8) and add a channel axis")
         n = images.shape[0]
         labels_t = torch.full((n,), -1, dtype=torch.long) if labels is None else torch.as_tensor(np.asarray(labels), dtype=torch.long)
         if labels_t.shape != (n,):
-            raise ValueError(f"{name}: {labels_t.shape[0]} labels for {n} images")
+            raise DataFormatError(None, "labels", f"{name}: {labels_t.shape[0]} labels for {n} images", "give one label per image")
         if classes is not None and n and (int(labels_t.max()) >= len(classes) or int(labels_t.min()) < -1):
             raise DataFormatError(
                 None, "labels", f"{name}: labels span {int(labels_t.min())}..{int(labels_t.max())} but there are {len(classes)} classes",
                 "give one class name per label value (labels 0..n_classes-1; -1 for unlabelled images)",
             )
         if stimulus_ids is not None and len(stimulus_ids) != n:
-            raise ValueError(f"{name}: {len(stimulus_ids)} stimulus ids for {n} images")
+            raise DataFormatError(None, "stimulus_ids", f"{name}: {len(stimulus_ids)} stimulus ids for {n} images", "give one id per image")
         self.images, self.labels = images, labels_t
         self.stimulus_ids = stimulus_ids
         self.classes = list(classes) if classes is not None else None
@@ -80,7 +80,7 @@ class ImageSet(Dataset):
     @stimulus_ids.setter
     def stimulus_ids(self, ids: Sequence[str] | np.ndarray | None) -> None:
         if ids is not None and len(ids) != len(self):
-            raise ValueError(f"{self.name if hasattr(self, 'name') else 'images'}: {len(ids)} stimulus ids for {len(self)} images")
+            raise DataFormatError(None, "stimulus_ids", f"{getattr(self, 'name', 'images')}: {len(ids)} stimulus ids for {len(self)} images", "give one id per image")
         self._stimulus_ids = None if ids is None else np.asarray(ids).astype(str)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -96,7 +96,7 @@ class ImageSet(Dataset):
             elif x.shape[c_axis] == 1:
                 x = x.repeat_interleave(self.channels, dim=c_axis)
             else:
-                raise ValueError(f"{self.name}: cannot convert {x.shape[c_axis]} channels to {self.channels}")
+                raise DataFormatError(None, "channels", f"{self.name}: cannot convert {x.shape[c_axis]} channels to {self.channels}", "use channels=1 (grey) or 3 (RGB)")
         if self.size is not None and tuple(x.shape[-2:]) != (self.size, self.size):
             batch = x if x.ndim == 4 else x[None]
             batch = torch.nn.functional.interpolate(batch, size=(self.size, self.size), mode="bilinear", antialias=True, align_corners=False)
@@ -148,6 +148,6 @@ class ImageSet(Dataset):
     def split_holdout(self, n_holdout: int, *, seed: int = 0) -> tuple[ImageSet, ImageSet]:
         """Split off ``n_holdout`` random images (e.g. the paper's 50,000 ImageNet validation images)."""
         if not 0 < n_holdout < len(self):
-            raise ValueError(f"{self.name}: cannot hold out {n_holdout} of {len(self)} images")
+            raise DataFormatError(None, "n_val", f"{self.name}: cannot hold out {n_holdout} of {len(self)} images", f"hold out between 1 and {len(self) - 1} images")
         perm = np.random.default_rng(seed).permutation(len(self))
         return self.subset(np.sort(perm[n_holdout:])), self.subset(np.sort(perm[:n_holdout]))

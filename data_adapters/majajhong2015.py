@@ -135,7 +135,7 @@ def load_majajhong2015(
     """
     key = (variant, temporal)
     if key not in FILES:
-        raise ValueError(f"variant must be one of public/private/full, got {variant!r}")
+        raise DataFormatError(None, "variant", f"unknown variant {variant!r}", "use public, private or full")
     if path is None and os.environ.get(ENV_VAR):
         path = os.environ[ENV_VAR]
     if path is None:

@@ -20,6 +20,7 @@ import numpy as np
 import xarray as xr
 
 from neurosage.assembly import make_assembly
+from neurosage.data_adapters.errors import DataFormatError
 
 __all__ = ["simulate_recording", "noise_sd"]
 
@@ -27,7 +28,7 @@ __all__ = ["simulate_recording", "noise_sd"]
 def noise_sd(reliability: float, n_repetitions: int) -> float:
     """Single-trial noise SD (in signal SDs) giving ``reliability`` after averaging ``n_repetitions``."""
     if not 0 < reliability <= 1:
-        raise ValueError(f"reliability must be in (0, 1], got {reliability}")
+        raise DataFormatError(None, "reliability", f"reliability must be in (0, 1], got {reliability}", "pass e.g. reliability=0.8")
     return float(np.sqrt(n_repetitions * (1.0 - reliability) / reliability))
 
 
@@ -64,12 +65,12 @@ def simulate_recording(
     for region, acts in activations.items():
         acts = np.asarray(acts, dtype=np.float64).reshape(n_stim, -1)
         if acts.shape[0] != n_stim:
-            raise ValueError(f"region {region!r}: {acts.shape[0]} rows of activations for {n_stim} stimulus ids")
+            raise DataFormatError(None, "activations", f"region {region!r}: {acts.shape[0]} rows of activations for {n_stim} stimulus ids", "give one row per stimulus")
         k = n_sites[region] if isinstance(n_sites, Mapping) else n_sites
         std = acts.std(axis=0)
         candidates = np.flatnonzero(std > 0)
         if len(candidates) == 0:
-            raise ValueError(f"region {region!r}: every unit is constant across stimuli; no site can be simulated")
+            raise DataFormatError(None, "activations", f"region {region!r}: every unit is constant across stimuli; no site can be simulated", "use a layer that responds to the stimuli")
         chosen = np.sort(rng.choice(candidates, size=min(k, len(candidates)), replace=False))
         signal = (acts[:, chosen] - acts[:, chosen].mean(axis=0)) / std[chosen]
         signals.append(signal)

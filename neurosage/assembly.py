@@ -89,7 +89,7 @@ def make_assembly(
     values = np.asarray(values)
     if values.ndim not in (2, 3):
         raise AssemblyError(
-            [f"values must be 2-D (presentation x neuroid) or 3-D (+ time_bin), got shape {values.shape}"]
+            [f"values must be 2-D (presentation x neuroid) or 3-D (+ time_bin), got shape {values.shape}; fix: reshape to (presentations, neuroids)"]
         )
     n_pres, n_neur = values.shape[:2]
     regions_ = [region] * n_neur if isinstance(region, str) else list(region)
@@ -107,7 +107,7 @@ def make_assembly(
     dims: tuple[str, ...] = (PRESENTATION, NEUROID)
     if values.ndim == 3:
         if time_bins is None or len(time_bins) != values.shape[2]:
-            raise AssemblyError([f"3-D values need {values.shape[2]} (start, end) pairs in time_bins"])
+            raise AssemblyError([f"3-D values need {values.shape[2]} (start, end) pairs in time_bins; fix: pass time_bins=[(70, 170), ...]"])
         starts, ends = zip(*time_bins)
         coords["time_bin_start"] = (TIME_BIN, np.asarray(starts))
         coords["time_bin_end"] = (TIME_BIN, np.asarray(ends))
@@ -119,7 +119,7 @@ def make_assembly(
 def _column(values: Sequence[Any], n: int, key: str, dim: str) -> np.ndarray:
     arr = np.asarray(values)
     if arr.shape != (n,):
-        raise AssemblyError([f"coord {key!r} has shape {arr.shape}, but dim {dim!r} has length {n}"])
+        raise AssemblyError([f"coord {key!r} has shape {arr.shape}, but dim {dim!r} has length {n}; fix: give one {key} per {dim}"])
     return arr
 
 
@@ -148,7 +148,7 @@ def validate(
         Accept NaN values (raw recordings with missing trials); inf is never accepted.
     """
     if not isinstance(assembly, xr.DataArray):
-        raise AssemblyError([f"expected an xarray.DataArray, got {type(assembly).__name__}"], source)
+        raise AssemblyError([f"expected an xarray.DataArray, got {type(assembly).__name__}; fix: build one with neurosage.assembly.make_assembly"], source)
     problems: list[str] = []
     dims = set(assembly.dims)
     for dim in (PRESENTATION, NEUROID):
@@ -246,7 +246,7 @@ def select_regions(
         When a requested name is absent, naming the names that exist.
     """
     if coord not in assembly.coords:
-        raise AssemblyError([f"no coord {coord!r} on the neuroid dim; available: {list(assembly.coords)}"])
+        raise AssemblyError([f"no coord {coord!r} on the neuroid dim; available: {list(assembly.coords)}; fix: choose one of those"])
     labels = assembly[coord].values.astype(str)
     available = [str(x) for x in dict.fromkeys(labels)]
     missing = [n for n in names if n not in available]
@@ -313,7 +313,7 @@ def select_time(assembly: xr.DataArray, start: float, end: float) -> xr.DataArra
     squeezes it. Bins that only partly overlap the window are excluded.
     """
     if TIME_BIN not in assembly.dims:
-        raise AssemblyError([f"no {TIME_BIN!r} dim to select from; the assembly is already time-averaged"])
+        raise AssemblyError([f"no {TIME_BIN!r} dim to select from; fix: none needed, the assembly is already time-averaged"])
     for c in ("time_bin_start", "time_bin_end"):
         if c not in assembly.coords:
             raise AssemblyError([f"missing coord {c!r} on {TIME_BIN!r}; fix: add bin edges in ms"])
@@ -322,7 +322,7 @@ def select_time(assembly: xr.DataArray, start: float, end: float) -> xr.DataArra
     inside = np.flatnonzero((starts >= start) & (ends <= end))
     if not len(inside):
         bins = list(zip(starts.tolist(), ends.tolist()))
-        raise AssemblyError([f"no time bin lies within [{start}, {end}] ms; bins are {bins[:10]}"])
+        raise AssemblyError([f"no time bin lies within [{start}, {end}] ms; bins are {bins[:10]}; fix: choose a window that covers whole bins"])
     sub = assembly.isel({TIME_BIN: inside})
     out = sub.mean(TIME_BIN, skipna=True, keep_attrs=True)
     out = out.drop_vars([c for c in ("time_bin_start", "time_bin_end") if c in out.coords])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from os import PathLike
 
-__all__ = ["NeurosageError", "ConfigError", "RunFolderError", "RunFolderExists", "SearchFailed"]
+__all__ = ["NeurosageError", "UnknownName", "ConfigError", "RunFolderError", "RunFolderExists", "SearchFailed"]
 
 
 class NeurosageError(Exception):
@@ -21,6 +21,13 @@ class NeurosageError(Exception):
         where = f"{self.file}: " if self.file else ""
         what = f"field {field!r}: " if field else ""
         super().__init__(f"{where}{what}{problem}; fix: {fix}")
+
+    def __str__(self) -> str:  # also for subclasses of KeyError, whose str() would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownName(NeurosageError, KeyError):
+    """A name (dataset, op, space, searcher, model, teacher kind...) that no registry knows."""
 
 
 class ConfigError(NeurosageError, ValueError):

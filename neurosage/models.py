@@ -91,7 +91,7 @@ def build_model(name: str, *, weights: str | None = None, num_classes: int = 10,
         import torchvision
 
         if name not in torchvision.models.list_models():
-            raise ValueError(f"unknown model {name!r}; use one of {list(MODELS)} (e.g. cifar_resnet-<n>) or a torchvision name such as resnet18")
+            raise ConfigError(f"unknown model {name!r}", f"use one of {list(MODELS)} (e.g. cifar_resnet-<n>) or a torchvision name such as resnet18", field="model")
         model = torchvision.models.get_model(name, weights=None)
     if weights:
         load_weights(model, weights)

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar
 
+from neurosage.errors import ConfigError, UnknownName
+
 __all__ = ["Entry", "Registry", "resolve"]
 
 log = logging.getLogger(__name__)
@@ -105,7 +107,7 @@ class Registry(Generic[T]):
             known = self._entries.get(name)
             if known is not None and known.target is not factory and known.target != factory:
                 where = known.target if isinstance(known.target, str) else getattr(known.target, "__module__", "?")
-                raise ValueError(f"{self.kind} {name!r} is already registered (by {where})")
+                raise ConfigError(f"{self.kind} {name!r} is already registered (by {where})", "register it under another name", field=self.kind)
             self._entries[name] = Entry(name, factory, description, citation, dict(meta))
             return factory
 
@@ -154,7 +156,7 @@ class Registry(Generic[T]):
             close = difflib.get_close_matches(name, names, n=3, cutoff=0.4)
             hint = f"; did you mean {close}?" if close else ""
             qualifier = " ".join(str(v) for v in meta.values())
-            raise KeyError(f"unknown {qualifier + ' ' if qualifier else ''}{self.kind} {name!r}{hint} Registered: {names}")
+            raise UnknownName(f"unknown {qualifier + ' ' if qualifier else ''}{self.kind} {name!r}{hint}", f"choose one of {names}", field=self.kind)
         return entry
 
     def create(self, name: str, /, *args: Any, **kwargs: Any) -> T:

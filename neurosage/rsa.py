@@ -30,6 +30,7 @@ import torch
 import xarray as xr
 
 from neurosage.assembly import NEUROID, PRESENTATION, STIMULUS_ID, TIME_BIN, AssemblyError, regions, select_regions
+from neurosage.errors import ConfigError, NeurosageError
 
 __all__ = [
     "RDMAlignmentError",
@@ -59,8 +60,12 @@ _RSATOOLBOX_MEASURE = {
 }
 
 
-class RDMAlignmentError(ValueError):
-    """Two RDMs do not describe the same conditions."""
+class RDMAlignmentError(NeurosageError, ValueError):
+    """Two RDMs do not describe the same conditions (or cannot be compared); the message ends with the fix."""
+
+    def __init__(self, message: str):
+        Exception.__init__(self, message)
+        self.problem, self.fix, self.file, self.field = message, "", None, None
 
 
 # --------------------------------------------------------------------------- computing
@@ -116,7 +121,7 @@ def compute_rdms(
     if isinstance(endpoints, xr.DataArray):
         endpoints = select_regions(endpoints, regions(endpoints))
     if not endpoints:
-        raise ValueError("compute_rdms needs at least one endpoint")
+        raise ConfigError("compute_rdms got no endpoint", "pass an assembly with a region coord, or a dict of endpoint -> data", field="endpoints")
     rdms = {name: compute_rdm(d, method, **kwargs) for name, d in endpoints.items()}
     return stack_rdms(rdms)
 
@@ -171,7 +176,7 @@ def _patterns(
                 )
             data = data.squeeze(TIME_BIN, drop=True)
         if set(data.dims) != {PRESENTATION, NEUROID}:
-            raise AssemblyError([f"RDMs need dims (presentation, neuroid), got {data.dims}"])
+            raise AssemblyError([f"RDMs need dims (presentation, neuroid), got {data.dims}; fix: rename or reduce the other dims"])
         data = data.transpose(PRESENTATION, NEUROID)
         descriptor = by or STIMULUS_ID
         if descriptor not in data.coords:
@@ -189,11 +194,11 @@ def _patterns(
             return values, row_labels, descriptor
         return (*_average_by(values, row_labels), descriptor)
     if data.ndim != 2:
-        raise ValueError(f"RDMs need a 2-D (conditions x features) array, got shape {tuple(data.shape)}")
+        raise ConfigError(f"RDMs need a 2-D (conditions x features) array, got shape {tuple(data.shape)}", "flatten the features: data.reshape(n_conditions, -1)", field="data")
     n = data.shape[0]
     row_labels = np.arange(n) if labels is None else np.asarray(labels)
     if len(row_labels) != n:
-        raise ValueError(f"{len(row_labels)} labels for {n} conditions")
+        raise ConfigError(f"{len(row_labels)} labels for {n} conditions", "give one label per row of the data", field="labels")
     if by is not None:
         return (*_average_by(np.asarray(data), row_labels), "condition")
     return data, row_labels, "condition"
@@ -252,7 +257,7 @@ def _rdm_tensor(x: torch.Tensor, method: str) -> torch.Tensor:
         rdm = (sq + sq.T - 2.0 * (x @ x.T)).clamp_min_(0.0)
         rdm = rdm.sqrt_() if method == "euclidean" else rdm / x.shape[1]
     else:
-        raise ValueError(f"unknown RDM method {method!r}; choose from {list(_RSATOOLBOX_MEASURE)}")
+        raise ConfigError(f"unknown RDM method {method!r}", f"choose from {list(_RSATOOLBOX_MEASURE)}", field="method")
     rdm.fill_diagonal_(0.0)
     return rdm
 
@@ -289,7 +294,7 @@ def align_rdms(
     for name, labels in (("first", la), ("second", lb)):
         dup = pd.Series(labels).duplicated()
         if dup.any():
-            raise RDMAlignmentError(f"the {name} RDM repeats condition labels, e.g. {labels[dup.values][:3].tolist()}")
+            raise RDMAlignmentError(f"the {name} RDM repeats condition labels, e.g. {labels[dup.values][:3].tolist()}; fix: average repetitions first, or give each condition its own label")
     if len(la) == len(lb) and np.array_equal(la, lb):
         return a, b
     set_b = set(lb.tolist())
@@ -305,7 +310,7 @@ def align_rdms(
         if how != "intersect":
             raise RDMAlignmentError(msg + "; fix: use the same stimuli for both, or pass how='intersect'")
         if len(shared) < 3:
-            raise RDMAlignmentError(msg + "; fewer than 3 shared conditions, nothing to compare")
+            raise RDMAlignmentError(msg + "; fewer than 3 shared conditions, nothing to compare; fix: use RDMs of the same stimuli")
         warnings.warn(msg + f"; comparing the {len(shared)} shared conditions", RuntimeWarning, stacklevel=2)
     sel = {ROW: shared, COL: shared}
     return a.sel(sel), b.sel(sel)
@@ -355,7 +360,7 @@ def compare_rdms(
     elif method == "kendall_tau_a":
         sim = np.array([[_kendall_tau_a(x, y) for y in vb] for x in va])
     else:
-        raise ValueError(f"unknown comparison {method!r}; choose pearson, spearman or kendall_tau_a")
+        raise ConfigError(f"unknown comparison {method!r}", "choose pearson, spearman or kendall_tau_a", field="method")
     names_a = a[STACK].values if STACK in a.dims else ["a"]
     names_b = b[STACK].values if STACK in b.dims else ["b"]
     out = xr.DataArray(sim, dims=("rdm_a", "rdm_b"), coords={"rdm_a": names_a, "rdm_b": names_b})

@@ -13,6 +13,7 @@ import numpy as np
 import xarray as xr
 
 from neurosage.rsa import compare_rdms
+from neurosage.errors import ConfigError
 
 __all__ = ["TeacherScores", "teacher_scores", "combined_score", "OBJECTIVES"]
 
@@ -50,9 +51,9 @@ def combined_score(p: float, tg: float | None, objective: str, alpha: float = 1.
     if objective == "p":
         return float(p)
     if tg is None:
-        raise ValueError(f"objective {objective!r} needs a teacher")
+        raise ConfigError(f"objective {objective!r} needs a teacher", "give a teacher, or use objective 'p'", field="objective")
     if objective == "tg":
         return float(tg)
     if objective == "p+tg":
         return float(p + alpha * tg)
-    raise ValueError(f"unknown objective {objective!r}; choose from {OBJECTIVES}")
+    raise ConfigError(f"unknown objective {objective!r}", f"choose from {OBJECTIVES}", field="objective")

@@ -22,6 +22,7 @@ import numpy as np
 
 from neurosage.primitives import OP_SETS, OPS
 from neurosage.registry import Registry
+from neurosage.errors import ConfigError
 
 __all__ = ["Block", "Cell", "Genotype", "CellSpace", "SPACES", "get_space", "NASNET_A", "PNASNET_5"]
 
@@ -53,13 +54,13 @@ class Cell:
         for b, block in enumerate(self.blocks):
             for i in block.inputs:
                 if not 0 <= i < b + 2:
-                    raise ValueError(f"block {b} input {i} is invalid: block {b} may use states 0..{b + 1}")
+                    raise ConfigError(f"block {b} input {i} is invalid", f"block {b} may use states 0..{b + 1}", field="genotype")
             for op in block.ops:
                 if op not in OPS:
-                    raise ValueError(f"unknown op {op!r}; registered ops: {list(OPS)}")
+                    raise ConfigError(f"unknown op {op!r}", f"use a registered op: {list(OPS)}", field="genotype")
         n_states = len(self.blocks) + 2
         if not self.concat or any(not 0 <= s < n_states for s in self.concat):
-            raise ValueError(f"concat {self.concat} must name states in 0..{n_states - 1}")
+            raise ConfigError(f"concat {self.concat} names a state that does not exist", f"name states in 0..{n_states - 1}", field="genotype")
 
     def __str__(self) -> str:
         blocks = " | ".join(str(b) for b in self.blocks)
@@ -73,7 +74,7 @@ class Cell:
         for part in body.split("|"):
             m = re.fullmatch(r"\s*(\w+)@(\d+)\s*([+&])\s*(\w+)@(\d+)\s*", part)
             if not m:
-                raise ValueError(f"cannot parse block {part!r}; expected 'op@input + op@input'")
+                raise ConfigError(f"cannot parse block {part!r}", "write blocks as 'op@input + op@input' (or '&' to concatenate), separated by '|'", field="genotype")
             combiner = "add" if m.group(3) == "+" else "concat"
             blocks.append(Block((int(m.group(2)), int(m.group(5))), (m.group(1), m.group(4)), combiner))
         return cls(tuple(blocks), tuple(int(s) for s in concat.split(",")))
@@ -102,7 +103,7 @@ class Genotype:
         """Inverse of ``str(genotype)``."""
         parts = dict(p.strip().split(":", 1) for p in text.split(" ; "))
         if "normal" not in parts:
-            raise ValueError(f"genotype string needs a 'normal:' part, got {text!r}")
+            raise ConfigError(f"genotype string needs a 'normal:' part, got {text!r}", "write 'normal: <blocks> -> concat <states>' (see str(PNASNET_5))", field="genotype")
         reduce = Cell.parse(parts["reduce"]) if "reduce" in parts else None
         return cls(Cell.parse(parts["normal"]), reduce)
 
@@ -159,7 +160,7 @@ def output_states(blocks: tuple[Block, ...], output: str) -> tuple[int, ...]:
     if output == "loose_ends":
         used = {i for b in blocks for i in b.inputs}
         return tuple(s for s in block_states if s not in used)
-    raise ValueError(f"unknown output rule {output!r}; use 'all_blocks' or 'loose_ends'")
+    raise ConfigError(f"unknown output rule {output!r}", "use 'all_blocks' or 'loose_ends'", field="output")
 
 
 @dataclass(frozen=True)

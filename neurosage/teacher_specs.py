@@ -27,6 +27,7 @@ from neurosage.models import FeatureModel, build_model
 from neurosage.registry import Registry
 from neurosage.teachers import Teacher, brain_teacher, network_teacher
 from neurosage.train import extract_activations
+from neurosage.errors import ConfigError
 
 __all__ = ["TEACHER_KINDS", "teacher_from_spec"]
 
@@ -51,7 +52,7 @@ TEACHER_KINDS: Registry = Registry("teacher kind", entry_point_group="neurosage.
 
 def _fields(spec: str, args: list[str], n_min: int, n_max: int, usage: str) -> list[str]:
     if not n_min <= len(args) <= n_max:
-        raise ValueError(f"teacher spec {spec!r}: expected {usage}")
+        raise ConfigError(f"teacher spec {spec!r} has {len(args)} field(s) after the kind", f"write it as {usage}", field="teacher")
     return args + [None] * (n_max - len(args))  # type: ignore[list-item]
 
 
@@ -85,7 +86,7 @@ def simulated_teacher(spec: str, args: list[str], stimuli: Any, *, device: str |
 def _one(spec: str, stimuli: Any, *, device: str | None, seed: int, dataset_kwargs: dict[str, Any]) -> Teacher:
     kind, _, rest = spec.partition(":")
     if kind not in TEACHER_KINDS:
-        raise ValueError(f"unknown teacher kind {kind!r} in {spec!r}; use one of {[k + ':' for k in TEACHER_KINDS]}")
+        raise ConfigError(f"unknown teacher kind {kind!r} in {spec!r}", f"start the spec with one of {[k + ':' for k in TEACHER_KINDS]}", field="teacher")
     return TEACHER_KINDS.create(kind, spec, rest.split(":"), stimuli, device=device, seed=seed, dataset_kwargs=dataset_kwargs)
 
 
@@ -100,7 +101,7 @@ def teacher_from_spec(
 ) -> Teacher:
     """Build (or load from ``cache_dir``) the teacher described by ``spec``; ``+`` combines specs."""
     if getattr(stimuli, "stimulus_ids", None) is None:
-        raise ValueError("teacher stimuli need stimulus_ids (ImageSet.stimulus_ids)")
+        raise ConfigError("the teacher's stimulus images have no stimulus ids", "set ImageSet.stimulus_ids (they pair images with recordings)", field="stimulus_ids")
     cache = Path(cache_dir) / f"teacher-{_cache_key(spec, stimuli)}.nc" if cache_dir else None
     cached = Teacher.load_cached(cache, stimuli) if cache is not None else None
     if cached is not None:

@@ -25,6 +25,7 @@ from neurosage.models import FeatureModel
 from neurosage.rsa import COL, ROW, STACK, compute_rdm, stack_rdms, subsample_rdm
 from neurosage.seeding import derive_seed
 from neurosage.train import extract_activations
+from neurosage.errors import ConfigError
 
 __all__ = ["Teacher", "brain_teacher", "network_teacher"]
 
@@ -40,13 +41,13 @@ class Teacher:
 
     def __post_init__(self) -> None:
         if STACK not in self.rdms.dims:
-            raise ValueError("teacher RDMs need a leading 'rdm' dim naming the endpoints")
+            raise ConfigError("teacher RDMs need a leading 'rdm' dim naming the endpoints", "stack them with neurosage.rsa.stack_rdms or compute_rdms", field="rdms")
         if self.rdms.sizes[ROW] < 3:
-            raise ValueError(f"a teacher needs at least 3 stimuli (RDM correlations are undefined below), got {self.rdms.sizes[ROW]}; fix: use more stimuli")
+            raise ConfigError(f"a teacher needs at least 3 stimuli (RDM correlations are undefined below), got {self.rdms.sizes[ROW]}", "use more stimuli", field="n_stimuli")
         self.rdms = self.rdms.assign_coords({ROW: self.rdms[ROW].values.astype(str), COL: self.rdms[COL].values.astype(str)})
         ids = getattr(self.images, "stimulus_ids", None)
         if ids is not None and list(ids) != list(self.rdms[ROW].values):
-            raise ValueError("teacher images and RDMs must list the same stimulus ids in the same order")
+            raise ConfigError("the teacher's images and RDMs list different stimulus ids (or another order)", "build the teacher with brain_teacher(assembly, images), which orders RDMs by the images", field="stimulus_ids")
 
     @property
     def endpoints(self) -> list[str]:
@@ -60,7 +61,7 @@ class Teacher:
         """Combine endpoints of two teachers on the same stimuli (aligned by ``stimulus_id``)."""
         clash = set(self.endpoints) & set(other.endpoints)
         if clash:
-            raise ValueError(f"endpoint names clash: {sorted(clash)}; rename one teacher's endpoints")
+            raise ConfigError(f"endpoint names clash: {sorted(clash)}", "rename one teacher's endpoints", field="endpoints")
         singles = {n: self.rdms.sel({STACK: n}, drop=True) for n in self.endpoints}
         singles.update({n: other.rdms.sel({STACK: n}, drop=True) for n in other.endpoints})
         return Teacher(stack_rdms(singles), self.images)
@@ -116,7 +117,7 @@ def brain_teacher(
     if ids is not None:
         missing = sorted(set(ids) - set(assembly[STIMULUS_ID].values))
         if missing:
-            raise ValueError(f"{len(missing)} stimulus image(s) have no recording, e.g. {missing[:3]}")
+            raise ConfigError(f"{len(missing)} stimulus image(s) have no recording, e.g. {missing[:3]}", "use the images of the recording's stimulus set (their stimulus ids must be recorded)", field="stimulus_id")
         rdms = rdms.sel({ROW: list(ids), COL: list(ids)})
     return Teacher(rdms, images)
 

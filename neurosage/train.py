@@ -26,6 +26,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from neurosage.assembly import make_assembly
 from neurosage.candidate import TrainConfig
+from neurosage.errors import ConfigError
 
 __all__ = ["TrainConfig", "TrainResult", "train", "evaluate", "extract_activations", "resolve_steps"]
 
@@ -48,7 +49,7 @@ class TrainResult:
 def resolve_steps(config: TrainConfig, n_examples: int) -> int:
     """Number of SGD steps for the configured budget (at least 1)."""
     if (config.steps is None) == (config.epochs is None):
-        raise ValueError("set exactly one of TrainConfig.steps or TrainConfig.epochs")
+        raise ConfigError("set exactly one of TrainConfig.steps or TrainConfig.epochs", "give steps=N or epochs=x, not both or neither", field="steps")
     if config.steps is not None:
         return max(1, int(config.steps))
     return max(1, math.ceil(config.epochs * n_examples / config.batch_size))
@@ -62,7 +63,7 @@ def _lr_lambda(config: TrainConfig, total: int):
         return lambda s: config.step_gamma ** sum(s >= m for m in marks)
     if config.schedule == "constant":
         return lambda s: 1.0
-    raise ValueError(f"unknown schedule {config.schedule!r}; use cosine, step or constant")
+    raise ConfigError(f"unknown schedule {config.schedule!r}", "use cosine, step or constant", field="schedule")
 
 
 def _device(device: str | torch.device | None) -> torch.device:
@@ -180,7 +181,7 @@ def evaluate(
             correct[k] += int(hits[:, : min(k, k_max)].any(dim=1).sum())
         n += int(labels.shape[0])
     if n == 0:
-        raise ValueError("cannot evaluate on an empty dataset")
+        raise ConfigError("cannot evaluate on an empty dataset", "check the split sizes (n-val, n-stimuli)", field="dataset")
     out = {f"top{k}": correct[k] / n for k in topk}
     out["loss"] = loss_sum / n
     return out
