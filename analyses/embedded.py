@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,15 +32,18 @@ import torch
 from neurosage.atomic import atomic_path
 from neurosage.data_adapters.imageset import ImageSet
 from neurosage.data_adapters.registry import get_entry, load_images
-from neurosage.analyses.settings import EmbeddedConfig
+from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
 from neurosage.candidate import NetworkConfig, TrainConfig
-from neurosage.evaluate import CandidateTask
+from neurosage.errors import ConfigError
+from neurosage.evaluate import CandidateTask, check_device
+from neurosage.score import OBJECTIVES
+from neurosage.searchers import SEARCHERS
 from neurosage.models import cifar_resnet
 from neurosage.teacher_specs import teacher_from_spec
 from neurosage.teachers import Teacher, network_teacher
 from neurosage.train import train
 
-__all__ = ["Setup", "load_split", "teacher_stimuli", "SplitRuleError", "embedded_setup", "resnet_teacher", "teacher_weights", "DATASET_NORMS"]
+__all__ = ["Setup", "check_config", "load_split", "teacher_stimuli", "SplitRuleError", "embedded_setup", "resnet_teacher", "teacher_weights", "DATASET_NORMS"]
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +100,10 @@ def load_split(config: EmbeddedConfig, which: str) -> ImageSet:
 
 def _stimulus_count(config: EmbeddedConfig, evaluation: ImageSet) -> int:
     if not 3 <= config.n_stimuli < len(evaluation):
-        raise ValueError(f"n_stimuli must be between 3 and {len(evaluation) - 1} (the evaluation split has {len(evaluation)} images)")
+        raise ConfigError(
+            f"n_stimuli must be between 3 and {len(evaluation) - 1} (the evaluation split has {len(evaluation)} images)",
+            "lower n-stimuli", field="n_stimuli",
+        )
     return config.n_stimuli
 
 
@@ -106,12 +113,35 @@ def teacher_stimuli(config: EmbeddedConfig) -> ImageSet:
     return evaluation.subset(range(_stimulus_count(config, evaluation)))
 
 
+def check_config(config: EmbeddedConfig) -> None:
+    """Refuse settings that cannot work before any data is loaded or any network trained."""
+    config.network  # NetworkConfig checks n_cells and filters
+    if not isinstance(config.n_blocks, int) or config.n_blocks < 1:
+        raise ConfigError(f"n_blocks must be a positive integer, got {config.n_blocks!r}", "set n-blocks to 1 or more", field="n_blocks")
+    config.cell_space  # an unknown space raises UnknownName
+    for name in ("n_train", "n_val", "n_stimuli"):
+        value = getattr(config, name)
+        if not isinstance(value, int) or value < (3 if name == "n_stimuli" else 1):
+            raise ConfigError(f"{name} = {value!r} is too small", f"set {name.replace('_', '-')} to at least {3 if name == 'n_stimuli' else 1}", field=name)
+    check_device(config.device)
+    if isinstance(config, SearchOptions):
+        if isinstance(config.budget, bool) or not isinstance(config.budget, int) or config.budget < 1:
+            raise ConfigError(f"budget must be a positive number of trials, got {config.budget!r}", "set budget to 1 or more", field="budget")
+        if not math.isfinite(config.alpha):
+            raise ConfigError(f"alpha must be a finite number, got {config.alpha}", "give a finite weight for TG, e.g. --alpha 1", field="alpha")
+        if config.objective not in OBJECTIVES:
+            raise ConfigError(f"unknown objective {config.objective!r}", f"choose one of {list(OBJECTIVES)}", field="objective")
+        SEARCHERS.get(config.algo)
+        config.premature  # TrainConfig checks the premature budget
+
+
 def embedded_setup(config: EmbeddedConfig, run_dir: str | Path, *, with_teacher: bool = True) -> Setup:
-    """Load the dataset, split it by the split rule and build (or load from cache) the teacher.
+    """Check the settings, load the dataset, split it by the split rule and build (or load from cache) the teacher.
 
     The teacher is cached in ``<run_dir>/teacher``; ``with_teacher=False`` skips it
     (a search scored by P alone).
     """
+    check_config(config)
     run_dir = Path(run_dir)
     train_full, evaluation = load_split(config, "train"), load_split(config, "eval")
     n_stimuli = _stimulus_count(config, evaluation)

@@ -43,6 +43,9 @@ def load_npy_csv(
     average: bool = True,
 ) -> xr.DataArray:
     """An assembly from ``responses.npy`` + ``stimuli.csv`` + ``neuroids.csv``."""
+    for path in (responses, stimuli, neuroids):
+        if not os.path.isfile(path):
+            raise DataFormatError(path, None, "file not found", "check the path (responses .npy, stimuli .csv, neuroids .csv)")
     try:
         values = np.load(responses, allow_pickle=False)
     except (OSError, ValueError) as exc:

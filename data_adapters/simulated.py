@@ -63,7 +63,8 @@ def simulate_recording(
     n_stim = len(stimulus_ids)
     signals, regions, site_ids, units = [], [], [], []
     for region, acts in activations.items():
-        acts = np.asarray(acts, dtype=np.float64).reshape(n_stim, -1)
+        acts = np.asarray(acts, dtype=np.float64)
+        acts = acts.reshape(acts.shape[0], -1)
         if acts.shape[0] != n_stim:
             raise DataFormatError(None, "activations", f"region {region!r}: {acts.shape[0]} rows of activations for {n_stim} stimulus ids", "give one row per stimulus")
         k = n_sites[region] if isinstance(n_sites, Mapping) else n_sites

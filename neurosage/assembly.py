@@ -92,7 +92,7 @@ def make_assembly(
             [f"values must be 2-D (presentation x neuroid) or 3-D (+ time_bin), got shape {values.shape}; fix: reshape to (presentations, neuroids)"]
         )
     n_pres, n_neur = values.shape[:2]
-    regions_ = [region] * n_neur if isinstance(region, str) else list(region)
+    regions_ = [region] * n_neur if isinstance(region, str) else list(_column(region, n_neur, REGION, NEUROID))
     if neuroid_id is None:
         neuroid_id = [f"{r}_{i}" for i, r in enumerate(regions_)]
     coords: dict[str, tuple[str, Any]] = {

@@ -101,7 +101,10 @@ class Genotype:
     @classmethod
     def parse(cls, text: str) -> Genotype:
         """Inverse of ``str(genotype)``."""
-        parts = dict(p.strip().split(":", 1) for p in text.split(" ; "))
+        pieces = [p.strip().split(":", 1) for p in text.split(" ; ")]
+        if any(len(piece) != 2 for piece in pieces):
+            raise ConfigError(f"cannot parse genotype {text!r}", "write 'normal: <blocks> -> concat <states>' (see str(PNASNET_5))", field="genotype")
+        parts = {k.strip(): v for k, v in pieces}
         if "normal" not in parts:
             raise ConfigError(f"genotype string needs a 'normal:' part, got {text!r}", "write 'normal: <blocks> -> concat <states>' (see str(PNASNET_5))", field="genotype")
         reduce = Cell.parse(parts["reduce"]) if "reduce" in parts else None

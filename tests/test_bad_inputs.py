@@ -1,0 +1,861 @@
+"""Bad input on purpose: every case must raise the project's error, name the file or field, and give a fix.
+
+Each case is a function of a temporary folder that must raise ``error`` (a subclass of
+:class:`~neurosage.errors.NeurosageError`) whose message contains ``mention`` and a fix.
+CLI cases must exit with status 2 and print one ``error: ... fix: ...`` line.
+"""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import random_stimuli, write_brainio_netcdf, write_fashion_mnist, write_idx
+from neurosage.analyses.config import load_config
+from neurosage.analyses.settings import DemoConfig, EmbeddedConfig, SearchConfig
+from neurosage.assembly import AssemblyError, average_repetitions, make_assembly, select_regions, select_time, validate
+from neurosage.candidate import NetworkConfig, TrainConfig
+from neurosage.cli import main
+from neurosage.data_adapters.errors import DataFormatError
+from neurosage.data_adapters.generic import load_assembly_file, load_npy_csv
+from neurosage.data_adapters.hvm_hdf5 import load_hvm_hdf5
+from neurosage.data_adapters.images import load_cifar100, load_fashion_mnist, load_image_folder, load_imagenet64, load_stimulus_images, read_idx
+from neurosage.data_adapters.imageset import ImageSet
+from neurosage.data_adapters.majajhong2015 import load_majajhong2015
+from neurosage.data_adapters.registry import load_images, load_neural
+from neurosage.data_adapters.simulated import simulate_recording
+from neurosage.data_adapters.stimulus_sets import read_stimulus_csv
+from neurosage.errors import ConfigError, NeurosageError, UnknownName
+from neurosage.evaluate import CandidateTask, check_device
+from neurosage.models import build_model, load_weights
+from neurosage.rsa import RDMAlignmentError, compare_rdms, compute_rdm, compute_rdms, stack_rdms, subsample_rdm
+from neurosage.score import combined_score
+from neurosage.space import Genotype, get_space
+from neurosage.teacher_specs import teacher_from_spec
+from neurosage.teachers import Teacher, brain_teacher
+from neurosage.train import resolve_steps
+
+CASES: list = []
+
+
+def case(error: type, mention: str):
+    """Register a bad-input case: the function must raise ``error`` mentioning ``mention`` and a fix."""
+
+    def register(fn):
+        CASES.append(pytest.param(fn, error, mention, id=fn.__name__))
+        return fn
+
+    return register
+
+
+def _rec(n_stim=6, n_rep=2, regions=("V4", "V4", "IT", "IT"), **kw):
+    rng = np.random.default_rng(0)
+    return make_assembly(rng.normal(size=(n_stim * n_rep, len(regions))), stimulus_id=np.repeat([f"s{i}" for i in range(n_stim)], n_rep),
+                         region=list(regions), **kw)
+
+
+def _npy_csv(tmp, values=None, stim=None, neur=None):
+    values = np.random.default_rng(0).normal(size=(4, 2)) if values is None else values
+    np.save(tmp / "r.npy", values)
+    (stim if stim is not None else pd.DataFrame({"stimulus_id": ["a", "b", "c", "d"]})).to_csv(tmp / "s.csv", index=False)
+    (neur if neur is not None else pd.DataFrame({"neuroid_id": ["n0", "n1"], "region": ["V4", "IT"]})).to_csv(tmp / "n.csv", index=False)
+    return dict(responses=tmp / "r.npy", stimuli=tmp / "s.csv", neuroids=tmp / "n.csv")
+
+
+def _rdm(n=5, seed=0, labels=None):
+    data = np.random.default_rng(seed).normal(size=(n, 7))
+    return compute_rdm(data, labels=labels or [f"s{i}" for i in range(n)])
+
+
+# ---------------------------------------------------------------- assemblies
+@case(AssemblyError, "values must be 2-D")
+def assembly_1d_values(tmp):
+    make_assembly(np.zeros(5), stimulus_id=list("abcde"), region="V4")
+
+
+@case(AssemblyError, "coord 'stimulus_id'")
+def assembly_too_few_ids(tmp):
+    make_assembly(np.zeros((3, 2)), stimulus_id=["a", "b"], region="V4")
+
+
+@case(AssemblyError, "coord 'region'")
+def assembly_too_few_regions(tmp):
+    make_assembly(np.zeros((3, 2)), stimulus_id=["a", "b", "c"], region=["V4"])
+
+
+@case(AssemblyError, "time_bins")
+def assembly_3d_without_bins(tmp):
+    make_assembly(np.zeros((3, 2, 2)), stimulus_id=["a", "b", "c"], region="V4")
+
+
+@case(AssemblyError, "NaN")
+def assembly_nan_values(tmp):
+    make_assembly(np.array([[1.0, np.nan], [0.0, 1.0]]), stimulus_id=["a", "b"], region="V4")
+
+
+@case(AssemblyError, "inf")
+def assembly_inf_values(tmp):
+    make_assembly(np.array([[1.0, np.inf], [0.0, 1.0]]), stimulus_id=["a", "b"], region="V4", allow_nan=True)
+
+
+@case(AssemblyError, "duplicate neuroid_id")
+def assembly_duplicate_neuroid_ids(tmp):
+    make_assembly(np.zeros((2, 2)), stimulus_id=["a", "b"], region="V4", neuroid_id=["n", "n"])
+
+
+@case(AssemblyError, "empty region")
+def assembly_empty_region(tmp):
+    make_assembly(np.zeros((2, 2)), stimulus_id=["a", "b"], region=["V4", ""])
+
+
+@case(AssemblyError, "empty region")
+def assembly_nan_region(tmp):
+    make_assembly(np.zeros((2, 2)), stimulus_id=["a", "b"], region=["V4", "nan"])
+
+
+@case(AssemblyError, "missing dim 'neuroid'")
+def validate_wrong_dims(tmp):
+    validate(xr.DataArray(np.zeros((2, 2)), dims=("image", "unit")))
+
+
+@case(AssemblyError, "missing coord 'stimulus_id'")
+def validate_no_stimulus_id(tmp):
+    validate(xr.DataArray(np.zeros((2, 2)), dims=("presentation", "neuroid"), coords={"neuroid_id": ("neuroid", ["a", "b"]), "region": ("neuroid", ["V4", "V4"])}))
+
+
+@case(AssemblyError, "unexpected dim")
+def validate_extra_dim(tmp):
+    validate(_rec().expand_dims(session=2))
+
+
+@case(AssemblyError, "duplicate stimulus_id")
+def validate_unique_stimuli(tmp):
+    validate(_rec(), unique_stimuli=True)
+
+
+@case(AssemblyError, "expected an xarray.DataArray")
+def validate_not_a_dataarray(tmp):
+    validate(np.zeros((2, 2)))
+
+
+@case(AssemblyError, "non-numeric")
+def validate_string_values(tmp):
+    a = _rec()
+    validate(a.copy(data=np.full(a.shape, "x")))
+
+
+@case(AssemblyError, "unknown region")
+def select_unknown_region(tmp):
+    select_regions(_rec(), ["aIT"])
+
+
+@case(AssemblyError, "no coord 'subregion'")
+def select_unknown_coord(tmp):
+    select_regions(_rec(), ["V4"], coord="subregion")
+
+
+@case(AssemblyError, "missing coord 'category_name'")
+def average_by_missing_coord(tmp):
+    average_repetitions(_rec(), by="category_name")
+
+
+@case(AssemblyError, "already time-averaged")
+def select_time_without_time(tmp):
+    select_time(_rec(), 70, 170)
+
+
+@case(AssemblyError, "no time bin lies within")
+def select_time_outside(tmp):
+    a = make_assembly(np.zeros((2, 1, 1)), stimulus_id=["a", "b"], region="V4", time_bins=[(0, 50)])
+    select_time(a, 70, 170)
+
+
+# ---------------------------------------------------------------- RSA
+@case(AssemblyError, "repeated stimulus_id")
+def rdm_of_repetitions(tmp):
+    compute_rdm(_rec())
+
+
+@case(AssemblyError, "non-finite")
+def rdm_of_nan(tmp):
+    compute_rdm(np.array([[1.0, np.nan], [2.0, 3.0], [0.0, 1.0]]))
+
+
+@case(AssemblyError, "every one of the")
+def rdm_all_features_nan(tmp):
+    compute_rdm(np.full((3, 2), np.nan), nan="drop")
+
+
+@case(ConfigError, "2-D")
+def rdm_of_3d_array(tmp):
+    compute_rdm(np.zeros((3, 2, 2)))
+
+
+@case(ConfigError, "labels")
+def rdm_wrong_label_count(tmp):
+    compute_rdm(np.zeros((3, 2)), labels=["a"])
+
+
+@case(ConfigError, "unknown RDM method")
+def rdm_unknown_method(tmp):
+    compute_rdm(np.random.default_rng(0).normal(size=(3, 4)), "manhattan")
+
+
+@case(AssemblyError, "time bins")
+def rdm_of_time_bins(tmp):
+    compute_rdm(make_assembly(np.zeros((2, 1, 2)), stimulus_id=["a", "b"], region="V4", time_bins=[(0, 50), (50, 100)]))
+
+
+@case(AssemblyError, "missing presentation coord 'category_name'")
+def rdm_by_missing_coord(tmp):
+    compute_rdm(average_repetitions(_rec()), by="category_name")
+
+
+@case(ConfigError, "no endpoint")
+def rdms_of_nothing(tmp):
+    compute_rdms({})
+
+
+@case(RDMAlignmentError, "fix")
+def compare_mismatched_conditions(tmp):
+    compare_rdms(_rdm(labels=list("abcde")), _rdm(labels=list("vwxyz")))
+
+
+@case(RDMAlignmentError, "at least 3")
+def compare_two_conditions(tmp):
+    compare_rdms(_rdm(2), _rdm(2, seed=1))
+
+
+@case(RDMAlignmentError, "non-finite")
+def compare_nan_rdm(tmp):
+    bad = _rdm().copy()
+    bad.values[0, 1] = bad.values[1, 0] = np.nan
+    compare_rdms(bad, _rdm(seed=1))
+
+
+@case(ConfigError, "unknown comparison")
+def compare_unknown_method(tmp):
+    compare_rdms(_rdm(), _rdm(seed=1), "cosine")
+
+
+@case(RDMAlignmentError, "repeats condition labels")
+def compare_repeated_labels(tmp):
+    compare_rdms(_rdm(labels=list("aabcd")), _rdm())
+
+
+@case(ConfigError, "2-D")
+def subsample_3d(tmp):
+    subsample_rdm(np.zeros((3, 2, 2000)).reshape(3, 2, 2000), 10)
+
+
+# ---------------------------------------------------------------- loaders: npy + csv
+@case(DataFormatError, "r.npy")
+def npy_not_numpy(tmp):
+    kw = _npy_csv(tmp)
+    (tmp / "r.npy").write_bytes(b"garbage")
+    load_npy_csv(**kw)
+
+
+@case(DataFormatError, "shape")
+def npy_wrong_shape(tmp):
+    load_npy_csv(**_npy_csv(tmp, values=np.zeros((3, 2))))
+
+
+@case(DataFormatError, "stimulus_id")
+def npy_no_stimulus_column(tmp):
+    load_npy_csv(**_npy_csv(tmp, stim=pd.DataFrame({"image": list("abcd")})))
+
+
+@case(DataFormatError, "region")
+def npy_no_region_column(tmp):
+    load_npy_csv(**_npy_csv(tmp, neur=pd.DataFrame({"neuroid_id": ["n0", "n1"]})))
+
+
+@case(DataFormatError, "neuroid_id")
+def npy_no_neuroid_column(tmp):
+    load_npy_csv(**_npy_csv(tmp, neur=pd.DataFrame({"region": ["V4", "IT"]})))
+
+
+@case(DataFormatError, "region")
+def npy_empty_region_cell(tmp):
+    load_npy_csv(**_npy_csv(tmp, neur=pd.DataFrame({"neuroid_id": ["n0", "n1"], "region": ["V4", None]})))
+
+
+@case(DataFormatError, "stimulus_id")
+def npy_empty_stimulus_id(tmp):
+    load_npy_csv(**_npy_csv(tmp, stim=pd.DataFrame({"stimulus_id": ["a", None, "c", "d"]})))
+
+
+@case(DataFormatError, "duplicate neuroid_id")
+def npy_duplicate_neuroid(tmp):
+    load_npy_csv(**_npy_csv(tmp, neur=pd.DataFrame({"neuroid_id": ["n0", "n0"], "region": ["V4", "IT"]})))
+
+
+@case(DataFormatError, "NaN")
+def npy_nan_without_average(tmp):
+    load_npy_csv(**_npy_csv(tmp, values=np.array([[np.nan, 1], [1, 2], [3, 4], [5, 6]])), average=False)
+
+
+@case(DataFormatError, "NaN")
+def npy_all_nan_neuroid(tmp):
+    load_npy_csv(**_npy_csv(tmp, values=np.array([[np.nan, 1], [np.nan, 2], [np.nan, 4], [np.nan, 6]])))
+
+
+@case(DataFormatError, "missing.npy")
+def npy_missing_file(tmp):
+    load_npy_csv(tmp / "missing.npy", tmp / "s.csv", tmp / "n.csv")
+
+
+# ---------------------------------------------------------------- loaders: netCDF
+@case(DataFormatError, "nope.nc")
+def assembly_file_missing(tmp):
+    load_assembly_file(tmp / "nope.nc")
+
+
+@case(DataFormatError, "bad.nc")
+def assembly_file_garbage(tmp):
+    (tmp / "bad.nc").write_bytes(b"not netcdf at all")
+    load_assembly_file(tmp / "bad.nc")
+
+
+@case(DataFormatError, "two.nc")
+def assembly_file_two_variables(tmp):
+    xr.Dataset({"a": ("x", [1.0]), "b": ("x", [2.0])}).to_netcdf(tmp / "two.nc")
+    load_assembly_file(tmp / "two.nc")
+
+
+@case(DataFormatError, "dims.nc")
+def assembly_file_wrong_dims(tmp):
+    xr.DataArray(np.zeros((2, 2)), dims=("image", "unit"), name="x").to_netcdf(tmp / "dims.nc")
+    load_assembly_file(tmp / "dims.nc")
+
+
+@case(DataFormatError, "region")
+def majaj_unknown_region(tmp):
+    path, stimuli, _ = write_brainio_netcdf(tmp / "a.nc")
+    stimuli.to_csv(tmp / "stimulus_hvm-public.csv", index=False)
+    load_majajhong2015(path, regions=("V1",))
+
+
+@case(DataFormatError, "stimulus_id")
+def majaj_csv_missing_stimuli(tmp):
+    path, stimuli, _ = write_brainio_netcdf(tmp / "a.nc", drop_stimulus=[0])
+    stimuli.to_csv(tmp / "s.csv", index=False)
+    load_majajhong2015(path, stimulus_csv=tmp / "s.csv")
+
+
+@case(DataFormatError, "variant")
+def majaj_unknown_variant(tmp):
+    load_majajhong2015(tmp / "a.nc", variant="secret")
+
+
+@case(DataFormatError, "missing.csv")
+def majaj_missing_csv(tmp):
+    path, _, _ = write_brainio_netcdf(tmp / "a.nc")
+    load_majajhong2015(path, stimulus_csv=tmp / "missing.csv")
+
+
+# ---------------------------------------------------------------- loaders: stimulus sets and images
+@case(DataFormatError, "disagree")
+def stimulus_csv_conflicting_rows(tmp):
+    pd.DataFrame({"stimulus_id": ["a", "a"], "category_name": ["cat", "dog"]}).to_csv(tmp / "s.csv", index=False)
+    read_stimulus_csv(tmp / "s.csv")
+
+
+@case(DataFormatError, "stimulus_id")
+def stimulus_csv_no_id(tmp):
+    pd.DataFrame({"name": ["a"]}).to_csv(tmp / "s.csv", index=False)
+    read_stimulus_csv(tmp / "s.csv")
+
+
+@case(DataFormatError, "empty id")
+def stimulus_csv_empty_id(tmp):
+    pd.DataFrame({"stimulus_id": ["a", None], "x": [1, 2]}).to_csv(tmp / "s.csv", index=False)
+    read_stimulus_csv(tmp / "s.csv")
+
+
+@case(DataFormatError, "not found")
+def stimulus_csv_missing(tmp):
+    read_stimulus_csv(tmp / "nope.csv")
+
+
+@case(DataFormatError, "filename")
+def stimulus_images_no_file_column(tmp):
+    pd.DataFrame({"stimulus_id": ["a"]}).to_csv(tmp / "s.csv", index=False)
+    load_stimulus_images(tmp / "s.csv", tmp)
+
+
+@case(DataFormatError, "not found")
+def stimulus_images_missing_file(tmp):
+    pd.DataFrame({"stimulus_id": ["a"], "filename": ["a.png"]}).to_csv(tmp / "s.csv", index=False)
+    load_stimulus_images(tmp / "s.csv", tmp)
+
+
+@case(DataFormatError, "not in the zip")
+def stimulus_images_missing_zip_member(tmp):
+    pd.DataFrame({"stimulus_id": ["a"], "filename": ["a.png"]}).to_csv(tmp / "s.csv", index=False)
+    with zipfile.ZipFile(tmp / "i.zip", "w") as z:
+        z.writestr("b.png", b"x")
+    load_stimulus_images(tmp / "s.csv", tmp / "i.zip")
+
+
+@case(DataFormatError, "cannot open zip")
+def stimulus_images_bad_zip(tmp):
+    pd.DataFrame({"stimulus_id": ["a"], "filename": ["a.png"]}).to_csv(tmp / "s.csv", index=False)
+    (tmp / "i.zip").write_bytes(b"not a zip")
+    load_stimulus_images(tmp / "s.csv", tmp / "i.zip")
+
+
+@case(DataFormatError, "cannot decode image")
+def stimulus_images_corrupt_png(tmp):
+    pd.DataFrame({"stimulus_id": ["a"], "filename": ["a.png"]}).to_csv(tmp / "s.csv", index=False)
+    (tmp / "a.png").write_bytes(b"not a png")
+    load_stimulus_images(tmp / "s.csv", tmp)
+
+
+@case(DataFormatError, "not in the stimulus set")
+def stimulus_images_unknown_ids(tmp):
+    pd.DataFrame({"stimulus_id": ["a"], "filename": ["a.png"]}).to_csv(tmp / "s.csv", index=False)
+    load_stimulus_images(tmp / "s.csv", tmp, stimulus_ids=["zz"])
+
+
+@case(DataFormatError, "magic")
+def idx_bad_magic(tmp):
+    (tmp / "x-idx3-ubyte").write_bytes(b"\x01\x02\x03\x04" + b"\x00" * 20)
+    read_idx(tmp / "x-idx3-ubyte")
+
+
+@case(DataFormatError, "corrupt gzip")
+def idx_corrupt_gzip(tmp):
+    (tmp / "x.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x05abcde")[:-6])
+    read_idx(tmp / "x.gz")
+
+
+@case(DataFormatError, "truncated")
+def idx_truncated_header(tmp):
+    (tmp / "x-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03\x00")
+    read_idx(tmp / "x-idx3-ubyte")
+
+
+@case(DataFormatError, "apt-get install dataset-fashion-mnist")
+def fashion_mnist_missing_folder(tmp):
+    load_fashion_mnist("train", tmp / "nowhere")
+
+
+@case(DataFormatError, "split")
+def fashion_mnist_unknown_split(tmp):
+    load_fashion_mnist("validation", write_fashion_mnist(tmp / "f", 20, 10))
+
+
+@case(DataFormatError, "labels")
+def fashion_mnist_label_count(tmp):
+    root = write_fashion_mnist(tmp / "f", 20, 10)
+    write_idx(root / "train-labels-idx1-ubyte.gz", np.zeros(5, dtype=np.uint8))
+    load_fashion_mnist("train", root)
+
+
+@case(DataFormatError, "cannot unpickle")
+def cifar_garbage_pickle(tmp):
+    (tmp / "cifar-100-python").mkdir()
+    (tmp / "cifar-100-python" / "train").write_bytes(b"garbage")
+    load_cifar100("train", tmp / "cifar-100-python")
+
+
+@case(DataFormatError, "missing key")
+def cifar_missing_key(tmp):
+    (tmp / "c").mkdir()
+    (tmp / "c" / "train").write_bytes(pickle.dumps({b"data": np.zeros((1, 3072), np.uint8)}))
+    load_cifar100("train", tmp / "c")
+
+
+@case(DataFormatError, "val_data")
+def imagenet64_missing(tmp):
+    load_imagenet64("val", tmp)
+
+
+@case(DataFormatError, "split")
+def imagenet64_unknown_split(tmp):
+    load_imagenet64("test", tmp)
+
+
+@case(DataFormatError, "labels span")
+def imagenet64_label_range(tmp):
+    np.savez(tmp / "val_data.npz", data=np.zeros((2, 3 * 64 * 64), np.uint8), labels=np.array([0, 1]))
+    load_imagenet64("val", tmp)
+
+
+@case(DataFormatError, "no class folders")
+def image_folder_empty(tmp):
+    load_image_folder(tmp)
+
+
+@case(DataFormatError, "nope.hdf5")
+def hvm_missing_file(tmp):
+    load_hvm_hdf5(tmp / "nope.hdf5")
+
+
+@case(DataFormatError, "neuron index")
+def hvm_negative_index(tmp):
+    import h5py
+
+    with h5py.File(tmp / "v.hdf5", "w") as f:
+        meta = f.create_group("image_meta")
+        for key in ("category", "object_name", "variation_level"):
+            meta[key] = np.array([b"x", b"y"])
+        nm = f.create_group("neural_meta")
+        nm["V4_NEURONS"] = np.array([0, -1])
+        nm["IT_NEURONS"] = np.array([1])
+        f.create_group("time_averaged")
+    load_hvm_hdf5(tmp / "v.hdf5", regions=("V4",))
+
+
+@case(UnknownName, "did you mean")
+def registry_unknown_dataset(tmp):
+    load_neural("MajajHong2051")
+
+
+@case(UnknownName, "unknown images dataset")
+def registry_neural_as_images(tmp):
+    load_images("MajajHong2015")
+
+
+# ---------------------------------------------------------------- image sets, simulation
+@case(DataFormatError, "uint8")
+def imageset_float_images(tmp):
+    ImageSet(np.zeros((2, 1, 4, 4), dtype=np.float32))
+
+
+@case(DataFormatError, "labels")
+def imageset_label_count(tmp):
+    ImageSet(np.zeros((2, 1, 4, 4), dtype=np.uint8), [0])
+
+
+@case(DataFormatError, "labels span")
+def imageset_labels_beyond_classes(tmp):
+    ImageSet(np.zeros((2, 1, 4, 4), dtype=np.uint8), [0, 3], classes=["a", "b"])
+
+
+@case(DataFormatError, "stimulus ids")
+def imageset_id_count(tmp):
+    ImageSet(np.zeros((2, 1, 4, 4), dtype=np.uint8), stimulus_ids=["a"])
+
+
+@case(DataFormatError, "channels")
+def imageset_bad_channels(tmp):
+    ImageSet(np.zeros((2, 3, 4, 4), dtype=np.uint8), channels=2)[0]
+
+
+@case(DataFormatError, "hold out")
+def imageset_holdout_too_large(tmp):
+    ImageSet(np.zeros((2, 1, 4, 4), dtype=np.uint8)).split_holdout(5)
+
+
+@case(DataFormatError, "reliability")
+def simulate_bad_reliability(tmp):
+    simulate_recording({"V4": np.zeros((3, 4))}, ["a", "b", "c"], reliability=1.5)
+
+
+@case(DataFormatError, "constant")
+def simulate_constant_layer(tmp):
+    simulate_recording({"V4": np.ones((3, 4))}, ["a", "b", "c"])
+
+
+@case(DataFormatError, "rows of activations")
+def simulate_row_mismatch(tmp):
+    simulate_recording({"V4": np.random.default_rng(0).normal(size=(2, 4))}, ["a", "b", "c"])
+
+
+# ---------------------------------------------------------------- genotypes, networks, training
+@case(ConfigError, "genotype")
+def genotype_garbage(tmp):
+    Genotype.parse("hello")
+
+
+@case(ConfigError, "cannot parse block")
+def genotype_bad_block(tmp):
+    Genotype.parse("normal: sep_conv_3x3 0 -> concat 2")
+
+
+@case(ConfigError, "unknown op")
+def genotype_unknown_op(tmp):
+    Genotype.parse("normal: warp_drive@0 + skip_connect@1 -> concat 2")
+
+
+@case(ConfigError, "input 5 is invalid")
+def genotype_bad_input(tmp):
+    Genotype.parse("normal: skip_connect@5 + skip_connect@1 -> concat 2")
+
+
+@case(ConfigError, "concat")
+def genotype_bad_concat(tmp):
+    Genotype.parse("normal: skip_connect@0 + skip_connect@1 -> concat 9")
+
+
+@case(UnknownName, "space")
+def unknown_space(tmp):
+    get_space("darts")
+
+
+@case(ConfigError, "filters")
+def network_zero_filters(tmp):
+    NetworkConfig("cifar", 1, 0)
+
+
+@case(ConfigError, "steps")
+def train_zero_steps(tmp):
+    TrainConfig(steps=0)
+
+
+@case(ConfigError, "epochs")
+def train_negative_epochs(tmp):
+    TrainConfig(epochs=-0.2)
+
+
+@case(ConfigError, "learning rate")
+def train_nan_lr(tmp):
+    TrainConfig(steps=1, lr=float("nan"))
+
+
+@case(ConfigError, "batch size")
+def train_zero_batch(tmp):
+    TrainConfig(steps=1, batch_size=0)
+
+
+@case(ConfigError, "exactly one")
+def train_no_budget(tmp):
+    resolve_steps(TrainConfig(), 10)
+
+
+@case(ConfigError, "unknown model")
+def model_unknown(tmp):
+    build_model("resnet9000")
+
+
+@case(ConfigError, "weights file not found")
+def weights_missing(tmp):
+    build_model("cifar_resnet-1", weights=str(tmp / "w.pt"))
+
+
+@case(ConfigError, "can be loaded safely")
+def weights_garbage(tmp):
+    (tmp / "w.pt").write_bytes(b"garbage")
+    build_model("cifar_resnet-1", weights=str(tmp / "w.pt"))
+
+
+@case(ConfigError, "do not fit the model")
+def weights_other_model(tmp):
+    import torch
+
+    torch.save(build_model("cifar_resnet-1", num_classes=3).state_dict(), tmp / "w.pt")
+    load_weights(build_model("cifar_resnet-2"), tmp / "w.pt")
+
+
+@case(ConfigError, "device")
+def device_missing_gpu(tmp):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    check_device("cuda")
+
+
+@case(ConfigError, "not a torch device")
+def device_nonsense(tmp):
+    check_device("quantum")
+
+
+# ---------------------------------------------------------------- scores, teachers, specs
+@case(ConfigError, "unknown objective")
+def score_unknown_objective(tmp):
+    combined_score(0.5, 0.5, "accuracy")
+
+
+@case(ConfigError, "needs a teacher")
+def score_tg_without_teacher(tmp):
+    combined_score(0.5, None, "p+tg")
+
+
+@case(ConfigError, "at least 3 stimuli")
+def teacher_one_stimulus(tmp):
+    Teacher(stack_rdms({"V4": _rdm(1)}))
+
+
+@case(ConfigError, "have no recording")
+def brain_teacher_missing_stimuli(tmp):
+    brain_teacher(average_repetitions(_rec()), random_stimuli(np.random.default_rng(0), 8))
+
+
+@case(ConfigError, "clash")
+def teacher_endpoint_clash(tmp):
+    teacher = brain_teacher(average_repetitions(_rec()))
+    teacher + teacher
+
+
+@case(ConfigError, "net:<model>:<layer")
+def spec_net_without_layers(tmp):
+    teacher_from_spec("net:resnet18", random_stimuli(np.random.default_rng(0), 4))
+
+
+@case(ConfigError, "unknown teacher kind")
+def spec_unknown_kind(tmp):
+    teacher_from_spec("monkey:V4", random_stimuli(np.random.default_rng(0), 4))
+
+
+@case(ConfigError, "brain:<dataset>:<region")
+def spec_brain_without_regions(tmp):
+    teacher_from_spec("brain:MajajHong2015", random_stimuli(np.random.default_rng(0), 4))
+
+
+@case(UnknownName, "unknown neural dataset")
+def spec_brain_unknown_dataset(tmp):
+    teacher_from_spec("brain:Monkey2099:V4", random_stimuli(np.random.default_rng(0), 4))
+
+
+@case(ConfigError, "stimulus ids")
+def spec_stimuli_without_ids(tmp):
+    teacher_from_spec("net:cifar_resnet-1:stack1", ImageSet(np.zeros((4, 1, 8, 8), dtype=np.uint8)))
+
+
+@case(ConfigError, "alpha")
+def task_infinite_alpha(tmp):
+    from search_helpers import tiny_task
+
+    CandidateTask(**{**tiny_task().__dict__, "alpha": float("inf")}).check()
+
+
+@case(ConfigError, "needs a teacher")
+def task_tg_without_teacher(tmp):
+    from search_helpers import tiny_task
+
+    CandidateTask(**{**tiny_task().__dict__, "teacher": None}).check()
+
+
+# ---------------------------------------------------------------- configs
+@case(ConfigError, "n_block")
+def config_unknown_key(tmp):
+    (tmp / "c.toml").write_text("n-block = 3\n")
+    load_config(SearchConfig, tmp / "c.toml")
+
+
+@case(ConfigError, "budget")
+def config_wrong_type(tmp):
+    (tmp / "c.toml").write_text('budget = "ten"\n')
+    load_config(SearchConfig, tmp / "c.toml")
+
+
+@case(ConfigError, "not valid TOML")
+def config_not_toml(tmp):
+    (tmp / "c.toml").write_text("budget: 10\n")
+    load_config(SearchConfig, tmp / "c.toml")
+
+
+@case(ConfigError, "config file not found")
+def config_missing_file(tmp):
+    load_config(DemoConfig, tmp / "missing.toml")
+
+
+@case(ConfigError, "n_stimuli")
+def config_too_many_stimuli(tmp):
+    from neurosage.analyses.embedded import embedded_setup
+
+    embedded_setup(EmbeddedConfig(data=str(write_fashion_mnist(tmp / "f", 40, 10)), n_stimuli=50), tmp / "run")
+
+
+@pytest.mark.parametrize(("fn", "error", "mention"), CASES)
+def test_bad_input_gets_the_projects_error_naming_the_problem_and_fix(tmp_path, fn, error, mention):
+    with pytest.raises(error) as info:
+        fn(tmp_path)
+    message = str(info.value)
+    assert isinstance(info.value, (NeurosageError, FileNotFoundError))
+    assert mention in message, message
+    assert "fix" in message.lower(), message
+
+
+# ---------------------------------------------------------------- the command line
+@pytest.fixture(scope="module")
+def fm(tmp_path_factory):
+    return write_fashion_mnist(tmp_path_factory.mktemp("fm"), n_train=120, n_test=40)
+
+
+TINY = ["--n-blocks", "2", "--filters", "4", "--premature-steps", "1", "--n-train", "40", "--n-val", "20", "--n-stimuli", "10", "--teacher-epochs", "0.05"]
+CLI_CASES = [
+    pytest.param(["search", "{run}", "--budget", "0", *TINY], "budget", id="search_budget_zero"),
+    pytest.param(["search", "{run}", "--budget", "2", "--alpha", "inf", *TINY], "alpha", id="search_alpha_inf"),
+    pytest.param(["search", "{run}", "--budget", "2", "--alpha", "nan", *TINY], "alpha", id="search_alpha_nan"),
+    pytest.param(["search", "{run}", "--budget", "2", "--device", "cuda:7", *TINY], "device", id="search_absent_device"),
+    pytest.param(["search", "{run}", "--budget", "2", *TINY, "--n-val", "5000"], "hold out", id="search_n_val_too_large"),
+    pytest.param(["search", "{run}", "--budget", "2", "--premature-steps", "0", *TINY[:4]], "steps", id="search_zero_steps"),
+    pytest.param(["search", "{run}", "--budget", "2", "--n-blocks", "0", *TINY[2:]], "n_blocks", id="search_zero_blocks"),
+    pytest.param(["search", "{run}", "--budget", "2", "--space", "darts", *TINY], "space", id="search_unknown_space"),
+    pytest.param(["search", "{run}", "--budget", "2", "--algo", "bayes", *TINY], "searcher", id="search_unknown_algo"),
+    pytest.param(["search", "{run}", "--budget", "2", "--objective", "acc", *TINY], "objective", id="search_unknown_objective"),
+    pytest.param(["search", "{run}", "--budget", "2", "--teacher", "monkey:V4", *TINY], "teacher kind", id="search_bad_teacher_spec"),
+    pytest.param(["search", "{run}", "--config", "{tmp}/missing.toml"], "missing.toml", id="search_missing_config"),
+    pytest.param(["search", "{run}", "--dataset", "mnist", *TINY], "dataset", id="search_unknown_dataset"),
+    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "net:cifar_resnet-1:stack2", "--weights", "{tmp}/w.pt", "--n-stimuli", "10"], "w.pt", id="rdm_missing_weights"),
+    pytest.param(["rdm", "normal: nonsense", "--teacher", "net:cifar_resnet-1:stack2", "--n-stimuli", "10"], "genotype", id="rdm_bad_genotype"),
+    pytest.param(["analyze", "nothing", "--run-dir", "{run}"], "analysis", id="analyze_unknown_analysis"),
+    pytest.param(["analyze", "cell_search", "--run-dir", "{run}", "--config", "{tmp}/bad.toml"], "bad.toml", id="analyze_bad_toml"),
+]
+
+
+@pytest.mark.parametrize(("argv", "mention"), CLI_CASES)
+def test_cli_mistakes_are_one_line_with_a_fix_and_status_2(tmp_path, fm, capsys, argv, mention):
+    (tmp_path / "bad.toml").write_text("budget = = 3\n")
+    argv = [a.format(run=tmp_path / "run", tmp=tmp_path) for a in argv]
+    if argv[0] in ("search", "rdm"):
+        argv += ["--data", str(fm)]
+    assert main(argv) == 2
+    stderr = capsys.readouterr().err
+    err = [line for line in stderr.splitlines() if "error:" in line]
+    assert len(err) == 1 and "fix:" in err[0] and mention in err[0], stderr[-2000:]
+    assert "Traceback" not in stderr and "weights_only=False" not in stderr
+
+
+def test_garbage_weights_never_get_unsafe_advice(tmp_path, fm, capsys):
+    (tmp_path / "w.pt").write_bytes(b"\x80\x02garbage")
+    argv = ["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "net:cifar_resnet-1:stack2", "--weights", str(tmp_path / "w.pt"),
+            "--n-stimuli", "10", "--data", str(fm), "--out", str(tmp_path / "o")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "w.pt" in err and "weights_only=False" not in err and "state" in err
+
+
+def test_there_are_at_least_100_bad_input_cases():
+    assert len(CASES) + len(CLI_CASES) + 1 >= 100
+
+
+# ---------------------------------------------------------------- validate never fails with a foreign exception
+_coords = st.lists(st.one_of(st.text(max_size=3), st.none(), st.integers(-2, 2), st.floats(allow_nan=True)), min_size=1, max_size=4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=3), min_size=1, max_size=4),
+    stimulus=_coords, region=_coords, neuroid=_coords,
+    dims=st.sampled_from([("presentation", "neuroid"), ("neuroid", "presentation"), ("image", "neuroid"), ("presentation", "unit")]),
+    unique=st.booleans(), allow_nan=st.booleans(),
+)
+def test_validate_accepts_or_raises_the_projects_error(values, stimulus, region, neuroid, dims, unique, allow_nan):
+    width = len(values[0])
+    values = [row[:width] + [0.0] * (width - len(row)) for row in values]
+    array = np.array(values, dtype=float)
+    coords = {}
+    for name, dim, col in (("stimulus_id", dims[0], stimulus), ("region", dims[1], region), ("neuroid_id", dims[1], neuroid)):
+        n = array.shape[0] if dim == dims[0] else array.shape[1]
+        if len(col) >= n:
+            coords[name] = (dim, np.array(col[:n], dtype=object))
+    try:
+        out = validate(xr.DataArray(array, dims=dims, coords=coords), unique_stimuli=unique, allow_nan=allow_nan)
+    except AssemblyError as exc:
+        assert "fix" in str(exc)
+    else:
+        assert out["stimulus_id"].dtype.kind == "U" and np.isfinite(out.values).all() | allow_nan
