@@ -145,10 +145,11 @@ def evaluate_candidate(genotype: str, task: CandidateTask, seed: int = 0) -> dic
         if result.status != "ok":
             record.update(status=result.status, error=result.error, wall_time=time.perf_counter() - t0)
             return record
-        record.update(score_network(net, task, seed=seed))
-        tg = record.get("TG")
-        record["score"] = combined_score(record["P"], tg, task.objective, task.alpha)
         problem = _nonfinite(net, record)
+        if not problem:
+            record.update(score_network(net, task, seed=seed))
+            record["score"] = combined_score(record["P"], record.get("TG"), task.objective, task.alpha)
+            problem = _nonfinite(net, record)
         if problem:  # every stored score is finite: a blown-up network is diverged, not scored
             log.warning("candidate diverged: %s", problem)
             record.update(status="diverged", error=f"diverged: {problem}", score=None)

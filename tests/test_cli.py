@@ -104,3 +104,37 @@ def test_rdm_cli_writes_table_and_heatmap(tmp_path, fmnist, capsys):
     table = pd.read_csv(out / "similarity.csv", index_col=0)
     assert list(table.index) == ["stack1", "stack3"] and list(table.columns) == ["stack2"]
     assert (out / "similarity.png").stat().st_size > 1000
+
+
+def test_a_full_disk_is_one_message_naming_the_run_folder_and_how_to_resume(tmp_path, fmnist, capsys, monkeypatch):
+    import errno
+
+    import neurosage.search
+
+    run = tmp_path / "run"
+    flags = ["--data", str(fmnist), "--n-blocks", "2", "--filters", "4", "--premature-steps", "2", "--n-train", "64",
+             "--n-val", "40", "--n-stimuli", "20", "--objective", "p"]
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(run / "trials.nc"))
+
+    monkeypatch.setattr(neurosage.search, "export_trials", full_disk)
+    assert main(["search", str(run), "--budget", "2", *flags]) == 2
+    err = capsys.readouterr().err
+    assert f"could not write {run / 'trials.nc'} in {run} (No space left on device); fix: free space" in err
+    assert f"neurosage search {run} --resume" in err and "Traceback" not in err
+    assert json.loads((run / "run.json").read_text())["sessions"][-1]["status"].startswith("failed: OSError")
+    monkeypatch.undo()
+    assert main(["search", str(run), "--budget", "2", "--resume", *flags]) == 0  # after freeing space: resume finishes
+    assert len(pd.read_csv(run / "trials.csv")) == 2
+
+
+def test_resume_from_the_cli_uses_the_recorded_settings_and_refuses_changes(tmp_path, fmnist, capsys):
+    run = tmp_path / "run"
+    flags = ["--data", str(fmnist), "--n-blocks", "2", "--filters", "4", "--premature-steps", "2", "--n-train", "64",
+             "--n-val", "40", "--n-stimuli", "20", "--objective", "p", "--seed", "4"]
+    assert main(["search", str(run), "--budget", "1", *flags]) == 0
+    assert main(["search", str(run), "--resume", "--objective", "p+tg"]) == 2
+    assert "resuming would change the settings" in capsys.readouterr().err
+    assert main(["search", str(run), "--resume", "--budget", "2"]) == 0  # the other settings come from run.json
+    assert len(pd.read_csv(run / "trials.csv")) == 2

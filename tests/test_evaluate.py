@@ -20,3 +20,22 @@ def test_divergence_and_errors_are_records():
     assert rec["status"] == "diverged" and "loss became" in rec["error"]
     bad = evaluate_candidate("normal: nonsense", tiny_task(), seed=0)
     assert bad["status"] == "failed" and "cannot parse" in bad["error"]
+
+
+def test_nan_weights_after_the_last_step_mark_the_trial_diverged(monkeypatch):
+    import torch
+
+    import neurosage.evaluate
+
+    real_train = neurosage.evaluate.train
+
+    def train_then_blow_up(net, *args, **kwargs):
+        result = real_train(net, *args, **kwargs)
+        with torch.no_grad():
+            next(net.parameters()).fill_(float("nan"))  # the last update made the weights NaN, the loss was still finite
+        return result
+
+    monkeypatch.setattr(neurosage.evaluate, "train", train_then_blow_up)
+    for objective in ("p", "p+tg"):
+        rec = evaluate_candidate(str(get_space("pnas", 2).sample(0)), tiny_task(objective=objective), seed=1)
+        assert rec["status"] == "diverged" and rec["score"] is None and "non-finite" in rec["error"]

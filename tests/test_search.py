@@ -112,3 +112,67 @@ def test_dask_local_cluster_survives_a_killed_worker(tmp_path):
     finally:
         client.close()
         cluster.close()
+
+
+def test_two_drivers_on_one_run_folder_the_second_is_refused(tmp_path):
+    from neurosage.errors import RunFolderError
+    from neurosage.run_lock import run_lock
+
+    with run_lock(tmp_path):  # a first driver is running
+        with pytest.raises(RunFolderError, match="another driver"):
+            run_search(tmp_path, SPACE, tiny_task(), budget=2, progress=False)
+    assert not (tmp_path / "journal.sqlite").exists()
+
+
+def test_resume_refuses_changed_settings_but_extends_the_budget(tmp_path):
+    from neurosage.errors import RunFolderError
+
+    run_search(tmp_path, SPACE, tiny_task(), budget=2, seed=1, progress=False)
+    for changed in (dict(seed=2), dict(task=tiny_task(objective="p")), dict(space=get_space("pnas", n_blocks=3))):
+        kw = dict(space=SPACE, task=tiny_task(), budget=3, seed=1, progress=False, resume=True) | changed
+        with pytest.raises(RunFolderError, match="resuming would change the settings.*fix: resume with the recorded settings"):
+            run_search(tmp_path, **kw)
+    result = run_search(tmp_path, SPACE, tiny_task(), budget=3, seed=1, progress=False, resume=True, workers=1)
+    assert list(result.trials.tid) == [0, 1, 2]
+
+
+def test_in_flight_proposals_are_resubmitted_on_resume(tmp_path):
+    """A driver killed with trials in flight: resume evaluates exactly those proposals, then goes on."""
+    run_search(tmp_path / "full", SPACE, tiny_task(), budget=4, seed=5, progress=False, searcher_kwargs={"n_startup_jobs": 2})
+    run_search(tmp_path / "cut", SPACE, tiny_task(), budget=2, seed=5, progress=False, searcher_kwargs={"n_startup_jobs": 2})
+    journal = Journal(tmp_path / "cut" / "journal.sqlite")
+    # simulate two proposals that were in flight when the driver died: proposed, never finished
+    full = {r["tid"]: r for r in Journal(tmp_path / "full" / "journal.sqlite").rows()}
+    for tid in (2, 3):
+        journal.propose(tid, full[tid]["vals"], full[tid]["genotype"], 0.0)
+    assert [t for t, _, _ in journal.pending()] == [2, 3]
+    result = run_search(tmp_path / "cut", SPACE, tiny_task(), budget=4, seed=5, progress=False, resume=True,
+                        searcher_kwargs={"n_startup_jobs": 2})
+    assert list(result.trials.tid) == [0, 1, 2, 3] and journal.pending() == []
+    assert list(result.trials.genotype) == [full[t]["genotype"] for t in range(4)]
+    assert result.trials.score.tolist() == pytest.approx([full[t]["record"]["score"] for t in range(4)])
+
+
+def test_killed_dask_driver_resume_reproposes_the_trials_in_flight(tmp_path):
+    pytest.importorskip("distributed")
+    run = tmp_path / "run"
+    script = SCRIPT.format(tests=str(Path(__file__).parent), run=str(run)).replace("seed=1,", "seed=1, workers=2,")
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    journal_path = run / "journal.sqlite"
+    deadline, in_flight = time.time() + 180, []
+    while time.time() < deadline and proc.poll() is None:
+        if journal_path.exists():
+            journal = Journal(journal_path)
+            in_flight = journal.pending()
+            if len(journal) >= 2 and in_flight:
+                break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    in_flight = Journal(journal_path).pending()
+    assert in_flight, "the driver should have been killed with trials in flight"
+    result = run_search(run, SPACE, tiny_task(steps=6), budget=10, seed=1, resume=True, progress=False, workers=1)
+    rows = {r["tid"]: r for r in Journal(journal_path).rows()}
+    assert sorted(rows) == list(range(10)) and len(result.trials) == 10
+    for tid, vals, genotype in in_flight:  # re-proposed as they were, not dropped
+        assert rows[tid]["genotype"] == genotype and rows[tid]["vals"] == vals

@@ -68,3 +68,16 @@ def test_a_new_teacher_kind_plugs_into_specs(stimuli):
         assert teacher.endpoints == ["retina", "stack1"]
     finally:
         TEACHER_KINDS.unregister("pixels")
+
+
+def test_an_unreadable_cached_teacher_is_rebuilt_with_a_warning(tmp_path, stimuli, caplog):
+    weights = tmp_path / "w.pt"
+    torch.save(build_model("cifar_resnet-1", in_channels=1).state_dict(), weights)
+    spec = f"net:cifar_resnet-1:stack1,stack2:{weights}"
+    teacher = teacher_from_spec(spec, stimuli, cache_dir=tmp_path)
+    (cache,) = tmp_path.glob("teacher-*.nc")
+    cache.write_bytes(cache.read_bytes()[:100])  # half-written, e.g. on a full disk
+    again = teacher_from_spec(spec, stimuli, cache_dir=tmp_path)
+    assert "unreadable" in caplog.text and "rebuilding" in caplog.text
+    np.testing.assert_allclose(again.rdms.values, teacher.rdms.values)
+    assert teacher_from_spec(spec, stimuli, cache_dir=tmp_path).rdms.shape == teacher.rdms.shape  # the rebuilt cache reads

@@ -1,0 +1,37 @@
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from neurosage.errors import RunFolderError
+from neurosage.run_lock import LOCK_FILE, run_lock
+
+
+def test_the_lock_is_held_then_released(tmp_path):
+    with run_lock(tmp_path) as path:
+        holder = json.loads(path.read_text())
+        assert holder["pid"] == os.getpid() and holder["host"] == socket.gethostname()
+        with pytest.raises(RunFolderError, match=rf"another driver \(pid {os.getpid()}.*fix: wait"):
+            with run_lock(tmp_path):
+                pass
+    assert not (tmp_path / LOCK_FILE).exists()
+
+
+def test_a_stale_or_unreadable_lock_is_taken_over(tmp_path, caplog):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (tmp_path / LOCK_FILE).write_text(json.dumps({"pid": int(dead.stdout), "host": socket.gethostname(), "started": "earlier"}))
+    with run_lock(tmp_path):
+        assert "stale lock" in caplog.text
+    (tmp_path / LOCK_FILE).write_text("{half-writ")
+    with run_lock(tmp_path):
+        pass
+
+
+def test_a_lock_from_another_host_is_respected(tmp_path):
+    (tmp_path / LOCK_FILE).write_text(json.dumps({"pid": 1, "host": "elsewhere", "started": "today"}))
+    with pytest.raises(RunFolderError, match="on elsewhere"):
+        with run_lock(tmp_path):
+            pass
