@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +34,7 @@ from neurosage.data_adapters.registry import get_entry, load_images
 from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
 from neurosage.candidate import NetworkConfig, TrainConfig
 from neurosage.errors import ConfigError
-from neurosage.evaluate import CandidateTask, check_device
-from neurosage.score import OBJECTIVES
+from neurosage.evaluate import CandidateTask, check_budget, check_device, check_objective
 from neurosage.searchers import SEARCHERS
 from neurosage.models import cifar_resnet
 from neurosage.teacher_specs import teacher_from_spec
@@ -125,12 +123,8 @@ def check_config(config: EmbeddedConfig) -> None:
             raise ConfigError(f"{name} = {value!r} is too small", f"set {name.replace('_', '-')} to at least {3 if name == 'n_stimuli' else 1}", field=name)
     check_device(config.device)
     if isinstance(config, SearchOptions):
-        if isinstance(config.budget, bool) or not isinstance(config.budget, int) or config.budget < 1:
-            raise ConfigError(f"budget must be a positive number of trials, got {config.budget!r}", "set budget to 1 or more", field="budget")
-        if not math.isfinite(config.alpha):
-            raise ConfigError(f"alpha must be a finite number, got {config.alpha}", "give a finite weight for TG, e.g. --alpha 1", field="alpha")
-        if config.objective not in OBJECTIVES:
-            raise ConfigError(f"unknown objective {config.objective!r}", f"choose one of {list(OBJECTIVES)}", field="objective")
+        check_budget(config.budget)
+        check_objective(config.objective, config.alpha)
         SEARCHERS.get(config.algo)
         config.premature  # TrainConfig checks the premature budget
 

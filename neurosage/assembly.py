@@ -180,27 +180,21 @@ def validate(
             f"{len(empty)} neuroid(s) have an empty region (first at index {empty[0]}); "
             "fix: give every neuroid a region name such as 'V4' or a layer name"
         )
-    neuroid_ids = pd.Series(assembly[NEUROID_ID].values)
-    dup_neuroids = neuroid_ids[neuroid_ids.duplicated()].unique()
-    if len(dup_neuroids):
-        problems.append(
-            f"{len(dup_neuroids)} duplicate neuroid_id value(s), e.g. {list(dup_neuroids[:3])}; "
-            "fix: give every neuroid (site, unit) its own id"
-        )
+    problems += _duplicates(assembly, NEUROID_ID, "give every neuroid (site, unit) its own id")
     if unique_stimuli:
-        ids = pd.Series(assembly[STIMULUS_ID].values)
-        dup = ids[ids.duplicated()].unique()
-        if len(dup):
-            problems.append(
-                f"{len(dup)} duplicate stimulus_id value(s), e.g. {list(dup[:3])}; "
-                "fix: call neurosage.assembly.average_repetitions(assembly)"
-            )
+        problems += _duplicates(assembly, STIMULUS_ID, "call neurosage.assembly.average_repetitions(assembly)")
     problems.extend(_finite_problems(assembly, allow_nan))
     if problems:
         raise AssemblyError(problems, source)
     if assembly[STIMULUS_ID].dtype.kind != "U":
         assembly = assembly.assign_coords({STIMULUS_ID: (PRESENTATION, assembly[STIMULUS_ID].values.astype(str))})
     return assembly
+
+
+def _duplicates(assembly: xr.DataArray, coord: str, fix: str) -> list[str]:
+    values = pd.Series(assembly[coord].values)
+    repeated = values[values.duplicated()].unique()
+    return [f"{len(repeated)} duplicate {coord} value(s), e.g. {list(repeated[:3])}; fix: {fix}"] if len(repeated) else []
 
 
 def _has_coord(assembly: xr.DataArray, coord: str, dim: str) -> bool:

@@ -26,7 +26,7 @@ from neurosage.space import Genotype
 from neurosage.teachers import Teacher
 from neurosage.train import evaluate, train
 
-__all__ = ["NetworkConfig", "CandidateTask", "evaluate_candidate", "score_network"]
+__all__ = ["check_objective", "check_budget", "check_device", "NetworkConfig", "CandidateTask", "evaluate_candidate", "score_network"]
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +58,7 @@ class CandidateTask:
 
     def check(self) -> None:
         """Refuse settings that cannot work (run by the search before its first trial)."""
-        if self.objective not in OBJECTIVES:
-            raise ConfigError(f"unknown objective {self.objective!r}", f"choose one of {list(OBJECTIVES)}", field="objective")
-        if not math.isfinite(self.alpha):
-            raise ConfigError(f"alpha must be a finite number, got {self.alpha}", "give a finite weight for TG, e.g. --alpha 1", field="alpha")
+        check_objective(self.objective, self.alpha)
         if self.objective != "p" and self.teacher is None:
             raise ConfigError(f"objective {self.objective!r} needs a teacher", "give a teacher, or use objective 'p'", field="objective")
         if self.teacher is not None and len(self.teacher.stimulus_ids) < 3:
@@ -73,6 +70,20 @@ class CandidateTask:
             if len(data) == 0:
                 raise ConfigError(f"the {name} set is empty", "check n-train and n-val against the dataset size", field=name)
         check_device(self.device)
+
+
+def check_objective(objective: str, alpha: float) -> None:
+    """Refuse an unknown objective or a non-finite TG weight."""
+    if objective not in OBJECTIVES:
+        raise ConfigError(f"unknown objective {objective!r}", f"choose one of {list(OBJECTIVES)}", field="objective")
+    if not math.isfinite(alpha):
+        raise ConfigError(f"alpha must be a finite number, got {alpha}", "give a finite weight for TG, e.g. --alpha 1", field="alpha")
+
+
+def check_budget(budget: object) -> None:
+    """Refuse a budget that is not a positive number of trials."""
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+        raise ConfigError(f"budget must be a positive number of trials, got {budget!r}", "set budget to 1 or more", field="budget")
 
 
 def check_device(device: str | None) -> None:

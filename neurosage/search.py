@@ -28,7 +28,7 @@ import pandas as pd
 import xarray as xr
 
 from neurosage.atomic import atomic_path
-from neurosage.evaluate import CandidateTask, evaluate_candidate
+from neurosage.evaluate import CandidateTask, check_budget, evaluate_candidate
 from neurosage.errors import ConfigError, RunFolderError, RunFolderExists, SearchFailed
 from neurosage.journal import Journal
 from neurosage.provenance import PROVENANCE_FILE, read_settings, record_run
@@ -181,8 +181,7 @@ def refuse_changed_settings(run_dir: Path, resolved: dict[str, Any]) -> None:
 
 def check_search_settings(budget: Any, task: CandidateTask, fail_fast: int) -> None:
     """Refuse settings that cannot work, before the first trial."""
-    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
-        raise ConfigError(f"budget must be a positive number of trials, got {budget!r}", "set budget to 1 or more", field="budget")
+    check_budget(budget)
     if fail_fast < 1:
         raise ConfigError(f"fail_fast must be at least 1, got {fail_fast}", "use the default (3)", field="fail_fast")
     task.check()
