@@ -301,27 +301,55 @@ def _constant_within_groups(col: np.ndarray, codes: np.ndarray, firsts: np.ndarr
 
 
 def select_time(assembly: xr.DataArray, start: float, end: float) -> xr.DataArray:
-    """Average the time bins lying within ``[start, end]`` ms and drop the time dim.
+    """Average the time window ``[start, end]`` ms, weighting every millisecond once, and drop the time dim.
 
-    With the single 70-170 ms bin of MajajHong2015, ``select_time(a, 70, 170)`` just
-    squeezes it. Bins that only partly overlap the window are excluded.
+    Bins lying within the window are used. When they do not overlap, their means are weighted by
+    their durations. When they overlap (e.g. 20 ms bins stepped by 10 ms), a chain of
+    back-to-back bins that covers the same span is used instead, so that no millisecond counts twice;
+    overlapping bins with no such chain are refused. With the single 70-170 ms bin of MajajHong2015,
+    ``select_time(a, 70, 170)`` just squeezes it.
     """
     if TIME_BIN not in assembly.dims:
         raise AssemblyError([f"no {TIME_BIN!r} dim to select from; fix: none needed, the assembly is already time-averaged"])
     for c in ("time_bin_start", "time_bin_end"):
         if c not in assembly.coords:
             raise AssemblyError([f"missing coord {c!r} on {TIME_BIN!r}; fix: add bin edges in ms"])
-    starts = assembly["time_bin_start"].values
-    ends = assembly["time_bin_end"].values
+    starts = np.asarray(assembly["time_bin_start"].values, dtype=float)
+    ends = np.asarray(assembly["time_bin_end"].values, dtype=float)
     inside = np.flatnonzero((starts >= start) & (ends <= end))
     if not len(inside):
         bins = list(zip(starts.tolist(), ends.tolist()))
         raise AssemblyError([f"no time bin lies within [{start}, {end}] ms; bins are {bins[:10]}; fix: choose a window that covers whole bins"])
-    sub = assembly.isel({TIME_BIN: inside})
-    out = sub.mean(TIME_BIN, skipna=True, keep_attrs=True)
+    chosen = _tiling_bins(starts, ends, inside)
+    weights = xr.DataArray(ends[chosen] - starts[chosen], dims=TIME_BIN)
+    sub = assembly.isel({TIME_BIN: chosen})
+    out = sub.weighted(weights).mean(TIME_BIN, skipna=True, keep_attrs=True)
     out = out.drop_vars([c for c in ("time_bin_start", "time_bin_end") if c in out.coords])
-    out.attrs["time_window_ms"] = (float(start), float(end))
+    out.attrs["time_window_ms"] = (float(starts[chosen].min()), float(ends[chosen].max()))
     return out
+
+
+def _tiling_bins(starts: np.ndarray, ends: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """Indices of bins among ``inside`` that cover their span with every millisecond exactly once."""
+    order = inside[np.lexsort((ends[inside], starts[inside]))]
+    if np.all(starts[order][1:] >= ends[order][:-1]):  # no overlap: all of them
+        return order
+    lo, hi = starts[order].min(), ends[order].max()
+    chain, t = [], lo
+    while t < hi:
+        nxt = [i for i in order if starts[i] == t]
+        if not nxt:
+            break
+        i = max(nxt, key=lambda k: ends[k])
+        chain.append(i)
+        t = ends[i]
+    if t != hi:
+        raise AssemblyError([
+            f"the time bins in [{lo:g}, {hi:g}] ms overlap and no back-to-back subset of them covers that span, "
+            "so averaging them would count some milliseconds twice; fix: choose a window whose edges fall on bin edges "
+            "of one back-to-back series (e.g. 70-170 with 20 ms bins every 10 ms), or average the raw bins yourself"
+        ])
+    return np.asarray(chain)
 
 
 def gather_indexes(assembly: xr.DataArray) -> xr.DataArray:

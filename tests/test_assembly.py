@@ -99,10 +99,25 @@ def test_select_time_averages_bins_inside_window(rng):
     out = select_time(a, 70, 170)
     np.testing.assert_allclose(out.values, values[:, :, 1])
     assert "time_bin" not in out.dims
-    wide = select_time(a, 50, 200)
-    np.testing.assert_allclose(wide.values, values.mean(axis=2))
+    wide = select_time(a, 50, 200)  # each millisecond once: bins weighted by their 20, 100 and 30 ms
+    np.testing.assert_allclose(wide.values, values @ np.array([20, 100, 30]) / 150)
     with pytest.raises(AssemblyError, match="no time bin"):
         select_time(a, 0, 10)
+
+
+def test_overlapping_bins_weight_each_millisecond_once():
+    """An onset transient recorded in 20 ms bins stepped by 10 ms: the window mean is the per-millisecond mean."""
+    ms = np.arange(0, 200)
+    signal = np.where((ms >= 70) & (ms < 90), 100.0, 10.0)  # a 20 ms onset transient on a baseline
+    bins = [(t, t + 20) for t in range(0, 181, 10)]
+    means = np.array([signal[s:e].mean() for s, e in bins])
+    a = make_assembly(means.reshape(1, 1, -1), stimulus_id=["x"], region="IT", time_bins=bins)
+    window = select_time(a, 70, 170)
+    assert window.values.item() == pytest.approx(signal[70:170].mean())  # 28.0; averaging all 9 bins as they are gives 25.0
+    assert window.values.item() != pytest.approx(means[[s >= 70 and e <= 170 for s, e in bins]].mean())
+    with pytest.raises(AssemblyError, match="count some milliseconds twice"):
+        select_time(a, 75, 170)  # bins 80-100 ... 150-170 overlap; no back-to-back series spans 80-170
+    assert window.attrs["time_window_ms"] == (70.0, 170.0)
 
 
 def test_gather_indexes_enables_brainscore_style_sel(recording):
