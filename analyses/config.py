@@ -35,7 +35,9 @@ def field_types(cls: type) -> dict[str, type]:
         hint = hints[f.name]
         args = [a for a in typing.get_args(hint) if a is not type(None)]
         base = typing.get_origin(hint)
-        if base is tuple or hint is tuple:
+        if base is dict or hint is dict:
+            out[f.name] = dict
+        elif base is tuple or hint is tuple:
             out[f.name] = tuple
         elif args and base is not tuple:
             out[f.name] = args[0] if len(args) == 1 else str
@@ -49,7 +51,7 @@ def load_config(cls: type[C], path: str | Path | None = None, *, base: dict[str,
     then ``overrides`` (``None`` values are skipped). A missing or malformed file raises :class:`ConfigError`."""
     values: dict[str, Any] = {k: v for k, v in (base or {}).items() if v is not None}
     if path:
-        values.update({k.replace("-", "_"): v for k, v in _read_toml(Path(path)).items()})
+        values.update(_from_toml(Path(path)))
     values.update({k.replace("-", "_"): v for k, v in overrides.items() if v is not None})
     known = [f.name for f in fields(cls)]
     unknown = sorted(set(values) - set(known))
@@ -75,6 +77,37 @@ def load_config(cls: type[C], path: str | Path | None = None, *, base: dict[str,
                 file=path, field=name,
             )
     return cls(**values)
+
+
+#: Keys whose relative paths in a TOML file are resolved against the file's folder.
+PATH_KEYS = ("data", "teacher_images")
+
+
+def _from_toml(path: Path) -> dict[str, Any]:
+    """A TOML file's values with dashed keys made underscored, the ``[teacher]`` table unpacked, relative paths resolved.
+
+    ``[teacher]`` holds ``spec``, optionally ``images`` (the recording's stimulus images, a zip or folder),
+    and any other key as an argument of the teacher's dataset loader (``path``, ``stimulus_csv``, ...).
+    """
+    raw = {k.replace("-", "_"): v for k, v in _read_toml(path).items()}
+    table = raw.get("teacher")
+    if isinstance(table, dict):
+        table = {k.replace("-", "_"): v for k, v in table.items()}
+        raw["teacher"] = table.pop("spec", None)
+        if "images" in table:
+            raw["teacher_images"] = table.pop("images")
+        raw["teacher_args"] = {k: _resolve(path, v) for k, v in table.items()}
+    for key in PATH_KEYS:
+        if isinstance(raw.get(key), str):
+            raw[key] = _resolve(path, raw[key])
+    return raw
+
+
+def _resolve(toml: Path, value: Any) -> Any:
+    """``value`` as a path relative to the TOML file's folder, when it is a relative path that exists there."""
+    if isinstance(value, str) and value and not Path(value).is_absolute() and (toml.parent / value).exists():
+        return str(toml.parent / value)
+    return value
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

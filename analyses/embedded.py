@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 
 from neurosage.atomic import atomic_path
+from neurosage.data_adapters.images import load_stimulus_images
 from neurosage.data_adapters.imageset import ImageSet
 from neurosage.data_adapters.registry import get_entry, load_images
 from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
@@ -105,6 +106,20 @@ def _stimulus_count(config: EmbeddedConfig, evaluation: ImageSet) -> int:
     return config.n_stimuli
 
 
+def recording_stimuli(config: EmbeddedConfig, shape: tuple[int, int, int]) -> ImageSet:
+    """The recording's stimulus images (``teacher_images``), paired through the stimulus CSV and converted to the candidates' input."""
+    args = config.teacher_args
+    csv = args.get("stimulus_csv") or args.get("stimuli")
+    if not csv:
+        raise ConfigError(
+            "teacher_images needs the stimulus CSV that names each image file",
+            "pass it as a loader argument: --teacher-arg stimulus_csv=stimuli.csv (or stimuli=... for npy-csv)", field="teacher_args",
+        )
+    channels, size, _ = shape
+    return load_stimulus_images(csv, config.teacher_images, size=size, channels=channels,
+                                **DATASET_NORMS.get(config.dataset, _DEFAULT_NORM))
+
+
 def teacher_stimuli(config: EmbeddedConfig) -> ImageSet:
     """The teacher's stimulus images: the first ``n_stimuli`` images of the evaluation split."""
     evaluation = load_split(config, "eval")
@@ -138,14 +153,19 @@ def embedded_setup(config: EmbeddedConfig, run_dir: str | Path, *, with_teacher:
     check_config(config)
     run_dir = Path(run_dir)
     train_full, evaluation = load_split(config, "train"), load_split(config, "eval")
-    n_stimuli = _stimulus_count(config, evaluation)
-    stimuli = evaluation.subset(range(n_stimuli))
+    if config.teacher_images and with_teacher:  # a recording's own stimulus images
+        stimuli, n_stimuli = recording_stimuli(config, train_full.image_shape), 0
+    else:
+        n_stimuli = _stimulus_count(config, evaluation)
+        stimuli = evaluation.subset(range(n_stimuli))
     rest, val = train_full.split_holdout(config.n_val, seed=config.seed)
     teacher = None
     if with_teacher:
         cache = run_dir / "teacher"
         if config.teacher:
-            teacher = teacher_from_spec(config.teacher, stimuli, cache_dir=cache, device=config.device, seed=config.seed)
+            teacher = teacher_from_spec(
+                config.teacher, stimuli, cache_dir=cache, device=config.device, seed=config.seed, dataset_kwargs=dict(config.teacher_args),
+            )
         elif config.dataset == "fashion-mnist":
             teacher = resnet_teacher(train_full, stimuli, cache, epochs=config.teacher_epochs, seed=config.seed, device=config.device)
         else:

@@ -10,7 +10,7 @@ What the settings mean for the data is in :mod:`neurosage.analyses.embedded`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from neurosage.candidate import NetworkConfig, TrainConfig
@@ -26,13 +26,19 @@ class EmbeddedConfig:
     ``dataset``/``data``: a registered image dataset and its folder (None: the
     dataset's default, Debian's path for Fashion-MNIST). ``teacher``: a teacher spec,
     or None for the embedded ResNet teacher (trained ``teacher_epochs`` on the
-    training split). Candidates are CIFAR-style networks of ``n_cells`` cells per
+    training split). ``teacher_args`` go to the teacher's dataset loader (``path``,
+    ``stimulus_csv``, ``responses``, ...); ``teacher_images`` (a zip or folder) are the
+    recording's stimulus images, paired through the stimulus CSV's ``filename`` column
+    (``stimulus_csv``, else ``stimuli``); without them the teacher is shown the first
+    ``n_stimuli`` images of the dataset's evaluation split. Candidates are CIFAR-style networks of ``n_cells`` cells per
     stack and ``filters`` initial channels over the ``space`` cell space of ``n_blocks``.
     """
 
     dataset: str = "fashion-mnist"
     data: str | None = None
     teacher: str | None = None
+    teacher_images: str | None = None
+    teacher_args: dict[str, Any] = field(default_factory=dict)
     teacher_epochs: float = 1.0
     space: str = "pnas"
     n_blocks: int = 3

@@ -13,21 +13,27 @@ neuroid (columns ``neuroid_id``, ``region``).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from neurosage.data_adapters.errors import DataFormatError
-from neurosage.data_adapters.majajhong2015 import open_brainio_assembly
+from neurosage.data_adapters.majajhong2015 import open_brainio_assembly, select_endpoints
 from neurosage.assembly import AssemblyError, average_repetitions, make_assembly, validate
 
 __all__ = ["load_assembly_file", "load_npy_csv"]
 
 
-def load_assembly_file(path: str | os.PathLike, *, average: bool = True) -> xr.DataArray:
-    """A convention-following assembly file (netCDF or HDF5), validated, repetitions averaged."""
+def load_assembly_file(path: str | os.PathLike, *, regions: Sequence[str] | None = None, average: bool = True) -> xr.DataArray:
+    """A convention-following assembly file (netCDF or HDF5), validated, repetitions averaged.
+
+    ``regions`` keeps the neuroids of those regions (or subregions), naming what is left out.
+    """
     assembly = open_brainio_assembly(path)
+    if regions is not None:
+        assembly = select_endpoints(assembly, regions, source=str(path))
     try:
         validate(assembly, source=str(path), allow_nan=True)
         return validate(average_repetitions(assembly) if average else assembly, source=str(path), unique_stimuli=average)
@@ -40,9 +46,10 @@ def load_npy_csv(
     stimuli: str | os.PathLike,
     neuroids: str | os.PathLike,
     *,
+    regions: Sequence[str] | None = None,
     average: bool = True,
 ) -> xr.DataArray:
-    """An assembly from ``responses.npy`` + ``stimuli.csv`` + ``neuroids.csv``."""
+    """An assembly from ``responses.npy`` + ``stimuli.csv`` + ``neuroids.csv`` (``regions``: keep only those)."""
     for path in (responses, stimuli, neuroids):
         if not os.path.isfile(path):
             raise DataFormatError(path, None, "file not found", "check the path (responses .npy, stimuli .csv, neuroids .csv)")
@@ -78,6 +85,8 @@ def load_npy_csv(
             neuroid_coords={c: neur[c].values for c in neur.columns if c not in ("neuroid_id", "region")},
             allow_nan=True,
         )
+        if regions is not None:
+            assembly = select_endpoints(assembly, regions, source=str(neuroids))
         return validate(average_repetitions(assembly), source=str(responses), unique_stimuli=True) if average else assembly
     except AssemblyError as exc:
         raise DataFormatError(responses, "values", "; ".join(exc.problems), "fix the values or metadata (drop neuroids with no valid trial)") from exc

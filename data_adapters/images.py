@@ -245,7 +245,8 @@ def load_stimulus_images(
     ``image_path``).
     """
     csv = Path(stimulus_csv)
-    table = read_stimulus_csv(csv)
+    columns = [file_column] if file_column else ["filename", "image_file_name", "image_path"]
+    table = read_stimulus_csv(csv, columns=columns)
     file_column = file_column or next((c for c in ("filename", "image_file_name", "image_path") if c in table), None)
     if file_column is None:
         raise DataFormatError(csv, "filename", "no file-name column", "add a 'filename' column naming each image file")

@@ -102,7 +102,15 @@ def select_endpoints(assembly: xr.DataArray, regions: Sequence[str], *, source: 
                     break
         else:
             raise DataFormatError(source, "region", f"unknown region {name!r}; the file has {available}", f"choose regions from {available}")
-    return xr.concat(parts, dim="neuroid") if len(parts) > 1 else parts[0]
+    selected = xr.concat(parts, dim="neuroid") if len(parts) > 1 else parts[0]
+    kept = set(selected["neuroid_id"].values.tolist())
+    left = ~np.isin(assembly["neuroid_id"].values, list(kept))
+    if left.any():
+        coord = "subregion" if "subregion" in assembly.coords else "region"
+        counts = dict(zip(*np.unique(assembly[coord].values[left].astype(str), return_counts=True)))
+        log.warning("%s: %d of %d sites left out (not in %s): %s", source or "recording", int(left.sum()), assembly.sizes["neuroid"],
+                    list(regions), ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return selected
 
 
 def load_majajhong2015(

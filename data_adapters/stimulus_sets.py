@@ -12,8 +12,12 @@ from neurosage.data_adapters.errors import DataFormatError
 __all__ = ["read_stimulus_csv"]
 
 
-def read_stimulus_csv(csv: str | os.PathLike) -> pd.DataFrame:
-    """A stimulus-set CSV (BrainIO ``stimulus_*.csv``) with a str ``stimulus_id`` column (from ``image_id`` if needed)."""
+def read_stimulus_csv(csv: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
+    """A stimulus-set CSV (BrainIO ``stimulus_*.csv``) with a str ``stimulus_id`` column (from ``image_id`` if needed).
+
+    Rows repeating a ``stimulus_id`` must agree (on ``columns`` when given, e.g. a per-presentation CSV
+    whose ``repetition`` differs); otherwise the CSV is refused.
+    """
     csv = Path(csv)
     if not csv.exists():
         raise DataFormatError(csv, None, "stimulus set CSV not found", "pass the stimulus CSV that belongs to the recordings")
@@ -26,7 +30,8 @@ def read_stimulus_csv(csv: str | os.PathLike) -> pd.DataFrame:
         rows = (table.index[table["stimulus_id"].isna()] + 2).tolist()
         raise DataFormatError(csv, "stimulus_id", f"empty id in row(s) {rows[:5]}", "give every stimulus an id")
     table["stimulus_id"] = table["stimulus_id"].astype(str)
-    repeated = table[table.duplicated("stimulus_id", keep=False)]
+    checked = table if columns is None else table[["stimulus_id", *[c for c in columns if c in table]]]
+    repeated = checked[checked.duplicated("stimulus_id", keep=False)]
     conflicting = [sid for sid, rows in repeated.groupby("stimulus_id") if len(rows.drop_duplicates()) > 1]
     if conflicting:
         raise DataFormatError(

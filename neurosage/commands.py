@@ -16,6 +16,7 @@ from pathlib import Path
 from neurosage.analyses.config import field_types, load_config
 from neurosage.analyses.settings import DemoConfig, SearchConfig
 from neurosage.atomic import atomic_path
+from neurosage.errors import ConfigError
 from neurosage.provenance import read_settings
 
 __all__ = ["REGISTRY", "command", "add_config_flags", "config_from_args"]
@@ -53,7 +54,7 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[
     types = field_types(cls)
     for f in fields(cls):
         kind = types[f.name]
-        if f.name in skip or kind is tuple:
+        if f.name in skip or kind in (tuple, dict):
             continue
         default = f.default if f.default is not MISSING else None
         help_text = f"{HELP.get(f.name, f.name.replace('_', ' '))} (default {default})"
@@ -64,11 +65,23 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[
             parser.add_argument(flag, type=kind, default=None, metavar=f.name.upper(), help=help_text)
 
 
+def add_teacher_arg_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--teacher-arg", action="append", default=None, metavar="KEY=VALUE",
+                        help="argument of the teacher's dataset loader, e.g. path=assy.nc or stimulus_csv=stimuli.csv (repeatable)")
+
+
 def config_from_args(cls: type, args: argparse.Namespace, base: dict | None = None):
     """``cls`` from its defaults, then ``base``, then ``--config`` (TOML), then the flags given."""
     keys = {f.name for f in fields(cls)}
     base = {k: v for k, v in (base or {}).items() if k in keys}
-    return load_config(cls, getattr(args, "config", None), base=base, **{k: v for k, v in vars(args).items() if k in keys})
+    flags = {k: v for k, v in vars(args).items() if k in keys}
+    if getattr(args, "teacher_arg", None):
+        pairs = [item.partition("=") for item in args.teacher_arg]
+        bad = [key for key, eq, _ in pairs if not eq or not key]
+        if bad:
+            raise ConfigError(f"--teacher-arg {bad[0]!r} is not KEY=VALUE", "write e.g. --teacher-arg path=assy.nc", field="teacher_args")
+        flags["teacher_args"] = {**base.get("teacher_args", {}), **{key: value for key, _, value in pairs}}
+    return load_config(cls, getattr(args, "config", None), base=base, **flags)
 
 
 @command
@@ -118,6 +131,7 @@ def _search(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", help="TOML file with any of the options below (flags override it)")
     p.add_argument("--resume", action="store_true", help="continue a killed search in RUN_DIR")
     add_config_flags(p, SearchConfig)
+    add_teacher_arg_flag(p)
     p.set_defaults(func=_run_search)
 
 

@@ -9,38 +9,66 @@
 - ``sim:<model>:<region=layer,...>[:<weights.pt>]``: a simulated recording of
   network layers (100 sites per region, reliability 0.8, 10 repetitions).
 
-Teacher RDMs are cached in ``cache_dir`` as netCDF, keyed by a hash of the spec,
-the weights file's content and the stimulus ids.
+Teacher RDMs are cached in ``cache_dir`` as netCDF, keyed by a hash of their
+provenance (:func:`teacher_provenance`: the spec, every loader argument, the
+sha256 of every input file, the stimulus ids, pixels and conversion, the seed and
+the RDM options), which the cached file stores in its ``provenance`` attribute.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from neurosage.assembly import average_repetitions, select_regions
 from neurosage.data_adapters.registry import load_neural
 from neurosage.data_adapters.simulated import simulate_recording
+from neurosage.errors import ConfigError
 from neurosage.models import FeatureModel, build_model
 from neurosage.registry import Registry
 from neurosage.teachers import Teacher, brain_teacher, network_teacher
 from neurosage.train import extract_activations
-from neurosage.errors import ConfigError
 
-__all__ = ["TEACHER_KINDS", "teacher_from_spec"]
+__all__ = ["TEACHER_KINDS", "teacher_from_spec", "teacher_provenance"]
 
 log = logging.getLogger(__name__)
 
 
-def _cache_key(spec: str, stimuli: Any) -> str:
-    h = hashlib.sha256(spec.encode())
-    h.update(repr(list(stimuli.stimulus_ids)).encode())
-    for part in spec.split(":"):
-        if part.endswith((".pt", ".pth")) and Path(part).exists():
-            h.update(Path(part).read_bytes())
-    return h.hexdigest()[:16]
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def teacher_provenance(spec: str, stimuli: Any, dataset_kwargs: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Everything a teacher's RDMs depend on: spec, loader arguments, input files' sha256, stimuli, seed, RDM options."""
+    candidates = [*dataset_kwargs.values(), *spec.replace("+", ":").split(":")]
+    files = {str(v): _sha256(Path(v)) for v in candidates if isinstance(v, (str, os.PathLike)) and str(v) and Path(v).is_file()}
+    pixels = hashlib.sha256(np.ascontiguousarray(stimuli.images.numpy()).tobytes()).hexdigest()
+    conversion = {k: getattr(stimuli, k, None) for k in ("size", "channels")}
+    conversion.update(mean=_listed(getattr(stimuli, "_mean", None)), std=_listed(getattr(stimuli, "_std", None)))
+    return {
+        "spec": spec, "loader_args": {k: str(v) for k, v in sorted(dataset_kwargs.items())}, "files": files, "seed": seed,
+        "stimuli": {"n": len(stimuli), "ids_sha256": hashlib.sha256(repr(list(stimuli.stimulus_ids)).encode()).hexdigest(),
+                    "pixels_sha256": pixels, "conversion": conversion},
+        "rdm": {"method": "correlation", "network_layers": "mean of 10 subsamples of 1000 features", "recordings": "all sites"},
+    }
+
+
+def _listed(value: Any) -> Any:
+    return None if value is None else [round(float(x), 6) for x in np.asarray(value).ravel()]
+
+
+def _cache_key(provenance: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(provenance, sort_keys=True).encode()).hexdigest()[:16]
 
 
 #: Teacher kinds by name (the part of a spec before the first ``:``). A kind's factory is called as
@@ -102,7 +130,8 @@ def teacher_from_spec(
     """Build (or load from ``cache_dir``) the teacher described by ``spec``; ``+`` combines specs."""
     if getattr(stimuli, "stimulus_ids", None) is None:
         raise ConfigError("the teacher's stimulus images have no stimulus ids", "set ImageSet.stimulus_ids (they pair images with recordings)", field="stimulus_ids")
-    cache = Path(cache_dir) / f"teacher-{_cache_key(spec, stimuli)}.nc" if cache_dir else None
+    provenance = teacher_provenance(spec, stimuli, dataset_kwargs or {}, seed) if cache_dir else None
+    cache = Path(cache_dir) / f"teacher-{_cache_key(provenance)}.nc" if cache_dir else None
     cached = Teacher.load_cached(cache, stimuli) if cache is not None else None
     if cached is not None:
         log.info("teacher %s loaded from cache %s", spec, cache)
@@ -112,5 +141,6 @@ def teacher_from_spec(
     for other in teachers[1:]:
         teacher = teacher + other
     if cache is not None:
+        teacher.rdms.attrs["provenance"] = json.dumps(provenance, sort_keys=True)
         teacher.save(cache)
     return teacher

@@ -9,6 +9,7 @@ candidates are shown to compute their own RDMs.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -113,6 +114,10 @@ def brain_teacher(
     names = list(endpoints) if endpoints is not None else regions(assembly)
     parts = select_regions(assembly, names, coord=REGION)
     rdms = stack_rdms({n: compute_rdm(a, method) for n, a in parts.items()})
+    sites = {n: int(a.sizes["neuroid"]) for n, a in parts.items()}
+    n_images = len(getattr(images, "stimulus_ids", None) if getattr(images, "stimulus_ids", None) is not None else rdms[ROW])
+    log.info("brain teacher: %s sites per endpoint, %d stimuli", sites, n_images)
+    rdms.attrs["sites"] = json.dumps(sites)
     ids = getattr(images, "stimulus_ids", None)
     if ids is not None:
         missing = sorted(set(ids) - set(assembly[STIMULUS_ID].values))

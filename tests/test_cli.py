@@ -138,3 +138,60 @@ def test_resume_from_the_cli_uses_the_recorded_settings_and_refuses_changes(tmp_
     assert "resuming would change the settings" in capsys.readouterr().err
     assert main(["search", str(run), "--resume", "--budget", "2"]) == 0  # the other settings come from run.json
     assert len(pd.read_csv(run / "trials.csv")) == 2
+
+
+def _png_zip(path, names, seed=0):
+    import io
+    import zipfile
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    with zipfile.ZipFile(path, "w") as z:
+        for name in names:
+            buffer = io.BytesIO()
+            Image.fromarray(rng.integers(0, 256, size=(40, 40, 3), dtype=np.uint8)).save(buffer, format="PNG")
+            z.writestr(name, buffer.getvalue())
+    return path
+
+
+def test_brain_teacher_from_the_cli_on_brainio_files(tmp_path, fmnist, capsys, caplog):
+    from conftest import write_brainio_netcdf
+
+    nc, stimuli, _ = write_brainio_netcdf(tmp_path / "assy_dicarlo_MajajHong2015_public.nc", n_images=8)
+    stimuli.to_csv(tmp_path / "stimulus_hvm-public.csv", index=False)
+    images = _png_zip(tmp_path / "stimulus_hvm-public.zip", stimuli.filename)
+    run = tmp_path / "run"
+    argv = ["search", str(run), "--data", str(fmnist), "--budget", "2", "--n-blocks", "2", "--filters", "4", "--premature-steps", "2",
+            "--n-train", "64", "--n-val", "40", "--teacher", "brain:MajajHong2015:V4,IT", "--teacher-arg", f"path={nc}",
+            "--teacher-arg", f"stimulus_csv={tmp_path / 'stimulus_hvm-public.csv'}", "--teacher-images", str(images)]
+    assert main(argv) == 0
+    trials = pd.read_csv(run / "trials.csv")
+    assert trials.TG.notna().all()
+    settings = json.loads((run / "run.json").read_text())["settings"]
+    assert settings["teacher_args"]["path"] == str(nc) and settings["teacher_endpoints"] == ["V4", "IT"]
+    assert main(argv + ["--budget", "3", "--resume"]) == 0  # the teacher comes from the cache
+    assert len(pd.read_csv(run / "trials.csv")) == 3
+
+
+def test_brain_teacher_from_a_toml_teacher_table_with_relative_paths(tmp_path, fmnist, capsys):
+    import numpy as np
+
+    folder = tmp_path / "lab"
+    folder.mkdir()
+    ids = [f"stim{i}" for i in range(6)]
+    np.save(folder / "responses.npy", np.random.default_rng(0).normal(size=(12, 4)))
+    pd.DataFrame({"stimulus_id": ids * 2, "repetition": [0] * 6 + [1] * 6, "filename": [f"{s}.png" for s in ids] * 2}).to_csv(folder / "stimuli.csv", index=False)
+    pd.DataFrame({"neuroid_id": list("abcd"), "region": ["V4", "V4", "IT", "IT"]}).to_csv(folder / "neuroids.csv", index=False)
+    _png_zip(folder / "images.zip", [f"{s}.png" for s in ids])
+    (folder / "search.toml").write_text(
+        'budget = 2\nn-blocks = 2\nfilters = 4\npremature-steps = 2\nn-train = 64\nn-val = 40\n\n'
+        '[teacher]\nspec = "brain:npy-csv:IT,V4"\nimages = "images.zip"\n'
+        'responses = "responses.npy"\nstimuli = "stimuli.csv"\nneuroids = "neuroids.csv"\n'
+    )
+    run = tmp_path / "run"
+    assert main(["search", str(run), "--config", str(folder / "search.toml"), "--data", str(fmnist)]) == 0
+    settings = json.loads((run / "run.json").read_text())["settings"]
+    assert settings["teacher_images"] == str(folder / "images.zip") and settings["teacher_endpoints"] == ["IT", "V4"]
+    assert pd.read_csv(run / "trials.csv").TG.notna().all()

@@ -81,3 +81,44 @@ def test_an_unreadable_cached_teacher_is_rebuilt_with_a_warning(tmp_path, stimul
     assert "unreadable" in caplog.text and "rebuilding" in caplog.text
     np.testing.assert_allclose(again.rdms.values, teacher.rdms.values)
     assert teacher_from_spec(spec, stimuli, cache_dir=tmp_path).rdms.shape == teacher.rdms.shape  # the rebuilt cache reads
+
+
+def test_the_cache_is_rebuilt_when_any_provenance_input_changes(tmp_path, stimuli):
+    import json
+
+    import pandas as pd
+    import xarray as xr
+
+    def write(values):
+        np.save(tmp_path / "r.npy", values)
+
+    rng = np.random.default_rng(0)
+    write(rng.normal(size=(8, 4)))
+    pd.DataFrame({"stimulus_id": stimuli.stimulus_ids}).to_csv(tmp_path / "s.csv", index=False)
+    pd.DataFrame({"neuroid_id": list("abcd"), "region": ["V4", "V4", "IT", "IT"]}).to_csv(tmp_path / "n.csv", index=False)
+    kw = dict(responses=str(tmp_path / "r.npy"), stimuli=str(tmp_path / "s.csv"), neuroids=str(tmp_path / "n.csv"))
+    cache = tmp_path / "cache"
+
+    def build(spec="brain:npy-csv:V4,IT", stim=stimuli, seed=0, **changes):
+        return teacher_from_spec(spec, stim, cache_dir=cache, seed=seed, dataset_kwargs={**kw, **changes})
+
+    def n_cached():
+        return len(list(cache.glob("teacher-*.nc")))
+
+    first = build()
+    assert n_cached() == 1
+    build()
+    assert n_cached() == 1  # same inputs: the cache is used
+    (cached,) = cache.glob("teacher-*.nc")
+    with xr.open_dataarray(cached) as stored:
+        provenance = json.loads(stored.attrs["provenance"])
+    assert provenance["files"][kw["responses"]] and provenance["loader_args"]["neuroids"] == kw["neuroids"]
+    build(spec="brain:npy-csv:IT,V4")                   # the spec
+    build(seed=1)                                       # the seed
+    build(stim=stimuli.subset(range(6)))                # the stimuli
+    build(stim=stimuli.with_conversion(size=16))        # the stimulus conversion
+    build(average=True)                                 # a loader argument
+    write(rng.normal(size=(8, 4)))                      # a changed recording file, same path
+    changed = build()
+    assert n_cached() == 7
+    assert not np.allclose(changed.rdms.values, first.rdms.values)
