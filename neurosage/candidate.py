@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from neurosage.errors import ConfigError
 
-__all__ = ["NetworkConfig", "TrainConfig"]
+__all__ = ["NetworkConfig", "TrainConfig", "RDMOptions"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,29 @@ class TrainConfig:
             raise ConfigError(f"batch size must be a positive integer, got {self.batch_size!r}", "set batch-size to e.g. 64", field="batch_size")
         if not (isinstance(self.lr, (int, float)) and 0 < self.lr < float("inf")):
             raise ConfigError(f"learning rate must be a positive finite number, got {self.lr!r}", "set lr to e.g. 0.05", field="lr")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RDMOptions:
+    """How a network layer becomes an RDM, the same for teacher layers and candidate layers.
+
+    A layer with more than ``subsample_features`` features gets the mean RDM over ``n_subsamples``
+    random subsets of that many features (the paper: 10 subsamples of 1000 per layer); a smaller
+    layer uses all its features. ``None`` uses all features always.
+    """
+
+    subsample_features: int | None = 1000
+    n_subsamples: int = 10
+    method: str = "correlation"
+
+    def __post_init__(self) -> None:
+        if self.subsample_features is not None and (not isinstance(self.subsample_features, int) or self.subsample_features < 2):
+            raise ConfigError(f"subsample_features must be at least 2, got {self.subsample_features!r}", "use e.g. 1000, or None for all features", field="subsample_features")
+        if not isinstance(self.n_subsamples, int) or self.n_subsamples < 1:
+            raise ConfigError(f"n_subsamples must be a positive integer, got {self.n_subsamples!r}", "use e.g. 10", field="n_subsamples")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

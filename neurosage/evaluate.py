@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from neurosage.candidate import NetworkConfig, TrainConfig
+from neurosage.candidate import NetworkConfig, RDMOptions, TrainConfig
 from neurosage.network import build_network, count_flops, count_parameters
 from neurosage.errors import ConfigError
 from neurosage.score import OBJECTIVES, combined_score
@@ -43,8 +43,8 @@ class CandidateTask:
     objective: str = "p+tg"
     alpha: float = 1.0
     compare_method: str = "pearson"
-    max_features: int | None = 2048
-    layers: tuple[str, ...] | None = None  # default: every cell output
+    rdm: RDMOptions = field(default_factory=RDMOptions)
+    layers: tuple[str, ...] | None = None  # default: every cell output (not the stem, not the pooled features)
     device: str | None = None
     eval_batch_size: int = 256
 
@@ -120,9 +120,9 @@ def score_network(net, task: CandidateTask, *, seed: int = 0) -> dict[str, Any]:
     if task.teacher is None or task.objective == "p":
         return out
     t2 = time.perf_counter()
-    layers = list(task.layers or [n for n in net.endpoints if n != "stem"])
+    layers = list(task.layers or [n for n in net.endpoints if n not in ("stem", "pool")])
     scores = score_model(
-        net, task.teacher, layers, compare=task.compare_method, max_features=task.max_features,
+        net, task.teacher, layers, compare=task.compare_method, rdm=task.rdm,
         batch_size=task.eval_batch_size, device=task.device, seed=seed,
     )
     out.update(

@@ -148,6 +148,7 @@ def run_search(
         "workers": workers, "objective": task.objective, "alpha": task.alpha,
         "network": task.network.to_dict(), "training": task.training.to_dict(),
         "teacher_endpoints": task.teacher.endpoints if task.teacher is not None else None,
+        "candidate_rdm": {**task.rdm.to_dict(), "layers": list(task.layers) if task.layers else "every cell output"},
         **(config or {}),
     }
     resolved = json.loads(json.dumps(resolved, default=str))

@@ -21,6 +21,7 @@ import xarray as xr
 from torch import nn
 
 from neurosage.atomic import atomic_path
+from neurosage.candidate import RDMOptions
 from neurosage.assembly import REGION, STIMULUS_ID, regions, select_regions, validate
 from neurosage.models import FeatureModel
 from neurosage.rsa import COL, ROW, STACK, compute_rdm, stack_rdms, subsample_rdm
@@ -28,7 +29,7 @@ from neurosage.seeding import derive_seed
 from neurosage.train import extract_activations
 from neurosage.errors import ConfigError
 
-__all__ = ["Teacher", "brain_teacher", "network_teacher"]
+__all__ = ["Teacher", "brain_teacher", "network_teacher", "model_rdms"]
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,33 @@ def brain_teacher(
     return Teacher(rdms, images)
 
 
+def model_rdms(
+    model: nn.Module,
+    images,
+    layers: Sequence[str],
+    *,
+    rdm: RDMOptions = RDMOptions(),
+    batch_size: int = 256,
+    device: str | None = None,
+    seed: int = 0,
+) -> xr.DataArray:
+    """RDMs (``rdm x condition_row x condition_col``) of ``layers`` on ``images``, labelled by stimulus_id.
+
+    ``model`` is a network with ``extract(x, names)`` or any torch module (wrapped in
+    :class:`~neurosage.models.FeatureModel`). Layer ``i``'s feature subsets (see :class:`RDMOptions`)
+    are drawn from ``derive_seed(seed, i)``; teachers and candidates use this same function.
+    """
+    extractor = model if hasattr(model, "extract") else FeatureModel(model, layers)
+    acts = select_regions(extract_activations(extractor, images, layers, batch_size=batch_size, device=device), list(layers))
+    rdms = {}
+    for i, (name, layer) in enumerate(acts.items()):
+        if rdm.subsample_features is None:
+            rdms[name] = compute_rdm(layer, rdm.method, device=device)
+        else:
+            rdms[name] = subsample_rdm(layer, rdm.subsample_features, rdm.n_subsamples, rdm.method, seed=derive_seed(seed, i), device=device)
+    return stack_rdms(rdms)
+
+
 def network_teacher(
     model: nn.Module,
     images,
@@ -139,18 +167,11 @@ def network_teacher(
     batch_size: int = 256,
     seed: int = 0,
 ) -> Teacher:
-    """A teacher whose endpoints are layers of a trained network.
+    """A teacher whose endpoints are layers of a trained network, their RDMs made by :func:`model_rdms`.
 
     Each endpoint's RDM is the mean over ``n_subsamples`` random subsets of
     ``subsample_features`` features (the paper: 10 subsamples per layer); layer
     ``i`` draws its subsets from ``derive_seed(seed, i)``.
     """
-    extractor = model if hasattr(model, "extract") else FeatureModel(model, layers)
-    acts = select_regions(extract_activations(extractor, images, layers, batch_size=batch_size, device=device), list(layers))
-    rdms = {}
-    for i, (name, layer) in enumerate(acts.items()):
-        if subsample_features is None:
-            rdms[name] = compute_rdm(layer, method, device=device)
-        else:
-            rdms[name] = subsample_rdm(layer, subsample_features, n_subsamples, method, seed=derive_seed(seed, i), device=device)
-    return Teacher(stack_rdms(rdms), images)
+    rdm = RDMOptions(subsample_features, n_subsamples, method)
+    return Teacher(model_rdms(model, images, layers, rdm=rdm, batch_size=batch_size, device=device, seed=seed), images)

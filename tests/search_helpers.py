@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurosage.data_adapters.imageset import ImageSet
+from neurosage.candidate import RDMOptions
 from neurosage.evaluate import CandidateTask, NetworkConfig
 from neurosage.rsa import compute_rdms
 from neurosage.teachers import Teacher
@@ -25,5 +26,5 @@ def tiny_task(objective: str = "p+tg", lr: float = 0.05, steps: int = 3, seed: i
     return CandidateTask(
         data.subset(range(32)), data.subset(range(32, 48)), NetworkConfig("cifar", 1, 4),
         TrainConfig(steps=steps, batch_size=8, lr=lr, grad_clip=None if lr > 1e6 else 5.0), teacher,
-        objective=objective, max_features=64, eval_batch_size=16,
+        objective=objective, rdm=RDMOptions(subsample_features=32, n_subsamples=3), eval_batch_size=16,
     )
