@@ -221,8 +221,9 @@ SPACES.register(
     citation="Liu et al. 2018, Progressive Neural Architecture Search",
 )
 SPACES.register(
-    "nasnet", lambda n_blocks=5: CellSpace("nasnet", OP_SETS["nasnet"], n_blocks, separate_reduction=True, output="loose_ends"),
-    description="NASNet: 13 ops, normal and reduction cells, loose ends concatenated",
+    "nasnet",
+    lambda n_blocks=5: CellSpace("nasnet", OP_SETS["nasnet"], n_blocks, separate_reduction=True, combiners=("add", "concat"), output="loose_ends"),
+    description="NASNet: 13 ops, add or concatenate per block, normal and reduction cells, loose ends concatenated",
     citation="Zoph et al. 2018, Learning Transferable Architectures for Scalable Image Recognition",
 )
 

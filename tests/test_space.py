@@ -22,7 +22,7 @@ def test_invalid_block_input_is_rejected():
         Cell((Block((0, 1), ("conv_9x9", "skip_connect")),), (2,))
 
 
-@pytest.mark.parametrize("name,n_labels", [("pnas", 5 * 4), ("nasnet", 2 * 5 * 4)])
+@pytest.mark.parametrize("name,n_labels", [("pnas", 5 * 4), ("nasnet", 2 * 5 * (4 + 1))])  # NASNet: + a combiner per block
 def test_hyperopt_space_is_derived_from_ops_and_blocks(name, n_labels):
     space = get_space(name)
     hp_space = space.hyperopt_space()
@@ -61,3 +61,12 @@ def test_sample_is_seeded():
 def test_space_size_counts_every_choice():
     space = get_space("pnas", n_blocks=2)
     assert space.size() == (2 * 2 * 8 * 8) * (3 * 3 * 8 * 8)
+
+
+def test_nasnet_blocks_add_or_concatenate_and_round_trip():
+    space = get_space("nasnet", n_blocks=5)
+    combiners = {b.combiner for s in range(30) for cell in (space.sample(s).normal, space.sample(s).reduce) for b in cell.blocks}
+    assert combiners == {"add", "concat"}
+    assert "normal/b0/combiner" in space.hyperopt_space() and "normal/b0/combiner" not in get_space("pnas").hyperopt_space()
+    genotype = next(space.sample(s) for s in range(30) if any(b.combiner == "concat" for b in space.sample(s).normal.blocks))
+    assert " & " in str(genotype) and Genotype.parse(str(genotype)) == genotype == Genotype.from_json(genotype.to_json())
