@@ -70,17 +70,22 @@ def add_teacher_arg_flag(parser: argparse.ArgumentParser) -> None:
                         help="argument of the teacher's dataset loader, e.g. path=assy.nc or stimulus_csv=stimuli.csv (repeatable)")
 
 
+def teacher_args(args: argparse.Namespace) -> dict[str, str]:
+    """The ``--teacher-arg KEY=VALUE`` flags as a dict (refusing malformed ones)."""
+    pairs = [item.partition("=") for item in getattr(args, "teacher_arg", None) or []]
+    bad = [key for key, eq, _ in pairs if not eq or not key]
+    if bad:
+        raise ConfigError(f"--teacher-arg {bad[0]!r} is not KEY=VALUE", "write e.g. --teacher-arg path=assy.nc", field="teacher_args")
+    return {key: value for key, _, value in pairs}
+
+
 def config_from_args(cls: type, args: argparse.Namespace, base: dict | None = None):
     """``cls`` from its defaults, then ``base``, then ``--config`` (TOML), then the flags given."""
     keys = {f.name for f in fields(cls)}
     base = {k: v for k, v in (base or {}).items() if k in keys}
     flags = {k: v for k, v in vars(args).items() if k in keys}
     if getattr(args, "teacher_arg", None):
-        pairs = [item.partition("=") for item in args.teacher_arg]
-        bad = [key for key, eq, _ in pairs if not eq or not key]
-        if bad:
-            raise ConfigError(f"--teacher-arg {bad[0]!r} is not KEY=VALUE", "write e.g. --teacher-arg path=assy.nc", field="teacher_args")
-        flags["teacher_args"] = {**base.get("teacher_args", {}), **{key: value for key, _, value in pairs}}
+        flags["teacher_args"] = {**base.get("teacher_args", {}), **teacher_args(args)}
     return load_config(cls, getattr(args, "config", None), base=base, **flags)
 
 
@@ -175,6 +180,7 @@ def _rdm(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--channels", type=int, default=None, help="convert stimuli to 1 or 3 channels")
     p.add_argument("--out", default="runs/rdm", help="folder for similarity.csv and similarity.png")
     p.add_argument("--device", default=None)
+    add_teacher_arg_flag(p)
     p.set_defaults(func=_run_rdm)
 
 
@@ -214,14 +220,20 @@ def _run_rdm(args: argparse.Namespace) -> int:
             return 2
         model, layers = build_model(args.model, weights=args.weights, in_channels=in_channels), args.layers.split(",")
     out = Path(args.out)
-    teacher = teacher_from_spec(args.teacher, stimuli, cache_dir=out / "cache", device=args.device)
-    sim = score_model(model, teacher, layers, device=args.device).similarity
+    teacher = teacher_from_spec(args.teacher, stimuli, cache_dir=out / "cache", device=args.device, dataset_kwargs=teacher_args(args))
+    scores = score_model(model, teacher, layers, device=args.device)
+    sim = scores.similarity
     table = sim.transpose("layer", "endpoint").to_pandas()
     with atomic_path(out / "similarity.csv") as tmp:
         table.to_csv(tmp)
     plot_similarity(sim, out / "similarity.png", title=f"{args.model[:30]} vs teacher")
     print(table.round(4).to_string())
-    print(f"best layer per endpoint: {dict(table.idxmax())}; written {out}/similarity.csv and similarity.png")
+    ceilings = scores.ceilings or {}
+    for endpoint, best in scores.best_layer.items():
+        score = scores.per_endpoint[endpoint]
+        ceiling = f"; noise ceiling {ceilings[endpoint]:.3f}, {score / ceilings[endpoint]:.3f} of it" if endpoint in ceilings else ""
+        print(f"{endpoint}: best layer {best}, r = {score:.4f}{ceiling}")
+    print(f"written {out}/similarity.csv and similarity.png")
     return 0
 
 

@@ -129,6 +129,7 @@ def score_network(net, task: CandidateTask, *, seed: int = 0) -> dict[str, Any]:
         TG=scores.tg,
         S=scores.per_endpoint,
         best_layer=scores.best_layer,
+        **({"S_ceiled": scores.per_endpoint_ceiled, "TG_ceiled": scores.tg_ceiled} if scores.ceilings else {}),
         similarity=scores.similarity.values.tolist(),
         endpoints=list(scores.per_endpoint),
         layers=[str(x) for x in scores.similarity.layer.values],

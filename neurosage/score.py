@@ -28,10 +28,26 @@ class TeacherScores:
     per_endpoint: dict[str, float]
     best_layer: dict[str, str]
     tg: float
+    ceilings: dict[str, float] | None = None
+
+    @property
+    def per_endpoint_ceiled(self) -> dict[str, float] | None:
+        """S_i divided by the endpoint's noise ceiling (None without ceilings)."""
+        if not self.ceilings:
+            return None
+        return {e: s / self.ceilings[e] if self.ceilings.get(e) else float("nan") for e, s in self.per_endpoint.items()}
+
+    @property
+    def tg_ceiled(self) -> float | None:
+        """TG over ceiled S_i (None without ceilings)."""
+        ceiled = self.per_endpoint_ceiled
+        return None if ceiled is None else float(np.mean(list(ceiled.values())))
 
 
-def teacher_scores(teacher_rdms: xr.DataArray, candidate_rdms: xr.DataArray, method: str = "pearson") -> TeacherScores:
-    """Score candidate layer RDMs against teacher endpoint RDMs (stacks aligned by stimulus_id)."""
+def teacher_scores(
+    teacher_rdms: xr.DataArray, candidate_rdms: xr.DataArray, method: str = "pearson", ceilings: dict[str, float] | None = None
+) -> TeacherScores:
+    """Score candidate layer RDMs against teacher endpoint RDMs (stacks aligned by stimulus_id); ``ceilings`` per endpoint, if known."""
     sim = compare_rdms(teacher_rdms, candidate_rdms, method).rename(rdm_a="endpoint", rdm_b="layer")
     values = sim.values
     best = np.nanargmax(values, axis=1)
@@ -43,6 +59,7 @@ def teacher_scores(teacher_rdms: xr.DataArray, candidate_rdms: xr.DataArray, met
         per_endpoint=per_endpoint,
         best_layer={e: layers[best[i]] for i, e in enumerate(endpoints)},
         tg=float(np.mean(list(per_endpoint.values()))),
+        ceilings=ceilings,
     )
 
 

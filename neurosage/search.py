@@ -276,7 +276,7 @@ def _hint(error: str, run_dir: Path) -> str:
     return f"fix the setting this error names (every trial's error is in {run_dir / 'trials.csv'}), then start a new run folder"
 
 
-_SCALARS = ("tid", "status", "genotype", "score", "P", "top5", "TG", "params", "macs", "flops", "steps", "examples",
+_SCALARS = ("tid", "status", "genotype", "score", "P", "top5", "TG", "TG_ceiled", "params", "macs", "flops", "steps", "examples",
             "wall_time", "time_train", "time_eval", "time_rdm", "error")  # fmt: skip
 
 
@@ -288,6 +288,7 @@ VARIABLES = {
     "P": ("premature top-1 accuracy on the validation hold-out", "1"),
     "top5": ("premature top-5 accuracy on the validation hold-out", "1"),
     "TG": ("teacher guidance: mean over endpoints of the best layer's RDM similarity", "1"),
+    "TG_ceiled": ("TG with each endpoint's score divided by its noise ceiling", "1"),
     "params": ("trainable parameters (auxiliary head excluded)", "count"),
     "macs": ("multiply-adds of one forward pass of one image", "count"),
     "flops": ("floating-point operations of one forward pass of one image", "count"),

@@ -30,4 +30,4 @@ def score_model(
 ) -> TeacherScores:
     """The model's layers scored against the teacher's endpoints on the teacher's stimuli (S_i, TG, best layers)."""
     rdms = model_rdms(model, teacher.images, layers, rdm=rdm, batch_size=batch_size, device=device, seed=seed)
-    return teacher_scores(teacher.rdms, rdms, compare)
+    return teacher_scores(teacher.rdms, rdms, compare, ceilings=teacher.ceilings)

@@ -18,6 +18,7 @@ the RDM options), which the cached file stores in its ``provenance`` attribute.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import logging
 import os
@@ -26,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from neurosage.assembly import average_repetitions, select_regions
-from neurosage.data_adapters.registry import load_neural
+from neurosage.assembly import select_regions
+from neurosage.data_adapters.registry import get_entry, load_neural
 from neurosage.data_adapters.simulated import simulate_recording
 from neurosage.errors import ConfigError
 from neurosage.models import FeatureModel, build_model
@@ -92,9 +93,12 @@ def net_teacher(spec: str, args: list[str], stimuli: Any, *, device: str | None,
 
 
 @TEACHER_KINDS.register("brain", description="regions of a registered neural dataset: brain:<dataset>:<region,...>")
-def recording_teacher(spec: str, args: list[str], stimuli: Any, *, dataset_kwargs: dict[str, Any], **_: Any) -> Teacher:
+def recording_teacher(spec: str, args: list[str], stimuli: Any, *, dataset_kwargs: dict[str, Any], seed: int = 0, **_: Any) -> Teacher:
     dataset, regions = _fields(spec, args, 2, 2, "brain:<dataset>:<region,...>")
-    return brain_teacher(load_neural(dataset, regions=tuple(regions.split(",")), **dataset_kwargs), stimuli)
+    loader = get_entry(dataset, "neural").factory
+    trials = {"average": False} if "average" in inspect.signature(loader).parameters and "average" not in dataset_kwargs else {}
+    recording = load_neural(dataset, regions=tuple(regions.split(",")), **trials, **dataset_kwargs)
+    return brain_teacher(recording, stimuli, seed=seed)  # repetitions kept for the noise ceilings
 
 
 @TEACHER_KINDS.register(
@@ -108,7 +112,7 @@ def simulated_teacher(spec: str, args: list[str], stimuli: Any, *, device: str |
     layers = list(dict.fromkeys(mapping.values()))
     acts = select_regions(extract_activations(FeatureModel(model, layers), stimuli, layers, device=device), layers)
     recording = simulate_recording({r: acts[layer].values for r, layer in mapping.items()}, list(stimuli.stimulus_ids), seed=seed)
-    return brain_teacher(average_repetitions(recording), stimuli)
+    return brain_teacher(recording, stimuli, seed=seed)
 
 
 def _one(spec: str, stimuli: Any, *, device: str | None, seed: int, dataset_kwargs: dict[str, Any]) -> Teacher:

@@ -22,7 +22,8 @@ from torch import nn
 
 from neurosage.atomic import atomic_path
 from neurosage.candidate import RDMOptions
-from neurosage.assembly import REGION, STIMULUS_ID, regions, select_regions, validate
+from neurosage.assembly import REGION, STIMULUS_ID, average_repetitions, regions, select_regions, validate
+from neurosage.ceiling import noise_ceilings
 from neurosage.models import FeatureModel
 from neurosage.rsa import COL, ROW, STACK, compute_rdm, stack_rdms, subsample_rdm
 from neurosage.seeding import derive_seed
@@ -56,6 +57,12 @@ class Teacher:
         return [str(n) for n in self.rdms[STACK].values]
 
     @property
+    def ceilings(self) -> dict[str, float] | None:
+        """Noise ceiling per endpoint (recordings with repetitions), or None."""
+        text = self.rdms.attrs.get("ceilings")
+        return json.loads(text) if text else None
+
+    @property
     def stimulus_ids(self) -> np.ndarray:
         return self.rdms[ROW].values
 
@@ -66,7 +73,11 @@ class Teacher:
             raise ConfigError(f"endpoint names clash: {sorted(clash)}", "rename one teacher's endpoints", field="endpoints")
         singles = {n: self.rdms.sel({STACK: n}, drop=True) for n in self.endpoints}
         singles.update({n: other.rdms.sel({STACK: n}, drop=True) for n in other.endpoints})
-        return Teacher(stack_rdms(singles), self.images)
+        combined = stack_rdms(singles)
+        ceilings = {**(self.ceilings or {}), **(other.ceilings or {})}
+        if ceilings:
+            combined.attrs["ceilings"] = json.dumps(ceilings)
+        return Teacher(combined, self.images)
 
     def content_hash(self) -> str:
         """Hash of the RDM values and labels (for caching derived results)."""
@@ -106,19 +117,30 @@ def brain_teacher(
     *,
     endpoints: Sequence[str] | None = None,
     method: str = "correlation",
+    ceiling_splits: int = 10,
+    seed: int = 0,
 ) -> Teacher:
-    """A teacher whose endpoints are the regions of a (repetition-averaged) assembly.
+    """A teacher whose endpoints are the regions of an assembly.
 
-    With ``images``, only stimuli that have an image are kept, in the images' order.
+    An assembly with repetitions is averaged here, after the noise ceiling of each endpoint's RDM is
+    estimated from its trials (:func:`~neurosage.ceiling.noise_ceilings`, ``ceiling_splits`` splits,
+    seeded); the ceilings travel with the teacher. With ``images``, only stimuli that have an image
+    are kept, in the images' order.
     """
-    assembly = validate(assembly, unique_stimuli=True)
+    assembly = validate(assembly, allow_nan=True)
     names = list(endpoints) if endpoints is not None else regions(assembly)
+    repeated = len(set(assembly[STIMULUS_ID].values)) < assembly.sizes["presentation"]
+    ceilings = noise_ceilings(assembly, names, n_splits=ceiling_splits, seed=seed) if repeated else None
+    assembly = validate(average_repetitions(assembly) if repeated else assembly, unique_stimuli=True)
     parts = select_regions(assembly, names, coord=REGION)
     rdms = stack_rdms({n: compute_rdm(a, method) for n, a in parts.items()})
     sites = {n: int(a.sizes["neuroid"]) for n, a in parts.items()}
     n_images = len(getattr(images, "stimulus_ids", None) if getattr(images, "stimulus_ids", None) is not None else rdms[ROW])
     log.info("brain teacher: %s sites per endpoint, %d stimuli", sites, n_images)
     rdms.attrs["sites"] = json.dumps(sites)
+    if ceilings is not None:
+        log.info("brain teacher noise ceilings (split-half, Spearman-Brown): %s", {k: round(v, 3) for k, v in ceilings.items()})
+        rdms.attrs["ceilings"] = json.dumps(ceilings)
     ids = getattr(images, "stimulus_ids", None)
     if ids is not None:
         missing = sorted(set(ids) - set(assembly[STIMULUS_ID].values))

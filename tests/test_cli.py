@@ -172,7 +172,15 @@ def test_brain_teacher_from_the_cli_on_brainio_files(tmp_path, fmnist, capsys, c
     settings = json.loads((run / "run.json").read_text())["settings"]
     assert settings["teacher_args"]["path"] == str(nc) and settings["teacher_endpoints"] == ["V4", "IT"]
     assert main(argv + ["--budget", "3", "--resume"]) == 0  # the teacher comes from the cache
-    assert len(pd.read_csv(run / "trials.csv")) == 3
+    trials = pd.read_csv(run / "trials.csv")
+    assert len(trials) == 3 and trials.TG_ceiled.notna().all()  # 3 repetitions per image: noise ceilings
+    capsys.readouterr()
+    assert main(["rdm", "cifar_resnet-1", "--layers", "stack1,stack3", "--teacher", "brain:MajajHong2015:V4,IT",
+                 "--stimuli", str(tmp_path / "stimulus_hvm-public.csv"), "--images", str(images), "--size", "28", "--channels", "1",
+                 "--out", str(tmp_path / "rdm"), "--teacher-arg", f"path={nc}",
+                 "--teacher-arg", f"stimulus_csv={tmp_path / 'stimulus_hvm-public.csv'}"]) == 0
+    printed = capsys.readouterr().out
+    assert "V4: best layer" in printed and "noise ceiling" in printed and "IT: best layer" in printed
 
 
 def test_brain_teacher_from_a_toml_teacher_table_with_relative_paths(tmp_path, fmnist, capsys):

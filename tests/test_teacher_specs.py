@@ -19,6 +19,7 @@ def test_net_and_sim_specs_combine_and_cache(tmp_path, stimuli):
     spec = f"net:cifar_resnet-1:stack1,stack3:{weights}+sim:cifar_resnet-1:V4=stack2,IT=stack3:{weights}"
     teacher = teacher_from_spec(spec, stimuli, cache_dir=tmp_path / "cache")
     assert teacher.endpoints == ["stack1", "stack3", "V4", "IT"]
+    assert set(teacher.ceilings) == {"V4", "IT"} and all(0 < c <= 1 for c in teacher.ceilings.values())  # simulated trials
     assert len(list((tmp_path / "cache").glob("teacher-*.nc"))) == 1
     again = teacher_from_spec(spec, stimuli, cache_dir=tmp_path / "cache")
     np.testing.assert_array_equal(again.rdms.values, teacher.rdms.values)
