@@ -25,3 +25,24 @@ def test_unknown_teacher_kind(tmp_path, tiny_fmnist):
 def test_load_config_rejects_unknown_keys():
     with pytest.raises(ValueError, match="unknown option"):
         load_config(NeuroSearchConfig, budgett=3)
+
+
+def test_table4_with_a_brain_teacher_from_real_format_files(tmp_path, tiny_fmnist, capsys):
+    from conftest import write_brainio_netcdf
+    from neurosage.cli import main
+    from test_cli import _png_zip
+
+    nc, stimuli, _ = write_brainio_netcdf(tmp_path / "assy_dicarlo_MajajHong2015_public.nc", n_images=8)
+    stimuli.to_csv(tmp_path / "stimulus_hvm-public.csv", index=False)
+    _png_zip(tmp_path / "stimulus_hvm-public.zip", stimuli.filename)
+    (tmp_path / "table4.toml").write_text(
+        "budget = 2\npremature-steps = 2\nrerank-steps = 2\nfinal-steps = 2\ntop-k = 1\nstartup-trials = 1\n"
+        "n-train = 100\nn-val = 40\nn-blocks = 2\nfilters = 4\n\n"
+        '[teacher]\nspec = "brain:MajajHong2015:V4,IT"\npath = "assy_dicarlo_MajajHong2015_public.nc"\n'
+        'stimulus_csv = "stimulus_hvm-public.csv"\nimages = "stimulus_hvm-public.zip"\n'
+    )
+    run = tmp_path / "run"
+    assert main(["analyze", "neuro_search", "--run-dir", str(run), "--config", str(tmp_path / "table4.toml"), "--data", str(tiny_fmnist)]) == 0
+    neuro = pd.read_csv(run / "neuro_search" / "TG-SAGE-neuro" / "trials.csv")
+    assert neuro.TG.notna().all() and neuro.TG_ceiled.notna().all()
+    assert list(pd.read_csv(run / "neuro_search" / "table4.csv").network) == ["P-search", "TG-SAGE-neuro"]
