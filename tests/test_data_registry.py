@@ -56,3 +56,29 @@ def test_plugin_from_separate_package_via_entry_point(tmp_path, monkeypatch):
     assembly = load_neural("my-lab-recordings", n=5)
     assert assembly.sizes["presentation"] == 5 and get_entry("my-lab-recordings").description == "plug-in test"
     sys.modules.pop("myplugin", None)
+
+
+def test_the_example_plugin_package_installs_and_registers(tmp_path, monkeypatch):
+    import subprocess
+    from pathlib import Path
+
+    import numpy as np
+    import pandas as pd
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "neurosage-mylab"
+    target = tmp_path / "site"
+    result = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "-q",
+                             "--target", str(target), str(example)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    monkeypatch.syspath_prepend(str(target))
+    np.save(tmp_path / "responses.npy", np.random.default_rng(0).normal(size=(6, 3)))
+    pd.DataFrame({"stimulus_id": ["a", "b", "c"] * 2}).to_csv(tmp_path / "stimuli.csv", index=False)
+    pd.DataFrame({"neuroid_id": ["x", "y", "z"], "region": ["V4", "IT", "IT"]}).to_csv(tmp_path / "neuroids.csv", index=False)
+    registry.reload_plugins()
+    try:
+        assert get_entry("mylab").citation == "Me et al. 2026"
+        assembly = load_neural("mylab", folder=tmp_path, regions=("IT",))
+        assert assembly.sizes == {"presentation": 3, "neuroid": 2}
+    finally:
+        registry.DATASETS.unregister("mylab")
+        sys.modules.pop("neurosage_mylab", None)
