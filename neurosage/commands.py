@@ -169,9 +169,10 @@ def _run_search(args: argparse.Namespace) -> int:
 def _rdm(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rdm", help="model-teacher RDM similarity table (layers x endpoints) and heatmap")
     p.add_argument("model", help="torchvision name, cifar_resnet-<n>, or a genotype string ('normal: ...')")
-    p.add_argument("--teacher", required=True, help="teacher spec, e.g. 'brain:MajajHong2015:V4,pIT,aIT' or 'net:cifar_resnet-1:stack1,stack3:w.pt'")
+    p.add_argument("--teacher", default=None, help="teacher spec, e.g. 'brain:MajajHong2015:V4,pIT,aIT' or 'net:cifar_resnet-1:stack1,stack3:w.pt'")
+    p.add_argument("--list-layers", action="store_true", help="print the model's layer names and exit")
     p.add_argument("--layers", default=None, help="comma-separated model layers (default: every cell of a genotype)")
-    p.add_argument("--weights", default=None, help="state-dict file for the model")
+    p.add_argument("--weights", default=None, help="state-dict file, a torchvision weights name (default DEFAULT, from the torch cache) or 'random'")
     p.add_argument("--data", default=None, help="Fashion-MNIST folder (default stimuli: its first --n-stimuli test images)")
     p.add_argument("--stimuli", default=None, help="stimulus-set CSV (with --images) instead of Fashion-MNIST")
     p.add_argument("--images", default=None, help="stimulus images folder or zip")
@@ -201,32 +202,41 @@ def _stimuli(args: argparse.Namespace):
 
 def _run_rdm(args: argparse.Namespace) -> int:
     from neurosage.figures.similarity_heatmap import plot_similarity
-    from neurosage.models import build_model, load_weights
+    from neurosage.models import build_model, load_weights, model_inputs
     from neurosage.network import build_network
     from neurosage.similarity import score_model
     from neurosage.space import Genotype
     from neurosage.teacher_specs import teacher_from_spec
+    from neurosage.teachers import Teacher
 
+    if args.list_layers:
+        return _list_layers(args)
+    if not args.teacher:
+        raise ConfigError("no teacher given", "pass --teacher SPEC (e.g. 'net:resnet18:layer4' or 'brain:MajajHong2015:V4,IT')", field="teacher")
     stimuli = _stimuli(args)
     in_channels = stimuli.image_shape[0]
     if args.model.startswith("normal:"):
         model = build_network(Genotype.parse(args.model), in_channels=in_channels)
         if args.weights:
             load_weights(model, args.weights)
-        layers = args.layers.split(",") if args.layers else [n for n in model.endpoints if n != "stem"]
+        weights = f"weights from {args.weights}" if args.weights else "random weights (seed 0)"
+        layers = args.layers.split(",") if args.layers else [n for n in model.endpoints if n not in ("stem", "pool")]
     else:
         if not args.layers:
-            print("neurosage rdm: --layers is required for a named model")
-            return 2
+            raise ConfigError("--layers is required for a named model", f"list them with: neurosage rdm {args.model} --list-layers", field="layers")
         model, layers = build_model(args.model, weights=args.weights, in_channels=in_channels), args.layers.split(",")
+        weights = model.neurosage_weights
     out = Path(args.out)
     teacher = teacher_from_spec(args.teacher, stimuli, cache_dir=out / "cache", device=args.device, dataset_kwargs=teacher_args(args))
-    scores = score_model(model, teacher, layers, device=args.device)
+    explicit = args.size is not None or args.channels is not None  # the user's conversion wins over the weights' own
+    shown = teacher if explicit else Teacher(teacher.rdms, model_inputs(model, stimuli))
+    scores = score_model(model, shown, layers, device=args.device)
     sim = scores.similarity
     table = sim.transpose("layer", "endpoint").to_pandas()
     with atomic_path(out / "similarity.csv") as tmp:
         table.to_csv(tmp)
-    plot_similarity(sim, out / "similarity.png", title=f"{args.model[:30]} vs teacher")
+    plot_similarity(sim, out / "similarity.png", title=f"{args.model[:30]} ({weights}) vs teacher")
+    print(f"{args.model}: {weights}")
     print(table.round(4).to_string())
     ceilings = scores.ceilings or {}
     for endpoint, best in scores.best_layer.items():
@@ -234,6 +244,24 @@ def _run_rdm(args: argparse.Namespace) -> int:
         ceiling = f"; noise ceiling {ceilings[endpoint]:.3f}, {score / ceilings[endpoint]:.3f} of it" if endpoint in ceilings else ""
         print(f"{endpoint}: best layer {best}, r = {score:.4f}{ceiling}")
     print(f"written {out}/similarity.csv and similarity.png")
+    return 0
+
+
+def _list_layers(args: argparse.Namespace) -> int:
+    """Print the layer names a model offers for --layers and teacher specs: its modules, then every traced node."""
+    from torchvision.models.feature_extraction import get_graph_node_names
+
+    from neurosage.models import build_model
+    from neurosage.network import build_network
+    from neurosage.space import Genotype
+
+    if args.model.startswith("normal:"):
+        names = build_network(Genotype.parse(args.model)).endpoints
+    else:
+        model = build_model(args.model, weights="random")
+        modules = [name for name, _ in model.named_modules() if name]  # a module's name gives its output
+        names = list(dict.fromkeys(modules + get_graph_node_names(model)[1]))
+    print("\n".join(names))
     return 0
 
 

@@ -9,8 +9,10 @@ module the ``extract(x, names)`` method that activation extraction uses.
 from __future__ import annotations
 
 from collections import OrderedDict
+import logging
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlparse
 
 import torch
 from torch import nn
@@ -18,7 +20,9 @@ from torch import nn
 from neurosage.errors import ConfigError
 from neurosage.registry import Registry
 
-__all__ = ["MODELS", "build_model", "load_weights", "FeatureModel", "cifar_resnet"]
+__all__ = ["MODELS", "build_model", "load_weights", "pretrained_cache_path", "model_inputs", "FeatureModel", "cifar_resnet"]
+
+log = logging.getLogger(__name__)
 
 #: Models by name; ``MODELS.create(name, num_classes=..., in_channels=..., **options)``.
 MODELS: Registry = Registry("model")
@@ -82,20 +86,85 @@ MODELS.register(
 )
 
 
-def build_model(name: str, *, weights: str | None = None, num_classes: int = 10, in_channels: int = 3) -> nn.Module:
-    """A torchvision model by name or ``cifar_resnet-<n>``, with optional local weights."""
+def build_model(name: str, *, weights: str | None = None, num_classes: int = 10, in_channels: int = 3, seed: int = 0) -> nn.Module:
+    """A model by name (:data:`MODELS`, e.g. ``cifar_resnet-9``, or any torchvision name) with its weights.
+
+    ``weights``:
+
+    - ``None``: a torchvision model's default pretrained weights (``"DEFAULT"``); a project model's
+      random initialisation (there are no published weights for it).
+    - a torchvision weights name (``"DEFAULT"``, ``"IMAGENET1K_V1"``...): read from the local torch cache
+      (``$TORCH_HOME/hub/checkpoints``); nothing is downloaded, and a missing file is an error naming it.
+    - ``"random"``: random weights, initialised from ``seed``; logged as a warning.
+    - anything else: a state-dict file.
+
+    The model's ``neurosage_weights`` attribute says which (``"random weights (seed 0)"``, ...);
+    ``neurosage_preprocessing`` holds the pretrained weights' own input conversion (``size``, ``channels``,
+    ``mean``, ``std``), or None.
+    """
     base, _, depth = name.partition("-")
-    if base in MODELS:
-        model: nn.Module = MODELS.create(base, *([int(depth)] if depth else []), num_classes=num_classes, in_channels=in_channels)
-    else:
+    project = base in MODELS
+    if not project:
         import torchvision
 
         if name not in torchvision.models.list_models():
             raise ConfigError(f"unknown model {name!r}", f"use one of {list(MODELS)} (e.g. cifar_resnet-<n>) or a torchvision name such as resnet18", field="model")
-        model = torchvision.models.get_model(name, weights=None)
-    if weights:
-        load_weights(model, weights)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        if project:
+            model: nn.Module = MODELS.create(base, *([int(depth)] if depth else []), num_classes=num_classes, in_channels=in_channels)
+        else:
+            model = torchvision.models.get_model(name, weights=None)
+    model.neurosage_preprocessing = None
+    choice = weights if weights is not None else (None if project else "DEFAULT")
+    if choice is None or choice == "random":
+        model.neurosage_weights = f"random weights (seed {seed})"
+        model.neurosage_preprocessing = None if project else {"channels": 3}
+        log.warning("%s has random weights (seed %d)", name, seed)
+    elif not project and _is_weights_name(name, choice):
+        _load_pretrained(model, name, choice)
+    else:
+        load_weights(model, choice)
+        model.neurosage_weights = f"weights from {choice}"
     return model.eval()
+
+
+def _is_weights_name(name: str, choice: str) -> bool:
+    import torchvision
+
+    return choice == "DEFAULT" or choice in torchvision.models.get_model_weights(name).__members__
+
+
+def pretrained_cache_path(name: str, weights: str = "DEFAULT") -> Path:
+    """Where torchvision keeps the pretrained ``weights`` of model ``name`` ($TORCH_HOME/hub/checkpoints/<file>)."""
+    import torchvision
+
+    entry = torchvision.models.get_model_weights(name)[weights] if weights != "DEFAULT" else torchvision.models.get_model_weights(name).DEFAULT
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(entry.url).path).name
+
+
+def _load_pretrained(model: nn.Module, name: str, weights: str) -> None:
+    import torchvision
+
+    entry = torchvision.models.get_model_weights(name)[weights] if weights != "DEFAULT" else torchvision.models.get_model_weights(name).DEFAULT
+    path = pretrained_cache_path(name, weights)
+    if not path.is_file():
+        raise ConfigError(
+            f"the pretrained {entry} weights of {name} are not in the torch cache (nothing is downloaded at run time)",
+            f"on a machine with internet run: python -c \"import torchvision; torchvision.models.get_model('{name}', weights='{weights}')\"; "
+            f"then copy {path.name} to {path.parent} here (or set TORCH_HOME); or ask for random weights explicitly",
+            file=path,
+        )
+    load_weights(model, path)
+    transform = entry.transforms()
+    model.neurosage_weights = f"pretrained {entry}"
+    model.neurosage_preprocessing = {"size": int(transform.crop_size[0]), "channels": 3, "mean": list(transform.mean), "std": list(transform.std)}
+
+
+def model_inputs(model: nn.Module, images):
+    """``images`` converted as the model expects (its pretrained weights' size, channels, mean and std), same ids."""
+    prep = getattr(model, "neurosage_preprocessing", None)
+    return images.with_conversion(**prep) if prep else images
 
 
 def load_weights(model: nn.Module, path: str | Path) -> nn.Module:

@@ -1,9 +1,11 @@
 """Teachers from command-line specs; endpoints of several specs combine with ``+``.
 
-- ``net:<model>:<layer,...>[:<weights.pt>]``: layers of a network. ``<model>`` is a
+- ``net:<model>:<layer,...>[:<weights>]``: layers of a network. ``<model>`` is a
   torchvision model name (``resnet18``) or ``cifar_resnet-<n>`` (the paper's
-  CIFAR ResNet; ``cifar_resnet-9`` has 54 convs). Weights are a state-dict file
-  (nothing is downloaded).
+  CIFAR ResNet; ``cifar_resnet-9`` has 54 convs). ``<weights>`` is a state-dict
+  file, a torchvision weights name (default for torchvision models: ``DEFAULT``,
+  read from the local torch cache, never downloaded) or ``random`` (seeded); the
+  images are converted as the weights expect.
 - ``brain:<dataset>:<region,...>``: regions of a registered neural dataset (its
   paths from the dataset's environment variables or ``dataset_kwargs``).
 - ``sim:<model>:<region=layer,...>[:<weights.pt>]``: a simulated recording of
@@ -31,7 +33,7 @@ from neurosage.assembly import select_regions
 from neurosage.data_adapters.registry import get_entry, load_neural
 from neurosage.data_adapters.simulated import simulate_recording
 from neurosage.errors import ConfigError
-from neurosage.models import FeatureModel, build_model
+from neurosage.models import FeatureModel, build_model, model_inputs
 from neurosage.registry import Registry
 from neurosage.teachers import Teacher, brain_teacher, network_teacher
 from neurosage.train import extract_activations
@@ -88,8 +90,10 @@ def _fields(spec: str, args: list[str], n_min: int, n_max: int, usage: str) -> l
 @TEACHER_KINDS.register("net", description="layers of a network: net:<model>:<layer,...>[:<weights.pt>]")
 def net_teacher(spec: str, args: list[str], stimuli: Any, *, device: str | None, seed: int, **_: Any) -> Teacher:
     name, layers, weights = _fields(spec, args, 2, 3, "net:<model>:<layer,...>[:<weights.pt>]")
-    model = build_model(name, weights=weights, in_channels=stimuli.image_shape[0])
-    return network_teacher(model, stimuli, layers.split(","), device=device, seed=seed)
+    model = build_model(name, weights=weights, in_channels=stimuli.image_shape[0], seed=seed)
+    teacher = network_teacher(model, model_inputs(model, stimuli), layers.split(","), device=device, seed=seed)
+    teacher.rdms.attrs["weights"] = model.neurosage_weights
+    return Teacher(teacher.rdms, stimuli)
 
 
 @TEACHER_KINDS.register("brain", description="regions of a registered neural dataset: brain:<dataset>:<region,...>")
@@ -107,10 +111,10 @@ def recording_teacher(spec: str, args: list[str], stimuli: Any, *, dataset_kwarg
 )
 def simulated_teacher(spec: str, args: list[str], stimuli: Any, *, device: str | None, seed: int, **_: Any) -> Teacher:
     name, mapping_text, weights = _fields(spec, args, 2, 3, "sim:<model>:<region=layer,...>[:<weights.pt>]")
-    model = build_model(name, weights=weights, in_channels=stimuli.image_shape[0])
+    model = build_model(name, weights=weights, in_channels=stimuli.image_shape[0], seed=seed)
     mapping = dict(item.split("=", 1) for item in mapping_text.split(","))
     layers = list(dict.fromkeys(mapping.values()))
-    acts = select_regions(extract_activations(FeatureModel(model, layers), stimuli, layers, device=device), layers)
+    acts = select_regions(extract_activations(FeatureModel(model, layers), model_inputs(model, stimuli), layers, device=device), layers)
     recording = simulate_recording({r: acts[layer].values for r, layer in mapping.items()}, list(stimuli.stimulus_ids), seed=seed)
     return brain_teacher(recording, stimuli, seed=seed)
 

@@ -203,3 +203,14 @@ def test_brain_teacher_from_a_toml_teacher_table_with_relative_paths(tmp_path, f
     settings = json.loads((run / "run.json").read_text())["settings"]
     assert settings["teacher_images"] == str(folder / "images.zip") and settings["teacher_endpoints"] == ["IT", "V4"]
     assert pd.read_csv(run / "trials.csv").TG.notna().all()
+
+
+def test_rdm_lists_layers_and_labels_random_weights(tmp_path, fmnist, capsys):
+    assert main(["rdm", "cifar_resnet-1", "--list-layers"]) == 0
+    listed = capsys.readouterr().out.split()
+    assert {"stack1", "stack2", "stack3", "fc"} <= set(listed)
+    assert main(["rdm", "squeezenet1_1", "--list-layers"]) == 0 and "features.12.cat" in capsys.readouterr().out
+    args = ["rdm", "squeezenet1_1", "--weights", "random", "--layers", "features.3.cat", "--teacher", "net:cifar_resnet-1:stack2",
+            "--data", str(fmnist), "--n-stimuli", "6", "--out", str(tmp_path / "o")]
+    assert main(args) == 0  # grey Fashion-MNIST images become RGB for a torchvision model
+    assert "squeezenet1_1: random weights (seed 0)" in capsys.readouterr().out
