@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from neurosage.analyses.common import RerankedSearchConfig, objective_searches, recorded, rerank_and_finalize
+from neurosage.analyses.common import RerankedSearchConfig, objective_searches, recorded, rerank_and_finalize, table_row
 from neurosage.analyses.embedded import embedded_setup
 from neurosage.analyses.results import CELL_RERANK, CELL_TABLE, write_table
 
@@ -37,18 +37,8 @@ def run(run_dir: str | Path, config: CellSearchConfig = CellSearchConfig()) -> p
     result = objective_searches(
         out, setup, config, network, config.cell_space, {"search": config.objective}, seed=config.seed, device=config.device
     )["search"]
-    rerank, final = rerank_and_finalize(
-        result.trials, setup, network, k=config.top_k, rerank_steps=config.rerank_steps,
-        final_steps=config.final_steps, seed=config.seed, device=config.device,
-    )
-    m1, e1 = len(result.trials), int(result.trials.examples.fillna(0).mean())
-    m2, e2 = len(rerank), int(rerank[0]["examples"]) if rerank else 0
-    row = {
-        "network": f"TG-SAGE ({config.objective})", "B": config.n_blocks, "N": config.n_cells, "F": config.filters,
-        "params_M": final["params"] / 1e6, "flops_B": final["flops"] / 1e9,
-        "top1_error": 100 * final["top1_error"], "top5_error": 100 * final["top5_error"],
-        "M1": m1, "E1": e1, "M2": m2, "E2": e2, "cost_examples": m1 * e1 + m2 * e2, "genotype": final["genotype"],
-    }
+    rerank, final = rerank_and_finalize(result.trials, setup, config, seed=config.seed, device=config.device)
+    row = table_row(f"TG-SAGE ({config.objective})", config, result, rerank, final)
     write_table(run_dir, CELL_RERANK, pd.DataFrame(rerank))
     table = pd.DataFrame([row])
     write_table(run_dir, CELL_TABLE, table)

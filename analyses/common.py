@@ -20,10 +20,11 @@ from neurosage.network import build_network, count_flops, count_parameters
 from neurosage.provenance import record_run
 from neurosage.search import SearchResult, run_search
 from neurosage.space import Genotype
-from neurosage.train import TrainConfig, evaluate, train
+from neurosage.candidate import TrainConfig
+from neurosage.train import evaluate, train
 
 __all__ = [
-    "RerankedSearchConfig", "recorded", "objective_searches", "rerank_and_finalize", "train_mature", "progress_curve",
+    "RerankedSearchConfig", "recorded", "table_row", "objective_searches", "rerank_and_finalize", "train_mature", "progress_curve",
     "top_k_genotypes", "mature_errors",
 ]
 
@@ -49,14 +50,37 @@ def recorded(folder: str) -> Callable[[Callable], Callable]:
 
 @dataclass(frozen=True)
 class RerankedSearchConfig(SearchOptions, EmbeddedConfig):
-    """Options shared by searches followed by top-k reranking and a final training (Tables 2-4)."""
+    """Options shared by searches followed by top-k reranking and a final training (Tables 2-4).
+
+    The top ``top_k`` cells are retrained for ``rerank_steps`` (or ``rerank_epochs``) as networks of
+    ``rerank_n_cells`` cells and ``rerank_filters`` filters with the skeleton's stem cells (None: the
+    search's N and F), and ranked on the validation hold-out; the winner is trained for ``final_steps``
+    (or ``final_epochs``) on the whole training split, hold-out included, and tested on the evaluation split.
+    """
 
     n_blocks: int = 5
     startup_trials: int | None = 4
     tpe_gamma: float = 1.0
     top_k: int = 3
     rerank_steps: int = 150
+    rerank_epochs: float | None = None
     final_steps: int = 400
+    final_epochs: float | None = None
+    rerank_n_cells: int | None = None
+    rerank_filters: int | None = None
+
+    @property
+    def rerank_network(self) -> NetworkConfig:
+        """The network of reranking and final training: the rerank N and F, the skeleton's own stem cells."""
+        return NetworkConfig(self.skeleton, self.rerank_n_cells or self.n_cells, self.rerank_filters or self.filters, None)
+
+    @property
+    def rerank_training(self) -> TrainConfig:
+        return TrainConfig(epochs=self.rerank_epochs) if self.rerank_epochs else TrainConfig(steps=self.rerank_steps)
+
+    @property
+    def final_training(self) -> TrainConfig:
+        return TrainConfig(epochs=self.final_epochs) if self.final_epochs else TrainConfig(steps=self.final_steps)
 
 
 def objective_searches(
@@ -78,33 +102,53 @@ def objective_searches(
 
 
 def train_mature(
-    genotype: str, setup: Setup, network: NetworkConfig, steps: int, *, seed: int = 0, device=None, on: str = "val"
+    genotype: str, setup: Setup, network: NetworkConfig, training: TrainConfig | int, *, seed: int = 0, device=None,
+    on: str = "val", train_set=None,
 ) -> dict[str, Any]:
-    """Train a genotype for ``steps`` (cosine schedule) and report params, FLOPs, top-1/top-5 error on ``on``."""
-    shape = setup.train.image_shape
+    """Train a genotype (``training``, or a number of steps; cosine schedule) and report params, FLOPs, top-1/top-5 error on ``on``.
+
+    ``train_set`` defaults to the candidates' training set (``setup.train``).
+    """
+    training = TrainConfig(steps=training, batch_size=64) if isinstance(training, int) else training
+    data = setup.train if train_set is None else train_set
+    shape = data.image_shape
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = build_network(Genotype.parse(genotype), num_classes=setup.train.num_classes, in_channels=shape[0], **network.to_dict())
-    result = train(net, setup.train, TrainConfig(steps=steps, batch_size=64), seed=seed, device=device, progress=True)
+    result = train(net, data, training, seed=seed, device=device, progress=True)
     acc = evaluate(net, setup.val if on == "val" else setup.test, device=device)
     return {
         "genotype": genotype, "status": result.status, "params": count_parameters(net), **count_flops(net, shape),
-        "top1_error": 1 - acc["top1"], "top5_error": 1 - acc["top5"], "examples": result.examples, "steps": steps,
+        "top1_error": 1 - acc["top1"], "top5_error": 1 - acc["top5"], "examples": result.examples, "steps": result.steps,
+        "N": network.n_cells, "F": network.filters,
     }
 
 
-def rerank_and_finalize(
-    trials, setup: Setup, network: NetworkConfig, *, k: int, rerank_steps: int, final_steps: int, seed: int = 0, device=None
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Train the top-``k`` trials by score for ``rerank_steps`` (validation), then the winner for ``final_steps`` (test).
+def rerank_and_finalize(trials, setup: Setup, config: RerankedSearchConfig, *, seed: int = 0, device=None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Train the top-k trials by score (validation), then the winner on the whole training split (test).
 
-    Returns the rerank rows and the final row (params, FLOPs, top-1/top-5 error on the test split).
+    Returns the rerank rows and the final row (params, FLOPs, top-1/top-5 error on the evaluation split).
     """
-    ok = trials[trials.status == "ok"].sort_values("score", ascending=False).drop_duplicates("genotype").head(k)
-    rerank = [{**train_mature(g, setup, network, rerank_steps, seed=seed, device=device), "search_score": s} for g, s in zip(ok.genotype, ok.score)]
+    network = config.rerank_network
+    ok = trials[trials.status == "ok"].sort_values("score", ascending=False).drop_duplicates("genotype").head(config.top_k)
+    rerank = [{**train_mature(g, setup, network, config.rerank_training, seed=seed, device=device), "search_score": s} for g, s in zip(ok.genotype, ok.score)]
     winner = min(rerank, key=lambda r: r["top1_error"])
-    final = train_mature(winner["genotype"], setup, network, final_steps, seed=seed, device=device, on="test")
+    final = train_mature(winner["genotype"], setup, network, config.final_training, seed=seed, device=device, on="test",
+                         train_set=setup.train_full if setup.train_full is not None else setup.train)
     return rerank, final
+
+
+def table_row(name: str, config: RerankedSearchConfig, result: SearchResult, rerank: list[dict[str, Any]], final: dict[str, Any]) -> dict[str, Any]:
+    """A Table 2-4 row: B, N, F of the final network, params, mult-adds, FLOPs, top-1/top-5 error (%), and the
+    cost M1*E1 + M2*E2 (M1 search samples of E1 examples each, M2 reranked cells of E2 examples each)."""
+    m1, e1 = len(result.trials), int(result.trials.examples.fillna(0).mean())
+    m2, e2 = len(rerank), int(rerank[0]["examples"]) if rerank else 0
+    return {
+        "network": name, "B": config.n_blocks, "N": final["N"], "F": final["F"],
+        "params_M": final["params"] / 1e6, "mult_adds_M": final["macs"] / 1e6, "flops_B": final["flops"] / 1e9,
+        "top1_error": 100 * final["top1_error"], "top5_error": 100 * final["top5_error"],
+        "M1": m1, "E1": e1, "M2": m2, "E2": e2, "cost_examples": m1 * e1 + m2 * e2, "genotype": final["genotype"],
+    }
 
 
 def top_k_genotypes(trials: pd.DataFrame, top_k: int) -> set[str]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from neurosage.analyses.common import RerankedSearchConfig, objective_searches, recorded, rerank_and_finalize
+from neurosage.analyses.common import RerankedSearchConfig, objective_searches, recorded, rerank_and_finalize, table_row
 from neurosage.analyses.embedded import Setup, embedded_setup, teacher_weights
 from neurosage.analyses.results import TABLE4, TABLE4_RERANK, write_table
 from neurosage.teacher_specs import teacher_from_spec
@@ -60,17 +60,9 @@ def run(run_dir: str | Path, config: NeuroSearchConfig = NeuroSearchConfig()) ->
     rows, reranks = [], []
     searches = objective_searches(out, setup, config, network, config.cell_space, SEARCHES, seed=config.seed, device=config.device)
     for name, result in searches.items():
-        rerank, final = rerank_and_finalize(
-            result.trials, setup, network, k=config.top_k, rerank_steps=config.rerank_steps,
-            final_steps=config.final_steps, seed=config.seed, device=config.device,
-        )
+        rerank, final = rerank_and_finalize(result.trials, setup, config, seed=config.seed, device=config.device)
         reranks += [{**r, "network": name} for r in rerank]
-        rows.append({
-            "network": name, "B": config.n_blocks, "N": config.n_cells, "F": config.filters,
-            "params_M": final["params"] / 1e6, "flops_B": final["flops"] / 1e9,
-            "top1_error": 100 * final["top1_error"], "top5_error": 100 * final["top5_error"],
-            "genotype": final["genotype"], "search_examples": result.total_examples,
-        })
+        rows.append(table_row(name, config, result, rerank, final))
     write_table(run_dir, TABLE4_RERANK, pd.DataFrame(reranks))
     table = pd.DataFrame(rows)
     write_table(run_dir, TABLE4, table)

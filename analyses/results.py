@@ -74,7 +74,9 @@ CELL_TABLE = ResultFile(
 )
 CELL_RERANK = ResultFile("cell_search/rerank.csv", ("genotype", "top1_error", "search_score"), _analysis("cell_search"), "reranked top-k cells")
 TABLE4 = ResultFile(
-    "neuro_search/table4.csv", ("network", "B", "N", "F", "params_M", "flops_B", "top1_error", "top5_error"), _analysis("neuro_search"),
+    "neuro_search/table4.csv",
+    ("network", "B", "N", "F", "params_M", "mult_adds_M", "flops_B", "top1_error", "top5_error", "M1", "E1", "M2", "E2", "cost_examples"),
+    _analysis("neuro_search"),
     "performance-guided vs teacher-guided search winners (Table 4)",
 )
 TABLE4_RERANK = ResultFile("neuro_search/rerank.csv", ("network", "genotype", "top1_error", "search_score"), _analysis("neuro_search"), "reranked top-k cells of both searches")

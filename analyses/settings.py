@@ -31,7 +31,9 @@ class EmbeddedConfig:
     recording's stimulus images, paired through the stimulus CSV's ``filename`` column
     (``stimulus_csv``, else ``stimuli``); without them the teacher is shown the first
     ``n_stimuli`` images of the dataset's evaluation split. Candidates are CIFAR-style networks of ``n_cells`` cells per
-    stack and ``filters`` initial channels over the ``space`` cell space of ``n_blocks``.
+    stack and ``filters`` initial channels over the ``space`` cell space of ``n_blocks``, built on the
+    ``skeleton`` (``cifar``, ``imagenet64``, ``imagenet224``) with ``n_stem_cells`` stem reduction cells
+    (None: the skeleton's own; the paper's Table 4 search removed them, 0).
     """
 
     dataset: str = "fashion-mnist"
@@ -41,6 +43,8 @@ class EmbeddedConfig:
     teacher_args: dict[str, Any] = field(default_factory=dict)
     teacher_epochs: float = 1.0
     space: str = "pnas"
+    skeleton: str = "cifar"
+    n_stem_cells: int | None = None
     n_blocks: int = 3
     filters: int = 8
     n_cells: int = 1
@@ -52,7 +56,8 @@ class EmbeddedConfig:
 
     @property
     def network(self) -> NetworkConfig:
-        return NetworkConfig("cifar", self.n_cells, self.filters)
+        """The candidates' network during search (``n_stem_cells=0`` drops the ImageNet stem reduction cells)."""
+        return NetworkConfig(self.skeleton, self.n_cells, self.filters, self.n_stem_cells)
 
     @property
     def cell_space(self) -> CellSpace:
@@ -76,6 +81,7 @@ class SearchOptions:
     objective: str = "p+tg"
     alpha: float = 1.0
     premature_steps: int = 20
+    premature_epochs: float | None = None
     batch_size: int = 64
     startup_trials: int | None = None
     tpe_gamma: float = 1.0
@@ -90,6 +96,9 @@ class SearchOptions:
 
     @property
     def premature(self) -> TrainConfig:
+        """Premature training: ``premature_epochs`` (a fraction of an epoch, e.g. the paper's 0.2) when set, else steps."""
+        if self.premature_epochs is not None:
+            return TrainConfig(epochs=self.premature_epochs, batch_size=self.batch_size)
         return TrainConfig(steps=self.premature_steps, batch_size=self.batch_size)
 
 
@@ -101,16 +110,9 @@ class SearchConfig(SearchOptions, EmbeddedConfig):
     n_blocks: int = 5
     budget: int = 20
     premature_steps: int = 30
-    premature_epochs: float | None = None
     tpe_gamma: float = 0.25
     workers: int = 1
     scheduler: str | None = None
-
-    @property
-    def premature(self) -> TrainConfig:
-        if self.premature_epochs is not None:
-            return TrainConfig(epochs=self.premature_epochs, batch_size=self.batch_size)
-        return TrainConfig(steps=self.premature_steps, batch_size=self.batch_size)
 
 
 @dataclass(frozen=True)

@@ -17,3 +17,16 @@ def test_table_row_costs_and_winner(tmp_path, tiny_fmnist):
     assert row.genotype == rerank.loc[rerank.top1_error.idxmin(), "genotype"]
     top = trials[trials.status == "ok"].sort_values("score", ascending=False).drop_duplicates("genotype").head(2)
     assert set(rerank.genotype) == set(top.genotype)
+
+
+def test_rerank_uses_its_own_network_and_the_winner_trains_on_the_whole_training_split(tmp_path, tiny_fmnist, monkeypatch):
+    import neurosage.analyses.common as common
+
+    seen = []
+    real_train = common.train
+    monkeypatch.setattr(common, "train", lambda net, data, *a, **k: seen.append(len(data)) or real_train(net, data, *a, **k))
+    config = load_config(CellSearchConfig, data=str(tiny_fmnist), budget=2, premature_steps=2, rerank_steps=2, final_steps=2,
+                         top_k=1, startup_trials=1, rerank_n_cells=2, rerank_filters=6, **TINY_ANALYSIS)
+    table = run(tmp_path, config)
+    assert (table.N.iloc[0], table.F.iloc[0]) == (2, 6) and table.M2.iloc[0] == 1
+    assert seen == [TINY_ANALYSIS["n_train"], 300]  # rerank on the search's training set; the winner on all 300 training images
