@@ -35,7 +35,7 @@ class TeacherScores:
         """S_i divided by the endpoint's noise ceiling (None without ceilings)."""
         if not self.ceilings:
             return None
-        return {e: s / self.ceilings[e] if self.ceilings.get(e) else float("nan") for e, s in self.per_endpoint.items()}
+        return {e: s / self.ceilings[e] if (self.ceilings.get(e) or 0) > 0 else float("nan") for e, s in self.per_endpoint.items()}
 
     @property
     def tg_ceiled(self) -> float | None:

@@ -140,6 +140,9 @@ def brain_teacher(
     rdms.attrs["sites"] = json.dumps(sites)
     if ceilings is not None:
         log.info("brain teacher noise ceilings (split-half, Spearman-Brown): %s", {k: round(v, 3) for k, v in ceilings.items()})
+        for name, value in ceilings.items():
+            if not value > 0:
+                log.warning("endpoint %s: noise ceiling %.3f (too few sites or repetitions); its score over the ceiling is undefined", name, value)
         rdms.attrs["ceilings"] = json.dumps(ceilings)
     ids = getattr(images, "stimulus_ids", None)
     if ids is not None:

@@ -46,3 +46,47 @@ def test_table4_with_a_brain_teacher_from_real_format_files(tmp_path, tiny_fmnis
     neuro = pd.read_csv(run / "neuro_search" / "TG-SAGE-neuro" / "trials.csv")
     assert neuro.TG.notna().all() and neuro.TG_ceiled.notna().all()
     assert list(pd.read_csv(run / "neuro_search" / "table4.csv").network) == ["P-search", "TG-SAGE-neuro"]
+
+
+def _imagenet64(root, n_train=12, n_val=30, seed=0):
+    """Tiny downsampled-ImageNet npz batches in the release's format: uint8 rows of 3*64*64 (CHW), labels 1..1000."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    root.mkdir()
+    for name, n in [(f"train_data_batch_{i}", n_train) for i in range(1, 11)] + [("val_data", n_val)]:
+        labels = rng.integers(1, 4, size=n)
+        data = (rng.integers(0, 80, size=(n, 3 * 64 * 64)) + 50 * labels[:, None]).astype(np.uint8)
+        np.savez(root / f"{name}.npz", data=data, labels=labels)
+    return root
+
+
+def test_brain_guided_search_end_to_end_on_real_formats(tmp_path, capsys):
+    """BrainIO netCDF + stimulus CSV + zip of PNGs as the teacher, ImageNet64 npz batches as the data: CLI flags, TOML, Table 4."""
+    from conftest import write_brainio_netcdf
+    from neurosage.cli import main
+    from test_cli import _png_zip
+
+    imagenet = _imagenet64(tmp_path / "imagenet64")
+    nc, stimuli, _ = write_brainio_netcdf(tmp_path / "assy_dicarlo_MajajHong2015_public.nc", n_images=8)
+    stimuli.to_csv(tmp_path / "stimulus_hvm-public.csv", index=False)
+    _png_zip(tmp_path / "stimulus_hvm-public.zip", stimuli.filename)
+    small = ["--dataset", "imagenet64", "--data", str(imagenet), "--skeleton", "imagenet64", "--n-stem-cells", "0", "--n-blocks", "2",
+             "--filters", "4", "--premature-epochs", "0.2", "--n-train", "100", "--n-val", "20", "--budget", "2"]
+    brain = ["--teacher", "brain:MajajHong2015:V4,pIT,aIT", "--teacher-arg", f"path={nc}",
+             "--teacher-arg", f"stimulus_csv={tmp_path / 'stimulus_hvm-public.csv'}", "--teacher-images", str(tmp_path / "stimulus_hvm-public.zip")]
+    assert main(["search", str(tmp_path / "flags"), *small, *brain]) == 0
+    trials = pd.read_csv(tmp_path / "flags" / "trials.csv")
+    assert trials.TG.notna().all() and (trials.examples == 64).all()  # 1/5 epoch of 100 images: ceil(20 / 64) = 1 batch of 64
+    (tmp_path / "t4.toml").write_text(
+        'dataset = "imagenet64"\ndata = "imagenet64"\nskeleton = "imagenet64"\nn-stem-cells = 0\nn-blocks = 2\nfilters = 4\n'
+        "n-train = 100\nn-val = 20\nbudget = 2\npremature-epochs = 0.2\ntop-k = 1\nstartup-trials = 1\nrerank-steps = 2\nfinal-steps = 2\n"
+        "rerank-n-cells = 1\nrerank-filters = 4\n\n"
+        '[teacher]\nspec = "brain:MajajHong2015:V4,IT"\npath = "assy_dicarlo_MajajHong2015_public.nc"\n'
+        'stimulus_csv = "stimulus_hvm-public.csv"\nimages = "stimulus_hvm-public.zip"\n'
+    )  # V4 and IT: the 1-site subregions of this tiny file have no defined noise ceiling
+    assert main(["analyze", "neuro_search", "--run-dir", str(tmp_path / "t4"), "--config", str(tmp_path / "t4.toml")]) == 0
+    table = pd.read_csv(tmp_path / "t4" / "neuro_search" / "table4.csv")
+    assert list(table.network) == ["P-search", "TG-SAGE-neuro"] and (table.cost_examples > 0).all()
+    neuro = pd.read_csv(tmp_path / "t4" / "neuro_search" / "TG-SAGE-neuro" / "trials.csv")
+    assert neuro.TG.notna().all() and neuro.TG_ceiled.notna().all()
