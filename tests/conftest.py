@@ -122,3 +122,26 @@ def random_stimuli(rng, n, channels=1, size=12):
     stimuli = ImageSet(rng.integers(0, 256, size=(n, channels, size, size), dtype=np.uint8), mean=0.5, std=0.25)
     stimuli.stimulus_ids = [f"s{i}" for i in range(n)]
     return stimuli
+
+
+def ceilings_in(teacher_dir):
+    """The noise ceilings stored in a run folder's cached brain teacher(s)."""
+    import json
+
+    import xarray as xr
+
+    found = {}
+    for path in sorted(teacher_dir.glob("teacher-*.nc")):
+        with xr.open_dataarray(path) as rdms:
+            found.update(json.loads(rdms.attrs.get("ceilings", "{}")))
+    return found
+
+
+def assert_ceiled_scores(trials, teacher_dir):
+    """TG_ceiled is reported exactly when every endpoint has a positive ceiling (random test data may have none)."""
+    ceilings = ceilings_in(teacher_dir)
+    assert ceilings and "TG_ceiled" in trials
+    if all(c > 0 for c in ceilings.values()):
+        assert trials.TG_ceiled.notna().all()
+    else:
+        assert trials.TG_ceiled.isna().all()

@@ -39,3 +39,13 @@ def test_nan_weights_after_the_last_step_mark_the_trial_diverged(monkeypatch):
     for objective in ("p", "p+tg"):
         rec = evaluate_candidate(str(get_space("pnas", 2).sample(0)), tiny_task(objective=objective), seed=1)
         assert rec["status"] == "diverged" and rec["score"] is None and "non-finite" in rec["error"]
+
+
+def test_scores_over_the_noise_ceiling_are_recorded():
+    import json
+
+    task = tiny_task()
+    task.teacher.rdms.attrs["ceilings"] = json.dumps({"V4": 0.5, "IT": 0.8})
+    rec = evaluate_candidate(str(get_space("pnas", 2).sample(0)), task, seed=1)
+    assert rec["S_ceiled"] == pytest.approx({"V4": rec["S"]["V4"] / 0.5, "IT": rec["S"]["IT"] / 0.8})
+    assert rec["TG_ceiled"] == pytest.approx((rec["S"]["V4"] / 0.5 + rec["S"]["IT"] / 0.8) / 2)
