@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 
 from neurosage.analyses.embedded import Setup
+from neurosage.analyses.results import ResultFile, read_table, write_table
 from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
 from neurosage.evaluate import NetworkConfig
 from neurosage.network import build_network, count_flops, count_parameters
@@ -177,16 +178,19 @@ def progress_curve(trials: pd.DataFrame, mature_error: dict[str, float], top_k: 
 
 
 def mature_errors(
-    genotypes, setup: Setup, network: NetworkConfig, steps: int, cache: dict[str, float] | None = None, *, seed: int = 0,
-    device=None, on: str = "val", save: Callable[[dict[str, float]], Any] | None = None,
+    genotypes, setup: Setup, network: NetworkConfig, steps: int, run_dir: Path, cache: ResultFile, *, seed: int = 0,
+    device=None, on: str = "val",
 ) -> dict[str, float]:
-    """Mature top-1 error of each genotype, trained once each (genotypes already in ``cache`` are not retrained).
+    """Mature top-1 error of each genotype, trained once each, cached in ``cache`` (a genotype, top1_error table).
 
-    ``save(errors)`` is called after every new genotype, so an interrupted run keeps what it trained.
+    Genotypes already in the cache are not retrained, and the cache is rewritten after every new genotype, so an
+    interrupted run keeps what it trained.
     """
-    errors = dict(cache or {})
+    errors: dict[str, float] = {}
+    if cache.exists(run_dir):
+        table = read_table(run_dir, cache)
+        errors = dict(zip(table.genotype, table.top1_error))
     for genotype in sorted(set(genotypes) - set(errors)):
         errors[genotype] = train_mature(genotype, setup, network, steps, seed=seed, device=device, on=on)["top1_error"]
-        if save is not None:
-            save(errors)
+        write_table(run_dir, cache, pd.DataFrame({"genotype": list(errors), "top1_error": list(errors.values())}))
     return errors

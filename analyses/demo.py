@@ -18,7 +18,7 @@ import pandas as pd
 
 from neurosage.analyses.common import mature_errors, objective_searches, progress_curve, recorded, top_k_genotypes
 from neurosage.analyses.embedded import embedded_setup
-from neurosage.analyses.results import DEMO_CURVES, DEMO_MATURE, read_table, write_table
+from neurosage.analyses.results import DEMO_CURVES, DEMO_MATURE, write_table
 from neurosage.analyses.settings import DemoConfig
 from neurosage.atomic import write_json
 from neurosage.figures import demo_summary
@@ -39,13 +39,8 @@ def run_demo(run_dir: str | Path, config: DemoConfig = DemoConfig()) -> dict:
     results = objective_searches(
         run_dir, setup, config, network, config.cell_space, SEARCHES, seed=config.seed, device=config.device, workers=config.workers,
     )
-    cached = read_table(run_dir, DEMO_MATURE) if DEMO_MATURE.exists(run_dir) else None
     needed = set().union(*(top_k_genotypes(r.trials, 1) for r in results.values()))
-    errors = mature_errors(
-        needed, setup, network, config.mature_steps, None if cached is None else dict(zip(cached.genotype, cached.top1_error)),
-        seed=config.seed, device=config.device, on="test",
-        save=lambda e: write_table(run_dir, DEMO_MATURE, pd.DataFrame({"genotype": list(e), "top1_error": list(e.values())})),
-    )
+    errors = mature_errors(needed, setup, network, config.mature_steps, run_dir, DEMO_MATURE, seed=config.seed, device=config.device, on="test")
     curves = pd.concat([progress_curve(r.trials, errors, 1).assign(method=SEARCHES[f]) for f, r in results.items()], ignore_index=True)
     write_table(run_dir, DEMO_CURVES, curves)
     summary: dict = {"config": asdict(config), "teacher_endpoints": setup.teacher.endpoints, "searches": {}}

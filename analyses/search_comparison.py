@@ -20,7 +20,7 @@ import pandas as pd
 from neurosage.analyses.common import mature_errors, progress_curve, recorded, top_k_genotypes
 from neurosage.analyses.embedded import embedded_setup
 from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
-from neurosage.analyses.results import SEARCH_CURVES, SEARCH_MATURE, SEARCH_SUMMARY, read_table, write_table
+from neurosage.analyses.results import SEARCH_CURVES, SEARCH_MATURE, SEARCH_SUMMARY, write_table
 from neurosage.search import run_search
 
 __all__ = ["SearchComparisonConfig", "run"]
@@ -62,12 +62,8 @@ def run(run_dir: str | Path, config: SearchComparisonConfig = SearchComparisonCo
                 folder, space, task, budget=config.budget, algo=algo, seed=seed, resume=True, progress=True,
                 searcher_kwargs=config.searcher_kwargs(algo),
             ).trials
-    cache = dict(zip(*read_table(run_dir, SEARCH_MATURE)[["genotype", "top1_error"]].T.values)) if SEARCH_MATURE.exists(run_dir) else {}
     needed = set().union(*(top_k_genotypes(t, config.top_k) for t in searches.values()))
-    cache = mature_errors(
-        needed, setup, network, config.mature_steps, cache, device=config.device,
-        save=lambda errors: write_table(run_dir, SEARCH_MATURE, pd.DataFrame({"genotype": list(errors), "top1_error": list(errors.values())})),
-    )
+    cache = mature_errors(needed, setup, network, config.mature_steps, run_dir, SEARCH_MATURE, device=config.device)
     curves = pd.concat(
         [progress_curve(t, cache, config.top_k).assign(method=m, seed=s) for (m, s), t in searches.items()], ignore_index=True
     )
