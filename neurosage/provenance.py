@@ -25,7 +25,7 @@ from typing import Any
 
 from neurosage.atomic import write_json
 
-__all__ = ["PROVENANCE_FILE", "COMMAND_LINE", "environment", "git_state", "device_info", "record_run", "read_settings"]
+__all__ = ["PROVENANCE_FILE", "COMMAND_LINE", "setting_changes", "jsonable", "environment", "git_state", "device_info", "record_run", "read_settings"]
 
 PROVENANCE_FILE = "run.json"
 #: The command line of this process as the user typed it (set by the CLI; ``sys.argv`` otherwise).
@@ -75,12 +75,14 @@ def device_info(device: str | None) -> dict[str, Any]:
     return info
 
 
-def _changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-    keys = sorted(set(old) | set(new))
-    return {k: {"run": old.get(k), "session": new.get(k)} for k in keys if old.get(k) != new.get(k)}
+def setting_changes(recorded: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings whose values differ, as ``{key: {"run": recorded value, "session": new value}}``."""
+    keys = sorted(set(recorded) | set(new))
+    return {k: {"run": recorded.get(k), "session": new.get(k)} for k in keys if recorded.get(k) != new.get(k)}
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` as it reads back from JSON (tuples become lists, other objects their str), so settings compare as stored."""
     return json.loads(json.dumps(value, default=str))
 
 
@@ -90,13 +92,13 @@ def record_run(
 ) -> Iterator[dict[str, Any]]:
     """Record a session in ``<run_dir>/run.json`` around the ``with`` body (status ``finished`` or ``failed: ...``)."""
     path = Path(run_dir) / PROVENANCE_FILE
-    settings = _jsonable(dict(settings))
+    settings = jsonable(dict(settings))
     record = json.loads(path.read_text()) if path.exists() else {
-        "settings": settings, "seeds": _jsonable(dict(seeds or {})), "environment": environment(), "sessions": [],
+        "settings": settings, "seeds": jsonable(dict(seeds or {})), "environment": environment(), "sessions": [],
     }
     session: dict[str, Any] = {"command": COMMAND_LINE.get() or list(sys.argv), "started": _now(), "host": socket.gethostname(),
                                "device": device_info(device), "status": "running"}
-    changed = _changes(record["settings"], settings)
+    changed = setting_changes(record["settings"], settings)
     if changed:
         session["changed_settings"] = changed
     record["sessions"].append(session)

@@ -14,7 +14,6 @@ units) and ``trials.csv``.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import json
 import logging
 import re
 import time
@@ -31,7 +30,7 @@ from neurosage.atomic import atomic_path
 from neurosage.evaluate import CandidateTask, check_budget, evaluate_candidate
 from neurosage.errors import ConfigError, RunFolderError, RunFolderExists, SearchFailed
 from neurosage.journal import Journal
-from neurosage.provenance import PROVENANCE_FILE, read_settings, record_run
+from neurosage.provenance import PROVENANCE_FILE, jsonable, read_settings, record_run, setting_changes
 from neurosage.run_lock import run_lock
 from neurosage.searchers import make_searcher
 from neurosage.seeding import derive_seed
@@ -151,7 +150,7 @@ def run_search(
         "candidate_rdm": {**task.rdm.to_dict(), "layers": list(task.layers) if task.layers else "every cell output"},
         **(config or {}),
     }
-    resolved = json.loads(json.dumps(resolved, default=str))
+    resolved = jsonable(resolved)
     if resume:
         refuse_changed_settings(run_dir, resolved)
     seeds = {"seed": seed, "searcher": "derive_seed(seed, tid)", "candidate": "derive_seed(seed, tid, 1)"}
@@ -169,10 +168,9 @@ def refuse_changed_settings(run_dir: Path, resolved: dict[str, Any]) -> None:
     recorded = read_settings(run_dir)
     if not recorded:
         return
-    changed = {k: (recorded.get(k), resolved.get(k)) for k in sorted(set(recorded) | set(resolved))
-               if k not in RESUMABLE and recorded.get(k) != resolved.get(k)}
+    changed = {k: v for k, v in setting_changes(recorded, resolved).items() if k not in RESUMABLE}
     if changed:
-        listing = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
+        listing = ", ".join(f"{k}: {v['run']!r} -> {v['session']!r}" for k, v in changed.items())
         raise RunFolderError(
             f"resuming would change the settings of the search in {run_dir} ({listing})",
             "resume with the recorded settings (only the budget and the workers may change), or start a new run folder",
@@ -251,8 +249,8 @@ def _search_loop(run_dir: Path, space: CellSpace, task: CandidateTask, budget: i
         if owned_cluster is not None:
             client.close()
             owned_cluster.close()
-        export_trials(journal, run_dir, attrs={"objective": task.objective, "alpha": task.alpha, "space": space.name, "algo": algo})
-    return load_trials(run_dir)
+        trials = export_trials(journal, run_dir, attrs={"objective": task.objective, "alpha": task.alpha, "space": space.name, "algo": algo})
+    return trials
 
 
 def _fail_fast(outcomes: list[str | None], k: int, run_dir: Path) -> None:
