@@ -129,9 +129,7 @@ def teacher_stimuli(config: EmbeddedConfig) -> ImageSet:
 def check_config(config: EmbeddedConfig) -> None:
     """Refuse settings that cannot work before any data is loaded or any network trained."""
     config.network  # NetworkConfig checks n_cells and filters
-    if not isinstance(config.n_blocks, int) or config.n_blocks < 1:
-        raise ConfigError(f"n_blocks must be a positive integer, got {config.n_blocks!r}", "set n-blocks to 1 or more", field="n_blocks")
-    config.cell_space  # an unknown space raises UnknownName
+    config.cell_space  # CellSpace checks n_blocks; an unknown space raises UnknownName
     for name in ("n_train", "n_val", "n_stimuli"):
         value = getattr(config, name)
         if not isinstance(value, int) or value < (3 if name == "n_stimuli" else 1):

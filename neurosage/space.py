@@ -179,6 +179,8 @@ class CellSpace:
     cell_kinds: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
+        if isinstance(self.n_blocks, bool) or not isinstance(self.n_blocks, int) or self.n_blocks < 1:
+            raise ConfigError(f"n_blocks must be a positive integer, got {self.n_blocks!r}", "set n-blocks to 1 or more", field="n_blocks")
         object.__setattr__(self, "cell_kinds", ("normal", "reduce") if self.separate_reduction else ("normal",))
 
     def hyperopt_space(self) -> dict[str, Any]:

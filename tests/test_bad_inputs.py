@@ -599,6 +599,11 @@ def genotype_bad_concat(tmp):
     Genotype.parse("normal: skip_connect@0 + skip_connect@1 -> concat 9")
 
 
+@case(ConfigError, "n_blocks")
+def space_zero_blocks(tmp):
+    get_space("pnas", n_blocks=0)
+
+
 @case(UnknownName, "space")
 def unknown_space(tmp):
     get_space("darts")
