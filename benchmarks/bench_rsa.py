@@ -17,7 +17,8 @@ import numpy as np
 import rsatoolbox
 import torch
 
-from neurosage.rsa import compare_rdms, compute_rdm, compute_rdms
+from neurosage.rdm_compare import compare_rdms
+from neurosage.rsa import compute_rdm, compute_rdms
 
 
 def best_time(fn, repeats: int) -> tuple[float, object]:

@@ -139,60 +139,81 @@ def load_cifar100(split: str = "train", root: str | os.PathLike = ".", *, label:
     return ImageSet(images, labels, classes=meta[f"{label}_label_names"], name=f"cifar100/{split}", **conversion)
 
 
-def _imagenet64_file(root: Path, name: str) -> dict:
-    for path in (root / name, root / f"{name}.npz", root / f"{name}.pickle", root / f"{name}.pkl"):
-        if path.exists():
-            if path.suffix == ".npz":
-                try:
-                    with np.load(path, allow_pickle=False) as npz:
-                        obj = {k: npz[k] for k in npz.files}
-                except (ValueError, OSError, zipfile.BadZipFile) as exc:
-                    raise DataFormatError(path, None, f"cannot read npz ({exc})", "the file is truncated; re-extract it") from exc
-                for key in ("data", "labels"):
-                    if key not in obj:
-                        raise DataFormatError(path, key, f"missing array (arrays: {sorted(obj)})", "use the Imagenet64 npz release")
-            else:
-                obj = _unpickle(path, ["data", "labels"])
-            obj["_path"] = path
-            return obj
-    raise DataFormatError(root, name, f"no {name}[.npz] in {root}", "point root= at the extracted Imagenet64 folder")
-
-
 def load_imagenet64(
     split: str = "train",
     root: str | os.PathLike = ".",
     *,
     batches: Sequence[int] = tuple(range(1, 11)),
     remap: Mapping[int, int] | Callable[[np.ndarray], np.ndarray] | None = None,
+    cache: str | os.PathLike | bool = True,
     **conversion,
 ) -> ImageSet:
     """Downsampled ImageNet 64x64 (Chrabaszcz et al. 2017), pickle or npz batches.
 
     Labels in the files are 1..1000 (``map_clsloc.txt`` order) and become 0-based.
     ``remap`` maps the 0-based labels to other classes (dict or vectorised function);
-    images whose label maps to a negative value are dropped.
+    images whose label maps to a negative value are left out (an index view, no copy).
+
+    ``cache``: True (default) reads the batches once into a memory-mapped uint8 cache in
+    :func:`~neurosage.data_adapters.image_cache.default_cache_dir` (a folder to use another
+    place; False to hold the pixels in memory instead). Later loads open the cache in
+    milliseconds, and worker processes that receive the set map the same file instead of
+    each holding a copy (the full training set is 15.7 GB).
     """
     root = Path(root)
-    names = [f"train_data_batch_{i}" for i in batches] if split == "train" else ["val_data"]
     if split not in ("train", "val"):
         raise DataFormatError(None, "split", f"Imagenet64 has no split {split!r}", "use 'train' or 'val'")
-    images, labels = [], []
-    for name in names:
-        obj = _imagenet64_file(root, name)
-        x = _chw_rows(obj["_path"], obj["data"], 64)
-        y = np.asarray(obj["labels"], dtype=np.int64)
-        if y.shape != (x.shape[0],):
-            raise DataFormatError(obj["_path"], "labels", f"{y.shape[0]} labels for {x.shape[0]} images", "re-extract the file")
-        if y.min() < 1 or y.max() > 1000:
-            raise DataFormatError(obj["_path"], "labels", f"labels span {y.min()}..{y.max()}, expected 1..1000", "use the original release")
-        images.append(x)
-        labels.append(y - 1)
-    x, y = np.concatenate(images), np.concatenate(labels)
+    names = [f"train_data_batch_{i}" for i in batches] if split == "train" else ["val_data"]
+    sources = [_imagenet64_path(root, name) for name in names]
+
+    def read_batches():
+        for path in sources:
+            obj = _imagenet64_read(path)
+            x = _chw_rows(path, obj["data"], 64)
+            y = np.asarray(obj["labels"], dtype=np.int64)
+            if y.shape != (x.shape[0],):
+                raise DataFormatError(path, "labels", f"{y.shape[0]} labels for {x.shape[0]} images", "re-extract the file")
+            if y.min() < 1 or y.max() > 1000:
+                raise DataFormatError(path, "labels", f"labels span {y.min()}..{y.max()}, expected 1..1000", "use the original release")
+            yield x, y - 1
+
+    source = None
+    if cache is False:
+        parts = list(read_batches())
+        x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    else:
+        from neurosage.data_adapters.image_cache import default_cache_dir, open_or_build
+
+        cache_dir = default_cache_dir() if cache is True else Path(cache)
+        x, y, source = open_or_build(f"imagenet64-{split}", sources, read_batches, cache_dir)
+    keep = None
     if remap is not None:
         y = np.vectorize(remap.get, otypes=[np.int64])(y, -1) if isinstance(remap, Mapping) else np.asarray(remap(y), dtype=np.int64)
-        keep = y >= 0
-        x, y = x[keep], y[keep]
-    return ImageSet(x, y, name=f"imagenet64/{split}", **conversion)
+        keep = np.flatnonzero(y >= 0)
+        y = np.where(y >= 0, y, -1)
+    images = ImageSet(x, y, name=f"imagenet64/{split}", source=source, **conversion)
+    return images if keep is None or len(keep) == len(y) else images.subset(keep)
+
+
+def _imagenet64_path(root: Path, name: str) -> Path:
+    for path in (root / name, root / f"{name}.npz", root / f"{name}.pickle", root / f"{name}.pkl"):
+        if path.exists():
+            return path
+    raise DataFormatError(root, name, f"no {name}[.npz] in {root}", "point root= at the extracted Imagenet64 folder")
+
+
+def _imagenet64_read(path: Path) -> dict:
+    if path.suffix != ".npz":
+        return _unpickle(path, ["data", "labels"])
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            obj = {k: npz[k] for k in npz.files}
+    except (ValueError, OSError, zipfile.BadZipFile) as exc:
+        raise DataFormatError(path, None, f"cannot read npz ({exc})", "the file is truncated; re-extract it") from exc
+    for key in ("data", "labels"):
+        if key not in obj:
+            raise DataFormatError(path, key, f"missing array (arrays: {sorted(obj)})", "use the Imagenet64 npz release")
+    return obj
 
 
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}

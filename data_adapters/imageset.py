@@ -1,8 +1,18 @@
-"""An in-memory image dataset with uint8 storage and explicit transforms."""
+"""An image dataset with uint8 storage, index views, explicit transforms and batched conversion.
+
+Images stay uint8 ``(N, C, H, W)`` wherever they live: in memory, in a memory-mapped
+cache file (:func:`~neurosage.data_adapters.images.load_imagenet64`), or on the
+training device. Subsets are index views of the same storage (no copy), so a
+1.28M-image training set split into train/validation/stimuli exists once.
+:meth:`ImageSet.batch` gathers, moves and converts a whole batch at once, which
+is what the training loop uses; ``ImageSet[i]`` converts one image the same way.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -10,16 +20,22 @@ from torch.utils.data import Dataset
 
 from neurosage.data_adapters.errors import DataFormatError
 
-__all__ = ["ImageSet"]
+__all__ = ["ImageSet", "open_uint8_memmap"]
+
+
+def open_uint8_memmap(path: str | Path, shape: Sequence[int]) -> torch.Tensor:
+    """A uint8 tensor over a raw file, memory-mapped copy-on-write (pages shared between processes)."""
+    array = np.memmap(path, dtype=np.uint8, mode="c", shape=tuple(int(s) for s in shape))
+    return torch.from_numpy(array)
 
 
 class ImageSet(Dataset):
     """Images stored as uint8 ``(N, C, H, W)``; items are ``(float image, label)``.
 
-    The conversion applied to every item is explicit: scale to [0, 1], convert
+    The conversion applied to every image is explicit: scale to [0, 1], convert
     channels (``channels=1`` averages RGB, ``channels=3`` repeats grey), resize
     to ``size`` (bilinear, antialiased), optional ``transform`` (e.g. augmentation
-    on the float tensor), then normalise with ``mean``/``std``.
+    on the float tensor; applied per image), then normalise with ``mean``/``std``.
 
     Parameters
     ----------
@@ -31,6 +47,9 @@ class ImageSet(Dataset):
         Optional id per image, to pair images with neural recordings.
     classes
         Optional class names, indexed by label.
+    source
+        The raw file ``images`` maps (see :func:`open_uint8_memmap`); a pickled set then
+        carries the path instead of the pixels, so worker processes share one copy.
     """
 
     def __init__(
@@ -46,6 +65,7 @@ class ImageSet(Dataset):
         std: Sequence[float] | float | None = None,
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         name: str = "images",
+        source: str | Path | None = None,
     ):
         images = images if isinstance(images, torch.Tensor) else torch.from_numpy(np.require(images, requirements=["W", "C"]))
         if images.dtype != torch.uint8 or images.ndim != 4:
@@ -59,18 +79,24 @@ class ImageSet(Dataset):
                 None, "labels", f"{name}: labels span {int(labels_t.min())}..{int(labels_t.max())} but there are {len(classes)} classes",
                 "give one class name per label value (labels 0..n_classes-1; -1 for unlabelled images)",
             )
-        if stimulus_ids is not None and len(stimulus_ids) != n:
-            raise DataFormatError(None, "stimulus_ids", f"{name}: {len(stimulus_ids)} stimulus ids for {n} images", "give one id per image")
-        self.images, self.labels = images, labels_t
+        self._storage, self._labels = images, labels_t.to(images.device)
+        self._index: torch.Tensor | None = None
+        self._source = None if source is None else str(source)
+        self.name = name
         self.stimulus_ids = stimulus_ids
         self.classes = list(classes) if classes is not None else None
-        self.size, self.channels, self.transform, self.name = size, channels, transform, name
-        out_c = channels or images.shape[1]
+        self._set_conversion(size=size, channels=channels, mean=mean, std=std, transform=transform)
+
+    def _set_conversion(self, *, size, channels, mean, std, transform) -> None:
+        self.size, self.channels, self.transform = size, channels, transform
+        out_c = channels or self._storage.shape[1]
         self._mean = None if mean is None else torch.as_tensor(mean, dtype=torch.float32).reshape(-1, 1, 1).expand(out_c, 1, 1)
         self._std = None if std is None else torch.as_tensor(std, dtype=torch.float32).reshape(-1, 1, 1).expand(out_c, 1, 1)
 
+    # ------------------------------------------------------------------ size, ids, storage
+
     def __len__(self) -> int:
-        return self.images.shape[0]
+        return int(self._index.shape[0]) if self._index is not None else int(self._storage.shape[0])
 
     @property
     def stimulus_ids(self) -> np.ndarray | None:
@@ -83,11 +109,51 @@ class ImageSet(Dataset):
             raise DataFormatError(None, "stimulus_ids", f"{getattr(self, 'name', 'images')}: {len(ids)} stimulus ids for {len(self)} images", "give one id per image")
         self._stimulus_ids = None if ids is None else np.asarray(ids).astype(str)
 
+    @property
+    def images(self) -> torch.Tensor:
+        """This set's uint8 images ``(N, C, H, W)`` (a copy when the set is an index view)."""
+        return self._storage if self._index is None else self._storage[self._index]
+
+    @property
+    def labels(self) -> torch.Tensor:
+        """This set's labels (``-1`` where unknown)."""
+        return self._labels if self._index is None else self._labels[self._index]
+
+    @property
+    def device(self) -> torch.device:
+        """Where the uint8 images live."""
+        return self._storage.device
+
+    def _positions(self, indices: torch.Tensor) -> torch.Tensor:
+        indices = indices.to(self._storage.device)
+        return indices if self._index is None else self._index[indices]
+
+    # ------------------------------------------------------------------ items and batches
+
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.convert(self.images[index]), self.labels[index]
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"{self.name}: index {index} out of range for {len(self)} images")
+        pos = int(self._index[index]) if self._index is not None else index
+        return self.convert(self._storage[pos]), self._labels[pos]
+
+    def batch(
+        self, indices: Sequence[int] | np.ndarray | torch.Tensor, device: str | torch.device | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Converted images and labels at ``indices``, gathered as uint8, moved to ``device``, converted there.
+
+        Equal to stacking ``self[i]`` for each index (the conversion is the same); one gather,
+        one transfer and one conversion per batch, without per-image Python.
+        """
+        pos = self._positions(torch.as_tensor(np.asarray(indices) if not isinstance(indices, torch.Tensor) else indices, dtype=torch.long))
+        raw, labels = self._storage.index_select(0, pos), self._labels.index_select(0, pos)
+        if device is not None and torch.device(device) != raw.device:
+            cuda = torch.device(device).type == "cuda"
+            raw = (raw.pin_memory() if cuda and raw.device.type == "cpu" else raw).to(device, non_blocking=cuda)
+            labels = labels.to(device, non_blocking=cuda)
+        return self.convert(raw), labels
 
     def convert(self, image: torch.Tensor) -> torch.Tensor:
-        """Apply the configured conversion to one uint8 ``(C, H, W)`` image (or a batch)."""
+        """Apply the configured conversion to one uint8 ``(C, H, W)`` image or a batch ``(B, C, H, W)``."""
         x = image.float().div_(255.0)
         c_axis = x.ndim - 3
         if self.channels is not None and x.shape[c_axis] != self.channels:
@@ -102,9 +168,9 @@ class ImageSet(Dataset):
             batch = torch.nn.functional.interpolate(batch, size=(self.size, self.size), mode="bilinear", antialias=True, align_corners=False)
             x = batch if x.ndim == 4 else batch[0]
         if self.transform is not None:
-            x = self.transform(x)
+            x = torch.stack([self.transform(item) for item in x]) if x.ndim == 4 else self.transform(x)
         if self._mean is not None:
-            x = (x - self._mean) / self._std
+            x = (x - self._mean.to(x.device)) / self._std.to(x.device)
         return x
 
     @property
@@ -116,34 +182,53 @@ class ImageSet(Dataset):
     def num_classes(self) -> int:
         return len(self.classes) if self.classes else int(self.labels.max()) + 1
 
-    def subset(self, indices: Sequence[int] | np.ndarray) -> ImageSet:
-        """A new set holding the images at ``indices`` (same conversion)."""
-        idx = torch.as_tensor(np.asarray(indices), dtype=torch.long)
+    # ------------------------------------------------------------------ views and copies
+
+    def _view(self) -> ImageSet:
         out = ImageSet.__new__(ImageSet)
         out.__dict__.update(self.__dict__)
-        out.images, out.labels = self.images[idx], self.labels[idx]
+        return out
+
+    def subset(self, indices: Sequence[int] | np.ndarray | range) -> ImageSet:
+        """The images at ``indices``, as a view of the same storage (same conversion, no copy of pixels)."""
+        idx = torch.as_tensor(np.asarray(indices, dtype=np.int64), dtype=torch.long).reshape(-1)
+        if len(idx) and (int(idx.min()) < -len(self) or int(idx.max()) >= len(self)):
+            raise IndexError(f"{self.name}: subset indices span {int(idx.min())}..{int(idx.max())}, but the set has {len(self)} images")
+        idx = torch.where(idx < 0, idx + len(self), idx)
+        out = self._view()
+        out._index = self._positions(idx)
         out._stimulus_ids = None if self.stimulus_ids is None else self.stimulus_ids[idx.numpy()]
         return out
 
+    def to(self, device: str | torch.device | None) -> ImageSet:
+        """This set with its uint8 images (only its own rows) resident on ``device``; itself when already there."""
+        device = torch.device(device or "cpu")
+        if device == self.device or (device.type == self.device.type and device.index is None):
+            return self
+        out = self._view()
+        out._storage, out._labels, out._index, out._source = self.images.to(device), self.labels.to(device), None, None
+        return out
+
     def with_conversion(self, **kwargs) -> ImageSet:
-        """A view of the same images with other conversion settings (size, channels, mean, std...)."""
-        settings = dict(
-            stimulus_ids=self.stimulus_ids,
-            classes=self.classes,
-            size=self.size,
-            channels=self.channels,
-            transform=self.transform,
-            name=self.name,
-        )
+        """A view of the same images with other conversion settings (size, channels, mean, std, transform)."""
+        unknown = set(kwargs) - {"size", "channels", "mean", "std", "transform", "name", "classes", "stimulus_ids"}
+        if unknown:
+            raise TypeError(f"with_conversion got unknown settings {sorted(unknown)}")
+        settings: dict[str, Any] = dict(size=self.size, channels=self.channels, transform=self.transform)
+        settings["mean"] = None if self._mean is None else self._mean.flatten().tolist()
+        settings["std"] = None if self._std is None else self._std.flatten().tolist()
+        out = self._view()
+        for key in ("name", "classes", "stimulus_ids"):
+            if key in kwargs:
+                setattr(out, key, kwargs.pop(key))
         settings.update(kwargs)
-        mean = kwargs.get("mean", None if self._mean is None else self._mean.flatten().tolist())
-        std = kwargs.get("std", None if self._std is None else self._std.flatten().tolist())
-        settings.pop("mean", None), settings.pop("std", None)
+        mean, std = settings["mean"], settings["std"]
         mean = None if mean is None else np.atleast_1d(mean).tolist()
         std = None if std is None else np.atleast_1d(std).tolist()
         if settings["channels"] is not None and mean is not None and len(mean) not in (1, settings["channels"]):
             mean, std = float(np.mean(mean)), float(np.mean(std))
-        return ImageSet(self.images, self.labels, mean=mean, std=std, **settings)
+        out._set_conversion(size=settings["size"], channels=settings["channels"], mean=mean, std=std, transform=settings["transform"])
+        return out
 
     def split_holdout(self, n_holdout: int, *, seed: int = 0) -> tuple[ImageSet, ImageSet]:
         """Split off ``n_holdout`` random images (e.g. the paper's 50,000 ImageNet validation images)."""
@@ -151,3 +236,19 @@ class ImageSet(Dataset):
             raise DataFormatError(None, "n_val", f"{self.name}: cannot hold out {n_holdout} of {len(self)} images", f"hold out between 1 and {len(self) - 1} images")
         perm = np.random.default_rng(seed).permutation(len(self))
         return self.subset(np.sort(perm[n_holdout:])), self.subset(np.sort(perm[:n_holdout]))
+
+    # ------------------------------------------------------------------ pickling
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        if self._source is not None:  # the file travels by name; workers map the same pages
+            state["_storage"] = tuple(self._storage.shape)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if state.get("_source") is not None and isinstance(state["_storage"], tuple):
+            path = Path(state["_source"])
+            if not path.exists():
+                raise DataFormatError(path, None, "the image cache this set maps is gone", "rebuild it (load the dataset again) on a disk every worker can read")
+            state["_storage"] = open_uint8_memmap(path, state["_storage"])
+        self.__dict__.update(state)

@@ -17,7 +17,8 @@ import xarray as xr
 
 from neurosage.assembly import PRESENTATION, REGION, STIMULUS_ID, average_repetitions, select_regions
 from neurosage.errors import ConfigError
-from neurosage.rsa import compare_rdms, compute_rdm
+from neurosage.rdm_compare import compare_rdms
+from neurosage.rsa import compute_rdm
 
 __all__ = ["noise_ceilings", "spearman_brown"]
 

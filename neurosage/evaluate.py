@@ -12,7 +12,7 @@ import logging
 import math
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -26,7 +26,7 @@ from neurosage.space import Genotype
 from neurosage.teachers import Teacher
 from neurosage.train import evaluate, train
 
-__all__ = ["check_objective", "check_budget", "check_device", "NetworkConfig", "CandidateTask", "evaluate_candidate", "score_network"]
+__all__ = ["worker_device", "resident_task", "check_objective", "check_budget", "check_device", "NetworkConfig", "CandidateTask", "evaluate_candidate", "score_network"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ class CandidateTask:
     layers: tuple[str, ...] | None = None  # default: every cell output (not the stem, not the pooled features)
     device: str | None = None
     eval_batch_size: int = 256
+    resident_train: bool = False  # on a GPU: hold the training images there too (not only validation and stimuli)
 
     @property
     def num_classes(self) -> int:
@@ -138,11 +139,53 @@ def score_network(net, task: CandidateTask, *, seed: int = 0) -> dict[str, Any]:
     return out
 
 
+def worker_device(device: str | None) -> str | None:
+    """The device this process evaluates on: ``"cuda"`` on a Dask worker of a machine with several GPUs
+    becomes the worker's own GPU (worker number modulo the GPU count), so workers spread over the GPUs;
+    several workers per GPU share it. Any other device is returned as given."""
+    if device != "cuda" or not torch.cuda.is_available() or torch.cuda.device_count() < 2:
+        return device
+    try:
+        from distributed import get_worker
+
+        name = get_worker().name
+    except (ImportError, ValueError):
+        return device
+    return f"cuda:{int(name) % torch.cuda.device_count()}" if isinstance(name, int) or str(name).isdigit() else device
+
+
+_RESIDENT: dict[int, tuple[CandidateTask, CandidateTask]] = {}  # id -> (task, its resident copy); the task is kept alive
+
+
+def resident_task(task: CandidateTask) -> CandidateTask:
+    """``task`` with its image sets held on its device (once per process and task): on a GPU the
+    validation images, the teacher's stimuli and, with ``resident_train``, the training images live
+    there as uint8 and are converted there in batches. On CPU the task itself."""
+    device = worker_device(task.device)
+    if device is None or torch.device(device).type == "cpu":
+        return task
+    key = id(task)
+    if key not in _RESIDENT or _RESIDENT[key][0] is not task:
+        def moved(data):
+            return data.to(device) if hasattr(data, "batch") else data
+
+        teacher = task.teacher
+        if teacher is not None and teacher.images is not None:
+            teacher = Teacher(teacher.rdms, moved(teacher.images))
+        _RESIDENT.clear()  # one task per process at a time: a new task frees the old one's memory
+        _RESIDENT[key] = task, replace(
+            task, device=device, teacher=teacher, val_set=moved(task.val_set),
+            train_set=moved(task.train_set) if task.resident_train else task.train_set,
+        )
+    return _RESIDENT[key][1]
+
+
 def evaluate_candidate(genotype: str, task: CandidateTask, seed: int = 0) -> dict[str, Any]:
     """Score one candidate; returns a JSON-ready record (never raises for a bad candidate)."""
     t0 = time.perf_counter()
     record: dict[str, Any] = {"genotype": genotype, "seed": seed, "status": "ok", "error": None}
     try:
+        task = resident_task(task)
         geno = Genotype.parse(genotype)
         shape = task.input_shape
         with torch.random.fork_rng(devices=[]):

@@ -19,15 +19,32 @@ def _bn(c: int) -> nn.BatchNorm2d:
     return nn.BatchNorm2d(c, eps=1e-3, momentum=0.1)
 
 
+class StridedPointwiseConv(nn.Conv2d):
+    """A 1x1 convolution at stride ``s`` computed as every ``s``-th pixel, then a 1x1 conv at stride 1.
+
+    The same function and parameters as ``nn.Conv2d(c_in, c_out, 1, s)``; torch 2.14's CPU
+    backward of a strided 1x1 conv in channels_last corrupts the heap, this form does not
+    (``tests/test_ops.py`` runs every op at stride 2 in channels_last).
+    """
+
+    def __init__(self, c_in: int, c_out: int, stride: int):
+        super().__init__(c_in, c_out, 1, bias=False)
+        self.subsample = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x[:, :, :: self.subsample, :: self.subsample])
+
+
 class ReLUConvBN(nn.Sequential):
     """ReLU, (optionally factorized) convolution, BN."""
 
     def __init__(self, c_in: int, c_out: int, kernel: int | tuple[int, int], stride: int = 1, dilation: int = 1):
         k = (kernel, kernel) if isinstance(kernel, int) else kernel
         pad = (dilation * (k[0] - 1) // 2, dilation * (k[1] - 1) // 2)
+        pointwise_strided = k == (1, 1) and stride > 1
         super().__init__(
             nn.ReLU(inplace=False),
-            nn.Conv2d(c_in, c_out, k, stride, pad, dilation=dilation, bias=False),
+            StridedPointwiseConv(c_in, c_out, stride) if pointwise_strided else nn.Conv2d(c_in, c_out, k, stride, pad, dilation=dilation, bias=False),
             _bn(c_out),
         )
 
@@ -103,7 +120,11 @@ class Pool(nn.Module):
 class FactorizedReduce(nn.Module):
     """Halve H and W without losing pixels: two offset 1x1 convs, concatenated, then BN.
 
-    Path 2 is shifted by one pixel (pad right/bottom first, so odd sizes work).
+    Path 2 is shifted by one pixel; for odd sizes its last row/column is zero (as if the
+    input were padded right/bottom first): the small output is padded, never the input (a
+    ``pad`` of a channels_last input cost 16% of a CPU step). The paths slice, then run 1x1
+    convs at stride 1: a stride-2 1x1 conv in channels_last corrupts the heap in torch 2.14's
+    CPU backward (``tests/test_ops.py`` guards the slicing form).
     With ``stride=1`` it is a plain 1x1 conv + BN. ReLU is applied by the caller.
     """
 
@@ -121,8 +142,10 @@ class FactorizedReduce(nn.Module):
         if self.stride == 1:
             return self.bn(self.conv(x))
         a = self.path1(x[:, :, ::2, ::2])
-        shifted = nn.functional.pad(x, (0, 1, 0, 1))[:, :, 1:, 1:]
-        b = self.path2(shifted[:, :, ::2, ::2])
+        b = self.path2(x[:, :, 1::2, 1::2])
+        short_h, short_w = a.shape[2] - b.shape[2], a.shape[3] - b.shape[3]
+        if short_h or short_w:  # odd input: the shifted path's last row/column sees only padding (0)
+            b = nn.functional.pad(b, (0, short_w, 0, short_h))
         return self.bn(torch.cat([a, b], dim=1))
 
 

@@ -6,8 +6,9 @@ any ``device``) and returned as :class:`xarray.DataArray` objects with dims
 ``by=`` descriptor, e.g. ``category_name``). A stack of RDMs adds a leading
 ``"rdm"`` dim whose coord names the endpoint (a region or layer).
 
-Comparisons act on upper triangles (diagonal excluded) after aligning
-conditions by label, never by position. :func:`to_rsatoolbox` and
+Comparisons (:mod:`neurosage.rdm_compare`) act on upper triangles (diagonal
+excluded) after :func:`align_rdms` matched conditions by label, never by
+position. :func:`to_rsatoolbox` and
 :func:`from_rsatoolbox` convert to and from :class:`rsatoolbox.rdm.RDMs`.
 
 Method conventions: ``correlation`` = 1 - Pearson r between patterns;
@@ -25,7 +26,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import scipy.stats
 import torch
 import xarray as xr
 
@@ -40,9 +40,10 @@ __all__ = [
     "compute_rdm",
     "compute_rdms",
     "subsample_rdm",
+    "draw_subsets",
+    "subset_mean_rdm",
     "upper_triangle",
     "align_rdms",
-    "compare_rdms",
     "to_rsatoolbox",
     "from_rsatoolbox",
 ]
@@ -51,7 +52,6 @@ log = logging.getLogger(__name__)
 
 ROW, COL, STACK = "condition_row", "condition_col", "rdm"
 RDMMethod = Literal["correlation", "cosine", "euclidean", "sqeuclidean"]
-CompareMethod = Literal["pearson", "spearman", "kendall_tau_a"]
 _RSATOOLBOX_MEASURE = {
     "correlation": "correlation",
     "cosine": "cosine",
@@ -149,18 +149,29 @@ def subsample_rdm(
     The paper averaged 10 subsamples per teacher layer. When the data has no more
     than ``n_features`` features, the plain RDM is returned.
     """
-    rng = np.random.default_rng(seed)
     total = data.shape[1] if not isinstance(data, xr.DataArray) else data.sizes[NEUROID]
     if total <= n_features:
         return compute_rdm(data, method, **kwargs)
+    return subset_mean_rdm(data, draw_subsets(total, n_features, n_subsamples, seed), method, **kwargs)
+
+
+def draw_subsets(total: int, n_features: int, n_subsamples: int, seed: int | np.random.Generator | None = 0) -> list[np.ndarray]:
+    """The ``n_subsamples`` feature subsets :func:`subsample_rdm` draws (each ``n_features`` of ``total``, no repeats)."""
+    rng = np.random.default_rng(seed)
+    return [rng.choice(total, size=n_features, replace=False) for _ in range(n_subsamples)]
+
+
+def subset_mean_rdm(
+    data: xr.DataArray | np.ndarray | torch.Tensor, subsets: Sequence[np.ndarray], method: RDMMethod = "correlation", **kwargs: Any
+) -> xr.DataArray:
+    """Mean RDM over the given feature subsets (column indices into ``data``'s features)."""
     patterns, row_labels, descriptor = _patterns(data, by=kwargs.pop("by", None), labels=kwargs.pop("labels", None))
     x = _as_tensor(patterns, kwargs.get("dtype", torch.float64), kwargs.get("device"))
     acc = torch.zeros(x.shape[0], x.shape[0], dtype=x.dtype, device=x.device)
-    for _ in range(n_subsamples):
-        idx = torch.as_tensor(rng.choice(total, size=n_features, replace=False), device=x.device)
-        acc += _rdm_tensor(x[:, idx], method)
-    rdm = _wrap((acc / n_subsamples).cpu().numpy(), row_labels, descriptor, method)
-    rdm.attrs.update(subsample_features=n_features, subsamples=n_subsamples)
+    for idx in subsets:
+        acc += _rdm_tensor(x[:, torch.as_tensor(idx, device=x.device)], method)
+    rdm = _wrap((acc / len(subsets)).cpu().numpy(), row_labels, descriptor, method)
+    rdm.attrs.update(subsample_features=len(subsets[0]), subsamples=len(subsets))
     return rdm
 
 
@@ -314,96 +325,6 @@ def align_rdms(
         warnings.warn(msg + f"; comparing the {len(shared)} shared conditions", RuntimeWarning, stacklevel=2)
     sel = {ROW: shared, COL: shared}
     return a.sel(sel), b.sel(sel)
-
-
-def compare_rdms(
-    a: xr.DataArray,
-    b: xr.DataArray,
-    method: CompareMethod = "pearson",
-    *,
-    how: Literal["strict", "intersect"] = "strict",
-    device: str | torch.device | None = None,
-) -> xr.DataArray:
-    """Similarity of every RDM in ``a`` with every RDM in ``b`` (upper triangles).
-
-    Parameters
-    ----------
-    a, b
-        Single RDMs or stacks (leading ``"rdm"`` dim); conditions are aligned by label.
-    method
-        ``"pearson"``, ``"spearman"`` or ``"kendall_tau_a"``.
-    how
-        ``"strict"`` (raise on mismatched conditions) or ``"intersect"``.
-
-    Returns
-    -------
-    xarray.DataArray
-        ``(rdm_a, rdm_b)`` similarity matrix; a scalar DataArray for two single RDMs.
-        A constant RDM has no defined correlation: its similarities are 0, with a warning.
-    """
-    a, b = align_rdms(a, b, how=how)
-    if a.sizes[ROW] < 3:
-        raise RDMAlignmentError(
-            f"the RDMs share {a.sizes[ROW]} condition(s); a comparison needs at least 3; fix: use more stimuli"
-        )
-    va, vb = np.atleast_2d(upper_triangle(a)), np.atleast_2d(upper_triangle(b))
-    for name, v in (("first", va), ("second", vb)):
-        if not np.isfinite(v).all():
-            raise RDMAlignmentError(
-                f"the {name} RDM(s) hold {int((~np.isfinite(v)).sum())} non-finite dissimilarities; "
-                "fix: compute RDMs from finite data (compute_rdm(..., nan='drop') drops NaN features)"
-            )
-    if method == "pearson":
-        sim = _pearson_matrix(va, vb, device)
-    elif method == "spearman":
-        sim = _pearson_matrix(scipy.stats.rankdata(va, axis=1), scipy.stats.rankdata(vb, axis=1), device)
-    elif method == "kendall_tau_a":
-        sim = np.array([[_kendall_tau_a(x, y) for y in vb] for x in va])
-    else:
-        raise ConfigError(f"unknown comparison {method!r}", "choose pearson, spearman or kendall_tau_a", field="method")
-    names_a = a[STACK].values if STACK in a.dims else ["a"]
-    names_b = b[STACK].values if STACK in b.dims else ["b"]
-    out = xr.DataArray(sim, dims=("rdm_a", "rdm_b"), coords={"rdm_a": names_a, "rdm_b": names_b})
-    out.attrs["method"] = method
-    if STACK not in a.dims and STACK not in b.dims:
-        return out.isel(rdm_a=0, rdm_b=0, drop=True)
-    if STACK not in a.dims:
-        return out.isel(rdm_a=0, drop=True)
-    if STACK not in b.dims:
-        return out.isel(rdm_b=0, drop=True)
-    return out
-
-
-def _pearson_matrix(va: np.ndarray, vb: np.ndarray, device: str | torch.device | None) -> np.ndarray:
-    def normalized(v: np.ndarray) -> torch.Tensor:
-        t = torch.as_tensor(v, device=device, dtype=torch.float64)
-        t = t - t.mean(dim=1, keepdim=True)
-        norms = torch.linalg.vector_norm(t, dim=1, keepdim=True)
-        if bool((norms == 0).any()):
-            warnings.warn(
-                f"{int((norms == 0).sum())} constant RDM(s): correlation undefined, reported as 0",
-                RuntimeWarning,
-                stacklevel=4,
-            )
-            norms = torch.where(norms == 0, torch.ones_like(norms), norms)
-        return t / norms
-
-    return (normalized(va) @ normalized(vb).T).clamp_(-1.0, 1.0).cpu().numpy()
-
-
-def _kendall_tau_a(x: np.ndarray, y: np.ndarray) -> float:
-    """Kendall's tau-a = (concordant - discordant) / (n choose 2), ties counted in neither."""
-    n0 = len(x) * (len(x) - 1) / 2
-    tau_b = scipy.stats.kendalltau(x, y, variant="b").statistic
-    if np.isnan(tau_b):
-        return 0.0
-    n1, n2 = _tied_pairs(x), _tied_pairs(y)
-    return float(np.clip(tau_b * np.sqrt((n0 - n1) * (n0 - n2)) / n0, -1.0, 1.0))
-
-
-def _tied_pairs(v: np.ndarray) -> float:
-    counts = np.unique(v, return_counts=True)[1].astype(np.float64)
-    return float((counts * (counts - 1) / 2).sum())
 
 
 # --------------------------------------------------------------------------- rsatoolbox interop

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from neurosage.rsa import compare_rdms
+from neurosage.rdm_compare import compare_rdms
 from neurosage.errors import ConfigError
 
 __all__ = ["TeacherScores", "teacher_scores", "combined_score", "OBJECTIVES"]

@@ -212,6 +212,7 @@ def _search_loop(run_dir: Path, space: CellSpace, task: CandidateTask, budget: i
 
         owned_cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(owned_cluster)
+        client.run(_share_cores, workers)
     executor: Any = DaskExecutor(client) if client is not None else InlineExecutor()
     from tqdm.auto import tqdm
 
@@ -251,6 +252,15 @@ def _search_loop(run_dir: Path, space: CellSpace, task: CandidateTask, budget: i
             owned_cluster.close()
         trials = export_trials(journal, run_dir, attrs={"objective": task.objective, "alpha": task.alpha, "space": space.name, "algo": algo})
     return trials
+
+
+def _share_cores(n_workers: int) -> None:
+    """Give each of ``n_workers`` worker processes on this machine its share of the cores for torch (no oversubscription)."""
+    import os
+
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // n_workers))
 
 
 def _fail_fast(outcomes: list[str | None], k: int, run_dir: Path) -> None:

@@ -25,7 +25,7 @@ from neurosage.candidate import RDMOptions
 from neurosage.assembly import REGION, STIMULUS_ID, average_repetitions, regions, select_regions, validate
 from neurosage.ceiling import noise_ceilings
 from neurosage.models import FeatureModel
-from neurosage.rsa import COL, ROW, STACK, compute_rdm, stack_rdms, subsample_rdm
+from neurosage.rsa import COL, ROW, STACK, compute_rdm, draw_subsets, stack_rdms, subset_mean_rdm
 from neurosage.seeding import derive_seed
 from neurosage.train import extract_activations
 from neurosage.errors import ConfigError
@@ -170,13 +170,25 @@ def model_rdms(
     are drawn from ``derive_seed(seed, i)``; teachers and candidates use this same function.
     """
     extractor = model if hasattr(model, "extract") else FeatureModel(model, layers)
-    acts = select_regions(extract_activations(extractor, images, layers, batch_size=batch_size, device=device), list(layers))
+    layers = list(layers)
+    subsets: dict[str, list[np.ndarray]] = {}
+
+    def select(name: str, n_units: int) -> np.ndarray | None:
+        """Keep only the union of the layer's subsets, so a big layer is never copied off the device whole."""
+        if rdm.subsample_features is None or n_units <= rdm.subsample_features:
+            return None
+        drawn = draw_subsets(n_units, rdm.subsample_features, rdm.n_subsamples, derive_seed(seed, layers.index(name)))
+        union = np.unique(np.concatenate(drawn))
+        subsets[name] = [np.searchsorted(union, d) for d in drawn]  # positions in the kept units, in drawn order
+        return union
+
+    acts = extract_activations(extractor, images, layers, batch_size=batch_size, device=device, select=select)
     rdms = {}
-    for i, (name, layer) in enumerate(acts.items()):
-        if rdm.subsample_features is None:
-            rdms[name] = compute_rdm(layer, rdm.method, device=device)
+    for name, layer in select_regions(acts, layers).items():
+        if name in subsets:
+            rdms[name] = subset_mean_rdm(layer, subsets[name], rdm.method, device=device)
         else:
-            rdms[name] = subsample_rdm(layer, rdm.subsample_features, rdm.n_subsamples, rdm.method, seed=derive_seed(seed, i), device=device)
+            rdms[name] = compute_rdm(layer, rdm.method, device=device)
     return stack_rdms(rdms)
 
 

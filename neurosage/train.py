@@ -2,11 +2,19 @@
 
 Training runs for a number of steps, a fraction of an epoch (the paper's
 premature 1/5 epoch) or whole epochs, with SGD + momentum, a cosine / step /
-constant schedule and optional label smoothing. On CUDA it can use AMP and
-channels_last. On CPU a seed makes it bit-reproducible: the seed fixes the data
-order (a ``torch.Generator``) and every random op inside a forked RNG state, so
-the caller's global RNG is untouched. A NaN/inf loss stops training and is
-reported in the result, never raised.
+constant schedule and optional label smoothing. On CUDA it uses AMP (bf16) and
+channels_last; on CPU it uses channels_last for models that declare
+``prefers_channels_last`` (cell networks: 2-2.5x faster there, see
+``docs/performance.md``). On CPU a seed makes it bit-reproducible: the seed fixes
+the data order (a ``torch.Generator``) and every random op inside a forked RNG
+state, so the caller's global RNG is untouched.
+
+Data comes in whole batches: an :class:`~neurosage.data_adapters.imageset.ImageSet`
+gathers, moves and converts a batch at once (on the device when its images live
+there), in exactly the order a shuffling ``DataLoader`` with the same generator
+gives (:func:`training_batches`). A NaN/inf loss stops training and is reported in
+the result, never raised; on CUDA losses are read back every ``sync_every`` steps,
+not at every step.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -22,13 +30,16 @@ import numpy as np
 import torch
 import xarray as xr
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, default_collate
 
 from neurosage.assembly import make_assembly
 from neurosage.candidate import TrainConfig
 from neurosage.errors import ConfigError
 
-__all__ = ["TrainConfig", "TrainResult", "train", "evaluate", "extract_activations", "resolve_steps"]
+__all__ = [
+    "TrainConfig", "TrainResult", "train", "evaluate", "extract_activations", "resolve_steps",
+    "training_batches", "ordered_batches", "memory_format_for",
+]
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +88,48 @@ def _loader(dataset: Dataset, batch_size: int, *, shuffle: bool, seed: int, num_
     )
 
 
+def _fetch(dataset: Dataset, device: torch.device) -> Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """Batch fetcher: ``dataset.batch`` (one gather + conversion) when it has one, else items collated."""
+    if hasattr(dataset, "batch"):
+        return lambda idx: dataset.batch(idx, device)
+
+    def collate(idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        images, labels = default_collate([dataset[i] for i in idx.tolist()])
+        return images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+
+    return collate
+
+
+def training_batches(dataset: Dataset, batch_size: int, *, seed: int, device: str | torch.device | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Shuffled batches, epoch after epoch, in exactly the order of ``DataLoader(shuffle=True, generator=seeded)``.
+
+    Per epoch the DataLoader draws one int64 from the generator (its iterator's base seed),
+    then ``RandomSampler`` draws the permutation and, at the end of the epoch, one more
+    (for ``num_samples % n``); the same draws are made here, so both paths give the same batches.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    fetch, n = _fetch(dataset, _device(device)), len(dataset)
+    while True:
+        torch.empty((), dtype=torch.int64).random_(generator=gen)
+        perm = torch.randperm(n, generator=gen)
+        torch.randperm(n, generator=gen)
+        for start in range(0, n, batch_size):
+            yield fetch(perm[start : start + batch_size])
+
+
+def ordered_batches(dataset: Dataset, batch_size: int, *, device: str | torch.device | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The dataset in order, one batch at a time (evaluation and activation extraction)."""
+    fetch = _fetch(dataset, _device(device))
+    for start in range(0, len(dataset), batch_size):
+        yield fetch(torch.arange(start, min(start + batch_size, len(dataset))))
+
+
+def memory_format_for(model: nn.Module, device: torch.device, channels_last: bool = True) -> torch.memory_format:
+    """channels_last where it measures faster: on CUDA, and on CPU for models with ``prefers_channels_last``."""
+    faster = device.type == "cuda" or bool(getattr(model, "prefers_channels_last", False))
+    return torch.channels_last if (channels_last and faster) else torch.contiguous_format
+
+
 def _cycle(loader: DataLoader) -> Iterable:
     while True:
         yield from loader
@@ -90,17 +143,21 @@ def train(
     seed: int = 0,
     device: str | torch.device | None = None,
     progress: bool = False,
+    sync_every: int | None = None,
 ) -> TrainResult:
     """Train ``model`` in place on ``dataset`` (items: ``(image, label)``).
 
     Returns a :class:`TrainResult`; a non-finite loss ends training with
-    ``status="diverged"`` and the step at which it happened.
+    ``status="diverged"`` and the step at which it happened. ``sync_every``: how
+    often losses are read back to check them (default: every step on CPU, where
+    it costs nothing, every 32 steps on CUDA, where it stalls the device).
     """
     dev = _device(device)
     total = resolve_steps(config, len(dataset))
     cuda = dev.type == "cuda"
+    sync_every = max(1, sync_every or (32 if cuda else 1))
     use_amp = config.amp and cuda
-    memory_format = torch.channels_last if (config.channels_last and cuda) else torch.contiguous_format
+    memory_format = memory_format_for(model, dev, config.channels_last)
     model.to(dev, memory_format=memory_format).train()
     if hasattr(model, "set_drop_path"):
         model.set_drop_path(config.drop_path)
@@ -115,8 +172,13 @@ def train(
     criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     amp_dtype = torch.bfloat16 if (cuda and torch.cuda.is_bf16_supported()) else torch.float16
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
-    batches = _cycle(_loader(dataset, config.batch_size, shuffle=True, seed=seed, num_workers=config.num_workers))
+    if config.num_workers and not hasattr(dataset, "batch"):
+        batches: Iterable = _cycle(_loader(dataset, config.batch_size, shuffle=True, seed=seed, num_workers=config.num_workers))
+    else:
+        batches = training_batches(dataset, config.batch_size, seed=seed, device=dev)
     losses: list[float] = []
+    unread: list[torch.Tensor] = []
+    unread_sizes: list[int] = []
     examples = 0
     t0 = time.perf_counter()
     bar = _progress(total, progress, "train")
@@ -134,12 +196,25 @@ def train(
                 loss = criterion(logits, labels)
                 if aux is not None:
                     loss = loss + config.aux_weight * criterion(aux, labels)
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                bar.close()
-                msg = f"loss became {value} at step {step + 1}/{total} (lr {sched.get_last_lr()[0]:.3g})"
-                log.warning("training diverged: %s", msg)
-                return TrainResult(step, examples, value, time.perf_counter() - t0, "diverged", msg, losses)
+            unread.append(loss.detach().float())
+            unread_sizes.append(int(labels.shape[0]))
+            if len(unread) >= sync_every or step == total - 1:
+                values = torch.stack(unread).tolist()
+                unread.clear()
+                bad = next((i for i, v in enumerate(values) if not math.isfinite(v)), None)
+                if bad is not None:
+                    bar.close()
+                    at = len(losses) + bad
+                    msg = f"loss became {values[bad]} at step {at + 1}/{total} (lr {_lr_at(config, total, at):.3g})"
+                    log.warning("training diverged: %s", msg)
+                    losses.extend(values[:bad])
+                    examples += sum(unread_sizes[:bad])
+                    return TrainResult(at, examples, values[bad], time.perf_counter() - t0, "diverged", msg, losses)
+                losses.extend(values)
+                examples += sum(unread_sizes)
+                unread_sizes.clear()
+                bar.update(len(values))
+                bar.set_postfix(loss=f"{values[-1]:.3f}", refresh=False)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if config.grad_clip:
@@ -148,12 +223,12 @@ def train(
             scaler.step(opt)
             scaler.update()
             sched.step()
-            losses.append(value)
-            examples += int(labels.shape[0])
-            bar.update(1)
-            bar.set_postfix(loss=f"{value:.3f}", refresh=False)
     bar.close()
     return TrainResult(total, examples, losses[-1], time.perf_counter() - t0, "ok", None, losses)
+
+
+def _lr_at(config: TrainConfig, total: int, step: int) -> float:
+    return config.lr * _lr_lambda(config, total)(step)
 
 
 @torch.inference_mode()
@@ -165,26 +240,30 @@ def evaluate(
     device: str | torch.device | None = None,
     topk: tuple[int, ...] = (1, 5),
 ) -> dict[str, float]:
-    """Top-k accuracies (``top1``, ``top5``) and mean loss on ``dataset``."""
+    """Top-k accuracies (``top1``, ``top5``) and mean loss on ``dataset`` (counted on the device, read once)."""
     dev = _device(device)
-    model.to(dev).eval()
-    correct = dict.fromkeys(topk, 0)
-    n, loss_sum = 0, 0.0
-    for images, labels in _loader(dataset, batch_size, shuffle=False, seed=0):
-        images, labels = images.to(dev), labels.to(dev)
-        logits = model(images).float()
-        loss_sum += float(nn.functional.cross_entropy(logits, labels, reduction="sum"))
+    memory_format = memory_format_for(model, dev)
+    model.to(dev, memory_format=memory_format).eval()
+    correct = torch.zeros(len(topk), dtype=torch.long, device=dev)
+    loss_sum = torch.zeros((), dtype=torch.float64, device=dev)
+    n = 0
+    for images, labels in ordered_batches(dataset, batch_size, device=dev):
+        logits = model(images.contiguous(memory_format=memory_format)).float()
+        loss_sum += nn.functional.cross_entropy(logits, labels, reduction="sum").double()
         k_max = min(max(topk), logits.shape[1])
-        pred = logits.topk(k_max, dim=1).indices
-        hits = pred == labels[:, None]
-        for k in topk:
-            correct[k] += int(hits[:, : min(k, k_max)].any(dim=1).sum())
+        hits = logits.topk(k_max, dim=1).indices == labels[:, None]
+        correct += torch.stack([hits[:, : min(k, k_max)].any(dim=1).sum() for k in topk])
         n += int(labels.shape[0])
     if n == 0:
         raise ConfigError("cannot evaluate on an empty dataset", "check the split sizes (n-val, n-stimuli)", field="dataset")
-    out = {f"top{k}": correct[k] / n for k in topk}
-    out["loss"] = loss_sum / n
+    counts = correct.tolist()
+    out = {f"top{k}": counts[i] / n for i, k in enumerate(topk)}
+    out["loss"] = float(loss_sum) / n
     return out
+
+
+#: Chooses the units of a layer to keep: ``(layer name, number of units) -> sorted unit indices`` (None: all).
+FeatureSelector = Callable[[str, int], "np.ndarray | None"]
 
 
 @torch.inference_mode()
@@ -198,6 +277,7 @@ def extract_activations(
     max_features: int | None = None,
     seed: int = 0,
     stimulus_ids: Sequence[str] | None = None,
+    select: FeatureSelector | None = None,
 ) -> xr.DataArray:
     """Activations of the named endpoints as one ``presentation x neuroid`` assembly.
 
@@ -208,32 +288,41 @@ def extract_activations(
 
     The model must offer ``extract(x, names)`` (as :class:`~neurosage.network.CellNetwork`
     does; wrap other modules with :class:`~neurosage.models.FeatureModel`).
-    With ``max_features``, a layer with more features keeps a fixed random subset
-    of that size (chosen once per layer from ``seed``), so memory stays bounded.
+    Only the kept units of a layer are ever copied off the device: ``select`` chooses them
+    (called once per layer with its unit count), or, with ``max_features``, a layer with
+    more units keeps a fixed random subset of that size (chosen once per layer from ``seed``).
     Dataset items may be ``(image, label)`` pairs or images.
     """
     dev = _device(device)
-    model.to(dev).eval()
+    memory_format = memory_format_for(model, dev)
+    model.to(dev, memory_format=memory_format).eval()
     names = list(endpoints)
-    rng = np.random.default_rng(seed)
-    subsets: dict[str, torch.Tensor] = {}
+    if select is None:
+        rng = np.random.default_rng(seed)
+
+        def select(name: str, n_units: int) -> np.ndarray | None:
+            keep = max_features is not None and n_units > max_features
+            return np.sort(rng.choice(n_units, max_features, replace=False)) if keep else None
+
+    subsets: dict[str, torch.Tensor | None] = {}
+    units: dict[str, np.ndarray] = {}
     chunks: dict[str, list[np.ndarray]] = {n: [] for n in names}
     if isinstance(images, torch.Tensor):
         batches: Iterable = (images[i : i + batch_size] for i in range(0, len(images), batch_size))
+    elif hasattr(images, "batch"):
+        batches = (x for x, _ in ordered_batches(images, batch_size, device=dev))
     else:
         batches = (b[0] if isinstance(b, (list, tuple)) else b for b in _loader(images, batch_size, shuffle=False, seed=0))
     for x in batches:
-        feats: Mapping[str, torch.Tensor] = model.extract(x.to(dev), names)
+        feats: Mapping[str, torch.Tensor] = model.extract(x.to(dev).contiguous(memory_format=memory_format), names)
         for name in names:
             flat = feats[name].flatten(1)
-            if name not in subsets:
-                n_feat = flat.shape[1]
-                keep = max_features is not None and n_feat > max_features
-                subsets[name] = torch.as_tensor(np.sort(rng.choice(n_feat, max_features, replace=False)) if keep else np.arange(n_feat))
-                if keep:
-                    flat = flat.index_select(1, subsets[name].to(dev))
-            elif len(subsets[name]) < flat.shape[1]:
-                flat = flat.index_select(1, subsets[name].to(dev))
+            if name not in units:
+                chosen = select(name, flat.shape[1])
+                units[name] = np.arange(flat.shape[1]) if chosen is None else np.asarray(chosen, dtype=np.int64)
+                subsets[name] = None if chosen is None else torch.as_tensor(units[name], device=dev)
+            if subsets[name] is not None:
+                flat = flat.index_select(1, subsets[name])
             chunks[name].append(flat.float().cpu().numpy())
     values = {n: np.concatenate(c, axis=0) for n, c in chunks.items()}
     n_images = next(iter(values.values())).shape[0] if values else 0
@@ -243,9 +332,9 @@ def extract_activations(
     return make_assembly(
         np.concatenate([values[n] for n in names], axis=1),
         stimulus_id=ids,
-        region=np.concatenate([np.full(len(subsets[n]), n, dtype=object) for n in names]).astype(str),
-        neuroid_id=[f"{n}/{u}" for n in names for u in subsets[n].tolist()],
-        neuroid_coords={"unit_index": np.concatenate([subsets[n].numpy() for n in names])},
+        region=np.concatenate([np.full(len(units[n]), n, dtype=object) for n in names]).astype(str),
+        neuroid_id=[f"{n}/{u}" for n in names for u in units[n].tolist()],
+        neuroid_coords={"unit_index": np.concatenate([units[n] for n in names])},
         name="activations",
     )
 

@@ -8,6 +8,12 @@ import pytest
 from neurosage.assembly import make_assembly
 
 
+@pytest.fixture(autouse=True)
+def _image_cache_in_tmp(tmp_path_factory, monkeypatch):
+    """Image caches (ImageNet64 loads) go to a temporary folder, never the user's ~/.cache."""
+    monkeypatch.setenv("NEUROSAGE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "neurosage-cache"))
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)

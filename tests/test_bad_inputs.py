@@ -36,7 +36,8 @@ from neurosage.data_adapters.stimulus_sets import read_stimulus_csv
 from neurosage.errors import ConfigError, NeurosageError, UnknownName
 from neurosage.evaluate import CandidateTask, check_device
 from neurosage.models import build_model, load_weights
-from neurosage.rsa import RDMAlignmentError, compare_rdms, compute_rdm, compute_rdms, stack_rdms, subsample_rdm
+from neurosage.rdm_compare import compare_rdms
+from neurosage.rsa import RDMAlignmentError, compute_rdm, compute_rdms, stack_rdms, subsample_rdm
 from neurosage.score import combined_score
 from neurosage.space import Genotype, get_space
 from neurosage.teacher_specs import teacher_from_spec

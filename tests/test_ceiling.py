@@ -5,7 +5,8 @@ from neurosage.assembly import average_repetitions
 from neurosage.ceiling import noise_ceilings, spearman_brown
 from neurosage.data_adapters.simulated import simulate_recording
 from neurosage.errors import ConfigError
-from neurosage.rsa import compare_rdms, compute_rdm
+from neurosage.rdm_compare import compare_rdms
+from neurosage.rsa import compute_rdm
 
 
 def test_spearman_brown_doubles_the_data():

@@ -6,6 +6,7 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from conftest import write_idx
 from neurosage.data_adapters.errors import DataFormatError
@@ -100,6 +101,56 @@ def test_imagenet64_batches_labels_are_zero_based(tmp_path, rng, fmt):
     assert val.labels.tolist() == [0, 1]
     with pytest.raises(DataFormatError, match="train_data_batch_3"):
         load_imagenet64("train", tmp_path, batches=(3,))
+
+
+def _imagenet64_npz(folder, rng, n=6):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("train_data_batch_1", "train_data_batch_2"):
+        np.savez(folder / f"{name}.npz", data=rng.integers(0, 256, size=(n, 12288), dtype=np.uint8), labels=rng.integers(1, 1001, size=n))
+    return folder
+
+
+def test_imagenet64_cache_equals_in_memory_load_and_opens_without_the_sources(tmp_path, rng, monkeypatch):
+    root = _imagenet64_npz(tmp_path / "in64", rng)
+    plain = load_imagenet64("train", root, batches=(1, 2), cache=False)
+    cached = load_imagenet64("train", root, batches=(1, 2), cache=tmp_path / "cache")
+    assert torch.equal(plain.images, cached.images) and torch.equal(plain.labels, cached.labels)
+    (folder,) = (tmp_path / "cache").iterdir()
+    assert sorted(p.name for p in folder.iterdir()) == ["images.u8", "labels.npy", "meta.json"]
+    import neurosage.data_adapters.images as images_module
+
+    monkeypatch.setattr(images_module, "_imagenet64_read", lambda path: pytest.fail("the cache was rebuilt"))
+    again = load_imagenet64("train", root, batches=(1, 2), cache=tmp_path / "cache")
+    assert torch.equal(again.images, plain.images)
+
+
+def test_imagenet64_cache_is_rebuilt_when_a_source_changes(tmp_path, rng):
+    root = _imagenet64_npz(tmp_path / "in64", rng)
+    first = load_imagenet64("train", root, batches=(1, 2), cache=tmp_path / "cache")
+    np.savez(root / "train_data_batch_2.npz", data=np.zeros((6, 12288), np.uint8), labels=np.ones(6, dtype=np.int64))
+    second = load_imagenet64("train", root, batches=(1, 2), cache=tmp_path / "cache")
+    assert len(list((tmp_path / "cache").iterdir())) == 2
+    assert int(second.images[6:].sum()) == 0 and int(first.images[6:].sum()) > 0
+
+
+def test_imagenet64_cached_set_pickles_as_a_file_reference(tmp_path, rng):
+    root = _imagenet64_npz(tmp_path / "in64", rng, n=50)
+    cached = load_imagenet64("train", root, batches=(1, 2), cache=tmp_path / "cache", size=32)
+    train, val = cached.split_holdout(10, seed=0)
+    blob = pickle.dumps(train)
+    assert len(blob) < 100 * 12288 // 4  # far less than the 90 images' pixels
+    back = pickle.loads(blob)
+    assert torch.equal(back.images, train.images) and torch.equal(back.batch([0, 5])[0], train.batch([0, 5])[0])
+    in_memory = pickle.loads(pickle.dumps(load_imagenet64("train", root, batches=(1, 2), cache=False)))
+    assert torch.equal(in_memory.images, cached.images)
+
+
+def test_imagenet64_remap_is_a_view_of_the_kept_images(tmp_path, rng):
+    root = _imagenet64_npz(tmp_path / "in64", rng)
+    full = load_imagenet64("train", root, batches=(1, 2), cache=tmp_path / "cache")
+    kept = load_imagenet64("train", root, batches=(1, 2), cache=tmp_path / "cache", remap=lambda y: np.where(y % 2 == 0, y // 2, -1))
+    even = np.flatnonzero(full.labels.numpy() % 2 == 0)
+    assert torch.equal(kept.images, full.images[even]) and kept.labels.tolist() == (full.labels[even] // 2).tolist()
 
 
 def test_imagenet64_bad_shape(tmp_path):

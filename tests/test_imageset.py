@@ -31,3 +31,28 @@ def test_holdout_split_is_seeded_and_disjoint(grey):
 def test_rejects_non_uint8():
     with pytest.raises(ValueError, match="uint8"):
         ImageSet(np.zeros((2, 1, 4, 4), dtype=np.float32))
+
+
+def test_batch_equals_stacked_items_for_every_conversion(grey):
+    converted = grey.with_conversion(channels=3, size=12, mean=[0.5, 0.4, 0.3], std=0.25)
+    idx = [7, 0, 3, 3]
+    images, labels = converted.batch(idx)
+    assert torch.equal(images, torch.stack([converted[i][0] for i in idx]))
+    assert labels.tolist() == [converted[i][1].item() for i in idx]
+
+
+def test_subsets_are_views_of_one_storage(grey):
+    train, held = grey.split_holdout(3, seed=0)
+    part = train.subset([4, 1])
+    assert part._storage is grey._storage and held._storage is grey._storage
+    assert torch.equal(part.images, train.images[[4, 1]]) and torch.equal(part.batch([1])[0], train.batch([1])[0])
+    assert part.subset([-1]).labels.tolist() == [train.labels[1].item()]
+    with pytest.raises(IndexError, match="subset indices"):
+        part.subset([2])
+
+
+def test_to_device_keeps_only_its_rows_and_converts_there(grey):
+    part = grey.subset([2, 5, 6]).with_conversion(mean=0.5, std=0.5)
+    assert part.to("cpu") is part
+    meta = part.to("meta")
+    assert meta.device.type == "meta" and tuple(meta._storage.shape) == (3, 1, 8, 8) and meta._index is None

@@ -6,7 +6,8 @@ from torch.utils.data import TensorDataset
 from neurosage.network import build_network
 from neurosage.space import get_space
 from neurosage.assembly import select_regions
-from neurosage.train import TrainConfig, evaluate, extract_activations, resolve_steps, train
+from neurosage.data_adapters.imageset import ImageSet
+from neurosage.train import TrainConfig, evaluate, extract_activations, memory_format_for, resolve_steps, train, training_batches
 
 
 @pytest.fixture
@@ -47,6 +48,45 @@ def test_divergence_is_a_failure_record_not_an_exception(toy_data):
     result = train(_net(), toy_data, TrainConfig(steps=30, batch_size=16, lr=1e12, grad_clip=None), seed=0)
     assert result.status == "diverged"
     assert "loss became" in result.error and result.steps < 30
+
+
+def test_divergence_found_late_reports_the_first_bad_step(toy_data):
+    every = train(_net(), toy_data, TrainConfig(steps=30, batch_size=16, lr=1e12, grad_clip=None), seed=0)
+    deferred = train(_net(), toy_data, TrainConfig(steps=30, batch_size=16, lr=1e12, grad_clip=None), seed=0, sync_every=7)
+    assert deferred.status == "diverged" and (deferred.steps, deferred.error, deferred.examples) == (every.steps, every.error, every.examples)
+    assert deferred.losses == every.losses
+
+
+@pytest.fixture
+def image_set(rng):
+    return ImageSet(rng.integers(0, 256, size=(37, 1, 10, 10), dtype=np.uint8), rng.integers(0, 2, size=37), size=12, mean=0.5, std=0.3)
+
+
+def test_batched_path_gives_the_dataloaders_batches_across_epochs(image_set):
+    loader = torch.utils.data.DataLoader(image_set, batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(9))
+    expected = [batch for _ in range(3) for batch in loader]  # 3 epochs of 5 batches, the last one partial
+    batches = training_batches(image_set, 8, seed=9)
+    for want_x, want_y in expected:
+        got_x, got_y = next(batches)
+        assert torch.equal(got_x, want_x) and torch.equal(got_y, want_y)
+
+
+def test_batched_and_per_item_training_are_identical(image_set):
+    per_item = torch.utils.data.Subset(image_set, range(len(image_set)))  # no .batch: items are collated
+    a, b = _net(), _net()
+    cfg = TrainConfig(steps=9, batch_size=8)
+    ra, rb = train(a, image_set, cfg, seed=2), train(b, per_item, cfg, seed=2)
+    assert ra.losses == rb.losses
+    for pa, pb in zip(a.state_dict().values(), b.state_dict().values()):
+        assert torch.equal(pa, pb)
+
+
+def test_channels_last_where_it_measured_faster():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert memory_format_for(_net(), cpu) == torch.channels_last
+    assert memory_format_for(torch.nn.Conv2d(1, 1, 1), cpu) == torch.contiguous_format
+    assert memory_format_for(torch.nn.Conv2d(1, 1, 1), cuda) == torch.channels_last
+    assert memory_format_for(_net(), cpu, channels_last=False) == torch.contiguous_format
 
 
 def test_fractional_epoch_budget():
