@@ -67,12 +67,18 @@ def open_or_build(
 
 
 def _build(folder: Path, sources: Sequence[Path], read_batches: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]) -> None:
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    except OSError as exc:
+        raise DataFormatError(
+            folder.parent, None, f"cannot create the image cache here ({exc.strerror})",
+            "set NEUROSAGE_CACHE_DIR to a writable folder with room for the images, or load with cache=False",
+        ) from None
     log.info("building image cache %s from %d file(s) (once; later loads map it)", folder, len(sources))
     try:
         labels, shape = [], None
-        with (tmp / "images.u8").open("wb") as fh:
+        with (tmp / "images.u8").open("wb") as fh:  # a full disk raises here, and the partial build is removed
             for images, batch_labels in read_batches():
                 if shape is not None and images.shape[1:] != shape[1:]:
                     raise DataFormatError(folder, "data", f"batch of shape {images.shape[1:]} after batches of {shape[1:]}", "use files of one release")

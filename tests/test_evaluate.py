@@ -49,3 +49,33 @@ def test_scores_over_the_noise_ceiling_are_recorded():
     rec = evaluate_candidate(str(get_space("pnas", 2).sample(0)), task, seed=1)
     assert rec["S_ceiled"] == pytest.approx({"V4": rec["S"]["V4"] / 0.5, "IT": rec["S"]["IT"] / 0.8})
     assert rec["TG_ceiled"] == pytest.approx((rec["S"]["V4"] / 0.5 + rec["S"]["IT"] / 0.8) / 2)
+
+
+def test_tasks_on_cpu_are_used_as_they_are_and_cuda_needs_no_worker():
+    from neurosage.evaluate import resident_task, worker_device
+
+    task = tiny_task()
+    assert resident_task(task) is task
+    assert worker_device(None) is None and worker_device("cpu") == "cpu" and worker_device("cuda:1") == "cuda:1"
+
+
+def test_one_process_evaluates_the_same_candidate_to_the_same_record():
+    task = tiny_task()
+    genotype = str(get_space("pnas", n_blocks=2).sample(3))
+    a, b = evaluate_candidate(genotype, task, 5), evaluate_candidate(genotype, task, 5)
+    assert (a["P"], a["TG"], a["train_loss"]) == (b["P"], b["TG"], b["train_loss"])
+
+
+@pytest.mark.gpu
+def test_resident_images_on_cuda_give_the_host_path_scores():
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    from dataclasses import replace
+
+    genotype = str(get_space("pnas", n_blocks=2).sample(3))
+    host = evaluate_candidate(genotype, replace(tiny_task(), device="cuda"), 5)
+    resident = evaluate_candidate(genotype, replace(tiny_task(), device="cuda", resident_train=True), 5)
+    assert host["status"] == resident["status"] == "ok"
+    assert host["P"] == pytest.approx(resident["P"], abs=0.02) and host["TG"] == pytest.approx(resident["TG"], abs=0.02)

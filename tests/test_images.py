@@ -188,3 +188,12 @@ def test_stimulus_images_from_zip_in_requested_order(tmp_path, rng):
     assert ds.images[0].max() == 20 and ds[0][0].shape == (1, 4, 4)
     with pytest.raises(DataFormatError, match="field 'stimulus_id': 1 stimulus id"):
         load_stimulus_images(tmp_path / "s.csv", tmp_path / "stimulus_hvm-public.zip", stimulus_ids=["zzz"])
+
+
+def test_imagenet64_unwritable_cache_folder_is_one_clear_error(tmp_path, rng):
+    root = _imagenet64_npz(tmp_path / "in64", rng)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    with pytest.raises(DataFormatError, match="cannot create the image cache.*NEUROSAGE_CACHE_DIR"):
+        load_imagenet64("train", root, batches=(1, 2), cache=blocker / "cache")
+    assert len(load_imagenet64("train", root, batches=(1, 2), cache=False)) == 12

@@ -176,3 +176,20 @@ def test_killed_dask_driver_resume_reproposes_the_trials_in_flight(tmp_path):
     assert sorted(rows) == list(range(10)) and len(result.trials) == 10
     for tid, vals, genotype in in_flight:  # re-proposed as they were, not dropped
         assert rows[tid]["genotype"] == genotype and rows[tid]["vals"] == vals
+
+
+def test_worker_processes_share_the_cores():
+    import os
+
+    import torch
+
+    from neurosage.search import _share_cores
+
+    before = torch.get_num_threads()
+    try:
+        _share_cores(2)
+        assert torch.get_num_threads() == max(1, (os.cpu_count() or 1) // 2)
+        _share_cores(10_000)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
