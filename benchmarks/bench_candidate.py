@@ -76,23 +76,28 @@ def candidate(spec: dict, seed: int = 0) -> nn.Module:
                          n_stem_cells=spec.get("n_stem_cells"), num_classes=spec["classes"], in_channels=spec["channels"])
 
 
-def train_rate(model: nn.Module, shape: tuple[int, ...], classes: int, batch: int, steps: int, device: torch.device, channels_last: bool) -> float:
-    """Training img/s of ``model`` on a fixed batch already on ``device`` (the model alone, no data pipeline)."""
+def training_step(model: nn.Module, shape: tuple[int, ...], classes: int, batch: int, device: torch.device, channels_last: bool) -> Callable[[], None]:
+    """One SGD step of ``model`` on a fixed random batch already on ``device`` (bf16 autocast on CUDA)."""
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(device, memory_format=fmt).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
     x = torch.randn(batch, *shape, device=device).contiguous(memory_format=fmt)
     y = torch.randint(0, classes, (batch,), device=device)
-    amp = device.type == "cuda"
 
     def step() -> None:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             loss = nn.functional.cross_entropy(model(x), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         opt.step()
 
+    return step
+
+
+def train_rate(model: nn.Module, shape: tuple[int, ...], classes: int, batch: int, steps: int, device: torch.device, channels_last: bool) -> float:
+    """Training img/s of ``model`` (the model alone, no data pipeline)."""
+    step = training_step(model, shape, classes, batch, device, channels_last)
     for _ in range(3):
         step()
     return steps * batch / best_time(lambda: [step() for _ in range(steps)], 2, device)
@@ -188,7 +193,7 @@ def synthetic_task(spec: dict, n_train: int, n_val: int, n_stimuli: int, prematu
     brain = compute_rdms({area: rng.normal(size=(n_stimuli, 100)) for area in ("V4", "pIT", "aIT")}, labels=list(stimuli.stimulus_ids))
     network = NetworkConfig(spec["skeleton"], spec["n_cells"], spec["filters"], spec.get("n_stem_cells"))
     return CandidateTask(images(n_train), images(n_val), network=network, training=premature, teacher=Teacher(brain, stimuli),
-                         rdm=RDMOptions(), device=str(device), eval_batch_size=500)
+                         rdm=RDMOptions(), device=str(device))
 
 
 def section_candidates(args, device: torch.device) -> None:
@@ -209,8 +214,8 @@ def section_candidates(args, device: torch.device) -> None:
     # Table 4 assembled from measured parts: training, validation inference, stimulus RDMs
     net = candidate(TABLE4)
     val = synthetic_task(TABLE4, 64, 2000 if args.quick else 5000, 300, TrainConfig(steps=1), device).val_set
-    evaluate(net, val, batch_size=500, device=device)
-    t_eval = best_time(lambda: evaluate(net, val, batch_size=500, device=device), 1, device) / len(val)
+    evaluate(net, val, batch_size=256, device=device)
+    t_eval = best_time(lambda: evaluate(net, val, batch_size=256, device=device), 1, device) / len(val)
     n_stim = 1440 if args.quick else STIMULI
     rdm_task = synthetic_task(TABLE4, 64, 64, n_stim, TrainConfig(steps=1), device)
     from neurosage.evaluate import score_network
@@ -230,18 +235,7 @@ def _concurrent_worker(rank: int, n_workers: int, spec: dict, steps: int, batch:
     dev = torch.device(device)
     if dev.type == "cpu":  # as run_search's LocalCluster does: each worker its share of the cores
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // n_workers))
-    model = candidate(spec, seed=rank).to(dev, memory_format=torch.channels_last).train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.randn(batch, spec["channels"], spec["size"], spec["size"], device=dev).contiguous(memory_format=torch.channels_last)
-    y = torch.randint(0, spec["classes"], (batch,), device=dev)
-
-    def step() -> None:
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
-            loss = nn.functional.cross_entropy(model(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
+    step = training_step(candidate(spec, seed=rank), (spec["channels"], spec["size"], spec["size"]), spec["classes"], batch, dev, True)
     for _ in range(5):
         step()
     sync(dev)

@@ -9,42 +9,19 @@ Usage: python benchmarks/bench_train.py [--device cpu] [--steps 8] [--batch 64]
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 import torchvision
 from torch import nn
 
+from bench_candidate import train_rate
 from neurosage.network import build_network, count_flops, count_parameters
 from neurosage.space import get_space
 
 
 def images_per_second(model: nn.Module, size: int, batch: int, steps: int, device: str, amp: bool, channels_last: bool) -> float:
-    dev = torch.device(device)
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    model = model.to(dev, memory_format=fmt).train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.randn(batch, 3, size, size, device=dev).to(memory_format=fmt)
-    y = torch.randint(0, 10, (batch,), device=dev)
-    dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
-
-    def step() -> None:
-        with torch.autocast(dev.type, dtype=dtype, enabled=amp):
-            loss = nn.functional.cross_entropy(model(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
-    for _ in range(2):
-        step()
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        step()
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
-    return steps * batch / (time.perf_counter() - t0)
+    """Training img/s on a fixed batch (``bench_candidate.train_rate``; AMP follows the device)."""
+    return train_rate(model, (3, size, size), 10, batch, steps, torch.device(device), channels_last)
 
 
 def main() -> None:

@@ -182,9 +182,10 @@ def model_rdms(
         subsets[name] = [np.searchsorted(union, d) for d in drawn]  # positions in the kept units, in drawn order
         return union
 
-    acts = extract_activations(extractor, images, layers, batch_size=batch_size, device=device, select=select)
+    parts = select_regions(extract_activations(extractor, images, layers, batch_size=batch_size, device=device, select=select), layers)
     rdms = {}
-    for name, layer in select_regions(acts, layers).items():
+    for name in layers:
+        layer = parts.pop(name)  # each layer's activations are freed once its RDM exists
         if name in subsets:
             rdms[name] = subset_mean_rdm(layer, subsets[name], rdm.method, device=device)
         else:
