@@ -32,7 +32,7 @@ HELP = {
     "n_cells": "N, cells per stack",
     "filters": "F, initial filters",
     "budget": "number of trials",
-    "algo": "searcher: tpe, random or a plug-in",
+    "algo": "searcher: tpe, random, rl (REINFORCE) or a plug-in",
     "objective": "p, tg or p+tg (= P + alpha * TG)",
     "premature_steps": "SGD steps per candidate",
     "premature_epochs": "fraction of an epoch per candidate (e.g. 0.2); replaces premature-steps",

@@ -125,7 +125,7 @@ def run_search(
     space, task
         What to search and how to evaluate a candidate.
     algo
-        ``"tpe"`` or ``"random"``.
+        ``"tpe"``, ``"random"``, ``"rl"`` or a plug-in searcher.
     workers
         Concurrent evaluations. With ``client`` (a ``distributed.Client``) they run on Dask;
         with ``workers > 1`` and no client a ``LocalCluster`` of that many processes is started.

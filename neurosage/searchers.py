@@ -1,4 +1,5 @@
-"""Ask/tell searchers over a :class:`~neurosage.space.CellSpace`: hyperopt TPE and random.
+"""Ask/tell searchers over a :class:`~neurosage.space.CellSpace`: hyperopt TPE, random, and REINFORCE (``rl``,
+:mod:`neurosage.rl_searcher`, imported only when used).
 
 ``ask()`` returns ``(tid, vals, genotype)``; ``tell(tid, loss)`` reports a
 result (``loss=None`` for a failed trial, which TPE treats as +inf);
@@ -120,6 +121,13 @@ class RandomSearcher:
 
     def restore(self, tid: int, vals: dict[str, Any]) -> None:
         self.next_tid = max(self.next_tid, tid + 1)
+
+
+SEARCHERS.register(
+    "rl", "neurosage.rl_searcher:RLSearcher",
+    description="REINFORCE with a 2-layer LSTM controller and a moving-average baseline; rewards applied in trial order",
+    citation="Zoph & Le 2017, Neural Architecture Search with Reinforcement Learning",
+)
 
 
 def make_searcher(algo: str, space: CellSpace, seed: int = 0, **kwargs):
