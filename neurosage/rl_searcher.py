@@ -32,16 +32,9 @@ __all__ = ["Controller", "RLSearcher", "decisions"]
 
 
 def decisions(space: CellSpace) -> list[tuple[str, int]]:
-    """The space's decisions, in controller order: ``(hyperopt label, number of choices)``."""
-    out = []
-    for kind in space.cell_kinds:
-        for b in range(space.n_blocks):
-            for slot in (0, 1):
-                out.append((f"{kind}/b{b}/in{slot}", b + 2))
-                out.append((f"{kind}/b{b}/op{slot}", len(space.ops)))
-            if len(space.combiners) > 1:
-                out.append((f"{kind}/b{b}/combiner", len(space.combiners)))
-    return out
+    """The controller's decisions, in the space's order: ``(hyperopt label, number of choices)`` for every
+    choice with more than one option (the labels of :meth:`CellSpace.hyperopt_space`)."""
+    return [(label, len(options)) for label, options in space.decisions() if len(options) > 1]
 
 
 class Controller(nn.Module):

@@ -183,30 +183,31 @@ class CellSpace:
             raise ConfigError(f"n_blocks must be a positive integer, got {self.n_blocks!r}", "set n-blocks to 1 or more", field="n_blocks")
         object.__setattr__(self, "cell_kinds", ("normal", "reduce") if self.separate_reduction else ("normal",))
 
-    def hyperopt_space(self) -> dict[str, Any]:
-        """One ``hp.choice`` per (cell, block, slot) input and op; derived, not written out."""
-        from hyperopt import hp
-
-        space: dict[str, Any] = {"output": self.output}
+    def decisions(self) -> list[tuple[str, list[Any]]]:
+        """Every choice of a genotype, in one fixed order: ``(label, options)`` per (cell, block) input, op
+        and combiner. The hyperopt space, random sampling and the RL controller all read this list."""
+        out: list[tuple[str, list[Any]]] = []
         for kind in self.cell_kinds:
             for b in range(self.n_blocks):
                 for slot in (0, 1):
-                    space[f"{kind}/b{b}/in{slot}"] = hp.choice(f"{kind}/b{b}/in{slot}", list(range(b + 2)))
-                    space[f"{kind}/b{b}/op{slot}"] = hp.choice(f"{kind}/b{b}/op{slot}", list(self.ops))
-                if len(self.combiners) > 1:
-                    space[f"{kind}/b{b}/combiner"] = hp.choice(f"{kind}/b{b}/combiner", list(self.combiners))
+                    out.append((f"{kind}/b{b}/in{slot}", list(range(b + 2))))
+                    out.append((f"{kind}/b{b}/op{slot}", list(self.ops)))
+                out.append((f"{kind}/b{b}/combiner", list(self.combiners)))
+        return out
+
+    def hyperopt_space(self) -> dict[str, Any]:
+        """One ``hp.choice`` per decision with more than one option (a single combiner is fixed)."""
+        from hyperopt import hp
+
+        space: dict[str, Any] = {"output": self.output}
+        space.update({label: hp.choice(label, options) for label, options in self.decisions() if len(options) > 1})
         return space
 
     def sample(self, rng: np.random.Generator | int | None = None) -> Genotype:
         """A uniformly random genotype (the random-search baseline)."""
         rng = np.random.default_rng(rng)
         point: dict[str, Any] = {"output": self.output}
-        for kind in self.cell_kinds:
-            for b in range(self.n_blocks):
-                for slot in (0, 1):
-                    point[f"{kind}/b{b}/in{slot}"] = int(rng.integers(b + 2))
-                    point[f"{kind}/b{b}/op{slot}"] = self.ops[int(rng.integers(len(self.ops)))]
-                point[f"{kind}/b{b}/combiner"] = self.combiners[int(rng.integers(len(self.combiners)))]
+        point.update({label: options[int(rng.integers(len(options)))] for label, options in self.decisions()})
         return Genotype.from_hyperopt(point)
 
     def size(self) -> int:
