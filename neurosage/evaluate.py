@@ -154,30 +154,31 @@ def worker_device(device: str | None) -> str | None:
     return f"cuda:{int(name) % torch.cuda.device_count()}" if isinstance(name, int) or str(name).isdigit() else device
 
 
-_RESIDENT: dict[int, tuple[CandidateTask, CandidateTask]] = {}  # id -> (task, its resident copy); the task is kept alive
+_resident: tuple[CandidateTask, CandidateTask] | None = None  # (task, its resident copy): one task per process at a time
 
 
 def resident_task(task: CandidateTask) -> CandidateTask:
     """``task`` with its image sets held on its device (once per process and task): on a GPU the
     validation images, the teacher's stimuli and, with ``resident_train``, the training images live
-    there as uint8 and are converted there in batches. On CPU the task itself."""
+    there as uint8 and are converted there in batches. On CPU the task itself. A new task replaces
+    the previous one's copy, freeing its device memory."""
+    global _resident
     device = worker_device(task.device)
     if device is None or torch.device(device).type == "cpu":
         return task
-    key = id(task)
-    if key not in _RESIDENT or _RESIDENT[key][0] is not task:
+    if _resident is None or _resident[0] is not task:
         def moved(data):
             return data.to(device) if hasattr(data, "batch") else data
 
         teacher = task.teacher
         if teacher is not None and teacher.images is not None:
             teacher = Teacher(teacher.rdms, moved(teacher.images))
-        _RESIDENT.clear()  # one task per process at a time: a new task frees the old one's memory
-        _RESIDENT[key] = task, replace(
+        _resident = None  # free the previous copy before making the new one
+        _resident = task, replace(
             task, device=device, teacher=teacher, val_set=moved(task.val_set),
             train_set=moved(task.train_set) if task.resident_train else task.train_set,
         )
-    return _RESIDENT[key][1]
+    return _resident[1]
 
 
 def evaluate_candidate(genotype: str, task: CandidateTask, seed: int = 0) -> dict[str, Any]:

@@ -124,7 +124,7 @@ def _full_matrix_ok(m: torch.Tensor) -> bool:
     i = torch.randint(0, n, (_SYMMETRY_SAMPLES,), generator=gen).to(m.device)
     j = torch.randint(0, n, (_SYMMETRY_SAMPLES,), generator=gen).to(m.device)
     upper, lower = m[:, i, j], m[:, j, i]
-    scale = m[:, i, j].abs().amax(dim=1, keepdim=True).clamp_min(1e-300)
+    scale = upper.abs().amax(dim=1, keepdim=True).clamp_min(1e-300)
     return bool(((upper - lower).abs() <= 1e-12 * scale).all())
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import logging
+import os
 import re
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 import xarray as xr
 
 from neurosage.atomic import atomic_path
@@ -256,10 +258,6 @@ def _search_loop(run_dir: Path, space: CellSpace, task: CandidateTask, budget: i
 
 def _share_cores(n_workers: int) -> None:
     """Give each of ``n_workers`` worker processes on this machine its share of the cores for torch (no oversubscription)."""
-    import os
-
-    import torch
-
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // n_workers))
 
 
