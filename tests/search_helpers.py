@@ -28,3 +28,15 @@ def tiny_task(objective: str = "p+tg", lr: float = 0.05, steps: int = 3, seed: i
         TrainConfig(steps=steps, batch_size=8, lr=lr, grad_clip=None if lr > 1e6 else 5.0), teacher,
         objective=objective, rdm=RDMOptions(subsample_features=32, n_subsamples=3), eval_batch_size=16,
     )
+
+
+def ask_tell_history(searcher, n: int, loss_of, failed_tid: int | None = None) -> list[tuple]:
+    """Ask ``n`` proposals and tell each its ``loss_of(genotype)`` (None for ``failed_tid``); the journal rows."""
+    history = []
+    for _ in range(n):
+        tid, vals, genotype = searcher.ask()
+        loss = None if tid == failed_tid else loss_of(genotype)
+        searcher.tell(tid, loss)
+        history.append((tid, vals, loss))
+    return history
+

@@ -5,7 +5,7 @@ from neurosage.rl_searcher import RLSearcher, decisions
 from neurosage.search import run_search
 from neurosage.searchers import RandomSearcher, make_searcher
 from neurosage.space import get_space
-from search_helpers import tiny_task
+from search_helpers import ask_tell_history, tiny_task
 
 
 def _reward(genotype):
@@ -65,12 +65,7 @@ def test_rewards_told_out_of_order_are_applied_in_trial_order():
 def test_journal_replay_rebuilds_the_controller():
     space = get_space("nasnet", n_blocks=2)
     live = RLSearcher(space, seed=3, learning_rate=0.05)
-    history = []
-    for _ in range(6):
-        tid, vals, genotype = live.ask()
-        loss = None if tid == 2 else -_reward(genotype)
-        live.tell(tid, loss)
-        history.append((tid, vals, loss))
+    history = ask_tell_history(live, 6, lambda genotype: -_reward(genotype), failed_tid=2)
     replayed = RLSearcher(space, seed=3, learning_rate=0.05)
     for row in history:
         replayed.observe(*row)

@@ -2,6 +2,7 @@ import numpy as np
 
 from neurosage.searchers import RandomSearcher, TPESearcher
 from neurosage.space import get_space
+from search_helpers import ask_tell_history
 
 
 def _objective(genotype):
@@ -31,12 +32,7 @@ def test_tpe_beats_random_on_average():
 def test_tpe_replay_gives_same_next_proposal():
     space = get_space("nasnet", n_blocks=2)
     a = TPESearcher(space, seed=3, n_startup_jobs=3)
-    history = []
-    for _ in range(5):
-        tid, vals, g = a.ask()
-        loss = None if tid == 2 else _objective(g)
-        a.tell(tid, loss)
-        history.append((tid, vals, loss))
+    history = ask_tell_history(a, 5, _objective, failed_tid=2)
     b = TPESearcher(space, seed=3, n_startup_jobs=3)
     for row in history:
         b.observe(*row)
