@@ -177,8 +177,7 @@ def train(
     else:
         batches = training_batches(dataset, config.batch_size, seed=seed, device=dev)
     losses: list[float] = []
-    unread: list[torch.Tensor] = []
-    unread_sizes: list[int] = []
+    unread: list[tuple[torch.Tensor, int]] = []  # (loss on the device, batch size) of steps not yet checked
     examples = 0
     t0 = time.perf_counter()
     bar = _progress(total, progress, "train")
@@ -196,23 +195,19 @@ def train(
                 loss = criterion(logits, labels)
                 if aux is not None:
                     loss = loss + config.aux_weight * criterion(aux, labels)
-            unread.append(loss.detach().float())
-            unread_sizes.append(int(labels.shape[0]))
+            unread.append((loss.detach().float(), int(labels.shape[0])))
             if len(unread) >= sync_every or step == total - 1:
-                values = torch.stack(unread).tolist()
+                values = torch.stack([v for v, _ in unread]).tolist()
+                bad = next((i for i, v in enumerate(values) if not math.isfinite(v)), len(values))
+                losses.extend(values[:bad])
+                examples += sum(size for _, size in unread[:bad])
                 unread.clear()
-                bad = next((i for i, v in enumerate(values) if not math.isfinite(v)), None)
-                if bad is not None:
+                if bad < len(values):
                     bar.close()
-                    at = len(losses) + bad
+                    at = len(losses)
                     msg = f"loss became {values[bad]} at step {at + 1}/{total} (lr {_lr_at(config, total, at):.3g})"
                     log.warning("training diverged: %s", msg)
-                    losses.extend(values[:bad])
-                    examples += sum(unread_sizes[:bad])
                     return TrainResult(at, examples, values[bad], time.perf_counter() - t0, "diverged", msg, losses)
-                losses.extend(values)
-                examples += sum(unread_sizes)
-                unread_sizes.clear()
                 bar.update(len(values))
                 bar.set_postfix(loss=f"{values[-1]:.3f}", refresh=False)
             opt.zero_grad(set_to_none=True)
