@@ -35,7 +35,7 @@ def run(run_dir: str | Path, config: CellSearchConfig = CellSearchConfig()) -> p
     setup = embedded_setup(config, run_dir, with_teacher=config.objective != "p")
     network = config.network
     result = objective_searches(
-        out, setup, config, network, config.cell_space, {"search": config.objective}, seed=config.seed, device=config.device
+        out, setup, config, network, config.search_space, {"search": config.objective}, seed=config.seed, device=config.device
     )["search"]
     rerank, final = rerank_and_finalize(result.trials, setup, config, seed=config.seed, device=config.device)
     row = table_row(f"TG-SAGE ({config.objective})", config, result, rerank, final)

@@ -20,7 +20,6 @@ from neurosage.evaluate import NetworkConfig
 from neurosage.network import build_network, count_flops, count_parameters
 from neurosage.provenance import record_run
 from neurosage.search import SearchResult, run_search
-from neurosage.space import Genotype
 from neurosage.candidate import TrainConfig
 from neurosage.train import evaluate, train
 
@@ -73,7 +72,7 @@ class RerankedSearchConfig(SearchOptions, EmbeddedConfig):
     @property
     def rerank_network(self) -> NetworkConfig:
         """The network of reranking and final training: the rerank N and F, the skeleton's own stem cells."""
-        return NetworkConfig(self.skeleton, self.rerank_n_cells or self.n_cells, self.rerank_filters or self.filters, None)
+        return NetworkConfig(self.skeleton, self.rerank_n_cells or self.n_cells, self.rerank_filters or self.filters, None, self.width_multiplier)
 
     @property
     def rerank_training(self) -> TrainConfig:
@@ -115,7 +114,7 @@ def train_mature(
     shape = data.image_shape
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        net = build_network(Genotype.parse(genotype), num_classes=setup.train.num_classes, in_channels=shape[0], **network.to_dict())
+        net = build_network(genotype, num_classes=setup.train.num_classes, in_channels=shape[0], **network.to_dict())
     result = train(net, data, training, seed=seed, device=device, progress=True)
     acc = evaluate(net, setup.val if on == "val" else setup.test, device=device)
     return {

@@ -37,7 +37,7 @@ def run_demo(run_dir: str | Path, config: DemoConfig = DemoConfig()) -> dict:
     setup = embedded_setup(config, run_dir)
     network = config.network
     results = objective_searches(
-        run_dir, setup, config, network, config.cell_space, SEARCHES, seed=config.seed, device=config.device, workers=config.workers,
+        run_dir, setup, config, network, config.search_space, SEARCHES, seed=config.seed, device=config.device, workers=config.workers,
     )
     needed = set().union(*(top_k_genotypes(r.trials, 1) for r in results.values()))
     errors = mature_errors(needed, setup, network, config.mature_steps, run_dir, DEMO_MATURE, seed=config.seed, device=config.device, on="test")

@@ -128,8 +128,7 @@ def teacher_stimuli(config: EmbeddedConfig) -> ImageSet:
 
 def check_config(config: EmbeddedConfig) -> None:
     """Refuse settings that cannot work before any data is loaded or any network trained."""
-    config.network  # NetworkConfig checks n_cells and filters
-    config.cell_space  # CellSpace checks n_blocks; an unknown space raises UnknownName
+    config.network.check_space(config.search_space)  # NetworkConfig checks n_cells and filters, CellSpace n_blocks; an unknown space raises UnknownName
     for name in ("n_train", "n_val", "n_stimuli"):
         value = getattr(config, name)
         if not isinstance(value, int) or value < (3 if name == "n_stimuli" else 1):

@@ -58,7 +58,7 @@ def run(run_dir: str | Path, config: NeuroSearchConfig = NeuroSearchConfig()) ->
         setup = replace(setup, teacher=simulated_brain_teacher(setup, run_dir, config.seed))  # re-checks the split rule
     network = config.network
     rows, reranks = [], []
-    searches = objective_searches(out, setup, config, network, config.cell_space, SEARCHES, seed=config.seed, device=config.device)
+    searches = objective_searches(out, setup, config, network, config.search_space, SEARCHES, seed=config.seed, device=config.device)
     for name, result in searches.items():
         rerank, final = rerank_and_finalize(result.trials, setup, config, seed=config.seed, device=config.device)
         reranks += [{**r, "network": name} for r in rerank]

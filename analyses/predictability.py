@@ -116,7 +116,7 @@ def _pool_cache(out: Path, config: PredictabilityConfig) -> Path:
 
 def _architecture(arch: int, setup: Setup, config: PredictabilityConfig, task) -> dict:
     """Train one sampled architecture through every checkpoint to maturity; its records and status."""
-    genotype = config.cell_space.sample(np.random.default_rng([config.seed, arch]))
+    genotype = config.search_space.sample(np.random.default_rng([config.seed, arch]))
     shape = setup.train.image_shape
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(derive_seed(config.seed, arch))

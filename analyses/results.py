@@ -59,12 +59,14 @@ PREDICTABILITY_CORRELATIONS = ResultFile(
     _analysis("predictability"), "correlation of each premature measure with mature accuracy, with 95% bootstrap CIs",
 )
 SEARCH_CURVES = ResultFile(
-    "search_comparison/curves.csv", ("method", "seed", "n_samples", "cost_examples", "best_mature_error"), _analysis("search_comparison"),
-    "best mature error among the current top-k after each sample",
+    "search_comparison/curves.csv",
+    ("algorithm", "space", "premature", "method", "seed", "n_samples", "cost_examples", "best_mature_error"), _analysis("search_comparison"),
+    "best mature error among the current top-k after each sample, per search",
 )
 SEARCH_SUMMARY = ResultFile(
-    "search_comparison/summary.csv", ("method", "mean", "std", "count"), _analysis("search_comparison"),
-    "best mature error after the whole budget, mean and sd over seeds",
+    "search_comparison/summary.csv",
+    ("algorithm", "space", "premature", "method", "mean", "std", "count", "ci_lo", "ci_hi"), _analysis("search_comparison"),
+    "best mature error after the whole budget: mean, sd and 95% t-interval over seeds",
 )
 SEARCH_MATURE = ResultFile("search_comparison/mature.csv", ("genotype", "top1_error"), _analysis("search_comparison"), "mature error per genotype (cache)")
 CELL_TABLE = ResultFile(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neurosage.candidate import NetworkConfig, TrainConfig
+from neurosage.layer_space import LayerSpace
 from neurosage.space import CellSpace, get_space
 
 __all__ = ["EmbeddedConfig", "SearchOptions", "SearchConfig", "DemoConfig"]
@@ -33,7 +34,9 @@ class EmbeddedConfig:
     ``n_stimuli`` images of the dataset's evaluation split. Candidates are CIFAR-style networks of ``n_cells`` cells per
     stack and ``filters`` initial channels over the ``space`` cell space of ``n_blocks``, built on the
     ``skeleton`` (``cifar``, ``imagenet64``, ``imagenet224``) with ``n_stem_cells`` stem reduction cells
-    (None: the skeleton's own; the paper's Table 4 search removed them, 0).
+    (None: the skeleton's own; the paper's Table 4 search removed them, 0). With a layer-wise ``space``
+    (``layers-10``, ``layers-20``) the candidates are layer-wise networks instead, each layer's filters scaled by
+    ``width_multiplier``; the cell options (skeleton, N, F, B, stem cells) do not apply to them.
     """
 
     dataset: str = "fashion-mnist"
@@ -48,6 +51,7 @@ class EmbeddedConfig:
     n_blocks: int = 3
     filters: int = 8
     n_cells: int = 1
+    width_multiplier: float = 1.0
     n_train: int = 10_000
     n_val: int = 1_000
     n_stimuli: int = 300
@@ -57,10 +61,11 @@ class EmbeddedConfig:
     @property
     def network(self) -> NetworkConfig:
         """The candidates' network during search (``n_stem_cells=0`` drops the ImageNet stem reduction cells)."""
-        return NetworkConfig(self.skeleton, self.n_cells, self.filters, self.n_stem_cells)
+        return NetworkConfig(self.skeleton, self.n_cells, self.filters, self.n_stem_cells, self.width_multiplier)
 
     @property
-    def cell_space(self) -> CellSpace:
+    def search_space(self) -> CellSpace | LayerSpace:
+        """The registered ``space`` (cells of ``n_blocks`` blocks, or layer-wise)."""
         return get_space(self.space, self.n_blocks)
 
 

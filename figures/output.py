@@ -44,5 +44,6 @@ def save_table(table: pd.DataFrame, out_dir: Path, name: str, caption: str, floa
     """``<name>.md`` and ``<name>.tex`` with the caption; floats formatted with ``floatfmt``."""
     md, tex = Path(out_dir) / f"{name}.md", Path(out_dir) / f"{name}.tex"
     write_text(md, f"**{caption}**\n\n" + table.to_markdown(index=False, floatfmt=floatfmt) + "\n")
-    write_text(tex, table.to_latex(index=False, float_format=f"%{floatfmt}", caption=latex_escape(caption), label=f"tab:{name}", escape=True))
+    latex = table.to_latex(index=False, float_format=f"%{floatfmt}", caption=latex_escape(caption), label=f"tab:{name}", escape=True)
+    write_text(tex, latex.replace("\u00b1", r"$\pm$"))  # cells such as "38.3\u00b11.1" (pandas escapes the rest)
     return [md, tex]

@@ -17,21 +17,31 @@ __all__ = ["NetworkConfig", "TrainConfig", "RDMOptions"]
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """How a genotype becomes a network during search."""
+    """How a genotype becomes a network during search: the skeleton, N, F and stem cells of cell networks,
+    and the ``width_multiplier`` of layer-wise networks' filter counts (which must stay 1 for cell networks)."""
 
     skeleton: str = "cifar"
     n_cells: int = 1
     filters: int = 8
     n_stem_cells: int | None = None
+    width_multiplier: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def check_space(self, space: Any) -> None:
+        """Refuse a ``width_multiplier`` other than 1 for a cell space (only layer-wise spaces, which have a ``depth``, use it)."""
+        if self.width_multiplier != 1.0 and not hasattr(space, "depth"):
+            raise ConfigError(f"width_multiplier {self.width_multiplier} applies to layer-wise spaces, and {space.name!r} is a cell space",
+                              "set width-multiplier = 1 for cell spaces (their width is filters)", field="width_multiplier")
 
     def __post_init__(self) -> None:
         for name in ("n_cells", "filters"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}", f"set {name.replace('_', '-')} to 1 or more", field=name)
+        if isinstance(self.width_multiplier, bool) or not (isinstance(self.width_multiplier, (int, float)) and 0 < self.width_multiplier < float("inf")):
+            raise ConfigError(f"width_multiplier must be a positive number, got {self.width_multiplier!r}", "set width-multiplier to e.g. 0.25", field="width_multiplier")
 
 
 @dataclass(frozen=True)

@@ -23,14 +23,19 @@ __all__ = ["REGISTRY", "command", "add_config_flags", "config_from_args"]
 
 REGISTRY: list[Callable[[argparse._SubParsersAction], None]] = []
 
+#: How genotype strings start (a cell genotype, a layer-wise one), as opposed to a model name.
+GENOTYPE_STARTS = ("normal:", "layers:")
+
 #: Help for the config keys that are flags; every other key is listed by its name and default.
 HELP = {
     "dataset": "registered image dataset (neurosage datasets)",
     "data": "root folder of the dataset (default: the dataset's own, e.g. Debian's Fashion-MNIST path)",
     "teacher": "teacher spec (net:/brain:/sim:, '+' combines); default: the embedded ResNet teacher",
+    "space": "search space: pnas, nasnet (cells) or layers-10, layers-20 (layer-wise, Zoph & Le 2017)",
     "n_blocks": "B, blocks per cell",
     "n_cells": "N, cells per stack",
     "filters": "F, initial filters",
+    "width_multiplier": "layer-wise spaces: scale every layer's filter count (e.g. 0.25 at small scale)",
     "budget": "number of trials",
     "algo": "searcher: tpe, random, rl (REINFORCE) or a plug-in",
     "objective": "p, tg or p+tg (= P + alpha * TG)",
@@ -155,7 +160,7 @@ def _run_search(args: argparse.Namespace) -> int:
 
         client = Client(config.scheduler)
     result = run_search(
-        run_dir, config.cell_space, task, budget=config.budget, algo=config.algo, seed=config.seed,
+        run_dir, config.search_space, task, budget=config.budget, algo=config.algo, seed=config.seed,
         workers=config.workers, client=client, resume=args.resume, config=asdict(config),
         searcher_kwargs=config.searcher_kwargs(),
     )
@@ -168,7 +173,7 @@ def _run_search(args: argparse.Namespace) -> int:
 @command
 def _rdm(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rdm", help="model-teacher RDM similarity table (layers x endpoints) and heatmap")
-    p.add_argument("model", help="torchvision name, cifar_resnet-<n>, or a genotype string ('normal: ...')")
+    p.add_argument("model", help="torchvision name, cifar_resnet-<n>, or a genotype string ('normal: ...' or 'layers: ...')")
     p.add_argument("--teacher", default=None, help="teacher spec, e.g. 'brain:MajajHong2015:V4,pIT,aIT' or 'net:cifar_resnet-1:stack1,stack3:w.pt'")
     p.add_argument("--list-layers", action="store_true", help="print the model's layer names and exit")
     p.add_argument("--layers", default=None, help="comma-separated model layers (default: every cell of a genotype)")
@@ -205,7 +210,6 @@ def _run_rdm(args: argparse.Namespace) -> int:
     from neurosage.models import build_model, load_weights, model_inputs
     from neurosage.network import build_network
     from neurosage.similarity import score_model
-    from neurosage.space import Genotype
     from neurosage.teacher_specs import teacher_from_spec
     from neurosage.teachers import Teacher
 
@@ -215,8 +219,8 @@ def _run_rdm(args: argparse.Namespace) -> int:
         raise ConfigError("no teacher given", "pass --teacher SPEC (e.g. 'net:resnet18:layer4' or 'brain:MajajHong2015:V4,IT')", field="teacher")
     stimuli = _stimuli(args)
     in_channels = stimuli.image_shape[0]
-    if args.model.startswith("normal:"):
-        model = build_network(Genotype.parse(args.model), in_channels=in_channels)
+    if args.model.startswith(GENOTYPE_STARTS):
+        model = build_network(args.model, in_channels=in_channels)
         if args.weights:
             load_weights(model, args.weights)
         weights = f"weights from {args.weights}" if args.weights else "random weights (seed 0)"
@@ -253,10 +257,9 @@ def _list_layers(args: argparse.Namespace) -> int:
 
     from neurosage.models import build_model
     from neurosage.network import build_network
-    from neurosage.space import Genotype
 
-    if args.model.startswith("normal:"):
-        names = build_network(Genotype.parse(args.model)).endpoints
+    if args.model.startswith(GENOTYPE_STARTS):
+        names = build_network(args.model).endpoints
     else:
         model = build_model(args.model, weights="random")
         modules = [name for name, _ in model.named_modules() if name]  # a module's name gives its output

@@ -22,7 +22,7 @@ from neurosage.network import build_network, count_flops, count_parameters
 from neurosage.errors import ConfigError
 from neurosage.score import OBJECTIVES, combined_score
 from neurosage.similarity import score_model
-from neurosage.space import Genotype
+from neurosage.space import parse_genotype
 from neurosage.teachers import Teacher
 from neurosage.train import evaluate, train
 
@@ -103,7 +103,8 @@ def check_device(device: str | None) -> None:
 
 def _nonfinite(net, record: dict[str, Any]) -> str | None:
     """Why a trained candidate's result cannot be trusted (non-finite weights, loss or scores), or None."""
-    bad = [name for name, param in net.named_parameters() if not torch.isfinite(param).all()]
+    # detached: torch 2.14's isfinite fails under autograd on a (c, 1, 1, 1) weight in channels_last (a 1x1 conv on grey images)
+    bad = [name for name, param in net.named_parameters() if not torch.isfinite(param.detach()).all()]
     if bad:
         return f"{len(bad)} parameter tensor(s) became non-finite after training (e.g. {bad[0]})"
     for key in ("train_loss", "val_loss", "P", "TG", "score"):
@@ -187,7 +188,7 @@ def evaluate_candidate(genotype: str, task: CandidateTask, seed: int = 0) -> dic
     record: dict[str, Any] = {"genotype": genotype, "seed": seed, "status": "ok", "error": None}
     try:
         task = resident_task(task)
-        geno = Genotype.parse(genotype)
+        geno = parse_genotype(genotype)
         shape = task.input_shape
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)

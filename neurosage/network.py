@@ -27,12 +27,15 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from neurosage.errors import ConfigError
+from neurosage.layer_network import LayerNetwork
+from neurosage.layer_space import LayerGenotype
 from neurosage.ops import FactorizedReduce, Identity, ReLUConvBN, _bn
 from neurosage.primitives import OPS
 from neurosage.registry import Registry
-from neurosage.space import Cell, Genotype
+from neurosage.space import Cell, Genotype, parse_genotype
 
-__all__ = ["Skeleton", "SKELETONS", "CellNetwork", "build_network", "count_parameters", "count_flops"]
+__all__ = ["Skeleton", "SKELETONS", "CellNetwork", "LayerNetwork", "build_network", "count_parameters", "count_flops"]
 
 
 @dataclass(frozen=True)
@@ -316,8 +319,22 @@ class CellNetwork(nn.Module):
         return self._run(x, keep)[2]
 
 
-def build_network(genotype: Genotype, **kwargs) -> CellNetwork:
-    """Build a :class:`CellNetwork`; see its parameters."""
+#: Options of cell networks only; a layer-wise network has no skeleton, cells or stem.
+_CELL_ONLY = ("skeleton", "n_cells", "filters", "n_stem_cells", "stem_multiplier", "aux_head", "dropout")
+
+
+def build_network(genotype: Genotype | LayerGenotype | str, *, width_multiplier: float = 1.0, **kwargs) -> CellNetwork | LayerNetwork:
+    """Build the network of a cell genotype (:class:`CellNetwork`, see its parameters) or of a layer-wise
+    genotype (:class:`~neurosage.layer_network.LayerNetwork`: ``num_classes``, ``in_channels``,
+    ``width_multiplier``; the cell options of a :class:`~neurosage.candidate.NetworkConfig` do not apply
+    to it and are not used). A string is parsed with :func:`~neurosage.space.parse_genotype`."""
+    if isinstance(genotype, str):
+        genotype = parse_genotype(genotype)
+    if isinstance(genotype, LayerGenotype):
+        kwargs = {k: v for k, v in kwargs.items() if k not in _CELL_ONLY}
+        return LayerNetwork(genotype, width_multiplier=width_multiplier, **kwargs)
+    if width_multiplier != 1.0:
+        raise ConfigError(f"width_multiplier {width_multiplier} applies to layer-wise networks only", "set the cell networks' width with filters", field="width_multiplier")
     return CellNetwork(genotype, **kwargs)
 
 

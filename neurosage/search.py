@@ -8,7 +8,8 @@ repeating a finished trial (running trials are re-proposed).
 
 Run folder: ``run.json`` (provenance: resolved settings, code, machine, one
 entry per session), ``journal.sqlite``, ``trials.nc`` (xarray export with
-units) and ``trials.csv``.
+units) and ``trials.csv``; a searcher with state of its own (RL) also keeps
+``searcher_state.pt``, rewritten after every tell and loaded on resume.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from neurosage.run_lock import run_lock
 from neurosage.searchers import make_searcher
 from neurosage.seeding import derive_seed
 from neurosage.space import CellSpace
+from neurosage.layer_space import LayerSpace
 
 __all__ = ["SearchResult", "run_search", "InlineExecutor", "export_trials", "load_trials"]
 
@@ -106,7 +108,7 @@ class SearchResult:
 
 def run_search(
     run_dir: str | Path,
-    space: CellSpace,
+    space: CellSpace | LayerSpace,
     task: CandidateTask,
     *,
     budget: int,
@@ -144,6 +146,7 @@ def run_search(
     if journal_path.exists() and not resume:
         raise RunFolderExists(f"{run_dir} already holds a search", "pass --resume to continue it (resume=True), or choose another run folder", file=run_dir)
     check_search_settings(budget, task, fail_fast)
+    task.network.check_space(space)
     resolved = {
         "space": space.name, "n_blocks": space.n_blocks, "budget": budget, "algo": algo, "seed": seed,
         "workers": workers, "objective": task.objective, "alpha": task.alpha,
@@ -188,15 +191,24 @@ def check_search_settings(budget: Any, task: CandidateTask, fail_fast: int) -> N
     task.check()
 
 
-def _search_loop(run_dir: Path, space: CellSpace, task: CandidateTask, budget: int, algo: str, seed: int, workers: int,
+#: A searcher's own state in a run folder (searchers with ``save_state``/``load_state``, e.g. RL).
+SEARCHER_STATE = "searcher_state.pt"
+
+
+def _search_loop(run_dir: Path, space: CellSpace | LayerSpace, task: CandidateTask, budget: int, algo: str, seed: int, workers: int,
                  client: Any, progress: bool, searcher_kwargs: dict[str, Any] | None, fail_fast: int) -> pd.DataFrame:
     """Replay the journal, re-submit proposals that were in flight, then ask/evaluate/tell until ``budget`` trials are finished."""
     journal = Journal(run_dir / "journal.sqlite")
     searcher = make_searcher(algo, space, seed, **(searcher_kwargs or {}))
+    state_file = run_dir / SEARCHER_STATE
+    saves_state = hasattr(searcher, "save_state")
+    rows = list(journal.rows())
+    if saves_state and state_file.exists() and rows:
+        searcher.load_state(state_file, finished=len(rows))  # journal rows after the saved state are replayed below
     done = 0
     best = -np.inf
     outcomes: list[str | None] = []  # error of each finished trial (None when ok), in finishing order
-    for row in journal.rows():
+    for row in rows:
         searcher.observe(row["tid"], row["vals"], row["loss"])
         outcomes.append(None if row["status"] == "ok" else row["record"].get("error"))
         done += 1
@@ -240,6 +252,8 @@ def _search_loop(run_dir: Path, space: CellSpace, task: CandidateTask, budget: i
                 loss = -record["score"] if record.get("status") == "ok" else None
                 journal.append(tid, vals, record, loss, time.time())
                 searcher.tell(tid, loss)
+                if saves_state:
+                    searcher.save_state(state_file)
                 done += 1
                 outcomes.append(None if loss is not None else record.get("error"))
                 if loss is not None:

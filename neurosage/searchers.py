@@ -1,4 +1,5 @@
-"""Ask/tell searchers over a :class:`~neurosage.space.CellSpace`: hyperopt TPE, random, and REINFORCE (``rl``,
+"""Ask/tell searchers over a search space (:class:`~neurosage.space.CellSpace` or
+:class:`~neurosage.layer_space.LayerSpace`): hyperopt TPE, random, and REINFORCE (``rl``,
 :mod:`neurosage.rl_searcher`, imported only when used).
 
 ``ask()`` returns ``(tid, vals, genotype)``; ``tell(tid, loss)`` reports a
@@ -23,6 +24,9 @@ from hyperopt import JOB_STATE_DONE, STATUS_FAIL, STATUS_OK, Domain, Trials, spa
 from neurosage.registry import Registry
 from neurosage.seeding import derive_seed
 from neurosage.space import CellSpace, Genotype
+from neurosage.layer_space import LayerGenotype, LayerSpace
+
+Space = CellSpace | LayerSpace
 
 __all__ = ["SEARCHERS", "TPESearcher", "RandomSearcher", "make_searcher"]
 
@@ -38,7 +42,7 @@ SEARCHERS: Registry = Registry("searcher", entry_point_group="neurosage.searcher
 class TPESearcher:
     """hyperopt TPE in an ask/tell loop."""
 
-    def __init__(self, space: CellSpace, seed: int = 0, n_startup_jobs: int = 20, gamma: float = 0.25):
+    def __init__(self, space: Space, seed: int = 0, n_startup_jobs: int = 20, gamma: float = 0.25):
         self.space, self.seed = space, seed
         self.hp_space = space.hyperopt_space()
         self.domain = Domain(None, self.hp_space)
@@ -65,8 +69,8 @@ class TPESearcher:
         vals = {k: int(v[0]) for k, v in self._doc(tid)["misc"]["vals"].items() if v}
         return tid, vals, self.genotype(vals)
 
-    def genotype(self, vals: dict[str, Any]) -> Genotype:
-        return Genotype.from_hyperopt(space_eval(self.hp_space, vals))
+    def genotype(self, vals: dict[str, Any]) -> Genotype | LayerGenotype:
+        return self.space.genotype(space_eval(self.hp_space, vals))
 
     def tell(self, tid: int, loss: float | None) -> None:
         doc = self._doc(tid)
@@ -97,21 +101,23 @@ class TPESearcher:
 class RandomSearcher:
     """Uniform random genotypes (the baseline); seeded per trial."""
 
-    def __init__(self, space: CellSpace, seed: int = 0):
+    def __init__(self, space: Space, seed: int = 0):
         self.space, self.seed = space, seed
         self.hp_space = space.hyperopt_space()
+        self.labels = {label for label, options in space.decisions() if len(options) > 1}
         self.next_tid = 0
 
-    def ask(self) -> tuple[int, dict[str, Any], Genotype]:
+    def ask(self) -> tuple[int, dict[str, Any], Genotype | LayerGenotype]:
         from hyperopt.pyll.stochastic import sample
 
         tid = self.next_tid
         self.next_tid += 1
         point = sample(self.hp_space, rng=np.random.default_rng([self.seed, tid]))
-        return tid, {k: v for k, v in point.items() if k != "output"}, Genotype.from_hyperopt(point)
+        vals = {k: v for k, v in point.items() if k in self.labels}  # the chosen values, not indices
+        return tid, vals, self.genotype(vals)
 
-    def genotype(self, vals: dict[str, Any]) -> Genotype:
-        return Genotype.from_hyperopt({"output": self.space.output, **vals})
+    def genotype(self, vals: dict[str, Any]) -> Genotype | LayerGenotype:
+        return self.space.genotype(vals)
 
     def tell(self, tid: int, loss: float | None) -> None:
         pass
@@ -130,6 +136,6 @@ SEARCHERS.register(
 )
 
 
-def make_searcher(algo: str, space: CellSpace, seed: int = 0, **kwargs):
+def make_searcher(algo: str, space: Space, seed: int = 0, **kwargs):
     """The searcher registered as ``algo`` (``"tpe"``, ``"random"`` or a plug-in)."""
     return SEARCHERS.create(algo, space, seed, **kwargs)

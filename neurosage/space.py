@@ -20,11 +20,12 @@ from typing import Any, Literal
 
 import numpy as np
 
+from neurosage.errors import ConfigError
+from neurosage.layer_space import GENOTYPE_PREFIX, LayerGenotype
 from neurosage.primitives import OP_SETS, OPS
 from neurosage.registry import Registry
-from neurosage.errors import ConfigError
 
-__all__ = ["Block", "Cell", "Genotype", "CellSpace", "SPACES", "get_space", "NASNET_A", "PNASNET_5"]
+__all__ = ["Block", "Cell", "Genotype", "CellSpace", "SPACES", "get_space", "parse_genotype", "NASNET_A", "PNASNET_5"]
 
 Combiner = Literal["add", "concat"]
 _COMBINER_SYMBOL = {"add": "+", "concat": "&"}
@@ -203,12 +204,17 @@ class CellSpace:
         space.update({label: hp.choice(label, options) for label, options in self.decisions() if len(options) > 1})
         return space
 
+    def genotype(self, point: dict[str, Any]) -> Genotype:
+        """The genotype of a point of :meth:`hyperopt_space` (after ``space_eval``)."""
+        return Genotype.from_hyperopt({"output": self.output, **point})
+
+    def parse(self, text: str) -> Genotype:
+        return Genotype.parse(text)
+
     def sample(self, rng: np.random.Generator | int | None = None) -> Genotype:
         """A uniformly random genotype (the random-search baseline)."""
         rng = np.random.default_rng(rng)
-        point: dict[str, Any] = {"output": self.output}
-        point.update({label: options[int(rng.integers(len(options)))] for label, options in self.decisions()})
-        return Genotype.from_hyperopt(point)
+        return self.genotype({label: options[int(rng.integers(len(options)))] for label, options in self.decisions()})
 
     def size(self) -> int:
         """Number of distinct points in the space (before symmetries)."""
@@ -231,9 +237,22 @@ SPACES.register(
 )
 
 
-def get_space(name: str, n_blocks: int = 5) -> CellSpace:
-    """A registered space with ``n_blocks`` blocks per cell."""
+for _depth in (10, 20):
+    SPACES.register(
+        f"layers-{_depth}", f"neurosage.layer_space:layers_{_depth}",
+        description=f"layer-wise CNNs of {_depth} conv layers: kernel, filters and skip inputs per layer (n-blocks unused)",
+        citation="Zoph & Le 2017, Neural Architecture Search with Reinforcement Learning",
+    )
+
+
+def get_space(name: str, n_blocks: int = 5):
+    """A registered space (:class:`CellSpace` with ``n_blocks`` blocks per cell, or a layer-wise space)."""
     return SPACES.create(name, n_blocks=n_blocks)
+
+
+def parse_genotype(text: str) -> Genotype | LayerGenotype:
+    """A cell :class:`Genotype` or a :class:`~neurosage.layer_space.LayerGenotype` from its string."""
+    return LayerGenotype.parse(text) if text.startswith(GENOTYPE_PREFIX) else Genotype.parse(text)
 
 
 def _cell(spec: list[tuple[str, int, str, int]], concat: tuple[int, ...]) -> Cell:

@@ -23,11 +23,11 @@ FOLDERS = {"neurosage": "neurosage", "data_adapters": "neurosage.data_adapters",
 
 LIBRARY = [
     ["neurosage", "registry", "atomic", "seeding", "candidate", "errors"],
-    ["assembly", "primitives", "provenance", "run_lock", "data_adapters", "data_adapters.errors"],
+    ["assembly", "primitives", "layer_space", "provenance", "run_lock", "data_adapters", "data_adapters.errors"],
     ["data_adapters.registry", "data_adapters.builtin", "data_adapters.stimulus_sets", "data_adapters.imageset",
      "data_adapters.majajhong2015", "data_adapters.generic", "data_adapters.hvm_hdf5", "data_adapters.images",
      "data_adapters.simulated", "data_adapters.image_cache", "space", "rsa"],
-    ["rdm_compare", "rl_searcher", "score", "ops", "models", "train", "searchers", "journal", "ceiling"],
+    ["rdm_compare", "rl_searcher", "score", "ops", "layer_network", "models", "train", "searchers", "journal", "ceiling"],
     ["network", "teachers"],
     ["similarity", "teacher_specs"],
     ["evaluate"],

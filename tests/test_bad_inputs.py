@@ -808,6 +808,10 @@ CLI_CASES = [
     pytest.param(["search", "{run}", "--dataset", "mnist", *TINY], "dataset", id="search_unknown_dataset"),
     pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "net:cifar_resnet-1:stack2", "--weights", "{tmp}/w.pt", "--n-stimuli", "10"], "w.pt", id="rdm_missing_weights"),
     pytest.param(["rdm", "normal: nonsense", "--teacher", "net:cifar_resnet-1:stack2", "--n-stimuli", "10"], "genotype", id="rdm_bad_genotype"),
+    pytest.param(["rdm", "layers: 3x3 <- img", "--teacher", "net:cifar_resnet-1:stack2", "--n-stimuli", "10"], "cannot parse layer", id="rdm_bad_layer_genotype"),
+    pytest.param(["search", "{run}", "--budget", "2", "--space", "layers-30", *TINY], "layers-10", id="search_unknown_layer_space"),
+    pytest.param(["search", "{run}", "--budget", "2", "--space", "pnas", "--width-multiplier", "0.5", *TINY], "width_multiplier", id="search_width_for_cells"),
+    pytest.param(["search", "{run}", "--budget", "2", "--space", "layers-10", "--width-multiplier", "0", *TINY], "width-multiplier", id="search_zero_width"),
     pytest.param(["analyze", "nothing", "--run-dir", "{run}"], "analysis", id="analyze_unknown_analysis"),
     pytest.param(["analyze", "cell_search", "--run-dir", "{run}", "--config", "{tmp}/bad.toml"], "bad.toml", id="analyze_bad_toml"),
 ]

@@ -140,6 +140,21 @@ def test_resume_from_the_cli_uses_the_recorded_settings_and_refuses_changes(tmp_
     assert len(pd.read_csv(run / "trials.csv")) == 2
 
 
+def test_layer_wise_rl_search_from_the_cli_resumes_from_its_saved_state(tmp_path, fmnist, capsys):
+    run = tmp_path / "run"
+    flags = ["--data", str(fmnist), "--space", "layers-10", "--algo", "rl", "--width-multiplier", "0.125", "--premature-steps", "2",
+             "--n-train", "64", "--n-val", "40", "--n-stimuli", "20", "--teacher-epochs", "0.05"]
+    assert main(["search", str(run), "--budget", "2", *flags]) == 0
+    assert "layers: " in capsys.readouterr().out and (run / "searcher_state.pt").exists()
+    assert main(["search", str(run), "--resume", "--width-multiplier", "0.25"]) == 2
+    assert "width_multiplier: 0.125 -> 0.25" in capsys.readouterr().err
+    assert main(["search", str(run), "--resume", "--budget", "3"]) == 0
+    trials = pd.read_csv(run / "trials.csv")
+    assert len(trials) == 3 and trials.genotype.str.startswith("layers: ").all() and (trials.status == "ok").all()
+    settings = json.loads((run / "run.json").read_text())["settings"]
+    assert settings["space"] == "layers-10" and settings["network"]["width_multiplier"] == 0.125
+
+
 def _png_zip(path, names, seed=0):
     import io
     import zipfile

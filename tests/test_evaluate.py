@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from neurosage.evaluate import evaluate_candidate
@@ -79,3 +81,12 @@ def test_resident_images_on_cuda_give_the_host_path_scores():
     resident = evaluate_candidate(genotype, replace(tiny_task(), device="cuda", resident_train=True), 5)
     assert host["status"] == resident["status"] == "ok"
     assert host["P"] == pytest.approx(resident["P"], abs=0.02) and host["TG"] == pytest.approx(resident["TG"], abs=0.02)
+
+
+def test_a_layer_wise_candidate_with_a_1x1_conv_on_grey_images_is_scored():
+    # its first weight is (c, 1, 1, 1) in channels_last, where torch 2.14's isfinite fails under autograd
+    task = tiny_task(objective="p+tg")
+    task = replace(task, network=replace(task.network, width_multiplier=0.25))
+    record = evaluate_candidate("layers: 1x1/24 <- img | 3x1/36 <- 0 | 1x3/24 <- img | 3x3/24 <- 1,2", task, seed=0)
+    assert record["status"] == "ok", record.get("error")
+    assert record["layers"] == ["layer_0", "layer_1", "layer_2", "layer_3"] and 0 <= record["P"] <= 1

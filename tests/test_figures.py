@@ -27,20 +27,25 @@ def test_figures_command_regenerates_from_result_files_only(tmp_path, tiny_fmnis
     config = load_config(PredictabilityConfig, data=str(tiny_fmnist), n_architectures=4, checkpoints=(2, 3), mature_steps=4, n_bootstrap=20, **TINY_ANALYSIS)
     run_predictability(tmp_path, config)
     # a fake search-comparison result written by hand: figures read only files
-    curves = pd.DataFrame({"method": ["P", "P", "P+TG", "P+TG"], "seed": [0, 0, 0, 0], "n_samples": [1, 2, 1, 2],
-                           "cost_examples": [10, 20, 10, 20], "best_mature_error": [0.5, 0.4, 0.5, 0.3]})
+    curves = pd.DataFrame({"algorithm": ["random"] * 2 + ["rl"] * 4, "space": "layers-10", "premature": "2 steps",
+                           "method": ["Random", "Random", "P", "P", "P+TG", "P+TG"], "seed": 0, "n_samples": [1, 2] * 3,
+                           "cost_examples": [10, 20] * 3, "best_mature_error": [0.6, 0.5, 0.5, 0.4, 0.5, 0.3]})
     (tmp_path / "search_comparison").mkdir()
     curves.to_csv(tmp_path / "search_comparison" / "curves.csv", index=False)
-    pd.DataFrame({"method": ["P", "P+TG"], "mean": [0.4, 0.3], "std": [0.0, 0.0], "count": [1, 1]}).to_csv(tmp_path / "search_comparison" / "summary.csv", index=False)
+    pd.DataFrame({"algorithm": ["random", "rl", "rl"], "space": "layers-10", "premature": "2 steps", "method": ["Random", "P", "P+TG"],
+                  "mean": [0.5, 0.4, 0.3], "std": [0.01, 0.02, 0.03], "count": 3, "ci_lo": [0.47, 0.35, 0.22], "ci_hi": [0.53, 0.45, 0.38]},
+                 ).to_csv(tmp_path / "search_comparison" / "summary.csv", index=False)
     assert main(["figures", str(tmp_path)]) == 0
     out = tmp_path / "figures"
     for name in ("fig2_alpha", "fig3_predictability", "fig4_search"):
         assert (out / f"{name}.png").stat().st_size > 5000 and (out / f"{name}.pdf").exists()
-    table1 = (out / "table1_this_run.md").read_text()
-    assert "P+TG" in table1 and "30" in table1
+    table1 = (out / "table1_this_run.md").read_text()  # the published layout: rows of methods, a column per algorithm/space/budget
+    assert "| RL, layers-10, 2 steps" in table1 and "| P+TG - best error (%)   | 30.0±3.0" in table1
+    assert "| improvement (%)         | 10.0" in table1 and "| Random - best error (%) | 50.0±1.0" in table1
+    assert "22.00" in (out / "table1_this_run_ci.md").read_text()  # the 95% interval, in %
     tex = (out / "table1_paper.tex").read_text()
     assert "\\begin{table}" in tex
-    assert "error (\\%)" in tex and "mean\\_error" in tex and "$\\pm$" in tex  # "%" unescaped would start a LaTeX comment
+    assert "best error (\\%)" in tex and "38.3$\\pm$1.1" in tex and "\u00b1" not in tex  # "%" unescaped would start a LaTeX comment
 
 
 def test_latex_escape_covers_specials():
@@ -61,7 +66,8 @@ def test_figures_says_what_it_could_not_draw_and_why(tmp_path, capsys):
     from neurosage.analyses.results import SEARCH_SUMMARY, write_table
     from neurosage.figures import FIGURES, make_all
 
-    write_table(tmp_path, SEARCH_SUMMARY, pd.DataFrame({"method": ["P"], "mean": [0.4], "std": [0.1], "count": [2]}))
+    write_table(tmp_path, SEARCH_SUMMARY, pd.DataFrame({"algorithm": ["tpe"], "space": ["pnas"], "premature": ["2 steps"], "method": ["P"],
+                                                        "mean": [0.4], "std": [0.1], "count": [2], "ci_lo": [0.0], "ci_hi": [1.0]}))
     drawn = make_all(tmp_path)
     assert list(drawn.written) == ["table1"]
     assert set(drawn.skipped) == set(FIGURES.names()) - {"table1"}

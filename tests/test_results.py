@@ -5,9 +5,10 @@ from neurosage.analyses.results import SEARCH_SUMMARY, TABLE4, ResultMissing, re
 
 
 def test_write_checks_the_contracted_columns(tmp_path):
+    row = {"algorithm": ["rl"], "space": ["layers-10"], "premature": ["2 steps"], "method": ["P"], "mean": [0.1], "std": [0.0], "ci_lo": [0.1], "ci_hi": [0.1]}
     with pytest.raises(ValueError, match=r"lacks the contracted column\(s\) \['count'\]"):
-        write_table(tmp_path, SEARCH_SUMMARY, pd.DataFrame({"method": ["P"], "mean": [0.1], "std": [0.0]}))
-    path = write_table(tmp_path, SEARCH_SUMMARY, pd.DataFrame({"method": ["P"], "mean": [0.1], "std": [0.0], "count": [2]}))
+        write_table(tmp_path, SEARCH_SUMMARY, pd.DataFrame(row))
+    path = write_table(tmp_path, SEARCH_SUMMARY, pd.DataFrame({**row, "count": [2]}))
     assert path == tmp_path / "search_comparison" / "summary.csv"
     assert read_table(tmp_path, SEARCH_SUMMARY).loc[0, "count"] == 2
 

@@ -1,5 +1,11 @@
+from dataclasses import replace
+
 import numpy as np
+import pytest
 import torch
+
+from neurosage.errors import RunFolderError
+from neurosage.search import SEARCHER_STATE
 
 from neurosage.rl_searcher import RLSearcher, decisions
 from neurosage.search import run_search
@@ -81,3 +87,71 @@ def test_a_resumed_rl_search_proposes_what_an_uninterrupted_one_does(tmp_path):
     resumed = run_search(tmp_path / "cut", budget=5, resume=True, **kw)
     assert list(resumed.trials.sort_values("tid").genotype) == list(whole.trials.sort_values("tid").genotype)
     assert make_searcher("rl", space, 0).__class__ is RLSearcher
+
+
+def _layer_reward(genotype):
+    """A cheap synthetic objective over layers-10: 3x3 kernels and 64 filters are good."""
+    return sum(l.height == 3 and l.width == 3 for l in genotype.layers) + 0.5 * sum(l.filters == 64 for l in genotype.layers)
+
+
+def test_controller_learns_over_the_layer_space_more_than_random_search_over_5_seeds():
+    space = get_space("layers-10")
+    n = 40
+
+    def last_quarter(searcher):
+        rewards = []
+        for _ in range(n):
+            tid, _, genotype = searcher.ask()
+            rewards.append(_layer_reward(genotype))
+            searcher.tell(tid, -rewards[-1])
+        return np.mean(rewards[-n // 4:])
+
+    rl = [last_quarter(RLSearcher(space, seed=s, learning_rate=0.05)) for s in range(5)]
+    rnd = [last_quarter(RandomSearcher(space, seed=s)) for s in range(5)]
+    assert np.mean(rl) > np.mean(rnd) + 1.5 and min(rl) > max(rnd) - 0.5, (rl, rnd)
+
+
+def test_saved_state_equals_replay_and_a_stale_or_foreign_state_is_refused(tmp_path):
+    space = get_space("layers-10")
+    live = RLSearcher(space, seed=5, learning_rate=0.05)
+    history = ask_tell_history(live, 4, lambda genotype: -_layer_reward(genotype), failed_tid=1)
+    pending = live.ask()  # in flight when the state is saved
+    live.save_state(tmp_path / "state.pt")
+    loaded = RLSearcher(space, seed=5, learning_rate=0.05)
+    loaded.load_state(tmp_path / "state.pt", finished=4)
+    for row in history:
+        loaded.observe(*row)  # already applied: only advances next_tid
+    replayed = RLSearcher(space, seed=5, learning_rate=0.05)
+    for row in history:
+        replayed.observe(*row)
+    replayed.restore(pending[0], pending[1])
+    for other in (loaded, replayed):
+        assert other.applied == live.applied == 4 and other.baseline == live.baseline and other.proposals == live.proposals
+        for p, q in zip(live.controller.parameters(), other.controller.parameters()):
+            assert torch.equal(p, q)
+    assert loaded.ask()[1:] == replayed.ask()[1:] == live.ask()[1:]
+    with pytest.raises(RunFolderError, match="another RL search"):
+        RLSearcher(space, seed=6).load_state(tmp_path / "state.pt")
+    with pytest.raises(RunFolderError, match="applied 4 rewards, but the journal holds 2"):
+        RLSearcher(space, seed=5).load_state(tmp_path / "state.pt", finished=2)
+
+
+def test_a_killed_rl_search_over_layers_resumes_from_its_saved_state(tmp_path, monkeypatch):
+    space = get_space("layers-10")
+    task = tiny_task(objective="p")
+    task = replace(task, network=replace(task.network, width_multiplier=0.125), training=replace(task.training, steps=1))
+    kw = dict(space=space, task=task, algo="rl", seed=2, progress=False, searcher_kwargs={"learning_rate": 0.05})
+    whole = run_search(tmp_path / "whole", budget=5, **kw)
+    run_search(tmp_path / "cut", budget=3, **kw)
+    state = torch.load(tmp_path / "cut" / SEARCHER_STATE, weights_only=False)
+    assert state["applied"] == 3 and state["next_tid"] == 3
+    updates, update = [], RLSearcher._update
+    monkeypatch.setattr(RLSearcher, "_update", lambda self, choices, reward: updates.append(reward) or update(self, choices, reward))
+    resumed = run_search(tmp_path / "cut", budget=5, resume=True, **kw)
+    assert len(updates) == 2  # the state was loaded: only trials 3 and 4 update the controller, none is replayed
+    assert list(resumed.trials.sort_values("tid").genotype) == list(whole.trials.sort_values("tid").genotype)
+    whole_state = torch.load(tmp_path / "whole" / SEARCHER_STATE, weights_only=False)
+    resumed_state = torch.load(tmp_path / "cut" / SEARCHER_STATE, weights_only=False)
+    for name, weight in whole_state["controller"].items():
+        assert torch.equal(weight, resumed_state["controller"][name])
+    assert all(g.startswith("layers: ") for g in resumed.trials.genotype)

@@ -6,7 +6,7 @@ def test_embedded_config_builds_network_and_space():
     config = CellSearchConfig(filters=6, n_cells=2, space="nasnet", n_blocks=4)
     assert isinstance(config, EmbeddedConfig)
     assert (config.network.filters, config.network.n_cells, config.network.skeleton) == (6, 2, "cifar")
-    assert config.cell_space.n_blocks == 4 and config.cell_space.name == "nasnet"
+    assert config.search_space.n_blocks == 4 and config.search_space.name == "nasnet"
 
 
 def test_tpe_options_only_for_tpe():
