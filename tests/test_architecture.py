@@ -28,8 +28,8 @@ LIBRARY = [
      "data_adapters.majajhong2015", "data_adapters.generic", "data_adapters.hvm_hdf5", "data_adapters.images",
      "data_adapters.simulated", "data_adapters.image_cache", "space", "rsa"],
     ["rdm_compare", "rl_searcher", "score", "ops", "layer_network", "models", "train", "searchers", "journal", "ceiling"],
-    ["network", "teachers"],
-    ["similarity", "teacher_specs"],
+    ["network", "teachers", "channel_groups"],
+    ["similarity", "teacher_specs", "channel_resize", "channel_metrics"],
     ["evaluate"],
     ["search"],
 ]
