@@ -20,7 +20,7 @@ __all__ = [
     "ResultFile", "ResultMissing", "write_table", "read_table",
     "PREDICTABILITY_RECORDS", "PREDICTABILITY_CORRELATIONS", "SEARCH_CURVES", "SEARCH_SUMMARY",
     "SEARCH_MATURE", "CELL_TABLE", "CELL_RERANK", "TABLE4", "TABLE4_RERANK", "SEARCH_TRIALS", "SEARCH_TRIALS_NC",
-    "DEMO_CURVES", "DEMO_MATURE",
+    "DEMO_CURVES", "DEMO_MATURE", "CHANNEL_TRIALS", "CHANNEL_TABLE", "CHANNEL_CORRELATIONS",
 ]
 
 
@@ -82,6 +82,20 @@ TABLE4 = ResultFile(
     "performance-guided vs teacher-guided search winners (Table 4)",
 )
 TABLE4_RERANK = ResultFile("neuro_search/rerank.csv", ("network", "genotype", "top1_error", "search_score"), _analysis("neuro_search"), "reranked top-k cells of both searches")
+
+CHANNEL_TRIALS = ResultFile(
+    "channel_search/trials.csv",
+    ("search", "trial", "group", "size", "val_top1", "test_top1", "mean_qc", "mean_teacher", "params", "flops"), _analysis("channel_search"),
+    "each channel search's group sizes per trial, with validation/test accuracy and both layer metrics",
+)
+CHANNEL_TABLE = ResultFile(
+    "channel_search/table.csv", ("network", "params", "macs", "flops", "top1_error", "top5_error", "steps"), _analysis("channel_search"),
+    "the searched networks (trained from scratch) and the uniform-width baseline at equal training budget",
+)
+CHANNEL_CORRELATIONS = ResultFile(
+    "channel_search/correlations.csv", ("metric", "n", "pearson", "pearson_lo", "pearson_hi", "spearman"), _analysis("channel_search"),
+    "correlation of each layer metric (mean over groups) with test accuracy across trials, 95% intervals",
+)
 
 SEARCH_TRIALS = ResultFile(
     "trials.csv", ("tid", "status", "genotype", "score", "P", "TG", "examples"), "neurosage search RUN",

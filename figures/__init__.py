@@ -29,6 +29,8 @@ for _name, _target, _inputs, _description in (
     ("search_progress", "search_trials:progress", (R.SEARCH_TRIALS,), "a search folder: score, P and TG per trial, best so far"),
     ("search_best_similarity", "search_trials:best_similarity", (R.SEARCH_TRIALS_NC,), "a search folder: the best trial's endpoint x layer similarity"),
     ("demo", "demo_summary:make", (R.DEMO_CURVES,), "the demo: mature accuracy vs examples for P and P+TG, and the winner's similarity"),
+    ("channel_sizes", "channel_sizes:sizes", (R.CHANNEL_TRIALS,), "channel search: each group's size over trials, per steering metric"),
+    ("channel_table", "channel_sizes:table", (R.CHANNEL_TABLE, R.CHANNEL_CORRELATIONS), "channel search: final networks and metric-accuracy correlations"),
 ):
     FIGURES.register(_name, f"neurosage.figures.{_target}", description=_description, citation=_PAPER, inputs=_inputs)
 

@@ -126,16 +126,19 @@ def _resize_factorized(fr: FactorizedReduce, c_in: int, old_out: int, c_out: int
     _resize_bn(fr.bn, c_out, rows)
 
 
-def resize_channels(model: nn.Module, graph: ChannelGraph, sizes: dict[int, int], *, seed: int = 0) -> nn.Module:
+def resize_channels(model: nn.Module, graph: ChannelGraph, sizes: dict[int, int], *, current: dict[int, int] | None = None,
+                    seed: int = 0) -> nn.Module:
     """A copy of ``model`` with group ``g`` at ``sizes[g]`` channels (groups not named keep their size).
 
-    Raises ``ValueError`` for a group that is not resizable or a size below 1. New weights are drawn from
-    a ``torch.Generator`` seeded with ``seed``; the global RNG is not touched.
+    ``graph`` is the model's (or its ancestor's: groups do not change with sizes); ``current`` gives the
+    model's sizes where they are not the graph's (a model resized before). Raises ``ValueError`` for a group
+    that is not resizable or a size below 1. New weights are drawn from a ``torch.Generator`` seeded with
+    ``seed``; the global RNG is not touched.
     """
-    old = graph.sizes()
+    old = {**graph.sizes(), **{int(g): int(s) for g, s in (current or {}).items()}}
     new = {**old, **{int(g): int(s) for g, s in sizes.items()}}
     for g, size in new.items():
-        if size != old[g] and not graph.groups[g].resizable:
+        if size != graph.groups[g].size and not graph.groups[g].resizable:
             raise ValueError(f"channel group {g} ({graph.groups[g].producers or graph.groups[g].consumers}) cannot be resized")
         if size < 1:
             raise ValueError(f"channel group {g} would have {size} channels; sizes must be at least 1")

@@ -32,6 +32,7 @@ LIBRARY = [
     ["similarity", "teacher_specs", "channel_resize", "channel_metrics"],
     ["evaluate"],
     ["search"],
+    ["channel_search"],
 ]
 APPLICATION = [
     ["analyses", "analyses.config", "analyses.settings", "analyses.results"],
@@ -39,7 +40,7 @@ APPLICATION = [
     ["analyses.common", "figures.output", "figures.published", "figures.similarity_heatmap"],
     ["analyses.predictability", "analyses.search_comparison", "analyses.cell_search", "analyses.neuro_search",
      "analyses.demo", "figures.fig2_alpha", "figures.fig3_predictability", "figures.fig4_search", "figures.tables",
-     "figures.search_trials", "figures.demo_summary"],
+     "figures.search_trials", "figures.demo_summary", "analyses.channel_search", "figures.channel_sizes"],
     ["figures"],
     ["commands"],
     ["cli"],

@@ -9,7 +9,8 @@ from neurosage.analyses.config import load_config
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 ANALYSIS = {"table4-imagenet64": "neuro_search", "predictability-small": "predictability",
-            "search-comparison-small": "search_comparison", "cell-search-small": "cell_search", "neuro-search-small": "neuro_search"}
+            "search-comparison-small": "search_comparison", "cell-search-small": "cell_search", "neuro-search-small": "neuro_search",
+            "channel-search-small": "channel_search"}
 
 
 def test_every_config_is_known():

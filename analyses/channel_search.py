@@ -1,0 +1,153 @@
+"""Channel-size search on the embedded default (CONetV2 style): the CONet metric vs the teacher metric vs a uniform width.
+
+A CIFAR-style ResNet (``resnet_blocks`` blocks per stack, every channel group starting at ``start_width``
+channels, as CONetV2 starts every conv at 16) is searched twice with the same rule and budget, once steered by CONetV2's QC and once by
+the teacher's RDM similarity (the embedded ResNet teacher, or any ``teacher`` spec: a brain can steer
+channel sizes). After each trial the test accuracy and *both* metrics are recorded (the search reads
+neither the test set nor the other metric), so each metric's correlation with test accuracy across
+trials can be measured, as the CONetV2 paper claims for QC. The chosen sizes of each search are then
+trained from scratch for ``final_steps``; the uniform-width baseline (every group at ``uniform_width``)
+is trained from scratch for the same total number of steps a searched network had (its search trials
+plus its final training): equal training budget.
+
+Outputs in ``<run>/channel_search/``: one search folder per metric, ``trials.csv`` (per search, trial and
+group: size; per trial: val/test accuracy, both metrics, params, FLOPs), ``table.csv`` (params, mult-adds,
+FLOPs, test error of each final network) and ``correlations.csv`` (Pearson and Spearman r with 95%
+intervals of each metric with test accuracy across trials).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import stats
+
+from neurosage.analyses.common import recorded
+from neurosage.analyses.embedded import embedded_setup
+from neurosage.analyses.results import CHANNEL_CORRELATIONS, CHANNEL_TABLE, CHANNEL_TRIALS, write_table
+from neurosage.analyses.settings import EmbeddedConfig
+from neurosage.candidate import TrainConfig
+from neurosage.channel_groups import channel_groups
+from neurosage.channel_resize import resize_channels
+from neurosage.channel_search import ChannelSearchConfig, group_metrics, run_channel_search
+from neurosage.models import cifar_resnet
+from neurosage.network import count_flops, count_parameters
+from neurosage.train import evaluate, train
+
+__all__ = ["ChannelSearchAnalysisConfig", "run", "correlation_with_ci"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChannelSearchAnalysisConfig(EmbeddedConfig):
+    """Options of the channel-size analysis (small scale on 2 CPU cores by default; CONetV2: 36 trials, sizes 16-256)."""
+
+    metrics: tuple[str, ...] = ("qc", "teacher")
+    rule: str = "annealing"
+    resnet_blocks: int = 1
+    start_width: int = 8
+    uniform_width: int = 16
+    trials: int = 10
+    trial_steps: int = 60
+    final_steps: int = 300
+    batch_size: int = 64
+    gamma: float = 0.8
+    init_step: int = 4
+    min_size: int = 4
+    max_size: int = 64
+    temperature: float = 5.0
+    select_after: int = 3
+
+    def search_config(self, metric: str) -> ChannelSearchConfig:
+        return ChannelSearchConfig(
+            rule=self.rule, metric=metric, trials=self.trials, training=TrainConfig(steps=self.trial_steps, batch_size=self.batch_size),
+            gamma=self.gamma, init_step=self.init_step, min_size=self.min_size, max_size=self.max_size,
+            temperature=self.temperature, select_after=self.select_after, seed=self.seed,
+        )
+
+
+def correlation_with_ci(x, y) -> dict[str, float]:
+    """Pearson r with a 95% Fisher-z interval and Spearman rho, over the finite pairs."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y = x[keep], y[keep]
+    n = len(x)
+    if n < 4 or np.std(x) == 0 or np.std(y) == 0:
+        return {"n": n, "pearson": np.nan, "pearson_lo": np.nan, "pearson_hi": np.nan, "spearman": np.nan}
+    r = float(stats.pearsonr(x, y)[0])
+    z, half = np.arctanh(np.clip(r, -0.999999, 0.999999)), 1.96 / np.sqrt(n - 3)
+    return {"n": n, "pearson": r, "pearson_lo": float(np.tanh(z - half)), "pearson_hi": float(np.tanh(z + half)),
+            "spearman": float(stats.spearmanr(x, y)[0])}
+
+
+@recorded("channel_search")
+def run(run_dir: str | Path, config: ChannelSearchAnalysisConfig = ChannelSearchAnalysisConfig()) -> pd.DataFrame:
+    run_dir = Path(run_dir)
+    out = run_dir / "channel_search"
+    setup = embedded_setup(config, run_dir, with_teacher=True)
+    shape, classes = setup.train.image_shape, setup.train.num_classes
+
+    def build(width: int = config.start_width) -> torch.nn.Module:
+        """The ResNet with every channel group at ``width`` (CONetV2 starts every conv at one size), freshly initialised."""
+        net = cifar_resnet(config.resnet_blocks, num_classes=classes, in_channels=shape[0], width=width)
+        graph = channel_groups(net, torch.zeros(1, *shape))
+        return _reinitialised(resize_channels(net, graph, {g.id: width for g in graph.resizable}), config.seed)
+
+    def observe(model, graph) -> dict:  # what the search never reads: test accuracy and both metrics
+        return {"test_top1": evaluate(model, setup.test, device=config.device)["top1"],
+                **{f"mean_{m}": float(np.mean(list(group_metrics(model.cpu(), graph, m, setup.teacher, device=config.device,
+                                                                  seed=config.seed).values()))) for m in ("qc", "teacher")}}
+
+    searches = {}
+    for metric in config.metrics:
+        searches[metric] = run_channel_search(
+            out / metric, build, setup.train, setup.val, config.search_config(metric), teacher=setup.teacher, device=config.device,
+            resume=True, settings={"analysis": asdict(config)}, observe=observe,
+        )
+    trial_rows, size_rows = [], []
+    for metric, result in searches.items():
+        for r in result.trials:
+            trial_rows.append({"search": metric, **{k: r[k] for k in ("trial", "val_top1", "test_top1", "mean_qc", "mean_teacher",
+                                                                      "mean_momentum", "params", "macs", "flops")}})
+            size_rows += [{"search": metric, "trial": r["trial"], "group": int(g), "size": s} for g, s in r["sizes"].items()]
+    trials = pd.DataFrame(trial_rows).merge(pd.DataFrame(size_rows), on=["search", "trial"])
+    write_table(run_dir, CHANNEL_TRIALS, trials)
+    per_trial = pd.DataFrame(trial_rows)
+    write_table(run_dir, CHANNEL_CORRELATIONS, pd.DataFrame([
+        {"metric": m, "trials_of": "all searches", **correlation_with_ci(per_trial[f"mean_{m}"], per_trial.test_top1)} for m in ("qc", "teacher")
+    ]))
+    budget = config.trials * config.trial_steps + config.final_steps
+    rows = []
+    for metric, result in searches.items():  # the chosen sizes, trained from scratch
+        model = _reinitialised(resize_channels(build(), result.graph, result.best_sizes), config.seed)
+        rows.append(_final(f"searched ({metric})", model, setup, config, config.final_steps, shape, result.best_sizes))
+    rows.append(_final(f"uniform width {config.uniform_width}", build(config.uniform_width), setup, config, budget, shape, None))
+    table = pd.DataFrame(rows)
+    write_table(run_dir, CHANNEL_TABLE, table)
+    return table
+
+
+def _reinitialised(model: torch.nn.Module, seed: int) -> torch.nn.Module:
+    """``model`` with every layer's parameters reset as torch initialises them (seeded): trained from scratch."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for module in model.modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+    return model
+
+
+def _final(name: str, model, setup, config: ChannelSearchAnalysisConfig, steps: int, shape, sizes) -> dict:
+    result = train(model, setup.train, TrainConfig(steps=steps, batch_size=config.batch_size), seed=config.seed, device=config.device, progress=True)
+    acc = evaluate(model, setup.test, device=config.device)
+    flops = count_flops(model.cpu(), shape)
+    return {"network": name, "params": count_parameters(model), "macs": flops["macs"], "flops": flops["flops"],
+            "top1_error": 100 * (1 - acc["top1"]), "top5_error": 100 * (1 - acc["top5"]), "steps": steps, "status": result.status,
+            "sizes": " ".join(f"{g}={s}" for g, s in sizes.items()) if sizes else ""}
+
