@@ -18,6 +18,7 @@ intervals of each metric with test accuracy across trials).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ from neurosage.channel_resize import resize_channels
 from neurosage.channel_search import ChannelSearchConfig, group_metrics, run_channel_search
 from neurosage.models import cifar_resnet
 from neurosage.network import count_flops, count_parameters
+from neurosage.search import DaskExecutor, InlineExecutor, share_cores
 from neurosage.train import evaluate, train
 
 __all__ = ["ChannelSearchAnalysisConfig", "run", "correlation_with_ci"]
@@ -63,6 +65,7 @@ class ChannelSearchAnalysisConfig(EmbeddedConfig):
     max_size: int = 64
     temperature: float = 5.0
     select_after: int = 3
+    workers: int = 1
 
     def search_config(self, metric: str) -> ChannelSearchConfig:
         return ChannelSearchConfig(
@@ -104,12 +107,13 @@ def run(run_dir: str | Path, config: ChannelSearchAnalysisConfig = ChannelSearch
                 **{f"mean_{m}": float(np.mean(list(group_metrics(model.cpu(), graph, m, setup.teacher, device=config.device,
                                                                   seed=config.seed).values()))) for m in ("qc", "teacher")}}
 
-    searches = {}
-    for metric in config.metrics:
-        searches[metric] = run_channel_search(
-            out / metric, build, setup.train, setup.val, config.search_config(metric), teacher=setup.teacher, device=config.device,
-            resume=True, settings={"analysis": asdict(config)}, observe=observe,
-        )
+    settings = {"analysis": {k: v for k, v in asdict(config).items() if k != "workers"}}
+    with _executor(config.workers) as executor:  # the searches are independent: one per worker
+        futures = {metric: executor.submit(
+            run_channel_search, out / metric, build, setup.train, setup.val, config.search_config(metric), teacher=setup.teacher,
+            device=config.device, resume=True, settings=settings, observe=observe, progress=config.workers == 1,
+        ) for metric in config.metrics}
+        searches = {metric: future.result() for metric, future in futures.items()}
     trial_rows, size_rows = [], []
     for metric, result in searches.items():
         for r in result.trials:
@@ -131,6 +135,19 @@ def run(run_dir: str | Path, config: ChannelSearchAnalysisConfig = ChannelSearch
     table = pd.DataFrame(rows)
     write_table(run_dir, CHANNEL_TABLE, table)
     return table
+
+
+@contextlib.contextmanager
+def _executor(workers: int):
+    """Run the searches in this process (one worker) or on a Dask ``LocalCluster`` of ``workers`` processes."""
+    if workers <= 1:
+        yield InlineExecutor()
+        return
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+        client.run(share_cores, workers)
+        yield DaskExecutor(client)
 
 
 def _reinitialised(model: torch.nn.Module, seed: int) -> torch.nn.Module:

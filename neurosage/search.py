@@ -40,7 +40,7 @@ from neurosage.seeding import derive_seed
 from neurosage.space import CellSpace
 from neurosage.layer_space import LayerSpace
 
-__all__ = ["SearchResult", "run_search", "InlineExecutor", "export_trials", "load_trials"]
+__all__ = ["SearchResult", "run_search", "InlineExecutor", "DaskExecutor", "share_cores", "export_trials", "load_trials"]
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +48,10 @@ log = logging.getLogger(__name__)
 class InlineExecutor:
     """Evaluate in the calling process (reproducible; the default for one worker)."""
 
-    def submit(self, fn: Callable, *args: Any) -> cf.Future:
+    def submit(self, fn: Callable, *args: Any, **kwargs: Any) -> cf.Future:
         fut: cf.Future = cf.Future()
         try:
-            fut.set_result(fn(*args))
+            fut.set_result(fn(*args, **kwargs))
         except BaseException as exc:  # surface as a failed trial, like a remote worker would
             fut.set_exception(exc)
         return fut
@@ -69,8 +69,8 @@ class DaskExecutor:
     def __init__(self, client: Any):
         self.client = client
 
-    def submit(self, fn: Callable, *args: Any) -> Any:
-        return self.client.submit(fn, *args, pure=False)
+    def submit(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+        return self.client.submit(fn, *args, pure=False, **kwargs)
 
     def scatter(self, obj: Any) -> Any:
         return self.client.scatter(obj, broadcast=True)
@@ -226,7 +226,7 @@ def _search_loop(run_dir: Path, space: CellSpace | LayerSpace, task: CandidateTa
 
         owned_cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(owned_cluster)
-        client.run(_share_cores, workers)
+        client.run(share_cores, workers)
     executor: Any = DaskExecutor(client) if client is not None else InlineExecutor()
     from tqdm.auto import tqdm
 
@@ -270,7 +270,7 @@ def _search_loop(run_dir: Path, space: CellSpace | LayerSpace, task: CandidateTa
     return trials
 
 
-def _share_cores(n_workers: int) -> None:
+def share_cores(n_workers: int) -> None:
     """Give each of ``n_workers`` worker processes on this machine its share of the cores for torch (no oversubscription)."""
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // n_workers))
 

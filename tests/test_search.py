@@ -183,13 +183,13 @@ def test_worker_processes_share_the_cores():
 
     import torch
 
-    from neurosage.search import _share_cores
+    from neurosage.search import share_cores
 
     before = torch.get_num_threads()
     try:
-        _share_cores(2)
+        share_cores(2)
         assert torch.get_num_threads() == max(1, (os.cpu_count() or 1) // 2)
-        _share_cores(10_000)
+        share_cores(10_000)
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
