@@ -1,7 +1,7 @@
 # neurosage: the two commands a new user runs.
 #   make demo   create .venv, install, fetch Fashion-MNIST (Debian package) when it can, run the demo
 #   make test   create/update .venv, install with test extras, run pytest
-#   make paper  the four paper analyses at small scale, then their figures and tables (about 70 min on 2 cores)
+#   make paper  the paper analyses and the channel search at small scale, then their figures and tables (about 70 min on 2 cores)
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
@@ -11,7 +11,7 @@ FASHION_MNIST_DEBIAN = /usr/share/datasets/fashion-mnist
 FASHION_MNIST ?= $(FASHION_MNIST_DEBIAN)
 RUN_DIR ?= runs/demo
 PAPER_DIR ?= runs/paper
-ANALYSES = predictability search_comparison cell_search neuro_search
+ANALYSES = predictability search_comparison cell_search neuro_search channel_search
 
 .PHONY: venv test demo paper bench fashion-mnist clean
 

@@ -55,9 +55,9 @@ class ChannelSearchAnalysisConfig(EmbeddedConfig):
     resnet_blocks: int = 1
     start_width: int = 8
     uniform_width: int = 16
-    trials: int = 10
-    trial_steps: int = 60
-    final_steps: int = 300
+    trials: int = 12
+    trial_steps: int = 80
+    final_steps: int = 400
     batch_size: int = 64
     gamma: float = 0.8
     init_step: int = 4

@@ -82,10 +82,12 @@ class SearchComparisonConfig(SearchOptions, EmbeddedConfig):
     premature_epochs_grid: tuple[float, ...] = ()
     width_multiplier: float = 0.125
     seeds: tuple[int, ...] = (0, 1)
-    budget: int = 10
-    premature_steps: int = 15
-    mature_steps: int = 80
-    top_k: int = 3
+    budget: int = 8
+    premature_steps: int = 20
+    mature_steps: int = 60
+    top_k: int = 2
+    n_val: int = 500
+    n_stimuli: int = 200
     startup_trials: int | None = 4
     tpe_gamma: float = 1.0
     rl_learning_rate: float = 6e-4

@@ -39,6 +39,8 @@ def main() -> None:
             64,
             lambda: build_network(genotype, skeleton="imagenet64", n_cells=2, filters=16, n_stem_cells=0),
         ),
+        ("candidate layers-10 (Zoph & Le widths)", 32, lambda: build_network(get_space("layers-10").sample(0))),
+        ("candidate layers-20 (Zoph & Le widths)", 32, lambda: build_network(get_space("layers-20").sample(0))),
     ]
     print(f"torch {torch.__version__}, device {args.device}, threads {torch.get_num_threads()}, batch {args.batch}")
     modes = [(False, False)] + ([(True, True)] if args.device.startswith("cuda") else [])

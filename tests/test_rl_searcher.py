@@ -1,6 +1,7 @@
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -155,3 +156,47 @@ def test_a_killed_rl_search_over_layers_resumes_from_its_saved_state(tmp_path, m
     for name, weight in whole_state["controller"].items():
         assert torch.equal(weight, resumed_state["controller"][name])
     assert all(g.startswith("layers: ") for g in resumed.trials.genotype)
+
+
+RL_SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+from dataclasses import replace
+from neurosage.search import run_search
+from neurosage.space import get_space
+from search_helpers import tiny_task
+task = tiny_task(objective="p")
+task = replace(task, network=replace(task.network, width_multiplier=0.125), training=replace(task.training, steps=2))
+run_search({run!r}, get_space("layers-10"), task, budget=8, algo="rl", seed=7, progress=False, searcher_kwargs={{"learning_rate": 0.05}})
+"""
+
+
+def test_a_sigkilled_rl_search_resumes_with_the_proposals_of_an_uninterrupted_one(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from neurosage.journal import Journal
+
+    tests = str(Path(__file__).parent)
+    for name in ("whole", "killed"):
+        proc = subprocess.Popen([sys.executable, "-c", RL_SCRIPT.format(tests=tests, run=str(tmp_path / name))])
+        if name == "whole":
+            assert proc.wait(timeout=300) == 0
+            continue
+        journal = tmp_path / name / "journal.sqlite"
+        deadline = time.time() + 120
+        while time.time() < deadline and (not journal.exists() or len(Journal(journal)) < 3):
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert 3 <= len(Journal(journal)) < 8, "the search should have been killed mid-run"
+    task = tiny_task(objective="p")
+    task = replace(task, network=replace(task.network, width_multiplier=0.125), training=replace(task.training, steps=2))
+    resumed = run_search(tmp_path / "killed", get_space("layers-10"), task, budget=8, algo="rl", seed=7, resume=True, progress=False,
+                         searcher_kwargs={"learning_rate": 0.05})
+    whole = pd.read_csv(tmp_path / "whole" / "trials.csv")
+    assert list(resumed.trials.sort_values("tid").genotype) == list(whole.sort_values("tid").genotype)
