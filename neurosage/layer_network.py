@@ -18,7 +18,16 @@ from torch import nn
 from neurosage.layer_space import LayerGenotype
 from neurosage.ops import StridedPointwiseConv, _bn
 
-__all__ = ["LayerNetwork", "concat_padded"]
+__all__ = ["LayerNetwork", "concat_padded", "endpoint_set"]
+
+
+def endpoint_set(names: Iterable[str], available: list[str]) -> set[str]:
+    """``names`` as a set, refusing any that is not among a network's ``available`` endpoints."""
+    keep = set(names)
+    unknown = keep - set(available)
+    if unknown:
+        raise KeyError(f"unknown endpoint(s) {sorted(unknown)}; available: {available}")
+    return keep
 
 
 def concat_padded(maps: list[torch.Tensor]) -> torch.Tensor:
@@ -85,8 +94,4 @@ class LayerNetwork(nn.Module):
 
     def extract(self, x: torch.Tensor, names: Iterable[str]) -> dict[str, torch.Tensor]:
         """Outputs of the named endpoints for input ``x``."""
-        keep = set(names)
-        unknown = keep - set(self.names)
-        if unknown:
-            raise KeyError(f"unknown endpoint(s) {sorted(unknown)}; available: {self.names}")
-        return self._run(x, keep)[1]
+        return self._run(x, endpoint_set(names, self.names))[1]

@@ -28,7 +28,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from neurosage.errors import ConfigError
-from neurosage.layer_network import LayerNetwork
+from neurosage.layer_network import LayerNetwork, endpoint_set
 from neurosage.layer_space import LayerGenotype
 from neurosage.ops import FactorizedReduce, Identity, ReLUConvBN, _bn
 from neurosage.primitives import OPS
@@ -312,11 +312,7 @@ class CellNetwork(nn.Module):
 
     def extract(self, x: torch.Tensor, names: Iterable[str]) -> dict[str, torch.Tensor]:
         """Outputs of the named endpoints for input ``x``."""
-        keep = set(names)
-        unknown = keep - set(self.names)
-        if unknown:
-            raise KeyError(f"unknown endpoint(s) {sorted(unknown)}; available: {self.names}")
-        return self._run(x, keep)[2]
+        return self._run(x, endpoint_set(names, self.names))[2]
 
 
 #: Options of cell networks only; a layer-wise network has no skeleton, cells or stem.
