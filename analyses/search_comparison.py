@@ -136,7 +136,7 @@ def run(run_dir: str | Path, config: SearchComparisonConfig = SearchComparisonCo
     needs_teacher = any(s.objective != "p" for s in config.searches())
     setup = embedded_setup(config, run_dir, with_teacher=needs_teacher)
     network = config.network
-    trials, seconds = {}, {}
+    trials = {}
     for search in config.searches():
         task = setup.task(network, search.premature, search.objective, config.alpha, config.device)
         t0 = time.perf_counter()
@@ -144,8 +144,7 @@ def run(run_dir: str | Path, config: SearchComparisonConfig = SearchComparisonCo
             out / search.folder, get_space(search.space, config.n_blocks), task, budget=config.budget, algo=search.algorithm,
             seed=search.seed, resume=True, progress=True, searcher_kwargs=config.searcher_kwargs(search.algorithm),
         ).trials
-        seconds[search] = time.perf_counter() - t0
-        log.info("search %s: %d samples in %.0f s", search.folder, len(trials[search]), seconds[search])
+        log.info("search %s: %d samples in %.0f s", search.folder, len(trials[search]), time.perf_counter() - t0)
     needed = set().union(*(top_k_genotypes(t, config.top_k) for t in trials.values()))
     cache = mature_errors(needed, setup, network, config.mature_steps, run_dir, SEARCH_MATURE, device=config.device)
     curves = pd.concat([
