@@ -4,8 +4,8 @@ A CIFAR-style ResNet (``resnet_blocks`` blocks per stack, every channel group st
 channels, as CONetV2 starts every conv at 16) is searched twice with the same rule and budget, once steered by CONetV2's QC and once by
 the teacher's RDM similarity (the embedded ResNet teacher, or any ``teacher`` spec: a brain can steer
 channel sizes). After each trial the test accuracy and *both* metrics are recorded (the search reads
-neither the test set nor the other metric), so each metric's correlation with test accuracy across
-trials can be measured, as the CONetV2 paper claims for QC. The chosen sizes of each search are then
+neither the test set nor the other metric; ``n_test_per_trial`` test images per trial), so each metric's
+correlation with test accuracy across trials can be measured, as the CONetV2 paper claims for QC. The chosen sizes of each search are then
 trained from scratch for ``final_steps``; the uniform-width baseline (every group at ``uniform_width``)
 is trained from scratch for the same total number of steps a searched network had (its search trials
 plus its final training): equal training budget.
@@ -55,16 +55,17 @@ class ChannelSearchAnalysisConfig(EmbeddedConfig):
     resnet_blocks: int = 1
     start_width: int = 8
     uniform_width: int = 16
-    trials: int = 12
+    trials: int = 10
     trial_steps: int = 80
     final_steps: int = 400
     batch_size: int = 64
     gamma: float = 0.8
     init_step: int = 4
     min_size: int = 4
-    max_size: int = 64
+    max_size: int = 48
     temperature: float = 5.0
     select_after: int = 3
+    n_test_per_trial: int = 2000
     workers: int = 1
 
     def search_config(self, metric: str) -> ChannelSearchConfig:
@@ -102,8 +103,10 @@ def run(run_dir: str | Path, config: ChannelSearchAnalysisConfig = ChannelSearch
         graph = channel_groups(net, torch.zeros(1, *shape))
         return _reinitialised(resize_channels(net, graph, {g.id: width for g in graph.resizable}), config.seed)
 
-    def observe(model, graph) -> dict:  # what the search never reads: test accuracy and both metrics
-        return {"test_top1": evaluate(model, setup.test, device=config.device)["top1"],
+    per_trial_test = setup.test.subset(range(min(config.n_test_per_trial, len(setup.test))))
+
+    def observe(model, graph) -> dict:  # what the search never reads: test accuracy (first n_test_per_trial images) and both metrics
+        return {"test_top1": evaluate(model, per_trial_test, device=config.device)["top1"],
                 **{f"mean_{m}": float(np.mean(list(group_metrics(model.cpu(), graph, m, setup.teacher, device=config.device,
                                                                   seed=config.seed).values()))) for m in ("qc", "teacher")}}
 

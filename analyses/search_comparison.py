@@ -78,6 +78,7 @@ class SearchComparisonConfig(SearchOptions, EmbeddedConfig):
     objectives: tuple[str, ...] = ("p", "p+tg")
     random_baseline: bool = True
     spaces: tuple[str, ...] = ("layers-10", "layers-20")
+    space: str = "layers-10"  # unused (``spaces`` are searched); a layer-wise default, so the default width passes the settings check
     premature_steps_grid: tuple[int, ...] = ()
     premature_epochs_grid: tuple[float, ...] = ()
     width_multiplier: float = 0.125

@@ -43,7 +43,7 @@ from neurosage.candidate import TrainConfig
 from neurosage.channel_groups import ChannelGraph, channel_groups
 from neurosage.channel_metrics import layer_quality, teacher_layer_scores
 from neurosage.channel_resize import resize_channels
-from neurosage.errors import ConfigError, RunFolderExists
+from neurosage.errors import ConfigError, RunFolderError, RunFolderExists
 from neurosage.journal import Journal
 from neurosage.models import FeatureModel
 from neurosage.network import count_flops, count_parameters
@@ -153,6 +153,8 @@ def run_channel_search(
     The trial budget is part of the annealing schedule, so a resumed search must keep it.
     """
     config.check()
+    if config.metric == "teacher" and teacher is None:
+        raise ConfigError("the teacher metric needs a teacher", "give a teacher, or use metric 'qc'", field="metric")
     run_dir = Path(run_dir)
     journal_path = run_dir / "journal.sqlite"
     if journal_path.exists() and not resume:
@@ -173,16 +175,23 @@ def _search(run_dir: Path, build, train_set, val_set, config: ChannelSearchConfi
     shape = tuple(train_set[0][0].shape)
     graph = channel_groups(model, torch.zeros(1, *shape))
     journal = Journal(run_dir / "journal.sqlite")
+    state_file = run_dir / STATE_FILE
     rows = [row["record"] for row in journal.rows()]
+    if rows and not state_file.exists():
+        raise RunFolderError(f"{run_dir} has {len(rows)} trials in its journal but no {STATE_FILE}",
+                             "start a new run folder (the trained weights of the last trial are gone)", file=run_dir)
     rng = np.random.default_rng(config.seed)
     sizes = {g.id: g.size for g in graph.resizable}
     momentum: dict[int, float] = {g: 0.0 for g in sizes}
     delta: dict[int, float] = {g: 0.0 for g in sizes}
-    state_file = run_dir / STATE_FILE
-    if rows and state_file.exists():
+    if state_file.exists():
         state = torch.load(state_file, weights_only=False)
+        if state["trial"] == len(rows):  # killed after the state was saved, before its journal row: write the row now
+            _journal_row(journal, state["record"])
+            rows.append(state["record"])
         if state["trial"] != len(rows) - 1:
-            raise RuntimeError(f"{state_file} is of trial {state['trial']}, but the journal has {len(rows)} trials; delete the run folder's last trial or the state")
+            raise RunFolderError(f"{state_file} is of trial {state['trial']}, but the journal has {len(rows)} trials",
+                                 "start a new run folder (this one was changed by hand)", file=state_file)
         sizes, momentum, delta = state["sizes"], state["momentum"], state["delta"]
         rng.bit_generator.state = state["rng"]
         model = resize_channels(model, graph, sizes)
@@ -209,16 +218,20 @@ def _search(run_dir: Path, build, train_set, val_set, config: ChannelSearchConfi
             "examples": result.examples, "wall_time": time.perf_counter() - t0,
             **(observe(model, graph) if observe is not None else {}),
         }
-        journal.propose(trial, record["sizes"], record["genotype"], time.time())
-        journal.append(trial, record["sizes"], record, -record["mean_momentum"], time.time())
-        with atomic_path(state_file) as tmp:
+        with atomic_path(state_file) as tmp:  # the state first, with its record: a kill at any point loses nothing
             torch.save({"trial": trial, "sizes": sizes, "momentum": momentum, "delta": delta, "rng": rng.bit_generator.state,
-                        "weights": model.state_dict()}, tmp)
+                        "weights": model.state_dict(), "record": record}, tmp)
+        _journal_row(journal, record)
         rows.append(record)
         bar.update(1)
         bar.set_postfix(val=f"{accuracy['top1']:.3f}", params=record["params"])
     bar.close()
     return ChannelSearchResult(run_dir, rows, best_sizes(rows, config.select_after), graph)
+
+
+def _journal_row(journal: Journal, record: dict[str, Any]) -> None:
+    journal.propose(record["trial"], record["sizes"], record["genotype"], time.time())
+    journal.append(record["trial"], record["sizes"], record, -record["mean_momentum"], time.time())
 
 
 def best_sizes(rows: list[dict[str, Any]], select_after: int) -> dict[int, int]:

@@ -65,7 +65,7 @@ def test_every_group_resized_at_random_keeps_the_model_runnable_and_groups_are_i
     # no two groups can be merged: each one alone takes a size the others do not have, and the model runs
     x1 = x[:1]
     for group in graph.resizable:
-        alone = resize_channels(model, graph, {group.id: group.size + 3})
+        alone = resize_channels(model, graph, {group.id: group.size + 3}).eval()
         assert alone(x1).shape == (1, 10)
         producer = dict(alone.named_modules())[group.producers[0]]
         assert getattr(producer, "out_channels", None) in (group.size + 3, None) or producer.bn.num_features == group.size + 3

@@ -77,12 +77,35 @@ def test_a_killed_search_resumes_and_ends_where_an_uninterrupted_one_does(tmp_pa
         assert [r[key] for r in resumed.trials] == [r[key] for r in whole.trials], key
 
 
-def test_bad_settings_are_refused():
+def test_bad_settings_are_refused(tmp_path):
     with pytest.raises(ConfigError, match="scaling rule"):
         ChannelSearchConfig(rule="genetic").check()
     with pytest.raises(ConfigError, match="trials must be at least 2"):
         ChannelSearchConfig(trials=1).check()
     with pytest.raises(ConfigError, match="the teacher metric needs a teacher"):
         task = tiny_task(objective="p")
-        run_channel_search("/tmp/never", _build, task.train_set, task.val_set, ChannelSearchConfig(metric="teacher", trials=2,
+        run_channel_search(tmp_path / "run", _build, task.train_set, task.val_set, ChannelSearchConfig(metric="teacher", trials=2,
                            training=TrainConfig(steps=1, batch_size=8), min_size=4), progress=False)
+    assert not (tmp_path / "run").exists()  # refused before anything was written
+
+
+def test_a_kill_between_the_saved_state_and_its_journal_row_loses_nothing(tmp_path, monkeypatch):
+    import neurosage.channel_search as module
+
+    task = tiny_task(objective="p")
+    whole = run_channel_search(tmp_path / "whole", _build, task.train_set, task.val_set, CONFIG, progress=False)
+    rows, write = [], module._journal_row
+
+    def killed_before_the_second_row(journal, record):
+        rows.append(record)
+        if len(rows) == 2:
+            raise KeyboardInterrupt
+        write(journal, record)
+
+    monkeypatch.setattr(module, "_journal_row", killed_before_the_second_row)
+    with pytest.raises(KeyboardInterrupt):
+        run_channel_search(tmp_path / "cut", _build, task.train_set, task.val_set, CONFIG, progress=False)
+    monkeypatch.setattr(module, "_journal_row", write)
+    resumed = run_channel_search(tmp_path / "cut", _build, task.train_set, task.val_set, CONFIG, resume=True, progress=False)
+    assert [r["sizes"] for r in resumed.trials] == [r["sizes"] for r in whole.trials]
+    assert [r["val_top1"] for r in resumed.trials] == [r["val_top1"] for r in whole.trials]

@@ -9,8 +9,8 @@ from neurosage.analyses.settings import SearchConfig
 def test_load_config_layers_defaults_toml_and_overrides(tmp_path):
     toml = tmp_path / "c.toml"
     toml.write_text('budget = 7\nseeds = [3, 4, 5]\nn-blocks = 2\ntpe-gamma = 0.5\n')
-    config = load_config(SearchComparisonConfig, toml, budget=9, top_k=None)
-    assert (config.budget, config.seeds, config.n_blocks, config.tpe_gamma, config.top_k) == (9, (3, 4, 5), 2, 0.5, 3)
+    config = load_config(SearchComparisonConfig, toml, budget=9, top_k=None)  # top_k=None: the default (2)
+    assert (config.budget, config.seeds, config.n_blocks, config.tpe_gamma, config.top_k) == (9, (3, 4, 5), 2, 0.5, 2)
 
 
 def test_load_config_names_unknown_keys(tmp_path):
