@@ -27,7 +27,12 @@ class NetworkConfig:
     width_multiplier: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields as keyword arguments of ``build_network``; ``width_multiplier`` only when it is not 1, so the
+        settings of cell searches read as they did before it existed (their run folders resume)."""
+        out = asdict(self)
+        if out["width_multiplier"] == 1.0:
+            del out["width_multiplier"]
+        return out
 
     def check_space(self, space: Any) -> None:
         """Refuse a ``width_multiplier`` other than 1 for a cell space (only layer-wise spaces, which have a ``depth``, use it)."""
