@@ -92,6 +92,8 @@ def correlation_with_ci(x, y) -> dict[str, float]:
 
 @recorded("channel_search")
 def run(run_dir: str | Path, config: ChannelSearchAnalysisConfig = ChannelSearchAnalysisConfig()) -> pd.DataFrame:
+    for metric in config.metrics:  # refuse a bad rule, metric or bound before the teacher is trained
+        config.search_config(metric).check()
     run_dir = Path(run_dir)
     out = run_dir / "channel_search"
     setup = embedded_setup(config, run_dir, with_teacher=True)

@@ -813,6 +813,8 @@ CLI_CASES = [
     pytest.param(["search", "{run}", "--budget", "2", "--space", "pnas", "--width-multiplier", "0.5", *TINY], "width_multiplier", id="search_width_for_cells"),
     pytest.param(["search", "{run}", "--budget", "2", "--space", "layers-10", "--width-multiplier", "0", *TINY], "width-multiplier", id="search_zero_width"),
     pytest.param(["analyze", "nothing", "--run-dir", "{run}"], "analysis", id="analyze_unknown_analysis"),
+    pytest.param(["analyze", "channel_search", "--run-dir", "{run}", "--config", "{tmp}/genetic.toml"], "scaling rule", id="analyze_channel_unknown_rule"),
+    pytest.param(["analyze", "channel_search", "--run-dir", "{run}", "--config", "{tmp}/accuracy.toml"], "layer metric", id="analyze_channel_unknown_metric"),
     pytest.param(["analyze", "cell_search", "--run-dir", "{run}", "--config", "{tmp}/bad.toml"], "bad.toml", id="analyze_bad_toml"),
 ]
 
@@ -820,6 +822,8 @@ CLI_CASES = [
 @pytest.mark.parametrize(("argv", "mention"), CLI_CASES)
 def test_cli_mistakes_are_one_line_with_a_fix_and_status_2(tmp_path, fm, capsys, argv, mention):
     (tmp_path / "bad.toml").write_text("budget = = 3\n")
+    (tmp_path / "genetic.toml").write_text('rule = "genetic"\n')
+    (tmp_path / "accuracy.toml").write_text('metrics = ["accuracy"]\n')
     argv = [a.format(run=tmp_path / "run", tmp=tmp_path) for a in argv]
     if argv[0] in ("search", "rdm"):
         argv += ["--data", str(fm)]
