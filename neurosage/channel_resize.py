@@ -99,8 +99,7 @@ def _resize_bn(bn: nn.BatchNorm2d, c: int, rows) -> None:
 def _resize_linear(linear: nn.Linear, c_in: int, cols) -> None:
     old = linear.weight.detach()
     weight = torch.zeros(old.shape[0], c_in, dtype=old.dtype, device=old.device)
-    for c_old, c_new in cols:
-        weight[:, c_new] = old[:, c_old]
+    _copy(weight, old, [(slice(None), slice(None))], cols)
     linear.weight = nn.Parameter(weight)
     linear.in_features = c_in
 

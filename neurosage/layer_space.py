@@ -28,11 +28,17 @@ import numpy as np
 
 from neurosage.errors import ConfigError
 
-__all__ = ["Layer", "LayerGenotype", "LayerSpace", "GENOTYPE_PREFIX"]
+__all__ = ["Layer", "LayerGenotype", "LayerSpace", "GENOTYPE_PREFIX", "random_point"]
 
 #: Every layer-wise genotype string starts with this, which tells it apart from a cell genotype.
 GENOTYPE_PREFIX = "layers:"
 _LAYER = re.compile(r"\s*(\d+)x(\d+)/(\d+)(?:s(\d+))?\s*<-\s*(img|[\d,]+)\s*")
+
+
+def random_point(decisions: list[tuple[str, list[Any]]], rng: np.random.Generator | int | None) -> dict[str, Any]:
+    """One uniformly drawn option per decision, in order (every space's random sample draws its decisions this way)."""
+    rng = np.random.default_rng(rng)
+    return {label: options[int(rng.integers(len(options)))] for label, options in decisions}
 
 
 @dataclass(frozen=True)
@@ -161,8 +167,7 @@ class LayerSpace:
 
     def sample(self, rng: np.random.Generator | int | None = None) -> LayerGenotype:
         """A uniformly random genotype (the random-search baseline)."""
-        rng = np.random.default_rng(rng)
-        return self.genotype({label: options[int(rng.integers(len(options)))] for label, options in self.decisions()})
+        return self.genotype(random_point(self.decisions(), rng))
 
     def size(self) -> int:
         """Number of distinct points in the space."""

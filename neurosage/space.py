@@ -21,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 
 from neurosage.errors import ConfigError
-from neurosage.layer_space import GENOTYPE_PREFIX, LayerGenotype
+from neurosage.layer_space import GENOTYPE_PREFIX, LayerGenotype, random_point
 from neurosage.primitives import OP_SETS, OPS
 from neurosage.registry import Registry
 
@@ -213,8 +213,7 @@ class CellSpace:
 
     def sample(self, rng: np.random.Generator | int | None = None) -> Genotype:
         """A uniformly random genotype (the random-search baseline)."""
-        rng = np.random.default_rng(rng)
-        return self.genotype({label: options[int(rng.integers(len(options)))] for label, options in self.decisions()})
+        return self.genotype(random_point(self.decisions(), rng))
 
     def size(self) -> int:
         """Number of distinct points in the space (before symmetries)."""
