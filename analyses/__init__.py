@@ -8,7 +8,7 @@ from is :mod:`neurosage.analyses.embedded`.
 
 from __future__ import annotations
 
-from neurosage.registry import Registry, resolve
+from neurosage.core.registry import Registry, resolve
 
 __all__ = ["ANALYSES", "get_analysis"]
 

@@ -32,14 +32,15 @@ from neurosage.analyses.common import recorded
 from neurosage.analyses.embedded import embedded_setup
 from neurosage.analyses.results import CHANNEL_CORRELATIONS, CHANNEL_TABLE, CHANNEL_TRIALS, write_table
 from neurosage.analyses.settings import EmbeddedConfig
-from neurosage.candidate import TrainConfig
-from neurosage.channel_groups import channel_groups
-from neurosage.channel_resize import resize_channels
-from neurosage.channel_search import ChannelSearchConfig, group_metrics, run_channel_search
-from neurosage.models import cifar_resnet
-from neurosage.network import count_flops, count_parameters
-from neurosage.search import DaskExecutor, InlineExecutor, share_cores
-from neurosage.train import evaluate, train
+from neurosage.training.configs import TrainConfig
+from neurosage.channels.groups import channel_groups
+from neurosage.channels.resize import resize_channels
+from neurosage.channels.search import ChannelSearchConfig, group_metrics, run_channel_search
+from neurosage.nets.models import cifar_resnet
+from neurosage.nets.measure import count_flops, count_parameters
+from neurosage.search.executors import DaskExecutor, InlineExecutor, share_cores
+from neurosage.training.evaluation import evaluate
+from neurosage.training.loop import train
 
 __all__ = ["ChannelSearchAnalysisConfig", "run", "correlation_with_ci"]
 

@@ -16,12 +16,14 @@ import torch
 from neurosage.analyses.embedded import Setup
 from neurosage.analyses.results import ResultFile, read_table, write_table
 from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
-from neurosage.evaluate import NetworkConfig
-from neurosage.network import build_network, count_flops, count_parameters
-from neurosage.provenance import record_run
-from neurosage.search import SearchResult, run_search
-from neurosage.candidate import TrainConfig
-from neurosage.train import evaluate, train
+from neurosage.training.configs import NetworkConfig
+from neurosage.nets.build import build_network
+from neurosage.nets.measure import count_flops, count_parameters
+from neurosage.runs.provenance import record_run
+from neurosage.search.driver import SearchResult, run_search
+from neurosage.training.configs import TrainConfig
+from neurosage.training.evaluation import evaluate
+from neurosage.training.loop import train
 
 __all__ = [
     "RerankedSearchConfig", "recorded", "table_row", "objective_searches", "rerank_and_finalize", "train_mature", "progress_curve",

@@ -15,7 +15,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-from neurosage.errors import ConfigError
+from neurosage.core.errors import ConfigError
 
 __all__ = ["load_config", "config_keys", "field_types"]
 

@@ -20,7 +20,7 @@ from neurosage.analyses.common import mature_errors, objective_searches, progres
 from neurosage.analyses.embedded import embedded_setup
 from neurosage.analyses.results import DEMO_CURVES, DEMO_MATURE, write_table
 from neurosage.analyses.settings import DemoConfig
-from neurosage.atomic import write_json
+from neurosage.core.atomic import write_json
 from neurosage.figures import demo_summary
 
 __all__ = ["DemoConfig", "run_demo"]

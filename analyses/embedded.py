@@ -28,19 +28,22 @@ from pathlib import Path
 
 import torch
 
-from neurosage.atomic import atomic_path
+from neurosage.core.atomic import atomic_path
 from neurosage.data_adapters.images import load_stimulus_images
 from neurosage.data_adapters.imageset import ImageSet
 from neurosage.data_adapters.registry import get_entry, load_images
 from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
-from neurosage.candidate import NetworkConfig, TrainConfig
-from neurosage.errors import ConfigError
-from neurosage.evaluate import CandidateTask, check_budget, check_device, check_objective
-from neurosage.searchers import SEARCHERS
-from neurosage.models import cifar_resnet
-from neurosage.teacher_specs import teacher_from_spec
-from neurosage.teachers import Teacher, network_teacher
-from neurosage.train import train
+from neurosage.training.configs import NetworkConfig, TrainConfig
+from neurosage.core.errors import ConfigError
+from neurosage.search.candidate import CandidateTask
+from neurosage.search.driver import check_budget
+from neurosage.training.devices import check_device
+from neurosage.rsa.score import check_objective
+from neurosage.search import SEARCHERS
+from neurosage.nets.models import cifar_resnet
+from neurosage.teachers.kinds import teacher_from_spec
+from neurosage.teachers.teacher import Teacher, network_teacher
+from neurosage.training.loop import train
 
 __all__ = ["Setup", "check_config", "load_split", "teacher_stimuli", "SplitRuleError", "embedded_setup", "resnet_teacher", "teacher_weights", "DATASET_NORMS"]
 

@@ -23,7 +23,7 @@ import pandas as pd
 from neurosage.analyses.common import RerankedSearchConfig, objective_searches, recorded, rerank_and_finalize, table_row
 from neurosage.analyses.embedded import Setup, embedded_setup, teacher_weights
 from neurosage.analyses.results import TABLE4, TABLE4_RERANK, write_table
-from neurosage.teacher_specs import teacher_from_spec
+from neurosage.teachers.kinds import teacher_from_spec
 
 __all__ = ["NeuroSearchConfig", "run", "simulated_brain_teacher"]
 

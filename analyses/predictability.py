@@ -29,11 +29,13 @@ from neurosage.analyses.common import recorded
 from neurosage.analyses.embedded import Setup, embedded_setup
 from neurosage.analyses.settings import EmbeddedConfig
 from neurosage.analyses.results import PREDICTABILITY_CORRELATIONS, PREDICTABILITY_RECORDS, write_table
-from neurosage.atomic import write_json
-from neurosage.evaluate import score_network
-from neurosage.network import build_network
-from neurosage.seeding import derive_seed
-from neurosage.train import TrainConfig, evaluate, train
+from neurosage.core.atomic import write_json
+from neurosage.search.candidate import score_network
+from neurosage.nets.build import build_network
+from neurosage.core.seeding import derive_seed
+from neurosage.training.configs import TrainConfig
+from neurosage.training.evaluation import evaluate
+from neurosage.training.loop import train
 
 __all__ = ["PredictabilityConfig", "run", "correlations", "bootstrap_ci"]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from neurosage.atomic import atomic_path
+from neurosage.core.atomic import atomic_path
 
 __all__ = [
     "ResultFile", "ResultMissing", "write_table", "read_table",

@@ -29,10 +29,10 @@ from neurosage.analyses.common import mature_errors, progress_curve, recorded, t
 from neurosage.analyses.embedded import embedded_setup
 from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
 from neurosage.analyses.results import SEARCH_CURVES, SEARCH_MATURE, SEARCH_SUMMARY, write_table
-from neurosage.candidate import TrainConfig
-from neurosage.errors import ConfigError
-from neurosage.space import get_space
-from neurosage.search import run_search
+from neurosage.training.configs import TrainConfig
+from neurosage.core.errors import ConfigError
+from neurosage.spaces import get_space
+from neurosage.search.driver import run_search
 
 __all__ = ["SearchComparisonConfig", "Search", "run", "METHOD_NAMES", "summarize"]
 

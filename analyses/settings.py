@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from neurosage.candidate import NetworkConfig, TrainConfig
-from neurosage.layer_space import LayerSpace
-from neurosage.space import CellSpace, get_space
+from neurosage.training.configs import NetworkConfig, TrainConfig
+from neurosage.spaces.layerwise import LayerSpace
+from neurosage.spaces.cell import CellSpace
+from neurosage.spaces import get_space
 
 __all__ = ["EmbeddedConfig", "SearchOptions", "SearchConfig", "DemoConfig"]
 
@@ -96,7 +97,7 @@ class SearchOptions:
         return self.startup_trials if self.startup_trials is not None else max(2, min(20, self.budget // 4))
 
     def searcher_kwargs(self, algo: str | None = None) -> dict[str, Any] | None:
-        """Options for :func:`neurosage.searchers.make_searcher` (TPE's; none for the others)."""
+        """Options for :func:`neurosage.search.make_searcher` (TPE's; none for the others)."""
         return {"n_startup_jobs": self.n_startup(), "gamma": self.tpe_gamma} if (algo or self.algo) == "tpe" else None
 
     @property

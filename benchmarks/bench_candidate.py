@@ -32,15 +32,16 @@ import torch
 import torchvision
 from torch import nn
 
-from neurosage.candidate import NetworkConfig, RDMOptions, TrainConfig
+from neurosage.training.configs import NetworkConfig, RDMOptions, TrainConfig
 from neurosage.data_adapters.imageset import ImageSet
-from neurosage.evaluate import CandidateTask, evaluate_candidate
-from neurosage.network import build_network, count_flops
-from neurosage.rdm_compare import compare_rdms, pearson_triangles
-from neurosage.rsa import compute_rdm, compute_rdms, upper_triangle
-from neurosage.space import get_space
-from neurosage.teachers import Teacher
-from neurosage.train import evaluate
+from neurosage.search.candidate import CandidateTask, evaluate_candidate
+from neurosage.nets.build import build_network
+from neurosage.nets.measure import count_flops
+from neurosage.rsa.compare import compare_rdms, pearson_triangles
+from neurosage.rsa.rdm import compute_rdm, compute_rdms, upper_triangle
+from neurosage.spaces import get_space
+from neurosage.teachers.teacher import Teacher
+from neurosage.training.evaluation import evaluate
 
 DEMO = dict(space="pnas", n_blocks=5, skeleton="cifar", n_cells=1, filters=8, channels=1, size=28, classes=10)
 TABLE4 = dict(space="pnas", n_blocks=5, skeleton="imagenet64", n_cells=2, filters=24, n_stem_cells=0, channels=3, size=64, classes=1000)
@@ -171,7 +172,7 @@ def section_rdms(args, device: torch.device) -> None:
     for method, ref_method in (("pearson", "corr"),) + ((("spearman", "spearman"),) if args.quick else ()):
         import rsatoolbox
 
-        from neurosage.rsa import to_rsatoolbox
+        from neurosage.rsa.interop import to_rsatoolbox
 
         t0 = time.perf_counter()
         ref = rsatoolbox.rdm.compare(to_rsatoolbox(teachers), to_rsatoolbox(layers), method=ref_method)
@@ -218,7 +219,7 @@ def section_candidates(args, device: torch.device) -> None:
     t_eval = best_time(lambda: evaluate(net, val, batch_size=256, device=device), 1, device) / len(val)
     n_stim = 1440 if args.quick else STIMULI
     rdm_task = synthetic_task(TABLE4, 64, 64, n_stim, TrainConfig(steps=1), device)
-    from neurosage.evaluate import score_network
+    from neurosage.search.candidate import score_network
 
     t0 = time.perf_counter()
     scored = score_network(candidate(TABLE4).to(device), rdm_task)

@@ -17,8 +17,8 @@ import numpy as np
 import rsatoolbox
 import torch
 
-from neurosage.rdm_compare import compare_rdms
-from neurosage.rsa import compute_rdm, compute_rdms
+from neurosage.rsa.compare import compare_rdms
+from neurosage.rsa.rdm import compute_rdm, compute_rdms
 
 
 def best_time(fn, repeats: int) -> tuple[float, object]:
@@ -60,7 +60,7 @@ def bench_compare(n: int, repeats: int, device: str) -> None:
     for method in ("pearson", "spearman"):
         t_ours, ours = best_time(lambda: compare_rdms(teachers, candidates, method, device=device), repeats)
         ref_name = {"pearson": "corr", "spearman": "spearman"}[method]
-        from neurosage.rsa import to_rsatoolbox
+        from neurosage.rsa.interop import to_rsatoolbox
 
         ta, tb = to_rsatoolbox(teachers), to_rsatoolbox(candidates)
         t_ref, ref = best_time(lambda: rsatoolbox.rdm.compare(ta, tb, method=ref_name), 1)

@@ -14,8 +14,9 @@ import time
 
 import numpy as np
 
-from neurosage.searchers import RandomSearcher, TPESearcher
-from neurosage.space import get_space
+from neurosage.search.random_search import RandomSearcher
+from neurosage.search.tpe import TPESearcher
+from neurosage.spaces import get_space
 
 
 def loss(genotype) -> float:

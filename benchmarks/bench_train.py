@@ -15,8 +15,9 @@ import torchvision
 from torch import nn
 
 from bench_candidate import train_rate
-from neurosage.network import build_network, count_flops, count_parameters
-from neurosage.space import get_space
+from neurosage.nets.build import build_network
+from neurosage.nets.measure import count_flops, count_parameters
+from neurosage.spaces import get_space
 
 
 def images_per_second(model: nn.Module, size: int, batch: int, steps: int, device: str, amp: bool, channels_last: bool) -> float:

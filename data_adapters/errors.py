@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from os import PathLike
 
-from neurosage.errors import NeurosageError
+from neurosage.core.errors import NeurosageError
 
 __all__ = ["DataFormatError"]
 

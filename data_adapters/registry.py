@@ -1,6 +1,6 @@
 """The dataset registry: lazy factories for neural recordings and image sets.
 
-One :class:`~neurosage.registry.Registry` holds both kinds (an entry's ``kind``
+One :class:`~neurosage.core.registry.Registry` holds both kinds (an entry's ``kind``
 is ``"neural"`` or ``"images"``). Built-ins are declared in
 :mod:`neurosage.data_adapters.builtin` without importing their loaders;
 third-party packages plug in through the entry-point group
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from neurosage.registry import Entry, Registry
+from neurosage.core.registry import Entry, Registry
 
 __all__ = [
     "DATASETS",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from neurosage.analyses import results as R
-from neurosage.registry import Registry
+from neurosage.core.registry import Registry
 
 __all__ = ["FIGURES", "Drawn", "make_all"]
 

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from neurosage.atomic import atomic_path, write_text
+from neurosage.core.atomic import atomic_path, write_text
 
 __all__ = ["latex_escape", "new_figure", "save_figure", "save_table"]
 

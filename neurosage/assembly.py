@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from neurosage.errors import NeurosageError
+from neurosage.core.errors import NeurosageError
 
 __all__ = [
     "AssemblyError",

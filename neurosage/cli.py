@@ -16,8 +16,10 @@ import traceback
 from collections.abc import Sequence
 
 from neurosage import __version__, commands
-from neurosage.errors import NeurosageError
-from neurosage.provenance import COMMAND_LINE
+from neurosage.core.errors import NeurosageError
+from neurosage.runs.provenance import COMMAND_LINE
+
+__all__ = ["QUIET_LOGGERS", "build_parser", "configure_logging", "main", "error_message"]
 
 #: Third-party loggers that speak at INFO on every call (hyperopt: two lines per TPE suggestion).
 QUIET_LOGGERS = ("hyperopt", "distributed", "dask", "PIL", "matplotlib", "fsspec", "h5py")

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from neurosage.analyses.config import field_types, load_config
 from neurosage.analyses.settings import DemoConfig, SearchConfig
-from neurosage.atomic import atomic_path
-from neurosage.errors import ConfigError
-from neurosage.provenance import read_settings
+from neurosage.core.atomic import atomic_path
+from neurosage.core.errors import ConfigError
+from neurosage.runs.provenance import read_settings
 
 __all__ = ["REGISTRY", "command", "add_config_flags", "config_from_args"]
 
@@ -147,7 +147,7 @@ def _search(sub: argparse._SubParsersAction) -> None:
 
 def _run_search(args: argparse.Namespace) -> int:
     from neurosage.analyses.embedded import embedded_setup
-    from neurosage.search import run_search
+    from neurosage.search.driver import run_search
 
     run_dir = Path(args.run_dir)
     # a resumed search starts from the settings recorded in its run folder; flags may change only budget and workers
@@ -207,11 +207,11 @@ def _stimuli(args: argparse.Namespace):
 
 def _run_rdm(args: argparse.Namespace) -> int:
     from neurosage.figures.similarity_heatmap import plot_similarity
-    from neurosage.models import build_model, load_weights, model_inputs
-    from neurosage.network import build_network
-    from neurosage.similarity import score_model
-    from neurosage.teacher_specs import teacher_from_spec
-    from neurosage.teachers import Teacher
+    from neurosage.nets.build import build_network
+    from neurosage.nets.models import build_model, load_weights, model_inputs
+    from neurosage.teachers.kinds import teacher_from_spec
+    from neurosage.teachers.scoring import score_model
+    from neurosage.teachers.teacher import Teacher
 
     if args.list_layers:
         return _list_layers(args)
@@ -255,8 +255,8 @@ def _list_layers(args: argparse.Namespace) -> int:
     """Print the layer names a model offers for --layers and teacher specs: its modules, then every traced node."""
     from torchvision.models.feature_extraction import get_graph_node_names
 
-    from neurosage.models import build_model
-    from neurosage.network import build_network
+    from neurosage.nets.build import build_network
+    from neurosage.nets.models import build_model
 
     if args.model.startswith(GENOTYPE_STARTS):
         names = build_network(args.model).endpoints

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from neurosage.data_adapters.imageset import ImageSet
-from neurosage.candidate import RDMOptions
-from neurosage.evaluate import CandidateTask, NetworkConfig
-from neurosage.rsa import compute_rdms
-from neurosage.teachers import Teacher
-from neurosage.train import TrainConfig
+from neurosage.training.configs import RDMOptions
+from neurosage.search.candidate import CandidateTask
+from neurosage.training.configs import NetworkConfig
+from neurosage.rsa.rdm import compute_rdms
+from neurosage.teachers.teacher import Teacher
+from neurosage.training.configs import TrainConfig
 
 
 def tiny_task(objective: str = "p+tg", lr: float = 0.05, steps: int = 3, seed: int = 0) -> CandidateTask:

@@ -128,11 +128,11 @@ def test_the_import_checker_sees_function_local_and_relative_imports(tmp_path):
 LIGHT = textwrap.dedent(
     """
     import sys
-    import neurosage.space as space
+    import neurosage.spaces.cell as space
     genotype = space.Genotype.parse(str(space.PNASNET_5))
     assert space.Genotype.from_json(genotype.to_json()) == genotype
     print(genotype, space.SPACES.names())
-    from neurosage.primitives import OPS
+    from neurosage.spaces.primitives import OPS
     print(list(OPS))
     from neurosage.data_adapters.registry import list_datasets
     print([e.name for e in list_datasets()])

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from neurosage.analyses.cell_search import CellSearchConfig
-from neurosage.atomic import atomic_path, write_json, write_text
+from neurosage.core.atomic import atomic_path, write_json, write_text
 
 
 def test_write_json_serializes_dataclasses(tmp_path):

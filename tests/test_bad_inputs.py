@@ -1,7 +1,7 @@
 """Bad input on purpose: every case must raise the project's error, name the file or field, and give a fix.
 
 Each case is a function of a temporary folder that must raise ``error`` (a subclass of
-:class:`~neurosage.errors.NeurosageError`) whose message contains ``mention`` and a fix.
+:class:`~neurosage.core.errors.NeurosageError`) whose message contains ``mention`` and a fix.
 CLI cases must exit with status 2 and print one ``error: ... fix: ...`` line.
 """
 
@@ -22,7 +22,7 @@ from conftest import random_stimuli, write_brainio_netcdf, write_fashion_mnist, 
 from neurosage.analyses.config import load_config
 from neurosage.analyses.settings import DemoConfig, EmbeddedConfig, SearchConfig
 from neurosage.assembly import AssemblyError, average_repetitions, make_assembly, select_regions, select_time, validate
-from neurosage.candidate import NetworkConfig, TrainConfig
+from neurosage.training.configs import NetworkConfig, TrainConfig
 from neurosage.cli import main
 from neurosage.data_adapters.errors import DataFormatError
 from neurosage.data_adapters.generic import load_assembly_file, load_npy_csv
@@ -33,16 +33,18 @@ from neurosage.data_adapters.majajhong2015 import load_majajhong2015
 from neurosage.data_adapters.registry import load_images, load_neural
 from neurosage.data_adapters.simulated import simulate_recording
 from neurosage.data_adapters.stimulus_sets import read_stimulus_csv
-from neurosage.errors import ConfigError, NeurosageError, UnknownName
-from neurosage.evaluate import CandidateTask, check_device
-from neurosage.models import build_model, load_weights
-from neurosage.rdm_compare import compare_rdms
-from neurosage.rsa import RDMAlignmentError, compute_rdm, compute_rdms, stack_rdms, subsample_rdm
-from neurosage.score import combined_score
-from neurosage.space import Genotype, get_space
-from neurosage.teacher_specs import teacher_from_spec
-from neurosage.teachers import Teacher, brain_teacher
-from neurosage.train import resolve_steps
+from neurosage.core.errors import ConfigError, NeurosageError, UnknownName
+from neurosage.search.candidate import CandidateTask
+from neurosage.training.devices import check_device
+from neurosage.nets.models import build_model, load_weights
+from neurosage.rsa.compare import compare_rdms
+from neurosage.rsa.rdm import RDMAlignmentError, compute_rdm, compute_rdms, stack_rdms, subsample_rdm
+from neurosage.rsa.score import combined_score
+from neurosage.spaces.cell import Genotype
+from neurosage.spaces import get_space
+from neurosage.teachers.kinds import teacher_from_spec
+from neurosage.teachers.teacher import Teacher, brain_teacher
+from neurosage.training.loop import resolve_steps
 
 CASES: list = []
 

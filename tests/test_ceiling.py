@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 
 from neurosage.assembly import average_repetitions
-from neurosage.ceiling import noise_ceilings, spearman_brown
+from neurosage.rsa.ceiling import noise_ceilings, spearman_brown
 from neurosage.data_adapters.simulated import simulate_recording
-from neurosage.errors import ConfigError
-from neurosage.rdm_compare import compare_rdms
-from neurosage.rsa import compute_rdm
+from neurosage.core.errors import ConfigError
+from neurosage.rsa.compare import compare_rdms
+from neurosage.rsa.rdm import compute_rdm
 
 
 def test_spearman_brown_doubles_the_data():

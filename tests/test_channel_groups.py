@@ -3,11 +3,11 @@ import pytest
 import torch
 import torchvision
 
-from neurosage.channel_groups import channel_groups
-from neurosage.channel_resize import resize_channels
-from neurosage.models import cifar_resnet
-from neurosage.network import build_network
-from neurosage.space import NASNET_A, PNASNET_5
+from neurosage.channels.groups import channel_groups
+from neurosage.channels.resize import resize_channels
+from neurosage.nets.models import cifar_resnet
+from neurosage.nets.build import build_network
+from neurosage.spaces.cell import NASNET_A, PNASNET_5
 
 
 def _resnet18():

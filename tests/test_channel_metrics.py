@@ -3,7 +3,7 @@ import math
 import numpy as np
 import torch
 
-from neurosage.channel_metrics import evbmf, layer_quality, quality_from_singular_values
+from neurosage.channels.metrics import evbmf, layer_quality, quality_from_singular_values
 
 
 def _with_singular_values(values, rows, cols, seed=0):

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from neurosage.candidate import TrainConfig
-from neurosage.channel_search import ChannelSearchConfig, best_sizes, next_sizes, round_even, run_channel_search
-from neurosage.errors import ConfigError, RunFolderError
-from neurosage.models import cifar_resnet
+from neurosage.training.configs import TrainConfig
+from neurosage.channels.search import ChannelSearchConfig, best_sizes, next_sizes, round_even, run_channel_search
+from neurosage.core.errors import ConfigError, RunFolderError
+from neurosage.nets.models import cifar_resnet
 from search_helpers import tiny_task
 
 
@@ -53,7 +53,7 @@ def test_a_search_is_deterministic_per_seed_and_records_every_trial(tmp_path):
 
 
 def test_a_killed_search_resumes_and_ends_where_an_uninterrupted_one_does(tmp_path, monkeypatch):
-    import neurosage.channel_search as module
+    import neurosage.channels.search as module
 
     task = tiny_task(objective="p")
     whole = run_channel_search(tmp_path / "whole", _build, task.train_set, task.val_set, CONFIG, progress=False)
@@ -90,7 +90,7 @@ def test_bad_settings_are_refused(tmp_path):
 
 
 def test_a_kill_between_the_saved_state_and_its_journal_row_loses_nothing(tmp_path, monkeypatch):
-    import neurosage.channel_search as module
+    import neurosage.channels.search as module
 
     task = tiny_task(objective="p")
     whole = run_channel_search(tmp_path / "whole", _build, task.train_set, task.val_set, CONFIG, progress=False)

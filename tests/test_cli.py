@@ -109,7 +109,7 @@ def test_rdm_cli_writes_table_and_heatmap(tmp_path, fmnist, capsys):
 def test_a_full_disk_is_one_message_naming_the_run_folder_and_how_to_resume(tmp_path, fmnist, capsys, monkeypatch):
     import errno
 
-    import neurosage.search
+    import neurosage.search.driver
 
     run = tmp_path / "run"
     flags = ["--data", str(fmnist), "--n-blocks", "2", "--filters", "4", "--premature-steps", "2", "--n-train", "64",
@@ -118,7 +118,7 @@ def test_a_full_disk_is_one_message_naming_the_run_folder_and_how_to_resume(tmp_
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(run / "trials.nc"))
 
-    monkeypatch.setattr(neurosage.search, "export_trials", full_disk)
+    monkeypatch.setattr(neurosage.search.driver, "export_trials", full_disk)
     assert main(["search", str(run), "--budget", "2", *flags]) == 2
     err = capsys.readouterr().err
     assert f"could not write {run / 'trials.nc'} in {run} (No space left on device); fix: free space" in err

@@ -4,8 +4,8 @@ import pytest
 from neurosage.analyses.embedded import Setup, SplitRuleError, embedded_setup, teacher_stimuli
 from neurosage.analyses.settings import EmbeddedConfig
 from neurosage.data_adapters.imageset import ImageSet
-from neurosage.rsa import compute_rdms
-from neurosage.teachers import Teacher
+from neurosage.rsa.rdm import compute_rdms
+from neurosage.teachers.teacher import Teacher
 from conftest import TINY_ANALYSIS
 
 

@@ -2,8 +2,8 @@ from dataclasses import replace
 
 import pytest
 
-from neurosage.evaluate import evaluate_candidate
-from neurosage.space import get_space
+from neurosage.search.candidate import evaluate_candidate
+from neurosage.spaces import get_space
 from search_helpers import tiny_task
 
 
@@ -27,9 +27,10 @@ def test_divergence_and_errors_are_records():
 def test_nan_weights_after_the_last_step_mark_the_trial_diverged(monkeypatch):
     import torch
 
-    import neurosage.evaluate
+    import neurosage.search.candidate
+    import neurosage.training.loop
 
-    real_train = neurosage.evaluate.train
+    real_train = neurosage.training.loop.train
 
     def train_then_blow_up(net, *args, **kwargs):
         result = real_train(net, *args, **kwargs)
@@ -37,7 +38,7 @@ def test_nan_weights_after_the_last_step_mark_the_trial_diverged(monkeypatch):
             next(net.parameters()).fill_(float("nan"))  # the last update made the weights NaN, the loss was still finite
         return result
 
-    monkeypatch.setattr(neurosage.evaluate, "train", train_then_blow_up)
+    monkeypatch.setattr(neurosage.search.candidate, "train", train_then_blow_up)
     for objective in ("p", "p+tg"):
         rec = evaluate_candidate(str(get_space("pnas", 2).sample(0)), tiny_task(objective=objective), seed=1)
         assert rec["status"] == "diverged" and rec["score"] is None and "non-finite" in rec["error"]
@@ -54,7 +55,8 @@ def test_scores_over_the_noise_ceiling_are_recorded():
 
 
 def test_tasks_on_cpu_are_used_as_they_are_and_cuda_needs_no_worker():
-    from neurosage.evaluate import resident_task, worker_device
+    from neurosage.search.candidate import resident_task
+    from neurosage.training.devices import worker_device
 
     task = tiny_task()
     assert resident_task(task) is task

@@ -2,11 +2,13 @@ import numpy as np
 import pytest
 import torch
 
-from neurosage.errors import ConfigError
-from neurosage.layer_network import LayerNetwork, concat_padded
-from neurosage.layer_space import Layer, LayerGenotype, LayerSpace
-from neurosage.network import build_network, count_flops, count_parameters
-from neurosage.space import PNASNET_5, get_space
+from neurosage.core.errors import ConfigError
+from neurosage.nets.layerwise import LayerNetwork, concat_padded
+from neurosage.spaces.layerwise import Layer, LayerGenotype, LayerSpace
+from neurosage.nets.build import build_network
+from neurosage.nets.measure import count_flops, count_parameters
+from neurosage.spaces.cell import PNASNET_5
+from neurosage.spaces import get_space
 
 
 @pytest.mark.parametrize("name", ["layers-10", "layers-20"])

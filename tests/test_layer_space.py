@@ -3,9 +3,9 @@ import pytest
 from hyperopt import hp, space_eval
 from hyperopt.pyll.stochastic import sample
 
-from neurosage.errors import ConfigError
-from neurosage.layer_space import Layer, LayerGenotype, LayerSpace
-from neurosage.space import SPACES, get_space, parse_genotype
+from neurosage.core.errors import ConfigError
+from neurosage.spaces.layerwise import Layer, LayerGenotype, LayerSpace
+from neurosage.spaces import SPACES, get_space, parse_genotype
 
 
 @pytest.mark.parametrize("name,depth", [("layers-10", 10), ("layers-20", 20)])

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from neurosage.models import MODELS, FeatureModel, build_model, cifar_resnet
+from neurosage.nets.models import MODELS, FeatureModel, build_model, cifar_resnet
 
 
 def test_cifar_resnet_has_paper_depth():
@@ -32,8 +32,8 @@ def test_feature_model_extracts_named_layers():
 def test_pretrained_weights_come_from_the_torch_cache_with_their_preprocessing(tmp_path, monkeypatch):
     import torchvision
 
-    from neurosage.errors import ConfigError
-    from neurosage.models import model_inputs, pretrained_cache_path
+    from neurosage.core.errors import ConfigError
+    from neurosage.nets.models import model_inputs, pretrained_cache_path
     from conftest import random_stimuli
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))

@@ -1,8 +1,10 @@
 import pytest
 import torch
 
-from neurosage.network import build_network, count_flops, count_parameters
-from neurosage.space import NASNET_A, PNASNET_5, get_space
+from neurosage.nets.build import build_network
+from neurosage.nets.measure import count_flops, count_parameters
+from neurosage.spaces.cell import NASNET_A, PNASNET_5
+from neurosage.spaces import get_space
 
 
 def _close(value, published, tol=0.02):
@@ -75,8 +77,8 @@ def test_drop_stem_cells_for_search():
 
 
 def test_unused_cell_inputs_get_no_preprocessing():
-    from neurosage.network import CellModule
-    from neurosage.space import Block, Cell
+    from neurosage.nets.cells import CellModule
+    from neurosage.spaces.cell import Block, Cell
 
     only_prev = Cell((Block((0, 0), ("sep_conv_3x3", "skip_connect")),), (2,))
     cell = CellModule(only_prev, 8, 8, 4)

@@ -5,8 +5,8 @@ import textwrap
 import pytest
 import torch
 
-from neurosage.ops import FactorizedReduce, StridedPointwiseConv
-from neurosage.primitives import OP_SETS, OPS
+from neurosage.nets.ops import FactorizedReduce, StridedPointwiseConv
+from neurosage.spaces.primitives import OP_SETS, OPS
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
@@ -58,7 +58,7 @@ def test_every_op_trains_in_channels_last_without_crashing():
     """torch 2.14's CPU backward of a strided 1x1 conv in channels_last corrupts the heap; our ops avoid it."""
     code = textwrap.dedent("""
         import torch
-        from neurosage.primitives import OPS
+        from neurosage.spaces.primitives import OPS
         torch.manual_seed(0)
         for _ in range(15):
             for name in sorted(OPS):

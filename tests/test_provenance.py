@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from neurosage.provenance import jsonable, read_settings, record_run, setting_changes
+from neurosage.runs.provenance import jsonable, read_settings, record_run, setting_changes
 
 
 def test_settings_compare_as_stored():

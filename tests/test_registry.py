@@ -2,7 +2,7 @@ import textwrap
 
 import pytest
 
-from neurosage.registry import Registry, resolve
+from neurosage.core.registry import Registry, resolve
 
 
 def test_register_list_get_create():
@@ -43,7 +43,8 @@ def test_builtins_run_once_on_first_query():
 def test_entry_point_plugins_register_and_a_broken_one_is_skipped(tmp_path, monkeypatch, caplog):
     (tmp_path / "thingplugin.py").write_text(textwrap.dedent('''
         def register():
-            from neurosage.searchers import SEARCHERS, RandomSearcher
+            from neurosage.search import SEARCHERS
+            from neurosage.search.random_search import RandomSearcher
             SEARCHERS.register("plugin-random", RandomSearcher, description="from a plug-in")
 
         def broken():
@@ -54,8 +55,8 @@ def test_entry_point_plugins_register_and_a_broken_one_is_skipped(tmp_path, monk
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: thingplugin\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text("[neurosage.searchers]\nok = thingplugin:register\nbad = thingplugin:broken\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    from neurosage.searchers import SEARCHERS, make_searcher
-    from neurosage.space import get_space
+    from neurosage.search import SEARCHERS, make_searcher
+    from neurosage.spaces import get_space
 
     SEARCHERS.reload_plugins()
     try:

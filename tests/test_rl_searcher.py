@@ -5,13 +5,14 @@ import pandas as pd
 import pytest
 import torch
 
-from neurosage.errors import RunFolderError
-from neurosage.search import SEARCHER_STATE
+from neurosage.core.errors import RunFolderError
+from neurosage.search.driver import SEARCHER_STATE
 
-from neurosage.rl_searcher import RLSearcher, decisions
-from neurosage.search import run_search
-from neurosage.searchers import RandomSearcher, make_searcher
-from neurosage.space import get_space
+from neurosage.search.rl import RLSearcher, decisions
+from neurosage.search.driver import run_search
+from neurosage.search.random_search import RandomSearcher
+from neurosage.search import make_searcher
+from neurosage.spaces import get_space
 from search_helpers import ask_tell_history, tiny_task
 
 
@@ -162,8 +163,8 @@ RL_SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
 from dataclasses import replace
-from neurosage.search import run_search
-from neurosage.space import get_space
+from neurosage.search.driver import run_search
+from neurosage.spaces import get_space
 from search_helpers import tiny_task
 task = tiny_task(objective="p")
 task = replace(task, network=replace(task.network, width_multiplier=0.125), training=replace(task.training, steps=2))
@@ -179,7 +180,7 @@ def test_a_sigkilled_rl_search_resumes_with_the_proposals_of_an_uninterrupted_on
     import time
     from pathlib import Path
 
-    from neurosage.journal import Journal
+    from neurosage.runs.journal import Journal
 
     tests = str(Path(__file__).parent)
     for name in ("whole", "killed"):

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from neurosage.errors import RunFolderError
-from neurosage.run_lock import LOCK_FILE, run_lock
+from neurosage.core.errors import RunFolderError
+from neurosage.runs.lock import LOCK_FILE, run_lock
 
 
 def test_the_lock_is_held_then_released(tmp_path):

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from neurosage.rsa import COL, ROW, STACK, upper_triangle
-from neurosage.score import combined_score, teacher_scores
+from neurosage.rsa.rdm import COL, ROW, STACK, upper_triangle
+from neurosage.rsa.score import combined_score, teacher_scores
 
 
 def _stack(names, vectors, n=4):

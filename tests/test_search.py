@@ -10,11 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from neurosage.errors import SearchFailed
+from neurosage.core.errors import SearchFailed
 
-from neurosage.journal import Journal
-from neurosage.search import load_trials, run_search
-from neurosage.space import get_space
+from neurosage.runs.journal import Journal
+from neurosage.search.export import load_trials
+from neurosage.search.driver import run_search
+from neurosage.spaces import get_space
 from search_helpers import tiny_task
 
 SPACE = get_space("pnas", n_blocks=2)
@@ -53,8 +54,8 @@ SCRIPT = textwrap.dedent(
     """
     import sys
     sys.path.insert(0, {tests!r})
-    from neurosage.search import run_search
-    from neurosage.space import get_space
+    from neurosage.search.driver import run_search
+    from neurosage.spaces import get_space
     from search_helpers import tiny_task
     run_search({run!r}, get_space("pnas", n_blocks=2), tiny_task(steps=6), budget=10, seed=1, progress=False)
     """
@@ -115,8 +116,8 @@ def test_dask_local_cluster_survives_a_killed_worker(tmp_path):
 
 
 def test_two_drivers_on_one_run_folder_the_second_is_refused(tmp_path):
-    from neurosage.errors import RunFolderError
-    from neurosage.run_lock import run_lock
+    from neurosage.core.errors import RunFolderError
+    from neurosage.runs.lock import run_lock
 
     with run_lock(tmp_path):  # a first driver is running
         with pytest.raises(RunFolderError, match="another driver"):
@@ -125,7 +126,7 @@ def test_two_drivers_on_one_run_folder_the_second_is_refused(tmp_path):
 
 
 def test_resume_refuses_changed_settings_but_extends_the_budget(tmp_path):
-    from neurosage.errors import RunFolderError
+    from neurosage.core.errors import RunFolderError
 
     run_search(tmp_path, SPACE, tiny_task(), budget=2, seed=1, progress=False)
     for changed in (dict(seed=2), dict(task=tiny_task(objective="p")), dict(space=get_space("pnas", n_blocks=3))):
@@ -183,7 +184,7 @@ def test_worker_processes_share_the_cores():
 
     import torch
 
-    from neurosage.search import share_cores
+    from neurosage.search.executors import share_cores
 
     before = torch.get_num_threads()
     try:

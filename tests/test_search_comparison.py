@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from neurosage.errors import ConfigError
+from neurosage.core.errors import ConfigError
 
 from neurosage.analyses.config import load_config
 from neurosage.analyses.search_comparison import SearchComparisonConfig, progress_curve, run, top_k_genotypes

@@ -1,7 +1,8 @@
 import numpy as np
 
-from neurosage.searchers import RandomSearcher, TPESearcher
-from neurosage.space import get_space
+from neurosage.search.random_search import RandomSearcher
+from neurosage.search.tpe import TPESearcher
+from neurosage.spaces import get_space
 from search_helpers import ask_tell_history
 
 

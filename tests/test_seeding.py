@@ -1,6 +1,6 @@
 import numpy as np
 
-from neurosage.seeding import derive_seed
+from neurosage.core.seeding import derive_seed
 
 
 def test_derived_seeds_are_stable_distinct_and_from_seedsequence():

@@ -25,7 +25,7 @@ def test_premature_budget_in_steps_or_epochs():
 
 
 def test_cell_network_settings_read_as_before_the_width_multiplier_so_old_run_folders_resume():
-    from neurosage.candidate import NetworkConfig
+    from neurosage.training.configs import NetworkConfig
 
     assert NetworkConfig().to_dict() == {"skeleton": "cifar", "n_cells": 1, "filters": 8, "n_stem_cells": None}
     assert NetworkConfig(width_multiplier=0.125).to_dict()["width_multiplier"] == 0.125

@@ -2,10 +2,10 @@ import pytest
 
 from conftest import random_stimuli
 
-from neurosage.candidate import RDMOptions
-from neurosage.models import cifar_resnet
-from neurosage.similarity import model_rdms, score_model
-from neurosage.teachers import network_teacher
+from neurosage.training.configs import RDMOptions
+from neurosage.nets.models import cifar_resnet
+from neurosage.teachers.scoring import model_rdms, score_model
+from neurosage.teachers.teacher import network_teacher
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from hyperopt.pyll.stochastic import sample
 
-from neurosage.space import NASNET_A, PNASNET_5, Block, Cell, Genotype, get_space, output_states
+from neurosage.spaces.cell import NASNET_A, PNASNET_5, Block, Cell, Genotype, output_states
+from neurosage.spaces import get_space
 
 
 @pytest.mark.parametrize("genotype", [NASNET_A, PNASNET_5])

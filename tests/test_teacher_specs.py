@@ -4,8 +4,8 @@ import pytest
 from conftest import random_stimuli
 import torch
 
-from neurosage.models import build_model
-from neurosage.teacher_specs import teacher_from_spec
+from neurosage.nets.models import build_model
+from neurosage.teachers.kinds import teacher_from_spec
 
 
 @pytest.fixture
@@ -55,9 +55,9 @@ def test_bad_specs_explain_the_format(stimuli):
 
 
 def test_a_new_teacher_kind_plugs_into_specs(stimuli):
-    from neurosage.rsa import compute_rdms
-    from neurosage.teacher_specs import TEACHER_KINDS
-    from neurosage.teachers import Teacher
+    from neurosage.rsa.rdm import compute_rdms
+    from neurosage.teachers.kinds import TEACHER_KINDS
+    from neurosage.teachers.teacher import Teacher
 
     @TEACHER_KINDS.register("pixels", description="raw pixels as one endpoint")
     def pixels(spec, args, stimuli, **_):

@@ -7,10 +7,10 @@ import torchvision
 
 from neurosage.data_adapters.simulated import simulate_recording
 from neurosage.assembly import average_repetitions, make_assembly
-from neurosage.rsa import compute_rdm, subsample_rdm
-from neurosage.models import FeatureModel, cifar_resnet
-from neurosage.seeding import derive_seed
-from neurosage.teachers import Teacher, brain_teacher, network_teacher
+from neurosage.rsa.rdm import compute_rdm, subsample_rdm
+from neurosage.nets.models import FeatureModel, cifar_resnet
+from neurosage.core.seeding import derive_seed
+from neurosage.teachers.teacher import Teacher, brain_teacher, network_teacher
 
 
 @pytest.fixture

@@ -3,11 +3,15 @@ import pytest
 import torch
 from torch.utils.data import TensorDataset
 
-from neurosage.network import build_network
-from neurosage.space import get_space
+from neurosage.nets.build import build_network
+from neurosage.spaces import get_space
 from neurosage.assembly import select_regions
 from neurosage.data_adapters.imageset import ImageSet
-from neurosage.train import TrainConfig, evaluate, extract_activations, memory_format_for, resolve_steps, train, training_batches
+from neurosage.training.configs import TrainConfig
+from neurosage.training.evaluation import evaluate
+from neurosage.training.activations import extract_activations
+from neurosage.training.batches import memory_format_for, training_batches
+from neurosage.training.loop import resolve_steps, train
 
 
 @pytest.fixture

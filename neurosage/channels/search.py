@@ -1,0 +1,245 @@
+"""Channel-size search in the style of CONetV2: grow or shrink each channel group over trials, keeping weights.
+
+Trial 0 trains the starting network. After every trial each resizable group gets
+a metric ``m`` (the mean over its layers: CONetV2's QC of the producers' output
+side and the consumers' input side, or the teacher's RDM similarity of the
+producers' outputs), and a momentum ``M_t = gamma M_{t-1} + m_t``. The next size
+of a group follows one of CONetV2's rules (``shared/reference/conetv2.md`` section 4):
+
+- trial 1: every group grows by ``init_step`` (unconditional, as in CONetV2);
+- ``greedy``: ``size * clip(1 + delta, 0.5, 2)`` with ``delta = M_t - M_{t-1}``, rounded to the
+  nearest even number and clipped to ``[min_size, max_size]``;
+- ``annealing``: as greedy, but with probability ``p = exp(-(1/|delta|)/T)``, where
+  ``T = alpha (trials - t) / trials``, ``delta`` becomes ``delta + p`` (CONetV2's code; the
+  paper's exact formula is unconfirmed: this is the code's rule, stated as our choice).
+
+The network is resized with its trained weights (:func:`~neurosage.channels.resize.resize_channels`)
+and trained again with a fresh optimiser. The chosen sizes are those of the trial, after the fifth,
+with the highest mean momentum over groups (CONetV2's model selection).
+
+Each trial is a row of the run folder's journal (sizes, per-group metric and momentum, validation
+accuracy, params, FLOPs); the weights, momentum and random state after each trial are saved
+atomically in ``channel_state.pt``, so a killed search resumes at the next trial and ends where an
+uninterrupted one does. A search is sequential (each trial starts from the last one's weights); run
+several searches side by side through any executor (:class:`~neurosage.search.executors.InlineExecutor`, Dask).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from neurosage.channels.groups import ChannelGraph, channel_groups
+from neurosage.channels.metrics import layer_quality, teacher_layer_scores
+from neurosage.channels.resize import resize_channels
+from neurosage.core.atomic import atomic_path
+from neurosage.core.errors import ConfigError, RunFolderError, RunFolderExists
+from neurosage.nets.measure import count_flops, count_parameters
+from neurosage.nets.models import FeatureModel
+from neurosage.runs.journal import Journal
+from neurosage.runs.lock import run_lock
+from neurosage.runs.provenance import jsonable, record_run
+from neurosage.runs.resume import refuse_changed_settings
+from neurosage.training.configs import TrainConfig
+from neurosage.training.evaluation import evaluate
+from neurosage.training.loop import train
+
+__all__ = ["STATE_FILE", "ChannelSearchConfig", "ChannelSearchResult", "round_even", "next_sizes", "group_metrics", "run_channel_search", "best_sizes"]
+
+
+log = logging.getLogger(__name__)
+
+
+STATE_FILE = "channel_state.pt"
+
+
+@dataclass(frozen=True)
+class ChannelSearchConfig:
+    """A channel search's rule, metric, budget and bounds (CONetV2's defaults, except where noted)."""
+
+    rule: Literal["greedy", "annealing"] = "annealing"
+    metric: Literal["qc", "teacher"] = "qc"
+    trials: int = 36
+    training: TrainConfig = field(default_factory=lambda: TrainConfig(steps=100))
+    gamma: float = 0.8
+    init_step: int = 16
+    min_size: int = 16
+    max_size: int = 256
+    factor_bounds: tuple[float, float] = (0.5, 2.0)
+    temperature: float = 5.0  # CONetV2's ALPHA
+    select_after: int = 5
+    seed: int = 0
+
+    def check(self) -> None:
+        if self.rule not in ("greedy", "annealing"):
+            raise ConfigError(f"unknown scaling rule {self.rule!r}", "use 'greedy' or 'annealing'", field="rule")
+        if self.metric not in ("qc", "teacher"):
+            raise ConfigError(f"unknown layer metric {self.metric!r}", "use 'qc' or 'teacher'", field="metric")
+        if not isinstance(self.trials, int) or self.trials < 2:
+            raise ConfigError(f"trials must be at least 2, got {self.trials!r}", "use e.g. 36 (CONetV2) or 12 at small scale", field="trials")
+        if not 2 <= self.min_size <= self.max_size:
+            raise ConfigError(f"size bounds [{self.min_size}, {self.max_size}] are not an interval of at least 2", "set 2 <= min-size <= max-size", field="min_size")
+
+
+@dataclass
+class ChannelSearchResult:
+    """The trials (one row each) and the chosen sizes."""
+
+    run_dir: Path
+    trials: list[dict[str, Any]]
+    best_sizes: dict[int, int]
+    graph: ChannelGraph
+
+
+def round_even(x: float) -> int:
+    """The nearest even integer (CONetV2's ``round_even``)."""
+    return int(2 * round(x / 2))
+
+
+def next_sizes(sizes: dict[int, int], delta: dict[int, float], config: ChannelSearchConfig, trial: int, rng: np.random.Generator) -> dict[int, int]:
+    """The sizes for trial ``trial`` from the momentum changes ``delta`` of trial ``trial - 1``."""
+    if trial == 1:
+        return {g: min(config.max_size, s + config.init_step) for g, s in sizes.items()}
+    lo, hi = config.factor_bounds
+    out = {}
+    for g, size in sizes.items():
+        d = delta[g]
+        if config.rule == "annealing" and d != 0:
+            temperature = config.temperature * (config.trials - trial) / config.trials
+            p = math.exp(-(1 / abs(d)) / temperature) if temperature > 0 else 0.0
+            if rng.random() < p:
+                d = d + p
+        factor = min(hi, max(lo, 1 + d))
+        out[g] = min(config.max_size, max(config.min_size, round_even(size * factor)))
+    return out
+
+
+def group_metrics(model: nn.Module, graph: ChannelGraph, metric: str, teacher=None, *, device=None, seed: int = 0) -> dict[int, float]:
+    """Each resizable group's metric: the mean of QC over its producers' output side and its consumers' input side,
+    or the mean teacher similarity of its producers' outputs."""
+    modules = dict(model.named_modules())
+    out: dict[int, float] = {}
+    if metric == "qc":
+        for group in graph.resizable:
+            values = [layer_quality(modules[n].weight)["out"].qc for n in group.producers if hasattr(modules[n], "weight")]
+            values += [layer_quality(modules[n].weight)["in"].qc for n in group.consumers if hasattr(modules[n], "weight")]
+            out[group.id] = float(np.mean(values)) if values else 0.0
+        return out
+    if teacher is None:
+        raise ConfigError("the teacher metric needs a teacher", "give a teacher, or use metric 'qc'", field="metric")
+    layers = sorted({n for g in graph.resizable for n in g.producers if hasattr(modules[n], "weight")})
+    scores = teacher_layer_scores(FeatureModel(model, layers), teacher, layers, device=device, seed=seed)
+    for group in graph.resizable:
+        values = [scores[n] for n in group.producers if n in scores]
+        out[group.id] = float(np.mean(values)) if values else 0.0
+    return out
+
+
+def run_channel_search(
+    run_dir: str | Path, build: Callable[[], nn.Module], train_set, val_set, config: ChannelSearchConfig, *,
+    teacher=None, device=None, resume: bool = False, progress: bool = True, settings: dict[str, Any] | None = None,
+    observe: Callable[[nn.Module, ChannelGraph], dict[str, Any]] | None = None,
+) -> ChannelSearchResult:
+    """Run (or resume) a channel search of ``config.trials`` trials of the network ``build()`` returns.
+
+    ``build`` must be deterministic (it is called again on resume to rebuild the graph); the trained weights
+    come from the run folder's state. ``observe(model, graph)``, when given, is called after each trial and
+    its values are stored in the trial's record (e.g. test accuracy and other metrics, which the search never reads).
+    The trial budget is part of the annealing schedule, so a resumed search must keep it.
+    """
+    config.check()
+    if config.metric == "teacher" and teacher is None:
+        raise ConfigError("the teacher metric needs a teacher", "give a teacher, or use metric 'qc'", field="metric")
+    run_dir = Path(run_dir)
+    journal_path = run_dir / "journal.sqlite"
+    if journal_path.exists() and not resume:
+        raise RunFolderExists(f"{run_dir} already holds a channel search", "pass resume=True to continue it, or choose another run folder", file=run_dir)
+    resolved = jsonable({"channel_search": asdict(config), **(settings or {})})
+    if resume:
+        refuse_changed_settings(run_dir, resolved)
+    with run_lock(run_dir), record_run(run_dir, resolved, seeds={"seed": config.seed}, device=device):
+        return _search(run_dir, build, train_set, val_set, config, teacher, device, progress, observe)
+
+
+def _search(run_dir: Path, build, train_set, val_set, config: ChannelSearchConfig, teacher, device, progress: bool, observe) -> ChannelSearchResult:
+    from tqdm.auto import tqdm
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model = build()
+    shape = tuple(train_set[0][0].shape)
+    graph = channel_groups(model, torch.zeros(1, *shape))
+    journal = Journal(run_dir / "journal.sqlite")
+    state_file = run_dir / STATE_FILE
+    rows = [row["record"] for row in journal.rows()]
+    if rows and not state_file.exists():
+        raise RunFolderError(f"{run_dir} has {len(rows)} trials in its journal but no {STATE_FILE}",
+                             "start a new run folder (the trained weights of the last trial are gone)", file=run_dir)
+    rng = np.random.default_rng(config.seed)
+    sizes = {g.id: g.size for g in graph.resizable}
+    momentum: dict[int, float] = {g: 0.0 for g in sizes}
+    delta: dict[int, float] = {g: 0.0 for g in sizes}
+    if state_file.exists():
+        state = torch.load(state_file, weights_only=False)
+        if state["trial"] == len(rows):  # killed after the state was saved, before its journal row: write the row now
+            _journal_row(journal, state["record"])
+            rows.append(state["record"])
+        if state["trial"] != len(rows) - 1:
+            raise RunFolderError(f"{state_file} is of trial {state['trial']}, but the journal has {len(rows)} trials",
+                                 "start a new run folder (this one was changed by hand)", file=state_file)
+        sizes, momentum, delta = state["sizes"], state["momentum"], state["delta"]
+        rng.bit_generator.state = state["rng"]
+        model = resize_channels(model, graph, sizes)
+        model.load_state_dict(state["weights"])
+    start = len(rows)
+    bar = tqdm(total=config.trials, initial=start, desc=f"channels:{config.rule}:{config.metric}", disable=not progress)
+    for trial in range(start, config.trials):
+        t0 = time.perf_counter()
+        if trial > 0:
+            previous, sizes = sizes, next_sizes(sizes, delta, config, trial, rng)
+            model = resize_channels(model, graph, sizes, current=previous, seed=config.seed * 100_003 + trial)
+        result = train(model, train_set, config.training, seed=config.seed * 100_003 + trial, device=device)
+        accuracy = evaluate(model, val_set, device=device)
+        metrics = group_metrics(model.cpu(), graph, config.metric, teacher, device=device, seed=config.seed)
+        new_momentum = {g: config.gamma * momentum[g] + metrics[g] for g in sizes}
+        delta = {g: new_momentum[g] - momentum[g] for g in sizes}
+        momentum = new_momentum
+        record = {
+            "trial": trial, "status": result.status, "sizes": {str(g): s for g, s in sizes.items()},
+            "genotype": "channels: " + " ".join(f"{g}={s}" for g, s in sizes.items()),
+            "metric": {str(g): v for g, v in metrics.items()}, "momentum": {str(g): v for g, v in momentum.items()},
+            "mean_momentum": float(np.mean(list(momentum.values()))), "mean_metric": float(np.mean(list(metrics.values()))),
+            "val_top1": accuracy["top1"], "params": count_parameters(model), **count_flops(model.cpu(), shape),
+            "examples": result.examples, "wall_time": time.perf_counter() - t0,
+            **(observe(model, graph) if observe is not None else {}),
+        }
+        with atomic_path(state_file) as tmp:  # the state first, with its record: a kill at any point loses nothing
+            torch.save({"trial": trial, "sizes": sizes, "momentum": momentum, "delta": delta, "rng": rng.bit_generator.state,
+                        "weights": model.state_dict(), "record": record}, tmp)
+        _journal_row(journal, record)
+        rows.append(record)
+        bar.update(1)
+        bar.set_postfix(val=f"{accuracy['top1']:.3f}", params=record["params"])
+    bar.close()
+    return ChannelSearchResult(run_dir, rows, best_sizes(rows, config.select_after), graph)
+
+
+def _journal_row(journal: Journal, record: dict[str, Any]) -> None:
+    journal.propose(record["trial"], record["sizes"], record["genotype"], time.time())
+    journal.append(record["trial"], record["sizes"], record, -record["mean_momentum"], time.time())
+
+
+def best_sizes(rows: list[dict[str, Any]], select_after: int) -> dict[int, int]:
+    """CONetV2's choice: the sizes of the trial after ``select_after`` with the highest mean momentum (else the last)."""
+    eligible = [r for r in rows if r["trial"] > select_after] or rows[-1:]
+    best = max(eligible, key=lambda r: r["mean_momentum"])
+    return {int(g): int(s) for g, s in best["sizes"].items()}

@@ -1,0 +1,32 @@
+"""One entry point for any genotype: :func:`build_network` builds a cell network or a layer-wise network.
+"""
+
+from __future__ import annotations
+
+from neurosage.core.errors import ConfigError
+from neurosage.nets.cells import CellNetwork
+from neurosage.nets.layerwise import LayerNetwork
+from neurosage.spaces import parse_genotype
+from neurosage.spaces.cell import Genotype
+from neurosage.spaces.layerwise import LayerGenotype
+
+__all__ = ["build_network"]
+
+
+#: Options of cell networks only; a layer-wise network has no skeleton, cells or stem.
+_CELL_ONLY = ("skeleton", "n_cells", "filters", "n_stem_cells", "stem_multiplier", "aux_head", "dropout")
+
+
+def build_network(genotype: Genotype | LayerGenotype | str, *, width_multiplier: float = 1.0, **kwargs) -> CellNetwork | LayerNetwork:
+    """Build the network of a cell genotype (:class:`CellNetwork`, see its parameters) or of a layer-wise
+    genotype (:class:`~neurosage.nets.layerwise.LayerNetwork`: ``num_classes``, ``in_channels``,
+    ``width_multiplier``; the cell options of a :class:`~neurosage.training.configs.NetworkConfig` do not apply
+    to it and are not used). A string is parsed with :func:`~neurosage.spaces.parse_genotype`."""
+    if isinstance(genotype, str):
+        genotype = parse_genotype(genotype)
+    if isinstance(genotype, LayerGenotype):
+        kwargs = {k: v for k, v in kwargs.items() if k not in _CELL_ONLY}
+        return LayerNetwork(genotype, width_multiplier=width_multiplier, **kwargs)
+    if width_multiplier != 1.0:
+        raise ConfigError(f"width_multiplier {width_multiplier} applies to layer-wise networks only", "set the cell networks' width with filters", field="width_multiplier")
+    return CellNetwork(genotype, **kwargs)

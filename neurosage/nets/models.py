@@ -1,0 +1,189 @@
+"""Networks by name for teachers and the ``rdm`` command, and feature extraction from any torch module.
+
+:data:`MODELS` holds the project's own networks (``cifar_resnet``: the paper's
+CIFAR ResNet teacher); :func:`build_model` also accepts any torchvision model
+name (torchvision keeps its own registry). :class:`FeatureModel` gives any
+module the ``extract(x, names)`` method that activation extraction uses.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+from torch import nn
+
+from neurosage.core.errors import ConfigError
+from neurosage.nets import MODELS
+
+__all__ = ["FeatureModel", "cifar_resnet", "register_models", "build_model", "pretrained_cache_path", "model_inputs", "load_weights"]
+
+
+log = logging.getLogger(__name__)
+
+
+
+
+class FeatureModel(nn.Module):
+    """Give any torch module an ``extract(x, names)`` method via torchvision feature extraction."""
+
+    def __init__(self, model: nn.Module, layers: Sequence[str]):
+        super().__init__()
+        from torchvision.models.feature_extraction import create_feature_extractor
+
+        self.layers = list(layers)
+        self.body = create_feature_extractor(model, return_nodes={n: n for n in self.layers})
+
+    def extract(self, x: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
+        feats = self.body(x)
+        return {n: feats[n] for n in names}
+
+
+class _BasicBlock(nn.Module):
+    def __init__(self, c_in: int, c_out: int, stride: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.shortcut = (
+            nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+            if stride != 1 or c_in != c_out
+            else nn.Identity()
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+def cifar_resnet(n: int = 9, num_classes: int = 10, in_channels: int = 3, width: int = 16) -> nn.Sequential:
+    """The CIFAR ResNet of He et al. (6n+2 layers; n=9 is the paper's 54-conv teacher).
+
+    Its three stacks are named ``stack1``..``stack3``: the paper's teacher endpoints L1-L3.
+    """
+    layers: dict[str, nn.Module] = {
+        "stem": nn.Sequential(nn.Conv2d(in_channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU())
+    }
+    c = width
+    for s in range(3):
+        c_out = width * 2**s
+        blocks = [_BasicBlock(c if i == 0 else c_out, c_out, 2 if (i == 0 and s > 0) else 1) for i in range(n)]
+        layers[f"stack{s + 1}"] = nn.Sequential(*blocks)
+        c = c_out
+    layers["pool"] = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    layers["fc"] = nn.Linear(c, num_classes)
+    return nn.Sequential(OrderedDict(layers))
+
+
+def register_models() -> None:
+    """Register the project's own models (run once, when :data:`~neurosage.nets.MODELS` is first queried)."""
+    MODELS.register(
+        "cifar_resnet", cifar_resnet, description="CIFAR ResNet (6n+2 layers; endpoints stack1..stack3); 'cifar_resnet-<n>'",
+        citation="He et al. 2016, Deep Residual Learning for Image Recognition",
+    )
+
+
+def build_model(name: str, *, weights: str | None = None, num_classes: int = 10, in_channels: int = 3, seed: int = 0) -> nn.Module:
+    """A model by name (:data:`MODELS`, e.g. ``cifar_resnet-9``, or any torchvision name) with its weights.
+
+    ``weights``:
+
+    - ``None``: a torchvision model's default pretrained weights (``"DEFAULT"``); a project model's
+      random initialisation (there are no published weights for it).
+    - a torchvision weights name (``"DEFAULT"``, ``"IMAGENET1K_V1"``...): read from the local torch cache
+      (``$TORCH_HOME/hub/checkpoints``); nothing is downloaded, and a missing file is an error naming it.
+    - ``"random"``: random weights, initialised from ``seed``; logged as a warning.
+    - anything else: a state-dict file.
+
+    The model's ``neurosage_weights`` attribute says which (``"random weights (seed 0)"``, ...);
+    ``neurosage_preprocessing`` holds the pretrained weights' own input conversion (``size``, ``channels``,
+    ``mean``, ``std``), or None.
+    """
+    base, _, depth = name.partition("-")
+    project = base in MODELS
+    if not project:
+        import torchvision
+
+        if name not in torchvision.models.list_models():
+            raise ConfigError(f"unknown model {name!r}", f"use one of {list(MODELS)} (e.g. cifar_resnet-<n>) or a torchvision name such as resnet18", field="model")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        if project:
+            model: nn.Module = MODELS.create(base, *([int(depth)] if depth else []), num_classes=num_classes, in_channels=in_channels)
+        else:
+            model = torchvision.models.get_model(name, weights=None)
+    model.neurosage_preprocessing = None
+    choice = weights if weights is not None else (None if project else "DEFAULT")
+    if choice is None or choice == "random":
+        model.neurosage_weights = f"random weights (seed {seed})"
+        model.neurosage_preprocessing = None if project else {"channels": 3}
+        log.warning("%s has random weights (seed %d)", name, seed)
+    elif not project and _is_weights_name(name, choice):
+        _load_pretrained(model, name, choice)
+    else:
+        load_weights(model, choice)
+        model.neurosage_weights = f"weights from {choice}"
+    return model.eval()
+
+
+def _is_weights_name(name: str, choice: str) -> bool:
+    import torchvision
+
+    return choice == "DEFAULT" or choice in torchvision.models.get_model_weights(name).__members__
+
+
+def pretrained_cache_path(name: str, weights: str = "DEFAULT") -> Path:
+    """Where torchvision keeps the pretrained ``weights`` of model ``name`` ($TORCH_HOME/hub/checkpoints/<file>)."""
+    import torchvision
+
+    entry = torchvision.models.get_model_weights(name)[weights] if weights != "DEFAULT" else torchvision.models.get_model_weights(name).DEFAULT
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(entry.url).path).name
+
+
+def _load_pretrained(model: nn.Module, name: str, weights: str) -> None:
+    import torchvision
+
+    entry = torchvision.models.get_model_weights(name)[weights] if weights != "DEFAULT" else torchvision.models.get_model_weights(name).DEFAULT
+    path = pretrained_cache_path(name, weights)
+    if not path.is_file():
+        raise ConfigError(
+            f"the pretrained {entry} weights of {name} are not in the torch cache (nothing is downloaded at run time)",
+            f"on a machine with internet run: python -c \"import torchvision; torchvision.models.get_model('{name}', weights='{weights}')\"; "
+            f"then copy {path.name} to {path.parent} here (or set TORCH_HOME); or ask for random weights explicitly",
+            file=path,
+        )
+    load_weights(model, path)
+    transform = entry.transforms()
+    model.neurosage_weights = f"pretrained {entry}"
+    model.neurosage_preprocessing = {"size": int(transform.crop_size[0]), "channels": 3, "mean": list(transform.mean), "std": list(transform.std)}
+
+
+def model_inputs(model: nn.Module, images):
+    """``images`` converted as the model expects (its pretrained weights' size, channels, mean and std), same ids."""
+    prep = getattr(model, "neurosage_preprocessing", None)
+    return images.with_conversion(**prep) if prep else images
+
+
+def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
+    """Load a state-dict file into ``model`` (safely: tensors only); a bad file raises :class:`ConfigError` naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("weights file not found", "give the path of a file written by torch.save(model.state_dict(), path)", file=path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several kinds for a corrupt or unsafe file
+        raise ConfigError(
+            f"not a PyTorch state-dict file that can be loaded safely ({type(exc).__name__})",
+            "give a file written by torch.save(model.state_dict(), path)", file=path,
+        ) from None
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"the weights do not fit the model ({first})", "use weights saved from the same architecture and input channels", file=path) from None
+    return model

@@ -1,0 +1,204 @@
+"""Cell operations (NASNet / PNAS op sets): the modules behind the names in :mod:`neurosage.spaces.primitives`.
+
+Every op is built as ``OPS.create(name, c_in, c_out, stride)`` and follows the
+TF-slim NASNet code: ReLU -> conv -> BN ordering, separable convolutions
+applied twice (no BN/ReLU between depthwise and pointwise), a 1x1 conv + BN
+after pooling when the width changes, and a strided 1x1 conv for identity
+at stride 2 or a width change. Convolutions have no bias.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["StridedPointwiseConv", "ReLUConvBN", "Identity", "SepConv", "DilConv", "FactorizedConv", "Pool", "FactorizedReduce", "identity", "sep_conv_3x3", "sep_conv_5x5", "sep_conv_7x7", "conv_1x7_7x1", "conv_1x3_3x1", "dil_conv_3x3", "avg_pool_3x3", "max_pool_3x3", "max_pool_5x5", "max_pool_7x7", "conv_1x1", "conv_3x3"]
+
+
+def _bn(c: int) -> nn.BatchNorm2d:
+    return nn.BatchNorm2d(c, eps=1e-3, momentum=0.1)
+
+
+class StridedPointwiseConv(nn.Conv2d):
+    """A 1x1 convolution at stride ``s`` computed as every ``s``-th pixel, then a 1x1 conv at stride 1.
+
+    The same function and parameters as ``nn.Conv2d(c_in, c_out, 1, s)``; torch 2.14's CPU
+    backward of a strided 1x1 conv in channels_last corrupts the heap, this form does not
+    (``tests/test_ops.py`` runs every op at stride 2 in channels_last).
+    """
+
+    def __init__(self, c_in: int, c_out: int, stride: int):
+        super().__init__(c_in, c_out, 1, bias=False)
+        self.subsample = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x[:, :, :: self.subsample, :: self.subsample])
+
+
+class ReLUConvBN(nn.Sequential):
+    """ReLU, (optionally factorized) convolution, BN."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int | tuple[int, int], stride: int = 1, dilation: int = 1):
+        k = (kernel, kernel) if isinstance(kernel, int) else kernel
+        pad = (dilation * (k[0] - 1) // 2, dilation * (k[1] - 1) // 2)
+        pointwise_strided = k == (1, 1) and stride > 1
+        super().__init__(
+            nn.ReLU(inplace=False),
+            StridedPointwiseConv(c_in, c_out, stride) if pointwise_strided else nn.Conv2d(c_in, c_out, k, stride, pad, dilation=dilation, bias=False),
+            _bn(c_out),
+        )
+
+
+class Identity(nn.Module):
+    """Pass-through (kept as a class so drop path can recognise it)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+class SepConv(nn.Sequential):
+    """Depthwise-separable conv applied twice: (ReLU, dw, pw, BN) x 2; stride on the first."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int):
+        pad = kernel // 2
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c_in, c_in, kernel, stride, pad, groups=c_in, bias=False),
+            nn.Conv2d(c_in, c_out, 1, bias=False),
+            _bn(c_out),
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c_out, c_out, kernel, 1, pad, groups=c_out, bias=False),
+            nn.Conv2d(c_out, c_out, 1, bias=False),
+            _bn(c_out),
+        )
+
+
+class DilConv(nn.Sequential):
+    """ReLU, 3x3 depthwise conv with dilation 2, pointwise conv, BN (as DARTS/NNI)."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int, dilation: int = 2):
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c_in, c_in, 3, stride, dilation, dilation=dilation, groups=c_in, bias=False),
+            nn.Conv2d(c_in, c_out, 1, bias=False),
+            _bn(c_out),
+        )
+
+
+class FactorizedConv(nn.Sequential):
+    """ReLU, 1xk conv (stride (1,s)), kx1 conv (stride (s,1)), one BN."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int):
+        pad = kernel // 2
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c_in, c_out, (1, kernel), (1, stride), (0, pad), bias=False),
+            nn.Conv2d(c_out, c_out, (kernel, 1), (stride, 1), (pad, 0), bias=False),
+            _bn(c_out),
+        )
+
+
+class Pool(nn.Module):
+    """Max/avg pooling (TF 'SAME' semantics) then a 1x1 conv + BN if the width changes."""
+
+    def __init__(self, kind: str, c_in: int, c_out: int, kernel: int, stride: int):
+        super().__init__()
+        pad = kernel // 2
+        if kind == "max":
+            self.pool: nn.Module = nn.MaxPool2d(kernel, stride, pad)
+        else:
+            self.pool = nn.AvgPool2d(kernel, stride, pad, count_include_pad=False)
+        self.project = (
+            nn.Sequential(nn.Conv2d(c_in, c_out, 1, bias=False), _bn(c_out)) if c_in != c_out else None
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(x)
+        return self.project(x) if self.project is not None else x
+
+
+class FactorizedReduce(nn.Module):
+    """Halve H and W without losing pixels: two offset 1x1 convs, concatenated, then BN.
+
+    Path 2 is shifted by one pixel; for odd sizes its last row/column is zero (as if the
+    input were padded right/bottom first): the small output is padded, never the input (a
+    ``pad`` of a channels_last input cost 16% of a CPU step). The paths slice, then run 1x1
+    convs at stride 1: a stride-2 1x1 conv in channels_last corrupts the heap in torch 2.14's
+    CPU backward (``tests/test_ops.py`` guards the slicing form).
+    With ``stride=1`` it is a plain 1x1 conv + BN. ReLU is applied by the caller.
+    """
+
+    def __init__(self, c_in: int, c_out: int, stride: int = 2):
+        super().__init__()
+        self.stride = stride
+        if stride == 1:
+            self.conv = nn.Conv2d(c_in, c_out, 1, bias=False)
+        else:
+            self.path1 = nn.Conv2d(c_in, c_out // 2, 1, bias=False)
+            self.path2 = nn.Conv2d(c_in, c_out - c_out // 2, 1, bias=False)
+        self.bn = _bn(c_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stride == 1:
+            return self.bn(self.conv(x))
+        a = self.path1(x[:, :, ::2, ::2])
+        b = self.path2(x[:, :, 1::2, 1::2])
+        short_h, short_w = a.shape[2] - b.shape[2], a.shape[3] - b.shape[3]
+        if short_h or short_w:  # odd input: the shifted path's last row/column sees only padding (0)
+            b = nn.functional.pad(b, (0, short_w, 0, short_h))
+        return self.bn(torch.cat([a, b], dim=1))
+
+
+def identity(c_in: int, c_out: int, stride: int) -> nn.Module:
+    """``skip_connect``: the input itself, or a 1x1 ReLU-conv-BN at stride 2 or a width change."""
+    if stride == 1 and c_in == c_out:
+        return Identity()
+    return ReLUConvBN(c_in, c_out, 1, stride)
+
+
+def sep_conv_3x3(c_in: int, c_out: int, stride: int) -> nn.Module:
+    return SepConv(c_in, c_out, 3, stride)
+
+
+def sep_conv_5x5(c_in: int, c_out: int, stride: int) -> nn.Module:
+    return SepConv(c_in, c_out, 5, stride)
+
+
+def sep_conv_7x7(c_in: int, c_out: int, stride: int) -> nn.Module:
+    return SepConv(c_in, c_out, 7, stride)
+
+
+def conv_1x7_7x1(c_in: int, c_out: int, stride: int) -> nn.Module:
+    return FactorizedConv(c_in, c_out, 7, stride)
+
+
+def conv_1x3_3x1(c_in: int, c_out: int, stride: int) -> nn.Module:
+    return FactorizedConv(c_in, c_out, 3, stride)
+
+
+def dil_conv_3x3(c_in: int, c_out: int, stride: int) -> nn.Module:
+    return DilConv(c_in, c_out, stride)
+
+
+def avg_pool_3x3(c_in: int, c_out: int, stride: int) -> nn.Module:
+    return Pool("avg", c_in, c_out, 3, stride)
+
+
+def max_pool_3x3(c_in: int, c_out: int, stride: int) -> nn.Module:
+    return Pool("max", c_in, c_out, 3, stride)
+
+
+def max_pool_5x5(c_in: int, c_out: int, stride: int) -> nn.Module:
+    return Pool("max", c_in, c_out, 5, stride)
+
+
+def max_pool_7x7(c_in: int, c_out: int, stride: int) -> nn.Module:
+    return Pool("max", c_in, c_out, 7, stride)
+
+
+def conv_1x1(c_in: int, c_out: int, stride: int) -> nn.Module:
+    return ReLUConvBN(c_in, c_out, 1, stride)
+
+
+def conv_3x3(c_in: int, c_out: int, stride: int) -> nn.Module:
+    return ReLUConvBN(c_in, c_out, 3, stride)

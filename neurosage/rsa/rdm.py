@@ -1,0 +1,314 @@
+"""Representational dissimilarity matrices (RDMs) and their comparison.
+
+RDMs are computed with batched matrix products (torch, float64 by default, on
+any ``device``) and returned as :class:`xarray.DataArray` objects with dims
+``("condition_row", "condition_col")`` labelled by ``stimulus_id`` (or by the
+``by=`` descriptor, e.g. ``category_name``). A stack of RDMs adds a leading
+``"rdm"`` dim whose coord names the endpoint (a region or layer).
+
+Comparisons (:mod:`neurosage.rsa.compare`) act on upper triangles (diagonal
+excluded) after :func:`align_rdms` matched conditions by label, never by
+position. :func:`to_rsatoolbox` and
+:func:`from_rsatoolbox` convert to and from :class:`rsatoolbox.rdm.RDMs`.
+
+Method conventions: ``correlation`` = 1 - Pearson r between patterns;
+``cosine`` = 1 - cosine similarity; ``euclidean`` = Euclidean distance;
+``sqeuclidean`` = squared Euclidean distance divided by the number of features
+(rsatoolbox's ``"euclidean"``).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import torch
+import xarray as xr
+
+from neurosage.assembly import (
+    NEUROID,
+    PRESENTATION,
+    STIMULUS_ID,
+    TIME_BIN,
+    AssemblyError,
+    regions,
+    select_regions,
+)
+from neurosage.core.errors import ConfigError, NeurosageError
+
+__all__ = [
+    "ROW", "COL", "STACK","RDMMethod", "RDMAlignmentError", "compute_rdm", "compute_rdms", "stack_rdms", "subsample_rdm", "draw_subsets", "subset_mean_rdm", "upper_triangle", "align_rdms"]
+
+
+log = logging.getLogger(__name__)
+
+
+ROW, COL, STACK = "condition_row", "condition_col", "rdm"
+
+
+RDMMethod = Literal["correlation", "cosine", "euclidean", "sqeuclidean"]
+
+
+class RDMAlignmentError(NeurosageError, ValueError):
+    """Two RDMs do not describe the same conditions (or cannot be compared); the message ends with the fix."""
+
+    def __init__(self, message: str):
+        Exception.__init__(self, message)
+        self.problem, self.fix, self.file, self.field = message, "", None, None
+
+
+def compute_rdm(
+    data: xr.DataArray | np.ndarray | torch.Tensor,
+    method: RDMMethod = "correlation",
+    *,
+    by: str | None = None,
+    labels: Sequence[Any] | None = None,
+    dtype: torch.dtype = torch.float64,
+    device: str | torch.device | None = None,
+    nan: Literal["raise", "drop"] = "raise",
+) -> xr.DataArray:
+    """RDM of a ``presentation x neuroid`` assembly or an ``(n_conditions, n_features)`` array.
+
+    Parameters
+    ----------
+    data
+        An assembly (conditions labelled by ``stimulus_id``) or a 2-D array.
+    method
+        ``"correlation"``, ``"cosine"``, ``"euclidean"`` or ``"sqeuclidean"``.
+    by
+        Presentation coord to average patterns by first (e.g. ``"category_name"``);
+        conditions are then the sorted unique values, as in rsatoolbox.
+    labels
+        Condition labels for array input (default ``0..n-1``).
+    dtype, device
+        Precision and device of the computation; the result is returned on CPU.
+    nan
+        ``"raise"`` (default): refuse non-finite values; ``"drop"``: leave out every feature
+        (neuroid, unit) with a non-finite value, with a warning.
+    """
+    patterns, row_labels, descriptor = _patterns(data, by=by, labels=labels)
+    x = _finite_features(_as_tensor(patterns, dtype, device), nan)
+    rdm = _rdm_tensor(x, method).cpu().numpy()
+    return _wrap(rdm, row_labels, descriptor, method)
+
+
+def compute_rdms(
+    endpoints: xr.DataArray | Mapping[str, xr.DataArray | np.ndarray | torch.Tensor],
+    method: RDMMethod = "correlation",
+    **kwargs: Any,
+) -> xr.DataArray:
+    """Stack the RDMs of several endpoints into one ``rdm x row x col`` array.
+
+    ``endpoints`` is an assembly (one RDM per ``region``: brain areas, or the layers
+    of an activation assembly) or a mapping of endpoint name to data. All endpoints
+    must describe the same conditions; they are aligned by label to the first
+    endpoint's order.
+    """
+    if isinstance(endpoints, xr.DataArray):
+        endpoints = select_regions(endpoints, regions(endpoints))
+    if not endpoints:
+        raise ConfigError("compute_rdms got no endpoint", "pass an assembly with a region coord, or a dict of endpoint -> data", field="endpoints")
+    rdms = {name: compute_rdm(d, method, **kwargs) for name, d in endpoints.items()}
+    return stack_rdms(rdms)
+
+
+def stack_rdms(rdms: Mapping[str, xr.DataArray]) -> xr.DataArray:
+    """Stack single RDMs (aligned by condition label to the first) along ``"rdm"``."""
+    names = list(rdms)
+    first = rdms[names[0]]
+    aligned = [first] + [align_rdms(first, rdms[n])[1] for n in names[1:]]
+    stacked = xr.concat(aligned, dim=STACK, coords="minimal", compat="override", join="override")
+    return stacked.assign_coords({STACK: names})
+
+
+def subsample_rdm(
+    data: xr.DataArray | np.ndarray | torch.Tensor,
+    n_features: int,
+    n_subsamples: int = 10,
+    method: RDMMethod = "correlation",
+    *,
+    seed: int | np.random.Generator | None = 0,
+    **kwargs: Any,
+) -> xr.DataArray:
+    """Mean RDM over ``n_subsamples`` random subsets of ``n_features`` features.
+
+    The paper averaged 10 subsamples per teacher layer. When the data has no more
+    than ``n_features`` features, the plain RDM is returned.
+    """
+    total = data.shape[1] if not isinstance(data, xr.DataArray) else data.sizes[NEUROID]
+    if total <= n_features:
+        return compute_rdm(data, method, **kwargs)
+    return subset_mean_rdm(data, draw_subsets(total, n_features, n_subsamples, seed), method, **kwargs)
+
+
+def draw_subsets(total: int, n_features: int, n_subsamples: int, seed: int | np.random.Generator | None = 0) -> list[np.ndarray]:
+    """The ``n_subsamples`` feature subsets :func:`subsample_rdm` draws (each ``n_features`` of ``total``, no repeats)."""
+    rng = np.random.default_rng(seed)
+    return [rng.choice(total, size=n_features, replace=False) for _ in range(n_subsamples)]
+
+
+def subset_mean_rdm(
+    data: xr.DataArray | np.ndarray | torch.Tensor, subsets: Sequence[np.ndarray], method: RDMMethod = "correlation", **kwargs: Any
+) -> xr.DataArray:
+    """Mean RDM over the given feature subsets (column indices into ``data``'s features)."""
+    patterns, row_labels, descriptor = _patterns(data, by=kwargs.pop("by", None), labels=kwargs.pop("labels", None))
+    x = _as_tensor(patterns, kwargs.get("dtype", torch.float64), kwargs.get("device"))
+    acc = torch.zeros(x.shape[0], x.shape[0], dtype=x.dtype, device=x.device)
+    for idx in subsets:
+        acc += _rdm_tensor(x[:, torch.as_tensor(idx, device=x.device)], method)
+    rdm = _wrap((acc / len(subsets)).cpu().numpy(), row_labels, descriptor, method)
+    rdm.attrs.update(subsample_features=len(subsets[0]), subsamples=len(subsets))
+    return rdm
+
+
+def _patterns(
+    data: xr.DataArray | np.ndarray | torch.Tensor, *, by: str | None, labels: Sequence[Any] | None
+) -> tuple[Any, np.ndarray, str]:
+    """Condition x feature patterns, their labels and the descriptor name."""
+    if isinstance(data, xr.DataArray):
+        if TIME_BIN in data.dims:
+            if data.sizes[TIME_BIN] != 1:
+                raise AssemblyError(
+                    [f"assembly has {data.sizes[TIME_BIN]} time bins; fix: neurosage.assembly.select_time first"]
+                )
+            data = data.squeeze(TIME_BIN, drop=True)
+        if set(data.dims) != {PRESENTATION, NEUROID}:
+            raise AssemblyError([f"RDMs need dims (presentation, neuroid), got {data.dims}; fix: rename or reduce the other dims"])
+        data = data.transpose(PRESENTATION, NEUROID)
+        descriptor = by or STIMULUS_ID
+        if descriptor not in data.coords:
+            raise AssemblyError(
+                [f"missing presentation coord {descriptor!r}; fix: add it or choose another 'by'"]
+            )
+        values = np.asarray(data.values)
+        row_labels = np.asarray(data[descriptor].values)
+        if by is None:
+            dup = pd.Series(row_labels).duplicated()
+            if dup.any():
+                raise AssemblyError(
+                    [f"{int(dup.sum())} repeated stimulus_id(s); fix: neurosage.assembly.average_repetitions first"]
+                )
+            return values, row_labels, descriptor
+        return (*_average_by(values, row_labels), descriptor)
+    if data.ndim != 2:
+        raise ConfigError(f"RDMs need a 2-D (conditions x features) array, got shape {tuple(data.shape)}", "flatten the features: data.reshape(n_conditions, -1)", field="data")
+    n = data.shape[0]
+    row_labels = np.arange(n) if labels is None else np.asarray(labels)
+    if len(row_labels) != n:
+        raise ConfigError(f"{len(row_labels)} labels for {n} conditions", "give one label per row of the data", field="labels")
+    if by is not None:
+        return (*_average_by(np.asarray(data), row_labels), "condition")
+    return data, row_labels, "condition"
+
+
+def _finite_features(x: torch.Tensor, nan: str) -> torch.Tensor:
+    """``x`` (conditions x features) with only finite values, or an error naming the problem."""
+    finite = torch.isfinite(x)
+    if bool(finite.all()):
+        return x
+    bad = int((~finite.all(dim=0)).sum())
+    if nan != "drop":
+        raise AssemblyError([
+            f"{int((~finite).sum())} non-finite value(s) in {bad} of {x.shape[1]} feature(s); "
+            "fix: average repetitions NaN-aware, drop those neuroids, or pass nan='drop'"
+        ])
+    if bad == x.shape[1]:
+        raise AssemblyError([f"every one of the {x.shape[1]} features has a non-finite value; fix: check the data"])
+    warnings.warn(f"compute_rdm: dropped {bad} of {x.shape[1]} feature(s) with non-finite values", stacklevel=3)
+    return x[:, finite.all(dim=0)]
+
+
+def _as_tensor(patterns: Any, dtype: torch.dtype, device: str | torch.device | None) -> torch.Tensor:
+    if isinstance(patterns, np.ndarray):
+        patterns = np.ascontiguousarray(patterns)
+    return torch.as_tensor(patterns, device=device).to(dtype)
+
+
+def _average_by(values: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    uniques, codes = np.unique(labels, return_inverse=True)
+    sums = np.zeros((len(uniques), values.shape[1]), dtype=np.float64)
+    np.add.at(sums, codes, values)
+    return sums / np.bincount(codes)[:, None], uniques
+
+
+def _rdm_tensor(x: torch.Tensor, method: str) -> torch.Tensor:
+    """Full RDM of condition x feature patterns ``x`` by one matrix product."""
+    if method in ("correlation", "cosine"):
+        if method == "correlation":
+            x = x - x.mean(dim=1, keepdim=True)
+        norms = torch.linalg.vector_norm(x, dim=1, keepdim=True)
+        degenerate = norms.squeeze(1) == 0
+        if bool(degenerate.any()):
+            warnings.warn(
+                f"{int(degenerate.sum())} condition(s) have a constant pattern (zero "
+                f"{'variance' if method == 'correlation' else 'norm'}); their {method} distance "
+                "to every other condition is set to 1 (no similarity)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            norms = torch.where(norms == 0, torch.ones_like(norms), norms)
+        x = x / norms
+        rdm = 1.0 - x @ x.T
+    elif method in ("euclidean", "sqeuclidean"):
+        sq = (x * x).sum(dim=1, keepdim=True)
+        rdm = (sq + sq.T - 2.0 * (x @ x.T)).clamp_min_(0.0)
+        rdm = rdm.sqrt_() if method == "euclidean" else rdm / x.shape[1]
+    else:
+        raise ConfigError(f"unknown RDM method {method!r}", "choose from ['correlation', 'cosine', 'euclidean', 'sqeuclidean']", field="method")
+    rdm.fill_diagonal_(0.0)
+    return rdm
+
+
+def _wrap(rdm: np.ndarray, labels: np.ndarray, descriptor: str, method: str) -> xr.DataArray:
+    return xr.DataArray(
+        rdm,
+        dims=(ROW, COL),
+        coords={ROW: labels, COL: labels},
+        attrs={"method": method, "descriptor": descriptor},
+    )
+
+
+def upper_triangle(rdms: xr.DataArray) -> np.ndarray:
+    """Upper triangles (diagonal excluded) as ``(n_rdms, n_pairs)`` (or ``(n_pairs,)`` for one RDM)."""
+    n = rdms.sizes[ROW]
+    i, j = np.triu_indices(n, k=1)
+    values = np.asarray(rdms.transpose(..., ROW, COL).values)
+    return values[..., i, j]
+
+
+def align_rdms(
+    a: xr.DataArray, b: xr.DataArray, *, how: Literal["strict", "intersect"] = "strict"
+) -> tuple[xr.DataArray, xr.DataArray]:
+    """Put ``b``'s conditions in ``a``'s order, matching by label.
+
+    ``how="strict"`` raises :class:`RDMAlignmentError` when the label sets differ;
+    ``how="intersect"`` keeps the shared labels (in ``a``'s order) with a warning.
+    """
+    la, lb = np.asarray(a[ROW].values), np.asarray(b[ROW].values)
+    for name, labels in (("first", la), ("second", lb)):
+        dup = pd.Series(labels).duplicated()
+        if dup.any():
+            raise RDMAlignmentError(f"the {name} RDM repeats condition labels, e.g. {labels[dup.values][:3].tolist()}; fix: average repetitions first, or give each condition its own label")
+    if len(la) == len(lb) and np.array_equal(la, lb):
+        return a, b
+    set_b = set(lb.tolist())
+    shared = [x for x in la.tolist() if x in set_b]
+    if len(shared) != len(la) or len(shared) != len(lb):
+        only_a = [x for x in la.tolist() if x not in set_b][:3]
+        set_a = set(la.tolist())
+        only_b = [x for x in lb.tolist() if x not in set_a][:3]
+        msg = (
+            f"RDM conditions differ: {len(la)} vs {len(lb)} labels, {len(shared)} shared "
+            f"(only in first e.g. {only_a}; only in second e.g. {only_b})"
+        )
+        if how != "intersect":
+            raise RDMAlignmentError(msg + "; fix: use the same stimuli for both, or pass how='intersect'")
+        if len(shared) < 3:
+            raise RDMAlignmentError(msg + "; fewer than 3 shared conditions, nothing to compare; fix: use RDMs of the same stimuli")
+        warnings.warn(msg + f"; comparing the {len(shared)} shared conditions", RuntimeWarning, stacklevel=2)
+    sel = {ROW: shared, COL: shared}
+    return a.sel(sel), b.sel(sel)

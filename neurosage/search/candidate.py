@@ -1,0 +1,178 @@
+"""Evaluate one candidate: build -> premature training -> P -> activations -> RDMs -> scores.
+
+:func:`evaluate_candidate` is a plain, picklable function of a genotype string
+and a :class:`CandidateTask`, so any executor (in-process, Dask) can run it.
+It never raises for a bad candidate: failures come back as records with
+``status`` ``"failed"`` or ``"diverged"`` and the error.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import traceback
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import torch
+
+from neurosage.core.errors import ConfigError
+from neurosage.nets.build import build_network
+from neurosage.nets.measure import count_flops, count_parameters
+from neurosage.rsa.score import check_objective, combined_score
+from neurosage.spaces import parse_genotype
+from neurosage.teachers.scoring import score_model
+from neurosage.teachers.teacher import Teacher
+from neurosage.training.configs import NetworkConfig, RDMOptions, TrainConfig
+from neurosage.training.devices import check_device, worker_device
+from neurosage.training.evaluation import evaluate
+from neurosage.training.loop import train
+
+__all__ = ["CandidateTask", "score_network", "resident_task", "evaluate_candidate"]
+
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CandidateTask:
+    """Everything a worker needs to evaluate candidates (ship it to workers once)."""
+
+    train_set: Any
+    val_set: Any
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    training: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=0.2))
+    teacher: Teacher | None = None
+    objective: str = "p+tg"
+    alpha: float = 1.0
+    compare_method: str = "pearson"
+    rdm: RDMOptions = field(default_factory=RDMOptions)
+    layers: tuple[str, ...] | None = None  # default: every cell output (not the stem, not the pooled features)
+    device: str | None = None
+    eval_batch_size: int = 256
+    resident_train: bool = False  # on a GPU: hold the training images there too (not only validation and stimuli)
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.train_set.num_classes) if hasattr(self.train_set, "num_classes") else int(max(int(y) for _, y in self.train_set)) + 1
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.train_set[0][0].shape)
+
+    def check(self) -> None:
+        """Refuse settings that cannot work (run by the search before its first trial)."""
+        check_objective(self.objective, self.alpha)
+        if self.objective != "p" and self.teacher is None:
+            raise ConfigError(f"objective {self.objective!r} needs a teacher", "give a teacher, or use objective 'p'", field="objective")
+        if self.teacher is not None and len(self.teacher.stimulus_ids) < 3:
+            raise ConfigError(
+                f"the teacher has {len(self.teacher.stimulus_ids)} stimulus image(s); an RDM correlation needs at least 3",
+                "use more teacher stimuli (n-stimuli)", field="n_stimuli",
+            )
+        for name, data in (("training", self.train_set), ("validation", self.val_set)):
+            if len(data) == 0:
+                raise ConfigError(f"the {name} set is empty", "check n-train and n-val against the dataset size", field=name)
+        check_device(self.device)
+
+
+def _nonfinite(net, record: dict[str, Any]) -> str | None:
+    """Why a trained candidate's result cannot be trusted (non-finite weights, loss or scores), or None."""
+    # detached: torch 2.14's isfinite fails under autograd on a (c, 1, 1, 1) weight in channels_last (a 1x1 conv on grey images)
+    bad = [name for name, param in net.named_parameters() if not torch.isfinite(param.detach()).all()]
+    if bad:
+        return f"{len(bad)} parameter tensor(s) became non-finite after training (e.g. {bad[0]})"
+    for key in ("train_loss", "val_loss", "P", "TG", "score"):
+        value = record.get(key)
+        if value is not None and not math.isfinite(value):
+            return f"{key} is {value}"
+    return None
+
+
+def score_network(net, task: CandidateTask, *, seed: int = 0) -> dict[str, Any]:
+    """P (validation top-1) and, when the task has a teacher and needs it, TG and the similarity matrix."""
+    t1 = time.perf_counter()
+    acc = evaluate(net, task.val_set, batch_size=task.eval_batch_size, device=task.device)
+    out: dict[str, Any] = {"P": acc["top1"], "top5": acc["top5"], "val_loss": acc["loss"], "time_eval": time.perf_counter() - t1}
+    if task.teacher is None or task.objective == "p":
+        return out
+    t2 = time.perf_counter()
+    layers = list(task.layers or [n for n in net.endpoints if n not in ("stem", "pool")])
+    scores = score_model(
+        net, task.teacher, layers, compare=task.compare_method, rdm=task.rdm,
+        batch_size=task.eval_batch_size, device=task.device, seed=seed,
+    )
+    out.update(
+        TG=scores.tg,
+        S=scores.per_endpoint,
+        best_layer=scores.best_layer,
+        **({"S_ceiled": scores.per_endpoint_ceiled, "TG_ceiled": scores.tg_ceiled} if scores.ceilings else {}),
+        similarity=scores.similarity.values.tolist(),
+        endpoints=list(scores.per_endpoint),
+        layers=[str(x) for x in scores.similarity.layer.values],
+        time_rdm=time.perf_counter() - t2,
+    )
+    return out
+
+
+_resident: tuple[CandidateTask, CandidateTask] | None = None  # (task, its resident copy): one task per process at a time
+
+
+def resident_task(task: CandidateTask) -> CandidateTask:
+    """``task`` with its image sets held on its device (once per process and task): on a GPU the
+    validation images, the teacher's stimuli and, with ``resident_train``, the training images live
+    there as uint8 and are converted there in batches. On CPU the task itself. A new task replaces
+    the previous one's copy, freeing its device memory."""
+    global _resident
+    device = worker_device(task.device)
+    if device is None or torch.device(device).type == "cpu":
+        return task
+    if _resident is None or _resident[0] is not task:
+        def moved(data):
+            return data.to(device) if hasattr(data, "batch") else data
+
+        teacher = task.teacher
+        if teacher is not None and teacher.images is not None:
+            teacher = Teacher(teacher.rdms, moved(teacher.images))
+        _resident = None  # free the previous copy before making the new one
+        _resident = task, replace(
+            task, device=device, teacher=teacher, val_set=moved(task.val_set),
+            train_set=moved(task.train_set) if task.resident_train else task.train_set,
+        )
+    return _resident[1]
+
+
+def evaluate_candidate(genotype: str, task: CandidateTask, seed: int = 0) -> dict[str, Any]:
+    """Score one candidate; returns a JSON-ready record (never raises for a bad candidate)."""
+    t0 = time.perf_counter()
+    record: dict[str, Any] = {"genotype": genotype, "seed": seed, "status": "ok", "error": None}
+    try:
+        task = resident_task(task)
+        geno = parse_genotype(genotype)
+        shape = task.input_shape
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            net = build_network(
+                geno, num_classes=task.num_classes, in_channels=shape[0], **task.network.to_dict()
+            )
+        record["params"] = count_parameters(net)
+        record.update(count_flops(net, shape))
+        result = train(net, task.train_set, task.training, seed=seed, device=task.device)
+        record.update(steps=result.steps, examples=result.examples, train_loss=result.final_loss, time_train=result.wall_time)
+        if result.status != "ok":
+            record.update(status=result.status, error=result.error, wall_time=time.perf_counter() - t0)
+            return record
+        problem = _nonfinite(net, record)
+        if not problem:
+            record.update(score_network(net, task, seed=seed))
+            record["score"] = combined_score(record["P"], record.get("TG"), task.objective, task.alpha)
+            problem = _nonfinite(net, record)
+        if problem:  # every stored score is finite: a blown-up network is diverged, not scored
+            log.warning("candidate diverged: %s", problem)
+            record.update(status="diverged", error=f"diverged: {problem}", score=None)
+    except Exception as exc:  # a candidate's failure must not stop the search
+        log.warning("candidate failed: %s", exc)
+        record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+    record["wall_time"] = time.perf_counter() - t0
+    return record

@@ -1,0 +1,238 @@
+"""The search driver: the ask/evaluate/tell loop over a run folder, resume and fail-fast.
+
+The driver alone writes results: workers (in-process, or a Dask
+``distributed.Client``, see :mod:`neurosage.search.executors`) only evaluate candidates and
+return records. Each finished trial is appended to the SQLite journal before the searcher is
+told, so ``run_search(..., resume=True)`` continues a killed search without losing or repeating
+a finished trial (running trials are re-proposed).
+
+Run folder: ``run.json`` (provenance: resolved settings, code, machine, one
+entry per session), ``journal.sqlite``, ``trials.nc`` and ``trials.csv`` (:mod:`neurosage.search.export`);
+a searcher with state of its own (RL) also keeps ``searcher_state.pt``, rewritten after every tell
+and loaded on resume.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from neurosage.core.errors import ConfigError, RunFolderExists, SearchFailed
+from neurosage.core.seeding import derive_seed
+from neurosage.runs.journal import Journal
+from neurosage.runs.lock import run_lock
+from neurosage.runs.provenance import jsonable, record_run
+from neurosage.runs.resume import refuse_changed_settings
+from neurosage.search import make_searcher
+from neurosage.search.candidate import CandidateTask, evaluate_candidate
+from neurosage.search.executors import DaskExecutor, InlineExecutor, share_cores
+from neurosage.search.export import export_trials
+from neurosage.spaces.contract import SearchSpace
+
+__all__ = ["check_budget", "SearchResult", "run_search", "check_search_settings", "SEARCHER_STATE"]
+
+
+def check_budget(budget: object) -> None:
+    """Refuse a budget that is not a positive number of trials."""
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+        raise ConfigError(f"budget must be a positive number of trials, got {budget!r}", "set budget to 1 or more", field="budget")
+
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SearchResult:
+    """Finished trials (one row each) and where they live."""
+
+    run_dir: Path
+    trials: pd.DataFrame
+
+    @property
+    def best(self) -> pd.Series:
+        """The finished trial with the highest score; a search without a successful trial raises :class:`SearchFailed`."""
+        ok = self.trials[self.trials.status == "ok"] if len(self.trials) else self.trials
+        if not len(ok):
+            errors = self.trials.error.dropna().unique().tolist() if len(self.trials) else []
+            raise SearchFailed(
+                f"none of the {len(self.trials)} trial(s) in {self.run_dir} succeeded" + (f" (e.g. {errors[0]})" if errors else ""),
+                f"see {self.run_dir / 'trials.csv'} for each error, fix the setting it names, and start a new run folder",
+            )
+        return ok.loc[ok.score.idxmax()]
+
+    @property
+    def total_examples(self) -> int:
+        return int(self.trials.examples.fillna(0).sum())
+
+
+def run_search(
+    run_dir: str | Path,
+    space: SearchSpace,
+    task: CandidateTask,
+    *,
+    budget: int,
+    algo: str = "tpe",
+    seed: int = 0,
+    workers: int = 1,
+    client: Any = None,
+    resume: bool = False,
+    config: dict[str, Any] | None = None,
+    progress: bool = True,
+    searcher_kwargs: dict[str, Any] | None = None,
+    fail_fast: int = 3,
+) -> SearchResult:
+    """Run (or resume) a search of ``budget`` trials; returns all finished trials.
+
+    Parameters
+    ----------
+    space, task
+        What to search and how to evaluate a candidate.
+    algo
+        ``"tpe"``, ``"random"``, ``"rl"`` or a plug-in searcher.
+    workers
+        Concurrent evaluations. With ``client`` (a ``distributed.Client``) they run on Dask;
+        with ``workers > 1`` and no client a ``LocalCluster`` of that many processes is started.
+    resume
+        Continue the journal in ``run_dir`` instead of refusing to overwrite it; the settings must be the
+        recorded ones (see :data:`RESUMABLE`), and proposals that were in flight are evaluated again.
+    fail_fast
+        Stop with :class:`~neurosage.core.errors.SearchFailed` when the first ``fail_fast`` trials fail with the same error.
+
+    One driver at a time: a second one on the same folder is refused (:mod:`neurosage.runs.lock`).
+    """
+    run_dir = Path(run_dir)
+    journal_path = run_dir / "journal.sqlite"
+    if journal_path.exists() and not resume:
+        raise RunFolderExists(f"{run_dir} already holds a search", "pass --resume to continue it (resume=True), or choose another run folder", file=run_dir)
+    check_search_settings(budget, task, fail_fast)
+    task.network.check_space(space)
+    resolved = {
+        "space": space.name, "n_blocks": space.n_blocks, "budget": budget, "algo": algo, "seed": seed,
+        "workers": workers, "objective": task.objective, "alpha": task.alpha,
+        "network": task.network.to_dict(), "training": task.training.to_dict(),
+        "teacher_endpoints": task.teacher.endpoints if task.teacher is not None else None,
+        "candidate_rdm": {**task.rdm.to_dict(), "layers": list(task.layers) if task.layers else "every cell output"},
+        **(config or {}),
+    }
+    resolved = jsonable(resolved)
+    if resume:
+        refuse_changed_settings(run_dir, resolved)
+    seeds = {"seed": seed, "searcher": "derive_seed(seed, tid)", "candidate": "derive_seed(seed, tid, 1)"}
+    with run_lock(run_dir), record_run(run_dir, resolved, seeds=seeds, device=task.device):
+        trials = _search_loop(run_dir, space, task, budget, algo, seed, workers, client, progress, searcher_kwargs, fail_fast)
+    return SearchResult(run_dir, trials)
+
+
+def check_search_settings(budget: Any, task: CandidateTask, fail_fast: int) -> None:
+    """Refuse settings that cannot work, before the first trial."""
+    check_budget(budget)
+    if fail_fast < 1:
+        raise ConfigError(f"fail_fast must be at least 1, got {fail_fast}", "use the default (3)", field="fail_fast")
+    task.check()
+
+
+#: A searcher's own state in a run folder (searchers with ``save_state``/``load_state``, e.g. RL).
+SEARCHER_STATE = "searcher_state.pt"
+
+
+def _search_loop(run_dir: Path, space: SearchSpace, task: CandidateTask, budget: int, algo: str, seed: int, workers: int,
+                 client: Any, progress: bool, searcher_kwargs: dict[str, Any] | None, fail_fast: int) -> pd.DataFrame:
+    """Replay the journal, re-submit proposals that were in flight, then ask/evaluate/tell until ``budget`` trials are finished."""
+    journal = Journal(run_dir / "journal.sqlite")
+    searcher = make_searcher(algo, space, seed, **(searcher_kwargs or {}))
+    state_file = run_dir / SEARCHER_STATE
+    saves_state = hasattr(searcher, "save_state")
+    rows = list(journal.rows())
+    if saves_state and state_file.exists() and rows:
+        searcher.load_state(state_file, finished=len(rows))  # journal rows after the saved state are replayed below
+    done = 0
+    best = -np.inf
+    outcomes: list[str | None] = []  # error of each finished trial (None when ok), in finishing order
+    for row in rows:
+        searcher.observe(row["tid"], row["vals"], row["loss"])
+        outcomes.append(None if row["status"] == "ok" else row["record"].get("error"))
+        done += 1
+        if row["loss"] is not None:
+            best = max(best, -row["loss"])
+    in_flight = journal.pending()
+    for tid, vals, _ in in_flight:
+        searcher.restore(tid, vals)
+    if done or in_flight:
+        log.info("resuming %s: %d finished trial(s) replayed, %d in-flight proposal(s) re-submitted", run_dir, done, len(in_flight))
+
+    owned_cluster = None
+    if client is None and workers > 1:
+        from distributed import Client, LocalCluster
+
+        owned_cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(owned_cluster)
+        client.run(share_cores, workers)
+    executor: Any = DaskExecutor(client) if client is not None else InlineExecutor()
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=budget, initial=done, desc=f"{algo}:{task.objective}", disable=not progress)
+    try:
+        task_ref = executor.scatter(task)
+        pending: dict[Any, tuple[int, dict[str, Any]]] = {}
+        for tid, vals, genotype in in_flight[: max(0, budget - done)]:
+            pending[executor.submit(evaluate_candidate, genotype, task_ref, derive_seed(seed, tid, 1))] = (tid, vals)
+        while done < budget:
+            while len(pending) < max(1, workers) and done + len(pending) < budget:
+                tid, vals, genotype = searcher.ask()
+                journal.propose(tid, vals, str(genotype), time.time())
+                fut = executor.submit(evaluate_candidate, str(genotype), task_ref, derive_seed(seed, tid, 1))
+                pending[fut] = (tid, vals)
+            for fut in executor.wait_any(list(pending)):
+                tid, vals = pending.pop(fut)
+                try:
+                    record = fut.result()
+                except Exception as exc:  # the worker itself failed (not the candidate)
+                    record = {"genotype": str(searcher.genotype(vals)), "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+                record["tid"] = tid
+                loss = -record["score"] if record.get("status") == "ok" else None
+                journal.append(tid, vals, record, loss, time.time())
+                searcher.tell(tid, loss)
+                if saves_state:
+                    searcher.save_state(state_file)
+                done += 1
+                outcomes.append(None if loss is not None else record.get("error"))
+                if loss is not None:
+                    best = max(best, -loss)
+                bar.update(1)
+                bar.set_postfix(best=f"{best:.4f}", status=record["status"])
+                _fail_fast(outcomes, fail_fast, run_dir)
+    finally:
+        bar.close()
+        if owned_cluster is not None:
+            client.close()
+            owned_cluster.close()
+        trials = export_trials(journal, run_dir, attrs={"objective": task.objective, "alpha": task.alpha, "space": space.name, "algo": algo})
+    return trials
+
+
+def _fail_fast(outcomes: list[str | None], k: int, run_dir: Path) -> None:
+    """Stop when the first ``k`` trials all failed with the same error (numbers aside)."""
+    if len(outcomes) != k or any(o is None for o in outcomes):
+        return
+    kinds = {re.sub(r"[-+]?\d[\d.e+-]*", "N", str(o)) for o in outcomes}
+    if len(kinds) == 1:
+        error = str(outcomes[0])
+        raise SearchFailed(f"the first {k} trials all failed with the same error: {error}", _hint(error, run_dir))
+
+
+def _hint(error: str, run_dir: Path) -> str:
+    """The likely fix for a trial error."""
+    if "CUDA" in error or "cuda" in error:
+        return "run on a machine with a GPU, or pass --device cpu"
+    if "Target" in error and "out of bounds" in error:
+        return "the labels exceed the number of classes; check the dataset's labels and classes"
+    if "loss became" in error:
+        return "training diverged every time: lower the learning rate or check the input normalisation"
+    return f"fix the setting this error names (every trial's error is in {run_dir / 'trials.csv'}), then start a new run folder"

@@ -1,0 +1,87 @@
+"""A search's trials as tables: ``trials.csv`` and ``trials.nc`` (long names and units on every variable,
+S_i per endpoint and the endpoint x layer similarity per trial), written from the journal.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from neurosage.core.atomic import atomic_path
+from neurosage.runs.journal import Journal
+
+__all__ = ["VARIABLES", "export_trials", "load_trials"]
+
+
+_SCALARS = ("tid", "status", "genotype", "score", "P", "top5", "TG", "TG_ceiled", "params", "macs", "flops", "steps", "examples",
+            "wall_time", "time_train", "time_eval", "time_rdm", "error")  # fmt: skip
+
+
+#: Long name and units of each exported trial variable (netCDF attributes, CF style).
+VARIABLES = {
+    "status": ("trial outcome: ok, diverged or failed", "1"),
+    "genotype": ("architecture as a genotype string (neurosage.spaces.cell.Genotype.parse)", "1"),
+    "score": ("search objective (higher is better)", "1"),
+    "P": ("premature top-1 accuracy on the validation hold-out", "1"),
+    "top5": ("premature top-5 accuracy on the validation hold-out", "1"),
+    "TG": ("teacher guidance: mean over endpoints of the best layer's RDM similarity", "1"),
+    "TG_ceiled": ("TG with each endpoint's score divided by its noise ceiling", "1"),
+    "params": ("trainable parameters (auxiliary head excluded)", "count"),
+    "macs": ("multiply-adds of one forward pass of one image", "count"),
+    "flops": ("floating-point operations of one forward pass of one image", "count"),
+    "steps": ("premature SGD steps", "count"),
+    "examples": ("training images processed in premature training", "count"),
+    "wall_time": ("wall time of the whole evaluation", "s"),
+    "time_train": ("wall time of premature training", "s"),
+    "time_eval": ("wall time of the validation pass", "s"),
+    "time_rdm": ("wall time of activations, RDMs and comparisons", "s"),
+    "error": ("error message of a failed or diverged trial", "1"),
+    "S": ("per-endpoint score S_i: best RDM similarity over the candidate's layers", "1"),
+    "similarity": ("RDM similarity of each teacher endpoint with each candidate layer", "1"),
+}
+
+
+def export_trials(journal: Journal, run_dir: str | Path, attrs: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Write ``trials.csv`` and ``trials.nc`` (per trial scalars, trial x endpoint S_i, trial x endpoint x layer similarity).
+
+    Both are written atomically; ``trials.nc`` carries long names, units and ``attrs`` (objective, alpha, ...).
+    """
+    run_dir = Path(run_dir)
+    records = [row["record"] for row in journal.rows()]
+    table = pd.DataFrame([{k: r.get(k) for k in _SCALARS} for r in records])
+    if table.empty:
+        return table
+    with atomic_path(run_dir / "trials.csv") as tmp:
+        table.to_csv(tmp, index=False)
+    ds = xr.Dataset({c: ("trial", table[c].to_numpy()) for c in table.columns if c != "tid"}, coords={"trial": table.tid.to_numpy()})
+    endpoints = next((r["endpoints"] for r in records if r.get("endpoints")), None)
+    layers = next((r["layers"] for r in records if r.get("layers")), None)
+    if endpoints:
+        s = np.array([[r.get("S", {}).get(e, np.nan) for e in endpoints] for r in records], dtype=float)
+        ds["S"] = (("trial", "endpoint"), s)
+        ds = ds.assign_coords(endpoint=endpoints)
+    if endpoints and layers:
+        sim = np.full((len(records), len(endpoints), len(layers)), np.nan)
+        for i, r in enumerate(records):
+            if r.get("similarity") and r.get("endpoints") == endpoints and r.get("layers") == layers:
+                sim[i] = np.asarray(r["similarity"], dtype=float)
+        ds["similarity"] = (("trial", "endpoint", "layer"), sim)
+        ds = ds.assign_coords(layer=layers)
+    for name in ds.data_vars:
+        if ds[name].dtype == object:
+            ds[name] = ds[name].astype(str)
+        long_name, units = VARIABLES.get(name, (name, "1"))
+        ds[name].attrs.update(long_name=long_name, units=units)
+    ds.attrs.update({k: str(v) for k, v in (attrs or {}).items()}, title="neurosage search trials", source="neurosage.search.export.export_trials")
+    with atomic_path(run_dir / "trials.nc") as tmp:
+        ds.to_netcdf(tmp)
+    return table
+
+
+def load_trials(run_dir: str | Path) -> pd.DataFrame:
+    """The finished trials of a run folder, from its journal."""
+    return pd.DataFrame([{**{k: row["record"].get(k) for k in _SCALARS}, "tid": row["tid"]} for row in Journal(Path(run_dir) / "journal.sqlite").rows()])

@@ -1,0 +1,60 @@
+"""What every search space offers (:class:`SearchSpace`), and the one random draw over its decisions.
+
+A space is data: an ordered list of decisions ``(label, options)``. TPE's hyperopt space, random
+search and the RL controller all read that list; a point is the chosen option per label, and
+:meth:`SearchSpace.genotype` turns it into a genotype whose ``str`` round-trips through
+:meth:`SearchSpace.parse`. Searchers record a point as choice *indices* (:func:`to_indices`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+__all__ = ["SearchSpace", "random_point", "to_indices", "from_indices"]
+
+
+@runtime_checkable
+class SearchSpace(Protocol):
+    """The contract of a registered search space (``SPACES``); cell and layer-wise spaces implement it."""
+
+    name: str
+    #: ``"cell"`` (a cell repeated on a skeleton) or ``"layers"`` (one genotype layer per network layer).
+    kind: Literal["cell", "layers"]
+
+    def decisions(self) -> list[tuple[str, list[Any]]]:
+        """Every choice of a genotype in one fixed order, ``(label, options)``."""
+
+    def hyperopt_space(self) -> dict[str, Any]:
+        """One ``hp.choice`` per decision with more than one option."""
+
+    def genotype(self, point: dict[str, Any]) -> Any:
+        """The genotype of a point (chosen option per label)."""
+
+    def parse(self, text: str) -> Any:
+        """A genotype from its string."""
+
+    def sample(self, rng: np.random.Generator | int | None = None) -> Any:
+        """A uniformly random genotype."""
+
+    def size(self) -> int:
+        """Number of distinct points."""
+
+
+def random_point(decisions: list[tuple[str, list[Any]]], rng: np.random.Generator | int | None) -> dict[str, Any]:
+    """One uniformly drawn option per decision, in order (every space's random sample draws its decisions this way)."""
+    rng = np.random.default_rng(rng)
+    return {label: options[int(rng.integers(len(options)))] for label, options in decisions}
+
+
+def to_indices(space: SearchSpace, point: dict[str, Any]) -> dict[str, int]:
+    """The choice indices of a point of chosen options (labels with one option are left out)."""
+    options = {label: opts for label, opts in space.decisions() if len(opts) > 1}
+    return {label: options[label].index(value) for label, value in point.items() if label in options}
+
+
+def from_indices(space: SearchSpace, vals: dict[str, int]) -> dict[str, Any]:
+    """The chosen options of a point of choice indices."""
+    options = dict(space.decisions())
+    return {label: options[label][int(i)] for label, i in vals.items()}

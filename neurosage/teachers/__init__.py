@@ -1,0 +1,36 @@
+"""Teachers: named endpoints (brain regions or network layers) with RDMs on one stimulus set, the kinds
+a spec can name (``net:``, ``brain:``, ``sim:``, plug-ins), and the model -> RDMs -> scores chain.
+
+Registry: :data:`TEACHER_KINDS`. A kind is a callable following :class:`TeacherKind`; plug-ins register
+through the entry-point group ``neurosage.teacher_kinds`` (a callable run once that calls
+``TEACHER_KINDS.register``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from neurosage.core.lazy import lazy_exports
+from neurosage.core.registry import Registry
+
+
+class TeacherKind(Protocol):
+    """A teacher kind: ``kind(spec, args, stimuli, device=..., seed=..., dataset_kwargs=...) -> Teacher``, with ``args``
+    the spec's ``:``-separated fields after the kind (extra keywords may be swallowed with ``**_``)."""
+
+    def __call__(self, spec: str, args: list[str], stimuli: Any, *, device: str | None, seed: int, dataset_kwargs: dict[str, Any]) -> Any:
+        """Build the teacher the spec names."""
+
+
+#: Teacher kinds by name (the part of a spec before the first ``:``).
+TEACHER_KINDS: Registry[TeacherKind] = Registry(
+    "teacher kind", builtins=("neurosage.teachers.kinds:register_kinds",), entry_point_group="neurosage.teacher_kinds",
+)
+
+_EXPORTS = {
+    "Teacher": "teacher", "brain_teacher": "teacher", "network_teacher": "teacher",
+    "model_rdms": "scoring", "score_model": "scoring",
+    "teacher_from_spec": "kinds", "teacher_provenance": "kinds",
+}
+__all__ = sorted([*_EXPORTS, "TEACHER_KINDS", "TeacherKind"])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,0 +1,161 @@
+"""Teachers from command-line specs; endpoints of several specs combine with ``+``.
+
+- ``net:<model>:<layer,...>[:<weights>]``: layers of a network. ``<model>`` is a
+  torchvision model name (``resnet18``) or ``cifar_resnet-<n>`` (the paper's
+  CIFAR ResNet; ``cifar_resnet-9`` has 54 convs). ``<weights>`` is a state-dict
+  file, a torchvision weights name (default for torchvision models: ``DEFAULT``,
+  read from the local torch cache, never downloaded) or ``random`` (seeded); the
+  images are converted as the weights expect.
+- ``brain:<dataset>:<region,...>``: regions of a registered neural dataset (its
+  paths from the dataset's environment variables or ``dataset_kwargs``).
+- ``sim:<model>:<region=layer,...>[:<weights.pt>]``: a simulated recording of
+  network layers (100 sites per region, reliability 0.8, 10 repetitions).
+
+Teacher RDMs are cached in ``cache_dir`` as netCDF, keyed by a hash of their
+provenance (:func:`teacher_provenance`: the spec, every loader argument, the
+sha256 of every input file, the stimulus ids, pixels and conversion, the seed and
+the RDM options), which the cached file stores in its ``provenance`` attribute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neurosage.assembly import select_regions
+from neurosage.core.errors import ConfigError
+from neurosage.data_adapters.registry import get_entry, load_neural
+from neurosage.data_adapters.simulated import simulate_recording
+from neurosage.nets.models import FeatureModel, build_model, model_inputs
+from neurosage.teachers import TEACHER_KINDS
+from neurosage.teachers.teacher import Teacher, brain_teacher, network_teacher
+from neurosage.training.activations import extract_activations
+
+__all__ = ["teacher_provenance", "net_teacher", "recording_teacher", "simulated_teacher", "teacher_from_spec", "register_kinds"]
+
+
+log = logging.getLogger(__name__)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def teacher_provenance(spec: str, stimuli: Any, dataset_kwargs: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Everything a teacher's RDMs depend on: spec, loader arguments, input files' sha256, stimuli, seed, RDM options."""
+    candidates = [*dataset_kwargs.values(), *spec.replace("+", ":").split(":")]
+    files = {str(v): _sha256(Path(v)) for v in candidates if isinstance(v, (str, os.PathLike)) and str(v) and Path(v).is_file()}
+    pixels = hashlib.sha256(np.ascontiguousarray(stimuli.images.numpy()).tobytes()).hexdigest()
+    conversion = {k: getattr(stimuli, k, None) for k in ("size", "channels")}
+    conversion.update(mean=_listed(getattr(stimuli, "_mean", None)), std=_listed(getattr(stimuli, "_std", None)))
+    return {
+        "spec": spec, "loader_args": {k: str(v) for k, v in sorted(dataset_kwargs.items())}, "files": files, "seed": seed,
+        "stimuli": {"n": len(stimuli), "ids_sha256": hashlib.sha256(repr(list(stimuli.stimulus_ids)).encode()).hexdigest(),
+                    "pixels_sha256": pixels, "conversion": conversion},
+        "rdm": {"method": "correlation", "network_layers": "mean of 10 subsamples of 1000 features", "recordings": "all sites"},
+    }
+
+
+def _listed(value: Any) -> Any:
+    return None if value is None else [round(float(x), 6) for x in np.asarray(value).ravel()]
+
+
+def _cache_key(provenance: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(provenance, sort_keys=True).encode()).hexdigest()[:16]
+
+
+
+
+def _fields(spec: str, args: list[str], n_min: int, n_max: int, usage: str) -> list[str]:
+    if not n_min <= len(args) <= n_max:
+        raise ConfigError(f"teacher spec {spec!r} has {len(args)} field(s) after the kind", f"write it as {usage}", field="teacher")
+    return args + [None] * (n_max - len(args))  # type: ignore[list-item]
+
+
+def net_teacher(spec: str, args: list[str], stimuli: Any, *, device: str | None, seed: int, **_: Any) -> Teacher:
+    name, layers, weights = _fields(spec, args, 2, 3, "net:<model>:<layer,...>[:<weights.pt>]")
+    model = build_model(name, weights=weights, in_channels=stimuli.image_shape[0], seed=seed)
+    teacher = network_teacher(model, model_inputs(model, stimuli), layers.split(","), device=device, seed=seed)
+    teacher.rdms.attrs["weights"] = model.neurosage_weights
+    return Teacher(teacher.rdms, stimuli)
+
+
+def recording_teacher(spec: str, args: list[str], stimuli: Any, *, dataset_kwargs: dict[str, Any], seed: int = 0, **_: Any) -> Teacher:
+    dataset, regions = _fields(spec, args, 2, 2, "brain:<dataset>:<region,...>")
+    loader = get_entry(dataset, "neural").factory
+    trials = {"average": False} if "average" in inspect.signature(loader).parameters and "average" not in dataset_kwargs else {}
+    recording = load_neural(dataset, regions=tuple(regions.split(",")), **trials, **dataset_kwargs)
+    return brain_teacher(recording, stimuli, seed=seed)  # repetitions kept for the noise ceilings
+
+
+def simulated_teacher(spec: str, args: list[str], stimuli: Any, *, device: str | None, seed: int, **_: Any) -> Teacher:
+    name, mapping_text, weights = _fields(spec, args, 2, 3, "sim:<model>:<region=layer,...>[:<weights.pt>]")
+    model = build_model(name, weights=weights, in_channels=stimuli.image_shape[0], seed=seed)
+    mapping = dict(item.split("=", 1) for item in mapping_text.split(","))
+    layers = list(dict.fromkeys(mapping.values()))
+    acts = select_regions(extract_activations(FeatureModel(model, layers), model_inputs(model, stimuli), layers, device=device), layers)
+    recording = simulate_recording({r: acts[layer].values for r, layer in mapping.items()}, list(stimuli.stimulus_ids), seed=seed)
+    return brain_teacher(recording, stimuli, seed=seed)
+
+
+def _one(spec: str, stimuli: Any, *, device: str | None, seed: int, dataset_kwargs: dict[str, Any]) -> Teacher:
+    kind, _, rest = spec.partition(":")
+    if kind not in TEACHER_KINDS:
+        raise ConfigError(f"unknown teacher kind {kind!r} in {spec!r}", f"start the spec with one of {[k + ':' for k in TEACHER_KINDS]}", field="teacher")
+    return TEACHER_KINDS.create(kind, spec, rest.split(":"), stimuli, device=device, seed=seed, dataset_kwargs=dataset_kwargs)
+
+
+def teacher_from_spec(
+    spec: str,
+    stimuli: Any,
+    *,
+    cache_dir: str | Path | None = None,
+    device: str | None = None,
+    seed: int = 0,
+    dataset_kwargs: dict[str, Any] | None = None,
+) -> Teacher:
+    """Build (or load from ``cache_dir``) the teacher described by ``spec``; ``+`` combines specs."""
+    if getattr(stimuli, "stimulus_ids", None) is None:
+        raise ConfigError("the teacher's stimulus images have no stimulus ids", "set ImageSet.stimulus_ids (they pair images with recordings)", field="stimulus_ids")
+    provenance = teacher_provenance(spec, stimuli, dataset_kwargs or {}, seed) if cache_dir else None
+    cache = Path(cache_dir) / f"teacher-{_cache_key(provenance)}.nc" if cache_dir else None
+    cached = Teacher.load_cached(cache, stimuli) if cache is not None else None
+    if cached is not None:
+        log.info("teacher %s loaded from cache %s", spec, cache)
+        return cached
+    teachers = [_one(s.strip(), stimuli, device=device, seed=seed, dataset_kwargs=dataset_kwargs or {}) for s in spec.split("+")]
+    teacher = teachers[0]
+    for other in teachers[1:]:
+        teacher = teacher + other
+    if cache is not None:
+        teacher.rdms.attrs["provenance"] = json.dumps(provenance, sort_keys=True)
+        teacher.save(cache)
+    return teacher
+
+
+def register_kinds() -> None:
+    """Register the built-in kinds ``net``, ``brain`` and ``sim`` (run once, when :data:`~neurosage.teachers.TEACHER_KINDS` is first queried)."""
+    TEACHER_KINDS.register(
+        "net", description="layers of a network: net:<model>:<layer,...>[:<weights.pt>]",
+        target=net_teacher,
+    )
+    TEACHER_KINDS.register(
+        "brain", description="regions of a registered neural dataset: brain:<dataset>:<region,...>",
+        target=recording_teacher,
+    )
+    TEACHER_KINDS.register(
+        "sim", description="simulated recording of network layers: sim:<model>:<region=layer,...>[:<weights.pt>] "
+        "(100 sites per region, reliability 0.8, 10 repetitions)",
+        target=simulated_teacher,
+    )

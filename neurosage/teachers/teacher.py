@@ -1,0 +1,180 @@
+"""Teachers: named endpoints with RDMs on one stimulus set.
+
+An endpoint is a brain region (from an assembly) or a network layer; both are
+just RDMs labelled by ``stimulus_id``, so endpoints from different sources
+combine into one teacher. A teacher also carries its stimulus images, which
+candidates are shown to compute their own RDMs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+from torch import nn
+
+from neurosage.assembly import (
+    REGION,
+    STIMULUS_ID,
+    average_repetitions,
+    regions,
+    select_regions,
+    validate,
+)
+from neurosage.core.atomic import atomic_path
+from neurosage.core.errors import ConfigError
+from neurosage.rsa.ceiling import noise_ceilings
+from neurosage.rsa.rdm import COL, ROW, STACK, compute_rdm, stack_rdms
+from neurosage.teachers.scoring import model_rdms
+from neurosage.training.configs import RDMOptions
+
+__all__ = ["Teacher", "brain_teacher", "network_teacher"]
+
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Teacher:
+    """Endpoint RDMs (``rdm x condition_row x condition_col``) and the stimuli behind them."""
+
+    rdms: xr.DataArray
+    images: object | None = None  # an ImageSet whose stimulus_ids label the RDM conditions
+
+    def __post_init__(self) -> None:
+        if STACK not in self.rdms.dims:
+            raise ConfigError("teacher RDMs need a leading 'rdm' dim naming the endpoints", "stack them with neurosage.rsa.rdm.stack_rdms or compute_rdms", field="rdms")
+        if self.rdms.sizes[ROW] < 3:
+            raise ConfigError(f"a teacher needs at least 3 stimuli (RDM correlations are undefined below), got {self.rdms.sizes[ROW]}", "use more stimuli", field="n_stimuli")
+        self.rdms = self.rdms.assign_coords({ROW: self.rdms[ROW].values.astype(str), COL: self.rdms[COL].values.astype(str)})
+        ids = getattr(self.images, "stimulus_ids", None)
+        if ids is not None and list(ids) != list(self.rdms[ROW].values):
+            raise ConfigError("the teacher's images and RDMs list different stimulus ids (or another order)", "build the teacher with brain_teacher(assembly, images), which orders RDMs by the images", field="stimulus_ids")
+
+    @property
+    def endpoints(self) -> list[str]:
+        return [str(n) for n in self.rdms[STACK].values]
+
+    @property
+    def ceilings(self) -> dict[str, float] | None:
+        """Noise ceiling per endpoint (recordings with repetitions), or None."""
+        text = self.rdms.attrs.get("ceilings")
+        return json.loads(text) if text else None
+
+    @property
+    def stimulus_ids(self) -> np.ndarray:
+        return self.rdms[ROW].values
+
+    def __add__(self, other: Teacher) -> Teacher:
+        """Combine endpoints of two teachers on the same stimuli (aligned by ``stimulus_id``)."""
+        clash = set(self.endpoints) & set(other.endpoints)
+        if clash:
+            raise ConfigError(f"endpoint names clash: {sorted(clash)}", "rename one teacher's endpoints", field="endpoints")
+        singles = {n: self.rdms.sel({STACK: n}, drop=True) for n in self.endpoints}
+        singles.update({n: other.rdms.sel({STACK: n}, drop=True) for n in other.endpoints})
+        combined = stack_rdms(singles)
+        ceilings = {**(self.ceilings or {}), **(other.ceilings or {})}
+        if ceilings:
+            combined.attrs["ceilings"] = json.dumps(ceilings)
+        return Teacher(combined, self.images)
+
+    def content_hash(self) -> str:
+        """Hash of the RDM values and labels (for caching derived results)."""
+        h = hashlib.sha256(np.ascontiguousarray(self.rdms.values).tobytes())
+        h.update(repr((self.endpoints, list(self.stimulus_ids))).encode())
+        return h.hexdigest()[:16]
+
+    def save(self, path: str | Path) -> Path:
+        """Write the RDMs to netCDF (images are not stored)."""
+        with atomic_path(path) as tmp:
+            self.rdms.astype(np.float64).to_netcdf(tmp)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path, images: object | None = None) -> Teacher:
+        with xr.open_dataarray(path) as rdms:
+            return cls(rdms.load(), images)
+
+    @classmethod
+    def load_cached(cls, path: str | Path, images: object | None = None) -> Teacher | None:
+        """The teacher cached in ``path``, or None when there is none or it cannot be read (it is then removed)."""
+        path = Path(path)
+        if not path.exists():
+            return None
+        try:
+            return cls.load(path, images)
+        except Exception as exc:  # a truncated or foreign file: rebuild rather than fail the run
+            log.warning("teacher cache %s is unreadable (%s: %s); rebuilding it", path, type(exc).__name__, exc)
+            path.unlink(missing_ok=True)
+            return None
+
+
+def brain_teacher(
+    assembly: xr.DataArray,
+    images: object | None = None,
+    *,
+    endpoints: Sequence[str] | None = None,
+    method: str = "correlation",
+    ceiling_splits: int = 10,
+    seed: int = 0,
+) -> Teacher:
+    """A teacher whose endpoints are the regions of an assembly.
+
+    An assembly with repetitions is averaged here, after the noise ceiling of each endpoint's RDM is
+    estimated from its trials (:func:`~neurosage.rsa.ceiling.noise_ceilings`, ``ceiling_splits`` splits,
+    seeded); the ceilings travel with the teacher. With ``images``, only stimuli that have an image
+    are kept, in the images' order.
+    """
+    assembly = validate(assembly, allow_nan=True)
+    names = list(endpoints) if endpoints is not None else regions(assembly)
+    repeated = len(set(assembly[STIMULUS_ID].values)) < assembly.sizes["presentation"]
+    ceilings = noise_ceilings(assembly, names, n_splits=ceiling_splits, seed=seed) if repeated else None
+    assembly = validate(average_repetitions(assembly) if repeated else assembly, unique_stimuli=True)
+    parts = select_regions(assembly, names, coord=REGION)
+    rdms = stack_rdms({n: compute_rdm(a, method) for n, a in parts.items()})
+    sites = {n: int(a.sizes["neuroid"]) for n, a in parts.items()}
+    n_images = len(getattr(images, "stimulus_ids", None) if getattr(images, "stimulus_ids", None) is not None else rdms[ROW])
+    log.info("brain teacher: %s sites per endpoint, %d stimuli", sites, n_images)
+    rdms.attrs["sites"] = json.dumps(sites)
+    if ceilings is not None:
+        log.info("brain teacher noise ceilings (split-half, Spearman-Brown): %s", {k: round(v, 3) for k, v in ceilings.items()})
+        for name, value in ceilings.items():
+            if not value > 0:
+                log.warning("endpoint %s: noise ceiling %.3f (too few sites or repetitions); its score over the ceiling is undefined", name, value)
+        rdms.attrs["ceilings"] = json.dumps(ceilings)
+    ids = getattr(images, "stimulus_ids", None)
+    if ids is not None:
+        missing = sorted(set(ids) - set(assembly[STIMULUS_ID].values))
+        if missing:
+            raise ConfigError(f"{len(missing)} stimulus image(s) have no recording, e.g. {missing[:3]}", "use the images of the recording's stimulus set (their stimulus ids must be recorded)", field="stimulus_id")
+        rdms = rdms.sel({ROW: list(ids), COL: list(ids)})
+    return Teacher(rdms, images)
+
+
+def network_teacher(
+    model: nn.Module,
+    images,
+    layers: Sequence[str],
+    *,
+    n_subsamples: int = 10,
+    subsample_features: int | None = 1000,
+    method: str = "correlation",
+    device: str | torch.device | None = None,
+    batch_size: int = 256,
+    seed: int = 0,
+) -> Teacher:
+    """A teacher whose endpoints are layers of a trained network, their RDMs made by :func:`model_rdms`.
+
+    Each endpoint's RDM is the mean over ``n_subsamples`` random subsets of
+    ``subsample_features`` features (the paper: 10 subsamples per layer); layer
+    ``i`` draws its subsets from ``derive_seed(seed, i)``.
+    """
+    rdm = RDMOptions(subsample_features, n_subsamples, method)
+    return Teacher(model_rdms(model, images, layers, rdm=rdm, batch_size=batch_size, device=device, seed=seed), images)

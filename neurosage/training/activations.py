@@ -1,0 +1,99 @@
+"""Activations of named layers as one ``presentation x neuroid`` assembly (``region`` = layer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import torch
+import xarray as xr
+from torch import nn
+from torch.utils.data import Dataset
+
+from neurosage.assembly import make_assembly
+from neurosage.training.batches import (
+    _device,
+    _loader,
+    memory_format_for,
+    ordered_batches,
+)
+
+__all__ = ["FeatureSelector", "extract_activations"]
+
+
+#: Chooses the units of a layer to keep: ``(layer name, number of units) -> sorted unit indices`` (None: all).
+FeatureSelector = Callable[[str, int], "np.ndarray | None"]
+
+
+@torch.inference_mode()
+def extract_activations(
+    model: nn.Module,
+    images: Dataset | torch.Tensor,
+    endpoints: Iterable[str],
+    *,
+    batch_size: int = 256,
+    device: str | torch.device | None = None,
+    max_features: int | None = None,
+    seed: int = 0,
+    stimulus_ids: Sequence[str] | None = None,
+    select: FeatureSelector | None = None,
+) -> xr.DataArray:
+    """Activations of the named endpoints as one ``presentation x neuroid`` assembly.
+
+    Each neuroid is a unit of one endpoint: ``region`` is the endpoint (layer) name,
+    ``neuroid_id`` is ``"<layer>/<unit>"`` and ``unit_index`` the unit's index in the
+    flattened layer output. Presentations are labelled by ``stimulus_id``: the image
+    set's ``stimulus_ids``, else ``stimulus_ids``, else the image's position.
+
+    The model must offer ``extract(x, names)`` (as :class:`~neurosage.nets.cells.CellNetwork`
+    does; wrap other modules with :class:`~neurosage.nets.models.FeatureModel`).
+    Only the kept units of a layer are ever copied off the device: ``select`` chooses them
+    (called once per layer with its unit count), or, with ``max_features``, a layer with
+    more units keeps a fixed random subset of that size (chosen once per layer from ``seed``).
+    Dataset items may be ``(image, label)`` pairs or images.
+    """
+    dev = _device(device)
+    memory_format = memory_format_for(model, dev)
+    model.to(dev, memory_format=memory_format).eval()
+    names = list(endpoints)
+    if select is None:
+        rng = np.random.default_rng(seed)
+
+        def select(name: str, n_units: int) -> np.ndarray | None:
+            keep = max_features is not None and n_units > max_features
+            return np.sort(rng.choice(n_units, max_features, replace=False)) if keep else None
+
+    subsets: dict[str, torch.Tensor | None] = {}
+    units: dict[str, np.ndarray] = {}
+    chunks: dict[str, list[np.ndarray]] = {n: [] for n in names}
+    if isinstance(images, torch.Tensor):
+        batches: Iterable = (images[i : i + batch_size] for i in range(0, len(images), batch_size))
+    elif hasattr(images, "batch"):
+        batches = (x for x, _ in ordered_batches(images, batch_size, device=dev))
+    else:
+        batches = (b[0] if isinstance(b, (list, tuple)) else b for b in _loader(images, batch_size, shuffle=False, seed=0))
+    for x in batches:
+        feats: Mapping[str, torch.Tensor] = model.extract(x.to(dev).contiguous(memory_format=memory_format), names)
+        for name in names:
+            flat = feats[name].flatten(1)
+            if name not in units:
+                chosen = select(name, flat.shape[1])
+                units[name] = np.arange(flat.shape[1]) if chosen is None else np.asarray(chosen, dtype=np.int64)
+                subsets[name] = None if chosen is None else torch.as_tensor(units[name], device=dev)
+            if subsets[name] is not None:
+                flat = flat.index_select(1, subsets[name])
+            chunks[name].append(flat.float().cpu().numpy())
+    values = {n: np.concatenate(c, axis=0) for n, c in chunks.items()}
+    n_images = next(iter(values.values())).shape[0] if values else 0
+    ids = getattr(images, "stimulus_ids", None)
+    ids = stimulus_ids if ids is None else ids
+    ids = np.arange(n_images).astype(str) if ids is None else np.asarray(ids)
+    return make_assembly(
+        np.concatenate([values[n] for n in names], axis=1),
+        stimulus_id=ids,
+        region=np.concatenate([np.full(len(units[n]), n, dtype=object) for n in names]).astype(str),
+        neuroid_id=[f"{n}/{u}" for n in names for u in units[n].tolist()],
+        neuroid_coords={"unit_index": np.concatenate([units[n] for n in names])},
+        name="activations",
+    )

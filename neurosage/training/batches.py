@@ -1,0 +1,75 @@
+"""Batches on any device: seeded training order (identical to a ``DataLoader`` with a seeded generator),
+ordered evaluation batches, and the memory format a model prefers.
+
+Data comes in whole batches: an :class:`~neurosage.data_adapters.imageset.ImageSet` gathers and converts a
+batch in one call on its device; any other ``Dataset`` goes through a ``DataLoader``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, default_collate
+
+__all__ = ["training_batches", "ordered_batches", "memory_format_for"]
+
+
+
+def _device(device: str | torch.device | None) -> torch.device:
+    return torch.device(device) if device is not None else torch.device("cpu")
+
+
+def _loader(dataset: Dataset, batch_size: int, *, shuffle: bool, seed: int, num_workers: int = 0) -> DataLoader:
+    gen = torch.Generator().manual_seed(seed)
+    return DataLoader(
+        dataset, batch_size=batch_size, shuffle=shuffle, generator=gen, num_workers=num_workers, drop_last=False
+    )
+
+
+def _fetch(dataset: Dataset, device: torch.device) -> Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """Batch fetcher: ``dataset.batch`` (one gather + conversion) when it has one, else items collated."""
+    if hasattr(dataset, "batch"):
+        return lambda idx: dataset.batch(idx, device)
+
+    def collate(idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        images, labels = default_collate([dataset[i] for i in idx.tolist()])
+        return images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+
+    return collate
+
+
+def training_batches(dataset: Dataset, batch_size: int, *, seed: int, device: str | torch.device | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Shuffled batches, epoch after epoch, in exactly the order of ``DataLoader(shuffle=True, generator=seeded)``.
+
+    Per epoch the DataLoader draws one int64 from the generator (its iterator's base seed),
+    then ``RandomSampler`` draws the permutation and, at the end of the epoch, one more
+    (for ``num_samples % n``); the same draws are made here, so both paths give the same batches.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    fetch, n = _fetch(dataset, _device(device)), len(dataset)
+    while True:
+        torch.empty((), dtype=torch.int64).random_(generator=gen)
+        perm = torch.randperm(n, generator=gen)
+        torch.randperm(n, generator=gen)
+        for start in range(0, n, batch_size):
+            yield fetch(perm[start : start + batch_size])
+
+
+def ordered_batches(dataset: Dataset, batch_size: int, *, device: str | torch.device | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The dataset in order, one batch at a time (evaluation and activation extraction)."""
+    fetch = _fetch(dataset, _device(device))
+    for start in range(0, len(dataset), batch_size):
+        yield fetch(torch.arange(start, min(start + batch_size, len(dataset))))
+
+
+def memory_format_for(model: nn.Module, device: torch.device, channels_last: bool = True) -> torch.memory_format:
+    """channels_last where it measures faster: on CUDA, and on CPU for models with ``prefers_channels_last``."""
+    faster = device.type == "cuda" or bool(getattr(model, "prefers_channels_last", False))
+    return torch.channels_last if (channels_last and faster) else torch.contiguous_format
+
+
+def _cycle(loader: DataLoader) -> Iterable:
+    while True:
+        yield from loader

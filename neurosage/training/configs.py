@@ -1,0 +1,108 @@
+"""How a candidate is built and trained, as plain data (no torch): :class:`NetworkConfig` and :class:`TrainConfig`.
+
+Configs travel to workers, into run folders and through the command line, so
+they live apart from the code that uses them (:mod:`neurosage.nets.cells`,
+:mod:`neurosage.training.loop`), and reading them imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from neurosage.core.errors import ConfigError
+
+__all__ = ["NetworkConfig", "TrainConfig", "RDMOptions"]
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """How a genotype becomes a network during search: the skeleton, N, F and stem cells of cell networks,
+    and the ``width_multiplier`` of layer-wise networks' filter counts (which must stay 1 for cell networks)."""
+
+    skeleton: str = "cifar"
+    n_cells: int = 1
+    filters: int = 8
+    n_stem_cells: int | None = None
+    width_multiplier: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as keyword arguments of ``build_network``; ``width_multiplier`` only when it is not 1, so the
+        settings of cell searches read as they did before it existed (their run folders resume)."""
+        out = asdict(self)
+        if out["width_multiplier"] == 1.0:
+            del out["width_multiplier"]
+        return out
+
+    def check_space(self, space: Any) -> None:
+        """Refuse a ``width_multiplier`` other than 1 for a cell space (only layer-wise spaces, which have a ``depth``, use it)."""
+        if self.width_multiplier != 1.0 and not hasattr(space, "depth"):
+            raise ConfigError(f"width_multiplier {self.width_multiplier} applies to layer-wise spaces, and {space.name!r} is a cell space",
+                              "set width-multiplier = 1 for cell spaces (their width is filters)", field="width_multiplier")
+
+    def __post_init__(self) -> None:
+        for name in ("n_cells", "filters"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}", f"set {name.replace('_', '-')} to 1 or more", field=name)
+        if isinstance(self.width_multiplier, bool) or not (isinstance(self.width_multiplier, (int, float)) and 0 < self.width_multiplier < float("inf")):
+            raise ConfigError(f"width_multiplier must be a positive number, got {self.width_multiplier!r}", "set width-multiplier to e.g. 0.25", field="width_multiplier")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train. Exactly one of ``steps``, ``epochs`` sets the budget (``epochs`` may be fractional)."""
+
+    steps: int | None = None
+    epochs: float | None = None
+    batch_size: int = 64
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 3e-4
+    nesterov: bool = True
+    schedule: Literal["cosine", "step", "constant"] = "cosine"
+    step_milestones: tuple[float, ...] = (0.5, 0.75)
+    step_gamma: float = 0.1
+    label_smoothing: float = 0.0
+    grad_clip: float | None = 5.0
+    aux_weight: float = 0.4
+    drop_path: float = 0.0
+    amp: bool = True
+    channels_last: bool = True
+    num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        if self.steps is not None and (isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1):
+            raise ConfigError(f"training steps must be a positive integer, got {self.steps!r}", "set premature-steps (or steps) to 1 or more", field="steps")
+        if self.epochs is not None and not (isinstance(self.epochs, (int, float)) and 0 < self.epochs < float("inf")):
+            raise ConfigError(f"training epochs must be a positive number, got {self.epochs!r}", "set premature-epochs to e.g. 0.2", field="epochs")
+        if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
+            raise ConfigError(f"batch size must be a positive integer, got {self.batch_size!r}", "set batch-size to e.g. 64", field="batch_size")
+        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < float("inf")):
+            raise ConfigError(f"learning rate must be a positive finite number, got {self.lr!r}", "set lr to e.g. 0.05", field="lr")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RDMOptions:
+    """How a network layer becomes an RDM, the same for teacher layers and candidate layers.
+
+    A layer with more than ``subsample_features`` features gets the mean RDM over ``n_subsamples``
+    random subsets of that many features (the paper: 10 subsamples of 1000 per layer); a smaller
+    layer uses all its features. ``None`` uses all features always.
+    """
+
+    subsample_features: int | None = 1000
+    n_subsamples: int = 10
+    method: str = "correlation"
+
+    def __post_init__(self) -> None:
+        if self.subsample_features is not None and (not isinstance(self.subsample_features, int) or self.subsample_features < 2):
+            raise ConfigError(f"subsample_features must be at least 2, got {self.subsample_features!r}", "use e.g. 1000, or None for all features", field="subsample_features")
+        if not isinstance(self.n_subsamples, int) or self.n_subsamples < 1:
+            raise ConfigError(f"n_subsamples must be a positive integer, got {self.n_subsamples!r}", "use e.g. 10", field="n_subsamples")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

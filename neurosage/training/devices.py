@@ -1,0 +1,39 @@
+"""Torch devices: refuse one this machine lacks (naming the fix), and give each Dask worker its own GPU.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from neurosage.core.errors import ConfigError
+
+__all__ = ["check_device", "worker_device"]
+
+
+def check_device(device: str | None) -> None:
+    """Refuse a torch device this machine does not have, naming the fix."""
+    try:
+        dev = torch.device(device or "cpu")
+    except (RuntimeError, ValueError) as exc:
+        raise ConfigError(f"{device!r} is not a torch device ({exc})", "use cpu, cuda or cuda:N", field="device") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} was asked for, but this machine has no CUDA GPU", "use --device cpu, or run on a GPU machine", field="device")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ConfigError(f"device {device!r}: this machine has {torch.cuda.device_count()} GPU(s)", "choose an existing index", field="device")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"device {device!r} is not available here", "use --device cpu", field="device")
+
+
+def worker_device(device: str | None) -> str | None:
+    """The device this process evaluates on: ``"cuda"`` on a Dask worker of a machine with several GPUs
+    becomes the worker's own GPU (worker number modulo the GPU count), so workers spread over the GPUs;
+    several workers per GPU share it. Any other device is returned as given."""
+    if device != "cuda" or not torch.cuda.is_available() or torch.cuda.device_count() < 2:
+        return device
+    try:
+        from distributed import get_worker
+
+        name = get_worker().name
+    except (ImportError, ValueError):
+        return device
+    return f"cuda:{int(name) % torch.cuda.device_count()}" if isinstance(name, int) or str(name).isdigit() else device
