@@ -8,7 +8,9 @@ Unknown keys are refused with the closest known keys.
 
 from __future__ import annotations
 
+import ast
 import difflib
+import inspect
 import tomllib
 import typing
 from dataclasses import fields
@@ -17,7 +19,7 @@ from typing import Any, TypeVar
 
 from neurosage.core.errors import ConfigError
 
-__all__ = ["load_config", "config_keys", "field_types"]
+__all__ = ["load_config", "config_keys", "field_types", "field_docs"]
 
 C = TypeVar("C")
 
@@ -25,6 +27,25 @@ C = TypeVar("C")
 def config_keys(cls: type) -> list[str]:
     """The keys a config class accepts (dashed, as written in TOML and on the command line)."""
     return [f.name.replace("_", "-") for f in fields(cls)]
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """Each field's one-sentence doc: the ``#:`` comment above it in its class (subclasses override bases)."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if klass is object or not hasattr(klass, "__dataclass_fields__"):
+            continue
+        lines = inspect.getsource(klass).splitlines()
+        for node in ast.walk(ast.parse(inspect.cleandoc("\n".join(lines)) if lines[0].startswith(" ") else "\n".join(lines))):
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                comments = []
+                i = node.lineno - 2
+                while i >= 0 and lines[i].strip().startswith("#:"):
+                    comments.insert(0, lines[i].strip()[2:].strip())
+                    i -= 1
+                if comments:
+                    docs[node.target.id] = " ".join(comments)
+    return docs
 
 
 def field_types(cls: type) -> dict[str, type]:

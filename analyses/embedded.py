@@ -34,7 +34,7 @@ from neurosage.data_adapters.imageset import ImageSet
 from neurosage.data_adapters.registry import get_entry, load_images
 from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
 from neurosage.training.configs import NetworkConfig, TrainConfig
-from neurosage.core.errors import ConfigError
+from neurosage.core.errors import ConfigError, NeurosageError
 from neurosage.search.candidate import CandidateTask
 from neurosage.search.driver import check_budget
 from neurosage.training.devices import check_device
@@ -55,7 +55,7 @@ _DEFAULT_NORM = {"mean": 0.5, "std": 0.25}
 _RESNET_LAYERS = ["stack1", "stack2", "stack3"]
 
 
-class SplitRuleError(ValueError):
+class SplitRuleError(NeurosageError, ValueError):
     """The teacher's stimuli overlap the training or test images."""
 
 
@@ -76,12 +76,12 @@ class Setup:
         for name in ("train", "test"):
             ids = getattr(self, name).stimulus_ids
             if ids is None:
-                raise SplitRuleError(f"the {name} set has no stimulus ids, so the split rule cannot be checked; label its images")
+                raise SplitRuleError(f"the {name} set has no stimulus ids, so the split rule cannot be checked", "label its images with stimulus ids", field=name)
             shared = stimuli.intersection(ids)
             if shared:
                 raise SplitRuleError(
-                    f"{len(shared)} teacher stimulus image(s) are also in the {name} set (e.g. {sorted(shared)[:3]}); "
-                    "fix: take the teacher's stimuli from images that are neither trained on nor tested on"
+                    f"{len(shared)} teacher stimulus image(s) are also in the {name} set (e.g. {sorted(shared)[:3]})",
+                    "take the teacher's stimuli from images that are neither trained on nor tested on", field=name,
                 )
 
     def task(self, network: NetworkConfig, training: TrainConfig, objective: str, alpha: float = 1.0, device=None) -> CandidateTask:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from neurosage.core.atomic import atomic_path
+from neurosage.core.errors import NeurosageError
 
 __all__ = [
     "ResultFile", "ResultMissing", "write_table", "read_table",
@@ -24,7 +25,7 @@ __all__ = [
 ]
 
 
-class ResultMissing(FileNotFoundError):
+class ResultMissing(NeurosageError, FileNotFoundError):
     """A result file is absent or lacks columns; the message names the command that writes it."""
 
 
@@ -128,9 +129,9 @@ def read_table(run_dir: str | Path, result: ResultFile) -> pd.DataFrame:
     """Read ``result``'s CSV from ``run_dir``; a missing file or column raises :class:`ResultMissing` with the fix."""
     path = Path(run_dir) / result.path
     if not path.exists():
-        raise ResultMissing(f"{path} is missing; fix: {result.fix}")
+        raise ResultMissing("the file is missing", result.fix, file=path)
     table = pd.read_csv(path)
     missing = _missing_columns(result, table)
     if missing:
-        raise ResultMissing(f"{path} lacks column(s) {missing}; fix: {result.fix} again (the file predates this version)")
+        raise ResultMissing(f"the file lacks column(s) {missing}", f"{result.fix} again (the file predates this version)", file=path)
     return table

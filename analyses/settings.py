@@ -40,23 +40,41 @@ class EmbeddedConfig:
     ``width_multiplier``; the cell options (skeleton, N, F, B, stem cells) do not apply to them.
     """
 
+    #: registered image dataset the candidates train on (`neurosage datasets` lists them)
     dataset: str = "fashion-mnist"
+    #: folder holding the dataset's files (default: the dataset's own, e.g. Debian's Fashion-MNIST path)
     data: str | None = None
+    #: teacher spec (net:, brain:, sim:; '+' combines several); default: the embedded ResNet teacher
     teacher: str | None = None
+    #: zip or folder of the recording's stimulus images, paired by the stimulus CSV's filename column
     teacher_images: str | None = None
+    #: arguments of the teacher's dataset loader (path, stimulus_csv, responses, ...)
     teacher_args: dict[str, Any] = field(default_factory=dict)
+    #: epochs the embedded ResNet teacher is trained for (cached in the run folder)
     teacher_epochs: float = 1.0
+    #: search space: cells (pnas, nasnet) or layer-wise (layers-N, Zoph & Le 2017)
     space: str = "pnas"
+    #: where cell networks put the stem and reductions: cifar, imagenet64 or imagenet224
     skeleton: str = "cifar"
+    #: stem reduction cells of ImageNet skeletons (default: the skeleton's own; 0 drops them during search)
     n_stem_cells: int | None = None
+    #: B, blocks per cell of cell spaces
     n_blocks: int = 3
+    #: F, the first stack's filters in cell networks
     filters: int = 8
+    #: N, normal cells per stack in cell networks
     n_cells: int = 1
+    #: layer-wise spaces: every layer's filter count scaled by this (1 = Zoph & Le's)
     width_multiplier: float = 1.0
+    #: training images each candidate may see
     n_train: int = 10_000
+    #: held-out validation images that measure P
     n_val: int = 1_000
+    #: teacher stimuli (first images of the evaluation split; never trained or tested on)
     n_stimuli: int = 300
+    #: the one seed every random choice is derived from
     seed: int = 0
+    #: torch device of the candidates (cpu, cuda, cuda:N; default cpu)
     device: str | None = None
 
     @property
@@ -82,14 +100,23 @@ class SearchOptions:
     search is not a random search.
     """
 
+    #: number of trials of each search
     budget: int = 12
+    #: searcher (plug-ins included)
     algo: str = "tpe"
+    #: what the search maximises: p, tg or p+tg (= P + alpha * TG)
     objective: str = "p+tg"
+    #: weight of TG in p+tg
     alpha: float = 1.0
+    #: SGD steps of each candidate's premature training
     premature_steps: int = 20
+    #: premature training as a fraction of an epoch (e.g. the paper's 0.2); replaces premature-steps
     premature_epochs: float | None = None
+    #: training batch size
     batch_size: int = 64
+    #: TPE: random trials before the model (default: a quarter of the budget, 2 to 20)
     startup_trials: int | None = None
+    #: TPE: ceil(gamma * sqrt(n)) trials form the 'good' density
     tpe_gamma: float = 1.0
 
     def n_startup(self) -> int:
@@ -117,7 +144,9 @@ class SearchConfig(SearchOptions, EmbeddedConfig):
     budget: int = 20
     premature_steps: int = 30
     tpe_gamma: float = 0.25
+    #: concurrent candidates; more than 1 starts a Dask LocalCluster
     workers: int = 1
+    #: address of a running Dask scheduler to evaluate candidates on
     scheduler: str | None = None
 
 
@@ -127,6 +156,7 @@ class DemoConfig(SearchOptions, EmbeddedConfig):
 
     budget: int = 8
     premature_steps: int = 30
+    #: training steps of each search's best-so-far cells, for mature accuracy
     mature_steps: int = 150
     n_blocks: int = 5
     workers: int = 1

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from neurosage.data_adapters.errors import DataFormatError
+from neurosage.core.errors import DataFormatError
 from neurosage.data_adapters.majajhong2015 import open_brainio_assembly, select_endpoints
 from neurosage.assembly import AssemblyError, average_repetitions, make_assembly, validate
 
@@ -38,7 +38,7 @@ def load_assembly_file(path: str | os.PathLike, *, regions: Sequence[str] | None
         validate(assembly, source=str(path), allow_nan=True)
         return validate(average_repetitions(assembly) if average else assembly, source=str(path), unique_stimuli=average)
     except AssemblyError as exc:
-        raise DataFormatError(path, "assembly", "; ".join(exc.problems), "see README 'Bring your own recordings'") from exc
+        raise DataFormatError("; ".join(exc.problems), "see README 'Bring your own recordings'", file=path, field="assembly") from exc
 
 
 def load_npy_csv(
@@ -52,29 +52,29 @@ def load_npy_csv(
     """An assembly from ``responses.npy`` + ``stimuli.csv`` + ``neuroids.csv`` (``regions``: keep only those)."""
     for path in (responses, stimuli, neuroids):
         if not os.path.isfile(path):
-            raise DataFormatError(path, None, "file not found", "check the path (responses .npy, stimuli .csv, neuroids .csv)")
+            raise DataFormatError("file not found", "check the path (responses .npy, stimuli .csv, neuroids .csv)", file=path, field=None)
     try:
         values = np.load(responses, allow_pickle=False)
     except (OSError, ValueError) as exc:
-        raise DataFormatError(responses, None, f"cannot read .npy ({exc})", "save with numpy.save(path, array)") from exc
+        raise DataFormatError(f"cannot read .npy ({exc})", "save with numpy.save(path, array)", file=responses, field=None) from exc
     stim = pd.read_csv(stimuli, dtype={"stimulus_id": str})
     neur = pd.read_csv(neuroids, dtype={"neuroid_id": str, "region": str})
     for table, path, column in ((stim, stimuli, "stimulus_id"), (neur, neuroids, "neuroid_id"), (neur, neuroids, "region")):
         if column not in table:
-            raise DataFormatError(path, column, f"missing column (columns: {list(table.columns)})", f"add a {column!r} column")
+            raise DataFormatError(f"missing column (columns: {list(table.columns)})", f"add a {column!r} column", file=path, field=column)
     if values.ndim != 2 or values.shape != (len(stim), len(neur)):
-        raise DataFormatError(responses, "shape", f"responses have shape {values.shape}, stimuli.csv has {len(stim)} rows and neuroids.csv {len(neur)}", "responses must be (rows of stimuli.csv, rows of neuroids.csv)")
+        raise DataFormatError(f"responses have shape {values.shape}, stimuli.csv has {len(stim)} rows and neuroids.csv {len(neur)}", "responses must be (rows of stimuli.csv, rows of neuroids.csv)", file=responses, field="shape")
     for column in ("neuroid_id", "region"):
         empty = neur[column].isna() | (neur[column].astype(str).str.strip() == "")
         if empty.any():
             rows = (np.flatnonzero(empty) + 2).tolist()
-            raise DataFormatError(neuroids, column, f"empty value in row(s) {rows[:5]}", f"give every neuroid a {column}")
+            raise DataFormatError(f"empty value in row(s) {rows[:5]}", f"give every neuroid a {column}", file=neuroids, field=column)
     nan_rows = stim["stimulus_id"].isna()
     if nan_rows.any():
-        raise DataFormatError(stimuli, "stimulus_id", f"{int(nan_rows.sum())} empty value(s)", "give every presentation a stimulus_id")
+        raise DataFormatError(f"{int(nan_rows.sum())} empty value(s)", "give every presentation a stimulus_id", file=stimuli, field="stimulus_id")
     n_nan = int(np.isnan(values).sum()) if values.dtype.kind == "f" else 0
     if n_nan and not average:
-        raise DataFormatError(responses, "values", f"{n_nan} NaN value(s)", "pass average=True for NaN-aware repetition averaging, or fill/drop them")
+        raise DataFormatError(f"{n_nan} NaN value(s)", "pass average=True for NaN-aware repetition averaging, or fill/drop them", file=responses, field="values")
     try:
         assembly = make_assembly(
             values if values.dtype.kind == "f" else values.astype(np.float64),
@@ -89,6 +89,6 @@ def load_npy_csv(
             assembly = select_endpoints(assembly, regions, source=str(neuroids))
         return validate(average_repetitions(assembly), source=str(responses), unique_stimuli=True) if average else assembly
     except AssemblyError as exc:
-        raise DataFormatError(responses, "values", "; ".join(exc.problems), "fix the values or metadata (drop neuroids with no valid trial)") from exc
+        raise DataFormatError("; ".join(exc.problems), "fix the values or metadata (drop neuroids with no valid trial)", file=responses, field="values") from exc
 
 

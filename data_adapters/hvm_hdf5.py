@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from neurosage.data_adapters.errors import DataFormatError
+from neurosage.core.errors import DataFormatError
 from neurosage.data_adapters.imageset import ImageSet
 from neurosage.assembly import AssemblyError, average_repetitions, make_assembly, validate
 
@@ -32,16 +32,16 @@ def _open(path: str | os.PathLike | None):
 
     path = Path(path or os.environ.get(ENV_VAR, "ventral_neural_data.hdf5"))
     if not path.exists():
-        raise DataFormatError(path, None, "file not found", f"pass path= to ventral_neural_data.hdf5 or set ${ENV_VAR}")
+        raise DataFormatError("file not found", f"pass path= to ventral_neural_data.hdf5 or set ${ENV_VAR}", file=path, field=None)
     try:
         return path, h5py.File(path, "r")
     except OSError as exc:
-        raise DataFormatError(path, None, f"cannot open HDF5 ({exc})", "the file is truncated or not HDF5; download it again") from exc
+        raise DataFormatError(f"cannot open HDF5 ({exc})", "the file is truncated or not HDF5; download it again", file=path, field=None) from exc
 
 
 def _require(h5, path: Path, key: str, fix: str):
     if key not in h5:
-        raise DataFormatError(path, key, f"missing (top-level keys: {sorted(h5.keys())})", fix)
+        raise DataFormatError(f"missing (top-level keys: {sorted(h5.keys())})", fix, file=path, field=key)
     return h5[key]
 
 
@@ -67,20 +67,20 @@ def load_hvm_hdf5(
         meta_group = _require(h5, path, "image_meta", "use the original ventral_neural_data.hdf5")
         meta = {k: _decode(np.asarray(meta_group[k])) for k in meta_group}
         if "variation_level" not in meta:
-            raise DataFormatError(path, "image_meta/variation_level", "missing", "use the original ventral_neural_data.hdf5")
+            raise DataFormatError("missing", "use the original ventral_neural_data.hdf5", file=path, field="image_meta/variation_level")
         n_images = len(meta["variation_level"])
         for k, v in meta.items():
             if len(v) != n_images:
-                raise DataFormatError(path, f"image_meta/{k}", f"length {len(v)} != {n_images}", "use the original file")
+                raise DataFormatError(f"length {len(v)} != {n_images}", "use the original file", file=path, field=f"image_meta/{k}")
         nm = _require(h5, path, "neural_meta", "use the original ventral_neural_data.hdf5")
         region_idx = {}
         for region in regions:
             key = f"{region}_NEURONS"
             if key not in nm:
-                raise DataFormatError(path, f"neural_meta/{key}", f"unknown region {region!r} (the file has {sorted(k[:-8] for k in nm if k.endswith('_NEURONS'))})", "choose V4 and/or IT; for pIT/cIT/aIT use the Brain-Score MajajHong2015 file")
+                raise DataFormatError(f"unknown region {region!r} (the file has {sorted(k[:-8] for k in nm if k.endswith('_NEURONS'))})", "choose V4 and/or IT; for pIT/cIT/aIT use the Brain-Score MajajHong2015 file", file=path, field=f"neural_meta/{key}")
             region_idx[region] = np.asarray(nm[key], dtype=np.int64)
             if region_idx[region].size and region_idx[region].min() < 0:
-                raise DataFormatError(path, f"neural_meta/{key}", f"negative neuron index {int(region_idx[region].min())}", "neuron indices count from 0; use the original file")
+                raise DataFormatError(f"negative neuron index {int(region_idx[region].min())}", "neuron indices count from 0; use the original file", file=path, field=f"neural_meta/{key}")
         neurons = np.concatenate(list(region_idx.values()))
         region_of = np.concatenate([[r] * len(i) for r, i in region_idx.items()])
         animal = _decode(np.asarray(nm["ANIMAL_INFO"]))[neurons] if "ANIMAL_INFO" in nm else None
@@ -89,11 +89,11 @@ def load_hvm_hdf5(
         for var in variations:
             key = f"variation_level_{var.lstrip('V')}"
             if key not in ta:
-                raise DataFormatError(path, f"time_averaged/{key}", "missing", f"choose variations from {sorted(ta)}")
+                raise DataFormatError("missing", f"choose variations from {sorted(ta)}", file=path, field=f"time_averaged/{key}")
             data = np.asarray(ta[key], dtype=np.float32)
             images_of = np.flatnonzero(meta["variation_level"] == var)
             if data.ndim != 3 or data.shape[1] != len(images_of) or data.shape[2] <= neurons.max():
-                raise DataFormatError(path, f"time_averaged/{key}", f"shape {data.shape} does not fit {len(images_of)} {var} images and neuron index {neurons.max()}", "use the original file (trial, image, neuron)")
+                raise DataFormatError(f"shape {data.shape} does not fit {len(images_of)} {var} images and neuron index {neurons.max()}", "use the original file (trial, image, neuron)", file=path, field=f"time_averaged/{key}")
             n_trials = data.shape[0]
             blocks.append(data[:, :, neurons].reshape(-1, len(neurons)))
             stim_index.append(np.tile(images_of, n_trials))
@@ -105,7 +105,7 @@ def load_hvm_hdf5(
     pres["image_index"] = stim_index
     values = np.concatenate(blocks)
     if not average and np.isnan(values).any():
-        raise DataFormatError(path, "time_averaged", f"{int(np.isnan(values).sum())} NaN trial value(s)", "load with average=True (NaN-aware averaging)")
+        raise DataFormatError(f"{int(np.isnan(values).sum())} NaN trial value(s)", "load with average=True (NaN-aware averaging)", file=path, field="time_averaged")
     assembly = make_assembly(
         values,
         stimulus_id=ids[stim_index],
@@ -122,7 +122,7 @@ def load_hvm_hdf5(
     try:
         return validate(average_repetitions(assembly), source=str(path), unique_stimuli=True)
     except AssemblyError as exc:
-        raise DataFormatError(path, "time_averaged", "; ".join(exc.problems), "drop sites with no valid trial for an image") from exc
+        raise DataFormatError("; ".join(exc.problems), "drop sites with no valid trial for an image", file=path, field="time_averaged") from exc
 
 
 def load_hvm_images(path: str | os.PathLike | None = None, **conversion) -> ImageSet:
@@ -133,7 +133,7 @@ def load_hvm_images(path: str | os.PathLike | None = None, **conversion) -> Imag
         meta = h5["image_meta"]
         ids = _decode(np.asarray(meta["image_id"])) if "image_id" in meta else np.array([f"hvm_{i:04d}" for i in range(len(images))])
     if images.ndim != 3:
-        raise DataFormatError(path, "images", f"expected (image, height, width), got {images.shape}", "use the original file")
+        raise DataFormatError(f"expected (image, height, width), got {images.shape}", "use the original file", file=path, field="images")
     if images.dtype != np.uint8:
         images = np.clip(images * (255.0 if images.max() <= 1 else 1.0), 0, 255).astype(np.uint8)
     return ImageSet(images[:, None], None, stimulus_ids=ids, name="hvm-hdf5", **conversion)

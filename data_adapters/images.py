@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurosage.data_adapters.errors import DataFormatError
+from neurosage.core.errors import DataFormatError
 from neurosage.data_adapters.imageset import ImageSet
 from neurosage.data_adapters.stimulus_sets import read_stimulus_csv
 
@@ -51,7 +51,7 @@ def _open(path: Path) -> bytes:
         try:
             return gzip.decompress(raw)
         except (OSError, EOFError) as exc:
-            raise DataFormatError(path, None, f"corrupt gzip data ({exc})", "download or reinstall the file") from exc
+            raise DataFormatError(f"corrupt gzip data ({exc})", "download or reinstall the file", file=path, field=None) from exc
     return raw
 
 
@@ -60,19 +60,16 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     data = _open(path)
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
-        raise DataFormatError(path, "magic", f"not an idx file (header {data[:4].hex()})", "pass an idx file such as train-images-idx3-ubyte.gz")
+        raise DataFormatError(f"not an idx file (header {data[:4].hex()})", "pass an idx file such as train-images-idx3-ubyte.gz", file=path, field="magic")
     ndim = data[3]
     header = 4 + 4 * ndim
     if len(data) < header:
-        raise DataFormatError(path, "dimensions", "file ends inside the header", "the file is truncated; reinstall it")
+        raise DataFormatError("file ends inside the header", "the file is truncated; reinstall it", file=path, field="dimensions")
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(_IDX_DTYPES[data[2]])
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(data) - header != expected:
-        raise DataFormatError(
-            path, "data", f"header promises {shape} ({expected} bytes) but {len(data) - header} bytes follow",
-            "the file is truncated or corrupt; reinstall it",
-        )
+        raise DataFormatError(f"header promises {shape} ({expected} bytes) but {len(data) - header} bytes follow", "the file is truncated or corrupt; reinstall it", file=path, field="data")
     return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
 
 
@@ -80,25 +77,22 @@ def _find(root: Path, stem: str) -> Path:
     for candidate in (root / stem, root / f"{stem}.gz"):
         if candidate.exists():
             return candidate
-    raise DataFormatError(root, stem, f"no file {stem}[.gz] in {root}", "point root= at the folder holding the idx files")
+    raise DataFormatError(f"no file {stem}[.gz] in {root}", "point root= at the folder holding the idx files", file=root, field=stem)
 
 
 def load_fashion_mnist(split: str = "train", root: str | os.PathLike | None = None, **conversion) -> ImageSet:
     """Fashion-MNIST from idx files (default: ``$NEUROSAGE_FASHION_MNIST`` or Debian's path)."""
     root = Path(root or os.environ.get("NEUROSAGE_FASHION_MNIST", FASHION_MNIST_DEFAULT))
     if not root.exists():
-        raise DataFormatError(
-            root, None, "Fashion-MNIST folder not found",
-            "install it with 'sudo apt-get install dataset-fashion-mnist', or pass root=/folder/with/idx/files",
-        )
+        raise DataFormatError("Fashion-MNIST folder not found", "install it with 'sudo apt-get install dataset-fashion-mnist', or pass root=/folder/with/idx/files", file=root, field=None)
     prefix = {"train": "train", "test": "t10k"}.get(split)
     if prefix is None:
-        raise DataFormatError(None, "split", f"Fashion-MNIST has no split {split!r}", "use 'train' or 'test'")
+        raise DataFormatError(f"Fashion-MNIST has no split {split!r}", "use 'train' or 'test'", file=None, field="split")
     images = read_idx(_find(root, f"{prefix}-images-idx3-ubyte"))
     labels_path = _find(root, f"{prefix}-labels-idx1-ubyte")
     labels = read_idx(labels_path)
     if images.ndim != 3 or labels.shape != (images.shape[0],):
-        raise DataFormatError(labels_path, "labels", f"{labels.shape} labels for images {images.shape}", "use matching image and label files")
+        raise DataFormatError(f"{labels.shape} labels for images {images.shape}", "use matching image and label files", file=labels_path, field="labels")
     return ImageSet(images[:, None], labels.astype(np.int64), classes=FASHION_MNIST_CLASSES, name=f"fashion-mnist/{split}", **conversion)
 
 
@@ -107,20 +101,20 @@ def _unpickle(path: Path, required: Sequence[str]) -> dict:
         with path.open("rb") as fh:
             obj = pickle.load(fh, encoding="latin1")
     except (pickle.UnpicklingError, EOFError, ValueError) as exc:
-        raise DataFormatError(path, None, f"cannot unpickle ({exc})", "the file is truncated or not a pickle; re-extract it") from exc
+        raise DataFormatError(f"cannot unpickle ({exc})", "the file is truncated or not a pickle; re-extract it", file=path, field=None) from exc
     if not isinstance(obj, dict):
-        raise DataFormatError(path, None, f"expected a pickled dict, got {type(obj).__name__}", "use the python-format release")
+        raise DataFormatError(f"expected a pickled dict, got {type(obj).__name__}", "use the python-format release", file=path, field=None)
     obj = {k.decode() if isinstance(k, bytes) else k: v for k, v in obj.items()}
     for key in required:
         if key not in obj:
-            raise DataFormatError(path, key, f"missing key (keys: {sorted(obj)})", "use the original python-format release")
+            raise DataFormatError(f"missing key (keys: {sorted(obj)})", "use the original python-format release", file=path, field=key)
     return obj
 
 
 def _chw_rows(path: Path, data: np.ndarray, side: int) -> np.ndarray:
     data = np.asarray(data)
     if data.ndim != 2 or data.shape[1] != 3 * side * side or data.dtype != np.uint8:
-        raise DataFormatError(path, "data", f"expected uint8 (N, {3 * side * side}), got {data.dtype} {data.shape}", "use the original release")
+        raise DataFormatError(f"expected uint8 (N, {3 * side * side}), got {data.dtype} {data.shape}", "use the original release", file=path, field="data")
     return data.reshape(-1, 3, side, side)
 
 
@@ -135,7 +129,7 @@ def load_cifar100(split: str = "train", root: str | os.PathLike = ".", *, label:
     images = _chw_rows(root / split, batch["data"], 32)
     labels = np.asarray(batch[key], dtype=np.int64)
     if labels.shape != (images.shape[0],):
-        raise DataFormatError(root / split, key, f"{labels.shape[0]} labels for {images.shape[0]} images", "use the original release")
+        raise DataFormatError(f"{labels.shape[0]} labels for {images.shape[0]} images", "use the original release", file=root / split, field=key)
     return ImageSet(images, labels, classes=meta[f"{label}_label_names"], name=f"cifar100/{split}", **conversion)
 
 
@@ -162,7 +156,7 @@ def load_imagenet64(
     """
     root = Path(root)
     if split not in ("train", "val"):
-        raise DataFormatError(None, "split", f"Imagenet64 has no split {split!r}", "use 'train' or 'val'")
+        raise DataFormatError(f"Imagenet64 has no split {split!r}", "use 'train' or 'val'", file=None, field="split")
     names = [f"train_data_batch_{i}" for i in batches] if split == "train" else ["val_data"]
     sources = [_imagenet64_path(root, name) for name in names]
 
@@ -172,9 +166,9 @@ def load_imagenet64(
             x = _chw_rows(path, obj["data"], 64)
             y = np.asarray(obj["labels"], dtype=np.int64)
             if y.shape != (x.shape[0],):
-                raise DataFormatError(path, "labels", f"{y.shape[0]} labels for {x.shape[0]} images", "re-extract the file")
+                raise DataFormatError(f"{y.shape[0]} labels for {x.shape[0]} images", "re-extract the file", file=path, field="labels")
             if y.min() < 1 or y.max() > 1000:
-                raise DataFormatError(path, "labels", f"labels span {y.min()}..{y.max()}, expected 1..1000", "use the original release")
+                raise DataFormatError(f"labels span {y.min()}..{y.max()}, expected 1..1000", "use the original release", file=path, field="labels")
             yield x, y - 1
 
     source = None
@@ -199,7 +193,7 @@ def _imagenet64_path(root: Path, name: str) -> Path:
     for path in (root / name, root / f"{name}.npz", root / f"{name}.pickle", root / f"{name}.pkl"):
         if path.exists():
             return path
-    raise DataFormatError(root, name, f"no {name}[.npz] in {root}", "point root= at the extracted Imagenet64 folder")
+    raise DataFormatError(f"no {name}[.npz] in {root}", "point root= at the extracted Imagenet64 folder", file=root, field=name)
 
 
 def _imagenet64_read(path: Path) -> dict:
@@ -209,10 +203,10 @@ def _imagenet64_read(path: Path) -> dict:
         with np.load(path, allow_pickle=False) as npz:
             obj = {k: npz[k] for k in npz.files}
     except (ValueError, OSError, zipfile.BadZipFile) as exc:
-        raise DataFormatError(path, None, f"cannot read npz ({exc})", "the file is truncated; re-extract it") from exc
+        raise DataFormatError(f"cannot read npz ({exc})", "the file is truncated; re-extract it", file=path, field=None) from exc
     for key in ("data", "labels"):
         if key not in obj:
-            raise DataFormatError(path, key, f"missing array (arrays: {sorted(obj)})", "use the Imagenet64 npz release")
+            raise DataFormatError(f"missing array (arrays: {sorted(obj)})", "use the Imagenet64 npz release", file=path, field=key)
     return obj
 
 
@@ -226,7 +220,7 @@ def _decode(data: bytes, source: str, storage_size: int | None, grey: bool) -> n
         img = Image.open(io.BytesIO(data))
         img = img.convert("L" if grey else "RGB")
     except (UnidentifiedImageError, OSError) as exc:
-        raise DataFormatError(source, None, f"cannot decode image ({exc})", "replace the file with a valid image") from exc
+        raise DataFormatError(f"cannot decode image ({exc})", "replace the file with a valid image", file=source, field=None) from exc
     if storage_size is not None and img.size != (storage_size, storage_size):
         img = img.resize((storage_size, storage_size), Image.BILINEAR)
     arr = np.asarray(img, dtype=np.uint8)
@@ -238,7 +232,7 @@ def load_image_folder(root: str | os.PathLike, *, storage_size: int = 64, grey: 
     root = Path(root)
     classes = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
     if not classes:
-        raise DataFormatError(root, None, "no class folders found", "arrange images as root/<class_name>/<image file>")
+        raise DataFormatError("no class folders found", "arrange images as root/<class_name>/<image file>", file=root, field=None)
     images, labels = [], []
     for label, cls in enumerate(classes):
         for f in sorted((root / cls).iterdir()):
@@ -270,12 +264,12 @@ def load_stimulus_images(
     table = read_stimulus_csv(csv, columns=columns)
     file_column = file_column or next((c for c in ("filename", "image_file_name", "image_path") if c in table), None)
     if file_column is None:
-        raise DataFormatError(csv, "filename", "no file-name column", "add a 'filename' column naming each image file")
+        raise DataFormatError("no file-name column", "add a 'filename' column naming each image file", file=csv, field="filename")
     table = table.drop_duplicates("stimulus_id").set_index("stimulus_id")
     order = list(table.index) if stimulus_ids is None else list(stimulus_ids)
     missing = [s for s in order if s not in table.index]
     if missing:
-        raise DataFormatError(csv, "stimulus_id", f"{len(missing)} stimulus id(s) not in the stimulus set, e.g. {missing[:3]}", "use the stimulus set that belongs to the recordings")
+        raise DataFormatError(f"{len(missing)} stimulus id(s) not in the stimulus set, e.g. {missing[:3]}", "use the stimulus set that belongs to the recordings", file=csv, field="stimulus_id")
     source = Path(images)
     reader = _zip_reader(source) if source.suffix == ".zip" else _folder_reader(source)
     arrays = [_decode(reader(str(table.at[s, file_column])), f"{source}:{table.at[s, file_column]}", storage_size, grey) for s in order]
@@ -286,12 +280,12 @@ def _zip_reader(path: Path) -> Callable[[str], bytes]:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, FileNotFoundError) as exc:
-        raise DataFormatError(path, None, f"cannot open zip ({exc})", "pass the stimulus-set zip or an extracted folder") from exc
+        raise DataFormatError(f"cannot open zip ({exc})", "pass the stimulus-set zip or an extracted folder", file=path, field=None) from exc
     members = {Path(n).name: n for n in archive.namelist()}
 
     def read(name: str) -> bytes:
         if Path(name).name not in members:
-            raise DataFormatError(path, "filename", f"{name!r} is not in the zip", "use the zip that belongs to the stimulus CSV")
+            raise DataFormatError(f"{name!r} is not in the zip", "use the zip that belongs to the stimulus CSV", file=path, field="filename")
         return archive.read(members[Path(name).name])
 
     return read
@@ -302,7 +296,7 @@ def _folder_reader(root: Path) -> Callable[[str], bytes]:
         for candidate in (root / name, root / Path(name).name):
             if candidate.exists():
                 return candidate.read_bytes()
-        raise DataFormatError(root, "filename", f"image {name!r} not found", "point images= at the folder holding the stimulus files")
+        raise DataFormatError(f"image {name!r} not found", "point images= at the folder holding the stimulus files", file=root, field="filename")
 
     return read
 

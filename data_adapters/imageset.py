@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from neurosage.data_adapters.errors import DataFormatError
+from neurosage.core.errors import DataFormatError
 
 __all__ = ["ImageSet", "open_uint8_memmap"]
 
@@ -69,16 +69,13 @@ class ImageSet(Dataset):
     ):
         images = images if isinstance(images, torch.Tensor) else torch.from_numpy(np.require(images, requirements=["W", "C"]))
         if images.dtype != torch.uint8 or images.ndim != 4:
-            raise DataFormatError(None, "images", f"{name}: images must be uint8 (N, C, H, W), got {images.dtype} {tuple(images.shape)}", "convert with (x * 255).astype(np.uint8) and add a channel axis")
+            raise DataFormatError(f"{name}: images must be uint8 (N, C, H, W), got {images.dtype} {tuple(images.shape)}", "convert with (x * 255).astype(np.uint8) and add a channel axis", file=None, field="images")
         n = images.shape[0]
         labels_t = torch.full((n,), -1, dtype=torch.long) if labels is None else torch.as_tensor(np.asarray(labels), dtype=torch.long)
         if labels_t.shape != (n,):
-            raise DataFormatError(None, "labels", f"{name}: {labels_t.shape[0]} labels for {n} images", "give one label per image")
+            raise DataFormatError(f"{name}: {labels_t.shape[0]} labels for {n} images", "give one label per image", file=None, field="labels")
         if classes is not None and n and (int(labels_t.max()) >= len(classes) or int(labels_t.min()) < -1):
-            raise DataFormatError(
-                None, "labels", f"{name}: labels span {int(labels_t.min())}..{int(labels_t.max())} but there are {len(classes)} classes",
-                "give one class name per label value (labels 0..n_classes-1; -1 for unlabelled images)",
-            )
+            raise DataFormatError(f"{name}: labels span {int(labels_t.min())}..{int(labels_t.max())} but there are {len(classes)} classes", "give one class name per label value (labels 0..n_classes-1; -1 for unlabelled images)", file=None, field="labels")
         self._storage, self._labels = images, labels_t.to(images.device)
         self._index: torch.Tensor | None = None
         self._source = None if source is None else str(source)
@@ -106,7 +103,7 @@ class ImageSet(Dataset):
     @stimulus_ids.setter
     def stimulus_ids(self, ids: Sequence[str] | np.ndarray | None) -> None:
         if ids is not None and len(ids) != len(self):
-            raise DataFormatError(None, "stimulus_ids", f"{getattr(self, 'name', 'images')}: {len(ids)} stimulus ids for {len(self)} images", "give one id per image")
+            raise DataFormatError(f"{getattr(self, 'name', 'images')}: {len(ids)} stimulus ids for {len(self)} images", "give one id per image", file=None, field="stimulus_ids")
         self._stimulus_ids = None if ids is None else np.asarray(ids).astype(str)
 
     @property
@@ -162,7 +159,7 @@ class ImageSet(Dataset):
             elif x.shape[c_axis] == 1:
                 x = x.repeat_interleave(self.channels, dim=c_axis)
             else:
-                raise DataFormatError(None, "channels", f"{self.name}: cannot convert {x.shape[c_axis]} channels to {self.channels}", "use channels=1 (grey) or 3 (RGB)")
+                raise DataFormatError(f"{self.name}: cannot convert {x.shape[c_axis]} channels to {self.channels}", "use channels=1 (grey) or 3 (RGB)", file=None, field="channels")
         if self.size is not None and tuple(x.shape[-2:]) != (self.size, self.size):
             batch = x if x.ndim == 4 else x[None]
             batch = torch.nn.functional.interpolate(batch, size=(self.size, self.size), mode="bilinear", antialias=True, align_corners=False)
@@ -233,7 +230,7 @@ class ImageSet(Dataset):
     def split_holdout(self, n_holdout: int, *, seed: int = 0) -> tuple[ImageSet, ImageSet]:
         """Split off ``n_holdout`` random images (e.g. the paper's 50,000 ImageNet validation images)."""
         if not 0 < n_holdout < len(self):
-            raise DataFormatError(None, "n_val", f"{self.name}: cannot hold out {n_holdout} of {len(self)} images", f"hold out between 1 and {len(self) - 1} images")
+            raise DataFormatError(f"{self.name}: cannot hold out {n_holdout} of {len(self)} images", f"hold out between 1 and {len(self) - 1} images", file=None, field="n_val")
         perm = np.random.default_rng(seed).permutation(len(self))
         return self.subset(np.sort(perm[n_holdout:])), self.subset(np.sort(perm[:n_holdout]))
 
@@ -249,6 +246,6 @@ class ImageSet(Dataset):
         if state.get("_source") is not None and isinstance(state["_storage"], tuple):
             path = Path(state["_source"])
             if not path.exists():
-                raise DataFormatError(path, None, "the image cache this set maps is gone", "rebuild it (load the dataset again) on a disk every worker can read")
+                raise DataFormatError("the image cache this set maps is gone", "rebuild it (load the dataset again) on a disk every worker can read", file=path, field=None)
             state["_storage"] = open_uint8_memmap(path, state["_storage"])
         self.__dict__.update(state)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from neurosage.data_adapters.errors import DataFormatError
+from neurosage.core.errors import DataFormatError
 from neurosage.data_adapters.stimulus_sets import read_stimulus_csv
 from neurosage.assembly import AssemblyError, average_repetitions, select_time, validate
 
@@ -52,23 +52,23 @@ def open_brainio_assembly(path: str | os.PathLike) -> xr.DataArray:
     """Open a BrainIO netCDF (either writer) as a flat ``presentation x neuroid [x time_bin]`` array."""
     path = Path(path)
     if not path.exists():
-        raise DataFormatError(path, None, "file not found", f"pass path=, set ${ENV_VAR}, or place it in the BrainIO cache")
+        raise DataFormatError("file not found", f"pass path=, set ${ENV_VAR}, or place it in the BrainIO cache", file=path, field=None)
     try:
         ds = xr.open_dataset(path)
     except Exception as exc:  # netCDF4/h5py raise many types for truncated files
-        raise DataFormatError(path, None, f"cannot read netCDF ({type(exc).__name__}: {exc})", "the file is truncated or not netCDF; download it again") from exc
+        raise DataFormatError(f"cannot read netCDF ({type(exc).__name__}: {exc})", "the file is truncated or not netCDF; download it again", file=path, field=None) from exc
     data_vars = list(ds.data_vars)
     if len(data_vars) != 1:
-        raise DataFormatError(path, "data variables", f"expected exactly one data variable, found {data_vars}", "write one assembly per file (BrainIO spec)")
+        raise DataFormatError(f"expected exactly one data variable, found {data_vars}", "write one assembly per file (BrainIO spec)", file=path, field="data variables")
     da = ds[data_vars[0]].load()
     da.attrs = {**ds.attrs, **da.attrs}
     ds.close()
     for dim in ("presentation", "neuroid"):
         if dim not in da.dims:
-            raise DataFormatError(path, dim, f"missing dim (dims are {da.dims})", "use a Brain-Score assembly file")
+            raise DataFormatError(f"missing dim (dims are {da.dims})", "use a Brain-Score assembly file", file=path, field=dim)
     if "stimulus_id" not in da.coords:
         if "image_id" not in da.coords:
-            raise DataFormatError(path, "image_id", "no 'stimulus_id' or 'image_id' coord on presentation", "use a Brain-Score assembly file")
+            raise DataFormatError("no 'stimulus_id' or 'image_id' coord on presentation", "use a Brain-Score assembly file", file=path, field="image_id")
         da = da.assign_coords(stimulus_id=("presentation", da["image_id"].values))
     order = ("presentation", "neuroid") + (("time_bin",) if "time_bin" in da.dims else ())
     return da.transpose(*order)
@@ -80,7 +80,7 @@ def merge_stimulus_set(assembly: xr.DataArray, csv: str | os.PathLike) -> xr.Dat
     ids = assembly["stimulus_id"].values.astype(str)
     missing = np.setdiff1d(np.unique(ids), table.index.values)
     if len(missing):
-        raise DataFormatError(csv, "stimulus_id", f"{len(missing)} stimulus id(s) of the recordings are missing, e.g. {missing[:3].tolist()}", "use the stimulus set that belongs to the assembly (hvm-public for the public file)")
+        raise DataFormatError(f"{len(missing)} stimulus id(s) of the recordings are missing, e.g. {missing[:3].tolist()}", "use the stimulus set that belongs to the assembly (hvm-public for the public file)", file=csv, field="stimulus_id")
     rows = table.loc[ids]
     new = {c: ("presentation", rows[c].values) for c in rows.columns if c not in assembly.coords}
     return assembly.assign_coords(new)
@@ -101,7 +101,7 @@ def select_endpoints(assembly: xr.DataArray, regions: Sequence[str], *, source: 
                     parts.append(part.assign_coords(area=("neuroid", part["region"].values), region=("neuroid", [name] * len(idx))))
                     break
         else:
-            raise DataFormatError(source, "region", f"unknown region {name!r}; the file has {available}", f"choose regions from {available}")
+            raise DataFormatError(f"unknown region {name!r}; the file has {available}", f"choose regions from {available}", file=source, field="region")
     selected = xr.concat(parts, dim="neuroid") if len(parts) > 1 else parts[0]
     kept = set(selected["neuroid_id"].values.tolist())
     left = ~np.isin(assembly["neuroid_id"].values, list(kept))
@@ -143,7 +143,7 @@ def load_majajhong2015(
     """
     key = (variant, temporal)
     if key not in FILES:
-        raise DataFormatError(None, "variant", f"unknown variant {variant!r}", "use public, private or full")
+        raise DataFormatError(f"unknown variant {variant!r}", "use public, private or full", file=None, field="variant")
     if path is None and os.environ.get(ENV_VAR):
         path = os.environ[ENV_VAR]
     if path is None:
@@ -168,7 +168,7 @@ def load_majajhong2015(
     try:
         return validate(assembly, source=source, unique_stimuli=average)
     except AssemblyError as exc:
-        raise DataFormatError(source, "data", "; ".join(exc.problems), "check the file; drop bad neuroids before use") from exc
+        raise DataFormatError("; ".join(exc.problems), "check the file; drop bad neuroids before use", file=source, field="data") from exc
 
 
 def _stimulus_csv_near(path: Path, variant: str) -> Path | None:
@@ -185,10 +185,7 @@ def _from_brainscore(variant: str, temporal: bool) -> xr.DataArray:
     try:
         import brainscore_vision
     except ImportError:
-        raise DataFormatError(
-            None, None, "MajajHong2015 assembly not found (no path, no $NEUROSAGE_MAJAJHONG2015, nothing in the BrainIO cache)",
-            f"pass path= to {FILES[(variant, temporal)]} or install brainscore_vision",
-        ) from None
+        raise DataFormatError("MajajHong2015 assembly not found (no path, no $NEUROSAGE_MAJAJHONG2015, nothing in the BrainIO cache)", f"pass path= to {FILES[(variant, temporal)]} or install brainscore_vision", file=None, field=None) from None
     ident = "MajajHong2015" + (".temporal" if temporal else "") + ("" if variant == "full" else f".{variant}")
     assembly = brainscore_vision.load_dataset(ident)
     flat = xr.DataArray(assembly.values, dims=assembly.dims, coords={k: (v.dims, v.values) for k, v in assembly.reset_index(list(assembly.indexes)).coords.items() if v.dims and len(v.dims) == 1}, attrs={})

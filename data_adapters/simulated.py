@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from neurosage.assembly import make_assembly
-from neurosage.data_adapters.errors import DataFormatError
+from neurosage.core.errors import DataFormatError
 
 __all__ = ["simulate_recording", "noise_sd"]
 
@@ -28,7 +28,7 @@ __all__ = ["simulate_recording", "noise_sd"]
 def noise_sd(reliability: float, n_repetitions: int) -> float:
     """Single-trial noise SD (in signal SDs) giving ``reliability`` after averaging ``n_repetitions``."""
     if not 0 < reliability <= 1:
-        raise DataFormatError(None, "reliability", f"reliability must be in (0, 1], got {reliability}", "pass e.g. reliability=0.8")
+        raise DataFormatError(f"reliability must be in (0, 1], got {reliability}", "pass e.g. reliability=0.8", file=None, field="reliability")
     return float(np.sqrt(n_repetitions * (1.0 - reliability) / reliability))
 
 
@@ -66,12 +66,12 @@ def simulate_recording(
         acts = np.asarray(acts, dtype=np.float64)
         acts = acts.reshape(acts.shape[0], -1)
         if acts.shape[0] != n_stim:
-            raise DataFormatError(None, "activations", f"region {region!r}: {acts.shape[0]} rows of activations for {n_stim} stimulus ids", "give one row per stimulus")
+            raise DataFormatError(f"region {region!r}: {acts.shape[0]} rows of activations for {n_stim} stimulus ids", "give one row per stimulus", file=None, field="activations")
         k = n_sites[region] if isinstance(n_sites, Mapping) else n_sites
         std = acts.std(axis=0)
         candidates = np.flatnonzero(std > 0)
         if len(candidates) == 0:
-            raise DataFormatError(None, "activations", f"region {region!r}: every unit is constant across stimuli; no site can be simulated", "use a layer that responds to the stimuli")
+            raise DataFormatError(f"region {region!r}: every unit is constant across stimuli; no site can be simulated", "use a layer that responds to the stimuli", file=None, field="activations")
         chosen = np.sort(rng.choice(candidates, size=min(k, len(candidates)), replace=False))
         signal = (acts[:, chosen] - acts[:, chosen].mean(axis=0)) / std[chosen]
         signals.append(signal)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from neurosage.data_adapters.errors import DataFormatError
+from neurosage.core.errors import DataFormatError
 
 __all__ = ["read_stimulus_csv"]
 
@@ -20,22 +20,19 @@ def read_stimulus_csv(csv: str | os.PathLike, columns: list[str] | None = None) 
     """
     csv = Path(csv)
     if not csv.exists():
-        raise DataFormatError(csv, None, "stimulus set CSV not found", "pass the stimulus CSV that belongs to the recordings")
+        raise DataFormatError("stimulus set CSV not found", "pass the stimulus CSV that belongs to the recordings", file=csv, field=None)
     table = pd.read_csv(csv, dtype={"stimulus_id": str, "image_id": str})  # ids are strings, even all-digit hashes
     if "stimulus_id" not in table:
         if "image_id" not in table:
-            raise DataFormatError(csv, "stimulus_id", "no 'stimulus_id' or 'image_id' column", "add a stimulus_id column")
+            raise DataFormatError("no 'stimulus_id' or 'image_id' column", "add a stimulus_id column", file=csv, field="stimulus_id")
         table["stimulus_id"] = table["image_id"]
     if table["stimulus_id"].isna().any():
         rows = (table.index[table["stimulus_id"].isna()] + 2).tolist()
-        raise DataFormatError(csv, "stimulus_id", f"empty id in row(s) {rows[:5]}", "give every stimulus an id")
+        raise DataFormatError(f"empty id in row(s) {rows[:5]}", "give every stimulus an id", file=csv, field="stimulus_id")
     table["stimulus_id"] = table["stimulus_id"].astype(str)
     checked = table if columns is None else table[["stimulus_id", *[c for c in columns if c in table]]]
     repeated = checked[checked.duplicated("stimulus_id", keep=False)]
     conflicting = [sid for sid, rows in repeated.groupby("stimulus_id") if len(rows.drop_duplicates()) > 1]
     if conflicting:
-        raise DataFormatError(
-            csv, "stimulus_id", f"{len(conflicting)} stimulus id(s) appear in rows that disagree, e.g. {conflicting[:3]}",
-            "keep one row per stimulus (or make repeated rows identical)",
-        )
+        raise DataFormatError(f"{len(conflicting)} stimulus id(s) appear in rows that disagree, e.g. {conflicting[:3]}", "keep one row per stimulus (or make repeated rows identical)", file=csv, field="stimulus_id")
     return table

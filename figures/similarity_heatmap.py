@@ -42,13 +42,13 @@ def best_trial_similarity(search_dir: str | Path) -> tuple[xr.DataArray, dict]:
     """The endpoint x layer similarity of a search's best trial (by score) and that trial's scalars."""
     path = Path(search_dir) / SEARCH_TRIALS_NC.path
     if not path.exists():
-        raise ResultMissing(f"{path} is missing; fix: {SEARCH_TRIALS_NC.fix}")
+        raise ResultMissing("the file is missing", SEARCH_TRIALS_NC.fix, file=path)
     with xr.open_dataset(path) as trials:
         if "similarity" not in trials:
-            raise ResultMissing(f"{path} has no similarity matrix (a search scored by P alone, or written by an older version)")
+            raise ResultMissing("the file has no similarity matrix (a search scored by P alone, or written by an older version)", "run a search with objective tg or p+tg", file=path)
         ok = trials.isel(trial=np.flatnonzero((trials.status.values == "ok") & np.isfinite(trials.score.values)))
         if not ok.sizes["trial"]:
-            raise ResultMissing(f"{path} has no successful trial")
+            raise ResultMissing("the file has no successful trial", "fix the error each trial names in trials.csv, then search again", file=path)
         best = ok.isel(trial=int(np.argmax(ok.score.values)))
         scalars = {k: best[k].item() for k in ("score", "P", "TG", "genotype") if k in best}
         return best.similarity.load(), {"trial": int(best.trial), **scalars}

@@ -47,10 +47,10 @@ class AssemblyError(NeurosageError, ValueError):
     def __init__(self, problems: Sequence[str], source: str | None = None):
         self.problems = list(problems)
         self.source = source
+        super().__init__("; ".join(self.problems), "fix each problem as it says", file=source)
         where = f" in {source}" if source else ""
         lines = "\n".join(f"  - {p}" for p in self.problems)
-        Exception.__init__(self, f"invalid assembly{where} ({len(self.problems)} problem(s)):\n{lines}")
-        self.problem, self.fix, self.file, self.field = "; ".join(self.problems), "see each problem", source, None
+        self.args = (f"invalid assembly{where} ({len(self.problems)} problem(s)):\n{lines}",)  # one line per problem
 
 
 def make_assembly(

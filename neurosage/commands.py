@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 
-from neurosage.analyses.config import field_types, load_config
+from neurosage.analyses.config import field_docs, field_types, load_config
 from neurosage.analyses.settings import DemoConfig, SearchConfig
 from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError
@@ -26,26 +26,28 @@ REGISTRY: list[Callable[[argparse._SubParsersAction], None]] = []
 #: How genotype strings start (a cell genotype, a layer-wise one), as opposed to a model name.
 GENOTYPE_STARTS = ("normal:", "layers:")
 
-#: Help for the config keys that are flags; every other key is listed by its name and default.
-HELP = {
-    "dataset": "registered image dataset (neurosage datasets)",
-    "data": "root folder of the dataset (default: the dataset's own, e.g. Debian's Fashion-MNIST path)",
-    "teacher": "teacher spec (net:/brain:/sim:, '+' combines); default: the embedded ResNet teacher",
-    "space": "search space: pnas, nasnet (cells) or layers-10, layers-20 (layer-wise, Zoph & Le 2017)",
-    "n_blocks": "B, blocks per cell",
-    "n_cells": "N, cells per stack",
-    "filters": "F, initial filters",
-    "width_multiplier": "layer-wise spaces: scale every layer's filter count (e.g. 0.25 at small scale)",
-    "budget": "number of trials",
-    "algo": "searcher: tpe, random, rl (REINFORCE) or a plug-in",
-    "objective": "p, tg or p+tg (= P + alpha * TG)",
-    "premature_steps": "SGD steps per candidate",
-    "premature_epochs": "fraction of an epoch per candidate (e.g. 0.2); replaces premature-steps",
-    "startup_trials": "TPE: random trials before the model (default: a quarter of the budget, 2 to 20)",
-    "tpe_gamma": "TPE: fraction ceil(gamma*sqrt(n)) of trials forming the 'good' density",
-    "workers": "concurrent candidates (> 1 starts a Dask LocalCluster)",
-    "scheduler": "address of a running Dask scheduler",
+#: Config keys whose values are names in a registry: ``key -> (module, registry attribute)``; their help lists the names.
+REGISTRY_KEYS = {
+    "algo": ("neurosage.search", "SEARCHERS"),
+    "space": ("neurosage.spaces", "SPACES"),
+    "skeleton": ("neurosage.nets", "SKELETONS"),
+    "dataset": ("neurosage.data_adapters.registry", "DATASETS"),
+    "teacher": ("neurosage.teachers", "TEACHER_KINDS"),
 }
+
+
+def registry_names(module: str, attribute: str, **meta: str) -> list[str]:
+    """The names registered in ``module.attribute`` (listing imports no torch)."""
+    import importlib
+
+    return getattr(importlib.import_module(module), attribute).names(**meta)
+
+
+def _choices(key: str) -> str:
+    if key not in REGISTRY_KEYS:
+        return ""
+    names = registry_names(*REGISTRY_KEYS[key], **({"kind": "images"} if key == "dataset" else {}))
+    return f"; {'kinds' if key == 'teacher' else 'one of'}: {', '.join(names)}"
 
 
 def command(register: Callable[[argparse._SubParsersAction], None]) -> Callable[[argparse._SubParsersAction], None]:
@@ -56,13 +58,13 @@ def command(register: Callable[[argparse._SubParsersAction], None]) -> Callable[
 
 def add_config_flags(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str, ...] = ()) -> None:
     """One ``--key`` flag per scalar field of config class ``cls`` (defaults None: the TOML file or the class decide)."""
-    types = field_types(cls)
+    types, docs = field_types(cls), field_docs(cls)
     for f in fields(cls):
         kind = types[f.name]
         if f.name in skip or kind in (tuple, dict):
             continue
         default = f.default if f.default is not MISSING else None
-        help_text = f"{HELP.get(f.name, f.name.replace('_', ' '))} (default {default})"
+        help_text = f"{docs.get(f.name, f.name.replace('_', ' '))}{_choices(f.name)} (default {default})"
         flag = "--" + f.name.replace("_", "-")
         if kind is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
@@ -136,7 +138,10 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 @command
 def _search(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("search", help="teacher-guided cell search (TPE or random; P, TG or P+alpha*TG)")
+    p = sub.add_parser(
+        "search", help=f"teacher-guided architecture search ({', '.join(registry_names(*REGISTRY_KEYS['algo']))} over "
+        f"{', '.join(registry_names(*REGISTRY_KEYS['space']))}; scored by P, TG or P+alpha*TG)",
+    )
     p.add_argument("run_dir", help="run folder (created; with --resume, continued)")
     p.add_argument("--config", help="TOML file with any of the options below (flags override it)")
     p.add_argument("--resume", action="store_true", help="continue a killed search in RUN_DIR")
@@ -270,8 +275,9 @@ def _list_layers(args: argparse.Namespace) -> int:
 
 @command
 def _analyze(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("analyze", help="run a paper analysis (predictability, search_comparison, cell_search, neuro_search)")
-    p.add_argument("name", help="analysis name")
+    analyses = registry_names("neurosage.analyses", "ANALYSES")
+    p = sub.add_parser("analyze", help=f"run a paper analysis ({', '.join(analyses)})")
+    p.add_argument("name", help=f"analysis name, one of: {', '.join(analyses)}")
     p.add_argument("--run-dir", default="runs/paper", help="run folder (shared by analyses; the teacher is cached there)")
     p.add_argument("--config", default=None, help="TOML file with the analysis' options (defaults: the small-scale setting)")
     p.add_argument("--data", default=None, help="Fashion-MNIST folder")
@@ -290,7 +296,9 @@ def _run_analyze(args: argparse.Namespace) -> int:
 
 @command
 def _figures(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("figures", help="regenerate every figure and table a run folder has data for")
+    p = sub.add_parser(
+        "figures", help=f"regenerate every figure and table a run folder has data for ({', '.join(registry_names('neurosage.figures', 'FIGURES'))})",
+    )
     p.add_argument("run_dir")
     p.add_argument("--out", default=None, help="output folder (default RUN_DIR/figures)")
     p.set_defaults(func=_run_figures)

@@ -21,18 +21,19 @@ ROOT = Path(__file__).resolve().parents[1]
 #: folder on disk -> package it installs as
 FOLDERS = {"neurosage": "neurosage", "data_adapters": "neurosage.data_adapters", "analyses": "neurosage.analyses", "figures": "neurosage.figures"}
 
+#: Rows of the library, bottom-up: each subpackage is one row (its modules may import each other), a
+#: package named alone is all its modules. The front door (``neurosage``) names its exports as strings.
 LIBRARY = [
-    ["neurosage", "registry", "atomic", "seeding", "candidate", "errors"],
-    ["assembly", "primitives", "layer_space", "provenance", "run_lock", "data_adapters", "data_adapters.errors"],
-    ["data_adapters.registry", "data_adapters.builtin", "data_adapters.stimulus_sets", "data_adapters.imageset",
-     "data_adapters.majajhong2015", "data_adapters.generic", "data_adapters.hvm_hdf5", "data_adapters.images",
-     "data_adapters.simulated", "data_adapters.image_cache", "space", "rsa"],
-    ["rdm_compare", "rl_searcher", "score", "ops", "layer_network", "models", "train", "searchers", "journal", "ceiling"],
-    ["network", "teachers", "channel_groups"],
-    ["similarity", "teacher_specs", "channel_resize", "channel_metrics"],
-    ["evaluate"],
+    ["neurosage", "core"],
+    ["assembly", "runs"],
+    ["data_adapters"],
+    ["rsa"],
+    ["spaces"],
+    ["nets"],
+    ["training"],
+    ["teachers"],
     ["search"],
-    ["channel_search"],
+    ["channels"],
 ]
 APPLICATION = [
     ["analyses", "analyses.config", "analyses.settings", "analyses.results"],
@@ -45,22 +46,36 @@ APPLICATION = [
     ["commands"],
     ["cli"],
 ]
+#: Library subpackages: every module inside takes the package's row.
+SUBPACKAGES = ("core", "runs", "data_adapters", "rsa", "spaces", "nets", "training", "teachers", "search", "channels")
 
 
 def _full(name: str) -> str:
     return "neurosage" if name == "neurosage" else f"neurosage.{name}"
 
 
-RANK = {_full(m): i for i, row in enumerate(LIBRARY + APPLICATION) for m in row}
-LIBRARY_MODULES = {_full(m) for row in LIBRARY for m in row}
-
-
 def _modules() -> dict[str, Path]:
     found = {}
     for folder, package in FOLDERS.items():
-        for path in sorted((ROOT / folder).glob("*.py")):
-            found[package if path.stem == "__init__" else f"{package}.{path.stem}"] = path
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            parts = path.relative_to(ROOT / folder).with_suffix("").parts
+            parts = parts[:-1] if parts[-1] == "__init__" else parts
+            found[".".join((package, *parts))] = path
     return found
+
+
+def _rank_of(module: str) -> int | None:
+    """The row of a module: its own entry, else its subpackage's."""
+    for i, row in enumerate(LIBRARY + APPLICATION):
+        for entry in row:
+            full = _full(entry)
+            if module == full or (entry in SUBPACKAGES and module.startswith(full + ".")):
+                return i
+    return None
+
+
+RANK = {m: r for m in _modules() if (r := _rank_of(m)) is not None}
+LIBRARY_MODULES = {m for m in RANK if RANK[m] < len(LIBRARY)}
 
 
 def _imports(path: Path, module: str) -> list[tuple[int, str]]:
@@ -97,25 +112,43 @@ def _owner(name: str) -> str | None:
 def test_every_module_has_a_layer_and_a_line_in_the_architecture_doc():
     modules = set(_modules())
     assert modules - set(RANK) == set(), "give each new module a row in LAYERS (tests/test_architecture.py)"
-    assert set(RANK) - modules == set(), "LAYERS names modules that no longer exist"
+    named = {_full(entry) for row in LIBRARY + APPLICATION for entry in row}
+    assert named - modules == set(), "LAYERS names modules that no longer exist"
     doc = (ROOT / "docs" / "architecture.md").read_text()
     undocumented = [m for m in sorted(modules) if f"`{m}`" not in doc]
     assert undocumented == [], f"docs/architecture.md lacks a line for {undocumented}"
 
 
-def test_imports_point_down_and_the_library_never_imports_the_application():
+def _violations(modules: dict[str, Path]) -> tuple[list[str], list[str]]:
+    """Imports that point up a row (or from the library into the application), and imports of generic top-level names."""
     upward, generic = [], []
-    for module, path in _modules().items():
+    for module, path in modules.items():
         for line, name in _imports(path, module):
             if name.split(".")[0] in ("analyses", "figures", "data_adapters"):
-                generic.append(f"{path.relative_to(ROOT)}:{line} imports top-level {name!r}")
+                generic.append(f"{path}:{line} imports top-level {name!r}")
             target = _owner(name)
             if target is None or target == module:
                 continue
             if RANK[target] > RANK[module] or (module in LIBRARY_MODULES and target not in LIBRARY_MODULES):
-                upward.append(f"{path.relative_to(ROOT)}:{line} ({module}, row {RANK[module]}) imports {target} (row {RANK[target]})")
+                upward.append(f"{path}:{line} ({module}, row {RANK[module]}) imports {target} (row {RANK[target]})")
+    return upward, generic
+
+
+def test_imports_point_down_and_the_library_never_imports_the_application():
+    upward, generic = _violations(_modules())
     assert generic == [], "import the installed names (neurosage.analyses, ...):\n" + "\n".join(generic)
     assert upward == [], "imports that point up:\n" + "\n".join(upward)
+
+
+def test_an_upward_import_between_subpackages_is_caught(tmp_path):
+    rsa = tmp_path / "compare.py"
+    rsa.write_text("def f():\n    from neurosage.search.driver import run_search\n")  # rsa sits below search
+    upward, _ = _violations({"neurosage.rsa.compare": rsa})
+    assert len(upward) == 1 and "neurosage.search.driver" in upward[0]
+    cli = tmp_path / "cli_user.py"
+    cli.write_text("from neurosage.cli import main\n")  # the library never imports the application
+    upward, _ = _violations({"neurosage.nets.models": cli})
+    assert len(upward) == 1
 
 
 def test_the_import_checker_sees_function_local_and_relative_imports(tmp_path):

@@ -18,13 +18,13 @@ import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import random_stimuli, write_brainio_netcdf, write_fashion_mnist, write_idx
+from helpers import random_stimuli, write_brainio_netcdf, write_fashion_mnist, write_idx
 from neurosage.analyses.config import load_config
 from neurosage.analyses.settings import DemoConfig, EmbeddedConfig, SearchConfig
 from neurosage.assembly import AssemblyError, average_repetitions, make_assembly, select_regions, select_time, validate
 from neurosage.training.configs import NetworkConfig, TrainConfig
 from neurosage.cli import main
-from neurosage.data_adapters.errors import DataFormatError
+from neurosage.core.errors import DataFormatError
 from neurosage.data_adapters.generic import load_assembly_file, load_npy_csv
 from neurosage.data_adapters.hvm_hdf5 import load_hvm_hdf5
 from neurosage.data_adapters.images import load_cifar100, load_fashion_mnist, load_image_folder, load_imagenet64, load_stimulus_images, read_idx
@@ -734,14 +734,14 @@ def spec_stimuli_without_ids(tmp):
 
 @case(ConfigError, "alpha")
 def task_infinite_alpha(tmp):
-    from search_helpers import tiny_task
+    from helpers import tiny_task
 
     CandidateTask(**{**tiny_task().__dict__, "alpha": float("inf")}).check()
 
 
 @case(ConfigError, "needs a teacher")
 def task_tg_without_teacher(tmp):
-    from search_helpers import tiny_task
+    from helpers import tiny_task
 
     CandidateTask(**{**tiny_task().__dict__, "teacher": None}).check()
 

@@ -43,7 +43,7 @@ import json
 
 import pandas as pd
 
-from conftest import write_fashion_mnist
+from helpers import write_fashion_mnist
 
 
 @pytest.fixture
@@ -172,7 +172,7 @@ def _png_zip(path, names, seed=0):
 
 
 def test_brain_teacher_from_the_cli_on_brainio_files(tmp_path, fmnist, capsys, caplog):
-    from conftest import assert_ceiled_scores, write_brainio_netcdf
+    from helpers import assert_ceiled_scores, write_brainio_netcdf
 
     nc, stimuli, _ = write_brainio_netcdf(tmp_path / "assy_dicarlo_MajajHong2015_public.nc", n_images=8)
     stimuli.to_csv(tmp_path / "stimulus_hvm-public.csv", index=False)

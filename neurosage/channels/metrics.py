@@ -1,6 +1,6 @@
 """Layer metrics for channel-size search: CONetV2's QC from the weights, and a teacher's RDM similarity.
 
-CONetV2 (``shared/reference/conetv2.md`` section 3) scores each conv weight ``W`` of shape
+CONetV2 (``docs/reference/conetv2.md`` section 3) scores each conv weight ``W`` of shape
 ``(C_out, C_in, k, k)`` through its two unfoldings, mode 3 (``C_in x C_out k k``, the "input"
 side) and mode 4 (``C_out x C_in k k``, the "output" side). On each unfolding, empirical
 variational Bayes matrix factorisation (EVBMF, Nakajima et al. 2013) keeps ``r`` singular

@@ -14,7 +14,7 @@ So a model resized to its own sizes computes exactly what it did, and a model
 whose groups only grow computes, in eval mode, exactly what it did too (the new
 channels are read with zero weights) while every new weight still gets gradients.
 CONetV2 itself re-synthesises shrunk weights from a truncated SVD and copies the last
-rows when growing (``shared/reference/conetv2.md`` section 5); cropping and zero
+rows when growing (``docs/reference/conetv2.md`` section 5); cropping and zero
 columns are the choice here because they keep the function.
 """
 

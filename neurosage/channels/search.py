@@ -4,7 +4,7 @@ Trial 0 trains the starting network. After every trial each resizable group gets
 a metric ``m`` (the mean over its layers: CONetV2's QC of the producers' output
 side and the consumers' input side, or the teacher's RDM similarity of the
 producers' outputs), and a momentum ``M_t = gamma M_{t-1} + m_t``. The next size
-of a group follows one of CONetV2's rules (``shared/reference/conetv2.md`` section 4):
+of a group follows one of CONetV2's rules (``docs/reference/conetv2.md`` section 4):
 
 - trial 1: every group grows by ``init_step`` (unconditional, as in CONetV2);
 - ``greedy``: ``size * clip(1 + delta, 0.5, 2)`` with ``delta = M_t - M_{t-1}``, rounded to the

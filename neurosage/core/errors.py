@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from os import PathLike
 
-__all__ = ["NeurosageError", "UnknownName", "ConfigError", "RunFolderError", "RunFolderExists", "SearchFailed"]
+__all__ = ["NeurosageError", "UnknownName", "ConfigError", "RunFolderError", "RunFolderExists", "SearchFailed", "DataFormatError"]
 
 
 class NeurosageError(Exception):
@@ -40,6 +40,10 @@ class RunFolderError(NeurosageError):
 
 class RunFolderExists(RunFolderError, FileExistsError):
     """The run folder already holds a search and resuming was not asked for."""
+
+
+class DataFormatError(NeurosageError, ValueError):
+    """A data file is missing, malformed or inconsistent (the message names the file and the field)."""
 
 
 class SearchFailed(NeurosageError, RuntimeError):

@@ -132,14 +132,16 @@ class Registry(Generic[T]):
     entry_point_group
         Entry-point group through which installed packages add entries.
     contract
-        A ``typing.Protocol`` that what :meth:`create` returns must follow (checked by
-        :func:`check_contract`; a class registered directly is checked when registered).
+        A ``typing.Protocol`` that entries must follow (checked by :func:`check_contract`).
+    contract_applies_to
+        ``"created"``: what :meth:`create` returns follows the contract (a class registered directly is
+        checked when registered); ``"factory"``: the registered callable itself does (checked before it is called).
     """
 
     def __init__(self, kind: str, *, builtins: tuple[str | Callable[[], Any], ...] = (), entry_point_group: str | None = None,
-                 contract: type | None = None):
+                 contract: type | None = None, contract_applies_to: str = "created"):
         self.kind = kind
-        self.contract = contract
+        self.contract, self.contract_applies_to = contract, contract_applies_to
         self.entry_point_group = entry_point_group
         self._builtins = builtins
         self._entries: dict[str, Entry] = {}
@@ -165,7 +167,7 @@ class Registry(Generic[T]):
             if known is not None and known.target is not factory and known.target != factory:
                 where = known.target if isinstance(known.target, str) else getattr(known.target, "__module__", "?")
                 raise ConfigError(f"{self.kind} {name!r} is already registered (by {where})", "register it under another name", field=self.kind)
-            if inspect.isclass(factory):
+            if not isinstance(factory, str) and (inspect.isclass(factory) or self.contract_applies_to == "factory"):
                 check_contract(factory, self.contract, f"{self.kind} {name!r}")
             self._entries[name] = Entry(name, factory, description, citation, dict(meta))
             return factory
@@ -220,7 +222,11 @@ class Registry(Generic[T]):
 
     def create(self, name: str, /, *args: Any, **kwargs: Any) -> T:
         """Call the factory registered under ``name`` with ``args`` and ``kwargs`` (the result is checked against the contract)."""
-        made = self.get(name).factory(*args, **kwargs)
+        factory = self.get(name).factory
+        if self.contract_applies_to == "factory":
+            check_contract(factory, self.contract, f"{self.kind} {name!r}")
+            return factory(*args, **kwargs)
+        made = factory(*args, **kwargs)
         check_contract(made, self.contract, f"{self.kind} {name!r}")
         return made
 

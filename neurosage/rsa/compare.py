@@ -68,9 +68,7 @@ def compare_rdms(
     """
     a, b = align_rdms(a, b, how=how)
     if a.sizes[ROW] < 3:
-        raise RDMAlignmentError(
-            f"the RDMs share {a.sizes[ROW]} condition(s); a comparison needs at least 3; fix: use more stimuli"
-        )
+        raise RDMAlignmentError(f"the RDMs share {a.sizes[ROW]} condition(s); a comparison needs at least 3", "use more stimuli", field="condition labels")
     if method == "pearson":
         ma, mb = _matrices(a, device), _matrices(b, device)
         sim = pearson_full(ma, mb) if _full_matrix_ok(ma) and _full_matrix_ok(mb) else None
@@ -116,8 +114,8 @@ def _refuse_nonfinite(values: torch.Tensor) -> None:
     bad = int((~torch.isfinite(values)).sum())
     if bad:
         raise RDMAlignmentError(
-            f"the RDM(s) hold {bad} non-finite dissimilarities; "
-            "fix: compute RDMs from finite data (compute_rdm(..., nan='drop') drops NaN features)"
+            f"the RDM(s) hold {bad} non-finite dissimilarities",
+            "compute RDMs from finite data (compute_rdm(..., nan='drop') drops NaN features)", field="dissimilarities",
         )
 
 

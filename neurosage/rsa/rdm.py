@@ -56,9 +56,6 @@ RDMMethod = Literal["correlation", "cosine", "euclidean", "sqeuclidean"]
 class RDMAlignmentError(NeurosageError, ValueError):
     """Two RDMs do not describe the same conditions (or cannot be compared); the message ends with the fix."""
 
-    def __init__(self, message: str):
-        Exception.__init__(self, message)
-        self.problem, self.fix, self.file, self.field = message, "", None, None
 
 
 def compute_rdm(
@@ -292,7 +289,7 @@ def align_rdms(
     for name, labels in (("first", la), ("second", lb)):
         dup = pd.Series(labels).duplicated()
         if dup.any():
-            raise RDMAlignmentError(f"the {name} RDM repeats condition labels, e.g. {labels[dup.values][:3].tolist()}; fix: average repetitions first, or give each condition its own label")
+            raise RDMAlignmentError(f"the {name} RDM repeats condition labels, e.g. {labels[dup.values][:3].tolist()}", "average repetitions first, or give each condition its own label", field="condition labels")
     if len(la) == len(lb) and np.array_equal(la, lb):
         return a, b
     set_b = set(lb.tolist())
@@ -306,9 +303,9 @@ def align_rdms(
             f"(only in first e.g. {only_a}; only in second e.g. {only_b})"
         )
         if how != "intersect":
-            raise RDMAlignmentError(msg + "; fix: use the same stimuli for both, or pass how='intersect'")
+            raise RDMAlignmentError(msg, "use the same stimuli for both, or pass how='intersect'", field="condition labels")
         if len(shared) < 3:
-            raise RDMAlignmentError(msg + "; fewer than 3 shared conditions, nothing to compare; fix: use RDMs of the same stimuli")
+            raise RDMAlignmentError(msg + "; fewer than 3 shared conditions, nothing to compare", "use RDMs of the same stimuli", field="condition labels")
         warnings.warn(msg + f"; comparing the {len(shared)} shared conditions", RuntimeWarning, stacklevel=2)
     sel = {ROW: shared, COL: shared}
     return a.sel(sel), b.sel(sel)

@@ -19,7 +19,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -31,10 +31,12 @@ from neurosage.runs.lock import run_lock
 from neurosage.runs.provenance import jsonable, record_run
 from neurosage.runs.resume import refuse_changed_settings
 from neurosage.search import make_searcher
-from neurosage.search.candidate import CandidateTask, evaluate_candidate
 from neurosage.search.executors import DaskExecutor, InlineExecutor, share_cores
 from neurosage.search.export import export_trials
-from neurosage.spaces.contract import SearchSpace
+from neurosage.spaces.contract import SearchSpace, to_indices
+
+if TYPE_CHECKING:  # the candidate path (torch) is imported when a search runs, not when this module is
+    from neurosage.search.candidate import CandidateTask
 
 __all__ = ["check_budget", "SearchResult", "run_search", "check_search_settings", "SEARCHER_STATE"]
 
@@ -145,7 +147,10 @@ SEARCHER_STATE = "searcher_state.pt"
 def _search_loop(run_dir: Path, space: SearchSpace, task: CandidateTask, budget: int, algo: str, seed: int, workers: int,
                  client: Any, progress: bool, searcher_kwargs: dict[str, Any] | None, fail_fast: int) -> pd.DataFrame:
     """Replay the journal, re-submit proposals that were in flight, then ask/evaluate/tell until ``budget`` trials are finished."""
+    from neurosage.search.candidate import evaluate_candidate
+
     journal = Journal(run_dir / "journal.sqlite")
+    _settle_vals(journal, space, algo)
     searcher = make_searcher(algo, space, seed, **(searcher_kwargs or {}))
     state_file = run_dir / SEARCHER_STATE
     saves_state = hasattr(searcher, "save_state")
@@ -173,6 +178,7 @@ def _search_loop(run_dir: Path, space: SearchSpace, task: CandidateTask, budget:
 
         owned_cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(owned_cluster)
+        client.wait_for_workers(workers)  # scatter reaches every worker: a killed one then loses no only copy
         client.run(share_cores, workers)
     executor: Any = DaskExecutor(client) if client is not None else InlineExecutor()
     from tqdm.auto import tqdm
@@ -236,3 +242,14 @@ def _hint(error: str, run_dir: Path) -> str:
     if "loss became" in error:
         return "training diverged every time: lower the learning rate or check the input normalisation"
     return f"fix the setting this error names (every trial's error is in {run_dir / 'trials.csv'}), then start a new run folder"
+
+
+def _settle_vals(journal: Journal, space: SearchSpace, algo: str) -> None:
+    """Make sure the journal's ``vals`` are choice indices: mark a new journal, convert an old random search's values."""
+    if journal.vals_format() is not None:
+        return
+    if algo == "random" and (len(journal) or journal.pending()):
+        n = journal.convert_vals(lambda vals: to_indices(space, vals))
+        log.info("converted %d journal rows of an older random search from chosen values to choice indices", n)
+    else:
+        journal.mark_vals()

@@ -9,7 +9,6 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-import torch
 
 __all__ = ["InlineExecutor", "DaskExecutor", "share_cores"]
 
@@ -54,4 +53,6 @@ class DaskExecutor:
 
 def share_cores(n_workers: int) -> None:
     """Give each of ``n_workers`` worker processes on this machine its share of the cores for torch (no oversubscription)."""
+    import torch
+
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // n_workers))

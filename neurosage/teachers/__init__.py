@@ -22,9 +22,21 @@ class TeacherKind(Protocol):
         """Build the teacher the spec names."""
 
 
-#: Teacher kinds by name (the part of a spec before the first ``:``).
+def _register_builtins() -> None:
+    """The built-in kinds, as lazy ``module:function`` targets (listing them imports no torch)."""
+    kinds = "neurosage.teachers.kinds"
+    TEACHER_KINDS.register("net", f"{kinds}:net_teacher", description="layers of a network: net:<model>:<layer,...>[:<weights.pt>]")
+    TEACHER_KINDS.register("brain", f"{kinds}:recording_teacher", description="regions of a registered neural dataset: brain:<dataset>:<region,...>")
+    TEACHER_KINDS.register(
+        "sim", f"{kinds}:simulated_teacher",
+        description="simulated recording of network layers: sim:<model>:<region=layer,...>[:<weights.pt>] (100 sites per region, reliability 0.8, 10 repetitions)",
+    )
+
+
+#: Teacher kinds by name (the part of a spec before the first ``:``); each follows :class:`TeacherKind`.
 TEACHER_KINDS: Registry[TeacherKind] = Registry(
-    "teacher kind", builtins=("neurosage.teachers.kinds:register_kinds",), entry_point_group="neurosage.teacher_kinds",
+    "teacher kind", builtins=(_register_builtins,), entry_point_group="neurosage.teacher_kinds",
+    contract=TeacherKind, contract_applies_to="factory",
 )
 
 _EXPORTS = {

@@ -142,20 +142,3 @@ def teacher_from_spec(
         teacher.rdms.attrs["provenance"] = json.dumps(provenance, sort_keys=True)
         teacher.save(cache)
     return teacher
-
-
-def register_kinds() -> None:
-    """Register the built-in kinds ``net``, ``brain`` and ``sim`` (run once, when :data:`~neurosage.teachers.TEACHER_KINDS` is first queried)."""
-    TEACHER_KINDS.register(
-        "net", description="layers of a network: net:<model>:<layer,...>[:<weights.pt>]",
-        target=net_teacher,
-    )
-    TEACHER_KINDS.register(
-        "brain", description="regions of a registered neural dataset: brain:<dataset>:<region,...>",
-        target=recording_teacher,
-    )
-    TEACHER_KINDS.register(
-        "sim", description="simulated recording of network layers: sim:<model>:<region=layer,...>[:<weights.pt>] "
-        "(100 sites per region, reliability 0.8, 10 repetitions)",
-        target=simulated_teacher,
-    )

@@ -1,0 +1,28 @@
+"""Every shipped config in configs/ loads with its analysis' config class (keys, types, the [teacher] table)."""
+
+from pathlib import Path
+
+import pytest
+
+from neurosage.analyses import get_analysis
+from neurosage.analyses.config import load_config
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+ANALYSIS = {"table4-imagenet64": "neuro_search", "predictability-small": "predictability",
+            "search-comparison-small": "search_comparison", "cell-search-small": "cell_search", "neuro-search-small": "neuro_search",
+            "channel-search-small": "channel_search"}
+
+
+def test_every_config_is_known():
+    assert {p.stem for p in CONFIGS.glob("*.toml")} == set(ANALYSIS)
+
+
+@pytest.mark.parametrize("name", sorted(ANALYSIS))
+def test_config_loads(name):
+    _, cls = get_analysis(ANALYSIS[name])
+    config = load_config(cls, CONFIGS / f"{name}.toml")
+    if name == "table4-imagenet64":
+        assert (config.budget, config.premature.epochs, config.n_val, config.top_k, config.rerank_epochs) == (1000, 0.2, 50000, 10, 40)
+        assert config.network.n_stem_cells == 0 and config.rerank_network.n_stem_cells is None and config.rerank_network.filters == 40
+        assert config.teacher == "brain:MajajHong2015:V4,pIT,aIT" and config.teacher_args["path"].endswith("assy_dicarlo_MajajHong2015_public.nc")
+        assert config.teacher_images.endswith("stimulus_hvm-public.zip") and config.alpha == 1.0

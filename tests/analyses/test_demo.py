@@ -1,0 +1,35 @@
+import json
+
+import pandas as pd
+
+from helpers import TINY_ANALYSIS
+from neurosage.analyses.demo import run_demo
+from neurosage.analyses.settings import DemoConfig
+from neurosage.cli import main
+
+TINY_DEMO = dict(budget=4, premature_steps=2, mature_steps=3, teacher_epochs=0.05, **TINY_ANALYSIS)
+
+
+def test_demo_writes_summary_curves_and_picture(tmp_path, tiny_fmnist, capsys):
+    summary = run_demo(tmp_path, DemoConfig(data=str(tiny_fmnist), **TINY_DEMO))
+    assert set(summary["searches"]) == {"p+tg", "p"} and summary["searches"]["p"]["TG"] is None
+    assert 0 <= summary["searches"]["p+tg"]["mature_test_top1"] <= 1
+    curves = pd.read_csv(tmp_path / "curves.csv")
+    assert set(curves.method) == {"p+tg", "p"} and curves.groupby("method").n_samples.max().tolist() == [4, 4]
+    assert curves.cost_examples.is_monotonic_increasing or curves.groupby("method").cost_examples.is_monotonic_increasing.all()
+    png = tmp_path / "demo.png"
+    assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 10_000
+    assert "picture: " in capsys.readouterr().out
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert record["settings"]["budget"] == 4 and record["sessions"][0]["status"] == "finished"
+
+
+def test_demo_command_reuses_the_cached_teacher_and_results(tmp_path, tiny_fmnist, capsys):
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in TINY_DEMO.items()]
+    assert main(["demo", "--run-dir", str(tmp_path), "--data", str(tiny_fmnist), *flags]) == 0
+    teacher = sorted((tmp_path / "teacher").iterdir())
+    mature = (tmp_path / "mature.csv").read_text()
+    assert main(["demo", "--run-dir", str(tmp_path), "--data", str(tiny_fmnist), *flags]) == 0
+    assert sorted((tmp_path / "teacher").iterdir()) == teacher and (tmp_path / "mature.csv").read_text() == mature
+    assert main(["figures", str(tmp_path)]) == 0
+    assert (tmp_path / "figures" / "demo.png").exists()

@@ -1,0 +1,50 @@
+import numpy as np
+import pytest
+
+from neurosage.analyses.embedded import Setup, SplitRuleError, embedded_setup, teacher_stimuli
+from neurosage.analyses.settings import EmbeddedConfig
+from neurosage.data_adapters.imageset import ImageSet
+from neurosage.rsa.rdm import compute_rdms
+from neurosage.teachers.teacher import Teacher
+from helpers import TINY_ANALYSIS
+
+
+def _images(ids):
+    images = ImageSet(np.zeros((len(ids), 1, 4, 4), dtype=np.uint8), np.zeros(len(ids), dtype=int))
+    images.stimulus_ids = ids
+    return images
+
+
+def _teacher(ids):
+    rng = np.random.default_rng(0)
+    return Teacher(compute_rdms({"V4": rng.normal(size=(len(ids), 5))}, labels=ids), _images(ids))
+
+
+def test_the_split_rule_refuses_teacher_stimuli_in_train_or_test():
+    teacher = _teacher(["t0", "t1", "t2"])
+    Setup(_images(["a", "b"]), _images(["v"]), _images(["c"]), teacher)  # disjoint: fine
+    with pytest.raises(SplitRuleError, match="1 teacher stimulus image.*train set"):
+        Setup(_images(["a", "t1"]), _images(["v"]), _images(["c"]), teacher)
+    with pytest.raises(SplitRuleError, match="test set"):
+        Setup(_images(["a"]), _images(["v"]), _images(["t0", "c"]), teacher)
+    with pytest.raises(SplitRuleError, match="no stimulus ids"):
+        Setup(ImageSet(np.zeros((2, 1, 4, 4), dtype=np.uint8)), _images(["v"]), _images(["c"]), teacher)
+
+
+def test_embedded_setup_splits_by_the_rule(tmp_path, tiny_fmnist):
+    config = EmbeddedConfig(data=str(tiny_fmnist), teacher_epochs=0.05, **TINY_ANALYSIS)
+    setup = embedded_setup(config, tmp_path)
+    stimuli = set(setup.teacher.stimulus_ids)
+    assert len(stimuli) == config.n_stimuli and all(s.startswith("fashion-mnist-test-") for s in stimuli)
+    assert len(setup.train) == config.n_train and len(setup.val) == config.n_val
+    assert len(setup.test) + config.n_stimuli == 80 and not stimuli & set(setup.test.stimulus_ids)
+    assert not set(setup.train.stimulus_ids) & set(setup.val.stimulus_ids)
+    assert list(teacher_stimuli(config).stimulus_ids) == list(setup.teacher.stimulus_ids)
+    again = embedded_setup(config, tmp_path)  # the teacher comes from the run folder's cache
+    np.testing.assert_array_equal(again.teacher.rdms.values, setup.teacher.rdms.values)
+    assert embedded_setup(config, tmp_path, with_teacher=False).teacher is None
+
+
+def test_too_many_stimuli_is_a_clear_error(tmp_path, tiny_fmnist):
+    with pytest.raises(ValueError, match="n_stimuli must be between 3 and 79"):
+        embedded_setup(EmbeddedConfig(data=str(tiny_fmnist), n_stimuli=200), tmp_path)

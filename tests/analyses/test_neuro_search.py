@@ -1,0 +1,94 @@
+import pandas as pd
+import pytest
+
+from neurosage.analyses.config import load_config
+from neurosage.analyses.neuro_search import NeuroSearchConfig, run
+from helpers import TINY_ANALYSIS, assert_ceiled_scores
+
+
+def test_two_searches_and_table4(tmp_path, tiny_fmnist):
+    config = load_config(NeuroSearchConfig, data=str(tiny_fmnist), budget=3, premature_steps=2, rerank_steps=3, final_steps=4, top_k=2, startup_trials=2, **TINY_ANALYSIS)
+    table = run(tmp_path, config)
+    assert list(table.network) == ["P-search", "TG-SAGE-neuro"]
+    neuro = pd.read_csv(tmp_path / "neuro_search" / "TG-SAGE-neuro" / "trials.csv")
+    assert neuro.TG.notna().all()
+    assert pd.read_csv(tmp_path / "neuro_search" / "P-search" / "trials.csv").TG.isna().all()
+    assert (table.top1_error <= 100).all() and (table.top5_error <= table.top1_error).all()
+    assert set(table.columns) >= {"B", "N", "F", "params_M", "flops_B", "top1_error", "top5_error"}
+
+
+def test_unknown_teacher_kind(tmp_path, tiny_fmnist):
+    with pytest.raises(ValueError, match="teacher must be"):
+        run(tmp_path, load_config(NeuroSearchConfig, data=str(tiny_fmnist), teacher="monkey", **TINY_ANALYSIS))
+
+
+def test_load_config_rejects_unknown_keys():
+    with pytest.raises(ValueError, match="unknown option"):
+        load_config(NeuroSearchConfig, budgett=3)
+
+
+def test_table4_with_a_brain_teacher_from_real_format_files(tmp_path, tiny_fmnist, capsys):
+    from helpers import write_brainio_netcdf
+    from neurosage.cli import main
+    from test_cli import _png_zip
+
+    nc, stimuli, _ = write_brainio_netcdf(tmp_path / "assy_dicarlo_MajajHong2015_public.nc", n_images=8)
+    stimuli.to_csv(tmp_path / "stimulus_hvm-public.csv", index=False)
+    _png_zip(tmp_path / "stimulus_hvm-public.zip", stimuli.filename)
+    (tmp_path / "table4.toml").write_text(
+        "budget = 2\npremature-steps = 2\nrerank-steps = 2\nfinal-steps = 2\ntop-k = 1\nstartup-trials = 1\n"
+        "n-train = 100\nn-val = 40\nn-blocks = 2\nfilters = 4\n\n"
+        '[teacher]\nspec = "brain:MajajHong2015:V4,IT"\npath = "assy_dicarlo_MajajHong2015_public.nc"\n'
+        'stimulus_csv = "stimulus_hvm-public.csv"\nimages = "stimulus_hvm-public.zip"\n'
+    )
+    run = tmp_path / "run"
+    assert main(["analyze", "neuro_search", "--run-dir", str(run), "--config", str(tmp_path / "table4.toml"), "--data", str(tiny_fmnist)]) == 0
+    neuro = pd.read_csv(run / "neuro_search" / "TG-SAGE-neuro" / "trials.csv")
+    assert neuro.TG.notna().all()
+    assert_ceiled_scores(neuro, run / "teacher")
+    assert list(pd.read_csv(run / "neuro_search" / "table4.csv").network) == ["P-search", "TG-SAGE-neuro"]
+
+
+def _imagenet64(root, n_train=12, n_val=30, seed=0):
+    """Tiny downsampled-ImageNet npz batches in the release's format: uint8 rows of 3*64*64 (CHW), labels 1..1000."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    root.mkdir()
+    for name, n in [(f"train_data_batch_{i}", n_train) for i in range(1, 11)] + [("val_data", n_val)]:
+        labels = rng.integers(1, 4, size=n)
+        data = (rng.integers(0, 80, size=(n, 3 * 64 * 64)) + 50 * labels[:, None]).astype(np.uint8)
+        np.savez(root / f"{name}.npz", data=data, labels=labels)
+    return root
+
+
+def test_brain_guided_search_end_to_end_on_real_formats(tmp_path, capsys):
+    """BrainIO netCDF + stimulus CSV + zip of PNGs as the teacher, ImageNet64 npz batches as the data: CLI flags, TOML, Table 4."""
+    from helpers import write_brainio_netcdf
+    from neurosage.cli import main
+    from test_cli import _png_zip
+
+    imagenet = _imagenet64(tmp_path / "imagenet64")
+    nc, stimuli, _ = write_brainio_netcdf(tmp_path / "assy_dicarlo_MajajHong2015_public.nc", n_images=8)
+    stimuli.to_csv(tmp_path / "stimulus_hvm-public.csv", index=False)
+    _png_zip(tmp_path / "stimulus_hvm-public.zip", stimuli.filename)
+    small = ["--dataset", "imagenet64", "--data", str(imagenet), "--skeleton", "imagenet64", "--n-stem-cells", "0", "--n-blocks", "2",
+             "--filters", "4", "--premature-epochs", "0.2", "--n-train", "100", "--n-val", "20", "--budget", "2"]
+    brain = ["--teacher", "brain:MajajHong2015:V4,pIT,aIT", "--teacher-arg", f"path={nc}",
+             "--teacher-arg", f"stimulus_csv={tmp_path / 'stimulus_hvm-public.csv'}", "--teacher-images", str(tmp_path / "stimulus_hvm-public.zip")]
+    assert main(["search", str(tmp_path / "flags"), *small, *brain]) == 0
+    trials = pd.read_csv(tmp_path / "flags" / "trials.csv")
+    assert trials.TG.notna().all() and (trials.examples == 64).all()  # 1/5 epoch of 100 images: ceil(20 / 64) = 1 batch of 64
+    (tmp_path / "t4.toml").write_text(
+        'dataset = "imagenet64"\ndata = "imagenet64"\nskeleton = "imagenet64"\nn-stem-cells = 0\nn-blocks = 2\nfilters = 4\n'
+        "n-train = 100\nn-val = 20\nbudget = 2\npremature-epochs = 0.2\ntop-k = 1\nstartup-trials = 1\nrerank-steps = 2\nfinal-steps = 2\n"
+        "rerank-n-cells = 1\nrerank-filters = 4\n\n"
+        '[teacher]\nspec = "brain:MajajHong2015:V4,IT"\npath = "assy_dicarlo_MajajHong2015_public.nc"\n'
+        'stimulus_csv = "stimulus_hvm-public.csv"\nimages = "stimulus_hvm-public.zip"\n'
+    )  # V4 and IT: the 1-site subregions of this tiny file have no defined noise ceiling
+    assert main(["analyze", "neuro_search", "--run-dir", str(tmp_path / "t4"), "--config", str(tmp_path / "t4.toml")]) == 0
+    table = pd.read_csv(tmp_path / "t4" / "neuro_search" / "table4.csv")
+    assert list(table.network) == ["P-search", "TG-SAGE-neuro"] and (table.cost_examples > 0).all()
+    neuro = pd.read_csv(tmp_path / "t4" / "neuro_search" / "TG-SAGE-neuro" / "trials.csv")
+    assert neuro.TG.notna().all()
+    assert_ceiled_scores(neuro, tmp_path / "t4" / "teacher")

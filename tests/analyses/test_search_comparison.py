@@ -1,0 +1,57 @@
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from neurosage.core.errors import ConfigError
+
+from neurosage.analyses.config import load_config
+from neurosage.analyses.search_comparison import SearchComparisonConfig, progress_curve, run, top_k_genotypes
+from helpers import TINY_ANALYSIS
+
+
+def test_progress_curve_by_hand():
+    trials = pd.DataFrame({
+        "tid": [0, 1, 2, 3], "status": ["ok", "ok", "failed", "ok"], "genotype": ["a", "b", "c", "d"],
+        "score": [0.1, 0.5, None, 0.3], "examples": [10, 10, 10, 10],
+    })
+    mature = {"a": 0.4, "b": 0.6, "d": 0.2}
+    curve = progress_curve(trials, mature, top_k=2)
+    assert list(curve.best_mature_error) == [0.4, 0.4, 0.4, 0.2]
+    assert list(curve.cost_examples) == [10, 20, 30, 40]
+    assert top_k_genotypes(trials, 1) == {"a", "b"}
+
+
+def test_curves_and_summary_recomputed_from_trials(tmp_path, tiny_fmnist):
+    config = load_config(SearchComparisonConfig, data=str(tiny_fmnist), spaces=("layers-10",), seeds=(0, 1), budget=3, premature_steps=2,
+                         mature_steps=3, top_k=2, startup_trials=2, **TINY_ANALYSIS)
+    summary = run(tmp_path, config)
+    out = tmp_path / "search_comparison"
+    curves = pd.read_csv(out / "curves.csv")
+    mature = pd.read_csv(out / "mature.csv").set_index("genotype").top1_error.to_dict()
+    assert set(zip(curves.algorithm, curves.method)) == {("random", "Random"), ("rl", "P"), ("rl", "P+TG"), ("tpe", "P"), ("tpe", "P+TG")}
+    assert len(curves) == 5 * 2 * 3 and set(curves.space) == {"layers-10"} and set(curves.premature) == {"2 steps"}
+    assert all(g.startswith("layers: ") for g in mature)  # layer-wise candidates, trained to maturity
+    trials = pd.read_csv(out / "layers-10" / "2steps" / "rl-PTG-seed1" / "trials.csv")
+    expected = progress_curve(trials, mature, 2)
+    got = curves[(curves.algorithm == "rl") & (curves.method == "P+TG") & (curves.seed == 1)].reset_index(drop=True)
+    pd.testing.assert_series_equal(got.best_mature_error, expected.best_mature_error)
+    final = curves[curves.n_samples == 3].groupby(["algorithm", "method"]).best_mature_error
+    by_search = summary.set_index(["algorithm", "method"])
+    assert by_search["mean"].to_dict() == pytest.approx(final.mean().to_dict())
+    half = stats.t.ppf(0.975, 1) * final.std() / np.sqrt(2)  # 95% t-interval over 2 seeds
+    assert by_search["ci_hi"].to_dict() == pytest.approx((final.mean() + half).to_dict())
+    assert (out / "layers-10" / "2steps" / "rl-P-seed0" / "searcher_state.pt").exists()
+
+
+def test_grid_of_searches_and_refusals():
+    config = SearchComparisonConfig(algorithms=("rl",), spaces=("layers-10", "layers-20"), premature_epochs_grid=(2, 20), seeds=(0, 1, 2))
+    searches = config.searches()
+    assert len(searches) == 2 * 2 * 3 * 3  # spaces x budgets x (random, RL-P, RL-P+TG) x seeds
+    assert {s.premature_label for s in searches} == {"2 epochs", "20 epochs"} and {s.premature.epochs for s in searches} == {2, 20}
+    assert searches[0].folder == "layers-10/2epochs/random-seed0" and searches[3].folder == "layers-10/2epochs/rl-P-seed0"
+    with pytest.raises(ConfigError, match="width_multiplier 0.125 applies to layer-wise spaces"):
+        SearchComparisonConfig(spaces=("pnas",)).check()
+    SearchComparisonConfig(spaces=("pnas",), width_multiplier=1.0).check()
+    with pytest.raises(ConfigError, match="unknown objective"):
+        SearchComparisonConfig(objectives=("accuracy",)).check()

@@ -1,0 +1,196 @@
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from neurosage.core.errors import SearchFailed
+
+from neurosage.runs.journal import Journal
+from neurosage.search.export import load_trials
+from neurosage.search.driver import run_search
+from neurosage.spaces import get_space
+from helpers import tiny_task
+
+SPACE = get_space("pnas", n_blocks=2)
+
+
+def test_search_is_reproducible_in_process(tmp_path):
+    kw = dict(budget=5, seed=7, progress=False, searcher_kwargs={"n_startup_jobs": 2})
+    a = run_search(tmp_path / "a", SPACE, tiny_task(), **kw).trials
+    b = run_search(tmp_path / "b", SPACE, tiny_task(), **kw).trials
+    assert list(a.genotype) == list(b.genotype)
+    assert list(a.score) == list(b.score)
+    assert (tmp_path / "a" / "trials.nc").exists() and (tmp_path / "a" / "run.json").exists()
+
+
+def test_run_folder_is_not_overwritten(tmp_path):
+    run_search(tmp_path, SPACE, tiny_task(), budget=1, progress=False)
+    with pytest.raises(FileExistsError, match="resume"):
+        run_search(tmp_path, SPACE, tiny_task(), budget=2, progress=False)
+
+
+def test_diverging_candidates_are_recorded_and_search_continues(tmp_path):
+    result = run_search(tmp_path, SPACE, tiny_task(lr=1e15, steps=20), budget=3, algo="random", progress=False, fail_fast=4)
+    assert len(result.trials) == 3 and set(result.trials.status) == {"diverged"}
+    assert result.trials.error.str.contains("loss became").all()
+    with pytest.raises(SearchFailed, match="none of the 3 trial"):
+        result.best
+
+
+def test_a_search_whose_first_trials_all_fail_alike_stops_with_the_error_and_fix(tmp_path):
+    with pytest.raises(SearchFailed, match="first 3 trials all failed with the same error: .*loss became.*fix: training diverged"):
+        run_search(tmp_path, SPACE, tiny_task(lr=1e15, steps=20), budget=10, algo="random", progress=False)
+    assert len(pd.read_csv(tmp_path / "trials.csv")) == 3  # what happened is kept in the run folder
+
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, {tests!r})
+    from neurosage.search.driver import run_search
+    from neurosage.spaces import get_space
+    from helpers import tiny_task
+    run_search({run!r}, get_space("pnas", n_blocks=2), tiny_task(steps=6), budget=10, seed=1, progress=False)
+    """
+)
+
+
+def test_sigkilled_search_resumes_without_losing_or_repeating_trials(tmp_path):
+    run = tmp_path / "run"
+    script = SCRIPT.format(tests=str(Path(__file__).parents[1]), run=str(run))
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    journal_path = run / "journal.sqlite"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not journal_path.exists() or len(Journal(journal_path)) < 3):
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = {row["tid"]: row["record"] for row in Journal(journal_path).rows()}
+    assert 3 <= len(before) < 10, "the search should have been killed mid-run"
+    result = run_search(run, SPACE, tiny_task(steps=6), budget=10, seed=1, resume=True, progress=False)
+    rows = list(Journal(journal_path).rows())
+    tids = [r["tid"] for r in rows]
+    assert len(rows) == 10 and len(set(tids)) == 10 and len(result.trials) == 10
+    for r in rows:
+        if r["tid"] in before:
+            assert r["record"] == before[r["tid"]]
+    assert len(load_trials(run)) == 10
+
+
+def test_dask_local_cluster_survives_a_killed_worker(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = distributed.Client(cluster)
+    try:
+        pids = list(client.run(os.getpid).values())
+        journal_path = tmp_path / "journal.sqlite"
+        killed = []
+
+        def killer():
+            deadline = time.time() + 180
+            while time.time() < deadline:
+                if journal_path.exists() and len(Journal(journal_path)) >= 1:
+                    os.kill(pids[0], signal.SIGKILL)  # a worker dies while others are mid-trial
+                    killed.append(pids[0])
+                    return
+                time.sleep(0.05)
+
+        thread = threading.Thread(target=killer)
+        thread.start()
+        result = run_search(tmp_path, SPACE, tiny_task(steps=10), budget=6, workers=2, client=client, progress=False)
+        thread.join()
+        assert killed, "no worker was killed"
+        tids = list(result.trials.tid)
+        assert len(tids) == 6 and len(set(tids)) == 6
+        assert (result.trials.status == "ok").sum() >= 5
+    finally:
+        client.close()
+        cluster.close()
+
+
+def test_two_drivers_on_one_run_folder_the_second_is_refused(tmp_path):
+    from neurosage.core.errors import RunFolderError
+    from neurosage.runs.lock import run_lock
+
+    with run_lock(tmp_path):  # a first driver is running
+        with pytest.raises(RunFolderError, match="another driver"):
+            run_search(tmp_path, SPACE, tiny_task(), budget=2, progress=False)
+    assert not (tmp_path / "journal.sqlite").exists()
+
+
+def test_resume_refuses_changed_settings_but_extends_the_budget(tmp_path):
+    from neurosage.core.errors import RunFolderError
+
+    run_search(tmp_path, SPACE, tiny_task(), budget=2, seed=1, progress=False)
+    for changed in (dict(seed=2), dict(task=tiny_task(objective="p")), dict(space=get_space("pnas", n_blocks=3))):
+        kw = dict(space=SPACE, task=tiny_task(), budget=3, seed=1, progress=False, resume=True) | changed
+        with pytest.raises(RunFolderError, match="resuming would change the settings.*fix: resume with the recorded settings"):
+            run_search(tmp_path, **kw)
+    result = run_search(tmp_path, SPACE, tiny_task(), budget=3, seed=1, progress=False, resume=True, workers=1)
+    assert list(result.trials.tid) == [0, 1, 2]
+
+
+def test_in_flight_proposals_are_resubmitted_on_resume(tmp_path):
+    """A driver killed with trials in flight: resume evaluates exactly those proposals, then goes on."""
+    run_search(tmp_path / "full", SPACE, tiny_task(), budget=4, seed=5, progress=False, searcher_kwargs={"n_startup_jobs": 2})
+    run_search(tmp_path / "cut", SPACE, tiny_task(), budget=2, seed=5, progress=False, searcher_kwargs={"n_startup_jobs": 2})
+    journal = Journal(tmp_path / "cut" / "journal.sqlite")
+    # simulate two proposals that were in flight when the driver died: proposed, never finished
+    full = {r["tid"]: r for r in Journal(tmp_path / "full" / "journal.sqlite").rows()}
+    for tid in (2, 3):
+        journal.propose(tid, full[tid]["vals"], full[tid]["genotype"], 0.0)
+    assert [t for t, _, _ in journal.pending()] == [2, 3]
+    result = run_search(tmp_path / "cut", SPACE, tiny_task(), budget=4, seed=5, progress=False, resume=True,
+                        searcher_kwargs={"n_startup_jobs": 2})
+    assert list(result.trials.tid) == [0, 1, 2, 3] and journal.pending() == []
+    assert list(result.trials.genotype) == [full[t]["genotype"] for t in range(4)]
+    assert result.trials.score.tolist() == pytest.approx([full[t]["record"]["score"] for t in range(4)])
+
+
+def test_killed_dask_driver_resume_reproposes_the_trials_in_flight(tmp_path):
+    pytest.importorskip("distributed")
+    run = tmp_path / "run"
+    script = SCRIPT.format(tests=str(Path(__file__).parents[1]), run=str(run)).replace("seed=1,", "seed=1, workers=2,")
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    journal_path = run / "journal.sqlite"
+    deadline, in_flight = time.time() + 180, []
+    while time.time() < deadline and proc.poll() is None:
+        if journal_path.exists():
+            journal = Journal(journal_path)
+            in_flight = journal.pending()
+            if len(journal) >= 2 and in_flight:
+                break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    in_flight = Journal(journal_path).pending()
+    assert in_flight, "the driver should have been killed with trials in flight"
+    result = run_search(run, SPACE, tiny_task(steps=6), budget=10, seed=1, resume=True, progress=False, workers=1)
+    rows = {r["tid"]: r for r in Journal(journal_path).rows()}
+    assert sorted(rows) == list(range(10)) and len(result.trials) == 10
+    for tid, vals, genotype in in_flight:  # re-proposed as they were, not dropped
+        assert rows[tid]["genotype"] == genotype and rows[tid]["vals"] == vals
+
+
+def test_worker_processes_share_the_cores():
+    import os
+
+    import torch
+
+    from neurosage.search.executors import share_cores
+
+    before = torch.get_num_threads()
+    try:
+        share_cores(2)
+        assert torch.get_num_threads() == max(1, (os.cpu_count() or 1) // 2)
+        share_cores(10_000)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

@@ -1,0 +1,125 @@
+import numpy as np
+import pytest
+
+from helpers import random_stimuli
+import torch
+
+from neurosage.nets.models import build_model
+from neurosage.teachers.kinds import teacher_from_spec
+
+
+@pytest.fixture
+def stimuli(rng):
+    return random_stimuli(rng, 8)
+
+
+def test_net_and_sim_specs_combine_and_cache(tmp_path, stimuli):
+    weights = tmp_path / "w.pt"
+    torch.save(build_model("cifar_resnet-1", in_channels=1).state_dict(), weights)
+    spec = f"net:cifar_resnet-1:stack1,stack3:{weights}+sim:cifar_resnet-1:V4=stack2,IT=stack3:{weights}"
+    teacher = teacher_from_spec(spec, stimuli, cache_dir=tmp_path / "cache")
+    assert teacher.endpoints == ["stack1", "stack3", "V4", "IT"]
+    assert set(teacher.ceilings) == {"V4", "IT"} and all(0 < c <= 1 for c in teacher.ceilings.values())  # simulated trials
+    assert len(list((tmp_path / "cache").glob("teacher-*.nc"))) == 1
+    again = teacher_from_spec(spec, stimuli, cache_dir=tmp_path / "cache")
+    np.testing.assert_array_equal(again.rdms.values, teacher.rdms.values)
+
+
+def test_brain_spec_uses_registered_dataset(tmp_path, stimuli, rng):
+    import pandas as pd
+
+    np.save(tmp_path / "r.npy", rng.normal(size=(8, 4)))
+    pd.DataFrame({"stimulus_id": stimuli.stimulus_ids}).to_csv(tmp_path / "s.csv", index=False)
+    pd.DataFrame({"neuroid_id": list("abcd"), "region": ["V4", "V4", "IT", "IT"]}).to_csv(tmp_path / "n.csv", index=False)
+    kw = dict(responses=tmp_path / "r.npy", stimuli=tmp_path / "s.csv", neuroids=tmp_path / "n.csv")
+    # npy-csv has no region filter: wrap it as a tiny dataset plug-in would
+    from neurosage.data_adapters.generic import load_npy_csv
+    from neurosage.data_adapters.registry import register_neural
+
+    @register_neural("spec-test-lab")
+    def load(regions=("V4", "IT")):
+        a = load_npy_csv(**kw)
+        return a.isel(neuroid=np.isin(a.region.values, regions))
+
+    teacher = teacher_from_spec("brain:spec-test-lab:IT", stimuli)
+    assert teacher.endpoints == ["IT"]
+
+
+def test_bad_specs_explain_the_format(stimuli):
+    with pytest.raises(ValueError, match="net:<model>:<layer"):
+        teacher_from_spec("net:resnet18", stimuli)
+    with pytest.raises(ValueError, match="unknown teacher kind"):
+        teacher_from_spec("monkey:V4", stimuli)
+    with pytest.raises(ValueError, match="unknown model"):
+        build_model("resnet9000")
+
+
+def test_a_new_teacher_kind_plugs_into_specs(stimuli):
+    from neurosage.rsa.rdm import compute_rdms
+    from neurosage.teachers.kinds import TEACHER_KINDS
+    from neurosage.teachers.teacher import Teacher
+
+    @TEACHER_KINDS.register("pixels", description="raw pixels as one endpoint")
+    def pixels(spec, args, stimuli, **_):
+        flat = stimuli.images.reshape(len(stimuli), -1).double().numpy()
+        return Teacher(compute_rdms({args[0]: flat}, labels=list(stimuli.stimulus_ids)), stimuli)
+
+    try:
+        teacher = teacher_from_spec("pixels:retina+net:cifar_resnet-1:stack1", stimuli)
+        assert teacher.endpoints == ["retina", "stack1"]
+    finally:
+        TEACHER_KINDS.unregister("pixels")
+
+
+def test_an_unreadable_cached_teacher_is_rebuilt_with_a_warning(tmp_path, stimuli, caplog):
+    weights = tmp_path / "w.pt"
+    torch.save(build_model("cifar_resnet-1", in_channels=1).state_dict(), weights)
+    spec = f"net:cifar_resnet-1:stack1,stack2:{weights}"
+    teacher = teacher_from_spec(spec, stimuli, cache_dir=tmp_path)
+    (cache,) = tmp_path.glob("teacher-*.nc")
+    cache.write_bytes(cache.read_bytes()[:100])  # half-written, e.g. on a full disk
+    again = teacher_from_spec(spec, stimuli, cache_dir=tmp_path)
+    assert "unreadable" in caplog.text and "rebuilding" in caplog.text
+    np.testing.assert_allclose(again.rdms.values, teacher.rdms.values)
+    assert teacher_from_spec(spec, stimuli, cache_dir=tmp_path).rdms.shape == teacher.rdms.shape  # the rebuilt cache reads
+
+
+def test_the_cache_is_rebuilt_when_any_provenance_input_changes(tmp_path, stimuli):
+    import json
+
+    import pandas as pd
+    import xarray as xr
+
+    def write(values):
+        np.save(tmp_path / "r.npy", values)
+
+    rng = np.random.default_rng(0)
+    write(rng.normal(size=(8, 4)))
+    pd.DataFrame({"stimulus_id": stimuli.stimulus_ids}).to_csv(tmp_path / "s.csv", index=False)
+    pd.DataFrame({"neuroid_id": list("abcd"), "region": ["V4", "V4", "IT", "IT"]}).to_csv(tmp_path / "n.csv", index=False)
+    kw = dict(responses=str(tmp_path / "r.npy"), stimuli=str(tmp_path / "s.csv"), neuroids=str(tmp_path / "n.csv"))
+    cache = tmp_path / "cache"
+
+    def build(spec="brain:npy-csv:V4,IT", stim=stimuli, seed=0, **changes):
+        return teacher_from_spec(spec, stim, cache_dir=cache, seed=seed, dataset_kwargs={**kw, **changes})
+
+    def n_cached():
+        return len(list(cache.glob("teacher-*.nc")))
+
+    first = build()
+    assert n_cached() == 1
+    build()
+    assert n_cached() == 1  # same inputs: the cache is used
+    (cached,) = cache.glob("teacher-*.nc")
+    with xr.open_dataarray(cached) as stored:
+        provenance = json.loads(stored.attrs["provenance"])
+    assert provenance["files"][kw["responses"]] and provenance["loader_args"]["neuroids"] == kw["neuroids"]
+    build(spec="brain:npy-csv:IT,V4")                   # the spec
+    build(seed=1)                                       # the seed
+    build(stim=stimuli.subset(range(6)))                # the stimuli
+    build(stim=stimuli.with_conversion(size=16))        # the stimulus conversion
+    build(average=True)                                 # a loader argument
+    write(rng.normal(size=(8, 4)))                      # a changed recording file, same path
+    changed = build()
+    assert n_cached() == 7
+    assert not np.allclose(changed.rdms.values, first.rdms.values)
