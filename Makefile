@@ -1,7 +1,7 @@
 # neurosage: the two commands a new user runs.
 #   make demo   create .venv, install, fetch Fashion-MNIST (Debian package) when it can, run the demo
 #   make test   create/update .venv, install with test extras, run pytest
-#   make paper  the paper analyses and the channel search at small scale, then their figures and tables (about 70 min on 2 cores)
+#   make paper  the paper analyses and the channel search at small scale, then their figures and tables (about 1 h 30 min on 2 cores)
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python

@@ -159,4 +159,5 @@ class DemoConfig(SearchOptions, EmbeddedConfig):
     #: training steps of each search's best-so-far cells, for mature accuracy
     mature_steps: int = 150
     n_blocks: int = 5
+    #: concurrent candidates of each search; more than 1 starts a Dask LocalCluster
     workers: int = 1

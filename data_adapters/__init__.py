@@ -1,1 +1,1 @@
-"""data_adapters package."""
+"""Dataset adapters: the ``DATASETS`` registry and one module per source (recordings as assemblies, images as ``ImageSet``)."""

@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     # data
-    "make_assembly": "assembly", "load_neural": "data_adapters.registry", "load_images": "data_adapters.registry",
+    "make_assembly": "assembly", "average_repetitions": "assembly", "load_neural": "data_adapters.registry", "load_images": "data_adapters.registry",
     "list_datasets": "data_adapters.registry", "ImageSet": "data_adapters.imageset",
     # RSA
     "compute_rdm": "rsa.rdm", "compute_rdms": "rsa.rdm", "compare_rdms": "rsa.compare",

@@ -230,3 +230,47 @@ def test_rdm_lists_layers_and_labels_random_weights(tmp_path, fmnist, capsys):
             "--data", str(fmnist), "--n-stimuli", "6", "--out", str(tmp_path / "o")]
     assert main(args) == 0  # grey Fashion-MNIST images become RGB for a torchvision model
     assert "squeezenet1_1: random weights (seed 0)" in capsys.readouterr().out
+
+
+def _help(*argv):
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        main([*argv, "--help"])
+    return " ".join(out.getvalue().split())
+
+
+def test_help_lists_are_generated_from_the_registries():
+    from neurosage.analyses import ANALYSES
+    from neurosage.data_adapters.registry import DATASETS
+    from neurosage.figures import FIGURES
+    from neurosage.nets import SKELETONS
+    from neurosage.search import SEARCHERS
+    from neurosage.search.random_search import RandomSearcher
+    from neurosage.spaces import SPACES
+    from neurosage.teachers import TEACHER_KINDS
+
+    top, search, analyze = _help(), _help("search"), _help("analyze")
+    for registry, text in ((SEARCHERS, search), (SPACES, search), (SKELETONS, search), (TEACHER_KINDS, search),
+                           (ANALYSES, analyze), (ANALYSES, top), (FIGURES, top)):
+        missing = [name for name in registry.names() if name not in text]
+        assert missing == [], (registry.kind, missing)
+    assert all(name in search for name in DATASETS.names(kind="images"))
+    SEARCHERS.register("zz-plugin", RandomSearcher)  # a plug-in shows up without touching the CLI
+    try:
+        assert "zz-plugin" in _help("search")
+    finally:
+        SEARCHERS.unregister("zz-plugin")
+
+
+def test_every_search_and_demo_flag_has_a_sentence_of_its_own():
+    from dataclasses import fields
+
+    from neurosage.analyses.config import field_docs
+    from neurosage.analyses.settings import DemoConfig, SearchConfig
+
+    for cls in (SearchConfig, DemoConfig):
+        docs = field_docs(cls)
+        assert [f.name for f in fields(cls) if len(docs.get(f.name, "").split()) < 3] == [], cls

@@ -9,7 +9,6 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-
 __all__ = ["InlineExecutor", "DaskExecutor", "share_cores"]
 
 

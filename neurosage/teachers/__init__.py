@@ -41,7 +41,7 @@ TEACHER_KINDS: Registry[TeacherKind] = Registry(
 
 _EXPORTS = {
     "Teacher": "teacher", "brain_teacher": "teacher", "network_teacher": "teacher",
-    "model_rdms": "scoring", "score_model": "scoring",
+    "score_model": "scoring",
     "teacher_from_spec": "kinds", "teacher_provenance": "kinds",
 }
 __all__ = sorted([*_EXPORTS, "TEACHER_KINDS", "TeacherKind"])

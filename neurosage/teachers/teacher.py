@@ -32,7 +32,7 @@ from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError
 from neurosage.rsa.ceiling import noise_ceilings
 from neurosage.rsa.rdm import COL, ROW, STACK, compute_rdm, stack_rdms
-from neurosage.teachers.scoring import model_rdms
+from neurosage.training.activations import model_rdms
 from neurosage.training.configs import RDMOptions
 
 __all__ = ["Teacher", "brain_teacher", "network_teacher"]

@@ -7,7 +7,7 @@ _EXPORTS = {
     "NetworkConfig": "configs", "TrainConfig": "configs", "RDMOptions": "configs",
     "TrainResult": "loop", "train": "loop", "resolve_steps": "loop",
     "evaluate": "evaluation",
-    "extract_activations": "activations",
+    "extract_activations": "activations", "model_rdms": "activations",
     "training_batches": "batches", "ordered_batches": "batches", "memory_format_for": "batches",
     "worker_device": "devices", "check_device": "devices",
 }

@@ -1,4 +1,4 @@
-"""Activations of named layers as one ``presentation x neuroid`` assembly (``region`` = layer).
+"""Activations of named layers as one ``presentation x neuroid`` assembly (``region`` = layer), and their RDMs.
 """
 
 from __future__ import annotations
@@ -11,15 +11,19 @@ import xarray as xr
 from torch import nn
 from torch.utils.data import Dataset
 
-from neurosage.assembly import make_assembly
+from neurosage.assembly import make_assembly, select_regions
+from neurosage.core.seeding import derive_seed
+from neurosage.nets.models import FeatureModel
+from neurosage.rsa.rdm import compute_rdm, draw_subsets, stack_rdms, subset_mean_rdm
 from neurosage.training.batches import (
     _device,
     _loader,
     memory_format_for,
     ordered_batches,
 )
+from neurosage.training.configs import RDMOptions
 
-__all__ = ["FeatureSelector", "extract_activations"]
+__all__ = ["FeatureSelector", "extract_activations", "model_rdms"]
 
 
 #: Chooses the units of a layer to keep: ``(layer name, number of units) -> sorted unit indices`` (None: all).
@@ -97,3 +101,43 @@ def extract_activations(
         neuroid_coords={"unit_index": np.concatenate([units[n] for n in names])},
         name="activations",
     )
+
+
+def model_rdms(
+    model: nn.Module,
+    images,
+    layers: Sequence[str],
+    *,
+    rdm: RDMOptions = RDMOptions(),
+    batch_size: int = 256,
+    device: str | None = None,
+    seed: int = 0,
+) -> xr.DataArray:
+    """RDMs (``rdm x condition_row x condition_col``) of ``layers`` on ``images``, labelled by stimulus_id.
+
+    ``model`` is a network with ``extract(x, names)`` or any torch module (wrapped in
+    :class:`~neurosage.nets.models.FeatureModel`). Layer ``i``'s feature subsets (see :class:`RDMOptions`)
+    are drawn from ``derive_seed(seed, i)``; teachers and candidates use this same function.
+    """
+    extractor = model if hasattr(model, "extract") else FeatureModel(model, layers)
+    layers = list(layers)
+    subsets: dict[str, list[np.ndarray]] = {}
+
+    def select(name: str, n_units: int) -> np.ndarray | None:
+        """Keep only the union of the layer's subsets, so a big layer is never copied off the device whole."""
+        if rdm.subsample_features is None or n_units <= rdm.subsample_features:
+            return None
+        drawn = draw_subsets(n_units, rdm.subsample_features, rdm.n_subsamples, derive_seed(seed, layers.index(name)))
+        union = np.unique(np.concatenate(drawn))
+        subsets[name] = [np.searchsorted(union, d) for d in drawn]  # positions in the kept units, in drawn order
+        return union
+
+    parts = select_regions(extract_activations(extractor, images, layers, batch_size=batch_size, device=device, select=select), layers)
+    rdms = {}
+    for name in layers:
+        layer = parts.pop(name)  # each layer's activations are freed once its RDM exists
+        if name in subsets:
+            rdms[name] = subset_mean_rdm(layer, subsets[name], rdm.method, device=device)
+        else:
+            rdms[name] = compute_rdm(layer, rdm.method, device=device)
+    return stack_rdms(rdms)

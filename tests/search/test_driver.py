@@ -194,3 +194,39 @@ def test_worker_processes_share_the_cores():
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("algo", ["tpe", "random", "rl"])
+def test_every_searcher_journals_choice_indices(tmp_path, algo):
+    space = get_space("layers-10")
+    kw = {"searcher_kwargs": {"n_startup_jobs": 2}} if algo == "tpe" else {}
+    run_search(tmp_path, space, tiny_task(objective="p"), budget=3, algo=algo, seed=2, progress=False, **kw)
+    journal = Journal(tmp_path / "journal.sqlite")
+    assert journal.vals_format() == "indices"
+    options = dict(space.decisions())
+    for row in journal.rows():
+        assert all(isinstance(i, int) and 0 <= i < len(options[label]) for label, i in row["vals"].items())
+        rebuilt = space.genotype({label: options[label][i] for label, i in row["vals"].items()})
+        assert str(rebuilt) == row["genotype"]
+
+
+def test_a_random_search_folder_from_before_indices_resumes_as_if_uninterrupted(tmp_path):
+    """Journals of random searches used to hold the chosen values; resuming one converts them to indices once."""
+    import json
+    import sqlite3
+
+    space = get_space("layers-10")
+    whole = run_search(tmp_path / "whole", space, tiny_task(objective="p"), budget=4, algo="random", seed=3, progress=False).trials
+    run_search(tmp_path / "old", space, tiny_task(objective="p"), budget=2, algo="random", seed=3, progress=False)
+    options = dict(space.decisions())
+    with sqlite3.connect(tmp_path / "old" / "journal.sqlite") as con:  # write it as the old code did: values, no meta row
+        for table in ("trials", "proposals"):
+            for tid, vals in con.execute(f"SELECT tid, vals FROM {table}").fetchall():
+                values = {label: options[label][i] for label, i in json.loads(vals).items()}
+                con.execute(f"UPDATE {table} SET vals = ? WHERE tid = ?", (json.dumps(values), tid))
+        con.execute("DELETE FROM meta")
+    assert Journal(tmp_path / "old" / "journal.sqlite").vals_format() is None
+    resumed = run_search(tmp_path / "old", space, tiny_task(objective="p"), budget=4, algo="random", seed=3, progress=False, resume=True).trials
+    assert list(resumed.genotype) == list(whole.genotype)
+    assert [r["vals"] for r in Journal(tmp_path / "old" / "journal.sqlite").rows()] == \
+        [r["vals"] for r in Journal(tmp_path / "whole" / "journal.sqlite").rows()]

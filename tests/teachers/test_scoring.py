@@ -4,7 +4,8 @@ from helpers import random_stimuli
 
 from neurosage.training.configs import RDMOptions
 from neurosage.nets.models import cifar_resnet
-from neurosage.teachers.scoring import model_rdms, score_model
+from neurosage.teachers.scoring import score_model
+from neurosage.training.activations import model_rdms
 from neurosage.teachers.teacher import network_teacher
 
 
