@@ -15,8 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-
-from neurosage.analyses.common import RerankedSearchConfig, objective_searches, recorded, rerank_and_finalize, table_row
+from neurosage.analyses.common import (
+    RerankedSearchConfig,
+    objective_searches,
+    recorded,
+    rerank_and_finalize,
+    table_row,
+)
 from neurosage.analyses.embedded import embedded_setup
 from neurosage.analyses.results import CELL_RERANK, CELL_TABLE, write_table
 

@@ -26,20 +26,29 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from scipy import stats
-
 from neurosage.analyses.common import recorded
 from neurosage.analyses.embedded import embedded_setup
-from neurosage.analyses.results import CHANNEL_CORRELATIONS, CHANNEL_TABLE, CHANNEL_TRIALS, write_table
+from neurosage.analyses.results import (
+    CHANNEL_CORRELATIONS,
+    CHANNEL_TABLE,
+    CHANNEL_TRIALS,
+    write_table,
+)
 from neurosage.analyses.settings import EmbeddedConfig
-from neurosage.training.configs import TrainConfig
+from scipy import stats
+
 from neurosage.channels.groups import channel_groups
 from neurosage.channels.resize import resize_channels
-from neurosage.channels.search import ChannelSearchConfig, group_metrics, run_channel_search
-from neurosage.nets.models import cifar_resnet
+from neurosage.channels.search import (
+    ChannelSearchConfig,
+    group_metrics,
+    run_channel_search,
+)
 from neurosage.nets.measure import count_flops, count_parameters
+from neurosage.nets.models import cifar_resnet
 from neurosage.search.executors import DaskExecutor, InlineExecutor, share_cores
-from neurosage.training.evaluation import evaluate
+from neurosage.training.configs import TrainConfig
+from neurosage.training.evaluation import evaluate, recalibrate_bn
 from neurosage.training.loop import train
 
 __all__ = ["ChannelSearchAnalysisConfig", "run", "correlation_with_ci"]
@@ -167,7 +176,9 @@ def _reinitialised(model: torch.nn.Module, seed: int) -> torch.nn.Module:
 
 
 def _final(name: str, model, setup, config: ChannelSearchAnalysisConfig, steps: int, shape, sizes) -> dict:
-    result = train(model, setup.train, TrainConfig(steps=steps, batch_size=config.batch_size), seed=config.seed, device=config.device, progress=True)
+    training = TrainConfig(steps=steps, batch_size=config.batch_size)
+    result = train(model, setup.train, training, seed=config.seed, device=config.device, progress=True)
+    recalibrate_bn(model, setup.train, n_batches=training.bn_recalibration, batch_size=training.batch_size, seed=config.seed, device=config.device)
     acc = evaluate(model, setup.test, device=config.device)
     flops = count_flops(model.cpu(), shape)
     return {"network": name, "params": count_parameters(model), "macs": flops["macs"], "flops": flops["flops"],

@@ -12,17 +12,17 @@ from typing import Any
 
 import pandas as pd
 import torch
-
 from neurosage.analyses.embedded import Setup
 from neurosage.analyses.results import ResultFile, read_table, write_table
 from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
-from neurosage.training.configs import NetworkConfig
+
+from neurosage.core.seeding import derive_seed
 from neurosage.nets.build import build_network
 from neurosage.nets.measure import count_flops, count_parameters
 from neurosage.runs.provenance import record_run
 from neurosage.search.driver import SearchResult, run_search
-from neurosage.training.configs import TrainConfig
-from neurosage.training.evaluation import evaluate
+from neurosage.training.configs import NetworkConfig, TrainConfig
+from neurosage.training.evaluation import evaluate, recalibrate_bn
 from neurosage.training.loop import train
 
 __all__ = [
@@ -78,11 +78,13 @@ class RerankedSearchConfig(SearchOptions, EmbeddedConfig):
 
     @property
     def rerank_training(self) -> TrainConfig:
-        return TrainConfig(epochs=self.rerank_epochs) if self.rerank_epochs else TrainConfig(steps=self.rerank_steps)
+        bn = {"bn_recalibration": self.bn_recalibration}
+        return TrainConfig(epochs=self.rerank_epochs, **bn) if self.rerank_epochs else TrainConfig(steps=self.rerank_steps, **bn)
 
     @property
     def final_training(self) -> TrainConfig:
-        return TrainConfig(epochs=self.final_epochs) if self.final_epochs else TrainConfig(steps=self.final_steps)
+        bn = {"bn_recalibration": self.bn_recalibration}
+        return TrainConfig(epochs=self.final_epochs, **bn) if self.final_epochs else TrainConfig(steps=self.final_steps, **bn)
 
 
 def objective_searches(
@@ -95,7 +97,7 @@ def objective_searches(
     """
     results = {}
     for folder, objective in folders.items():
-        task = setup.task(network, config.premature, objective, config.alpha, device)
+        task = setup.task(network, config.premature, objective, config.alpha, device, config.candidate_threads)
         results[folder] = run_search(
             out / folder, space, task, budget=config.budget, algo=config.algo, seed=seed, workers=workers,
             resume=True, searcher_kwargs=config.searcher_kwargs(),
@@ -118,6 +120,7 @@ def train_mature(
         torch.manual_seed(seed)
         net = build_network(genotype, num_classes=setup.train.num_classes, in_channels=shape[0], **network.to_dict())
     result = train(net, data, training, seed=seed, device=device, progress=True)
+    recalibrate_bn(net, data, n_batches=training.bn_recalibration, batch_size=training.batch_size, seed=derive_seed(seed, 2), device=device)
     acc = evaluate(net, setup.val if on == "val" else setup.test, device=device)
     return {
         "genotype": genotype, "status": result.status, "params": count_parameters(net), **count_flops(net, shape),
@@ -132,7 +135,7 @@ def rerank_and_finalize(trials, setup: Setup, config: RerankedSearchConfig, *, s
     Returns the rerank rows and the final row (params, FLOPs, top-1/top-5 error on the evaluation split).
     """
     network = config.rerank_network
-    ok = trials[trials.status == "ok"].sort_values("score", ascending=False).drop_duplicates("genotype").head(config.top_k)
+    ok = _top(trials[trials.status == "ok"], config.top_k)
     rerank = [{**train_mature(g, setup, network, config.rerank_training, seed=seed, device=device), "search_score": s} for g, s in zip(ok.genotype, ok.score)]
     winner = min(rerank, key=lambda r: r["top1_error"])
     final = train_mature(winner["genotype"], setup, network, config.final_training, seed=seed, device=device, on="test",
@@ -153,6 +156,11 @@ def table_row(name: str, config: RerankedSearchConfig, result: SearchResult, rer
     }
 
 
+def _top(ok: pd.DataFrame, top_k: int) -> pd.DataFrame:
+    """The ``top_k`` distinct genotypes by score (a genotype proposed twice counts once, with its best score)."""
+    return ok.sort_values("score", ascending=False, kind="stable").drop_duplicates("genotype").head(top_k)
+
+
 def top_k_genotypes(trials: pd.DataFrame, top_k: int) -> set[str]:
     """Every genotype that is among the top-k by score after some sample (only these need mature training)."""
     trials = trials.sort_values("tid")
@@ -160,7 +168,7 @@ def top_k_genotypes(trials: pd.DataFrame, top_k: int) -> set[str]:
     for n in range(1, len(trials) + 1):
         ok = trials.iloc[:n]
         ok = ok[ok.status == "ok"]
-        found |= set(ok.sort_values("score", ascending=False).head(top_k).genotype)
+        found |= set(_top(ok, top_k).genotype)
     return found
 
 
@@ -172,7 +180,7 @@ def progress_curve(trials: pd.DataFrame, mature_error: dict[str, float], top_k: 
         seen = trials.iloc[:n]
         cost += int(seen.iloc[-1].examples or 0)
         ok = seen[seen.status == "ok"]
-        top = ok.sort_values("score", ascending=False).head(top_k)
+        top = _top(ok, top_k)
         best = min((mature_error[g] for g in top.genotype), default=float("nan"))
         rows.append({"n_samples": n, "cost_examples": cost, "best_mature_error": best})
     return pd.DataFrame(rows)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import ast
 import difflib
 import inspect
-import tomllib
 import typing
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, TypeVar
+
+import tomllib
 
 from neurosage.core.errors import ConfigError
 

@@ -15,13 +15,19 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
-
-from neurosage.analyses.common import mature_errors, objective_searches, progress_curve, recorded, top_k_genotypes
+from neurosage.analyses.common import (
+    mature_errors,
+    objective_searches,
+    progress_curve,
+    recorded,
+    top_k_genotypes,
+)
 from neurosage.analyses.embedded import embedded_setup
 from neurosage.analyses.results import DEMO_CURVES, DEMO_MATURE, write_table
 from neurosage.analyses.settings import DemoConfig
-from neurosage.core.atomic import write_json
 from neurosage.figures import demo_summary
+
+from neurosage.core.atomic import write_json
 
 __all__ = ["DemoConfig", "run_demo"]
 

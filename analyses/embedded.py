@@ -27,22 +27,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-
-from neurosage.core.atomic import atomic_path
+from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
 from neurosage.data_adapters.images import load_stimulus_images
 from neurosage.data_adapters.imageset import ImageSet
 from neurosage.data_adapters.registry import get_entry, load_images
-from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
-from neurosage.training.configs import NetworkConfig, TrainConfig
+
+from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError, NeurosageError
-from neurosage.search.candidate import CandidateTask
-from neurosage.search.driver import check_budget
-from neurosage.training.devices import check_device
+from neurosage.nets.models import cifar_resnet
 from neurosage.rsa.score import check_objective
 from neurosage.search import SEARCHERS
-from neurosage.nets.models import cifar_resnet
+from neurosage.search.candidate import CandidateTask
+from neurosage.search.driver import check_budget
 from neurosage.teachers.kinds import teacher_from_spec
 from neurosage.teachers.teacher import Teacher, network_teacher
+from neurosage.training.configs import NetworkConfig, TrainConfig
+from neurosage.training.devices import check_device
 from neurosage.training.loop import train
 
 __all__ = ["Setup", "check_config", "load_split", "teacher_stimuli", "SplitRuleError", "embedded_setup", "resnet_teacher", "teacher_weights", "DATASET_NORMS"]
@@ -84,9 +84,9 @@ class Setup:
                     "take the teacher's stimuli from images that are neither trained on nor tested on", field=name,
                 )
 
-    def task(self, network: NetworkConfig, training: TrainConfig, objective: str, alpha: float = 1.0, device=None) -> CandidateTask:
-        """The candidate evaluation task: train on ``train``, P on ``val``, TG against the teacher."""
-        return CandidateTask(self.train, self.val, network, training, self.teacher, objective=objective, alpha=alpha, device=device)
+    def task(self, network: NetworkConfig, training: TrainConfig, objective: str, alpha: float = 1.0, device=None, threads: int = 1) -> CandidateTask:
+        """The candidate evaluation task: train on ``train``, P on ``val``, TG against the teacher, ``threads`` CPU threads each."""
+        return CandidateTask(self.train, self.val, network, training, self.teacher, objective=objective, alpha=alpha, device=device, threads=threads)
 
 
 def load_split(config: EmbeddedConfig, which: str) -> ImageSet:

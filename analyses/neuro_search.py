@@ -19,10 +19,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
-
-from neurosage.analyses.common import RerankedSearchConfig, objective_searches, recorded, rerank_and_finalize, table_row
+from neurosage.analyses.common import (
+    RerankedSearchConfig,
+    objective_searches,
+    recorded,
+    rerank_and_finalize,
+    table_row,
+)
 from neurosage.analyses.embedded import Setup, embedded_setup, teacher_weights
 from neurosage.analyses.results import TABLE4, TABLE4_RERANK, write_table
+
 from neurosage.teachers.kinds import teacher_from_spec
 
 __all__ = ["NeuroSearchConfig", "run", "simulated_brain_teacher"]

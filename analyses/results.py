@@ -59,6 +59,18 @@ PREDICTABILITY_CORRELATIONS = ResultFile(
     ("steps", "measure", "alpha", "n", "pearson", "pearson_lo", "pearson_hi", "spearman", "spearman_lo", "spearman_hi"),
     _analysis("predictability"), "correlation of each premature measure with mature accuracy, with 95% bootstrap CIs",
 )
+PREDICTABILITY_PAIRED = ResultFile(
+    "predictability/paired.csv",
+    ("steps", "measure", "baseline", "method", "n", "estimate", "lo", "hi", "p", "detectable", "sd_P", "sd_TG", "tg_weight"),
+    _analysis("predictability"),
+    "delta r of each premature measure over P with mature accuracy (same architectures): paired bootstrap 95% interval, "
+    "Williams' p, the effect detectable with 80% power, and the spread of P and TG with TG's share of the ranking",
+)
+SEARCH_PAIRED = ResultFile(
+    "search_comparison/paired.csv",
+    ("algorithm", "space", "premature", "method", "baseline", "n", "estimate", "lo", "hi", "p", "detectable"), _analysis("search_comparison"),
+    "best mature error of each method minus the baseline's (P) over the same seeds: paired t 95% interval, p, detectable difference",
+)
 SEARCH_CURVES = ResultFile(
     "search_comparison/curves.csv",
     ("algorithm", "space", "premature", "method", "seed", "n_samples", "cost_examples", "best_mature_error"), _analysis("search_comparison"),

@@ -23,18 +23,30 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from neurosage.analyses.common import (
+    mature_errors,
+    progress_curve,
+    recorded,
+    top_k_genotypes,
+)
+from neurosage.analyses.embedded import embedded_setup
+from neurosage.analyses.results import (
+    SEARCH_CURVES,
+    SEARCH_MATURE,
+    SEARCH_PAIRED,
+    SEARCH_SUMMARY,
+    write_table,
+)
+from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
 from scipy import stats
 
-from neurosage.analyses.common import mature_errors, progress_curve, recorded, top_k_genotypes
-from neurosage.analyses.embedded import embedded_setup
-from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
-from neurosage.analyses.results import SEARCH_CURVES, SEARCH_MATURE, SEARCH_SUMMARY, write_table
-from neurosage.training.configs import TrainConfig
 from neurosage.core.errors import ConfigError
-from neurosage.spaces import get_space
 from neurosage.search.driver import run_search
+from neurosage.spaces import get_space
+from neurosage.stats import paired_difference
+from neurosage.training.configs import TrainConfig
 
-__all__ = ["SearchComparisonConfig", "Search", "run", "METHOD_NAMES", "summarize"]
+__all__ = ["SearchComparisonConfig", "Search", "run", "METHOD_NAMES", "summarize", "paired_summary"]
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +108,9 @@ class SearchComparisonConfig(SearchOptions, EmbeddedConfig):
     def premature_budgets(self) -> list[tuple[str, TrainConfig]]:
         """``(label, premature training)`` of each budget per sample."""
         if self.premature_epochs_grid:
-            return [(f"{e:g} epochs", TrainConfig(epochs=e, batch_size=self.batch_size)) for e in self.premature_epochs_grid]
+            return [(f"{e:g} epochs", TrainConfig(epochs=e, batch_size=self.batch_size, bn_recalibration=self.bn_recalibration)) for e in self.premature_epochs_grid]
         if self.premature_steps_grid:
-            return [(f"{s} steps", TrainConfig(steps=s, batch_size=self.batch_size)) for s in self.premature_steps_grid]
+            return [(f"{s} steps", TrainConfig(steps=s, batch_size=self.batch_size, bn_recalibration=self.bn_recalibration)) for s in self.premature_steps_grid]
         premature = self.premature
         return [(f"{premature.epochs:g} epochs" if premature.epochs else f"{premature.steps} steps", premature)]
 
@@ -139,7 +151,7 @@ def run(run_dir: str | Path, config: SearchComparisonConfig = SearchComparisonCo
     network = config.network
     trials = {}
     for search in config.searches():
-        task = setup.task(network, search.premature, search.objective, config.alpha, config.device)
+        task = setup.task(network, search.premature, search.objective, config.alpha, config.device, config.candidate_threads)
         t0 = time.perf_counter()
         trials[search] = run_search(
             out / search.folder, get_space(search.space, config.n_blocks), task, budget=config.budget, algo=search.algorithm,
@@ -154,8 +166,15 @@ def run(run_dir: str | Path, config: SearchComparisonConfig = SearchComparisonCo
         ) for s, t in trials.items()
     ], ignore_index=True)
     write_table(run_dir, SEARCH_CURVES, curves)
-    summary = summarize(curves[curves.n_samples == config.budget])
+    final = curves[curves.n_samples == config.budget]
+    summary = summarize(final)
     write_table(run_dir, SEARCH_SUMMARY, summary)
+    paired = paired_summary(final)
+    if not paired.empty:
+        write_table(run_dir, SEARCH_PAIRED, paired)
+        for row in paired.itertuples():
+            log.warning("%s on %s (%s): %s minus %s, best mature error %+.4f [%+.4f, %+.4f], p = %.3g, n = %d seeds, detectable %.4f",
+                        row.algorithm, row.space, row.premature, row.method, row.baseline, row.estimate, row.lo, row.hi, row.p, row.n, row.detectable)
     return summary
 
 
@@ -165,3 +184,23 @@ def summarize(final: pd.DataFrame) -> pd.DataFrame:
     summary = final.groupby(keys, sort=False).best_mature_error.agg(["mean", "std", "count"]).reset_index()
     half = stats.t.ppf(0.975, np.maximum(summary["count"] - 1, 1)) * summary["std"] / np.sqrt(summary["count"])
     return summary.assign(ci_lo=summary["mean"] - half, ci_hi=summary["mean"] + half)
+
+
+def paired_summary(final: pd.DataFrame, baseline: str = "P") -> pd.DataFrame:
+    """Each method's best mature error minus the baseline method's, paired by seed within algorithm, space and budget.
+
+    Random search has no objective; it is compared with the baseline of every algorithm in the same space and budget.
+    """
+    rows = []
+    for (space, premature), group in final.groupby(["space", "premature"], sort=False):
+        for algorithm in [a for a in group.algorithm.unique() if a != "random"]:
+            base = group[(group.algorithm == algorithm) & (group.method == baseline)].set_index("seed").best_mature_error
+            others = group[((group.algorithm == algorithm) & (group.method != baseline)) | (group.algorithm == "random")]
+            for (other_algorithm, method), rows_of in others.groupby(["algorithm", "method"], sort=False):
+                other = rows_of.set_index("seed").best_mature_error
+                seeds = sorted(set(base.index) & set(other.index))
+                result = paired_difference(other.loc[seeds].to_numpy(), base.loc[seeds].to_numpy())
+                rows.append({"algorithm": algorithm if other_algorithm != "random" else f"random vs {algorithm}", "space": space,
+                             "premature": premature, "method": method, "baseline": f"{algorithm} {baseline}",
+                             **{k: v for k, v in result.to_dict().items() if k != "test"}})
+    return pd.DataFrame(rows)

@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from neurosage.training.configs import NetworkConfig, TrainConfig
-from neurosage.spaces.layerwise import LayerSpace
-from neurosage.spaces.cell import CellSpace
 from neurosage.spaces import get_space
+from neurosage.spaces.cell import CellSpace
+from neurosage.spaces.layerwise import LayerSpace
+from neurosage.training.configs import NetworkConfig, TrainConfig
 
 __all__ = ["EmbeddedConfig", "SearchOptions", "SearchConfig", "DemoConfig"]
 
@@ -118,6 +118,10 @@ class SearchOptions:
     startup_trials: int | None = None
     #: TPE: ceil(gamma * sqrt(n)) trials form the 'good' density
     tpe_gamma: float = 1.0
+    #: training batches whose statistics replace the BatchNorm running statistics before P and TG are measured (0: off)
+    bn_recalibration: int = 10
+    #: torch CPU threads per candidate, the same inline and on every worker, so scores do not depend on the executor
+    candidate_threads: int = 1
 
     def n_startup(self) -> int:
         """TPE's random start-up trials: ``startup_trials``, or a quarter of the budget (2 to 20)."""
@@ -131,8 +135,8 @@ class SearchOptions:
     def premature(self) -> TrainConfig:
         """Premature training: ``premature_epochs`` (a fraction of an epoch, e.g. the paper's 0.2) when set, else steps."""
         if self.premature_epochs is not None:
-            return TrainConfig(epochs=self.premature_epochs, batch_size=self.batch_size)
-        return TrainConfig(steps=self.premature_steps, batch_size=self.batch_size)
+            return TrainConfig(epochs=self.premature_epochs, batch_size=self.batch_size, bn_recalibration=self.bn_recalibration)
+        return TrainConfig(steps=self.premature_steps, batch_size=self.batch_size, bn_recalibration=self.bn_recalibration)
 
 
 @dataclass(frozen=True)

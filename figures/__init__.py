@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from neurosage.analyses import results as R
+
 from neurosage.core.registry import Registry
 
 __all__ = ["FIGURES", "Drawn", "make_all"]
@@ -23,7 +24,9 @@ for _name, _target, _inputs, _description in (
     ("fig2_alpha", "fig2_alpha:make", (R.PREDICTABILITY_CORRELATIONS,), "Figure 2: r of P + alpha TG with mature accuracy vs alpha"),
     ("fig3_predictability", "fig3_predictability:make", (R.PREDICTABILITY_RECORDS, R.PREDICTABILITY_CORRELATIONS), "Figure 3: premature measures vs mature accuracy"),
     ("fig4_search", "fig4_search:make", (R.SEARCH_CURVES,), "Figure 4: search progress vs samples and vs cost"),
+    ("predictability_paired", "tables:predictability_paired", (R.PREDICTABILITY_PAIRED,), "delta r of P + alpha TG (and each measure) over P, paired"),
     ("table1", "tables:table1", (R.SEARCH_SUMMARY,), "Table 1: random vs P vs P+TG search"),
+    ("table1_paired", "tables:table1_paired", (R.SEARCH_PAIRED,), "Table 1 as paired differences over seeds"),
     ("table2", "tables:table2", (R.CELL_TABLE,), "Tables 2/3: teacher-guided cell search with reranking"),
     ("table4", "tables:table4", (R.TABLE4,), "Table 4: performance-guided vs teacher-guided search"),
     ("search_progress", "search_trials:progress", (R.SEARCH_TRIALS,), "a search folder: score, P and TG per trial, best so far"),

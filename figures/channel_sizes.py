@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from neurosage.analyses.results import CHANNEL_CORRELATIONS, CHANNEL_TABLE, CHANNEL_TRIALS, read_table
+from neurosage.analyses.results import (
+    CHANNEL_CORRELATIONS,
+    CHANNEL_TABLE,
+    CHANNEL_TRIALS,
+    read_table,
+)
 from neurosage.figures.output import new_figure, save_figure, save_table
 
 __all__ = ["sizes", "table"]

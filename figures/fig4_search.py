@@ -10,6 +10,7 @@ from pathlib import Path
 
 from neurosage.analyses.results import SEARCH_CURVES, read_table
 from neurosage.figures.output import new_figure, save_figure
+
 from neurosage.runs.provenance import read_settings
 
 #: Marker per method, line style per premature budget, so that curves which coincide stay visible.

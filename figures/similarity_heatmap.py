@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 from matplotlib.axes import Axes
-
 from neurosage.analyses.results import SEARCH_TRIALS_NC, ResultMissing
 from neurosage.figures.output import new_figure, save_figure
 

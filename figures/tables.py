@@ -5,18 +5,28 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-
-from neurosage.analyses.results import CELL_TABLE, SEARCH_SUMMARY, TABLE4, read_table
+from neurosage.analyses.results import (
+    CELL_TABLE,
+    PREDICTABILITY_PAIRED,
+    SEARCH_PAIRED,
+    SEARCH_SUMMARY,
+    TABLE4,
+    read_table,
+)
 from neurosage.figures.output import save_table
 from neurosage.figures.published import TABLES, load_published
 
-__all__ = ["table1", "table1_layout", "table2", "table4", "CAPTIONS"]
+__all__ = ["table1", "table1_layout", "table1_paired", "table2", "table4", "predictability_paired", "CAPTIONS"]
 
 #: Captions of this run's tables (the published captions name the paper's datasets and run counts).
 CAPTIONS = {
     "table1": "Best mature top-1 error (%) among the top-k by search score after the whole budget, mean \u00b1 sd over seeds",
     "table1_ci": "Table 1 with 95% t-intervals over seeds: best mature top-1 error (%) after the whole budget",
     "table2": "Teacher-guided cell search with top-k reranking; top-1/top-5 test error (%), cost M1*E1 + M2*E2 examples",
+    "table1_paired": "Each search minus the P-guided search of the same algorithm, space and budget, paired by seed: best mature "
+                     "top-1 error difference (negative: better than P), 95% t-interval, p, and the difference detectable with 80% power",
+    "predictability_paired": "delta r = r(measure, mature) - r(P, mature) on the same architectures: paired bootstrap 95% interval, "
+                             "Williams' p, the effect detectable with 80% power; sd of P and TG and TG's share of the ranking",
     "table4": "Performance-guided (P) vs teacher-guided (P + alpha TG) search; winner of each after reranking, test errors (%)",
 }
 
@@ -82,3 +92,15 @@ def table2(run_dir: Path, out_dir: Path) -> list[Path]:
 
 def table4(run_dir: Path, out_dir: Path) -> list[Path]:
     return _this_run_and_published("table4", read_table(run_dir, TABLE4), out_dir)
+
+
+def table1_paired(run_dir: str | Path, out_dir: Path) -> list[Path]:
+    """The search comparison as paired differences over seeds (no conclusion from overlapping marginal intervals)."""
+    table = read_table(run_dir, SEARCH_PAIRED)
+    return save_table(table, out_dir, "table1_paired", CAPTIONS["table1_paired"], ".3g")
+
+
+def predictability_paired(run_dir: str | Path, out_dir: Path) -> list[Path]:
+    """The predictability analysis' primary test: delta r over P per checkpoint and measure."""
+    table = read_table(run_dir, PREDICTABILITY_PAIRED)
+    return save_table(table, out_dir, "predictability_paired", CAPTIONS["predictability_paired"], ".3g")

@@ -158,7 +158,7 @@ def _run_search(args: argparse.Namespace) -> int:
     # a resumed search starts from the settings recorded in its run folder; flags may change only budget and workers
     config = config_from_args(SearchConfig, args, base=read_settings(run_dir) if args.resume else None)
     setup = embedded_setup(config, run_dir, with_teacher=config.objective != "p")
-    task = setup.task(config.network, config.premature, config.objective, config.alpha, config.device)
+    task = setup.task(config.network, config.premature, config.objective, config.alpha, config.device, config.candidate_threads)
     client = None
     if config.scheduler:
         from distributed import Client
@@ -190,6 +190,8 @@ def _rdm(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=int, default=None, help="resize stimuli to this many pixels")
     p.add_argument("--channels", type=int, default=None, help="convert stimuli to 1 or 3 channels")
     p.add_argument("--out", default="runs/rdm", help="folder for similarity.csv and similarity.png")
+    p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                   help="bootstrap samples of the stimuli for the 95%% intervals of S_i and TG (0: none; default 1000)")
     p.add_argument("--device", default=None)
     add_teacher_arg_flag(p)
     p.set_defaults(func=_run_rdm)
@@ -239,7 +241,7 @@ def _run_rdm(args: argparse.Namespace) -> int:
     teacher = teacher_from_spec(args.teacher, stimuli, cache_dir=out / "cache", device=args.device, dataset_kwargs=teacher_args(args))
     explicit = args.size is not None or args.channels is not None  # the user's conversion wins over the weights' own
     shown = teacher if explicit else Teacher(teacher.rdms, model_inputs(model, stimuli))
-    scores = score_model(model, shown, layers, device=args.device)
+    scores = score_model(model, shown, layers, device=args.device, n_bootstrap=args.bootstrap)
     sim = scores.similarity
     table = sim.transpose("layer", "endpoint").to_pandas()
     with atomic_path(out / "similarity.csv") as tmp:
@@ -247,11 +249,16 @@ def _run_rdm(args: argparse.Namespace) -> int:
     plot_similarity(sim, out / "similarity.png", title=f"{args.model[:30]} ({weights}) vs teacher")
     print(f"{args.model}: {weights}")
     print(table.round(4).to_string())
-    ceilings = scores.ceilings or {}
+    details, ceiled = teacher.ceiling_details, scores.per_endpoint_ceiled or {}
+    intervals = scores.intervals or {}
     for endpoint, best in scores.best_layer.items():
         score = scores.per_endpoint[endpoint]
-        ceiling = f"; noise ceiling {ceilings[endpoint]:.3f}, {score / ceilings[endpoint]:.3f} of it" if endpoint in ceilings else ""
-        print(f"{endpoint}: best layer {best}, r = {score:.4f}{ceiling}")
+        interval = f" [{intervals[endpoint][0]:.4f}, {intervals[endpoint][1]:.4f}]" if endpoint in intervals else ""
+        ceiling = (f"; noise ceiling {details[endpoint].describe()}, {ceiled[endpoint]:.3f} of it ({teacher.ceiling_convention})"
+                   if endpoint in details else "")
+        print(f"{endpoint}: best layer {best}, S = {score:.4f}{interval}{ceiling}")
+    tg_interval = f" [{scores.tg_interval[0]:.4f}, {scores.tg_interval[1]:.4f}]" if scores.tg_interval else ""
+    print(f"TG = {scores.tg:.4f}{tg_interval}" + (f" (95% intervals: {args.bootstrap} bootstrap samples of the {len(teacher.stimulus_ids)} stimuli)" if tg_interval else ""))
     print(f"written {out}/similarity.csv and similarity.png")
     return 0
 

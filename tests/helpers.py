@@ -25,16 +25,19 @@ def write_brainio_netcdf(path, *, n_images=8, n_reps=3, compress=False, seed=0, 
 
     rng = np.random.default_rng(seed)
     image_ids = [f"{i:040x}" for i in range(1, n_images + 1)]
+    subregion = ["V4"] * 4 + ["pIT"] * 3 + ["cIT"] * 2 + ["aIT"] * 3  # every endpoint has sites enough for an RDM
     neuroid = dict(
-        neuroid_id=["Chabo_L_P_0_0", "Chabo_L_P_0_1", "Tito_L_M_1_0", "Tito_L_M_1_1", "Chabo_L_A_2_0", "Chabo_L_A_2_1"],
-        arr=["P", "P", "M", "M", "A", "A"],
-        region=["V4", "V4", "IT", "IT", "IT", "IT"],
-        subregion=["V4", "V4", "pIT", "cIT", "aIT", "aIT"],
-        animal=["Chabo", "Chabo", "Tito", "Tito", "Chabo", "Chabo"],
+        neuroid_id=[f"{'Chabo' if i % 2 else 'Tito'}_L_{sub[0]}_{i}_0" for i, sub in enumerate(subregion)],
+        arr=[{"V4": "P", "pIT": "M", "cIT": "M", "aIT": "A"}[sub] for sub in subregion],
+        region=["V4" if sub == "V4" else "IT" for sub in subregion],
+        subregion=subregion,
+        animal=["Chabo" if i % 2 else "Tito" for i in range(len(subregion))],
     )
     pres_image = np.repeat(image_ids, n_reps)
     presentation = dict(image_id=pres_image, repetition=np.tile(np.arange(n_reps), n_images), stimulus=np.repeat(np.arange(n_images), n_reps))
-    values = rng.normal(size=(6, n_images * n_reps, 1)).astype(np.float32)
+    n_sites = len(subregion)
+    signal = np.repeat(rng.normal(size=(n_sites, n_images, 1)), n_reps, axis=1)  # each site's response per image, repeated
+    values = (signal + 0.3 * rng.normal(size=(n_sites, n_images * n_reps, 1))).astype(np.float32)  # plus trial noise
     da = xr.DataArray(
         values,
         dims=("neuroid", "presentation", "time_bin"),

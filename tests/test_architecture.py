@@ -25,7 +25,7 @@ FOLDERS = {"neurosage": "neurosage", "data_adapters": "neurosage.data_adapters",
 #: package named alone is all its modules. The front door (``neurosage``) names its exports as strings.
 LIBRARY = [
     ["neurosage", "core"],
-    ["assembly", "runs"],
+    ["assembly", "runs", "stats"],
     ["data_adapters"],
     ["rsa"],
     ["spaces"],
@@ -47,7 +47,7 @@ APPLICATION = [
     ["cli"],
 ]
 #: Library subpackages: every module inside takes the package's row.
-SUBPACKAGES = ("core", "runs", "data_adapters", "rsa", "spaces", "nets", "training", "teachers", "search", "channels")
+SUBPACKAGES = ("core", "runs", "stats", "data_adapters", "rsa", "spaces", "nets", "training", "teachers", "search", "channels")
 
 
 def _full(name: str) -> str:

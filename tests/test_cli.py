@@ -205,7 +205,9 @@ def test_brain_teacher_from_a_toml_teacher_table_with_relative_paths(tmp_path, f
     folder = tmp_path / "lab"
     folder.mkdir()
     ids = [f"stim{i}" for i in range(6)]
-    np.save(folder / "responses.npy", np.random.default_rng(0).normal(size=(12, 4)))
+    rng = np.random.default_rng(0)
+    signal = rng.normal(size=(6, 4))  # each site's response to each stimulus, recorded twice with noise
+    np.save(folder / "responses.npy", np.concatenate([signal, signal]) + 0.2 * rng.normal(size=(12, 4)))
     pd.DataFrame({"stimulus_id": ids * 2, "repetition": [0] * 6 + [1] * 6, "filename": [f"{s}.png" for s in ids] * 2}).to_csv(folder / "stimuli.csv", index=False)
     pd.DataFrame({"neuroid_id": list("abcd"), "region": ["V4", "V4", "IT", "IT"]}).to_csv(folder / "neuroids.csv", index=False)
     _png_zip(folder / "images.zip", [f"{s}.png" for s in ids])

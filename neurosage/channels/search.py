@@ -43,6 +43,7 @@ from neurosage.channels.metrics import layer_quality, teacher_layer_scores
 from neurosage.channels.resize import resize_channels
 from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError, RunFolderError, RunFolderExists
+from neurosage.core.seeding import derive_seed
 from neurosage.nets.measure import count_flops, count_parameters
 from neurosage.nets.models import FeatureModel
 from neurosage.runs.journal import Journal
@@ -50,7 +51,7 @@ from neurosage.runs.lock import run_lock
 from neurosage.runs.provenance import jsonable, record_run
 from neurosage.runs.resume import refuse_changed_settings
 from neurosage.training.configs import TrainConfig
-from neurosage.training.evaluation import evaluate
+from neurosage.training.evaluation import evaluate, recalibrate_bn
 from neurosage.training.loop import train
 
 __all__ = ["STATE_FILE", "ChannelSearchConfig", "ChannelSearchResult", "round_even", "next_sizes", "group_metrics", "run_channel_search", "best_sizes"]
@@ -208,6 +209,8 @@ def _search(run_dir: Path, build, train_set, val_set, config: ChannelSearchConfi
             previous, sizes = sizes, next_sizes(sizes, delta, config, trial, rng)
             model = resize_channels(model, graph, sizes, current=previous, seed=config.seed * 100_003 + trial)
         result = train(model, train_set, config.training, seed=config.seed * 100_003 + trial, device=device)
+        recalibrate_bn(model, train_set, n_batches=config.training.bn_recalibration, batch_size=config.training.batch_size,
+                       seed=derive_seed(config.seed, trial, 2), device=device)  # metrics and accuracy not read through stale statistics
         accuracy = evaluate(model, val_set, device=device)
         metrics = group_metrics(model.cpu(), graph, config.metric, teacher, device=device, seed=config.seed)
         new_momentum = {g: config.gamma * momentum[g] + metrics[g] for g in sizes}

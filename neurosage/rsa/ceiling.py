@@ -1,15 +1,29 @@
-"""Noise ceilings of a recording's RDMs: split-half reliability, Spearman-Brown corrected.
+"""Noise ceilings: what a noise-free model's RDM correlation with a recording can reach.
 
-For each of ``n_splits`` random splits, the repetitions of every stimulus are
-divided into two halves; each half is averaged per stimulus, each endpoint's RDM
-is computed from both halves, and the two RDMs are correlated (Pearson r of the
-upper triangles). The Spearman-Brown correction ``2r / (1 + r)`` turns the half-data
-reliability into the reliability of the RDM from all repetitions; the ceiling is
-the mean over splits. It estimates how well the recording's own RDM would
-correlate with a replicate recording: the best score a model can expect.
+For each of ``n_splits`` random splits, the repetitions of every stimulus are divided into two
+halves; each half is averaged per stimulus, each endpoint's RDM is computed from both halves, and
+the two RDMs are correlated. The Spearman-Brown correction ``2r / (1 + r)`` turns that half-data
+correlation into the reliability ``R`` of the RDM from all repetitions.
+
+Why the ceiling is ``sqrt(R)`` (the default, ``convention="sqrt"``): write the recorded RDM as a
+true RDM plus independent noise, ``D = T + E``. Its reliability is the correlation of two independent
+replicates, ``R = var(T) / (var(T) + var(E))``. A noise-free model whose RDM equals ``T`` (up to a
+linear map) correlates with ``D`` at ``cov(T, D) / sqrt(var(T) var(D)) = sqrt(var(T) / var(D)) = sqrt(R)``:
+the classical correction for attenuation (Spearman 1904) with a perfectly reliable model. Dividing by
+``R`` instead overstates a noise-free model's ceiled score by ``1 / sqrt(R)``.
+
+``convention="brainscore"`` follows Brain-Score's RDM benchmarks for comparability: the half RDMs are
+compared by Spearman's rank correlation, the ceiling is the corrected consistency ``R`` itself, and a
+ceiled score is the raw score divided by it, clipped to [0, 1].
+
+Every ceiling comes with its spread over splits (sd and the 2.5-97.5 percentile interval) and is
+estimated on exactly the stimuli given: restrict the recording to the stimuli you score first.
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -26,7 +40,10 @@ from neurosage.core.errors import ConfigError
 from neurosage.rsa.compare import compare_rdms
 from neurosage.rsa.rdm import compute_rdm
 
-__all__ = ["spearman_brown", "noise_ceilings"]
+__all__ = ["CEILING_CONVENTIONS", "Ceiling", "noise_ceilings", "spearman_brown", "ceiled"]
+
+#: How a ceiling is defined: ``"sqrt"`` (what a noise-free model reaches) or ``"brainscore"`` (Brain-Score's consistency).
+CEILING_CONVENTIONS = ("sqrt", "brainscore")
 
 
 def spearman_brown(r: float | np.ndarray, factor: float = 2.0) -> float | np.ndarray:
@@ -34,13 +51,44 @@ def spearman_brown(r: float | np.ndarray, factor: float = 2.0) -> float | np.nda
     return factor * r / (1 + (factor - 1) * r)
 
 
-def noise_ceilings(
-    recording: xr.DataArray, endpoints: list[str] | None = None, *, n_splits: int = 10, seed: int = 0, method: str = "correlation"
-) -> dict[str, float]:
-    """Split-half, Spearman-Brown corrected reliability of each endpoint's RDM (a recording with repetitions).
+@dataclass(frozen=True)
+class Ceiling:
+    """One endpoint's ceiling with its spread over the splits it was estimated from."""
 
-    Stimuli with fewer than two repetitions are left out of the estimate.
-    """
+    value: float  # the ceiling (sqrt(R) or R, by ``convention``)
+    reliability: float  # R, the Spearman-Brown corrected split-half reliability (mean over splits)
+    sd: float  # sd of the ceiling over splits
+    lo: float  # 2.5th percentile over splits
+    hi: float  # 97.5th percentile over splits
+    n_splits: int
+    n_stimuli: int
+    convention: str = "sqrt"
+
+    def to_dict(self) -> dict[str, float | int | str]:
+        return asdict(self)
+
+    def describe(self) -> str:
+        """``0.915 (sd 0.009, 95% of splits 0.897-0.930; 40 stimuli, 10 splits)``."""
+        return f"{self.value:.3f} (sd {self.sd:.3f}, 95% of splits {self.lo:.3f}-{self.hi:.3f}; {self.n_stimuli} stimuli, {self.n_splits} splits)"
+
+
+def ceiled(score: float, ceiling: float, convention: str = "sqrt") -> float:
+    """A score over its ceiling (NaN for a ceiling <= 0); Brain-Score's convention clips to [0, 1]."""
+    if not ceiling > 0:
+        return float("nan")
+    value = score / ceiling
+    return float(min(max(value, 0.0), 1.0)) if convention == "brainscore" else float(value)
+
+
+def noise_ceilings(
+    recording: xr.DataArray, endpoints: list[str] | None = None, *, n_splits: int = 10, seed: int = 0, method: str = "correlation",
+    convention: str = "sqrt",
+) -> dict[str, Ceiling]:
+    """Each endpoint's :class:`Ceiling` from a recording with repetitions (stimuli with fewer than two are left out)."""
+    if convention not in CEILING_CONVENTIONS:
+        raise ConfigError(f"unknown ceiling convention {convention!r}", f"choose one of {list(CEILING_CONVENTIONS)}", field="ceiling")
+    if isinstance(n_splits, bool) or not isinstance(n_splits, int) or n_splits < 2:
+        raise ConfigError(f"a ceiling's spread needs at least 2 splits, got {n_splits!r}", "use e.g. 10 splits", field="ceiling_splits")
     ids = np.asarray(recording[STIMULUS_ID].values).astype(str)
     counts = pd.Series(ids).value_counts()
     repeated = counts.index[counts >= 2]
@@ -52,15 +100,24 @@ def noise_ceilings(
     recording = recording.isel({PRESENTATION: np.flatnonzero(np.isin(ids, repeated))})
     ids = np.asarray(recording[STIMULUS_ID].values).astype(str)
     names = endpoints if endpoints is not None else list(dict.fromkeys(str(r) for r in recording[REGION].values))
+    compare = "spearman" if convention == "brainscore" else "pearson"
     rng = np.random.default_rng(seed)
     values: dict[str, list[float]] = {name: [] for name in names}
+    size = pd.Series(ids).map(pd.Series(ids).value_counts()).to_numpy()
     for _ in range(n_splits):
         order = pd.Series(rng.random(len(ids))).groupby(ids).rank(method="first").to_numpy()
-        size = pd.Series(ids).map(pd.Series(ids).value_counts()).to_numpy()
         first = order <= size // 2
         halves = [average_repetitions(recording.isel({PRESENTATION: np.flatnonzero(mask)})) for mask in (first, ~first)]
         parts = [select_regions(half, names) for half in halves]
         for name in names:
             a, b = (compute_rdm(part[name], method, nan="drop") for part in parts)
-            values[name].append(float(spearman_brown(float(compare_rdms(a, b, "pearson")))))
-    return {name: float(np.mean(v)) for name, v in values.items()}
+            values[name].append(float(spearman_brown(float(compare_rdms(a, b, compare)))))
+    out = {}
+    for name, reliabilities in values.items():
+        r = np.asarray(reliabilities)
+        per_split = np.sqrt(np.clip(r, 0, None)) if convention == "sqrt" else r
+        reliability = float(np.mean(r))
+        value = math.sqrt(reliability) if convention == "sqrt" and reliability > 0 else (reliability if convention == "brainscore" else float("nan"))
+        lo, hi = np.percentile(per_split, [2.5, 97.5])
+        out[name] = Ceiling(float(value), reliability, float(np.std(per_split, ddof=1)), float(lo), float(hi), n_splits, len(repeated), convention)
+    return out

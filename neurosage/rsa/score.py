@@ -11,12 +11,16 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.stats
+import torch
 import xarray as xr
 
 from neurosage.core.errors import ConfigError
+from neurosage.rsa.ceiling import ceiled
 from neurosage.rsa.compare import compare_rdms
+from neurosage.rsa.rdm import STACK, align_rdms
 
-__all__ = ["OBJECTIVES", "TeacherScores", "teacher_scores", "combined_score", "check_objective"]
+__all__ = ["bootstrap_scores", "OBJECTIVES", "TeacherScores", "teacher_scores", "combined_score", "check_objective"]
 
 
 OBJECTIVES = ("p", "tg", "p+tg")
@@ -31,13 +35,18 @@ class TeacherScores:
     best_layer: dict[str, str]
     tg: float
     ceilings: dict[str, float] | None = None
+    ceiling_convention: str = "sqrt"
+    #: 95% percentile-bootstrap intervals over stimuli (``n_bootstrap`` > 0): per endpoint S_i, and TG
+    intervals: dict[str, tuple[float, float]] | None = None
+    tg_interval: tuple[float, float] | None = None
+    n_bootstrap: int = 0
 
     @property
     def per_endpoint_ceiled(self) -> dict[str, float] | None:
-        """S_i divided by the endpoint's noise ceiling (None without ceilings)."""
+        """S_i over the endpoint's noise ceiling (None without ceilings; NaN where a ceiling is not positive)."""
         if not self.ceilings:
             return None
-        return {e: s / self.ceilings[e] if (self.ceilings.get(e) or 0) > 0 else float("nan") for e, s in self.per_endpoint.items()}
+        return {e: ceiled(s, self.ceilings.get(e) or 0.0, self.ceiling_convention) for e, s in self.per_endpoint.items()}
 
     @property
     def tg_ceiled(self) -> float | None:
@@ -47,9 +56,13 @@ class TeacherScores:
 
 
 def teacher_scores(
-    teacher_rdms: xr.DataArray, candidate_rdms: xr.DataArray, method: str = "pearson", ceilings: dict[str, float] | None = None
+    teacher_rdms: xr.DataArray, candidate_rdms: xr.DataArray, method: str = "pearson", ceilings: dict[str, float] | None = None,
+    *, ceiling_convention: str = "sqrt", n_bootstrap: int = 0, seed: int = 0,
 ) -> TeacherScores:
-    """Score candidate layer RDMs against teacher endpoint RDMs (stacks aligned by stimulus_id); ``ceilings`` per endpoint, if known."""
+    """Score candidate layer RDMs against teacher endpoint RDMs (stacks aligned by stimulus_id); ``ceilings`` per endpoint, if known.
+
+    With ``n_bootstrap`` > 0, S_i and TG get 95% intervals from :func:`bootstrap_scores` (stimuli resampled, seeded).
+    """
     sim = compare_rdms(teacher_rdms, candidate_rdms, method).rename(rdm_a="endpoint", rdm_b="layer")
     values = sim.values
     best = np.nanargmax(values, axis=1)
@@ -62,7 +75,60 @@ def teacher_scores(
         best_layer={e: layers[best[i]] for i, e in enumerate(endpoints)},
         tg=float(np.mean(list(per_endpoint.values()))),
         ceilings=ceilings,
+        ceiling_convention=ceiling_convention,
+        **(bootstrap_scores(teacher_rdms, candidate_rdms, method, n_bootstrap, seed) if n_bootstrap else {}),
     )
+
+
+def bootstrap_scores(teacher_rdms: xr.DataArray, candidate_rdms: xr.DataArray, method: str, n_bootstrap: int, seed: int = 0,
+                     level: float = 0.95) -> dict:
+    """Percentile intervals of S_i and TG over bootstrap samples of the stimuli (rsatoolbox's pattern bootstrap).
+
+    Each sample draws the stimuli with replacement and takes the same rows and columns of every teacher and
+    candidate RDM; pairs of a stimulus with its own copy are left out (their dissimilarity is 0 by construction,
+    as rsatoolbox leaves them out). Both RDMs' correlations, the best layer per endpoint (S_i) and their mean (TG) are
+    recomputed in every sample. Pearson and Spearman comparisons.
+    """
+    if method not in ("pearson", "spearman"):
+        raise ConfigError(f"bootstrap intervals support pearson and spearman comparisons, not {method!r}", "use compare pearson or spearman", field="compare")
+    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int) or n_bootstrap < 2:
+        raise ConfigError(f"n_bootstrap must be an integer of at least 2, got {n_bootstrap!r}", "use e.g. 1000", field="n_bootstrap")
+    a, b = align_rdms(teacher_rdms, candidate_rdms)
+    ta, tb = torch.as_tensor(a.values, dtype=torch.float64), torch.as_tensor(b.values, dtype=torch.float64)
+    n = ta.shape[-1]
+    rows, cols = torch.triu_indices(n, n, offset=1)
+    rng = np.random.default_rng(seed)
+    s_values, tg_values = [], []
+    for _ in range(n_bootstrap):
+        pick = torch.as_tensor(rng.integers(0, n, size=n))
+        i, j = pick[rows], pick[cols]
+        keep = i != j
+        va, vb = ta[:, i[keep], j[keep]], tb[:, i[keep], j[keep]]
+        if method == "spearman":
+            va, vb = _rank_rows(va), _rank_rows(vb)
+        sim = _pearson_rows(va, vb)
+        best = torch.nan_to_num(sim, nan=-torch.inf).max(dim=1).values
+        s_values.append(best.numpy())
+        tg_values.append(float(best.mean()))
+    s_arr, tg_arr = np.asarray(s_values), np.asarray(tg_values)
+    q = [50 * (1 - level), 50 * (1 + level)]
+    endpoints = [str(e) for e in a[STACK].values]
+    lo, hi = np.percentile(s_arr, q, axis=0)
+    return {"intervals": {e: (float(lo[k]), float(hi[k])) for k, e in enumerate(endpoints)},
+            "tg_interval": tuple(float(x) for x in np.percentile(tg_arr, q)), "n_bootstrap": n_bootstrap}
+
+
+def _rank_rows(x: torch.Tensor) -> torch.Tensor:
+    """Average ranks of each row (ties share their mean rank), as Spearman's correlation needs."""
+    return torch.as_tensor(np.apply_along_axis(scipy.stats.rankdata, 1, x.numpy()))
+
+
+def _pearson_rows(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Pearson r of every row of ``a`` with every row of ``b`` (NaN for a constant row)."""
+    a = a - a.mean(dim=1, keepdim=True)
+    b = b - b.mean(dim=1, keepdim=True)
+    norm = a.norm(dim=1, keepdim=True) * b.norm(dim=1, keepdim=True).T
+    return torch.where(norm > 0, (a @ b.T) / norm, torch.full_like(norm, float("nan")))
 
 
 def combined_score(p: float, tg: float | None, objective: str, alpha: float = 1.0) -> float:

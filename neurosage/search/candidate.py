@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.seeding import derive_seed
 from neurosage.nets.build import build_network
 from neurosage.nets.measure import count_flops, count_parameters
 from neurosage.rsa.score import check_objective, combined_score
@@ -25,8 +26,8 @@ from neurosage.spaces import parse_genotype
 from neurosage.teachers.scoring import score_model
 from neurosage.teachers.teacher import Teacher
 from neurosage.training.configs import NetworkConfig, RDMOptions, TrainConfig
-from neurosage.training.devices import check_device, worker_device
-from neurosage.training.evaluation import evaluate
+from neurosage.training.devices import check_device, torch_threads, worker_device
+from neurosage.training.evaluation import evaluate, recalibrate_bn
 from neurosage.training.loop import train
 
 __all__ = ["CandidateTask", "score_network", "resident_task", "evaluate_candidate"]
@@ -52,6 +53,7 @@ class CandidateTask:
     device: str | None = None
     eval_batch_size: int = 256
     resident_train: bool = False  # on a GPU: hold the training images there too (not only validation and stimuli)
+    threads: int = 1  # torch CPU threads per candidate, the same on every executor (see training.devices.torch_threads)
 
     @property
     def num_classes(self) -> int:
@@ -91,8 +93,15 @@ def _nonfinite(net, record: dict[str, Any]) -> str | None:
 
 
 def score_network(net, task: CandidateTask, *, seed: int = 0) -> dict[str, Any]:
-    """P (validation top-1) and, when the task has a teacher and needs it, TG and the similarity matrix."""
+    """P (validation top-1) and, when the task has a teacher and needs it, TG and the similarity matrix.
+
+    The BatchNorm statistics are first recomputed from ``task.training.bn_recalibration`` training batches
+    (:func:`~neurosage.training.evaluation.recalibrate_bn`, seeded by ``seed``), so P and TG are not read
+    through the stale running statistics of a briefly trained network.
+    """
     t1 = time.perf_counter()
+    recalibrate_bn(net, task.train_set, n_batches=task.training.bn_recalibration, batch_size=task.training.batch_size,
+                   seed=derive_seed(seed, 2), device=task.device)
     acc = evaluate(net, task.val_set, batch_size=task.eval_batch_size, device=task.device)
     out: dict[str, Any] = {"P": acc["top1"], "top5": acc["top5"], "val_loss": acc["loss"], "time_eval": time.perf_counter() - t1}
     if task.teacher is None or task.objective == "p":
@@ -146,33 +155,39 @@ def resident_task(task: CandidateTask) -> CandidateTask:
 def evaluate_candidate(genotype: str, task: CandidateTask, seed: int = 0) -> dict[str, Any]:
     """Score one candidate; returns a JSON-ready record (never raises for a bad candidate)."""
     t0 = time.perf_counter()
-    record: dict[str, Any] = {"genotype": genotype, "seed": seed, "status": "ok", "error": None}
+    record: dict[str, Any] = {"genotype": genotype, "seed": seed, "status": "ok", "error": None, "threads": task.threads}
     try:
-        task = resident_task(task)
-        geno = parse_genotype(genotype)
-        shape = task.input_shape
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            net = build_network(
-                geno, num_classes=task.num_classes, in_channels=shape[0], **task.network.to_dict()
-            )
-        record["params"] = count_parameters(net)
-        record.update(count_flops(net, shape))
-        result = train(net, task.train_set, task.training, seed=seed, device=task.device)
-        record.update(steps=result.steps, examples=result.examples, train_loss=result.final_loss, time_train=result.wall_time)
-        if result.status != "ok":
-            record.update(status=result.status, error=result.error, wall_time=time.perf_counter() - t0)
-            return record
-        problem = _nonfinite(net, record)
-        if not problem:
-            record.update(score_network(net, task, seed=seed))
-            record["score"] = combined_score(record["P"], record.get("TG"), task.objective, task.alpha)
-            problem = _nonfinite(net, record)
-        if problem:  # every stored score is finite: a blown-up network is diverged, not scored
-            log.warning("candidate diverged: %s", problem)
-            record.update(status="diverged", error=f"diverged: {problem}", score=None)
+        with torch_threads(task.threads):
+            _evaluate(genotype, task, seed, record)
     except Exception as exc:  # a candidate's failure must not stop the search
         log.warning("candidate failed: %s", exc)
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
     record["wall_time"] = time.perf_counter() - t0
     return record
+
+
+def _evaluate(genotype: str, task: CandidateTask, seed: int, record: dict[str, Any]) -> None:
+    """Build, train and score one candidate into ``record`` (failures of training are recorded, other errors raised)."""
+    task = resident_task(task)
+    geno = parse_genotype(genotype)
+    shape = task.input_shape
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = build_network(
+            geno, num_classes=task.num_classes, in_channels=shape[0], **task.network.to_dict()
+        )
+    record["params"] = count_parameters(net)
+    record.update(count_flops(net, shape))
+    result = train(net, task.train_set, task.training, seed=seed, device=task.device)
+    record.update(steps=result.steps, examples=result.examples, train_loss=result.final_loss, time_train=result.wall_time)
+    if result.status != "ok":
+        record.update(status=result.status, error=result.error)
+        return
+    problem = _nonfinite(net, record)
+    if not problem:
+        record.update(score_network(net, task, seed=seed))
+        record["score"] = combined_score(record["P"], record.get("TG"), task.objective, task.alpha)
+        problem = _nonfinite(net, record)
+    if problem:  # every stored score is finite: a blown-up network is diverged, not scored
+        log.warning("candidate diverged: %s", problem)
+        record.update(status="diverged", error=f"diverged: {problem}", score=None)

@@ -50,6 +50,10 @@ def check_budget(budget: object) -> None:
 log = logging.getLogger(__name__)
 
 
+#: Below this share of the spread of P + alpha TG, TG barely changes a search's ranking (warned about).
+LOW_TG_WEIGHT = 0.25
+
+
 @dataclass
 class SearchResult:
     """Finished trials (one row each) and where they live."""
@@ -72,6 +76,16 @@ class SearchResult:
     @property
     def total_examples(self) -> int:
         return int(self.trials.examples.fillna(0).sum())
+
+    def weighting(self, alpha: float = 1.0) -> dict[str, float] | None:
+        """The spread of P and TG across the successful trials and TG's share of it in P + alpha TG
+        (``alpha sd(TG) / (sd(P) + alpha sd(TG))``; near 0 the search ranks by P alone), or None without TG."""
+        ok = self.trials[self.trials.status == "ok"] if len(self.trials) else self.trials
+        if "TG" not in ok or ok.TG.notna().sum() < 2:
+            return None
+        sd_p, sd_tg = float(ok.P.std(ddof=1)), float(ok.TG.std(ddof=1))
+        share = alpha * sd_tg / (sd_p + alpha * sd_tg) if sd_p + alpha * sd_tg > 0 else float("nan")
+        return {"n": int(ok.TG.notna().sum()), "sd_P": sd_p, "sd_TG": sd_tg, "alpha": alpha, "tg_weight": share}
 
 
 def run_search(
@@ -118,7 +132,7 @@ def run_search(
     resolved = {
         "space": space.name, "n_blocks": space.n_blocks, "budget": budget, "algo": algo, "seed": seed,
         "workers": workers, "objective": task.objective, "alpha": task.alpha,
-        "network": task.network.to_dict(), "training": task.training.to_dict(),
+        "network": task.network.to_dict(), "training": task.training.to_dict(), "candidate_threads": task.threads,
         "teacher_endpoints": task.teacher.endpoints if task.teacher is not None else None,
         "candidate_rdm": {**task.rdm.to_dict(), "layers": list(task.layers) if task.layers else "every cell output"},
         **(config or {}),
@@ -129,7 +143,14 @@ def run_search(
     seeds = {"seed": seed, "searcher": "derive_seed(seed, tid)", "candidate": "derive_seed(seed, tid, 1)"}
     with run_lock(run_dir), record_run(run_dir, resolved, seeds=seeds, device=task.device):
         trials = _search_loop(run_dir, space, task, budget, algo, seed, workers, client, progress, searcher_kwargs, fail_fast)
-    return SearchResult(run_dir, trials)
+    result = SearchResult(run_dir, trials)
+    weights = result.weighting(task.alpha) if task.objective == "p+tg" else None
+    if weights:
+        level = logging.WARNING if weights["tg_weight"] < LOW_TG_WEIGHT else logging.INFO
+        log.log(level, "%s: across %d candidates sd(P) = %.4f, sd(TG) = %.4f: TG carries %.0f%% of the spread of P + %g TG%s",
+                run_dir, weights["n"], weights["sd_P"], weights["sd_TG"], 100 * weights["tg_weight"], task.alpha,
+                " (the search ranked almost by P alone)" if level == logging.WARNING else "")
+    return result
 
 
 def check_search_settings(budget: Any, task: CandidateTask, fail_fast: int) -> None:

@@ -29,7 +29,13 @@ def score_model(
     batch_size: int = 256,
     device: str | None = None,
     seed: int = 0,
+    n_bootstrap: int = 0,
 ) -> TeacherScores:
-    """The model's layers scored against the teacher's endpoints on the teacher's stimuli (S_i, TG, best layers)."""
+    """The model's layers scored against the teacher's endpoints on the teacher's stimuli (S_i, TG, best layers).
+
+    Ceiled scores follow the teacher's ceiling convention; ``n_bootstrap`` > 0 adds 95% intervals on S_i and TG
+    over bootstrap samples of the stimuli (:func:`~neurosage.rsa.score.bootstrap_scores`, seeded by ``seed``).
+    """
     rdms = model_rdms(model, teacher.images, layers, rdm=rdm, batch_size=batch_size, device=device, seed=seed)
-    return teacher_scores(teacher.rdms, rdms, compare, ceilings=teacher.ceilings)
+    return teacher_scores(teacher.rdms, rdms, compare, ceilings=teacher.ceilings, ceiling_convention=teacher.ceiling_convention,
+                          n_bootstrap=n_bootstrap, seed=seed)

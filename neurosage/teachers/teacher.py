@@ -30,12 +30,12 @@ from neurosage.assembly import (
 )
 from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError
-from neurosage.rsa.ceiling import noise_ceilings
+from neurosage.rsa.ceiling import Ceiling, noise_ceilings
 from neurosage.rsa.rdm import COL, ROW, STACK, compute_rdm, stack_rdms
 from neurosage.training.activations import model_rdms
 from neurosage.training.configs import RDMOptions
 
-__all__ = ["Teacher", "brain_teacher", "network_teacher"]
+__all__ = ["Teacher", "brain_teacher", "network_teacher", "refuse_degenerate_rdm", "LOW_CEILING"]
 
 
 log = logging.getLogger(__name__)
@@ -64,9 +64,20 @@ class Teacher:
 
     @property
     def ceilings(self) -> dict[str, float] | None:
-        """Noise ceiling per endpoint (recordings with repetitions), or None."""
+        """Noise ceiling per endpoint (recordings with repetitions), or None; see :attr:`ceiling_details`."""
         text = self.rdms.attrs.get("ceilings")
         return json.loads(text) if text else None
+
+    @property
+    def ceiling_details(self) -> dict[str, Ceiling]:
+        """Each ceiled endpoint's :class:`~neurosage.rsa.ceiling.Ceiling`: value, reliability, spread over splits, convention."""
+        text = self.rdms.attrs.get("ceiling_details")
+        return {name: Ceiling(**fields) for name, fields in json.loads(text).items()} if text else {}
+
+    @property
+    def ceiling_convention(self) -> str:
+        """How the ceilings are defined (``"sqrt"`` or ``"brainscore"``, :mod:`neurosage.rsa.ceiling`)."""
+        return str(self.rdms.attrs.get("ceiling_convention", "sqrt"))
 
     @property
     def stimulus_ids(self) -> np.ndarray:
@@ -82,7 +93,11 @@ class Teacher:
         combined = stack_rdms(singles)
         ceilings = {**(self.ceilings or {}), **(other.ceilings or {})}
         if ceilings:
-            combined.attrs["ceilings"] = json.dumps(ceilings)
+            if self.ceilings and other.ceilings and self.ceiling_convention != other.ceiling_convention:
+                raise ConfigError("the two teachers' ceilings follow different conventions", "build both with the same ceiling convention", field="ceiling")
+            details = {name: c.to_dict() for name, c in {**self.ceiling_details, **other.ceiling_details}.items()}
+            combined.attrs.update(ceilings=json.dumps(ceilings), ceiling_details=json.dumps(details),
+                                  ceiling_convention=self.ceiling_convention if self.ceilings else other.ceiling_convention)
         return Teacher(combined, self.images)
 
     def content_hash(self) -> str:
@@ -123,39 +138,70 @@ def brain_teacher(
     endpoints: Sequence[str] | None = None,
     method: str = "correlation",
     ceiling_splits: int = 10,
+    ceiling: str = "sqrt",
     seed: int = 0,
 ) -> Teacher:
     """A teacher whose endpoints are the regions of an assembly.
 
-    An assembly with repetitions is averaged here, after the noise ceiling of each endpoint's RDM is
-    estimated from its trials (:func:`~neurosage.rsa.ceiling.noise_ceilings`, ``ceiling_splits`` splits,
-    seeded); the ceilings travel with the teacher. With ``images``, only stimuli that have an image
-    are kept, in the images' order.
+    With ``images``, only the stimuli that have an image are kept, in the images' order, before anything is
+    computed. An assembly with repetitions is averaged here, after each endpoint's noise ceiling is estimated
+    from its trials on exactly those stimuli (:func:`~neurosage.rsa.ceiling.noise_ceilings`, ``ceiling_splits``
+    splits, seeded, by the ``ceiling`` convention); the ceilings and their spread travel with the teacher.
+
+    An endpoint that cannot teach is refused with its name: fewer than 2 sites, an RDM that is constant or not
+    finite, or a ceiling that is not positive (responses not reliable across repetitions on these stimuli).
     """
     assembly = validate(assembly, allow_nan=True)
     names = list(endpoints) if endpoints is not None else regions(assembly)
+    ids = getattr(images, "stimulus_ids", None)
+    if ids is not None:
+        recorded = np.asarray(assembly[STIMULUS_ID].values).astype(str)
+        missing = sorted(set(map(str, ids)) - set(recorded))
+        if missing:
+            raise ConfigError(f"{len(missing)} stimulus image(s) have no recording, e.g. {missing[:3]}", "use the images of the recording's stimulus set (their stimulus ids must be recorded)", field="stimulus_id")
+        assembly = assembly.isel(presentation=np.flatnonzero(np.isin(recorded, np.asarray(ids).astype(str))))  # the stimuli scored
+    for name, part in select_regions(assembly, names, coord=REGION).items():
+        if part.sizes["neuroid"] < 2:
+            raise ConfigError(f"endpoint {name!r} has {part.sizes['neuroid']} site(s); its RDM is undefined with fewer than 2",
+                              f"drop {name!r} from the teacher's regions", field="endpoints")
     repeated = len(set(assembly[STIMULUS_ID].values)) < assembly.sizes["presentation"]
-    ceilings = noise_ceilings(assembly, names, n_splits=ceiling_splits, seed=seed) if repeated else None
+    ceilings = noise_ceilings(assembly, names, n_splits=ceiling_splits, seed=seed, convention=ceiling) if repeated else None
     assembly = validate(average_repetitions(assembly) if repeated else assembly, unique_stimuli=True)
     parts = select_regions(assembly, names, coord=REGION)
     rdms = stack_rdms({n: compute_rdm(a, method) for n, a in parts.items()})
+    for name in names:
+        refuse_degenerate_rdm(rdms.sel({STACK: name}).values, name)
     sites = {n: int(a.sizes["neuroid"]) for n, a in parts.items()}
-    n_images = len(getattr(images, "stimulus_ids", None) if getattr(images, "stimulus_ids", None) is not None else rdms[ROW])
-    log.info("brain teacher: %s sites per endpoint, %d stimuli", sites, n_images)
+    log.info("brain teacher: %s sites per endpoint, %d stimuli", sites, rdms.sizes[ROW])
     rdms.attrs["sites"] = json.dumps(sites)
     if ceilings is not None:
-        log.info("brain teacher noise ceilings (split-half, Spearman-Brown): %s", {k: round(v, 3) for k, v in ceilings.items()})
-        for name, value in ceilings.items():
-            if not value > 0:
-                log.warning("endpoint %s: noise ceiling %.3f (too few sites or repetitions); its score over the ceiling is undefined", name, value)
-        rdms.attrs["ceilings"] = json.dumps(ceilings)
-    ids = getattr(images, "stimulus_ids", None)
+        for name, c in ceilings.items():
+            if not c.value > 0:
+                raise ConfigError(
+                    f"endpoint {name!r} has noise ceiling {c.value:.3f} on these {c.n_stimuli} stimuli (split-half reliability "
+                    f"{c.reliability:.3f}): its responses do not repeat, so no model can be scored against it",
+                    f"drop {name!r} from the teacher's regions, or use more stimuli or repetitions", field="endpoints",
+                )
+            if c.value < LOW_CEILING:
+                log.warning("endpoint %s: noise ceiling %s is low; its scores over the ceiling are unstable", name, c.describe())
+        log.info("brain teacher noise ceilings (%s): %s", ceiling, {k: c.describe() for k, c in ceilings.items()})
+        rdms.attrs.update(ceilings=json.dumps({k: c.value for k, c in ceilings.items()}),
+                          ceiling_details=json.dumps({k: c.to_dict() for k, c in ceilings.items()}), ceiling_convention=ceiling)
     if ids is not None:
-        missing = sorted(set(ids) - set(assembly[STIMULUS_ID].values))
-        if missing:
-            raise ConfigError(f"{len(missing)} stimulus image(s) have no recording, e.g. {missing[:3]}", "use the images of the recording's stimulus set (their stimulus ids must be recorded)", field="stimulus_id")
-        rdms = rdms.sel({ROW: list(ids), COL: list(ids)})
+        rdms = rdms.sel({ROW: list(map(str, ids)), COL: list(map(str, ids))})
     return Teacher(rdms, images)
+
+
+#: Ceilings below this are warned about: a score over such a ceiling moves a lot with noise.
+LOW_CEILING = 0.3
+
+
+def refuse_degenerate_rdm(rdm: np.ndarray, name: str) -> None:
+    """Refuse a teacher endpoint whose RDM cannot be correlated with anything (constant or not finite), naming it."""
+    upper = rdm[np.triu_indices(rdm.shape[0], k=1)]
+    if not np.isfinite(upper).all() or np.ptp(upper) <= 1e-12 * max(1.0, float(np.abs(upper).max())):
+        raise ConfigError(f"endpoint {name!r} has a constant or non-finite RDM (constant responses, or too few features)",
+                          f"drop {name!r} from the teacher", field="endpoints")
 
 
 def network_teacher(
@@ -177,4 +223,7 @@ def network_teacher(
     ``i`` draws its subsets from ``derive_seed(seed, i)``.
     """
     rdm = RDMOptions(subsample_features, n_subsamples, method)
-    return Teacher(model_rdms(model, images, layers, rdm=rdm, batch_size=batch_size, device=device, seed=seed), images)
+    rdms = model_rdms(model, images, layers, rdm=rdm, batch_size=batch_size, device=device, seed=seed)
+    for name in rdms[STACK].values:
+        refuse_degenerate_rdm(rdms.sel({STACK: name}).values, str(name))
+    return Teacher(rdms, images)

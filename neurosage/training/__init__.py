@@ -6,7 +6,7 @@ from neurosage.core.lazy import lazy_exports
 _EXPORTS = {
     "NetworkConfig": "configs", "TrainConfig": "configs", "RDMOptions": "configs",
     "TrainResult": "loop", "train": "loop", "resolve_steps": "loop",
-    "evaluate": "evaluation",
+    "evaluate": "evaluation", "recalibrate_bn": "evaluation",
     "extract_activations": "activations", "model_rdms": "activations",
     "training_batches": "batches", "ordered_batches": "batches", "memory_format_for": "batches",
     "worker_device": "devices", "check_device": "devices",

@@ -70,6 +70,9 @@ class TrainConfig:
     amp: bool = True
     channels_last: bool = True
     num_workers: int = 0
+    #: batches of training images whose statistics replace the BatchNorm running statistics before a network is
+    #: measured (P, TG, reranking); 0 measures through the running statistics as trained
+    bn_recalibration: int = 10
 
     def __post_init__(self) -> None:
         if self.steps is not None and (isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1):
@@ -78,6 +81,9 @@ class TrainConfig:
             raise ConfigError(f"training epochs must be a positive number, got {self.epochs!r}", "set premature-epochs to e.g. 0.2", field="epochs")
         if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
             raise ConfigError(f"batch size must be a positive integer, got {self.batch_size!r}", "set batch-size to e.g. 64", field="batch_size")
+        if isinstance(self.bn_recalibration, bool) or not isinstance(self.bn_recalibration, int) or self.bn_recalibration < 0:
+            raise ConfigError(f"bn_recalibration must be a number of batches >= 0, got {self.bn_recalibration!r}",
+                              "set bn-recalibration to e.g. 10, or 0 to measure through the running statistics", field="bn_recalibration")
         if not (isinstance(self.lr, (int, float)) and 0 < self.lr < float("inf")):
             raise ConfigError(f"learning rate must be a positive finite number, got {self.lr!r}", "set lr to e.g. 0.05", field="lr")
 

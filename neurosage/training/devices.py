@@ -1,13 +1,17 @@
-"""Torch devices: refuse one this machine lacks (naming the fix), and give each Dask worker its own GPU.
+"""Torch devices and threads: refuse a device this machine lacks (naming the fix), give each Dask worker its own
+GPU, and run a candidate with a fixed number of CPU threads (results then do not depend on the executor).
 """
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
 
 import torch
 
 from neurosage.core.errors import ConfigError
 
-__all__ = ["check_device", "worker_device"]
+__all__ = ["check_device", "worker_device", "torch_threads"]
 
 
 def check_device(device: str | None) -> None:
@@ -37,3 +41,21 @@ def worker_device(device: str | None) -> str | None:
     except (ImportError, ValueError):
         return device
     return f"cuda:{int(name) % torch.cuda.device_count()}" if isinstance(name, int) or str(name).isdigit() else device
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[int]:
+    """Run the block with ``n`` torch intra-op CPU threads, then restore the previous count.
+
+    Convolutions and reductions on the CPU split their work by thread count, so the same network and seed give
+    results that differ in the last bits with another count, and those bits grow through training. A candidate
+    run with the same ``n`` inline or on any Dask worker gives identical scores.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ConfigError(f"candidate threads must be a positive integer, got {n!r}", "set candidate-threads to e.g. 1", field="candidate_threads")
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield n
+    finally:
+        torch.set_num_threads(before)

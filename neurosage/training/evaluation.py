@@ -1,4 +1,13 @@
-"""Evaluation of a trained network: loss and top-k accuracy on a labelled set.
+"""Evaluation of a trained network: loss and top-k accuracy on a labelled set, and BatchNorm recalibration.
+
+After a few dozen SGD steps the BatchNorm running statistics (momentum 0.1, started at mean 0 and
+variance 1) have barely moved towards the network's real activation statistics, so a network evaluated in
+eval mode is read through stale normalisation, and that, more than its weights, sets its premature accuracy
+and activations. :func:`recalibrate_bn` resets the running statistics and recomputes them as a cumulative
+average over a fixed, seeded set of training batches, in train mode and without gradients (the standard
+"precise BN" estimate). Every premature measurement in neurosage (P, the activations behind TG, reranking,
+predictability checkpoints, channel-search metrics) is taken after it (``TrainConfig.bn_recalibration``
+batches; 0 turns it off).
 """
 
 from __future__ import annotations
@@ -8,9 +17,14 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from neurosage.core.errors import ConfigError
-from neurosage.training.batches import _device, memory_format_for, ordered_batches
+from neurosage.training.batches import (
+    _device,
+    memory_format_for,
+    ordered_batches,
+    training_batches,
+)
 
-__all__ = ["evaluate"]
+__all__ = ["evaluate", "recalibrate_bn"]
 
 
 @torch.inference_mode()
@@ -42,3 +56,49 @@ def evaluate(
     out = {f"top{k}": counts[i] / n for i, k in enumerate(topk)}
     out["loss"] = float(loss_sum) / n
     return out
+
+
+def recalibrate_bn(
+    model: nn.Module,
+    dataset: Dataset,
+    *,
+    n_batches: int,
+    batch_size: int = 64,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+) -> int:
+    """Recompute every BatchNorm's running mean and variance from ``n_batches`` seeded training batches.
+
+    The statistics are reset, then accumulated as an equal-weight average over the batches (``momentum=None``)
+    in train mode without gradients; the model's mode and the layers' momenta are restored. The batches are the
+    first ``n_batches`` of :func:`~neurosage.training.batches.training_batches` with ``seed`` (the same images
+    for every candidate given the same seed). Returns the number of images used: 0 when ``n_batches`` is 0 or the
+    model has no BatchNorm (nothing changes).
+    """
+    if isinstance(n_batches, bool) or not isinstance(n_batches, int) or n_batches < 0:
+        raise ConfigError(f"bn_recalibration must be a number of batches >= 0, got {n_batches!r}", "use e.g. 10, or 0 to turn it off", field="bn_recalibration")
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    if n_batches == 0 or not norms or len(dataset) == 0:
+        return 0
+    dev = _device(device)
+    memory_format = memory_format_for(model, dev)
+    model.to(dev, memory_format=memory_format)
+    was_training, momenta = model.training, [m.momentum for m in norms]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative average over the batches
+    model.train()
+    seen = 0
+    try:
+        with torch.no_grad(), torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+            torch.manual_seed(seed)  # dropout and drop-path in train mode draw from a seeded state
+            for i, (images, _) in enumerate(training_batches(dataset, batch_size, seed=seed, device=dev)):
+                if i >= n_batches or (i > 0 and seen >= len(dataset)):
+                    break
+                model(images.contiguous(memory_format=memory_format))
+                seen += int(images.shape[0])
+    finally:
+        for norm, momentum in zip(norms, momenta):
+            norm.momentum = momentum
+        model.train(was_training)
+    return seen

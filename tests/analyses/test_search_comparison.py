@@ -22,6 +22,30 @@ def test_progress_curve_by_hand():
     assert top_k_genotypes(trials, 1) == {"a", "b"}
 
 
+def test_top_k_holds_distinct_genotypes():
+    """TPE may propose the same cell twice: a top-2 is two cells, not one cell twice."""
+    trials = pd.DataFrame({
+        "tid": [0, 1, 2], "status": ["ok"] * 3, "genotype": ["a", "a", "b"], "score": [0.9, 0.8, 0.1], "examples": [10] * 3,
+    })
+    mature = {"a": 0.5, "b": 0.3}
+    assert list(progress_curve(trials, mature, top_k=2).best_mature_error) == [0.5, 0.5, 0.3]  # b joins the top-2 at once
+    assert top_k_genotypes(trials, 2) == {"a", "b"}
+
+
+def test_searches_are_compared_by_paired_differences_over_seeds():
+    from neurosage.analyses.search_comparison import paired_summary
+
+    final = pd.DataFrame({
+        "algorithm": ["tpe"] * 6 + ["random"] * 3, "space": ["layers-10"] * 9, "premature": ["2 steps"] * 9,
+        "method": ["P"] * 3 + ["P+TG"] * 3 + ["random"] * 3, "seed": [0, 1, 2] * 3,
+        "best_mature_error": [0.30, 0.40, 0.35, 0.28, 0.37, 0.34, 0.5, 0.45, 0.4],
+    })
+    paired = paired_summary(final).set_index("method")
+    reference = stats.ttest_rel([0.28, 0.37, 0.34], [0.30, 0.40, 0.35])
+    assert paired.loc["P+TG", "estimate"] == pytest.approx(-0.02) and paired.loc["P+TG", "p"] == pytest.approx(reference.pvalue)
+    assert paired.loc["P+TG", "n"] == 3 and paired.loc["P+TG", "baseline"] == "tpe P" and paired.loc["random", "estimate"] == pytest.approx(0.1)
+
+
 def test_curves_and_summary_recomputed_from_trials(tmp_path, tiny_fmnist):
     config = load_config(SearchComparisonConfig, data=str(tiny_fmnist), spaces=("layers-10",), seeds=(0, 1), budget=3, premature_steps=2,
                          mature_steps=3, top_k=2, startup_trials=2, **TINY_ANALYSIS)

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import torch
 
 from neurosage.training.configs import TrainConfig
 from neurosage.channels.search import ChannelSearchConfig, best_sizes, next_sizes, round_even, run_channel_search

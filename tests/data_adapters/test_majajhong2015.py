@@ -25,22 +25,22 @@ def test_regions_subregions_metadata_and_averaging(brainio_files):
     nc, stimuli, values = brainio_files
     a = load_majajhong2015(nc, regions=("V4", "pIT", "aIT"))
     assert a.dims == ("presentation", "neuroid")
-    assert list(a.region.values) == ["V4", "V4", "pIT", "aIT", "aIT"]
-    assert list(a.area.values) == ["V4", "V4", "IT", "IT", "IT"]
+    assert list(a.region.values) == ["V4"] * 4 + ["pIT"] * 3 + ["aIT"] * 3
+    assert list(a.area.values) == ["V4"] * 4 + ["IT"] * 6
     assert a.sizes["presentation"] == 8
     # metadata joined on stimulus_id from the CSV (found beside the .nc)
     row = stimuli.set_index("image_id").loc[a.stimulus_id.values]
     assert (a.category_name.values == row.category_name.values).all()
-    # repetition averaging: neuroid 4 (Chabo_L_A_2_0) of image 2 = mean of its 3 trials
+    # repetition averaging: neuroid 4 (the first pIT site, column 4 after the 4 V4 sites) of image 2 = mean of its 3 trials
     expected = values[4, 3 * 2 : 3 * 3, 0].mean()
-    assert a.sel(presentation=a.stimulus_id == stimuli.image_id[2]).values[0, 3] == pytest.approx(expected, rel=1e-6)
+    assert a.sel(presentation=a.stimulus_id == stimuli.image_id[2]).values[0, 4] == pytest.approx(expected, rel=1e-6)
     assert a.attrs["identifier"] == "MajajHong2015.public"
 
 
 def test_it_region_and_registry(brainio_files):
     nc, _, _ = brainio_files
     a = load_neural("MajajHong2015", path=nc, regions=("IT",))
-    assert a.sizes["neuroid"] == 4 and set(a.region.values) == {"IT"}
+    assert a.sizes["neuroid"] == 8 and set(a.region.values) == {"IT"}
 
 
 def test_unknown_region_names_what_exists(brainio_files):
@@ -73,7 +73,7 @@ def test_nan_responses_are_reported(tmp_path):
     da.values[0, 0:3, 0] = np.nan  # every trial of image 0 for neuroid 0
     da.to_netcdf(tmp_path / "nan.nc")
     stimuli.to_csv(tmp_path / "stimulus_hvm-public.csv", index=False)
-    with pytest.raises(DataFormatError, match="1 NaN value.*Chabo_L_P_0_0"):
+    with pytest.raises(DataFormatError, match="1 NaN value.*Tito_L_V_0_0"):
         load_majajhong2015(tmp_path / "nan.nc", regions=("V4",))
 
 
@@ -90,7 +90,7 @@ def test_missing_coords(tmp_path):
 def test_path_from_environment_and_brainio_cache(tmp_path, monkeypatch, brainio_files):
     nc, _, _ = brainio_files
     monkeypatch.setenv("NEUROSAGE_MAJAJHONG2015", str(nc))
-    assert load_majajhong2015(regions=("V4",)).sizes["neuroid"] == 2
+    assert load_majajhong2015(regions=("V4",)).sizes["neuroid"] == 4
     monkeypatch.delenv("NEUROSAGE_MAJAJHONG2015")
     monkeypatch.setenv("BRAINIO_HOME", str(nc.parent))
-    assert load_majajhong2015(regions=("IT",)).sizes["neuroid"] == 4
+    assert load_majajhong2015(regions=("IT",)).sizes["neuroid"] == 8

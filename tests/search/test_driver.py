@@ -230,3 +230,15 @@ def test_a_random_search_folder_from_before_indices_resumes_as_if_uninterrupted(
     assert list(resumed.genotype) == list(whole.genotype)
     assert [r["vals"] for r in Journal(tmp_path / "old" / "journal.sqlite").rows()] == \
         [r["vals"] for r in Journal(tmp_path / "whole" / "journal.sqlite").rows()]
+
+
+def test_inline_and_two_dask_workers_give_identical_trials(tmp_path):
+    """Each candidate runs with the task's thread count wherever it runs, so the executor changes no score."""
+    pytest.importorskip("distributed")
+    kw = dict(budget=4, seed=11, progress=False, searcher_kwargs={"n_startup_jobs": 4})
+    inline = run_search(tmp_path / "inline", SPACE, tiny_task(steps=6), **kw).trials
+    dask = run_search(tmp_path / "dask", SPACE, tiny_task(steps=6), workers=2, **kw).trials
+    columns = ["tid", "genotype", "status", "P", "TG", "score", "threads"]
+    pd.testing.assert_frame_equal(inline[columns].sort_values("tid").reset_index(drop=True),
+                                  dask[columns].sort_values("tid").reset_index(drop=True))
+    assert set(inline.threads) == {1}
