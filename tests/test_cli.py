@@ -197,6 +197,14 @@ def test_brain_teacher_from_the_cli_on_brainio_files(tmp_path, fmnist, capsys, c
                  "--teacher-arg", f"stimulus_csv={tmp_path / 'stimulus_hvm-public.csv'}"]) == 0
     printed = capsys.readouterr().out
     assert "V4: best layer" in printed and "noise ceiling" in printed and "IT: best layer" in printed
+    assert "95% of splits" in printed and "8 stimuli" in printed and "TG = " in printed and "bootstrap samples" in printed
+    # --n-stimuli K: the ceilings are those of the K stimuli scored
+    assert main(["rdm", "cifar_resnet-1", "--layers", "stack1,stack3", "--teacher", "brain:MajajHong2015:V4,IT", "--n-stimuli", "5",
+                 "--stimuli", str(tmp_path / "stimulus_hvm-public.csv"), "--images", str(images), "--size", "28", "--channels", "1",
+                 "--out", str(tmp_path / "rdm5"), "--teacher-arg", f"path={nc}", "--bootstrap", "50",
+                 "--teacher-arg", f"stimulus_csv={tmp_path / 'stimulus_hvm-public.csv'}"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("5 stimuli, 10 splits") == 2 and "8 stimuli" not in printed
 
 
 def test_brain_teacher_from_a_toml_teacher_table_with_relative_paths(tmp_path, fmnist, capsys):

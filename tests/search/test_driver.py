@@ -242,3 +242,13 @@ def test_inline_and_two_dask_workers_give_identical_trials(tmp_path):
     pd.testing.assert_frame_equal(inline[columns].sort_values("tid").reset_index(drop=True),
                                   dask[columns].sort_values("tid").reset_index(drop=True))
     assert set(inline.threads) == {1}
+
+
+def test_the_weight_of_tg_in_the_ranking_is_reported(tmp_path):
+    from neurosage.search.driver import SearchResult
+
+    trials = pd.DataFrame({"status": ["ok"] * 4 + ["failed"], "P": [0.5, 0.6, 0.7, 0.8, None], "TG": [0.80, 0.81, 0.80, 0.81, None]})
+    weights = SearchResult(tmp_path, trials).weighting(alpha=1.0)
+    sd_p, sd_tg = trials.P.std(ddof=1), trials.TG.std(ddof=1)
+    assert weights["n"] == 4 and weights["tg_weight"] == pytest.approx(sd_tg / (sd_p + sd_tg)) and weights["tg_weight"] < 0.1
+    assert SearchResult(tmp_path, trials.drop(columns="TG")).weighting() is None
