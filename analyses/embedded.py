@@ -42,7 +42,7 @@ from neurosage.search.driver import check_budget
 from neurosage.teachers.kinds import teacher_from_spec
 from neurosage.teachers.teacher import Teacher, network_teacher
 from neurosage.training.configs import NetworkConfig, TrainConfig
-from neurosage.training.devices import check_device
+from neurosage.training.devices import check_device, check_threads
 from neurosage.training.loop import train
 
 __all__ = ["Setup", "check_config", "load_split", "teacher_stimuli", "SplitRuleError", "embedded_setup", "resnet_teacher", "teacher_weights", "DATASET_NORMS"]
@@ -141,7 +141,8 @@ def check_config(config: EmbeddedConfig) -> None:
         check_budget(config.budget)
         check_objective(config.objective, config.alpha)
         SEARCHERS.get(config.algo)
-        config.premature  # TrainConfig checks the premature budget
+        config.premature  # TrainConfig checks the premature budget and bn_recalibration
+        check_threads(config.candidate_threads)
 
 
 def embedded_setup(config: EmbeddedConfig, run_dir: str | Path, *, with_teacher: bool = True) -> Setup:

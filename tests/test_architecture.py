@@ -215,6 +215,8 @@ def test_wheel_installs_everything_under_one_import_name(wheel):
     for member in ("neurosage/data_adapters/registry.py", "neurosage/analyses/embedded.py", "neurosage/figures/tables.py",
                    "neurosage/figures/published/table4.csv", "neurosage/py.typed"):
         assert member in names
+    modules = {"/".join(("neurosage", *path.relative_to(ROOT / "neurosage").parts)) for path in (ROOT / "neurosage").rglob("*.py")}
+    assert sorted(modules - set(names)) == [], "list every subpackage in pyproject.toml [tool.setuptools] packages"
 
 
 def test_a_module_from_each_folder_imports_from_the_wheel(wheel):
@@ -230,3 +232,13 @@ def test_a_module_from_each_folder_imports_from_the_wheel(wheel):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=wheel.parent)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["2"]
+
+
+def test_no_source_file_is_ignored_by_git():
+    """A source folder named like an ignored path (``runs/``) would be left out of every clone and of CI."""
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    sources = [str(path.relative_to(ROOT)) for folder in FOLDERS for path in (ROOT / folder).rglob("*.py")]
+    sources += [str(path.relative_to(ROOT)) for path in (ROOT / "tests").rglob("*.py")]
+    ignored = subprocess.run(["git", "check-ignore", *sources], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    assert ignored == [], "these sources are ignored by .gitignore: " + ", ".join(ignored)

@@ -26,7 +26,7 @@ from neurosage.spaces import parse_genotype
 from neurosage.teachers.scoring import score_model
 from neurosage.teachers.teacher import Teacher
 from neurosage.training.configs import NetworkConfig, RDMOptions, TrainConfig
-from neurosage.training.devices import check_device, torch_threads, worker_device
+from neurosage.training.devices import check_device, check_threads, torch_threads, worker_device
 from neurosage.training.evaluation import evaluate, recalibrate_bn
 from neurosage.training.loop import train
 
@@ -77,6 +77,7 @@ class CandidateTask:
             if len(data) == 0:
                 raise ConfigError(f"the {name} set is empty", "check n-train and n-val against the dataset size", field=name)
         check_device(self.device)
+        check_threads(self.threads)
 
 
 def _nonfinite(net, record: dict[str, Any]) -> str | None:

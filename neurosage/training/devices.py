@@ -11,7 +11,7 @@ import torch
 
 from neurosage.core.errors import ConfigError
 
-__all__ = ["check_device", "worker_device", "torch_threads"]
+__all__ = ["check_device", "check_threads", "worker_device", "torch_threads"]
 
 
 def check_device(device: str | None) -> None:
@@ -43,6 +43,12 @@ def worker_device(device: str | None) -> str | None:
     return f"cuda:{int(name) % torch.cuda.device_count()}" if isinstance(name, int) or str(name).isdigit() else device
 
 
+def check_threads(n: object) -> None:
+    """Refuse a per-candidate thread count that is not a positive integer."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ConfigError(f"candidate threads must be a positive integer, got {n!r}", "set candidate-threads to e.g. 1", field="candidate_threads")
+
+
 @contextlib.contextmanager
 def torch_threads(n: int) -> Iterator[int]:
     """Run the block with ``n`` torch intra-op CPU threads, then restore the previous count.
@@ -51,8 +57,7 @@ def torch_threads(n: int) -> Iterator[int]:
     results that differ in the last bits with another count, and those bits grow through training. A candidate
     run with the same ``n`` inline or on any Dask worker gives identical scores.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ConfigError(f"candidate threads must be a positive integer, got {n!r}", "set candidate-threads to e.g. 1", field="candidate_threads")
+    check_threads(n)
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:

@@ -1,0 +1,123 @@
+"""Append-only SQLite journal of a search: one row per proposal, one per finished trial.
+
+A proposal is written before its candidate is submitted; a trial row is written
+once, in one transaction, when its record arrives at the driver. A killed search
+therefore keeps every finished trial exactly once, and on resume the proposals
+without a trial (those that were running) are submitted again as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Journal", "VALS_FORMAT"]
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS trials (
+    tid INTEGER PRIMARY KEY,
+    vals TEXT NOT NULL,
+    genotype TEXT NOT NULL,
+    status TEXT NOT NULL,
+    loss REAL,
+    record TEXT NOT NULL,
+    finished REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS proposals (
+    tid INTEGER PRIMARY KEY,
+    vals TEXT NOT NULL,
+    genotype TEXT NOT NULL,
+    proposed REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+)
+"""
+
+#: What ``vals`` hold: the choice index per decision label (``neurosage.spaces.contract.to_indices``), for every searcher.
+VALS_FORMAT = "indices"
+
+
+class Journal:
+    """The trials of one search, stored in ``path`` (SQLite)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as con:
+            con.executescript(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, timeout=30)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=FULL")
+        return con
+
+    def append(self, tid: int, vals: dict[str, Any], record: dict[str, Any], loss: float | None, finished: float) -> None:
+        """Record a finished trial; a tid can be written only once."""
+        with self._connect() as con:
+            con.execute(
+                "INSERT INTO trials (tid, vals, genotype, status, loss, record, finished) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (tid, json.dumps(vals), record["genotype"], record["status"], loss, json.dumps(record, default=float), finished),
+            )
+
+    def propose(self, tid: int, vals: dict[str, Any], genotype: str, proposed: float) -> None:
+        """Record a proposal before it is evaluated (a re-proposed tid keeps its first row)."""
+        with self._connect() as con:
+            con.execute(
+                "INSERT OR IGNORE INTO proposals (tid, vals, genotype, proposed) VALUES (?, ?, ?, ?)",
+                (tid, json.dumps(vals), genotype, proposed),
+            )
+
+    def pending(self) -> list[tuple[int, dict[str, Any], str]]:
+        """Proposals without a finished trial (in flight when the driver stopped), in tid order."""
+        with self._connect() as con:
+            cur = con.execute(
+                "SELECT tid, vals, genotype FROM proposals WHERE tid NOT IN (SELECT tid FROM trials) ORDER BY tid"
+            )
+            return [(tid, json.loads(vals), genotype) for tid, vals, genotype in cur.fetchall()]
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """Finished trials in tid order, with ``vals`` and ``record`` decoded."""
+        with self._connect() as con:
+            cur = con.execute("SELECT tid, vals, genotype, status, loss, record, finished FROM trials ORDER BY tid")
+            for tid, vals, genotype, status, loss, record, finished in cur.fetchall():
+                yield {
+                    "tid": tid, "vals": json.loads(vals), "genotype": genotype, "status": status,
+                    "loss": loss, "record": json.loads(record), "finished": finished,
+                }
+
+    def vals_format(self) -> str | None:
+        """What this journal's ``vals`` hold (``"indices"``), or None for a journal written before that was recorded."""
+        with self._connect() as con:
+            row = con.execute("SELECT value FROM meta WHERE key = 'vals'").fetchone()
+        return None if row is None else str(row[0])
+
+    def mark_vals(self, fmt: str = VALS_FORMAT) -> None:
+        """Record what ``vals`` hold (a new journal, or an old one whose ``vals`` already are indices)."""
+        with self._connect() as con:
+            con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('vals', ?)", (fmt,))
+
+    def convert_vals(self, convert: Callable[[dict[str, Any]], dict[str, Any]]) -> int:
+        """Rewrite every row's ``vals`` with ``convert`` and mark them as indices, in one transaction; returns the rows changed.
+
+        Random searches written before ``vals`` meant indices everywhere stored the chosen values; resuming one
+        converts it once, so the journal never mixes the two meanings.
+        """
+        with self._connect() as con:
+            changed = 0
+            for table in ("trials", "proposals"):
+                for tid, vals in con.execute(f"SELECT tid, vals FROM {table}").fetchall():
+                    con.execute(f"UPDATE {table} SET vals = ? WHERE tid = ?", (json.dumps(convert(json.loads(vals))), tid))
+                    changed += 1
+            con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('vals', ?)", (VALS_FORMAT,))
+        return changed
+
+    def __len__(self) -> int:
+        with self._connect() as con:
+            return int(con.execute("SELECT COUNT(*) FROM trials").fetchone()[0])

@@ -1,0 +1,79 @@
+"""One driver per run folder: a lock file holding the driver's pid, host and start time.
+
+The lock is created atomically (``O_CREAT | O_EXCL``). A lock left by a driver
+that died on this host (its pid no longer runs) is stale and taken over with a
+warning; a lock held by a live process, or by another host, is refused with a
+one-line error naming the holder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from neurosage.core.errors import RunFolderError
+
+__all__ = ["LOCK_FILE", "run_lock"]
+
+
+log = logging.getLogger(__name__)
+
+
+LOCK_FILE = "driver.lock"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, owned by someone else
+        return True
+    return True
+
+
+def _holder(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: str | Path) -> Iterator[Path]:
+    """Hold ``<run_dir>/driver.lock`` for the ``with`` body."""
+    path = Path(run_dir) / LOCK_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            holder = _holder(path)
+            stale = holder is None or (holder.get("host") == me["host"] and not _alive(int(holder.get("pid", -1))))
+            if not stale:
+                raise RunFolderError(
+                    f"another driver (pid {holder.get('pid')} on {holder.get('host')}, since {holder.get('started')}) is running in {run_dir}",
+                    f"wait for it to finish, or, if it is gone, delete {path}",
+                    file=path,
+                ) from None
+            log.warning("taking over the stale lock %s (%s)", path, holder or "unreadable")
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            continue
+        with os.fdopen(fd, "w") as f:
+            json.dump(me, f)
+        break
+    else:
+        raise RunFolderError(f"could not take the lock {path}", f"delete {path} if no driver is running", file=path)
+    try:
+        yield path
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()

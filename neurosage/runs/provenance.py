@@ -1,0 +1,124 @@
+"""Run provenance: one ``run.json`` per run folder saying what made it.
+
+``run.json`` holds the resolved settings (one name each), the seeds, the code
+(neurosage version, git commit when run from a checkout), the machine (host,
+platform, package versions) and one entry per session that wrote to the folder
+(command line, start and end time, device, status). A resumed run appends a
+session; a session whose settings differ from the run's records the differences.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import getpass
+import importlib.metadata as md
+import json
+import platform
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from neurosage.core.atomic import write_json
+
+__all__ = ["PROVENANCE_FILE", "COMMAND_LINE", "git_state", "environment", "device_info", "setting_changes", "jsonable", "record_run", "read_settings"]
+
+
+PROVENANCE_FILE = "run.json"
+
+
+#: The command line of this process as the user typed it (set by the CLI; ``sys.argv`` otherwise).
+COMMAND_LINE: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("neurosage_command_line", default=None)
+
+
+_PACKAGES = ("neurosage", "torch", "torchvision", "numpy", "scipy", "pandas", "xarray", "hyperopt", "rsatoolbox", "dask", "distributed")
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def git_state(path: str | Path | None = None) -> dict[str, Any] | None:
+    """``{"commit", "dirty"}`` of the git checkout holding ``path`` (default: this package), or None outside one."""
+    where = Path(path) if path else Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "-C", str(where), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        if commit.returncode != 0:
+            return None
+        status = subprocess.run(["git", "-C", str(where), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
+
+
+def environment() -> dict[str, Any]:
+    """Python, platform, host and the versions of the packages that shape results."""
+    env: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(), "host": socket.gethostname()}
+    with contextlib.suppress(Exception):
+        env["user"] = getpass.getuser()
+    versions = {}
+    for pkg in _PACKAGES:
+        with contextlib.suppress(md.PackageNotFoundError):
+            versions[pkg] = md.version(pkg)
+    env["packages"] = versions
+    env["git"] = git_state()
+    return env
+
+
+def device_info(device: str | None) -> dict[str, Any]:
+    """The torch device a run asked for and what it is (GPU name, CUDA and torch versions)."""
+    import torch  # only when a run is recorded, so that the CLI can import this module without torch
+
+    info: dict[str, Any] = {"requested": device or "cpu", "torch": torch.__version__, "cpu_threads": torch.get_num_threads()}
+    if str(device or "cpu").startswith("cuda") and torch.cuda.is_available():
+        index = torch.device(device).index or 0
+        info.update(name=torch.cuda.get_device_name(index), cuda=torch.version.cuda)
+    return info
+
+
+def setting_changes(recorded: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings whose values differ, as ``{key: {"run": recorded value, "session": new value}}``."""
+    keys = sorted(set(recorded) | set(new))
+    return {k: {"run": recorded.get(k), "session": new.get(k)} for k in keys if recorded.get(k) != new.get(k)}
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as it reads back from JSON (tuples become lists, other objects their str), so settings compare as stored."""
+    return json.loads(json.dumps(value, default=str))
+
+
+@contextlib.contextmanager
+def record_run(
+    run_dir: str | Path, settings: Mapping[str, Any], *, seeds: Mapping[str, Any] | None = None, device: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Record a session in ``<run_dir>/run.json`` around the ``with`` body (status ``finished`` or ``failed: ...``)."""
+    path = Path(run_dir) / PROVENANCE_FILE
+    settings = jsonable(dict(settings))
+    record = json.loads(path.read_text()) if path.exists() else {
+        "settings": settings, "seeds": jsonable(dict(seeds or {})), "environment": environment(), "sessions": [],
+    }
+    session: dict[str, Any] = {"command": COMMAND_LINE.get() or list(sys.argv), "started": _now(), "host": socket.gethostname(),
+                               "device": device_info(device), "status": "running"}
+    changed = setting_changes(record["settings"], settings)
+    if changed:
+        session["changed_settings"] = changed
+    record["sessions"].append(session)
+    write_json(path, record)
+    try:
+        yield record
+    except BaseException as exc:
+        session.update(finished=_now(), status=f"failed: {type(exc).__name__}: {exc}")
+        write_json(path, record)
+        raise
+    session.update(finished=_now(), status="finished")
+    write_json(path, record)
+
+
+def read_settings(run_dir: str | Path) -> dict[str, Any]:
+    """The settings recorded in ``<run_dir>/run.json`` (empty when there is none)."""
+    path = Path(run_dir) / PROVENANCE_FILE
+    return json.loads(path.read_text())["settings"] if path.exists() else {}

@@ -1,0 +1,32 @@
+"""The resume rule: a run folder is continued only with the settings it recorded (:data:`RESUMABLE` aside).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+from neurosage.core.errors import RunFolderError
+from neurosage.runs.provenance import PROVENANCE_FILE, read_settings, setting_changes
+
+__all__ = ["RESUMABLE", "refuse_changed_settings"]
+
+
+#: Settings that may change when a search is resumed: the budget may grow, the executor may differ.
+RESUMABLE = ("budget", "workers", "scheduler")
+
+
+def refuse_changed_settings(run_dir: Path, resolved: dict[str, Any]) -> None:
+    """Raise :class:`RunFolderError` when ``resolved`` differs from the run folder's settings (other than :data:`RESUMABLE`)."""
+    recorded = read_settings(run_dir)
+    if not recorded:
+        return
+    changed = {k: v for k, v in setting_changes(recorded, resolved).items() if k not in RESUMABLE}
+    if changed:
+        listing = ", ".join(f"{k}: {v['run']!r} -> {v['session']!r}" for k, v in changed.items())
+        raise RunFolderError(
+            f"resuming would change the settings of the search in {run_dir} ({listing})",
+            "resume with the recorded settings (only the budget and the workers may change), or start a new run folder",
+            file=run_dir / PROVENANCE_FILE,
+        )
