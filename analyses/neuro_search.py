@@ -9,12 +9,18 @@ regions V4/pIT/aIT mapped to its three stacks) or the teacher's layers
 winner of each gets a final training; the table row reports B, N, F, params,
 FLOPs and top-1/top-5 test error.
 
-Outputs in ``<run>/neuro_search/``: the two search folders, ``rerank.csv``,
-``table4.csv``.
+With several ``seeds`` the whole comparison (both searches, reranking, final training) runs once per seed, and
+``paired.csv`` holds the teacher-guided winner's error minus the performance-guided winner's, paired by seed
+(:func:`~neurosage.stats.paired_difference`: estimate, 95% t interval, p, detectable difference); with one seed
+the difference is reported without an interval.
+
+Outputs in ``<run>/neuro_search/``: the search folders (``<name>`` for ``seed``, ``<name>-seed<k>`` for the
+other seeds), ``rerank.csv``, ``table4.csv`` (one row per search and seed), ``paired.csv``.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -27,11 +33,14 @@ from neurosage.analyses.common import (
     table_row,
 )
 from neurosage.analyses.embedded import Setup, embedded_setup, teacher_weights
-from neurosage.analyses.results import TABLE4, TABLE4_RERANK, write_table
+from neurosage.analyses.results import TABLE4, TABLE4_PAIRED, TABLE4_RERANK, write_table
+from neurosage.stats import paired_difference
 
 from neurosage.teachers.kinds import teacher_from_spec
 
-__all__ = ["NeuroSearchConfig", "run", "simulated_brain_teacher"]
+__all__ = ["NeuroSearchConfig", "run", "simulated_brain_teacher", "paired_table"]
+
+log = logging.getLogger(__name__)
 
 
 #: The two searches of Table 4: run-folder name -> objective.
@@ -44,6 +53,8 @@ class NeuroSearchConfig(RerankedSearchConfig):
     teacher's layers) or any teacher spec (``brain:...``, ``net:...``, ``sim:...``)."""
 
     teacher: str | None = "sim"
+    #: seeds of the whole comparison (empty: ``seed`` alone); two or more give a paired interval on the difference
+    seeds: tuple[int, ...] = ()
 
 
 def simulated_brain_teacher(setup: Setup, run_dir: Path, seed: int = 0):
@@ -64,12 +75,29 @@ def run(run_dir: str | Path, config: NeuroSearchConfig = NeuroSearchConfig()) ->
         setup = replace(setup, teacher=simulated_brain_teacher(setup, run_dir, config.seed))  # re-checks the split rule
     network = config.network
     rows, reranks = [], []
-    searches = objective_searches(out, setup, config, network, config.search_space, SEARCHES, seed=config.seed, device=config.device)
-    for name, result in searches.items():
-        rerank, final = rerank_and_finalize(result.trials, setup, config, seed=config.seed, device=config.device)
-        reranks += [{**r, "network": name} for r in rerank]
-        rows.append(table_row(name, config, result, rerank, final))
+    for seed in config.seeds or (config.seed,):
+        folders = {name if seed == config.seed else f"{name}-seed{seed}": objective for name, objective in SEARCHES.items()}
+        searches = objective_searches(out, setup, config, network, config.search_space, folders, seed=seed, device=config.device)
+        for (name, result), folder in zip(searches.items(), SEARCHES):
+            rerank, final = rerank_and_finalize(result.trials, setup, config, seed=seed, device=config.device)
+            reranks += [{**r, "network": folder, "seed": seed} for r in rerank]
+            rows.append({**table_row(folder, config, result, rerank, final), "seed": seed})
     write_table(run_dir, TABLE4_RERANK, pd.DataFrame(reranks))
     table = pd.DataFrame(rows)
     write_table(run_dir, TABLE4, table)
+    paired = paired_table(table)
+    write_table(run_dir, TABLE4_PAIRED, paired)
+    for row in paired.itertuples():
+        log.warning("Table 4: %s, teacher-guided minus performance-guided winner: %+.2f%% [%+.2f, %+.2f], p = %.3g, n = %d seed(s), "
+                    "detectable %.2f%%", row.metric, row.estimate, row.lo, row.hi, row.p, row.n, row.detectable)
     return table
+
+
+def paired_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The teacher-guided winner's test errors minus the performance-guided winner's, paired by seed (in % points)."""
+    by_seed = table.pivot(index="seed", columns="network")
+    rows = []
+    for metric in ("top1_error", "top5_error"):
+        result = paired_difference(by_seed[metric]["TG-SAGE-neuro"].to_numpy(), by_seed[metric]["P-search"].to_numpy())
+        rows.append({"metric": metric, "comparison": "TG-SAGE-neuro minus P-search", **result.to_dict()})
+    return pd.DataFrame(rows)

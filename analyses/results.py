@@ -94,6 +94,10 @@ TABLE4 = ResultFile(
     _analysis("neuro_search"),
     "performance-guided vs teacher-guided search winners (Table 4)",
 )
+TABLE4_PAIRED = ResultFile(
+    "neuro_search/paired.csv", ("metric", "comparison", "n", "estimate", "lo", "hi", "p", "detectable", "test"), _analysis("neuro_search"),
+    "the teacher-guided winner's test error minus the performance-guided winner's, paired by seed: 95% t interval, p, detectable",
+)
 TABLE4_RERANK = ResultFile("neuro_search/rerank.csv", ("network", "genotype", "top1_error", "search_score"), _analysis("neuro_search"), "reranked top-k cells of both searches")
 
 CHANNEL_TRIALS = ResultFile(

@@ -29,6 +29,7 @@ for _name, _target, _inputs, _description in (
     ("table1_paired", "tables:table1_paired", (R.SEARCH_PAIRED,), "Table 1 as paired differences over seeds"),
     ("table2", "tables:table2", (R.CELL_TABLE,), "Tables 2/3: teacher-guided cell search with reranking"),
     ("table4", "tables:table4", (R.TABLE4,), "Table 4: performance-guided vs teacher-guided search"),
+    ("table4_paired", "tables:table4_paired", (R.TABLE4_PAIRED,), "Table 4 as a paired difference over seeds"),
     ("search_progress", "search_trials:progress", (R.SEARCH_TRIALS,), "a search folder: score, P and TG per trial, best so far"),
     ("search_best_similarity", "search_trials:best_similarity", (R.SEARCH_TRIALS_NC,), "a search folder: the best trial's endpoint x layer similarity"),
     ("demo", "demo_summary:make", (R.DEMO_CURVES,), "the demo: mature accuracy vs examples for P and P+TG, and the winner's similarity"),

@@ -11,12 +11,13 @@ from neurosage.analyses.results import (
     SEARCH_PAIRED,
     SEARCH_SUMMARY,
     TABLE4,
+    TABLE4_PAIRED,
     read_table,
 )
 from neurosage.figures.output import save_table
 from neurosage.figures.published import TABLES, load_published
 
-__all__ = ["table1", "table1_layout", "table1_paired", "table2", "table4", "predictability_paired", "CAPTIONS"]
+__all__ = ["table1", "table1_layout", "table1_paired", "table2", "table4", "table4_paired", "predictability_paired", "CAPTIONS"]
 
 #: Captions of this run's tables (the published captions name the paper's datasets and run counts).
 CAPTIONS = {
@@ -27,6 +28,8 @@ CAPTIONS = {
                      "top-1 error difference (negative: better than P), 95% t-interval, p, and the difference detectable with 80% power",
     "predictability_paired": "delta r = r(measure, mature) - r(P, mature) on the same architectures: paired bootstrap 95% interval, "
                              "Williams' p, the effect detectable with 80% power; sd of P and TG and TG's share of the ranking",
+    "table4_paired": "Teacher-guided minus performance-guided winner, test error (% points) paired by seed: 95% t-interval, p, "
+                     "the difference detectable with 80% power (no interval from one seed)",
     "table4": "Performance-guided (P) vs teacher-guided (P + alpha TG) search; winner of each after reranking, test errors (%)",
 }
 
@@ -104,3 +107,8 @@ def predictability_paired(run_dir: str | Path, out_dir: Path) -> list[Path]:
     """The predictability analysis' primary test: delta r over P per checkpoint and measure."""
     table = read_table(run_dir, PREDICTABILITY_PAIRED)
     return save_table(table, out_dir, "predictability_paired", CAPTIONS["predictability_paired"], ".3g")
+
+
+def table4_paired(run_dir: str | Path, out_dir: Path) -> list[Path]:
+    """Table 4's comparison as a paired difference over seeds."""
+    return save_table(read_table(run_dir, TABLE4_PAIRED), out_dir, "table4_paired", CAPTIONS["table4_paired"], ".3g")

@@ -14,7 +14,27 @@ def test_two_searches_and_table4(tmp_path, tiny_fmnist):
     assert neuro.TG.notna().all()
     assert pd.read_csv(tmp_path / "neuro_search" / "P-search" / "trials.csv").TG.isna().all()
     assert (table.top1_error <= 100).all() and (table.top5_error <= table.top1_error).all()
-    assert set(table.columns) >= {"B", "N", "F", "params_M", "flops_B", "top1_error", "top5_error"}
+    assert set(table.columns) >= {"B", "N", "F", "params_M", "flops_B", "top1_error", "top5_error", "seed"}
+    paired = pd.read_csv(tmp_path / "neuro_search" / "paired.csv").set_index("metric")
+    difference = table.set_index("network").top1_error
+    assert paired.loc["top1_error", "estimate"] == pytest.approx(difference["TG-SAGE-neuro"] - difference["P-search"])
+    assert paired.loc["top1_error", "n"] == 1 and pd.isna(paired.loc["top1_error", "lo"])  # one seed: no interval
+
+
+def test_table4_over_two_seeds_is_a_paired_difference(tmp_path, tiny_fmnist):
+    from scipy import stats
+
+    config = load_config(NeuroSearchConfig, data=str(tiny_fmnist), budget=2, premature_steps=2, rerank_steps=2, final_steps=2, top_k=1,
+                         startup_trials=2, seeds=(0, 1), **TINY_ANALYSIS)
+    table = run(tmp_path, config)
+    assert sorted(zip(table.seed, table.network)) == [(0, "P-search"), (0, "TG-SAGE-neuro"), (1, "P-search"), (1, "TG-SAGE-neuro")]
+    assert (tmp_path / "neuro_search" / "TG-SAGE-neuro-seed1" / "trials.csv").exists()
+    errors = table.pivot(index="seed", columns="network", values="top1_error")
+    paired = pd.read_csv(tmp_path / "neuro_search" / "paired.csv").set_index("metric").loc["top1_error"]
+    reference = stats.ttest_rel(errors["TG-SAGE-neuro"], errors["P-search"])
+    assert paired.n == 2 and paired.estimate == pytest.approx((errors["TG-SAGE-neuro"] - errors["P-search"]).mean())
+    if pd.notna(reference.pvalue):  # identical differences on both seeds leave scipy's t undefined (ours: p = 1 for a zero mean)
+        assert paired.p == pytest.approx(reference.pvalue)
 
 
 def test_unknown_teacher_kind(tmp_path, tiny_fmnist):
