@@ -44,7 +44,7 @@ class EmbeddedConfig:
     dataset: str = "fashion-mnist"
     #: folder holding the dataset's files (default: the dataset's own, e.g. Debian's Fashion-MNIST path)
     data: str | None = None
-    #: teacher spec (net:, brain:, sim:; '+' combines several); default: the embedded ResNet teacher
+    #: teacher spec, KIND:... ('+' combines several); default: the embedded ResNet teacher
     teacher: str | None = None
     #: zip or folder of the recording's stimulus images, paired by the stimulus CSV's filename column
     teacher_images: str | None = None
@@ -52,9 +52,9 @@ class EmbeddedConfig:
     teacher_args: dict[str, Any] = field(default_factory=dict)
     #: epochs the embedded ResNet teacher is trained for (cached in the run folder)
     teacher_epochs: float = 1.0
-    #: search space: cells (pnas, nasnet) or layer-wise (layers-N, Zoph & Le 2017)
+    #: search space: a cell space or a layer-wise space (Zoph & Le 2017)
     space: str = "pnas"
-    #: where cell networks put the stem and reductions: cifar, imagenet64 or imagenet224
+    #: where cell networks put the stem and reductions
     skeleton: str = "cifar"
     #: stem reduction cells of ImageNet skeletons (default: the skeleton's own; 0 drops them during search)
     n_stem_cells: int | None = None

@@ -64,7 +64,8 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[
         if f.name in skip or kind in (tuple, dict):
             continue
         default = f.default if f.default is not MISSING else None
-        help_text = f"{docs.get(f.name, f.name.replace('_', ' '))}{_choices(f.name)} (default {default})"
+        doc = docs.get(f.name, f.name.replace("_", " "))
+        help_text = f"{doc}{_choices(f.name)}" + ("" if "default" in doc else f" (default {default})")
         flag = "--" + f.name.replace("_", "-")
         if kind is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
@@ -283,7 +284,7 @@ def _list_layers(args: argparse.Namespace) -> int:
 @command
 def _analyze(sub: argparse._SubParsersAction) -> None:
     analyses = registry_names("neurosage.analyses", "ANALYSES")
-    p = sub.add_parser("analyze", help=f"run a paper analysis ({', '.join(analyses)})")
+    p = sub.add_parser("analyze", help=f"run a paper analysis ({', '.join(analyses)})", description=f"run a paper analysis ({', '.join(analyses)})")
     p.add_argument("name", help=f"analysis name, one of: {', '.join(analyses)}")
     p.add_argument("--run-dir", default="runs/paper", help="run folder (shared by analyses; the teacher is cached there)")
     p.add_argument("--config", default=None, help="TOML file with the analysis' options (defaults: the small-scale setting)")
@@ -303,9 +304,8 @@ def _run_analyze(args: argparse.Namespace) -> int:
 
 @command
 def _figures(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "figures", help=f"regenerate every figure and table a run folder has data for ({', '.join(registry_names('neurosage.figures', 'FIGURES'))})",
-    )
+    figures = f"regenerate every figure and table a run folder has data for ({', '.join(registry_names('neurosage.figures', 'FIGURES'))})"
+    p = sub.add_parser("figures", help=figures, description=figures)
     p.add_argument("run_dir")
     p.add_argument("--out", default=None, help="output folder (default RUN_DIR/figures)")
     p.set_defaults(func=_run_figures)

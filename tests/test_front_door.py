@@ -23,3 +23,15 @@ def test_an_unknown_name_is_an_attribute_error():
 
     with pytest.raises(AttributeError, match="has no attribute 'runsearch'"):
         neurosage.runsearch  # noqa: B018
+
+
+def test_every_exported_name_of_every_module_resolves():
+    """``__all__`` and the lazy export tables name only what exists (``from neurosage.x import *`` works everywhere)."""
+    import importlib
+    import pkgutil
+
+    missing = []
+    for info in pkgutil.walk_packages(neurosage.__path__, "neurosage."):
+        module = importlib.import_module(info.name)
+        missing += [f"{info.name}.{name}" for name in getattr(module, "__all__", []) if not hasattr(module, name)]
+    assert missing == []

@@ -24,7 +24,7 @@ class StridedPointwiseConv(nn.Conv2d):
 
     The same function and parameters as ``nn.Conv2d(c_in, c_out, 1, s)``; torch 2.14's CPU
     backward of a strided 1x1 conv in channels_last corrupts the heap, this form does not
-    (``tests/test_ops.py`` runs every op at stride 2 in channels_last).
+    (``tests/nets/test_ops.py`` runs every op at stride 2 in channels_last).
     """
 
     def __init__(self, c_in: int, c_out: int, stride: int):
@@ -124,7 +124,7 @@ class FactorizedReduce(nn.Module):
     input were padded right/bottom first): the small output is padded, never the input (a
     ``pad`` of a channels_last input cost 16% of a CPU step). The paths slice, then run 1x1
     convs at stride 1: a stride-2 1x1 conv in channels_last corrupts the heap in torch 2.14's
-    CPU backward (``tests/test_ops.py`` guards the slicing form).
+    CPU backward (``tests/nets/test_ops.py`` guards the slicing form).
     With ``stride=1`` it is a plain 1x1 conv + BN. ReLU is applied by the caller.
     """
 

@@ -6,7 +6,7 @@ diagonal, so the sums, sums of squares and dot products of upper triangles are
 half the full-matrix ones: every RDM pair comes out of one matrix product of
 the flattened full matrices, without gathering triangles.
 Spearman ranks each triangle once per call, then correlates the ranks with one
-matrix product. Results equal rsatoolbox's to 1e-10 (``tests/test_rdm_compare.py``).
+matrix product. Results equal rsatoolbox's to 1e-10 (``tests/rsa/test_compare.py``).
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ def make_searcher(algo: str, space: Any, seed: int = 0, **kwargs: Any) -> Search
 
 
 _EXPORTS = {
-    "CandidateTask": "candidate", "evaluate_candidate": "candidate", "score_candidate": "candidate", "resident_task": "candidate",
+    "CandidateTask": "candidate", "evaluate_candidate": "candidate", "score_network": "candidate", "resident_task": "candidate",
     "SearchResult": "driver", "run_search": "driver", "check_budget": "driver", "SEARCHER_STATE": "driver",
     "InlineExecutor": "executors", "DaskExecutor": "executors", "share_cores": "executors",
     "export_trials": "export", "load_trials": "export", "VARIABLES": "export",

@@ -30,7 +30,7 @@ from neurosage.runs.journal import Journal
 from neurosage.runs.lock import run_lock
 from neurosage.runs.provenance import jsonable, record_run
 from neurosage.runs.resume import refuse_changed_settings
-from neurosage.search import make_searcher
+from neurosage.search import SEARCHERS, make_searcher
 from neurosage.search.executors import DaskExecutor, InlineExecutor, share_cores
 from neurosage.search.export import export_trials
 from neurosage.spaces.contract import SearchSpace, to_indices
@@ -128,6 +128,7 @@ def run_search(
     if journal_path.exists() and not resume:
         raise RunFolderExists(f"{run_dir} already holds a search", "pass --resume to continue it (resume=True), or choose another run folder", file=run_dir)
     check_search_settings(budget, task, fail_fast)
+    SEARCHERS.get(algo)  # an unknown searcher is refused before the run folder is written
     task.network.check_space(space)
     resolved = {
         "space": space.name, "n_blocks": space.n_blocks, "budget": budget, "algo": algo, "seed": seed,

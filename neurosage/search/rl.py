@@ -13,7 +13,7 @@ nothing but keep their place). The controller's state after trial ``k`` is
 therefore a function of the seed and the first ``k`` rewards, whatever order
 workers finish in, and replaying a journal through :meth:`RLSearcher.observe`
 rebuilds it exactly, so a resumed search proposes what an uninterrupted one
-would (``tests/test_rl_searcher.py``). Each proposal is sampled with a generator
+would (``tests/search/test_rl.py``). Each proposal is sampled with a generator
 seeded by ``derive_seed(seed, tid)``, so the seed is the only random state.
 
 The search driver also saves the whole state (controller weights, Adam's moments,

@@ -38,7 +38,7 @@ from neurosage.teachers import TEACHER_KINDS
 from neurosage.teachers.teacher import Teacher, brain_teacher, network_teacher
 from neurosage.training.activations import extract_activations
 
-__all__ = ["teacher_provenance", "net_teacher", "recording_teacher", "simulated_teacher", "teacher_from_spec", "register_kinds"]
+__all__ = ["teacher_provenance", "net_teacher", "recording_teacher", "simulated_teacher", "teacher_from_spec"]
 
 
 log = logging.getLogger(__name__)

@@ -252,3 +252,11 @@ def test_the_weight_of_tg_in_the_ranking_is_reported(tmp_path):
     sd_p, sd_tg = trials.P.std(ddof=1), trials.TG.std(ddof=1)
     assert weights["n"] == 4 and weights["tg_weight"] == pytest.approx(sd_tg / (sd_p + sd_tg)) and weights["tg_weight"] < 0.1
     assert SearchResult(tmp_path, trials.drop(columns="TG")).weighting() is None
+
+
+def test_an_unknown_searcher_leaves_no_run_folder(tmp_path):
+    from neurosage.core.errors import UnknownName
+
+    with pytest.raises(UnknownName, match="did you mean"):
+        run_search(tmp_path / "run", SPACE, tiny_task(), budget=1, algo="tpee", progress=False)
+    assert not (tmp_path / "run").exists()
