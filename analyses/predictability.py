@@ -15,6 +15,7 @@ architectures not yet there; other training options are refused).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import asdict, dataclass
@@ -22,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import scipy.stats
 import torch
 from neurosage.analyses.common import recorded
 from neurosage.analyses.embedded import Setup, embedded_setup
@@ -38,7 +38,7 @@ from neurosage.core.atomic import write_json
 from neurosage.core.seeding import derive_seed
 from neurosage.nets.build import build_network
 from neurosage.search.candidate import score_network
-from neurosage.stats import compare_correlations
+from neurosage.stats import compare_correlations, correlation
 from neurosage.training.configs import TrainConfig
 from neurosage.training.evaluation import evaluate, recalibrate_bn
 from neurosage.training.loop import train
@@ -77,14 +77,6 @@ def bootstrap_ci(x: np.ndarray, y: np.ndarray, stat, n: int, seed: int, level: f
     return float(lo), float(hi)
 
 
-def _pearson(x: np.ndarray, y: np.ndarray) -> float:
-    return float(np.corrcoef(x, y)[0, 1]) if np.std(x) > 0 and np.std(y) > 0 else float("nan")
-
-
-def _spearman(x: np.ndarray, y: np.ndarray) -> float:
-    return _pearson(scipy.stats.rankdata(x), scipy.stats.rankdata(y))
-
-
 def correlations(records: pd.DataFrame, alphas: tuple[float, ...], n_bootstrap: int, seed: int) -> pd.DataFrame:
     """Correlation of every premature measure with mature accuracy, per checkpoint."""
     endpoint_cols = [c for c in records.columns if c.startswith("S_")]
@@ -96,7 +88,8 @@ def correlations(records: pd.DataFrame, alphas: tuple[float, ...], n_bootstrap: 
         measures.update({f"P+{a:g}TG": ((group.P + a * group.TG).to_numpy(), a) for a in alphas})
         for name, (values, alpha) in measures.items():
             row = {"steps": steps, "measure": name, "alpha": alpha, "n": len(values)}
-            for stat_name, stat in (("pearson", _pearson), ("spearman", _spearman)):
+            for stat_name in ("pearson", "spearman"):
+                stat = functools.partial(correlation, method=stat_name)
                 row[stat_name] = stat(values, mature)
                 row[f"{stat_name}_lo"], row[f"{stat_name}_hi"] = bootstrap_ci(values, mature, stat, n_bootstrap, seed)
             rows.append(row)

@@ -11,13 +11,12 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.stats
 import torch
 import xarray as xr
 
 from neurosage.core.errors import ConfigError
 from neurosage.rsa.ceiling import ceiled
-from neurosage.rsa.compare import compare_rdms
+from neurosage.rsa.compare import _ranks, compare_rdms
 from neurosage.rsa.rdm import STACK, align_rdms
 
 __all__ = ["bootstrap_scores", "OBJECTIVES", "TeacherScores", "teacher_scores", "combined_score", "check_objective"]
@@ -98,29 +97,24 @@ def bootstrap_scores(teacher_rdms: xr.DataArray, candidate_rdms: xr.DataArray, m
     n = ta.shape[-1]
     rows, cols = torch.triu_indices(n, n, offset=1)
     rng = np.random.default_rng(seed)
-    s_values, tg_values = [], []
+    s_values = []
     for _ in range(n_bootstrap):
         pick = torch.as_tensor(rng.integers(0, n, size=n))
         i, j = pick[rows], pick[cols]
         keep = i != j
         va, vb = ta[:, i[keep], j[keep]], tb[:, i[keep], j[keep]]
         if method == "spearman":
-            va, vb = _rank_rows(va), _rank_rows(vb)
+            va, vb = _ranks(va), _ranks(vb)
         sim = _pearson_rows(va, vb)
         best = torch.nan_to_num(sim, nan=-torch.inf).max(dim=1).values
         s_values.append(best.numpy())
-        tg_values.append(float(best.mean()))
-    s_arr, tg_arr = np.asarray(s_values), np.asarray(tg_values)
+    s_arr = np.asarray(s_values)
+    tg_arr = s_arr.mean(axis=1)  # TG of each sample: the mean of its S_i
     q = [50 * (1 - level), 50 * (1 + level)]
     endpoints = [str(e) for e in a[STACK].values]
     lo, hi = np.percentile(s_arr, q, axis=0)
     return {"intervals": {e: (float(lo[k]), float(hi[k])) for k, e in enumerate(endpoints)},
             "tg_interval": tuple(float(x) for x in np.percentile(tg_arr, q)), "n_bootstrap": n_bootstrap}
-
-
-def _rank_rows(x: torch.Tensor) -> torch.Tensor:
-    """Average ranks of each row (ties share their mean rank), as Spearman's correlation needs."""
-    return torch.as_tensor(np.apply_along_axis(scipy.stats.rankdata, 1, x.numpy()))
 
 
 def _pearson_rows(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
