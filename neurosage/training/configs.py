@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from neurosage.core.errors import ConfigError
 
-__all__ = ["NetworkConfig", "TrainConfig", "RDMOptions"]
+__all__ = ["NetworkConfig", "TrainConfig", "RDMOptions", "check_bn_recalibration"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,13 @@ class NetworkConfig:
             raise ConfigError(f"width_multiplier must be a positive number, got {self.width_multiplier!r}", "set width-multiplier to e.g. 0.25", field="width_multiplier")
 
 
+def check_bn_recalibration(n_batches: object) -> None:
+    """Refuse a BatchNorm recalibration that is not a number of batches >= 0."""
+    if isinstance(n_batches, bool) or not isinstance(n_batches, int) or n_batches < 0:
+        raise ConfigError(f"bn_recalibration must be a number of batches >= 0, got {n_batches!r}",
+                          "set bn-recalibration to e.g. 10, or 0 to measure through the running statistics", field="bn_recalibration")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How to train. Exactly one of ``steps``, ``epochs`` sets the budget (``epochs`` may be fractional)."""
@@ -81,9 +88,7 @@ class TrainConfig:
             raise ConfigError(f"training epochs must be a positive number, got {self.epochs!r}", "set premature-epochs to e.g. 0.2", field="epochs")
         if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
             raise ConfigError(f"batch size must be a positive integer, got {self.batch_size!r}", "set batch-size to e.g. 64", field="batch_size")
-        if isinstance(self.bn_recalibration, bool) or not isinstance(self.bn_recalibration, int) or self.bn_recalibration < 0:
-            raise ConfigError(f"bn_recalibration must be a number of batches >= 0, got {self.bn_recalibration!r}",
-                              "set bn-recalibration to e.g. 10, or 0 to measure through the running statistics", field="bn_recalibration")
+        check_bn_recalibration(self.bn_recalibration)
         if not (isinstance(self.lr, (int, float)) and 0 < self.lr < float("inf")):
             raise ConfigError(f"learning rate must be a positive finite number, got {self.lr!r}", "set lr to e.g. 0.05", field="lr")
 

@@ -23,6 +23,7 @@ from neurosage.training.batches import (
     ordered_batches,
     training_batches,
 )
+from neurosage.training.configs import check_bn_recalibration
 
 __all__ = ["evaluate", "recalibrate_bn"]
 
@@ -75,8 +76,7 @@ def recalibrate_bn(
     for every candidate given the same seed). Returns the number of images used: 0 when ``n_batches`` is 0 or the
     model has no BatchNorm (nothing changes).
     """
-    if isinstance(n_batches, bool) or not isinstance(n_batches, int) or n_batches < 0:
-        raise ConfigError(f"bn_recalibration must be a number of batches >= 0, got {n_batches!r}", "use e.g. 10, or 0 to turn it off", field="bn_recalibration")
+    check_bn_recalibration(n_batches)
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
     if n_batches == 0 or not norms or len(dataset) == 0:
         return 0
