@@ -18,7 +18,6 @@ intervals of each metric with test accuracy across trials).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -46,7 +45,7 @@ from neurosage.channels.search import (
 )
 from neurosage.nets.measure import count_flops, count_parameters
 from neurosage.nets.models import cifar_resnet
-from neurosage.search.executors import DaskExecutor, InlineExecutor, share_cores
+from neurosage.search.executors import local_executor
 from neurosage.training.configs import TrainConfig
 from neurosage.training.evaluation import evaluate, recalibrate_bn
 from neurosage.training.loop import train
@@ -123,7 +122,7 @@ def run(run_dir: str | Path, config: ChannelSearchAnalysisConfig = ChannelSearch
                                                                   seed=config.seed).values()))) for m in ("qc", "teacher")}}
 
     settings = {"analysis": {k: v for k, v in asdict(config).items() if k != "workers"}}
-    with _executor(config.workers) as executor:  # the searches are independent: one per worker
+    with local_executor(config.workers) as executor:  # the searches are independent: one per worker
         futures = {metric: executor.submit(
             run_channel_search, out / metric, build, setup.train, setup.val, config.search_config(metric), teacher=setup.teacher,
             device=config.device, resume=True, settings=settings, observe=observe, progress=config.workers == 1,
@@ -150,19 +149,6 @@ def run(run_dir: str | Path, config: ChannelSearchAnalysisConfig = ChannelSearch
     table = pd.DataFrame(rows)
     write_table(run_dir, CHANNEL_TABLE, table)
     return table
-
-
-@contextlib.contextmanager
-def _executor(workers: int):
-    """Run the searches in this process (one worker) or on a Dask ``LocalCluster`` of ``workers`` processes."""
-    if workers <= 1:
-        yield InlineExecutor()
-        return
-    from distributed import Client, LocalCluster
-
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
-        client.run(share_cores, workers)
-        yield DaskExecutor(client)
 
 
 def _reinitialised(model: torch.nn.Module, seed: int) -> torch.nn.Module:

@@ -43,9 +43,10 @@ from neurosage.teachers.kinds import teacher_from_spec
 from neurosage.teachers.teacher import Teacher, network_teacher
 from neurosage.training.configs import NetworkConfig, TrainConfig
 from neurosage.training.devices import check_device, check_threads
+from neurosage.training.evaluation import evaluate
 from neurosage.training.loop import train
 
-__all__ = ["Setup", "check_config", "load_split", "teacher_stimuli", "SplitRuleError", "embedded_setup", "resnet_teacher", "teacher_weights", "DATASET_NORMS"]
+__all__ = ["Setup", "check_config", "load_split", "teacher_stimuli", "SplitRuleError", "embedded_setup", "resnet_teacher", "teacher_weights", "embedded_teacher_accuracy", "DATASET_NORMS"]
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +133,9 @@ def teacher_stimuli(config: EmbeddedConfig) -> ImageSet:
 def check_config(config: EmbeddedConfig) -> None:
     """Refuse settings that cannot work before any data is loaded or any network trained."""
     config.network.check_space(config.search_space)  # NetworkConfig checks n_cells and filters, CellSpace n_blocks; an unknown space raises UnknownName
-    for name in ("n_train", "n_val", "n_stimuli"):
+    for name in ("n_train", "n_val", "n_stimuli", "teacher_depth"):
         value = getattr(config, name)
-        if not isinstance(value, int) or value < (3 if name == "n_stimuli" else 1):
+        if isinstance(value, bool) or not isinstance(value, int) or value < (3 if name == "n_stimuli" else 1):
             raise ConfigError(f"{name} = {value!r} is too small", f"set {name.replace('_', '-')} to at least {3 if name == 'n_stimuli' else 1}", field=name)
     check_device(config.device)
     if isinstance(config, SearchOptions):
@@ -167,24 +168,23 @@ def embedded_setup(config: EmbeddedConfig, run_dir: str | Path, *, with_teacher:
             teacher = teacher_from_spec(
                 config.teacher, stimuli, cache_dir=cache, device=config.device, seed=config.seed, dataset_kwargs=dict(config.teacher_args),
             )
-        elif config.dataset == "fashion-mnist":
-            teacher = resnet_teacher(train_full, stimuli, cache, epochs=config.teacher_epochs, seed=config.seed, device=config.device)
         else:
-            raise ValueError(f"dataset {config.dataset!r} has no embedded teacher; give a teacher spec (--teacher) or use objective 'p'")
+            teacher = resnet_teacher(train_full, stimuli, cache, epochs=config.teacher_epochs, seed=config.seed, device=config.device,
+                                     depth=config.teacher_depth)
     return Setup(
         rest.subset(range(min(config.n_train, len(rest)))), val, evaluation.subset(range(n_stimuli, len(evaluation))),
         teacher, train_full,
     )
 
 
-def resnet_teacher(train_set: ImageSet, stimuli: ImageSet, cache_dir: Path, *, epochs: float, seed: int, device=None) -> Teacher:
-    """Train (or load from ``cache_dir``) the embedded ResNet teacher and compute its endpoint RDMs.
+def resnet_teacher(train_set: ImageSet, stimuli: ImageSet, cache_dir: Path, *, epochs: float, seed: int, device=None, depth: int = 1) -> Teacher:
+    """Train (or load from ``cache_dir``) the embedded ResNet teacher (:func:`cifar_resnet` of ``n = depth``, one output per
+    class of ``train_set``) and compute its endpoint RDMs.
 
     The weights are cached as ``teacher-<key>.pt`` beside the RDMs (``teacher-<key>-rdms.nc``);
-    the key covers the epochs, the seed, the training set size and the stimulus ids.
+    the key covers the epochs, the seed, the training set size, the stimulus ids, the depth and the classes.
     """
-    key = hashlib.sha256(json.dumps({"epochs": epochs, "seed": seed, "n": len(train_set), "stim": list(stimuli.stimulus_ids)}).encode()).hexdigest()[:12]
-    weights, rdms_file = cache_dir / f"teacher-{key}.pt", cache_dir / f"teacher-{key}-rdms.nc"
+    weights, rdms_file = _resnet_files(cache_dir, len(train_set), stimuli.stimulus_ids, epochs, seed, depth, train_set.num_classes)
     cached = Teacher.load_cached(rdms_file, stimuli)
     if cached is not None:
         log.info("teacher loaded from cache %s", rdms_file)
@@ -192,7 +192,7 @@ def resnet_teacher(train_set: ImageSet, stimuli: ImageSet, cache_dir: Path, *, e
     cache_dir.mkdir(parents=True, exist_ok=True)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        net = cifar_resnet(n=1, num_classes=10, in_channels=stimuli.image_shape[0], width=16)
+        net = cifar_resnet(n=depth, num_classes=train_set.num_classes, in_channels=stimuli.image_shape[0], width=16)
     log.info("training the ResNet teacher for %s epoch(s) (once; cached in %s)", epochs, cache_dir)
     result = train(net, train_set, TrainConfig(epochs=epochs, batch_size=128, lr=0.1, weight_decay=5e-4), seed=seed, device=device, progress=True)
     if result.status != "ok":
@@ -202,6 +202,28 @@ def resnet_teacher(train_set: ImageSet, stimuli: ImageSet, cache_dir: Path, *, e
     teacher = network_teacher(net, stimuli, _RESNET_LAYERS, subsample_features=1000, n_subsamples=10, seed=seed, device=device)
     teacher.save(rdms_file)
     return teacher
+
+
+def _resnet_files(cache_dir: Path, n_train: int, stimulus_ids, epochs: float, seed: int, depth: int, num_classes: int) -> tuple[Path, Path]:
+    """The embedded teacher's weights and RDM files; the key covers the epochs, the seed, the training set size, the stimuli,
+    the depth and the classes (the last two only where they differ from the first teacher's n = 1 and 10 classes, so its
+    caches stay valid)."""
+    fields = {"epochs": epochs, "seed": seed, "n": n_train, "stim": list(stimulus_ids)}
+    fields.update({k: v for k, v, first in (("depth", depth, 1), ("classes", num_classes, 10)) if v != first})
+    key = hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:12]
+    return cache_dir / f"teacher-{key}.pt", cache_dir / f"teacher-{key}-rdms.nc"
+
+
+def embedded_teacher_accuracy(setup: Setup, config: EmbeddedConfig, run_dir: str | Path) -> float | None:
+    """Top-1 of the embedded ResNet teacher on the ``test`` split (None for any other teacher: a recording has no accuracy)."""
+    if config.teacher or setup.teacher is None:
+        return None
+    classes = setup.train_full.num_classes
+    weights, _ = _resnet_files(Path(run_dir) / "teacher", len(setup.train_full), setup.teacher.stimulus_ids, config.teacher_epochs, config.seed,
+                               config.teacher_depth, classes)
+    net = cifar_resnet(n=config.teacher_depth, num_classes=classes, in_channels=setup.train.image_shape[0], width=16)
+    net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    return float(evaluate(net, setup.test, device=config.device)["top1"])
 
 
 def teacher_weights(run_dir: str | Path) -> Path:

@@ -19,7 +19,7 @@ from neurosage.core.errors import NeurosageError
 
 __all__ = [
     "ResultFile", "ResultMissing", "write_table", "read_table",
-    "PREDICTABILITY_RECORDS", "PREDICTABILITY_CORRELATIONS", "SEARCH_CURVES", "SEARCH_SUMMARY",
+    "PREDICTABILITY_RECORDS", "PREDICTABILITY_ARCHITECTURES", "PREDICTABILITY_CORRELATIONS", "SEARCH_CURVES", "SEARCH_SUMMARY",
     "SEARCH_MATURE", "CELL_TABLE", "CELL_RERANK", "TABLE4", "TABLE4_RERANK", "SEARCH_TRIALS", "SEARCH_TRIALS_NC",
     "DEMO_CURVES", "DEMO_MATURE", "CHANNEL_TRIALS", "CHANNEL_TABLE", "CHANNEL_CORRELATIONS",
 ]
@@ -53,6 +53,13 @@ def _analysis(name: str) -> str:
 PREDICTABILITY_RECORDS = ResultFile(
     "predictability/records.csv", ("arch", "genotype", "steps", "epochs", "P", "TG", "mature_top1"), _analysis("predictability"),
     "one row per architecture and premature checkpoint (plus S_<endpoint> columns)",
+)
+PREDICTABILITY_ARCHITECTURES = ResultFile(
+    "predictability/architectures.csv",
+    ("arch", "genotype", "params", "mature_top1", "mature_val_90", "mature_val", "train_images", "train_seconds", "seconds", "mature_top1_repeat"),
+    _analysis("predictability"),
+    "one row per architecture: mature test top-1, validation top-1 at 90% of training and at the end (the plateau), "
+    "the mature top-1 of a second seed (repeat-mature), training images and seconds",
 )
 PREDICTABILITY_CORRELATIONS = ResultFile(
     "predictability/correlations.csv",

@@ -94,7 +94,7 @@ class SearchComparisonConfig(SearchOptions, EmbeddedConfig):
     premature_steps_grid: tuple[int, ...] = ()
     premature_epochs_grid: tuple[float, ...] = ()
     width_multiplier: float = 0.125
-    seeds: tuple[int, ...] = (0, 1)
+    seeds: tuple[int, ...] = (0, 1, 2)
     budget: int = 8
     premature_steps: int = 20
     mature_steps: int = 60

@@ -52,6 +52,8 @@ class EmbeddedConfig:
     teacher_args: dict[str, Any] = field(default_factory=dict)
     #: epochs the embedded ResNet teacher is trained for (cached in the run folder)
     teacher_epochs: float = 1.0
+    #: n of the embedded CIFAR ResNet teacher (6n+2 layers: 1 is ResNet-8, 9 the paper's 54-conv ResNet-56)
+    teacher_depth: int = 1
     #: search space: a cell space or a layer-wise space (Zoph & Le 2017)
     space: str = "pnas"
     #: where cell networks put the stem and reductions

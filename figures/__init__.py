@@ -23,6 +23,8 @@ _PAPER = "Bashivan, Tensen, DiCarlo 2018, Teacher Guided Architecture Search, ar
 for _name, _target, _inputs, _description in (
     ("fig2_alpha", "fig2_alpha:make", (R.PREDICTABILITY_CORRELATIONS,), "Figure 2: r of P + alpha TG with mature accuracy vs alpha"),
     ("fig3_predictability", "fig3_predictability:make", (R.PREDICTABILITY_RECORDS, R.PREDICTABILITY_CORRELATIONS), "Figure 3: premature measures vs mature accuracy"),
+    ("predictability_pool", "predictability_pool:make", (R.PREDICTABILITY_ARCHITECTURES,),
+     "the predictability pool: mature accuracy across seeds, the plateau, the teacher vs the candidates"),
     ("fig4_search", "fig4_search:make", (R.SEARCH_CURVES,), "Figure 4: search progress vs samples and vs cost"),
     ("predictability_paired", "tables:predictability_paired", (R.PREDICTABILITY_PAIRED,), "delta r of P + alpha TG (and each measure) over P, paired"),
     ("table1", "tables:table1", (R.SEARCH_SUMMARY,), "Table 1: random vs P vs P+TG search"),

@@ -14,6 +14,7 @@ and loaded on resume.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -31,7 +32,7 @@ from neurosage.runs.lock import run_lock
 from neurosage.runs.provenance import jsonable, record_run
 from neurosage.runs.resume import refuse_changed_settings
 from neurosage.search import SEARCHERS, make_searcher
-from neurosage.search.executors import DaskExecutor, InlineExecutor, share_cores
+from neurosage.search.executors import DaskExecutor, InlineExecutor, local_client
 from neurosage.search.export import export_trials
 from neurosage.spaces.contract import SearchSpace, to_indices
 
@@ -194,14 +195,9 @@ def _search_loop(run_dir: Path, space: SearchSpace, task: CandidateTask, budget:
     if done or in_flight:
         log.info("resuming %s: %d finished trial(s) replayed, %d in-flight proposal(s) re-submitted", run_dir, done, len(in_flight))
 
-    owned_cluster = None
+    owned_cluster = contextlib.ExitStack()
     if client is None and workers > 1:
-        from distributed import Client, LocalCluster
-
-        owned_cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-        client = Client(owned_cluster)
-        client.wait_for_workers(workers)  # scatter reaches every worker: a killed one then loses no only copy
-        client.run(share_cores, workers)
+        client = owned_cluster.enter_context(local_client(workers))
     executor: Any = DaskExecutor(client) if client is not None else InlineExecutor()
     from tqdm.auto import tqdm
 
@@ -238,9 +234,7 @@ def _search_loop(run_dir: Path, space: SearchSpace, task: CandidateTask, budget:
                 _fail_fast(outcomes, fail_fast, run_dir)
     finally:
         bar.close()
-        if owned_cluster is not None:
-            client.close()
-            owned_cluster.close()
+        owned_cluster.close()
         trials = export_trials(journal, run_dir, attrs={"objective": task.objective, "alpha": task.alpha, "space": space.name, "algo": algo})
     return trials
 

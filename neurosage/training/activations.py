@@ -19,6 +19,7 @@ from neurosage.training.batches import (
     _device,
     _loader,
     memory_format_for,
+    place_model,
     ordered_batches,
 )
 from neurosage.training.configs import RDMOptions
@@ -59,7 +60,7 @@ def extract_activations(
     """
     dev = _device(device)
     memory_format = memory_format_for(model, dev)
-    model.to(dev, memory_format=memory_format).eval()
+    place_model(model, dev, memory_format).eval()
     names = list(endpoints)
     if select is None:
         rng = np.random.default_rng(seed)

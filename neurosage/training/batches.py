@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, default_collate
 
-__all__ = ["training_batches", "ordered_batches", "memory_format_for"]
+__all__ = ["training_batches", "ordered_batches", "memory_format_for", "place_model"]
 
 
 
@@ -68,6 +68,14 @@ def memory_format_for(model: nn.Module, device: torch.device, channels_last: boo
     """channels_last where it measures faster: on CUDA, and on CPU for models with ``prefers_channels_last``."""
     faster = device.type == "cuda" or bool(getattr(model, "prefers_channels_last", False))
     return torch.channels_last if (channels_last and faster) else torch.contiguous_format
+
+
+def place_model(model: nn.Module, device: torch.device, memory_format: torch.memory_format) -> nn.Module:
+    """``model.to(device, memory_format=...)``, never in inference mode: a parameter copied there (e.g. a 1x1 conv
+    weight of one input channel, whose strides fit both layouts) would become an inference tensor that later
+    training steps cannot save for backward."""
+    with torch.inference_mode(False):
+        return model.to(device, memory_format=memory_format)
 
 
 def _cycle(loader: DataLoader) -> Iterable:

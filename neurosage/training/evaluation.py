@@ -20,6 +20,7 @@ from neurosage.core.errors import ConfigError
 from neurosage.training.batches import (
     _device,
     memory_format_for,
+    place_model,
     ordered_batches,
     training_batches,
 )
@@ -40,7 +41,7 @@ def evaluate(
     """Top-k accuracies (``top1``, ``top5``) and mean loss on ``dataset`` (counted on the device, read once)."""
     dev = _device(device)
     memory_format = memory_format_for(model, dev)
-    model.to(dev, memory_format=memory_format).eval()
+    place_model(model, dev, memory_format).eval()
     correct = torch.zeros(len(topk), dtype=torch.long, device=dev)
     loss_sum = torch.zeros((), dtype=torch.float64, device=dev)
     n = 0
@@ -82,7 +83,7 @@ def recalibrate_bn(
         return 0
     dev = _device(device)
     memory_format = memory_format_for(model, dev)
-    model.to(dev, memory_format=memory_format)
+    place_model(model, dev, memory_format)
     was_training, momenta = model.training, [m.momentum for m in norms]
     for norm in norms:
         norm.reset_running_stats()

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -88,13 +88,17 @@ def train(
     device: str | torch.device | None = None,
     progress: bool = False,
     sync_every: int | None = None,
+    measure_at: Collection[int] = (),
+    measure: Callable[[int], None] | None = None,
 ) -> TrainResult:
     """Train ``model`` in place on ``dataset`` (items: ``(image, label)``).
 
     Returns a :class:`TrainResult`; a non-finite loss ends training with
     ``status="diverged"`` and the step at which it happened. ``sync_every``: how
     often losses are read back to check them (default: every step on CPU, where
-    it costs nothing, every 32 steps on CUDA, where it stalls the device).
+    it costs nothing, every 32 steps on CUDA, where it stalls the device). ``measure(k)`` is called after the
+    ``k``-th step for each ``k`` in ``measure_at`` (checkpoints of one run: the schedule, the optimiser state and
+    the data order go on undisturbed); it runs in its own RNG state, and the model is put back in training mode after it.
     """
     dev = _device(device)
     total = resolve_steps(config, len(dataset))
@@ -125,6 +129,10 @@ def train(
     examples = 0
     t0 = time.perf_counter()
     bar = _progress(total, progress, "train")
+    measure_at = set(measure_at)
+    if measure_at and (measure is None or not all(isinstance(k, int) and 1 <= k <= total for k in measure_at)):
+        raise ConfigError(f"measure_at must be steps 1..{total} with a measure callback, got {sorted(measure_at)}",
+                          "pass measure= and steps within the training budget", field="measure_at")
     with torch.random.fork_rng(devices=[dev] if cuda else []):
         torch.manual_seed(seed)
         for step in range(total):
@@ -162,6 +170,10 @@ def train(
             scaler.step(opt)
             scaler.update()
             sched.step()
+            if step + 1 in measure_at:
+                with torch.random.fork_rng(devices=[dev] if cuda else []):
+                    measure(step + 1)
+                model.train()
     bar.close()
     return TrainResult(total, examples, losses[-1], time.perf_counter() - t0, "ok", None, losses)
 

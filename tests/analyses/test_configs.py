@@ -10,7 +10,7 @@ from neurosage.analyses.config import load_config
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 ANALYSIS = {"table4-imagenet64": "neuro_search", "predictability-small": "predictability",
             "search-comparison-small": "search_comparison", "cell-search-small": "cell_search", "neuro-search-small": "neuro_search",
-            "channel-search-small": "channel_search"}
+            "channel-search-small": "channel_search", "predictability-powered": "predictability", "predictability-paper": "predictability"}
 
 
 def test_every_config_is_known():
@@ -26,3 +26,11 @@ def test_config_loads(name):
         assert config.network.n_stem_cells == 0 and config.rerank_network.n_stem_cells is None and config.rerank_network.filters == 40
         assert config.teacher == "brain:MajajHong2015:V4,pIT,aIT" and config.teacher_args["path"].endswith("assy_dicarlo_MajajHong2015_public.nc")
         assert config.teacher_images.endswith("stimulus_hvm-public.zip") and config.alpha == 1.0
+    if name == "predictability-powered":  # the pre-registered plan of docs/small-scale.md
+        assert config.n_architectures >= 128 and config.repeat_mature >= 16 and config.min_reliability == 0.7 and config.alpha == 1.0
+        assert config.mature_steps >= 10 * max(config.checkpoints) and config.schedule == "cosine" and config.bn_recalibration > 0
+    if name == "predictability-paper":
+        assert (config.dataset, config.space, config.width_multiplier, config.teacher_depth) == ("cifar100", "layers-10", 1.0, 9)
+        steps_per_epoch = config.n_train / config.batch_size
+        assert config.n_architectures >= 116 and round(2 * steps_per_epoch) in config.checkpoints  # the paper's 2-epoch premature
+        assert config.mature_steps >= 40 * 2 * steps_per_epoch and config.repeat_mature >= 16

@@ -24,7 +24,8 @@ def test_published_tables_hold_the_paper_values():
 
 def test_figures_command_regenerates_from_result_files_only(tmp_path, tiny_fmnist, capsys):
     assert main(["figures", str(tmp_path)]) == 1  # nothing yet
-    config = load_config(PredictabilityConfig, data=str(tiny_fmnist), n_architectures=4, checkpoints=(2, 3), mature_steps=4, n_bootstrap=20, **TINY_ANALYSIS)
+    config = load_config(PredictabilityConfig, data=str(tiny_fmnist), n_architectures=4, checkpoints=(2, 3), mature_steps=4, n_bootstrap=20,
+                         repeat_mature=3, **TINY_ANALYSIS)
     run_predictability(tmp_path, config)
     # a fake search-comparison result written by hand: figures read only files
     curves = pd.DataFrame({"algorithm": ["random"] * 2 + ["rl"] * 4, "space": "layers-10", "premature": "2 steps",
@@ -37,7 +38,7 @@ def test_figures_command_regenerates_from_result_files_only(tmp_path, tiny_fmnis
                  ).to_csv(tmp_path / "search_comparison" / "summary.csv", index=False)
     assert main(["figures", str(tmp_path)]) == 0
     out = tmp_path / "figures"
-    for name in ("fig2_alpha", "fig3_predictability", "fig4_search"):
+    for name in ("fig2_alpha", "fig3_predictability", "fig4_search", "predictability_pool"):
         assert (out / f"{name}.png").stat().st_size > 5000 and (out / f"{name}.pdf").exists()
     table1 = (out / "table1_this_run.md").read_text()  # the published layout: rows of methods, a column per algorithm/space/budget
     assert "| RL, layers-10, 2 steps" in table1 and "| P+TG - best error (%)   | 30.0±3.0" in table1

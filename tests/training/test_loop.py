@@ -142,3 +142,49 @@ def test_activations_are_an_assembly_labelled_by_stimulus_id(toy_data):
     assert list(acts.stimulus_id.values) == [f"img{i}" for i in range(6)]
     assert list(dict.fromkeys(acts.region.values)) == ["cell_0", "pool"]
     assert acts.neuroid_id.values[0] == "cell_0/0" and acts.unit_index.values[-1] == (acts.region == "pool").sum() - 1
+
+
+def test_measurements_during_training_leave_the_run_unchanged(toy_data):
+    """A checkpoint measurement (BN recalibration and an eval pass that draw random numbers) does not change the weights
+    the run ends with (only the BN running statistics, which training in train mode does not read), and is called in
+    training mode after exactly the requested steps."""
+    from neurosage.core.errors import ConfigError
+    from neurosage.training.evaluation import recalibrate_bn
+
+    cfg = TrainConfig(steps=6, batch_size=16, drop_path=0.1, schedule="cosine")
+    plain, measured, seen = _net(), _net(), []
+
+    def measure(step):
+        seen.append((step, measured.training))
+        torch.rand(100)  # a measurement that draws from the global generator
+        recalibrate_bn(measured, toy_data, n_batches=2, batch_size=16, seed=step)
+        evaluate(measured, toy_data)
+
+    train(plain, toy_data, cfg, seed=3)
+    train(measured, toy_data, cfg, seed=3, measure_at=[2, 5], measure=measure)
+    assert [s for s, _ in seen] == [2, 5] and all(mode for _, mode in seen)
+    for a, b in zip(plain.parameters(), measured.parameters()):
+        assert torch.equal(a, b)
+    with pytest.raises(ConfigError, match="measure_at"):
+        train(_net(), toy_data, cfg, seed=3, measure_at=[7], measure=measure)
+    with pytest.raises(ConfigError, match="measure_at"):
+        train(_net(), toy_data, cfg, seed=3, measure_at=[2])
+
+
+def test_a_model_evaluated_between_steps_still_trains():
+    """Evaluation runs in inference mode; moving the model there would copy a parameter whose strides fit both layouts
+    (a 1x1 conv of one input channel) into an inference tensor, and the next training step would fail."""
+    from neurosage.spaces.layerwise import LayerGenotype
+
+    genotype = LayerGenotype.parse("layers: 1x1/24 <- img | 3x3/24 <- 0")
+    net = build_network(genotype, num_classes=2, in_channels=1, width_multiplier=0.25)
+    data = TensorDataset(torch.randn(32, 1, 8, 8), torch.randint(0, 2, (32,)))
+    calls = []
+
+    def measure(step):
+        evaluate(net, data)
+        extract_activations(net, data, ["layer_0"], stimulus_ids=[str(i) for i in range(32)])
+        calls.append([name for name, p in net.named_parameters() if p.is_inference()])
+
+    result = train(net, data, TrainConfig(steps=4, batch_size=8), seed=0, measure_at=[1, 2], measure=measure)
+    assert result.status == "ok" and calls == [[], []]
