@@ -19,6 +19,7 @@ from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
 from neurosage.core.seeding import derive_seed
 from neurosage.nets.build import build_network
 from neurosage.nets.measure import count_flops, count_parameters
+from neurosage.runs.lock import run_lock
 from neurosage.runs.provenance import record_run
 from neurosage.search.driver import SearchResult, run_search
 from neurosage.training.configs import NetworkConfig, TrainConfig
@@ -42,7 +43,7 @@ def recorded(folder: str) -> Callable[[Callable], Callable]:
         @functools.wraps(run)
         def recorded_run(run_dir, config=default):
             seeds = {k: v for k, v in asdict(config).items() if k in ("seed", "seeds")}
-            with record_run(Path(run_dir) / folder, asdict(config), seeds=seeds, device=config.device):
+            with run_lock(Path(run_dir) / folder), record_run(Path(run_dir) / folder, asdict(config), seeds=seeds, device=config.device):
                 return run(run_dir, config)
 
         return recorded_run

@@ -11,8 +11,9 @@ from __future__ import annotations
 import ast
 import difflib
 import inspect
+import math
 import typing
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,7 +21,7 @@ import tomllib
 
 from neurosage.core.errors import ConfigError
 
-__all__ = ["load_config", "config_keys", "field_types", "field_docs"]
+__all__ = ["Range", "check_settings", "load_config", "config_keys", "field_types", "field_docs"]
 
 C = TypeVar("C")
 
@@ -68,6 +69,66 @@ def field_types(cls: type) -> dict[str, type]:
     return out
 
 
+@dataclass(frozen=True)
+class Range:
+    """The valid values of a numeric setting (of each element, for a tuple): ``low``/``high`` bounds (None: unbounded),
+    ``open_low`` to exclude ``low`` itself. NaN and infinity are never valid."""
+
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False
+
+    def contains(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        if self.low is not None and (value < self.low or (self.open_low and value == self.low)):
+            return False
+        return self.high is None or value <= self.high
+
+    def describe(self) -> str:
+        low = None if self.low is None else f"{'above' if self.open_low else 'at least'} {self.low:g}"
+        high = None if self.high is None else f"at most {self.high:g}"
+        return " and ".join(x for x in (low, high) if x) or "any finite number"
+
+
+def check_settings(config: Any, ranges: dict[str, Range]) -> None:
+    """Refuse a config whose values do not have their field's type, or lie outside its declared :class:`Range`.
+
+    Every path (TOML, command line, Python API) builds a config dataclass, whose ``__post_init__`` calls this, so one
+    check covers all of them before any data is loaded. A numeric field without a declared range is a programming
+    error (a test walks every config class), so new options cannot slip through unchecked.
+    """
+    types = field_types(type(config))
+    for f in fields(config):
+        value, expected = getattr(config, f.name), types[f.name]
+        if value is None and f.default is None:
+            continue
+        key = f.name.replace("_", "-")
+        if expected is tuple and isinstance(value, (tuple, list)) and not value and isinstance(f.default, tuple) and f.default:
+            raise ConfigError(f"{key} is empty", f"give at least one value (default: {list(f.default)})", field=f.name)
+        items = value if expected is tuple and isinstance(value, (tuple, list)) else (value,)
+        numeric = expected in (int, float) or (expected is tuple and f.name in ranges)
+        if expected is str and isinstance(value, str) and not value.strip() and f.default is None:
+            raise ConfigError(f"{key} is empty", f"give {key} a value, or leave it out for the default", field=f.name)
+        if not numeric:
+            continue
+        kind = int if expected is int or f.name in _INTEGER_TUPLES else float
+        for item in items:
+            wrong_type = isinstance(item, bool) or not isinstance(item, (int, float)) or (kind is int and not isinstance(item, int))
+            if wrong_type:
+                raise ConfigError(f"{key} = {value!r}: {item!r} is not {'an integer' if kind is int else 'a number'}",
+                                  f"write {key} as {'an integer' if kind is int else 'a number'} (TOML: no quotes)", field=f.name)
+            allowed = ranges.get(f.name)
+            if allowed is None:
+                raise ConfigError(f"{type(config).__name__}.{f.name} has no declared range", "declare it in neurosage.analyses.settings.RANGES", field=f.name)
+            if not allowed.contains(float(item)):
+                raise ConfigError(f"{key} = {value!r} is out of range", f"set {key} to {allowed.describe()}", field=f.name)
+
+
+#: tuple settings whose elements are integers (their other elements are numbers)
+_INTEGER_TUPLES = ("checkpoints", "seeds", "premature_steps_grid")
+
+
 def load_config(cls: type[C], path: str | Path | None = None, *, base: dict[str, Any] | None = None, **overrides: Any) -> C:
     """A ``cls`` instance from its defaults, ``base`` (e.g. a run folder's recorded settings), the TOML file ``path``,
     then ``overrides`` (``None`` values are skipped). A missing or malformed file raises :class:`ConfigError`."""
@@ -111,7 +172,11 @@ def _from_toml(path: Path) -> dict[str, Any]:
     ``[teacher]`` holds ``spec``, optionally ``images`` (the recording's stimulus images, a zip or folder),
     and any other key as an argument of the teacher's dataset loader (``path``, ``stimulus_csv``, ...).
     """
-    raw = {k.replace("-", "_"): v for k, v in _read_toml(path).items()}
+    text = _read_toml(path)
+    raw = {k.replace("-", "_"): v for k, v in text.items()}
+    if len(raw) != len(text):
+        twice = sorted({k for k in text if sum(o.replace("-", "_") == k.replace("-", "_") for o in text) > 1})
+        raise ConfigError(f"the same option is written twice ({twice})", "keep one of them (n-train and n_train are one key)", file=path, field=twice[0].replace("-", "_"))
     table = raw.get("teacher")
     if isinstance(table, dict):
         table = {k.replace("-", "_"): v for k, v in table.items()}
@@ -134,7 +199,11 @@ def _resolve(toml: Path, value: Any) -> Any:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start})", "save the file as UTF-8 (TOML files are UTF-8)", file=path) from None
+    except IsADirectoryError:
+        raise ConfigError("is a folder, not a TOML file", "pass the .toml file to --config", file=path) from None
     except FileNotFoundError:
         raise ConfigError("config file not found", "check the path given to --config", file=path) from None
     except tomllib.TOMLDecodeError as exc:

@@ -26,6 +26,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
 from neurosage.data_adapters.images import load_stimulus_images
@@ -84,6 +85,27 @@ class Setup:
                     f"{len(shared)} teacher stimulus image(s) are also in the {name} set (e.g. {sorted(shared)[:3]})",
                     "take the teacher's stimuli from images that are neither trained on nor tested on", field=name,
                 )
+        self._check_pixels()
+
+    def _check_pixels(self) -> None:
+        """The split rule on pixels, where ids cannot be trusted (e.g. test files copied over the training files): more than
+        1% of the teacher's stimuli identical to images of the train or test set is refused; fewer (exact duplicates some
+        datasets hold) are logged."""
+        stimuli = getattr(self.teacher, "images", None)
+        if stimuli is None or not len(stimuli):
+            return
+        stimulus_hashes = stimuli.pixel_hashes()
+        for name in ("train", "test"):
+            images = getattr(self, name)
+            if images.stored_shape != stimuli.stored_shape:
+                continue  # stored at another size or channel count: they cannot be the same files
+            same = np.isin(stimulus_hashes, images.pixel_hashes())
+            if same.sum() > max(1, 0.01 * len(stimuli)):
+                raise SplitRuleError(f"{int(same.sum())} of the {len(stimuli)} teacher stimuli are pixel-identical to images of the {name} set, "
+                                     f"under other ids (e.g. {list(np.asarray(stimuli.stimulus_ids)[same][:3])})",
+                                     "check that the dataset's train and test files are not copies of each other", field=name)
+            if same.any():
+                log.warning("%d teacher stimulus image(s) are pixel-identical to %s images (duplicates in the dataset)", int(same.sum()), name)
 
     def task(self, network: NetworkConfig, training: TrainConfig, objective: str, alpha: float = 1.0, device=None, threads: int = 1) -> CandidateTask:
         """The candidate evaluation task: train on ``train``, P on ``val``, TG against the teacher, ``threads`` CPU threads each."""
@@ -161,6 +183,9 @@ def embedded_setup(config: EmbeddedConfig, run_dir: str | Path, *, with_teacher:
         n_stimuli = _stimulus_count(config, evaluation)
         stimuli = evaluation.subset(range(n_stimuli))
     rest, val = train_full.split_holdout(config.n_val, seed=config.seed)
+    if config.n_train > len(rest):
+        raise ConfigError(f"n-train = {config.n_train}, but {train_full.name} holds {len(rest)} training images once n-val = {config.n_val} "
+                          "are held out", f"set n-train to at most {len(rest)} (or lower n-val)", field="n_train")
     teacher = None
     if with_teacher:
         cache = run_dir / "teacher"
@@ -172,7 +197,7 @@ def embedded_setup(config: EmbeddedConfig, run_dir: str | Path, *, with_teacher:
             teacher = resnet_teacher(train_full, stimuli, cache, epochs=config.teacher_epochs, seed=config.seed, device=config.device,
                                      depth=config.teacher_depth)
     return Setup(
-        rest.subset(range(min(config.n_train, len(rest)))), val, evaluation.subset(range(n_stimuli, len(evaluation))),
+        rest.subset(range(config.n_train)), val, evaluation.subset(range(n_stimuli, len(evaluation))),
         teacher, train_full,
     )
 

@@ -19,7 +19,7 @@ import functools
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ from neurosage.search.executors import local_executor
 from neurosage.spaces import parse_genotype
 from neurosage.stats import compare_correlations, correlation
 from neurosage.training.configs import TrainConfig
-from neurosage.training.devices import check_threads, torch_threads
+from neurosage.training.devices import check_threads, torch_threads, worker_device
 from neurosage.training.evaluation import evaluate, recalibrate_bn
 from neurosage.training.loop import TrainResult, train
 
@@ -89,6 +89,7 @@ class PredictabilityConfig(EmbeddedConfig):
     bn_recalibration: int = 10
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         steps = self.mature_steps
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
             raise ConfigError(f"mature_steps must be an integer of at least 2, got {steps!r}", "set mature-steps to e.g. 200", field="mature_steps")
@@ -243,9 +244,18 @@ def _network(genotype, data: _PoolData, config: PredictabilityConfig, seed: int)
         return build_network(genotype, num_classes=data.num_classes, in_channels=data.in_channels, **config.network.to_dict())
 
 
+def _on_this_worker(data: _PoolData, config: PredictabilityConfig) -> tuple[_PoolData, PredictabilityConfig]:
+    """The data and config with this process's device: on a worker of a several-GPU machine, its own GPU."""
+    device = worker_device(config.device)
+    if device == config.device:
+        return data, config
+    return replace(data, task=replace(data.task, device=device)), replace(config, device=device)
+
+
 def _architecture(arch: int, data: _PoolData, config: PredictabilityConfig) -> dict:
     """Train one sampled architecture once to maturity, measuring P, S_i and TG at each premature checkpoint on the way,
     the validation accuracy at 90% of training and at the end (the plateau) and the mature test accuracy."""
+    data, config = _on_this_worker(data, config)
     genotype = config.search_space.sample(np.random.default_rng([config.seed, arch]))
     net = _network(genotype, data, config, derive_seed(config.seed, arch))
     plateau_step = max(1, round(0.9 * config.mature_steps))
@@ -278,6 +288,7 @@ def _architecture(arch: int, data: _PoolData, config: PredictabilityConfig) -> d
 
 def _repeat(entry: dict, data: _PoolData, config: PredictabilityConfig) -> dict:
     """The same architecture trained to maturity again from another initialisation and data order (its reliability)."""
+    data, config = _on_this_worker(data, config)
     arch = entry["arch"]
     genotype = parse_genotype(entry["genotype"])
     net = _network(genotype, data, config, derive_seed(config.seed, arch, 7))

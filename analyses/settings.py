@@ -13,12 +13,36 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from neurosage.analyses.config import Range, check_settings
 from neurosage.spaces import get_space
 from neurosage.spaces.cell import CellSpace
 from neurosage.spaces.layerwise import LayerSpace
 from neurosage.training.configs import NetworkConfig, TrainConfig
 
-__all__ = ["EmbeddedConfig", "SearchOptions", "SearchConfig", "DemoConfig"]
+__all__ = ["RANGES", "EmbeddedConfig", "SearchOptions", "SearchConfig", "DemoConfig"]
+
+_COUNT, _SOME, _POSITIVE, _NON_NEGATIVE = Range(1), Range(0), Range(0, open_low=True), Range(0)
+
+#: The valid values of every numeric setting of every command (of each element for lists), checked by
+#: :func:`~neurosage.analyses.config.check_settings` whichever way the config was built. A new numeric option must be
+#: declared here (a test walks every config class); ``Range()`` says explicitly that any finite number is valid.
+RANGES: dict[str, Range] = {
+    # counts: at least 1
+    **dict.fromkeys(("batch_size", "budget", "candidate_threads", "checkpoints", "filters", "final_steps", "init_step", "max_size",
+                     "min_size", "n_architectures", "n_blocks", "n_bootstrap", "n_cells", "n_test_per_trial", "n_train", "n_val",
+                     "premature_steps", "premature_steps_grid", "rerank_filters", "rerank_n_cells", "rerank_steps", "resnet_blocks",
+                     "start_width", "startup_trials", "teacher_depth", "top_k", "trial_steps", "trials", "uniform_width", "workers",
+                     "mature_steps"), _COUNT),
+    # may be zero
+    **dict.fromkeys(("alpha", "alphas", "bn_recalibration", "n_stem_cells", "repeat_mature", "seed", "seeds", "select_after"), _NON_NEGATIVE),
+    # positive amounts
+    **dict.fromkeys(("final_epochs", "lr", "premature_epochs", "premature_epochs_grid", "rerank_epochs", "rl_learning_rate",
+                     "teacher_epochs", "temperature", "width_multiplier"), _POSITIVE),
+    "n_stimuli": Range(3),
+    "tpe_gamma": Range(0, 1, open_low=True),
+    "gamma": Range(0, 1),
+    "min_reliability": Range(-1, 1),
+}
 
 
 @dataclass(frozen=True)
@@ -78,6 +102,9 @@ class EmbeddedConfig:
     seed: int = 0
     #: torch device of the candidates (cpu, cuda, cuda:N; default cpu)
     device: str | None = None
+
+    def __post_init__(self) -> None:
+        check_settings(self, RANGES)
 
     @property
     def network(self) -> NetworkConfig:

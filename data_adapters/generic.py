@@ -55,7 +55,7 @@ def load_npy_csv(
             raise DataFormatError("file not found", "check the path (responses .npy, stimuli .csv, neuroids .csv)", file=path, field=None)
     try:
         values = np.load(responses, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:  # EOFError: an empty or truncated file
         raise DataFormatError(f"cannot read .npy ({exc})", "save with numpy.save(path, array)", file=responses, field=None) from exc
     stim = pd.read_csv(stimuli, dtype={"stimulus_id": str})
     neur = pd.read_csv(neuroids, dtype={"neuroid_id": str, "region": str})

@@ -83,7 +83,13 @@ def load_hvm_hdf5(
                 raise DataFormatError(f"negative neuron index {int(region_idx[region].min())}", "neuron indices count from 0; use the original file", file=path, field=f"neural_meta/{key}")
         neurons = np.concatenate(list(region_idx.values()))
         region_of = np.concatenate([[r] * len(i) for r, i in region_idx.items()])
-        animal = _decode(np.asarray(nm["ANIMAL_INFO"]))[neurons] if "ANIMAL_INFO" in nm else None
+        animals = _decode(np.asarray(nm["ANIMAL_INFO"])) if "ANIMAL_INFO" in nm else None
+        if animals is not None:
+            for region, idx in region_idx.items():
+                if idx.size and idx.max() >= len(animals):
+                    raise DataFormatError(f"neuron index {int(idx.max())} is beyond the {len(animals)} neurons of neural_meta/ANIMAL_INFO",
+                                          "use the original file (indices count the recorded neurons from 0)", file=path, field=f"neural_meta/{region}_NEURONS")
+        animal = animals[neurons] if animals is not None else None
         ta = _require(h5, path, "time_averaged", "use the original ventral_neural_data.hdf5")
         blocks, stim_index, reps = [], [], []
         for var in variations:

@@ -88,10 +88,14 @@ def load_fashion_mnist(split: str = "train", root: str | os.PathLike | None = No
     prefix = {"train": "train", "test": "t10k"}.get(split)
     if prefix is None:
         raise DataFormatError(f"Fashion-MNIST has no split {split!r}", "use 'train' or 'test'", file=None, field="split")
-    images = read_idx(_find(root, f"{prefix}-images-idx3-ubyte"))
+    images_path = _find(root, f"{prefix}-images-idx3-ubyte")
+    images = read_idx(images_path)
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise DataFormatError(f"images are {images.dtype} of shape {images.shape}, expected uint8 (N, 28, 28)",
+                              "use Fashion-MNIST's own idx3 image file", file=images_path, field="images")
     labels_path = _find(root, f"{prefix}-labels-idx1-ubyte")
     labels = read_idx(labels_path)
-    if images.ndim != 3 or labels.shape != (images.shape[0],):
+    if labels.shape != (images.shape[0],):
         raise DataFormatError(f"{labels.shape} labels for images {images.shape}", "use matching image and label files", file=labels_path, field="labels")
     return ImageSet(images[:, None], labels.astype(np.int64), classes=FASHION_MNIST_CLASSES, name=f"fashion-mnist/{split}", **conversion)
 
@@ -213,12 +217,34 @@ def _imagenet64_read(path: Path) -> dict:
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 
 
+#: Pillow modes holding more than 8 bits per pixel, and the largest value of their range.
+_WIDE_MODES = {"I;16": 65535, "I;16L": 65535, "I;16B": 65535, "I;16N": 65535, "I": 65535}
+
+
+def _eight_bit(img, source: str):
+    """An 8-bit image: 16-bit greyscale (Pillow modes ``I;16*`` and ``I``, e.g. a 16-bit PNG) scaled by 255/65535
+    (Pillow's own ``convert`` clips such images to white); float and other wide modes are refused by name."""
+    from PIL import Image
+
+    if img.mode == "F" or (img.mode not in _WIDE_MODES and img.mode.startswith(("I", "F"))):
+        raise DataFormatError(f"image mode {img.mode!r} ({'32-bit float' if img.mode == 'F' else 'wide integer'} pixels) has no defined 0-255 scale",
+                              "save the stimuli as 8- or 16-bit PNG/JPEG", file=source, field="mode")
+    if img.mode not in _WIDE_MODES:
+        return img
+    values = np.asarray(img, dtype=np.float64)
+    if values.min() < 0 or values.max() > _WIDE_MODES[img.mode]:
+        raise DataFormatError(f"{img.mode} pixel values span {values.min():g}..{values.max():g}, outside 0..65535",
+                              "save the stimuli as 8- or 16-bit PNG/JPEG", file=source, field="mode")
+    return Image.fromarray(np.rint(values * (255 / 65535)).astype(np.uint8), mode="L")
+
+
 def _decode(data: bytes, source: str, storage_size: int | None, grey: bool) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     try:
         img = Image.open(io.BytesIO(data))
-        img = img.convert("L" if grey else "RGB")
+        img.load()
+        img = _eight_bit(img, source).convert("L" if grey else "RGB")
     except (UnidentifiedImageError, OSError) as exc:
         raise DataFormatError(f"cannot decode image ({exc})", "replace the file with a valid image", file=source, field=None) from exc
     if storage_size is not None and img.size != (storage_size, storage_size):
@@ -272,30 +298,58 @@ def load_stimulus_images(
         raise DataFormatError(f"{len(missing)} stimulus id(s) not in the stimulus set, e.g. {missing[:3]}", "use the stimulus set that belongs to the recordings", file=csv, field="stimulus_id")
     source = Path(images)
     reader = _zip_reader(source) if source.suffix == ".zip" else _folder_reader(source)
-    arrays = [_decode(reader(str(table.at[s, file_column])), f"{source}:{table.at[s, file_column]}", storage_size, grey) for s in order]
+    arrays, read_from = [], {}
+    for stimulus in order:
+        name = str(table.at[stimulus, file_column])
+        member, data = reader(name)
+        if read_from.setdefault(member, name) != name:  # e.g. cars/001.png and faces/001.png against a flattened folder
+            raise DataFormatError(f"{read_from[member]!r} and {name!r} both resolve to {member}", "give each image's own relative path and "
+                                  "keep the stimulus folder's sub-folders", file=source, field=file_column)
+        arrays.append(_decode(data, f"{source}:{name}", storage_size, grey))
     return ImageSet(np.stack(arrays), None, stimulus_ids=order, name=f"stimuli:{csv.stem}", **conversion)
 
 
-def _zip_reader(path: Path) -> Callable[[str], bytes]:
+def _zip_reader(path: Path) -> Callable[[str], tuple[str, bytes]]:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, FileNotFoundError) as exc:
         raise DataFormatError(f"cannot open zip ({exc})", "pass the stimulus-set zip or an extracted folder", file=path, field=None) from exc
-    members = {Path(n).name: n for n in archive.namelist()}
+    members = [n for n in archive.namelist() if not n.endswith("/") and not n.startswith("__MACOSX/")]
+    exact = set(members)
+    by_tail: dict[str, list[str]] = {}  # every trailing part of a member's path (b/c.png, c.png for a/b/c.png) -> members
+    for member in members:
+        parts = member.split("/")
+        for i in range(1, len(parts)):
+            by_tail.setdefault("/".join(parts[i:]), []).append(member)
 
-    def read(name: str) -> bytes:
-        if Path(name).name not in members:
-            raise DataFormatError(f"{name!r} is not in the zip", "use the zip that belongs to the stimulus CSV", file=path, field="filename")
-        return archive.read(members[Path(name).name])
+    def read(name: str) -> tuple[str, bytes]:
+        parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+        if "/".join(parts) in exact:
+            return "/".join(parts), archive.read("/".join(parts))
+        # the longest trailing part of the name that members end in: a zip with a top folder (stimuli/cars/001.png for
+        # cars/001.png), or an absolute path from the CSV (Brain-Score's image_path) for a member cars/001.png
+        found: list[str] = []
+        for i in range(len(parts)):
+            tail = "/".join(parts[i:])
+            found = ([tail] if tail in exact else []) + by_tail.get(tail, [])
+            if found:
+                break
+        if len(found) != 1:
+            problem = f"{name!r} is not in the zip" if not found else f"{name!r} matches {len(found)} members ({found[:3]})"
+            raise DataFormatError(problem, "give each image's path inside the zip in the CSV's file column (e.g. cars/001.png), "
+                                  "or use the zip that belongs to the stimulus CSV", file=path, field="filename")
+        return found[0], archive.read(found[0])
 
     return read
 
 
-def _folder_reader(root: Path) -> Callable[[str], bytes]:
-    def read(name: str) -> bytes:
-        for candidate in (root / name, root / Path(name).name):
-            if candidate.exists():
-                return candidate.read_bytes()
+def _folder_reader(root: Path) -> Callable[[str], tuple[str, bytes]]:
+    def read(name: str) -> tuple[str, bytes]:
+        parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+        for i in range(len(parts)):  # the longest trailing part of the name found under root (an absolute path from the CSV too)
+            candidate = root.joinpath(*parts[i:])
+            if candidate.is_file():
+                return str(candidate), candidate.read_bytes()
         raise DataFormatError(f"image {name!r} not found", "point images= at the folder holding the stimulus files", file=root, field="filename")
 
     return read

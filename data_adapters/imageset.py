@@ -85,10 +85,30 @@ class ImageSet(Dataset):
         self._set_conversion(size=size, channels=channels, mean=mean, std=std, transform=transform)
 
     def _set_conversion(self, *, size, channels, mean, std, transform) -> None:
+        for field, value, allowed in (("size", size, "a positive image side in pixels, e.g. 32"), ("channels", channels, "1 (grey) or 3 (RGB)")):
+            valid = value is None or (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1)
+            if not valid or (field == "channels" and value not in (None, 1, 3)):
+                raise DataFormatError(f"{self.name}: {field} must be {allowed}, got {value!r}", f"set {field} to {allowed} (or None to keep the stored one)", file=None, field=field)
+        if transform is not None and not callable(transform):
+            raise DataFormatError(f"{self.name}: transform must be callable, got {type(transform).__name__}", "pass a function of a float image tensor, or None", file=None, field="transform")
         self.size, self.channels, self.transform = size, channels, transform
         out_c = channels or self._storage.shape[1]
-        self._mean = None if mean is None else torch.as_tensor(mean, dtype=torch.float32).reshape(-1, 1, 1).expand(out_c, 1, 1)
-        self._std = None if std is None else torch.as_tensor(std, dtype=torch.float32).reshape(-1, 1, 1).expand(out_c, 1, 1)
+        self._mean, self._std = self._per_channel("mean", mean, out_c), self._per_channel("std", std, out_c)
+
+    def _per_channel(self, field: str, value: Any, out_c: int) -> torch.Tensor | None:
+        """``mean``/``std`` as a ``(C, 1, 1)`` tensor: one finite value, or one per output channel (std > 0)."""
+        if value is None:
+            return None
+        try:
+            values = torch.as_tensor(np.asarray(value, dtype=np.float64), dtype=torch.float32).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise DataFormatError(f"{self.name}: {field} {value!r} is not a number or a list of numbers ({exc})", f"give {field} as one number or {out_c} numbers", file=None, field=field) from None
+        if values.numel() not in (1, out_c):
+            raise DataFormatError(f"{self.name}: {values.numel()} {field} values for {out_c} channel(s)", f"give {field} as one number or {out_c} numbers", file=None, field=field)
+        if not torch.isfinite(values).all() or (field == "std" and (values <= 0).any()):
+            raise DataFormatError(f"{self.name}: {field} must be finite{' and positive' if field == 'std' else ''}, got {value!r}",
+                                  f"use the training images' per-channel {field} (e.g. 0.5)", file=None, field=field)
+        return values.reshape(-1, 1, 1).expand(out_c, 1, 1)
 
     # ------------------------------------------------------------------ size, ids, storage
 
@@ -115,6 +135,11 @@ class ImageSet(Dataset):
     def labels(self) -> torch.Tensor:
         """This set's labels (``-1`` where unknown)."""
         return self._labels if self._index is None else self._labels[self._index]
+
+    @property
+    def stored_shape(self) -> tuple[int, int, int]:
+        """Shape ``(C, H, W)`` of the stored uint8 images (before conversion)."""
+        return tuple(int(d) for d in self._storage.shape[1:])
 
     @property
     def device(self) -> torch.device:
@@ -225,6 +250,19 @@ class ImageSet(Dataset):
         if settings["channels"] is not None and mean is not None and len(mean) not in (1, settings["channels"]):
             mean, std = float(np.mean(mean)), float(np.mean(std))
         out._set_conversion(size=settings["size"], channels=settings["channels"], mean=mean, std=std, transform=settings["transform"])
+        return out
+
+    def pixel_hashes(self, chunk: int = 4096) -> np.ndarray:
+        """One 64-bit hash of each stored image's pixels (uint64, ``len(self)``): equal images hash equal, whatever
+        their ids, so the split rule can compare pixels where ids cannot be trusted."""
+        weights = np.random.default_rng(0x5EED).integers(1, 2**63, size=int(np.prod(self._storage.shape[1:])), dtype=np.uint64) | np.uint64(1)
+        out = np.empty(len(self), dtype=np.uint64)
+        for start in range(0, len(self), chunk):
+            block = self._storage[self._positions(torch.arange(start, min(start + chunk, len(self))))] if self._index is not None \
+                else self._storage[start:start + chunk]
+            flat = block.reshape(block.shape[0], -1).cpu().numpy().astype(np.uint64)
+            with np.errstate(over="ignore"):
+                out[start:start + len(flat)] = (flat * weights).sum(axis=1, dtype=np.uint64) ^ (flat.sum(axis=1, dtype=np.uint64) << np.uint64(40))
         return out
 
     def split_holdout(self, n_holdout: int, *, seed: int = 0) -> tuple[ImageSet, ImageSet]:

@@ -56,7 +56,8 @@ def open_brainio_assembly(path: str | os.PathLike) -> xr.DataArray:
     try:
         ds = xr.open_dataset(path)
     except Exception as exc:  # netCDF4/h5py raise many types for truncated files
-        raise DataFormatError(f"cannot read netCDF ({type(exc).__name__}: {exc})", "the file is truncated or not netCDF; download it again", file=path, field=None) from exc
+        problem = "the file is empty" if path.stat().st_size == 0 else f"cannot read netCDF ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})"
+        raise DataFormatError(problem, "the file is truncated or not netCDF; download it again", file=path, field=None) from None
     data_vars = list(ds.data_vars)
     if len(data_vars) != 1:
         raise DataFormatError(f"expected exactly one data variable, found {data_vars}", "write one assembly per file (BrainIO spec)", file=path, field="data variables")

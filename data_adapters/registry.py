@@ -11,6 +11,11 @@ third-party packages plug in through the entry-point group
 
 from __future__ import annotations
 
+import difflib
+import inspect
+import types
+import typing
+from collections import abc
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +30,8 @@ __all__ = [
     "load_neural",
     "load_images",
     "get_entry",
+    "loader_arguments",
+    "loader_parameters",
     "reload_plugins",
     "ENTRY_POINT_GROUP",
 ]
@@ -67,12 +74,98 @@ def get_entry(name: str, kind: str | None = None) -> Entry:
 
 
 def load_neural(name: str, **kwargs: Any):
-    """Load registered neural dataset ``name`` as a validated assembly."""
+    """Load registered neural dataset ``name`` as a validated assembly (arguments checked by :func:`loader_arguments`)."""
     from neurosage.assembly import validate
 
-    return validate(get_entry(name, "neural").factory(**kwargs), source=name)
+    factory = get_entry(name, "neural").factory
+    return validate(factory(**loader_arguments(factory, kwargs, name)), source=name)
 
 
 def load_images(name: str, split: str = "train", **kwargs: Any):
-    """Load split ``split`` of registered image dataset ``name``."""
-    return get_entry(name, "images").factory(split, **kwargs)
+    """Load split ``split`` of registered image dataset ``name`` (arguments checked by :func:`loader_arguments`)."""
+    factory = get_entry(name, "images").factory
+    return factory(split, **loader_arguments(factory, kwargs, name, skip=1))
+
+
+#: Image conversion settings a loader's ``**conversion`` passes to :class:`~neurosage.data_adapters.imageset.ImageSet`.
+_CONVERSION = {"size": int, "channels": int, "mean": float, "std": float, "transform": None}
+_TRUE, _FALSE = {"true", "yes", "1", "on"}, {"false", "no", "0", "off"}
+
+
+def loader_arguments(factory: Callable[..., Any], kwargs: dict[str, Any], dataset: str, *, skip: int = 0) -> dict[str, Any]:
+    """``kwargs`` checked against the loader's declared parameters and typed by their annotations.
+
+    Unknown names are refused with the closest known one; text values (from ``--teacher-arg KEY=VALUE`` or TOML) become the
+    declared type: ``bool`` from true/false/yes/no/1/0 (so ``average=false`` is False, not a true string), ``int``,
+    ``float``, and tuples or lists from comma-separated text. ``skip`` leading positional parameters (the split) are
+    not arguments.
+    """
+    from neurosage.core.errors import ConfigError
+
+    params = list(inspect.signature(factory).parameters.values())[skip:]
+    named = {p.name: p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    var_kw = next((p.name for p in params if p.kind is p.VAR_KEYWORD), None)
+    try:
+        hints = typing.get_type_hints(factory)
+    except Exception:  # an annotation that cannot be resolved: names are still checked
+        hints = {}
+    known = sorted(named) + (sorted(_CONVERSION) if var_kw == "conversion" else [])
+    out = {}
+    for key, value in kwargs.items():
+        if key not in named and (var_kw is None or (var_kw == "conversion" and key not in _CONVERSION)):
+            close = difflib.get_close_matches(key, known, n=1)
+            raise ConfigError(f"dataset {dataset!r} has no loader argument {key!r}{f' (did you mean {close[0]!r}?)' if close else ''}",
+                              f"use one of {known} (neurosage datasets {dataset} lists them)", field=key)
+        expected = hints.get(key) if key in named else _CONVERSION.get(key)
+        out[key] = _typed(value, expected, key, dataset)
+    return out
+
+
+def loader_parameters(entry: Entry) -> list[str]:
+    """The loader arguments of a registered dataset as ``name: type = default`` lines (``--teacher-arg``/``[teacher]`` keys)."""
+    factory = entry.factory
+    params = list(inspect.signature(factory).parameters.values())[1 if entry.meta.get("kind") == "images" else 0:]
+    try:
+        hints = typing.get_type_hints(factory)
+    except Exception:
+        hints = {}
+    out = []
+    for p in params:
+        if p.kind is p.VAR_KEYWORD:
+            out += [f"{k} (image conversion)" for k in _CONVERSION] if p.name == "conversion" else [f"**{p.name}"]
+        elif p.kind is not p.VAR_POSITIONAL:
+            hint = hints.get(p.name, p.annotation)
+            kind = getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+            out.append(f"{p.name}: {kind}" + ("" if p.default is p.empty else f" = {p.default!r}"))
+    return out
+
+
+def _typed(value: Any, hint: Any, key: str, dataset: str) -> Any:
+    """``value`` as the annotated type when it is text and the annotation is a bool, int, float or a sequence of them."""
+    from neurosage.core.errors import ConfigError
+
+    optional = typing.get_origin(hint) in (typing.Union, types.UnionType)
+    options = [a for a in typing.get_args(hint) if a is not type(None)] if optional else [hint]
+    if bool in options and not isinstance(value, (bool, str)):
+        raise ConfigError(f"{dataset}: {key} = {value!r} is not true or false", f"write {key}=true or {key}=false", field=key)
+    if hint is None or not isinstance(value, str):
+        return value
+    if optional and value.lower() == "none":
+        return None
+    for option in options:
+        origin = typing.get_origin(option) or option
+        if option is bool:
+            if value.lower() not in _TRUE | _FALSE:
+                raise ConfigError(f"{dataset}: {key} = {value!r} is not true or false", f"write {key}=true or {key}=false", field=key)
+            return value.lower() in _TRUE
+        if option in (int, float):
+            try:
+                return option(value)
+            except ValueError:
+                raise ConfigError(f"{dataset}: {key} = {value!r} is not {'an integer' if option is int else 'a number'}",
+                                  f"write {key} as {'e.g. 3' if option is int else 'e.g. 0.5'}", field=key) from None
+        if origin in (tuple, list, abc.Sequence):
+            inner = (typing.get_args(option) or (str,))[0]
+            items = [_typed(v.strip(), inner if inner in (bool, int, float) else None, key, dataset) for v in value.split(",") if v.strip()]
+            return items if origin is list else tuple(items)
+    return value

@@ -29,6 +29,8 @@ def noise_sd(reliability: float, n_repetitions: int) -> float:
     """Single-trial noise SD (in signal SDs) giving ``reliability`` after averaging ``n_repetitions``."""
     if not 0 < reliability <= 1:
         raise DataFormatError(f"reliability must be in (0, 1], got {reliability}", "pass e.g. reliability=0.8", file=None, field="reliability")
+    if isinstance(n_repetitions, bool) or not isinstance(n_repetitions, (int, np.integer)) or n_repetitions < 1:
+        raise DataFormatError(f"n_repetitions must be a positive integer, got {n_repetitions!r}", "pass e.g. n_repetitions=10", file=None, field="n_repetitions")
     return float(np.sqrt(n_repetitions * (1.0 - reliability) / reliability))
 
 
@@ -58,6 +60,12 @@ def simulate_recording(
     seed
         Seeds the site sampling and the noise.
     """
+    counts = n_sites.values() if isinstance(n_sites, Mapping) else [n_sites]
+    if any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1 for k in counts):
+        raise DataFormatError(f"n_sites must be positive integers, got {n_sites!r}", "pass e.g. n_sites=100 or {'V4': 88, 'IT': 168}", file=None, field="n_sites")
+    if isinstance(n_sites, Mapping) and set(n_sites) != set(activations):
+        raise DataFormatError(f"n_sites names regions {sorted(n_sites)}, the activations {sorted(activations)}", "give one site count per region",
+                              file=None, field="n_sites")
     rng = np.random.default_rng(seed)
     sd = noise_sd(reliability, n_repetitions)
     n_stim = len(stimulus_ids)

@@ -21,7 +21,13 @@ def read_stimulus_csv(csv: str | os.PathLike, columns: list[str] | None = None) 
     csv = Path(csv)
     if not csv.exists():
         raise DataFormatError("stimulus set CSV not found", "pass the stimulus CSV that belongs to the recordings", file=csv, field=None)
-    table = pd.read_csv(csv, dtype={"stimulus_id": str, "image_id": str})  # ids are strings, even all-digit hashes
+    try:
+        table = pd.read_csv(csv, dtype={"stimulus_id": str, "image_id": str})  # ids are strings, even all-digit hashes
+    except pd.errors.EmptyDataError:
+        raise DataFormatError("the CSV is empty", "write a header row (stimulus_id,filename,...) and one row per stimulus", file=csv, field=None) from None
+    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise DataFormatError(f"not a UTF-8 comma-separated file ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})",
+                              "save it as UTF-8 CSV (e.g. from a spreadsheet: CSV UTF-8)", file=csv, field=None) from None
     if "stimulus_id" not in table:
         if "image_id" not in table:
             raise DataFormatError("no 'stimulus_id' or 'image_id' column", "add a stimulus_id column", file=csv, field="stimulus_id")

@@ -21,7 +21,8 @@ def make(run_dir: Path, out_dir: Path) -> list[Path]:
     if len(repeated) >= 3:
         r = np.corrcoef(repeated.mature_top1, repeated.mature_top1_repeat)[0, 1]
         ax.set_title(f"reliability: Pearson r = {r:.2f} (n = {len(repeated)})", fontsize=10)
-    lims = [min(archs.mature_top1.min(), repeated.mature_top1_repeat.min(initial=1)), archs.mature_top1.max()]
+    both = np.concatenate([repeated.mature_top1.to_numpy(float), repeated.mature_top1_repeat.to_numpy(float)])
+    lims = [float(both.min()), float(both.max())] if len(both) else [float(archs.mature_top1.min()), float(archs.mature_top1.max())]
     ax.plot(lims, lims, color="grey", lw=0.8, ls="--")
     ax.set_xlabel("mature test top-1, seed 1")
     ax.set_ylabel("mature test top-1, seed 2")

@@ -180,7 +180,13 @@ def validate(
             f"{len(empty)} neuroid(s) have an empty region (first at index {empty[0]}); "
             "fix: give every neuroid a region name such as 'V4' or a layer name"
         )
+    for coord, fix in ((STIMULUS_ID, "give every presentation the id of its image"), (NEUROID_ID, "give every neuroid (site, unit) an id")):
+        blank = [i for i, v in enumerate(assembly[coord].values) if _blank(v)]
+        if blank:
+            problems.append(f"{len(blank)} empty {coord} value(s) (None, NaN or '', first at index {blank[0]}); fix: {fix}")
     problems += _duplicates(assembly, NEUROID_ID, "give every neuroid (site, unit) its own id")
+    if TIME_BIN in dims:
+        problems += _time_bin_problems(assembly)
     if unique_stimuli:
         problems += _duplicates(assembly, STIMULUS_ID, "call neurosage.assembly.average_repetitions(assembly)")
     problems.extend(_finite_problems(assembly, allow_nan))
@@ -189,6 +195,27 @@ def validate(
     if assembly[STIMULUS_ID].dtype.kind != "U":
         assembly = assembly.assign_coords({STIMULUS_ID: (PRESENTATION, assembly[STIMULUS_ID].values.astype(str))})
     return assembly
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or (isinstance(value, str) and not value.strip())
+
+
+def _time_bin_problems(assembly: xr.DataArray) -> list[str]:
+    """Bin edges present, finite and each bin at least 1 ms long with its end after its start."""
+    if not all(_has_coord(assembly, c, TIME_BIN) for c in ("time_bin_start", "time_bin_end")):
+        return [f"missing coord 'time_bin_start' or 'time_bin_end' on dim {TIME_BIN!r}; fix: add each bin's edges in ms"]
+    try:
+        starts = np.asarray(assembly["time_bin_start"].values, dtype=float)
+        ends = np.asarray(assembly["time_bin_end"].values, dtype=float)
+    except (TypeError, ValueError):
+        return ["time bin edges are not numbers; fix: give time_bin_start and time_bin_end in ms"]
+    bad = np.flatnonzero(~np.isfinite(starts) | ~np.isfinite(ends) | (ends <= starts))
+    if not len(bad):
+        return []
+    i = int(bad[0])
+    return [f"{len(bad)} time bin(s) with a missing, reversed or zero-length span, e.g. bin {i}: {starts[i]:g}-{ends[i]:g} ms; "
+            "fix: give every bin a start before its end (ms)"]
 
 
 def _duplicates(assembly: xr.DataArray, coord: str, fix: str) -> list[str]:
@@ -314,6 +341,15 @@ def select_time(assembly: xr.DataArray, start: float, end: float) -> xr.DataArra
     for c in ("time_bin_start", "time_bin_end"):
         if c not in assembly.coords:
             raise AssemblyError([f"missing coord {c!r} on {TIME_BIN!r}; fix: add bin edges in ms"])
+    problems = _time_bin_problems(assembly)
+    try:
+        lo, hi = (float("nan"), float("nan")) if isinstance(start, bool) or isinstance(end, bool) else (float(start), float(end))
+    except (TypeError, ValueError):
+        lo, hi = float("nan"), float("nan")
+    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+        problems.append(f"window [{start}, {end}] ms is not a finite span with its end after its start; fix: e.g. select_time(a, 70, 170)")
+    if problems:
+        raise AssemblyError(problems)
     starts = np.asarray(assembly["time_bin_start"].values, dtype=float)
     ends = np.asarray(assembly["time_bin_end"].values, dtype=float)
     inside = np.flatnonzero((starts >= start) & (ends <= end))

@@ -25,8 +25,16 @@ __all__ = ["QUIET_LOGGERS", "build_parser", "configure_logging", "main", "error_
 QUIET_LOGGERS = ("hyperopt", "distributed", "dask", "PIL", "matplotlib", "fsspec", "h5py")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the project's one-line errors: what is wrong with which flag, and the fix."""
+
+    def error(self, message: str):  # type: ignore[override]
+        print(f"{self.prog}: error: {message}; fix: see {self.prog} --help", file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="neurosage", description="Brain-guided neural architecture search (TG-SAGE).")
+    parser = _Parser(prog="neurosage", description="Brain-guided neural architecture search (TG-SAGE).")
     parser.add_argument("--version", action="version", version=f"neurosage {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-v progress messages, -vv debug and tracebacks)")
     parser.add_argument("-q", "--quiet", action="store_true", help="errors only")
@@ -51,7 +59,10 @@ def configure_logging(verbose: int, quiet: bool = False) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a flag argparse refused (already reported on one line)
+        return int(exc.code or 0)
     COMMAND_LINE.set(["neurosage", *argv])
     configure_logging(args.verbose, args.quiet)
     os.environ.setdefault("MPLBACKEND", "Agg")  # this process draws files, never windows
@@ -65,16 +76,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"neurosage {args.command}: error: {error_message(exc, getattr(args, 'run_dir', None), args.command)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"neurosage {args.command}: interrupted; fix: run the same command again (with --resume for a search) to continue", file=sys.stderr)
+        return 130
+    except Exception as exc:  # anything else is a defect of neurosage: still one line, and how to report it
+        if args.verbose >= 2:
+            traceback.print_exc()
+        text = str(exc).splitlines()[0][:300] if str(exc) else ""
+        print(f"neurosage {args.command}: error: unexpected {type(exc).__name__}: {text}; fix: rerun with -vv for the traceback and report it "
+              "(a neurosage defect: every mistake should get its own message)", file=sys.stderr)
+        return 1
 
 
 #: errno values of a full or failing disk.
-_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS}
+_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EIO}
 
 
 def error_message(exc: BaseException, run_dir: str | None = None, command: str = "search") -> str:
     """One line for an error: what went wrong, where, and the fix (never torch's unsafe ``weights_only=False`` advice)."""
     if isinstance(exc, NeurosageError):
         return str(exc)
+    if isinstance(exc, OSError) and exc.errno == errno.EROFS:
+        return f"could not write {exc.filename or 'a file'} (the disk is read-only); fix: give a run folder on a writable disk"
     if isinstance(exc, OSError) and exc.errno in _DISK_ERRORS:
         where = f" in {run_dir}" if run_dir else ""
         again = f"neurosage {command} {run_dir} --resume" if run_dir and command == "search" else f"the same neurosage {command} command"

@@ -9,6 +9,7 @@ functions, so ``neurosage --help`` and ``neurosage datasets`` import no torch.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from dataclasses import MISSING, asdict, fields
 from pathlib import Path
@@ -17,7 +18,8 @@ from neurosage.analyses.config import field_docs, field_types, load_config
 from neurosage.analyses.settings import DemoConfig, SearchConfig
 from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError
-from neurosage.runs.provenance import read_settings
+from neurosage.runs.lock import run_lock
+from neurosage.runs.provenance import resume_settings
 
 __all__ = ["REGISTRY", "command", "add_config_flags", "config_from_args"]
 
@@ -78,6 +80,21 @@ def add_teacher_arg_flag(parser: argparse.ArgumentParser) -> None:
                         help="argument of the teacher's dataset loader, e.g. path=assy.nc or stimulus_csv=stimuli.csv (repeatable)")
 
 
+def at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: an integer of at least ``low`` (argparse reports anything else as the flag's error)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is below {low}; give an integer of at least {low}")
+        return value
+
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
 def teacher_args(args: argparse.Namespace) -> dict[str, str]:
     """The ``--teacher-arg KEY=VALUE`` flags as a dict (refusing malformed ones)."""
     pairs = [item.partition("=") for item in getattr(args, "teacher_arg", None) or []]
@@ -111,8 +128,12 @@ def _run_datasets(args: argparse.Namespace) -> int:
     if not entries:
         print(f"no dataset matches {args.pattern!r}")
         return 1
+    from neurosage.data_adapters.registry import loader_parameters
+
     for e in entries:
         print(f"{e.name:16s} [{e.kind}] {e.description}")
+        if len(entries) == 1 or args.pattern == e.name:
+            print(f"{'':19s}arguments: {'; '.join(loader_parameters(e))}")
         for need in e.needs:
             print(f"{'':19s}needs: {need}")
         if e.citation:
@@ -152,22 +173,37 @@ def _search(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_search(args: argparse.Namespace) -> int:
-    from neurosage.analyses.embedded import embedded_setup
-    from neurosage.search.driver import run_search
+    from neurosage.analyses.embedded import check_config
 
     run_dir = Path(args.run_dir)
     # a resumed search starts from the settings recorded in its run folder; flags may change only budget and workers
-    config = config_from_args(SearchConfig, args, base=read_settings(run_dir) if args.resume else None)
+    config = config_from_args(SearchConfig, args, base=resume_settings(run_dir) if args.resume else None)
+    check_config(config)  # settings that cannot work leave no run folder behind
+    client = _scheduler(config.scheduler) if config.scheduler else None  # reachable before any data or teacher work
+    with run_lock(run_dir):  # before the data and the teacher: a second driver on this folder is refused at once
+        return _search(run_dir, config, args.resume, client)
+
+
+def _scheduler(address: str):
+    """A Dask client of the scheduler at ``address``, or one error naming it (within 10 s, before any other work)."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ConfigError(f"cannot reach the Dask scheduler at {address!r} ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})",
+                          "start it (dask scheduler) and give its address, e.g. --scheduler tcp://host:8786", field="scheduler") from None
+
+
+def _search(run_dir: Path, config: SearchConfig, resume: bool, client) -> int:
+    from neurosage.analyses.embedded import embedded_setup
+    from neurosage.search.driver import run_search
+
     setup = embedded_setup(config, run_dir, with_teacher=config.objective != "p")
     task = setup.task(config.network, config.premature, config.objective, config.alpha, config.device, config.candidate_threads)
-    client = None
-    if config.scheduler:
-        from distributed import Client
-
-        client = Client(config.scheduler)
     result = run_search(
         run_dir, config.search_space, task, budget=config.budget, algo=config.algo, seed=config.seed,
-        workers=config.workers, client=client, resume=args.resume, config=asdict(config),
+        workers=config.workers, client=client, resume=resume, config=asdict(config), locked=True,
         searcher_kwargs=config.searcher_kwargs(),
     )
     best = result.best
@@ -187,11 +223,11 @@ def _rdm(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", default=None, help="Fashion-MNIST folder (default stimuli: its first --n-stimuli test images)")
     p.add_argument("--stimuli", default=None, help="stimulus-set CSV (with --images) instead of Fashion-MNIST")
     p.add_argument("--images", default=None, help="stimulus images folder or zip")
-    p.add_argument("--n-stimuli", type=int, default=300)
-    p.add_argument("--size", type=int, default=None, help="resize stimuli to this many pixels")
-    p.add_argument("--channels", type=int, default=None, help="convert stimuli to 1 or 3 channels")
+    p.add_argument("--n-stimuli", type=at_least(3), default=300)
+    p.add_argument("--size", type=at_least(1), default=None, help="resize stimuli to this many pixels")
+    p.add_argument("--channels", type=int, choices=(1, 3), default=None, help="convert stimuli to 1 or 3 channels")
     p.add_argument("--out", default="runs/rdm", help="folder for similarity.csv and similarity.png")
-    p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+    p.add_argument("--bootstrap", type=at_least(0), default=1000, metavar="N",
                    help="bootstrap samples of the stimuli for the 95%% intervals of S_i and TG (0: none; default 1000)")
     p.add_argument("--device", default=None)
     add_teacher_arg_flag(p)
@@ -200,6 +236,12 @@ def _rdm(sub: argparse._SubParsersAction) -> None:
 
 def _stimuli(args: argparse.Namespace):
     """The stimulus images of the ``rdm`` command: a stimulus set, or the embedded default's teacher stimuli."""
+    if bool(args.stimuli) != bool(args.images):
+        given, missing = ("--stimuli", "--images") if args.stimuli else ("--images", "--stimuli")
+        raise ConfigError(f"{given} needs {missing} (a stimulus set is its CSV and its images)",
+                          "pass both --stimuli CSV and --images FOLDER_OR_ZIP, or neither for the Fashion-MNIST stimuli", field=missing.strip("-"))
+    if args.stimuli and args.data:
+        raise ConfigError("--data and --stimuli both give stimuli", "pass --stimuli with --images, or --data, not both", field="data")
     if args.stimuli:
         from neurosage.data_adapters.images import load_stimulus_images
 
@@ -314,12 +356,19 @@ def _figures(sub: argparse._SubParsersAction) -> None:
 def _run_figures(args: argparse.Namespace) -> int:
     from neurosage.figures import make_all
 
-    drawn = make_all(args.run_dir, args.out)
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        raise ConfigError("no such folder" if not run_dir.exists() else "is a file, not a run folder",
+                          "give the run folder of neurosage analyze (e.g. runs/paper)", file=run_dir, field="run_dir")
+    drawn = make_all(run_dir, args.out)
     for name, paths in drawn.written.items():
         print(f"{name}: " + ", ".join(str(p) for p in paths))
     for name, reason in drawn.skipped.items():
         print(f"not drawn: {name}: {reason}")
     if not drawn.written:
-        print(f"nothing to draw: {args.run_dir} has no analysis results (run 'neurosage analyze ...' first)")
+        search = " (it holds a search's trials.csv: a search's results are its trials.csv and trials.nc; figures draws analyses')" \
+            if (run_dir / "trials.csv").exists() else ""
+        print(f"nothing to draw: {run_dir} has no analysis results{search}; fix: run 'neurosage analyze ANALYSIS --run-dir {run_dir}' first",
+              file=sys.stderr)
         return 1
     return 0

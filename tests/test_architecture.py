@@ -41,7 +41,7 @@ APPLICATION = [
     ["analyses.common", "figures.output", "figures.published", "figures.similarity_heatmap"],
     ["analyses.predictability", "analyses.search_comparison", "analyses.cell_search", "analyses.neuro_search",
      "analyses.demo", "figures.fig2_alpha", "figures.fig3_predictability", "figures.fig4_search", "figures.tables",
-     "figures.search_trials", "figures.demo_summary", "analyses.channel_search", "figures.channel_sizes"],
+     "figures.search_trials", "figures.demo_summary", "analyses.channel_search", "figures.channel_sizes", "figures.predictability_pool"],
     ["figures"],
     ["commands"],
     ["cli"],

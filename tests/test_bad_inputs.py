@@ -777,6 +777,342 @@ def config_too_many_stimuli(tmp):
     embedded_setup(EmbeddedConfig(data=str(write_fashion_mnist(tmp / "f", 40, 10)), n_stimuli=50), tmp / "run")
 
 
+# ---------------------------------------------------------------- the next mistakes (issue 24): silent before, refused now
+@case(DataFormatError, "std")
+def imageset_zero_std(tmp):
+    ImageSet(np.zeros((2, 1, 4, 4), dtype=np.uint8), mean=0.5, std=0)
+
+
+@case(DataFormatError, "mean")
+def imageset_mean_per_channel_count(tmp):
+    ImageSet(np.zeros((2, 3, 4, 4), dtype=np.uint8), mean=[0.5, 0.5], std=0.25)
+
+
+@case(DataFormatError, "size")
+def imageset_zero_size(tmp):
+    ImageSet(np.zeros((2, 1, 4, 4), dtype=np.uint8), size=0)
+
+
+@case(DataFormatError, "matches 2 members")
+def stimuli_zip_same_file_name_in_two_folders(tmp):
+    from PIL import Image
+
+    with zipfile.ZipFile(tmp / "s.zip", "w") as z:
+        for folder, value in (("cars", 10), ("faces", 200)):
+            buffer = __import__("io").BytesIO()
+            Image.fromarray(np.full((8, 8), value, dtype=np.uint8)).save(buffer, format="PNG")
+            z.writestr(f"{folder}/001.png", buffer.getvalue())
+    pd.DataFrame({"stimulus_id": ["a"], "filename": ["001.png"]}).to_csv(tmp / "s.csv", index=False)
+    load_stimulus_images(tmp / "s.csv", tmp / "s.zip")
+
+
+@case(DataFormatError, "mode")
+def stimuli_float_tiff(tmp):
+    from PIL import Image
+
+    (tmp / "img").mkdir()
+    Image.fromarray(np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8), mode="F").save(tmp / "img" / "a.tif")
+    pd.DataFrame({"stimulus_id": ["a"], "filename": ["a.tif"]}).to_csv(tmp / "s.csv", index=False)
+    load_stimulus_images(tmp / "s.csv", tmp / "img")
+
+
+@case(ConfigError, "n-train")
+def embedded_n_train_beyond_the_split(tmp):
+    from neurosage.analyses.embedded import embedded_setup
+
+    embedded_setup(EmbeddedConfig(data=str(write_fashion_mnist(tmp / "f", 40, 20)), n_val=30, n_train=64, n_stimuli=5), tmp / "run", with_teacher=False)
+
+
+@case(NeurosageError, "pixel-identical")
+def embedded_test_files_copied_over_train(tmp):
+    import shutil
+
+    from neurosage.analyses.embedded import embedded_setup
+
+    data = write_fashion_mnist(tmp / "f", 40, 40)
+    for kind in ("images-idx3", "labels-idx1"):
+        shutil.copy(data / f"t10k-{kind}-ubyte.gz", data / f"train-{kind}-ubyte.gz")
+    embedded_setup(EmbeddedConfig(data=str(data), n_val=10, n_train=20, n_stimuli=10, teacher_epochs=0.05), tmp / "run")
+
+
+@case(DataFormatError, "empty")
+def stimulus_csv_empty(tmp):
+    (tmp / "s.csv").write_text("")
+    read_stimulus_csv(tmp / "s.csv")
+
+
+@case(DataFormatError, "UTF-8")
+def stimulus_csv_utf16(tmp):
+    (tmp / "s.csv").write_text("stimulus_id,filename\na,a.png\n", encoding="utf-16")
+    read_stimulus_csv(tmp / "s.csv")
+
+
+@case(DataFormatError, "uint8")
+def fashion_mnist_int16_images(tmp):
+    root = write_fashion_mnist(tmp / "f", 20, 10)
+    header = bytes([0, 0, 0x0B, 3]) + b"".join(int(d).to_bytes(4, "big") for d in (20, 28, 28))  # idx dtype code 0x0B: int16
+    (root / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(header + np.zeros((20, 28, 28), dtype=">i2").tobytes()))
+    load_fashion_mnist("train", root)
+
+
+def _channel_model(kind: str):
+    import torch
+    from torch import nn
+
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 3, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv(self.conv(x))
+
+    class Branching(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x):
+            return self.conv(x) if x.sum() > 0 else x
+
+    return {"twice": Twice, "branching": Branching}[kind](), torch.zeros(2, 3, 8, 8)
+
+
+@case(ConfigError, "called twice")
+def channel_groups_module_called_twice(tmp):
+    from neurosage.channels.groups import channel_groups
+
+    channel_groups(*_channel_model("twice"))
+
+
+@case(ConfigError, "torch.fx")
+def channel_groups_untraceable_model(tmp):
+    from neurosage.channels.groups import channel_groups
+
+    channel_groups(*_channel_model("branching"))
+
+
+@case(ConfigError, "example")
+def channel_groups_wrong_example_shape(tmp):
+    import torch
+
+    from neurosage.channels.groups import channel_groups
+
+    channel_groups(torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU()), torch.zeros(2, 1, 8, 8))
+
+
+@case(ConfigError, "no channel group 99")
+def resize_unknown_group(tmp):
+    import torch
+
+    from neurosage.channels.groups import channel_groups
+    from neurosage.channels.resize import resize_channels
+
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8), torch.nn.ReLU(), torch.nn.Conv2d(8, 4, 3))
+    resize_channels(model, channel_groups(model, torch.zeros(2, 3, 8, 8)), {99: 4})
+
+
+@case(DataFormatError, "n_sites")
+def simulate_negative_sites(tmp):
+    simulate_recording({"V4": np.random.default_rng(0).normal(size=(5, 10))}, list("abcde"), n_sites=-1)
+
+
+@case(DataFormatError, "n_repetitions")
+def simulate_zero_repetitions(tmp):
+    simulate_recording({"V4": np.random.default_rng(0).normal(size=(5, 10))}, list("abcde"), n_repetitions=0)
+
+
+@case(ConfigError, "alpha")
+def config_negative_alpha(tmp):
+    SearchConfig(alpha=-1.0)
+
+
+@case(ConfigError, "workers")
+def config_zero_workers(tmp):
+    SearchConfig(workers=0)
+
+
+@case(ConfigError, "startup-trials")
+def config_negative_startup_trials(tmp):
+    (tmp / "c.toml").write_text("startup-trials = -3\n")
+    load_config(SearchConfig, tmp / "c.toml")
+
+
+@case(ConfigError, "tpe-gamma")
+def config_negative_tpe_gamma(tmp):
+    SearchConfig(tpe_gamma=-1.0)
+
+
+@case(ConfigError, "n-stem-cells")
+def config_negative_stem_cells(tmp):
+    SearchConfig(n_stem_cells=-1)
+
+
+@case(ConfigError, "written twice")
+def config_key_dashed_and_underscored(tmp):
+    (tmp / "c.toml").write_text("n-train = 64\nn_train = 65\n")
+    load_config(SearchConfig, tmp / "c.toml")
+
+
+@case(ConfigError, "UTF-8")
+def config_latin1_toml(tmp):
+    (tmp / "c.toml").write_bytes('teacher = "brain:Caf\u00e9:V4"\n'.encode("latin-1"))
+    load_config(SearchConfig, tmp / "c.toml")
+
+
+@case(ConfigError, "checkpoints")
+def config_checkpoint_text(tmp):
+    from neurosage.analyses.predictability import PredictabilityConfig
+
+    (tmp / "c.toml").write_text('checkpoints = [1, "x"]\n')
+    load_config(PredictabilityConfig, tmp / "c.toml")
+
+
+@case(ConfigError, "metrics is empty")
+def config_empty_metric_list(tmp):
+    from neurosage.analyses.channel_search import ChannelSearchAnalysisConfig
+
+    (tmp / "c.toml").write_text("metrics = []\n")
+    load_config(ChannelSearchAnalysisConfig, tmp / "c.toml")
+
+
+@case(ConfigError, "top-k")
+def config_zero_top_k(tmp):
+    from neurosage.analyses.neuro_search import NeuroSearchConfig
+
+    (tmp / "c.toml").write_text("top-k = 0\n")
+    load_config(NeuroSearchConfig, tmp / "c.toml")
+
+
+@case(ConfigError, "'V4' twice")
+def spec_region_twice(tmp):
+    teacher_from_spec("brain:MajajHong2015:V4,V4", random_stimuli(np.random.default_rng(0), 8))
+
+
+@case(ConfigError, "empty region")
+def spec_trailing_comma(tmp):
+    teacher_from_spec("brain:MajajHong2015:V4,", random_stimuli(np.random.default_rng(0), 8))
+
+
+@case(DataFormatError, "the file is empty")
+def assembly_file_empty(tmp):
+    (tmp / "a.nc").write_bytes(b"")
+    load_assembly_file(tmp / "a.nc")
+
+
+@case(ConfigError, "teacher's RDMs")
+def teacher_with_nan_rdms(tmp):
+    rdms = compute_rdms({"V4": np.random.default_rng(0).normal(size=(5, 8))})
+    Teacher(rdms.where(rdms > 0.5))
+
+
+@case(ConfigError, "teacher is empty")
+def config_empty_teacher(tmp):
+    SearchConfig(teacher="")
+
+
+@case(ConfigError, "seed")
+def config_negative_seed(tmp):
+    SearchConfig(seed=-1)
+
+
+@case(ConfigError, "average")
+def loader_bool_argument_not_a_bool(tmp):
+    path, _, _ = write_brainio_netcdf(tmp / "a.nc")
+    load_neural("MajajHong2015", path=path, average="maybe")
+
+
+@case(ConfigError, "did you mean 'path'")
+def loader_unknown_argument(tmp):
+    path, _, _ = write_brainio_netcdf(tmp / "a.nc")
+    load_neural("MajajHong2015", pth=path)
+
+
+@case(DataFormatError, "responses.npy")
+def npy_csv_empty_npy(tmp):
+    (tmp / "responses.npy").write_bytes(b"")
+    pd.DataFrame({"stimulus_id": ["a"]}).to_csv(tmp / "s.csv", index=False)
+    pd.DataFrame({"neuroid_id": ["n"], "region": ["V4"]}).to_csv(tmp / "n.csv", index=False)
+    load_npy_csv(tmp / "responses.npy", tmp / "s.csv", tmp / "n.csv")
+
+
+@case(NeurosageError, "journal")
+def corrupt_journal(tmp):
+    from neurosage.runs.journal import Journal
+
+    (tmp / "journal.sqlite").write_bytes(b"not a database" * 100)
+    Journal(tmp / "journal.sqlite")
+
+
+@case(ConfigError, "does not exist")
+def resume_a_folder_that_does_not_exist(tmp):
+    from neurosage.runs.provenance import resume_settings
+
+    resume_settings(tmp / "typo")
+
+
+@case(ConfigError, "run.json")
+def resume_a_folder_without_its_record(tmp):
+    from neurosage.runs.provenance import resume_settings
+
+    (tmp / "run" / "predictability").mkdir(parents=True)
+    resume_settings(tmp / "run")
+
+
+@case(ConfigError, "damaged run record")
+def resume_a_damaged_record(tmp):
+    from neurosage.runs.provenance import resume_settings
+
+    (tmp / "run").mkdir()
+    (tmp / "run" / "run.json").write_text("{not json")
+    resume_settings(tmp / "run")
+
+
+@case(AssemblyError, "zero-length")
+def select_time_zero_length_bin(tmp):
+    a = make_assembly(np.ones((2, 1, 2)), stimulus_id=["a", "b"], region="V4", time_bins=[(70, 70), (70, 170)])
+    select_time(a, 0, 200)
+
+
+@case(AssemblyError, "reversed")
+def select_time_nan_bin_edge(tmp):
+    a = make_assembly(np.ones((2, 1, 2)), stimulus_id=["a", "b"], region="V4", time_bins=[(70, 170), (float("nan"), 200)])
+    select_time(a, 0, 300)
+
+
+@case(AssemblyError, "window")
+def select_time_reversed_window(tmp):
+    a = make_assembly(np.ones((2, 1, 1)), stimulus_id=["a", "b"], region="V4", time_bins=[(70, 170)])
+    select_time(a, 170, 70)
+
+
+@case(AssemblyError, "empty stimulus_id")
+def assembly_none_stimulus_id(tmp):
+    make_assembly(np.ones((3, 1)), stimulus_id=["a", None, ""], region="V4")
+
+
+@case(AssemblyError, "non-finite")
+def subsample_rdm_nan_data(tmp):
+    x = np.random.default_rng(0).normal(size=(5, 20))
+    x[0, 3] = np.nan
+    subsample_rdm(x, n_features=5, n_subsamples=2)
+
+
+@case(ConfigError, "n_features")
+def subsample_rdm_zero_features(tmp):
+    subsample_rdm(np.ones((5, 20)), n_features=0)
+
+
+@case(ConfigError, "n_subsamples")
+def subsample_rdm_zero_subsamples(tmp):
+    subsample_rdm(np.ones((5, 20)), n_features=3, n_subsamples=0)
+
+
+@case(AssemblyError, "overflow")
+def euclidean_rdm_overflows(tmp):
+    compute_rdm(np.random.default_rng(0).normal(size=(4, 3)) * 1e300, "sqeuclidean")
+
+
 @pytest.mark.parametrize(("fn", "error", "mention"), CASES)
 def test_bad_input_gets_the_projects_error_naming_the_problem_and_fix(tmp_path, fn, error, mention):
     with pytest.raises(error) as info:
@@ -818,6 +1154,22 @@ CLI_CASES = [
     pytest.param(["analyze", "channel_search", "--run-dir", "{run}", "--config", "{tmp}/genetic.toml"], "scaling rule", id="analyze_channel_unknown_rule"),
     pytest.param(["analyze", "channel_search", "--run-dir", "{run}", "--config", "{tmp}/accuracy.toml"], "layer metric", id="analyze_channel_unknown_metric"),
     pytest.param(["analyze", "cell_search", "--run-dir", "{run}", "--config", "{tmp}/bad.toml"], "bad.toml", id="analyze_bad_toml"),
+    pytest.param(["search", "{run}", "--budget", "2", "--alpha", "-1", *TINY], "alpha", id="search_negative_alpha"),
+    pytest.param(["rdm", "cifar_resnet-x", "--layers", "stack1", "--teacher", "net:cifar_resnet-1:stack2", "--n-stimuli", "10"], "cifar_resnet-1", id="rdm_bad_depth"),
+    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stak1", "--teacher", "net:cifar_resnet-1:stack2", "--n-stimuli", "10"], "--list-layers", id="rdm_unknown_layer"),
+    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "net:cifar_resnet-1:stak2", "--n-stimuli", "10"], "stack2", id="rdm_unknown_teacher_layer"),
+    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "sim:cifar_resnet-1:V4", "--n-stimuli", "10"], "REGION=LAYER", id="rdm_sim_without_layer"),
+    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "net:cifar_resnet-1:stack2", "--bootstrap", "-5"], "bootstrap", id="rdm_negative_bootstrap"),
+    pytest.param(["figures", "{tmp}/nope"], "no such folder", id="figures_missing_folder"),
+    pytest.param(["search", "{run}", "--config", "{tmp}"], "not a TOML file", id="search_config_is_a_folder"),
+    pytest.param(["search", "{run}", "--budget", "2", "--workers", "0", *TINY], "workers", id="search_zero_workers"),
+    pytest.param(["search", "{run}", "--budget", "2", "--teacher", "", *TINY], "teacher", id="search_empty_teacher"),
+    pytest.param(["search", "{run}", "--budget", "2", "--device", "", *TINY], "device", id="search_empty_device"),
+    pytest.param(["search", "{tmp}/typo", "--resume", *TINY], "typo", id="search_resume_typo"),
+    pytest.param(["search", "{run}", "--budget", "2", *TINY, "--n-train", "1000"], "n-train", id="search_n_train_beyond_split"),
+    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "net:cifar_resnet-1:stack2", "--images", "{tmp}"], "--stimuli", id="rdm_images_without_stimuli"),
+    pytest.param(["rdm", "cifar_resnet-1", "--teacher", "net:cifar_resnet-1:stack2", "--channels", "2"], "channels", id="rdm_two_channels"),
+    pytest.param(["rdm", "cifar_resnet-1", "--teacher", "net:cifar_resnet-1:stack2", "--size", "0"], "size", id="rdm_zero_size"),
 ]
 
 

@@ -247,8 +247,8 @@ def _help(*argv):
     import io
 
     out = io.StringIO()
-    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
-        main([*argv, "--help"])
+    with contextlib.redirect_stdout(out):
+        assert main([*argv, "--help"]) == 0
     return " ".join(out.getvalue().split())
 
 
@@ -284,3 +284,14 @@ def test_every_search_and_demo_flag_has_a_sentence_of_its_own():
     for cls in (SearchConfig, DemoConfig):
         docs = field_docs(cls)
         assert [f.name for f in fields(cls) if len(docs.get(f.name, "").split()) < 3] == [], cls
+
+
+def test_a_second_search_driver_is_refused_before_any_teacher_work(tmp_path, fmnist, capsys):
+    from neurosage.runs.lock import run_lock
+
+    run = tmp_path / "run"
+    with run_lock(run):  # a first driver holds the folder
+        code = main(["search", str(run), "--data", str(fmnist), "--budget", "2", "--n-blocks", "2", "--filters", "4",
+                     "--premature-steps", "1", "--n-train", "64", "--n-val", "40", "--n-stimuli", "20"])
+    assert code == 2 and "another driver" in capsys.readouterr().err
+    assert not (run / "teacher").exists() and not (run / "journal.sqlite").exists()

@@ -27,6 +27,7 @@ import torch
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
+from neurosage.core.errors import ConfigError
 from neurosage.nets.ops import FactorizedReduce
 
 __all__ = ["ChannelGroup", "ModuleChannels", "ChannelGraph", "channel_groups"]
@@ -136,10 +137,20 @@ def channel_groups(model: nn.Module, example: torch.Tensor) -> ChannelGraph:
     was_training = model.training
     model.eval()
     try:
-        graph = _Tracer().trace(model)
-        gm = fx.GraphModule(model, graph)
-        with torch.no_grad():
-            ShapeProp(gm).propagate(example)
+        try:
+            gm = fx.GraphModule(model, _Tracer().trace(model))
+        except Exception as exc:  # torch.fx: data-dependent control flow, unsupported ops, ...
+            raise ConfigError(f"{type(model).__name__} cannot be traced by torch.fx ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})",
+                              "channel search needs a model without data-dependent Python control flow (see torch.fx's limitations)",
+                              field="model") from None
+        try:
+            with torch.no_grad():
+                model(example)  # first plainly: ShapeProp prints a traceback of its own on failure
+                ShapeProp(gm).propagate(example)
+        except (RuntimeError, TypeError, ValueError, AttributeError) as exc:
+            shape = tuple(example.shape) if isinstance(example, torch.Tensor) else type(example).__name__
+            raise ConfigError(f"{type(model).__name__} does not run on an example of shape {shape} ({str(exc).splitlines()[0][:160]})",
+                              "pass an example batch shaped like the model's inputs, e.g. torch.zeros(2, 3, 32, 32)", field="example") from None
     finally:
         model.train(was_training)
     seg = _Segments()
@@ -178,7 +189,8 @@ def channel_groups(model: nn.Module, example: torch.Tensor) -> ChannelGraph:
                 out = [seg.new(c or module.out_features, frozen=isinstance(module, nn.Linear))]
                 roles[node.target] = "producer"
             if node.target in io and io[node.target] != (source, out):
-                raise ValueError(f"module {node.target!r} is called twice on different channels; channel groups cannot be assigned to it")
+                raise ConfigError(f"module {node.target!r} is called twice on different channels, so channel groups cannot be assigned to it",
+                                  "give each use its own module (e.g. two nn.Conv2d instead of one called twice)", field="model")
             io[node.target] = (source, out)
             values[node] = out
         elif _is_channel_cat(node):

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from neurosage.channels.groups import ChannelGraph
+from neurosage.core.errors import ConfigError
 from neurosage.nets.ops import FactorizedReduce
 
 __all__ = ["resize_channels"]
@@ -114,7 +115,7 @@ def _resize_factorized(fr: FactorizedReduce, c_in: int, old_out: int, c_out: int
         _resize_bn(fr.bn, c_out, [(slice(0, keep), slice(0, keep))])
         return
     if c_out < 2:
-        raise ValueError("a factorized reduction needs at least 2 output channels (one per path)")
+        raise ConfigError("a factorized reduction needs at least 2 output channels (one per path)", "keep that group at 2 channels or more", field="sizes")
     h1 = fr.path1.out_channels
     h1_new = h1 if c_out > h1 else c_out - 1
     for path, old_size, new_size in ((fr.path1, h1, h1_new), (fr.path2, old_out - h1, c_out - h1_new)):
@@ -131,16 +132,21 @@ def resize_channels(model: nn.Module, graph: ChannelGraph, sizes: dict[int, int]
 
     ``graph`` is the model's (or its ancestor's: groups do not change with sizes); ``current`` gives the
     model's sizes where they are not the graph's (a model resized before). Raises ``ValueError`` for a group
-    that is not resizable or a size below 1. New weights are drawn from a ``torch.Generator`` seeded with
+    that is not resizable, an unknown group or a size below 1 (:class:`ConfigError`, a ``ValueError``). New weights are drawn from a ``torch.Generator`` seeded with
     ``seed``; the global RNG is not touched.
     """
     old = {**graph.sizes(), **{int(g): int(s) for g, s in (current or {}).items()}}
+    unknown = sorted(int(g) for g in sizes if not 0 <= int(g) < len(graph.groups))
+    if unknown:
+        raise ConfigError(f"no channel group {unknown[0]} (the graph's groups are 0-{len(graph.groups) - 1})",
+                          "use the ids of channel_groups(model, example).resizable", field="sizes")
     new = {**old, **{int(g): int(s) for g, s in sizes.items()}}
     for g, size in new.items():
         if size != graph.groups[g].size and not graph.groups[g].resizable:
-            raise ValueError(f"channel group {g} ({graph.groups[g].producers or graph.groups[g].consumers}) cannot be resized")
+            raise ConfigError(f"channel group {g} ({graph.groups[g].producers or graph.groups[g].consumers}) cannot be resized",
+                              "resize only the groups of graph.resizable", field="sizes")
         if size < 1:
-            raise ValueError(f"channel group {g} would have {size} channels; sizes must be at least 1")
+            raise ConfigError(f"channel group {g} would have {size} channels", "give every group at least 1 channel", field="sizes")
     resized = copy.deepcopy(model)
     modules = dict(resized.named_modules())
     generator = torch.Generator().manual_seed(seed)

@@ -7,6 +7,8 @@ file (or none) is there, never a truncated one.
 from __future__ import annotations
 
 import contextlib
+import errno
+import functools
 import json
 import os
 import tempfile
@@ -31,11 +33,24 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a result file gets the mode any new file would
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        full = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        torch_full = isinstance(exc, RuntimeError) and ("No space left" in str(exc) or "failed writing file" in str(exc))
+        if full or torch_full:
+            raise OSError(errno.ENOSPC, "no space left on the disk", str(path)) from exc  # names the file (torch.save's own text does not)
         raise
+
+
+@functools.cache
+def _umask() -> int:
+    """The process's umask (read once: reading it means setting it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:

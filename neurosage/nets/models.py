@@ -8,6 +8,7 @@ module the ``extract(x, names)`` method that activation extraction uses.
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -33,10 +34,20 @@ class FeatureModel(nn.Module):
 
     def __init__(self, model: nn.Module, layers: Sequence[str]):
         super().__init__()
-        from torchvision.models.feature_extraction import create_feature_extractor
+        from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
 
         self.layers = list(layers)
-        self.body = create_feature_extractor(model, return_nodes={n: n for n in self.layers})
+        try:
+            self.body = create_feature_extractor(model, return_nodes={n: n for n in self.layers})
+        except ValueError:  # torchvision: "node: 'x' is not present in model. Hint: ..."
+            known = list(dict.fromkeys([n for n, _ in model.named_modules() if n] + get_graph_node_names(model)[1]))
+            missing = [n for n in self.layers if n not in known]
+            if not missing:
+                raise
+            close = difflib.get_close_matches(missing[0], known, n=3)
+            raise ConfigError(f"{getattr(model, 'neurosage_name', type(model).__name__)} has no layer {missing[0]!r}" + (f" (close: {close})" if close else ""),
+                              "list its layers with neurosage rdm MODEL --list-layers (or model.named_modules()) and use one of them",
+                              field="layers") from None
 
     def extract(self, x: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
         feats = self.body(x)
@@ -106,6 +117,8 @@ def build_model(name: str, *, weights: str | None = None, num_classes: int = 10,
     """
     base, _, depth = name.partition("-")
     project = base in MODELS
+    if project and depth and not (depth.isdigit() and int(depth) >= 1):
+        raise ConfigError(f"model {name!r}: the depth after '-' must be a positive integer, got {depth!r}", f"write e.g. {base}-1 or {base}-9", field="model")
     if not project:
         import torchvision
 
@@ -118,6 +131,7 @@ def build_model(name: str, *, weights: str | None = None, num_classes: int = 10,
         else:
             model = torchvision.models.get_model(name, weights=None)
     model.neurosage_preprocessing = None
+    model.neurosage_name = name
     choice = weights if weights is not None else (None if project else "DEFAULT")
     if choice is None or choice == "random":
         model.neurosage_weights = f"random weights (seed {seed})"

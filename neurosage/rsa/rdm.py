@@ -136,6 +136,9 @@ def subsample_rdm(
     The paper averaged 10 subsamples per teacher layer. When the data has no more
     than ``n_features`` features, the plain RDM is returned.
     """
+    for name, value in (("n_features", n_features), ("n_subsamples", n_subsamples)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {value!r}", f"set {name} to e.g. {1000 if name == 'n_features' else 10}", field=name)
     total = data.shape[1] if not isinstance(data, xr.DataArray) else data.sizes[NEUROID]
     if total <= n_features:
         return compute_rdm(data, method, **kwargs)
@@ -154,9 +157,15 @@ def subset_mean_rdm(
     """Mean RDM over the given feature subsets (column indices into ``data``'s features)."""
     patterns, row_labels, descriptor = _patterns(data, by=kwargs.pop("by", None), labels=kwargs.pop("labels", None))
     x = _as_tensor(patterns, kwargs.get("dtype", torch.float64), kwargs.get("device"))
+    finite = torch.isfinite(x).all(dim=0)
+    _finite_features(x, kwargs.get("nan", "raise"))  # refuses non-finite values unless nan="drop" (then warns)
     acc = torch.zeros(x.shape[0], x.shape[0], dtype=x.dtype, device=x.device)
     for idx in subsets:
-        acc += _rdm_tensor(x[:, torch.as_tensor(idx, device=x.device)], method)
+        idx = torch.as_tensor(idx, device=x.device)
+        idx = idx[finite[idx]]  # nan="drop": each subset without its non-finite features
+        if not len(idx):
+            raise AssemblyError([f"a subset of {len(finite)} features holds only non-finite values; fix: drop those features before subsampling"])
+        acc += _rdm_tensor(x[:, idx], method)
     rdm = _wrap((acc / len(subsets)).cpu().numpy(), row_labels, descriptor, method)
     rdm.attrs.update(subsample_features=len(subsets[0]), subsamples=len(subsets))
     return rdm
@@ -232,11 +241,19 @@ def _average_by(values: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.
     return sums / np.bincount(codes)[:, None], uniques
 
 
+def _power_of_two_scale(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """Per-slice power of two near ``max |x|`` along ``dim`` (1 where all zero): dividing by it is exact."""
+    peak = x.abs().amax(dim=dim, keepdim=True)
+    _, exponent = torch.frexp(torch.where(peak > 0, peak, torch.ones_like(peak)))
+    return torch.ldexp(torch.ones_like(peak), exponent.to(peak.dtype))
+
+
 def _rdm_tensor(x: torch.Tensor, method: str) -> torch.Tensor:
     """Full RDM of condition x feature patterns ``x`` by one matrix product."""
     if method in ("correlation", "cosine"):
         if method == "correlation":
             x = x - x.mean(dim=1, keepdim=True)
+        x = x / _power_of_two_scale(x, dim=1)  # exact (a power of two), and keeps 1e200 or 1e-200 patterns from over/underflowing
         norms = torch.linalg.vector_norm(x, dim=1, keepdim=True)
         degenerate = norms.squeeze(1) == 0
         if bool(degenerate.any()):
@@ -251,9 +268,14 @@ def _rdm_tensor(x: torch.Tensor, method: str) -> torch.Tensor:
         x = x / norms
         rdm = 1.0 - x @ x.T
     elif method in ("euclidean", "sqeuclidean"):
+        scale = _power_of_two_scale(x.reshape(1, -1), dim=1).reshape(())
+        x = x / scale
         sq = (x * x).sum(dim=1, keepdim=True)
         rdm = (sq + sq.T - 2.0 * (x @ x.T)).clamp_min_(0.0)
-        rdm = rdm.sqrt_() if method == "euclidean" else rdm / x.shape[1]
+        rdm = rdm.sqrt_() * scale if method == "euclidean" else rdm / x.shape[1] * scale**2
+        if not bool(torch.isfinite(rdm).all()):
+            raise AssemblyError([f"{method} distances overflow {x.dtype} (largest |value| about {float(scale):.3g}); "
+                                 "fix: rescale the data (e.g. divide by its standard deviation) or use dtype=torch.float64"])
     else:
         raise ConfigError(f"unknown RDM method {method!r}", "choose from ['correlation', 'cosine', 'euclidean', 'sqeuclidean']", field="method")
     rdm.fill_diagonal_(0.0)

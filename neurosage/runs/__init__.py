@@ -7,6 +7,7 @@ _EXPORTS = {
     "PROVENANCE_FILE": "provenance", "COMMAND_LINE": "provenance", "setting_changes": "provenance", "jsonable": "provenance",
     "environment": "provenance", "git_state": "provenance", "device_info": "provenance", "record_run": "provenance",
     "read_settings": "provenance",
+    "resume_settings": "provenance",
     "LOCK_FILE": "lock", "run_lock": "lock",
     "RESUMABLE": "resume", "refuse_changed_settings": "resume",
 }

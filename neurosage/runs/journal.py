@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from neurosage.core.errors import RunFolderError
+
 __all__ = ["Journal", "VALS_FORMAT"]
 
 
@@ -49,8 +51,13 @@ class Journal:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as con:
-            con.executescript(_SCHEMA)
+        try:
+            with self._connect() as con:
+                con.executescript(_SCHEMA)
+                con.execute("SELECT count(*) FROM trials").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise RunFolderError(f"the search journal cannot be read ({exc})", "restore journal.sqlite from a copy, or start a new run folder "
+                                 "(the journal is the search's only record of its trials)", file=self.path, field="journal") from None
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.path, timeout=30)

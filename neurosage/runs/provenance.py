@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from neurosage.core.atomic import write_json
+from neurosage.core.errors import ConfigError
 
-__all__ = ["PROVENANCE_FILE", "COMMAND_LINE", "git_state", "environment", "device_info", "setting_changes", "jsonable", "record_run", "read_settings"]
+__all__ = ["PROVENANCE_FILE", "COMMAND_LINE", "git_state", "environment", "device_info", "setting_changes", "jsonable", "record_run", "read_settings", "resume_settings"]
 
 
 PROVENANCE_FILE = "run.json"
@@ -95,12 +96,21 @@ def jsonable(value: Any) -> Any:
 def record_run(
     run_dir: str | Path, settings: Mapping[str, Any], *, seeds: Mapping[str, Any] | None = None, device: str | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Record a session in ``<run_dir>/run.json`` around the ``with`` body (status ``finished`` or ``failed: ...``)."""
+    """Record a session in ``<run_dir>/run.json`` around the ``with`` body (status ``finished`` or ``failed: ...``).
+
+    Called while holding the folder's :func:`~neurosage.runs.lock.run_lock`, so an earlier session still marked
+    ``running`` was killed (its process ended without a word): it is marked ``killed``.
+    """
     path = Path(run_dir) / PROVENANCE_FILE
     settings = jsonable(dict(settings))
+    if path.exists():
+        read_settings(run_dir)  # a damaged record is refused by name
     record = json.loads(path.read_text()) if path.exists() else {
         "settings": settings, "seeds": jsonable(dict(seeds or {})), "environment": environment(), "sessions": [],
     }
+    for earlier in record["sessions"]:
+        if earlier.get("status") == "running":
+            earlier["status"] = "killed (its process ended while running; found by the next session)"
     session: dict[str, Any] = {"command": COMMAND_LINE.get() or list(sys.argv), "started": _now(), "host": socket.gethostname(),
                                "device": device_info(device), "status": "running"}
     changed = setting_changes(record["settings"], settings)
@@ -119,6 +129,32 @@ def record_run(
 
 
 def read_settings(run_dir: str | Path) -> dict[str, Any]:
-    """The settings recorded in ``<run_dir>/run.json`` (empty when there is none)."""
+    """The settings recorded in ``<run_dir>/run.json`` (empty when there is none; a damaged file is refused by name)."""
     path = Path(run_dir) / PROVENANCE_FILE
-    return json.loads(path.read_text())["settings"] if path.exists() else {}
+    if not path.exists():
+        return {}
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        settings = record["settings"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"damaged run record ({type(exc).__name__}: {exc})", "restore run.json from a copy, or start a new run folder",
+                          file=path, field="settings") from None
+    if not isinstance(settings, dict):
+        raise ConfigError("damaged run record (settings is not a table)", "restore run.json from a copy, or start a new run folder", file=path, field="settings")
+    return settings
+
+
+def resume_settings(run_dir: str | Path, command: str = "search") -> dict[str, Any]:
+    """The settings a ``--resume`` continues from: refuses a folder that does not exist, holds no ``run.json`` (a
+    typo, an analysis folder, or a record deleted, whose journal's settings could no longer be checked)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ConfigError("nothing to resume: the folder does not exist", f"drop --resume to start a new {command}, or give the folder of the one to continue",
+                          file=run_dir, field="run_dir")
+    settings = read_settings(run_dir)
+    if not settings:
+        inside = sorted(p.name for p in run_dir.iterdir())[:6]
+        raise ConfigError(f"no {PROVENANCE_FILE} here (the folder holds {inside or 'nothing'}), so the settings of the {command} to continue are unknown",
+                          f"give the {command}'s own folder (the one holding {PROVENANCE_FILE}); analyses continue with neurosage analyze, without --resume",
+                          file=run_dir, field=PROVENANCE_FILE)
+    return settings

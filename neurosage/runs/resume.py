@@ -22,7 +22,8 @@ def refuse_changed_settings(run_dir: Path, resolved: dict[str, Any]) -> None:
     recorded = read_settings(run_dir)
     if not recorded:
         return
-    changed = {k: v for k, v in setting_changes(recorded, resolved).items() if k not in RESUMABLE}
+    changed = {k: v for k, v in setting_changes(recorded, resolved).items()
+               if k not in RESUMABLE and not (k == "device" and {v["run"], v["session"]} <= {None, "cpu"})}  # the default device is the CPU
     if changed:
         listing = ", ".join(f"{k}: {v['run']!r} -> {v['session']!r}" for k, v in changed.items())
         raise RunFolderError(

@@ -105,8 +105,8 @@ def score_network(net, task: CandidateTask, *, seed: int = 0) -> dict[str, Any]:
                    seed=derive_seed(seed, 2), device=task.device)
     acc = evaluate(net, task.val_set, batch_size=task.eval_batch_size, device=task.device)
     out: dict[str, Any] = {"P": acc["top1"], "top5": acc["top5"], "val_loss": acc["loss"], "time_eval": time.perf_counter() - t1}
-    if task.teacher is None or task.objective == "p":
-        return out
+    if task.teacher is None or task.objective == "p" or not math.isfinite(out["val_loss"]):
+        return out  # a blown-up network (non-finite outputs) has no RDMs to compare: it is marked diverged by its val_loss
     t2 = time.perf_counter()
     layers = list(task.layers or [n for n in net.endpoints if n not in ("stem", "pool")])
     scores = score_model(
@@ -187,6 +187,8 @@ def _evaluate(genotype: str, task: CandidateTask, seed: int, record: dict[str, A
     problem = _nonfinite(net, record)
     if not problem:
         record.update(score_network(net, task, seed=seed))
+        problem = _nonfinite(net, record)  # non-finite outputs (val_loss) leave no TG to combine
+    if not problem:
         record["score"] = combined_score(record["P"], record.get("TG"), task.objective, task.alpha)
         problem = _nonfinite(net, record)
     if problem:  # every stored score is finite: a blown-up network is diverged, not scored

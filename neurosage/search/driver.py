@@ -104,6 +104,7 @@ def run_search(
     progress: bool = True,
     searcher_kwargs: dict[str, Any] | None = None,
     fail_fast: int = 3,
+    locked: bool = False,
 ) -> SearchResult:
     """Run (or resume) a search of ``budget`` trials; returns all finished trials.
 
@@ -121,6 +122,8 @@ def run_search(
         recorded ones (see :data:`RESUMABLE`), and proposals that were in flight are evaluated again.
     fail_fast
         Stop with :class:`~neurosage.core.errors.SearchFailed` when the first ``fail_fast`` trials fail with the same error.
+    locked
+        The caller already holds ``run_dir``'s lock (e.g. taken before building the teacher); otherwise it is taken here.
 
     One driver at a time: a second one on the same folder is refused (:mod:`neurosage.runs.lock`).
     """
@@ -143,7 +146,7 @@ def run_search(
     if resume:
         refuse_changed_settings(run_dir, resolved)
     seeds = {"seed": seed, "searcher": "derive_seed(seed, tid)", "candidate": "derive_seed(seed, tid, 1)"}
-    with run_lock(run_dir), record_run(run_dir, resolved, seeds=seeds, device=task.device):
+    with contextlib.nullcontext() if locked else run_lock(run_dir), record_run(run_dir, resolved, seeds=seeds, device=task.device):
         trials = _search_loop(run_dir, space, task, budget, algo, seed, workers, client, progress, searcher_kwargs, fail_fast)
     result = SearchResult(run_dir, trials)
     weights = result.weighting(task.alpha) if task.objective == "p+tg" else None

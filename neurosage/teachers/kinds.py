@@ -95,14 +95,23 @@ def recording_teacher(spec: str, args: list[str], stimuli: Any, *, dataset_kwarg
     dataset, regions = _fields(spec, args, 2, 2, "brain:<dataset>:<region,...>")
     loader = get_entry(dataset, "neural").factory
     trials = {"average": False} if "average" in inspect.signature(loader).parameters and "average" not in dataset_kwargs else {}
-    recording = load_neural(dataset, regions=tuple(regions.split(",")), **trials, **dataset_kwargs)
+    names = [r.strip() for r in regions.split(",")]
+    if not all(names) or len(set(names)) != len(names):
+        problem = "an empty region name" if not all(names) else f"region {next(r for r in names if names.count(r) > 1)!r} twice"
+        raise ConfigError(f"teacher spec {spec!r} names {problem}", "list each region once, comma-separated, e.g. brain:MajajHong2015:V4,IT",
+                          field="teacher")
+    recording = load_neural(dataset, regions=tuple(names), **trials, **dataset_kwargs)
     return brain_teacher(recording, stimuli, seed=seed)  # repetitions kept for the noise ceilings
 
 
 def simulated_teacher(spec: str, args: list[str], stimuli: Any, *, device: str | None, seed: int, **_: Any) -> Teacher:
     name, mapping_text, weights = _fields(spec, args, 2, 3, "sim:<model>:<region=layer,...>[:<weights.pt>]")
     model = build_model(name, weights=weights, in_channels=stimuli.image_shape[0], seed=seed)
-    mapping = dict(item.split("=", 1) for item in mapping_text.split(","))
+    pairs = [item.partition("=") for item in mapping_text.split(",")]
+    bad = [region for region, eq, layer in pairs if not (eq and region.strip() and layer.strip())]
+    if bad:
+        raise ConfigError(f"teacher spec {spec!r}: {bad[0]!r} is not REGION=LAYER", "write e.g. sim:resnet18:V4=layer2,IT=layer4", field="teacher")
+    mapping = {region.strip(): layer.strip() for region, _, layer in pairs}
     layers = list(dict.fromkeys(mapping.values()))
     acts = select_regions(extract_activations(FeatureModel(model, layers), model_inputs(model, stimuli), layers, device=device), layers)
     recording = simulate_recording({r: acts[layer].values for r, layer in mapping.items()}, list(stimuli.stimulus_ids), seed=seed)

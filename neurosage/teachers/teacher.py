@@ -54,6 +54,11 @@ class Teacher:
         if self.rdms.sizes[ROW] < 3:
             raise ConfigError(f"a teacher needs at least 3 stimuli (RDM correlations are undefined below), got {self.rdms.sizes[ROW]}", "use more stimuli", field="n_stimuli")
         self.rdms = self.rdms.assign_coords({ROW: self.rdms[ROW].values.astype(str), COL: self.rdms[COL].values.astype(str)})
+        finite = np.isfinite(np.asarray(self.rdms.values, dtype=np.float64))
+        if not finite.all():
+            endpoints = [str(e) for e, ok in zip(self.rdms[STACK].values, finite.reshape(finite.shape[0], -1).all(axis=1)) if not ok]
+            raise ConfigError(f"the teacher's RDMs of {endpoints} hold non-finite values", "rebuild the teacher from finite responses "
+                              "(a cached teacher is rebuilt when this happens on loading)", field="teacher")
         ids = getattr(self.images, "stimulus_ids", None)
         if ids is not None and list(ids) != list(self.rdms[ROW].values):
             raise ConfigError("the teacher's images and RDMs list different stimulus ids (or another order)", "build the teacher with brain_teacher(assembly, images), which orders RDMs by the images", field="stimulus_ids")

@@ -32,5 +32,5 @@ def test_config_loads(name):
     if name == "predictability-paper":
         assert (config.dataset, config.space, config.width_multiplier, config.teacher_depth) == ("cifar100", "layers-10", 1.0, 9)
         steps_per_epoch = config.n_train / config.batch_size
-        assert config.n_architectures >= 116 and round(2 * steps_per_epoch) in config.checkpoints  # the paper's 2-epoch premature
+        assert config.n_architectures >= 116 and any(abs(c - 2 * steps_per_epoch) <= 1 for c in config.checkpoints)  # the paper's 2-epoch premature
         assert config.mature_steps >= 40 * 2 * steps_per_epoch and config.repeat_mature >= 16

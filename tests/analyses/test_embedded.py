@@ -9,8 +9,13 @@ from neurosage.teachers.teacher import Teacher
 from helpers import TINY_ANALYSIS
 
 
-def _images(ids):
-    images = ImageSet(np.zeros((len(ids), 1, 4, 4), dtype=np.uint8), np.zeros(len(ids), dtype=int))
+def _images(ids, pixels_of=None):
+    """Images whose pixels are a function of their id (of ``pixels_of``'s ids when given: copies under other ids)."""
+    import zlib
+
+    sources = pixels_of or ids
+    pixels = np.stack([np.random.default_rng(zlib.crc32(i.encode())).integers(0, 256, (1, 4, 4), dtype=np.uint8) for i in sources])
+    images = ImageSet(pixels, np.zeros(len(ids), dtype=int))
     images.stimulus_ids = ids
     return images
 
@@ -27,6 +32,8 @@ def test_the_split_rule_refuses_teacher_stimuli_in_train_or_test():
         Setup(_images(["a", "t1"]), _images(["v"]), _images(["c"]), teacher)
     with pytest.raises(SplitRuleError, match="test set"):
         Setup(_images(["a"]), _images(["v"]), _images(["t0", "c"]), teacher)
+    with pytest.raises(SplitRuleError, match="3 of the 3 teacher stimuli are pixel-identical to images of the train set"):
+        Setup(_images(["x0", "x1", "x2", "a"], pixels_of=["t0", "t1", "t2", "a"]), _images(["v"]), _images(["c"]), teacher)
     with pytest.raises(SplitRuleError, match="no stimulus ids"):
         Setup(ImageSet(np.zeros((2, 1, 4, 4), dtype=np.uint8)), _images(["v"]), _images(["c"]), teacher)
 

@@ -1,3 +1,5 @@
+import pytest
+
 from neurosage.analyses.cell_search import CellSearchConfig
 from neurosage.analyses.settings import DemoConfig, EmbeddedConfig, SearchConfig
 
@@ -29,3 +31,58 @@ def test_cell_network_settings_read_as_before_the_width_multiplier_so_old_run_fo
 
     assert NetworkConfig().to_dict() == {"skeleton": "cifar", "n_cells": 1, "filters": 8, "n_stem_cells": None}
     assert NetworkConfig(width_multiplier=0.125).to_dict()["width_multiplier"] == 0.125
+
+
+def _config_classes():
+    import dataclasses
+    import importlib
+
+    from neurosage.analyses import ANALYSES
+
+    classes = {SearchConfig, DemoConfig, EmbeddedConfig}
+    for name in ANALYSES.names():
+        module = importlib.import_module(f"neurosage.analyses.{name}")
+        classes |= {c for c in vars(module).values() if isinstance(c, type) and dataclasses.is_dataclass(c) and issubclass(c, EmbeddedConfig)}
+    return sorted(classes, key=lambda c: c.__name__)
+
+
+def _numeric_fields():
+    import dataclasses
+
+    from neurosage.analyses.config import field_types
+
+    for cls in _config_classes():
+        types = field_types(cls)
+        for f in dataclasses.fields(cls):
+            default = f.default if f.default is not dataclasses.MISSING else None
+            numeric_tuple = types[f.name] is tuple and isinstance(default, tuple) and default and isinstance(default[0], (int, float))
+            if types[f.name] in (int, float) or numeric_tuple:
+                yield cls, f.name, types[f.name]
+
+
+@pytest.mark.parametrize(("cls", "name", "kind"), list(_numeric_fields()), ids=lambda v: getattr(v, "__name__", str(v)))
+def test_every_numeric_option_refuses_bad_values_by_name(cls, name, kind):
+    """Generated from the config classes: a new option is covered (and must declare its range in RANGES)."""
+    from neurosage.analyses.settings import RANGES
+    from neurosage.core.errors import ConfigError
+
+    assert name in RANGES, f"{cls.__name__}.{name} has no declared range in neurosage.analyses.settings.RANGES"
+    allowed = RANGES[name]
+    bad = ["3", True, float("nan"), float("inf"), None if cls.__dataclass_fields__[name].default is not None else "x"]
+    if allowed.low is not None:
+        bad += [allowed.low - 1, allowed.low] if allowed.open_low else [allowed.low - 1]
+    if allowed.high is not None:
+        bad.append(allowed.high + 1)
+    for value in bad:
+        if value is None:
+            continue
+        wrapped = (value,) if kind is tuple else value
+        with pytest.raises(ConfigError) as info:
+            cls(**{name: wrapped})
+        assert name.replace("_", "-") in str(info.value) or name in str(info.value), (value, str(info.value))
+        assert "fix:" in str(info.value)
+
+
+def test_the_defaults_of_every_config_class_are_valid():
+    for cls in _config_classes():
+        cls()

@@ -26,3 +26,34 @@ def test_the_temporary_keeps_the_suffix(tmp_path):
         assert tmp.suffix == ".png" and tmp.parent == tmp_path
         tmp.write_bytes(b"x")
     assert (tmp_path / "fig.png").read_bytes() == b"x"
+
+
+def test_a_written_file_gets_the_mode_of_any_new_file(tmp_path):
+    import os
+    import stat
+
+    from neurosage.core.atomic import write_text
+
+    mask = os.umask(0o022)
+    try:
+        import neurosage.core.atomic as atomic
+
+        atomic._umask.cache_clear()
+        write_text(tmp_path / "run.json", "{}")
+        assert stat.S_IMODE((tmp_path / "run.json").stat().st_mode) == 0o644  # lab-mates can read a shared run folder
+    finally:
+        os.umask(mask)
+        atomic._umask.cache_clear()
+
+
+def test_a_full_disk_names_the_file(tmp_path):
+    import errno
+
+    import pytest
+
+    from neurosage.core.atomic import atomic_path
+
+    with pytest.raises(OSError) as info, atomic_path(tmp_path / "w.pt"):
+        raise RuntimeError("[enforce fail at inline_container.cc:603] . PytorchStreamWriter failed writing file data/0: file write failed")
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(tmp_path / "w.pt")
+    assert not list(tmp_path.iterdir())

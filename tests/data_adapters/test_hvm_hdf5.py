@@ -70,3 +70,12 @@ def test_images_carry_stimulus_ids(hvm_file):
     path, _ = hvm_file
     imgs = load_hvm_images(path, size=8)
     assert list(imgs.stimulus_ids) == [f"id{i}" for i in range(6)] and imgs[0][0].shape == (1, 8, 8)
+
+
+def test_a_neuron_index_beyond_the_recorded_neurons_names_its_region(hvm_file):
+    path, _ = hvm_file
+    with h5py.File(path, "a") as h5:
+        del h5["neural_meta/IT_NEURONS"]
+        h5["neural_meta/IT_NEURONS"] = np.array([0, 2, 9])
+    with pytest.raises(DataFormatError, match="IT_NEURONS"):
+        load_hvm_hdf5(path)

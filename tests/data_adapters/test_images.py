@@ -197,3 +197,42 @@ def test_imagenet64_unwritable_cache_folder_is_one_clear_error(tmp_path, rng):
     with pytest.raises(DataFormatError, match="cannot create the image cache.*NEUROSAGE_CACHE_DIR"):
         load_imagenet64("train", root, batches=(1, 2), cache=blocker / "cache")
     assert len(load_imagenet64("train", root, batches=(1, 2), cache=False)) == 12
+
+
+def _png(array: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_a_16_bit_png_keeps_its_grey_levels(tmp_path):
+    ramp = np.linspace(0, 65535, 64).astype(np.uint16).reshape(8, 8)
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "ramp.png").write_bytes(_png(ramp))
+    pd.DataFrame({"stimulus_id": ["r"], "filename": ["ramp.png"]}).to_csv(tmp_path / "s.csv", index=False)
+    for grey in (True, False):
+        pixels = load_stimulus_images(tmp_path / "s.csv", tmp_path / "img", storage_size=None, grey=grey).images[0].numpy()
+        expected = np.rint(ramp / 65535 * 255)
+        assert np.abs(pixels.astype(float) - expected).max() <= 1  # not clipped to white (mean 254 before)
+        assert pixels.mean() == pytest.approx(127.5, abs=1)
+
+
+def test_zip_members_are_addressed_by_their_relative_path(tmp_path):
+    with zipfile.ZipFile(tmp_path / "s.zip", "w") as z:
+        z.writestr("set/cars/001.png", _png(np.full((8, 8), 10, dtype=np.uint8)))
+        z.writestr("set/faces/001.png", _png(np.full((8, 8), 200, dtype=np.uint8)))
+        z.writestr("set/dogs/001.png", _png(np.full((8, 8), 90, dtype=np.uint8)))
+    table = pd.DataFrame({"stimulus_id": ["car", "face", "dog"], "filename": ["cars/001.png", "faces/001.png", "/lab/data/set/dogs/001.png"]})
+    table.to_csv(tmp_path / "s.csv", index=False)  # the last as Brain-Score's absolute image_path
+    images = load_stimulus_images(tmp_path / "s.csv", tmp_path / "s.zip", storage_size=None, grey=True).images
+    assert [int(images[i].float().mean()) for i in range(3)] == [10, 200, 90]
+
+
+def test_a_flattened_folder_that_joins_two_images_is_refused(tmp_path):
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "001.png").write_bytes(_png(np.zeros((8, 8), dtype=np.uint8)))
+    pd.DataFrame({"stimulus_id": ["a", "b"], "filename": ["cars/001.png", "faces/001.png"]}).to_csv(tmp_path / "s.csv", index=False)
+    with pytest.raises(DataFormatError, match="both resolve to"):
+        load_stimulus_images(tmp_path / "s.csv", tmp_path / "img")

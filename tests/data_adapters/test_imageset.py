@@ -56,3 +56,13 @@ def test_to_device_keeps_only_its_rows_and_converts_there(grey):
     assert part.to("cpu") is part
     meta = part.to("meta")
     assert meta.device.type == "meta" and tuple(meta._storage.shape) == (3, 1, 8, 8) and meta._index is None
+
+
+def test_pixel_hashes_see_equal_images_whatever_their_ids():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(50, 1, 6, 6), dtype=np.uint8)
+    a = ImageSet(x, stimulus_ids=[f"a{i}" for i in range(50)])
+    b = ImageSet(x[::-1].copy(), stimulus_ids=[f"b{i}" for i in range(50)]).subset(range(10, 40))
+    ha, hb = a.pixel_hashes(chunk=7), b.pixel_hashes(chunk=4)
+    assert len(set(ha.tolist())) == 50  # distinct images, distinct hashes
+    np.testing.assert_array_equal(hb, ha[::-1][10:40])

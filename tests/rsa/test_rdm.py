@@ -119,3 +119,15 @@ def test_stack_rdms_aligns_to_first(rng):
     b = compute_rdm(make_assembly(x[::-1], stimulus_id=ids[::-1], region="B"))
     stack = stack_rdms({"A": a, "B": b})
     np.testing.assert_allclose(stack.sel(rdm="A").values, stack.sel(rdm="B").values, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["correlation", "cosine", "euclidean", "sqeuclidean"])
+@pytest.mark.parametrize("scale", [2.0**600, 2.0**-600])
+def test_rdms_of_huge_or_tiny_patterns_do_not_overflow(method, scale):
+    x = np.random.default_rng(0).normal(size=(6, 10))
+    plain = compute_rdm(x, method).values
+    with np.errstate(over="ignore", under="ignore"):
+        factor = {"euclidean": np.float64(scale), "sqeuclidean": np.float64(scale) ** 2}.get(method, 1.0)
+    if not np.isfinite(factor) or factor == 0:
+        pytest.skip("the distances themselves lie beyond float64 (an overflow is refused: test_bad_inputs)")
+    np.testing.assert_allclose(compute_rdm(x * scale, method).values, plain * factor, rtol=1e-12)

@@ -35,3 +35,4 @@ def test_a_lock_from_another_host_is_respected(tmp_path):
     with pytest.raises(RunFolderError, match="on elsewhere"):
         with run_lock(tmp_path):
             pass
+

@@ -21,3 +21,27 @@ def test_sessions_are_recorded_with_status(tmp_path):
     first, second = record["sessions"]
     assert first["status"] == "finished" and second["status"] == "failed: RuntimeError: boom"
     assert second["changed_settings"] == {"budget": {"run": 2, "session": 3}}
+
+
+def test_a_session_that_died_running_is_marked_killed_by_the_next(tmp_path):
+    import json
+
+    import pytest
+
+    with pytest.raises(KeyboardInterrupt), record_run(tmp_path, {"budget": 2}):
+        raise KeyboardInterrupt  # recorded as failed: the process saw it
+    record = json.loads((tmp_path / "run.json").read_text())
+    record["sessions"].append({**record["sessions"][0], "status": "running"})  # as a kill -9 leaves it
+    (tmp_path / "run.json").write_text(json.dumps(record))
+    with record_run(tmp_path, {"budget": 2}):
+        pass
+    statuses = [s["status"] for s in json.loads((tmp_path / "run.json").read_text())["sessions"]]
+    assert statuses[0].startswith("failed: KeyboardInterrupt") and statuses[1].startswith("killed") and statuses[2] == "finished"
+
+
+def test_resuming_with_the_default_device_spelled_out_is_no_change(tmp_path):
+    from neurosage.runs.resume import refuse_changed_settings
+
+    with record_run(tmp_path, {"budget": 2, "device": None}):
+        pass
+    refuse_changed_settings(tmp_path, {"budget": 2, "device": "cpu"})

@@ -92,3 +92,25 @@ def test_a_layer_wise_candidate_with_a_1x1_conv_on_grey_images_is_scored():
     record = evaluate_candidate("layers: 1x1/24 <- img | 3x1/36 <- 0 | 1x3/24 <- img | 3x3/24 <- 1,2", task, seed=0)
     assert record["status"] == "ok", record.get("error")
     assert record["layers"] == ["layer_0", "layer_1", "layer_2", "layer_3"] and 0 <= record["P"] <= 1
+
+
+def test_outputs_that_blow_up_with_finite_weights_mark_the_trial_diverged(monkeypatch):
+    """Huge but finite weights (lr = 1e12 without clipping) give non-finite activations: diverged, not 'failed: drop those neuroids'."""
+    import torch
+
+    import neurosage.search.candidate
+    import neurosage.training.loop
+
+    real_train = neurosage.training.loop.train
+
+    def train_then_scale(net, *args, **kwargs):
+        result = real_train(net, *args, **kwargs)
+        with torch.no_grad():
+            for module in net.modules():
+                if isinstance(module, torch.nn.BatchNorm2d) and module.affine:
+                    module.weight.fill_(3e38)  # finite (float32 max 3.4e38), but any normalised value above 1.14 overflows
+        return result
+
+    monkeypatch.setattr(neurosage.search.candidate, "train", train_then_scale)
+    rec = evaluate_candidate(str(get_space("pnas", 2).sample(0)), tiny_task(), seed=1)
+    assert rec["status"] == "diverged" and rec["score"] is None and "val_loss" in rec["error"], rec["error"]

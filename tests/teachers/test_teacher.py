@@ -55,3 +55,13 @@ def test_teacher_cache_roundtrip_and_hash(tmp_path, stimuli):
     loaded = Teacher.load(teacher.save(tmp_path / "t.nc"), stimuli)
     np.testing.assert_array_equal(loaded.rdms.values, teacher.rdms.values)
     assert loaded.content_hash() == teacher.content_hash()
+
+
+def test_a_cached_teacher_with_non_finite_rdms_is_rebuilt_not_used(tmp_path, caplog):
+    from neurosage.rsa.rdm import compute_rdms
+    from neurosage.teachers.teacher import Teacher
+
+    rdms = compute_rdms({"V4": np.random.default_rng(0).normal(size=(5, 8))})
+    rdms.where(rdms > 0.5).to_netcdf(tmp_path / "teacher-rdms.nc")  # as a crash or a bad recording may leave it
+    assert Teacher.load_cached(tmp_path / "teacher-rdms.nc") is None
+    assert not (tmp_path / "teacher-rdms.nc").exists() and "teacher-rdms.nc" in caplog.text
