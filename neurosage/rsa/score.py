@@ -7,6 +7,7 @@ layer matched which area.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 
@@ -20,6 +21,8 @@ from neurosage.rsa.compare import _ranks, compare_rdms
 from neurosage.rsa.rdm import STACK, align_rdms
 
 __all__ = ["bootstrap_scores", "OBJECTIVES", "TeacherScores", "teacher_scores", "combined_score", "check_objective"]
+
+log = logging.getLogger(__name__)
 
 
 OBJECTIVES = ("p", "tg", "p+tg")
@@ -109,6 +112,13 @@ def bootstrap_scores(teacher_rdms: xr.DataArray, candidate_rdms: xr.DataArray, m
         best = torch.nan_to_num(sim, nan=-torch.inf).max(dim=1).values
         s_values.append(best.numpy())
     s_arr = np.asarray(s_values)
+    defined = np.isfinite(s_arr).all(axis=1)  # a sample of too few distinct stimuli (or constant RDMs) has no correlation
+    if not defined.any():
+        raise ConfigError(f"no bootstrap sample of the {n} stimuli gives a defined correlation", "use more stimuli (at least 10)", field="n_bootstrap")
+    if not defined.all():
+        log.warning("%d of %d bootstrap samples of %d stimuli have an undefined correlation (too few distinct stimuli) and are left out "
+                    "of the intervals", int((~defined).sum()), n_bootstrap, n)
+        s_arr = s_arr[defined]
     tg_arr = s_arr.mean(axis=1)  # TG of each sample: the mean of its S_i
     q = [50 * (1 - level), 50 * (1 + level)]
     endpoints = [str(e) for e in a[STACK].values]

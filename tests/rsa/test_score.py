@@ -35,3 +35,15 @@ def test_combined_score():
     assert combined_score(0.5, None, "p") == 0.5 and combined_score(0.5, 0.8, "tg") == 0.8
     with pytest.raises(ValueError, match="needs a teacher"):
         combined_score(0.5, None, "p+tg")
+
+
+def test_bootstrap_samples_without_a_defined_correlation_are_left_out_not_minus_infinity(caplog):
+    from neurosage.rsa.rdm import compute_rdms
+    from neurosage.rsa.score import bootstrap_scores
+
+    rng = np.random.default_rng(0)
+    teacher = compute_rdms({"V4": rng.normal(size=(5, 20))})
+    candidate = compute_rdms({"cell_0": rng.normal(size=(5, 20))})
+    out = bootstrap_scores(teacher, candidate, "pearson", 200, seed=0)
+    assert np.isfinite(out["tg_interval"]).all() and np.isfinite(out["intervals"]["V4"]).all()
+    assert "left out" in caplog.text  # 5 stimuli: some samples hold fewer than 3 distinct ones
