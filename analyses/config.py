@@ -106,6 +106,10 @@ def check_settings(config: Any, ranges: dict[str, Range]) -> None:
         key = f.name.replace("_", "-")
         if expected is tuple and isinstance(value, (tuple, list)) and not value and isinstance(f.default, tuple) and f.default:
             raise ConfigError(f"{key} is empty", f"give at least one value (default: {list(f.default)})", field=f.name)
+        if expected is tuple and isinstance(value, (tuple, list)):
+            repeated = sorted({repr(v) for v in value if list(value).count(v) > 1})
+            if repeated:  # e.g. seeds = [0, 0]: the second search would only resume the first and be counted twice
+                raise ConfigError(f"{key} lists {', '.join(repeated)} more than once", f"list each value of {key} once", field=f.name)
         items = value if expected is tuple and isinstance(value, (tuple, list)) else (value,)
         numeric = expected in (int, float) or (expected is tuple and f.name in ranges)
         if expected is str and isinstance(value, str) and not value.strip() and f.default is None:
@@ -133,9 +137,13 @@ def load_config(cls: type[C], path: str | Path | None = None, *, base: dict[str,
     """A ``cls`` instance from its defaults, ``base`` (e.g. a run folder's recorded settings), the TOML file ``path``,
     then ``overrides`` (``None`` values are skipped). A missing or malformed file raises :class:`ConfigError`."""
     values: dict[str, Any] = {k: v for k, v in (base or {}).items() if v is not None}
-    if path:
-        values.update(_from_toml(Path(path)))
+    toml = _from_toml(Path(path)) if path else {}
+    values.update(toml)
+    given = set(toml) | {k.replace("-", "_") for k, v in overrides.items() if v is not None}
     values.update({k.replace("-", "_"): v for k, v in overrides.items() if v is not None})
+    if {"premature_steps", "premature_epochs"} <= given:
+        raise ConfigError("both premature-steps and premature-epochs are given; premature-epochs would silently replace the steps",
+                          "give one of them", file=path, field="premature_epochs")
     known = [f.name for f in fields(cls)]
     unknown = sorted(set(values) - set(known))
     if unknown:

@@ -160,6 +160,10 @@ def check_config(config: EmbeddedConfig) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < (3 if name == "n_stimuli" else 1):
             raise ConfigError(f"{name} = {value!r} is too small", f"set {name.replace('_', '-')} to at least {3 if name == 'n_stimuli' else 1}", field=name)
     check_device(config.device)
+    if (config.teacher_args or config.teacher_images) and not config.teacher:
+        given = "teacher arguments" if config.teacher_args else "teacher images"
+        raise ConfigError(f"{given} were given without a teacher spec, so they would be ignored (the embedded ResNet teacher would be used)",
+                          "add --teacher SPEC (e.g. brain:MajajHong2015:V4,IT), or drop them", field="teacher")
     if isinstance(config, SearchOptions):
         check_budget(config.budget)
         check_objective(config.objective, config.alpha)

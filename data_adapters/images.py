@@ -77,7 +77,7 @@ def _find(root: Path, stem: str) -> Path:
     for candidate in (root / stem, root / f"{stem}.gz"):
         if candidate.exists():
             return candidate
-    raise DataFormatError(f"no file {stem}[.gz] in {root}", "point root= at the folder holding the idx files", file=root, field=stem)
+    raise DataFormatError(f"no file {stem}[.gz] in {root}", "point --data (root=) at the folder holding the idx files", file=root, field=stem)
 
 
 def load_fashion_mnist(split: str = "train", root: str | os.PathLike | None = None, **conversion) -> ImageSet:

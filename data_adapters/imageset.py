@@ -68,9 +68,16 @@ class ImageSet(Dataset):
         source: str | Path | None = None,
     ):
         images = images if isinstance(images, torch.Tensor) else torch.from_numpy(np.require(images, requirements=["W", "C"]))
+        if images.ndim == 4 and images.shape[1] not in (1, 3) and images.shape[-1] in (1, 3):
+            raise DataFormatError(f"{name}: images of shape {tuple(images.shape)} look like (N, H, W, C)", "transpose them to (N, C, H, W): "
+                                  "x.transpose(0, 3, 1, 2)", file=None, field="images")
         if images.dtype != torch.uint8 or images.ndim != 4:
             raise DataFormatError(f"{name}: images must be uint8 (N, C, H, W), got {images.dtype} {tuple(images.shape)}", "convert with (x * 255).astype(np.uint8) and add a channel axis", file=None, field="images")
         n = images.shape[0]
+        raw = None if labels is None or isinstance(labels, torch.Tensor) else np.asarray(labels)
+        if raw is not None and not (raw.dtype.kind in "biu" or (raw.dtype.kind == "f" and np.all(np.isfinite(raw)) and np.all(raw == np.round(raw)))):
+            raise DataFormatError(f"{name}: labels must be integer class indices, got {np.asarray(labels).dtype} (e.g. {np.asarray(labels).ravel()[:2].tolist()})",
+                                  "map class names to 0..n_classes-1 and pass the names as classes=", file=None, field="labels")
         labels_t = torch.full((n,), -1, dtype=torch.long) if labels is None else torch.as_tensor(np.asarray(labels), dtype=torch.long)
         if labels_t.shape != (n,):
             raise DataFormatError(f"{name}: {labels_t.shape[0]} labels for {n} images", "give one label per image", file=None, field="labels")

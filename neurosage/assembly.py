@@ -352,6 +352,7 @@ def select_time(assembly: xr.DataArray, start: float, end: float) -> xr.DataArra
         raise AssemblyError(problems)
     starts = np.asarray(assembly["time_bin_start"].values, dtype=float)
     ends = np.asarray(assembly["time_bin_end"].values, dtype=float)
+    start, end = lo, hi
     inside = np.flatnonzero((starts >= start) & (ends <= end))
     if not len(inside):
         bins = list(zip(starts.tolist(), ends.tolist()))

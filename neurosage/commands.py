@@ -280,7 +280,13 @@ def _run_rdm(args: argparse.Namespace) -> int:
             raise ConfigError("--layers is required for a named model", f"list them with: neurosage rdm {args.model} --list-layers", field="layers")
         model, layers = build_model(args.model, weights=args.weights, in_channels=in_channels), args.layers.split(",")
         weights = model.neurosage_weights
+    repeated = sorted({layer for layer in layers if layers.count(layer) > 1})
+    if repeated or not all(layers):
+        raise ConfigError(f"--layers lists {repeated[0]!r} twice" if repeated else "--layers has an empty name", "list each layer once, comma-separated",
+                          field="layers")
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError("--out is a file", "give a folder for similarity.csv and the heatmaps (it is created)", file=out, field="out")
     teacher = teacher_from_spec(args.teacher, stimuli, cache_dir=out / "cache", device=args.device, dataset_kwargs=teacher_args(args))
     explicit = args.size is not None or args.channels is not None  # the user's conversion wins over the weights' own
     shown = teacher if explicit else Teacher(teacher.rdms, model_inputs(model, stimuli))

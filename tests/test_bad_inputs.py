@@ -1006,6 +1006,52 @@ def teacher_with_nan_rdms(tmp):
     Teacher(rdms.where(rdms > 0.5))
 
 
+@case(ConfigError, "more than once")
+def config_duplicate_seeds(tmp):
+    from neurosage.analyses.search_comparison import SearchComparisonConfig
+
+    (tmp / "c.toml").write_text("seeds = [0, 0]\n")
+    load_config(SearchComparisonConfig, tmp / "c.toml")
+
+
+@case(ConfigError, "premature-epochs")
+def config_steps_and_epochs_both(tmp):
+    (tmp / "c.toml").write_text("premature-epochs = 0.2\npremature-steps = 5\n")
+    load_config(SearchConfig, tmp / "c.toml")
+
+
+@case(ConfigError, "without a teacher spec")
+def teacher_args_without_teacher(tmp):
+    from neurosage.analyses.embedded import check_config
+
+    check_config(SearchConfig(teacher_args={"path": "a.nc"}))
+
+
+@case(ConfigError, "RDMs need numbers")
+def rdm_of_text(tmp):
+    compute_rdm(np.array([["a", "b"], ["c", "d"], ["e", "f"]]))
+
+
+@case(RDMAlignmentError, "not an RDM")
+def compare_plain_arrays(tmp):
+    compare_rdms(np.eye(4), np.eye(4))
+
+
+@case(DataFormatError, "(N, H, W, C)")
+def imageset_channels_last(tmp):
+    ImageSet(np.zeros((2, 8, 8, 3), dtype=np.uint8))
+
+
+@case(DataFormatError, "integer class indices")
+def imageset_text_labels(tmp):
+    ImageSet(np.zeros((2, 1, 4, 4), dtype=np.uint8), ["cat", "dog"])
+
+
+@case(AssemblyError, "no time bin")
+def select_time_window_as_text(tmp):
+    select_time(make_assembly(np.ones((2, 1, 1)), stimulus_id=["a", "b"], region="V4", time_bins=[(70, 170)]), "200", "300")
+
+
 @case(ConfigError, "teacher is empty")
 def config_empty_teacher(tmp):
     SearchConfig(teacher="")
@@ -1161,6 +1207,8 @@ CLI_CASES = [
     pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "sim:cifar_resnet-1:V4", "--n-stimuli", "10"], "REGION=LAYER", id="rdm_sim_without_layer"),
     pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "net:cifar_resnet-1:stack2", "--bootstrap", "-5"], "bootstrap", id="rdm_negative_bootstrap"),
     pytest.param(["figures", "{tmp}/nope"], "no such folder", id="figures_missing_folder"),
+    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1,stack1", "--teacher", "net:cifar_resnet-1:stack2", "--n-stimuli", "10"], "twice", id="rdm_layer_twice"),
+    pytest.param(["search", "{run}", "--budget", "2", "--teacher-arg", "path=a.nc", *TINY], "without a teacher", id="search_teacher_arg_alone"),
     pytest.param(["search", "{run}", "--config", "{tmp}"], "not a TOML file", id="search_config_is_a_folder"),
     pytest.param(["search", "{run}", "--budget", "2", "--workers", "0", *TINY], "workers", id="search_zero_workers"),
     pytest.param(["search", "{run}", "--budget", "2", "--teacher", "", *TINY], "teacher", id="search_empty_teacher"),

@@ -187,7 +187,8 @@ def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
     """Load a state-dict file into ``model`` (safely: tensors only); a bad file raises :class:`ConfigError` naming it."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError("weights file not found", "give the path of a file written by torch.save(model.state_dict(), path)", file=path)
+        raise ConfigError("weights file not found", "give the path of a file written by torch.save(model.state_dict(), path)"
+                          " (for a torchvision model also DEFAULT, a weights name such as IMAGENET1K_V1, or random)", file=path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several kinds for a corrupt or unsafe file

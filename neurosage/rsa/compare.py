@@ -66,6 +66,10 @@ def compare_rdms(
         ``(rdm_a, rdm_b)`` similarity matrix; a scalar DataArray for two single RDMs.
         A constant RDM has no defined correlation: its similarities are 0, with a warning.
     """
+    for name, rdm in (("a", a), ("b", b)):
+        if not isinstance(rdm, xr.DataArray):
+            raise RDMAlignmentError(f"compare_rdms: {name} is a {type(rdm).__name__}, not an RDM with condition labels",
+                                    "make RDMs with compute_rdm/compute_rdms (or neurosage.rsa.interop.from_rsatoolbox)", field=name)
     a, b = align_rdms(a, b, how=how)
     if a.sizes[ROW] < 3:
         raise RDMAlignmentError(f"the RDMs share {a.sizes[ROW]} condition(s); a comparison needs at least 3", "use more stimuli", field="condition labels")

@@ -230,6 +230,8 @@ def _finite_features(x: torch.Tensor, nan: str) -> torch.Tensor:
 
 def _as_tensor(patterns: Any, dtype: torch.dtype, device: str | torch.device | None) -> torch.Tensor:
     if isinstance(patterns, np.ndarray):
+        if patterns.dtype.kind not in "biuf":
+            raise ConfigError(f"RDMs need numbers, got an array of {patterns.dtype}", "pass the responses as a float array (conditions x features)", field="data")
         patterns = np.ascontiguousarray(patterns)
     return torch.as_tensor(patterns, device=device).to(dtype)
 
