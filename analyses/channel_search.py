@@ -76,12 +76,16 @@ class ChannelSearchAnalysisConfig(EmbeddedConfig):
     select_after: int = 3
     n_test_per_trial: int = 2000
     workers: int = 1
+    metric_points: int = 2
+    metric_selection: str = "max"
+    teacher_scale: str = "qc"
 
     def search_config(self, metric: str) -> ChannelSearchConfig:
         return ChannelSearchConfig(
             rule=self.rule, metric=metric, trials=self.trials, training=TrainConfig(steps=self.trial_steps, batch_size=self.batch_size),
             gamma=self.gamma, init_step=self.init_step, min_size=self.min_size, max_size=self.max_size,
             temperature=self.temperature, select_after=self.select_after, seed=self.seed,
+            metric_points=self.metric_points, metric_selection=self.metric_selection, teacher_scale=self.teacher_scale,
         )
 
 

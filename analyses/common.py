@@ -6,7 +6,7 @@ import functools
 import inspect
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +16,21 @@ from neurosage.analyses.embedded import Setup
 from neurosage.analyses.results import ResultFile, read_table, write_table
 from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
 
+from neurosage.core.errors import ConfigError
 from neurosage.core.seeding import derive_seed
 from neurosage.nets.build import build_network
 from neurosage.nets.measure import count_flops, count_parameters
 from neurosage.runs.lock import run_lock
 from neurosage.runs.provenance import record_run
 from neurosage.search.driver import SearchResult, run_search
+from neurosage.spaces import parse_genotype
 from neurosage.training.configs import NetworkConfig, TrainConfig
 from neurosage.training.evaluation import evaluate, recalibrate_bn
 from neurosage.training.loop import train
 
 __all__ = [
     "RerankedSearchConfig", "recorded", "table_row", "objective_searches", "rerank_and_finalize", "train_mature", "progress_curve",
-    "top_k_genotypes", "mature_errors",
+    "top_k_genotypes", "mature_errors", "size_to_params", "network_parameters",
 ]
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,9 @@ class RerankedSearchConfig(SearchOptions, EmbeddedConfig):
     ``rerank_n_cells`` cells and ``rerank_filters`` filters with the skeleton's stem cells (None: the
     search's N and F), and ranked on the validation hold-out; the winner is trained for ``final_steps``
     (or ``final_epochs``) on the whole training split, hold-out included, and tested on the evaluation split.
+    ``final_params``: size each winner's final network to about this many parameters (the paper's Tables 3-4:
+    about 5.5M for every search), N kept at the rerank N and F chosen (:func:`size_to_params`); None keeps the
+    rerank N and F for every winner.
     """
 
     n_blocks: int = 5
@@ -71,6 +76,7 @@ class RerankedSearchConfig(SearchOptions, EmbeddedConfig):
     final_epochs: float | None = None
     rerank_n_cells: int | None = None
     rerank_filters: int | None = None
+    final_params: float | None = None
 
     @property
     def rerank_network(self) -> NetworkConfig:
@@ -139,9 +145,42 @@ def rerank_and_finalize(trials, setup: Setup, config: RerankedSearchConfig, *, s
     ok = _top(trials[trials.status == "ok"], config.top_k)
     rerank = [{**train_mature(g, setup, network, config.rerank_training, seed=seed, device=device), "search_score": s} for g, s in zip(ok.genotype, ok.score)]
     winner = min(rerank, key=lambda r: r["top1_error"])
-    final = train_mature(winner["genotype"], setup, network, config.final_training, seed=seed, device=device, on="test",
+    final_network = network
+    if config.final_params:
+        final_network = size_to_params(winner["genotype"], setup, network, config.final_params)
+        log.warning("final network sized to %.3gM parameters: N = %d, F = %d", config.final_params / 1e6, final_network.n_cells, final_network.filters)
+    final = train_mature(winner["genotype"], setup, final_network, config.final_training, seed=seed, device=device, on="test",
                          train_set=setup.train_full if setup.train_full is not None else setup.train)
-    return rerank, final
+    return rerank, {**final, "param_target": config.final_params}
+
+
+def network_parameters(genotype: str, setup: Setup, network: NetworkConfig) -> int:
+    """The parameter count of ``genotype`` as ``network`` (built on the meta device: no memory, no weights)."""
+    shape = setup.train.image_shape
+    with torch.device("meta"):
+        net = build_network(genotype, num_classes=setup.train.num_classes, in_channels=shape[0], **network.to_dict())
+    return count_parameters(net)
+
+
+def size_to_params(genotype: str, setup: Setup, network: NetworkConfig, target: float, max_filters: int = 4096) -> NetworkConfig:
+    """``network`` with its initial filters F chosen so that ``genotype`` has the parameter count nearest ``target``
+    (N kept; the paper sizes every final network of Tables 3-4 to about 5.5M parameters this way)."""
+    if not hasattr(parse_genotype(genotype), "normal"):  # a layer-wise genotype
+        raise ConfigError("final-params sizes cell networks by their filters F; a layer-wise genotype has no F",
+                          "leave final-params unset for layer-wise spaces", field="final_params")
+
+    def params(filters: int) -> int:
+        return network_parameters(genotype, setup, replace(network, filters=filters))
+
+    lo, hi = 1, max_filters
+    if params(hi) < target:
+        raise ConfigError(f"final-params {target:g} is more than the winner has at F = {max_filters} ({params(hi)} parameters)",
+                          "lower final-params or raise rerank-n-cells", field="final_params")
+    while lo < hi:  # the smallest F with at least the target (the count grows with F)
+        mid = (lo + hi) // 2
+        lo, hi = (mid + 1, hi) if params(mid) < target else (lo, mid)
+    best = min({max(1, lo - 1), lo}, key=lambda f: (abs(params(f) - target), f))
+    return replace(network, filters=best)
 
 
 def table_row(name: str, config: RerankedSearchConfig, result: SearchResult, rerank: list[dict[str, Any]], final: dict[str, Any]) -> dict[str, Any]:
@@ -154,6 +193,7 @@ def table_row(name: str, config: RerankedSearchConfig, result: SearchResult, rer
         "params_M": final["params"] / 1e6, "mult_adds_M": final["macs"] / 1e6, "flops_B": final["flops"] / 1e9,
         "top1_error": 100 * final["top1_error"], "top5_error": 100 * final["top5_error"],
         "M1": m1, "E1": e1, "M2": m2, "E2": e2, "cost_examples": m1 * e1 + m2 * e2, "genotype": final["genotype"],
+        "param_target_M": None if final.get("param_target") is None else final["param_target"] / 1e6,
     }
 
 

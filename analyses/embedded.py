@@ -47,7 +47,8 @@ from neurosage.training.devices import check_device, check_threads
 from neurosage.training.evaluation import evaluate
 from neurosage.training.loop import train
 
-__all__ = ["Setup", "check_config", "load_split", "teacher_stimuli", "SplitRuleError", "embedded_setup", "resnet_teacher", "teacher_weights", "embedded_teacher_accuracy", "DATASET_NORMS"]
+__all__ = [
+    "describe_stimuli", "Setup", "check_config", "load_split", "teacher_stimuli", "SplitRuleError", "embedded_setup", "resnet_teacher", "teacher_weights", "embedded_teacher_accuracy", "DATASET_NORMS"]
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,18 @@ def recording_stimuli(config: EmbeddedConfig, shape: tuple[int, int, int]) -> Im
                                 **DATASET_NORMS.get(config.dataset, _DEFAULT_NORM))
 
 
+def describe_stimuli(stimuli: ImageSet, training: ImageSet) -> tuple[str, bool]:
+    """How the teacher's stimuli reach the candidates, and whether they differ in kind from the training images
+    (colour against grey, or stored at more than twice the training images' side and shrunk to their size)."""
+    kind, height, width = stimuli.stored_kind()
+    train_kind, train_height, train_width = training.stored_kind()
+    channels, side, _ = training.image_shape
+    text = (f"{len(stimuli)} {kind} {height}x{width} stimulus images ({stimuli.name}) shown to the candidates as "
+            f"{'grey' if channels == 1 else 'colour'} {side}x{side} (the format of {training.name}, {train_kind} {train_height}x{train_width})")
+    differs = kind != train_kind or max(height, width) > 2 * max(train_height, train_width)
+    return text, differs
+
+
 def teacher_stimuli(config: EmbeddedConfig) -> ImageSet:
     """The teacher's stimulus images: the first ``n_stimuli`` images of the evaluation split."""
     evaluation = load_split(config, "eval")
@@ -186,6 +199,13 @@ def embedded_setup(config: EmbeddedConfig, run_dir: str | Path, *, with_teacher:
     else:
         n_stimuli = _stimulus_count(config, evaluation)
         stimuli = evaluation.subset(range(n_stimuli))
+    if config.teacher_images and with_teacher:
+        text, differs = describe_stimuli(stimuli, train_full)
+        if differs:
+            log.warning("the teacher's stimuli differ in kind from the training images: %s; TG compares candidates on images "
+                        "unlike those they learn from", text)
+        else:
+            log.info("teacher stimuli: %s", text)
     rest, val = train_full.split_holdout(config.n_val, seed=config.seed)
     if config.n_train > len(rest):
         raise ConfigError(f"n-train = {config.n_train}, but {train_full.name} holds {len(rest)} training images once n-val = {config.n_val} "

@@ -5,9 +5,13 @@ P + alpha * TG with a brain-like teacher. At paper scale that is ImageNet
 64x64 with the V4/pIT/aIT recordings; at small scale the embedded default uses
 a simulated recording of the Fashion-MNIST ResNet teacher (``teacher="sim"``,
 regions V4/pIT/aIT mapped to its three stacks) or the teacher's layers
-(``teacher="net"``). The top-``k`` cells of each are retrained longer, and the
-winner of each gets a final training; the table row reports B, N, F, params,
-FLOPs and top-1/top-5 test error.
+(``teacher="net"``). The top-``k`` cells of each are retrained longer (the paper: top 10 for 40 epochs;
+``configs/table4-imagenet64.toml``), and the winner of each gets a final training, sized to ``final_params``
+parameters when set (the paper: about 5.5M for both searches; N kept, F chosen per winner and logged); the
+table row reports B, N, F, params, FLOPs, top-1/top-5 test error and how the teacher's stimuli reach the
+candidates (``teacher_stimuli``: a brain teacher's HvM images become 28x28 grey for Fashion-MNIST candidates;
+a warning says so when the stimuli differ in kind from the training images). The two searches of a seed share
+that seed, so their random start-up trials are the same proposals (paired by design).
 
 With several ``seeds`` the whole comparison (both searches, reranking, final training) runs once per seed, and
 ``paired.csv`` holds the teacher-guided winner's error minus the performance-guided winner's, paired by seed
@@ -32,7 +36,7 @@ from neurosage.analyses.common import (
     rerank_and_finalize,
     table_row,
 )
-from neurosage.analyses.embedded import Setup, embedded_setup, teacher_weights
+from neurosage.analyses.embedded import Setup, describe_stimuli, embedded_setup, teacher_weights
 from neurosage.analyses.results import TABLE4, TABLE4_PAIRED, TABLE4_RERANK, write_table
 from neurosage.stats import paired_difference
 
@@ -74,6 +78,8 @@ def run(run_dir: str | Path, config: NeuroSearchConfig = NeuroSearchConfig()) ->
     if config.teacher == "sim":
         setup = replace(setup, teacher=simulated_brain_teacher(setup, run_dir, config.seed))  # re-checks the split rule
     network = config.network
+    stimuli, differs = describe_stimuli(setup.teacher.images, setup.train)
+    log.warning("Table 4's teacher: %s%s", stimuli, "; they differ in kind from the training images" if differs else "")
     rows, reranks = [], []
     for seed in config.seeds or (config.seed,):
         folders = {name if seed == config.seed else f"{name}-seed{seed}": objective for name, objective in SEARCHES.items()}
@@ -81,7 +87,7 @@ def run(run_dir: str | Path, config: NeuroSearchConfig = NeuroSearchConfig()) ->
         for (name, result), folder in zip(searches.items(), SEARCHES):
             rerank, final = rerank_and_finalize(result.trials, setup, config, seed=seed, device=config.device)
             reranks += [{**r, "network": folder, "seed": seed} for r in rerank]
-            rows.append({**table_row(folder, config, result, rerank, final), "seed": seed})
+            rows.append({**table_row(folder, config, result, rerank, final), "seed": seed, "teacher_stimuli": stimuli})
     write_table(run_dir, TABLE4_RERANK, pd.DataFrame(reranks))
     table = pd.DataFrame(rows)
     write_table(run_dir, TABLE4, table)

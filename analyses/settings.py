@@ -29,14 +29,14 @@ _COUNT, _SOME, _POSITIVE, _NON_NEGATIVE = Range(1), Range(0), Range(0, open_low=
 RANGES: dict[str, Range] = {
     # counts: at least 1
     **dict.fromkeys(("batch_size", "budget", "candidate_threads", "checkpoints", "filters", "final_steps", "init_step", "max_size",
-                     "min_size", "n_architectures", "n_blocks", "n_bootstrap", "n_cells", "n_test_per_trial", "n_train", "n_val",
+                     "max_in_flight", "metric_points", "min_size", "n_architectures", "n_blocks", "n_bootstrap", "n_cells", "n_test_per_trial", "n_train", "n_val",
                      "premature_steps", "premature_steps_grid", "rerank_filters", "rerank_n_cells", "rerank_steps", "resnet_blocks",
                      "start_width", "startup_trials", "teacher_depth", "top_k", "trial_steps", "trials", "uniform_width", "workers",
                      "mature_steps"), _COUNT),
     # may be zero
     **dict.fromkeys(("alpha", "alphas", "bn_recalibration", "n_stem_cells", "repeat_mature", "seed", "seeds", "select_after"), _NON_NEGATIVE),
     # positive amounts
-    **dict.fromkeys(("final_epochs", "lr", "premature_epochs", "premature_epochs_grid", "rerank_epochs", "rl_learning_rate",
+    **dict.fromkeys(("final_epochs", "final_params", "lr", "premature_epochs", "premature_epochs_grid", "rerank_epochs", "rl_learning_rate",
                      "teacher_epochs", "temperature", "width_multiplier"), _POSITIVE),
     "n_stimuli": Range(3),
     "tpe_gamma": Range(0, 1, open_low=True),
@@ -171,7 +171,9 @@ class SearchOptions:
 @dataclass(frozen=True)
 class SearchConfig(SearchOptions, EmbeddedConfig):
     """``neurosage search``: one search; ``premature_epochs`` (a fraction of an epoch), when set, replaces
-    ``premature_steps``; ``workers`` > 1 starts a Dask LocalCluster, ``scheduler`` uses a running one."""
+    ``premature_steps``; ``workers`` > 1 starts a Dask LocalCluster, ``scheduler`` uses a running one, where as many
+    candidates run at once as its workers have threads (asked again before every proposal), unless ``max_in_flight``
+    caps it; ``dashboard`` (e.g. ``":8787"``) opens the LocalCluster's Dask dashboard and logs its address."""
 
     n_blocks: int = 5
     budget: int = 20
@@ -179,8 +181,12 @@ class SearchConfig(SearchOptions, EmbeddedConfig):
     tpe_gamma: float = 0.25
     #: concurrent candidates; more than 1 starts a Dask LocalCluster
     workers: int = 1
-    #: address of a running Dask scheduler to evaluate candidates on
+    #: address of a running Dask scheduler to evaluate candidates on (as many at once as its workers have threads)
     scheduler: str | None = None
+    #: candidates evaluated at once (default: 1 in this process, workers on a LocalCluster, the threads of a scheduler's workers)
+    max_in_flight: int | None = None
+    #: Dask dashboard address of the LocalCluster started by --workers (e.g. ":8787"); logged
+    dashboard: str | None = None
 
 
 @dataclass(frozen=True)

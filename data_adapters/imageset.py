@@ -207,6 +207,13 @@ class ImageSet(Dataset):
         """Shape ``(C, H, W)`` of converted images."""
         return tuple(self[0][0].shape) if len(self) else (0, 0, 0)
 
+    def stored_kind(self, sample: int = 64) -> tuple[str, int, int]:
+        """``(kind, height, width)`` of the stored images before conversion: kind ``"grey"`` (one channel, or three
+        equal ones in the first ``sample`` images) or ``"colour"``."""
+        stored = self._storage[: max(1, sample)] if len(self._storage) else self._storage
+        grey = stored.shape[1] == 1 or bool((stored[:, :1] == stored[:, 1:]).all())
+        return ("grey" if grey else "colour"), int(stored.shape[2]), int(stored.shape[3])
+
     @property
     def num_classes(self) -> int:
         return len(self.classes) if self.classes else int(self.labels.max()) + 1

@@ -11,12 +11,14 @@ import argparse
 import errno
 import logging
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
 
 from neurosage import __version__, commands
 from neurosage.core.errors import NeurosageError
+from neurosage.core.interrupts import exit_code, signal_name, terminate_as_interrupt
 from neurosage.runs.provenance import COMMAND_LINE
 
 __all__ = ["QUIET_LOGGERS", "build_parser", "configure_logging", "main", "error_message"]
@@ -70,15 +72,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(args.func(args) or 0)
+        with terminate_as_interrupt():
+            return int(args.func(args) or 0)
     except (NeurosageError, OSError, KeyError, ValueError, RuntimeError) as exc:  # the user's mistakes: one line
         if args.verbose >= 2:
             traceback.print_exc()
         print(f"neurosage {args.command}: error: {error_message(exc, getattr(args, 'run_dir', None), args.command)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"neurosage {args.command}: interrupted; fix: run the same command again (with --resume for a search) to continue", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        run_dir = getattr(args, "run_dir", None)
+        again = (f"neurosage {args.command} {run_dir} --resume" if args.command == "search" and run_dir else
+                 "the same command again (finished work in the run folder is kept)")
+        print(f"neurosage {args.command}: interrupted ({signal_name(getattr(exc, 'signum', signal.SIGINT))}); to continue run {again}", file=sys.stderr)
+        return exit_code(exc)
     except Exception as exc:  # anything else is a defect of neurosage: still one line, and how to report it
         if args.verbose >= 2:
             traceback.print_exc()

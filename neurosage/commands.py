@@ -9,6 +9,7 @@ functions, so ``neurosage --help`` and ``neurosage datasets`` import no torch.
 from __future__ import annotations
 
 import argparse
+import time
 import sys
 from collections.abc import Callable
 from dataclasses import MISSING, asdict, fields
@@ -204,7 +205,7 @@ def _search(run_dir: Path, config: SearchConfig, resume: bool, client) -> int:
     result = run_search(
         run_dir, config.search_space, task, budget=config.budget, algo=config.algo, seed=config.seed,
         workers=config.workers, client=client, resume=resume, config=asdict(config), locked=True,
-        searcher_kwargs=config.searcher_kwargs(),
+        searcher_kwargs=config.searcher_kwargs(), max_in_flight=config.max_in_flight, dashboard=config.dashboard,
     )
     best = result.best
     print(f"best of {len(result.trials)} trials: score {best.score:.4f} P {best.P:.4f}\n  {best.genotype}")
@@ -348,6 +349,32 @@ def _run_analyze(args: argparse.Namespace) -> int:
     print(result.to_string(index=False))
     print(f"results in {args.run_dir}/{args.name}/; make figures with: neurosage figures {args.run_dir}")
     return 0
+
+
+@command
+def _status(sub: argparse._SubParsersAction) -> None:
+    text = "a search's progress: done / in flight / failed / budget, the best so far, time per trial, ETA, workers"
+    p = sub.add_parser("status", help=text, description=text)
+    p.add_argument("run_dir", help="a search's run folder (also while it runs)")
+    p.add_argument("--watch", type=float, default=None, metavar="SECONDS", help="refresh every SECONDS until Ctrl-C")
+    p.set_defaults(func=_run_status)
+
+
+def _run_status(args: argparse.Namespace) -> int:
+    from neurosage.runs.status import format_status, search_status
+
+    if args.watch is not None and not args.watch > 0:
+        raise ConfigError(f"--watch must be a positive number of seconds, got {args.watch}", "use e.g. --watch 10", field="watch")
+    while True:
+        text = format_status(search_status(args.run_dir))
+        if args.watch is None:
+            print(text)
+            return 0
+        print(("\033[2J\033[H" if sys.stdout.isatty() else "") + text, flush=True)
+        try:
+            time.sleep(args.watch)
+        except KeyboardInterrupt:
+            return 0
 
 
 @command

@@ -1,3 +1,6 @@
+import signal
+import sys
+
 import pytest
 
 from neurosage.cli import main
@@ -295,3 +298,42 @@ def test_a_second_search_driver_is_refused_before_any_teacher_work(tmp_path, fmn
                      "--premature-steps", "1", "--n-train", "64", "--n-val", "40", "--n-stimuli", "20"])
     assert code == 2 and "another driver" in capsys.readouterr().err
     assert not (run / "teacher").exists() and not (run / "journal.sqlite").exists()
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signalled_search_says_how_to_resume_in_one_line_and_its_session_is_interrupted(tmp_path, fmnist, signum, code):
+    import subprocess
+    import time
+
+    from neurosage.runs.journal import Journal
+
+    run = tmp_path / "run"
+    command = [sys.executable, "-c", "import sys; from neurosage.cli import main; sys.exit(main(sys.argv[1:]))",
+               "search", str(run), "--data", str(fmnist), "--objective", "p", "--budget", "200", "--n-blocks", "2", "--filters", "4",
+               "--premature-steps", "3", "--n-train", "64", "--n-val", "40", "--n-stimuli", "20"]
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None and not ((run / "journal.sqlite").exists() and len(Journal(run / "journal.sqlite")) >= 1):
+        time.sleep(0.05)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=120)
+    lines = [line for line in err.splitlines() if line.strip() and "%|" not in line]
+    assert proc.returncode == code, err
+    assert lines == [f"neurosage search: interrupted ({signal.Signals(signum).name}); to continue run neurosage search {run} --resume"], err
+    session = json.loads((run / "run.json").read_text())["sessions"][-1]
+    assert session["status"] == f"interrupted ({signal.Signals(signum).name})"
+    trials = pd.read_csv(run / "trials.csv")  # what finished is written
+    assert len(trials) >= 1 and (run / "neurosage.log").exists()
+
+
+def test_status_command_on_a_finished_search_and_on_a_typo(tmp_path, fmnist, capsys):
+    run = tmp_path / "run"
+    assert main(["search", str(run), "--data", str(fmnist), "--objective", "p", "--budget", "2", "--n-blocks", "2", "--filters", "4",
+                 "--premature-steps", "2", "--n-train", "64", "--n-val", "40", "--n-stimuli", "20"]) == 0
+    capsys.readouterr()
+    assert main(["status", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "2/2 done (0 failed), 0 in flight" in out and "best so far: trial" in out
+    assert main(["status", str(tmp_path / "rnu")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["status", str(run), "--watch", "0"]) == 2

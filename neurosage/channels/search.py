@@ -3,7 +3,18 @@
 Trial 0 trains the starting network. After every trial each resizable group gets
 a metric ``m`` (the mean over its layers: CONetV2's QC of the producers' output
 side and the consumers' input side, or the teacher's RDM similarity of the
-producers' outputs), and a momentum ``M_t = gamma M_{t-1} + m_t``. The next size
+producers' outputs), and a momentum ``M_t = gamma M_{t-1} + m_t``.
+
+As in CONetV2, each layer's metric is measured ``metric_points`` times over the trial (CONetV2: at the end of
+each of its 2 epochs; here at evenly spaced steps, the last at the trial's end, each after BN recalibration) and
+reduced per layer by ``metric_selection`` (CONetV2's ``epoch_selection``, default ``"max"``) before the group mean.
+
+The rule grows a group by about ``1 + m`` in the first trials (``delta = m gamma^t`` for a steady ``m``), so the
+metric's *level* sets the growth rate: QC lives around 0.3-0.7, the teacher's RDM similarity around 0.8-0.95.
+With ``teacher_scale="qc"`` (default) the teacher metric is multiplied by one constant, fixed at trial 0, that
+gives it QC's mean over groups on the same network at trial 0 (recorded as ``metric_scale``); both searches then
+start from the same level and differ by how their metrics change and rank the groups. ``"none"`` uses raw r.
+(Where QC is 0 on every group at trial 0, EVBMF keeping nothing of barely trained weights, the factor is 1, with a warning.) The next size
 of a group follows one of CONetV2's rules (``docs/reference/conetv2.md`` section 4):
 
 - trial 1: every group grows by ``init_step`` (unconditional, as in CONetV2);
@@ -52,15 +63,19 @@ from neurosage.runs.provenance import jsonable, record_run
 from neurosage.runs.resume import refuse_changed_settings
 from neurosage.training.configs import TrainConfig
 from neurosage.training.evaluation import evaluate, recalibrate_bn
-from neurosage.training.loop import train
+from neurosage.training.loop import resolve_steps, train
 
-__all__ = ["STATE_FILE", "ChannelSearchConfig", "ChannelSearchResult", "round_even", "next_sizes", "group_metrics", "run_channel_search", "best_sizes"]
+__all__ = ["STATE_FILE", "SELECTIONS", "ChannelSearchConfig", "ChannelSearchResult", "round_even", "next_sizes", "group_metrics", "layer_metrics",
+           "select_over_trial", "measure_points", "run_channel_search", "best_sizes"]
 
 
 log = logging.getLogger(__name__)
 
 
 STATE_FILE = "channel_state.pt"
+
+#: How a layer's measurements over a trial become its metric (CONetV2's ``epoch_selection``).
+SELECTIONS = {"max": max, "min": min, "last": lambda values: values[-1], "avg": lambda values: float(np.mean(values))}
 
 
 @dataclass(frozen=True)
@@ -79,6 +94,9 @@ class ChannelSearchConfig:
     temperature: float = 5.0  # CONetV2's ALPHA
     select_after: int = 5
     seed: int = 0
+    metric_points: int = 2
+    metric_selection: Literal["max", "last", "avg", "min"] = "max"
+    teacher_scale: Literal["qc", "none"] = "qc"
 
     def check(self) -> None:
         if self.rule not in ("greedy", "annealing"):
@@ -87,6 +105,12 @@ class ChannelSearchConfig:
             raise ConfigError(f"unknown layer metric {self.metric!r}", "use 'qc' or 'teacher'", field="metric")
         if not isinstance(self.trials, int) or self.trials < 2:
             raise ConfigError(f"trials must be at least 2, got {self.trials!r}", "use e.g. 36 (CONetV2) or 12 at small scale", field="trials")
+        if self.metric_selection not in SELECTIONS:
+            raise ConfigError(f"unknown metric selection {self.metric_selection!r}", f"use one of {', '.join(SELECTIONS)} (CONetV2: max)", field="metric_selection")
+        if self.teacher_scale not in ("qc", "none"):
+            raise ConfigError(f"unknown teacher scale {self.teacher_scale!r}", "use 'qc' (teacher metric rescaled to QC's level at trial 0) or 'none'", field="teacher_scale")
+        if isinstance(self.metric_points, bool) or not isinstance(self.metric_points, int) or self.metric_points < 1:
+            raise ConfigError(f"metric_points must be a positive integer, got {self.metric_points!r}", "use e.g. 2 (CONetV2: once per epoch, 2 epochs per trial)", field="metric_points")
         if not 2 <= self.min_size <= self.max_size:
             raise ConfigError(f"size bounds [{self.min_size}, {self.max_size}] are not an interval of at least 2", "set 2 <= min-size <= max-size", field="min_size")
 
@@ -124,25 +148,44 @@ def next_sizes(sizes: dict[int, int], delta: dict[int, float], config: ChannelSe
     return out
 
 
-def group_metrics(model: nn.Module, graph: ChannelGraph, metric: str, teacher=None, *, device=None, seed: int = 0) -> dict[int, float]:
-    """Each resizable group's metric: the mean of QC over its producers' output side and its consumers' input side,
-    or the mean teacher similarity of its producers' outputs."""
+def layer_metrics(model: nn.Module, graph: ChannelGraph, metric: str, teacher=None, *, device=None, seed: int = 0) -> dict[str, float]:
+    """Every layer's metric that a group mean reads: ``"<layer>:out"``/``"<layer>:in"`` (QC of a producer's output
+    side, of a consumer's input side) or ``"<layer>"`` (the teacher similarity of a producer's output)."""
     modules = dict(model.named_modules())
-    out: dict[int, float] = {}
     if metric == "qc":
-        for group in graph.resizable:
-            values = [layer_quality(modules[n].weight)["out"].qc for n in group.producers if hasattr(modules[n], "weight")]
-            values += [layer_quality(modules[n].weight)["in"].qc for n in group.consumers if hasattr(modules[n], "weight")]
-            out[group.id] = float(np.mean(values)) if values else 0.0
-        return out
+        names = {(n, "out") for g in graph.resizable for n in g.producers if hasattr(modules[n], "weight")}
+        names |= {(n, "in") for g in graph.resizable for n in g.consumers if hasattr(modules[n], "weight")}
+        return {f"{n}:{side}": layer_quality(modules[n].weight)[side].qc for n, side in sorted(names)}
     if teacher is None:
         raise ConfigError("the teacher metric needs a teacher", "give a teacher, or use metric 'qc'", field="metric")
     layers = sorted({n for g in graph.resizable for n in g.producers if hasattr(modules[n], "weight")})
-    scores = teacher_layer_scores(FeatureModel(model, layers), teacher, layers, device=device, seed=seed)
+    return teacher_layer_scores(FeatureModel(model, layers), teacher, layers, device=device, seed=seed)
+
+
+def _group_means(values: dict[str, float], graph: ChannelGraph, metric: str) -> dict[int, float]:
+    out: dict[int, float] = {}
     for group in graph.resizable:
-        values = [scores[n] for n in group.producers if n in scores]
-        out[group.id] = float(np.mean(values)) if values else 0.0
+        keys = [f"{n}:out" for n in group.producers] + [f"{n}:in" for n in group.consumers] if metric == "qc" else list(group.producers)
+        found = [values[k] for k in keys if k in values]
+        out[group.id] = float(np.mean(found)) if found else 0.0
     return out
+
+
+def group_metrics(model: nn.Module, graph: ChannelGraph, metric: str, teacher=None, *, device=None, seed: int = 0) -> dict[int, float]:
+    """Each resizable group's metric: the mean of QC over its producers' output side and its consumers' input side,
+    or the mean teacher similarity of its producers' outputs."""
+    return _group_means(layer_metrics(model, graph, metric, teacher, device=device, seed=seed), graph, metric)
+
+
+def select_over_trial(snapshots: list[dict[str, float]], selection: str) -> dict[str, float]:
+    """Each layer's metric over a trial's measurements, reduced by ``selection`` (CONetV2's ``epoch_selection``)."""
+    reduce = SELECTIONS[selection]
+    return {key: float(reduce([s[key] for s in snapshots])) for key in snapshots[-1]}
+
+
+def measure_points(total_steps: int, points: int) -> list[int]:
+    """The steps before the end of a trial at which the metric is also measured (``points - 1`` evenly spaced)."""
+    return sorted({round(total_steps * k / points) for k in range(1, points)} - {0, total_steps})
 
 
 def run_channel_search(
@@ -189,6 +232,7 @@ def _search(run_dir: Path, build, train_set, val_set, config: ChannelSearchConfi
     sizes = {g.id: g.size for g in graph.resizable}
     momentum: dict[int, float] = {g: 0.0 for g in sizes}
     delta: dict[int, float] = {g: 0.0 for g in sizes}
+    scale: float | None = None  # the teacher metric's factor (teacher_scale="qc"), fixed at trial 0
     if state_file.exists():
         state = torch.load(state_file, weights_only=False)
         if state["trial"] == len(rows):  # killed after the state was saved, before its journal row: write the row now
@@ -197,7 +241,7 @@ def _search(run_dir: Path, build, train_set, val_set, config: ChannelSearchConfi
         if state["trial"] != len(rows) - 1:
             raise RunFolderError(f"{state_file} is of trial {state['trial']}, but the journal has {len(rows)} trials",
                                  "start a new run folder (this one was changed by hand)", file=state_file)
-        sizes, momentum, delta = state["sizes"], state["momentum"], state["delta"]
+        sizes, momentum, delta, scale = state["sizes"], state["momentum"], state["delta"], state.get("scale")
         rng.bit_generator.state = state["rng"]
         model = resize_channels(model, graph, sizes)
         model.load_state_dict(state["weights"])
@@ -208,11 +252,36 @@ def _search(run_dir: Path, build, train_set, val_set, config: ChannelSearchConfi
         if trial > 0:
             previous, sizes = sizes, next_sizes(sizes, delta, config, trial, rng)
             model = resize_channels(model, graph, sizes, current=previous, seed=config.seed * 100_003 + trial)
-        result = train(model, train_set, config.training, seed=config.seed * 100_003 + trial, device=device)
+        snapshots: list[dict[str, float]] = []
+        measure_seed = derive_seed(config.seed, trial, 4)
+
+        def measure(step: int) -> None:  # during the trial (CONetV2: the end of each epoch); BN recalibrated for the teacher metric
+            if config.metric == "teacher":
+                recalibrate_bn(model, train_set, n_batches=config.training.bn_recalibration, batch_size=config.training.batch_size,
+                               seed=derive_seed(measure_seed, step), device=device)
+            snapshots.append(layer_metrics(model, graph, config.metric, teacher, device=device, seed=config.seed))
+
+        points = measure_points(resolve_steps(config.training, len(train_set)), config.metric_points)
+        result = train(model, train_set, config.training, seed=config.seed * 100_003 + trial, device=device, measure_at=points, measure=measure)
         recalibrate_bn(model, train_set, n_batches=config.training.bn_recalibration, batch_size=config.training.batch_size,
                        seed=derive_seed(config.seed, trial, 2), device=device)  # metrics and accuracy not read through stale statistics
         accuracy = evaluate(model, val_set, device=device)
-        metrics = group_metrics(model.cpu(), graph, config.metric, teacher, device=device, seed=config.seed)
+        snapshots.append(layer_metrics(model.cpu(), graph, config.metric, teacher, device=device, seed=config.seed))
+        metrics = _group_means(select_over_trial(snapshots, config.metric_selection), graph, config.metric)
+        if config.metric == "teacher" and config.teacher_scale == "qc":
+            if scale is None:  # fixed once, at trial 0: the teacher metric at QC's level on the same network
+                level = float(np.mean(list(metrics.values())))
+                if not level > 0:
+                    raise ConfigError(f"the teacher metric's mean over groups at trial 0 is {level:.4g}: it cannot be scaled to QC's level",
+                                      "use teacher_scale = 'none' (raw RDM similarity), or a teacher the network's layers resemble", field="teacher_scale")
+                qc_level = float(np.mean(list(group_metrics(model, graph, "qc").values())))
+                if qc_level > 0:
+                    scale = qc_level / level
+                else:
+                    scale = 1.0
+                    log.warning("QC is 0 on every group at trial 0 (EVBMF keeps no singular value of these weights: too little training "
+                                "per trial), so the teacher metric is left unscaled (metric_scale 1); train longer per trial to compare the metrics")
+            metrics = {g: scale * v for g, v in metrics.items()}
         new_momentum = {g: config.gamma * momentum[g] + metrics[g] for g in sizes}
         delta = {g: new_momentum[g] - momentum[g] for g in sizes}
         momentum = new_momentum
@@ -221,12 +290,13 @@ def _search(run_dir: Path, build, train_set, val_set, config: ChannelSearchConfi
             "genotype": "channels: " + " ".join(f"{g}={s}" for g, s in sizes.items()),
             "metric": {str(g): v for g, v in metrics.items()}, "momentum": {str(g): v for g, v in momentum.items()},
             "mean_momentum": float(np.mean(list(momentum.values()))), "mean_metric": float(np.mean(list(metrics.values()))),
+            "metric_scale": scale, "metric_points": len(snapshots),
             "val_top1": accuracy["top1"], "params": count_parameters(model), **count_flops(model.cpu(), shape),
             "examples": result.examples, "wall_time": time.perf_counter() - t0,
             **(observe(model, graph) if observe is not None else {}),
         }
         with atomic_path(state_file) as tmp:  # the state first, with its record: a kill at any point loses nothing
-            torch.save({"trial": trial, "sizes": sizes, "momentum": momentum, "delta": delta, "rng": rng.bit_generator.state,
+            torch.save({"trial": trial, "sizes": sizes, "momentum": momentum, "delta": delta, "rng": rng.bit_generator.state, "scale": scale,
                         "weights": model.state_dict(), "record": record}, tmp)
         _journal_row(journal, record)
         rows.append(record)

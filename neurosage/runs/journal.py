@@ -89,6 +89,12 @@ class Journal:
             )
             return [(tid, json.loads(vals), genotype) for tid, vals, genotype in cur.fetchall()]
 
+    def in_flight(self) -> list[tuple[int, str, float]]:
+        """``(tid, genotype, proposed time)`` of every proposal without a finished trial, in tid order."""
+        with self._connect() as con:
+            cur = con.execute("SELECT tid, genotype, proposed FROM proposals WHERE tid NOT IN (SELECT tid FROM trials) ORDER BY tid")
+            return [(tid, genotype, proposed) for tid, genotype, proposed in cur.fetchall()]
+
     def rows(self) -> Iterator[dict[str, Any]]:
         """Finished trials in tid order, with ``vals`` and ``record`` decoded."""
         with self._connect() as con:

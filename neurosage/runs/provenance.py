@@ -96,7 +96,8 @@ def jsonable(value: Any) -> Any:
 def record_run(
     run_dir: str | Path, settings: Mapping[str, Any], *, seeds: Mapping[str, Any] | None = None, device: str | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Record a session in ``<run_dir>/run.json`` around the ``with`` body (status ``finished`` or ``failed: ...``).
+    """Record a session in ``<run_dir>/run.json`` around the ``with`` body (status ``finished``, ``interrupted (SIGINT)``
+    or ``(SIGTERM)``, or ``failed: ...``).
 
     Called while holding the folder's :func:`~neurosage.runs.lock.run_lock`, so an earlier session still marked
     ``running`` was killed (its process ended without a word): it is marked ``killed``.
@@ -120,6 +121,10 @@ def record_run(
     write_json(path, record)
     try:
         yield record
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM turned into an interrupt (neurosage.core.interrupts)
+        session.update(finished=_now(), status=f"interrupted ({getattr(exc, 'signum', None) and str(exc) or 'SIGINT'})")
+        write_json(path, record)
+        raise
     except BaseException as exc:
         session.update(finished=_now(), status=f"failed: {type(exc).__name__}: {exc}")
         write_json(path, record)

@@ -14,7 +14,7 @@ __all__ = ["RESUMABLE", "refuse_changed_settings"]
 
 
 #: Settings that may change when a search is resumed: the budget may grow, the executor may differ.
-RESUMABLE = ("budget", "workers", "scheduler")
+RESUMABLE = ("budget", "workers", "scheduler", "max_in_flight", "dashboard")
 
 
 def refuse_changed_settings(run_dir: Path, resolved: dict[str, Any]) -> None:

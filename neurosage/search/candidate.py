@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import socket
 import time
 import traceback
 from dataclasses import dataclass, field, replace
@@ -156,7 +158,8 @@ def resident_task(task: CandidateTask) -> CandidateTask:
 def evaluate_candidate(genotype: str, task: CandidateTask, seed: int = 0) -> dict[str, Any]:
     """Score one candidate; returns a JSON-ready record (never raises for a bad candidate)."""
     t0 = time.perf_counter()
-    record: dict[str, Any] = {"genotype": genotype, "seed": seed, "status": "ok", "error": None, "threads": task.threads}
+    record: dict[str, Any] = {"genotype": genotype, "seed": seed, "status": "ok", "error": None, "threads": task.threads,
+                              "worker": f"{socket.gethostname()}:{os.getpid()}"}
     try:
         with torch_threads(task.threads):
             _evaluate(genotype, task, seed, record)
@@ -170,6 +173,7 @@ def evaluate_candidate(genotype: str, task: CandidateTask, seed: int = 0) -> dic
 def _evaluate(genotype: str, task: CandidateTask, seed: int, record: dict[str, Any]) -> None:
     """Build, train and score one candidate into ``record`` (failures of training are recorded, other errors raised)."""
     task = resident_task(task)
+    record["device"] = str(task.device or "cpu")
     geno = parse_genotype(genotype)
     shape = task.input_shape
     with torch.random.fork_rng(devices=[]):

@@ -7,7 +7,9 @@ told, so ``run_search(..., resume=True)`` continues a killed search without losi
 a finished trial (running trials are re-proposed).
 
 Run folder: ``run.json`` (provenance: resolved settings, code, machine, one
-entry per session), ``journal.sqlite``, ``trials.nc`` and ``trials.csv`` (:mod:`neurosage.search.export`);
+entry per session, with the Dask workers it used), ``journal.sqlite``, ``trials.nc`` and ``trials.csv``
+(:mod:`neurosage.search.export`, rewritten after every finished trial), ``neurosage.log`` (INFO: one line per
+trial with progress, best score, time per trial and what is left; ``neurosage status RUN`` summarises it);
 a searcher with state of its own (RL) also keeps ``searcher_state.pt``, rewritten after every tell
 and loaded on resume.
 """
@@ -26,9 +28,11 @@ import numpy as np
 import pandas as pd
 
 from neurosage.core.errors import ConfigError, RunFolderExists, SearchFailed
+from neurosage.core.interrupts import deferred
 from neurosage.core.seeding import derive_seed
 from neurosage.runs.journal import Journal
 from neurosage.runs.lock import run_lock
+from neurosage.runs.logfile import on_terminal, run_log
 from neurosage.runs.provenance import jsonable, record_run
 from neurosage.runs.resume import refuse_changed_settings
 from neurosage.search import SEARCHERS, make_searcher
@@ -39,7 +43,7 @@ from neurosage.spaces.contract import SearchSpace, to_indices
 if TYPE_CHECKING:  # the candidate path (torch) is imported when a search runs, not when this module is
     from neurosage.search.candidate import CandidateTask
 
-__all__ = ["check_budget", "SearchResult", "run_search", "check_search_settings", "SEARCHER_STATE"]
+__all__ = ["check_budget", "SearchResult", "run_search", "check_search_settings", "check_max_in_flight", "SEARCHER_STATE"]
 
 
 def check_budget(budget: object) -> None:
@@ -105,6 +109,8 @@ def run_search(
     searcher_kwargs: dict[str, Any] | None = None,
     fail_fast: int = 3,
     locked: bool = False,
+    max_in_flight: int | None = None,
+    dashboard: str | None = None,
 ) -> SearchResult:
     """Run (or resume) a search of ``budget`` trials; returns all finished trials.
 
@@ -115,8 +121,14 @@ def run_search(
     algo
         ``"tpe"``, ``"random"``, ``"rl"`` or a plug-in searcher.
     workers
-        Concurrent evaluations. With ``client`` (a ``distributed.Client``) they run on Dask;
-        with ``workers > 1`` and no client a ``LocalCluster`` of that many processes is started.
+        With ``workers > 1`` and no client, a ``LocalCluster`` of that many one-thread processes is started.
+    client
+        A ``distributed.Client`` (a scheduler address, dask-jobqueue): candidates run on its workers.
+    max_in_flight
+        Candidates evaluated at once. None: as many as the executor has slots, asked again before every
+        proposal (a cluster's worker threads, so workers that join or leave count; 1 in this process).
+    dashboard
+        The Dask dashboard's address for a ``LocalCluster`` started here (e.g. ``":8787"``), logged.
     resume
         Continue the journal in ``run_dir`` instead of refusing to overwrite it; the settings must be the
         recorded ones (see :data:`RESUMABLE`), and proposals that were in flight are evaluated again.
@@ -132,6 +144,7 @@ def run_search(
     if journal_path.exists() and not resume:
         raise RunFolderExists(f"{run_dir} already holds a search", "pass --resume to continue it (resume=True), or choose another run folder", file=run_dir)
     check_search_settings(budget, task, fail_fast)
+    check_max_in_flight(max_in_flight)
     SEARCHERS.get(algo)  # an unknown searcher is refused before the run folder is written
     task.network.check_space(space)
     resolved = {
@@ -146,8 +159,10 @@ def run_search(
     if resume:
         refuse_changed_settings(run_dir, resolved)
     seeds = {"seed": seed, "searcher": "derive_seed(seed, tid)", "candidate": "derive_seed(seed, tid, 1)"}
-    with contextlib.nullcontext() if locked else run_lock(run_dir), record_run(run_dir, resolved, seeds=seeds, device=task.device):
-        trials = _search_loop(run_dir, space, task, budget, algo, seed, workers, client, progress, searcher_kwargs, fail_fast)
+    with contextlib.nullcontext() if locked else run_lock(run_dir), run_log(run_dir), \
+            record_run(run_dir, resolved, seeds=seeds, device=task.device) as record:
+        trials = _search_loop(run_dir, space, task, budget, algo, seed, workers, client, progress, searcher_kwargs, fail_fast,
+                              max_in_flight, dashboard, record["sessions"][-1])
     result = SearchResult(run_dir, trials)
     weights = result.weighting(task.alpha) if task.objective == "p+tg" else None
     if weights:
@@ -166,12 +181,20 @@ def check_search_settings(budget: Any, task: CandidateTask, fail_fast: int) -> N
     task.check()
 
 
+def check_max_in_flight(max_in_flight: Any) -> None:
+    """Refuse a ``max_in_flight`` that is not None or a positive number of candidates."""
+    if max_in_flight is not None and (isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight < 1):
+        raise ConfigError(f"max-in-flight must be a positive number of candidates, got {max_in_flight!r}",
+                          "leave it unset (as many as the cluster has worker threads) or give e.g. 4", field="max_in_flight")
+
+
 #: A searcher's own state in a run folder (searchers with ``save_state``/``load_state``, e.g. RL).
 SEARCHER_STATE = "searcher_state.pt"
 
 
 def _search_loop(run_dir: Path, space: SearchSpace, task: CandidateTask, budget: int, algo: str, seed: int, workers: int,
-                 client: Any, progress: bool, searcher_kwargs: dict[str, Any] | None, fail_fast: int) -> pd.DataFrame:
+                 client: Any, progress: bool, searcher_kwargs: dict[str, Any] | None, fail_fast: int,
+                 max_in_flight: int | None = None, dashboard: str | None = None, session: dict[str, Any] | None = None) -> pd.DataFrame:
     """Replay the journal, re-submit proposals that were in flight, then ask/evaluate/tell until ``budget`` trials are finished."""
     from neurosage.search.candidate import evaluate_candidate
 
@@ -200,18 +223,22 @@ def _search_loop(run_dir: Path, space: SearchSpace, task: CandidateTask, budget:
 
     owned_cluster = contextlib.ExitStack()
     if client is None and workers > 1:
-        client = owned_cluster.enter_context(local_client(workers))
+        client = owned_cluster.enter_context(local_client(workers, dashboard=dashboard))
     executor: Any = DaskExecutor(client) if client is not None else InlineExecutor()
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=budget, initial=done, desc=f"{algo}:{task.objective}", disable=not progress)
+    attrs = {"objective": task.objective, "alpha": task.alpha, "space": space.name, "algo": algo}
+    bar = tqdm(total=budget, initial=done, desc=f"{algo}:{task.objective}", disable=not (progress and on_terminal()))
+    started, finished_here = time.time(), 0
     try:
+        if session is not None and isinstance(executor, DaskExecutor):
+            session["workers"] = executor.workers()
         task_ref = executor.scatter(task)
         pending: dict[Any, tuple[int, dict[str, Any]]] = {}
         for tid, vals, genotype in in_flight[: max(0, budget - done)]:
             pending[executor.submit(evaluate_candidate, genotype, task_ref, derive_seed(seed, tid, 1))] = (tid, vals)
         while done < budget:
-            while len(pending) < max(1, workers) and done + len(pending) < budget:
+            while len(pending) < (max_in_flight or executor.slots()) and done + len(pending) < budget:
                 tid, vals, genotype = searcher.ask()
                 journal.propose(tid, vals, str(genotype), time.time())
                 fut = executor.submit(evaluate_candidate, str(genotype), task_ref, derive_seed(seed, tid, 1))
@@ -222,24 +249,46 @@ def _search_loop(run_dir: Path, space: SearchSpace, task: CandidateTask, budget:
                     record = fut.result()
                 except Exception as exc:  # the worker itself failed (not the candidate)
                     record = {"genotype": str(searcher.genotype(vals)), "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
-                record["tid"] = tid
-                loss = -record["score"] if record.get("status") == "ok" else None
-                journal.append(tid, vals, record, loss, time.time())
-                searcher.tell(tid, loss)
-                if saves_state:
-                    searcher.save_state(state_file)
-                done += 1
-                outcomes.append(None if loss is not None else record.get("error"))
-                if loss is not None:
-                    best = max(best, -loss)
-                bar.update(1)
-                bar.set_postfix(best=f"{best:.4f}", status=record["status"])
+                with deferred():  # a signal waits until this trial's bookkeeping is complete
+                    record["tid"] = tid
+                    loss = -record["score"] if record.get("status") == "ok" else None
+                    journal.append(tid, vals, record, loss, time.time())
+                    searcher.tell(tid, loss)
+                    if saves_state:
+                        searcher.save_state(state_file)
+                    done += 1
+                    outcomes.append(None if loss is not None else record.get("error"))
+                    if loss is not None:
+                        best = max(best, -loss)
+                    bar.update(1)
+                    bar.set_postfix(best=f"{best:.4f}", status=record["status"])
+                    finished_here += 1
+                    export_trials(journal, run_dir, attrs=attrs)  # trials.csv/.nc after every trial: a run you can watch
+                    per_trial = (time.time() - started) / finished_here
+                    log.info("trial %d: %s, score %s; %d/%d done, %d in flight, best %.4f, %.1f s per trial, about %s left",
+                             tid, record["status"], f"{-loss:.4f}" if loss is not None else "-", done, budget, len(pending), best,
+                             per_trial, _duration(per_trial * (budget - done)))
                 _fail_fast(outcomes, fail_fast, run_dir)
-    finally:
+    except BaseException:  # an interrupt or a failure: what finished is already in trials.csv (written per trial)
         bar.close()
         owned_cluster.close()
-        trials = export_trials(journal, run_dir, attrs={"objective": task.objective, "alpha": task.alpha, "space": space.name, "algo": algo})
-    return trials
+        try:
+            export_trials(journal, run_dir, attrs=attrs)
+        except Exception as exc:  # e.g. an interrupt that landed inside an import: keep the original error, not this one
+            log.warning("trials.csv/.nc were not rewritten on the way out (%s: %s); they hold every trial finished before the last one",
+                        type(exc).__name__, exc)
+        raise
+    bar.close()
+    owned_cluster.close()
+    return export_trials(journal, run_dir, attrs=attrs)
+
+
+def _duration(seconds: float) -> str:
+    """``1 h 05 min``, ``4 min 10 s`` or ``12 s``."""
+    seconds = max(0, int(round(seconds)))
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
 def _fail_fast(outcomes: list[str | None], k: int, run_dir: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import logging
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -31,6 +32,10 @@ class InlineExecutor:
     def wait_any(self, futures: list) -> list:
         return [f for f in futures if f.done()] or futures[:1]
 
+    def slots(self) -> int:
+        """Candidates this executor runs at once: one."""
+        return 1
+
 
 class DaskExecutor:
     """Evaluate on a Dask ``distributed.Client`` (LocalCluster, scheduler address, dask-jobqueue)."""
@@ -50,6 +55,19 @@ class DaskExecutor:
         done, _ = wait(futures, return_when="FIRST_COMPLETED")
         return list(done)
 
+    def slots(self) -> int:
+        """Candidates the cluster runs at once now: its workers' threads (asked each time, so workers that join or leave
+        count); at least 1, so an adaptive deployment with no worker yet gets work that makes it scale up."""
+        try:
+            return max(1, sum(self.client.nthreads().values()))
+        except Exception:  # the scheduler is busy or gone: keep what is in flight, the next wait reports a real failure
+            return 1
+
+    def workers(self) -> dict[str, Any]:
+        """Each worker's address -> host, threads, and memory limit (recorded per session in run.json)."""
+        info = self.client.scheduler_info().get("workers", {})
+        return {address: {"host": w.get("host"), "threads": w.get("nthreads"), "memory_limit": w.get("memory_limit")} for address, w in info.items()}
+
 
 def share_cores(n_workers: int) -> None:
     """Give each of ``n_workers`` worker processes on this machine its share of the cores for torch (no oversubscription)."""
@@ -59,19 +77,22 @@ def share_cores(n_workers: int) -> None:
 
 
 @contextlib.contextmanager
-def local_client(workers: int) -> Iterator[Any]:
+def local_client(workers: int, dashboard: str | None = None) -> Iterator[Any]:
     """A Dask ``Client`` on a ``LocalCluster`` of ``workers`` one-thread processes, each given its share of the cores.
 
     The nanny's default ``MALLOC_TRIM_THRESHOLD_=65536`` is not passed to the workers: with it, glibc returns freed
     memory to the system after every small allocation and a CPU training step of a small network takes 1.7x as long
-    (measured in docs/performance.md).
+    (measured in docs/performance.md). ``dashboard``: the Dask dashboard's address (e.g. ``":8787"``; None: none),
+    logged once it runs.
     """
     import dask
     from distributed import Client, LocalCluster
 
     with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}), \
-            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=dashboard) as cluster, \
             Client(cluster) as client:
+        if dashboard is not None:
+            logging.getLogger(__name__).warning("Dask dashboard: %s", client.dashboard_link)
         client.wait_for_workers(workers)  # scatter reaches every worker: a killed one then loses no only copy
         client.run(share_cores, workers)
         yield client

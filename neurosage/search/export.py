@@ -18,7 +18,7 @@ __all__ = ["VARIABLES", "export_trials", "load_trials"]
 
 
 _SCALARS = ("tid", "status", "genotype", "score", "P", "top5", "TG", "TG_ceiled", "params", "macs", "flops", "steps", "examples",
-            "wall_time", "time_train", "time_eval", "time_rdm", "threads", "error")  # fmt: skip
+            "wall_time", "time_train", "time_eval", "time_rdm", "threads", "worker", "device", "error")  # fmt: skip
 
 
 #: Long name and units of each exported trial variable (netCDF attributes, CF style).
@@ -37,6 +37,8 @@ VARIABLES = {
     "examples": ("training images processed in premature training", "count"),
     "wall_time": ("wall time of the whole evaluation", "s"),
     "threads": ("torch CPU threads the candidate ran with", "1"),
+    "worker": ("host:process id of the worker that evaluated the candidate", "1"),
+    "device": ("torch device the candidate trained on", "1"),
     "time_train": ("wall time of premature training", "s"),
     "time_eval": ("wall time of the validation pass", "s"),
     "time_rdm": ("wall time of activations, RDMs and comparisons", "s"),

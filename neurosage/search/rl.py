@@ -1,11 +1,23 @@
 """REINFORCE search with an LSTM controller (Zoph & Le 2017), in the ask/tell interface of the searchers.
 
-The controller is a 2-layer LSTM (35 hidden units) that emits one softmax per
-decision of the space (here: every ``hp.choice`` of a cell space, in a fixed
-order); the sampled choice is embedded and fed back as the next input. It is
-trained with REINFORCE: after each reward (the trial's score), Adam (learning
-rate 0.0006) steps on ``-(reward - baseline) * log p(decisions)``, where the
-baseline is an exponential moving average of rewards (decay 0.95).
+The controller is Zoph & Le's (section 3 and 4.1 of their paper): a 2-layer LSTM (35 hidden units, every
+parameter initialised uniformly in [-0.08, 0.08]) that emits one softmax per categorical decision of the
+space, in a fixed order, each sampled choice embedded and fed back as the next input. In a layer-wise space
+(decisions ``l<i>/...``) each layer ends with an **anchor point**: one LSTM step whose output ``h_i`` stands
+for layer ``i``; whether layer ``i`` reads earlier layer ``j`` is a Bernoulli draw with
+
+    P(j -> i) = sigmoid(v^T tanh(W_prev h_j + W_curr h_i)),
+
+``v``, ``W_prev`` and ``W_curr`` shared by every pair, so a preference learned for one connection carries over
+to the others. After an anchor point the next input is the mean of the chosen layers' anchors,
+``sum_j skip_j h_j / (1 + sum_j skip_j)`` (Zoph & Le do not write this step down; this is ENAS's reading of it,
+Pham et al. 2018). ``skip="pairwise"`` keeps the earlier per-pair 2-way softmax heads instead (one head per
+``(i, j)``: nothing shared).
+
+Training is REINFORCE: after each reward, Adam (learning rate 0.0006) steps on
+``-(R - b) * log p(decisions)``. Zoph & Le's reward is the validation accuracy *cubed* (``reward="cubed"``,
+the default; here the trial's score, P + alpha TG, cubed with its sign); ``reward="score"`` uses the score itself.
+The baseline ``b`` is an exponential moving average of earlier rewards (decay 0.95; Zoph & Le give no value).
 
 Rewards are applied **in trial order**: a reward that arrives before an earlier
 trial's is held until every earlier trial has been told (failed trials update
@@ -22,24 +34,31 @@ run folder after every tell (:meth:`RLSearcher.save_state`); on resume it loads 
 file and replays only the journal rows after it (:meth:`RLSearcher.load_state`), and
 the two routes give the same controller to the last bit (tested).
 
-The controller works over any space with ``decisions()``: cell spaces and the
-layer-wise spaces of :mod:`neurosage.spaces.layerwise`.
+How far the policy has moved: :meth:`RLSearcher.policy_entropy` (mean entropy per decision as a fraction of the
+uniform policy's; 1 = still uniform).
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from hyperopt import space_eval
 from torch import nn
 
 from neurosage.core.atomic import atomic_path
-from neurosage.core.errors import RunFolderError
+from neurosage.core.errors import ConfigError, RunFolderError
 from neurosage.core.seeding import derive_seed
+from neurosage.spaces.contract import layer_of, skip_of
 
-__all__ = ["decisions", "Controller", "RLSearcher"]
+__all__ = ["decisions", "Controller", "RLSearcher", "SKIP_HEADS", "REWARDS"]
+
+#: How skip connections are predicted: Zoph & Le's shared anchor attention, or one softmax head per pair.
+SKIP_HEADS = ("anchor", "pairwise")
+#: The reward of a trial with score s: Zoph & Le's s**3, or s.
+REWARDS = ("cubed", "score")
 
 
 def decisions(space) -> list[tuple[str, int]]:
@@ -49,44 +68,115 @@ def decisions(space) -> list[tuple[str, int]]:
 
 
 class Controller(nn.Module):
-    """2-layer LSTM over a sequence of categorical decisions; one linear softmax head per decision."""
+    """2-layer LSTM over a sequence of decisions: a softmax head per categorical decision, and (``skip="anchor"``)
+    anchor-point attention for the ``l<i>/in<j>`` decisions of a layer-wise space. See the module docstring."""
 
-    def __init__(self, sizes: list[int], hidden: int = 35, layers: int = 2):
+    def __init__(self, decisions: list[tuple[str, int]], hidden: int = 35, layers: int = 2,
+                 skip: Literal["anchor", "pairwise"] = "anchor", init_range: float = 0.08):
         super().__init__()
-        self.sizes = list(sizes)
+        if skip not in SKIP_HEADS:
+            raise ConfigError(f"unknown skip head {skip!r}", f"use one of {', '.join(SKIP_HEADS)}", field="skip")
+        self.labels = [label for label, _ in decisions]
+        self.sizes = [int(n) for _, n in decisions]
+        skips = {k: skip_of(label) for k, label in enumerate(self.labels)} if skip == "anchor" else {}
+        skips = {k: pair for k, pair in skips.items() if pair is not None and self.sizes[k] == 2}
+        self.skip = skip if skips else "none"
+        self.steps = self._plan(skips)
         self.start = nn.Parameter(torch.zeros(1, 1, hidden))
-        self.embed = nn.ModuleList(nn.Embedding(n, hidden) for n in self.sizes)
+        choices = [k for k in range(len(self.sizes)) if k not in skips]
+        self.embed = nn.ModuleDict({str(k): nn.Embedding(self.sizes[k], hidden) for k in choices})
+        self.heads = nn.ModuleDict({str(k): nn.Linear(hidden, self.sizes[k]) for k in choices})
         self.lstm = nn.LSTM(hidden, hidden, num_layers=layers, batch_first=True)
-        self.heads = nn.ModuleList(nn.Linear(hidden, n) for n in self.sizes)
+        if skips:
+            self.w_prev = nn.Linear(hidden, hidden, bias=False)
+            self.w_curr = nn.Linear(hidden, hidden, bias=False)
+            self.v = nn.Linear(hidden, 1, bias=False)
+        for p in self.parameters():
+            nn.init.uniform_(p, -init_range, init_range)
+
+    def _plan(self, skips: dict[int, tuple[int, int]]) -> list[tuple[Any, ...]]:
+        """The LSTM steps: ``("choice", k)`` for decision ``k``; ``("anchor", i, {j: k})`` ends layer ``i``."""
+        if not skips:
+            return [("choice", k) for k in range(len(self.sizes))]
+        by_layer: dict[int, list[int]] = {}
+        for k, label in enumerate(self.labels):
+            i = layer_of(label)
+            if i is None:
+                raise ConfigError(f"decision {label!r} belongs to no layer, but the space has anchor-point decisions",
+                                  "label every decision of a layer-wise space l<i>/..., or use skip='pairwise'", field="skip")
+            by_layer.setdefault(i, []).append(k)
+        steps: list[tuple[Any, ...]] = []
+        for i in range(max(by_layer) + 1):
+            steps += [("choice", k) for k in by_layer.get(i, []) if k not in skips]
+            steps.append(("anchor", i, {skips[k][1]: k for k in by_layer.get(i, []) if k in skips}))
+        return steps
+
+    def _walk(self, choices: list[int] | None = None, generator: torch.Generator | None = None):
+        """Run the controller once: sample (``choices=None``) or score given choices. Returns the choices,
+        the sum of their log-probabilities and the sum of the decisions' entropies."""
+        taken = list(choices) if choices is not None else [0] * len(self.sizes)
+        x, state = self.start, None
+        logp, entropy = torch.zeros(()), torch.zeros(())
+        anchors: dict[int, torch.Tensor] = {}
+        projected: dict[int, torch.Tensor] = {}
+        for step in self.steps:
+            out, state = self.lstm(x, state)
+            h = out[:, -1]
+            if step[0] == "choice":
+                k = step[1]
+                log_probs = torch.log_softmax(self.heads[str(k)](h), dim=-1)[0]
+                if choices is None:
+                    taken[k] = int(torch.multinomial(log_probs.exp(), 1, generator=generator))
+                logp = logp + log_probs[taken[k]]
+                entropy = entropy - (log_probs.exp() * log_probs).sum()
+                x = self.embed[str(k)](torch.tensor([[taken[k]]]))
+                continue
+            _, i, sources = step
+            anchors[i], projected[i] = h, self.w_prev(h)
+            current = self.w_curr(h)
+            chosen = []
+            for j, k in sorted(sources.items()):
+                logit = self.v(torch.tanh(projected[j] + current))[0, 0]
+                if choices is None:
+                    taken[k] = int(torch.bernoulli(torch.sigmoid(logit), generator=generator))
+                logp = logp + nn.functional.logsigmoid(logit if taken[k] else -logit)
+                p = torch.sigmoid(logit)
+                entropy = entropy - (p * nn.functional.logsigmoid(logit) + (1 - p) * nn.functional.logsigmoid(-logit))
+                if taken[k]:
+                    chosen.append(anchors[j])
+            x = (torch.stack(chosen).sum(0) if chosen else torch.zeros_like(h)).unsqueeze(1) / (1 + len(chosen))
+        return taken, logp, entropy
 
     def sample(self, generator: torch.Generator | None = None) -> list[int]:
-        """Sample the decisions one at a time, each sampled choice embedded and fed back as the next input."""
-        x, state, taken = self.start, None, []
+        """One choice per decision (in the order of ``decisions``), sampled step by step."""
         with torch.no_grad():
-            for i, head in enumerate(self.heads):
-                out, state = self.lstm(x, state)
-                probs = torch.softmax(head(out[:, -1]), dim=-1)[0]
-                taken.append(int(torch.multinomial(probs, 1, generator=generator)))
-                x = self.embed[i](torch.tensor([[taken[-1]]]))
-        return taken
+            return self._walk(generator=generator)[0]
 
     def log_prob(self, choices: list[int]) -> torch.Tensor:
-        """log p(choices): the whole sequence in one LSTM call (the inputs are known), one head per step."""
-        inputs = [self.start] + [self.embed[i](torch.tensor([[c]])) for i, c in enumerate(choices[:-1])]
-        out, _ = self.lstm(torch.cat(inputs, dim=1))
-        return sum(torch.log_softmax(head(out[:, i]), dim=-1)[0, c] for i, (head, c) in enumerate(zip(self.heads, choices)))
+        """log p(choices) under the controller (differentiable)."""
+        return self._walk(choices)[1]
+
+    def entropy(self, n_samples: int = 32, generator: torch.Generator | None = None) -> float:
+        """Mean entropy per decision along sampled sequences, as a fraction of the uniform policy's (1 = uniform)."""
+        uniform = sum(math.log(n) for n in self.sizes)
+        with torch.no_grad():
+            total = sum(float(self._walk(generator=generator)[2]) for _ in range(n_samples))
+        return total / n_samples / uniform if uniform else 0.0
 
 
 class RLSearcher:
     """REINFORCE with an LSTM controller (``--algo rl``); see the module docstring."""
 
-    def __init__(self, space, seed: int = 0, learning_rate: float = 6e-4, baseline_decay: float = 0.95, hidden: int = 35):
-        self.space, self.seed = space, seed
+    def __init__(self, space, seed: int = 0, learning_rate: float = 6e-4, baseline_decay: float = 0.95, hidden: int = 35,
+                 skip: Literal["anchor", "pairwise"] = "anchor", reward: Literal["cubed", "score"] = "cubed", init_range: float = 0.08):
+        if reward not in REWARDS:
+            raise ConfigError(f"unknown RL reward {reward!r}", f"use one of {', '.join(REWARDS)}", field="reward")
+        self.space, self.seed, self.reward, self.skip = space, seed, reward, skip
         self.hp_space = space.hyperopt_space()
         self.decisions = decisions(space)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(derive_seed(seed, 0, 2))  # path (0, 2): apart from proposals (tid,) and candidates (tid, 1)
-            self.controller = Controller([n for _, n in self.decisions], hidden=hidden)
+            self.controller = Controller(self.decisions, hidden=hidden, skip=skip, init_range=init_range)
         self.optimizer = torch.optim.Adam(self.controller.parameters(), lr=learning_rate)
         self.baseline: float | None = None
         self.baseline_decay = baseline_decay
@@ -94,6 +184,12 @@ class RLSearcher:
         self.proposals: dict[int, dict[str, int]] = {}
         self.rewards: dict[int, float | None] = {}
         self.applied = 0  # trials 0..applied-1 have updated the controller
+
+    def policy_entropy(self, n_samples: int = 32) -> float:
+        """How far the policy has moved: mean entropy per decision over ``n_samples`` sequences (seeded by the
+        searcher's seed and progress), as a fraction of the uniform policy's (1 = uniform, 0 = deterministic)."""
+        gen = torch.Generator().manual_seed(derive_seed(self.seed, self.applied, 3))
+        return self.controller.entropy(n_samples, generator=gen)
 
     def ask(self) -> tuple[int, dict[str, Any], Any]:
         tid = self.next_tid
@@ -108,8 +204,9 @@ class RLSearcher:
         return self.space.genotype(space_eval(self.hp_space, vals))
 
     def tell(self, tid: int, loss: float | None) -> None:
-        """Record the trial's reward (``-loss``; None for a failed trial) and apply every reward now in order."""
-        self.rewards[tid] = None if loss is None else -float(loss)
+        """Record the trial's reward (from its score ``-loss``; None for a failed trial) and apply every reward now in order."""
+        score = None if loss is None else -float(loss)
+        self.rewards[tid] = None if score is None else score**3 if self.reward == "cubed" else score
         while self.applied in self.rewards and self.applied in self.proposals:
             reward = self.rewards.pop(self.applied)
             vals = self.proposals.pop(self.applied)
@@ -138,7 +235,7 @@ class RLSearcher:
     def state_dict(self) -> dict[str, Any]:
         """Everything that determines the next proposals: weights, optimiser, baseline, progress and held trials."""
         return {
-            "kind": "rl", "seed": self.seed, "decisions": self.decisions,
+            "kind": "rl", "seed": self.seed, "decisions": self.decisions, "skip": self.controller.skip, "reward": self.reward,
             "controller": self.controller.state_dict(), "optimizer": self.optimizer.state_dict(),
             "baseline": self.baseline, "applied": self.applied, "next_tid": self.next_tid,
             "proposals": dict(self.proposals), "rewards": dict(self.rewards),
@@ -159,6 +256,10 @@ class RLSearcher:
             raise RunFolderError(
                 f"{path} holds the state of another RL search (seed {state.get('seed')}, {len(state.get('decisions', []))} decisions)", fix, file=path,
             )
+        if (state.get("skip"), state.get("reward")) != (self.controller.skip, self.reward):
+            raise RunFolderError(f"{path} holds an RL controller with skip head {state.get('skip')!r} and reward {state.get('reward')!r} "
+                                 f"(this search: {self.controller.skip!r}, {self.reward!r}; states before neurosage's Zoph & Le controller have neither)",
+                                 fix, file=path)
         if finished is not None and state["applied"] > finished:
             raise RunFolderError(f"{path} has applied {state['applied']} rewards, but the journal holds {finished} finished trials", fix, file=path)
         self.controller.load_state_dict(state["controller"])

@@ -8,11 +8,18 @@ search and the RL controller all read that list; a point is the chosen option pe
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["SearchSpace", "random_point", "to_indices", "from_indices"]
+__all__ = ["SearchSpace", "random_point", "to_indices", "from_indices", "layer_of", "skip_of"]
+
+#: A decision ``l<i>/<name>`` belongs to network layer ``i`` (layer-wise spaces); ``l<i>/in<j>`` (options
+#: ``[0, 1]``) says whether layer ``i`` reads earlier layer ``j``: Zoph & Le's anchor-point decisions, which the
+#: RL controller predicts with its anchor attention (:mod:`neurosage.search.rl`).
+_LAYER_LABEL = re.compile(r"^l(\d+)/")
+_SKIP_LABEL = re.compile(r"^l(\d+)/in(\d+)$")
 
 
 @runtime_checkable
@@ -58,3 +65,15 @@ def from_indices(space: SearchSpace, vals: dict[str, int]) -> dict[str, Any]:
     """The chosen options of a point of choice indices."""
     options = dict(space.decisions())
     return {label: options[label][int(i)] for label, i in vals.items()}
+
+
+def layer_of(label: str) -> int | None:
+    """The network layer a decision belongs to (``l3/filters`` -> 3), or None for a decision of no layer (cells)."""
+    match = _LAYER_LABEL.match(label)
+    return int(match.group(1)) if match else None
+
+
+def skip_of(label: str) -> tuple[int, int] | None:
+    """``(layer, earlier layer)`` of an anchor-point decision (``l3/in1`` -> ``(3, 1)``), else None."""
+    match = _SKIP_LABEL.match(label)
+    return (int(match.group(1)), int(match.group(2))) if match else None

@@ -1,3 +1,5 @@
+import logging
+
 import pandas as pd
 import pytest
 
@@ -47,7 +49,7 @@ def test_load_config_rejects_unknown_keys():
         load_config(NeuroSearchConfig, budgett=3)
 
 
-def test_table4_with_a_brain_teacher_from_real_format_files(tmp_path, tiny_fmnist, capsys):
+def test_table4_with_a_brain_teacher_from_real_format_files(tmp_path, tiny_fmnist, capsys, caplog):
     from helpers import write_brainio_netcdf
     from neurosage.cli import main
     from test_cli import _png_zip
@@ -62,11 +64,16 @@ def test_table4_with_a_brain_teacher_from_real_format_files(tmp_path, tiny_fmnis
         'stimulus_csv = "stimulus_hvm-public.csv"\nimages = "stimulus_hvm-public.zip"\n'
     )
     run = tmp_path / "run"
-    assert main(["analyze", "neuro_search", "--run-dir", str(run), "--config", str(tmp_path / "table4.toml"), "--data", str(tiny_fmnist)]) == 0
+    with caplog.at_level(logging.WARNING):
+        assert main(["analyze", "neuro_search", "--run-dir", str(run), "--config", str(tmp_path / "table4.toml"), "--data", str(tiny_fmnist)]) == 0
+    assert "the teacher's stimuli differ in kind from the training images: 8 colour 128x128 stimulus images" in caplog.text
+    assert "shown to the candidates as grey 28x28" in caplog.text
     neuro = pd.read_csv(run / "neuro_search" / "TG-SAGE-neuro" / "trials.csv")
     assert neuro.TG.notna().all()
     assert_ceiled_scores(neuro, run / "teacher")
-    assert list(pd.read_csv(run / "neuro_search" / "table4.csv").network) == ["P-search", "TG-SAGE-neuro"]
+    table = pd.read_csv(run / "neuro_search" / "table4.csv")
+    assert list(table.network) == ["P-search", "TG-SAGE-neuro"]
+    assert table.teacher_stimuli.str.contains("colour 128x128 stimulus images").all()
 
 
 def _imagenet64(root, n_train=12, n_val=30, seed=0):
@@ -112,3 +119,39 @@ def test_brain_guided_search_end_to_end_on_real_formats(tmp_path, capsys):
     neuro = pd.read_csv(tmp_path / "t4" / "neuro_search" / "TG-SAGE-neuro" / "trials.csv")
     assert neuro.TG.notna().all()
     assert_ceiled_scores(neuro, tmp_path / "t4" / "teacher")
+
+
+def test_both_winners_are_sized_to_the_parameter_target(tmp_path, tiny_fmnist, caplog):
+    config = load_config(NeuroSearchConfig, data=str(tiny_fmnist), budget=2, premature_steps=2, rerank_steps=2, final_steps=2, top_k=1,
+                         startup_trials=2, final_params=20000, **TINY_ANALYSIS)
+    with caplog.at_level(logging.WARNING):
+        table = run(tmp_path, config).set_index("network")
+    assert (table.param_target_M == 0.02).all()
+    assert caplog.text.count("final network sized to 0.02M parameters") == 2
+    for name in table.index:
+        row = table.loc[name]
+        assert abs(row.params_M - 0.02) / 0.02 < 0.15, (name, row.params_M, row.F)  # the nearest F: within one F step of the target
+
+
+def test_size_to_params_picks_the_filters_nearest_the_target_by_brute_force(tiny_fmnist):
+    from types import SimpleNamespace
+
+    from neurosage.analyses.common import network_parameters, size_to_params
+    from neurosage.core.errors import ConfigError
+    from neurosage.data_adapters.imageset import ImageSet
+    from neurosage.spaces import get_space
+    from neurosage.training.configs import NetworkConfig
+    import numpy as np
+
+    train = ImageSet(np.zeros((4, 1, 28, 28), np.uint8), [0, 1, 2, 9])
+    setup = SimpleNamespace(train=train)
+    network = NetworkConfig("cifar", 1, 8, None)
+    genotype = str(get_space("pnas", n_blocks=3).sample(4))
+    counts = {f: network_parameters(genotype, setup, NetworkConfig("cifar", 1, f, None)) for f in range(1, 41)}
+    for target in (5_000, 33_333, 100_000):
+        chosen = size_to_params(genotype, setup, network, target).filters
+        assert chosen == min(counts, key=lambda f: (abs(counts[f] - target), f))
+    with pytest.raises(ConfigError, match="final-params 1e\\+12 is more than"):
+        size_to_params(genotype, setup, network, 1e12, max_filters=64)
+    with pytest.raises(ConfigError, match="layer-wise genotype has no F"):
+        size_to_params(str(get_space("layers-10").sample(0)), setup, network, 1e4)

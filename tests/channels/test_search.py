@@ -108,3 +108,57 @@ def test_a_kill_between_the_saved_state_and_its_journal_row_loses_nothing(tmp_pa
     resumed = run_channel_search(tmp_path / "cut", _build, task.train_set, task.val_set, CONFIG, resume=True, progress=False)
     assert [r["sizes"] for r in resumed.trials] == [r["sizes"] for r in whole.trials]
     assert [r["val_top1"] for r in resumed.trials] == [r["val_top1"] for r in whole.trials]
+
+
+def test_the_metric_is_measured_over_the_trial_and_reduced_per_layer_as_conetv2():
+    from neurosage.channels.search import measure_points, select_over_trial
+
+    assert measure_points(80, 2) == [40] and measure_points(80, 1) == [] and measure_points(3, 4) == [1, 2]
+    snapshots = [{"a:out": 0.2, "b:in": 0.9}, {"a:out": 0.5, "b:in": 0.4}]
+    assert select_over_trial(snapshots, "max") == {"a:out": 0.5, "b:in": 0.9}
+    assert select_over_trial(snapshots, "last") == snapshots[-1]
+    assert select_over_trial(snapshots, "avg") == pytest.approx({"a:out": 0.35, "b:in": 0.65})
+    with pytest.raises(ConfigError, match="unknown metric selection 'median'"):
+        ChannelSearchConfig(metric_selection="median").check()
+    with pytest.raises(ConfigError, match="unknown teacher scale"):
+        ChannelSearchConfig(teacher_scale="z").check()
+
+
+def test_the_trial_metric_is_the_per_layer_maximum_over_its_measurements(tmp_path):
+    task = tiny_task(objective="p")
+    config = ChannelSearchConfig(**{**CONFIG.__dict__, "trials": 2, "training": TrainConfig(steps=12, batch_size=8, lr=0.3), "metric_points": 3})
+    runs = {sel: run_channel_search(tmp_path / sel, _build, task.train_set, task.val_set, ChannelSearchConfig(**{**config.__dict__, "metric_selection": sel}),
+                                    progress=False).trials for sel in ("max", "last", "min")}
+    assert runs["max"][0]["metric_points"] == 3
+    first = {sel: rows[0]["metric"] for sel, rows in runs.items()}  # trial 0 trains the same network in all three
+    for g in first["max"]:
+        assert first["min"][g] <= first["last"][g] <= first["max"][g]
+    assert any(first["min"][g] < first["max"][g] for g in first["max"])  # the measurements differ over the trial
+
+
+def test_the_teacher_metric_is_scaled_to_qcs_level_at_trial_0(tmp_path):
+    import numpy as np
+
+    from neurosage.channels.search import group_metrics
+
+    task = tiny_task(objective="p+tg")
+    config = ChannelSearchConfig(**{**CONFIG.__dict__, "metric": "teacher", "trials": 3, "training": TrainConfig(steps=12, batch_size=8, lr=0.3)})
+    observe = lambda model, graph: {"qc_now": float(np.mean(list(group_metrics(model, graph, "qc").values())))}  # noqa: E731
+    scaled = run_channel_search(tmp_path / "scaled", _build, task.train_set, task.val_set, config, teacher=task.teacher, progress=False,
+                                observe=observe).trials
+    assert scaled[0]["mean_metric"] == pytest.approx(scaled[0]["qc_now"])  # trial 0: the teacher metric at QC's level
+    assert len({r["metric_scale"] for r in scaled}) == 1 and scaled[0]["metric_scale"] > 0  # one factor for the whole search
+    raw = run_channel_search(tmp_path / "raw", _build, task.train_set, task.val_set, ChannelSearchConfig(**{**config.__dict__, "teacher_scale": "none"}),
+                             teacher=task.teacher, progress=False).trials
+    assert raw[0]["metric_scale"] is None
+    assert scaled[0]["mean_metric"] == pytest.approx(scaled[0]["metric_scale"] * raw[0]["mean_metric"])
+
+
+def test_an_untrained_network_with_qc_0_leaves_the_teacher_metric_unscaled_with_a_warning(tmp_path, caplog):
+    import logging
+
+    task = tiny_task(objective="p+tg")
+    config = ChannelSearchConfig(**{**CONFIG.__dict__, "metric": "teacher", "trials": 2, "training": TrainConfig(steps=1, batch_size=8, lr=1e-6)})
+    with caplog.at_level(logging.WARNING):
+        rows = run_channel_search(tmp_path / "run", _build, task.train_set, task.val_set, config, teacher=task.teacher, progress=False).trials
+    assert rows[0]["metric_scale"] == 1.0 and "QC is 0 on every group at trial 0" in caplog.text

@@ -29,14 +29,14 @@ def test_a_session_that_died_running_is_marked_killed_by_the_next(tmp_path):
     import pytest
 
     with pytest.raises(KeyboardInterrupt), record_run(tmp_path, {"budget": 2}):
-        raise KeyboardInterrupt  # recorded as failed: the process saw it
+        raise KeyboardInterrupt  # recorded as interrupted: the process saw it
     record = json.loads((tmp_path / "run.json").read_text())
     record["sessions"].append({**record["sessions"][0], "status": "running"})  # as a kill -9 leaves it
     (tmp_path / "run.json").write_text(json.dumps(record))
     with record_run(tmp_path, {"budget": 2}):
         pass
     statuses = [s["status"] for s in json.loads((tmp_path / "run.json").read_text())["sessions"]]
-    assert statuses[0].startswith("failed: KeyboardInterrupt") and statuses[1].startswith("killed") and statuses[2] == "finished"
+    assert statuses[0] == "interrupted (SIGINT)" and statuses[1].startswith("killed") and statuses[2] == "finished"
 
 
 def test_resuming_with_the_default_device_spelled_out_is_no_change(tmp_path):

@@ -260,3 +260,54 @@ def test_an_unknown_searcher_leaves_no_run_folder(tmp_path):
     with pytest.raises(UnknownName, match="did you mean"):
         run_search(tmp_path / "run", SPACE, tiny_task(), budget=1, algo="tpee", progress=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_with_a_cluster_as_many_candidates_run_as_it_has_worker_threads_unless_capped(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    from neurosage.search.executors import local_client
+
+    def overlaps(run):
+        """Trials proposed before the previous one finished: how many ran side by side (measured from the journal)."""
+        import sqlite3
+
+        with sqlite3.connect(run / "journal.sqlite") as con:
+            proposed = dict(con.execute("SELECT tid, proposed FROM proposals").fetchall())
+            finished = dict(con.execute("SELECT tid, finished FROM trials").fetchall())
+        return sum(proposed[t + 1] < finished[t] for t in range(len(finished) - 1))
+
+    with local_client(2) as client:
+        assert isinstance(client, distributed.Client)
+        run_search(tmp_path / "slots", SPACE, tiny_task(steps=6), budget=4, client=client, progress=False)  # workers left at 1
+        run_search(tmp_path / "capped", SPACE, tiny_task(steps=6), budget=4, client=client, progress=False, max_in_flight=1)
+    assert overlaps(tmp_path / "slots") >= 2  # 2 worker threads: 2 candidates in flight, not the 1 --workers says
+    assert overlaps(tmp_path / "capped") == 0
+    workers = __import__("json").loads((tmp_path / "slots" / "run.json").read_text())["sessions"][-1]["workers"]
+    assert len(workers) == 2 and all(w["threads"] == 1 for w in workers.values())
+    trials = pd.read_csv(tmp_path / "slots" / "trials.csv")
+    assert trials.worker.nunique() == 2 and (trials.device == "cpu").all()
+
+
+def test_trials_csv_is_rewritten_after_every_trial_and_the_log_file_has_a_line_each(tmp_path, monkeypatch):
+    import neurosage.search.driver as driver
+
+    written, export = [], driver.export_trials
+    monkeypatch.setattr(driver, "export_trials", lambda journal, run_dir, attrs=None: written.append(len(export(journal, run_dir, attrs))) or export(journal, run_dir, attrs))
+    run_search(tmp_path, SPACE, tiny_task(), budget=3, progress=False)
+    assert written == [1, 2, 3, 3]  # after each trial, then once at the end
+    log = (tmp_path / "neurosage.log").read_text()
+    assert [f"trial {t}: ok" in log for t in range(3)] == [True] * 3 and "3/3 done" in log and "per trial" in log
+    assert oct((tmp_path / "neurosage.log").stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_max_in_flight_must_be_a_positive_count(tmp_path):
+    from neurosage.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="max-in-flight must be a positive number"):
+        run_search(tmp_path, SPACE, tiny_task(), budget=1, progress=False, max_in_flight=0)
+    assert not tmp_path.joinpath("journal.sqlite").exists()

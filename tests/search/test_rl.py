@@ -42,7 +42,7 @@ def test_decisions_cover_the_hyperopt_space_in_order():
 def test_controller_learns_more_than_random_search_over_5_seeds():
     space = get_space("pnas", n_blocks=3)
     n = 160
-    rl = [np.mean(_rewards(RLSearcher(space, seed=s, learning_rate=0.02), n)[-n // 4 :]) for s in range(5)]
+    rl = [np.mean(_rewards(RLSearcher(space, seed=s, learning_rate=0.02, reward="score"), n)[-n // 4 :]) for s in range(5)]
     rnd = [np.mean(_rewards(RandomSearcher(space, seed=s), n)[-n // 4 :]) for s in range(5)]
     assert np.mean(rl) > np.mean(rnd) + 0.5, (rl, rnd)
 
@@ -108,7 +108,7 @@ def test_controller_learns_over_the_layer_space_more_than_random_search_over_5_s
             searcher.tell(tid, -rewards[-1])
         return np.mean(rewards[-n // 4:])
 
-    rl = [last_quarter(RLSearcher(space, seed=s, learning_rate=0.05)) for s in range(5)]
+    rl = [last_quarter(RLSearcher(space, seed=s, learning_rate=0.05, reward="score")) for s in range(5)]
     rnd = [last_quarter(RandomSearcher(space, seed=s)) for s in range(5)]
     assert np.mean(rl) > np.mean(rnd) + 1.5 and min(rl) > max(rnd) - 0.5, (rl, rnd)
 
@@ -201,3 +201,94 @@ def test_a_sigkilled_rl_search_resumes_with_the_proposals_of_an_uninterrupted_on
                          searcher_kwargs={"learning_rate": 0.05})
     whole = pd.read_csv(tmp_path / "whole" / "trials.csv")
     assert list(resumed.trials.sort_values("tid").genotype) == list(whole.sort_values("tid").genotype)
+
+
+def _sparse_accuracy(genotype):
+    """An accuracy-like objective in [0, 1] over a layer-wise space: 3x3 kernels, and few skip connections."""
+    layers = genotype.layers
+    pairs = sum(i for i in range(len(layers)))
+    kernels = np.mean([l.height == 3 and l.width == 3 for l in layers])
+    return 0.5 * kernels + 0.5 * (1 - sum(len(l.inputs) for l in layers) / pairs)
+
+
+def test_the_zoph_le_controller_learns_layers_20_faster_than_random_search():
+    space = get_space("layers-20")
+    n = 30
+
+    def last_third(searcher):
+        rewards = []
+        for _ in range(n):
+            tid, _, genotype = searcher.ask()
+            rewards.append(_sparse_accuracy(genotype))
+            searcher.tell(tid, -rewards[-1])  # an accuracy: Zoph & Le's cubed reward, as the default
+        return np.mean(rewards[-n // 3:])
+
+    rl = [last_third(RLSearcher(space, seed=s, learning_rate=0.01)) for s in range(3)]
+    rnd = [last_third(RandomSearcher(space, seed=s)) for s in range(3)]
+    assert min(rl) > max(rnd) + 0.05, (rl, rnd)
+
+
+def test_skip_connections_come_from_one_shared_anchor_attention():
+    space = get_space("layers-20")
+    anchor, pairwise = RLSearcher(space, seed=0).controller, RLSearcher(space, seed=0, skip="pairwise").controller
+    skips = [label for label, _ in decisions(space) if "/in" in label]
+    assert len(skips) == 190 and anchor.skip == "anchor"
+    assert not any(label in skips for label in np.array(anchor.labels)[[int(k) for k in anchor.heads]])  # no per-pair head
+    assert len(pairwise.heads) == len(decisions(space))  # the per-pair variant: one head per decision, 190 for the pairs
+    n_attention = sum(p.numel() for m in (anchor.w_prev, anchor.w_curr, anchor.v) for p in m.parameters())
+    assert n_attention == 2 * 35 * 35 + 35  # W_prev, W_curr, v: the same for 45 or 190 pairs
+    assert RLSearcher(get_space("layers-10"), seed=0).controller.w_prev.weight.shape == anchor.w_prev.weight.shape
+
+
+def test_the_skip_probability_has_zoph_and_le_form():
+    """P(j -> i) = sigmoid(v^T tanh(W_prev h_j + W_curr h_i)), h the LSTM's outputs at the anchor points."""
+    from neurosage.spaces.layerwise import LayerSpace
+
+    space = LayerSpace("two", 2, heights=(1, 3), widths=(3,), filters=(24,))
+    controller = RLSearcher(space, seed=1).controller
+    labels = controller.labels
+    assert labels == ["l0/height", "l1/height", "l1/in0"]
+    with torch.no_grad():
+        x, state = controller.start, None
+        out, state = controller.lstm(x, state)  # l0/height
+        x = controller.embed["0"](torch.tensor([[1]]))
+        h0, state = controller.lstm(x, state)  # anchor of layer 0
+        out, state = controller.lstm(torch.zeros(1, 1, 35), state)  # l1/height, after an anchor with no skip chosen
+        x = controller.embed["1"](torch.tensor([[0]]))
+        h1, state = controller.lstm(x, state)  # anchor of layer 1
+        p = torch.sigmoid(controller.v(torch.tanh(controller.w_prev(h0[:, -1]) + controller.w_curr(h1[:, -1]))))[0, 0]
+        logp = controller.log_prob([1, 0, 1]) - controller.log_prob([1, 0, 0])
+    assert float(logp) == pytest.approx(float(torch.log(p) - torch.log(1 - p)), abs=1e-6)
+
+
+def test_the_controller_starts_uniform_in_zoph_and_le_range_and_the_reward_is_the_score_cubed():
+    searcher = RLSearcher(get_space("layers-10"), seed=3)
+    weights = torch.cat([p.flatten() for p in searcher.controller.parameters()])
+    assert weights.abs().max() <= 0.08 and weights.std() > 0.03  # uniform in [-0.08, 0.08]
+    assert searcher.policy_entropy() > 0.99  # near uniform at the start
+    tid, _, _ = searcher.ask()
+    searcher.tell(tid, -0.7)
+    assert searcher.baseline == pytest.approx(0.7**3)
+    plain = RLSearcher(get_space("layers-10"), seed=3, reward="score")
+    tid, _, _ = plain.ask()
+    plain.tell(tid, -0.7)
+    assert plain.baseline == pytest.approx(0.7)
+    with pytest.raises(Exception, match="unknown RL reward 'square'"):
+        RLSearcher(get_space("layers-10"), reward="square")
+    with pytest.raises(Exception, match="unknown skip head 'shared'"):
+        RLSearcher(get_space("layers-10"), skip="shared")
+
+
+def test_the_policy_entropy_falls_as_the_controller_learns_and_a_state_of_another_controller_is_refused(tmp_path):
+    space = get_space("layers-10")
+    searcher = RLSearcher(space, seed=0, learning_rate=0.05)
+    before = searcher.policy_entropy()
+    for _ in range(30):
+        tid, _, genotype = searcher.ask()
+        searcher.tell(tid, -_sparse_accuracy(genotype))
+    assert searcher.policy_entropy() < before - 0.1
+    searcher.save_state(tmp_path / "state.pt")
+    with pytest.raises(RunFolderError, match="skip head 'anchor'"):
+        RLSearcher(space, seed=0, skip="pairwise").load_state(tmp_path / "state.pt")
+    with pytest.raises(RunFolderError, match="reward 'cubed'"):
+        RLSearcher(space, seed=0, reward="score").load_state(tmp_path / "state.pt")

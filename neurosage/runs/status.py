@@ -1,0 +1,105 @@
+"""What a search run folder says about its progress, read while the search runs (``neurosage status RUN``).
+
+Everything comes from files the driver keeps current: the journal (finished trials and proposals in flight, with
+their times), ``run.json`` (budget, sessions, the Dask workers of each session). Nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from neurosage.core.errors import RunFolderError
+from neurosage.runs.journal import Journal
+from neurosage.runs.provenance import PROVENANCE_FILE, read_settings
+
+__all__ = ["search_status", "format_status"]
+
+
+def _session(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / PROVENANCE_FILE
+    if not path.exists():
+        return {}
+    sessions = json.loads(path.read_text(encoding="utf-8")).get("sessions") or [{}]
+    return sessions[-1]
+
+
+def _timestamp(text: str | None) -> float | None:
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z").timestamp() if text else None
+    except ValueError:
+        return None
+
+
+def search_status(run_dir: str | Path, now: float | None = None) -> dict[str, Any]:
+    """Progress of the search in ``run_dir``: done, failed, in flight, budget, best trial, time per trial, ETA, workers."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunFolderError(f"{run_dir} does not exist", "give the run folder a search writes (neurosage search RUN_DIR)", file=run_dir)
+    if not (run_dir / "journal.sqlite").exists():
+        subs = sorted(p.parent.relative_to(run_dir) for p in run_dir.glob("*/*/journal.sqlite")) + \
+            sorted(p.parent.relative_to(run_dir) for p in run_dir.glob("*/journal.sqlite"))
+        hint = f"give one of its searches, e.g. {run_dir / subs[0]}" if subs else "give the run folder a search writes (neurosage search RUN_DIR)"
+        raise RunFolderError(f"{run_dir} holds no search journal (journal.sqlite)", hint, file=run_dir)
+    now = time.time() if now is None else now
+    settings = read_settings(run_dir)
+    session = _session(run_dir)
+    journal = Journal(run_dir / "journal.sqlite")
+    rows = list(journal.rows())
+    flying = journal.in_flight()
+    ok = [r for r in rows if r["status"] == "ok" and r["loss"] is not None]
+    best = max(ok, key=lambda r: -r["loss"]) if ok else None
+    started = _timestamp(session.get("started"))
+    this_session = sorted(r["finished"] for r in rows if started is None or r["finished"] >= started)
+    per_trial = (this_session[-1] - (started or this_session[0])) / len(this_session) if this_session else None
+    budget = settings.get("budget")
+    left = max(0, budget - len(rows)) if isinstance(budget, int) else None
+    running = session.get("status") == "running"
+    return {
+        "run_dir": str(run_dir), "algo": settings.get("algo"), "objective": settings.get("objective"), "space": settings.get("space"),
+        "budget": budget, "done": len(rows), "failed": len(rows) - len(ok), "in_flight": [
+            {"tid": tid, "genotype": genotype, "running_for": now - proposed} for tid, genotype, proposed in flying] if running else [],
+        "session": session.get("status"), "started": session.get("started"), "workers": session.get("workers") or {},
+        "best": None if best is None else {"tid": best["tid"], "score": -best["loss"], "P": best["record"].get("P"),
+                                           "TG": best["record"].get("TG"), "genotype": best["genotype"]},
+        "seconds_per_trial": per_trial,
+        "eta_seconds": per_trial * left if per_trial is not None and left is not None and running else None,
+        "last_finished": max((r["finished"] for r in rows), default=None),
+    }
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "-"
+    seconds = max(0, int(round(seconds)))
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def _number(x: Any) -> str:
+    return f"{x:.4f}" if isinstance(x, (int, float)) and x is not None and math.isfinite(x) else "-"
+
+
+def format_status(status: dict[str, Any]) -> str:
+    """A few lines for the terminal."""
+    budget = status["budget"] if status["budget"] is not None else "?"
+    lines = [
+        f"{status['run_dir']}: {status['algo']} search over {status['space']}, objective {status['objective']} "
+        f"(session {status['session'] or 'not recorded'} since {status['started'] or '?'})",
+        f"progress: {status['done']}/{budget} done ({status['failed']} failed), {len(status['in_flight'])} in flight; "
+        f"{_duration(status['seconds_per_trial'])} per trial; about {_duration(status['eta_seconds'])} left",
+    ]
+    best = status["best"]
+    lines.append("best so far: none" if best is None else
+                 f"best so far: trial {best['tid']}, score {_number(best['score'])} (P {_number(best['P'])}, TG {_number(best['TG'])})\n"
+                 f"  {best['genotype']}")
+    for flight in status["in_flight"]:
+        lines.append(f"  in flight: trial {flight['tid']} for {_duration(flight['running_for'])}: {flight['genotype'][:90]}")
+    for address, worker in status["workers"].items():
+        lines.append(f"  worker {address}: host {worker.get('host')}, {worker.get('threads')} thread(s)")
+    return "\n".join(lines)

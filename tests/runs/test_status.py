@@ -1,0 +1,36 @@
+import time
+
+import pytest
+
+from neurosage.core.errors import RunFolderError
+from neurosage.runs.journal import Journal
+from neurosage.runs.provenance import record_run
+from neurosage.runs.status import format_status, search_status
+
+
+def test_the_status_of_a_running_search_shows_progress_best_and_what_is_in_flight(tmp_path):
+    with record_run(tmp_path, {"budget": 6, "algo": "tpe", "objective": "p+tg", "space": "pnas"}):
+        journal = Journal(tmp_path / "journal.sqlite")
+        t0 = time.time()
+        for tid, score in ((0, 0.4), (1, 0.7)):
+            journal.propose(tid, {}, f"g{tid}", t0)
+            journal.append(tid, {}, {"genotype": f"g{tid}", "status": "ok", "P": score - 0.1, "TG": 0.1}, -score, time.time())
+        journal.propose(2, {}, "g2", time.time())
+        journal.append(3, {}, {"genotype": "g3", "status": "failed", "error": "x"}, None, time.time())
+        status = search_status(tmp_path)
+        assert (status["done"], status["failed"], status["budget"], [f["tid"] for f in status["in_flight"]]) == (3, 1, 6, [2])
+        assert status["best"]["tid"] == 1 and status["best"]["score"] == pytest.approx(0.7) and status["best"]["P"] == pytest.approx(0.6)
+        assert status["seconds_per_trial"] is not None and status["eta_seconds"] == pytest.approx(3 * status["seconds_per_trial"])
+        text = format_status(status)
+        assert "3/6 done (1 failed), 1 in flight" in text and "best so far: trial 1, score 0.7000 (P 0.6000, TG 0.1000)" in text
+    after = search_status(tmp_path)
+    assert after["session"] == "finished" and after["in_flight"] == [] and after["eta_seconds"] is None
+
+
+def test_status_of_a_folder_without_a_search_names_the_searches_inside(tmp_path):
+    with pytest.raises(RunFolderError, match="does not exist"):
+        search_status(tmp_path / "typo")
+    Journal(tmp_path / "search_comparison" / "rl-p-0" / "journal.sqlite")
+    with pytest.raises(RunFolderError, match="holds no search journal.*search_comparison/rl-p-0"):
+        search_status(tmp_path)
+    assert not (tmp_path / "journal.sqlite").exists()  # status writes nothing
