@@ -80,6 +80,9 @@ def run(run_dir: str | Path, config: NeuroSearchConfig = NeuroSearchConfig()) ->
     network = config.network
     stimuli, differs = describe_stimuli(setup.teacher.images, setup.train)
     log.warning("Table 4's teacher: %s%s", stimuli, "; they differ in kind from the training images" if differs else "")
+    if config.algo == "tpe":
+        log.warning("the two searches of each seed share that seed: their first %s proposals (TPE's random start-up) are the same "
+                    "genotypes, so the comparison is paired by design", config.n_startup())
     rows, reranks = [], []
     for seed in config.seeds or (config.seed,):
         folders = {name if seed == config.seed else f"{name}-seed{seed}": objective for name, objective in SEARCHES.items()}

@@ -305,7 +305,7 @@ def _repeat(entry: dict, data: _PoolData, config: PredictabilityConfig) -> dict:
 def _pool(setup: Setup, config: PredictabilityConfig, cache: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Records (one row per architecture and checkpoint) and architectures (one row each) of the pool, trained now on
     ``workers`` processes or read from ``cache``, so a larger pool, or more repeats, reuse a smaller one."""
-    from tqdm.auto import tqdm
+    from neurosage.core.progress import progress_bar
 
     training = TrainConfig(steps=1, batch_size=config.batch_size, bn_recalibration=config.bn_recalibration)
     task = setup.task(config.network, training, "p+tg", device=config.device, threads=config.candidate_threads)
@@ -322,7 +322,7 @@ def _pool(setup: Setup, config: PredictabilityConfig, cache: Path) -> tuple[pd.D
         else:
             todo.append(("train", arch))
     functions = {"train": _architecture, "repeat": _repeat}
-    with local_executor(config.workers) as executor, tqdm(total=len(todo), desc="predictability pool") as bar:
+    with local_executor(config.workers) as executor, progress_bar(total=len(todo), desc="predictability pool") as bar:
         data_ref = executor.scatter(data)
         pending: dict[Any, str] = {}
         while todo or pending:

@@ -11,10 +11,12 @@ reduced per layer by ``metric_selection`` (CONetV2's ``epoch_selection``, defaul
 
 The rule grows a group by about ``1 + m`` in the first trials (``delta = m gamma^t`` for a steady ``m``), so the
 metric's *level* sets the growth rate: QC lives around 0.3-0.7, the teacher's RDM similarity around 0.8-0.95.
-With ``teacher_scale="qc"`` (default) the teacher metric is multiplied by one constant, fixed at trial 0, that
-gives it QC's mean over groups on the same network at trial 0 (recorded as ``metric_scale``); both searches then
-start from the same level and differ by how their metrics change and rank the groups. ``"none"`` uses raw r.
-(Where QC is 0 on every group at trial 0, EVBMF keeping nothing of barely trained weights, the factor is 1, with a warning.) The next size
+With ``teacher_scale="qc"`` (default) the teacher metric of every trial is multiplied by the factor that gives its
+mean over groups QC's mean over groups on the same network in the same trial (QC measured beside it, reduced the
+same way; the factor is recorded as ``metric_scale``): the teacher decides *which* groups grow, QC's level *how much*
+the network grows, so a QC- and a teacher-steered search differ only by where they put channels. ``"none"`` uses
+raw r. (A factor fixed once at trial 0 was tried first: QC of the barely trained trial-0 network is about 0.09
+against 0.3-0.7 later, so it froze the teacher search at 12-14 channels.) The next size
 of a group follows one of CONetV2's rules (``docs/reference/conetv2.md`` section 4):
 
 - trial 1: every group grows by ``init_step`` (unconditional, as in CONetV2);
@@ -108,7 +110,7 @@ class ChannelSearchConfig:
         if self.metric_selection not in SELECTIONS:
             raise ConfigError(f"unknown metric selection {self.metric_selection!r}", f"use one of {', '.join(SELECTIONS)} (CONetV2: max)", field="metric_selection")
         if self.teacher_scale not in ("qc", "none"):
-            raise ConfigError(f"unknown teacher scale {self.teacher_scale!r}", "use 'qc' (teacher metric rescaled to QC's level at trial 0) or 'none'", field="teacher_scale")
+            raise ConfigError(f"unknown teacher scale {self.teacher_scale!r}", "use 'qc' (the teacher metric at QC's level on the same network, every trial) or 'none'", field="teacher_scale")
         if isinstance(self.metric_points, bool) or not isinstance(self.metric_points, int) or self.metric_points < 1:
             raise ConfigError(f"metric_points must be a positive integer, got {self.metric_points!r}", "use e.g. 2 (CONetV2: once per epoch, 2 epochs per trial)", field="metric_points")
         if not 2 <= self.min_size <= self.max_size:
@@ -215,7 +217,7 @@ def run_channel_search(
 
 
 def _search(run_dir: Path, build, train_set, val_set, config: ChannelSearchConfig, teacher, device, progress: bool, observe) -> ChannelSearchResult:
-    from tqdm.auto import tqdm
+    from neurosage.core.progress import progress_bar
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
@@ -232,7 +234,6 @@ def _search(run_dir: Path, build, train_set, val_set, config: ChannelSearchConfi
     sizes = {g.id: g.size for g in graph.resizable}
     momentum: dict[int, float] = {g: 0.0 for g in sizes}
     delta: dict[int, float] = {g: 0.0 for g in sizes}
-    scale: float | None = None  # the teacher metric's factor (teacher_scale="qc"), fixed at trial 0
     if state_file.exists():
         state = torch.load(state_file, weights_only=False)
         if state["trial"] == len(rows):  # killed after the state was saved, before its journal row: write the row now
@@ -241,12 +242,12 @@ def _search(run_dir: Path, build, train_set, val_set, config: ChannelSearchConfi
         if state["trial"] != len(rows) - 1:
             raise RunFolderError(f"{state_file} is of trial {state['trial']}, but the journal has {len(rows)} trials",
                                  "start a new run folder (this one was changed by hand)", file=state_file)
-        sizes, momentum, delta, scale = state["sizes"], state["momentum"], state["delta"], state.get("scale")
+        sizes, momentum, delta = state["sizes"], state["momentum"], state["delta"]
         rng.bit_generator.state = state["rng"]
         model = resize_channels(model, graph, sizes)
         model.load_state_dict(state["weights"])
     start = len(rows)
-    bar = tqdm(total=config.trials, initial=start, desc=f"channels:{config.rule}:{config.metric}", disable=not progress)
+    bar = progress_bar(total=config.trials, initial=start, desc=f"channels:{config.rule}:{config.metric}", enabled=progress)
     for trial in range(start, config.trials):
         t0 = time.perf_counter()
         if trial > 0:
@@ -255,11 +256,16 @@ def _search(run_dir: Path, build, train_set, val_set, config: ChannelSearchConfi
         snapshots: list[dict[str, float]] = []
         measure_seed = derive_seed(config.seed, trial, 4)
 
+        scaled = config.metric == "teacher" and config.teacher_scale == "qc"
+        qc_snapshots: list[dict[str, float]] = []  # QC beside the teacher metric, for its level (teacher_scale="qc")
+
         def measure(step: int) -> None:  # during the trial (CONetV2: the end of each epoch); BN recalibrated for the teacher metric
             if config.metric == "teacher":
                 recalibrate_bn(model, train_set, n_batches=config.training.bn_recalibration, batch_size=config.training.batch_size,
                                seed=derive_seed(measure_seed, step), device=device)
             snapshots.append(layer_metrics(model, graph, config.metric, teacher, device=device, seed=config.seed))
+            if scaled:
+                qc_snapshots.append(layer_metrics(model, graph, "qc"))
 
         points = measure_points(resolve_steps(config.training, len(train_set)), config.metric_points)
         result = train(model, train_set, config.training, seed=config.seed * 100_003 + trial, device=device, measure_at=points, measure=measure)
@@ -268,19 +274,15 @@ def _search(run_dir: Path, build, train_set, val_set, config: ChannelSearchConfi
         accuracy = evaluate(model, val_set, device=device)
         snapshots.append(layer_metrics(model.cpu(), graph, config.metric, teacher, device=device, seed=config.seed))
         metrics = _group_means(select_over_trial(snapshots, config.metric_selection), graph, config.metric)
-        if config.metric == "teacher" and config.teacher_scale == "qc":
-            if scale is None:  # fixed once, at trial 0: the teacher metric at QC's level on the same network
-                level = float(np.mean(list(metrics.values())))
-                if not level > 0:
-                    raise ConfigError(f"the teacher metric's mean over groups at trial 0 is {level:.4g}: it cannot be scaled to QC's level",
-                                      "use teacher_scale = 'none' (raw RDM similarity), or a teacher the network's layers resemble", field="teacher_scale")
-                qc_level = float(np.mean(list(group_metrics(model, graph, "qc").values())))
-                if qc_level > 0:
-                    scale = qc_level / level
-                else:
-                    scale = 1.0
-                    log.warning("QC is 0 on every group at trial 0 (EVBMF keeps no singular value of these weights: too little training "
-                                "per trial), so the teacher metric is left unscaled (metric_scale 1); train longer per trial to compare the metrics")
+        scale = None
+        if scaled:  # the teacher decides which groups grow; QC's level on this network, how much the network grows
+            qc_snapshots.append(layer_metrics(model, graph, "qc"))
+            qc_level = float(np.mean(list(_group_means(select_over_trial(qc_snapshots, config.metric_selection), graph, "qc").values())))
+            level = float(np.mean(list(metrics.values())))
+            scale = qc_level / level if level > 0 else 0.0
+            if not level > 0:
+                log.warning("trial %d: the teacher metric's mean over groups is %.4g (no layer resembles the teacher): it counts as 0 "
+                            "this trial (teacher_scale = 'none' uses raw RDM similarity)", trial, level)
             metrics = {g: scale * v for g, v in metrics.items()}
         new_momentum = {g: config.gamma * momentum[g] + metrics[g] for g in sizes}
         delta = {g: new_momentum[g] - momentum[g] for g in sizes}
@@ -296,12 +298,14 @@ def _search(run_dir: Path, build, train_set, val_set, config: ChannelSearchConfi
             **(observe(model, graph) if observe is not None else {}),
         }
         with atomic_path(state_file) as tmp:  # the state first, with its record: a kill at any point loses nothing
-            torch.save({"trial": trial, "sizes": sizes, "momentum": momentum, "delta": delta, "rng": rng.bit_generator.state, "scale": scale,
+            torch.save({"trial": trial, "sizes": sizes, "momentum": momentum, "delta": delta, "rng": rng.bit_generator.state,
                         "weights": model.state_dict(), "record": record}, tmp)
         _journal_row(journal, record)
         rows.append(record)
         bar.update(1)
         bar.set_postfix(val=f"{accuracy['top1']:.3f}", params=record["params"])
+        log.info("channel trial %d/%d (%s, %s): sizes %s, val top-1 %.3f, %d params, mean metric %.4f", trial + 1, config.trials,
+                 config.rule, config.metric, record["genotype"][10:], accuracy["top1"], record["params"], record["mean_metric"])
     bar.close()
     return ChannelSearchResult(run_dir, rows, best_sizes(rows, config.select_after), graph)
 

@@ -10,22 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["LOG_FILE", "run_log", "on_terminal"]
+
+__all__ = ["LOG_FILE", "run_log"]
 
 #: The log file in a run folder.
 LOG_FILE = "neurosage.log"
-
-
-def on_terminal() -> bool:
-    """Whether standard error is a terminal (progress bars there; periodic log lines otherwise, e.g. in Slurm logs)."""
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 @contextlib.contextmanager

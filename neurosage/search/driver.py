@@ -32,7 +32,8 @@ from neurosage.core.interrupts import deferred
 from neurosage.core.seeding import derive_seed
 from neurosage.runs.journal import Journal
 from neurosage.runs.lock import run_lock
-from neurosage.runs.logfile import on_terminal, run_log
+from neurosage.core.progress import progress_bar
+from neurosage.runs.logfile import run_log
 from neurosage.runs.provenance import jsonable, record_run
 from neurosage.runs.resume import refuse_changed_settings
 from neurosage.search import SEARCHERS, make_searcher
@@ -225,10 +226,9 @@ def _search_loop(run_dir: Path, space: SearchSpace, task: CandidateTask, budget:
     if client is None and workers > 1:
         client = owned_cluster.enter_context(local_client(workers, dashboard=dashboard))
     executor: Any = DaskExecutor(client) if client is not None else InlineExecutor()
-    from tqdm.auto import tqdm
 
     attrs = {"objective": task.objective, "alpha": task.alpha, "space": space.name, "algo": algo}
-    bar = tqdm(total=budget, initial=done, desc=f"{algo}:{task.objective}", disable=not (progress and on_terminal()))
+    bar = progress_bar(total=budget, initial=done, desc=f"{algo}:{task.objective}", enabled=progress)
     started, finished_here = time.time(), 0
     try:
         if session is not None and isinstance(executor, DaskExecutor):

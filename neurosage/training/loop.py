@@ -183,6 +183,6 @@ def _lr_at(config: TrainConfig, total: int, step: int) -> float:
 
 
 def _progress(total: int, enabled: bool, desc: str):
-    from tqdm.auto import tqdm
+    from neurosage.core.progress import progress_bar
 
-    return tqdm(total=total, desc=desc, disable=not enabled, leave=False)
+    return progress_bar(total=total, desc=desc, enabled=enabled, leave=False)

@@ -14,7 +14,9 @@ def test_two_searches_and_table4(tmp_path, tiny_fmnist):
     assert list(table.network) == ["P-search", "TG-SAGE-neuro"]
     neuro = pd.read_csv(tmp_path / "neuro_search" / "TG-SAGE-neuro" / "trials.csv")
     assert neuro.TG.notna().all()
-    assert pd.read_csv(tmp_path / "neuro_search" / "P-search" / "trials.csv").TG.isna().all()
+    performance = pd.read_csv(tmp_path / "neuro_search" / "P-search" / "trials.csv")
+    assert performance.TG.isna().all()
+    assert list(performance.genotype[:2]) == list(neuro.genotype[:2])  # the shared random start-up: paired by design
     assert (table.top1_error <= 100).all() and (table.top5_error <= table.top1_error).all()
     assert set(table.columns) >= {"B", "N", "F", "params_M", "flops_B", "top1_error", "top5_error", "seed"}
     paired = pd.read_csv(tmp_path / "neuro_search" / "paired.csv").set_index("metric")
