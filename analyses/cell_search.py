@@ -35,6 +35,7 @@ class CellSearchConfig(RerankedSearchConfig):
 
 @recorded("cell_search")
 def run(run_dir: str | Path, config: CellSearchConfig = CellSearchConfig()) -> pd.DataFrame:
+    config.check_final_params()
     run_dir = Path(run_dir)
     out = run_dir / "cell_search"
     setup = embedded_setup(config, run_dir, with_teacher=config.objective != "p")

@@ -78,6 +78,21 @@ class RerankedSearchConfig(SearchOptions, EmbeddedConfig):
     rerank_filters: int | None = None
     final_params: float | None = None
 
+    def check_final_params(self, max_filters: int = 4096) -> None:
+        """Refuse a ``final_params`` target that cannot be met, before any search or training: a layer-wise space (no F),
+        or more parameters than a network of this space has at ``max_filters`` (checked on a sampled cell)."""
+        if self.final_params is None:
+            return
+        space = self.search_space
+        if getattr(space, "kind", None) == "layers":
+            raise ConfigError(f"final-params sizes cell networks by their filters F; the layer-wise space {space.name!r} has no F",
+                              "leave final-params unset for layer-wise spaces", field="final_params")
+        most = _count_parameters(str(space.sample(0)), replace(self.rerank_network, filters=max_filters), 1000, 3)
+        if most < self.final_params:
+            raise ConfigError(f"final-params {self.final_params:g} is more than a network of this space has even at F = {max_filters} "
+                              f"(about {most:.3g} parameters at N = {self.rerank_network.n_cells})",
+                              "lower final-params, or raise rerank-n-cells", field="final_params")
+
     @property
     def rerank_network(self) -> NetworkConfig:
         """The network of reranking and final training: the rerank N and F, the skeleton's own stem cells."""
@@ -156,9 +171,12 @@ def rerank_and_finalize(trials, setup: Setup, config: RerankedSearchConfig, *, s
 
 def network_parameters(genotype: str, setup: Setup, network: NetworkConfig) -> int:
     """The parameter count of ``genotype`` as ``network`` (built on the meta device: no memory, no weights)."""
-    shape = setup.train.image_shape
+    return _count_parameters(genotype, network, setup.train.num_classes, setup.train.image_shape[0])
+
+
+def _count_parameters(genotype: str, network: NetworkConfig, num_classes: int, in_channels: int) -> int:
     with torch.device("meta"):
-        net = build_network(genotype, num_classes=setup.train.num_classes, in_channels=shape[0], **network.to_dict())
+        net = build_network(genotype, num_classes=num_classes, in_channels=in_channels, **network.to_dict())
     return count_parameters(net)
 
 

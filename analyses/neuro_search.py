@@ -69,6 +69,7 @@ def simulated_brain_teacher(setup: Setup, run_dir: Path, seed: int = 0):
 
 @recorded("neuro_search")
 def run(run_dir: str | Path, config: NeuroSearchConfig = NeuroSearchConfig()) -> pd.DataFrame:
+    config.check_final_params()
     run_dir = Path(run_dir)
     out = run_dir / "neuro_search"
     embedded = config.teacher in ("sim", "net", None)

@@ -11,6 +11,7 @@ import argparse
 import errno
 import logging
 import os
+import re
 import signal
 import sys
 import traceback
@@ -58,9 +59,20 @@ def configure_logging(verbose: int, quiet: bool = False) -> int:
     return level
 
 
+#: Options of ``neurosage`` itself, accepted anywhere on the line (``neurosage search RUN -q`` as ``neurosage -q search RUN``).
+GLOBAL_FLAGS = re.compile(r"^(-q|--quiet|-v+|--verbose)$")
+
+
+def globals_first(argv: list[str]) -> list[str]:
+    """``argv`` with the global flags moved before the command (up to a ``--``), so they work wherever they are typed."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    flags = [a for a in argv[:end] if GLOBAL_FLAGS.match(a)]
+    return flags + [a for a in argv[:end] if not GLOBAL_FLAGS.match(a)] + argv[end:]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = globals_first(list(sys.argv[1:] if argv is None else argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a flag argparse refused (already reported on one line)
@@ -81,8 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt as exc:
         run_dir = getattr(args, "run_dir", None)
-        again = (f"neurosage {args.command} {run_dir} --resume" if args.command == "search" and run_dir else
-                 "the same command again (finished work in the run folder is kept)")
+        started = args.command == "search" and run_dir and os.path.exists(os.path.join(run_dir, "journal.sqlite"))
+        again = (f"neurosage {args.command} {run_dir} --resume" if started else
+                 "the same command again" + (" (the search had not started)" if args.command == "search" else " (finished work in the run folder is kept)"))
         print(f"neurosage {args.command}: interrupted ({signal_name(getattr(exc, 'signum', signal.SIGINT))}); to continue run {again}", file=sys.stderr)
         return exit_code(exc)
     except Exception as exc:  # anything else is a defect of neurosage: still one line, and how to report it

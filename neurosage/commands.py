@@ -180,6 +180,9 @@ def _run_search(args: argparse.Namespace) -> int:
     # a resumed search starts from the settings recorded in its run folder; flags may change only budget and workers
     config = config_from_args(SearchConfig, args, base=resume_settings(run_dir) if args.resume else None)
     check_config(config)  # settings that cannot work leave no run folder behind
+    from neurosage.search.driver import check_executor
+
+    check_executor(config.workers, config.scheduler is not None, config.max_in_flight, config.dashboard)
     client = _scheduler(config.scheduler) if config.scheduler else None  # reachable before any data or teacher work
     with run_lock(run_dir):  # before the data and the teacher: a second driver on this folder is refused at once
         return _search(run_dir, config, args.resume, client)
@@ -363,14 +366,18 @@ def _status(sub: argparse._SubParsersAction) -> None:
 def _run_status(args: argparse.Namespace) -> int:
     from neurosage.runs.status import format_status, search_status
 
-    if args.watch is not None and not args.watch > 0:
-        raise ConfigError(f"--watch must be a positive number of seconds, got {args.watch}", "use e.g. --watch 10", field="watch")
+    if args.watch is not None and not 0.5 <= args.watch <= 86400:
+        raise ConfigError(f"--watch must be between 0.5 and 86400 seconds, got {args.watch}", "use e.g. --watch 10", field="watch")
     while True:
-        text = format_status(search_status(args.run_dir))
+        status = search_status(args.run_dir)
+        text = format_status(status)
         if args.watch is None:
             print(text)
             return 0
         print(("\033[2J\033[H" if sys.stdout.isatty() else "") + text, flush=True)
+        if status["session"] != "running":  # finished, interrupted or failed: nothing more will change
+            print(f"the search is not running (session {status['session']}); stopped watching")
+            return 0
         try:
             time.sleep(args.watch)
         except KeyboardInterrupt:

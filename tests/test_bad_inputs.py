@@ -33,7 +33,7 @@ from neurosage.data_adapters.majajhong2015 import load_majajhong2015
 from neurosage.data_adapters.registry import load_images, load_neural
 from neurosage.data_adapters.simulated import simulate_recording
 from neurosage.data_adapters.stimulus_sets import read_stimulus_csv
-from neurosage.core.errors import ConfigError, NeurosageError, UnknownName
+from neurosage.core.errors import ConfigError, NeurosageError, RunFolderError, UnknownName
 from neurosage.search.candidate import CandidateTask
 from neurosage.training.devices import check_device
 from neurosage.nets.models import build_model, load_weights
@@ -1275,3 +1275,131 @@ def test_validate_accepts_or_raises_the_projects_error(values, stimulus, region,
         assert "fix" in str(exc)
     else:
         assert out["stimulus_id"].dtype.kind == "U" and np.isfinite(out.values).all() | allow_nan
+
+
+# --- the fresh-eyes round on the new features (issue 26/27 surfaces) ---
+
+@case(ConfigError, "without a cluster")
+def search_max_in_flight_inline(tmp):
+    from neurosage.search.driver import check_executor
+
+    check_executor(1, False, max_in_flight=4)  # in this process: more in flight only changes TPE's proposals
+
+
+@case(ConfigError, "not an address")
+def search_dashboard_junk(tmp):
+    from neurosage.search.driver import check_executor
+
+    check_executor(2, False, dashboard="junk:::")
+
+
+@case(ConfigError, "LocalCluster that --workers N")
+def search_dashboard_without_workers(tmp):
+    from neurosage.search.driver import check_executor
+
+    check_executor(1, False, dashboard=":8787")
+
+
+@case(RunFolderError, "budget 1 is below the 2 trials")
+def search_resume_with_a_smaller_budget(tmp):
+    from helpers import tiny_task
+    from neurosage.search.driver import run_search
+
+    run_search(tmp / "run", get_space("pnas", n_blocks=2), tiny_task(objective="p", steps=1), budget=2, progress=False)
+    run_search(tmp / "run", get_space("pnas", n_blocks=2), tiny_task(objective="p", steps=1), budget=1, resume=True, progress=False)
+
+
+@case(RunFolderError, "is a file, not a run folder")
+def status_on_a_file(tmp):
+    from neurosage.runs.status import search_status
+
+    (tmp / "trials.csv").write_text("tid\n")
+    search_status(tmp / "trials.csv")
+
+
+@case(ConfigError, "pass get_space('layers-10')")
+def rl_space_given_by_name(tmp):
+    from neurosage.search.rl import RLSearcher
+
+    RLSearcher("layers-10")
+
+
+@pytest.mark.parametrize("value", [-0.001, "6e-4", float("nan"), 0, 1e6])
+def test_rl_learning_rates_that_cannot_learn_are_refused_by_name(value):
+    from neurosage.search.rl import RLSearcher
+
+    with pytest.raises(ConfigError, match="learning_rate .* is out of range.*fix: use Zoph & Le's 0.0006"):
+        RLSearcher(get_space("layers-10"), learning_rate=value)
+
+
+@case(ConfigError, "baseline_decay 1.5 is out of range")
+def rl_baseline_decay_above_one(tmp):
+    from neurosage.search.rl import RLSearcher
+
+    RLSearcher(get_space("layers-10"), baseline_decay=1.5)
+
+
+@case(ConfigError, "n_samples must be a positive number")
+def rl_entropy_of_zero_samples(tmp):
+    from neurosage.search.rl import RLSearcher
+
+    RLSearcher(get_space("layers-10")).policy_entropy(n_samples=0)
+
+
+@case(ConfigError, "was never asked")
+def rl_tell_a_trial_never_asked(tmp):
+    from neurosage.search.rl import RLSearcher
+
+    RLSearcher(get_space("layers-10")).tell(5, -0.5)
+
+
+@case(ConfigError, "already told")
+def rl_tell_twice(tmp):
+    from neurosage.search.rl import RLSearcher
+
+    searcher = RLSearcher(get_space("layers-10"))
+    tid, _, _ = searcher.ask()
+    searcher.tell(tid, -0.5)
+    searcher.tell(tid, -0.5)
+
+
+@case(ConfigError, "must be a finite number or None")
+def rl_tell_a_nan_loss(tmp):
+    from neurosage.search.rl import RLSearcher
+
+    searcher = RLSearcher(get_space("layers-10"))
+    tid, _, _ = searcher.ask()
+    searcher.tell(tid, float("nan"))
+
+
+@case(ConfigError, "unknown metric selection")
+def channel_metric_selection_as_a_list(tmp):
+    from neurosage.channels.search import ChannelSearchConfig
+
+    ChannelSearchConfig(metric_selection=["max"]).check()
+
+
+@case(ConfigError, "metric_points 500 is more than the")
+def channel_more_metric_points_than_steps(tmp):
+    from helpers import tiny_task
+    from neurosage.channels.search import ChannelSearchConfig, run_channel_search
+    from neurosage.nets.models import cifar_resnet
+    from neurosage.training.configs import TrainConfig
+
+    task = tiny_task(objective="p")
+    run_channel_search(tmp / "run", lambda: cifar_resnet(1, num_classes=2, in_channels=1, width=8), task.train_set, task.val_set,
+                       ChannelSearchConfig(training=TrainConfig(steps=100, batch_size=8), metric_points=500), progress=False)
+
+
+@case(ConfigError, "the layer-wise space 'layers-10' has no F")
+def table4_final_params_on_a_layer_space(tmp):
+    from neurosage.analyses.neuro_search import NeuroSearchConfig, run
+
+    run(tmp, NeuroSearchConfig(space="layers-10", width_multiplier=0.125, final_params=40000))  # refused before any data is read
+
+
+@case(ConfigError, "more than a network of this space has even at F = 4096")
+def table4_final_params_beyond_any_network(tmp):
+    from neurosage.analyses.neuro_search import NeuroSearchConfig, run
+
+    run(tmp, NeuroSearchConfig(final_params=1e30))

@@ -336,4 +336,15 @@ def test_status_command_on_a_finished_search_and_on_a_typo(tmp_path, fmnist, cap
     assert "2/2 done (0 failed), 0 in flight" in out and "best so far: trial" in out
     assert main(["status", str(tmp_path / "rnu")]) == 2
     assert "does not exist" in capsys.readouterr().err
-    assert main(["status", str(run), "--watch", "0"]) == 2
+    assert main(["status", str(run), "--watch", "0"]) == 2 and main(["status", str(run), "--watch", "inf"]) == 2
+    capsys.readouterr()
+    assert main(["status", str(run), "--watch", "0.5"]) == 0  # a finished search: shown once, then watching stops
+    assert "the search is not running (session finished); stopped watching" in capsys.readouterr().out
+
+
+def test_global_flags_work_after_the_command(capsys):
+    from neurosage.cli import globals_first
+
+    assert globals_first(["search", "run", "-q", "--budget", "2", "-vv"]) == ["-q", "-vv", "search", "run", "--budget", "2"]
+    assert globals_first(["figures", "run", "--", "-q"]) == ["figures", "run", "--", "-q"]
+    assert main(["datasets", "-q"]) == 0 and "unrecognized" not in capsys.readouterr().err

@@ -107,9 +107,9 @@ class ChannelSearchConfig:
             raise ConfigError(f"unknown layer metric {self.metric!r}", "use 'qc' or 'teacher'", field="metric")
         if not isinstance(self.trials, int) or self.trials < 2:
             raise ConfigError(f"trials must be at least 2, got {self.trials!r}", "use e.g. 36 (CONetV2) or 12 at small scale", field="trials")
-        if self.metric_selection not in SELECTIONS:
+        if not isinstance(self.metric_selection, str) or self.metric_selection not in SELECTIONS:
             raise ConfigError(f"unknown metric selection {self.metric_selection!r}", f"use one of {', '.join(SELECTIONS)} (CONetV2: max)", field="metric_selection")
-        if self.teacher_scale not in ("qc", "none"):
+        if not isinstance(self.teacher_scale, str) or self.teacher_scale not in ("qc", "none"):
             raise ConfigError(f"unknown teacher scale {self.teacher_scale!r}", "use 'qc' (the teacher metric at QC's level on the same network, every trial) or 'none'", field="teacher_scale")
         if isinstance(self.metric_points, bool) or not isinstance(self.metric_points, int) or self.metric_points < 1:
             raise ConfigError(f"metric_points must be a positive integer, got {self.metric_points!r}", "use e.g. 2 (CONetV2: once per epoch, 2 epochs per trial)", field="metric_points")
@@ -203,6 +203,10 @@ def run_channel_search(
     The trial budget is part of the annealing schedule, so a resumed search must keep it.
     """
     config.check()
+    steps = resolve_steps(config.training, len(train_set))
+    if config.metric_points > steps:
+        raise ConfigError(f"metric_points {config.metric_points} is more than the {steps} training steps of a trial",
+                          f"use at most {steps} (CONetV2: 2, once per epoch)", field="metric_points")
     if config.metric == "teacher" and teacher is None:
         raise ConfigError("the teacher metric needs a teacher", "give a teacher, or use metric 'qc'", field="metric")
     run_dir = Path(run_dir)

@@ -38,6 +38,8 @@ def _timestamp(text: str | None) -> float | None:
 def search_status(run_dir: str | Path, now: float | None = None) -> dict[str, Any]:
     """Progress of the search in ``run_dir``: done, failed, in flight, budget, best trial, time per trial, ETA, workers."""
     run_dir = Path(run_dir)
+    if run_dir.is_file():
+        raise RunFolderError(f"{run_dir} is a file, not a run folder", f"give its folder: neurosage status {run_dir.parent}", file=run_dir)
     if not run_dir.is_dir():
         raise RunFolderError(f"{run_dir} does not exist", "give the run folder a search writes (neurosage search RUN_DIR)", file=run_dir)
     if not (run_dir / "journal.sqlite").exists():

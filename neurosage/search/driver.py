@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from neurosage.core.errors import ConfigError, RunFolderExists, SearchFailed
+from neurosage.core.errors import ConfigError, RunFolderError, RunFolderExists, SearchFailed
 from neurosage.core.interrupts import deferred
 from neurosage.core.seeding import derive_seed
 from neurosage.runs.journal import Journal
@@ -44,7 +44,7 @@ from neurosage.spaces.contract import SearchSpace, to_indices
 if TYPE_CHECKING:  # the candidate path (torch) is imported when a search runs, not when this module is
     from neurosage.search.candidate import CandidateTask
 
-__all__ = ["check_budget", "SearchResult", "run_search", "check_search_settings", "check_max_in_flight", "SEARCHER_STATE"]
+__all__ = ["check_budget", "SearchResult", "run_search", "check_search_settings", "check_executor", "SEARCHER_STATE"]
 
 
 def check_budget(budget: object) -> None:
@@ -145,7 +145,10 @@ def run_search(
     if journal_path.exists() and not resume:
         raise RunFolderExists(f"{run_dir} already holds a search", "pass --resume to continue it (resume=True), or choose another run folder", file=run_dir)
     check_search_settings(budget, task, fail_fast)
-    check_max_in_flight(max_in_flight)
+    check_executor(workers, client is not None, max_in_flight, dashboard)
+    if resume and journal_path.exists() and len(Journal(journal_path)) > budget:
+        raise RunFolderError(f"budget {budget} is below the {len(Journal(journal_path))} trials {run_dir} has already finished",
+                             f"give --budget {len(Journal(journal_path))} or more (a resumed search's budget may only grow)", file=run_dir, field="budget")
     SEARCHERS.get(algo)  # an unknown searcher is refused before the run folder is written
     task.network.check_space(space)
     resolved = {
@@ -162,8 +165,12 @@ def run_search(
     seeds = {"seed": seed, "searcher": "derive_seed(seed, tid)", "candidate": "derive_seed(seed, tid, 1)"}
     with contextlib.nullcontext() if locked else run_lock(run_dir), run_log(run_dir), \
             record_run(run_dir, resolved, seeds=seeds, device=task.device) as record:
-        trials = _search_loop(run_dir, space, task, budget, algo, seed, workers, client, progress, searcher_kwargs, fail_fast,
-                              max_in_flight, dashboard, record["sessions"][-1])
+        try:
+            trials = _search_loop(run_dir, space, task, budget, algo, seed, workers, client, progress, searcher_kwargs, fail_fast,
+                                  max_in_flight, dashboard, record["sessions"][-1])
+        except KeyboardInterrupt as exc:
+            log.info("interrupted (%s) after %d finished trial(s); resume continues from the journal", exc or "SIGINT", len(Journal(journal_path)))
+            raise
     result = SearchResult(run_dir, trials)
     weights = result.weighting(task.alpha) if task.objective == "p+tg" else None
     if weights:
@@ -182,11 +189,25 @@ def check_search_settings(budget: Any, task: CandidateTask, fail_fast: int) -> N
     task.check()
 
 
-def check_max_in_flight(max_in_flight: Any) -> None:
-    """Refuse a ``max_in_flight`` that is not None or a positive number of candidates."""
+def check_executor(workers: Any, on_cluster: bool, max_in_flight: Any = None, dashboard: Any = None) -> None:
+    """Refuse executor settings that cannot work or would be ignored: ``max_in_flight`` (a positive count, and only on a
+    cluster: in this process more than one in flight only delays the searcher's feedback and changes its proposals),
+    ``dashboard`` (``[host]:port``, and only with a LocalCluster started by ``workers > 1``)."""
     if max_in_flight is not None and (isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight < 1):
         raise ConfigError(f"max-in-flight must be a positive number of candidates, got {max_in_flight!r}",
                           "leave it unset (as many as the cluster has worker threads) or give e.g. 4", field="max_in_flight")
+    local_cluster = not on_cluster and isinstance(workers, int) and workers > 1
+    if max_in_flight is not None and max_in_flight > 1 and not (on_cluster or local_cluster):
+        raise ConfigError(f"max-in-flight {max_in_flight} without a cluster: this process evaluates one candidate at a time, and "
+                          "asking for more proposals before results come back would only change what the searcher proposes",
+                          "add --workers N (a LocalCluster) or --scheduler ADDRESS, or drop --max-in-flight", field="max_in_flight")
+    if dashboard is None:
+        return
+    if not isinstance(dashboard, str) or not re.fullmatch(r"[\w.\-]*:\d{1,5}", dashboard) or int(dashboard.rsplit(":", 1)[1]) > 65535:
+        raise ConfigError(f"--dashboard {dashboard!r} is not an address", "give [host]:port, e.g. :8787 or 127.0.0.1:8787", field="dashboard")
+    if not local_cluster:
+        raise ConfigError("--dashboard opens the dashboard of the LocalCluster that --workers N (N > 1) starts, and there is none",
+                          "add --workers 2 (or more); a running scheduler (--scheduler) has its own dashboard", field="dashboard")
 
 
 #: A searcher's own state in a run folder (searchers with ``save_state``/``load_state``, e.g. RL).

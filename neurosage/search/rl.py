@@ -41,6 +41,7 @@ uniform policy's; 1 = still uniform).
 from __future__ import annotations
 
 import math
+import numbers
 from pathlib import Path
 from typing import Any, Literal
 
@@ -164,13 +165,30 @@ class Controller(nn.Module):
         return total / n_samples / uniform if uniform else 0.0
 
 
+def _check_settings(space, reward, learning_rate, baseline_decay, hidden, init_range) -> None:
+    """Refuse an RL searcher that cannot learn what it is told, by the setting's name."""
+    if not hasattr(space, "decisions") or not hasattr(space, "hyperopt_space"):
+        raise ConfigError(f"space must be a search space, got {type(space).__name__} {space!r}"[:200],
+                          "pass get_space('layers-10') (neurosage.spaces.get_space), not its name", field="space")
+    if reward not in REWARDS:
+        raise ConfigError(f"unknown RL reward {reward!r}", f"use one of {', '.join(REWARDS)}", field="reward")
+    for name, value, ok, fix in (
+        ("learning_rate", learning_rate, lambda v: 0 < v <= 1, "use Zoph & Le's 0.0006 (up to about 0.01 for fast synthetic tests)"),
+        ("baseline_decay", baseline_decay, lambda v: 0 <= v < 1, "use a decay in [0, 1), e.g. 0.95"),
+        ("init_range", init_range, lambda v: 0 < v <= 1, "use Zoph & Le's 0.08"),
+    ):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or not ok(value):
+            raise ConfigError(f"{name} {value!r} is out of range", fix, field=name)
+    if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
+        raise ConfigError(f"hidden must be a positive number of LSTM units, got {hidden!r}", "use Zoph & Le's 35", field="hidden")
+
+
 class RLSearcher:
     """REINFORCE with an LSTM controller (``--algo rl``); see the module docstring."""
 
     def __init__(self, space, seed: int = 0, learning_rate: float = 6e-4, baseline_decay: float = 0.95, hidden: int = 35,
                  skip: Literal["anchor", "pairwise"] = "anchor", reward: Literal["cubed", "score"] = "cubed", init_range: float = 0.08):
-        if reward not in REWARDS:
-            raise ConfigError(f"unknown RL reward {reward!r}", f"use one of {', '.join(REWARDS)}", field="reward")
+        _check_settings(space, reward, learning_rate, baseline_decay, hidden, init_range)
         self.space, self.seed, self.reward, self.skip = space, seed, reward, skip
         self.hp_space = space.hyperopt_space()
         self.decisions = decisions(space)
@@ -188,6 +206,8 @@ class RLSearcher:
     def policy_entropy(self, n_samples: int = 32) -> float:
         """How far the policy has moved: mean entropy per decision over ``n_samples`` sequences (seeded by the
         searcher's seed and progress), as a fraction of the uniform policy's (1 = uniform, 0 = deterministic)."""
+        if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
+            raise ConfigError(f"n_samples must be a positive number of sampled sequences, got {n_samples!r}", "use e.g. 32", field="n_samples")
         gen = torch.Generator().manual_seed(derive_seed(self.seed, self.applied, 3))
         return self.controller.entropy(n_samples, generator=gen)
 
@@ -205,6 +225,12 @@ class RLSearcher:
 
     def tell(self, tid: int, loss: float | None) -> None:
         """Record the trial's reward (from its score ``-loss``; None for a failed trial) and apply every reward now in order."""
+        if tid not in self.proposals or tid in self.rewards or tid < self.applied:
+            raise ConfigError(f"trial {tid} was {'already told' if tid in self.rewards or tid < self.applied else 'never asked'}",
+                              "tell each trial returned by ask() exactly once", field="tid")
+        if loss is not None and (isinstance(loss, bool) or not isinstance(loss, numbers.Real) or not math.isfinite(loss)):
+            raise ConfigError(f"trial {tid}'s loss must be a finite number or None (failed), got {loss!r}",
+                              "tell None for a failed or diverged trial", field="loss")
         score = None if loss is None else -float(loss)
         self.rewards[tid] = None if score is None else score**3 if self.reward == "cubed" else score
         while self.applied in self.rewards and self.applied in self.proposals:

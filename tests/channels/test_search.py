@@ -84,7 +84,7 @@ def test_bad_settings_are_refused(tmp_path):
     with pytest.raises(ConfigError, match="the teacher metric needs a teacher"):
         task = tiny_task(objective="p")
         run_channel_search(tmp_path / "run", _build, task.train_set, task.val_set, ChannelSearchConfig(metric="teacher", trials=2,
-                           training=TrainConfig(steps=1, batch_size=8), min_size=4), progress=False)
+                           training=TrainConfig(steps=1, batch_size=8), min_size=4, metric_points=1), progress=False)
     assert not (tmp_path / "run").exists()  # refused before anything was written
 
 
