@@ -341,14 +341,23 @@ def _analyze(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--run-dir", default="runs/paper", help="run folder (shared by analyses; the teacher is cached there)")
     p.add_argument("--config", default=None, help="TOML file with the analysis' options (defaults: the small-scale setting)")
     p.add_argument("--data", default=None, help="Fashion-MNIST folder")
+    p.add_argument("--workers", type=int, default=None, help="worker processes of a Dask LocalCluster for the analyses that "
+                   "distribute their work (predictability: architectures; channel_search: searches); results equal one process's")
     p.set_defaults(func=_run_analyze)
 
 
 def _run_analyze(args: argparse.Namespace) -> int:
+    from dataclasses import fields as config_fields
+
     from neurosage.analyses import get_analysis
 
     run, config_cls = get_analysis(args.name)
-    result = run(args.run_dir, load_config(config_cls, args.config, data=args.data))
+    if args.workers is not None and "workers" not in {f.name for f in config_fields(config_cls)}:
+        takes = [name for name in registry_names("neurosage.analyses", "ANALYSES")
+                 if "workers" in {f.name for f in config_fields(get_analysis(name)[1])}]
+        raise ConfigError(f"analysis {args.name!r} runs its trainings in this process and takes no --workers",
+                          f"drop --workers (it applies to {', '.join(takes)})", field="workers")
+    result = run(args.run_dir, load_config(config_cls, args.config, data=args.data, workers=args.workers))
     print(result.to_string(index=False))
     print(f"results in {args.run_dir}/{args.name}/; make figures with: neurosage figures {args.run_dir}")
     return 0

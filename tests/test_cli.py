@@ -348,3 +348,19 @@ def test_global_flags_work_after_the_command(capsys):
     assert globals_first(["search", "run", "-q", "--budget", "2", "-vv"]) == ["-q", "-vv", "search", "run", "--budget", "2"]
     assert globals_first(["figures", "run", "--", "-q"]) == ["figures", "run", "--", "-q"]
     assert main(["datasets", "-q"]) == 0 and "unrecognized" not in capsys.readouterr().err
+
+
+def test_analyze_workers_reach_the_analyses_that_distribute_and_are_refused_elsewhere(monkeypatch, capsys):
+    import neurosage.analyses as analyses
+
+    seen = {}
+    real = analyses.get_analysis
+
+    def fake(name):
+        _, config_cls = real(name)
+        return (lambda run_dir, config: seen.setdefault("workers", config.workers) and pd.DataFrame({"ok": [1]})), config_cls
+
+    monkeypatch.setattr(analyses, "get_analysis", fake)
+    assert main(["analyze", "predictability", "--workers", "2", "--run-dir", "unused"]) == 0 and seen["workers"] == 2
+    assert main(["analyze", "search_comparison", "--workers", "2"]) == 2
+    assert "takes no --workers; fix: drop --workers (it applies to channel_search, predictability)" in capsys.readouterr().err
