@@ -81,19 +81,20 @@ class Journal:
                 (tid, json.dumps(vals), genotype, proposed),
             )
 
+    def _unfinished(self) -> list[tuple[int, str, str, float]]:
+        """``(tid, vals JSON, genotype, proposed time)`` of every proposal without a finished trial, in tid order."""
+        with self._connect() as con:
+            return con.execute(
+                "SELECT tid, vals, genotype, proposed FROM proposals WHERE tid NOT IN (SELECT tid FROM trials) ORDER BY tid"
+            ).fetchall()
+
     def pending(self) -> list[tuple[int, dict[str, Any], str]]:
         """Proposals without a finished trial (in flight when the driver stopped), in tid order."""
-        with self._connect() as con:
-            cur = con.execute(
-                "SELECT tid, vals, genotype FROM proposals WHERE tid NOT IN (SELECT tid FROM trials) ORDER BY tid"
-            )
-            return [(tid, json.loads(vals), genotype) for tid, vals, genotype in cur.fetchall()]
+        return [(tid, json.loads(vals), genotype) for tid, vals, genotype, _ in self._unfinished()]
 
     def in_flight(self) -> list[tuple[int, str, float]]:
         """``(tid, genotype, proposed time)`` of every proposal without a finished trial, in tid order."""
-        with self._connect() as con:
-            cur = con.execute("SELECT tid, genotype, proposed FROM proposals WHERE tid NOT IN (SELECT tid FROM trials) ORDER BY tid")
-            return [(tid, genotype, proposed) for tid, genotype, proposed in cur.fetchall()]
+        return [(tid, genotype, proposed) for tid, _, genotype, proposed in self._unfinished()]
 
     def rows(self) -> Iterator[dict[str, Any]]:
         """Finished trials in tid order, with ``vals`` and ``record`` decoded."""

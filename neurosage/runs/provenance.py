@@ -15,6 +15,7 @@ import getpass
 import importlib.metadata as md
 import json
 import platform
+import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from typing import Any
 
 from neurosage.core.atomic import write_json
 from neurosage.core.errors import ConfigError
+from neurosage.core.interrupts import signal_name
 
 __all__ = ["PROVENANCE_FILE", "COMMAND_LINE", "git_state", "environment", "device_info", "setting_changes", "jsonable", "record_run", "read_settings", "resume_settings"]
 
@@ -122,7 +124,7 @@ def record_run(
     try:
         yield record
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM turned into an interrupt (neurosage.core.interrupts)
-        session.update(finished=_now(), status=f"interrupted ({getattr(exc, 'signum', None) and str(exc) or 'SIGINT'})")
+        session.update(finished=_now(), status=f"interrupted ({signal_name(getattr(exc, 'signum', signal.SIGINT))})")
         write_json(path, record)
         raise
     except BaseException as exc:

@@ -17,7 +17,7 @@ from neurosage.core.errors import RunFolderError
 from neurosage.runs.journal import Journal
 from neurosage.runs.provenance import PROVENANCE_FILE, read_settings
 
-__all__ = ["search_status", "format_status"]
+__all__ = ["search_status", "format_status", "duration_text"]
 
 
 def _session(run_dir: Path) -> dict[str, Any]:
@@ -74,7 +74,8 @@ def search_status(run_dir: str | Path, now: float | None = None) -> dict[str, An
     }
 
 
-def _duration(seconds: float | None) -> str:
+def duration_text(seconds: float | None) -> str:
+    """``1 h 05 min``, ``4 min 10 s``, ``12 s``, or ``-`` for an unknown duration."""
     if seconds is None or not math.isfinite(seconds):
         return "-"
     seconds = max(0, int(round(seconds)))
@@ -94,14 +95,14 @@ def format_status(status: dict[str, Any]) -> str:
         f"{status['run_dir']}: {status['algo']} search over {status['space']}, objective {status['objective']} "
         f"(session {status['session'] or 'not recorded'} since {status['started'] or '?'})",
         f"progress: {status['done']}/{budget} done ({status['failed']} failed), {len(status['in_flight'])} in flight; "
-        f"{_duration(status['seconds_per_trial'])} per trial; about {_duration(status['eta_seconds'])} left",
+        f"{duration_text(status['seconds_per_trial'])} per trial; about {duration_text(status['eta_seconds'])} left",
     ]
     best = status["best"]
     lines.append("best so far: none" if best is None else
                  f"best so far: trial {best['tid']}, score {_number(best['score'])} (P {_number(best['P'])}, TG {_number(best['TG'])})\n"
                  f"  {best['genotype']}")
     for flight in status["in_flight"]:
-        lines.append(f"  in flight: trial {flight['tid']} for {_duration(flight['running_for'])}: {flight['genotype'][:90]}")
+        lines.append(f"  in flight: trial {flight['tid']} for {duration_text(flight['running_for'])}: {flight['genotype'][:90]}")
     for address, worker in status["workers"].items():
         lines.append(f"  worker {address}: host {worker.get('host')}, {worker.get('threads')} thread(s)")
     return "\n".join(lines)

@@ -35,6 +35,7 @@ from neurosage.runs.lock import run_lock
 from neurosage.core.progress import progress_bar
 from neurosage.runs.logfile import run_log
 from neurosage.runs.provenance import jsonable, record_run
+from neurosage.runs.status import duration_text
 from neurosage.runs.resume import refuse_changed_settings
 from neurosage.search import SEARCHERS, make_searcher
 from neurosage.search.executors import DaskExecutor, InlineExecutor, local_client
@@ -146,9 +147,10 @@ def run_search(
         raise RunFolderExists(f"{run_dir} already holds a search", "pass --resume to continue it (resume=True), or choose another run folder", file=run_dir)
     check_search_settings(budget, task, fail_fast)
     check_executor(workers, client is not None, max_in_flight, dashboard)
-    if resume and journal_path.exists() and len(Journal(journal_path)) > budget:
-        raise RunFolderError(f"budget {budget} is below the {len(Journal(journal_path))} trials {run_dir} has already finished",
-                             f"give --budget {len(Journal(journal_path))} or more (a resumed search's budget may only grow)", file=run_dir, field="budget")
+    finished = len(Journal(journal_path)) if resume and journal_path.exists() else 0
+    if finished > budget:
+        raise RunFolderError(f"budget {budget} is below the {finished} trials {run_dir} has already finished",
+                             f"give --budget {finished} or more (a resumed search's budget may only grow)", file=run_dir, field="budget")
     SEARCHERS.get(algo)  # an unknown searcher is refused before the run folder is written
     task.network.check_space(space)
     resolved = {
@@ -288,7 +290,7 @@ def _search_loop(run_dir: Path, space: SearchSpace, task: CandidateTask, budget:
                     per_trial = (time.time() - started) / finished_here
                     log.info("trial %d: %s, score %s; %d/%d done, %d in flight, best %.4f, %.1f s per trial, about %s left",
                              tid, record["status"], f"{-loss:.4f}" if loss is not None else "-", done, budget, len(pending), best,
-                             per_trial, _duration(per_trial * (budget - done)))
+                             per_trial, duration_text(per_trial * (budget - done)))
                 _fail_fast(outcomes, fail_fast, run_dir)
     except BaseException:  # an interrupt or a failure: what finished is already in trials.csv (written per trial)
         bar.close()
@@ -303,13 +305,6 @@ def _search_loop(run_dir: Path, space: SearchSpace, task: CandidateTask, budget:
     owned_cluster.close()
     return export_trials(journal, run_dir, attrs=attrs)
 
-
-def _duration(seconds: float) -> str:
-    """``1 h 05 min``, ``4 min 10 s`` or ``12 s``."""
-    seconds = max(0, int(round(seconds)))
-    if seconds >= 3600:
-        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
-    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
 def _fail_fast(outcomes: list[str | None], k: int, run_dir: Path) -> None:

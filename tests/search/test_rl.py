@@ -23,11 +23,13 @@ def _reward(genotype):
     return sum(op == "sep_conv_3x3" for op in ops) + 0.5 * sum(i == 0 for i in ins)
 
 
-def _rewards(searcher, n):
+def _rewards(searcher, n, objective=None):
+    """Ask and tell ``n`` trials scored by ``objective`` (default :func:`_reward`); their rewards in order."""
+    objective = objective or _reward
     out = []
     for _ in range(n):
         tid, _, genotype = searcher.ask()
-        out.append(_reward(genotype))
+        out.append(objective(genotype))
         searcher.tell(tid, -out[-1])
     return out
 
@@ -101,12 +103,7 @@ def test_controller_learns_over_the_layer_space_more_than_random_search_over_5_s
     n = 40
 
     def last_quarter(searcher):
-        rewards = []
-        for _ in range(n):
-            tid, _, genotype = searcher.ask()
-            rewards.append(_layer_reward(genotype))
-            searcher.tell(tid, -rewards[-1])
-        return np.mean(rewards[-n // 4:])
+        return np.mean(_rewards(searcher, n, _layer_reward)[-n // 4:])
 
     rl = [last_quarter(RLSearcher(space, seed=s, learning_rate=0.05, reward="score")) for s in range(5)]
     rnd = [last_quarter(RandomSearcher(space, seed=s)) for s in range(5)]
@@ -215,13 +212,8 @@ def test_the_zoph_le_controller_learns_layers_20_faster_than_random_search():
     space = get_space("layers-20")
     n = 30
 
-    def last_third(searcher):
-        rewards = []
-        for _ in range(n):
-            tid, _, genotype = searcher.ask()
-            rewards.append(_sparse_accuracy(genotype))
-            searcher.tell(tid, -rewards[-1])  # an accuracy: Zoph & Le's cubed reward, as the default
-        return np.mean(rewards[-n // 3:])
+    def last_third(searcher):  # an accuracy: Zoph & Le's cubed reward, as the default
+        return np.mean(_rewards(searcher, n, _sparse_accuracy)[-n // 3:])
 
     rl = [last_third(RLSearcher(space, seed=s, learning_rate=0.01)) for s in range(3)]
     rnd = [last_third(RandomSearcher(space, seed=s)) for s in range(3)]
@@ -283,9 +275,7 @@ def test_the_policy_entropy_falls_as_the_controller_learns_and_a_state_of_anothe
     space = get_space("layers-10")
     searcher = RLSearcher(space, seed=0, learning_rate=0.05)
     before = searcher.policy_entropy()
-    for _ in range(30):
-        tid, _, genotype = searcher.ask()
-        searcher.tell(tid, -_sparse_accuracy(genotype))
+    _rewards(searcher, 30, _sparse_accuracy)
     assert searcher.policy_entropy() < before - 0.1
     searcher.save_state(tmp_path / "state.pt")
     with pytest.raises(RunFolderError, match="skip head 'anchor'"):
