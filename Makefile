@@ -13,7 +13,7 @@ RUN_DIR ?= runs/demo
 PAPER_DIR ?= runs/paper
 ANALYSES = predictability search_comparison cell_search neuro_search channel_search
 
-.PHONY: venv test demo paper bench fashion-mnist clean
+.PHONY: venv test test-interop demo paper bench fashion-mnist clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ venv: $(STAMP)
 
 test: venv
 	$(PY) -m pytest -q
+
+# Brain-Score in a venv of its own (built once from the package index, cached in ~/.cache/neurosage-interop-venv)
+test-interop: venv
+	$(PY) -m pytest -q -m interop tests/test_interop_brainscore.py
 
 # The embedded default's data: Debian's dataset-fashion-mnist, installed here when we may (root or passwordless sudo).
 fashion-mnist:

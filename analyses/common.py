@@ -23,6 +23,7 @@ from neurosage.nets.measure import count_flops, count_parameters
 from neurosage.runs.lock import run_lock
 from neurosage.runs.provenance import record_run
 from neurosage.search.driver import SearchResult, run_search
+from neurosage.search.weights import weights_to_keep
 from neurosage.spaces import parse_genotype
 from neurosage.training.configs import NetworkConfig, TrainConfig
 from neurosage.training.evaluation import evaluate, recalibrate_bn
@@ -115,14 +116,16 @@ def objective_searches(
 ) -> dict[str, SearchResult]:
     """One search per objective with the same budget and seed (``folders``: folder name -> objective).
 
-    Each search resumes in ``out/<folder>`` if it was interrupted.
+    Each search resumes in ``out/<folder>`` if it was interrupted; it keeps the weights of its best ``keep_weights`` trials
+    (default: the ``top_k`` the analysis retrains, else the best one).
     """
+    keep = weights_to_keep(config.keep_weights, getattr(config, "top_k", None))
     results = {}
     for folder, objective in folders.items():
         task = setup.task(network, config.premature, objective, config.alpha, device, config.candidate_threads)
         results[folder] = run_search(
             out / folder, space, task, budget=config.budget, algo=config.algo, seed=seed, workers=workers,
-            resume=True, searcher_kwargs=config.searcher_kwargs(),
+            resume=True, searcher_kwargs=config.searcher_kwargs(), keep_weights=keep,
         )
     return results
 

@@ -216,24 +216,29 @@ def embedded_setup(config: EmbeddedConfig, run_dir: str | Path, *, with_teacher:
         if config.teacher:
             teacher = teacher_from_spec(
                 config.teacher, stimuli, cache_dir=cache, device=config.device, seed=config.seed, dataset_kwargs=dict(config.teacher_args),
+                rdm_method=config.rdm_method, compare_method=config.compare_method,
             )
         else:
             teacher = resnet_teacher(train_full, stimuli, cache, epochs=config.teacher_epochs, seed=config.seed, device=config.device,
-                                     depth=config.teacher_depth)
+                                     depth=config.teacher_depth, rdm_method=config.rdm_method, compare_method=config.compare_method)
     return Setup(
         rest.subset(range(config.n_train)), val, evaluation.subset(range(n_stimuli, len(evaluation))),
         teacher, train_full,
     )
 
 
-def resnet_teacher(train_set: ImageSet, stimuli: ImageSet, cache_dir: Path, *, epochs: float, seed: int, device=None, depth: int = 1) -> Teacher:
+def resnet_teacher(train_set: ImageSet, stimuli: ImageSet, cache_dir: Path, *, epochs: float, seed: int, device=None, depth: int = 1,
+                   rdm_method: str = "correlation", compare_method: str = "pearson") -> Teacher:
     """Train (or load from ``cache_dir``) the embedded ResNet teacher (:func:`cifar_resnet` of ``n = depth``, one output per
     class of ``train_set``) and compute its endpoint RDMs.
 
     The weights are cached as ``teacher-<key>.pt`` beside the RDMs (``teacher-<key>-rdms.nc``);
-    the key covers the epochs, the seed, the training set size, the stimulus ids, the depth and the classes.
+    the key covers the epochs, the seed, the training set size, the stimulus ids, the depth and the classes; RDMs by another
+    ``rdm_method``/``compare_method`` than the default get their own file beside them (the weights are reused).
     """
     weights, rdms_file = _resnet_files(cache_dir, len(train_set), stimuli.stimulus_ids, epochs, seed, depth, train_set.num_classes)
+    if (rdm_method, compare_method) != ("correlation", "pearson"):
+        rdms_file = rdms_file.with_name(rdms_file.name.replace("-rdms.nc", f"-rdms-{rdm_method}-{compare_method}.nc"))
     cached = Teacher.load_cached(rdms_file, stimuli)
     if cached is not None:
         log.info("teacher loaded from cache %s", rdms_file)
@@ -242,15 +247,29 @@ def resnet_teacher(train_set: ImageSet, stimuli: ImageSet, cache_dir: Path, *, e
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = cifar_resnet(n=depth, num_classes=train_set.num_classes, in_channels=stimuli.image_shape[0], width=16)
-    log.info("training the ResNet teacher for %s epoch(s) (once; cached in %s)", epochs, cache_dir)
-    result = train(net, train_set, TrainConfig(epochs=epochs, batch_size=128, lr=0.1, weight_decay=5e-4), seed=seed, device=device, progress=True)
-    if result.status != "ok":
-        raise RuntimeError(f"teacher training failed: {result.error}")
-    with atomic_path(weights) as tmp:
-        torch.save(net.state_dict(), tmp)
-    teacher = network_teacher(net, stimuli, _RESNET_LAYERS, subsample_features=1000, n_subsamples=10, seed=seed, device=device)
+    if weights.exists() and _load_state(net, weights):
+        log.info("teacher weights loaded from cache %s", weights)
+    else:
+        log.info("training the ResNet teacher for %s epoch(s) (once; cached in %s)", epochs, cache_dir)
+        result = train(net, train_set, TrainConfig(epochs=epochs, batch_size=128, lr=0.1, weight_decay=5e-4), seed=seed, device=device, progress=True)
+        if result.status != "ok":
+            raise RuntimeError(f"teacher training failed: {result.error}")
+        with atomic_path(weights) as tmp:
+            torch.save(net.state_dict(), tmp)
+    teacher = network_teacher(net, stimuli, _RESNET_LAYERS, subsample_features=1000, n_subsamples=10, seed=seed, device=device,
+                              method=rdm_method, compare=compare_method)
     teacher.save(rdms_file)
     return teacher
+
+
+def _load_state(net: torch.nn.Module, weights: Path) -> bool:
+    """Load cached teacher weights into ``net``; False (the teacher is retrained) when the file cannot be read or does not fit."""
+    try:
+        net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+        return True
+    except Exception as exc:  # a truncated or foreign file: retrain rather than fail the run
+        log.warning("teacher weights %s are unreadable (%s: %s); retraining", weights, type(exc).__name__, exc)
+        return False
 
 
 def _resnet_files(cache_dir: Path, n_train: int, stimulus_ids, epochs: float, seed: int, depth: int, num_classes: int) -> tuple[Path, Path]:

@@ -80,7 +80,10 @@ def run(run_dir: str | Path, config: NeuroSearchConfig = NeuroSearchConfig()) ->
         setup = replace(setup, teacher=simulated_brain_teacher(setup, run_dir, config.seed))  # re-checks the split rule
     network = config.network
     stimuli, differs = describe_stimuli(setup.teacher.images, setup.train)
-    log.warning("Table 4's teacher: %s%s", stimuli, "; they differ in kind from the training images" if differs else "")
+    if differs:
+        log.warning("Table 4's teacher: %s; they differ in kind from the training images", stimuli)
+    else:
+        log.info("Table 4's teacher: %s", stimuli)
     if config.algo == "tpe":
         log.warning("the two searches of each seed share that seed: their first %s proposals (TPE's random start-up) are the same "
                     "genotypes, so the comparison is paired by design", config.n_startup())

@@ -42,6 +42,7 @@ from scipy import stats
 
 from neurosage.core.errors import ConfigError
 from neurosage.search.driver import run_search
+from neurosage.search.weights import weights_to_keep
 from neurosage.spaces import get_space
 from neurosage.stats import paired_difference
 from neurosage.training.configs import TrainConfig
@@ -156,6 +157,7 @@ def run(run_dir: str | Path, config: SearchComparisonConfig = SearchComparisonCo
         trials[search] = run_search(
             out / search.folder, get_space(search.space, config.n_blocks), task, budget=config.budget, algo=search.algorithm,
             seed=search.seed, resume=True, progress=True, searcher_kwargs=config.searcher_kwargs(search.algorithm),
+            keep_weights=weights_to_keep(config.keep_weights, config.top_k),
         ).trials
         log.info("search %s: %d samples in %.0f s", search.folder, len(trials[search]), time.perf_counter() - t0)
     needed = set().union(*(top_k_genotypes(t, config.top_k) for t in trials.values()))

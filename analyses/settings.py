@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neurosage.analyses.config import Range, check_settings
+from neurosage.rsa.methods import check_rsa_methods
 from neurosage.spaces import get_space
 from neurosage.spaces.cell import CellSpace
 from neurosage.spaces.layerwise import LayerSpace
@@ -34,7 +35,7 @@ RANGES: dict[str, Range] = {
                      "start_width", "startup_trials", "teacher_depth", "top_k", "trial_steps", "trials", "uniform_width", "workers",
                      "mature_steps"), _COUNT),
     # may be zero
-    **dict.fromkeys(("alpha", "alphas", "bn_recalibration", "n_stem_cells", "repeat_mature", "seed", "seeds", "select_after"), _NON_NEGATIVE),
+    **dict.fromkeys(("alpha", "alphas", "bn_recalibration", "keep_weights", "n_stem_cells", "repeat_mature", "seed", "seeds", "select_after"), _NON_NEGATIVE),
     # positive amounts
     **dict.fromkeys(("final_epochs", "final_params", "lr", "premature_epochs", "premature_epochs_grid", "rerank_epochs", "rl_learning_rate",
                      "teacher_epochs", "temperature", "width_multiplier"), _POSITIVE),
@@ -102,9 +103,16 @@ class EmbeddedConfig:
     seed: int = 0
     #: torch device of the candidates (cpu, cuda, cuda:N; default cpu)
     device: str | None = None
+    #: how patterns become RDMs, for teacher and candidates: correlation, cosine, euclidean, sqeuclidean, crossnobis (recordings)
+    rdm_method: str = "correlation"
+    #: how candidate RDMs are compared with the teacher's: pearson, spearman, kendall_tau_a, rho_a, cosine, corr_cov, cosine_cov, bures, cka, cka_unbiased
+    compare_method: str = "pearson"
 
     def __post_init__(self) -> None:
         check_settings(self, RANGES)
+        rdm, compare = check_rsa_methods(self.rdm_method, self.compare_method)
+        object.__setattr__(self, "rdm_method", rdm)
+        object.__setattr__(self, "compare_method", compare)
 
     @property
     def network(self) -> NetworkConfig:
@@ -151,6 +159,8 @@ class SearchOptions:
     bn_recalibration: int = 10
     #: torch CPU threads per candidate, the same inline and on every worker, so scores do not depend on the executor
     candidate_threads: int = 1
+    #: trials whose weights are kept in RUN/weights (for neurosage export brainscore): the best K so far; 0 none; default the top-k the analysis retrains (1 for a search)
+    keep_weights: int | None = None
 
     def n_startup(self) -> int:
         """TPE's random start-up trials: ``startup_trials``, or a quarter of the budget (2 to 20)."""

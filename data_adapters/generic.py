@@ -2,7 +2,9 @@
 
 A netCDF (or netCDF4/HDF5 ``.h5``) file holds one data variable with dims
 ``presentation x neuroid [x time_bin]`` and coords ``stimulus_id`` (presentation),
-``neuroid_id`` and ``region`` (neuroid), as written by xarray or BrainIO.
+``neuroid_id`` and ``region`` (neuroid), as written by xarray or BrainIO
+(:func:`neurosage.assembly.write_assembly` writes them). Brain-Score's model activations carry
+``layer`` instead of ``region``: the layer is taken as the region.
 
 The plain pair is ``responses.npy`` of shape ``(n_presentations, n_neuroids)``,
 ``stimuli.csv`` with one row per presentation (column ``stimulus_id``, optional
@@ -38,7 +40,8 @@ def load_assembly_file(path: str | os.PathLike, *, regions: Sequence[str] | None
         validate(assembly, source=str(path), allow_nan=True)
         return validate(average_repetitions(assembly) if average else assembly, source=str(path), unique_stimuli=average)
     except AssemblyError as exc:
-        raise DataFormatError("; ".join(exc.problems), "see README 'Bring your own recordings'", file=path, field="assembly") from exc
+        problem, fix = exc.split()  # one fix: clause (each problem names its own fix)
+        raise DataFormatError(problem, f"{fix} (README, 'Bring your own recordings')", file=path, field="assembly") from exc
 
 
 def load_npy_csv(
@@ -89,6 +92,7 @@ def load_npy_csv(
             assembly = select_endpoints(assembly, regions, source=str(neuroids))
         return validate(average_repetitions(assembly), source=str(responses), unique_stimuli=True) if average else assembly
     except AssemblyError as exc:
-        raise DataFormatError("; ".join(exc.problems), "fix the values or metadata (drop neuroids with no valid trial)", file=responses, field="values") from exc
+        problem, fix = exc.split()
+        raise DataFormatError(problem, fix, file=responses, field="values") from exc
 
 

@@ -128,7 +128,8 @@ def load_hvm_hdf5(
     try:
         return validate(average_repetitions(assembly), source=str(path), unique_stimuli=True)
     except AssemblyError as exc:
-        raise DataFormatError("; ".join(exc.problems), "drop sites with no valid trial for an image", file=path, field="time_averaged") from exc
+        problem, fix = exc.split()
+        raise DataFormatError(problem, fix, file=path, field="time_averaged") from exc
 
 
 def load_hvm_images(path: str | os.PathLike | None = None, **conversion) -> ImageSet:

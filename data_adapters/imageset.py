@@ -207,6 +207,14 @@ class ImageSet(Dataset):
         """Shape ``(C, H, W)`` of converted images."""
         return tuple(self[0][0].shape) if len(self) else (0, 0, 0)
 
+    @property
+    def conversion(self) -> dict[str, Any]:
+        """The conversion settings as plain data: ``channels``, ``size`` (None: as stored), per-channel ``mean`` and
+        ``std`` (None: not normalised), and whether a ``transform`` runs (it cannot be recorded)."""
+        return {"channels": self.channels, "size": self.size,
+                "mean": None if self._mean is None else self._mean.flatten().tolist(),
+                "std": None if self._std is None else self._std.flatten().tolist(), "transform": self.transform is not None}
+
     def stored_kind(self, sample: int = 64) -> tuple[str, int, int]:
         """``(kind, height, width)`` of the stored images before conversion: kind ``"grey"`` (one channel, or three
         equal ones in the first ``sample`` images) or ``"colour"``."""

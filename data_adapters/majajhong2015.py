@@ -71,6 +71,9 @@ def open_brainio_assembly(path: str | os.PathLike) -> xr.DataArray:
         if "image_id" not in da.coords:
             raise DataFormatError("no 'stimulus_id' or 'image_id' coord on presentation", "use a Brain-Score assembly file", file=path, field="image_id")
         da = da.assign_coords(stimulus_id=("presentation", da["image_id"].values))
+    if "region" not in da.coords and "layer" in da.coords and da["layer"].dims == ("neuroid",):  # Brain-Score's activations
+        log.info("%s: no 'region' coord; its 'layer' coord names each neuroid's region (Brain-Score activations)", path)
+        da = da.assign_coords(region=("neuroid", da["layer"].values.astype(str)))
     order = ("presentation", "neuroid") + (("time_bin",) if "time_bin" in da.dims else ())
     return da.transpose(*order)
 
@@ -169,7 +172,8 @@ def load_majajhong2015(
     try:
         return validate(assembly, source=source, unique_stimuli=average)
     except AssemblyError as exc:
-        raise DataFormatError("; ".join(exc.problems), "check the file; drop bad neuroids before use", file=source, field="data") from exc
+        problem, fix = exc.split()
+        raise DataFormatError(problem, fix, file=source, field="data") from exc
 
 
 def _stimulus_csv_near(path: Path, variant: str) -> Path | None:

@@ -7,31 +7,55 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 from matplotlib.axes import Axes
+from matplotlib.colors import CenteredNorm
+from matplotlib.image import AxesImage
 from neurosage.analyses.results import SEARCH_TRIALS_NC, ResultMissing
 from neurosage.figures.output import new_figure, save_figure
 
-__all__ = ["draw_similarity", "plot_similarity", "best_trial_similarity"]
+__all__ = ["draw_similarity", "plot_similarity", "similarity_norm", "best_trial_similarity"]
 
 
-def draw_similarity(ax: Axes, similarity: xr.DataArray, title: str = "") -> None:
-    """Draw ``similarity`` (dims ``endpoint``, ``layer``) on ``ax``: layers as rows, endpoints as columns, values written in."""
+def similarity_norm(values: np.ndarray) -> CenteredNorm:
+    """A colour scale centred at 0 reaching the largest ``|value|`` (at least 0.05), so the sign reads off the colour."""
+    finite = np.abs(values[np.isfinite(values)])
+    return CenteredNorm(vcenter=0.0, halfrange=max(float(finite.max()) if finite.size else 1.0, 0.05))
+
+
+def draw_similarity(ax: Axes, similarity: xr.DataArray, title: str = "") -> AxesImage:
+    """Draw ``similarity`` (dims ``endpoint``, ``layer``) on ``ax``: layers as rows, endpoints as columns, values written in.
+
+    The diverging colour scale (``RdBu_r``) is centred at 0 (:func:`similarity_norm`); returns the image.
+    """
     values = similarity.transpose("layer", "endpoint").values
-    image = ax.imshow(values, cmap="viridis", aspect="auto")
-    ax.set_xticks(range(values.shape[1]), [str(e) for e in similarity.endpoint.values])
-    ax.set_yticks(range(values.shape[0]), [str(x) for x in similarity.layer.values])
+    norm = similarity_norm(values)
+    image = ax.imshow(values, cmap="RdBu_r", norm=norm, aspect="auto")
+    ax.set_xticks(range(values.shape[1]), [_tick(e) for e in similarity.endpoint.values], rotation=30 if values.shape[1] > 3 else 0,
+                  ha="right" if values.shape[1] > 3 else "center")
+    ax.set_yticks(range(values.shape[0]), [_tick(x) for x in similarity.layer.values])
+    ax.tick_params(labelsize=8 if values.shape[0] <= 20 else 6)
     ax.set_xlabel("teacher endpoint")
     ax.set_ylabel("model layer")
-    for i in range(values.shape[0]):
-        for j in range(values.shape[1]):
-            ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", color="w" if values[i, j] < np.nanmean(values) else "k", fontsize=8)
-    ax.figure.colorbar(image, ax=ax, label=f"RDM similarity ({similarity.attrs.get('method', 'pearson')} r)")
+    if values.size <= 400:  # beyond that the numbers are unreadable; the colours say it
+        for i in range(values.shape[0]):
+            for j in range(values.shape[1]):
+                dark = np.isfinite(values[i, j]) and abs(values[i, j]) > 0.6 * norm.halfrange
+                ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", color="w" if dark else "k", fontsize=8)
+    method = str(similarity.attrs.get("method", "pearson"))
+    ax.figure.colorbar(image, ax=ax, label=f"RDM similarity ({method}{' r' if method in ('pearson', 'spearman') else ''})")
     ax.set_title(title or "model-teacher RDM similarity", fontsize=10)
+    return image
+
+
+def _tick(name: object, width: int = 24) -> str:
+    """A tick label of at most ``width`` characters (long layer names keep their end)."""
+    text = str(name)
+    return text if len(text) <= width else "..." + text[-(width - 3):]
 
 
 def plot_similarity(similarity: xr.DataArray, path: str | Path, title: str = "") -> Path:
     """Draw ``similarity`` as a labelled heatmap; writes ``path`` (PNG) and a PDF beside it."""
     shape = similarity.sizes
-    fig = new_figure(figsize=(1.2 + 1.1 * shape["endpoint"], 1.0 + 0.35 * shape["layer"]))
+    fig = new_figure(figsize=(2.6 + 1.0 * shape["endpoint"], 1.4 + 0.3 * shape["layer"]), layout="constrained")
     draw_similarity(fig.subplots(), similarity, title)
     path = Path(path)
     return save_figure(fig, path.parent, path.stem)[0]

@@ -9,13 +9,18 @@ in milliseconds.
 
 Coordinates are kept flat (plain, non-index coordinates), exactly as BrainIO
 stores them in netCDF; :func:`gather_indexes` rebuilds Brain-Score's MultiIndexes
-when a user wants ``assembly.sel(region="IT")``.
+when a user wants ``assembly.sel(region="IT")``. :func:`write_assembly` writes a file
+Brain-Score reads as it reads its own: ``image_id`` beside ``stimulus_id`` (BrainIO's
+``gather_indexes`` turns a dim's only coord into the dim's index, which loses its name)
+and, for activations, ``layer`` beside ``region``.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,6 +38,8 @@ __all__ = [
     "select_regions",
     "regions",
     "gather_indexes",
+    "brainio_coords",
+    "write_assembly",
 ]
 
 log = logging.getLogger(__name__)
@@ -51,6 +58,12 @@ class AssemblyError(NeurosageError, ValueError):
         where = f" in {source}" if source else ""
         lines = "\n".join(f"  - {p}" for p in self.problems)
         self.args = (f"invalid assembly{where} ({len(self.problems)} problem(s)):\n{lines}",)  # one line per problem
+
+    def split(self) -> tuple[str, str]:
+        """``(problem, fix)``: the problems and their fixes, each joined, for an error with one ``fix:`` clause."""
+        pairs = [p.partition("; fix: ") for p in self.problems]
+        fixes = list(dict.fromkeys(fix for _, sep, fix in pairs if sep))
+        return "; ".join(problem for problem, _, _ in pairs), "; ".join(fixes) or "fix each problem as it says"
 
 
 def make_assembly(
@@ -387,6 +400,52 @@ def _tiling_bins(starts: np.ndarray, ends: np.ndarray, inside: np.ndarray) -> np
             "of one back-to-back series (e.g. 70-170 with 20 ms bins every 10 ms), or average the raw bins yourself"
         ])
     return np.asarray(chain)
+
+
+def brainio_coords(assembly: xr.DataArray) -> xr.DataArray:
+    """``assembly`` with what BrainIO and Brain-Score read: ``image_id`` (= ``stimulus_id``) when absent, so that the
+    presentation dim has two coords and BrainIO's ``gather_indexes`` keeps ``stimulus_id`` by name (a dim's only coord
+    becomes the dim's index); ``neuroid_num`` (the position) when absent, so that ``assembly.sel(region="V4")`` in
+    Brain-Score still leaves a MultiIndex; ``layer`` (= ``region``) on activations (an assembly named
+    ``"activations"``), as Brain-Score's own activations carry."""
+    if STIMULUS_ID in assembly.coords and "image_id" not in assembly.coords:
+        assembly = assembly.assign_coords(image_id=(PRESENTATION, np.asarray(assembly[STIMULUS_ID].values)))
+    if NEUROID in assembly.dims and "neuroid_num" not in assembly.coords:
+        assembly = assembly.assign_coords(neuroid_num=(NEUROID, np.arange(assembly.sizes[NEUROID])))
+    if assembly.name == "activations" and REGION in assembly.coords and "layer" not in assembly.coords:
+        assembly = assembly.assign_coords(layer=(NEUROID, np.asarray(assembly[REGION].values)))
+    return assembly
+
+
+def write_assembly(assembly: xr.DataArray, path: str | os.PathLike) -> Path:
+    """Write an assembly (validated) to netCDF as BrainIO does, with :func:`brainio_coords`; atomically.
+
+    Indexes are stored as plain coords, text coords as strings, and attrs netCDF cannot hold (None, mappings,
+    lists of text) as JSON text. Brain-Score reads the file with
+    ``AssemblyLoader(NeuroidAssembly, path).load()``; neurosage with ``load_assembly_file(path, average=False)``.
+    """
+    from neurosage.core.atomic import atomic_path
+
+    assembly = brainio_coords(validate(assembly, allow_nan=True))
+    if assembly.indexes:
+        assembly = assembly.reset_index(list(assembly.indexes))
+    coords = {name: (c.dims, c.values.astype(str) if c.dtype == object else c.values) for name, c in assembly.coords.items()}
+    data = xr.DataArray(assembly.values, dims=assembly.dims, coords=coords, name=assembly.name or "data",
+                        attrs={k: _netcdf_attr(v) for k, v in assembly.attrs.items() if v is not None})
+    with atomic_path(path) as tmp:
+        data.to_netcdf(tmp)
+    return Path(path)
+
+
+def _netcdf_attr(value: Any) -> Any:
+    """An attribute as netCDF stores it: numbers and text as they are, booleans as 0/1, anything else as JSON text."""
+    import json
+
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, (str, int, float, np.integer, np.floating)):
+        return value
+    return json.dumps(value, default=str)
 
 
 def gather_indexes(assembly: xr.DataArray) -> xr.DataArray:

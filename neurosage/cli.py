@@ -8,7 +8,9 @@ tracebacks. The chatty loggers of hyperopt, Dask and PIL stay at WARNING unless 
 from __future__ import annotations
 
 import argparse
+import difflib
 import errno
+import json
 import logging
 import os
 import re
@@ -16,6 +18,7 @@ import signal
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from neurosage import __version__, commands
 from neurosage.core.errors import NeurosageError
@@ -34,6 +37,26 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # type: ignore[override]
         print(f"{self.prog}: error: {message}; fix: see {self.prog} --help", file=sys.stderr)
         sys.exit(2)
+
+
+def _last_session_finished(run_dir: str) -> bool:
+    """Whether ``run_dir``'s run.json records this command's session as finished (False when it cannot be read)."""
+    try:
+        sessions = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))["sessions"]
+        return sessions[-1]["status"] == "finished" and sessions[-1].get("command") == COMMAND_LINE.get()
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return False
+
+
+def _refuse_unknown(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str]) -> None:
+    """Report arguments no parser took, under the command they were given to, with the closest flag it has."""
+    command = getattr(args, "command", None)
+    sub = next((a.choices[command] for a in parser._actions if isinstance(a, argparse._SubParsersAction) and command in a.choices), parser)
+    flags = [s for action in sub._actions for s in action.option_strings]
+    first = next((e.split("=")[0] for e in extra if e.startswith("-")), None)
+    close = difflib.get_close_matches(first, flags, n=1, cutoff=0.75) if first else []
+    hint = f"did you mean {close[0]}? " if close else ""
+    sub.error(f"unrecognized arguments: {' '.join(extra)}{'; ' + hint.rstrip() if hint else ''}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,7 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = globals_first(list(sys.argv[1:] if argv is None else argv))
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            _refuse_unknown(parser, args, extra)
     except SystemExit as exc:  # --help, --version, or a flag argparse refused (already reported on one line)
         return int(exc.code or 0)
     COMMAND_LINE.set(["neurosage", *argv])
@@ -93,10 +118,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt as exc:
         run_dir = getattr(args, "run_dir", None)
+        name = signal_name(getattr(exc, "signum", signal.SIGINT))
+        if run_dir and _last_session_finished(run_dir):  # the signal came after the run was recorded as finished
+            print(f"neurosage {args.command}: interrupted ({name}) after the run finished; its results in {run_dir} are complete", file=sys.stderr)
+            return exit_code(exc)
         started = args.command == "search" and run_dir and os.path.exists(os.path.join(run_dir, "journal.sqlite"))
         again = (f"neurosage {args.command} {run_dir} --resume" if started else
                  "the same command again" + (" (the search had not started)" if args.command == "search" else " (finished work in the run folder is kept)"))
-        print(f"neurosage {args.command}: interrupted ({signal_name(getattr(exc, 'signum', signal.SIGINT))}); to continue run {again}", file=sys.stderr)
+        print(f"neurosage {args.command}: interrupted ({name}); to continue run {again}", file=sys.stderr)
         return exit_code(exc)
     except Exception as exc:  # anything else is a defect of neurosage: still one line, and how to report it
         if args.verbose >= 2:

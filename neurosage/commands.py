@@ -9,20 +9,22 @@ functions, so ``neurosage --help`` and ``neurosage datasets`` import no torch.
 from __future__ import annotations
 
 import argparse
-import time
+import logging
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 
 from neurosage.analyses.config import field_docs, field_types, load_config
 from neurosage.analyses.settings import DemoConfig, SearchConfig
-from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError
 from neurosage.runs.lock import run_lock
 from neurosage.runs.provenance import resume_settings
 
 __all__ = ["REGISTRY", "command", "add_config_flags", "config_from_args"]
+
+log = logging.getLogger(__name__)
 
 REGISTRY: list[Callable[[argparse._SubParsersAction], None]] = []
 
@@ -202,6 +204,7 @@ def _scheduler(address: str):
 def _search(run_dir: Path, config: SearchConfig, resume: bool, client) -> int:
     from neurosage.analyses.embedded import embedded_setup
     from neurosage.search.driver import run_search
+    from neurosage.search.weights import weights_to_keep
 
     setup = embedded_setup(config, run_dir, with_teacher=config.objective != "p")
     task = setup.task(config.network, config.premature, config.objective, config.alpha, config.device, config.candidate_threads)
@@ -209,6 +212,7 @@ def _search(run_dir: Path, config: SearchConfig, resume: bool, client) -> int:
         run_dir, config.search_space, task, budget=config.budget, algo=config.algo, seed=config.seed,
         workers=config.workers, client=client, resume=resume, config=asdict(config), locked=True,
         searcher_kwargs=config.searcher_kwargs(), max_in_flight=config.max_in_flight, dashboard=config.dashboard,
+        keep_weights=weights_to_keep(config.keep_weights),
     )
     best = result.best
     print(f"best of {len(result.trials)} trials: score {best.score:.4f} P {best.P:.4f}\n  {best.genotype}")
@@ -218,7 +222,7 @@ def _search(run_dir: Path, config: SearchConfig, resume: bool, client) -> int:
 
 @command
 def _rdm(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("rdm", help="model-teacher RDM similarity table (layers x endpoints) and heatmap")
+    p = sub.add_parser("rdm", help="model-teacher RDM comparison: the RDMs, layers x endpoints similarity, scores and plots")
     p.add_argument("model", help="torchvision name, cifar_resnet-<n>, or a genotype string ('normal: ...' or 'layers: ...')")
     p.add_argument("--teacher", default=None, help="teacher spec, e.g. 'brain:MajajHong2015:V4,pIT,aIT' or 'net:cifar_resnet-1:stack1,stack3:w.pt'")
     p.add_argument("--list-layers", action="store_true", help="print the model's layer names and exit")
@@ -230,9 +234,15 @@ def _rdm(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n-stimuli", type=at_least(3), default=300)
     p.add_argument("--size", type=at_least(1), default=None, help="resize stimuli to this many pixels")
     p.add_argument("--channels", type=int, choices=(1, 3), default=None, help="convert stimuli to 1 or 3 channels")
-    p.add_argument("--out", default="runs/rdm", help="folder for similarity.csv and similarity.png")
-    p.add_argument("--bootstrap", type=at_least(0), default=1000, metavar="N",
-                   help="bootstrap samples of the stimuli for the 95%% intervals of S_i and TG (0: none; default 1000)")
+    p.add_argument("--out", default="runs/rdm", help="folder for teacher_rdms.nc, model_rdms.nc, similarity.csv, scores.csv, "
+                   "summary.json and the plots similarity, rdms and mds (.png and .pdf)")
+    p.add_argument("--bootstrap", type=at_least(0), default=None, metavar="N",
+                   help="bootstrap samples of the stimuli for the 95%% intervals of S_i and TG (0: none; default 1000 for the comparisons of "
+                   "RDM entries: pearson, spearman, rho_a, cosine; none for the others)")
+    p.add_argument("--rdm-method", default="correlation",
+                   help="how patterns become RDMs: correlation, cosine, euclidean, sqeuclidean, crossnobis (recordings with repetitions)")
+    p.add_argument("--compare-method", default="pearson",
+                   help="how RDMs are compared: pearson, spearman, kendall_tau_a, rho_a, cosine, corr_cov, cosine_cov, bures, cka, cka_unbiased")
     p.add_argument("--device", default=None)
     add_teacher_arg_flag(p)
     p.set_defaults(func=_run_rdm)
@@ -260,17 +270,27 @@ def _stimuli(args: argparse.Namespace):
 
 
 def _run_rdm(args: argparse.Namespace) -> int:
-    from neurosage.figures.similarity_heatmap import plot_similarity
+    from neurosage.figures.rdm_plots import plot_rdm_figures, short_title
     from neurosage.nets.build import build_network
     from neurosage.nets.models import build_model, load_weights, model_inputs
+    from neurosage.rsa.outputs import write_score_files
     from neurosage.teachers.kinds import teacher_from_spec
-    from neurosage.teachers.scoring import score_model
+    from neurosage.teachers.scoring import score_model_rdms
     from neurosage.teachers.teacher import Teacher
 
     if args.list_layers:
         return _list_layers(args)
     if not args.teacher:
         raise ConfigError("no teacher given", "pass --teacher SPEC (e.g. 'net:resnet18:layer4' or 'brain:MajajHong2015:V4,IT')", field="teacher")
+    from neurosage.rsa.methods import check_rsa_methods
+
+    args.rdm_method, args.compare_method = check_rsa_methods(args.rdm_method, args.compare_method)  # before any data is read
+    from neurosage.rsa.score import BOOTSTRAP_METHODS
+
+    if args.bootstrap and args.compare_method not in BOOTSTRAP_METHODS:
+        raise ConfigError(f"--bootstrap {args.bootstrap}: bootstrap intervals over stimuli exist for {list(BOOTSTRAP_METHODS)}, not "
+                          f"{args.compare_method!r} (it compares whole matrices, which repeated stimuli distort)",
+                          "drop --bootstrap (or give --bootstrap 0)", field="bootstrap")
     stimuli = _stimuli(args)
     in_channels = stimuli.image_shape[0]
     if args.model.startswith(GENOTYPE_STARTS):
@@ -290,18 +310,28 @@ def _run_rdm(args: argparse.Namespace) -> int:
                           field="layers")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
-        raise ConfigError("--out is a file", "give a folder for similarity.csv and the heatmaps (it is created)", file=out, field="out")
-    teacher = teacher_from_spec(args.teacher, stimuli, cache_dir=out / "cache", device=args.device, dataset_kwargs=teacher_args(args))
+        raise ConfigError("--out is a file", "give a folder for the RDMs, tables and plots (it is created)", file=out, field="out")
+    teacher = teacher_from_spec(args.teacher, stimuli, cache_dir=out / "cache", device=args.device, dataset_kwargs=teacher_args(args),
+                                rdm_method=args.rdm_method, compare_method=args.compare_method)
+    if args.bootstrap is None:
+        args.bootstrap = 1000 if teacher.compare_method in BOOTSTRAP_METHODS else 0
+        if not args.bootstrap:
+            log.info("no bootstrap intervals: %s compares whole matrices (intervals for %s)", teacher.compare_method, ", ".join(BOOTSTRAP_METHODS))
     explicit = args.size is not None or args.channels is not None  # the user's conversion wins over the weights' own
     shown = teacher if explicit else Teacher(teacher.rdms, model_inputs(model, stimuli))
-    scores = score_model(model, shown, layers, device=args.device, n_bootstrap=args.bootstrap)
-    sim = scores.similarity
-    table = sim.transpose("layer", "endpoint").to_pandas()
-    with atomic_path(out / "similarity.csv") as tmp:
-        table.to_csv(tmp)
-    plot_similarity(sim, out / "similarity.png", title=f"{args.model[:30]} ({weights}) vs teacher")
-    print(f"{args.model}: {weights}")
-    print(table.round(4).to_string())
+    scores, rdms = score_model_rdms(model, shown, layers, device=args.device, n_bootstrap=args.bootstrap)
+    paths = write_score_files(out, shown.rdms, rdms, scores, shown.ceiling_details, model=args.model, weights=weights,
+                              teacher=args.teacher, layers=layers)
+    paths += plot_rdm_figures(out, shown.rdms, rdms, scores.similarity, short_title(args.model, weights))
+    _print_scores(f"{args.model}: {weights}", shown, scores)
+    print(f"written in {out}: {', '.join(path.name for path in paths)}")
+    return 0
+
+
+def _print_scores(heading: str, teacher, scores) -> None:
+    """The ``rdm`` command's summary: the layer x endpoint table, each endpoint's S with interval and ceiling, TG."""
+    print(heading)
+    print(scores.similarity.transpose("layer", "endpoint").to_pandas().round(4).to_string())
     details, ceiled = teacher.ceiling_details, scores.per_endpoint_ceiled or {}
     intervals = scores.intervals or {}
     for endpoint, best in scores.best_layer.items():
@@ -311,9 +341,8 @@ def _run_rdm(args: argparse.Namespace) -> int:
                    if endpoint in details else "")
         print(f"{endpoint}: best layer {best}, S = {score:.4f}{interval}{ceiling}")
     tg_interval = f" [{scores.tg_interval[0]:.4f}, {scores.tg_interval[1]:.4f}]" if scores.tg_interval else ""
-    print(f"TG = {scores.tg:.4f}{tg_interval}" + (f" (95% intervals: {args.bootstrap} bootstrap samples of the {len(teacher.stimulus_ids)} stimuli)" if tg_interval else ""))
-    print(f"written {out}/similarity.csv and similarity.png")
-    return 0
+    print(f"TG = {scores.tg:.4f}{tg_interval}" + (f" (95% intervals: {scores.n_bootstrap} bootstrap samples of the "
+                                                  f"{len(teacher.stimulus_ids)} stimuli)" if tg_interval else ""))
 
 
 def _list_layers(args: argparse.Namespace) -> int:
@@ -420,4 +449,39 @@ def _run_figures(args: argparse.Namespace) -> int:
         print(f"nothing to draw: {run_dir} has no analysis results{search}; fix: run 'neurosage analyze ANALYSIS --run-dir {run_dir}' first",
               file=sys.stderr)
         return 1
+    return 0
+
+
+@command
+def _export(sub: argparse._SubParsersAction) -> None:
+    text = "hand a search's result to other tools: brainscore writes a Brain-Score model plugin of a kept trial"
+    p = sub.add_parser("export", help=text, description=text)
+    formats = p.add_subparsers(dest="format", metavar="FORMAT", required=True)
+    b = formats.add_parser("brainscore", help="a Brain-Score model plugin folder (model code, weights, region-layer map from TG)",
+                           description="Write a Brain-Score model plugin of one of a search's kept trials (see README, 'Export to Brain-Score').")
+    b.add_argument("run_dir", help="a search's run folder (its weights/ and run.json)")
+    b.add_argument("--trial", type=at_least(0), default=None, help="the trial to export (default: the search's best by its objective)")
+    b.add_argument("--out", default=None, help="the plugin folder (default RUN_DIR/brainscore/<name>)")
+    b.add_argument("--name", default=None, help="the Brain-Score identifier (default neurosage-<run folder>-trial<N>)")
+    b.add_argument("--region", action="append", default=None, metavar="REGION=TARGET",
+                   help="commit REGION (V1, V2, V4, IT) to a teacher endpoint's best layer, a layer (cell_1) or a module (cells.1); repeatable")
+    b.set_defaults(func=_run_export_brainscore)
+
+
+def _run_export_brainscore(args: argparse.Namespace) -> int:
+    import json
+
+    from neurosage.search.brainscore import export_brainscore
+
+    pairs = [item.partition("=") for item in args.region or []]
+    bad = [region for region, eq, target in pairs if not (eq and region and target)]
+    if bad:
+        raise ConfigError(f"--region {bad[0]!r} is not REGION=TARGET", "write e.g. --region V4=cell_1 or --region IT=aIT", field="region")
+    folder = export_brainscore(args.run_dir, trial=args.trial, out=args.out, name=args.name,
+                               regions={region: target for region, _, target in pairs})
+    spec = json.loads((folder / "neurosage_export.json").read_text())
+    print(f"Brain-Score plugin {spec['identifier']!r} (trial {spec['trial']}, score {spec['score']:.4f}) written to {folder}")
+    print("region -> layer: " + ", ".join(f"{r} -> {layer} (from {spec['region_sources'][r]})" for r, layer in spec["region_layer_map"].items()))
+    print(f"submit it: copy {folder.name}/ to brainscore_vision/models/ of a brain-score/vision fork and open a pull request, "
+          "or zip the folder and upload it on brain-score.org (README, 'Export to Brain-Score')")
     return 0

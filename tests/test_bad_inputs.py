@@ -244,9 +244,9 @@ def compare_nan_rdm(tmp):
     compare_rdms(bad, _rdm(seed=1))
 
 
-@case(ConfigError, "unknown comparison")
+@case(ConfigError, "unknown RDM comparison")
 def compare_unknown_method(tmp):
-    compare_rdms(_rdm(), _rdm(seed=1), "cosine")
+    compare_rdms(_rdm(), _rdm(seed=1), "cosine_similarity")
 
 
 @case(RDMAlignmentError, "repeats condition labels")

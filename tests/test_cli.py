@@ -364,3 +364,57 @@ def test_analyze_workers_reach_the_analyses_that_distribute_and_are_refused_else
     assert main(["analyze", "predictability", "--workers", "2", "--run-dir", "unused"]) == 0 and seen["workers"] == 2
     assert main(["analyze", "search_comparison", "--workers", "2"]) == 2
     assert "takes no --workers; fix: drop --workers (it applies to channel_search, predictability)" in capsys.readouterr().err
+
+
+def test_search_with_rsa_choices_from_toml_and_flags(tmp_path, fmnist, capsys):
+    """compare-method in TOML (rsatoolbox's spelling), rdm-method on the command line: recorded, used, and kept on resume."""
+    from neurosage.teachers.teacher import Teacher
+
+    cfg = tmp_path / "search.toml"
+    cfg.write_text('budget = 2\nn-blocks = 2\nfilters = 4\npremature-steps = 2\nn-train = 64\nn-val = 40\nn-stimuli = 20\n'
+                   'compare-method = "rho-a"\n')
+    run = tmp_path / "run"
+    args = ["search", str(run), "--config", str(cfg), "--data", str(fmnist), "--teacher", "net:cifar_resnet-1:stack1,stack2",
+            "--rdm-method", "sqeuclidean"]
+    assert main(args) == 0
+    settings = json.loads((run / "run.json").read_text())["settings"]
+    assert (settings["rdm_method"], settings["compare_method"]) == ("sqeuclidean", "rho_a")
+    (cached,) = (run / "teacher").glob("teacher-*.nc")
+    teacher = Teacher.load(cached)
+    assert (teacher.rdm_method, teacher.compare_method) == ("sqeuclidean", "rho_a")
+    assert json.loads(teacher.rdms.attrs["provenance"])["rdm"]["compare"] == "rho_a"
+    capsys.readouterr()
+    assert main(args + ["--compare-method", "spearman", "--resume"]) == 2
+    assert "compare_method" in capsys.readouterr().err
+    assert main(["search", str(tmp_path / "cka"), "--data", str(fmnist), "--compare-method", "cka"]) == 2
+    assert "sqeuclidean" in capsys.readouterr().err
+
+
+def test_an_interrupt_after_a_finished_run_does_not_ask_to_resume(tmp_path, monkeypatch, capsys):
+    """A signal landing between 'finished' in run.json and the command's return: the message agrees with run.json."""
+    import signal
+
+    from neurosage import commands
+    from neurosage.core.interrupts import Interrupted
+    from neurosage.runs.provenance import record_run
+
+    run = tmp_path / "run"
+    run.mkdir()
+
+    def finished_then_signalled(run_dir, config, resume, client):
+        with record_run(run_dir, {"budget": 1}):
+            pass
+        raise Interrupted(signal.SIGTERM)
+
+    monkeypatch.setattr(commands, "_search", finished_then_signalled)
+    assert main(["search", str(run), "--objective", "p"]) == 143
+    err = capsys.readouterr().err
+    assert "after the run finished" in err and "--resume" not in err
+    assert json.loads((run / "run.json").read_text())["sessions"][-1]["status"] == "finished"
+
+
+def test_an_unknown_flag_is_reported_under_its_command_with_the_closest_flag(capsys):
+    assert main(["search", "run", "--budgt", "3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("neurosage search: error: unrecognized arguments: --budgt 3")
+    assert "did you mean --budget?" in err and err.endswith("see neurosage search --help")

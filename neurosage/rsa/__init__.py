@@ -11,7 +11,8 @@ from neurosage.core.lazy import lazy_exports
 _EXPORTS = {
     "RDMAlignmentError": "rdm", "ROW": "rdm", "COL": "rdm", "STACK": "rdm", "compute_rdm": "rdm", "compute_rdms": "rdm",
     "stack_rdms": "rdm", "subsample_rdm": "rdm", "draw_subsets": "rdm", "subset_mean_rdm": "rdm", "upper_triangle": "rdm",
-    "align_rdms": "rdm",
+    "align_rdms": "rdm", "crossnobis_rdm": "rdm", "linear_cka": "compare",
+    "RDM_METHODS": "methods", "COMPARE_METHODS": "methods", "check_rsa_methods": "methods",
     "to_rsatoolbox": "interop", "from_rsatoolbox": "interop",
     "CompareMethod": "compare", "compare_rdms": "compare", "pearson_full": "compare", "pearson_triangles": "compare",
     "noise_ceilings": "ceiling", "spearman_brown": "ceiling",

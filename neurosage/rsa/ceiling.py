@@ -38,6 +38,7 @@ from neurosage.assembly import (
 )
 from neurosage.core.errors import ConfigError
 from neurosage.rsa.compare import compare_rdms
+from neurosage.rsa.methods import CORRELATIONS, compare_method
 from neurosage.rsa.rdm import compute_rdm
 
 __all__ = ["CEILING_CONVENTIONS", "Ceiling", "noise_ceilings", "spearman_brown", "ceiled"]
@@ -63,6 +64,8 @@ class Ceiling:
     n_splits: int
     n_stimuli: int
     convention: str = "sqrt"
+    compare: str = "pearson"  # how the split-half RDMs were compared
+    method: str = "correlation"  # how the split-half RDMs were computed
 
     def to_dict(self) -> dict[str, float | int | str]:
         return asdict(self)
@@ -82,9 +85,15 @@ def ceiled(score: float, ceiling: float, convention: str = "sqrt") -> float:
 
 def noise_ceilings(
     recording: xr.DataArray, endpoints: list[str] | None = None, *, n_splits: int = 10, seed: int = 0, method: str = "correlation",
-    convention: str = "sqrt",
+    convention: str = "sqrt", compare: str = "pearson",
 ) -> dict[str, Ceiling]:
-    """Each endpoint's :class:`Ceiling` from a recording with repetitions (stimuli with fewer than two are left out)."""
+    """Each endpoint's :class:`Ceiling` from a recording with repetitions (stimuli with fewer than two are left out).
+
+    The half RDMs are computed by ``method`` (``crossnobis`` within each half, which then needs 4 repetitions per
+    stimulus) and compared by ``compare`` when it is a correlation (:data:`~neurosage.rsa.methods.CORRELATIONS`),
+    else by Pearson (a split-half reliability is a correlation); Brain-Score's convention always uses Spearman.
+    """
+    compare = compare_method(compare, field="compare_method")
     if convention not in CEILING_CONVENTIONS:
         raise ConfigError(f"unknown ceiling convention {convention!r}", f"choose one of {list(CEILING_CONVENTIONS)}", field="ceiling")
     if isinstance(n_splits, bool) or not isinstance(n_splits, int) or n_splits < 2:
@@ -100,14 +109,19 @@ def noise_ceilings(
     recording = recording.isel({PRESENTATION: np.flatnonzero(np.isin(ids, repeated))})
     ids = np.asarray(recording[STIMULUS_ID].values).astype(str)
     names = endpoints if endpoints is not None else list(dict.fromkeys(str(r) for r in recording[REGION].values))
-    compare = "spearman" if convention == "brainscore" else "pearson"
+    compare = "spearman" if convention == "brainscore" else (compare if compare in CORRELATIONS else "pearson")
+    if method == "crossnobis" and int(counts[repeated].min()) < 4:
+        raise ConfigError(f"a crossnobis noise ceiling computes crossnobis RDMs within each half of the repetitions, so every stimulus needs at "
+                          f"least 4; some have {int(counts[repeated].min())}", "use rdm-method 'sqeuclidean' for this recording", field="repetitions")
     rng = np.random.default_rng(seed)
     values: dict[str, list[float]] = {name: [] for name in names}
     size = pd.Series(ids).map(pd.Series(ids).value_counts()).to_numpy()
     for _ in range(n_splits):
         order = pd.Series(rng.random(len(ids))).groupby(ids).rank(method="first").to_numpy()
         first = order <= size // 2
-        halves = [average_repetitions(recording.isel({PRESENTATION: np.flatnonzero(mask)})) for mask in (first, ~first)]
+        halves = [recording.isel({PRESENTATION: np.flatnonzero(mask)}) for mask in (first, ~first)]
+        if method != "crossnobis":  # crossnobis cross-validates over the repetitions of each half itself
+            halves = [average_repetitions(half) for half in halves]
         parts = [select_regions(half, names) for half in halves]
         for name in names:
             a, b = (compute_rdm(part[name], method, nan="drop") for part in parts)
@@ -119,5 +133,6 @@ def noise_ceilings(
         reliability = float(np.mean(r))
         value = math.sqrt(reliability) if convention == "sqrt" and reliability > 0 else (reliability if convention == "brainscore" else float("nan"))
         lo, hi = np.percentile(per_split, [2.5, 97.5])
-        out[name] = Ceiling(float(value), reliability, float(np.std(per_split, ddof=1)), float(lo), float(hi), n_splits, len(repeated), convention)
+        out[name] = Ceiling(float(value), reliability, float(np.std(per_split, ddof=1)), float(lo), float(hi), n_splits, len(repeated), convention,
+                            compare, method)
     return out

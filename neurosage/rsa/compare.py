@@ -1,4 +1,4 @@
-"""Comparing RDMs: many-to-many Pearson, Spearman and Kendall's tau-a over upper triangles.
+"""Comparing RDMs many-to-many: correlations of upper triangles, rsatoolbox's weighted comparisons, and linear CKA.
 
 Comparisons act on the upper triangles (diagonal excluded) of RDMs aligned by
 condition label. Pearson runs at memory speed: an RDM is symmetric with a zero
@@ -6,7 +6,10 @@ diagonal, so the sums, sums of squares and dot products of upper triangles are
 half the full-matrix ones: every RDM pair comes out of one matrix product of
 the flattened full matrices, without gathering triangles.
 Spearman ranks each triangle once per call, then correlates the ranks with one
-matrix product. Results equal rsatoolbox's to 1e-10 (``tests/rsa/test_compare.py``).
+matrix product; rho-a and cosine are one matrix product too. ``corr_cov``, ``cosine_cov`` and ``bures`` are computed by
+rsatoolbox itself. Linear CKA is computed from the Gram matrices of Euclidean RDMs (``G = -D2 / 2``, centred):
+the same number as CKA of the patterns (:func:`linear_cka`). Results equal rsatoolbox's and the reference formulas
+to 1e-10 (``tests/rsa/test_compare.py``); the choices are listed in :mod:`neurosage.rsa.methods`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import torch
 import xarray as xr
 
 from neurosage.core.errors import ConfigError
+from neurosage.rsa.methods import EUCLIDEAN_RDMS, compare_method
 from neurosage.rsa.rdm import (
     COL,
     ROW,
@@ -29,10 +33,10 @@ from neurosage.rsa.rdm import (
     upper_triangle,
 )
 
-__all__ = ["CompareMethod", "compare_rdms", "pearson_full", "pearson_triangles"]
+__all__ = ["CompareMethod", "compare_rdms", "linear_cka", "pearson_full", "pearson_triangles"]
 
 
-CompareMethod = Literal["pearson", "spearman", "kendall_tau_a"]
+CompareMethod = Literal["pearson", "spearman", "kendall_tau_a", "rho_a", "cosine", "corr_cov", "cosine_cov", "bures", "cka", "cka_unbiased"]
 
 
 #: Entries sampled per RDM to check symmetry before the full-matrix path is trusted.
@@ -54,7 +58,8 @@ def compare_rdms(
     a, b
         Single RDMs or stacks (leading ``"rdm"`` dim); conditions are aligned by label.
     method
-        ``"pearson"``, ``"spearman"`` or ``"kendall_tau_a"``.
+        ``"pearson"``, ``"spearman"``, ``"kendall_tau_a"``, ``"rho_a"``, ``"cosine"``, ``"corr_cov"``, ``"cosine_cov"``,
+        ``"bures"``, ``"cka"`` or ``"cka_unbiased"`` (:mod:`neurosage.rsa.methods`; rsatoolbox's names are accepted).
     how
         ``"strict"`` (raise on mismatched conditions) or ``"intersect"``.
     device
@@ -64,8 +69,10 @@ def compare_rdms(
     -------
     xarray.DataArray
         ``(rdm_a, rdm_b)`` similarity matrix; a scalar DataArray for two single RDMs.
-        A constant RDM has no defined correlation: its similarities are 0, with a warning.
+        A constant RDM has no defined correlation: its similarities are 0, with a warning (rsatoolbox gives NaN; a
+        search scores a layer that carries no information as no similarity).
     """
+    method = compare_method(method, field="method")
     for name, rdm in (("a", a), ("b", b)):
         if not isinstance(rdm, xr.DataArray):
             raise RDMAlignmentError(f"compare_rdms: {name} is a {type(rdm).__name__}, not an RDM with condition labels",
@@ -85,8 +92,18 @@ def compare_rdms(
     elif method == "kendall_tau_a":
         va, vb = _triangles(a, device).cpu().numpy(), _triangles(b, device).cpu().numpy()
         sim = np.array([[_kendall_tau_a(x, y) for y in vb] for x in va])
-    else:
-        raise ConfigError(f"unknown comparison {method!r}", "choose pearson, spearman or kendall_tau_a", field="method")
+    elif method == "rho_a":
+        ra, rb = (_ranks(t) for t in (_triangles(a, device), _triangles(b, device)))
+        ra, rb = ra - ra.mean(dim=1, keepdim=True), rb - rb.mean(dim=1, keepdim=True)
+        n = ra.shape[1]
+        sim = (12.0 * (ra @ rb.T) / (n**3 - n)).cpu().numpy()
+    elif method == "cosine":
+        sim = (_unit_rows(_triangles(a, device)) @ _unit_rows(_triangles(b, device)).T).clamp_(-1.0, 1.0).cpu().numpy()
+    elif method in ("corr_cov", "cosine_cov", "bures"):
+        sim = _rsatoolbox_compare(_triangles(a, device).cpu().numpy(), _triangles(b, device).cpu().numpy(), method)
+    else:  # cka, cka_unbiased
+        ga, gb = (_centred_grams(r, device, unbiased=method == "cka_unbiased") for r in (a, b))
+        sim = _cka_from_grams(ga, gb).cpu().numpy()
     names_a = a[STACK].values if STACK in a.dims else ["a"]
     names_b = b[STACK].values if STACK in b.dims else ["b"]
     out = xr.DataArray(sim, dims=("rdm_a", "rdm_b"), coords={"rdm_a": names_a, "rdm_b": names_b})
@@ -98,6 +115,73 @@ def compare_rdms(
     if STACK not in b.dims:
         return out.isel(rdm_b=0, drop=True)
     return out
+
+
+def linear_cka(x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, *, unbiased: bool = False) -> float:
+    """Linear CKA of two ``(n_conditions, n_features)`` pattern matrices (Kornblith et al. 2019, eq. 5).
+
+    ``unbiased=True`` uses the unbiased HSIC estimator (Song et al. 2012), as Nguyen, Raghu & Kornblith (2021). The
+    reference for :func:`compare_rdms`' ``"cka"``/``"cka_unbiased"``, which reach the same value from Euclidean RDMs.
+    """
+    grams = []
+    for value in (x, y):
+        t = torch.as_tensor(np.asarray(value, dtype=np.float64) if not isinstance(value, torch.Tensor) else value, dtype=torch.float64)
+        if t.ndim != 2:
+            raise ConfigError(f"linear_cka needs 2-D (conditions x features) patterns, got shape {tuple(t.shape)}", "reshape to (n_conditions, -1)",
+                              field="x")
+        grams.append(_centre_gram((t @ t.T)[None], unbiased))
+    if grams[0].shape != grams[1].shape:
+        raise ConfigError(f"x and y have {grams[0].shape[-1]} and {grams[1].shape[-1]} conditions", "give both the same conditions in the same order",
+                          field="y")
+    return float(_cka_from_grams(grams[0], grams[1])[0, 0])
+
+
+def _centred_grams(rdms: xr.DataArray, device, *, unbiased: bool) -> torch.Tensor:
+    """Centred Gram matrices ``(k, N, N)`` of Euclidean RDMs: ``G = -D2 / 2``, double centred (or unbiased-centred)."""
+    measure = rdms.attrs.get("method")
+    if measure is not None and measure not in EUCLIDEAN_RDMS:
+        raise ConfigError(f"linear CKA needs Euclidean RDMs, got {measure!r} RDMs", "compute the RDMs with method 'sqeuclidean' (rdm-method)",
+                          field="method")
+    d = _matrices(rdms, device)
+    _refuse_nonfinite(d)
+    if measure == "euclidean":
+        d = d * d
+    return _centre_gram(-0.5 * d, unbiased)
+
+
+def _centre_gram(g: torch.Tensor, unbiased: bool) -> torch.Tensor:
+    """Double-centred Grams (biased HSIC), or the unbiased-HSIC centring of Song et al. (2012) (zero diagonal)."""
+    n = g.shape[-1]
+    if not unbiased:
+        return g - g.mean(dim=-1, keepdim=True) - g.mean(dim=-2, keepdim=True) + g.mean(dim=(-2, -1), keepdim=True)
+    if n < 4:
+        raise ConfigError(f"unbiased CKA needs at least 4 conditions, got {n}", "use more stimuli, or compare-method 'cka'", field="method")
+    g = g.clone()
+    g.diagonal(dim1=-2, dim2=-1).zero_()
+    means = g.sum(dim=-2) / (n - 2)
+    means = means - means.sum(dim=-1, keepdim=True) / (2 * (n - 1))
+    g = g - means[..., :, None] - means[..., None, :]
+    g.diagonal(dim1=-2, dim2=-1).zero_()
+    return g
+
+
+def _cka_from_grams(ga: torch.Tensor, gb: torch.Tensor) -> torch.Tensor:
+    """CKA of every Gram in ``ga`` with every Gram in ``gb``: <A, B> / (|A| |B|) (0 with a warning for a zero Gram)."""
+    x, y = ga.reshape(ga.shape[0], -1), gb.reshape(gb.shape[0], -1)
+    nx, ny = (torch.sqrt(_checked_variance(torch.linalg.vector_norm(v, dim=1) ** 2)) for v in (x, y))
+    return ((x @ y.T) / (nx[:, None] * ny[None, :])).clamp_(-1.0, 1.0)
+
+
+def _unit_rows(t: torch.Tensor) -> torch.Tensor:
+    return t / torch.sqrt(_checked_variance(torch.linalg.vector_norm(t, dim=1) ** 2))[:, None]
+
+
+def _rsatoolbox_compare(va: np.ndarray, vb: np.ndarray, method: str) -> np.ndarray:
+    """rsatoolbox's own comparison of upper-triangle vectors (for the methods without a fast path here)."""
+    from rsatoolbox.rdm import RDMs
+    from rsatoolbox.rdm import compare as rsa_compare
+
+    return np.asarray(rsa_compare(RDMs(va), RDMs(vb), method=method), dtype=np.float64)
 
 
 def _matrices(rdms: xr.DataArray, device) -> torch.Tensor:

@@ -1,14 +1,22 @@
-"""rsatoolbox interop: RDM stacks to and from :class:`rsatoolbox.rdm.RDMs`.
+"""rsatoolbox interop: RDM stacks to and from :class:`rsatoolbox.rdm.RDMs`, every descriptor kept.
+
+Mapping (both ways): the stack's ``rdm`` coord is rsatoolbox's ``name`` RDM descriptor, and every other coord along
+``rdm`` (e.g. ``subject``, ``roi``) is an RDM descriptor of the same name; the condition labels are the pattern
+descriptor named by the ``descriptor`` attr (``stimulus_id`` by default), and every other coord along
+``condition_row`` (e.g. ``category``) is a pattern descriptor; rsatoolbox's RDMs-level ``descriptors`` are attrs
+prefixed ``descriptor_``. rsatoolbox's automatic ``index`` descriptors are not copied.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from neurosage.assembly import STIMULUS_ID
+from neurosage.core.errors import ConfigError
 from neurosage.rsa.rdm import COL, ROW, STACK, upper_triangle
 
 __all__ = ["to_rsatoolbox", "from_rsatoolbox"]
@@ -19,44 +27,69 @@ _RSATOOLBOX_MEASURE = {
     "cosine": "cosine",
     "euclidean": "euclidean",
     "sqeuclidean": "squared euclidean",
+    "crossnobis": "crossnobis",
 }
+_PREFIX = "descriptor_"
 
 
 def to_rsatoolbox(rdms: xr.DataArray) -> Any:
-    """Convert one RDM or a stack to :class:`rsatoolbox.rdm.RDMs`.
-
-    The condition labels become the pattern descriptor named by the RDM's
-    ``descriptor`` attr (``stimulus_id`` by default); stack names become the
-    ``name`` RDM descriptor.
-    """
+    """Convert one RDM or a stack to :class:`rsatoolbox.rdm.RDMs` (names, RDM and pattern descriptors kept)."""
     from rsatoolbox.rdm import RDMs
 
-    stack = rdms if STACK in rdms.dims else rdms.expand_dims({STACK: ["rdm"]})
+    stack = rdms if STACK in rdms.dims else rdms.expand_dims({STACK: [str(rdms.attrs.get("name", "rdm"))]})
     descriptor = rdms.attrs.get("descriptor", STIMULUS_ID)
     method = rdms.attrs.get("method", "correlation")
+    rdm_descriptors = {"name": [str(n) for n in stack[STACK].values]}
+    rdm_descriptors.update({name: coord.values.tolist() for name, coord in stack.coords.items() if coord.dims == (STACK,) and name != STACK})
+    patterns = {descriptor: stack[ROW].values.tolist()}
+    patterns.update({name: coord.values.tolist() for name, coord in stack.coords.items() if coord.dims == (ROW,) and name != ROW})
+    descriptors = {k[len(_PREFIX):]: _attr_value(v) for k, v in rdms.attrs.items() if k.startswith(_PREFIX)}
     return RDMs(
         dissimilarities=np.atleast_2d(upper_triangle(stack)),
         dissimilarity_measure=_RSATOOLBOX_MEASURE.get(method, method),
-        rdm_descriptors={"name": [str(n) for n in stack[STACK].values]},
-        pattern_descriptors={descriptor: list(stack[ROW].values)},
+        descriptors=descriptors,
+        rdm_descriptors=rdm_descriptors,
+        pattern_descriptors=patterns,
     )
 
 
 def from_rsatoolbox(rdms: Any, descriptor: str = STIMULUS_ID) -> xr.DataArray:
-    """Convert :class:`rsatoolbox.rdm.RDMs` to an ``rdm x row x col`` stack.
+    """Convert :class:`rsatoolbox.rdm.RDMs` to an ``rdm x row x col`` stack (every descriptor kept as a coord or attr).
 
     Parameters
     ----------
     descriptor
-        Pattern descriptor holding the condition labels; falls back to ``index``.
+        Pattern descriptor holding the condition labels; falls back to ``index`` when the RDMs have no such
+        descriptor. The stack is named by the ``name`` RDM descriptor, else by ``roi`` when its values are
+        unique, else by position.
     """
+    if not hasattr(rdms, "get_matrices") or not hasattr(rdms, "pattern_descriptors"):
+        raise ConfigError(f"from_rsatoolbox got a {type(rdms).__name__}, not rsatoolbox RDMs", "pass an rsatoolbox.rdm.RDMs object", field="rdms")
     key = descriptor if descriptor in rdms.pattern_descriptors else "index"
     labels = np.asarray(rdms.pattern_descriptors[key])
-    names = rdms.rdm_descriptors.get("name") or [str(i) for i in range(rdms.n_rdm)]
+    rdm_desc = {k: list(v) for k, v in rdms.rdm_descriptors.items() if k != "index"}
+    roi = rdm_desc.get("roi")
+    names = rdm_desc.pop("name", None) or (roi if roi is not None and len(set(map(str, roi))) == len(roi) else [str(i) for i in range(rdms.n_rdm)])
     measure = {v: k for k, v in _RSATOOLBOX_MEASURE.items()}.get(rdms.dissimilarity_measure, rdms.dissimilarity_measure)
-    return xr.DataArray(
-        rdms.get_matrices(),
-        dims=(STACK, ROW, COL),
-        coords={STACK: list(names), ROW: labels, COL: labels},
-        attrs={"method": measure, "descriptor": key},
-    )
+    coords: dict[str, Any] = {STACK: [str(n) for n in names], ROW: labels, COL: labels}
+    coords.update({k: (STACK, np.asarray(v)) for k, v in rdm_desc.items()})
+    coords.update({k: (ROW, np.asarray(v)) for k, v in rdms.pattern_descriptors.items() if k not in (key, "index")})
+    attrs = {"method": measure, "descriptor": key}
+    attrs.update({_PREFIX + k: _netcdf_attr(v) for k, v in (getattr(rdms, "descriptors", None) or {}).items()})
+    return xr.DataArray(rdms.get_matrices(), dims=(STACK, ROW, COL), coords=coords, attrs={k: v for k, v in attrs.items() if v is not None})
+
+
+def _netcdf_attr(value: Any) -> Any:
+    """An attr netCDF can store: numbers and strings as they are, anything else as JSON."""
+    if isinstance(value, (str, int, float, np.integer, np.floating)):
+        return value
+    return json.dumps(value, default=str)
+
+
+def _attr_value(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value

@@ -14,7 +14,9 @@ position. :func:`to_rsatoolbox` and
 Method conventions: ``correlation`` = 1 - Pearson r between patterns;
 ``cosine`` = 1 - cosine similarity; ``euclidean`` = Euclidean distance;
 ``sqeuclidean`` = squared Euclidean distance divided by the number of features
-(rsatoolbox's ``"euclidean"``).
+(rsatoolbox's ``"euclidean"``); ``crossnobis`` = rsatoolbox's cross-validated squared Mahalanobis
+distance (identity noise, divided by the number of features) over the repetitions of an assembly
+(:func:`crossnobis_rdm`).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from neurosage.assembly import (
 from neurosage.core.errors import ConfigError, NeurosageError
 
 __all__ = [
-    "ROW", "COL", "STACK","RDMMethod", "RDMAlignmentError", "compute_rdm", "compute_rdms", "stack_rdms", "subsample_rdm", "draw_subsets", "subset_mean_rdm", "upper_triangle", "align_rdms"]
+    "ROW", "COL", "STACK", "RDMMethod", "RDMAlignmentError", "compute_rdm", "crossnobis_rdm", "compute_rdms", "stack_rdms", "subsample_rdm", "draw_subsets", "subset_mean_rdm", "upper_triangle", "align_rdms"]
 
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,7 @@ log = logging.getLogger(__name__)
 ROW, COL, STACK = "condition_row", "condition_col", "rdm"
 
 
-RDMMethod = Literal["correlation", "cosine", "euclidean", "sqeuclidean"]
+RDMMethod = Literal["correlation", "cosine", "euclidean", "sqeuclidean", "crossnobis"]
 
 
 class RDMAlignmentError(NeurosageError, ValueError):
@@ -87,10 +89,54 @@ def compute_rdm(
         ``"raise"`` (default): refuse non-finite values; ``"drop"``: leave out every feature
         (neuroid, unit) with a non-finite value, with a warning.
     """
+    if method == "crossnobis":
+        if by is not None or labels is not None:
+            raise ConfigError("crossnobis RDMs are computed per stimulus_id from an assembly's repetitions", "drop by=/labels=", field="method")
+        return crossnobis_rdm(data, nan=nan)
     patterns, row_labels, descriptor = _patterns(data, by=by, labels=labels)
     x = _finite_features(_as_tensor(patterns, dtype, device), nan)
     rdm = _rdm_tensor(x, method).cpu().numpy()
-    return _wrap(rdm, row_labels, descriptor, method)
+    return _wrap(rdm, row_labels, descriptor, method).assign_coords(_condition_coords(data, descriptor) if by is None else {})
+
+
+def crossnobis_rdm(assembly: xr.DataArray, *, nan: Literal["raise", "drop"] = "raise") -> xr.DataArray:
+    """rsatoolbox's crossnobis RDM of an assembly with repetitions (leave-one-repetition-out, identity noise).
+
+    The folds are the repetitions: the ``repetition`` coord when the assembly has one, else the order in which each
+    stimulus recurs. Every fold must hold every stimulus, so only the first ``m`` repetitions are used, ``m`` the
+    fewest any stimulus has (with a warning when trials are left out); at least 2 are needed. Conditions come in
+    the order of their first presentation.
+    """
+    from rsatoolbox.data import Dataset
+    from rsatoolbox.rdm import calc_rdm
+
+    if not isinstance(assembly, xr.DataArray) or PRESENTATION not in assembly.dims or STIMULUS_ID not in assembly.coords:
+        raise ConfigError("crossnobis RDMs need an assembly (presentation x neuroid) with repeated stimulus_id presentations",
+                          "pass the recording before averaging repetitions, or use rdm-method 'sqeuclidean'", field="method")
+    if TIME_BIN in assembly.dims:
+        if assembly.sizes[TIME_BIN] != 1:
+            raise AssemblyError([f"assembly has {assembly.sizes[TIME_BIN]} time bins; fix: neurosage.assembly.select_time first"])
+        assembly = assembly.squeeze(TIME_BIN, drop=True)
+    assembly = assembly.transpose(PRESENTATION, NEUROID)
+    ids = pd.Series(np.asarray(assembly[STIMULUS_ID].values).astype(str))
+    fold = (pd.Series(np.asarray(assembly["repetition"].values)).groupby(ids).rank(method="dense").to_numpy() - 1
+            if "repetition" in assembly.coords else ids.groupby(ids).cumcount().to_numpy())
+    counts = pd.Series(fold).groupby(ids).nunique()
+    m = int(counts.min())
+    if m < 2:
+        raise ConfigError(f"crossnobis needs every stimulus presented at least twice; {int((counts < 2).sum())} stimulus id(s) were presented once "
+                          f"(e.g. {counts.index[counts < 2][:3].tolist()})", "load the recording without averaging repetitions, or use rdm-method 'sqeuclidean'",
+                          field="repetitions")
+    keep = fold < m
+    if not keep.all():
+        warnings.warn(f"crossnobis: {int((~keep).sum())} trial(s) beyond the {m} repetitions every stimulus has are left out", RuntimeWarning, stacklevel=2)
+    values = _finite_features(torch.as_tensor(np.asarray(assembly.values, dtype=np.float64)[keep]), nan).numpy()
+    order = list(dict.fromkeys(ids[keep]))
+    dataset = Dataset(values, obs_descriptors={STIMULUS_ID: ids[keep].to_numpy(), "fold": fold[keep]})
+    result = calc_rdm(dataset, method="crossnobis", descriptor=STIMULUS_ID, cv_descriptor="fold")
+    labels = np.asarray(result.pattern_descriptors[STIMULUS_ID]).astype(str)
+    rdm = xr.DataArray(result.get_matrices()[0], dims=(ROW, COL), coords={ROW: labels, COL: labels}).sel({ROW: order, COL: order})
+    return _wrap(rdm.values, np.asarray(order), STIMULUS_ID, "crossnobis").assign_attrs(repetitions=m)
 
 
 def compute_rdms(
@@ -279,7 +325,7 @@ def _rdm_tensor(x: torch.Tensor, method: str) -> torch.Tensor:
             raise AssemblyError([f"{method} distances overflow {x.dtype} (largest |value| about {float(scale):.3g}); "
                                  "fix: rescale the data (e.g. divide by its standard deviation) or use dtype=torch.float64"])
     else:
-        raise ConfigError(f"unknown RDM method {method!r}", "choose from ['correlation', 'cosine', 'euclidean', 'sqeuclidean']", field="method")
+        raise ConfigError(f"unknown RDM method {method!r}", "choose from ['correlation', 'cosine', 'euclidean', 'sqeuclidean', 'crossnobis']", field="method")
     rdm.fill_diagonal_(0.0)
     return rdm
 
@@ -291,6 +337,20 @@ def _wrap(rdm: np.ndarray, labels: np.ndarray, descriptor: str, method: str) -> 
         coords={ROW: labels, COL: labels},
         attrs={"method": method, "descriptor": descriptor},
     )
+
+
+def _condition_coords(data: Any, descriptor: str) -> dict[str, tuple[str, np.ndarray]]:
+    """An assembly's other per-stimulus presentation coords (e.g. ``category_name``, ``image_id``), as coords along the
+    RDM's rows: they travel to rsatoolbox as pattern descriptors."""
+    if not isinstance(data, xr.DataArray) or PRESENTATION not in data.dims:
+        return {}
+    out = {}
+    for name, coord in data.coords.items():
+        if name in (descriptor, PRESENTATION, ROW, COL) or coord.dims != (PRESENTATION,) or coord.dtype.kind not in "biufUSO":
+            continue
+        values = np.asarray(coord.values)
+        out[str(name)] = (ROW, values.astype(str) if values.dtype.kind == "O" else values)
+    return out
 
 
 def upper_triangle(rdms: xr.DataArray) -> np.ndarray:

@@ -18,14 +18,17 @@ import xarray as xr
 from neurosage.core.errors import ConfigError
 from neurosage.rsa.ceiling import ceiled
 from neurosage.rsa.compare import _ranks, compare_rdms
+from neurosage.rsa.methods import compare_method
 from neurosage.rsa.rdm import STACK, align_rdms
 
-__all__ = ["bootstrap_scores", "OBJECTIVES", "TeacherScores", "teacher_scores", "combined_score", "check_objective"]
+__all__ = ["BOOTSTRAP_METHODS", "bootstrap_scores", "OBJECTIVES", "TeacherScores", "teacher_scores", "combined_score", "check_objective"]
 
 log = logging.getLogger(__name__)
 
 
 OBJECTIVES = ("p", "tg", "p+tg")
+#: comparisons with bootstrap intervals over stimuli (those of entry vectors)
+BOOTSTRAP_METHODS = ("pearson", "spearman", "rho_a", "cosine")
 
 
 @dataclass(frozen=True)
@@ -89,10 +92,13 @@ def bootstrap_scores(teacher_rdms: xr.DataArray, candidate_rdms: xr.DataArray, m
     Each sample draws the stimuli with replacement and takes the same rows and columns of every teacher and
     candidate RDM; pairs of a stimulus with its own copy are left out (their dissimilarity is 0 by construction,
     as rsatoolbox leaves them out). Both RDMs' correlations, the best layer per endpoint (S_i) and their mean (TG) are
-    recomputed in every sample. Pearson and Spearman comparisons.
+    recomputed in every sample. The comparisons of entry vectors: :data:`BOOTSTRAP_METHODS`.
     """
-    if method not in ("pearson", "spearman"):
-        raise ConfigError(f"bootstrap intervals support pearson and spearman comparisons, not {method!r}", "use compare pearson or spearman", field="compare")
+    method = compare_method(method, field="compare_method")
+    if method not in BOOTSTRAP_METHODS:
+        raise ConfigError(f"bootstrap intervals over stimuli are available for {list(BOOTSTRAP_METHODS)}, not {method!r} (it compares whole "
+                          "matrices, which a resample with repeated stimuli distorts)", "give no bootstrap (n_bootstrap=0, --bootstrap 0)",
+                          field="n_bootstrap")
     if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int) or n_bootstrap < 2:
         raise ConfigError(f"n_bootstrap must be an integer of at least 2, got {n_bootstrap!r}", "use e.g. 1000", field="n_bootstrap")
     a, b = align_rdms(teacher_rdms, candidate_rdms)
@@ -106,9 +112,12 @@ def bootstrap_scores(teacher_rdms: xr.DataArray, candidate_rdms: xr.DataArray, m
         i, j = pick[rows], pick[cols]
         keep = i != j
         va, vb = ta[:, i[keep], j[keep]], tb[:, i[keep], j[keep]]
-        if method == "spearman":
+        if method in ("spearman", "rho_a"):
             va, vb = _ranks(va), _ranks(vb)
-        sim = _pearson_rows(va, vb)
+        sim = _cosine_rows(va, vb) if method == "cosine" else _pearson_rows(va, vb)
+        if method == "rho_a":  # rho-a = Pearson of the ranks scaled by their variance over the untied one
+            m = va.shape[1]
+            sim = sim * (va - va.mean(dim=1, keepdim=True)).norm(dim=1)[:, None] * (vb - vb.mean(dim=1, keepdim=True)).norm(dim=1)[None, :] * 12 / (m**3 - m)
         best = torch.nan_to_num(sim, nan=-torch.inf).max(dim=1).values
         s_values.append(best.numpy())
     s_arr = np.asarray(s_values)
@@ -125,6 +134,12 @@ def bootstrap_scores(teacher_rdms: xr.DataArray, candidate_rdms: xr.DataArray, m
     lo, hi = np.percentile(s_arr, q, axis=0)
     return {"intervals": {e: (float(lo[k]), float(hi[k])) for k, e in enumerate(endpoints)},
             "tg_interval": tuple(float(x) for x in np.percentile(tg_arr, q)), "n_bootstrap": n_bootstrap}
+
+
+def _cosine_rows(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Cosine similarity of every row of ``a`` with every row of ``b`` (NaN for a zero row)."""
+    norm = a.norm(dim=1, keepdim=True) * b.norm(dim=1, keepdim=True).T
+    return torch.where(norm > 0, (a @ b.T) / norm, torch.full_like(norm, float("nan")))
 
 
 def _pearson_rows(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -13,8 +13,9 @@ from neurosage.runs.provenance import PROVENANCE_FILE, read_settings, setting_ch
 __all__ = ["RESUMABLE", "refuse_changed_settings"]
 
 
-#: Settings that may change when a search is resumed: the budget may grow, the executor may differ.
-RESUMABLE = ("budget", "workers", "scheduler", "max_in_flight", "dashboard")
+#: Settings that may change when a search is resumed: the budget may grow, the executor may differ, and the number of
+#: trials whose weights are kept (runs recorded before ``keep_weights`` existed resume with it).
+RESUMABLE = ("budget", "workers", "scheduler", "max_in_flight", "dashboard", "keep_weights")
 
 
 def refuse_changed_settings(run_dir: Path, resolved: dict[str, Any]) -> None:

@@ -30,6 +30,7 @@ from neurosage.teachers.teacher import Teacher
 from neurosage.training.configs import NetworkConfig, RDMOptions, TrainConfig
 from neurosage.training.devices import check_device, check_threads, torch_threads, worker_device
 from neurosage.training.evaluation import evaluate, recalibrate_bn
+from neurosage.search.weights import state_bytes
 from neurosage.training.loop import train
 
 __all__ = ["CandidateTask", "score_network", "resident_task", "evaluate_candidate"]
@@ -49,7 +50,7 @@ class CandidateTask:
     teacher: Teacher | None = None
     objective: str = "p+tg"
     alpha: float = 1.0
-    compare_method: str = "pearson"
+    compare_method: str | None = None  # default: the teacher's
     rdm: RDMOptions = field(default_factory=RDMOptions)
     layers: tuple[str, ...] | None = None  # default: every cell output (not the stem, not the pooled features)
     device: str | None = None
@@ -155,14 +156,19 @@ def resident_task(task: CandidateTask) -> CandidateTask:
     return _resident[1]
 
 
-def evaluate_candidate(genotype: str, task: CandidateTask, seed: int = 0) -> dict[str, Any]:
-    """Score one candidate; returns a JSON-ready record (never raises for a bad candidate)."""
+def evaluate_candidate(genotype: str, task: CandidateTask, seed: int = 0, weights_floor: float | None = None) -> dict[str, Any]:
+    """Score one candidate; returns a JSON-ready record (never raises for a bad candidate).
+
+    With ``weights_floor`` (a score; ``-inf`` for any), a scored candidate that reaches it also returns its trained
+    ``state_dict`` as ``torch.save`` bytes under ``"weights"``, which the driver pops before journaling the record
+    (:mod:`neurosage.search.weights`).
+    """
     t0 = time.perf_counter()
     record: dict[str, Any] = {"genotype": genotype, "seed": seed, "status": "ok", "error": None, "threads": task.threads,
                               "worker": f"{socket.gethostname()}:{os.getpid()}"}
     try:
         with torch_threads(task.threads):
-            _evaluate(genotype, task, seed, record)
+            _evaluate(genotype, task, seed, record, weights_floor)
     except Exception as exc:  # a candidate's failure must not stop the search
         log.warning("candidate failed: %s", exc)
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
@@ -170,8 +176,9 @@ def evaluate_candidate(genotype: str, task: CandidateTask, seed: int = 0) -> dic
     return record
 
 
-def _evaluate(genotype: str, task: CandidateTask, seed: int, record: dict[str, Any]) -> None:
-    """Build, train and score one candidate into ``record`` (failures of training are recorded, other errors raised)."""
+def _evaluate(genotype: str, task: CandidateTask, seed: int, record: dict[str, Any], weights_floor: float | None = None) -> None:
+    """Build, train and score one candidate into ``record`` (failures of training are recorded, other errors raised);
+    its weights too when its score reaches ``weights_floor``."""
     task = resident_task(task)
     record["device"] = str(task.device or "cpu")
     geno = parse_genotype(genotype)
@@ -198,3 +205,5 @@ def _evaluate(genotype: str, task: CandidateTask, seed: int, record: dict[str, A
     if problem:  # every stored score is finite: a blown-up network is diverged, not scored
         log.warning("candidate diverged: %s", problem)
         record.update(status="diverged", error=f"diverged: {problem}", score=None)
+    elif weights_floor is not None and record["score"] >= weights_floor:
+        record["weights"] = state_bytes(net)  # after scoring: the recalibrated BatchNorm statistics P and TG saw

@@ -34,12 +34,14 @@ from neurosage.runs.journal import Journal
 from neurosage.runs.lock import run_lock
 from neurosage.core.progress import progress_bar
 from neurosage.runs.logfile import run_log
-from neurosage.runs.provenance import jsonable, record_run
+from neurosage.core.atomic import write_json
+from neurosage.runs.provenance import PROVENANCE_FILE, jsonable, record_run
 from neurosage.runs.status import duration_text
 from neurosage.runs.resume import refuse_changed_settings
 from neurosage.search import SEARCHERS, make_searcher
 from neurosage.search.executors import DaskExecutor, InlineExecutor, local_client
 from neurosage.search.export import export_trials
+from neurosage.search.weights import KeptWeights, check_keep_weights, input_conversion
 from neurosage.spaces.contract import SearchSpace, to_indices
 
 if TYPE_CHECKING:  # the candidate path (torch) is imported when a search runs, not when this module is
@@ -113,6 +115,7 @@ def run_search(
     locked: bool = False,
     max_in_flight: int | None = None,
     dashboard: str | None = None,
+    keep_weights: int = 1,
 ) -> SearchResult:
     """Run (or resume) a search of ``budget`` trials; returns all finished trials.
 
@@ -138,6 +141,9 @@ def run_search(
         Stop with :class:`~neurosage.core.errors.SearchFailed` when the first ``fail_fast`` trials fail with the same error.
     locked
         The caller already holds ``run_dir``'s lock (e.g. taken before building the teacher); otherwise it is taken here.
+    keep_weights
+        K: the ``state_dict`` of the best K trials so far is kept in ``run_dir/weights/trial-<tid>.pt`` and recorded in
+        ``run.json`` (:mod:`neurosage.search.weights`); 0 keeps none.
 
     One driver at a time: a second one on the same folder is refused (:mod:`neurosage.runs.lock`).
     """
@@ -147,6 +153,7 @@ def run_search(
         raise RunFolderExists(f"{run_dir} already holds a search", "pass --resume to continue it (resume=True), or choose another run folder", file=run_dir)
     check_search_settings(budget, task, fail_fast)
     check_executor(workers, client is not None, max_in_flight, dashboard)
+    check_keep_weights(keep_weights)
     finished = len(Journal(journal_path)) if resume and journal_path.exists() else 0
     if finished > budget:
         raise RunFolderError(f"budget {budget} is below the {finished} trials {run_dir} has already finished",
@@ -160,6 +167,7 @@ def run_search(
         "teacher_endpoints": task.teacher.endpoints if task.teacher is not None else None,
         "candidate_rdm": {**task.rdm.to_dict(), "layers": list(task.layers) if task.layers else "every cell output"},
         **(config or {}),
+        "keep_weights": keep_weights,  # the count in effect (a config's None resolved by weights_to_keep)
     }
     resolved = jsonable(resolved)
     if resume:
@@ -167,9 +175,15 @@ def run_search(
     seeds = {"seed": seed, "searcher": "derive_seed(seed, tid)", "candidate": "derive_seed(seed, tid, 1)"}
     with contextlib.nullcontext() if locked else run_lock(run_dir), run_log(run_dir), \
             record_run(run_dir, resolved, seeds=seeds, device=task.device) as record:
+        kept = KeptWeights(run_dir, keep_weights, _model_record(space, task))
+
+        def record_weights() -> None:
+            record["weights"] = kept.summary()
+            write_json(run_dir / PROVENANCE_FILE, record)
+
         try:
             trials = _search_loop(run_dir, space, task, budget, algo, seed, workers, client, progress, searcher_kwargs, fail_fast,
-                                  max_in_flight, dashboard, record["sessions"][-1])
+                                  max_in_flight, dashboard, record["sessions"][-1], (kept, record_weights))
         except KeyboardInterrupt as exc:
             log.info("interrupted (%s) after %d finished trial(s); resume continues from the journal", exc or "SIGINT", len(Journal(journal_path)))
             raise
@@ -181,6 +195,12 @@ def run_search(
                 run_dir, weights["n"], weights["sd_P"], weights["sd_TG"], 100 * weights["tg_weight"], task.alpha,
                 " (the search ranked almost by P alone)" if level == logging.WARNING else "")
     return result
+
+
+def _model_record(space: SearchSpace, task: CandidateTask) -> dict[str, Any]:
+    """What rebuilds a kept trial's network: the space, network options, classes, input shape and image conversion."""
+    return {"space": space.name, "network": task.network.to_dict(), "num_classes": task.num_classes,
+            "input_shape": list(task.input_shape), "input": input_conversion(task.train_set)}
 
 
 def check_search_settings(budget: Any, task: CandidateTask, fail_fast: int) -> None:
@@ -218,8 +238,10 @@ SEARCHER_STATE = "searcher_state.pt"
 
 def _search_loop(run_dir: Path, space: SearchSpace, task: CandidateTask, budget: int, algo: str, seed: int, workers: int,
                  client: Any, progress: bool, searcher_kwargs: dict[str, Any] | None, fail_fast: int,
-                 max_in_flight: int | None = None, dashboard: str | None = None, session: dict[str, Any] | None = None) -> pd.DataFrame:
-    """Replay the journal, re-submit proposals that were in flight, then ask/evaluate/tell until ``budget`` trials are finished."""
+                 max_in_flight: int | None = None, dashboard: str | None = None, session: dict[str, Any] | None = None,
+                 weights: tuple[KeptWeights, Any] | None = None) -> pd.DataFrame:
+    """Replay the journal, re-submit proposals that were in flight, then ask/evaluate/tell until ``budget`` trials are finished
+    (``weights``: the top trials' weight files and the function that records them in ``run.json``)."""
     from neurosage.search.candidate import evaluate_candidate
 
     journal = Journal(run_dir / "journal.sqlite")
@@ -239,6 +261,9 @@ def _search_loop(run_dir: Path, space: SearchSpace, task: CandidateTask, budget:
         done += 1
         if row["loss"] is not None:
             best = max(best, -row["loss"])
+    kept, record_weights = weights if weights is not None else (KeptWeights(run_dir, 0), lambda: None)
+    kept.restore({**row["record"], "tid": row["tid"]} for row in rows)
+    record_weights()  # K and the files taken over, in run.json from the start
     in_flight = journal.pending()
     for tid, vals, _ in in_flight:
         searcher.restore(tid, vals)
@@ -259,12 +284,12 @@ def _search_loop(run_dir: Path, space: SearchSpace, task: CandidateTask, budget:
         task_ref = executor.scatter(task)
         pending: dict[Any, tuple[int, dict[str, Any]]] = {}
         for tid, vals, genotype in in_flight[: max(0, budget - done)]:
-            pending[executor.submit(evaluate_candidate, genotype, task_ref, derive_seed(seed, tid, 1))] = (tid, vals)
+            pending[executor.submit(evaluate_candidate, genotype, task_ref, derive_seed(seed, tid, 1), kept.floor())] = (tid, vals)
         while done < budget:
             while len(pending) < (max_in_flight or executor.slots()) and done + len(pending) < budget:
                 tid, vals, genotype = searcher.ask()
                 journal.propose(tid, vals, str(genotype), time.time())
-                fut = executor.submit(evaluate_candidate, str(genotype), task_ref, derive_seed(seed, tid, 1))
+                fut = executor.submit(evaluate_candidate, str(genotype), task_ref, derive_seed(seed, tid, 1), kept.floor())
                 pending[fut] = (tid, vals)
             for fut in executor.wait_any(list(pending)):
                 tid, vals = pending.pop(fut)
@@ -274,8 +299,11 @@ def _search_loop(run_dir: Path, space: SearchSpace, task: CandidateTask, budget:
                     record = {"genotype": str(searcher.genotype(vals)), "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
                 with deferred():  # a signal waits until this trial's bookkeeping is complete
                     record["tid"] = tid
+                    blob = record.pop("weights", None)  # bytes: into a file, never into the journal
                     loss = -record["score"] if record.get("status") == "ok" else None
                     journal.append(tid, vals, record, loss, time.time())
+                    if kept.offer(tid, record, blob):
+                        record_weights()
                     searcher.tell(tid, loss)
                     if saves_state:
                         searcher.save_state(state_file)

@@ -34,6 +34,7 @@ from neurosage.core.errors import ConfigError
 from neurosage.data_adapters.registry import get_entry, load_neural
 from neurosage.data_adapters.simulated import simulate_recording
 from neurosage.nets.models import FeatureModel, build_model, model_inputs
+from neurosage.rsa.methods import check_rsa_methods
 from neurosage.teachers import TEACHER_KINDS
 from neurosage.teachers.teacher import Teacher, brain_teacher, network_teacher
 from neurosage.training.activations import extract_activations
@@ -52,7 +53,8 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def teacher_provenance(spec: str, stimuli: Any, dataset_kwargs: dict[str, Any], seed: int) -> dict[str, Any]:
+def teacher_provenance(spec: str, stimuli: Any, dataset_kwargs: dict[str, Any], seed: int, rdm_method: str = "correlation",
+                       compare_method: str = "pearson") -> dict[str, Any]:
     """Everything a teacher's RDMs depend on: spec, loader arguments, input files' sha256, stimuli, seed, RDM options."""
     candidates = [*dataset_kwargs.values(), *spec.replace("+", ":").split(":")]
     files = {str(v): _sha256(Path(v)) for v in candidates if isinstance(v, (str, os.PathLike)) and str(v) and Path(v).is_file()}
@@ -63,7 +65,8 @@ def teacher_provenance(spec: str, stimuli: Any, dataset_kwargs: dict[str, Any], 
         "spec": spec, "loader_args": {k: str(v) for k, v in sorted(dataset_kwargs.items())}, "files": files, "seed": seed,
         "stimuli": {"n": len(stimuli), "ids_sha256": hashlib.sha256(repr(list(stimuli.stimulus_ids)).encode()).hexdigest(),
                     "pixels_sha256": pixels, "conversion": conversion},
-        "rdm": {"method": "correlation", "network_layers": "mean of 10 subsamples of 1000 features", "recordings": "all sites"},
+        "rdm": {"method": rdm_method, "network_layers": "mean of 10 subsamples of 1000 features", "recordings": "all sites",
+                **({"compare": compare_method} if compare_method != "pearson" else {})},
     }
 
 
@@ -83,15 +86,18 @@ def _fields(spec: str, args: list[str], n_min: int, n_max: int, usage: str) -> l
     return args + [None] * (n_max - len(args))  # type: ignore[list-item]
 
 
-def net_teacher(spec: str, args: list[str], stimuli: Any, *, device: str | None, seed: int, **_: Any) -> Teacher:
+def net_teacher(spec: str, args: list[str], stimuli: Any, *, device: str | None, seed: int, rdm_method: str = "correlation",
+                compare_method: str = "pearson", **_: Any) -> Teacher:
     name, layers, weights = _fields(spec, args, 2, 3, "net:<model>:<layer,...>[:<weights.pt>]")
     model = build_model(name, weights=weights, in_channels=stimuli.image_shape[0], seed=seed)
-    teacher = network_teacher(model, model_inputs(model, stimuli), layers.split(","), device=device, seed=seed)
+    teacher = network_teacher(model, model_inputs(model, stimuli), layers.split(","), device=device, seed=seed, method=rdm_method,
+                              compare=compare_method)
     teacher.rdms.attrs["weights"] = model.neurosage_weights
     return Teacher(teacher.rdms, stimuli)
 
 
-def recording_teacher(spec: str, args: list[str], stimuli: Any, *, dataset_kwargs: dict[str, Any], seed: int = 0, **_: Any) -> Teacher:
+def recording_teacher(spec: str, args: list[str], stimuli: Any, *, dataset_kwargs: dict[str, Any], seed: int = 0, rdm_method: str = "correlation",
+                      compare_method: str = "pearson", **_: Any) -> Teacher:
     dataset, regions = _fields(spec, args, 2, 2, "brain:<dataset>:<region,...>")
     loader = get_entry(dataset, "neural").factory
     trials = {"average": False} if "average" in inspect.signature(loader).parameters and "average" not in dataset_kwargs else {}
@@ -101,10 +107,11 @@ def recording_teacher(spec: str, args: list[str], stimuli: Any, *, dataset_kwarg
         raise ConfigError(f"teacher spec {spec!r} names {problem}", "list each region once, comma-separated, e.g. brain:MajajHong2015:V4,IT",
                           field="teacher")
     recording = load_neural(dataset, regions=tuple(names), **trials, **dataset_kwargs)
-    return brain_teacher(recording, stimuli, seed=seed)  # repetitions kept for the noise ceilings
+    return brain_teacher(recording, stimuli, seed=seed, method=rdm_method, compare=compare_method)  # repetitions kept for the ceilings
 
 
-def simulated_teacher(spec: str, args: list[str], stimuli: Any, *, device: str | None, seed: int, **_: Any) -> Teacher:
+def simulated_teacher(spec: str, args: list[str], stimuli: Any, *, device: str | None, seed: int, rdm_method: str = "correlation",
+                      compare_method: str = "pearson", **_: Any) -> Teacher:
     name, mapping_text, weights = _fields(spec, args, 2, 3, "sim:<model>:<region=layer,...>[:<weights.pt>]")
     model = build_model(name, weights=weights, in_channels=stimuli.image_shape[0], seed=seed)
     pairs = [item.partition("=") for item in mapping_text.split(",")]
@@ -115,14 +122,21 @@ def simulated_teacher(spec: str, args: list[str], stimuli: Any, *, device: str |
     layers = list(dict.fromkeys(mapping.values()))
     acts = select_regions(extract_activations(FeatureModel(model, layers), model_inputs(model, stimuli), layers, device=device), layers)
     recording = simulate_recording({r: acts[layer].values for r, layer in mapping.items()}, list(stimuli.stimulus_ids), seed=seed)
-    return brain_teacher(recording, stimuli, seed=seed)
+    return brain_teacher(recording, stimuli, seed=seed, method=rdm_method, compare=compare_method)
 
 
-def _one(spec: str, stimuli: Any, *, device: str | None, seed: int, dataset_kwargs: dict[str, Any]) -> Teacher:
+def _one(spec: str, stimuli: Any, *, device: str | None, seed: int, dataset_kwargs: dict[str, Any], rdm_method: str, compare_method: str) -> Teacher:
     kind, _, rest = spec.partition(":")
     if kind not in TEACHER_KINDS:
         raise ConfigError(f"unknown teacher kind {kind!r} in {spec!r}", f"start the spec with one of {[k + ':' for k in TEACHER_KINDS]}", field="teacher")
-    return TEACHER_KINDS.create(kind, spec, rest.split(":"), stimuli, device=device, seed=seed, dataset_kwargs=dataset_kwargs)
+    methods = {k: v for k, v, default in (("rdm_method", rdm_method, "correlation"), ("compare_method", compare_method, "pearson")) if v != default}
+    teacher = TEACHER_KINDS.create(kind, spec, rest.split(":"), stimuli, device=device, seed=seed, dataset_kwargs=dataset_kwargs, **methods)
+    got = (teacher.rdm_method, teacher.compare_method)
+    if got != (rdm_method, compare_method):  # a plug-in kind that ignores the choices would silently score another way
+        raise ConfigError(f"teacher kind {kind!r} built RDMs by {got[0]!r} compared by {got[1]!r}, not the requested {rdm_method!r} / "
+                          f"{compare_method!r}", "use the default rdm-method and compare-method with this kind, or extend the kind to accept "
+                          "rdm_method= and compare_method=", field="rdm_method")
+    return teacher
 
 
 def teacher_from_spec(
@@ -133,17 +147,24 @@ def teacher_from_spec(
     device: str | None = None,
     seed: int = 0,
     dataset_kwargs: dict[str, Any] | None = None,
+    rdm_method: str = "correlation",
+    compare_method: str = "pearson",
 ) -> Teacher:
-    """Build (or load from ``cache_dir``) the teacher described by ``spec``; ``+`` combines specs."""
+    """Build (or load from ``cache_dir``) the teacher described by ``spec``; ``+`` combines specs.
+
+    ``rdm_method`` and ``compare_method`` (:mod:`neurosage.rsa.methods`) travel with the teacher and score its candidates.
+    """
+    rdm_method, compare_method = check_rsa_methods(rdm_method, compare_method)
     if getattr(stimuli, "stimulus_ids", None) is None:
         raise ConfigError("the teacher's stimulus images have no stimulus ids", "set ImageSet.stimulus_ids (they pair images with recordings)", field="stimulus_ids")
-    provenance = teacher_provenance(spec, stimuli, dataset_kwargs or {}, seed) if cache_dir else None
+    provenance = teacher_provenance(spec, stimuli, dataset_kwargs or {}, seed, rdm_method, compare_method) if cache_dir else None
     cache = Path(cache_dir) / f"teacher-{_cache_key(provenance)}.nc" if cache_dir else None
     cached = Teacher.load_cached(cache, stimuli) if cache is not None else None
     if cached is not None:
         log.info("teacher %s loaded from cache %s", spec, cache)
         return cached
-    teachers = [_one(s.strip(), stimuli, device=device, seed=seed, dataset_kwargs=dataset_kwargs or {}) for s in spec.split("+")]
+    teachers = [_one(s.strip(), stimuli, device=device, seed=seed, dataset_kwargs=dataset_kwargs or {}, rdm_method=rdm_method,
+                     compare_method=compare_method) for s in spec.split("+")]
     teacher = teachers[0]
     for other in teachers[1:]:
         teacher = teacher + other

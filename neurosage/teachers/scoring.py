@@ -8,7 +8,9 @@ the same thing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
+import xarray as xr
 from torch import nn
 
 from neurosage.rsa.score import TeacherScores, teacher_scores
@@ -16,7 +18,7 @@ from neurosage.teachers.teacher import Teacher
 from neurosage.training.activations import model_rdms
 from neurosage.training.configs import RDMOptions
 
-__all__ = ["score_model"]
+__all__ = ["score_model", "score_model_rdms"]
 
 
 def score_model(
@@ -24,8 +26,8 @@ def score_model(
     teacher: Teacher,
     layers: Sequence[str],
     *,
-    compare: str = "pearson",
-    rdm: RDMOptions = RDMOptions(),
+    compare: str | None = None,
+    rdm: RDMOptions | None = None,
     batch_size: int = 256,
     device: str | None = None,
     seed: int = 0,
@@ -35,7 +37,33 @@ def score_model(
 
     Ceiled scores follow the teacher's ceiling convention; ``n_bootstrap`` > 0 adds 95% intervals on S_i and TG
     over bootstrap samples of the stimuli (:func:`~neurosage.rsa.score.bootstrap_scores`, seeded by ``seed``).
+    :func:`score_model_rdms` also returns the layer RDMs it compared.
     """
+    return score_model_rdms(model, teacher, layers, compare=compare, rdm=rdm, batch_size=batch_size, device=device, seed=seed,
+                            n_bootstrap=n_bootstrap)[0]
+
+
+def score_model_rdms(
+    model: nn.Module,
+    teacher: Teacher,
+    layers: Sequence[str],
+    *,
+    compare: str | None = None,
+    rdm: RDMOptions | None = None,
+    batch_size: int = 256,
+    device: str | None = None,
+    seed: int = 0,
+    n_bootstrap: int = 0,
+) -> tuple[TeacherScores, xr.DataArray]:
+    """:func:`score_model`'s scores and the model's layer RDMs they come from (``rdm x condition_row x condition_col``).
+
+    The layers' RDMs are computed by the teacher's ``rdm_method`` and compared by its ``compare_method`` (``compare``
+    overrides it); ``rdm`` sets the feature subsampling (default :class:`RDMOptions`). Comparing ``teacher.rdms`` with the
+    returned RDMs by that comparison gives the scores' similarity matrix.
+    """
+    rdm = replace(rdm or RDMOptions(), method=teacher.rdm_method)
+    compare = compare or teacher.compare_method
     rdms = model_rdms(model, teacher.images, layers, rdm=rdm, batch_size=batch_size, device=device, seed=seed)
-    return teacher_scores(teacher.rdms, rdms, compare, ceilings=teacher.ceilings, ceiling_convention=teacher.ceiling_convention,
-                          n_bootstrap=n_bootstrap, seed=seed)
+    scores = teacher_scores(teacher.rdms, rdms, compare, ceilings=teacher.ceilings, ceiling_convention=teacher.ceiling_convention,
+                            n_bootstrap=n_bootstrap, seed=seed)
+    return scores, rdms

@@ -31,6 +31,7 @@ from neurosage.assembly import (
 from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError
 from neurosage.rsa.ceiling import Ceiling, noise_ceilings
+from neurosage.rsa.methods import check_rsa_methods
 from neurosage.rsa.rdm import COL, ROW, STACK, compute_rdm, stack_rdms
 from neurosage.training.activations import model_rdms
 from neurosage.training.configs import RDMOptions
@@ -85,17 +86,32 @@ class Teacher:
         return str(self.rdms.attrs.get("ceiling_convention", "sqrt"))
 
     @property
+    def rdm_method(self) -> str:
+        """How the endpoint RDMs were computed (:mod:`neurosage.rsa.methods`); candidates' layers use the same."""
+        return str(self.rdms.attrs.get("rdm_method") or self.rdms.attrs.get("method") or "correlation")
+
+    @property
+    def compare_method(self) -> str:
+        """How candidate RDMs are compared with this teacher's (:mod:`neurosage.rsa.methods`)."""
+        return str(self.rdms.attrs.get("compare_method", "pearson"))
+
+    @property
     def stimulus_ids(self) -> np.ndarray:
         return self.rdms[ROW].values
 
     def __add__(self, other: Teacher) -> Teacher:
         """Combine endpoints of two teachers on the same stimuli (aligned by ``stimulus_id``)."""
         clash = set(self.endpoints) & set(other.endpoints)
+        for what in ("rdm_method", "compare_method"):
+            if getattr(self, what) != getattr(other, what):
+                raise ConfigError(f"the two teachers differ in {what}: {getattr(self, what)!r} and {getattr(other, what)!r}",
+                                  f"build both with the same {what.replace('_', '-')}", field=what)
         if clash:
             raise ConfigError(f"endpoint names clash: {sorted(clash)}", "rename one teacher's endpoints", field="endpoints")
         singles = {n: self.rdms.sel({STACK: n}, drop=True) for n in self.endpoints}
         singles.update({n: other.rdms.sel({STACK: n}, drop=True) for n in other.endpoints})
         combined = stack_rdms(singles)
+        combined.attrs.update(rdm_method=self.rdm_method, compare_method=self.compare_method)
         ceilings = {**(self.ceilings or {}), **(other.ceilings or {})}
         if ceilings:
             if self.ceilings and other.ceilings and self.ceiling_convention != other.ceiling_convention:
@@ -142,6 +158,7 @@ def brain_teacher(
     *,
     endpoints: Sequence[str] | None = None,
     method: str = "correlation",
+    compare: str = "pearson",
     ceiling_splits: int = 10,
     ceiling: str = "sqrt",
     seed: int = 0,
@@ -170,10 +187,21 @@ def brain_teacher(
             raise ConfigError(f"endpoint {name!r} has {part.sizes['neuroid']} site(s); its RDM is undefined with fewer than 2",
                               f"drop {name!r} from the teacher's regions", field="endpoints")
     repeated = len(set(assembly[STIMULUS_ID].values)) < assembly.sizes["presentation"]
-    ceilings = noise_ceilings(assembly, names, n_splits=ceiling_splits, seed=seed, convention=ceiling) if repeated else None
-    assembly = validate(average_repetitions(assembly) if repeated else assembly, unique_stimuli=True)
-    parts = select_regions(assembly, names, coord=REGION)
-    rdms = stack_rdms({n: compute_rdm(a, method) for n, a in parts.items()})
+    method, compare = check_rsa_methods(method, compare)
+    ceilings = (noise_ceilings(assembly, names, n_splits=ceiling_splits, seed=seed, convention=ceiling, method=method, compare=compare)
+                if repeated else None)
+    if method == "crossnobis":
+        if not repeated:
+            raise ConfigError("rdm-method 'crossnobis' needs the recording's repetitions, but every stimulus was presented once (or averaged)",
+                              "load the recording with average=False, or use rdm-method 'sqeuclidean'", field="rdm_method")
+        rdms = stack_rdms({n: compute_rdm(a, method) for n, a in select_regions(assembly, names, coord=REGION).items()})
+        assembly = validate(average_repetitions(assembly), unique_stimuli=True)
+        parts = select_regions(assembly, names, coord=REGION)
+    else:
+        assembly = validate(average_repetitions(assembly) if repeated else assembly, unique_stimuli=True)
+        parts = select_regions(assembly, names, coord=REGION)
+        rdms = stack_rdms({n: compute_rdm(a, method) for n, a in parts.items()})
+    rdms.attrs.update(rdm_method=method, compare_method=compare)
     for name in names:
         refuse_degenerate_rdm(rdms.sel({STACK: name}).values, name)
     sites = {n: int(a.sizes["neuroid"]) for n, a in parts.items()}
@@ -217,6 +245,7 @@ def network_teacher(
     n_subsamples: int = 10,
     subsample_features: int | None = 1000,
     method: str = "correlation",
+    compare: str = "pearson",
     device: str | torch.device | None = None,
     batch_size: int = 256,
     seed: int = 0,
@@ -225,10 +254,13 @@ def network_teacher(
 
     Each endpoint's RDM is the mean over ``n_subsamples`` random subsets of
     ``subsample_features`` features (the paper: 10 subsamples per layer); layer
-    ``i`` draws its subsets from ``derive_seed(seed, i)``.
+    ``i`` draws its subsets from ``derive_seed(seed, i)``. ``method`` and ``compare`` (:mod:`neurosage.rsa.methods`) travel
+    with the teacher: candidates are scored the same way (a layer has no repetitions, so ``crossnobis`` is ``sqeuclidean`` here).
     """
+    method, compare = check_rsa_methods(method, compare)
     rdm = RDMOptions(subsample_features, n_subsamples, method)
     rdms = model_rdms(model, images, layers, rdm=rdm, batch_size=batch_size, device=device, seed=seed)
+    rdms.attrs.update(rdm_method=method, compare_method=compare)
     for name in rdms[STACK].values:
         refuse_degenerate_rdm(rdms.sel({STACK: name}).values, str(name))
     return Teacher(rdms, images)

@@ -14,6 +14,7 @@ from torch.utils.data import Dataset
 from neurosage.assembly import make_assembly, select_regions
 from neurosage.core.seeding import derive_seed
 from neurosage.nets.models import FeatureModel
+from neurosage.rsa.methods import model_rdm_method
 from neurosage.rsa.rdm import compute_rdm, draw_subsets, stack_rdms, subset_mean_rdm
 from neurosage.training.batches import (
     _device,
@@ -138,7 +139,7 @@ def model_rdms(
     for name in layers:
         layer = parts.pop(name)  # each layer's activations are freed once its RDM exists
         if name in subsets:
-            rdms[name] = subset_mean_rdm(layer, subsets[name], rdm.method, device=device)
+            rdms[name] = subset_mean_rdm(layer, subsets[name], model_rdm_method(rdm.method), device=device)
         else:
-            rdms[name] = compute_rdm(layer, rdm.method, device=device)
+            rdms[name] = compute_rdm(layer, model_rdm_method(rdm.method), device=device)
     return stack_rdms(rdms)

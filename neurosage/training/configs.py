@@ -110,6 +110,9 @@ class RDMOptions:
     method: str = "correlation"
 
     def __post_init__(self) -> None:
+        from neurosage.rsa.methods import rdm_method
+
+        object.__setattr__(self, "method", rdm_method(self.method))
         if self.subsample_features is not None and (not isinstance(self.subsample_features, int) or self.subsample_features < 2):
             raise ConfigError(f"subsample_features must be at least 2, got {self.subsample_features!r}", "use e.g. 1000, or None for all features", field="subsample_features")
         if not isinstance(self.n_subsamples, int) or self.n_subsamples < 1:

@@ -1,0 +1,522 @@
+"""A search's trial as a Brain-Score model plugin (``neurosage export brainscore RUN``).
+
+Brain-Score cannot be installed beside neurosage (``brainscore-core`` pins ``xarray<2022.6``), so the plugin
+is self-contained: it imports neither neurosage nor anything neurosage needs beyond torch, numpy and Pillow.
+It holds
+
+- ``__init__.py``: registers the model in ``brainscore_vision.model_registry`` as a ``ModelCommitment`` with
+  the module-path layers and the region-layer map;
+- ``model.py``: rebuilds the network from its genotype string and loads ``weights.pt``; converts image files
+  as neurosage shows stimulus files to the candidates (8-bit RGB stored at 128 px, then the candidates'
+  channels, side and normalisation); ``build_model``, ``preprocess``, ``get_model``, ``get_layers``;
+- ``neurosage_net/``: the network code (spaces, ops, cells, skeletons, registry), copied from this neurosage
+  with its ``neurosage.`` imports made relative (:func:`vendor_network_code`);
+- ``weights.pt`` (the trial's ``state_dict``), ``region_layer_map/<identifier>.json`` (Brain-Score region ->
+  module path, from TG's best layer per teacher endpoint), ``requirements.txt``, ``metadata.yaml``,
+  ``test.py`` and ``neurosage_export.json`` (where it came from).
+
+Layers are module paths (endpoint ``cell_1`` is module ``cells.1``, ``layer_3`` is ``convs.3``): Brain-Score
+hooks modules, and the ``pool`` endpoint, a function, has none.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import shutil
+import tempfile
+import textwrap
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from neurosage.core.atomic import write_json, write_text
+from neurosage.core.errors import ConfigError
+from neurosage.runs.journal import Journal
+from neurosage.runs.provenance import PROVENANCE_FILE
+from neurosage.search.weights import WEIGHTS_DIR
+
+__all__ = ["VENDORED", "VENDOR_PACKAGE", "BRAIN_SCORE_REGIONS", "STORAGE_SIZE", "endpoint_modules", "region_layer_map",
+           "vendor_network_code", "export_brainscore"]
+
+log = logging.getLogger(__name__)
+
+#: The neurosage modules a plugin needs to rebuild a network from its genotype (paths below ``neurosage/``).
+VENDORED = (
+    "core/__init__.py", "core/lazy.py", "core/errors.py", "core/registry.py",
+    "spaces/__init__.py", "spaces/contract.py", "spaces/cell.py", "spaces/layerwise.py", "spaces/primitives.py",
+    "nets/__init__.py", "nets/build.py", "nets/cells.py", "nets/ops.py", "nets/layerwise.py", "nets/skeletons.py",
+)
+#: The name of the vendored package inside a plugin folder.
+VENDOR_PACKAGE = "neurosage_net"
+#: The regions Brain-Score's standard benchmarks commit layers for.
+BRAIN_SCORE_REGIONS = ("V1", "V2", "V4", "IT")
+#: Teacher endpoints that stand for Brain-Score's IT when the teacher has no ``IT`` endpoint itself.
+IT_SUBREGIONS = ("pIT", "cIT", "aIT")
+#: The side at which neurosage stores stimulus image files before converting them (``load_stimulus_images``).
+STORAGE_SIZE = 128
+#: Marks a folder this module wrote (it may be overwritten by a new export).
+MARKER = "neurosage_export.json"
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_IMPORT = re.compile(r"^(\s*)from neurosage((?:\.\w+)*) import ", re.M)
+_TARGET = re.compile(r"""(?<![\w."'])(f?)(["'])neurosage\.(?=[\w.]+:)""")
+
+
+# ---------------------------------------------------------------------------------------------- vendoring
+
+def _relative(source: str, depth: int) -> str:
+    """``source`` with ``from neurosage.x import`` made relative and ``"neurosage.x:attr"`` targets built from
+    ``__package__``, for a module ``depth`` packages below the vendored root."""
+    dots = "." * (depth + 1)
+    source = _IMPORT.sub(lambda m: f"{m.group(1)}from {dots}{m.group(2).lstrip('.')} import ", source)
+    root = "__package__" if depth == 0 else f'__package__.rsplit(".", {depth})[0]'
+    return _TARGET.sub(lambda m: f'{root} + {m.group(1)}{m.group(2)}.', source)
+
+
+def vendor_network_code(dest: str | Path) -> Path:
+    """Copy the modules of :data:`VENDORED` into ``dest/neurosage_net`` as a package that imports nothing of neurosage.
+
+    Returns the package folder. Each module is compiled after the rewrite; one that still names ``neurosage`` in an
+    import is refused (a new absolute import this rewrite does not know).
+    """
+    import neurosage
+
+    source_root = Path(neurosage.__file__).resolve().parent
+    package = Path(dest) / VENDOR_PACKAGE
+    package.mkdir(parents=True, exist_ok=True)
+    write_text(package / "__init__.py", f'"""neurosage {neurosage.__version__}\'s network code, vendored by neurosage export brainscore '
+               f'(rebuilds a network from its genotype; imports nothing of neurosage)."""\n\n__version__ = "{neurosage.__version__}"\n')
+    for relative in VENDORED:
+        depth = len(Path(relative).parts) - 1
+        text = _relative((source_root / relative).read_text(encoding="utf-8"), depth)
+        left = re.findall(r"^\s*(?:from|import) neurosage\b.*$", text, re.M)
+        if left:
+            raise RuntimeError(f"{relative}: imports the rewrite does not handle: {left[:2]}")
+        compile(text, relative, "exec")
+        write_text(package / relative, text)
+    return package
+
+
+# ---------------------------------------------------------------------------------------------- layers and regions
+
+def endpoint_modules(net: Any) -> dict[str, str]:
+    """The module path of each hookable endpoint of a neurosage network (``cell_1`` -> ``cells.1``; ``pool`` has none)."""
+    names = list(net.endpoints)
+    if hasattr(net, "cells"):  # a cell network: stem, then one module per cell, in endpoint order
+        return {"stem": "stem", **{name: f"cells.{i}" for i, name in enumerate(names[1:len(net.cells) + 1])}}
+    if hasattr(net, "convs"):  # a layer-wise network: one conv-BN-ReLU block per layer
+        return {f"layer_{i}": f"convs.{i}" for i in range(len(net.convs))}
+    raise ConfigError(f"{type(net).__name__} is not a neurosage cell or layer-wise network", "export a search's trial", field="model")
+
+
+def _region_of(endpoint: str) -> str | None:
+    """The Brain-Score region a teacher endpoint names (``V4``, ``it``), or None."""
+    for region in BRAIN_SCORE_REGIONS:
+        if endpoint.lower() == region.lower():
+            return region
+    return None
+
+
+def region_layer_map(best_layer: Mapping[str, str], scores: Mapping[str, float], modules: Mapping[str, str],
+                     overrides: Mapping[str, str] | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    """Brain-Score region -> module path, and region -> the teacher endpoint (or layer) it came from.
+
+    A teacher endpoint that is a Brain-Score region (V1, V2, V4, IT) gives its region TG's best layer for it; without an
+    ``IT`` endpoint, the IT subregion (pIT, cIT, aIT) with the highest S_i gives IT's. ``overrides`` (region -> a teacher
+    endpoint, a candidate endpoint such as ``cell_1``, or a module path such as ``cells.1``) replace or add regions.
+    """
+    mapping: dict[str, str] = {}
+    source: dict[str, str] = {}
+    for endpoint, layer in best_layer.items():
+        region = _region_of(endpoint)
+        if region is not None and layer in modules:
+            mapping[region], source[region] = modules[layer], endpoint
+    if "IT" not in mapping:
+        subs = [e for e in best_layer if e in IT_SUBREGIONS and best_layer[e] in modules]
+        if subs:
+            best = max(subs, key=lambda e: (scores.get(e, float("-inf")), -IT_SUBREGIONS.index(e)))
+            mapping["IT"], source["IT"] = modules[best_layer[best]], best
+    for region, target in (overrides or {}).items():
+        if target in best_layer and best_layer[target] in modules:
+            mapping[region], source[region] = modules[best_layer[target]], target
+        elif target in modules:
+            mapping[region], source[region] = modules[target], target
+        elif target in modules.values():
+            mapping[region], source[region] = target, target
+        else:
+            raise ConfigError(f"--region {region}={target}: {target!r} is neither a teacher endpoint of this trial ({sorted(best_layer)}) "
+                              f"nor one of its layers ({sorted(modules)})", f"map the region to one of those, e.g. {region}={next(iter(modules))}",
+                              field="region")
+    return mapping, source
+
+
+# ---------------------------------------------------------------------------------------------- the run's trial
+
+def _run_record(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / PROVENANCE_FILE
+    if not path.is_file():
+        raise ConfigError("not a search's run folder (it has no run.json)", "give the folder of a neurosage search", file=run_dir, field="run_dir")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ConfigError(f"damaged run record ({exc})", "restore run.json from a copy", file=path, field="run_dir") from None
+
+
+def _choose_trial(run_dir: Path, record: Mapping[str, Any], trial: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The trial's journal record and its kept-weights entry (default: the best finished trial by the search's objective)."""
+    kept = record.get("weights") or {}
+    entries = {int(e["trial"]): e for e in kept.get("trials", [])}
+    if not entries:
+        raise ConfigError("this search kept no trial weights (searches keep them since neurosage records them in run.json; "
+                          f"keep-weights was {kept.get('keep', 'not set')})",
+                          "run the search again with --keep-weights 1 or more (a resumed search keeps the weights of the trials it runs)",
+                          file=run_dir / PROVENANCE_FILE, field="keep_weights")
+    journal = run_dir / "journal.sqlite"
+    rows = {row["tid"]: {**row["record"], "tid": row["tid"]} for row in Journal(journal).rows()} if journal.is_file() else {}
+    if trial is None:
+        ok = [r for r in rows.values() if r.get("status") == "ok" and r.get("score") is not None]
+        if not ok:
+            raise ConfigError("the search has no finished, scored trial", "export after a trial has finished", file=journal, field="trial")
+        trial = min(ok, key=lambda r: (-r["score"], r["tid"]))["tid"]
+        if trial not in entries:
+            raise ConfigError(f"the best trial ({trial}) has no kept weights", f"export a kept one with --trial (kept: {sorted(entries)})",
+                              file=run_dir / PROVENANCE_FILE, field="trial")
+    elif trial not in rows:
+        raise ConfigError(f"trial {trial} is not a finished trial of this search (it has {len(rows)}: "
+                          f"{_span(sorted(rows))})", f"give one of the kept trials: {sorted(entries)}", file=journal, field="trial")
+    elif trial not in entries:
+        raise ConfigError(f"trial {trial}'s weights were not kept (the search keeps the best {kept.get('keep')}: trials {sorted(entries)})",
+                          "export one of those with --trial, or run the search with a larger --keep-weights", file=run_dir / PROVENANCE_FILE, field="trial")
+    weights = run_dir / entries[trial]["file"]
+    if not weights.is_file():
+        raise ConfigError(f"trial {trial}'s weights file is missing", f"restore {WEIGHTS_DIR}/ from a copy, or export another kept trial "
+                          f"({sorted(set(entries) - {trial})})", file=weights, field="trial")
+    return rows.get(trial, {**entries[trial], "tid": trial}), {**entries[trial], "path": weights}
+
+
+def _span(tids: Sequence[int]) -> str:
+    return "none" if not tids else f"{tids[0]}..{tids[-1]}" if tids == list(range(tids[0], tids[-1] + 1)) else str(tids)
+
+
+def _default_name(run_dir: Path, trial: int) -> str:
+    stem = re.sub(r"[^a-z0-9]+", "-", run_dir.resolve().name.lower()).strip("-") or "run"
+    return f"neurosage-{stem}-trial{trial}"
+
+
+def _check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise ConfigError(f"--name {name!r} is not a Brain-Score identifier", "use letters, digits, '-', '_' and '.', starting with a letter or digit",
+                          field="name")
+    return name
+
+
+def _input_settings(kept: Mapping[str, Any]) -> dict[str, Any]:
+    """Channels, side, mean and std of the candidates' input (what the plugin converts image files to)."""
+    shape = kept.get("input_shape")
+    if not shape or len(shape) != 3 or shape[1] != shape[2]:
+        raise ConfigError(f"the run records no square input shape for its candidates (got {shape!r})",
+                          "export a search whose run.json has weights.input_shape (C, H, W) with H = W", field="input_shape")
+    conversion = kept.get("input") or {}
+    return {"channels": int(shape[0]), "size": int(shape[1]), "mean": conversion.get("mean"), "std": conversion.get("std"),
+            "storage_size": STORAGE_SIZE}
+
+
+# ---------------------------------------------------------------------------------------------- the export
+
+def export_brainscore(
+    run_dir: str | Path,
+    *,
+    trial: int | None = None,
+    out: str | Path | None = None,
+    name: str | None = None,
+    regions: Mapping[str, str] | None = None,
+) -> Path:
+    """Write a Brain-Score model plugin of one of ``run_dir``'s kept trials; returns its folder.
+
+    Parameters
+    ----------
+    trial
+        The trial (its ``tid``); default the search's best by its objective.
+    out
+        The plugin folder (default ``RUN/brainscore/<name with '-' and '.' as '_'>``); refused when it holds files
+        another program wrote, replaced when an earlier export wrote it.
+    name
+        The Brain-Score identifier (default ``neurosage-<run folder>-trial<N>``).
+    regions
+        Region -> teacher endpoint, candidate endpoint or module path, replacing or adding to the map from TG.
+    """
+    import torch
+
+    import neurosage
+    from neurosage.nets.build import build_network
+    from neurosage.nets.measure import count_parameters
+    from neurosage.nets.models import load_weights
+
+    run_dir = Path(run_dir)
+    record = _run_record(run_dir)
+    chosen, entry = _choose_trial(run_dir, record, trial)
+    kept = record["weights"]
+    tid = int(chosen["tid"])
+    identifier = _check_name(name or _default_name(run_dir, tid))
+    folder = Path(out) if out is not None else run_dir / "brainscore" / re.sub(r"[-.]", "_", identifier)
+    _check_out(folder)
+    settings = _input_settings(kept)
+    network = dict(kept.get("network") or {})
+    genotype = str(chosen["genotype"])
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = build_network(genotype, num_classes=int(kept["num_classes"]), in_channels=settings["channels"], **network)
+    load_weights(net, entry["path"])
+    modules = endpoint_modules(net)
+    layers = [modules[e] for e in (chosen.get("layers") or [e for e in net.endpoints if e not in ("stem", "pool")]) if e in modules]
+    best_layer = dict(chosen.get("best_layer") or entry.get("best_layer") or {})
+    mapping, source = region_layer_map(best_layer, chosen.get("S") or {}, modules, regions)
+    if not mapping:
+        raise ConfigError(f"no Brain-Score region to map: the teacher's endpoints {sorted(best_layer) or '(none: the search had no teacher)'} "
+                          f"name none of {list(BRAIN_SCORE_REGIONS)}",
+                          f"map regions yourself, e.g. --region V4={next(iter(best_layer), 'cell_1')} --region IT={list(modules)[-1]} (teacher "
+                          "endpoints use TG's best layer)", field="region")
+    unmapped = [r for r in BRAIN_SCORE_REGIONS if r not in mapping]
+    if unmapped:
+        log.warning("%s: no layer for %s (Brain-Score benchmarks of those regions will fail); add --region REGION=LAYER to commit one",
+                    identifier, ", ".join(unmapped))
+    spec = {
+        "identifier": identifier, "genotype": genotype, "network": network, "num_classes": int(kept["num_classes"]), "input": settings,
+        "layers": layers, "region_layer_map": mapping, "endpoint_modules": modules,
+    }
+    provenance = {
+        **spec, "region_sources": source, "run": run_dir.resolve().name, "trial": tid, "score": chosen.get("score"),
+        "P": chosen.get("P"), "TG": chosen.get("TG"), "S": chosen.get("S"), "best_layer": best_layer,
+        "objective": record.get("settings", {}).get("objective"), "parameters": count_parameters(net),
+        "neurosage": neurosage.__version__, "exported": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    with _replacing(folder) as tmp:
+        vendor_network_code(tmp)
+        shutil.copyfile(entry["path"], tmp / "weights.pt")
+        write_text(tmp / "model.py", _model_py(spec, provenance))
+        write_text(tmp / "__init__.py", _init_py(identifier))
+        write_text(tmp / "test.py", _test_py(identifier, mapping))
+        write_text(tmp / "requirements.txt", "torch\nnumpy\npillow\n")
+        write_text(tmp / "metadata.yaml", _metadata(identifier, provenance))
+        write_json(tmp / "region_layer_map" / f"{identifier}.json", mapping)
+        write_json(tmp / MARKER, provenance)
+        _verify(tmp, net, settings)
+    log.info("wrote the Brain-Score plugin %s (trial %d, regions %s) to %s", identifier, tid, mapping, folder)
+    return folder
+
+
+def _verify(plugin: Path, net: Any, settings: Mapping[str, Any]) -> None:
+    """Import the plugin's ``model.py`` (its vendored code, not neurosage's) and check that it rebuilds ``net``: the same
+    outputs on a random batch. A genotype or skeleton that a plug-in registered is not in the vendored code: refused."""
+    import importlib
+    import sys
+    import types
+    import uuid
+
+    import torch
+
+    name = f"_neurosage_export_check_{uuid.uuid4().hex}"
+    package = types.ModuleType(name)
+    package.__path__ = [str(plugin)]  # the folder as a package, without its __init__ (that one needs brainscore_vision)
+    sys.modules[name] = package
+    try:
+        model = importlib.import_module(f"{name}.model")
+        rebuilt = model.build_model()
+        x = torch.randn(2, settings["channels"], settings["size"], settings["size"], generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            same = torch.allclose(rebuilt(x), net.eval()(x), atol=1e-5, rtol=1e-5)
+        problem = None if same else "its outputs differ from the network's"
+    except Exception as exc:  # the vendored code cannot build it (e.g. an op registered by a plug-in)
+        problem = getattr(exc, "problem", None) or f"{type(exc).__name__}: {exc}"  # a (vendored) neurosage error: its problem, not its fix
+    finally:
+        for module in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+            del sys.modules[module]
+    if problem:
+        raise ConfigError(f"the plugin's model.py does not rebuild the trial's network ({problem})",
+                          "export trials of the built-in ops and skeletons only (the plugin carries neurosage's own network code, "
+                          "not a plug-in's)", field="genotype")
+
+
+def _check_out(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError("--out is a file", "give a folder for the plugin (it is created)", file=folder, field="out")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / MARKER).is_file():
+        raise ConfigError("--out holds files that no neurosage export wrote", "give a new or empty folder", file=folder, field="out")
+
+
+@contextlib.contextmanager
+def _replacing(folder: Path):
+    """A temporary sibling folder that replaces ``folder`` when the ``with`` body succeeds (never a half-written plugin)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        yield tmp
+        old = folder.with_name(f".{folder.name}.old") if folder.exists() else None
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+            folder.rename(old)
+        tmp.rename(folder)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------- the plugin's files
+
+def _model_py(spec: Mapping[str, Any], provenance: Mapping[str, Any]) -> str:
+    constants = "\n".join(f"{key.upper()} = {value!r}" for key, value in spec.items())
+    header = (f'"""Brain-Score model {spec["identifier"]!r}: trial {provenance["trial"]} of the neurosage search '
+              f'{provenance["run"]!r} (score {provenance["score"]}), exported by neurosage {provenance["neurosage"]}.\n\n'
+              "Self-contained: the network code is the vendored ``neurosage_net`` package; torch, numpy and Pillow are all it needs.\n"
+              "``build_model()`` rebuilds the network and loads ``weights.pt``; ``preprocess(paths)`` converts image files as\n"
+              "neurosage shows stimulus files to the candidates; ``get_model()`` wraps both for Brain-Score.\n"
+              '"""\n')
+    return header + _MODEL_BODY.replace("# {constants}", constants)
+
+
+_MODEL_BODY = '''
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .neurosage_net.nets.build import build_network
+
+HERE = Path(__file__).resolve().parent
+
+# {constants}
+
+#: Pillow modes with more than 8 bits per pixel and the top of their range (scaled to 0-255, as neurosage does).
+_WIDE_MODES = {"I;16": 65535, "I;16L": 65535, "I;16B": 65535, "I;16N": 65535, "I": 65535}
+
+
+def build_model() -> torch.nn.Module:
+    """The network of GENOTYPE with the trial's weights, in eval mode."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = build_network(GENOTYPE, num_classes=NUM_CLASSES, in_channels=INPUT["channels"], **NETWORK)
+    net.load_state_dict(torch.load(HERE / "weights.pt", map_location="cpu", weights_only=True))
+    return net.eval()
+
+
+def load_image(path) -> np.ndarray:
+    """One image file as uint8 ``(3, S, S)``: 8-bit, RGB, resized to the storage side (PIL bilinear)."""
+    with Image.open(path) as img:
+        img.load()
+        if img.mode in _WIDE_MODES:
+            values = np.asarray(img, dtype=np.float64)
+            img = Image.fromarray(np.rint(values * (255 / _WIDE_MODES[img.mode])).astype(np.uint8), mode="L")
+        img = img.convert("RGB")
+        side = INPUT["storage_size"]
+        if img.size != (side, side):
+            img = img.resize((side, side), Image.BILINEAR)
+        return np.asarray(img, dtype=np.uint8).transpose(2, 0, 1)
+
+
+def convert(images: np.ndarray) -> np.ndarray:
+    """uint8 ``(N, 3, S, S)`` -> float32 ``(N, C, size, size)``: scaled to [0, 1], channels, side (bilinear, antialiased), normalised."""
+    x = torch.from_numpy(np.ascontiguousarray(images)).float().div_(255.0)
+    if INPUT["channels"] == 1:
+        x = x.mean(dim=1, keepdim=True)
+    size = INPUT["size"]
+    if tuple(x.shape[-2:]) != (size, size):
+        x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    if INPUT["mean"] is not None:
+        mean = torch.tensor(INPUT["mean"], dtype=torch.float32).reshape(-1, 1, 1)
+        std = torch.tensor(INPUT["std"], dtype=torch.float32).reshape(-1, 1, 1)
+        x = (x - mean) / std
+    return x.numpy()
+
+
+def preprocess(image_filepaths) -> np.ndarray:
+    """Brain-Score's preprocessing: image files -> the network's input batch."""
+    return convert(np.stack([load_image(path) for path in image_filepaths]))
+
+
+def get_layers() -> list[str]:
+    """The layers Brain-Score may read: the module paths of the cell (or layer) outputs."""
+    return list(LAYERS)
+
+
+def get_model():
+    """The network wrapped for Brain-Score (``PytorchWrapper``)."""
+    from brainscore_vision.model_helpers.activations.pytorch import PytorchWrapper
+
+    wrapper = PytorchWrapper(identifier=IDENTIFIER, model=build_model(), preprocessing=preprocess)
+    wrapper.image_size = INPUT["size"]
+    return wrapper
+'''
+
+
+def _init_py(identifier: str) -> str:
+    return textwrap.dedent(f'''\
+        from brainscore_vision import model_registry
+        from brainscore_vision.model_helpers.brain_transformation import ModelCommitment
+
+        from .model import REGION_LAYER_MAP, get_layers, get_model
+
+        model_registry['{identifier}'] = lambda: ModelCommitment(
+            identifier='{identifier}', activations_model=get_model(), layers=get_layers(),
+            region_layer_map=dict(REGION_LAYER_MAP))
+        ''')
+
+
+def _test_py(identifier: str, mapping: Mapping[str, str]) -> str:
+    region = next(iter(mapping))
+    return textwrap.dedent(f'''\
+        """Offline checks of the plugin (no benchmark data): it loads, and looking at images records its {region} layer."""
+        import numpy as np
+        from PIL import Image
+
+        import brainscore_vision
+        from brainscore_vision.model_interface import BrainModel
+
+
+        def test_region_layer_map():
+            model = brainscore_vision.load_model('{identifier}')
+            assert dict(model.layer_model.region_layer_map) == {dict(mapping)!r}
+
+
+        def test_look_at(tmp_path):
+            try:
+                from brainscore_core.supported_data_standards.brainio.stimuli import StimulusSet
+            except ImportError:  # Brain-Score before brainio moved into brainscore_core
+                from brainio.stimuli import StimulusSet
+
+            rng = np.random.default_rng(0)
+            paths = {{}}
+            for i in range(3):
+                paths[f"s{{i}}"] = tmp_path / f"s{{i}}.png"
+                Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(paths[f"s{{i}}"])
+            stimuli = StimulusSet([{{"stimulus_id": k}} for k in paths])
+            stimuli.stimulus_paths = {{k: str(v) for k, v in paths.items()}}
+            stimuli.identifier = "neurosage-plugin-test"
+            model = brainscore_vision.load_model('{identifier}')
+            model.start_recording('{region}', time_bins=[(70, 170)])
+            activations = model.look_at(stimuli)
+            assert activations.sizes["presentation"] == 3 and np.isfinite(activations.values).all()
+            assert set(activations["layer"].values) == {{'{mapping[region]}'}}
+        ''')
+
+
+def _metadata(identifier: str, provenance: Mapping[str, Any]) -> str:
+    return textwrap.dedent(f'''\
+        models:
+            {identifier}:
+                architecture: DCNN
+                model_family: neurosage
+                total_parameter_count: {provenance["parameters"]}
+                trainable_parameter_count: {provenance["parameters"]}
+                training_dataset: null
+                task_specialization: null
+                extra_notes: "neurosage search trial {provenance["trial"]}; genotype: {provenance["genotype"]}"
+                runnable: true
+        ''')

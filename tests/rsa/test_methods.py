@@ -1,0 +1,194 @@
+"""The RSA choices (rdm-method, compare-method): each agrees with rsatoolbox or a reference formula nobody here wrote."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rsatoolbox
+import xarray as xr
+
+from neurosage.assembly import make_assembly
+from neurosage.core.errors import ConfigError
+from neurosage.rsa.compare import compare_rdms, linear_cka
+from neurosage.rsa.interop import from_rsatoolbox, to_rsatoolbox
+from neurosage.rsa.methods import COMPARE_METHODS, check_rsa_methods, compare_method
+from neurosage.rsa.rdm import compute_rdm, stack_rdms
+from neurosage.rsa.score import teacher_scores
+from neurosage.training.configs import RDMOptions
+
+
+def _stacks(rng, method):
+    x = rng.normal(size=(15, 25))
+    y = x[:, :8] @ rng.normal(size=(8, 12)) + rng.normal(size=(15, 12))
+    a = stack_rdms({"V4": compute_rdm(x, method), "IT": compute_rdm(np.abs(x), method)})
+    b = stack_rdms({"l1": compute_rdm(y, method), "l2": compute_rdm(y**2, method), "l3": compute_rdm(np.tanh(y), method)})
+    return a, b
+
+
+# ours -> rsatoolbox 0.3.2's name
+RSATOOLBOX_NAMES = {"pearson": "corr", "spearman": "spearman", "kendall_tau_a": "tau-a", "rho_a": "rho-a", "cosine": "cosine",
+                    "corr_cov": "corr_cov", "cosine_cov": "cosine_cov", "bures": "bures"}
+
+
+@pytest.mark.parametrize("rdm_method", ["correlation", "sqeuclidean"])
+@pytest.mark.parametrize("method", sorted(RSATOOLBOX_NAMES))
+def test_every_comparison_matches_rsatoolbox(rng, method, rdm_method):
+    a, b = _stacks(rng, rdm_method)
+    ours = compare_rdms(a, b, method).values
+    theirs = rsatoolbox.rdm.compare(to_rsatoolbox(a), to_rsatoolbox(b), method=RSATOOLBOX_NAMES[method])
+    np.testing.assert_allclose(ours, theirs, atol=1e-10, rtol=0)
+    # rsatoolbox's spelling is accepted and means the same
+    np.testing.assert_allclose(compare_rdms(a, b, RSATOOLBOX_NAMES[method]).values, ours, atol=0, rtol=0)
+
+
+def _cka_feature_space(x, y):
+    """Kornblith et al. (2019), eq. 5: ||Y'X||_F^2 / (||X'X||_F ||Y'Y||_F) on column-centred features."""
+    x, y = x - x.mean(0), y - y.mean(0)
+    return np.linalg.norm(y.T @ x) ** 2 / (np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y))
+
+
+def _hsic_unbiased(k, l):
+    """Song et al. (2012), eq. 5: the unbiased HSIC estimator, written out term by term."""
+    n = k.shape[0]
+    k, l = k.copy(), l.copy()
+    np.fill_diagonal(k, 0)
+    np.fill_diagonal(l, 0)
+    one = np.ones(n)
+    return (np.trace(k @ l) + (one @ k @ one) * (one @ l @ one) / ((n - 1) * (n - 2)) - 2 / (n - 2) * (one @ k @ l @ one)) / (n * (n - 3))
+
+
+def test_linear_cka_from_rdms_matches_the_reference_formulas(rng):
+    x = rng.normal(size=(20, 30)) + 2.0
+    y = x[:, :10] @ rng.normal(size=(10, 15)) + rng.normal(size=(20, 15))
+    biased = _cka_feature_space(x, y)
+    k, l = x @ x.T, y @ y.T
+    unbiased = _hsic_unbiased(k, l) / np.sqrt(_hsic_unbiased(k, k) * _hsic_unbiased(l, l))
+    assert linear_cka(x, y) == pytest.approx(biased, abs=1e-12)
+    assert linear_cka(x, y, unbiased=True) == pytest.approx(unbiased, abs=1e-12)
+    for rdm_method in ("sqeuclidean", "euclidean"):
+        rx, ry = compute_rdm(x, rdm_method), compute_rdm(y, rdm_method)
+        assert float(compare_rdms(rx, ry, "cka")) == pytest.approx(biased, abs=1e-10)
+        assert float(compare_rdms(rx, ry, "cka_unbiased")) == pytest.approx(unbiased, abs=1e-10)
+    assert biased != pytest.approx(unbiased, abs=1e-3)  # the two estimators differ at n = 20
+
+
+def test_cka_refuses_rdms_that_are_not_euclidean(rng):
+    x = rng.normal(size=(10, 5))
+    with pytest.raises(ConfigError, match="sqeuclidean"):
+        compare_rdms(compute_rdm(x), compute_rdm(x), "cka")
+    with pytest.raises(ConfigError, match="rdm-method"):
+        check_rsa_methods("correlation", "cka")
+
+
+def test_method_names_are_checked_with_the_choices():
+    assert compare_method("corr") == "pearson" and compare_method("Rho-A") == "rho_a"
+    with pytest.raises(ConfigError, match="choose one of") as err:
+        compare_method("spearmann")
+    assert "kendall_tau_a" in str(err.value)
+    with pytest.raises(ConfigError, match="crossnobis"):
+        check_rsa_methods("mahalanobis", "pearson")
+    assert set(RSATOOLBOX_NAMES) | {"cka", "cka_unbiased"} == set(COMPARE_METHODS)
+
+
+def _repeated_assembly(rng, n_stim=8, n_rep=4, n_sites=12):
+    ids = np.tile([f"s{i}" for i in range(n_stim)], n_rep)
+    signal = rng.normal(size=(n_stim, n_sites))
+    values = np.tile(signal, (n_rep, 1)) + 0.5 * rng.normal(size=(n_stim * n_rep, n_sites))
+    return make_assembly(values, stimulus_id=ids, region=["V4"] * n_sites,
+                         presentation_coords={"repetition": np.repeat(np.arange(n_rep), n_stim)}), values, ids
+
+
+def test_crossnobis_is_the_cross_validated_distance(rng):
+    assembly, values, ids = _repeated_assembly(rng)
+    ours = compute_rdm(assembly, "crossnobis")
+    # by hand: leave one repetition out; the distance vector of the held-out fold times that of the mean of the others
+    n_rep, stim = 4, [f"s{i}" for i in range(8)]
+    folds = [values[r * 8:(r + 1) * 8] for r in range(n_rep)]
+    expected = np.zeros((8, 8))
+    for r in range(n_rep):
+        test, train = folds[r], np.mean([folds[q] for q in range(n_rep) if q != r], axis=0)
+        for i in range(8):
+            for j in range(8):
+                expected[i, j] += (test[i] - test[j]) @ (train[i] - train[j]) / values.shape[1] / n_rep
+    np.testing.assert_allclose(ours.sel(condition_row=stim, condition_col=stim).values, expected, atol=1e-12)
+    assert list(ours.condition_row.values) == stim  # first-presentation order
+
+
+def test_crossnobis_needs_repetitions(rng):
+    assembly, _, _ = _repeated_assembly(rng, n_rep=1)
+    with pytest.raises(ConfigError, match="at least twice"):
+        compute_rdm(assembly, "crossnobis")
+
+
+def test_brain_teacher_with_crossnobis_and_rho_a_keeps_its_choices(rng, tmp_path):
+    from neurosage.teachers.teacher import Teacher, brain_teacher
+
+    assembly, _, _ = _repeated_assembly(rng, n_rep=4)
+    teacher = brain_teacher(assembly, method="crossnobis", compare="rho-a", ceiling_splits=3)
+    assert (teacher.rdm_method, teacher.compare_method) == ("crossnobis", "rho_a")
+    assert all(c.method == "crossnobis" and c.compare == "rho_a" for c in teacher.ceiling_details.values())
+    loaded = Teacher.load(teacher.save(tmp_path / "teacher.nc"))
+    assert (loaded.rdm_method, loaded.compare_method) == ("crossnobis", "rho_a")
+
+
+def test_candidates_are_scored_by_the_teachers_choices(rng):
+    """A network's layers get the teacher's RDM method (crossnobis -> sqeuclidean) and comparison."""
+    import torch
+
+    from helpers import random_stimuli
+
+    from neurosage.nets.models import cifar_resnet
+    from neurosage.teachers.scoring import score_model_rdms
+    from neurosage.teachers.teacher import network_teacher
+
+    stimuli = random_stimuli(rng, 10)
+    torch.manual_seed(0)
+    net = cifar_resnet(n=1, num_classes=10, in_channels=1, width=4).eval()
+    teacher = network_teacher(net, stimuli, ["stack1"], method="crossnobis", compare="cka_unbiased", subsample_features=None)
+    assert teacher.rdm_method == "crossnobis"  # recorded as asked; a network layer has no repetitions, so its RDM is sqeuclidean
+    scores, rdms = score_model_rdms(net, teacher, ["stack1", "stack2"], rdm=RDMOptions(subsample_features=None))
+    assert teacher.rdms.attrs["method"] == rdms.attrs["method"] == "sqeuclidean"
+    assert scores.similarity.attrs["method"] == "cka_unbiased"
+    assert scores.per_endpoint["stack1"] == pytest.approx(1.0, abs=1e-12)  # the same layer of the same network
+
+
+def test_bootstrap_intervals_for_vector_comparisons_only(rng):
+    a, b = _stacks(rng, "correlation")
+    for method in ("rho_a", "cosine"):
+        scores = teacher_scores(a, b, method, n_bootstrap=50)
+        lo, hi = scores.tg_interval
+        assert lo <= scores.tg <= hi
+    a, b = _stacks(rng, "sqeuclidean")
+    with pytest.raises(ConfigError, match="bootstrap"):
+        teacher_scores(a, b, "cka", n_bootstrap=50)
+
+
+def test_rsatoolbox_descriptors_survive_both_directions(tmp_path, rng):
+    theirs = rsatoolbox.rdm.RDMs(
+        rng.random((2, 6)), dissimilarity_measure="crossnobis", descriptors={"session": 3},
+        rdm_descriptors={"subject": ["m1", "m2"], "roi": ["V4", "IT"]},
+        pattern_descriptors={"stimulus_id": ["a", "b", "c", "d"], "category": ["x", "y", "x", "y"]},
+    )
+    ours = from_rsatoolbox(theirs)
+    assert list(ours.rdm.values) == ["V4", "IT"]  # named by roi when there is no name descriptor
+    assert list(ours.subject.values) == ["m1", "m2"] and list(ours.category.values) == ["x", "y", "x", "y"]
+    ours.to_netcdf(tmp_path / "rdms.nc")  # through a file, as a user would keep them
+    back = to_rsatoolbox(xr.load_dataarray(tmp_path / "rdms.nc"))
+    for key in ("subject", "roi"):
+        assert list(back.rdm_descriptors[key]) == theirs.rdm_descriptors[key]
+    assert list(back.pattern_descriptors["category"]) == theirs.pattern_descriptors["category"]
+    assert back.descriptors["session"] == 3 and back.dissimilarity_measure == "crossnobis"
+    np.testing.assert_array_equal(back.get_vectors(), theirs.get_vectors())
+
+
+def test_neurosage_descriptors_survive_the_round_trip(recording):
+    from neurosage.assembly import average_repetitions
+
+    rdm = compute_rdm(average_repetitions(recording).sel(neuroid=recording.region.values == "V4"))
+    assert "category_name" in rdm.coords  # the assembly's per-stimulus coords travel with the RDM
+    stack = stack_rdms({"V4": rdm}).assign_coords(subject=("rdm", ["monkey-1"]))
+    theirs = to_rsatoolbox(stack)
+    assert list(theirs.pattern_descriptors["category_name"]) == list(rdm.category_name.values)
+    back = from_rsatoolbox(theirs)
+    assert list(back.subject.values) == ["monkey-1"] and list(back.category_name.values) == list(rdm.category_name.values)
+    xr.testing.assert_allclose(back.drop_vars(["subject", "category_name"]), stack.drop_vars(["subject", "category_name"]).assign_attrs(back.attrs))
