@@ -192,6 +192,15 @@ def _from_toml(path: Path) -> dict[str, Any]:
         if "images" in table:
             raw["teacher_images"] = table.pop("images")
         raw["teacher_args"] = {k: _resolve(path, v) for k, v in table.items()}
+    slurm = raw.pop("slurm", None)
+    if isinstance(slurm, dict):  # [slurm] jobs = 2, partition = "gpu", ... are slurm-jobs, slurm-partition, ...
+        for key, value in slurm.items():
+            name = "slurm_" + key.replace("-", "_")
+            if name in raw:
+                raise ConfigError(f"{name.replace('_', '-')} is given twice (top level and [slurm] {key})", "keep one of them", file=path, field=name)
+            raw[name] = value
+    elif slurm is not None:
+        raise ConfigError("slurm must be a table", "write [slurm] on its own line, then jobs = 2, partition = \"...\" under it", file=path, field="slurm")
     for key in PATH_KEYS:
         if isinstance(raw.get(key), str):
             raw[key] = _resolve(path, raw[key])

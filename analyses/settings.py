@@ -32,10 +32,10 @@ RANGES: dict[str, Range] = {
     **dict.fromkeys(("batch_size", "budget", "candidate_threads", "checkpoints", "filters", "final_steps", "init_step", "max_size",
                      "max_in_flight", "metric_points", "min_size", "n_architectures", "n_blocks", "n_bootstrap", "n_cells", "n_test_per_trial", "n_train", "n_val",
                      "premature_steps", "premature_steps_grid", "rerank_filters", "rerank_n_cells", "rerank_steps", "resnet_blocks",
-                     "start_width", "startup_trials", "teacher_depth", "top_k", "trial_steps", "trials", "uniform_width", "workers",
+                     "slurm_cores", "slurm_jobs", "start_width", "startup_trials", "teacher_depth", "top_k", "trial_steps", "trials", "uniform_width", "workers",
                      "mature_steps"), _COUNT),
     # may be zero
-    **dict.fromkeys(("alpha", "alphas", "bn_recalibration", "keep_weights", "n_stem_cells", "repeat_mature", "seed", "seeds", "select_after"), _NON_NEGATIVE),
+    **dict.fromkeys(("slurm_gpus", "alpha", "alphas", "bn_recalibration", "keep_weights", "n_stem_cells", "repeat_mature", "seed", "seeds", "select_after"), _NON_NEGATIVE),
     # positive amounts
     **dict.fromkeys(("final_epochs", "final_params", "lr", "premature_epochs", "premature_epochs_grid", "rerank_epochs", "rl_learning_rate",
                      "teacher_epochs", "temperature", "width_multiplier"), _POSITIVE),
@@ -197,6 +197,30 @@ class SearchConfig(SearchOptions, EmbeddedConfig):
     max_in_flight: int | None = None
     #: Dask dashboard address of the LocalCluster started by --workers (e.g. ":8787"); logged
     dashboard: str | None = None
+    #: Slurm worker jobs to run candidates in (a dask-jobqueue SLURMCluster kept at this many jobs; closed at the end)
+    slurm_jobs: int | None = None
+    #: Slurm partition of the worker jobs (default: the cluster's default partition)
+    slurm_partition: str | None = None
+    #: cores of each Slurm job (each runs as many candidates at once)
+    slurm_cores: int = 1
+    #: memory of each Slurm job, e.g. 4GB
+    slurm_memory: str = "4GB"
+    #: walltime of each Slurm job, e.g. 01:00:00 (a job that ends is replaced)
+    slurm_walltime: str = "01:00:00"
+    #: GPUs per Slurm job (--gres=gpu:N; 0: none)
+    slurm_gpus: int = 0
+    #: extra #SBATCH directives of each job, e.g. ["--account=lab", "--qos=short"]
+    slurm_extra: tuple[str, ...] = ()
+
+    @property
+    def slurm(self):
+        """The :class:`~neurosage.search.slurm.SlurmOptions` of ``slurm_*``, or None without ``slurm_jobs``."""
+        if self.slurm_jobs is None:
+            return None
+        from neurosage.search.slurm import SlurmOptions
+
+        return SlurmOptions(self.slurm_jobs, self.slurm_partition, self.slurm_cores, self.slurm_memory, self.slurm_walltime, self.slurm_gpus,
+                            tuple(self.slurm_extra))
 
 
 @dataclass(frozen=True)

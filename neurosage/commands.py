@@ -9,6 +9,7 @@ functions, so ``neurosage --help`` and ``neurosage datasets`` import no torch.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import time
@@ -171,6 +172,8 @@ def _search(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", help="TOML file with any of the options below (flags override it)")
     p.add_argument("--resume", action="store_true", help="continue a killed search in RUN_DIR")
     add_config_flags(p, SearchConfig)
+    p.add_argument("--slurm-extra", action="append", default=None, metavar="DIRECTIVE",
+                   help="an extra #SBATCH directive of each Slurm job, e.g. --slurm-extra=--account=lab (repeatable)")
     add_teacher_arg_flag(p)
     p.set_defaults(func=_run_search)
 
@@ -184,9 +187,17 @@ def _run_search(args: argparse.Namespace) -> int:
     check_config(config)  # settings that cannot work leave no run folder behind
     from neurosage.search.driver import check_executor
 
-    check_executor(config.workers, config.scheduler is not None, config.max_in_flight, config.dashboard)
+    slurm = config.slurm
+    if slurm is not None and (config.scheduler or config.workers > 1):
+        raise ConfigError("--slurm-jobs starts its own cluster, and " + ("--scheduler" if config.scheduler else f"--workers {config.workers}")
+                          + " names another", "give one executor: --slurm-jobs N, --scheduler ADDRESS or --workers N", field="slurm_jobs")
+    check_executor(config.workers, config.scheduler is not None or slurm is not None, config.max_in_flight, None if slurm else config.dashboard)
     client = _scheduler(config.scheduler) if config.scheduler else None  # reachable before any data or teacher work
-    with run_lock(run_dir):  # before the data and the teacher: a second driver on this folder is refused at once
+    with run_lock(run_dir), contextlib.ExitStack() as stack:  # the lock before the data and the teacher: a second driver is refused at once
+        if slurm is not None:  # submitted (and checked with sbatch --test-only) before any data or teacher work
+            from neurosage.search.slurm import slurm_client
+
+            client = stack.enter_context(slurm_client(slurm, run_dir / "slurm", config.dashboard))
         return _search(run_dir, config, args.resume, client)
 
 
@@ -454,7 +465,8 @@ def _run_figures(args: argparse.Namespace) -> int:
 
 @command
 def _export(sub: argparse._SubParsersAction) -> None:
-    text = "hand a search's result to other tools: brainscore writes a Brain-Score model plugin of a kept trial"
+    text = ("hand a search's result to other tools: brainscore writes a Brain-Score model plugin of a kept trial, optuna writes the "
+            "trials into an Optuna storage for optuna-dashboard")
     p = sub.add_parser("export", help=text, description=text)
     formats = p.add_subparsers(dest="format", metavar="FORMAT", required=True)
     b = formats.add_parser("brainscore", help="a Brain-Score model plugin folder (model code, weights, region-layer map from TG)",
@@ -466,6 +478,24 @@ def _export(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--region", action="append", default=None, metavar="REGION=TARGET",
                    help="commit REGION (V1, V2, V4, IT) to a teacher endpoint's best layer, a layer (cell_1) or a module (cells.1); repeatable")
     b.set_defaults(func=_run_export_brainscore)
+    o = formats.add_parser("optuna", help="the trials in an Optuna storage (P and TG as two objectives), for optuna-dashboard",
+                           description="Write a search's finished trials into a new study of an Optuna storage; view it with "
+                           "optuna-dashboard STORAGE (pip install 'neurosage[optuna]' optuna-dashboard).")
+    o.add_argument("run_dir", help="a search's run folder")
+    o.add_argument("storage", help="a SQLite file (created) or an Optuna storage URL, e.g. sqlite:///trials.db")
+    o.add_argument("--study", default=None, help="the study's name (default: the run folder's name); must be new in the storage")
+    o.set_defaults(func=_run_export_optuna)
+
+
+def _run_export_optuna(args: argparse.Namespace) -> int:
+    from neurosage.search.optuna_export import export_optuna, storage_url
+
+    study = export_optuna(args.run_dir, args.storage, study=args.study)
+    trials = study.get_trials(deepcopy=False)
+    done = sum(t.state.name == "COMPLETE" for t in trials)
+    print(f"{len(trials)} trial(s) ({done} complete) written to study {study.study_name!r} in {storage_url(args.storage)}; "
+          f"view them with: optuna-dashboard {storage_url(args.storage)}")
+    return 0
 
 
 def _run_export_brainscore(args: argparse.Namespace) -> int:

@@ -21,6 +21,8 @@ import pandas as pd
 
 #: The Brain-Score release the interop tests were written against (override with $NEUROSAGE_INTEROP_BRAINSCORE).
 BRAINSCORE = os.environ.get("NEUROSAGE_INTEROP_BRAINSCORE", "brainscore-vision==2.4.2")
+#: the versions of every package in that venv, so a new release on the index does not change what is tested
+CONSTRAINTS = Path(__file__).with_name("interop-constraints.txt")
 #: The teacher's endpoints of the file-stimuli search (Brain-Score regions, so the export maps them by name).
 ENDPOINTS = ("V4", "IT")
 
@@ -93,6 +95,7 @@ def _base_version(package: str) -> str:
 def venv_key() -> str:
     """What the cached venv depends on: Python, torch, torchvision and the Brain-Score requirement."""
     text = f"{sys.version_info[:3]} torch=={_base_version('torch')} torchvision=={_base_version('torchvision')} {BRAINSCORE} pytest"
+    text += CONSTRAINTS.read_text() if CONSTRAINTS.is_file() else ""
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -134,7 +137,7 @@ def brainscore_venv() -> tuple[Path, float]:
         [base, "-m", "venv", str(building)],
         # torch first, at neurosage's version: pip takes the wheels it already has instead of another CUDA build
         [str(_python(building)), "-m", "pip", "install", "-q", f"torch=={_base_version('torch')}", f"torchvision=={_base_version('torchvision')}"],
-        [str(_python(building)), "-m", "pip", "install", "-q", BRAINSCORE, "pytest"],
+        [str(_python(building)), "-m", "pip", "install", "-q", BRAINSCORE, "pytest", *(["-c", str(CONSTRAINTS)] if CONSTRAINTS.is_file() else [])],
     ]
     for step in steps:
         done = subprocess.run(step, capture_output=True, text=True)

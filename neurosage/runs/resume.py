@@ -15,7 +15,8 @@ __all__ = ["RESUMABLE", "refuse_changed_settings"]
 
 #: Settings that may change when a search is resumed: the budget may grow, the executor may differ, and the number of
 #: trials whose weights are kept (runs recorded before ``keep_weights`` existed resume with it).
-RESUMABLE = ("budget", "workers", "scheduler", "max_in_flight", "dashboard", "keep_weights")
+RESUMABLE = ("budget", "workers", "scheduler", "max_in_flight", "dashboard", "keep_weights", "slurm_jobs", "slurm_partition", "slurm_cores",
+             "slurm_memory", "slurm_walltime", "slurm_gpus", "slurm_extra")
 
 
 def refuse_changed_settings(run_dir: Path, resolved: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ from neurosage.core.errors import RunFolderError
 from neurosage.runs.journal import Journal
 from neurosage.runs.provenance import PROVENANCE_FILE, read_settings
 
-__all__ = ["search_status", "format_status", "duration_text"]
+__all__ = ["search_status", "format_status", "duration_text", "peak_running"]
 
 
 def _session(run_dir: Path) -> dict[str, Any]:
@@ -71,7 +71,26 @@ def search_status(run_dir: str | Path, now: float | None = None) -> dict[str, An
         "seconds_per_trial": per_trial,
         "eta_seconds": per_trial * left if per_trial is not None and left is not None and running else None,
         "last_finished": max((r["finished"] for r in rows), default=None),
+        "peak_running": peak_running([r["record"] for r in rows]),
     }
+
+
+def peak_running(records: list[dict[str, Any]]) -> int | None:
+    """Most evaluations that ran at the same moment, from the finished trials' ``started`` and ``wall_time`` (None without them).
+
+    The measured concurrency of a search: on a cluster of N worker threads it should reach N."""
+    events = []
+    for r in records:
+        start, wall = r.get("started"), r.get("wall_time")
+        if isinstance(start, (int, float)) and isinstance(wall, (int, float)):
+            events += [(start, 1), (start + wall, -1)]
+    if not events:
+        return None
+    running = peak = 0
+    for _, step in sorted(events, key=lambda e: (e[0], e[1])):  # an end before a start at the same instant
+        running += step
+        peak = max(peak, running)
+    return peak
 
 
 def duration_text(seconds: float | None) -> str:
@@ -95,7 +114,8 @@ def format_status(status: dict[str, Any]) -> str:
         f"{status['run_dir']}: {status['algo']} search over {status['space']}, objective {status['objective']} "
         f"(session {status['session'] or 'not recorded'} since {status['started'] or '?'})",
         f"progress: {status['done']}/{budget} done ({status['failed']} failed), {len(status['in_flight'])} in flight; "
-        f"{duration_text(status['seconds_per_trial'])} per trial; about {duration_text(status['eta_seconds'])} left",
+        f"{duration_text(status['seconds_per_trial'])} per trial; about {duration_text(status['eta_seconds'])} left"
+        + (f"; at most {status['peak_running']} evaluated at once" if status.get("peak_running") else ""),
     ]
     best = status["best"]
     lines.append("best so far: none" if best is None else

@@ -164,7 +164,7 @@ def evaluate_candidate(genotype: str, task: CandidateTask, seed: int = 0, weight
     (:mod:`neurosage.search.weights`).
     """
     t0 = time.perf_counter()
-    record: dict[str, Any] = {"genotype": genotype, "seed": seed, "status": "ok", "error": None, "threads": task.threads,
+    record: dict[str, Any] = {"genotype": genotype, "seed": seed, "status": "ok", "error": None, "threads": task.threads, "started": time.time(),
                               "worker": f"{socket.gethostname()}:{os.getpid()}"}
     try:
         with torch_threads(task.threads):

@@ -18,7 +18,7 @@ __all__ = ["VARIABLES", "export_trials", "load_trials"]
 
 
 _SCALARS = ("tid", "status", "genotype", "score", "P", "top5", "TG", "TG_ceiled", "params", "macs", "flops", "steps", "examples",
-            "wall_time", "time_train", "time_eval", "time_rdm", "threads", "worker", "device", "error")  # fmt: skip
+            "started", "wall_time", "time_train", "time_eval", "time_rdm", "threads", "worker", "device", "error")  # fmt: skip
 
 
 #: Long name and units of each exported trial variable (netCDF attributes, CF style).
@@ -35,6 +35,7 @@ VARIABLES = {
     "flops": ("floating-point operations of one forward pass of one image", "count"),
     "steps": ("premature SGD steps", "count"),
     "examples": ("training images processed in premature training", "count"),
+    "started": ("when the evaluation started on its worker, seconds since 1970-01-01 UTC (the worker's clock)", "s"),
     "wall_time": ("wall time of the whole evaluation", "s"),
     "threads": ("torch CPU threads the candidate ran with", "1"),
     "worker": ("host:process id of the worker that evaluated the candidate", "1"),

@@ -1,0 +1,110 @@
+"""Slurm in one flag: a dask-jobqueue ``SLURMCluster`` made from a search's ``slurm_*`` settings, checked before any work.
+
+Each Slurm job runs one Dask worker process (no nanny: a dead job is a dead worker, and the nanny's
+``MALLOC_TRIM_THRESHOLD_`` would slow CPU training, docs/performance.md) with ``cores`` threads, so ``cores``
+candidates run in it at once. The cluster keeps ``jobs`` jobs (adaptive with minimum = maximum, so a job that ends,
+is cancelled or hits its walltime is replaced); the search keeps as many candidates in flight as the workers have
+threads. The job script is checked with ``sbatch --test-only`` first, so a wrong partition or resource request is
+refused at once with sbatch's own words. Job logs go to ``<run>/slurm``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from neurosage.core.errors import ConfigError
+
+__all__ = ["SlurmOptions", "slurm_client"]
+
+log = logging.getLogger(__name__)
+
+#: Seconds to wait, after the first worker joined, for the other jobs' workers before the search starts anyway.
+JOIN_WAIT_S = 60
+
+
+@dataclass(frozen=True)
+class SlurmOptions:
+    """One search's Slurm jobs: ``jobs`` jobs of ``cores`` cores, ``memory`` and ``walltime`` each, on ``partition``
+    (None: the default one), ``gpus`` GPUs per job (``--gres=gpu:N``), and ``extra`` ``#SBATCH`` directives."""
+
+    jobs: int
+    partition: str | None = None
+    cores: int = 1
+    memory: str = "4GB"
+    walltime: str = "01:00:00"
+    gpus: int = 0
+    extra: tuple[str, ...] = ()
+
+    def directives(self) -> list[str]:
+        """The extra ``#SBATCH`` lines (without the prefix)."""
+        return [*self.extra, *([f"--gres=gpu:{self.gpus}"] if self.gpus else [])]
+
+
+def check_slurm_tools() -> None:
+    """Refuse when dask-jobqueue or Slurm's ``sbatch`` is missing, with the install line."""
+    try:
+        import dask_jobqueue  # noqa: F401
+    except ImportError:
+        raise ConfigError("--slurm-jobs needs dask-jobqueue, which is not installed", "pip install 'neurosage[slurm]'", field="slurm_jobs") from None
+    if shutil.which("sbatch") is None:
+        raise ConfigError("--slurm-jobs submits Slurm jobs, but sbatch is not on PATH", "run on a Slurm login node (or start one: "
+                          "scripts/slurm-local.sh start)", field="slurm_jobs")
+
+
+def _test_submit(script: str, partition: str | None) -> None:
+    """``sbatch --test-only`` on the job script: a wrong partition or resource request is refused now, in sbatch's words."""
+    with tempfile.NamedTemporaryFile("w", suffix=".sh", delete=False) as f:
+        f.write(script)
+    try:
+        done = subprocess.run(["sbatch", "--test-only", f.name], capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        raise ConfigError("sbatch --test-only did not answer in 60 s", "check that slurmctld is up (sinfo)", field="slurm_jobs") from None
+    finally:
+        Path(f.name).unlink(missing_ok=True)
+    if done.returncode != 0:
+        said = " ".join((done.stderr or done.stdout).split())[:300]
+        raise ConfigError(f"Slurm refuses the worker job ({said})", "check --slurm-partition, --slurm-cores, --slurm-memory, --slurm-walltime, "
+                          f"--slurm-gpus and --slurm-extra against sinfo{' (partition ' + repr(partition) + ')' if partition else ''}",
+                          field="slurm_partition" if partition and "partition" in said.lower() else "slurm_jobs")
+
+
+@contextlib.contextmanager
+def slurm_client(options: SlurmOptions, log_directory: str | Path, dashboard: str | None = None) -> Iterator[Any]:
+    """A Dask ``Client`` on a ``SLURMCluster`` keeping ``options.jobs`` worker jobs; the jobs are cancelled on exit."""
+    check_slurm_tools()
+    from dask_jobqueue import SLURMCluster
+    from distributed import Client
+
+    Path(log_directory).mkdir(parents=True, exist_ok=True)
+    cluster = SLURMCluster(
+        cores=options.cores, processes=1, memory=options.memory, walltime=options.walltime, queue=options.partition,
+        job_extra_directives=options.directives(), python=sys.executable, nanny=False, log_directory=str(log_directory),
+        scheduler_options={"dashboard_address": dashboard} if dashboard else {"dashboard_address": None},
+    )
+    try:
+        _test_submit(cluster.job_script(), options.partition)
+        log.info("Slurm worker job script:\n%s", cluster.job_script())
+        cluster.adapt(minimum_jobs=options.jobs, maximum_jobs=options.jobs)
+        with Client(cluster) as client:
+            if dashboard:
+                log.warning("Dask dashboard: %s", client.dashboard_link)
+            log.warning("%d Slurm job(s) of %d core(s) submitted; waiting for the first worker (job logs in %s)",
+                        options.jobs, options.cores, log_directory)
+            client.wait_for_workers(1)  # a queue may hold the jobs for a while: nothing can run before a worker joins
+            with contextlib.suppress(TimeoutError):  # the task's data reaches every early worker, so one killed job loses no only copy
+                client.wait_for_workers(options.jobs, timeout=JOIN_WAIT_S)
+            joined = len(client.scheduler_info()["workers"])
+            log.warning("%d of %d Slurm worker(s) joined%s", joined, options.jobs, "" if joined >= options.jobs else
+                        "; the others join when Slurm starts their jobs")
+            yield client
+    finally:
+        cluster.close()

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# A single-node Slurm on this machine, for trying and testing `neurosage search --slurm-jobs N`.
+#
+#   scripts/slurm-local.sh start [DIR]   # munged + slurmctld + slurmd on localhost; prints the SLURM_CONF to export
+#   scripts/slurm-local.sh stop  [DIR]   # stops the three daemons by their pid files
+#   scripts/slurm-local.sh status [DIR]
+#
+# Needs Debian's slurm-wlm and munge (apt-get install slurm-wlm munge) and root (slurmd and munged run as root here).
+# Everything lives in DIR (default /tmp/neurosage-slurm): configuration, munge key and socket, spool, state and logs;
+# nothing under /etc is touched. One partition, `debug`, with this machine's CPUs and memory.
+set -euo pipefail
+
+action=${1:-}
+dir=${2:-${NEUROSAGE_SLURM_DIR:-/tmp/neurosage-slurm}}
+host=$(hostname -s)
+
+die() { echo "slurm-local: $*" >&2; exit 1; }
+
+start() {
+    for tool in munged slurmctld slurmd sbatch; do
+        command -v "$tool" >/dev/null || die "$tool not found; fix: apt-get install slurm-wlm munge"
+    done
+    [ "$(id -u)" = 0 ] || die "slurmd and munged need root here; fix: run as root (or under sudo)"
+    if [ -f "$dir/slurmctld.pid" ] && kill -0 "$(cat "$dir/slurmctld.pid")" 2>/dev/null; then
+        echo "export SLURM_CONF=$dir/slurm.conf"; return 0
+    fi
+    mkdir -p "$dir"/{munge,spool,state,log}
+    chmod 700 "$dir/munge"
+    [ -f "$dir/munge/munge.key" ] || mungekey --create --keyfile="$dir/munge/munge.key"
+    chmod 400 "$dir/munge/munge.key"
+    munged --force --key-file="$dir/munge/munge.key" --socket="$dir/munge/munge.socket" \
+        --pid-file="$dir/munged.pid" --log-file="$dir/log/munged.log" --seed-file="$dir/munge/munge.seed"
+    cpus=$(nproc)
+    memory=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024 ))
+    cat > "$dir/slurm.conf" <<EOF
+ClusterName=neurosage-local
+SlurmctldHost=$host
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+AuthInfo=socket=$dir/munge/munge.socket
+CredType=cred/munge
+SlurmctldPort=6817
+SlurmdPort=6818
+StateSaveLocation=$dir/state
+SlurmdSpoolDir=$dir/spool
+SlurmctldPidFile=$dir/slurmctld.pid
+SlurmdPidFile=$dir/slurmd.pid
+SlurmctldLogFile=$dir/log/slurmctld.log
+SlurmdLogFile=$dir/log/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+MpiDefault=none
+ReturnToService=2
+SchedulerType=sched/backfill
+KillWait=5
+NodeName=$host CPUs=$cpus RealMemory=$memory State=UNKNOWN
+PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
+EOF
+    export SLURM_CONF="$dir/slurm.conf"
+    slurmctld -f "$SLURM_CONF"
+    slurmd -f "$SLURM_CONF"
+    for _ in $(seq 60); do
+        if sinfo -h -o %T 2>/dev/null | grep -qE '^(idle|mixed|allocated)'; then
+            echo "export SLURM_CONF=$dir/slurm.conf"; return 0
+        fi
+        sleep 1
+    done
+    die "the node did not come up in 60 s; see $dir/log/slurmctld.log and $dir/log/slurmd.log"
+}
+
+stop() {
+    for daemon in slurmd slurmctld munged; do
+        pidfile="$dir/$daemon.pid"
+        if [ -f "$pidfile" ]; then
+            kill "$(cat "$pidfile")" 2>/dev/null || true
+            rm -f "$pidfile"
+        fi
+    done
+}
+
+status() {
+    export SLURM_CONF="$dir/slurm.conf"
+    sinfo && squeue
+}
+
+case "$action" in
+    start) start ;;
+    stop) stop ;;
+    status) status ;;
+    *) die "usage: scripts/slurm-local.sh start|stop|status [DIR]" ;;
+esac

@@ -1,0 +1,65 @@
+"""The Slurm flags without a Slurm: TOML table, conflicts, missing tools and a job Slurm refuses, each one clear error."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from neurosage.analyses.config import load_config
+from neurosage.analyses.settings import SearchConfig
+from neurosage.cli import main
+from neurosage.core.errors import ConfigError
+from neurosage.runs.status import peak_running
+
+
+def test_a_slurm_table_in_toml_sets_the_slurm_options(tmp_path):
+    cfg = tmp_path / "search.toml"
+    cfg.write_text('budget = 2\n[slurm]\njobs = 3\npartition = "gpu"\ncores = 2\nmemory = "8GB"\nwalltime = "02:00:00"\ngpus = 1\n'
+                   'extra = ["--account=lab"]\n')
+    config = load_config(SearchConfig, cfg)
+    options = config.slurm
+    assert (options.jobs, options.partition, options.cores, options.memory, options.walltime) == (3, "gpu", 2, "8GB", "02:00:00")
+    assert options.directives() == ["--account=lab", "--gres=gpu:1"]
+    cfg.write_text('slurm-jobs = 2\n[slurm]\njobs = 3\n')
+    with pytest.raises(ConfigError, match="given twice"):
+        load_config(SearchConfig, cfg)
+    cfg.write_text('[slurm]\njob = 3\n')
+    with pytest.raises(ConfigError, match="did you mean 'slurm_jobs'"):
+        load_config(SearchConfig, cfg)
+    with pytest.raises(ConfigError, match="slurm_jobs"):
+        SearchConfig(slurm_jobs=0)
+
+
+def test_slurm_jobs_and_another_executor_are_refused(tmp_path, capsys):
+    assert main(["search", str(tmp_path / "r"), "--slurm-jobs", "2", "--workers", "2"]) == 2
+    assert "give one executor" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def _fake_tool(folder, name, text, code):
+    folder.mkdir(exist_ok=True)
+    path = folder / name
+    path.write_text(f"#!/bin/sh\necho '{text}' >&2\nexit {code}\n")
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+
+
+def test_missing_sbatch_and_a_refused_job_are_clear(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    (tmp_path / "empty").mkdir()
+    assert main(["search", str(tmp_path / "r"), "--slurm-jobs", "2"]) == 2
+    assert "sbatch is not on PATH" in capsys.readouterr().err
+    _fake_tool(tmp_path / "bin", "sbatch", "sbatch: error: invalid partition specified: nope", 1)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
+    assert main(["search", str(tmp_path / "r2"), "--slurm-jobs", "2", "--slurm-partition", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "Slurm refuses the worker job (sbatch: error: invalid partition specified: nope)" in err and "slurm_partition" in err
+    assert not (tmp_path / "r2" / "teacher").exists()  # refused before any data or teacher work
+
+
+def test_peak_running_counts_overlapping_evaluations():
+    records = [{"started": 0.0, "wall_time": 10.0}, {"started": 1.0, "wall_time": 3.0}, {"started": 5.0, "wall_time": 1.0},
+               {"started": 10.0, "wall_time": 1.0}, {"status": "failed"}]
+    assert peak_running(records) == 2  # a trial that starts as another ends does not overlap it
+    assert peak_running([{"status": "failed"}]) is None
