@@ -265,9 +265,19 @@ def _checked_variance(var: torch.Tensor) -> torch.Tensor:
 
 
 def _ranks(values: torch.Tensor) -> torch.Tensor:
-    """Average ranks (ties share their mean rank, as ``scipy.stats.rankdata``) of each row."""
-    ranked = scipy.stats.rankdata(values.cpu().numpy(), axis=1)
-    return torch.as_tensor(ranked, dtype=torch.float64, device=values.device)
+    """Average ranks (ties share their mean rank, as ``scipy.stats.rankdata``) of each row, by one sort on ``values``' device.
+
+    Each run of equal sorted values gets the mean of its 1-based positions (a sum of integers over a count: exact in float64).
+    """
+    k, n = values.shape
+    ordered, order = torch.sort(values, dim=1)  # ties are averaged, so their order does not matter
+    starts = torch.ones_like(ordered, dtype=torch.bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    group = torch.cumsum(starts, dim=1) - 1
+    positions = torch.arange(1, n + 1, dtype=torch.float64, device=values.device).expand(k, n)
+    sums = torch.zeros((k, n), dtype=torch.float64, device=values.device).scatter_add_(1, group, positions)
+    counts = torch.zeros((k, n), dtype=torch.float64, device=values.device).scatter_add_(1, group, torch.ones_like(positions))
+    return torch.empty((k, n), dtype=torch.float64, device=values.device).scatter_(1, order, (sums / counts).gather(1, group))
 
 
 def _kendall_tau_a(x: np.ndarray, y: np.ndarray) -> float:
