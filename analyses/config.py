@@ -145,6 +145,11 @@ def load_config(cls: type[C], path: str | Path | None = None, *, base: dict[str,
         raise ConfigError("both premature-steps and premature-epochs are given; premature-epochs would silently replace the steps",
                           "give one of them", file=path, field="premature_epochs")
     known = [f.name for f in fields(cls)]
+    misplaced = sorted(set(toml.get("teacher_args") or {}) & set(known)) if isinstance(toml.get("teacher_args"), dict) else []
+    if misplaced:
+        key = misplaced[0].replace("_", "-")
+        raise ConfigError(f"{key} is written inside the [teacher] table, where it would go to the teacher's loader",
+                          f"move {key} = ... above [teacher] (it is a top-level option)", file=path, field=misplaced[0])
     unknown = sorted(set(values) - set(known))
     if unknown:
         hints = {k: difflib.get_close_matches(k, known, n=1) for k in unknown}

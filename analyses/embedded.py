@@ -124,13 +124,18 @@ def load_split(config: EmbeddedConfig, which: str) -> ImageSet:
     return images
 
 
+#: Teacher stimuli taken from the evaluation split when ``n_stimuli`` is not given.
+DEFAULT_STIMULI = 300
+
+
 def _stimulus_count(config: EmbeddedConfig, evaluation: ImageSet) -> int:
-    if not 3 <= config.n_stimuli < len(evaluation):
+    n = config.n_stimuli if config.n_stimuli is not None else DEFAULT_STIMULI
+    if not 3 <= n < len(evaluation):
         raise ConfigError(
             f"n_stimuli must be between 3 and {len(evaluation) - 1} (the evaluation split has {len(evaluation)} images)",
             "lower n-stimuli", field="n_stimuli",
         )
-    return config.n_stimuli
+    return n
 
 
 def recording_stimuli(config: EmbeddedConfig, shape: tuple[int, int, int]) -> ImageSet:
@@ -143,8 +148,13 @@ def recording_stimuli(config: EmbeddedConfig, shape: tuple[int, int, int]) -> Im
             "pass it as a loader argument: --teacher-arg stimulus_csv=stimuli.csv (or stimuli=... for npy-csv)", field="teacher_args",
         )
     channels, size, _ = shape
-    return load_stimulus_images(csv, config.teacher_images, size=size, channels=channels,
-                                **DATASET_NORMS.get(config.dataset, _DEFAULT_NORM))
+    stimuli = load_stimulus_images(csv, config.teacher_images, size=size, channels=channels, **DATASET_NORMS.get(config.dataset, _DEFAULT_NORM))
+    if config.n_stimuli is None:
+        return stimuli
+    if config.n_stimuli > len(stimuli):
+        raise ConfigError(f"n-stimuli = {config.n_stimuli}, but the recording's stimulus set has {len(stimuli)} images", f"set n-stimuli to at most "
+                          f"{len(stimuli)}, or leave it out to use them all", field="n_stimuli")
+    return stimuli.subset(range(config.n_stimuli))  # the first N of the stimulus set, in its CSV's order
 
 
 def describe_stimuli(stimuli: ImageSet, training: ImageSet) -> tuple[str, bool]:
@@ -169,6 +179,8 @@ def check_config(config: EmbeddedConfig) -> None:
     """Refuse settings that cannot work before any data is loaded or any network trained."""
     config.network.check_space(config.search_space)  # NetworkConfig checks n_cells and filters, CellSpace n_blocks; an unknown space raises UnknownName
     for name in ("n_train", "n_val", "n_stimuli", "teacher_depth"):
+        if name == "n_stimuli" and config.n_stimuli is None:
+            continue
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < (3 if name == "n_stimuli" else 1):
             raise ConfigError(f"{name} = {value!r} is too small", f"set {name.replace('_', '-')} to at least {3 if name == 'n_stimuli' else 1}", field=name)

@@ -97,8 +97,8 @@ class EmbeddedConfig:
     n_train: int = 10_000
     #: held-out validation images that measure P
     n_val: int = 1_000
-    #: teacher stimuli (first images of the evaluation split; never trained or tested on)
-    n_stimuli: int = 300
+    #: teacher stimuli: the first N images of the evaluation split (default 300; never trained or tested on), or of a recording's own images (default: all)
+    n_stimuli: int | None = None
     #: the one seed every random choice is derived from
     seed: int = 0
     #: torch device of the candidates (cpu, cuda, cuda:N; default cpu)

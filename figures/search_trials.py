@@ -20,9 +20,12 @@ def progress(run_dir: Path, out_dir: Path) -> list[Path]:
     columns = [c for c in ("score", "P", "TG") if c in ok and ok[c].notna().any()]
     fig = new_figure(figsize=(4 * len(columns), 3.4), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(columns)))
+    leader = ok.score.cummax()  # the best trial by score so far: its P and TG, not each column's own maximum
+    best_so_far = ok.loc[[ok.index[int(np.argmax(ok.score.values[: i + 1]))] for i in range(len(ok))]] if len(ok) else ok
     for ax, column in zip(axes, columns):
         ax.plot(ok.tid, ok[column], "o", ms=4, alpha=0.7, label="trial")
-        ax.step(ok.tid, ok[column].cummax(), where="post", label="best so far")
+        values = leader if column == "score" else best_so_far[column].to_numpy()
+        ax.step(ok.tid, values, where="post", label="best trial by score so far")
         failed = trials[trials.status != "ok"]
         for tid in failed.tid:
             ax.axvline(tid, color="0.8", lw=0.8, zorder=0)

@@ -74,4 +74,6 @@ def best_trial_similarity(search_dir: str | Path) -> tuple[xr.DataArray, dict]:
             raise ResultMissing("the file has no successful trial", "fix the error each trial names in trials.csv, then search again", file=path)
         best = ok.isel(trial=int(np.argmax(ok.score.values)))
         scalars = {k: best[k].item() for k in ("score", "P", "TG", "genotype") if k in best}
-        return best.similarity.load(), {"trial": int(best.trial), **scalars}
+        similarity = best.similarity.load()
+        similarity.attrs.setdefault("method", trials.attrs.get("compare_method", "pearson"))  # files before 2026-12 were all Pearson
+        return similarity, {"trial": int(best.trial), **scalars}

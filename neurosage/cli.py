@@ -50,13 +50,20 @@ def _last_session_finished(run_dir: str) -> bool:
 
 def _refuse_unknown(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str]) -> None:
     """Report arguments no parser took, under the command they were given to, with the closest flag it has."""
-    command = getattr(args, "command", None)
-    sub = next((a.choices[command] for a in parser._actions if isinstance(a, argparse._SubParsersAction) and command in a.choices), parser)
+    sub = parser
+    while True:  # down to the (sub)command the arguments were given to: neurosage export brainscore ...
+        action = next((a for a in sub._actions if isinstance(a, argparse._SubParsersAction)), None)
+        chosen = getattr(args, action.dest, None) if action is not None else None
+        if chosen not in getattr(action, "choices", {}):
+            break
+        sub = action.choices[chosen]
     flags = [s for action in sub._actions for s in action.option_strings]
     first = next((e.split("=")[0] for e in extra if e.startswith("-")), None)
     close = difflib.get_close_matches(first, flags, n=1, cutoff=0.75) if first else []
-    hint = f"did you mean {close[0]}? " if close else ""
-    sub.error(f"unrecognized arguments: {' '.join(extra)}{'; ' + hint.rstrip() if hint else ''}")
+    hints = [f"did you mean {close[0]}?"] if close else []
+    if getattr(args, "command", None) == "analyze" and first and not close:
+        hints.append("an analysis takes its options (e.g. compare-method, budget) from the TOML file given to --config")
+    sub.error(f"unrecognized arguments: {' '.join(extra)}{''.join('; ' + h for h in hints)}")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -182,7 +182,7 @@ def _run_search(args: argparse.Namespace) -> int:
     from neurosage.analyses.embedded import check_config
 
     run_dir = Path(args.run_dir)
-    # a resumed search starts from the settings recorded in its run folder; flags may change only budget and workers
+    # a resumed search starts from the settings recorded in its run folder; flags may change only RESUMABLE ones (budget, executor)
     config = config_from_args(SearchConfig, args, base=resume_settings(run_dir) if args.resume else None)
     check_config(config)  # settings that cannot work leave no run folder behind
     from neurosage.search.driver import check_executor
@@ -271,6 +271,8 @@ def _stimuli(args: argparse.Namespace):
         from neurosage.data_adapters.images import load_stimulus_images
 
         stimuli = load_stimulus_images(args.stimuli, args.images, size=args.size, channels=args.channels, mean=0.5, std=0.25)
+        if args.n_stimuli > len(stimuli):
+            log.warning("--n-stimuli %d, but the stimulus set has %d images: all %d are used", args.n_stimuli, len(stimuli), len(stimuli))
         return stimuli.subset(range(min(args.n_stimuli, len(stimuli))))
     from neurosage.analyses.embedded import teacher_stimuli
     from neurosage.analyses.settings import EmbeddedConfig
@@ -322,8 +324,17 @@ def _run_rdm(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ConfigError("--out is a file", "give a folder for the RDMs, tables and plots (it is created)", file=out, field="out")
+    foreign = sorted(p.name for p in out.iterdir() if p.name not in RDM_OUTPUTS) if out.is_dir() else []
+    if foreign:
+        raise ConfigError(f"--out holds files that neurosage rdm did not write (e.g. {foreign[:3]}), which its outputs could overwrite",
+                          "give an empty or new folder, or one an earlier neurosage rdm wrote", file=out, field="out")
     teacher = teacher_from_spec(args.teacher, stimuli, cache_dir=out / "cache", device=args.device, dataset_kwargs=teacher_args(args),
                                 rdm_method=args.rdm_method, compare_method=args.compare_method)
+    if teacher.rdm_method == "crossnobis":  # network layers have no repetitions: summary.json records both stacks' methods
+        layers_too = teacher.rdms.attrs.get("method") != "crossnobis"
+        (log.warning if layers_too else log.info)("rdm-method crossnobis: %s no repetitions, so their RDMs are sqeuclidean (crossnobis's "
+                                                  "noise-free expectation)", "the teacher's and the model's layers have" if layers_too else
+                                                  "the model's layers have")
     if args.bootstrap is None:
         args.bootstrap = 1000 if teacher.compare_method in BOOTSTRAP_METHODS else 0
         if not args.bootstrap:
@@ -335,8 +346,13 @@ def _run_rdm(args: argparse.Namespace) -> int:
                               teacher=args.teacher, layers=layers)
     paths += plot_rdm_figures(out, shown.rdms, rdms, scores.similarity, short_title(args.model, weights))
     _print_scores(f"{args.model}: {weights}", shown, scores)
-    print(f"written in {out}: {', '.join(path.name for path in paths)}")
+    print(f"written in {out}: {', '.join(path.name for path in paths)} (teacher cache in {out / 'cache'})")
     return 0
+
+
+#: What ``neurosage rdm --out`` writes (and may overwrite) in its folder.
+RDM_OUTPUTS = frozenset({"cache", "teacher_rdms.nc", "model_rdms.nc", "similarity.csv", "scores.csv", "summary.json",
+                         *(f"{name}.{ext}" for name in ("similarity", "rdms", "mds") for ext in ("png", "pdf"))})
 
 
 def _print_scores(heading: str, teacher, scores) -> None:
@@ -348,8 +364,9 @@ def _print_scores(heading: str, teacher, scores) -> None:
     for endpoint, best in scores.best_layer.items():
         score = scores.per_endpoint[endpoint]
         interval = f" [{intervals[endpoint][0]:.4f}, {intervals[endpoint][1]:.4f}]" if endpoint in intervals else ""
-        ceiling = (f"; noise ceiling {details[endpoint].describe()}, {ceiled[endpoint]:.3f} of it ({teacher.ceiling_convention})"
-                   if endpoint in details else "")
+        ceiling = "" if endpoint not in details else f"; noise ceiling {details[endpoint].describe()}, " + (
+            f"{ceiled[endpoint]:.3f} of it ({teacher.ceiling_convention})" if endpoint in ceiled else
+            f"not comparable with {teacher.compare_method} (the ceiling is a {details[endpoint].compare} correlation)")
         print(f"{endpoint}: best layer {best}, S = {score:.4f}{interval}{ceiling}")
     tg_interval = f" [{scores.tg_interval[0]:.4f}, {scores.tg_interval[1]:.4f}]" if scores.tg_interval else ""
     print(f"TG = {scores.tg:.4f}{tg_interval}" + (f" (95% intervals: {scores.n_bootstrap} bootstrap samples of the "
@@ -507,6 +524,10 @@ def _run_export_brainscore(args: argparse.Namespace) -> int:
     bad = [region for region, eq, target in pairs if not (eq and region and target)]
     if bad:
         raise ConfigError(f"--region {bad[0]!r} is not REGION=TARGET", "write e.g. --region V4=cell_1 or --region IT=aIT", field="region")
+    regions = [region for region, _, _ in pairs]
+    twice = sorted({r for r in regions if regions.count(r) > 1})
+    if twice:
+        raise ConfigError(f"--region names {twice[0]} twice", "give each region once", field="region")
     folder = export_brainscore(args.run_dir, trial=args.trial, out=args.out, name=args.name,
                                regions={region: target for region, _, target in pairs})
     spec = json.loads((folder / "neurosage_export.json").read_text())

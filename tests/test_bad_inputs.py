@@ -244,6 +244,22 @@ def compare_nan_rdm(tmp):
     compare_rdms(bad, _rdm(seed=1))
 
 
+@case(ConfigError, "do not say how they were computed")
+def cka_on_rdms_without_a_method(tmp):
+    a, b = _rdm(), _rdm(seed=1)
+    a.attrs, b.attrs = {}, {}
+    compare_rdms(a, b, "cka")
+
+
+@case(ConfigError, "inside the [teacher] table")
+def toml_rsa_option_inside_the_teacher_table(tmp):
+    from neurosage.analyses.config import load_config
+    from neurosage.analyses.settings import SearchConfig
+
+    (tmp / "c.toml").write_text('[teacher]\nspec = "brain:MajajHong2015:V4"\nrdm-method = "crossnobis"\n')
+    load_config(SearchConfig, tmp / "c.toml")
+
+
 @case(ConfigError, "unknown RDM comparison")
 def compare_unknown_method(tmp):
     compare_rdms(_rdm(), _rdm(seed=1), "cosine_similarity")

@@ -383,9 +383,14 @@ def test_search_with_rsa_choices_from_toml_and_flags(tmp_path, fmnist, capsys):
     teacher = Teacher.load(cached)
     assert (teacher.rdm_method, teacher.compare_method) == ("sqeuclidean", "rho_a")
     assert json.loads(teacher.rdms.attrs["provenance"])["rdm"]["compare"] == "rho_a"
+    import xarray as xr
+
+    with xr.open_dataset(run / "trials.nc") as trials:  # what the similarity numbers are, for figures and readers
+        assert trials.similarity.attrs["method"] == "rho_a" and trials.attrs["rdm_method"] == "sqeuclidean"
     capsys.readouterr()
     assert main(args + ["--compare-method", "spearman", "--resume"]) == 2
-    assert "compare_method" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "compare_method" in err and "keep-weights" in err  # the fix lists what may change, from the one list
     assert main(["search", str(tmp_path / "cka"), "--data", str(fmnist), "--compare-method", "cka"]) == 2
     assert "sqeuclidean" in capsys.readouterr().err
 
@@ -418,3 +423,28 @@ def test_an_unknown_flag_is_reported_under_its_command_with_the_closest_flag(cap
     err = capsys.readouterr().err.strip()
     assert err.startswith("neurosage search: error: unrecognized arguments: --budgt 3")
     assert "did you mean --budget?" in err and err.endswith("see neurosage search --help")
+    assert main(["export", "brainscore", "run", "--regoin", "V1=cell_0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("neurosage export brainscore: error") and "did you mean --region?" in err
+    assert main(["analyze", "predictability", "--compare-methd", "x"]) == 2
+    assert "TOML file given to --config" in capsys.readouterr().err
+
+
+def test_n_stimuli_takes_the_first_images_of_a_recordings_stimulus_set(tmp_path, fmnist, capsys):
+    """n-stimuli applies to a recording's own images too (the first N of its CSV), and asking for more is refused."""
+    from helpers import write_brainio_netcdf
+
+    from neurosage.analyses.embedded import embedded_setup
+    from neurosage.analyses.settings import SearchConfig
+
+    nc, stimuli, _ = write_brainio_netcdf(tmp_path / "assy_dicarlo_MajajHong2015_public.nc", n_images=8)
+    stimuli.to_csv(tmp_path / "stim.csv", index=False)
+    images = _png_zip(tmp_path / "stim.zip", stimuli.filename)
+    base = dict(data=str(fmnist), teacher="brain:MajajHong2015:V4,IT", teacher_images=str(images), n_train=64, n_val=40,
+                teacher_args={"path": str(nc), "stimulus_csv": str(tmp_path / "stim.csv")})
+    setup = embedded_setup(SearchConfig(**base, n_stimuli=5), tmp_path / "five")
+    assert list(setup.teacher.stimulus_ids) == [str(s) for s in stimuli.image_id[:5]]
+    assert embedded_setup(SearchConfig(**base), tmp_path / "all").teacher.rdms.sizes["condition_row"] == 8  # default: all of them
+    assert main(["search", str(tmp_path / "r"), "--data", str(fmnist), "--teacher", base["teacher"], "--teacher-images", str(images),
+                 "--teacher-arg", f"path={nc}", "--teacher-arg", f"stimulus_csv={tmp_path / 'stim.csv'}", "--n-stimuli", "20"]) == 2
+    assert "has 8 images" in capsys.readouterr().err

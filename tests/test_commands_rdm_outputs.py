@@ -53,7 +53,7 @@ def test_rdm_writes_every_file_and_prints_where(run):
     for name in FILES:
         assert (out / name).stat().st_size > 100, name
     line = next(line for line in printed.splitlines() if line.startswith("written in"))
-    assert line == f"written in {out}: {', '.join(FILES)}"
+    assert line == f"written in {out}: {', '.join(FILES)} (teacher cache in {out / 'cache'})"
 
 
 def test_saved_rdms_load_convert_and_give_the_similarity_table(run):
@@ -188,3 +188,12 @@ def test_rdm_command_takes_the_rsa_choices(tmp_path, tiny_fmnist, capsys):
     capsys.readouterr()
     assert main(args + ["--compare-method", "cka"]) == 2  # correlation RDMs have no Gram matrix
     assert "sqeuclidean" in capsys.readouterr().err
+
+
+def test_rdm_refuses_an_out_folder_holding_other_files(tmp_path, tiny_fmnist, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    assert main(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "net:cifar_resnet-1:stack2", "--data", str(tiny_fmnist),
+                 "--n-stimuli", "10", "--out", str(out)]) == 2
+    assert "did not write" in capsys.readouterr().err and (out / "notes.txt").read_text() == "keep me"

@@ -139,7 +139,11 @@ def linear_cka(x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, *, un
 def _centred_grams(rdms: xr.DataArray, device, *, unbiased: bool) -> torch.Tensor:
     """Centred Gram matrices ``(k, N, N)`` of Euclidean RDMs: ``G = -D2 / 2``, double centred (or unbiased-centred)."""
     measure = rdms.attrs.get("method")
-    if measure is not None and measure not in EUCLIDEAN_RDMS:
+    if measure is None:
+        raise ConfigError("linear CKA needs Euclidean RDMs, and these RDMs do not say how they were computed (no 'method' attr)",
+                          "compute them with compute_rdm(..., 'sqeuclidean'), or set rdms.attrs['method'] = 'sqeuclidean' if they are squared "
+                          "Euclidean distances", field="method")
+    if measure not in EUCLIDEAN_RDMS:
         raise ConfigError(f"linear CKA needs Euclidean RDMs, got {measure!r} RDMs", "compute the RDMs with method 'sqeuclidean' (rdm-method)",
                           field="method")
     d = _matrices(rdms, device)

@@ -30,6 +30,7 @@ _RSATOOLBOX_MEASURE = {
     "crossnobis": "crossnobis",
 }
 _PREFIX = "descriptor_"
+_ENCODED = "json_encoded_descriptors"
 
 
 def to_rsatoolbox(rdms: xr.DataArray) -> Any:
@@ -43,7 +44,8 @@ def to_rsatoolbox(rdms: xr.DataArray) -> Any:
     rdm_descriptors.update({name: coord.values.tolist() for name, coord in stack.coords.items() if coord.dims == (STACK,) and name != STACK})
     patterns = {descriptor: stack[ROW].values.tolist()}
     patterns.update({name: coord.values.tolist() for name, coord in stack.coords.items() if coord.dims == (ROW,) and name != ROW})
-    descriptors = {k[len(_PREFIX):]: _attr_value(v) for k, v in rdms.attrs.items() if k.startswith(_PREFIX)}
+    encoded = set(json.loads(rdms.attrs.get(_ENCODED, "[]")))
+    descriptors = {k[len(_PREFIX):]: json.loads(v) if k in encoded else v for k, v in rdms.attrs.items() if k.startswith(_PREFIX)}
     return RDMs(
         dissimilarities=np.atleast_2d(upper_triangle(stack)),
         dissimilarity_measure=_RSATOOLBOX_MEASURE.get(method, method),
@@ -75,7 +77,11 @@ def from_rsatoolbox(rdms: Any, descriptor: str = STIMULUS_ID) -> xr.DataArray:
     coords.update({k: (STACK, np.asarray(v)) for k, v in rdm_desc.items()})
     coords.update({k: (ROW, np.asarray(v)) for k, v in rdms.pattern_descriptors.items() if k not in (key, "index")})
     attrs = {"method": measure, "descriptor": key}
-    attrs.update({_PREFIX + k: _netcdf_attr(v) for k, v in (getattr(rdms, "descriptors", None) or {}).items()})
+    descriptors = getattr(rdms, "descriptors", None) or {}
+    attrs.update({_PREFIX + k: _netcdf_attr(v) for k, v in descriptors.items()})
+    encoded = [_PREFIX + k for k, v in descriptors.items() if not isinstance(v, (str, int, float, np.integer, np.floating))]
+    if encoded:
+        attrs[_ENCODED] = json.dumps(encoded)  # the descriptors stored as JSON text, decoded on the way back (no other string is)
     return xr.DataArray(rdms.get_matrices(), dims=(STACK, ROW, COL), coords=coords, attrs={k: v for k, v in attrs.items() if v is not None})
 
 
@@ -84,12 +90,3 @@ def _netcdf_attr(value: Any) -> Any:
     if isinstance(value, (str, int, float, np.integer, np.floating)):
         return value
     return json.dumps(value, default=str)
-
-
-def _attr_value(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value

@@ -30,6 +30,6 @@ def refuse_changed_settings(run_dir: Path, resolved: dict[str, Any]) -> None:
         listing = ", ".join(f"{k}: {v['run']!r} -> {v['session']!r}" for k, v in changed.items())
         raise RunFolderError(
             f"resuming would change the settings of the search in {run_dir} ({listing})",
-            "resume with the recorded settings (only the budget and the workers may change), or start a new run folder",
+            f"resume with the recorded settings (only {', '.join(k.replace('_', '-') for k in RESUMABLE)} may change), or start a new run folder",
             file=run_dir / PROVENANCE_FILE,
         )

@@ -141,6 +141,10 @@ def region_layer_map(best_layer: Mapping[str, str], scores: Mapping[str, float],
             best = max(subs, key=lambda e: (scores.get(e, float("-inf")), -IT_SUBREGIONS.index(e)))
             mapping["IT"], source["IT"] = modules[best_layer[best]], best
     for region, target in (overrides or {}).items():
+        if region not in BRAIN_SCORE_REGIONS:
+            close = _region_of(region)
+            raise ConfigError(f"--region {region}={target}: {region!r} is not a region Brain-Score commits layers for",
+                              f"use {close!r}" if close else f"use one of {list(BRAIN_SCORE_REGIONS)} (case matters)", field="region")
         if target in best_layer and best_layer[target] in modules:
             mapping[region], source[region] = modules[best_layer[target]], target
         elif target in modules:
@@ -171,9 +175,9 @@ def _choose_trial(run_dir: Path, record: Mapping[str, Any], trial: int | None) -
     kept = record.get("weights") or {}
     entries = {int(e["trial"]): e for e in kept.get("trials", [])}
     if not entries:
-        raise ConfigError("this search kept no trial weights (searches keep them since neurosage records them in run.json; "
-                          f"keep-weights was {kept.get('keep', 'not set')})",
-                          "run the search again with --keep-weights 1 or more (a resumed search keeps the weights of the trials it runs)",
+        why = f"keep-weights = {kept['keep']}" if "keep" in kept else "it ran before neurosage kept weights"
+        raise ConfigError(f"this search kept no trial weights ({why})",
+                          "start a new search with --keep-weights K (resuming keeps weights only of the trials it runs, not of finished ones)",
                           file=run_dir / PROVENANCE_FILE, field="keep_weights")
     journal = run_dir / "journal.sqlite"
     rows = {row["tid"]: {**row["record"], "tid": row["tid"]} for row in Journal(journal).rows()} if journal.is_file() else {}
@@ -261,7 +265,7 @@ def export_brainscore(
     chosen, entry = _choose_trial(run_dir, record, trial)
     kept = record["weights"]
     tid = int(chosen["tid"])
-    identifier = _check_name(name or _default_name(run_dir, tid))
+    identifier = _check_name(_default_name(run_dir, tid) if name is None else name)
     folder = Path(out) if out is not None else run_dir / "brainscore" / re.sub(r"[-.]", "_", identifier)
     _check_out(folder)
     settings = _input_settings(kept)

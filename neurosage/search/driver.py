@@ -276,6 +276,8 @@ def _search_loop(run_dir: Path, space: SearchSpace, task: CandidateTask, budget:
     executor: Any = DaskExecutor(client) if client is not None else InlineExecutor()
 
     attrs = {"objective": task.objective, "alpha": task.alpha, "space": space.name, "algo": algo}
+    if task.teacher is not None:  # what S_i, TG and the similarity matrix mean
+        attrs.update(compare_method=task.compare_method or task.teacher.compare_method, rdm_method=task.teacher.rdm_method)
     bar = progress_bar(total=budget, initial=done, desc=f"{algo}:{task.objective}", enabled=progress)
     started, finished_here = time.time(), 0
     try:

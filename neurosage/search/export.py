@@ -74,6 +74,8 @@ def export_trials(journal: Journal, run_dir: str | Path, attrs: dict[str, Any] |
             if r.get("similarity") and r.get("endpoints") == endpoints and r.get("layers") == layers:
                 sim[i] = np.asarray(r["similarity"], dtype=float)
         ds["similarity"] = (("trial", "endpoint", "layer"), sim)
+        if attrs and attrs.get("compare_method"):
+            ds["similarity"].attrs["method"] = str(attrs["compare_method"])
         ds = ds.assign_coords(layer=layers)
     for name in ds.data_vars:
         if ds[name].dtype == object:

@@ -31,7 +31,7 @@ from neurosage.assembly import (
 from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError
 from neurosage.rsa.ceiling import Ceiling, noise_ceilings
-from neurosage.rsa.methods import check_rsa_methods
+from neurosage.rsa.methods import CORRELATIONS, check_rsa_methods
 from neurosage.rsa.rdm import COL, ROW, STACK, compute_rdm, stack_rdms
 from neurosage.training.activations import model_rdms
 from neurosage.training.configs import RDMOptions
@@ -70,9 +70,13 @@ class Teacher:
 
     @property
     def ceilings(self) -> dict[str, float] | None:
-        """Noise ceiling per endpoint (recordings with repetitions), or None; see :attr:`ceiling_details`."""
+        """Noise ceiling per endpoint (recordings with repetitions), or None; see :attr:`ceiling_details`.
+
+        None too when the teacher's comparison is not a correlation (cosine, bures, CKA...): a ceiling is a correlation of
+        split-half RDMs, so a score over it would divide unlike measures (the details still describe the recording's reliability).
+        """
         text = self.rdms.attrs.get("ceilings")
-        return json.loads(text) if text else None
+        return json.loads(text) if text and self.compare_method in CORRELATIONS else None
 
     @property
     def ceiling_details(self) -> dict[str, Ceiling]:
@@ -112,13 +116,14 @@ class Teacher:
         singles.update({n: other.rdms.sel({STACK: n}, drop=True) for n in other.endpoints})
         combined = stack_rdms(singles)
         combined.attrs.update(rdm_method=self.rdm_method, compare_method=self.compare_method)
-        ceilings = {**(self.ceilings or {}), **(other.ceilings or {})}
+        mine, theirs = (json.loads(t.rdms.attrs["ceilings"]) if t.rdms.attrs.get("ceilings") else {} for t in (self, other))
+        ceilings = {**mine, **theirs}
         if ceilings:
-            if self.ceilings and other.ceilings and self.ceiling_convention != other.ceiling_convention:
+            if mine and theirs and self.ceiling_convention != other.ceiling_convention:
                 raise ConfigError("the two teachers' ceilings follow different conventions", "build both with the same ceiling convention", field="ceiling")
             details = {name: c.to_dict() for name, c in {**self.ceiling_details, **other.ceiling_details}.items()}
             combined.attrs.update(ceilings=json.dumps(ceilings), ceiling_details=json.dumps(details),
-                                  ceiling_convention=self.ceiling_convention if self.ceilings else other.ceiling_convention)
+                                  ceiling_convention=self.ceiling_convention if mine else other.ceiling_convention)
         return Teacher(combined, self.images)
 
     def content_hash(self) -> str:

@@ -152,6 +152,25 @@ def test_candidates_are_scored_by_the_teachers_choices(rng):
     assert scores.per_endpoint["stack1"] == pytest.approx(1.0, abs=1e-12)  # the same layer of the same network
 
 
+def test_ceilings_are_not_divided_into_a_comparison_that_is_no_correlation(rng):
+    from neurosage.teachers.teacher import brain_teacher
+
+    assembly, _, _ = _repeated_assembly(rng, n_rep=4)
+    teacher = brain_teacher(assembly, method="sqeuclidean", compare="cka", ceiling_splits=3)
+    assert teacher.ceilings is None  # a CKA over a Pearson reliability would mean nothing
+    assert teacher.ceiling_details["V4"].compare == "pearson"  # the recording's reliability is still described
+    assert brain_teacher(assembly, compare="spearman", ceiling_splits=3).ceilings is not None
+
+
+def test_rsatoolbox_string_descriptors_stay_strings(tmp_path, rng):
+    theirs = rsatoolbox.rdm.RDMs(rng.random((1, 3)), descriptors={"note": "null", "flag": "true", "n": "42", "nested": {"a": [1, 2]}},
+                                 pattern_descriptors={"stimulus_id": ["a", "b", "c"]})
+    ours = from_rsatoolbox(theirs)
+    ours.to_netcdf(tmp_path / "r.nc")
+    back = to_rsatoolbox(xr.load_dataarray(tmp_path / "r.nc"))
+    assert back.descriptors == {"note": "null", "flag": "true", "n": "42", "nested": {"a": [1, 2]}}
+
+
 def test_bootstrap_intervals_for_vector_comparisons_only(rng):
     a, b = _stacks(rng, "correlation")
     for method in ("rho_a", "cosine"):

@@ -153,14 +153,26 @@ def test_bad_exports_are_refused_with_one_fix(searched, tmp_path):
     with pytest.raises(ConfigError, match="not a search's run folder") as exc:
         export_brainscore(tmp_path, out=tmp_path / "a")
     _one_fix(exc)
+    with pytest.raises(ConfigError, match="use 'V1'") as exc:  # regions are Brain-Score's, case and all
+        export_brainscore(run, regions={"v1": "cell_0"}, out=tmp_path / "a")
+    _one_fix(exc)
+    with pytest.raises(ConfigError, match="not a region Brain-Score commits"):
+        export_brainscore(run, regions={"V5": "cell_0"}, out=tmp_path / "a")
+    with pytest.raises(ConfigError, match="identifier"):
+        export_brainscore(run, name="", out=tmp_path / "a")  # an empty name is a mistake, not "the default"
     assert not (tmp_path / "a").exists()
+
+
+def test_a_region_given_twice_is_refused(searched, capsys):
+    assert main(["export", "brainscore", str(searched["run"]), "--region", "V1=cell_0", "--region", "V1=cell_1"]) == 2
+    assert "names V1 twice" in capsys.readouterr().err
 
 
 def test_a_search_that_kept_no_weights_is_refused(tmp_path, capsys):
     searched_run(tmp_path / "run", tmp_path / "stimuli", budget=1, keep_weights=0)
     with pytest.raises(ConfigError, match="kept no trial weights") as exc:
         export_brainscore(tmp_path / "run")
-    assert "--keep-weights" in _one_fix(exc)
+    assert "--keep-weights" in _one_fix(exc) and "keep-weights = 0" in str(exc.value)
     assert main(["export", "brainscore", str(tmp_path / "run")]) == 2
     assert "kept no trial weights" in capsys.readouterr().err
 
