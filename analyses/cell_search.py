@@ -24,6 +24,7 @@ from neurosage.analyses.common import (
 )
 from neurosage.analyses.embedded import embedded_setup
 from neurosage.analyses.results import CELL_RERANK, CELL_TABLE, write_table
+from neurosage.search.executors import executor_for
 
 __all__ = ["CellSearchConfig", "run"]
 
@@ -34,16 +35,18 @@ class CellSearchConfig(RerankedSearchConfig):
 
 
 @recorded("cell_search")
-def run(run_dir: str | Path, config: CellSearchConfig = CellSearchConfig()) -> pd.DataFrame:
+def run(run_dir: str | Path, config: CellSearchConfig = CellSearchConfig(), *, client=None) -> pd.DataFrame:
+    """The search, its reranking and final training; with ``client`` (a running Dask cluster) every training runs on it."""
     config.check_final_params()
     run_dir = Path(run_dir)
     out = run_dir / "cell_search"
     setup = embedded_setup(config, run_dir, with_teacher=config.objective != "p")
     network = config.network
     result = objective_searches(
-        out, setup, config, network, config.search_space, {"search": config.objective}, seed=config.seed, device=config.device
+        out, setup, config, network, config.search_space, {"search": config.objective}, seed=config.seed, device=config.device, client=client,
     )["search"]
-    rerank, final = rerank_and_finalize(result.trials, setup, config, seed=config.seed, device=config.device)
+    with executor_for(client=client) as executor:
+        rerank, final = rerank_and_finalize(result.trials, setup, config, seed=config.seed, device=config.device, executor=executor)
     row = table_row(f"TG-SAGE ({config.objective})", config, result, rerank, final)
     write_table(run_dir, CELL_RERANK, pd.DataFrame(rerank))
     table = pd.DataFrame([row])

@@ -45,7 +45,7 @@ from neurosage.channels.search import (
 )
 from neurosage.nets.measure import count_flops, count_parameters
 from neurosage.nets.models import cifar_resnet
-from neurosage.search.executors import local_executor
+from neurosage.search.executors import executor_for
 from neurosage.training.configs import TrainConfig
 from neurosage.training.evaluation import evaluate, recalibrate_bn
 from neurosage.training.loop import train
@@ -104,7 +104,7 @@ def correlation_with_ci(x, y) -> dict[str, float]:
 
 
 @recorded("channel_search")
-def run(run_dir: str | Path, config: ChannelSearchAnalysisConfig = ChannelSearchAnalysisConfig()) -> pd.DataFrame:
+def run(run_dir: str | Path, config: ChannelSearchAnalysisConfig = ChannelSearchAnalysisConfig(), *, client=None) -> pd.DataFrame:
     for metric in config.metrics:  # refuse a bad rule, metric or bound before the teacher is trained
         config.search_config(metric).check()
     run_dir = Path(run_dir)
@@ -126,10 +126,10 @@ def run(run_dir: str | Path, config: ChannelSearchAnalysisConfig = ChannelSearch
                                                                   seed=config.seed).values()))) for m in ("qc", "teacher")}}
 
     settings = {"analysis": {k: v for k, v in asdict(config).items() if k != "workers"}}
-    with local_executor(config.workers) as executor:  # the searches are independent: one per worker
+    with executor_for(config.workers, client) as executor:  # the searches are independent: one per worker
         futures = {metric: executor.submit(
             run_channel_search, out / metric, build, setup.train, setup.val, config.search_config(metric), teacher=setup.teacher,
-            device=config.device, resume=True, settings=settings, observe=observe, progress=config.workers == 1,
+            device=config.device, resume=True, settings=settings, observe=observe, progress=config.workers == 1 and client is None,
         ) for metric in config.metrics}
         searches = {metric: future.result() for metric, future in futures.items()}
     trial_rows, size_rows = [], []

@@ -23,9 +23,11 @@ from neurosage.nets.measure import count_flops, count_parameters
 from neurosage.runs.lock import run_lock
 from neurosage.runs.provenance import record_run
 from neurosage.search.driver import SearchResult, run_search
+from neurosage.search.executors import InlineExecutor, gather
 from neurosage.search.weights import weights_to_keep
 from neurosage.spaces import parse_genotype
 from neurosage.training.configs import NetworkConfig, TrainConfig
+from neurosage.training.devices import torch_threads
 from neurosage.training.evaluation import evaluate, recalibrate_bn
 from neurosage.training.loop import train
 
@@ -44,10 +46,10 @@ def recorded(folder: str) -> Callable[[Callable], Callable]:
         default = inspect.signature(run).parameters["config"].default
 
         @functools.wraps(run)
-        def recorded_run(run_dir, config=default):
+        def recorded_run(run_dir, config=default, **executor):  # executor: client= (a running Dask cluster), where run takes it
             seeds = {k: v for k, v in asdict(config).items() if k in ("seed", "seeds")}
             with run_lock(Path(run_dir) / folder), record_run(Path(run_dir) / folder, asdict(config), seeds=seeds, device=config.device):
-                return run(run_dir, config)
+                return run(run_dir, config, **executor)
 
         return recorded_run
 
@@ -112,7 +114,7 @@ class RerankedSearchConfig(SearchOptions, EmbeddedConfig):
 
 def objective_searches(
     out: Path, setup: Setup, config: SearchOptions, network: NetworkConfig, space, folders: Mapping[str, str],
-    *, seed: int = 0, device=None, workers: int = 1,
+    *, seed: int = 0, device=None, workers: int = 1, client=None,
 ) -> dict[str, SearchResult]:
     """One search per objective with the same budget and seed (``folders``: folder name -> objective).
 
@@ -124,20 +126,24 @@ def objective_searches(
     for folder, objective in folders.items():
         task = setup.task(network, config.premature, objective, config.alpha, device, config.candidate_threads)
         results[folder] = run_search(
-            out / folder, space, task, budget=config.budget, algo=config.algo, seed=seed, workers=workers,
-            resume=True, searcher_kwargs=config.searcher_kwargs(), keep_weights=keep,
+            out / folder, space, task, budget=config.budget, algo=config.algo, seed=seed, workers=1 if client is not None else workers,
+            client=client, resume=True, searcher_kwargs=config.searcher_kwargs(), keep_weights=keep,
         )
     return results
 
 
 def train_mature(
     genotype: str, setup: Setup, network: NetworkConfig, training: TrainConfig | int, *, seed: int = 0, device=None,
-    on: str = "val", train_set=None,
+    on: str = "val", train_set=None, threads: int | None = None,
 ) -> dict[str, Any]:
     """Train a genotype (``training``, or a number of steps; cosine schedule) and report params, FLOPs, top-1/top-5 error on ``on``.
 
-    ``train_set`` defaults to the candidates' training set (``setup.train``).
+    ``train_set`` defaults to the candidates' training set (``setup.train``); ``threads`` torch CPU threads (None: as the
+    process has), the same in this process and on a worker, so the result does not depend on where it ran.
     """
+    if threads is not None:
+        with torch_threads(threads):
+            return train_mature(genotype, setup, network, training, seed=seed, device=device, on=on, train_set=train_set)
     training = TrainConfig(steps=training, batch_size=64) if isinstance(training, int) else training
     data = setup.train if train_set is None else train_set
     shape = data.image_shape
@@ -154,21 +160,27 @@ def train_mature(
     }
 
 
-def rerank_and_finalize(trials, setup: Setup, config: RerankedSearchConfig, *, seed: int = 0, device=None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def rerank_and_finalize(trials, setup: Setup, config: RerankedSearchConfig, *, seed: int = 0, device=None,
+                        executor=None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Train the top-k trials by score (validation), then the winner on the whole training split (test).
 
-    Returns the rerank rows and the final row (params, FLOPs, top-1/top-5 error on the evaluation split).
+    The rerank trainings run side by side on ``executor`` (default: one after another here), each with the config's
+    ``candidate_threads``. Returns the rerank rows and the final row (params, FLOPs, top-1/top-5 error on the evaluation split).
     """
     network = config.rerank_network
     ok = _top(trials[trials.status == "ok"], config.top_k)
-    rerank = [{**train_mature(g, setup, network, config.rerank_training, seed=seed, device=device), "search_score": s} for g, s in zip(ok.genotype, ok.score)]
+    executor = executor or InlineExecutor()
+    shared = executor.scatter(setup)
+    options = {"seed": seed, "device": device, "threads": config.candidate_threads}
+    trained = gather(executor, train_mature, [((g, shared, network, config.rerank_training), options) for g in ok.genotype])
+    rerank = [{**row, "search_score": s} for row, s in zip(trained, ok.score)]
     winner = min(rerank, key=lambda r: r["top1_error"])
     final_network = network
     if config.final_params:
         final_network = size_to_params(winner["genotype"], setup, network, config.final_params)
         log.warning("final network sized to %.3gM parameters: N = %d, F = %d", config.final_params / 1e6, final_network.n_cells, final_network.filters)
-    final = train_mature(winner["genotype"], setup, final_network, config.final_training, seed=seed, device=device, on="test",
-                         train_set=setup.train_full if setup.train_full is not None else setup.train)
+    final = executor.submit(train_mature, winner["genotype"], shared, final_network, config.final_training, on="test",
+                            train_set=setup.train_full if setup.train_full is not None else setup.train, **options).result()
     return rerank, {**final, "param_target": config.final_params}
 
 
@@ -250,18 +262,24 @@ def progress_curve(trials: pd.DataFrame, mature_error: dict[str, float], top_k: 
 
 def mature_errors(
     genotypes, setup: Setup, network: NetworkConfig, steps: int, run_dir: Path, cache: ResultFile, *, seed: int = 0,
-    device=None, on: str = "val",
+    device=None, on: str = "val", executor=None, threads: int | None = None,
 ) -> dict[str, float]:
-    """Mature top-1 error of each genotype, trained once each, cached in ``cache`` (a genotype, top1_error table).
+    """Mature top-1 error of each genotype, trained once each (side by side on ``executor``), cached in ``cache``.
 
-    Genotypes already in the cache are not retrained, and the cache is rewritten after every new genotype, so an
-    interrupted run keeps what it trained.
+    Genotypes already in the cache (a genotype, top1_error table) are not retrained, and the cache is rewritten as each
+    new genotype finishes, so an interrupted run keeps what it trained.
     """
     errors: dict[str, float] = {}
     if cache.exists(run_dir):
         table = read_table(run_dir, cache)
         errors = dict(zip(table.genotype, table.top1_error))
-    for genotype in sorted(set(genotypes) - set(errors)):
-        errors[genotype] = train_mature(genotype, setup, network, steps, seed=seed, device=device, on=on)["top1_error"]
-        write_table(run_dir, cache, pd.DataFrame({"genotype": list(errors), "top1_error": list(errors.values())}))
-    return errors
+    executor = executor or InlineExecutor()
+    todo = sorted(set(genotypes) - set(errors))
+    shared = executor.scatter(setup) if todo else setup
+    pending = {executor.submit(train_mature, g, shared, network, steps, seed=seed, device=device, on=on, threads=threads): g for g in todo}
+    while pending:
+        for future in executor.wait_any(list(pending)):
+            errors[pending.pop(future)] = future.result()["top1_error"]
+            done = dict(sorted(errors.items()))
+            write_table(run_dir, cache, pd.DataFrame({"genotype": list(done), "top1_error": list(done.values())}))
+    return dict(sorted(errors.items()))

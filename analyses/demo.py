@@ -28,6 +28,7 @@ from neurosage.analyses.settings import DemoConfig
 from neurosage.figures import demo_summary
 
 from neurosage.core.atomic import write_json
+from neurosage.search.executors import executor_for
 
 __all__ = ["DemoConfig", "run_demo"]
 
@@ -37,16 +38,21 @@ SEARCHES = {"search-ptg": "p+tg", "search-p": "p"}
 
 
 @recorded("")
-def run_demo(run_dir: str | Path, config: DemoConfig = DemoConfig()) -> dict:
-    """Run both searches, train each search's best-so-far candidates to maturity, draw ``demo.png``; returns the summary."""
+def run_demo(run_dir: str | Path, config: DemoConfig = DemoConfig(), *, client=None) -> dict:
+    """Run both searches, train each search's best-so-far candidates to maturity, draw ``demo.png``; returns the summary.
+
+    With ``client`` (a running Dask cluster) the candidates and the mature trainings run on it."""
     run_dir = Path(run_dir)
     setup = embedded_setup(config, run_dir)
     network = config.network
     results = objective_searches(
         run_dir, setup, config, network, config.search_space, SEARCHES, seed=config.seed, device=config.device, workers=config.workers,
+        client=client,
     )
     needed = set().union(*(top_k_genotypes(r.trials, 1) for r in results.values()))
-    errors = mature_errors(needed, setup, network, config.mature_steps, run_dir, DEMO_MATURE, seed=config.seed, device=config.device, on="test")
+    with executor_for(client=client) as executor:
+        errors = mature_errors(needed, setup, network, config.mature_steps, run_dir, DEMO_MATURE, seed=config.seed, device=config.device, on="test",
+                               executor=executor, threads=config.candidate_threads)
     curves = pd.concat([progress_curve(r.trials, errors, 1).assign(method=SEARCHES[f]) for f, r in results.items()], ignore_index=True)
     write_table(run_dir, DEMO_CURVES, curves)
     summary: dict = {"config": asdict(config), "teacher_endpoints": setup.teacher.endpoints, "searches": {}}

@@ -41,6 +41,7 @@ from neurosage.analyses.results import TABLE4, TABLE4_PAIRED, TABLE4_RERANK, wri
 from neurosage.stats import paired_difference
 
 from neurosage.teachers.kinds import teacher_from_spec
+from neurosage.search.executors import executor_for
 
 __all__ = ["NeuroSearchConfig", "run", "simulated_brain_teacher", "paired_table"]
 
@@ -68,7 +69,7 @@ def simulated_brain_teacher(setup: Setup, run_dir: Path, seed: int = 0):
 
 
 @recorded("neuro_search")
-def run(run_dir: str | Path, config: NeuroSearchConfig = NeuroSearchConfig()) -> pd.DataFrame:
+def run(run_dir: str | Path, config: NeuroSearchConfig = NeuroSearchConfig(), *, client=None) -> pd.DataFrame:
     config.check_final_params()
     run_dir = Path(run_dir)
     out = run_dir / "neuro_search"
@@ -90,9 +91,10 @@ def run(run_dir: str | Path, config: NeuroSearchConfig = NeuroSearchConfig()) ->
     rows, reranks = [], []
     for seed in config.seeds or (config.seed,):
         folders = {name if seed == config.seed else f"{name}-seed{seed}": objective for name, objective in SEARCHES.items()}
-        searches = objective_searches(out, setup, config, network, config.search_space, folders, seed=seed, device=config.device)
+        searches = objective_searches(out, setup, config, network, config.search_space, folders, seed=seed, device=config.device, client=client)
         for (name, result), folder in zip(searches.items(), SEARCHES):
-            rerank, final = rerank_and_finalize(result.trials, setup, config, seed=seed, device=config.device)
+            with executor_for(client=client) as executor:  # with a cluster, the reranks train side by side on it
+                rerank, final = rerank_and_finalize(result.trials, setup, config, seed=seed, device=config.device, executor=executor)
             reranks += [{**r, "network": folder, "seed": seed} for r in rerank]
             rows.append({**table_row(folder, config, result, rerank, final), "seed": seed, "teacher_stimuli": stimuli})
     write_table(run_dir, TABLE4_RERANK, pd.DataFrame(reranks))

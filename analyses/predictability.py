@@ -43,7 +43,7 @@ from neurosage.core.seeding import derive_seed
 from neurosage.nets.build import build_network
 from neurosage.nets.measure import count_parameters
 from neurosage.search.candidate import score_network
-from neurosage.search.executors import local_executor
+from neurosage.search.executors import executor_for
 from neurosage.spaces import parse_genotype
 from neurosage.stats import compare_correlations, correlation
 from neurosage.training.configs import TrainConfig
@@ -302,7 +302,7 @@ def _repeat(entry: dict, data: _PoolData, config: PredictabilityConfig) -> dict:
     return {**entry, "repeat": {"status": "ok", "mature_top1": mature, "seconds": result.wall_time}}
 
 
-def _pool(setup: Setup, config: PredictabilityConfig, cache: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _pool(setup: Setup, config: PredictabilityConfig, cache: Path, client=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Records (one row per architecture and checkpoint) and architectures (one row each) of the pool, trained now on
     ``workers`` processes or read from ``cache``, so a larger pool, or more repeats, reuse a smaller one."""
     from neurosage.core.progress import progress_bar
@@ -322,11 +322,11 @@ def _pool(setup: Setup, config: PredictabilityConfig, cache: Path) -> tuple[pd.D
         else:
             todo.append(("train", arch))
     functions = {"train": _architecture, "repeat": _repeat}
-    with local_executor(config.workers) as executor, progress_bar(total=len(todo), desc="predictability pool") as bar:
+    with executor_for(config.workers, client) as executor, progress_bar(total=len(todo), desc="predictability pool") as bar:
         data_ref = executor.scatter(data)
         pending: dict[Any, str] = {}
         while todo or pending:
-            while todo and len(pending) < config.workers:  # a bounded queue: each result is cached as soon as it is done
+            while todo and len(pending) < (executor.slots() if client is not None else config.workers):  # a bounded queue: each result is cached as soon as it is done
                 kind, arch = todo.pop(0)
                 pending[executor.submit(functions[kind], entries[arch] if kind == "repeat" else arch, data_ref, config)] = kind
             for future in executor.wait_any(list(pending)):
@@ -381,13 +381,14 @@ def summarize(architectures: pd.DataFrame, teacher_top1: float | None, config: P
 
 
 @recorded("predictability")
-def run(run_dir: str | Path, config: PredictabilityConfig = PredictabilityConfig()) -> pd.DataFrame:
-    """Train the pool, write records and correlations; returns the correlations."""
+def run(run_dir: str | Path, config: PredictabilityConfig = PredictabilityConfig(), *, client=None) -> pd.DataFrame:
+    """Train the pool (on ``client``'s cluster when given, else ``workers`` local processes), write records and correlations;
+    returns the correlations."""
     run_dir = Path(run_dir)
     out = run_dir / "predictability"
     setup = embedded_setup(config, run_dir)
     t0 = time.perf_counter()
-    records, architectures = _pool(setup, config, _pool_cache(out, config))
+    records, architectures = _pool(setup, config, _pool_cache(out, config), client)
     write_table(run_dir, PREDICTABILITY_RECORDS, records)
     write_table(run_dir, PREDICTABILITY_ARCHITECTURES, architectures)
     summary = {**summarize(architectures, embedded_teacher_accuracy(setup, config, run_dir), config), "wall_seconds_this_session": time.perf_counter() - t0}

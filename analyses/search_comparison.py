@@ -42,6 +42,7 @@ from scipy import stats
 
 from neurosage.core.errors import ConfigError
 from neurosage.search.driver import run_search
+from neurosage.search.executors import executor_for
 from neurosage.search.weights import weights_to_keep
 from neurosage.spaces import get_space
 from neurosage.stats import paired_difference
@@ -143,7 +144,7 @@ class SearchComparisonConfig(SearchOptions, EmbeddedConfig):
 
 
 @recorded("search_comparison")
-def run(run_dir: str | Path, config: SearchComparisonConfig = SearchComparisonConfig()) -> pd.DataFrame:
+def run(run_dir: str | Path, config: SearchComparisonConfig = SearchComparisonConfig(), *, client=None) -> pd.DataFrame:
     config.check()
     run_dir = Path(run_dir)
     out = run_dir / "search_comparison"
@@ -156,12 +157,14 @@ def run(run_dir: str | Path, config: SearchComparisonConfig = SearchComparisonCo
         t0 = time.perf_counter()
         trials[search] = run_search(
             out / search.folder, get_space(search.space, config.n_blocks), task, budget=config.budget, algo=search.algorithm,
-            seed=search.seed, resume=True, progress=True, searcher_kwargs=config.searcher_kwargs(search.algorithm),
+            seed=search.seed, resume=True, progress=True, searcher_kwargs=config.searcher_kwargs(search.algorithm), client=client,
             keep_weights=weights_to_keep(config.keep_weights, config.top_k),
         ).trials
         log.info("search %s: %d samples in %.0f s", search.folder, len(trials[search]), time.perf_counter() - t0)
     needed = set().union(*(top_k_genotypes(t, config.top_k) for t in trials.values()))
-    cache = mature_errors(needed, setup, network, config.mature_steps, run_dir, SEARCH_MATURE, device=config.device)
+    with executor_for(client=client) as executor:
+        cache = mature_errors(needed, setup, network, config.mature_steps, run_dir, SEARCH_MATURE, device=config.device, executor=executor,
+                              threads=config.candidate_threads)
     curves = pd.concat([
         progress_curve(t, cache, config.top_k).assign(
             algorithm=s.algorithm, method=s.method, space=s.space, premature=s.premature_label, seed=s.seed,

@@ -234,3 +234,5 @@ class DemoConfig(SearchOptions, EmbeddedConfig):
     n_blocks: int = 5
     #: concurrent candidates of each search; more than 1 starts a Dask LocalCluster
     workers: int = 1
+    #: address of a running Dask scheduler: the searches' candidates and the mature trainings run on its workers
+    scheduler: str | None = None

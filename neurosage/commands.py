@@ -157,7 +157,11 @@ def _demo(sub: argparse._SubParsersAction) -> None:
 def _run_demo(args: argparse.Namespace) -> int:
     from neurosage.analyses.demo import run_demo
 
-    run_demo(args.run_dir, config_from_args(DemoConfig, args))
+    config = config_from_args(DemoConfig, args)
+    if config.scheduler and config.workers > 1:
+        raise ConfigError("--scheduler and --workers both name a cluster", "give one of them", field="scheduler")
+    client = _scheduler(config.scheduler) if config.scheduler else None  # reachable before any data or teacher work
+    run_demo(args.run_dir, config, client=client)
     print(f"results in {args.run_dir}/ (summary.json, search-*/trials.csv, journal.sqlite)")
     return 0
 
@@ -398,8 +402,10 @@ def _analyze(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--run-dir", default="runs/paper", help="run folder (shared by analyses; the teacher is cached there)")
     p.add_argument("--config", default=None, help="TOML file with the analysis' options (defaults: the small-scale setting)")
     p.add_argument("--data", default=None, help="Fashion-MNIST folder")
-    p.add_argument("--workers", type=int, default=None, help="worker processes of a Dask LocalCluster for the analyses that "
-                   "distribute their work (predictability: architectures; channel_search: searches); results equal one process's")
+    p.add_argument("--workers", type=at_least(1), default=None, help="worker processes of a Dask LocalCluster the analysis trains on "
+                   "(its candidates, reranks and mature trainings; predictability: architectures; channel_search: searches); results equal "
+                   "one process's")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a running Dask scheduler (e.g. tcp://host:8786) the analysis trains on instead")
     p.set_defaults(func=_run_analyze)
 
 
@@ -409,12 +415,17 @@ def _run_analyze(args: argparse.Namespace) -> int:
     from neurosage.analyses import get_analysis
 
     run, config_cls = get_analysis(args.name)
-    if args.workers is not None and "workers" not in {f.name for f in config_fields(config_cls)}:
-        takes = [name for name in registry_names("neurosage.analyses", "ANALYSES")
-                 if "workers" in {f.name for f in config_fields(get_analysis(name)[1])}]
-        raise ConfigError(f"analysis {args.name!r} runs its trainings in this process and takes no --workers",
-                          f"drop --workers (it applies to {', '.join(takes)})", field="workers")
-    result = run(args.run_dir, load_config(config_cls, args.config, data=args.data, workers=args.workers))
+    if args.workers is not None and args.scheduler:
+        raise ConfigError("--scheduler and --workers both name a cluster", "give one of them", field="scheduler")
+    own_workers = "workers" in {f.name for f in config_fields(config_cls)}  # predictability, channel_search: their own LocalCluster
+    config = load_config(config_cls, args.config, data=args.data, workers=args.workers if own_workers else None)
+    with contextlib.ExitStack() as stack:
+        client = _scheduler(args.scheduler) if args.scheduler else None  # reachable before any data or teacher work
+        if client is None and args.workers is not None and args.workers > 1 and not own_workers:
+            from neurosage.search.executors import local_client
+
+            client = stack.enter_context(local_client(args.workers))
+        result = run(args.run_dir, config, **({"client": client} if client is not None else {}))
     print(result.to_string(index=False))
     print(f"results in {args.run_dir}/{args.name}/; make figures with: neurosage figures {args.run_dir}")
     return 0

@@ -350,7 +350,10 @@ def test_global_flags_work_after_the_command(capsys):
     assert main(["datasets", "-q"]) == 0 and "unrecognized" not in capsys.readouterr().err
 
 
-def test_analyze_workers_reach_the_analyses_that_distribute_and_are_refused_elsewhere(monkeypatch, capsys):
+def test_analyze_workers_and_scheduler_reach_every_analysis(monkeypatch, capsys):
+    """predictability/channel_search keep their own workers setting; the others get a cluster client for all their trainings."""
+    import distributed
+
     import neurosage.analyses as analyses
 
     seen = {}
@@ -358,12 +361,23 @@ def test_analyze_workers_reach_the_analyses_that_distribute_and_are_refused_else
 
     def fake(name):
         _, config_cls = real(name)
-        return (lambda run_dir, config: seen.setdefault("workers", config.workers) and pd.DataFrame({"ok": [1]})), config_cls
+
+        def run(run_dir, config, client=None):
+            seen.update(workers=getattr(config, "workers", None), client=client,
+                        threads=None if client is None else sum(client.nthreads().values()))
+            return pd.DataFrame({"ok": [1]})
+
+        return run, config_cls
 
     monkeypatch.setattr(analyses, "get_analysis", fake)
-    assert main(["analyze", "predictability", "--workers", "2", "--run-dir", "unused"]) == 0 and seen["workers"] == 2
-    assert main(["analyze", "search_comparison", "--workers", "2"]) == 2
-    assert "takes no --workers; fix: drop --workers (it applies to channel_search, predictability)" in capsys.readouterr().err
+    assert main(["analyze", "predictability", "--workers", "2", "--run-dir", "unused"]) == 0
+    assert seen["workers"] == 2 and seen["client"] is None
+    assert main(["analyze", "search_comparison", "--workers", "2", "--run-dir", "unused"]) == 0
+    assert isinstance(seen["client"], distributed.Client) and seen["threads"] == 2
+    assert main(["analyze", "cell_search", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    assert "give one of them" in capsys.readouterr().err
+    assert main(["analyze", "cell_search", "--scheduler", "tcp://127.0.0.1:1"]) == 2  # nothing listens there: refused at once, by name
+    assert "cannot reach the Dask scheduler at 'tcp://127.0.0.1:1'" in capsys.readouterr().err
 
 
 def test_search_with_rsa_choices_from_toml_and_flags(tmp_path, fmnist, capsys):

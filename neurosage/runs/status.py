@@ -61,10 +61,15 @@ def search_status(run_dir: str | Path, now: float | None = None) -> dict[str, An
     budget = settings.get("budget")
     left = max(0, budget - len(rows)) if isinstance(budget, int) else None
     running = session.get("status") == "running"
+    try:
+        placed = json.loads((run_dir / "in_flight.json").read_text()) if running else {}
+    except (OSError, ValueError):
+        placed = {}
     return {
         "run_dir": str(run_dir), "algo": settings.get("algo"), "objective": settings.get("objective"), "space": settings.get("space"),
         "budget": budget, "done": len(rows), "failed": len(rows) - len(ok), "in_flight": [
-            {"tid": tid, "genotype": genotype, "running_for": now - proposed} for tid, genotype, proposed in flying] if running else [],
+            {"tid": tid, "genotype": genotype, "running_for": now - proposed, "worker": placed.get(str(tid), "?")}
+            for tid, genotype, proposed in flying] if running else [],
         "session": session.get("status"), "started": session.get("started"), "workers": session.get("workers") or {},
         "best": None if best is None else {"tid": best["tid"], "score": -best["loss"], "P": best["record"].get("P"),
                                            "TG": best["record"].get("TG"), "genotype": best["genotype"]},
@@ -122,7 +127,9 @@ def format_status(status: dict[str, Any]) -> str:
                  f"best so far: trial {best['tid']}, score {_number(best['score'])} (P {_number(best['P'])}, TG {_number(best['TG'])})\n"
                  f"  {best['genotype']}")
     for flight in status["in_flight"]:
-        lines.append(f"  in flight: trial {flight['tid']} for {duration_text(flight['running_for'])}: {flight['genotype'][:90]}")
+        where = flight.get("worker")
+        on = "" if where == "?" else (" (waiting for a worker)" if where is None else f" on {where}")  # "?": not on a cluster
+        lines.append(f"  in flight: trial {flight['tid']} for {duration_text(flight['running_for'])}{on}: {flight['genotype'][:90]}")
     for address, worker in status["workers"].items():
         lines.append(f"  worker {address}: host {worker.get('host')}, {worker.get('threads')} thread(s)")
     return "\n".join(lines)

@@ -44,6 +44,9 @@ from neurosage.search.export import export_trials
 from neurosage.search.weights import KeptWeights, check_keep_weights, input_conversion
 from neurosage.spaces.contract import SearchSpace, to_indices
 
+#: Which worker runs each trial in flight (written by the driver while it waits on a cluster; read by ``neurosage status``).
+IN_FLIGHT_FILE = "in_flight.json"
+
 if TYPE_CHECKING:  # the candidate path (torch) is imported when a search runs, not when this module is
     from neurosage.search.candidate import CandidateTask
 
@@ -293,7 +296,12 @@ def _search_loop(run_dir: Path, space: SearchSpace, task: CandidateTask, budget:
                 journal.propose(tid, vals, str(genotype), time.time())
                 fut = executor.submit(evaluate_candidate, str(genotype), task_ref, derive_seed(seed, tid, 1), kept.floor())
                 pending[fut] = (tid, vals)
-            for fut in executor.wait_any(list(pending)):
+            def show_placement() -> None:  # which worker runs which trial, for neurosage status (a cluster only)
+                if isinstance(executor, DaskExecutor):
+                    where = executor.placement(list(pending))
+                    write_json(run_dir / IN_FLIGHT_FILE, {str(pending[f][0]): w for f, w in where.items()})
+
+            for fut in executor.wait_any(list(pending), on_wait=show_placement):
                 tid, vals = pending.pop(fut)
                 try:
                     record = fut.result()

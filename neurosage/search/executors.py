@@ -29,8 +29,12 @@ class InlineExecutor:
     def scatter(self, obj: Any) -> Any:
         return obj
 
-    def wait_any(self, futures: list) -> list:
+    def wait_any(self, futures: list, on_wait: Callable[[], None] | None = None) -> list:
         return [f for f in futures if f.done()] or futures[:1]
+
+    def placement(self, futures: list) -> dict[Any, str | None]:
+        """Where each future runs: here (an inline future has already run)."""
+        return {f: "this process" for f in futures}
 
     def slots(self) -> int:
         """Candidates this executor runs at once: one."""
@@ -49,11 +53,26 @@ class DaskExecutor:
     def scatter(self, obj: Any) -> Any:
         return self.client.scatter(obj, broadcast=True)
 
-    def wait_any(self, futures: list) -> list:
+    def wait_any(self, futures: list, on_wait: Callable[[], None] | None = None, poll: float = 10.0) -> list:
+        """The futures done once at least one is; ``on_wait`` is called before and every ``poll`` seconds while waiting."""
         from distributed import wait
 
-        done, _ = wait(futures, return_when="FIRST_COMPLETED")
-        return list(done)
+        while True:
+            if on_wait is not None:
+                on_wait()
+            try:
+                done, _ = wait(futures, return_when="FIRST_COMPLETED", timeout=poll if on_wait is not None else None)
+            except TimeoutError:
+                continue
+            return list(done)
+
+    def placement(self, futures: list) -> dict[Any, str | None]:
+        """The worker each future is running on now, or None while it waits for one."""
+        try:
+            running = {key: worker for worker, keys in self.client.processing().items() for key in keys}
+        except Exception:  # the scheduler is busy or gone: nothing is known; the next wait reports a real failure
+            running = {}
+        return {f: running.get(f.key) for f in futures}
 
     def slots(self) -> int:
         """Candidates the cluster runs at once now: its workers' threads (asked each time, so workers that join or leave
@@ -96,6 +115,22 @@ def local_client(workers: int, dashboard: str | None = None) -> Iterator[Any]:
         client.wait_for_workers(workers)  # scatter reaches every worker: a killed one then loses no only copy
         client.run(share_cores, workers)
         yield client
+
+
+@contextlib.contextmanager
+def executor_for(workers: int = 1, client: Any = None) -> Iterator[InlineExecutor | DaskExecutor]:
+    """A Dask executor on ``client`` (a running cluster the caller owns), else :func:`local_executor` of ``workers``."""
+    if client is not None:
+        yield DaskExecutor(client)
+        return
+    with local_executor(workers) as executor:
+        yield executor
+
+
+def gather(executor: InlineExecutor | DaskExecutor, fn: Callable, calls: list[tuple[tuple, dict]]) -> list[Any]:
+    """``fn(*args, **kwargs)`` of every call, all submitted at once, results in the calls' order."""
+    futures = [executor.submit(fn, *args, **kwargs) for args, kwargs in calls]
+    return [future.result() for future in futures]
 
 
 @contextlib.contextmanager

@@ -30,3 +30,21 @@ def test_rerank_uses_its_own_network_and_the_winner_trains_on_the_whole_training
     table = run(tmp_path, config)
     assert (table.N.iloc[0], table.F.iloc[0]) == (2, 6) and table.M2.iloc[0] == 1
     assert seen == [TINY_ANALYSIS["n_train"], 300]  # rerank on the search's training set; the winner on all 300 training images
+
+
+def test_on_a_cluster_the_analysis_gives_what_one_process_gives(tmp_path, tiny_fmnist):
+    """Candidates, reranks and the final training on a 2-worker LocalCluster: the same table and reranks as inline."""
+    pytest = __import__("pytest")
+    pytest.importorskip("distributed")
+    from neurosage.search.executors import local_client
+
+    config = load_config(CellSearchConfig, data=str(tiny_fmnist), budget=3, premature_steps=2, rerank_steps=3, final_steps=4, top_k=2,
+                         startup_trials=2, **TINY_ANALYSIS)
+    inline = run(tmp_path / "inline", config)
+    with local_client(2) as client:
+        clustered = run(tmp_path / "cluster", config, client=client)
+    pd.testing.assert_frame_equal(inline, clustered)
+    reranks = [pd.read_csv(tmp_path / name / "cell_search" / "rerank.csv") for name in ("inline", "cluster")]
+    pd.testing.assert_frame_equal(*reranks)
+    workers = pd.read_csv(tmp_path / "cluster" / "cell_search" / "search" / "trials.csv").worker
+    assert workers.nunique() >= 1 and not workers.str.startswith(f"{__import__('socket').gethostname()}:{__import__('os').getpid()}").any()
