@@ -167,11 +167,10 @@ def load_config(cls: type[C], path: str | Path | None = None, *, base: dict[str,
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             values[name] = value = float(value)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise ConfigError(
-                f"{name.replace('_', '-')} = {value!r} is a {type(value).__name__}, not a {expected.__name__}",
-                f"write {name.replace('_', '-')} as a {expected.__name__}" + (" (TOML: no quotes)" if isinstance(value, str) else ""),
-                file=path, field=name,
-            )
+            kind = "list" if expected is tuple else expected.__name__
+            how = (f"write it in brackets, e.g. {name.replace('_', '-')} = [{value!r}]".replace("'", '"') if expected is tuple else
+                   f"write {name.replace('_', '-')} as a {kind}" + (" (TOML: no quotes)" if isinstance(value, str) else ""))
+            raise ConfigError(f"{name.replace('_', '-')} = {value!r} is a {type(value).__name__}, not a {kind}", how, file=path, field=name)
     return cls(**values)
 
 
@@ -199,7 +198,12 @@ def _from_toml(path: Path) -> dict[str, Any]:
         raw["teacher_args"] = {k: _resolve(path, v) for k, v in table.items()}
     slurm = raw.pop("slurm", None)
     if isinstance(slurm, dict):  # [slurm] jobs = 2, partition = "gpu", ... are slurm-jobs, slurm-partition, ...
+        keys = ("jobs", "partition", "cores", "memory", "walltime", "gpus", "extra")
         for key, value in slurm.items():
+            if key.replace("-", "_") not in keys:
+                close = difflib.get_close_matches(key.removeprefix("slurm_").removeprefix("slurm-"), keys, n=1)
+                raise ConfigError(f"[slurm] has no key {key!r}" + (f"; did you mean {close[0]!r}?" if close else ""),
+                                  f"use the [slurm] keys {list(keys)}", file=path, field="slurm")
             name = "slurm_" + key.replace("-", "_")
             if name in raw:
                 raise ConfigError(f"{name.replace('_', '-')} is given twice (top level and [slurm] {key})", "keep one of them", file=path, field=name)

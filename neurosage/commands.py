@@ -11,15 +11,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import MISSING, asdict, fields
+from dataclasses import MISSING, asdict, fields, replace
 from pathlib import Path
 
 from neurosage.analyses.config import field_docs, field_types, load_config
 from neurosage.analyses.settings import DemoConfig, SearchConfig
-from neurosage.core.errors import ConfigError
+from neurosage.core.errors import ConfigError, RunFolderExists
 from neurosage.runs.lock import run_lock
 from neurosage.runs.provenance import resume_settings
 
@@ -192,17 +193,32 @@ def _run_search(args: argparse.Namespace) -> int:
     from neurosage.search.driver import check_executor
 
     slurm = config.slurm
+    defaults = SearchConfig()
+    set_without_jobs = [f.name for f in fields(SearchConfig) if f.name.startswith("slurm_") and f.name != "slurm_jobs"
+                        and getattr(config, f.name) != getattr(defaults, f.name)] if slurm is None else []
+    if set_without_jobs:
+        name = set_without_jobs[0].replace("_", "-")
+        raise ConfigError(f"{name} is set but slurm-jobs is not, so the search would run here, not on Slurm",
+                          "add --slurm-jobs N (or jobs = N in the [slurm] table), or drop the slurm options", field="slurm_jobs")
+    if slurm is not None and not args.resume and (run_dir / "journal.sqlite").exists():  # before any Slurm job is queued
+        raise RunFolderExists(f"{run_dir} already holds a search", "pass --resume to continue it, or choose another run folder", file=run_dir)
     if slurm is not None and (config.scheduler or config.workers > 1):
         raise ConfigError("--slurm-jobs starts its own cluster, and " + ("--scheduler" if config.scheduler else f"--workers {config.workers}")
                           + " names another", "give one executor: --slurm-jobs N, --scheduler ADDRESS or --workers N", field="slurm_jobs")
     check_executor(config.workers, config.scheduler is not None or slurm is not None, config.max_in_flight, None if slurm else config.dashboard)
     client = _scheduler(config.scheduler) if config.scheduler else None  # reachable before any data or teacher work
-    with run_lock(run_dir), contextlib.ExitStack() as stack:  # the lock before the data and the teacher: a second driver is refused at once
-        if slurm is not None:  # submitted (and checked with sbatch --test-only) before any data or teacher work
-            from neurosage.search.slurm import slurm_client
+    fresh = not run_dir.exists()
+    try:
+        with run_lock(run_dir), contextlib.ExitStack() as stack:  # the lock before the data and the teacher: a second driver is refused at once
+            if slurm is not None:  # submitted (and checked with sbatch --test-only) before any data or teacher work
+                from neurosage.search.slurm import slurm_client
 
-            client = stack.enter_context(slurm_client(slurm, run_dir / "slurm", config.dashboard))
-        return _search(run_dir, config, args.resume, client)
+                client = stack.enter_context(slurm_client(slurm, run_dir / "slurm", config.dashboard))
+            return _search(run_dir, replace(config, dashboard=None) if slurm is not None else config, args.resume, client)
+    except ConfigError as exc:
+        if fresh and exc.field is not None and exc.field.startswith("slurm"):  # a setting Slurm refuses leaves no run folder behind
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
 
 
 def _scheduler(address: str):

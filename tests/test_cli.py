@@ -78,7 +78,7 @@ def test_a_search_folder_explains_itself(tmp_path, fmnist):
     assert main(["search", str(run), "--budget", "3", "--resume", *flags]) == 0
     record = json.loads((run / "run.json").read_text())
     settings = record["settings"]
-    assert "blocks" not in settings and settings["n_blocks"] == 2 and settings["seed"] == 3 and settings["budget"] == 2
+    assert "blocks" not in settings and settings["n_blocks"] == 2 and settings["seed"] == 3 and settings["budget"] == 3  # what holds now
     assert record["seeds"]["seed"] == 3 and record["environment"]["packages"]["torch"]
     assert record["environment"]["git"] is None or len(record["environment"]["git"]["commit"]) == 40
     first, second = record["sessions"]
@@ -462,3 +462,15 @@ def test_n_stimuli_takes_the_first_images_of_a_recordings_stimulus_set(tmp_path,
     assert main(["search", str(tmp_path / "r"), "--data", str(fmnist), "--teacher", base["teacher"], "--teacher-images", str(images),
                  "--teacher-arg", f"path={nc}", "--teacher-arg", f"stimulus_csv={tmp_path / 'stim.csv'}", "--n-stimuli", "20"]) == 2
     assert "has 8 images" in capsys.readouterr().err
+
+
+def test_status_after_a_resume_that_grew_the_budget(tmp_path, fmnist, capsys):
+    """run.json's settings say what holds now (budget 3 after --budget 3 --resume), so status never reads 3/2."""
+    flags = ["--data", str(fmnist), "--n-blocks", "2", "--filters", "4", "--premature-steps", "2", "--n-train", "64", "--n-val", "40",
+             "--n-stimuli", "20", "--objective", "p"]
+    run = tmp_path / "run"
+    assert main(["search", str(run), "--budget", "1", *flags]) == 0
+    assert main(["search", str(run), "--budget", "2", "--resume"]) == 0
+    capsys.readouterr()
+    assert main(["status", str(run)]) == 0
+    assert "progress: 2/2 done" in capsys.readouterr().out

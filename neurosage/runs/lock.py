@@ -19,7 +19,7 @@ from pathlib import Path
 
 from neurosage.core.errors import RunFolderError
 
-__all__ = ["LOCK_FILE", "run_lock"]
+__all__ = ["LOCK_FILE", "run_lock", "running_driver"]
 
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,15 @@ def _holder(path: Path) -> dict | None:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+
+
+def running_driver(run_dir: str | Path) -> dict | None:
+    """The driver holding ``run_dir``'s lock (pid, host, started), or None when there is none or it is gone (a stale lock on
+    this host); a lock from another host counts as held."""
+    holder = _holder(Path(run_dir) / LOCK_FILE) if (Path(run_dir) / LOCK_FILE).exists() else None
+    if holder is None or (holder.get("host") == socket.gethostname() and not _alive(int(holder.get("pid", -1)))):
+        return None
+    return holder
 
 
 @contextlib.contextmanager

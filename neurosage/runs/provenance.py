@@ -20,7 +20,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Sequence, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,8 @@ def jsonable(value: Any) -> Any:
 
 @contextlib.contextmanager
 def record_run(
-    run_dir: str | Path, settings: Mapping[str, Any], *, seeds: Mapping[str, Any] | None = None, device: str | None = None
+    run_dir: str | Path, settings: Mapping[str, Any], *, seeds: Mapping[str, Any] | None = None, device: str | None = None,
+    current: Sequence[str] = (),
 ) -> Iterator[dict[str, Any]]:
     """Record a session in ``<run_dir>/run.json`` around the ``with`` body (status ``finished``, ``interrupted (SIGINT)``
     or ``(SIGTERM)``, or ``failed: ...``).
@@ -119,6 +120,8 @@ def record_run(
     changed = setting_changes(record["settings"], settings)
     if changed:
         session["changed_settings"] = changed
+        for key in set(changed) & set(current):  # settings a session may change (a grown budget): the record says what holds now
+            record["settings"][key] = settings.get(key)
     record["sessions"].append(session)
     write_json(path, record)
     try:

@@ -37,7 +37,7 @@ from neurosage.runs.logfile import run_log
 from neurosage.core.atomic import write_json
 from neurosage.runs.provenance import PROVENANCE_FILE, jsonable, record_run
 from neurosage.runs.status import duration_text
-from neurosage.runs.resume import refuse_changed_settings
+from neurosage.runs.resume import RESUMABLE, refuse_changed_settings
 from neurosage.search import SEARCHERS, make_searcher
 from neurosage.search.executors import DaskExecutor, InlineExecutor, local_client
 from neurosage.search.export import export_trials
@@ -177,7 +177,7 @@ def run_search(
         refuse_changed_settings(run_dir, resolved)
     seeds = {"seed": seed, "searcher": "derive_seed(seed, tid)", "candidate": "derive_seed(seed, tid, 1)"}
     with contextlib.nullcontext() if locked else run_lock(run_dir), run_log(run_dir), \
-            record_run(run_dir, resolved, seeds=seeds, device=task.device) as record:
+            record_run(run_dir, resolved, seeds=seeds, device=task.device, current=RESUMABLE) as record:
         kept = KeptWeights(run_dir, keep_weights, _model_record(space, task))
 
         def record_weights() -> None:

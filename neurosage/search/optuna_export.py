@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from neurosage.core.errors import ConfigError, RunFolderError
+from neurosage.runs.lock import running_driver
 from neurosage.runs.provenance import read_settings
 from neurosage.search.export import load_trials
 
@@ -24,10 +25,13 @@ _ATTRS = ("genotype", "score", "status", "worker", "device", "started", "wall_ti
 
 
 def storage_url(storage: str) -> str:
-    """An Optuna storage URL: a URL as given, a file path as ``sqlite:///<absolute path>``."""
-    if "://" in storage:
+    """An Optuna storage URL: a URL as given, a file path as ``sqlite:///<absolute path>`` (its folder must exist)."""
+    if "://" in storage and not storage.startswith("sqlite:///"):
         return storage
-    path = Path(storage).expanduser().absolute()
+    path = Path(storage[len("sqlite:///"):] if storage.startswith("sqlite:///") else storage).expanduser().absolute()
+    if path.suffix.lower() in (".csv", ".tsv", ".txt", ".json", ".nc", ".toml"):
+        raise ConfigError(f"{path.name} would become an SQLite database, not a {path.suffix[1:]} file", "give a database file such as trials.db "
+                          "(the run folder already has trials.csv and trials.nc)", file=path, field="storage")
     if path.is_dir():
         raise ConfigError(f"{path} is a folder", "give a database file (e.g. trials.db) or a storage URL such as sqlite:///trials.db",
                           file=path, field="storage")
@@ -43,13 +47,22 @@ def export_optuna(run_dir: str | Path, storage: str, study: str | None = None) -
     except ImportError:
         raise ConfigError("exporting to Optuna needs optuna, which is not installed", "pip install 'neurosage[optuna]'", field="storage") from None
     run_dir = Path(run_dir)
+    if study is not None and not study.strip():
+        raise ConfigError("--study is empty", "give the study a name, or leave --study out for the run folder's name", field="study")
+    if not run_dir.exists():
+        raise RunFolderError(f"{run_dir} does not exist", "give the run folder of a search (neurosage search RUN_DIR)", file=run_dir)
     if not (run_dir / "journal.sqlite").is_file():
         raise RunFolderError(f"{run_dir} holds no search journal (journal.sqlite)", "give the run folder of a search (neurosage search RUN_DIR)",
                              file=run_dir)
     trials = load_trials(run_dir)
     if trials.empty:
         raise RunFolderError(f"{run_dir} has no finished trial yet", "export once at least one trial has finished", file=run_dir / "journal.sqlite")
-    objective = read_settings(run_dir).get("objective", "p+tg")
+    settings = read_settings(run_dir)
+    if running_driver(run_dir) is not None:
+        raise RunFolderError(f"the search in {run_dir} is still running ({len(trials)} of {settings.get('budget', '?')} trials done), so the "
+                             "study would hold only part of it", "export once it has finished (neurosage status shows its progress)",
+                             file=run_dir / "driver.lock")
+    objective = settings.get("objective", "p+tg")
     names = ["P"] if objective == "p" else ["P", "TG"]
     url, name = storage_url(storage), study or run_dir.resolve().name
     try:

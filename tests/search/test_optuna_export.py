@@ -46,3 +46,25 @@ def test_an_existing_study_and_bad_targets_are_refused(search_run, tmp_path, cap
     assert "is a folder" in capsys.readouterr().err
     assert main(["export", "optuna", str(tmp_path), str(tmp_path / "x.db")]) == 2
     assert "no search journal" in capsys.readouterr().err
+
+
+def test_exports_that_would_mislead_are_refused(search_run, tmp_path, capsys):
+    import json
+    import os
+    import socket
+
+    assert main(["export", "optuna", str(search_run), str(tmp_path / "trials.csv")]) == 2
+    assert "would become an SQLite database" in capsys.readouterr().err
+    assert main(["export", "optuna", str(search_run), str(tmp_path / "t.db"), "--study", " "]) == 2
+    assert "--study is empty" in capsys.readouterr().err
+    assert main(["export", "optuna", str(tmp_path / "nowhere"), str(tmp_path / "t.db")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["export", "optuna", str(search_run), f"sqlite:///{tmp_path / 'no' / 'x.db'}"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    lock = search_run / "driver.lock"  # a driver still running (this very process, so it is alive)
+    lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": "now"}))
+    try:
+        assert main(["export", "optuna", str(search_run), str(tmp_path / "t.db")]) == 2
+        assert "still running (3 of 3 trials done)" in capsys.readouterr().err
+    finally:
+        lock.unlink()

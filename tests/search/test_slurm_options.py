@@ -26,7 +26,7 @@ def test_a_slurm_table_in_toml_sets_the_slurm_options(tmp_path):
     with pytest.raises(ConfigError, match="given twice"):
         load_config(SearchConfig, cfg)
     cfg.write_text('[slurm]\njob = 3\n')
-    with pytest.raises(ConfigError, match="did you mean 'slurm_jobs'"):
+    with pytest.raises(ConfigError, match="did you mean 'jobs'"):
         load_config(SearchConfig, cfg)
     with pytest.raises(ConfigError, match="slurm_jobs"):
         SearchConfig(slurm_jobs=0)
@@ -50,12 +50,46 @@ def test_missing_sbatch_and_a_refused_job_are_clear(tmp_path, monkeypatch, capsy
     (tmp_path / "empty").mkdir()
     assert main(["search", str(tmp_path / "r"), "--slurm-jobs", "2"]) == 2
     assert "sbatch is not on PATH" in capsys.readouterr().err
-    _fake_tool(tmp_path / "bin", "sbatch", "sbatch: error: invalid partition specified: nope", 1)
-    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
+    bin_dir = tmp_path / "bin"
+    _fake_tool(bin_dir, "sbatch", "sbatch: error: invalid partition specified: nope", 1)
+    _fake_tool(bin_dir, "sinfo", "sinfo: error: Could not establish a configuration source", 1)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    assert main(["search", str(tmp_path / "r1"), "--slurm-jobs", "2"]) == 2
+    assert "cannot reach the Slurm controller" in capsys.readouterr().err
+    _fake_tool(bin_dir, "sinfo", "", 0)
     assert main(["search", str(tmp_path / "r2"), "--slurm-jobs", "2", "--slurm-partition", "nope"]) == 2
     err = capsys.readouterr().err
     assert "Slurm refuses the worker job (sbatch: error: invalid partition specified: nope)" in err and "slurm_partition" in err
-    assert not (tmp_path / "r2" / "teacher").exists()  # refused before any data or teacher work
+    assert not (tmp_path / "r2").exists()  # refused before any data or teacher work, and no run folder left behind
+    _fake_tool(bin_dir, "sbatch", "sbatch: error: Invalid --time specification", 1)
+    assert main(["search", str(tmp_path / "r3"), "--slurm-jobs", "2", "--slurm-walltime", "99:00:00"]) == 2
+    assert "field 'slurm_walltime'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--slurm-memory", "lots"], "not an amount of memory"),
+    (["--slurm-walltime", "1h"], "not a Slurm time"),
+    (["--slurm-extra=--mem=1GB"], "use --slurm-memory instead"),
+    (["--slurm-extra", "account=lab"], "not an sbatch option"),
+])
+def test_slurm_values_are_checked_before_anything_is_submitted(tmp_path, capsys, flags, message):
+    assert main(["search", str(tmp_path / "r"), "--slurm-jobs", "1", *flags]) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "r").exists()
+
+
+def test_slurm_options_without_slurm_jobs_are_refused(tmp_path, capsys):
+    assert main(["search", str(tmp_path / "r"), "--slurm-partition", "gpu"]) == 2
+    assert "slurm-partition is set but slurm-jobs is not" in capsys.readouterr().err
+
+
+def test_slurm_table_mistakes_name_the_key(tmp_path):
+    cfg = tmp_path / "s.toml"
+    cfg.write_text('[slurm]\njobs = 1\nmem = "3GB"\n')
+    with pytest.raises(ConfigError, match="did you mean 'memory'"):
+        load_config(SearchConfig, cfg)
+    cfg.write_text('[slurm]\njobs = 1\nextra = "--account=lab"\n')
+    with pytest.raises(ConfigError, match=r'slurm-extra = \["--account=lab"\]'):
+        load_config(SearchConfig, cfg)
 
 
 def test_peak_running_counts_overlapping_evaluations():
