@@ -457,12 +457,22 @@ def _status(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_status(args: argparse.Namespace) -> int:
-    from neurosage.runs.status import format_status, search_status
+    from neurosage.runs.status import SearchNotStarted, format_status, search_status
 
     if args.watch is not None and not 0.5 <= args.watch <= 86400:
         raise ConfigError(f"--watch must be between 0.5 and 86400 seconds, got {args.watch}", "use e.g. --watch 10", field="watch")
     while True:
-        status = search_status(args.run_dir)
+        try:
+            status = search_status(args.run_dir)
+        except SearchNotStarted as exc:
+            if args.watch is None:
+                raise
+            print(("\033[2J\033[H" if sys.stdout.isatty() else "") + str(exc).split("; fix:")[0], flush=True)
+            try:
+                time.sleep(args.watch)
+            except KeyboardInterrupt:
+                return 0
+            continue
         text = format_status(status)
         if args.watch is None:
             print(text)

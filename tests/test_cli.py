@@ -474,3 +474,14 @@ def test_status_after_a_resume_that_grew_the_budget(tmp_path, fmnist, capsys):
     capsys.readouterr()
     assert main(["status", str(run)]) == 0
     assert "progress: 2/2 done" in capsys.readouterr().out
+
+
+def test_status_of_a_search_whose_driver_has_not_started_a_trial(tmp_path, capsys):
+    import os
+    import socket
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "driver.lock").write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": "now"}))
+    assert main(["status", str(run)]) == 2
+    assert "has not started a trial yet" in capsys.readouterr().err

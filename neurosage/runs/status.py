@@ -15,9 +15,10 @@ from typing import Any
 
 from neurosage.core.errors import RunFolderError
 from neurosage.runs.journal import Journal
+from neurosage.runs.lock import running_driver
 from neurosage.runs.provenance import PROVENANCE_FILE, read_settings
 
-__all__ = ["search_status", "format_status", "duration_text", "peak_running"]
+__all__ = ["SearchNotStarted", "search_status", "format_status", "duration_text", "peak_running"]
 
 
 def _session(run_dir: Path) -> dict[str, Any]:
@@ -35,6 +36,10 @@ def _timestamp(text: str | None) -> float | None:
         return None
 
 
+class SearchNotStarted(RunFolderError):
+    """A driver holds the folder but no trial was proposed yet (data, teacher, or workers still coming)."""
+
+
 def search_status(run_dir: str | Path, now: float | None = None) -> dict[str, Any]:
     """Progress of the search in ``run_dir``: done, failed, in flight, budget, best trial, time per trial, ETA, workers."""
     run_dir = Path(run_dir)
@@ -42,6 +47,10 @@ def search_status(run_dir: str | Path, now: float | None = None) -> dict[str, An
         raise RunFolderError(f"{run_dir} is a file, not a run folder", f"give its folder: neurosage status {run_dir.parent}", file=run_dir)
     if not run_dir.is_dir():
         raise RunFolderError(f"{run_dir} does not exist", "give the run folder a search writes (neurosage search RUN_DIR)", file=run_dir)
+    if not (run_dir / "journal.sqlite").exists() and (driver := running_driver(run_dir)) is not None:
+        raise SearchNotStarted(f"the search in {run_dir} has not started a trial yet: its driver (pid {driver.get('pid')} on {driver.get('host')}, "
+                             f"since {driver.get('started')}) is preparing data and teacher or waiting for workers (on Slurm: squeue)",
+                             "ask again in a while (neurosage status --watch keeps asking)", file=run_dir)
     if not (run_dir / "journal.sqlite").exists():
         subs = sorted(p.parent.relative_to(run_dir) for p in run_dir.glob("*/*/journal.sqlite")) + \
             sorted(p.parent.relative_to(run_dir) for p in run_dir.glob("*/journal.sqlite"))

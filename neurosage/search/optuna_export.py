@@ -10,6 +10,7 @@ architecture. The study is new: exporting into an existing study is refused (run
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,9 @@ def export_optuna(run_dir: str | Path, storage: str, study: str | None = None) -
     try:
         existing = optuna.study.get_all_study_names(storage=url)
     except Exception as exc:  # an unreachable or foreign database
-        raise ConfigError(f"cannot open the Optuna storage {url} ({type(exc).__name__}: {str(exc).splitlines()[0][:150]})",
+        shown = re.sub(r"//([^:/@]+):[^@/]*@", r"//\1:***@", url)  # never echo a password
+        said = re.sub(r"//([^:/@]+):[^@/]*@", r"//\1:***@", str(exc).splitlines()[0][:150] if str(exc) else "")
+        raise ConfigError(f"cannot open the Optuna storage {shown} ({type(exc).__name__}: {said})",
                           "give a SQLite file path or a database URL optuna can open", field="storage") from None
     if name in existing:
         raise ConfigError(f"the storage already has a study {name!r}", "give another --study name, or another storage", field="study")
