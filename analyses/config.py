@@ -137,7 +137,7 @@ def load_config(cls: type[C], path: str | Path | None = None, *, base: dict[str,
     """A ``cls`` instance from its defaults, ``base`` (e.g. a run folder's recorded settings), the TOML file ``path``,
     then ``overrides`` (``None`` values are skipped). A missing or malformed file raises :class:`ConfigError`."""
     values: dict[str, Any] = {k: v for k, v in (base or {}).items() if v is not None}
-    toml = _from_toml(Path(path)) if path else {}
+    toml = _from_toml(Path(path), [f.name for f in fields(cls)]) if path else {}
     values.update(toml)
     given = set(toml) | {k.replace("-", "_") for k, v in overrides.items() if v is not None}
     values.update({k.replace("-", "_"): v for k, v in overrides.items() if v is not None})
@@ -178,7 +178,7 @@ def load_config(cls: type[C], path: str | Path | None = None, *, base: dict[str,
 PATH_KEYS = ("data", "teacher_images")
 
 
-def _from_toml(path: Path) -> dict[str, Any]:
+def _from_toml(path: Path, known: list[str]) -> dict[str, Any]:
     """A TOML file's values with dashed keys made underscored, the ``[teacher]`` table unpacked, relative paths resolved.
 
     ``[teacher]`` holds ``spec``, optionally ``images`` (the recording's stimulus images, a zip or folder),
@@ -198,7 +198,7 @@ def _from_toml(path: Path) -> dict[str, Any]:
         raw["teacher_args"] = {k: _resolve(path, v) for k, v in table.items()}
     slurm = raw.pop("slurm", None)
     if isinstance(slurm, dict):  # [slurm] jobs = 2, partition = "gpu", ... are slurm-jobs, slurm-partition, ...
-        keys = ("jobs", "partition", "cores", "memory", "walltime", "gpus", "extra")
+        keys = [name.removeprefix("slurm_") for name in known if name.startswith("slurm_")]
         for key, value in slurm.items():
             if key.replace("-", "_") not in keys:
                 close = difflib.get_close_matches(key.removeprefix("slurm_").removeprefix("slurm-"), keys, n=1)

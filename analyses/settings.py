@@ -217,10 +217,11 @@ class SearchConfig(SearchOptions, EmbeddedConfig):
         """The :class:`~neurosage.search.slurm.SlurmOptions` of ``slurm_*``, or None without ``slurm_jobs``."""
         if self.slurm_jobs is None:
             return None
+        from dataclasses import fields as option_fields
+
         from neurosage.search.slurm import SlurmOptions
 
-        return SlurmOptions(self.slurm_jobs, self.slurm_partition, self.slurm_cores, self.slurm_memory, self.slurm_walltime, self.slurm_gpus,
-                            tuple(self.slurm_extra))
+        return SlurmOptions(**{f.name: getattr(self, f"slurm_{f.name}") for f in option_fields(SlurmOptions)})
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ import xarray as xr
 
 from neurosage.core.errors import NeurosageError
 
-__all__ = [
+__all__ = ["netcdf_attr", 
     "AssemblyError",
     "make_assembly",
     "validate",
@@ -431,13 +431,13 @@ def write_assembly(assembly: xr.DataArray, path: str | os.PathLike) -> Path:
         assembly = assembly.reset_index(list(assembly.indexes))
     coords = {name: (c.dims, c.values.astype(str) if c.dtype == object else c.values) for name, c in assembly.coords.items()}
     data = xr.DataArray(assembly.values, dims=assembly.dims, coords=coords, name=assembly.name or "data",
-                        attrs={k: _netcdf_attr(v) for k, v in assembly.attrs.items() if v is not None})
+                        attrs={k: netcdf_attr(v) for k, v in assembly.attrs.items() if v is not None})
     with atomic_path(path) as tmp:
         data.to_netcdf(tmp)
     return Path(path)
 
 
-def _netcdf_attr(value: Any) -> Any:
+def netcdf_attr(value: Any) -> Any:
     """An attribute as netCDF stores it: numbers and text as they are, booleans as 0/1, anything else as JSON text."""
     import json
 

@@ -193,9 +193,8 @@ def _run_search(args: argparse.Namespace) -> int:
     from neurosage.search.driver import check_executor
 
     slurm = config.slurm
-    defaults = SearchConfig()
     set_without_jobs = [f.name for f in fields(SearchConfig) if f.name.startswith("slurm_") and f.name != "slurm_jobs"
-                        and getattr(config, f.name) != getattr(defaults, f.name)] if slurm is None else []
+                        and getattr(config, f.name) != f.default] if slurm is None else []
     if set_without_jobs:
         name = set_without_jobs[0].replace("_", "-")
         raise ConfigError(f"{name} is set but slurm-jobs is not, so the search would run here, not on Slurm",
@@ -318,12 +317,10 @@ def _run_rdm(args: argparse.Namespace) -> int:
     from neurosage.rsa.methods import check_rsa_methods
 
     args.rdm_method, args.compare_method = check_rsa_methods(args.rdm_method, args.compare_method)  # before any data is read
-    from neurosage.rsa.score import BOOTSTRAP_METHODS
+    from neurosage.rsa.score import BOOTSTRAP_METHODS, check_bootstrap_method
 
-    if args.bootstrap and args.compare_method not in BOOTSTRAP_METHODS:
-        raise ConfigError(f"--bootstrap {args.bootstrap}: bootstrap intervals over stimuli exist for {list(BOOTSTRAP_METHODS)}, not "
-                          f"{args.compare_method!r} (it compares whole matrices, which repeated stimuli distort)",
-                          "drop --bootstrap (or give --bootstrap 0)", field="bootstrap")
+    if args.bootstrap:
+        check_bootstrap_method(args.compare_method)
     stimuli = _stimuli(args)
     in_channels = stimuli.image_shape[0]
     if args.model.startswith(GENOTYPE_STARTS):

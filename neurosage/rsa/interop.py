@@ -78,15 +78,10 @@ def from_rsatoolbox(rdms: Any, descriptor: str = STIMULUS_ID) -> xr.DataArray:
     coords.update({k: (ROW, np.asarray(v)) for k, v in rdms.pattern_descriptors.items() if k not in (key, "index")})
     attrs = {"method": measure, "descriptor": key}
     descriptors = getattr(rdms, "descriptors", None) or {}
-    attrs.update({_PREFIX + k: _netcdf_attr(v) for k, v in descriptors.items()})
-    encoded = [_PREFIX + k for k, v in descriptors.items() if not isinstance(v, (str, int, float, np.integer, np.floating))]
+    encoded = [_PREFIX + k for k, v in descriptors.items()
+               if isinstance(v, (bool, np.bool_)) or not isinstance(v, (str, int, float, np.integer, np.floating))]
+    attrs.update({_PREFIX + k: json.dumps(v, default=str) if _PREFIX + k in encoded else v for k, v in descriptors.items()})
     if encoded:
         attrs[_ENCODED] = json.dumps(encoded)  # the descriptors stored as JSON text, decoded on the way back (no other string is)
     return xr.DataArray(rdms.get_matrices(), dims=(STACK, ROW, COL), coords=coords, attrs={k: v for k, v in attrs.items() if v is not None})
 
-
-def _netcdf_attr(value: Any) -> Any:
-    """An attr netCDF can store: numbers and strings as they are, anything else as JSON."""
-    if isinstance(value, (str, int, float, np.integer, np.floating)):
-        return value
-    return json.dumps(value, default=str)

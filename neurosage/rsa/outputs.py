@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from neurosage.assembly import netcdf_attr
 from neurosage.core.atomic import atomic_path, write_json
 from neurosage.rsa.ceiling import Ceiling
 from neurosage.rsa.rdm import ROW
@@ -33,19 +33,10 @@ SCORE_COLUMNS = ("endpoint", "best_layer", "S", "S_lo", "S_hi", "ceiling", "ceil
                  "reliability", "ceiling_n_splits", "S_ceiled")
 
 
-def _netcdf_attr(value: Any) -> Any:
-    """``value`` as netCDF stores it: strings and numbers as they are, booleans as 0/1, anything else as JSON."""
-    if isinstance(value, (bool, np.bool_)):
-        return int(value)
-    if isinstance(value, (str, int, float, np.integer, np.floating)):
-        return value
-    return json.dumps(value, default=str)
-
-
 def write_rdms(rdms: xr.DataArray, path: str | Path) -> Path:
     """Write an RDM stack to netCDF (float64, attrs kept); :func:`xarray.load_dataarray` reads it back."""
     data = rdms.astype(np.float64)
-    data.attrs = {key: _netcdf_attr(value) for key, value in rdms.attrs.items() if value is not None}
+    data.attrs = {key: netcdf_attr(value) for key, value in rdms.attrs.items() if value is not None}
     with atomic_path(path) as tmp:
         data.to_netcdf(tmp)
     return Path(path)

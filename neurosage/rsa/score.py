@@ -21,7 +21,7 @@ from neurosage.rsa.compare import _ranks, compare_rdms
 from neurosage.rsa.methods import compare_method
 from neurosage.rsa.rdm import STACK, align_rdms
 
-__all__ = ["BOOTSTRAP_METHODS", "bootstrap_scores", "OBJECTIVES", "TeacherScores", "teacher_scores", "combined_score", "check_objective"]
+__all__ = ["BOOTSTRAP_METHODS", "bootstrap_scores", "check_bootstrap_method", "OBJECTIVES", "TeacherScores", "teacher_scores", "combined_score", "check_objective"]
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +94,7 @@ def bootstrap_scores(teacher_rdms: xr.DataArray, candidate_rdms: xr.DataArray, m
     as rsatoolbox leaves them out). Both RDMs' correlations, the best layer per endpoint (S_i) and their mean (TG) are
     recomputed in every sample. The comparisons of entry vectors: :data:`BOOTSTRAP_METHODS`.
     """
-    method = compare_method(method, field="compare_method")
-    if method not in BOOTSTRAP_METHODS:
-        raise ConfigError(f"bootstrap intervals over stimuli are available for {list(BOOTSTRAP_METHODS)}, not {method!r} (it compares whole "
-                          "matrices, which a resample with repeated stimuli distorts)", "give no bootstrap (n_bootstrap=0, --bootstrap 0)",
-                          field="n_bootstrap")
+    method = check_bootstrap_method(method)
     if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int) or n_bootstrap < 2:
         raise ConfigError(f"n_bootstrap must be an integer of at least 2, got {n_bootstrap!r}", "use e.g. 1000", field="n_bootstrap")
     a, b = align_rdms(teacher_rdms, candidate_rdms)
@@ -134,6 +130,16 @@ def bootstrap_scores(teacher_rdms: xr.DataArray, candidate_rdms: xr.DataArray, m
     lo, hi = np.percentile(s_arr, q, axis=0)
     return {"intervals": {e: (float(lo[k]), float(hi[k])) for k, e in enumerate(endpoints)},
             "tg_interval": tuple(float(x) for x in np.percentile(tg_arr, q)), "n_bootstrap": n_bootstrap}
+
+
+def check_bootstrap_method(method: str) -> str:
+    """The comparison, checked to have bootstrap intervals over stimuli (:data:`BOOTSTRAP_METHODS`)."""
+    method = compare_method(method, field="compare_method")
+    if method not in BOOTSTRAP_METHODS:
+        raise ConfigError(f"bootstrap intervals over stimuli are available for {list(BOOTSTRAP_METHODS)}, not {method!r} (it compares whole "
+                          "matrices, which a resample with repeated stimuli distorts)", "give no bootstrap (n_bootstrap=0, --bootstrap 0)",
+                          field="n_bootstrap")
+    return method
 
 
 def _cosine_rows(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -64,15 +64,14 @@ def run_lock(run_dir: str | Path) -> Iterator[Path]:
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
-            holder = _holder(path)
-            stale = holder is None or (holder.get("host") == me["host"] and not _alive(int(holder.get("pid", -1))))
-            if not stale:
+            holder = running_driver(run_dir)
+            if holder is not None:
                 raise RunFolderError(
                     f"another driver (pid {holder.get('pid')} on {holder.get('host')}, since {holder.get('started')}) is running in {run_dir}",
                     f"wait for it to finish, or, if it is gone, delete {path}",
                     file=path,
                 ) from None
-            log.warning("taking over the stale lock %s (%s)", path, holder or "unreadable")
+            log.warning("taking over the stale lock %s (%s)", path, _holder(path) or "unreadable")
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
             continue

@@ -36,6 +36,10 @@ def _timestamp(text: str | None) -> float | None:
         return None
 
 
+#: Which worker runs each trial in flight (written by the driver while it waits on a cluster; read here).
+IN_FLIGHT_FILE = "in_flight.json"
+
+
 class SearchNotStarted(RunFolderError):
     """A driver holds the folder but no trial was proposed yet (data, teacher, or workers still coming)."""
 
@@ -71,7 +75,7 @@ def search_status(run_dir: str | Path, now: float | None = None) -> dict[str, An
     left = max(0, budget - len(rows)) if isinstance(budget, int) else None
     running = session.get("status") == "running"
     try:
-        placed = json.loads((run_dir / "in_flight.json").read_text()) if running else {}
+        placed = json.loads((run_dir / IN_FLIGHT_FILE).read_text()) if running else {}
     except (OSError, ValueError):
         placed = {}
     return {

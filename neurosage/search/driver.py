@@ -36,16 +36,13 @@ from neurosage.core.progress import progress_bar
 from neurosage.runs.logfile import run_log
 from neurosage.core.atomic import write_json
 from neurosage.runs.provenance import PROVENANCE_FILE, jsonable, record_run
-from neurosage.runs.status import duration_text
+from neurosage.runs.status import IN_FLIGHT_FILE, duration_text
 from neurosage.runs.resume import RESUMABLE, refuse_changed_settings
 from neurosage.search import SEARCHERS, make_searcher
 from neurosage.search.executors import DaskExecutor, InlineExecutor, local_client
 from neurosage.search.export import export_trials
 from neurosage.search.weights import KeptWeights, check_keep_weights, input_conversion
 from neurosage.spaces.contract import SearchSpace, to_indices
-
-#: Which worker runs each trial in flight (written by the driver while it waits on a cluster; read by ``neurosage status``).
-IN_FLIGHT_FILE = "in_flight.json"
 
 if TYPE_CHECKING:  # the candidate path (torch) is imported when a search runs, not when this module is
     from neurosage.search.candidate import CandidateTask

@@ -57,6 +57,7 @@ class SlurmOptions:
     def __post_init__(self) -> None:
         from dask.utils import parse_bytes
 
+        object.__setattr__(self, "extra", tuple(self.extra))
         try:
             parse_bytes(self.memory)
         except (ValueError, TypeError):
