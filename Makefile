@@ -1,6 +1,6 @@
 # neurosage: the two commands a new user runs.
 #   make demo   create .venv, install, fetch Fashion-MNIST (Debian package) when it can, run the demo
-#   make test   create/update .venv, install with test extras, run pytest
+#   make test   create/update .venv, install with test extras, run lint (ruff), types (mypy) and pytest
 #   make paper  the paper analyses and the channel search at small scale, then their figures and tables (about 1 h 30 min on 2 cores)
 PYTHON ?= python3
 VENV   ?= .venv
@@ -13,7 +13,7 @@ RUN_DIR ?= runs/demo
 PAPER_DIR ?= runs/paper
 ANALYSES = predictability search_comparison cell_search neuro_search channel_search
 
-.PHONY: venv test test-interop demo paper bench fashion-mnist clean
+.PHONY: venv test lint types test-interop demo paper bench fashion-mnist clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,19 @@ $(STAMP): $(PY) pyproject.toml constraints.txt
 
 venv: $(STAMP)
 
-test: venv
+test: venv lint types
 	$(PY) -m pytest -q
+
+# ruff: lint and import order (pyproject.toml [tool.ruff])
+lint: venv
+	$(VENV)/bin/ruff check .
+
+# mypy on the installed layout: analyses/, figures/ and data_adapters/ install as neurosage.*, which mypy cannot follow
+# through setuptools' editable hook, so build/mypy/neurosage mirrors that layout with links (made afresh each time)
+types: venv
+	rm -rf build/mypy && mkdir -p build/mypy/neurosage
+	for p in neurosage/* analyses figures data_adapters; do ln -s "../../../$$p" build/mypy/neurosage/; done
+	$(VENV)/bin/mypy
 
 # Brain-Score in a venv of its own (built once from the package index, cached in ~/.cache/neurosage-interop-venv)
 test-interop: venv

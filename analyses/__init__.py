@@ -26,6 +26,11 @@ for _name, _config, _description in (
         config=f"neurosage.analyses.{_name}:{_config}",
     )
 ANALYSES.register(
+    "teacher_bench", "neurosage.analyses.teacher_bench:run",
+    description="would a teacher have helped? a pool of architectures with long targets, ResNet teachers and controls scored against it",
+    config="neurosage.analyses.teacher_bench:TeacherBenchConfig",
+)
+ANALYSES.register(
     "channel_search", "neurosage.analyses.channel_search:run",
     description="channel-size search of a ResNet (CONetV2 style): CONet's QC vs the teacher metric vs a uniform width",
     citation="Wang et al. 2021, CONetV2: Efficient Auto-Channel Size Optimization for CNNs, arXiv:2110.06830",

@@ -15,15 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from neurosage.analyses.common import (
+
+from neurosage.analyses.embedded import embedded_setup
+from neurosage.analyses.results import CELL_RERANK, CELL_TABLE, write_table
+from neurosage.analyses.search_protocol import (
     RerankedSearchConfig,
     objective_searches,
     recorded,
     rerank_and_finalize,
     table_row,
 )
-from neurosage.analyses.embedded import embedded_setup
-from neurosage.analyses.results import CELL_RERANK, CELL_TABLE, write_table
 from neurosage.search.executors import executor_for
 
 __all__ = ["CellSearchConfig", "run"]

@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from neurosage.analyses.common import recorded
+from scipy import stats
+
 from neurosage.analyses.embedded import embedded_setup
 from neurosage.analyses.results import (
     CHANNEL_CORRELATIONS,
@@ -33,13 +34,16 @@ from neurosage.analyses.results import (
     CHANNEL_TRIALS,
     write_table,
 )
+from neurosage.analyses.search_protocol import recorded
 from neurosage.analyses.settings import EmbeddedConfig
-from scipy import stats
-
 from neurosage.channels.groups import channel_groups
 from neurosage.channels.resize import resize_channels
 from neurosage.channels.search import (
     ChannelSearchConfig,
+    Metric,
+    Rule,
+    Selection,
+    TeacherScale,
     group_metrics,
     run_channel_search,
 )
@@ -59,8 +63,8 @@ log = logging.getLogger(__name__)
 class ChannelSearchAnalysisConfig(EmbeddedConfig):
     """Options of the channel-size analysis (small scale on 2 CPU cores by default; CONetV2: 36 trials, sizes 16-256)."""
 
-    metrics: tuple[str, ...] = ("qc", "teacher")
-    rule: str = "annealing"
+    metrics: tuple[Metric, ...] = ("qc", "teacher")
+    rule: Rule = "annealing"
     resnet_blocks: int = 1
     start_width: int = 8
     uniform_width: int = 16
@@ -77,10 +81,10 @@ class ChannelSearchAnalysisConfig(EmbeddedConfig):
     n_test_per_trial: int = 2000
     workers: int = 1
     metric_points: int = 2
-    metric_selection: str = "max"
-    teacher_scale: str = "qc"
+    metric_selection: Selection = "max"
+    teacher_scale: TeacherScale = "qc"
 
-    def search_config(self, metric: str) -> ChannelSearchConfig:
+    def search_config(self, metric: Metric) -> ChannelSearchConfig:
         return ChannelSearchConfig(
             rule=self.rule, metric=metric, trials=self.trials, training=TrainConfig(steps=self.trial_steps, batch_size=self.batch_size),
             gamma=self.gamma, init_step=self.init_step, min_size=self.min_size, max_size=self.max_size,
@@ -160,8 +164,9 @@ def _reinitialised(model: torch.nn.Module, seed: int) -> torch.nn.Module:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         for module in model.modules():
-            if hasattr(module, "reset_parameters"):
-                module.reset_parameters()
+            reset = getattr(module, "reset_parameters", None)
+            if reset is not None:
+                reset()
     return model
 
 

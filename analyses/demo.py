@@ -15,19 +15,19 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
-from neurosage.analyses.common import (
+
+from neurosage.analyses.embedded import embedded_setup
+from neurosage.analyses.results import DEMO_CURVES, DEMO_MATURE, write_table
+from neurosage.analyses.search_protocol import (
     mature_errors,
     objective_searches,
     progress_curve,
     recorded,
     top_k_genotypes,
 )
-from neurosage.analyses.embedded import embedded_setup
-from neurosage.analyses.results import DEMO_CURVES, DEMO_MATURE, write_table
 from neurosage.analyses.settings import DemoConfig
-from neurosage.figures import demo_summary
-
 from neurosage.core.atomic import write_json
+from neurosage.core.errors import ConfigError
 from neurosage.search.executors import executor_for
 
 __all__ = ["DemoConfig", "run_demo"]
@@ -39,11 +39,14 @@ SEARCHES = {"search-ptg": "p+tg", "search-p": "p"}
 
 @recorded("")
 def run_demo(run_dir: str | Path, config: DemoConfig = DemoConfig(), *, client=None) -> dict:
-    """Run both searches, train each search's best-so-far candidates to maturity, draw ``demo.png``; returns the summary.
+    """Run both searches and train each search's best-so-far candidates to maturity; returns the summary (also in
+    ``summary.json``; ``neurosage demo`` then draws ``demo.png`` with :mod:`neurosage.figures.demo_summary`).
 
     With ``client`` (a running Dask cluster) the candidates and the mature trainings run on it."""
     run_dir = Path(run_dir)
     setup = embedded_setup(config, run_dir)
+    if setup.teacher is None:  # embedded_setup builds the teacher unless called with with_teacher=False
+        raise ConfigError("the demo's setup has no teacher", "report this: embedded_setup(config, run_dir) builds one", field="teacher")
     network = config.network
     results = objective_searches(
         run_dir, setup, config, network, config.search_space, SEARCHES, seed=config.seed, device=config.device, workers=config.workers,
@@ -67,7 +70,6 @@ def run_demo(run_dir: str | Path, config: DemoConfig = DemoConfig(), *, client=N
         }
     shared = set(results["search-ptg"].trials.genotype) & set(results["search-p"].trials.genotype)
     summary["shared_cells"] = len(shared)
-    summary["picture"] = str(demo_summary.make(run_dir, run_dir)[0])
     write_json(run_dir / "summary.json", summary)
     _report(summary)
     return summary
@@ -86,5 +88,4 @@ def _report(summary: dict) -> None:
     diff = a["mature_test_top1"] - b["mature_test_top1"]
     lines.append(f"  the two searches shared {summary['shared_cells']} of their cells (same seed: the random start-up trials)")
     lines.append(f"  mature top-1, P+TG winner minus P winner: {diff:+.3f} (one seed; not a significance test)")
-    lines.append(f"  picture: {summary['picture']}")
     sys.stdout.write("\n".join(lines) + "\n")  # the report is the command's output, not a log message

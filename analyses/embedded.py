@@ -28,18 +28,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
+from neurosage.core.atomic import atomic_path
+from neurosage.core.errors import ConfigError, NeurosageError
 from neurosage.data_adapters.images import load_stimulus_images
 from neurosage.data_adapters.imageset import ImageSet
 from neurosage.data_adapters.registry import get_entry, load_images
-
-from neurosage.core.atomic import atomic_path
-from neurosage.core.errors import ConfigError, NeurosageError
 from neurosage.nets.models import cifar_resnet
 from neurosage.rsa.score import check_objective
 from neurosage.search import SEARCHERS
 from neurosage.search.candidate import CandidateTask
-from neurosage.search.driver import check_budget
 from neurosage.teachers.kinds import teacher_from_spec
 from neurosage.teachers.teacher import Teacher, network_teacher
 from neurosage.training.configs import NetworkConfig, TrainConfig
@@ -48,7 +47,10 @@ from neurosage.training.evaluation import evaluate
 from neurosage.training.loop import train
 
 __all__ = [
-    "describe_stimuli", "Setup", "check_config", "load_split", "teacher_stimuli", "SplitRuleError", "embedded_setup", "resnet_teacher", "teacher_weights", "embedded_teacher_accuracy", "DATASET_NORMS"]
+    "describe_stimuli", "Setup", "check_config", "load_split", "teacher_stimuli", "SplitRuleError", "embedded_setup", "resnet_teacher",
+    "cached_resnet",
+    "teacher_weights", "embedded_teacher_accuracy", "DATASET_NORMS",
+]
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +81,8 @@ class Setup:
         for name in ("train", "test"):
             ids = getattr(self, name).stimulus_ids
             if ids is None:
-                raise SplitRuleError(f"the {name} set has no stimulus ids, so the split rule cannot be checked", "label its images with stimulus ids", field=name)
+                raise SplitRuleError(f"the {name} set has no stimulus ids, so the split rule cannot be checked", "label its images with stimulus ids",
+                                     field=name)
             shared = stimuli.intersection(ids)
             if shared:
                 raise SplitRuleError(
@@ -147,8 +150,12 @@ def recording_stimuli(config: EmbeddedConfig, shape: tuple[int, int, int]) -> Im
             "teacher_images needs the stimulus CSV that names each image file",
             "pass it as a loader argument: --teacher-arg stimulus_csv=stimuli.csv (or stimuli=... for npy-csv)", field="teacher_args",
         )
+    if not config.teacher_images:
+        raise ConfigError("no teacher_images: the recording's stimulus images are needed here", "pass --teacher-images FOLDER_OR_ZIP",
+                          field="teacher_images")
     channels, size, _ = shape
-    stimuli = load_stimulus_images(csv, config.teacher_images, size=size, channels=channels, **DATASET_NORMS.get(config.dataset, _DEFAULT_NORM))
+    norm = DATASET_NORMS.get(config.dataset, _DEFAULT_NORM)
+    stimuli = load_stimulus_images(csv, config.teacher_images, size=size, channels=channels, mean=norm["mean"], std=norm["std"])
     if config.n_stimuli is None:
         return stimuli
     if config.n_stimuli > len(stimuli):
@@ -177,20 +184,15 @@ def teacher_stimuli(config: EmbeddedConfig) -> ImageSet:
 
 def check_config(config: EmbeddedConfig) -> None:
     """Refuse settings that cannot work before any data is loaded or any network trained."""
-    config.network.check_space(config.search_space)  # NetworkConfig checks n_cells and filters, CellSpace n_blocks; an unknown space raises UnknownName
-    for name in ("n_train", "n_val", "n_stimuli", "teacher_depth"):
-        if name == "n_stimuli" and config.n_stimuli is None:
-            continue
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < (3 if name == "n_stimuli" else 1):
-            raise ConfigError(f"{name} = {value!r} is too small", f"set {name.replace('_', '-')} to at least {3 if name == 'n_stimuli' else 1}", field=name)
+    # counts and ranges (n_train, n_val, n_stimuli, teacher_depth, budget, ...) were checked by RANGES when the config was made
+    # NetworkConfig checks n_cells and filters, CellSpace n_blocks; an unknown space raises UnknownName
+    config.network.check_space(config.search_space)
     check_device(config.device)
     if (config.teacher_args or config.teacher_images) and not config.teacher:
         given = "teacher arguments" if config.teacher_args else "teacher images"
         raise ConfigError(f"{given} were given without a teacher spec, so they would be ignored (the embedded ResNet teacher would be used)",
                           "add --teacher SPEC (e.g. brain:MajajHong2015:V4,IT), or drop them", field="teacher")
     if isinstance(config, SearchOptions):
-        check_budget(config.budget)
         check_objective(config.objective, config.alpha)
         SEARCHERS.get(config.algo)
         config.premature  # TrainConfig checks the premature budget and bn_recalibration
@@ -269,9 +271,17 @@ def resnet_teacher(train_set: ImageSet, stimuli: ImageSet, cache_dir: Path, *, e
         with atomic_path(weights) as tmp:
             torch.save(net.state_dict(), tmp)
     teacher = network_teacher(net, stimuli, _RESNET_LAYERS, subsample_features=1000, n_subsamples=10, seed=seed, device=device,
-                              method=rdm_method, compare=compare_method)
+                              rdm_method=rdm_method, compare_method=compare_method)
     teacher.save(rdms_file)
     return teacher
+
+
+def cached_resnet(train_set: ImageSet, stimuli: ImageSet, cache_dir: Path, *, epochs: float, seed: int, depth: int = 1) -> torch.nn.Module:
+    """The ResNet teacher :func:`resnet_teacher` trained and cached in ``cache_dir`` (its network, e.g. to measure its accuracy)."""
+    weights, _ = _resnet_files(cache_dir, len(train_set), stimuli.stimulus_ids, epochs, seed, depth, train_set.num_classes)
+    net = cifar_resnet(n=depth, num_classes=train_set.num_classes, in_channels=stimuli.image_shape[0], width=16)
+    net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    return net
 
 
 def _load_state(net: torch.nn.Module, weights: Path) -> bool:
@@ -298,6 +308,8 @@ def embedded_teacher_accuracy(setup: Setup, config: EmbeddedConfig, run_dir: str
     """Top-1 of the embedded ResNet teacher on the ``test`` split (None for any other teacher: a recording has no accuracy)."""
     if config.teacher or setup.teacher is None:
         return None
+    if setup.train_full is None:  # the teacher's cache key counts the full training set
+        raise ValueError("the setup has no train_full (the full training set the teacher was trained on); build it with embedded_setup")
     classes = setup.train_full.num_classes
     weights, _ = _resnet_files(Path(run_dir) / "teacher", len(setup.train_full), setup.teacher.stimulus_ids, config.teacher_epochs, config.seed,
                                config.teacher_depth, classes)

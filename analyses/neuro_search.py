@@ -29,19 +29,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
-from neurosage.analyses.common import (
+
+from neurosage.analyses.embedded import Setup, describe_stimuli, embedded_setup, teacher_weights
+from neurosage.analyses.results import TABLE4, TABLE4_PAIRED, TABLE4_RERANK, write_table
+from neurosage.analyses.search_protocol import (
     RerankedSearchConfig,
     objective_searches,
     recorded,
     rerank_and_finalize,
     table_row,
 )
-from neurosage.analyses.embedded import Setup, describe_stimuli, embedded_setup, teacher_weights
-from neurosage.analyses.results import TABLE4, TABLE4_PAIRED, TABLE4_RERANK, write_table
-from neurosage.stats import paired_difference
-
-from neurosage.teachers.kinds import teacher_from_spec
+from neurosage.data_adapters.imageset import ImageSet
 from neurosage.search.executors import executor_for
+from neurosage.stats import paired_difference
+from neurosage.teachers.kinds import teacher_from_spec
 
 __all__ = ["NeuroSearchConfig", "run", "simulated_brain_teacher", "paired_table"]
 
@@ -62,10 +63,18 @@ class NeuroSearchConfig(RerankedSearchConfig):
     seeds: tuple[int, ...] = ()
 
 
+def _teacher_images(setup: Setup) -> ImageSet:
+    """The stimulus images of the setup's teacher (embedded_setup always gives it some)."""
+    images = setup.teacher.images if setup.teacher is not None else None
+    if not isinstance(images, ImageSet):
+        raise ValueError(f"the setup's teacher has no stimulus image set (got {type(images).__name__}); build the setup with embedded_setup")
+    return images
+
+
 def simulated_brain_teacher(setup: Setup, run_dir: Path, seed: int = 0):
     """V4/pIT/aIT simulated from the cached ResNet teacher's stacks (100 sites, reliability 0.8)."""
     spec = f"sim:cifar_resnet-1:V4=stack1,pIT=stack2,aIT=stack3:{teacher_weights(run_dir)}"
-    return teacher_from_spec(spec, setup.teacher.images, cache_dir=run_dir / "teacher", seed=seed)
+    return teacher_from_spec(spec, _teacher_images(setup), cache_dir=run_dir / "teacher", seed=seed)
 
 
 @recorded("neuro_search")
@@ -80,7 +89,7 @@ def run(run_dir: str | Path, config: NeuroSearchConfig = NeuroSearchConfig(), *,
     if config.teacher == "sim":
         setup = replace(setup, teacher=simulated_brain_teacher(setup, run_dir, config.seed))  # re-checks the split rule
     network = config.network
-    stimuli, differs = describe_stimuli(setup.teacher.images, setup.train)
+    stimuli, differs = describe_stimuli(_teacher_images(setup), setup.train)
     if differs:
         log.warning("Table 4's teacher: %s; they differ in kind from the training images", stimuli)
     else:

@@ -19,6 +19,7 @@ import functools
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from neurosage.analyses.common import recorded
+
 from neurosage.analyses.embedded import Setup, embedded_setup, embedded_teacher_accuracy
 from neurosage.analyses.results import (
     PREDICTABILITY_ARCHITECTURES,
@@ -35,8 +36,8 @@ from neurosage.analyses.results import (
     PREDICTABILITY_RECORDS,
     write_table,
 )
+from neurosage.analyses.search_protocol import recorded
 from neurosage.analyses.settings import EmbeddedConfig
-
 from neurosage.core.atomic import write_json
 from neurosage.core.errors import ConfigError
 from neurosage.core.seeding import derive_seed
@@ -46,7 +47,7 @@ from neurosage.search.candidate import score_network
 from neurosage.search.executors import executor_for
 from neurosage.spaces import parse_genotype
 from neurosage.stats import compare_correlations, correlation
-from neurosage.training.configs import TrainConfig
+from neurosage.training.configs import Schedule, TrainConfig
 from neurosage.training.devices import check_threads, torch_threads, worker_device
 from neurosage.training.evaluation import evaluate, recalibrate_bn
 from neurosage.training.loop import TrainResult, train
@@ -70,7 +71,7 @@ class PredictabilityConfig(EmbeddedConfig):
     #: peak learning rate
     lr: float = 0.05
     #: learning-rate schedule over the whole run (cosine decays to 0 at mature-steps; constant keeps lr)
-    schedule: str = "cosine"
+    schedule: Schedule = "cosine"
     #: training batch size
     batch_size: int = 64
     #: architectures (the first ones) trained to maturity a second time, from another seed: mature accuracy's reliability
@@ -97,17 +98,9 @@ class PredictabilityConfig(EmbeddedConfig):
         if not self.checkpoints or bad or len(set(self.checkpoints)) != len(self.checkpoints):
             raise ConfigError(f"checkpoints must be distinct steps from 1 to mature_steps - 1 = {steps - 1}, got {list(self.checkpoints)}",
                               "set checkpoints to e.g. [10, 20, 40] with mature-steps above the largest", field="checkpoints")
+        # TrainConfig checks the schedule and bn_recalibration; RANGES (super().__post_init__) the counts and min_reliability
         TrainConfig(steps=steps, batch_size=self.batch_size, lr=self.lr, schedule=self.schedule, bn_recalibration=self.bn_recalibration)
-        if self.schedule not in ("cosine", "step", "constant"):
-            raise ConfigError(f"unknown schedule {self.schedule!r}", "use cosine, step or constant", field="schedule")
-        for name, low in (("n_architectures", 1), ("repeat_mature", 0), ("workers", 1), ("n_bootstrap", 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigError(f"{name} must be an integer of at least {low}, got {value!r}", f"set {name.replace('_', '-')} to {low} or more", field=name)
         check_threads(self.candidate_threads)
-        if isinstance(self.min_reliability, bool) or not isinstance(self.min_reliability, (int, float)) or not -1 <= self.min_reliability <= 1:
-            raise ConfigError(f"min_reliability must be a correlation in [-1, 1], got {self.min_reliability!r}", "set min-reliability to e.g. 0.7",
-                              field="min_reliability")
 
 
 def bootstrap_ci(x: np.ndarray, y: np.ndarray, stat, n: int, seed: int, level: float = 0.95) -> tuple[float, float]:
@@ -175,13 +168,14 @@ def paired_comparisons(records: pd.DataFrame, alpha: float, n_bootstrap: int, se
         for name, values in measures.items():
             for method in ("pearson", "spearman"):
                 result = compare_correlations(values, p, mature, method=method, n_bootstrap=n_bootstrap, seed=seed)
-                rows.append({"steps": steps, "measure": name, "baseline": "P", "method": method, **{k: v for k, v in result.to_dict().items() if k != "test"}, **spread})
+                rows.append({"steps": steps, "measure": name, "baseline": "P", "method": method,
+                             **{k: v for k, v in result.to_dict().items() if k != "test"}, **spread})
     return pd.DataFrame(rows, columns=list(PREDICTABILITY_PAIRED.columns))
 
 
 #: Options that change what one architecture's records are; a cached pool must agree on all of them.
-_POOL_KEYS = ("dataset", "data", "teacher", "teacher_epochs", "teacher_depth", "space", "n_blocks", "filters", "n_cells", "width_multiplier", "n_train",
-              "n_val", "n_stimuli", "checkpoints", "mature_steps", "lr", "schedule", "batch_size", "seed", "bn_recalibration",
+_POOL_KEYS = ("dataset", "data", "teacher", "teacher_epochs", "teacher_depth", "space", "n_blocks", "filters", "n_cells", "width_multiplier",
+              "n_train", "n_val", "n_stimuli", "checkpoints", "mature_steps", "lr", "schedule", "batch_size", "seed", "bn_recalibration",
               "candidate_threads")
 #: How a pool's architectures are trained: 2 = one run per architecture, measured at its checkpoints (1: separate
 #: constant-lr segments with a fresh optimiser each, before the sound-instrument protocol; such pools are refused).
@@ -321,12 +315,13 @@ def _pool(setup: Setup, config: PredictabilityConfig, cache: Path, client=None) 
                 todo.append(("repeat", arch))
         else:
             todo.append(("train", arch))
-    functions = {"train": _architecture, "repeat": _repeat}
+    functions: dict[str, Callable[..., dict]] = {"train": _architecture, "repeat": _repeat}
     with executor_for(config.workers, client) as executor, progress_bar(total=len(todo), desc="predictability pool") as bar:
         data_ref = executor.scatter(data)
         pending: dict[Any, str] = {}
         while todo or pending:
-            while todo and len(pending) < (executor.slots() if client is not None else config.workers):  # a bounded queue: each result is cached as soon as it is done
+            # a bounded queue: each result is cached as soon as it is done
+            while todo and len(pending) < (executor.slots() if client is not None else config.workers):
                 kind, arch = todo.pop(0)
                 pending[executor.submit(functions[kind], entries[arch] if kind == "repeat" else arch, data_ref, config)] = kind
             for future in executor.wait_any(list(pending)):
@@ -391,7 +386,8 @@ def run(run_dir: str | Path, config: PredictabilityConfig = PredictabilityConfig
     records, architectures = _pool(setup, config, _pool_cache(out, config), client)
     write_table(run_dir, PREDICTABILITY_RECORDS, records)
     write_table(run_dir, PREDICTABILITY_ARCHITECTURES, architectures)
-    summary = {**summarize(architectures, embedded_teacher_accuracy(setup, config, run_dir), config), "wall_seconds_this_session": time.perf_counter() - t0}
+    summary = {**summarize(architectures, embedded_teacher_accuracy(setup, config, run_dir), config),
+               "wall_seconds_this_session": time.perf_counter() - t0}
     write_json(out / "summary.json", summary)
     _log_summary(summary)
     corr = correlations(records, config.alphas, config.n_bootstrap, config.seed)
@@ -400,7 +396,8 @@ def run(run_dir: str | Path, config: PredictabilityConfig = PredictabilityConfig
     write_table(run_dir, PREDICTABILITY_PAIRED, paired)
     for row in paired[(paired.method == "pearson") & paired.measure.str.startswith("P+")].itertuples():
         log.warning("predictability at %s steps: delta r (P + %g TG vs P) = %+.3f [%+.3f, %+.3f], p = %.3g, n = %d, detectable %.3f; "
-                    "TG's share of the ranking %.2f", row.steps, config.alpha, row.estimate, row.lo, row.hi, row.p, row.n, row.detectable, row.tg_weight)
+                    "TG's share of the ranking %.2f", row.steps, config.alpha, row.estimate, row.lo, row.hi, row.p, row.n, row.detectable,
+                    row.tg_weight)
     return corr
 
 

@@ -88,7 +88,8 @@ SEARCH_SUMMARY = ResultFile(
     ("algorithm", "space", "premature", "method", "mean", "std", "count", "ci_lo", "ci_hi"), _analysis("search_comparison"),
     "best mature error after the whole budget: mean, sd and 95% t-interval over seeds",
 )
-SEARCH_MATURE = ResultFile("search_comparison/mature.csv", ("genotype", "top1_error"), _analysis("search_comparison"), "mature error per genotype (cache)")
+SEARCH_MATURE = ResultFile("search_comparison/mature.csv", ("genotype", "top1_error"), _analysis("search_comparison"),
+                           "mature error per genotype (cache)")
 CELL_TABLE = ResultFile(
     "cell_search/table_cells.csv",
     ("network", "B", "N", "F", "params_M", "flops_B", "top1_error", "top5_error", "M1", "E1", "M2", "E2", "cost_examples"),
@@ -105,7 +106,8 @@ TABLE4_PAIRED = ResultFile(
     "neuro_search/paired.csv", ("metric", "comparison", "n", "estimate", "lo", "hi", "p", "detectable", "test"), _analysis("neuro_search"),
     "the teacher-guided winner's test error minus the performance-guided winner's, paired by seed: 95% t interval, p, detectable",
 )
-TABLE4_RERANK = ResultFile("neuro_search/rerank.csv", ("network", "genotype", "top1_error", "search_score"), _analysis("neuro_search"), "reranked top-k cells of both searches")
+TABLE4_RERANK = ResultFile("neuro_search/rerank.csv", ("network", "genotype", "top1_error", "search_score"), _analysis("neuro_search"),
+                           "reranked top-k cells of both searches")
 
 CHANNEL_TRIALS = ResultFile(
     "channel_search/trials.csv",

@@ -23,12 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from neurosage.analyses.common import (
-    mature_errors,
-    progress_curve,
-    recorded,
-    top_k_genotypes,
-)
+from scipy import stats
+
 from neurosage.analyses.embedded import embedded_setup
 from neurosage.analyses.results import (
     SEARCH_CURVES,
@@ -37,9 +33,13 @@ from neurosage.analyses.results import (
     SEARCH_SUMMARY,
     write_table,
 )
+from neurosage.analyses.search_protocol import (
+    mature_errors,
+    progress_curve,
+    recorded,
+    top_k_genotypes,
+)
 from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
-from scipy import stats
-
 from neurosage.core.errors import ConfigError
 from neurosage.search.driver import run_search
 from neurosage.search.executors import executor_for
@@ -110,9 +110,11 @@ class SearchComparisonConfig(SearchOptions, EmbeddedConfig):
     def premature_budgets(self) -> list[tuple[str, TrainConfig]]:
         """``(label, premature training)`` of each budget per sample."""
         if self.premature_epochs_grid:
-            return [(f"{e:g} epochs", TrainConfig(epochs=e, batch_size=self.batch_size, bn_recalibration=self.bn_recalibration)) for e in self.premature_epochs_grid]
+            return [(f"{e:g} epochs", TrainConfig(epochs=e, batch_size=self.batch_size, bn_recalibration=self.bn_recalibration))
+                    for e in self.premature_epochs_grid]
         if self.premature_steps_grid:
-            return [(f"{s} steps", TrainConfig(steps=s, batch_size=self.batch_size, bn_recalibration=self.bn_recalibration)) for s in self.premature_steps_grid]
+            return [(f"{s} steps", TrainConfig(steps=s, batch_size=self.batch_size, bn_recalibration=self.bn_recalibration))
+                    for s in self.premature_steps_grid]
         premature = self.premature
         return [(f"{premature.epochs:g} epochs" if premature.epochs else f"{premature.steps} steps", premature)]
 

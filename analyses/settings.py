@@ -4,7 +4,7 @@
 base of every command's config; :class:`SearchOptions` adds one search's options.
 The TOML keys and command-line flags of ``neurosage search``, ``demo`` and
 ``analyze`` are these field names (``n_blocks`` is ``n-blocks = 3`` in TOML and
-``--n-blocks 3`` on the command line); see :func:`neurosage.analyses.config.load_config`.
+``--n-blocks 3`` on the command line); see :func:`neurosage.analyses.config_loading.load_config`.
 What the settings mean for the data is in :mod:`neurosage.analyses.embedded`.
 """
 
@@ -13,11 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from neurosage.analyses.config import Range, check_settings
+from neurosage.analyses.config_loading import Range, check_settings
 from neurosage.rsa.methods import check_rsa_methods
-from neurosage.spaces import get_space
-from neurosage.spaces.cell import CellSpace
-from neurosage.spaces.layerwise import LayerSpace
+from neurosage.spaces import SearchSpace, get_space
 from neurosage.training.configs import NetworkConfig, TrainConfig
 
 __all__ = ["RANGES", "EmbeddedConfig", "SearchOptions", "SearchConfig", "DemoConfig"]
@@ -25,20 +23,22 @@ __all__ = ["RANGES", "EmbeddedConfig", "SearchOptions", "SearchConfig", "DemoCon
 _COUNT, _SOME, _POSITIVE, _NON_NEGATIVE = Range(1), Range(0), Range(0, open_low=True), Range(0)
 
 #: The valid values of every numeric setting of every command (of each element for lists), checked by
-#: :func:`~neurosage.analyses.config.check_settings` whichever way the config was built. A new numeric option must be
+#: :func:`~neurosage.analyses.config_loading.check_settings` whichever way the config was built. A new numeric option must be
 #: declared here (a test walks every config class); ``Range()`` says explicitly that any finite number is valid.
 RANGES: dict[str, Range] = {
     # counts: at least 1
     **dict.fromkeys(("batch_size", "budget", "candidate_threads", "checkpoints", "filters", "final_steps", "init_step", "max_size",
-                     "max_in_flight", "metric_points", "min_size", "n_architectures", "n_blocks", "n_bootstrap", "n_cells", "n_test_per_trial", "n_train", "n_val",
-                     "premature_steps", "premature_steps_grid", "rerank_filters", "rerank_n_cells", "rerank_steps", "resnet_blocks",
-                     "slurm_cores", "slurm_jobs", "start_width", "startup_trials", "teacher_depth", "top_k", "trial_steps", "trials", "uniform_width", "workers",
-                     "mature_steps"), _COUNT),
+                     "max_in_flight", "metric_points", "min_size", "n_architectures", "n_blocks", "n_bootstrap", "n_cells", "n_test_per_trial",
+                     "n_train", "n_val", "premature_steps", "premature_steps_grid", "deep_depth", "pool_size", "rerank_filters", "rerank_n_cells",
+                     "rerank_steps",
+                     "resnet_blocks", "slurm_cores", "slurm_jobs", "start_width", "startup_trials", "teacher_depth", "top_k", "trial_steps",
+                     "trials", "uniform_width", "workers", "mature_steps"), _COUNT),
     # may be zero
-    **dict.fromkeys(("slurm_gpus", "alpha", "alphas", "bn_recalibration", "keep_weights", "n_stem_cells", "repeat_mature", "seed", "seeds", "select_after"), _NON_NEGATIVE),
+    **dict.fromkeys(("second_seed", "long_subset", "deep_epochs", "slurm_gpus", "alpha", "alphas", "bn_recalibration", "keep_weights",
+                     "n_stem_cells", "repeat_mature", "seed", "seeds", "select_after"), _NON_NEGATIVE),
     # positive amounts
-    **dict.fromkeys(("final_epochs", "final_params", "lr", "premature_epochs", "premature_epochs_grid", "rerank_epochs", "rl_learning_rate",
-                     "teacher_epochs", "temperature", "width_multiplier"), _POSITIVE),
+    **dict.fromkeys(("long_epochs", "bench_epochs", "final_epochs", "final_params", "lr", "premature_epochs", "premature_epochs_grid",
+                     "rerank_epochs", "rl_learning_rate", "teacher_epochs", "temperature", "width_multiplier"), _POSITIVE),
     "n_stimuli": Range(3),
     "tpe_gamma": Range(0, 1, open_low=True),
     "gamma": Range(0, 1),
@@ -97,15 +97,16 @@ class EmbeddedConfig:
     n_train: int = 10_000
     #: held-out validation images that measure P
     n_val: int = 1_000
-    #: teacher stimuli: the first N images of the evaluation split (default 300; never trained or tested on), or of a recording's own images (default: all)
+    #: teacher stimuli: the first N images of the evaluation split (default 300; never trained or tested on),
+    #: or of a recording's own images (default: all)
     n_stimuli: int | None = None
     #: the one seed every random choice is derived from
     seed: int = 0
     #: torch device of the candidates (cpu, cuda, cuda:N; default cpu)
     device: str | None = None
-    #: how patterns become RDMs, for teacher and candidates: correlation, cosine, euclidean, sqeuclidean, crossnobis (recordings)
+    #: how patterns become RDMs, for teacher and candidates (a registered RDM method, neurosage.rsa.methods)
     rdm_method: str = "correlation"
-    #: how candidate RDMs are compared with the teacher's: pearson, spearman, kendall_tau_a, rho_a, cosine, corr_cov, cosine_cov, bures, cka, cka_unbiased
+    #: how candidate RDMs are compared with the teacher's (a registered comparison; rsatoolbox's spellings accepted)
     compare_method: str = "pearson"
 
     def __post_init__(self) -> None:
@@ -120,8 +121,8 @@ class EmbeddedConfig:
         return NetworkConfig(self.skeleton, self.n_cells, self.filters, self.n_stem_cells, self.width_multiplier)
 
     @property
-    def search_space(self) -> CellSpace | LayerSpace:
-        """The registered ``space`` (cells of ``n_blocks`` blocks, or layer-wise)."""
+    def search_space(self) -> SearchSpace:
+        """The registered ``space`` (cells of ``n_blocks`` blocks, layer-wise, or a plug-in's)."""
         return get_space(self.space, self.n_blocks)
 
 
@@ -159,7 +160,8 @@ class SearchOptions:
     bn_recalibration: int = 10
     #: torch CPU threads per candidate, the same inline and on every worker, so scores do not depend on the executor
     candidate_threads: int = 1
-    #: trials whose weights are kept in RUN/weights (for neurosage export brainscore): the best K so far; 0 none; default the top-k the analysis retrains (1 for a search)
+    #: trials whose weights are kept in RUN/weights (for neurosage export brainscore): the best K so far; 0 none;
+    #: default the top-k the analysis retrains (1 for a search)
     keep_weights: int | None = None
 
     def n_startup(self) -> int:

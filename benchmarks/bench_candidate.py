@@ -32,15 +32,15 @@ import torch
 import torchvision
 from torch import nn
 
-from neurosage.training.configs import NetworkConfig, RDMOptions, TrainConfig
 from neurosage.data_adapters.imageset import ImageSet
-from neurosage.search.candidate import CandidateTask, evaluate_candidate
 from neurosage.nets.build import build_network
 from neurosage.nets.measure import count_flops
 from neurosage.rsa.compare import compare_rdms, pearson_triangles
 from neurosage.rsa.rdm import compute_rdm, compute_rdms, upper_triangle
+from neurosage.search.candidate import CandidateTask, evaluate_candidate
 from neurosage.spaces import get_space
 from neurosage.teachers.teacher import Teacher
+from neurosage.training.configs import NetworkConfig, RDMOptions, TrainConfig
 from neurosage.training.evaluation import evaluate
 
 DEMO = dict(space="pnas", n_blocks=5, skeleton="cifar", n_cells=1, filters=8, channels=1, size=28, classes=10)
@@ -77,7 +77,9 @@ def candidate(spec: dict, seed: int = 0) -> nn.Module:
                          n_stem_cells=spec.get("n_stem_cells"), num_classes=spec["classes"], in_channels=spec["channels"])
 
 
-def training_step(model: nn.Module, shape: tuple[int, ...], classes: int, batch: int, device: torch.device, channels_last: bool) -> Callable[[], None]:
+def training_step(
+    model: nn.Module, shape: tuple[int, ...], classes: int, batch: int, device: torch.device, channels_last: bool
+) -> Callable[[], None]:
     """One SGD step of ``model`` on a fixed random batch already on ``device`` (bf16 autocast on CUDA)."""
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(device, memory_format=fmt).train()
@@ -204,8 +206,10 @@ def section_candidates(args, device: torch.device) -> None:
     evaluate_candidate(str(space.sample(99)), demo, 0)  # warm-up
     walls = [evaluate_candidate(str(space.sample(s)), demo, s) for s in range(2 if args.quick else 4)]
     per = float(np.mean([w["wall_time"] for w in walls]))
-    say("demo_candidates_per_hour", 3600 / per, f"demo settings (30 steps of 64, 1000 val, 300 stimuli): {per:.2f} s per candidate = {3600 / per:.0f} per hour "
-        f"(train {np.mean([w['time_train'] for w in walls]):.2f} s, eval {np.mean([w['time_eval'] for w in walls]):.2f} s, RDMs {np.mean([w['time_rdm'] for w in walls]):.2f} s)")
+    say("demo_candidates_per_hour", 3600 / per,
+        f"demo settings (30 steps of 64, 1000 val, 300 stimuli): {per:.2f} s per candidate = {3600 / per:.0f} per hour "
+        f"(train {np.mean([w['time_train'] for w in walls]):.2f} s, eval {np.mean([w['time_eval'] for w in walls]):.2f} s, "
+        f"RDMs {np.mean([w['time_rdm'] for w in walls]):.2f} s)")
     if args.table4_end_to_end:
         task = synthetic_task(TABLE4, TABLE4_TRAIN, TABLE4_VAL, STIMULI, TrainConfig(epochs=1.0, batch_size=64), device)
         record = evaluate_candidate(str(space.sample(0)), task, 0)
@@ -264,7 +268,8 @@ def section_concurrency(args, device: torch.device) -> None:
             p.join()
         wall = max(e for _, e in spans) - min(s for s, _ in spans)
         rate = k * args.steps * 4 * args.batch / wall
-        say(f"concurrent_{name}_{k}_img_s", rate, f"{k} concurrent: {rate:.0f} img/s in total ({rate / results.get(f'concurrent_{name}_1_img_s', rate):.2f}x one)")
+        say(f"concurrent_{name}_{k}_img_s", rate,
+            f"{k} concurrent: {rate:.0f} img/s in total ({rate / results.get(f'concurrent_{name}_1_img_s', rate):.2f}x one)")
 
 
 def main() -> None:
@@ -282,7 +287,8 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     device = torch.device(args.device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
-    print(f"# bench_candidate: torch {torch.__version__}, device {device} ({name}), {os.cpu_count()} CPU cores, {torch.get_num_threads()} torch threads")
+    print(f"# bench_candidate: torch {torch.__version__}, device {device} ({name}), {os.cpu_count()} CPU cores, "
+          f"{torch.get_num_threads()} torch threads")
     chosen = {int(x) for x in args.sections.split(",")}
     for number, section in enumerate((section_models, section_data, section_rdms, section_candidates), start=1):
         if number in chosen:

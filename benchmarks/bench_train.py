@@ -12,9 +12,9 @@ import argparse
 
 import torch
 import torchvision
+from bench_candidate import train_rate
 from torch import nn
 
-from bench_candidate import train_rate
 from neurosage.nets.build import build_network
 from neurosage.nets.measure import count_flops, count_parameters
 from neurosage.spaces import get_space

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from neurosage.assembly import AssemblyError, average_repetitions, make_assembly, validate
 from neurosage.core.errors import DataFormatError
 from neurosage.data_adapters.majajhong2015 import open_brainio_assembly, select_endpoints
-from neurosage.assembly import AssemblyError, average_repetitions, make_assembly, validate
 
 __all__ = ["load_assembly_file", "load_npy_csv"]
 
@@ -66,7 +66,8 @@ def load_npy_csv(
         if column not in table:
             raise DataFormatError(f"missing column (columns: {list(table.columns)})", f"add a {column!r} column", file=path, field=column)
     if values.ndim != 2 or values.shape != (len(stim), len(neur)):
-        raise DataFormatError(f"responses have shape {values.shape}, stimuli.csv has {len(stim)} rows and neuroids.csv {len(neur)}", "responses must be (rows of stimuli.csv, rows of neuroids.csv)", file=responses, field="shape")
+        raise DataFormatError(f"responses have shape {values.shape}, stimuli.csv has {len(stim)} rows and neuroids.csv {len(neur)}",
+                              "responses must be (rows of stimuli.csv, rows of neuroids.csv)", file=responses, field="shape")
     for column in ("neuroid_id", "region"):
         empty = neur[column].isna() | (neur[column].astype(str).str.strip() == "")
         if empty.any():
@@ -77,7 +78,8 @@ def load_npy_csv(
         raise DataFormatError(f"{int(nan_rows.sum())} empty value(s)", "give every presentation a stimulus_id", file=stimuli, field="stimulus_id")
     n_nan = int(np.isnan(values).sum()) if values.dtype.kind == "f" else 0
     if n_nan and not average:
-        raise DataFormatError(f"{n_nan} NaN value(s)", "pass average=True for NaN-aware repetition averaging, or fill/drop them", file=responses, field="values")
+        raise DataFormatError(f"{n_nan} NaN value(s)", "pass average=True for NaN-aware repetition averaging, or fill/drop them", file=responses,
+                              field="values")
     try:
         assembly = make_assembly(
             values if values.dtype.kind == "f" else values.astype(np.float64),

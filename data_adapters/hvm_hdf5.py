@@ -13,13 +13,14 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
+from neurosage.assembly import AssemblyError, average_repetitions, make_assembly, validate
 from neurosage.core.errors import DataFormatError
 from neurosage.data_adapters.imageset import ImageSet
-from neurosage.assembly import AssemblyError, average_repetitions, make_assembly, validate
 
 __all__ = ["load_hvm_hdf5", "load_hvm_images"]
 
@@ -27,7 +28,8 @@ ENV_VAR = "NEUROSAGE_HVM_HDF5"
 _META_RENAME = {"category": "category_name", "variation_level": "variation"}
 
 
-def _open(path: str | os.PathLike | None):
+def _open(path: str | os.PathLike | None) -> tuple[Path, Any]:
+    """The file's path and the open ``h5py.File``."""
     import h5py
 
     path = Path(path or os.environ.get(ENV_VAR, "ventral_neural_data.hdf5"))
@@ -77,10 +79,13 @@ def load_hvm_hdf5(
         for region in regions:
             key = f"{region}_NEURONS"
             if key not in nm:
-                raise DataFormatError(f"unknown region {region!r} (the file has {sorted(k[:-8] for k in nm if k.endswith('_NEURONS'))})", "choose V4 and/or IT; for pIT/cIT/aIT use the Brain-Score MajajHong2015 file", file=path, field=f"neural_meta/{key}")
+                raise DataFormatError(f"unknown region {region!r} (the file has {sorted(k[:-8] for k in nm if k.endswith('_NEURONS'))})",
+                                      "choose V4 and/or IT; for pIT/cIT/aIT use the Brain-Score MajajHong2015 file", file=path,
+                                      field=f"neural_meta/{key}")
             region_idx[region] = np.asarray(nm[key], dtype=np.int64)
             if region_idx[region].size and region_idx[region].min() < 0:
-                raise DataFormatError(f"negative neuron index {int(region_idx[region].min())}", "neuron indices count from 0; use the original file", file=path, field=f"neural_meta/{key}")
+                raise DataFormatError(f"negative neuron index {int(region_idx[region].min())}", "neuron indices count from 0; use the original file",
+                                      file=path, field=f"neural_meta/{key}")
         neurons = np.concatenate(list(region_idx.values()))
         region_of = np.concatenate([[r] * len(i) for r, i in region_idx.items()])
         animals = _decode(np.asarray(nm["ANIMAL_INFO"])) if "ANIMAL_INFO" in nm else None
@@ -88,10 +93,13 @@ def load_hvm_hdf5(
             for region, idx in region_idx.items():
                 if idx.size and idx.max() >= len(animals):
                     raise DataFormatError(f"neuron index {int(idx.max())} is beyond the {len(animals)} neurons of neural_meta/ANIMAL_INFO",
-                                          "use the original file (indices count the recorded neurons from 0)", file=path, field=f"neural_meta/{region}_NEURONS")
+                                          "use the original file (indices count the recorded neurons from 0)", file=path,
+                                          field=f"neural_meta/{region}_NEURONS")
         animal = animals[neurons] if animals is not None else None
         ta = _require(h5, path, "time_averaged", "use the original ventral_neural_data.hdf5")
-        blocks, stim_index, reps = [], [], []
+        blocks: list[np.ndarray] = []  # per variation level: (trials x images, neurons)
+        stim_parts: list[np.ndarray] = []  # the image index of each row
+        reps: list[np.ndarray] = []  # the trial of each row
         for var in variations:
             key = f"variation_level_{var.lstrip('V')}"
             if key not in ta:
@@ -99,19 +107,21 @@ def load_hvm_hdf5(
             data = np.asarray(ta[key], dtype=np.float32)
             images_of = np.flatnonzero(meta["variation_level"] == var)
             if data.ndim != 3 or data.shape[1] != len(images_of) or data.shape[2] <= neurons.max():
-                raise DataFormatError(f"shape {data.shape} does not fit {len(images_of)} {var} images and neuron index {neurons.max()}", "use the original file (trial, image, neuron)", file=path, field=f"time_averaged/{key}")
+                raise DataFormatError(f"shape {data.shape} does not fit {len(images_of)} {var} images and neuron index {neurons.max()}",
+                                      "use the original file (trial, image, neuron)", file=path, field=f"time_averaged/{key}")
             n_trials = data.shape[0]
             blocks.append(data[:, :, neurons].reshape(-1, len(neurons)))
-            stim_index.append(np.tile(images_of, n_trials))
+            stim_parts.append(np.tile(images_of, n_trials))
             reps.append(np.repeat(np.arange(n_trials), len(images_of)))
-    stim_index = np.concatenate(stim_index)
+    stim_index = np.concatenate(stim_parts)
     ids = meta.get("image_id", np.array([f"hvm_{i:04d}" for i in range(n_images)]))
     pres = {_META_RENAME.get(k, k): v[stim_index] for k, v in meta.items() if k != "image_id"}
     pres["repetition"] = np.concatenate(reps)
     pres["image_index"] = stim_index
     values = np.concatenate(blocks)
     if not average and np.isnan(values).any():
-        raise DataFormatError(f"{int(np.isnan(values).sum())} NaN trial value(s)", "load with average=True (NaN-aware averaging)", file=path, field="time_averaged")
+        raise DataFormatError(f"{int(np.isnan(values).sum())} NaN trial value(s)", "load with average=True (NaN-aware averaging)", file=path,
+                              field="time_averaged")
     assembly = make_assembly(
         values,
         stimulus_id=ids[stim_index],

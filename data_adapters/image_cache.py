@@ -62,7 +62,8 @@ def open_or_build(
     meta = json.loads((folder / "meta.json").read_text())
     images_file = folder / "images.u8"
     if images_file.stat().st_size != int(np.prod(meta["shape"])):
-        raise DataFormatError(f"cache holds {images_file.stat().st_size} bytes, meta.json promises shape {meta['shape']}", f"delete {folder} and load again to rebuild it", file=images_file, field=None)
+        raise DataFormatError(f"cache holds {images_file.stat().st_size} bytes, meta.json promises shape {meta['shape']}",
+                              f"delete {folder} and load again to rebuild it", file=images_file, field=None)
     return open_uint8_memmap(images_file, meta["shape"]), np.load(folder / "labels.npy"), images_file
 
 
@@ -71,17 +72,23 @@ def _build(folder: Path, sources: Sequence[Path], read_batches: Callable[[], Ite
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     except OSError as exc:
-        raise DataFormatError(f"cannot create the image cache here ({exc.strerror})", "set NEUROSAGE_CACHE_DIR to a writable folder with room for the images, or load with cache=False", file=folder.parent, field=None) from None
+        raise DataFormatError(f"cannot create the image cache here ({exc.strerror})",
+                              "set NEUROSAGE_CACHE_DIR to a writable folder with room for the images, or load with cache=False", file=folder.parent,
+                              field=None) from None
     log.info("building image cache %s from %d file(s) (once; later loads map it)", folder, len(sources))
     try:
         labels, shape = [], None
         with (tmp / "images.u8").open("wb") as fh:  # a full disk raises here, and the partial build is removed
             for images, batch_labels in read_batches():
                 if shape is not None and images.shape[1:] != shape[1:]:
-                    raise DataFormatError(f"batch of shape {images.shape[1:]} after batches of {shape[1:]}", "use files of one release", file=folder, field="data")
+                    raise DataFormatError(f"batch of shape {images.shape[1:]} after batches of {shape[1:]}", "use files of one release", file=folder,
+                                          field="data")
                 shape = (0 if shape is None else shape[0]) + images.shape[0], *images.shape[1:]
                 fh.write(np.ascontiguousarray(images, dtype=np.uint8).tobytes())
                 labels.append(np.asarray(batch_labels, dtype=np.int64))
+        if shape is None:
+            raise DataFormatError("there are no images to cache (no source file gave a batch)", "give at least one source file", file=folder,
+                                  field="data")
         np.save(tmp / "labels.npy", np.concatenate(labels))
         (tmp / "meta.json").write_text(json.dumps({"shape": list(shape), "sources": [str(p) for p in sources]}, indent=1))
         try:

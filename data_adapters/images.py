@@ -18,12 +18,17 @@ import pickle
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from neurosage.core.errors import DataFormatError
 from neurosage.data_adapters.imageset import ImageSet
 from neurosage.data_adapters.stimulus_sets import read_stimulus_csv
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "read_idx",
@@ -42,7 +47,7 @@ FASHION_MNIST_DEFAULT = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )  # fmt: skip
-_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_IDX_DTYPES: dict[int, npt.DTypeLike] = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 def _open(path: Path) -> bytes:
@@ -60,7 +65,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     data = _open(path)
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
-        raise DataFormatError(f"not an idx file (header {data[:4].hex()})", "pass an idx file such as train-images-idx3-ubyte.gz", file=path, field="magic")
+        raise DataFormatError(f"not an idx file (header {data[:4].hex()})", "pass an idx file such as train-images-idx3-ubyte.gz", file=path,
+                              field="magic")
     ndim = data[3]
     header = 4 + 4 * ndim
     if len(data) < header:
@@ -69,7 +75,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     dtype = np.dtype(_IDX_DTYPES[data[2]])
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(data) - header != expected:
-        raise DataFormatError(f"header promises {shape} ({expected} bytes) but {len(data) - header} bytes follow", "the file is truncated or corrupt; reinstall it", file=path, field="data")
+        raise DataFormatError(f"header promises {shape} ({expected} bytes) but {len(data) - header} bytes follow",
+                              "the file is truncated or corrupt; reinstall it", file=path, field="data")
     return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
 
 
@@ -82,9 +89,12 @@ def _find(root: Path, stem: str) -> Path:
 
 def load_fashion_mnist(split: str = "train", root: str | os.PathLike | None = None, **conversion) -> ImageSet:
     """Fashion-MNIST from idx files (default: ``$NEUROSAGE_FASHION_MNIST`` or Debian's path)."""
-    root = Path(root or os.environ.get("NEUROSAGE_FASHION_MNIST", FASHION_MNIST_DEFAULT))
+    default: str | Path = os.environ.get("NEUROSAGE_FASHION_MNIST", FASHION_MNIST_DEFAULT)
+    root = Path(root or default)
     if not root.exists():
-        raise DataFormatError("Fashion-MNIST folder not found", "install it with 'sudo apt-get install dataset-fashion-mnist', or pass root=/folder/with/idx/files", file=root, field=None)
+        raise DataFormatError("Fashion-MNIST folder not found",
+                              "install it with 'sudo apt-get install dataset-fashion-mnist', or pass root=/folder/with/idx/files", file=root,
+                              field=None)
     prefix = {"train": "train", "test": "t10k"}.get(split)
     if prefix is None:
         raise DataFormatError(f"Fashion-MNIST has no split {split!r}", "use 'train' or 'test'", file=None, field="split")
@@ -96,7 +106,8 @@ def load_fashion_mnist(split: str = "train", root: str | os.PathLike | None = No
     labels_path = _find(root, f"{prefix}-labels-idx1-ubyte")
     labels = read_idx(labels_path)
     if labels.shape != (images.shape[0],):
-        raise DataFormatError(f"{labels.shape} labels for images {images.shape}", "use matching image and label files", file=labels_path, field="labels")
+        raise DataFormatError(f"{labels.shape} labels for images {images.shape}", "use matching image and label files", file=labels_path,
+                              field="labels")
     return ImageSet(images[:, None], labels.astype(np.int64), classes=FASHION_MNIST_CLASSES, name=f"fashion-mnist/{split}", **conversion)
 
 
@@ -118,7 +129,8 @@ def _unpickle(path: Path, required: Sequence[str]) -> dict:
 def _chw_rows(path: Path, data: np.ndarray, side: int) -> np.ndarray:
     data = np.asarray(data)
     if data.ndim != 2 or data.shape[1] != 3 * side * side or data.dtype != np.uint8:
-        raise DataFormatError(f"expected uint8 (N, {3 * side * side}), got {data.dtype} {data.shape}", "use the original release", file=path, field="data")
+        raise DataFormatError(f"expected uint8 (N, {3 * side * side}), got {data.dtype} {data.shape}", "use the original release", file=path,
+                              field="data")
     return data.reshape(-1, 3, side, side)
 
 
@@ -176,6 +188,7 @@ def load_imagenet64(
             yield x, y - 1
 
     source = None
+    x: np.ndarray | torch.Tensor  # in memory, or mapped from the cache
     if cache is False:
         parts = list(read_batches())
         x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
@@ -248,7 +261,7 @@ def _decode(data: bytes, source: str, storage_size: int | None, grey: bool) -> n
     except (UnidentifiedImageError, OSError) as exc:
         raise DataFormatError(f"cannot decode image ({exc})", "replace the file with a valid image", file=source, field=None) from exc
     if storage_size is not None and img.size != (storage_size, storage_size):
-        img = img.resize((storage_size, storage_size), Image.BILINEAR)
+        img = img.resize((storage_size, storage_size), Image.Resampling.BILINEAR)
     arr = np.asarray(img, dtype=np.uint8)
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
 
@@ -295,10 +308,12 @@ def load_stimulus_images(
     order = list(table.index) if stimulus_ids is None else list(stimulus_ids)
     missing = [s for s in order if s not in table.index]
     if missing:
-        raise DataFormatError(f"{len(missing)} stimulus id(s) not in the stimulus set, e.g. {missing[:3]}", "use the stimulus set that belongs to the recordings", file=csv, field="stimulus_id")
+        raise DataFormatError(f"{len(missing)} stimulus id(s) not in the stimulus set, e.g. {missing[:3]}",
+                              "use the stimulus set that belongs to the recordings", file=csv, field="stimulus_id")
     source = Path(images)
     reader = _zip_reader(source) if source.suffix == ".zip" else _folder_reader(source)
-    arrays, read_from = [], {}
+    arrays: list[np.ndarray] = []
+    read_from: dict[str, str] = {}  # file read -> the name that resolved to it
     for stimulus in order:
         name = str(table.at[stimulus, file_column])
         member, data = reader(name)

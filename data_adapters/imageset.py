@@ -57,7 +57,7 @@ class ImageSet(Dataset):
         images: np.ndarray | torch.Tensor,
         labels: Sequence[int] | np.ndarray | torch.Tensor | None = None,
         *,
-        stimulus_ids: Sequence[str] | None = None,
+        stimulus_ids: Sequence[str] | np.ndarray | None = None,
         classes: Sequence[str] | None = None,
         size: int | None = None,
         channels: int | None = None,
@@ -72,17 +72,20 @@ class ImageSet(Dataset):
             raise DataFormatError(f"{name}: images of shape {tuple(images.shape)} look like (N, H, W, C)", "transpose them to (N, C, H, W): "
                                   "x.transpose(0, 3, 1, 2)", file=None, field="images")
         if images.dtype != torch.uint8 or images.ndim != 4:
-            raise DataFormatError(f"{name}: images must be uint8 (N, C, H, W), got {images.dtype} {tuple(images.shape)}", "convert with (x * 255).astype(np.uint8) and add a channel axis", file=None, field="images")
+            raise DataFormatError(f"{name}: images must be uint8 (N, C, H, W), got {images.dtype} {tuple(images.shape)}",
+                                  "convert with (x * 255).astype(np.uint8) and add a channel axis", file=None, field="images")
         n = images.shape[0]
         raw = None if labels is None or isinstance(labels, torch.Tensor) else np.asarray(labels)
-        if raw is not None and not (raw.dtype.kind in "biu" or (raw.dtype.kind == "f" and np.all(np.isfinite(raw)) and np.all(raw == np.round(raw)))):
-            raise DataFormatError(f"{name}: labels must be integer class indices, got {np.asarray(labels).dtype} (e.g. {np.asarray(labels).ravel()[:2].tolist()})",
+        whole = raw is not None and raw.dtype.kind == "f" and bool(np.all(np.isfinite(raw)) and np.all(raw == np.round(raw)))
+        if raw is not None and not (raw.dtype.kind in "biu" or whole):
+            raise DataFormatError(f"{name}: labels must be integer class indices, got {raw.dtype} (e.g. {raw.ravel()[:2].tolist()})",
                                   "map class names to 0..n_classes-1 and pass the names as classes=", file=None, field="labels")
         labels_t = torch.full((n,), -1, dtype=torch.long) if labels is None else torch.as_tensor(np.asarray(labels), dtype=torch.long)
         if labels_t.shape != (n,):
             raise DataFormatError(f"{name}: {labels_t.shape[0]} labels for {n} images", "give one label per image", file=None, field="labels")
         if classes is not None and n and (int(labels_t.max()) >= len(classes) or int(labels_t.min()) < -1):
-            raise DataFormatError(f"{name}: labels span {int(labels_t.min())}..{int(labels_t.max())} but there are {len(classes)} classes", "give one class name per label value (labels 0..n_classes-1; -1 for unlabelled images)", file=None, field="labels")
+            raise DataFormatError(f"{name}: labels span {int(labels_t.min())}..{int(labels_t.max())} but there are {len(classes)} classes",
+                                  "give one class name per label value (labels 0..n_classes-1; -1 for unlabelled images)", file=None, field="labels")
         self._storage, self._labels = images, labels_t.to(images.device)
         self._index: torch.Tensor | None = None
         self._source = None if source is None else str(source)
@@ -95,9 +98,15 @@ class ImageSet(Dataset):
         for field, value, allowed in (("size", size, "a positive image side in pixels, e.g. 32"), ("channels", channels, "1 (grey) or 3 (RGB)")):
             valid = value is None or (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1)
             if not valid or (field == "channels" and value not in (None, 1, 3)):
-                raise DataFormatError(f"{self.name}: {field} must be {allowed}, got {value!r}", f"set {field} to {allowed} (or None to keep the stored one)", file=None, field=field)
+                raise DataFormatError(f"{self.name}: {field} must be {allowed}, got {value!r}",
+                                      f"set {field} to {allowed} (or None to keep the stored one)", file=None, field=field)
         if transform is not None and not callable(transform):
-            raise DataFormatError(f"{self.name}: transform must be callable, got {type(transform).__name__}", "pass a function of a float image tensor, or None", file=None, field="transform")
+            raise DataFormatError(f"{self.name}: transform must be callable, got {type(transform).__name__}",
+                                  "pass a function of a float image tensor, or None", file=None, field="transform")
+        if (mean is None) != (std is None):  # one alone used to fail at the first image (mean) or be ignored (std)
+            given, missing = ("mean", "std") if std is None else ("std", "mean")
+            raise DataFormatError(f"{self.name}: {given} was given without {missing}; images are normalised as (x - mean) / std",
+                                  f"give {missing} too (e.g. mean=0.5, std=0.25), or neither", file=None, field=missing)
         self.size, self.channels, self.transform = size, channels, transform
         out_c = channels or self._storage.shape[1]
         self._mean, self._std = self._per_channel("mean", mean, out_c), self._per_channel("std", std, out_c)
@@ -109,9 +118,11 @@ class ImageSet(Dataset):
         try:
             values = torch.as_tensor(np.asarray(value, dtype=np.float64), dtype=torch.float32).reshape(-1)
         except (TypeError, ValueError) as exc:
-            raise DataFormatError(f"{self.name}: {field} {value!r} is not a number or a list of numbers ({exc})", f"give {field} as one number or {out_c} numbers", file=None, field=field) from None
+            raise DataFormatError(f"{self.name}: {field} {value!r} is not a number or a list of numbers ({exc})",
+                                  f"give {field} as one number or {out_c} numbers", file=None, field=field) from None
         if values.numel() not in (1, out_c):
-            raise DataFormatError(f"{self.name}: {values.numel()} {field} values for {out_c} channel(s)", f"give {field} as one number or {out_c} numbers", file=None, field=field)
+            raise DataFormatError(f"{self.name}: {values.numel()} {field} values for {out_c} channel(s)",
+                                  f"give {field} as one number or {out_c} numbers", file=None, field=field)
         if not torch.isfinite(values).all() or (field == "std" and (values <= 0).any()):
             raise DataFormatError(f"{self.name}: {field} must be finite{' and positive' if field == 'std' else ''}, got {value!r}",
                                   f"use the training images' per-channel {field} (e.g. 0.5)", file=None, field=field)
@@ -130,7 +141,8 @@ class ImageSet(Dataset):
     @stimulus_ids.setter
     def stimulus_ids(self, ids: Sequence[str] | np.ndarray | None) -> None:
         if ids is not None and len(ids) != len(self):
-            raise DataFormatError(f"{getattr(self, 'name', 'images')}: {len(ids)} stimulus ids for {len(self)} images", "give one id per image", file=None, field="stimulus_ids")
+            raise DataFormatError(f"{getattr(self, 'name', 'images')}: {len(ids)} stimulus ids for {len(self)} images", "give one id per image",
+                                  file=None, field="stimulus_ids")
         self._stimulus_ids = None if ids is None else np.asarray(ids).astype(str)
 
     @property
@@ -146,7 +158,8 @@ class ImageSet(Dataset):
     @property
     def stored_shape(self) -> tuple[int, int, int]:
         """Shape ``(C, H, W)`` of the stored uint8 images (before conversion)."""
-        return tuple(int(d) for d in self._storage.shape[1:])
+        c, h, w = (int(d) for d in self._storage.shape[1:])  # the storage is (N, C, H, W), checked when made
+        return c, h, w
 
     @property
     def device(self) -> torch.device:
@@ -191,21 +204,29 @@ class ImageSet(Dataset):
             elif x.shape[c_axis] == 1:
                 x = x.repeat_interleave(self.channels, dim=c_axis)
             else:
-                raise DataFormatError(f"{self.name}: cannot convert {x.shape[c_axis]} channels to {self.channels}", "use channels=1 (grey) or 3 (RGB)", file=None, field="channels")
+                raise DataFormatError(f"{self.name}: cannot convert {x.shape[c_axis]} channels to {self.channels}",
+                                      "use channels=1 (grey) or 3 (RGB)", file=None, field="channels")
         if self.size is not None and tuple(x.shape[-2:]) != (self.size, self.size):
             batch = x if x.ndim == 4 else x[None]
             batch = torch.nn.functional.interpolate(batch, size=(self.size, self.size), mode="bilinear", antialias=True, align_corners=False)
             x = batch if x.ndim == 4 else batch[0]
         if self.transform is not None:
             x = torch.stack([self.transform(item) for item in x]) if x.ndim == 4 else self.transform(x)
-        if self._mean is not None:
+        if self._mean is not None and self._std is not None:  # both or neither (_set_conversion)
             x = (x - self._mean.to(x.device)) / self._std.to(x.device)
         return x
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
         """Shape ``(C, H, W)`` of converted images."""
-        return tuple(self[0][0].shape) if len(self) else (0, 0, 0)
+        if not len(self):
+            return (0, 0, 0)
+        shape = tuple(self[0][0].shape)
+        if len(shape) != 3:
+            raise DataFormatError(f"{self.name}: converted images have shape {shape}, not (C, H, W)", "make the transform return one (C, H, W) image",
+                                  file=None, field="transform")
+        c, h, w = shape
+        return c, h, w
 
     @property
     def conversion(self) -> dict[str, Any]:
@@ -269,7 +290,7 @@ class ImageSet(Dataset):
         mean, std = settings["mean"], settings["std"]
         mean = None if mean is None else np.atleast_1d(mean).tolist()
         std = None if std is None else np.atleast_1d(std).tolist()
-        if settings["channels"] is not None and mean is not None and len(mean) not in (1, settings["channels"]):
+        if settings["channels"] is not None and mean is not None and std is not None and len(mean) not in (1, settings["channels"]):
             mean, std = float(np.mean(mean)), float(np.mean(std))
         out._set_conversion(size=settings["size"], channels=settings["channels"], mean=mean, std=std, transform=settings["transform"])
         return out
@@ -290,7 +311,8 @@ class ImageSet(Dataset):
     def split_holdout(self, n_holdout: int, *, seed: int = 0) -> tuple[ImageSet, ImageSet]:
         """Split off ``n_holdout`` random images (e.g. the paper's 50,000 ImageNet validation images)."""
         if not 0 < n_holdout < len(self):
-            raise DataFormatError(f"{self.name}: cannot hold out {n_holdout} of {len(self)} images", f"hold out between 1 and {len(self) - 1} images", file=None, field="n_val")
+            raise DataFormatError(f"{self.name}: cannot hold out {n_holdout} of {len(self)} images", f"hold out between 1 and {len(self) - 1} images",
+                                  file=None, field="n_val")
         perm = np.random.default_rng(seed).permutation(len(self))
         return self.subset(np.sort(perm[n_holdout:])), self.subset(np.sort(perm[:n_holdout]))
 
@@ -306,6 +328,7 @@ class ImageSet(Dataset):
         if state.get("_source") is not None and isinstance(state["_storage"], tuple):
             path = Path(state["_source"])
             if not path.exists():
-                raise DataFormatError("the image cache this set maps is gone", "rebuild it (load the dataset again) on a disk every worker can read", file=path, field=None)
+                raise DataFormatError("the image cache this set maps is gone", "rebuild it (load the dataset again) on a disk every worker can read",
+                                      file=path, field=None)
             state["_storage"] = open_uint8_memmap(path, state["_storage"])
         self.__dict__.update(state)

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from neurosage.assembly import AssemblyError, average_repetitions, select_time, validate
 from neurosage.core.errors import DataFormatError
 from neurosage.data_adapters.stimulus_sets import read_stimulus_csv
-from neurosage.assembly import AssemblyError, average_repetitions, select_time, validate
 
 __all__ = ["load_majajhong2015", "open_brainio_assembly", "merge_stimulus_set", "select_endpoints", "find_brainio_file"]
 
@@ -60,7 +60,8 @@ def open_brainio_assembly(path: str | os.PathLike) -> xr.DataArray:
         raise DataFormatError(problem, "the file is truncated or not netCDF; download it again", file=path, field=None) from None
     data_vars = list(ds.data_vars)
     if len(data_vars) != 1:
-        raise DataFormatError(f"expected exactly one data variable, found {data_vars}", "write one assembly per file (BrainIO spec)", file=path, field="data variables")
+        raise DataFormatError(f"expected exactly one data variable, found {data_vars}", "write one assembly per file (BrainIO spec)", file=path,
+                              field="data variables")
     da = ds[data_vars[0]].load()
     da.attrs = {**ds.attrs, **da.attrs}
     ds.close()
@@ -69,7 +70,8 @@ def open_brainio_assembly(path: str | os.PathLike) -> xr.DataArray:
             raise DataFormatError(f"missing dim (dims are {da.dims})", "use a Brain-Score assembly file", file=path, field=dim)
     if "stimulus_id" not in da.coords:
         if "image_id" not in da.coords:
-            raise DataFormatError("no 'stimulus_id' or 'image_id' coord on presentation", "use a Brain-Score assembly file", file=path, field="image_id")
+            raise DataFormatError("no 'stimulus_id' or 'image_id' coord on presentation", "use a Brain-Score assembly file", file=path,
+                                  field="image_id")
         da = da.assign_coords(stimulus_id=("presentation", da["image_id"].values))
     if "region" not in da.coords and "layer" in da.coords and da["layer"].dims == ("neuroid",):  # Brain-Score's activations
         log.info("%s: no 'region' coord; its 'layer' coord names each neuroid's region (Brain-Score activations)", path)
@@ -84,7 +86,8 @@ def merge_stimulus_set(assembly: xr.DataArray, csv: str | os.PathLike) -> xr.Dat
     ids = assembly["stimulus_id"].values.astype(str)
     missing = np.setdiff1d(np.unique(ids), table.index.values)
     if len(missing):
-        raise DataFormatError(f"{len(missing)} stimulus id(s) of the recordings are missing, e.g. {missing[:3].tolist()}", "use the stimulus set that belongs to the assembly (hvm-public for the public file)", file=csv, field="stimulus_id")
+        raise DataFormatError(f"{len(missing)} stimulus id(s) of the recordings are missing, e.g. {missing[:3].tolist()}",
+                              "use the stimulus set that belongs to the assembly (hvm-public for the public file)", file=csv, field="stimulus_id")
     rows = table.loc[ids]
     new = {c: ("presentation", rows[c].values) for c in rows.columns if c not in assembly.coords}
     return assembly.assign_coords(new)
@@ -105,7 +108,8 @@ def select_endpoints(assembly: xr.DataArray, regions: Sequence[str], *, source: 
                     parts.append(part.assign_coords(area=("neuroid", part["region"].values), region=("neuroid", [name] * len(idx))))
                     break
         else:
-            raise DataFormatError(f"unknown region {name!r}; the file has {available}", f"choose regions from {available}", file=source, field="region")
+            raise DataFormatError(f"unknown region {name!r}; the file has {available}", f"choose regions from {available}", file=source,
+                                  field="region")
     selected = xr.concat(parts, dim="neuroid") if len(parts) > 1 else parts[0]
     kept = set(selected["neuroid_id"].values.tolist())
     left = ~np.isin(assembly["neuroid_id"].values, list(kept))
@@ -190,9 +194,12 @@ def _from_brainscore(variant: str, temporal: bool) -> xr.DataArray:
     try:
         import brainscore_vision
     except ImportError:
-        raise DataFormatError("MajajHong2015 assembly not found (no path, no $NEUROSAGE_MAJAJHONG2015, nothing in the BrainIO cache)", f"pass path= to {FILES[(variant, temporal)]} or install brainscore_vision", file=None, field=None) from None
+        raise DataFormatError("MajajHong2015 assembly not found (no path, no $NEUROSAGE_MAJAJHONG2015, nothing in the BrainIO cache)",
+                              f"pass path= to {FILES[(variant, temporal)]} or install brainscore_vision", file=None, field=None) from None
     ident = "MajajHong2015" + (".temporal" if temporal else "") + ("" if variant == "full" else f".{variant}")
     assembly = brainscore_vision.load_dataset(ident)
-    flat = xr.DataArray(assembly.values, dims=assembly.dims, coords={k: (v.dims, v.values) for k, v in assembly.reset_index(list(assembly.indexes)).coords.items() if v.dims and len(v.dims) == 1}, attrs={})
+    plain = assembly.reset_index(list(assembly.indexes)).coords.items()
+    coords = {k: (v.dims, v.values) for k, v in plain if v.dims and len(v.dims) == 1}
+    flat = xr.DataArray(assembly.values, dims=assembly.dims, coords=coords, attrs={})
     order = ("presentation", "neuroid") + (("time_bin",) if "time_bin" in flat.dims else ())
     return flat.transpose(*order)

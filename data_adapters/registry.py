@@ -43,7 +43,8 @@ DATASETS: Registry = Registry(
 DatasetEntry = Entry
 
 
-def register_neural(name: str, factory: Callable[..., Any] | str | None = None, *, description: str = "", needs: tuple[str, ...] = (), citation: str = ""):
+def register_neural(name: str, factory: Callable[..., Any] | str | None = None, *, description: str = "", needs: tuple[str, ...] = (),
+                    citation: str = ""):
     """Register ``factory(**kw) -> assembly`` as neural dataset ``name`` (a decorator without ``factory``)."""
     return DATASETS.register(name, factory, description=description, citation=citation, kind="neural", needs=tuple(needs))
 

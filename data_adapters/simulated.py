@@ -30,7 +30,8 @@ def noise_sd(reliability: float, n_repetitions: int) -> float:
     if not 0 < reliability <= 1:
         raise DataFormatError(f"reliability must be in (0, 1], got {reliability}", "pass e.g. reliability=0.8", file=None, field="reliability")
     if isinstance(n_repetitions, bool) or not isinstance(n_repetitions, (int, np.integer)) or n_repetitions < 1:
-        raise DataFormatError(f"n_repetitions must be a positive integer, got {n_repetitions!r}", "pass e.g. n_repetitions=10", file=None, field="n_repetitions")
+        raise DataFormatError(f"n_repetitions must be a positive integer, got {n_repetitions!r}", "pass e.g. n_repetitions=10", file=None,
+                              field="n_repetitions")
     return float(np.sqrt(n_repetitions * (1.0 - reliability) / reliability))
 
 
@@ -62,7 +63,8 @@ def simulate_recording(
     """
     counts = n_sites.values() if isinstance(n_sites, Mapping) else [n_sites]
     if any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1 for k in counts):
-        raise DataFormatError(f"n_sites must be positive integers, got {n_sites!r}", "pass e.g. n_sites=100 or {'V4': 88, 'IT': 168}", file=None, field="n_sites")
+        raise DataFormatError(f"n_sites must be positive integers, got {n_sites!r}", "pass e.g. n_sites=100 or {'V4': 88, 'IT': 168}", file=None,
+                              field="n_sites")
     if isinstance(n_sites, Mapping) and set(n_sites) != set(activations):
         raise DataFormatError(f"n_sites names regions {sorted(n_sites)}, the activations {sorted(activations)}", "give one site count per region",
                               file=None, field="n_sites")
@@ -74,12 +76,14 @@ def simulate_recording(
         acts = np.asarray(acts, dtype=np.float64)
         acts = acts.reshape(acts.shape[0], -1)
         if acts.shape[0] != n_stim:
-            raise DataFormatError(f"region {region!r}: {acts.shape[0]} rows of activations for {n_stim} stimulus ids", "give one row per stimulus", file=None, field="activations")
+            raise DataFormatError(f"region {region!r}: {acts.shape[0]} rows of activations for {n_stim} stimulus ids", "give one row per stimulus",
+                                  file=None, field="activations")
         k = n_sites[region] if isinstance(n_sites, Mapping) else n_sites
         std = acts.std(axis=0)
         candidates = np.flatnonzero(std > 0)
         if len(candidates) == 0:
-            raise DataFormatError(f"region {region!r}: every unit is constant across stimuli; no site can be simulated", "use a layer that responds to the stimuli", file=None, field="activations")
+            raise DataFormatError(f"region {region!r}: every unit is constant across stimuli; no site can be simulated",
+                                  "use a layer that responds to the stimuli", file=None, field="activations")
         chosen = np.sort(rng.choice(candidates, size=min(k, len(candidates)), replace=False))
         signal = (acts[:, chosen] - acts[:, chosen].mean(axis=0)) / std[chosen]
         signals.append(signal)

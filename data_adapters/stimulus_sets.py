@@ -24,7 +24,8 @@ def read_stimulus_csv(csv: str | os.PathLike, columns: list[str] | None = None) 
     try:
         table = pd.read_csv(csv, dtype={"stimulus_id": str, "image_id": str})  # ids are strings, even all-digit hashes
     except pd.errors.EmptyDataError:
-        raise DataFormatError("the CSV is empty", "write a header row (stimulus_id,filename,...) and one row per stimulus", file=csv, field=None) from None
+        raise DataFormatError("the CSV is empty", "write a header row (stimulus_id,filename,...) and one row per stimulus", file=csv,
+                              field=None) from None
     except (UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise DataFormatError(f"not a UTF-8 comma-separated file ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})",
                               "save it as UTF-8 CSV (e.g. from a spreadsheet: CSV UTF-8)", file=csv, field=None) from None
@@ -40,5 +41,6 @@ def read_stimulus_csv(csv: str | os.PathLike, columns: list[str] | None = None) 
     repeated = checked[checked.duplicated("stimulus_id", keep=False)]
     conflicting = [sid for sid, rows in repeated.groupby("stimulus_id") if len(rows.drop_duplicates()) > 1]
     if conflicting:
-        raise DataFormatError(f"{len(conflicting)} stimulus id(s) appear in rows that disagree, e.g. {conflicting[:3]}", "keep one row per stimulus (or make repeated rows identical)", file=csv, field="stimulus_id")
+        raise DataFormatError(f"{len(conflicting)} stimulus id(s) appear in rows that disagree, e.g. {conflicting[:3]}",
+                              "keep one row per stimulus (or make repeated rows identical)", file=csv, field="stimulus_id")
     return table

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from neurosage.analyses import results as R
-
 from neurosage.core.registry import Registry
 
 __all__ = ["FIGURES", "Drawn", "make_all"]
@@ -22,21 +21,25 @@ FIGURES: Registry = Registry("figure")
 _PAPER = "Bashivan, Tensen, DiCarlo 2018, Teacher Guided Architecture Search, arXiv:1808.01405"
 for _name, _target, _inputs, _description in (
     ("fig2_alpha", "fig2_alpha:make", (R.PREDICTABILITY_CORRELATIONS,), "Figure 2: r of P + alpha TG with mature accuracy vs alpha"),
-    ("fig3_predictability", "fig3_predictability:make", (R.PREDICTABILITY_RECORDS, R.PREDICTABILITY_CORRELATIONS), "Figure 3: premature measures vs mature accuracy"),
+    ("fig3_predictability", "fig3_predictability:make", (R.PREDICTABILITY_RECORDS, R.PREDICTABILITY_CORRELATIONS),
+     "Figure 3: premature measures vs mature accuracy"),
     ("predictability_pool", "predictability_pool:make", (R.PREDICTABILITY_ARCHITECTURES,),
      "the predictability pool: mature accuracy across seeds, the plateau, the teacher vs the candidates"),
     ("fig4_search", "fig4_search:make", (R.SEARCH_CURVES,), "Figure 4: search progress vs samples and vs cost"),
-    ("predictability_paired", "tables:predictability_paired", (R.PREDICTABILITY_PAIRED,), "delta r of P + alpha TG (and each measure) over P, paired"),
+    ("predictability_paired", "tables:predictability_paired", (R.PREDICTABILITY_PAIRED,),
+     "delta r of P + alpha TG (and each measure) over P, paired"),
     ("table1", "tables:table1", (R.SEARCH_SUMMARY,), "Table 1: random vs P vs P+TG search"),
     ("table1_paired", "tables:table1_paired", (R.SEARCH_PAIRED,), "Table 1 as paired differences over seeds"),
     ("table2", "tables:table2", (R.CELL_TABLE,), "Tables 2/3: teacher-guided cell search with reranking"),
     ("table4", "tables:table4", (R.TABLE4,), "Table 4: performance-guided vs teacher-guided search"),
     ("table4_paired", "tables:table4_paired", (R.TABLE4_PAIRED,), "Table 4 as a paired difference over seeds"),
     ("search_progress", "search_trials:progress", (R.SEARCH_TRIALS,), "a search folder: score, P and TG per trial, best so far"),
-    ("search_best_similarity", "search_trials:best_similarity", (R.SEARCH_TRIALS_NC,), "a search folder: the best trial's endpoint x layer similarity"),
+    ("search_best_similarity", "search_trials:best_similarity", (R.SEARCH_TRIALS_NC,),
+     "a search folder: the best trial's endpoint x layer similarity"),
     ("demo", "demo_summary:make", (R.DEMO_CURVES,), "the demo: mature accuracy vs examples for P and P+TG, and the winner's similarity"),
     ("channel_sizes", "channel_sizes:sizes", (R.CHANNEL_TRIALS,), "channel search: each group's size over trials, per steering metric"),
-    ("channel_table", "channel_sizes:table", (R.CHANNEL_TABLE, R.CHANNEL_CORRELATIONS), "channel search: final networks and metric-accuracy correlations"),
+    ("channel_table", "channel_sizes:table", (R.CHANNEL_TABLE, R.CHANNEL_CORRELATIONS),
+     "channel search: final networks and metric-accuracy correlations"),
 ):
     FIGURES.register(_name, f"neurosage.figures.{_target}", description=_description, citation=_PAPER, inputs=_inputs)
 

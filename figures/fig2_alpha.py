@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from matplotlib.ticker import NullFormatter
+
 from neurosage.analyses.results import PREDICTABILITY_CORRELATIONS, read_table
 from neurosage.figures.output import new_figure, save_figure
 

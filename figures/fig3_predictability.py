@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.ticker import NullFormatter
+
 from neurosage.analyses.results import (
     PREDICTABILITY_CORRELATIONS,
     PREDICTABILITY_RECORDS,
@@ -33,7 +34,8 @@ def make(run_dir: Path, out_dir: Path, alpha: float = 1.0) -> list[Path]:
     for i, m in enumerate(measures):
         g = corr[corr.measure == m].sort_values("steps")
         dodge = 1 + 0.015 * (i - len(measures) / 2)  # keep overlapping error bars apart
-        ax.errorbar(g.steps * dodge, g.pearson, yerr=np.clip([g.pearson - g.pearson_lo, g.pearson_hi - g.pearson], 0, None), marker="o", capsize=3, label=m.replace("S_", "RDM "))
+        yerr = np.clip([g.pearson - g.pearson_lo, g.pearson_hi - g.pearson], 0, None)
+        ax.errorbar(g.steps * dodge, g.pearson, yerr=yerr, marker="o", capsize=3, label=m.replace("S_", "RDM "))
     ax.set_xscale("log")
     ax.set_xticks(sorted(corr.steps.unique()), [str(x) for x in sorted(corr.steps.unique())])
     ax.xaxis.set_minor_formatter(NullFormatter())

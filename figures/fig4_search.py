@@ -10,8 +10,7 @@ from pathlib import Path
 
 from neurosage.analyses.results import SEARCH_CURVES, read_table
 from neurosage.figures.output import new_figure, save_figure
-
-from neurosage.runs.provenance import read_settings
+from neurosage.runs.folder import RunFolder
 
 #: Marker per method, line style per premature budget, so that curves which coincide stay visible.
 MARKERS = {"Random": "^", "P": "o", "P+TG": "s"}
@@ -20,7 +19,7 @@ LINESTYLES = ("-", "--", ":", "-.")
 
 def make(run_dir: Path, out_dir: Path) -> list[Path]:
     curves = read_table(run_dir, SEARCH_CURVES)
-    k = read_settings(run_dir / "search_comparison").get("top_k", "k")
+    k = RunFolder(run_dir / "search_comparison").settings().get("top_k", "k")
     rows = curves[curves.algorithm != "random"][["algorithm", "space"]].drop_duplicates().itertuples(index=False)
     rows = list(rows) or list(curves[["algorithm", "space"]].drop_duplicates().itertuples(index=False))
     budgets = list(dict.fromkeys(curves.premature))
@@ -29,11 +28,13 @@ def make(run_dir: Path, out_dir: Path) -> list[Path]:
     for (algorithm, space), (ax_samples, ax_cost) in zip(rows, axes):
         here = curves[(curves.space == space) & curves.algorithm.isin([algorithm, "random"])]
         for i, ((method, premature), group) in enumerate(here.groupby(["method", "premature"], sort=False)):
-            stats = group.groupby("n_samples").agg(mean=("best_mature_error", "mean"), sd=("best_mature_error", "std"), cost=("cost_examples", "mean"))
+            stats = group.groupby("n_samples").agg(mean=("best_mature_error", "mean"), sd=("best_mature_error", "std"),
+                                                   cost=("cost_examples", "mean"))
             style = dict(linestyle=LINESTYLES[budgets.index(premature) % len(LINESTYLES)], marker=MARKERS.get(method, "D"), markersize=4)
             for ax, x in ((ax_samples, stats.index), (ax_cost, stats.cost)):
                 line, = ax.plot(x, 100 * stats["mean"], label=f"{method} ({premature})", zorder=3 - 0.1 * i, **style)
-                ax.fill_between(x, 100 * (stats["mean"] - stats.sd.fillna(0)), 100 * (stats["mean"] + stats.sd.fillna(0)), color=line.get_color(), alpha=0.12)
+                spread = stats.sd.fillna(0)
+                ax.fill_between(x, 100 * (stats["mean"] - spread), 100 * (stats["mean"] + spread), color=line.get_color(), alpha=0.12)
         ax_samples.set_ylabel(f"{algorithm.upper()}, {space}\nbest mature error of top-{k} (%)")
         for ax in (ax_samples, ax_cost):
             ax.grid(alpha=0.3)

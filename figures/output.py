@@ -25,9 +25,11 @@ def new_figure(**kwargs: Any) -> Figure:
 def save_figure(fig: Figure, out_dir: Path, name: str) -> list[Path]:
     """``<name>.png`` and ``<name>.pdf`` in ``out_dir``."""
     paths = [Path(out_dir) / f"{name}.png", Path(out_dir) / f"{name}.pdf"]
-    for path, options in zip(paths, ({"dpi": 130}, {})):
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, bbox_inches="tight", **options)
+    png, pdf = paths
+    with atomic_path(png) as tmp:
+        fig.savefig(tmp, bbox_inches="tight", dpi=130)
+    with atomic_path(pdf) as tmp:
+        fig.savefig(tmp, bbox_inches="tight")
     return paths
 
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+
 from neurosage.analyses.results import PREDICTABILITY_ARCHITECTURES, read_table
 from neurosage.figures.output import new_figure, save_figure
 

@@ -118,6 +118,8 @@ def draw_rdms(fig: Figure, teacher_rdms: xr.DataArray, model_rdms: xr.DataArray,
             ax.set_title(f"{kind}: {_label(name)}", fontsize=7, color=TEACHER_COLOUR if kind == "teacher" else "k")
             axes.append(ax)
         start += rows
+    if image is None:  # no panel at all (add_gridspec already refuses that)
+        raise ValueError("there are no RDMs to draw")
     fig.colorbar(image, ax=axes, shrink=min(0.8, 2.0 / sum(nrows)), aspect=15, label="dissimilarity (percentile)")
     fig.suptitle(title or "RDMs (rank-transformed)", fontsize=10)
 
@@ -167,9 +169,10 @@ def draw_rdm_mds(ax: Axes, teacher_rdms: xr.DataArray, model_rdms: xr.DataArray,
     coords = rdm_mds(teacher_rdms, model_rdms)
     teacher, model = _names(teacher_rdms), _names(model_rdms)
     nt = len(teacher)
-    ax.plot(*coords[nt:].T, color="0.8", lw=0.6, zorder=1)
-    depth = ax.scatter(*coords[nt:].T, c=range(len(model)), cmap=MODEL_CMAP, s=36, zorder=2, label="model layer", edgecolors="k", linewidths=0.4)
-    ax.scatter(*coords[:nt].T, marker="s", s=64, color=TEACHER_COLOUR, zorder=3, label="teacher endpoint", edgecolors="k", linewidths=0.4)
+    (model_x, model_y), (teacher_x, teacher_y) = coords[nt:].T, coords[:nt].T
+    ax.plot(model_x, model_y, color="0.8", lw=0.6, zorder=1)
+    depth = ax.scatter(model_x, model_y, c=range(len(model)), cmap=MODEL_CMAP, s=36, zorder=2, label="model layer", edgecolors="k", linewidths=0.4)
+    ax.scatter(teacher_x, teacher_y, marker="s", s=64, color=TEACHER_COLOUR, zorder=3, label="teacher endpoint", edgecolors="k", linewidths=0.4)
     span = float(np.ptp(coords, axis=0).max()) or 1.0
     size = 1.45 * span  # one square window, so distances read the same along both axes, with room for labels
     low = (coords.min(axis=0) + coords.max(axis=0)) / 2 - size / 2 + 0.08 * span * np.array([-1.0, 0.0])

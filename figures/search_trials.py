@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.ticker import MaxNLocator
+
 from neurosage.analyses.results import SEARCH_TRIALS, read_table
 from neurosage.figures.output import new_figure, save_figure
 from neurosage.figures.similarity_heatmap import best_trial_similarity, draw_similarity

@@ -9,6 +9,7 @@ import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.colors import CenteredNorm
 from matplotlib.image import AxesImage
+
 from neurosage.analyses.results import SEARCH_TRIALS_NC, ResultMissing
 from neurosage.figures.output import new_figure, save_figure
 
@@ -68,7 +69,8 @@ def best_trial_similarity(search_dir: str | Path) -> tuple[xr.DataArray, dict]:
         raise ResultMissing("the file is missing", SEARCH_TRIALS_NC.fix, file=path)
     with xr.open_dataset(path) as trials:
         if "similarity" not in trials:
-            raise ResultMissing("the file has no similarity matrix (a search scored by P alone, or written by an older version)", "run a search with objective tg or p+tg", file=path)
+            raise ResultMissing("the file has no similarity matrix (a search scored by P alone, or written by an older version)",
+                                "run a search with objective tg or p+tg", file=path)
         ok = trials.isel(trial=np.flatnonzero((trials.status.values == "ok") & np.isfinite(trials.score.values)))
         if not ok.sizes["trial"]:
             raise ResultMissing("the file has no successful trial", "fix the error each trial names in trials.csv, then search again", file=path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+
 from neurosage.analyses.results import (
     CELL_TABLE,
     PREDICTABILITY_PAIRED,

@@ -34,7 +34,7 @@ _EXPORTS = {
     "count_parameters": "nets.measure", "count_flops": "nets.measure",
     # training and search
     "NetworkConfig": "training.configs", "TrainConfig": "training.configs", "RDMOptions": "training.configs",
-    "train": "training.loop", "CandidateTask": "search.candidate", "run_search": "search.driver", "load_trials": "search.export",
+    "train": "training.loop", "CandidateTask": "search.candidate", "run_search": "search.driver", "load_trials": "runs.trials",
     # errors
     "NeurosageError": "core.errors",
 }

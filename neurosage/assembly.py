@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ import xarray as xr
 
 from neurosage.core.errors import NeurosageError
 
-__all__ = ["netcdf_attr", 
+__all__ = ["netcdf_attr",
     "AssemblyError",
     "make_assembly",
     "validate",
@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 
 PRESENTATION, NEUROID, TIME_BIN = "presentation", "neuroid", "time_bin"
 STIMULUS_ID, NEUROID_ID, REGION = "stimulus_id", "neuroid_id", "region"
+
+#: Values along one dim (one per presentation or per neuroid): a list, a tuple or a 1-D array.
+Column = Sequence[Any] | np.ndarray
 
 
 class AssemblyError(NeurosageError, ValueError):
@@ -69,11 +72,11 @@ class AssemblyError(NeurosageError, ValueError):
 def make_assembly(
     values: Any,
     *,
-    stimulus_id: Sequence[Any],
-    region: str | Sequence[str],
-    neuroid_id: Sequence[Any] | None = None,
-    presentation_coords: Mapping[str, Sequence[Any]] | None = None,
-    neuroid_coords: Mapping[str, Sequence[Any]] | None = None,
+    stimulus_id: Column,
+    region: str | Column,
+    neuroid_id: Column | None = None,
+    presentation_coords: Mapping[str, Column] | None = None,
+    neuroid_coords: Mapping[str, Column] | None = None,
     time_bins: Sequence[tuple[float, float]] | None = None,
     name: str | None = None,
     attrs: Mapping[str, Any] | None = None,
@@ -129,7 +132,7 @@ def make_assembly(
     return validate(assembly, allow_nan=allow_nan)
 
 
-def _column(values: Sequence[Any], n: int, key: str, dim: str) -> np.ndarray:
+def _column(values: Column, n: int, key: str, dim: str) -> np.ndarray:
     arr = np.asarray(values)
     if arr.shape != (n,):
         raise AssemblyError([f"coord {key!r} has shape {arr.shape}, but dim {dim!r} has length {n}; fix: give one {key} per {dim}"])
@@ -161,7 +164,8 @@ def validate(
         Accept NaN values (raw recordings with missing trials); inf is never accepted.
     """
     if not isinstance(assembly, xr.DataArray):
-        raise AssemblyError([f"expected an xarray.DataArray, got {type(assembly).__name__}; fix: build one with neurosage.assembly.make_assembly"], source)
+        raise AssemblyError([f"expected an xarray.DataArray, got {type(assembly).__name__}; fix: build one with neurosage.assembly.make_assembly"],
+                            source)
     problems: list[str] = []
     dims = set(assembly.dims)
     for dim in (PRESENTATION, NEUROID):
@@ -172,7 +176,7 @@ def validate(
             )
     extra = dims - {PRESENTATION, NEUROID, TIME_BIN}
     if extra:
-        problems.append(f"unexpected dim(s) {sorted(extra)}; fix: average or select them away")
+        problems.append(f"unexpected dim(s) {sorted(str(d) for d in extra)}; fix: average or select them away")
     for coord, dim in ((STIMULUS_ID, PRESENTATION), (NEUROID_ID, NEUROID), (REGION, NEUROID)):
         if dim in dims and not _has_coord(assembly, coord, dim):
             problems.append(
@@ -182,9 +186,9 @@ def validate(
     if problems:
         raise AssemblyError(problems, source)
 
-    for dim in assembly.dims:
-        if assembly.sizes[dim] == 0:
-            problems.append(f"dim {dim!r} is empty; fix: check the selection that produced this assembly")
+    for d in assembly.dims:
+        if assembly.sizes[d] == 0:
+            problems.append(f"dim {d!r} is empty; fix: check the selection that produced this assembly")
     region = assembly[REGION].values
     empty = [i for i, r in enumerate(region) if r is None or (isinstance(r, float) and np.isnan(r))
              or (isinstance(r, str) and (not r.strip() or r.strip().lower() == "nan"))]
@@ -315,7 +319,7 @@ def average_repetitions(assembly: xr.DataArray, *, by: str = STIMULUS_ID) -> xr.
     means = means.reshape((len(uniques),) + values.shape[1:])
 
     first = order[starts]
-    coords: dict[str, Any] = {}
+    coords: dict[Hashable, Any] = {}
     for name, coord in assembly.coords.items():
         if coord.dims == (PRESENTATION,):
             col = coord.values
@@ -452,7 +456,7 @@ def gather_indexes(assembly: xr.DataArray) -> xr.DataArray:
     """Rebuild Brain-Score's MultiIndex per dim (as BrainIO's ``gather_indexes`` does)."""
     out = assembly
     for dim in assembly.dims:
-        names = [n for n, c in assembly.coords.items() if c.dims == (dim,) and n not in assembly.indexes]
+        names: Sequence[Hashable] = [n for n, c in assembly.coords.items() if c.dims == (dim,) and n not in assembly.indexes]
         if names:
-            out = out.set_index(append=True, **{dim: names})
+            out = out.set_index({dim: names}, append=True)
     return out

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import difflib
 import errno
-import json
 import logging
 import os
 import re
@@ -18,11 +17,12 @@ import signal
 import sys
 import traceback
 from collections.abc import Sequence
-from pathlib import Path
+from typing import NoReturn
 
 from neurosage import __version__, commands
 from neurosage.core.errors import NeurosageError
 from neurosage.core.interrupts import exit_code, signal_name, terminate_as_interrupt
+from neurosage.runs.folder import RunFolder
 from neurosage.runs.provenance import COMMAND_LINE
 
 __all__ = ["QUIET_LOGGERS", "build_parser", "configure_logging", "main", "error_message"]
@@ -34,7 +34,7 @@ QUIET_LOGGERS = ("hyperopt", "distributed", "dask", "PIL", "matplotlib", "fsspec
 class _Parser(argparse.ArgumentParser):
     """argparse with the project's one-line errors: what is wrong with which flag, and the fix."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         print(f"{self.prog}: error: {message}; fix: see {self.prog} --help", file=sys.stderr)
         sys.exit(2)
 
@@ -42,8 +42,8 @@ class _Parser(argparse.ArgumentParser):
 def _last_session_finished(run_dir: str) -> bool:
     """Whether ``run_dir``'s run.json records this command's session as finished (False when it cannot be read)."""
     try:
-        sessions = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))["sessions"]
-        return sessions[-1]["status"] == "finished" and sessions[-1].get("command") == COMMAND_LINE.get()
+        last = RunFolder(run_dir).last_session()
+        return last.get("status") == "finished" and last.get("command") == COMMAND_LINE.get()
     except (OSError, ValueError, KeyError, IndexError, TypeError):
         return False
 
@@ -53,8 +53,10 @@ def _refuse_unknown(parser: argparse.ArgumentParser, args: argparse.Namespace, e
     sub = parser
     while True:  # down to the (sub)command the arguments were given to: neurosage export brainscore ...
         action = next((a for a in sub._actions if isinstance(a, argparse._SubParsersAction)), None)
-        chosen = getattr(args, action.dest, None) if action is not None else None
-        if chosen not in getattr(action, "choices", {}):
+        if action is None:
+            break
+        chosen = getattr(args, action.dest, None)
+        if chosen is None or chosen not in action.choices:
             break
         sub = action.choices[chosen]
     flags = [s for action in sub._actions for s in action.option_strings]
@@ -129,9 +131,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if run_dir and _last_session_finished(run_dir):  # the signal came after the run was recorded as finished
             print(f"neurosage {args.command}: interrupted ({name}) after the run finished; its results in {run_dir} are complete", file=sys.stderr)
             return exit_code(exc)
-        started = args.command == "search" and run_dir and os.path.exists(os.path.join(run_dir, "journal.sqlite"))
+        started = args.command == "search" and run_dir and RunFolder(run_dir).has_journal()
         again = (f"neurosage {args.command} {run_dir} --resume" if started else
-                 "the same command again" + (" (the search had not started)" if args.command == "search" else " (finished work in the run folder is kept)"))
+                 "the same command again"
+                 + (" (the search had not started)" if args.command == "search" else " (finished work in the run folder is kept)"))
         print(f"neurosage {args.command}: interrupted ({name}); to continue run {again}", file=sys.stderr)
         return exit_code(exc)
     except Exception as exc:  # anything else is a defect of neurosage: still one line, and how to report it

@@ -17,12 +17,15 @@ import time
 from collections.abc import Callable
 from dataclasses import MISSING, asdict, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from neurosage.analyses.config import field_docs, field_types, load_config
+from neurosage.analyses.config_loading import field_docs, field_types, load_config
 from neurosage.analyses.settings import DemoConfig, SearchConfig
-from neurosage.core.errors import ConfigError, RunFolderExists
-from neurosage.runs.lock import run_lock
-from neurosage.runs.provenance import resume_settings
+from neurosage.core.errors import ConfigError
+from neurosage.runs.folder import RunFolder
+
+if TYPE_CHECKING:
+    from torch import nn
 
 __all__ = ["REGISTRY", "command", "add_config_flags", "config_from_args"]
 
@@ -40,6 +43,8 @@ REGISTRY_KEYS = {
     "skeleton": ("neurosage.nets", "SKELETONS"),
     "dataset": ("neurosage.data_adapters.registry", "DATASETS"),
     "teacher": ("neurosage.teachers", "TEACHER_KINDS"),
+    "rdm_method": ("neurosage.rsa.methods", "RDM_METHODS"),
+    "compare_method": ("neurosage.rsa.methods", "COMPARE_METHODS"),
 }
 
 
@@ -163,12 +168,15 @@ def _run_demo(args: argparse.Namespace) -> int:
         raise ConfigError("--scheduler and --workers both name a cluster", "give one of them", field="scheduler")
     client = _scheduler(config.scheduler) if config.scheduler else None  # reachable before any data or teacher work
     run_demo(args.run_dir, config, client=client)
+    from neurosage.figures import demo_summary
+
+    print(f"  picture: {demo_summary.make(args.run_dir, args.run_dir)[0]}")
     print(f"results in {args.run_dir}/ (summary.json, search-*/trials.csv, journal.sqlite)")
     return 0
 
 
 @command
-def _search(sub: argparse._SubParsersAction) -> None:
+def _search_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "search", help=f"teacher-guided architecture search ({', '.join(registry_names(*REGISTRY_KEYS['algo']))} over "
         f"{', '.join(registry_names(*REGISTRY_KEYS['space']))}; scored by P, TG or P+alpha*TG)",
@@ -186,9 +194,10 @@ def _search(sub: argparse._SubParsersAction) -> None:
 def _run_search(args: argparse.Namespace) -> int:
     from neurosage.analyses.embedded import check_config
 
-    run_dir = Path(args.run_dir)
+    folder = RunFolder(args.run_dir)
+    run_dir = folder.path
     # a resumed search starts from the settings recorded in its run folder; flags may change only RESUMABLE ones (budget, executor)
-    config = config_from_args(SearchConfig, args, base=resume_settings(run_dir) if args.resume else None)
+    config = config_from_args(SearchConfig, args, base=folder.resume_settings() if args.resume else None)
     check_config(config)  # settings that cannot work leave no run folder behind
     from neurosage.search.driver import check_executor
 
@@ -199,8 +208,8 @@ def _run_search(args: argparse.Namespace) -> int:
         name = set_without_jobs[0].replace("_", "-")
         raise ConfigError(f"{name} is set but slurm-jobs is not, so the search would run here, not on Slurm",
                           "add --slurm-jobs N (or jobs = N in the [slurm] table), or drop the slurm options", field="slurm_jobs")
-    if slurm is not None and not args.resume and (run_dir / "journal.sqlite").exists():  # before any Slurm job is queued
-        raise RunFolderExists(f"{run_dir} already holds a search", "pass --resume to continue it, or choose another run folder", file=run_dir)
+    if slurm is not None and not args.resume:  # before any Slurm job is queued
+        folder.refuse_existing(resume_hint="pass --resume to continue it")
     if slurm is not None and (config.scheduler or config.workers > 1):
         raise ConfigError("--slurm-jobs starts its own cluster, and " + ("--scheduler" if config.scheduler else f"--workers {config.workers}")
                           + " names another", "give one executor: --slurm-jobs N, --scheduler ADDRESS or --workers N", field="slurm_jobs")
@@ -208,11 +217,11 @@ def _run_search(args: argparse.Namespace) -> int:
     client = _scheduler(config.scheduler) if config.scheduler else None  # reachable before any data or teacher work
     fresh = not run_dir.exists()
     try:
-        with run_lock(run_dir), contextlib.ExitStack() as stack:  # the lock before the data and the teacher: a second driver is refused at once
+        with folder.lock(), contextlib.ExitStack() as stack:  # the lock before the data and the teacher: a second driver is refused at once
             if slurm is not None:  # submitted (and checked with sbatch --test-only) before any data or teacher work
                 from neurosage.search.slurm import slurm_client
 
-                client = stack.enter_context(slurm_client(slurm, run_dir / "slurm", config.dashboard))
+                client = stack.enter_context(slurm_client(slurm, folder.slurm_dir, config.dashboard))
             return _search(run_dir, replace(config, dashboard=None) if slurm is not None else config, args.resume, client)
     except ConfigError as exc:
         if fresh and exc.field is not None and exc.field.startswith("slurm"):  # a setting Slurm refuses leaves no run folder behind
@@ -266,13 +275,13 @@ def _rdm(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--channels", type=int, choices=(1, 3), default=None, help="convert stimuli to 1 or 3 channels")
     p.add_argument("--out", default="runs/rdm", help="folder for teacher_rdms.nc, model_rdms.nc, similarity.csv, scores.csv, "
                    "summary.json and the plots similarity, rdms and mds (.png and .pdf)")
+    from neurosage.rsa.methods import COMPARE_METHODS, RDM_METHODS, bootstrap_methods, methods_help
+
     p.add_argument("--bootstrap", type=at_least(0), default=None, metavar="N",
-                   help="bootstrap samples of the stimuli for the 95%% intervals of S_i and TG (0: none; default 1000 for the comparisons of "
-                   "RDM entries: pearson, spearman, rho_a, cosine; none for the others)")
-    p.add_argument("--rdm-method", default="correlation",
-                   help="how patterns become RDMs: correlation, cosine, euclidean, sqeuclidean, crossnobis (recordings with repetitions)")
-    p.add_argument("--compare-method", default="pearson",
-                   help="how RDMs are compared: pearson, spearman, kendall_tau_a, rho_a, cosine, corr_cov, cosine_cov, bures, cka, cka_unbiased")
+                   help="bootstrap samples of the stimuli for the 95%% intervals of S_i and TG (0: none; default 1000 for the comparisons that "
+                   f"offer intervals: {', '.join(bootstrap_methods())}; none for the others)")
+    p.add_argument("--rdm-method", default="correlation", help=f"how patterns become RDMs: {methods_help(RDM_METHODS)}")
+    p.add_argument("--compare-method", default="pearson", help=f"how RDMs are compared: {methods_help(COMPARE_METHODS)}")
     p.add_argument("--device", default=None)
     add_teacher_arg_flag(p)
     p.set_defaults(func=_run_rdm)
@@ -314,30 +323,31 @@ def _run_rdm(args: argparse.Namespace) -> int:
         return _list_layers(args)
     if not args.teacher:
         raise ConfigError("no teacher given", "pass --teacher SPEC (e.g. 'net:resnet18:layer4' or 'brain:MajajHong2015:V4,IT')", field="teacher")
-    from neurosage.rsa.methods import check_rsa_methods
+    from neurosage.rsa.methods import COMPARE_METHODS, bootstrap_methods, check_bootstrap, check_rsa_methods, model_rdm_method
 
     args.rdm_method, args.compare_method = check_rsa_methods(args.rdm_method, args.compare_method)  # before any data is read
-    from neurosage.rsa.score import BOOTSTRAP_METHODS, check_bootstrap_method
-
     if args.bootstrap:
-        check_bootstrap_method(args.compare_method)
+        check_bootstrap(args.compare_method)
     stimuli = _stimuli(args)
     in_channels = stimuli.image_shape[0]
+    model: nn.Module
     if args.model.startswith(GENOTYPE_STARTS):
-        model = build_network(args.model, in_channels=in_channels)
+        network = build_network(args.model, in_channels=in_channels)
         if args.weights:
-            load_weights(model, args.weights)
+            load_weights(network, args.weights)
+        model = network
         weights = f"weights from {args.weights}" if args.weights else "random weights (seed 0)"
-        layers = args.layers.split(",") if args.layers else [n for n in model.endpoints if n not in ("stem", "pool")]
+        layers = args.layers.split(",") if args.layers else [n for n in network.endpoints if n not in ("stem", "pool")]
     else:
         if not args.layers:
-            raise ConfigError("--layers is required for a named model", f"list them with: neurosage rdm {args.model} --list-layers", field="layers")
+            raise ConfigError("--layers is required for a named model", f"list them with: neurosage rdm {args.model} --list-layers",
+                              field="layers")
         model, layers = build_model(args.model, weights=args.weights, in_channels=in_channels), args.layers.split(",")
-        weights = model.neurosage_weights
+        weights = str(model.neurosage_weights)  # the description build_model sets (a str attribute)
     repeated = sorted({layer for layer in layers if layers.count(layer) > 1})
     if repeated or not all(layers):
-        raise ConfigError(f"--layers lists {repeated[0]!r} twice" if repeated else "--layers has an empty name", "list each layer once, comma-separated",
-                          field="layers")
+        raise ConfigError(f"--layers lists {repeated[0]!r} twice" if repeated else "--layers has an empty name",
+                          "list each layer once, comma-separated", field="layers")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ConfigError("--out is a file", "give a folder for the RDMs, tables and plots (it is created)", file=out, field="out")
@@ -347,15 +357,17 @@ def _run_rdm(args: argparse.Namespace) -> int:
                           "give an empty or new folder, or one an earlier neurosage rdm wrote", file=out, field="out")
     teacher = teacher_from_spec(args.teacher, stimuli, cache_dir=out / "cache", device=args.device, dataset_kwargs=teacher_args(args),
                                 rdm_method=args.rdm_method, compare_method=args.compare_method)
-    if teacher.rdm_method == "crossnobis":  # network layers have no repetitions: summary.json records both stacks' methods
-        layers_too = teacher.rdms.attrs.get("method") != "crossnobis"
-        (log.warning if layers_too else log.info)("rdm-method crossnobis: %s no repetitions, so their RDMs are sqeuclidean (crossnobis's "
-                                                  "noise-free expectation)", "the teacher's and the model's layers have" if layers_too else
-                                                  "the model's layers have")
+    layer_method = model_rdm_method(teacher.rdm_method)
+    if layer_method != teacher.rdm_method:  # network layers have no repetitions: summary.json records both stacks' methods
+        layers_too = teacher.rdms.attrs.get("method") != teacher.rdm_method
+        (log.warning if layers_too else log.info)("rdm-method %s: %s no repetitions, so their RDMs are %s", teacher.rdm_method,
+                                                  "the teacher's and the model's layers have" if layers_too else "the model's layers have",
+                                                  layer_method)
     if args.bootstrap is None:
-        args.bootstrap = 1000 if teacher.compare_method in BOOTSTRAP_METHODS else 0
+        args.bootstrap = 1000 if teacher.compare_method in bootstrap_methods() else 0
         if not args.bootstrap:
-            log.info("no bootstrap intervals: %s compares whole matrices (intervals for %s)", teacher.compare_method, ", ".join(BOOTSTRAP_METHODS))
+            log.info("no bootstrap intervals: %s (intervals for %s)", COMPARE_METHODS.get(teacher.compare_method).no_bootstrap,
+                     ", ".join(bootstrap_methods()))
     explicit = args.size is not None or args.channels is not None  # the user's conversion wins over the weights' own
     shown = teacher if explicit else Teacher(teacher.rdms, model_inputs(model, stimuli))
     scores, rdms = score_model_rdms(model, shown, layers, device=args.device, n_bootstrap=args.bootstrap)
@@ -383,7 +395,7 @@ def _print_scores(heading: str, teacher, scores) -> None:
         interval = f" [{intervals[endpoint][0]:.4f}, {intervals[endpoint][1]:.4f}]" if endpoint in intervals else ""
         ceiling = "" if endpoint not in details else f"; noise ceiling {details[endpoint].describe()}, " + (
             f"{ceiled[endpoint]:.3f} of it ({teacher.ceiling_convention})" if endpoint in ceiled else
-            f"not comparable with {teacher.compare_method} (the ceiling is a {details[endpoint].compare} correlation)")
+            f"not comparable with {teacher.compare_method} (the ceiling is a {details[endpoint].compare_method} correlation)")
         print(f"{endpoint}: best layer {best}, S = {score:.4f}{interval}{ceiling}")
     tg_interval = f" [{scores.tg_interval[0]:.4f}, {scores.tg_interval[1]:.4f}]" if scores.tg_interval else ""
     print(f"TG = {scores.tg:.4f}{tg_interval}" + (f" (95% intervals: {scores.n_bootstrap} bootstrap samples of the "
@@ -418,7 +430,8 @@ def _analyze(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=at_least(1), default=None, help="worker processes of a Dask LocalCluster the analysis trains on "
                    "(its candidates, reranks and mature trainings; predictability: architectures; channel_search: searches); results equal "
                    "one process's")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a running Dask scheduler (e.g. tcp://host:8786) the analysis trains on instead")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="a running Dask scheduler (e.g. tcp://host:8786) the analysis trains on instead")
     p.set_defaults(func=_run_analyze)
 
 
@@ -507,7 +520,7 @@ def _run_figures(args: argparse.Namespace) -> int:
         print(f"not drawn: {name}: {reason}")
     if not drawn.written:
         search = " (it holds a search's trials.csv: a search's results are its trials.csv and trials.nc; figures draws analyses')" \
-            if (run_dir / "trials.csv").exists() else ""
+            if RunFolder(run_dir).trials_csv.exists() else ""
         print(f"nothing to draw: {run_dir} has no analysis results{search}; fix: run 'neurosage analyze ANALYSIS --run-dir {run_dir}' first",
               file=sys.stderr)
         return 1
@@ -538,8 +551,42 @@ def _export(sub: argparse._SubParsersAction) -> None:
     o.set_defaults(func=_run_export_optuna)
 
 
+@command
+def _bench(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="would this teacher have helped? score a teacher against a built architecture pool, beside its controls")
+    p.add_argument("pool", help="the folder of an architecture pool (neurosage analyze teacher_bench builds one)")
+    p.add_argument("--teacher", required=True, help="teacher spec, e.g. 'net:cifar_resnet-1:stack1,stack2,stack3:teacher.pt' or "
+                   "'brain:MyData:V4,IT' (scored on the pool's stimuli)")
+    add_teacher_arg_flag(p)
+    p.add_argument("--out", default=None, help="folder for the tables and value.png (default POOL/bench-<teacher kind>)")
+    p.add_argument("--target", default="M_short", choices=("M_short", "M_short_2", "M_long"),
+                   help="what the scores should predict: the pool protocol's end (M_short), a second seed's, or the long training's")
+    p.add_argument("--no-controls", action="store_true", help="leave out the pixel, category and untrained-network controls")
+    p.add_argument("--bootstrap", type=at_least(10), default=2000, help="bootstrap resamples of every interval (default 2000)")
+    p.add_argument("--pool-size", type=at_least(2), default=16, help="architectures per simulated search (default 16)")
+    p.add_argument("--seed", type=at_least(0), default=0, help="seed of the untrained control, the resamples and the sub-pools")
+    p.add_argument("--device", default=None, help="torch device (default cpu)")
+    p.set_defaults(func=_run_bench)
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from neurosage.pool import Pool, bench_teacher
+    from neurosage.teachers.kinds import teacher_from_spec
+
+    pool = Pool(args.pool)
+    stimuli = pool.stimuli()
+    teacher = teacher_from_spec(args.teacher, stimuli, device=args.device, seed=args.seed, dataset_kwargs=teacher_args(args))
+    result = bench_teacher(pool, {"teacher": teacher}, controls=not args.no_controls, spec=args.teacher, target=args.target,
+                           n_bootstrap=args.bootstrap, pool_size=args.pool_size, seed=args.seed, device=args.device)
+    out = Path(args.out) if args.out else pool.folder.path / f"bench-{args.teacher.split(':', 1)[0]}"
+    result.save(out)
+    print(result.headline().round(3).to_string(index=False))
+    print(f"tables and value.png in {out}")
+    return 0
+
+
 def _run_export_optuna(args: argparse.Namespace) -> int:
-    from neurosage.search.optuna_export import export_optuna, storage_url
+    from neurosage.export.optuna_study import export_optuna, storage_url
 
     study = export_optuna(args.run_dir, args.storage, study=args.study)
     trials = study.get_trials(deepcopy=False)
@@ -552,7 +599,7 @@ def _run_export_optuna(args: argparse.Namespace) -> int:
 def _run_export_brainscore(args: argparse.Namespace) -> int:
     import json
 
-    from neurosage.search.brainscore import export_brainscore
+    from neurosage.export.brainscore import export_brainscore
 
     pairs = [item.partition("=") for item in args.region or []]
     bad = [region for region, eq, target in pairs if not (eq and region and target)]

@@ -35,7 +35,7 @@ def feature(genotype) -> float:
 
 def second_feature(genotype) -> float:
     """A TG-like second term: the fraction of layers with 64 filters."""
-    return float(np.mean([layer.filters == max(l.filters for l in genotype.layers) for layer in genotype.layers]))
+    return float(np.mean([layer.filters == max(other.filters for other in genotype.layers) for layer in genotype.layers]))
 
 
 def main() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import write_fashion_mnist
 
+from helpers import write_fashion_mnist
 from neurosage.assembly import make_assembly
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from neurosage.data_adapters.imageset import ImageSet
 
 from neurosage.assembly import make_assembly  # noqa: F401
+from neurosage.data_adapters.imageset import ImageSet
 from neurosage.rsa.rdm import compute_rdms
 from neurosage.search.candidate import CandidateTask
 from neurosage.teachers.teacher import Teacher

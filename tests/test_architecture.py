@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -30,35 +31,43 @@ LIBRARY = [
     ["rsa"],
     ["spaces"],
     ["nets"],
-    ["training"],
+    ["training", "proxies"],
     ["teachers"],
     ["search"],
-    ["channels"],
+    ["channels", "export", "pool"],
 ]
 APPLICATION = [
-    ["analyses", "analyses.config", "analyses.settings", "analyses.results"],
+    ["analyses", "analyses.config_loading", "analyses.settings", "analyses.results"],
     ["analyses.embedded"],
-    ["analyses.common", "figures.output", "figures.published", "figures.similarity_heatmap"],
+    ["analyses.search_protocol", "figures.output", "figures.published", "figures.similarity_heatmap"],
     ["analyses.predictability", "analyses.search_comparison", "analyses.cell_search", "analyses.neuro_search",
      "analyses.demo", "figures.fig2_alpha", "figures.fig3_predictability", "figures.fig4_search", "figures.tables",
-     "figures.search_trials", "figures.demo_summary", "analyses.channel_search", "figures.channel_sizes", "figures.predictability_pool",
+     "figures.search_trials", "figures.demo_summary", "analyses.channel_search", "analyses.teacher_bench", "figures.channel_sizes",
+     "figures.predictability_pool",
      "figures.rdm_plots"],
     ["figures"],
     ["commands"],
     ["cli"],
 ]
 #: Library subpackages: every module inside takes the package's row.
-SUBPACKAGES = ("core", "runs", "stats", "data_adapters", "rsa", "spaces", "nets", "training", "teachers", "search", "channels")
+SUBPACKAGES = ("core", "runs", "stats", "data_adapters", "rsa", "spaces", "nets", "training", "proxies", "teachers", "search", "channels",
+               "export", "pool")
 
 
 def _full(name: str) -> str:
     return "neurosage" if name == "neurosage" else f"neurosage.{name}"
 
 
+#: Folders of template files shipped as package data (copied into what neurosage writes), not modules of neurosage.
+TEMPLATES = (ROOT / "neurosage" / "export" / "brainscore_plugin",)
+
+
 def _modules() -> dict[str, Path]:
     found = {}
     for folder, package in FOLDERS.items():
         for path in sorted((ROOT / folder).rglob("*.py")):
+            if any(path.is_relative_to(t) for t in TEMPLATES):
+                continue
             parts = path.relative_to(ROOT / folder).with_suffix("").parts
             parts = parts[:-1] if parts[-1] == "__init__" else parts
             found[".".join((package, *parts))] = path
@@ -124,15 +133,79 @@ def _violations(modules: dict[str, Path]) -> tuple[list[str], list[str]]:
     """Imports that point up a row (or from the library into the application), and imports of generic top-level names."""
     upward, generic = [], []
     for module, path in modules.items():
-        for line, name in _imports(path, module):
+        for line, name in _imports(path, module) + _string_references(path):
             if name.split(".")[0] in ("analyses", "figures", "data_adapters"):
                 generic.append(f"{path}:{line} imports top-level {name!r}")
             target = _owner(name)
-            if target is None or target == module:
+            if target is None or target == module or target.startswith(module + "."):  # a package's registry naming its own modules
                 continue
             if RANK[target] > RANK[module] or (module in LIBRARY_MODULES and target not in LIBRARY_MODULES):
                 upward.append(f"{path}:{line} ({module}, row {RANK[module]}) imports {target} (row {RANK[target]})")
     return upward, generic
+
+
+def _may_import() -> dict[str, set[str] | None]:
+    """The documented rule of each library concept (``docs/architecture.md``, its ``May import:`` sentence): the concepts it
+    may import besides itself, or None for "everything below" (then the rows decide)."""
+    doc = (ROOT / "docs" / "architecture.md").read_text()
+    library = doc.split("## Library, by subpackage", 1)[1].split("## Application", 1)[0]
+    rules: dict[str, set[str] | None] = {}
+    for section in library.split("\n### ")[1:]:
+        header, _, body = section.partition("\n")
+        concepts = [_concept(name) for name in re.findall(r"`(neurosage[\w.]*)`", header)]
+        sentence = re.search(r"May import: (.*?)(?:\.\s|\.$)", body, re.S | re.M)
+        assert sentence, f"docs/architecture.md: the section on {header} has no 'May import:' sentence"
+        names = re.findall(r"`([\w.]+)`", sentence.group(1))
+        allowed = None if "everything below" in sentence.group(1) else {_concept(f"neurosage.{n}") for n in names}
+        for concept in concepts:
+            rules[concept] = allowed
+    return rules
+
+
+def _concept(module: str) -> str:
+    """The library concept a module belongs to: its subpackage (``neurosage.rsa.compare`` -> ``rsa``), or the module itself."""
+    parts = module.split(".")
+    return "neurosage" if len(parts) == 1 else parts[1]
+
+
+#: Lazy factories named in code as ``"neurosage.<module>:<attribute>"`` (registries): references, checked like imports.
+_TARGET = re.compile(r"^(neurosage(?:\.\w+)+):[\w.]+$")
+
+
+def _string_references(path: Path) -> list[tuple[int, str]]:
+    return [(node.lineno, m.group(1)) for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and (m := _TARGET.match(node.value))]
+
+
+def _undocumented_imports(modules: dict[str, Path], rules: dict[str, set[str] | None]) -> list[str]:
+    """Library imports (and registry string references) that the importing concept's documented list does not allow."""
+    found = []
+    for module, path in modules.items():
+        if module not in LIBRARY_MODULES or module == "neurosage":  # the front door names its exports as lazy strings
+            continue
+        concept = _concept(module)
+        assert concept in rules, f"docs/architecture.md has no library section naming `{module}`'s concept {concept!r}"
+        allowed = rules[concept]
+        for line, name in _imports(path, module) + _string_references(path):
+            target = _owner(name)
+            if target is None or allowed is None or _concept(target) in allowed | {concept, "neurosage"}:  # the front door: __version__
+                continue
+            found.append(f"{path}:{line} ({concept}) uses {target}, but its 'May import' list in docs/architecture.md is {sorted(allowed)}")
+    return found
+
+
+def test_library_imports_follow_the_documented_may_import_lists():
+    found = _undocumented_imports(_modules(), _may_import())
+    assert found == [], "imports the architecture doc does not allow (move the code, or the doc):\n" + "\n".join(found)
+
+
+def test_an_undocumented_import_or_registry_string_is_caught(tmp_path):
+    rules = _may_import()
+    assert rules["spaces"] == {"core"} and rules["search"] is None
+    spaces = tmp_path / "primitives.py"
+    spaces.write_text('def register():\n    OPS.register("op", "neurosage.nets.ops:identity")\n')  # a string naming a layer up
+    found = _undocumented_imports({"neurosage.spaces.primitives": spaces}, rules)
+    assert len(found) == 1 and "neurosage.nets.ops" in found[0]
 
 
 def test_imports_point_down_and_the_library_never_imports_the_application():
@@ -166,7 +239,7 @@ LIGHT = textwrap.dedent(
     genotype = space.Genotype.parse(str(space.PNASNET_5))
     assert space.Genotype.from_json(genotype.to_json()) == genotype
     print(genotype, space.SPACES.names())
-    from neurosage.spaces.primitives import OPS
+    from neurosage.nets import OPS
     print(list(OPS))
     from neurosage.data_adapters.registry import list_datasets
     print([e.name for e in list_datasets()])

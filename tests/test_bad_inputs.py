@@ -19,12 +19,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import random_stimuli, write_brainio_netcdf, write_fashion_mnist, write_idx
-from neurosage.analyses.config import load_config
+from neurosage.analyses.config_loading import load_config
 from neurosage.analyses.settings import DemoConfig, EmbeddedConfig, SearchConfig
 from neurosage.assembly import AssemblyError, average_repetitions, make_assembly, select_regions, select_time, validate
-from neurosage.training.configs import NetworkConfig, TrainConfig
 from neurosage.cli import main
-from neurosage.core.errors import DataFormatError
+from neurosage.core.errors import ConfigError, DataFormatError, NeurosageError, RunFolderError, UnknownName
 from neurosage.data_adapters.generic import load_assembly_file, load_npy_csv
 from neurosage.data_adapters.hvm_hdf5 import load_hvm_hdf5
 from neurosage.data_adapters.images import load_cifar100, load_fashion_mnist, load_image_folder, load_imagenet64, load_stimulus_images, read_idx
@@ -33,17 +32,17 @@ from neurosage.data_adapters.majajhong2015 import load_majajhong2015
 from neurosage.data_adapters.registry import load_images, load_neural
 from neurosage.data_adapters.simulated import simulate_recording
 from neurosage.data_adapters.stimulus_sets import read_stimulus_csv
-from neurosage.core.errors import ConfigError, NeurosageError, RunFolderError, UnknownName
-from neurosage.search.candidate import CandidateTask
-from neurosage.training.devices import check_device
 from neurosage.nets.models import build_model, load_weights
 from neurosage.rsa.compare import compare_rdms
 from neurosage.rsa.rdm import RDMAlignmentError, compute_rdm, compute_rdms, stack_rdms, subsample_rdm
 from neurosage.rsa.score import combined_score
-from neurosage.spaces.cell import Genotype
+from neurosage.search.candidate import CandidateTask
 from neurosage.spaces import get_space
+from neurosage.spaces.cell import Genotype
 from neurosage.teachers.kinds import teacher_from_spec
 from neurosage.teachers.teacher import Teacher, brain_teacher
+from neurosage.training.configs import NetworkConfig, TrainConfig
+from neurosage.training.devices import check_device
 from neurosage.training.loop import resolve_steps
 
 CASES: list = []
@@ -131,7 +130,8 @@ def validate_wrong_dims(tmp):
 
 @case(AssemblyError, "missing coord 'stimulus_id'")
 def validate_no_stimulus_id(tmp):
-    validate(xr.DataArray(np.zeros((2, 2)), dims=("presentation", "neuroid"), coords={"neuroid_id": ("neuroid", ["a", "b"]), "region": ("neuroid", ["V4", "V4"])}))
+    validate(xr.DataArray(np.zeros((2, 2)), dims=("presentation", "neuroid"),
+                          coords={"neuroid_id": ("neuroid", ["a", "b"]), "region": ("neuroid", ["V4", "V4"])}))
 
 
 @case(AssemblyError, "unexpected dim")
@@ -253,7 +253,7 @@ def cka_on_rdms_without_a_method(tmp):
 
 @case(ConfigError, "inside the [teacher] table")
 def toml_rsa_option_inside_the_teacher_table(tmp):
-    from neurosage.analyses.config import load_config
+    from neurosage.analyses.config_loading import load_config
     from neurosage.analyses.settings import SearchConfig
 
     (tmp / "c.toml").write_text('[teacher]\nspec = "brain:MajajHong2015:V4"\nrdm-method = "crossnobis"\n')
@@ -605,7 +605,9 @@ def genotype_bad_block(tmp):
 
 @case(ConfigError, "unknown op")
 def genotype_unknown_op(tmp):
-    Genotype.parse("normal: warp_drive@0 + skip_connect@1 -> concat 2")
+    from neurosage.nets.build import build_network
+
+    build_network(Genotype.parse("normal: warp_drive@0 + skip_connect@1 -> concat 2"), num_classes=2)
 
 
 @case(ConfigError, "input 5 is invalid")
@@ -836,7 +838,8 @@ def stimuli_float_tiff(tmp):
 def embedded_n_train_beyond_the_split(tmp):
     from neurosage.analyses.embedded import embedded_setup
 
-    embedded_setup(EmbeddedConfig(data=str(write_fashion_mnist(tmp / "f", 40, 20)), n_val=30, n_train=64, n_stimuli=5), tmp / "run", with_teacher=False)
+    embedded_setup(EmbeddedConfig(data=str(write_fashion_mnist(tmp / "f", 40, 20)), n_val=30, n_train=64, n_stimuli=5), tmp / "run",
+                   with_teacher=False)
 
 
 @case(NeurosageError, "pixel-identical")
@@ -1191,7 +1194,8 @@ def fm(tmp_path_factory):
     return write_fashion_mnist(tmp_path_factory.mktemp("fm"), n_train=120, n_test=40)
 
 
-TINY = ["--n-blocks", "2", "--filters", "4", "--premature-steps", "1", "--n-train", "40", "--n-val", "20", "--n-stimuli", "10", "--teacher-epochs", "0.05"]
+TINY = ["--n-blocks", "2", "--filters", "4", "--premature-steps", "1", "--n-train", "40", "--n-val", "20", "--n-stimuli", "10",
+        "--teacher-epochs", "0.05"]
 CLI_CASES = [
     pytest.param(["search", "{run}", "--budget", "0", *TINY], "budget", id="search_budget_zero"),
     pytest.param(["search", "{run}", "--budget", "2", "--alpha", "inf", *TINY], "alpha", id="search_alpha_inf"),
@@ -1206,24 +1210,36 @@ CLI_CASES = [
     pytest.param(["search", "{run}", "--budget", "2", "--teacher", "monkey:V4", *TINY], "teacher kind", id="search_bad_teacher_spec"),
     pytest.param(["search", "{run}", "--config", "{tmp}/missing.toml"], "missing.toml", id="search_missing_config"),
     pytest.param(["search", "{run}", "--dataset", "mnist", *TINY], "dataset", id="search_unknown_dataset"),
-    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "net:cifar_resnet-1:stack2", "--weights", "{tmp}/w.pt", "--n-stimuli", "10"], "w.pt", id="rdm_missing_weights"),
+    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "net:cifar_resnet-1:stack2", "--weights", "{tmp}/w.pt",
+                  "--n-stimuli", "10"], "w.pt", id="rdm_missing_weights"),
     pytest.param(["rdm", "normal: nonsense", "--teacher", "net:cifar_resnet-1:stack2", "--n-stimuli", "10"], "genotype", id="rdm_bad_genotype"),
-    pytest.param(["rdm", "layers: 3x3 <- img", "--teacher", "net:cifar_resnet-1:stack2", "--n-stimuli", "10"], "cannot parse layer", id="rdm_bad_layer_genotype"),
+    pytest.param(["rdm", "layers: 3x3 <- img", "--teacher", "net:cifar_resnet-1:stack2", "--n-stimuli", "10"],
+                 "cannot parse layer", id="rdm_bad_layer_genotype"),
     pytest.param(["search", "{run}", "--budget", "2", "--space", "layers-30", *TINY], "layers-10", id="search_unknown_layer_space"),
-    pytest.param(["search", "{run}", "--budget", "2", "--space", "pnas", "--width-multiplier", "0.5", *TINY], "width_multiplier", id="search_width_for_cells"),
-    pytest.param(["search", "{run}", "--budget", "2", "--space", "layers-10", "--width-multiplier", "0", *TINY], "width-multiplier", id="search_zero_width"),
+    pytest.param(["search", "{run}", "--budget", "2", "--space", "pnas", "--width-multiplier", "0.5", *TINY],
+                 "width_multiplier", id="search_width_for_cells"),
+    pytest.param(["search", "{run}", "--budget", "2", "--space", "layers-10", "--width-multiplier", "0", *TINY],
+                 "width-multiplier", id="search_zero_width"),
     pytest.param(["analyze", "nothing", "--run-dir", "{run}"], "analysis", id="analyze_unknown_analysis"),
-    pytest.param(["analyze", "channel_search", "--run-dir", "{run}", "--config", "{tmp}/genetic.toml"], "scaling rule", id="analyze_channel_unknown_rule"),
-    pytest.param(["analyze", "channel_search", "--run-dir", "{run}", "--config", "{tmp}/accuracy.toml"], "layer metric", id="analyze_channel_unknown_metric"),
+    pytest.param(["analyze", "channel_search", "--run-dir", "{run}", "--config", "{tmp}/genetic.toml"],
+                 "scaling rule", id="analyze_channel_unknown_rule"),
+    pytest.param(["analyze", "channel_search", "--run-dir", "{run}", "--config", "{tmp}/accuracy.toml"],
+                 "layer metric", id="analyze_channel_unknown_metric"),
     pytest.param(["analyze", "cell_search", "--run-dir", "{run}", "--config", "{tmp}/bad.toml"], "bad.toml", id="analyze_bad_toml"),
     pytest.param(["search", "{run}", "--budget", "2", "--alpha", "-1", *TINY], "alpha", id="search_negative_alpha"),
-    pytest.param(["rdm", "cifar_resnet-x", "--layers", "stack1", "--teacher", "net:cifar_resnet-1:stack2", "--n-stimuli", "10"], "cifar_resnet-1", id="rdm_bad_depth"),
-    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stak1", "--teacher", "net:cifar_resnet-1:stack2", "--n-stimuli", "10"], "--list-layers", id="rdm_unknown_layer"),
-    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "net:cifar_resnet-1:stak2", "--n-stimuli", "10"], "stack2", id="rdm_unknown_teacher_layer"),
-    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "sim:cifar_resnet-1:V4", "--n-stimuli", "10"], "REGION=LAYER", id="rdm_sim_without_layer"),
-    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "net:cifar_resnet-1:stack2", "--bootstrap", "-5"], "bootstrap", id="rdm_negative_bootstrap"),
+    pytest.param(["rdm", "cifar_resnet-x", "--layers", "stack1", "--teacher", "net:cifar_resnet-1:stack2", "--n-stimuli", "10"],
+                 "cifar_resnet-1", id="rdm_bad_depth"),
+    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stak1", "--teacher", "net:cifar_resnet-1:stack2", "--n-stimuli", "10"],
+                 "--list-layers", id="rdm_unknown_layer"),
+    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "net:cifar_resnet-1:stak2", "--n-stimuli", "10"],
+                 "stack2", id="rdm_unknown_teacher_layer"),
+    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "sim:cifar_resnet-1:V4", "--n-stimuli", "10"],
+                 "REGION=LAYER", id="rdm_sim_without_layer"),
+    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "net:cifar_resnet-1:stack2", "--bootstrap", "-5"],
+                 "bootstrap", id="rdm_negative_bootstrap"),
     pytest.param(["figures", "{tmp}/nope"], "no such folder", id="figures_missing_folder"),
-    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1,stack1", "--teacher", "net:cifar_resnet-1:stack2", "--n-stimuli", "10"], "twice", id="rdm_layer_twice"),
+    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1,stack1", "--teacher", "net:cifar_resnet-1:stack2", "--n-stimuli", "10"],
+                 "twice", id="rdm_layer_twice"),
     pytest.param(["search", "{run}", "--budget", "2", "--teacher-arg", "path=a.nc", *TINY], "without a teacher", id="search_teacher_arg_alone"),
     pytest.param(["search", "{run}", "--config", "{tmp}"], "not a TOML file", id="search_config_is_a_folder"),
     pytest.param(["search", "{run}", "--budget", "2", "--workers", "0", *TINY], "workers", id="search_zero_workers"),
@@ -1231,7 +1247,8 @@ CLI_CASES = [
     pytest.param(["search", "{run}", "--budget", "2", "--device", "", *TINY], "device", id="search_empty_device"),
     pytest.param(["search", "{tmp}/typo", "--resume", *TINY], "typo", id="search_resume_typo"),
     pytest.param(["search", "{run}", "--budget", "2", *TINY, "--n-train", "1000"], "n-train", id="search_n_train_beyond_split"),
-    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "net:cifar_resnet-1:stack2", "--images", "{tmp}"], "--stimuli", id="rdm_images_without_stimuli"),
+    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "net:cifar_resnet-1:stack2", "--images", "{tmp}"],
+                 "--stimuli", id="rdm_images_without_stimuli"),
     pytest.param(["rdm", "cifar_resnet-1", "--teacher", "net:cifar_resnet-1:stack2", "--channels", "2"], "channels", id="rdm_two_channels"),
     pytest.param(["rdm", "cifar_resnet-1", "--teacher", "net:cifar_resnet-1:stack2", "--size", "0"], "size", id="rdm_zero_size"),
 ]

@@ -32,9 +32,9 @@ def test_written_assemblies_carry_image_id_and_keep_stimulus_id_through_gather_i
 
 
 def test_activations_are_written_with_their_layer(tmp_path, rng):
-    from neurosage.training.activations import extract_activations
     from neurosage.nets.build import build_network
     from neurosage.spaces import get_space
+    from neurosage.training.activations import extract_activations
 
     net = build_network(get_space("pnas", n_blocks=2).sample(0), num_classes=2, in_channels=1, filters=4, n_cells=1)
     activations = extract_activations(net, torch_images(rng), ["cell_0", "cell_1"], stimulus_ids=[f"s{i}" for i in range(5)])

@@ -1,8 +1,11 @@
+import json
 import signal
 import sys
 
+import pandas as pd
 import pytest
 
+from helpers import write_fashion_mnist
 from neurosage.cli import main
 
 
@@ -40,13 +43,6 @@ def test_datasets_lists_needs(capsys):
     out = capsys.readouterr().out
     assert "MajajHong2015" in out and "needs:" in out and "cite:" in out
     assert main(["datasets", "nothing-like-this"]) == 1
-
-
-import json
-
-import pandas as pd
-
-from helpers import write_fashion_mnist
 
 
 @pytest.fixture
@@ -121,7 +117,7 @@ def test_a_full_disk_is_one_message_naming_the_run_folder_and_how_to_resume(tmp_
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(run / "trials.nc"))
 
-    monkeypatch.setattr(neurosage.search.driver, "export_trials", full_disk)
+    monkeypatch.setattr(neurosage.search.driver, "write_trial_tables", full_disk)
     assert main(["search", str(run), "--budget", "2", *flags]) == 2
     err = capsys.readouterr().err
     assert f"could not write {run / 'trials.nc'} in {run} (No space left on device); fix: free space" in err
@@ -219,7 +215,8 @@ def test_brain_teacher_from_a_toml_teacher_table_with_relative_paths(tmp_path, f
     rng = np.random.default_rng(0)
     signal = rng.normal(size=(6, 4))  # each site's response to each stimulus, recorded twice with noise
     np.save(folder / "responses.npy", np.concatenate([signal, signal]) + 0.2 * rng.normal(size=(12, 4)))
-    pd.DataFrame({"stimulus_id": ids * 2, "repetition": [0] * 6 + [1] * 6, "filename": [f"{s}.png" for s in ids] * 2}).to_csv(folder / "stimuli.csv", index=False)
+    pd.DataFrame({"stimulus_id": ids * 2, "repetition": [0] * 6 + [1] * 6, "filename": [f"{s}.png" for s in ids] * 2}).to_csv(
+        folder / "stimuli.csv", index=False)
     pd.DataFrame({"neuroid_id": list("abcd"), "region": ["V4", "V4", "IT", "IT"]}).to_csv(folder / "neuroids.csv", index=False)
     _png_zip(folder / "images.zip", [f"{s}.png" for s in ids])
     (folder / "search.toml").write_text(
@@ -281,7 +278,7 @@ def test_help_lists_are_generated_from_the_registries():
 def test_every_search_and_demo_flag_has_a_sentence_of_its_own():
     from dataclasses import fields
 
-    from neurosage.analyses.config import field_docs
+    from neurosage.analyses.config_loading import field_docs
     from neurosage.analyses.settings import DemoConfig, SearchConfig
 
     for cls in (SearchConfig, DemoConfig):
@@ -396,7 +393,7 @@ def test_search_with_rsa_choices_from_toml_and_flags(tmp_path, fmnist, capsys):
     (cached,) = (run / "teacher").glob("teacher-*.nc")
     teacher = Teacher.load(cached)
     assert (teacher.rdm_method, teacher.compare_method) == ("sqeuclidean", "rho_a")
-    assert json.loads(teacher.rdms.attrs["provenance"])["rdm"]["compare"] == "rho_a"
+    assert json.loads(teacher.rdms.attrs["provenance"])["rdm"]["compare_method"] == "rho_a"
     import xarray as xr
 
     with xr.open_dataset(run / "trials.nc") as trials:  # what the similarity numbers are, for figures and readers
@@ -447,7 +444,6 @@ def test_an_unknown_flag_is_reported_under_its_command_with_the_closest_flag(cap
 def test_n_stimuli_takes_the_first_images_of_a_recordings_stimulus_set(tmp_path, fmnist, capsys):
     """n-stimuli applies to a recording's own images too (the first N of its CSV), and asking for more is refused."""
     from helpers import write_brainio_netcdf
-
     from neurosage.analyses.embedded import embedded_setup
     from neurosage.analyses.settings import SearchConfig
 

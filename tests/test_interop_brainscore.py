@@ -48,7 +48,7 @@ def _run(brainscore, script: str, *args: str, timeout: float = 600) -> str:
 @pytest.fixture(scope="module")
 def exported(brainscore, tmp_path_factory):
     """A search with a V4/IT teacher shown image files, its best trial exported and installed as a Brain-Score plugin."""
-    from neurosage.search.brainscore import export_brainscore
+    from neurosage.export.brainscore import export_brainscore
 
     root = tmp_path_factory.mktemp("interop")
     result, task, stimuli, recording = searched_run(root / "run", root / "stimuli")
@@ -185,8 +185,8 @@ def test_neurosage_files_give_brainscores_rdm_metric_equal_to_compare_rdms(brain
     model_rdms = compute_rdms({layer: activations})
     Teacher(model_rdms, None).save(tmp_path / "model_rdms.nc")
     Teacher(compute_rdms(recording), None).save(tmp_path / "teacher_rdms.nc")
-    out = json.loads(_run(brainscore, RDM_METRIC, *(str(tmp_path / f) for f in ("activations.nc", "recording.nc", "model_rdms.nc", "teacher_rdms.nc")),
-                          layer).splitlines()[-1])
+    files = ("activations.nc", "recording.nc", "model_rdms.nc", "teacher_rdms.nc")
+    out = json.loads(_run(brainscore, RDM_METRIC, *(str(tmp_path / f) for f in files), layer).splitlines()[-1])
     expected = float(compare_rdms(compute_rdm(activations), compute_rdm(select_regions(recording, ["V4"])["V4"]), "spearman"))
     assert out["assemblies"] == pytest.approx(expected, abs=1e-6)
     assert out["rdm_files"] == pytest.approx(expected, abs=1e-6)

@@ -203,8 +203,8 @@ def channel_groups(model: nn.Module, example: torch.Tensor) -> ChannelGraph:
                 first = values[same[0]]
                 for other in same[1:]:
                     if len(values[other]) == len(first):
-                        for a, b in zip(first, values[other]):
-                            seg.union(a, b)
+                        for x, y in zip(first, values[other]):
+                            seg.union(x, y)
                     else:  # e.g. cat([a, b]) + c: sizes would have to add up
                         seg.freeze(first + values[other])
                 values[node] = first
@@ -222,7 +222,7 @@ def _assemble(seg: _Segments, io: dict[str, tuple[list[int], list[int]]], roles:
     first: dict[int, int] = {}
     for i in range(len(seg.parent)):  # groups numbered in graph order (by their first segment)
         first.setdefault(seg.find(i), i)
-    roots = sorted(first, key=first.get)
+    roots = sorted(first, key=first.__getitem__)
     index = {r: i for i, r in enumerate(roots)}
     producers: dict[int, list[str]] = {i: [] for i in index.values()}
     tied: dict[int, list[str]] = {i: [] for i in index.values()}

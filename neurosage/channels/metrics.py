@@ -113,7 +113,7 @@ def teacher_layer_scores(model: torch.nn.Module, teacher, layers: list[str], **o
     """Each layer's best RDM similarity over the teacher's endpoints (network or brain), on the teacher's stimuli.
 
     ``model`` must offer ``extract`` (wrap other modules in :class:`~neurosage.nets.models.FeatureModel`); ``options``
-    go to :func:`~neurosage.teachers.scoring.score_model` (``compare``, ``rdm``, ``device``, ``seed``...).
+    go to :func:`~neurosage.teachers.scoring.score_model` (``compare_method``, ``rdm``, ``device``, ``seed``...).
     """
     from neurosage.teachers.scoring import score_model
 

@@ -115,7 +115,9 @@ def _resize_factorized(fr: FactorizedReduce, c_in: int, old_out: int, c_out: int
         _resize_bn(fr.bn, c_out, [(slice(0, keep), slice(0, keep))])
         return
     if c_out < 2:
-        raise ConfigError("a factorized reduction needs at least 2 output channels (one per path)", "keep that group at 2 channels or more", field="sizes")
+        raise ConfigError(
+            "a factorized reduction needs at least 2 output channels (one per path)", "keep that group at 2 channels or more", field="sizes",
+        )
     h1 = fr.path1.out_channels
     h1_new = h1 if c_out > h1 else c_out - 1
     for path, old_size, new_size in ((fr.path1, h1, h1_new), (fr.path2, old_out - h1, c_out - h1_new)):
@@ -132,8 +134,8 @@ def resize_channels(model: nn.Module, graph: ChannelGraph, sizes: dict[int, int]
 
     ``graph`` is the model's (or its ancestor's: groups do not change with sizes); ``current`` gives the
     model's sizes where they are not the graph's (a model resized before). Raises ``ValueError`` for a group
-    that is not resizable, an unknown group or a size below 1 (:class:`ConfigError`, a ``ValueError``). New weights are drawn from a ``torch.Generator`` seeded with
-    ``seed``; the global RNG is not touched.
+    that is not resizable, an unknown group or a size below 1 (:class:`ConfigError`, a ``ValueError``). New weights are
+    drawn from a ``torch.Generator`` seeded with ``seed``; the global RNG is not touched.
     """
     old = {**graph.sizes(), **{int(g): int(s) for g, s in (current or {}).items()}}
     unknown = sorted(int(g) for g in sizes if not 0 <= int(g) < len(graph.groups))

@@ -55,37 +55,44 @@ from neurosage.channels.groups import ChannelGraph, channel_groups
 from neurosage.channels.metrics import layer_quality, teacher_layer_scores
 from neurosage.channels.resize import resize_channels
 from neurosage.core.atomic import atomic_path
-from neurosage.core.errors import ConfigError, RunFolderError, RunFolderExists
+from neurosage.core.errors import ConfigError, RunFolderError
 from neurosage.core.seeding import derive_seed
 from neurosage.nets.measure import count_flops, count_parameters
 from neurosage.nets.models import FeatureModel
+from neurosage.runs.folder import RunFolder
 from neurosage.runs.journal import Journal
-from neurosage.runs.lock import run_lock
-from neurosage.runs.provenance import jsonable, record_run
-from neurosage.runs.resume import refuse_changed_settings
+from neurosage.runs.provenance import jsonable
 from neurosage.training.configs import TrainConfig
 from neurosage.training.evaluation import evaluate, recalibrate_bn
 from neurosage.training.loop import resolve_steps, train
 
-__all__ = ["STATE_FILE", "SELECTIONS", "ChannelSearchConfig", "ChannelSearchResult", "round_even", "next_sizes", "group_metrics", "layer_metrics",
+__all__ = ["SELECTIONS", "ChannelSearchConfig", "ChannelSearchResult", "round_even", "next_sizes", "group_metrics", "layer_metrics",
            "select_over_trial", "measure_points", "run_channel_search", "best_sizes"]
 
 
 log = logging.getLogger(__name__)
 
 
-STATE_FILE = "channel_state.pt"
 
 #: How a layer's measurements over a trial become its metric (CONetV2's ``epoch_selection``).
-SELECTIONS = {"max": max, "min": min, "last": lambda values: values[-1], "avg": lambda values: float(np.mean(values))}
+SELECTIONS: dict[str, Callable[[list[float]], float]] = {
+    "max": max, "min": min, "last": lambda values: values[-1], "avg": lambda values: float(np.mean(values)),
+}
+
+
+#: The values of :class:`ChannelSearchConfig`'s choices.
+Rule = Literal["greedy", "annealing"]
+Metric = Literal["qc", "teacher"]
+Selection = Literal["max", "last", "avg", "min"]
+TeacherScale = Literal["qc", "none"]
 
 
 @dataclass(frozen=True)
 class ChannelSearchConfig:
     """A channel search's rule, metric, budget and bounds (CONetV2's defaults, except where noted)."""
 
-    rule: Literal["greedy", "annealing"] = "annealing"
-    metric: Literal["qc", "teacher"] = "qc"
+    rule: Rule = "annealing"
+    metric: Metric = "qc"
     trials: int = 36
     training: TrainConfig = field(default_factory=lambda: TrainConfig(steps=100))
     gamma: float = 0.8
@@ -97,8 +104,8 @@ class ChannelSearchConfig:
     select_after: int = 5
     seed: int = 0
     metric_points: int = 2
-    metric_selection: Literal["max", "last", "avg", "min"] = "max"
-    teacher_scale: Literal["qc", "none"] = "qc"
+    metric_selection: Selection = "max"
+    teacher_scale: TeacherScale = "qc"
 
     def check(self) -> None:
         if self.rule not in ("greedy", "annealing"):
@@ -108,13 +115,24 @@ class ChannelSearchConfig:
         if not isinstance(self.trials, int) or self.trials < 2:
             raise ConfigError(f"trials must be at least 2, got {self.trials!r}", "use e.g. 36 (CONetV2) or 12 at small scale", field="trials")
         if not isinstance(self.metric_selection, str) or self.metric_selection not in SELECTIONS:
-            raise ConfigError(f"unknown metric selection {self.metric_selection!r}", f"use one of {', '.join(SELECTIONS)} (CONetV2: max)", field="metric_selection")
+            raise ConfigError(
+                f"unknown metric selection {self.metric_selection!r}", f"use one of {', '.join(SELECTIONS)} (CONetV2: max)", field="metric_selection",
+            )
         if not isinstance(self.teacher_scale, str) or self.teacher_scale not in ("qc", "none"):
-            raise ConfigError(f"unknown teacher scale {self.teacher_scale!r}", "use 'qc' (the teacher metric at QC's level on the same network, every trial) or 'none'", field="teacher_scale")
+            raise ConfigError(
+                f"unknown teacher scale {self.teacher_scale!r}",
+                "use 'qc' (the teacher metric at QC's level on the same network, every trial) or 'none'", field="teacher_scale",
+            )
         if isinstance(self.metric_points, bool) or not isinstance(self.metric_points, int) or self.metric_points < 1:
-            raise ConfigError(f"metric_points must be a positive integer, got {self.metric_points!r}", "use e.g. 2 (CONetV2: once per epoch, 2 epochs per trial)", field="metric_points")
+            raise ConfigError(
+                f"metric_points must be a positive integer, got {self.metric_points!r}", "use e.g. 2 (CONetV2: once per epoch, 2 epochs per trial)",
+                field="metric_points",
+            )
         if not 2 <= self.min_size <= self.max_size:
-            raise ConfigError(f"size bounds [{self.min_size}, {self.max_size}] are not an interval of at least 2", "set 2 <= min-size <= max-size", field="min_size")
+            raise ConfigError(
+                f"size bounds [{self.min_size}, {self.max_size}] are not an interval of at least 2", "set 2 <= min-size <= max-size",
+                field="min_size",
+            )
 
 
 @dataclass
@@ -209,18 +227,19 @@ def run_channel_search(
                           f"use at most {steps} (CONetV2: 2, once per epoch)", field="metric_points")
     if config.metric == "teacher" and teacher is None:
         raise ConfigError("the teacher metric needs a teacher", "give a teacher, or use metric 'qc'", field="metric")
-    run_dir = Path(run_dir)
-    journal_path = run_dir / "journal.sqlite"
-    if journal_path.exists() and not resume:
-        raise RunFolderExists(f"{run_dir} already holds a channel search", "pass resume=True to continue it, or choose another run folder", file=run_dir)
+    folder = RunFolder(run_dir)
+    if not resume:
+        folder.refuse_existing("a channel search", resume_hint="pass resume=True to continue it")
     resolved = jsonable({"channel_search": asdict(config), **(settings or {})})
     if resume:
-        refuse_changed_settings(run_dir, resolved)
-    with run_lock(run_dir), record_run(run_dir, resolved, seeds={"seed": config.seed}, device=device):
-        return _search(run_dir, build, train_set, val_set, config, teacher, device, progress, observe)
+        folder.refuse_changed_settings(resolved)
+    with folder.lock(), folder.session(resolved, seeds={"seed": config.seed}, device=device):
+        return _search(folder, build, train_set, val_set, config, teacher, device, progress, observe)
 
 
-def _search(run_dir: Path, build, train_set, val_set, config: ChannelSearchConfig, teacher, device, progress: bool, observe) -> ChannelSearchResult:
+def _search(
+    folder: RunFolder, build, train_set, val_set, config: ChannelSearchConfig, teacher, device, progress: bool, observe
+) -> ChannelSearchResult:
     from neurosage.core.progress import progress_bar
 
     with torch.random.fork_rng(devices=[]):
@@ -228,11 +247,12 @@ def _search(run_dir: Path, build, train_set, val_set, config: ChannelSearchConfi
         model = build()
     shape = tuple(train_set[0][0].shape)
     graph = channel_groups(model, torch.zeros(1, *shape))
-    journal = Journal(run_dir / "journal.sqlite")
-    state_file = run_dir / STATE_FILE
+    run_dir = folder.path
+    journal = folder.journal()
+    state_file = folder.channel_state
     rows = [row["record"] for row in journal.rows()]
     if rows and not state_file.exists():
-        raise RunFolderError(f"{run_dir} has {len(rows)} trials in its journal but no {STATE_FILE}",
+        raise RunFolderError(f"{run_dir} has {len(rows)} trials in its journal but no {state_file.name}",
                              "start a new run folder (the trained weights of the last trial are gone)", file=run_dir)
     rng = np.random.default_rng(config.seed)
     sizes = {g.id: g.size for g in graph.resizable}

@@ -12,10 +12,17 @@ import contextlib
 import signal
 import threading
 from collections.abc import Iterator
+from typing import TypedDict
 
 __all__ = ["Interrupted", "terminate_as_interrupt", "deferred", "signal_name", "exit_code"]
 
-_state = {"deferring": 0, "pending": None}
+
+class _DeferState(TypedDict):
+    deferring: int  # nesting depth of deferred() blocks
+    pending: int | None  # the signal that arrived inside one, raised when the outermost ends
+
+
+_state: _DeferState = {"deferring": 0, "pending": None}
 
 
 class Interrupted(KeyboardInterrupt):

@@ -17,6 +17,7 @@ This module imports only the standard library.
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import fnmatch
 import importlib
@@ -47,6 +48,8 @@ def contract_members(contract: type) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+_ABSENT = object()
+
 def check_contract(obj: Any, contract: type | None, what: str) -> None:
     """Refuse ``obj`` (a plug-in class, instance or function) when it lacks a member of ``contract``.
 
@@ -66,13 +69,13 @@ def check_contract(obj: Any, contract: type | None, what: str) -> None:
         declared = vars(contract).get(name)
         if is_class and declared is None:  # an attribute its instances set
             continue
-        value = getattr(obj, name, None)
-        if value is None or (callable(declared) and not callable(value)):
+        value = getattr(obj, name, _ABSENT)  # a declared attribute may hold None (a layer space's n_blocks)
+        if value is _ABSENT or (callable(declared) and not callable(value)):
             missing.append(name)
     if not missing and "__call__" in members and not is_class:
         wanted = [p for p in inspect.signature(vars(contract)["__call__"]).parameters if p != "self"]
         try:
-            params = inspect.signature(obj).parameters
+            params: Mapping[str, inspect.Parameter] = inspect.signature(obj).parameters
         except (TypeError, ValueError):
             params = {}
         takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
@@ -184,7 +187,7 @@ class Registry(Generic[T]):
             self._loaded["builtins"] = True
             for builtin in self._builtins:
                 (resolve(builtin) if isinstance(builtin, str) else builtin)()
-        if not self._loaded["plugins"]:
+        if not self._loaded["plugins"] and self.entry_point_group is not None:  # no group: "plugins" is always True
             self._loaded["plugins"] = True
             for ep in entry_points(group=self.entry_point_group):
                 try:
@@ -205,7 +208,7 @@ class Registry(Generic[T]):
             if fnmatch.fnmatch(n, pattern) and all(e.meta.get(k) == v for k, v in meta.items())
         ]
 
-    def names(self, **meta: Any) -> list[str]:
+    def names(self, **meta: Any) -> builtins.list[str]:  # builtins: ``list`` here is the method above
         return [e.name for e in self.list(**meta)]
 
     def get(self, name: str, **meta: Any) -> Entry:

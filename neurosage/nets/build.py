@@ -28,5 +28,6 @@ def build_network(genotype: Genotype | LayerGenotype | str, *, width_multiplier:
         kwargs = {k: v for k, v in kwargs.items() if k not in _CELL_ONLY}
         return LayerNetwork(genotype, width_multiplier=width_multiplier, **kwargs)
     if width_multiplier != 1.0:
-        raise ConfigError(f"width_multiplier {width_multiplier} applies to layer-wise networks only", "set the cell networks' width with filters", field="width_multiplier")
+        raise ConfigError(f"width_multiplier {width_multiplier} applies to layer-wise networks only", "set the cell networks' width with filters",
+                          field="width_multiplier")
     return CellNetwork(genotype, **kwargs)

@@ -25,13 +25,22 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from neurosage.nets import SKELETONS
+from neurosage.core.errors import ConfigError
+from neurosage.nets import OPS, SKELETONS
 from neurosage.nets.layerwise import endpoint_set
 from neurosage.nets.ops import FactorizedReduce, Identity, ReLUConvBN, _bn
 from neurosage.spaces.cell import Cell, Genotype
-from neurosage.spaces.primitives import OPS
 
-__all__ = ["DropPath", "CellModule", "AuxHead", "CellNetwork"]
+__all__ = ["DropPath", "CellModule", "AuxHead", "CellNetwork", "check_ops"]
+
+
+def check_ops(genotype: Genotype) -> None:
+    """Refuse a genotype naming an op that :data:`~neurosage.nets.OPS` does not know, before anything is built."""
+    for cell in (genotype.normal, genotype.reduce):
+        for block in cell.blocks if cell is not None else ():
+            for op in block.ops:
+                if op not in OPS:
+                    raise ConfigError(f"unknown op {op!r} in the genotype", f"use a registered op: {list(OPS)}", field="genotype")
 
 
 class DropPath(nn.Module):
@@ -85,6 +94,7 @@ class CellModule(nn.Module):
         used = {i for b in spec.blocks for i in b.inputs} | set(spec.concat)
         # an input no block uses gets no preprocessing (no dead parameters)
         self.pre0: nn.Module | None = ReLUConvBN(c_prev, c, 1) if 0 in used else None
+        self.pre1: nn.Module | None
         if 1 not in used:
             self.pre1 = None
             c1 = c
@@ -134,7 +144,9 @@ class CellModule(nn.Module):
             states.append(combined)
         return torch.cat([self._fixed(s, states[s]) for s in self.spec.concat], dim=1)
 
-    def _fixed(self, s: int, x: torch.Tensor) -> torch.Tensor:
+    def _fixed(self, s: int, x: torch.Tensor | None) -> torch.Tensor:
+        if x is None:  # cannot happen: a concatenated input state is in ``used``, so it was preprocessed
+            raise RuntimeError(f"cell state {s} is concatenated but was not computed")
         key = str(s)
         return self.fix_output[key](x) if key in self.fix_output else x
 
@@ -183,6 +195,7 @@ class CellNetwork(nn.Module):
         dropout: float = 0.0,
     ):
         super().__init__()
+        check_ops(genotype)
         sk = SKELETONS.create(skeleton)
         self.genotype, self.skeleton = genotype, sk
         n_stem_cells = sk.n_stem_cells if n_stem_cells is None else n_stem_cells

@@ -45,7 +45,8 @@ class FeatureModel(nn.Module):
             if not missing:
                 raise
             close = difflib.get_close_matches(missing[0], known, n=3)
-            raise ConfigError(f"{getattr(model, 'neurosage_name', type(model).__name__)} has no layer {missing[0]!r}" + (f" (close: {close})" if close else ""),
+            raise ConfigError(f"{getattr(model, 'neurosage_name', type(model).__name__)} has no layer {missing[0]!r}"
+                              + (f" (close: {close})" if close else ""),
                               "list its layers with neurosage rdm MODEL --list-layers (or model.named_modules()) and use one of them",
                               field="layers") from None
 
@@ -118,31 +119,41 @@ def build_model(name: str, *, weights: str | None = None, num_classes: int = 10,
     base, _, depth = name.partition("-")
     project = base in MODELS
     if project and depth and not (depth.isdigit() and int(depth) >= 1):
-        raise ConfigError(f"model {name!r}: the depth after '-' must be a positive integer, got {depth!r}", f"write e.g. {base}-1 or {base}-9", field="model")
+        raise ConfigError(f"model {name!r}: the depth after '-' must be a positive integer, got {depth!r}", f"write e.g. {base}-1 or {base}-9",
+                          field="model")
     if not project:
         import torchvision
 
         if name not in torchvision.models.list_models():
-            raise ConfigError(f"unknown model {name!r}", f"use one of {list(MODELS)} (e.g. cifar_resnet-<n>) or a torchvision name such as resnet18", field="model")
+            raise ConfigError(f"unknown model {name!r}", f"use one of {list(MODELS)} (e.g. cifar_resnet-<n>) or a torchvision name such as resnet18",
+                              field="model")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         if project:
             model: nn.Module = MODELS.create(base, *([int(depth)] if depth else []), num_classes=num_classes, in_channels=in_channels)
         else:
             model = torchvision.models.get_model(name, weights=None)
-    model.neurosage_preprocessing = None
-    model.neurosage_name = name
+    _describe(model, preprocessing=None, name=name)
     choice = weights if weights is not None else (None if project else "DEFAULT")
     if choice is None or choice == "random":
-        model.neurosage_weights = f"random weights (seed {seed})"
-        model.neurosage_preprocessing = None if project else {"channels": 3}
+        _describe(model, weights=f"random weights (seed {seed})", preprocessing=None if project else {"channels": 3})
         log.warning("%s has random weights (seed %d)", name, seed)
     elif not project and _is_weights_name(name, choice):
         _load_pretrained(model, name, choice)
     else:
         load_weights(model, choice)
-        model.neurosage_weights = f"weights from {choice}"
+        _describe(model, weights=f"weights from {choice}")
     return model.eval()
+
+
+def _describe(model: nn.Module, **info: object) -> None:
+    """Set ``model.neurosage_<key>`` for each key (``name``, ``weights``, ``preprocessing``).
+
+    Through setattr: torch types ``Module.__setattr__`` for tensors and modules only, though it keeps any other value as a
+    plain attribute.
+    """
+    for key, value in info.items():
+        setattr(model, f"neurosage_{key}", value)
 
 
 def _is_weights_name(name: str, choice: str) -> bool:
@@ -173,8 +184,8 @@ def _load_pretrained(model: nn.Module, name: str, weights: str) -> None:
         )
     load_weights(model, path)
     transform = entry.transforms()
-    model.neurosage_weights = f"pretrained {entry}"
-    model.neurosage_preprocessing = {"size": int(transform.crop_size[0]), "channels": 3, "mean": list(transform.mean), "std": list(transform.std)}
+    _describe(model, weights=f"pretrained {entry}",
+              preprocessing={"size": int(transform.crop_size[0]), "channels": 3, "mean": list(transform.mean), "std": list(transform.std)})
 
 
 def model_inputs(model: nn.Module, images):
@@ -200,5 +211,6 @@ def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
         model.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"the weights do not fit the model ({first})", "use weights saved from the same architecture and input channels", file=path) from None
+        raise ConfigError(f"the weights do not fit the model ({first})", "use weights saved from the same architecture and input channels",
+                          file=path) from None
     return model

@@ -1,4 +1,5 @@
-"""Cell operations (NASNet / PNAS op sets): the modules behind the names in :mod:`neurosage.spaces.primitives`.
+"""Cell operations (NASNet / PNAS op sets): the modules behind the op names of :mod:`neurosage.spaces.primitives`,
+registered lazily in :data:`neurosage.nets.OPS` (listing them imports no torch).
 
 Every op is built as ``OPS.create(name, c_in, c_out, stride)`` and follows the
 TF-slim NASNet code: ReLU -> conv -> BN ordering, separable convolutions
@@ -12,7 +13,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["StridedPointwiseConv", "ReLUConvBN", "Identity", "SepConv", "DilConv", "FactorizedConv", "Pool", "FactorizedReduce", "identity", "sep_conv_3x3", "sep_conv_5x5", "sep_conv_7x7", "conv_1x7_7x1", "conv_1x3_3x1", "dil_conv_3x3", "avg_pool_3x3", "max_pool_3x3", "max_pool_5x5", "max_pool_7x7", "conv_1x1", "conv_3x3"]
+__all__ = [
+    "StridedPointwiseConv", "ReLUConvBN", "Identity", "SepConv", "DilConv", "FactorizedConv", "Pool", "FactorizedReduce",
+    "identity", "sep_conv_3x3", "sep_conv_5x5", "sep_conv_7x7", "conv_1x7_7x1", "conv_1x3_3x1", "dil_conv_3x3",
+    "avg_pool_3x3", "max_pool_3x3", "max_pool_5x5", "max_pool_7x7", "conv_1x1", "conv_3x3",
+]
+
+
 
 
 def _bn(c: int) -> nn.BatchNorm2d:

@@ -28,7 +28,9 @@ def register_skeletons() -> None:
     """Register the three published skeletons (run once, when :data:`~neurosage.nets.SKELETONS` is first queried)."""
     for skeleton, description in (
         (Skeleton("cifar", 32, imagenet_stem=False, stem_stride=1, n_stem_cells=0, stem_multiplier=3.0), "3x3 conv stem, three stacks of N cells"),
-        (Skeleton("imagenet64", 64, imagenet_stem=True, stem_stride=1, n_stem_cells=2, stem_multiplier=1.0), "ImageNet 64x64: stride-1 stem conv, two stem reduction cells"),
-        (Skeleton("imagenet224", 224, imagenet_stem=True, stem_stride=2, n_stem_cells=2, stem_multiplier=1.0), "mobile ImageNet: stride-2 VALID stem conv, two stem cells"),
+        (Skeleton("imagenet64", 64, imagenet_stem=True, stem_stride=1, n_stem_cells=2, stem_multiplier=1.0),
+         "ImageNet 64x64: stride-1 stem conv, two stem reduction cells"),
+        (Skeleton("imagenet224", 224, imagenet_stem=True, stem_stride=2, n_stem_cells=2, stem_multiplier=1.0),
+         "mobile ImageNet: stride-2 VALID stem conv, two stem cells"),
     ):
         SKELETONS.register(skeleton.name, lambda s=skeleton: s, description=description, citation=_SLIM)

@@ -23,7 +23,9 @@ estimated on exactly the stimuli given: restrict the recording to the stimuli yo
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,7 +40,7 @@ from neurosage.assembly import (
 )
 from neurosage.core.errors import ConfigError
 from neurosage.rsa.compare import compare_rdms
-from neurosage.rsa.methods import CORRELATIONS, compare_method
+from neurosage.rsa.methods import COMPARE_METHODS, RDM_METHODS
 from neurosage.rsa.rdm import compute_rdm
 
 __all__ = ["CEILING_CONVENTIONS", "Ceiling", "noise_ceilings", "spearman_brown", "ceiled"]
@@ -64,15 +66,25 @@ class Ceiling:
     n_splits: int
     n_stimuli: int
     convention: str = "sqrt"
-    compare: str = "pearson"  # how the split-half RDMs were compared
-    method: str = "correlation"  # how the split-half RDMs were computed
+    compare_method: str = "pearson"  # how the split-half RDMs were compared
+    rdm_method: str = "correlation"  # how the split-half RDMs were computed
 
     def to_dict(self) -> dict[str, float | int | str]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, fields: Mapping[str, Any]) -> Ceiling:
+        """A ceiling from :meth:`to_dict`'s fields; teachers cached before the rename store ``compare``/``method``."""
+        renamed = {_RENAMED.get(key, key): value for key, value in fields.items()}
+        return cls(**renamed)
+
     def describe(self) -> str:
         """``0.915 (sd 0.009, 95% of splits 0.897-0.930; 40 stimuli, 10 splits)``."""
         return f"{self.value:.3f} (sd {self.sd:.3f}, 95% of splits {self.lo:.3f}-{self.hi:.3f}; {self.n_stimuli} stimuli, {self.n_splits} splits)"
+
+
+#: The fields' names in teacher caches written before they were ``compare_method``/``rdm_method``.
+_RENAMED = {"compare": "compare_method", "method": "rdm_method"}
 
 
 def ceiled(score: float, ceiling: float, convention: str = "sqrt") -> float:
@@ -84,16 +96,17 @@ def ceiled(score: float, ceiling: float, convention: str = "sqrt") -> float:
 
 
 def noise_ceilings(
-    recording: xr.DataArray, endpoints: list[str] | None = None, *, n_splits: int = 10, seed: int = 0, method: str = "correlation",
-    convention: str = "sqrt", compare: str = "pearson",
+    recording: xr.DataArray, endpoints: list[str] | None = None, *, n_splits: int = 10, seed: int = 0, rdm_method: str = "correlation",
+    convention: str = "sqrt", compare_method: str = "pearson",
 ) -> dict[str, Ceiling]:
     """Each endpoint's :class:`Ceiling` from a recording with repetitions (stimuli with fewer than two are left out).
 
-    The half RDMs are computed by ``method`` (``crossnobis`` within each half, which then needs 4 repetitions per
-    stimulus) and compared by ``compare`` when it is a correlation (:data:`~neurosage.rsa.methods.CORRELATIONS`),
-    else by Pearson (a split-half reliability is a correlation); Brain-Score's convention always uses Spearman.
+    The half RDMs are computed by ``rdm_method`` (a method that needs repetitions, crossnobis, within each half, which
+    then needs 4 repetitions per stimulus) and compared by ``compare_method`` when it is declared a ``correlation``
+    (:data:`~neurosage.rsa.methods.COMPARE_METHODS`), else by Pearson (a split-half reliability is a correlation);
+    Brain-Score's convention always uses Spearman.
     """
-    compare = compare_method(compare, field="compare_method")
+    rdm_method, compare_method = RDM_METHODS.resolve(rdm_method), COMPARE_METHODS.resolve(compare_method)
     if convention not in CEILING_CONVENTIONS:
         raise ConfigError(f"unknown ceiling convention {convention!r}", f"choose one of {list(CEILING_CONVENTIONS)}", field="ceiling")
     if isinstance(n_splits, bool) or not isinstance(n_splits, int) or n_splits < 2:
@@ -109,9 +122,10 @@ def noise_ceilings(
     recording = recording.isel({PRESENTATION: np.flatnonzero(np.isin(ids, repeated))})
     ids = np.asarray(recording[STIMULUS_ID].values).astype(str)
     names = endpoints if endpoints is not None else list(dict.fromkeys(str(r) for r in recording[REGION].values))
-    compare = "spearman" if convention == "brainscore" else (compare if compare in CORRELATIONS else "pearson")
-    if method == "crossnobis" and int(counts[repeated].min()) < 4:
-        raise ConfigError(f"a crossnobis noise ceiling computes crossnobis RDMs within each half of the repetitions, so every stimulus needs at "
+    compare = "spearman" if convention == "brainscore" else (compare_method if COMPARE_METHODS.get(compare_method).correlation else "pearson")
+    trials = RDM_METHODS.get(rdm_method).needs_repetitions  # computed within each half from its repetitions
+    if trials and int(counts[repeated].min()) < 4:
+        raise ConfigError(f"a {rdm_method} noise ceiling computes {rdm_method} RDMs within each half of the repetitions, so every stimulus needs at "
                           f"least 4; some have {int(counts[repeated].min())}", "use rdm-method 'sqeuclidean' for this recording", field="repetitions")
     rng = np.random.default_rng(seed)
     values: dict[str, list[float]] = {name: [] for name in names}
@@ -120,11 +134,11 @@ def noise_ceilings(
         order = pd.Series(rng.random(len(ids))).groupby(ids).rank(method="first").to_numpy()
         first = order <= size // 2
         halves = [recording.isel({PRESENTATION: np.flatnonzero(mask)}) for mask in (first, ~first)]
-        if method != "crossnobis":  # crossnobis cross-validates over the repetitions of each half itself
+        if not trials:  # a method that needs repetitions (crossnobis) cross-validates over those of each half itself
             halves = [average_repetitions(half) for half in halves]
         parts = [select_regions(half, names) for half in halves]
         for name in names:
-            a, b = (compute_rdm(part[name], method, nan="drop") for part in parts)
+            a, b = (compute_rdm(part[name], rdm_method, nan="drop") for part in parts)
             values[name].append(float(spearman_brown(float(compare_rdms(a, b, compare)))))
     out = {}
     for name, reliabilities in values.items():
@@ -134,5 +148,5 @@ def noise_ceilings(
         value = math.sqrt(reliability) if convention == "sqrt" and reliability > 0 else (reliability if convention == "brainscore" else float("nan"))
         lo, hi = np.percentile(per_split, [2.5, 97.5])
         out[name] = Ceiling(float(value), reliability, float(np.std(per_split, ddof=1)), float(lo), float(hi), n_splits, len(repeated), convention,
-                            compare, method)
+                            compare, rdm_method)
     return out

@@ -9,13 +9,15 @@ Spearman ranks each triangle once per call, then correlates the ranks with one
 matrix product; rho-a and cosine are one matrix product too. ``corr_cov``, ``cosine_cov`` and ``bures`` are computed by
 rsatoolbox itself. Linear CKA is computed from the Gram matrices of Euclidean RDMs (``G = -D2 / 2``, centred):
 the same number as CKA of the patterns (:func:`linear_cka`). Results equal rsatoolbox's and the reference formulas
-to 1e-10 (``tests/rsa/test_compare.py``); the choices are listed in :mod:`neurosage.rsa.methods`.
+to 1e-10 (``tests/rsa/test_compare.py``). Each is registered in :data:`~neurosage.rsa.methods.COMPARE_METHODS` (the
+``*_rdms`` functions here); :func:`compare_rdms` dispatches by the registry, so a plug-in comparison works the same way.
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import Literal
+from functools import partial
+from typing import Any, Literal
 
 import numpy as np
 import scipy.stats
@@ -23,7 +25,7 @@ import torch
 import xarray as xr
 
 from neurosage.core.errors import ConfigError
-from neurosage.rsa.methods import EUCLIDEAN_RDMS, compare_method
+from neurosage.rsa.methods import COMPARE_METHODS, RDM_METHODS, compare_method, method_function
 from neurosage.rsa.rdm import (
     COL,
     ROW,
@@ -33,10 +35,12 @@ from neurosage.rsa.rdm import (
     upper_triangle,
 )
 
-__all__ = ["CompareMethod", "compare_rdms", "linear_cka", "pearson_full", "pearson_triangles"]
+__all__ = ["CompareMethod", "compare_rdms", "linear_cka", "pearson_full", "pearson_triangles", "pearson_rdms", "spearman_rdms",
+           "kendall_tau_a_rdms", "rho_a_rdms", "cosine_rdms", "corr_cov_rdms", "cosine_cov_rdms", "bures_rdms", "cka_rdms", "cka_unbiased_rdms"]
 
 
-CompareMethod = Literal["pearson", "spearman", "kendall_tau_a", "rho_a", "cosine", "corr_cov", "cosine_cov", "bures", "cka", "cka_unbiased"]
+#: A name registered in :data:`~neurosage.rsa.methods.COMPARE_METHODS` (``"pearson"``, ``"cka"``, a plug-in...).
+CompareMethod = str
 
 
 #: Entries sampled per RDM to check symmetry before the full-matrix path is trusted.
@@ -58,8 +62,8 @@ def compare_rdms(
     a, b
         Single RDMs or stacks (leading ``"rdm"`` dim); conditions are aligned by label.
     method
-        ``"pearson"``, ``"spearman"``, ``"kendall_tau_a"``, ``"rho_a"``, ``"cosine"``, ``"corr_cov"``, ``"cosine_cov"``,
-        ``"bures"``, ``"cka"`` or ``"cka_unbiased"`` (:mod:`neurosage.rsa.methods`; rsatoolbox's names are accepted).
+        A name registered in :data:`~neurosage.rsa.methods.COMPARE_METHODS` (the built-ins are this module's ``*_rdms``
+        functions; rsatoolbox's names are accepted), e.g. ``"pearson"``.
     how
         ``"strict"`` (raise on mismatched conditions) or ``"intersect"``.
     device
@@ -79,31 +83,17 @@ def compare_rdms(
                                     "make RDMs with compute_rdm/compute_rdms (or neurosage.rsa.interop.from_rsatoolbox)", field=name)
     a, b = align_rdms(a, b, how=how)
     if a.sizes[ROW] < 3:
-        raise RDMAlignmentError(f"the RDMs share {a.sizes[ROW]} condition(s); a comparison needs at least 3", "use more stimuli", field="condition labels")
-    if method == "pearson":
-        ma, mb = _matrices(a, device), _matrices(b, device)
-        sim = pearson_full(ma, mb) if _full_matrix_ok(ma) and _full_matrix_ok(mb) else None
-        if sim is None:  # not symmetric, or too ill-conditioned for the uncentred sums: use the triangles
-            sim = pearson_triangles(_triangles(a, device), _triangles(b, device))
-        sim = sim.cpu().numpy()
-    elif method == "spearman":
-        va, vb = _triangles(a, device), _triangles(b, device)
-        sim = pearson_triangles(_ranks(va), _ranks(vb)).cpu().numpy()
-    elif method == "kendall_tau_a":
-        va, vb = _triangles(a, device).cpu().numpy(), _triangles(b, device).cpu().numpy()
-        sim = np.array([[_kendall_tau_a(x, y) for y in vb] for x in va])
-    elif method == "rho_a":
-        ra, rb = (_ranks(t) for t in (_triangles(a, device), _triangles(b, device)))
-        ra, rb = ra - ra.mean(dim=1, keepdim=True), rb - rb.mean(dim=1, keepdim=True)
-        n = ra.shape[1]
-        sim = (12.0 * (ra @ rb.T) / (n**3 - n)).cpu().numpy()
-    elif method == "cosine":
-        sim = (_unit_rows(_triangles(a, device)) @ _unit_rows(_triangles(b, device)).T).clamp_(-1.0, 1.0).cpu().numpy()
-    elif method in ("corr_cov", "cosine_cov", "bures"):
-        sim = _rsatoolbox_compare(_triangles(a, device).cpu().numpy(), _triangles(b, device).cpu().numpy(), method)
-    else:  # cka, cka_unbiased
-        ga, gb = (_centred_grams(r, device, unbiased=method == "cka_unbiased") for r in (a, b))
-        sim = _cka_from_grams(ga, gb).cpu().numpy()
+        raise RDMAlignmentError(f"the RDMs share {a.sizes[ROW]} condition(s); a comparison needs at least 3", "use more stimuli",
+                                field="condition labels")
+    if COMPARE_METHODS.get(method).needs_euclidean:
+        for rdms in (a, b):
+            _refuse_not_euclidean(rdms, method)
+    stacks = [r if STACK in r.dims else r.expand_dims({STACK: [name]}) for r, name in ((a, "a"), (b, "b"))]
+    sim = method_function(COMPARE_METHODS, method)(*stacks, device=device)
+    sim = np.asarray(sim.detach().cpu().numpy() if isinstance(sim, torch.Tensor) else sim, dtype=np.float64)
+    if sim.shape != (stacks[0].sizes[STACK], stacks[1].sizes[STACK]):
+        raise ConfigError(f"comparison {method!r} returned shape {sim.shape} for {stacks[0].sizes[STACK]} x {stacks[1].sizes[STACK]} RDMs",
+                          "return one similarity per pair of RDMs (neurosage.rsa.methods.CompareFunction)", field="method")
     names_a = a[STACK].values if STACK in a.dims else ["a"]
     names_b = b[STACK].values if STACK in b.dims else ["b"]
     out = xr.DataArray(sim, dims=("rdm_a", "rdm_b"), coords={"rdm_a": names_a, "rdm_b": names_b})
@@ -115,6 +105,58 @@ def compare_rdms(
     if STACK not in b.dims:
         return out.isel(rdm_b=0, drop=True)
     return out
+
+
+def pearson_rdms(a: xr.DataArray, b: xr.DataArray, *, device: Any = None) -> torch.Tensor:
+    """Comparison ``pearson``: one product of the full matrices, or of the triangles when they are not symmetric (or too
+    ill-conditioned for the uncentred sums)."""
+    ma, mb = _matrices(a, device), _matrices(b, device)
+    sim = pearson_full(ma, mb) if _full_matrix_ok(ma) and _full_matrix_ok(mb) else None
+    return pearson_triangles(_triangles(a, device), _triangles(b, device)) if sim is None else sim
+
+
+def spearman_rdms(a: xr.DataArray, b: xr.DataArray, *, device: Any = None) -> torch.Tensor:
+    """Comparison ``spearman``: Pearson r of the triangles' average ranks."""
+    return pearson_triangles(_ranks(_triangles(a, device)), _ranks(_triangles(b, device)))
+
+
+def kendall_tau_a_rdms(a: xr.DataArray, b: xr.DataArray, *, device: Any = None) -> np.ndarray:
+    """Comparison ``kendall_tau_a``: Kendall's tau-a of every pair of triangles."""
+    va, vb = _triangles(a, device).cpu().numpy(), _triangles(b, device).cpu().numpy()
+    return np.array([[_kendall_tau_a(x, y) for y in vb] for x in va])
+
+
+def rho_a_rdms(a: xr.DataArray, b: xr.DataArray, *, device: Any = None) -> torch.Tensor:
+    """Comparison ``rho_a``: 12 <ranks, ranks> / (n^3 - n) of the centred average ranks (rsatoolbox's rho-a)."""
+    ra, rb = (_ranks(_triangles(r, device)) for r in (a, b))
+    ra, rb = ra - ra.mean(dim=1, keepdim=True), rb - rb.mean(dim=1, keepdim=True)
+    n = ra.shape[1]
+    return 12.0 * (ra @ rb.T) / (n**3 - n)
+
+
+def cosine_rdms(a: xr.DataArray, b: xr.DataArray, *, device: Any = None) -> torch.Tensor:
+    """Comparison ``cosine``: cosine similarity of the triangles."""
+    return (_unit_rows(_triangles(a, device)) @ _unit_rows(_triangles(b, device)).T).clamp_(-1.0, 1.0)
+
+
+def _rsatoolbox_rdms(a: xr.DataArray, b: xr.DataArray, *, device: Any = None, method: str) -> np.ndarray:
+    """rsatoolbox's own comparison of the triangles (for the methods without a fast path here)."""
+    return _rsatoolbox_compare(_triangles(a, device).cpu().numpy(), _triangles(b, device).cpu().numpy(), method)
+
+
+#: Comparisons ``corr_cov``, ``cosine_cov`` and ``bures``: computed by rsatoolbox.
+corr_cov_rdms = partial(_rsatoolbox_rdms, method="corr_cov")
+cosine_cov_rdms = partial(_rsatoolbox_rdms, method="cosine_cov")
+bures_rdms = partial(_rsatoolbox_rdms, method="bures")
+
+
+def cka_rdms(a: xr.DataArray, b: xr.DataArray, *, device: Any = None, unbiased: bool = False) -> torch.Tensor:
+    """Comparison ``cka``: linear CKA of the centred Gram matrices of Euclidean RDMs (``cka_unbiased``: unbiased HSIC)."""
+    ga, gb = (_centred_grams(r, device, unbiased=unbiased) for r in (a, b))
+    return _cka_from_grams(ga, gb)
+
+
+cka_unbiased_rdms = partial(cka_rdms, unbiased=True)
 
 
 def linear_cka(x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, *, unbiased: bool = False) -> float:
@@ -136,19 +178,24 @@ def linear_cka(x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, *, un
     return float(_cka_from_grams(grams[0], grams[1])[0, 0])
 
 
-def _centred_grams(rdms: xr.DataArray, device, *, unbiased: bool) -> torch.Tensor:
-    """Centred Gram matrices ``(k, N, N)`` of Euclidean RDMs: ``G = -D2 / 2``, double centred (or unbiased-centred)."""
+def _refuse_not_euclidean(rdms: xr.DataArray, compare: str) -> None:
+    """Refuse RDMs that do not say they are Euclidean (``attrs["method"]`` a method declared ``euclidean``)."""
     measure = rdms.attrs.get("method")
     if measure is None:
-        raise ConfigError("linear CKA needs Euclidean RDMs, and these RDMs do not say how they were computed (no 'method' attr)",
+        raise ConfigError(f"{compare} needs Euclidean RDMs, and these RDMs do not say how they were computed (no 'method' attr)",
                           "compute them with compute_rdm(..., 'sqeuclidean'), or set rdms.attrs['method'] = 'sqeuclidean' if they are squared "
                           "Euclidean distances", field="method")
-    if measure not in EUCLIDEAN_RDMS:
-        raise ConfigError(f"linear CKA needs Euclidean RDMs, got {measure!r} RDMs", "compute the RDMs with method 'sqeuclidean' (rdm-method)",
+    if measure not in RDM_METHODS or not RDM_METHODS.get(measure).euclidean:
+        raise ConfigError(f"{compare} needs Euclidean RDMs, got {measure!r} RDMs", "compute the RDMs with method 'sqeuclidean' (rdm-method)",
                           field="method")
+
+
+def _centred_grams(rdms: xr.DataArray, device, *, unbiased: bool) -> torch.Tensor:
+    """Centred Gram matrices ``(k, N, N)`` of Euclidean RDMs: ``G = -D2 / 2``, double centred (or unbiased-centred)."""
+    _refuse_not_euclidean(rdms, "linear CKA")
     d = _matrices(rdms, device)
     _refuse_nonfinite(d)
-    if measure == "euclidean":
+    if not RDM_METHODS.get(rdms.attrs["method"]).squared:
         d = d * d
     return _centre_gram(-0.5 * d, unbiased)
 

@@ -10,6 +10,7 @@ prefixed ``descriptor_``. rsatoolbox's automatic ``index`` descriptors are not c
 from __future__ import annotations
 
 import json
+from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
@@ -17,18 +18,17 @@ import xarray as xr
 
 from neurosage.assembly import STIMULUS_ID
 from neurosage.core.errors import ConfigError
+from neurosage.rsa.methods import RDM_METHODS
 from neurosage.rsa.rdm import COL, ROW, STACK, upper_triangle
 
 __all__ = ["to_rsatoolbox", "from_rsatoolbox"]
 
 
-_RSATOOLBOX_MEASURE = {
-    "correlation": "correlation",
-    "cosine": "cosine",
-    "euclidean": "euclidean",
-    "sqeuclidean": "squared euclidean",
-    "crossnobis": "crossnobis",
-}
+def _rsatoolbox_measures() -> dict[str, str]:
+    """Our RDM method -> rsatoolbox's ``dissimilarity_measure``: each registered method's ``rsatoolbox`` property, else its name."""
+    return {e.name: e.rsatoolbox or e.name for e in RDM_METHODS.list()}
+
+
 _PREFIX = "descriptor_"
 _ENCODED = "json_encoded_descriptors"
 
@@ -40,7 +40,7 @@ def to_rsatoolbox(rdms: xr.DataArray) -> Any:
     stack = rdms if STACK in rdms.dims else rdms.expand_dims({STACK: [str(rdms.attrs.get("name", "rdm"))]})
     descriptor = rdms.attrs.get("descriptor", STIMULUS_ID)
     method = rdms.attrs.get("method", "correlation")
-    rdm_descriptors = {"name": [str(n) for n in stack[STACK].values]}
+    rdm_descriptors: dict[Hashable, Any] = {"name": [str(n) for n in stack[STACK].values]}
     rdm_descriptors.update({name: coord.values.tolist() for name, coord in stack.coords.items() if coord.dims == (STACK,) and name != STACK})
     patterns = {descriptor: stack[ROW].values.tolist()}
     patterns.update({name: coord.values.tolist() for name, coord in stack.coords.items() if coord.dims == (ROW,) and name != ROW})
@@ -48,7 +48,7 @@ def to_rsatoolbox(rdms: xr.DataArray) -> Any:
     descriptors = {k[len(_PREFIX):]: json.loads(v) if k in encoded else v for k, v in rdms.attrs.items() if k.startswith(_PREFIX)}
     return RDMs(
         dissimilarities=np.atleast_2d(upper_triangle(stack)),
-        dissimilarity_measure=_RSATOOLBOX_MEASURE.get(method, method),
+        dissimilarity_measure=_rsatoolbox_measures().get(method, method),
         descriptors=descriptors,
         rdm_descriptors=rdm_descriptors,
         pattern_descriptors=patterns,
@@ -72,7 +72,7 @@ def from_rsatoolbox(rdms: Any, descriptor: str = STIMULUS_ID) -> xr.DataArray:
     rdm_desc = {k: list(v) for k, v in rdms.rdm_descriptors.items() if k != "index"}
     roi = rdm_desc.get("roi")
     names = rdm_desc.pop("name", None) or (roi if roi is not None and len(set(map(str, roi))) == len(roi) else [str(i) for i in range(rdms.n_rdm)])
-    measure = {v: k for k, v in _RSATOOLBOX_MEASURE.items()}.get(rdms.dissimilarity_measure, rdms.dissimilarity_measure)
+    measure = {v: k for k, v in _rsatoolbox_measures().items()}.get(rdms.dissimilarity_measure, rdms.dissimilarity_measure)
     coords: dict[str, Any] = {STACK: [str(n) for n in names], ROW: labels, COL: labels}
     coords.update({k: (STACK, np.asarray(v)) for k, v in rdm_desc.items()})
     coords.update({k: (ROW, np.asarray(v)) for k, v in rdms.pattern_descriptors.items() if k not in (key, "index")})

@@ -105,7 +105,8 @@ def write_score_files(
         with atomic_path(out / name) as tmp:
             table.to_csv(tmp, index=index)
         paths.append(out / name)
-    summary = scores_summary(scores, n_stimuli=teacher_rdms.sizes[ROW], rdm_method=teacher_rdms.attrs.get("rdm_method") or model_rdms.attrs.get("method"),
+    summary = scores_summary(scores, n_stimuli=teacher_rdms.sizes[ROW],
+                             rdm_method=teacher_rdms.attrs.get("rdm_method") or model_rdms.attrs.get("method"),
                              teacher_rdm_method=teacher_rdms.attrs.get("method"), model_rdm_method=model_rdms.attrs.get("method"), **info)
     paths.append(write_json(out / "summary.json", {k: _finite(v) if isinstance(v, float) else v for k, v in summary.items()}))
     return paths

@@ -11,12 +11,12 @@ excluded) after :func:`align_rdms` matched conditions by label, never by
 position. :func:`to_rsatoolbox` and
 :func:`from_rsatoolbox` convert to and from :class:`rsatoolbox.rdm.RDMs`.
 
-Method conventions: ``correlation`` = 1 - Pearson r between patterns;
-``cosine`` = 1 - cosine similarity; ``euclidean`` = Euclidean distance;
-``sqeuclidean`` = squared Euclidean distance divided by the number of features
-(rsatoolbox's ``"euclidean"``); ``crossnobis`` = rsatoolbox's cross-validated squared Mahalanobis
-distance (identity noise, divided by the number of features) over the repetitions of an assembly
-(:func:`crossnobis_rdm`).
+Methods are the entries of :data:`~neurosage.rsa.methods.RDM_METHODS`; the built-ins are defined here:
+``correlation`` = 1 - Pearson r between patterns; ``cosine`` = 1 - cosine similarity; ``euclidean`` = Euclidean
+distance; ``sqeuclidean`` = squared Euclidean distance divided by the number of features (rsatoolbox's
+``"euclidean"``); ``crossnobis`` = rsatoolbox's cross-validated squared Mahalanobis distance (identity noise, divided
+by the number of features) over the repetitions of an assembly (:func:`crossnobis_rdm`). A method declared
+``needs_repetitions`` gets the trials of an assembly with their folds (:func:`compute_rdm` finds them).
 """
 
 from __future__ import annotations
@@ -41,9 +41,12 @@ from neurosage.assembly import (
     select_regions,
 )
 from neurosage.core.errors import ConfigError, NeurosageError
+from neurosage.rsa.methods import RDM_METHODS, method_function, rdm_method
 
 __all__ = [
-    "ROW", "COL", "STACK", "RDMMethod", "RDMAlignmentError", "compute_rdm", "crossnobis_rdm", "compute_rdms", "stack_rdms", "subsample_rdm", "draw_subsets", "subset_mean_rdm", "upper_triangle", "align_rdms"]
+    "ROW", "COL", "STACK", "RDMMethod", "RDMAlignmentError", "compute_rdm", "crossnobis_rdm", "compute_rdms", "stack_rdms", "subsample_rdm",
+    "draw_subsets", "subset_mean_rdm", "upper_triangle", "align_rdms", "correlation_distance", "cosine_distance", "euclidean_distance",
+    "sqeuclidean_distance", "crossnobis_distance"]
 
 
 log = logging.getLogger(__name__)
@@ -52,7 +55,8 @@ log = logging.getLogger(__name__)
 ROW, COL, STACK = "condition_row", "condition_col", "rdm"
 
 
-RDMMethod = Literal["correlation", "cosine", "euclidean", "sqeuclidean", "crossnobis"]
+#: A name registered in :data:`~neurosage.rsa.methods.RDM_METHODS` (``"correlation"``, ``"sqeuclidean"``, a plug-in...).
+RDMMethod = str
 
 
 class RDMAlignmentError(NeurosageError, ValueError):
@@ -77,7 +81,8 @@ def compute_rdm(
     data
         An assembly (conditions labelled by ``stimulus_id``) or a 2-D array.
     method
-        ``"correlation"``, ``"cosine"``, ``"euclidean"`` or ``"sqeuclidean"``.
+        A name registered in :data:`~neurosage.rsa.methods.RDM_METHODS` (the built-ins are this module's ``*_distance``
+        functions), e.g. ``"correlation"``; a method that needs repetitions (crossnobis) takes an assembly with them.
     by
         Presentation coord to average patterns by first (e.g. ``"category_name"``);
         conditions are then the sorted unique values, as in rsatoolbox.
@@ -89,10 +94,11 @@ def compute_rdm(
         ``"raise"`` (default): refuse non-finite values; ``"drop"``: leave out every feature
         (neuroid, unit) with a non-finite value, with a warning.
     """
-    if method == "crossnobis":
+    method = rdm_method(method, field="method")
+    if RDM_METHODS.get(method).needs_repetitions:
         if by is not None or labels is not None:
-            raise ConfigError("crossnobis RDMs are computed per stimulus_id from an assembly's repetitions", "drop by=/labels=", field="method")
-        return crossnobis_rdm(data, nan=nan)
+            raise ConfigError(f"{method} RDMs are computed per stimulus_id from an assembly's repetitions", "drop by=/labels=", field="method")
+        return _trials_rdm(data, method, dtype=dtype, device=device, nan=nan)
     patterns, row_labels, descriptor = _patterns(data, by=by, labels=labels)
     x = _finite_features(_as_tensor(patterns, dtype, device), nan)
     rdm = _rdm_tensor(x, method).cpu().numpy()
@@ -102,17 +108,28 @@ def compute_rdm(
 def crossnobis_rdm(assembly: xr.DataArray, *, nan: Literal["raise", "drop"] = "raise") -> xr.DataArray:
     """rsatoolbox's crossnobis RDM of an assembly with repetitions (leave-one-repetition-out, identity noise).
 
+    The same as ``compute_rdm(assembly, "crossnobis")``. The folds are the repetitions: the ``repetition`` coord when
+    the assembly has one, else the order in which each stimulus recurs; only the first ``m`` repetitions are used, ``m``
+    the fewest any stimulus has (at least 2), as for every method that needs repetitions.
+    """
+    return compute_rdm(assembly, "crossnobis", nan=nan)
+
+
+def _trials_rdm(
+    data: xr.DataArray | np.ndarray | torch.Tensor, method: str, *, dtype: torch.dtype, device: str | torch.device | None, nan: str
+) -> xr.DataArray:
+    """The RDM of an assembly's trials by a method that needs repetitions (crossnobis): its function gets the trials with
+    each one's condition and fold.
+
     The folds are the repetitions: the ``repetition`` coord when the assembly has one, else the order in which each
     stimulus recurs. Every fold must hold every stimulus, so only the first ``m`` repetitions are used, ``m`` the
     fewest any stimulus has (with a warning when trials are left out); at least 2 are needed. Conditions come in
     the order of their first presentation.
     """
-    from rsatoolbox.data import Dataset
-    from rsatoolbox.rdm import calc_rdm
-
-    if not isinstance(assembly, xr.DataArray) or PRESENTATION not in assembly.dims or STIMULUS_ID not in assembly.coords:
-        raise ConfigError("crossnobis RDMs need an assembly (presentation x neuroid) with repeated stimulus_id presentations",
+    if not isinstance(data, xr.DataArray) or PRESENTATION not in data.dims or STIMULUS_ID not in data.coords:
+        raise ConfigError(f"{method} RDMs need an assembly (presentation x neuroid) with repeated stimulus_id presentations",
                           "pass the recording before averaging repetitions, or use rdm-method 'sqeuclidean'", field="method")
+    assembly = data
     if TIME_BIN in assembly.dims:
         if assembly.sizes[TIME_BIN] != 1:
             raise AssemblyError([f"assembly has {assembly.sizes[TIME_BIN]} time bins; fix: neurosage.assembly.select_time first"])
@@ -124,19 +141,18 @@ def crossnobis_rdm(assembly: xr.DataArray, *, nan: Literal["raise", "drop"] = "r
     counts = pd.Series(fold).groupby(ids).nunique()
     m = int(counts.min())
     if m < 2:
-        raise ConfigError(f"crossnobis needs every stimulus presented at least twice; {int((counts < 2).sum())} stimulus id(s) were presented once "
-                          f"(e.g. {counts.index[counts < 2][:3].tolist()})", "load the recording without averaging repetitions, or use rdm-method 'sqeuclidean'",
-                          field="repetitions")
+        raise ConfigError(f"{method} needs every stimulus presented at least twice; {int((counts < 2).sum())} stimulus id(s) were presented once "
+                          f"(e.g. {counts.index[counts < 2][:3].tolist()})",
+                          "load the recording without averaging repetitions, or use rdm-method 'sqeuclidean'", field="repetitions")
     keep = fold < m
     if not keep.all():
-        warnings.warn(f"crossnobis: {int((~keep).sum())} trial(s) beyond the {m} repetitions every stimulus has are left out", RuntimeWarning, stacklevel=2)
-    values = _finite_features(torch.as_tensor(np.asarray(assembly.values, dtype=np.float64)[keep]), nan).numpy()
+        warnings.warn(f"{method}: {int((~keep).sum())} trial(s) beyond the {m} repetitions every stimulus has are left out",
+                      RuntimeWarning, stacklevel=3)
+    values = _finite_features(torch.as_tensor(np.asarray(assembly.values, dtype=np.float64)[keep]).to(device=device, dtype=dtype), nan)
     order = list(dict.fromkeys(ids[keep]))
-    dataset = Dataset(values, obs_descriptors={STIMULUS_ID: ids[keep].to_numpy(), "fold": fold[keep]})
-    result = calc_rdm(dataset, method="crossnobis", descriptor=STIMULUS_ID, cv_descriptor="fold")
-    labels = np.asarray(result.pattern_descriptors[STIMULUS_ID]).astype(str)
-    rdm = xr.DataArray(result.get_matrices()[0], dims=(ROW, COL), coords={ROW: labels, COL: labels}).sel({ROW: order, COL: order})
-    return _wrap(rdm.values, np.asarray(order), STIMULUS_ID, "crossnobis").assign_attrs(repetitions=m)
+    conditions = pd.Categorical(ids[keep], categories=order).codes.astype(np.int64)
+    rdm = _checked(method_function(RDM_METHODS, method)(values, conditions=conditions, folds=fold[keep].astype(np.int64)), len(order), method, values)
+    return _wrap(rdm.cpu().numpy(), np.asarray(order), STIMULUS_ID, method).assign_attrs(repetitions=m)
 
 
 def compute_rdms(
@@ -184,7 +200,8 @@ def subsample_rdm(
     """
     for name, value in (("n_features", n_features), ("n_subsamples", n_subsamples)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ConfigError(f"{name} must be a positive integer, got {value!r}", f"set {name} to e.g. {1000 if name == 'n_features' else 10}", field=name)
+            raise ConfigError(f"{name} must be a positive integer, got {value!r}",
+                              f"set {name} to e.g. {1000 if name == 'n_features' else 10}", field=name)
     total = data.shape[1] if not isinstance(data, xr.DataArray) else data.sizes[NEUROID]
     if total <= n_features:
         return compute_rdm(data, method, **kwargs)
@@ -201,13 +218,17 @@ def subset_mean_rdm(
     data: xr.DataArray | np.ndarray | torch.Tensor, subsets: Sequence[np.ndarray], method: RDMMethod = "correlation", **kwargs: Any
 ) -> xr.DataArray:
     """Mean RDM over the given feature subsets (column indices into ``data``'s features)."""
+    method = rdm_method(method, field="method")
+    if RDM_METHODS.get(method).needs_repetitions:
+        raise ConfigError(f"{method} RDMs come from a recording's repetitions, not from feature subsets of patterns",
+                          "use compute_rdm(assembly, method), or neurosage.rsa.methods.model_rdm_method(method) for patterns", field="method")
     patterns, row_labels, descriptor = _patterns(data, by=kwargs.pop("by", None), labels=kwargs.pop("labels", None))
     x = _as_tensor(patterns, kwargs.get("dtype", torch.float64), kwargs.get("device"))
     finite = torch.isfinite(x).all(dim=0)
     _finite_features(x, kwargs.get("nan", "raise"))  # refuses non-finite values unless nan="drop" (then warns)
     acc = torch.zeros(x.shape[0], x.shape[0], dtype=x.dtype, device=x.device)
-    for idx in subsets:
-        idx = torch.as_tensor(idx, device=x.device)
+    for subset in subsets:
+        idx = torch.as_tensor(subset, device=x.device)
         idx = idx[finite[idx]]  # nan="drop": each subset without its non-finite features
         if not len(idx):
             raise AssemblyError([f"a subset of {len(finite)} features holds only non-finite values; fix: drop those features before subsampling"])
@@ -222,22 +243,23 @@ def _patterns(
 ) -> tuple[Any, np.ndarray, str]:
     """Condition x feature patterns, their labels and the descriptor name."""
     if isinstance(data, xr.DataArray):
-        if TIME_BIN in data.dims:
-            if data.sizes[TIME_BIN] != 1:
+        assembly = data
+        if TIME_BIN in assembly.dims:
+            if assembly.sizes[TIME_BIN] != 1:
                 raise AssemblyError(
-                    [f"assembly has {data.sizes[TIME_BIN]} time bins; fix: neurosage.assembly.select_time first"]
+                    [f"assembly has {assembly.sizes[TIME_BIN]} time bins; fix: neurosage.assembly.select_time first"]
                 )
-            data = data.squeeze(TIME_BIN, drop=True)
-        if set(data.dims) != {PRESENTATION, NEUROID}:
-            raise AssemblyError([f"RDMs need dims (presentation, neuroid), got {data.dims}; fix: rename or reduce the other dims"])
-        data = data.transpose(PRESENTATION, NEUROID)
+            assembly = assembly.squeeze(TIME_BIN, drop=True)
+        if set(assembly.dims) != {PRESENTATION, NEUROID}:
+            raise AssemblyError([f"RDMs need dims (presentation, neuroid), got {assembly.dims}; fix: rename or reduce the other dims"])
+        assembly = assembly.transpose(PRESENTATION, NEUROID)
         descriptor = by or STIMULUS_ID
-        if descriptor not in data.coords:
+        if descriptor not in assembly.coords:
             raise AssemblyError(
                 [f"missing presentation coord {descriptor!r}; fix: add it or choose another 'by'"]
             )
-        values = np.asarray(data.values)
-        row_labels = np.asarray(data[descriptor].values)
+        values = np.asarray(assembly.values)
+        row_labels = np.asarray(assembly[descriptor].values)
         if by is None:
             dup = pd.Series(row_labels).duplicated()
             if dup.any():
@@ -247,7 +269,8 @@ def _patterns(
             return values, row_labels, descriptor
         return (*_average_by(values, row_labels), descriptor)
     if data.ndim != 2:
-        raise ConfigError(f"RDMs need a 2-D (conditions x features) array, got shape {tuple(data.shape)}", "flatten the features: data.reshape(n_conditions, -1)", field="data")
+        raise ConfigError(f"RDMs need a 2-D (conditions x features) array, got shape {tuple(data.shape)}",
+                          "flatten the features: data.reshape(n_conditions, -1)", field="data")
     n = data.shape[0]
     row_labels = np.arange(n) if labels is None else np.asarray(labels)
     if len(row_labels) != n:
@@ -277,7 +300,8 @@ def _finite_features(x: torch.Tensor, nan: str) -> torch.Tensor:
 def _as_tensor(patterns: Any, dtype: torch.dtype, device: str | torch.device | None) -> torch.Tensor:
     if isinstance(patterns, np.ndarray):
         if patterns.dtype.kind not in "biuf":
-            raise ConfigError(f"RDMs need numbers, got an array of {patterns.dtype}", "pass the responses as a float array (conditions x features)", field="data")
+            raise ConfigError(f"RDMs need numbers, got an array of {patterns.dtype}",
+                              "pass the responses as a float array (conditions x features)", field="data")
         patterns = np.ascontiguousarray(patterns)
     return torch.as_tensor(patterns, device=device).to(dtype)
 
@@ -297,37 +321,86 @@ def _power_of_two_scale(x: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 def _rdm_tensor(x: torch.Tensor, method: str) -> torch.Tensor:
-    """Full RDM of condition x feature patterns ``x`` by one matrix product."""
-    if method in ("correlation", "cosine"):
-        if method == "correlation":
-            x = x - x.mean(dim=1, keepdim=True)
-        x = x / _power_of_two_scale(x, dim=1)  # exact (a power of two), and keeps 1e200 or 1e-200 patterns from over/underflowing
-        norms = torch.linalg.vector_norm(x, dim=1, keepdim=True)
-        degenerate = norms.squeeze(1) == 0
-        if bool(degenerate.any()):
-            warnings.warn(
-                f"{int(degenerate.sum())} condition(s) have a constant pattern (zero "
-                f"{'variance' if method == 'correlation' else 'norm'}); their {method} distance "
-                "to every other condition is set to 1 (no similarity)",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            norms = torch.where(norms == 0, torch.ones_like(norms), norms)
-        x = x / norms
-        rdm = 1.0 - x @ x.T
-    elif method in ("euclidean", "sqeuclidean"):
-        scale = _power_of_two_scale(x.reshape(1, -1), dim=1).reshape(())
-        x = x / scale
-        sq = (x * x).sum(dim=1, keepdim=True)
-        rdm = (sq + sq.T - 2.0 * (x @ x.T)).clamp_min_(0.0)
-        rdm = rdm.sqrt_() * scale if method == "euclidean" else rdm / x.shape[1] * scale**2
-        if not bool(torch.isfinite(rdm).all()):
-            raise AssemblyError([f"{method} distances overflow {x.dtype} (largest |value| about {float(scale):.3g}); "
-                                 "fix: rescale the data (e.g. divide by its standard deviation) or use dtype=torch.float64"])
-    else:
-        raise ConfigError(f"unknown RDM method {method!r}", "choose from ['correlation', 'cosine', 'euclidean', 'sqeuclidean', 'crossnobis']", field="method")
-    rdm.fill_diagonal_(0.0)
+    """Full RDM of condition x feature patterns ``x`` by the registered ``method`` (a resolved name), zero diagonal."""
+    return _checked(method_function(RDM_METHODS, method)(x), x.shape[0], method, x)
+
+
+def _checked(rdm: Any, n: int, method: str, like: torch.Tensor) -> torch.Tensor:
+    """A method's result as an ``(n, n)`` tensor on ``like``'s device and dtype, diagonal 0 (a plug-in's shape is checked)."""
+    rdm = torch.as_tensor(rdm).to(device=like.device, dtype=like.dtype)
+    if tuple(rdm.shape) != (n, n):
+        raise ConfigError(f"RDM method {method!r} returned shape {tuple(rdm.shape)} for {n} conditions", "return an (n_conditions, n_conditions) "
+                          "matrix (neurosage.rsa.methods.RDMFunction)", field="method")
+    return rdm.fill_diagonal_(0.0)
+
+
+def _angular(x: torch.Tensor, *, centre: bool) -> torch.Tensor:
+    """1 - cosine similarity of the rows of ``x`` (centred first: 1 - Pearson r); a constant row is 1 from every other."""
+    name = "correlation" if centre else "cosine"
+    if centre:
+        x = x - x.mean(dim=1, keepdim=True)
+    x = x / _power_of_two_scale(x, dim=1)  # exact (a power of two), and keeps 1e200 or 1e-200 patterns from over/underflowing
+    norms = torch.linalg.vector_norm(x, dim=1, keepdim=True)
+    degenerate = norms.squeeze(1) == 0
+    if bool(degenerate.any()):
+        warnings.warn(
+            f"{int(degenerate.sum())} condition(s) have a constant pattern (zero "
+            f"{'variance' if centre else 'norm'}); their {name} distance "
+            "to every other condition is set to 1 (no similarity)",
+            RuntimeWarning,
+            stacklevel=5,
+        )
+        norms = torch.where(norms == 0, torch.ones_like(norms), norms)
+    x = x / norms
+    return 1.0 - x @ x.T
+
+
+def _distances(x: torch.Tensor, *, squared: bool) -> torch.Tensor:
+    """Euclidean distances of the rows of ``x``, or squared distances over the number of features (``squared``)."""
+    scale = _power_of_two_scale(x.reshape(1, -1), dim=1).reshape(())
+    x = x / scale
+    sq = (x * x).sum(dim=1, keepdim=True)
+    rdm = (sq + sq.T - 2.0 * (x @ x.T)).clamp_min_(0.0)
+    rdm = rdm / x.shape[1] * scale**2 if squared else rdm.sqrt_() * scale
+    if not bool(torch.isfinite(rdm).all()):
+        raise AssemblyError([f"{'sqeuclidean' if squared else 'euclidean'} distances overflow {x.dtype} (largest |value| about {float(scale):.3g}); "
+                             "fix: rescale the data (e.g. divide by its standard deviation) or use dtype=torch.float64"])
     return rdm
+
+
+def correlation_distance(patterns: torch.Tensor) -> torch.Tensor:
+    """RDM method ``correlation``: 1 - Pearson r of every pair of patterns (one matrix product)."""
+    return _angular(patterns, centre=True)
+
+
+def cosine_distance(patterns: torch.Tensor) -> torch.Tensor:
+    """RDM method ``cosine``: 1 - cosine similarity of every pair of patterns."""
+    return _angular(patterns, centre=False)
+
+
+def euclidean_distance(patterns: torch.Tensor) -> torch.Tensor:
+    """RDM method ``euclidean``: the Euclidean distance of every pair of patterns."""
+    return _distances(patterns, squared=False)
+
+
+def sqeuclidean_distance(patterns: torch.Tensor) -> torch.Tensor:
+    """RDM method ``sqeuclidean``: squared Euclidean distance / features (rsatoolbox's ``euclidean``)."""
+    return _distances(patterns, squared=True)
+
+
+def crossnobis_distance(patterns: torch.Tensor, *, conditions: np.ndarray, folds: np.ndarray) -> np.ndarray:
+    """RDM method ``crossnobis``: rsatoolbox's leave-one-fold-out crossnobis distance (identity noise) of the trials
+    ``patterns``, rows and columns in the order of the condition codes ``0..n-1``."""
+    from rsatoolbox.data import Dataset
+    from rsatoolbox.rdm import calc_rdm
+
+    descriptors = {"condition": np.asarray(conditions).astype(str), "fold": np.asarray(folds).astype(str)}  # text: rsatoolbox fills NaN in them
+    dataset = Dataset(patterns.detach().cpu().numpy().astype(np.float64), obs_descriptors=descriptors)
+    result = calc_rdm(dataset, method="crossnobis", descriptor="condition", cv_descriptor="fold")
+    if isinstance(result, list):  # calc_rdm returns a list only for a list of datasets
+        raise TypeError(f"rsatoolbox calc_rdm returned {len(result)} RDMs objects for one dataset")
+    order = np.argsort(np.asarray(result.pattern_descriptors["condition"]).astype(np.int64))
+    return result.get_matrices()[0][np.ix_(order, order)]
 
 
 def _wrap(rdm: np.ndarray, labels: np.ndarray, descriptor: str, method: str) -> xr.DataArray:
@@ -373,7 +446,8 @@ def align_rdms(
     for name, labels in (("first", la), ("second", lb)):
         dup = pd.Series(labels).duplicated()
         if dup.any():
-            raise RDMAlignmentError(f"the {name} RDM repeats condition labels, e.g. {labels[dup.values][:3].tolist()}", "average repetitions first, or give each condition its own label", field="condition labels")
+            raise RDMAlignmentError(f"the {name} RDM repeats condition labels, e.g. {labels[dup.values][:3].tolist()}",
+                                    "average repetitions first, or give each condition its own label", field="condition labels")
     if len(la) == len(lb) and np.array_equal(la, lb):
         return a, b
     set_b = set(lb.tolist())
@@ -389,7 +463,8 @@ def align_rdms(
         if how != "intersect":
             raise RDMAlignmentError(msg, "use the same stimuli for both, or pass how='intersect'", field="condition labels")
         if len(shared) < 3:
-            raise RDMAlignmentError(msg + "; fewer than 3 shared conditions, nothing to compare", "use RDMs of the same stimuli", field="condition labels")
+            raise RDMAlignmentError(msg + "; fewer than 3 shared conditions, nothing to compare", "use RDMs of the same stimuli",
+                                    field="condition labels")
         warnings.warn(msg + f"; comparing the {len(shared)} shared conditions", RuntimeWarning, stacklevel=2)
     sel = {ROW: shared, COL: shared}
     return a.sel(sel), b.sel(sel)

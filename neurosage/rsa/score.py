@@ -18,17 +18,22 @@ import xarray as xr
 from neurosage.core.errors import ConfigError
 from neurosage.rsa.ceiling import ceiled
 from neurosage.rsa.compare import _ranks, compare_rdms
-from neurosage.rsa.methods import compare_method
+from neurosage.rsa.methods import bootstrap_function, bootstrap_methods, check_bootstrap
 from neurosage.rsa.rdm import STACK, align_rdms
 
-__all__ = ["BOOTSTRAP_METHODS", "bootstrap_scores", "check_bootstrap_method", "OBJECTIVES", "TeacherScores", "teacher_scores", "combined_score", "check_objective"]
+__all__ = ["bootstrap_scores", "check_bootstrap_method", "OBJECTIVES", "TeacherScores", "teacher_scores", "combined_score",
+           "check_objective", "pearson_rows", "spearman_rows", "rho_a_rows", "cosine_rows"]
 
 log = logging.getLogger(__name__)
 
 
 OBJECTIVES = ("p", "tg", "p+tg")
-#: comparisons with bootstrap intervals over stimuli (those of entry vectors)
-BOOTSTRAP_METHODS = ("pearson", "spearman", "rho_a", "cosine")
+
+
+def __getattr__(name: str):
+    if name == "BOOTSTRAP_METHODS":  # the comparisons with bootstrap intervals over stimuli: a view of the registry, plug-ins included
+        return bootstrap_methods()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -92,9 +97,10 @@ def bootstrap_scores(teacher_rdms: xr.DataArray, candidate_rdms: xr.DataArray, m
     Each sample draws the stimuli with replacement and takes the same rows and columns of every teacher and
     candidate RDM; pairs of a stimulus with its own copy are left out (their dissimilarity is 0 by construction,
     as rsatoolbox leaves them out). Both RDMs' correlations, the best layer per endpoint (S_i) and their mean (TG) are
-    recomputed in every sample. The comparisons of entry vectors: :data:`BOOTSTRAP_METHODS`.
+    recomputed in every sample, by the comparison's registered entry-vector form (its ``bootstrap`` property,
+    :mod:`neurosage.rsa.methods`); a comparison without one is refused with its reason.
     """
-    method = check_bootstrap_method(method)
+    compare_vectors = bootstrap_function(method)
     if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int) or n_bootstrap < 2:
         raise ConfigError(f"n_bootstrap must be an integer of at least 2, got {n_bootstrap!r}", "use e.g. 1000", field="n_bootstrap")
     a, b = align_rdms(teacher_rdms, candidate_rdms)
@@ -107,19 +113,14 @@ def bootstrap_scores(teacher_rdms: xr.DataArray, candidate_rdms: xr.DataArray, m
         pick = torch.as_tensor(rng.integers(0, n, size=n))
         i, j = pick[rows], pick[cols]
         keep = i != j
-        va, vb = ta[:, i[keep], j[keep]], tb[:, i[keep], j[keep]]
-        if method in ("spearman", "rho_a"):
-            va, vb = _ranks(va), _ranks(vb)
-        sim = _cosine_rows(va, vb) if method == "cosine" else _pearson_rows(va, vb)
-        if method == "rho_a":  # rho-a = Pearson of the ranks scaled by their variance over the untied one
-            m = va.shape[1]
-            sim = sim * (va - va.mean(dim=1, keepdim=True)).norm(dim=1)[:, None] * (vb - vb.mean(dim=1, keepdim=True)).norm(dim=1)[None, :] * 12 / (m**3 - m)
+        sim = torch.as_tensor(compare_vectors(ta[:, i[keep], j[keep]], tb[:, i[keep], j[keep]]), dtype=torch.float64)
         best = torch.nan_to_num(sim, nan=-torch.inf).max(dim=1).values
         s_values.append(best.numpy())
     s_arr = np.asarray(s_values)
     defined = np.isfinite(s_arr).all(axis=1)  # a sample of too few distinct stimuli (or constant RDMs) has no correlation
     if not defined.any():
-        raise ConfigError(f"no bootstrap sample of the {n} stimuli gives a defined correlation", "use more stimuli (at least 10)", field="n_bootstrap")
+        raise ConfigError(f"no bootstrap sample of the {n} stimuli gives a defined correlation", "use more stimuli (at least 10)",
+                          field="n_bootstrap")
     if not defined.all():
         log.warning("%d of %d bootstrap samples of %d stimuli have an undefined correlation (too few distinct stimuli) and are left out "
                     "of the intervals", int((~defined).sum()), n_bootstrap, n)
@@ -133,27 +134,34 @@ def bootstrap_scores(teacher_rdms: xr.DataArray, candidate_rdms: xr.DataArray, m
 
 
 def check_bootstrap_method(method: str) -> str:
-    """The comparison, checked to have bootstrap intervals over stimuli (:data:`BOOTSTRAP_METHODS`)."""
-    method = compare_method(method, field="compare_method")
-    if method not in BOOTSTRAP_METHODS:
-        raise ConfigError(f"bootstrap intervals over stimuli are available for {list(BOOTSTRAP_METHODS)}, not {method!r} (it compares whole "
-                          "matrices, which a resample with repeated stimuli distorts)", "give no bootstrap (n_bootstrap=0, --bootstrap 0)",
-                          field="n_bootstrap")
-    return method
+    """The comparison, checked to have bootstrap intervals over stimuli (:func:`neurosage.rsa.methods.check_bootstrap`)."""
+    return check_bootstrap(method)
 
 
-def _cosine_rows(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Cosine similarity of every row of ``a`` with every row of ``b`` (NaN for a zero row)."""
+def cosine_rows(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Cosine similarity of every row of ``a`` with every row of ``b`` (NaN for a zero row): ``cosine``'s bootstrap form."""
     norm = a.norm(dim=1, keepdim=True) * b.norm(dim=1, keepdim=True).T
     return torch.where(norm > 0, (a @ b.T) / norm, torch.full_like(norm, float("nan")))
 
 
-def _pearson_rows(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Pearson r of every row of ``a`` with every row of ``b`` (NaN for a constant row)."""
+def pearson_rows(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Pearson r of every row of ``a`` with every row of ``b`` (NaN for a constant row): ``pearson``'s bootstrap form."""
     a = a - a.mean(dim=1, keepdim=True)
     b = b - b.mean(dim=1, keepdim=True)
-    norm = a.norm(dim=1, keepdim=True) * b.norm(dim=1, keepdim=True).T
-    return torch.where(norm > 0, (a @ b.T) / norm, torch.full_like(norm, float("nan")))
+    return cosine_rows(a, b)
+
+
+def spearman_rows(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Spearman rho of every row pair (Pearson r of average ranks): ``spearman``'s bootstrap form."""
+    return pearson_rows(_ranks(a), _ranks(b))
+
+
+def rho_a_rows(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """rho-a of every row pair: Pearson r of the ranks scaled by their variance over the untied one (``rho_a``'s bootstrap form)."""
+    ra, rb = _ranks(a), _ranks(b)
+    m = ra.shape[1]
+    spread_a, spread_b = ((r - r.mean(dim=1, keepdim=True)).norm(dim=1) for r in (ra, rb))
+    return pearson_rows(ra, rb) * spread_a[:, None] * spread_b[None, :] * 12 / (m**3 - m)
 
 
 def combined_score(p: float, tg: float | None, objective: str, alpha: float = 1.0) -> float:

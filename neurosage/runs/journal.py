@@ -8,6 +8,7 @@ without a trial (those that were running) are submitted again as they were.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -56,14 +57,29 @@ class Journal:
                 con.executescript(_SCHEMA)
                 con.execute("SELECT count(*) FROM trials").fetchone()
         except sqlite3.DatabaseError as exc:
-            raise RunFolderError(f"the search journal cannot be read ({exc})", "restore journal.sqlite from a copy, or start a new run folder "
+            raise RunFolderError(f"the search journal cannot be read ({exc})", "restore the journal from a copy, or start a new run folder "
                                  "(the journal is the search's only record of its trials)", file=self.path, field="journal") from None
 
-    def _connect(self) -> sqlite3.Connection:
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """One transaction on a connection that is closed afterwards (committed on success, rolled back on an error).
+
+        Every connection is closed, so when the last one of a process closes SQLite folds the write-ahead log
+        back into the database: ``journal.sqlite`` alone is complete between trials and after any stop.
+        """
         con = sqlite3.connect(self.path, timeout=30)
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=FULL")
-        return con
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=FULL")
+            with con:
+                yield con
+        finally:
+            con.close()
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into ``journal.sqlite`` and empty it (called when a session ends, however it ends)."""
+        with self._connect() as con:
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def append(self, tid: int, vals: dict[str, Any], record: dict[str, Any], loss: float | None, finished: float) -> None:
         """Record a finished trial; a tid can be written only once."""

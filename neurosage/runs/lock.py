@@ -18,14 +18,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from neurosage.core.errors import RunFolderError
+from neurosage.runs.layout import LOCK_FILE
 
-__all__ = ["LOCK_FILE", "run_lock", "running_driver"]
+__all__ = ["LOCK_FILE", "run_lock", "running_driver", "lock_holder"]
 
 
 log = logging.getLogger(__name__)
 
-
-LOCK_FILE = "driver.lock"
 
 
 def _alive(pid: int) -> bool:
@@ -45,10 +44,16 @@ def _holder(path: Path) -> dict | None:
         return None
 
 
+def lock_holder(run_dir: str | Path) -> dict | None:
+    """What the lock file says (pid, host, started), alive or not; None without a readable lock."""
+    path = Path(run_dir) / LOCK_FILE
+    return _holder(path) if path.exists() else None
+
+
 def running_driver(run_dir: str | Path) -> dict | None:
     """The driver holding ``run_dir``'s lock (pid, host, started), or None when there is none or it is gone (a stale lock on
     this host); a lock from another host counts as held."""
-    holder = _holder(Path(run_dir) / LOCK_FILE) if (Path(run_dir) / LOCK_FILE).exists() else None
+    holder = lock_holder(run_dir)
     if holder is None or (holder.get("host") == socket.gethostname() and not _alive(int(holder.get("pid", -1)))):
         return None
     return holder

@@ -13,11 +13,10 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
+from neurosage.runs.layout import LOG_FILE
 
 __all__ = ["LOG_FILE", "run_log"]
 
-#: The log file in a run folder.
-LOG_FILE = "neurosage.log"
 
 
 @contextlib.contextmanager

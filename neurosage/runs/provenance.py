@@ -20,18 +20,18 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence, Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from neurosage.core.atomic import write_json
 from neurosage.core.errors import ConfigError
 from neurosage.core.interrupts import signal_name
+from neurosage.runs.layout import PROVENANCE_FILE
 
-__all__ = ["PROVENANCE_FILE", "COMMAND_LINE", "git_state", "environment", "device_info", "setting_changes", "jsonable", "record_run", "read_settings", "resume_settings"]
+__all__ = ["PROVENANCE_FILE", "COMMAND_LINE", "git_state", "environment", "device_info", "setting_changes", "jsonable", "record_run", "read_settings",
+           "resume_settings"]
 
-
-PROVENANCE_FILE = "run.json"
 
 
 #: The command line of this process as the user typed it (set by the CLI; ``sys.argv`` otherwise).
@@ -52,7 +52,8 @@ def git_state(path: str | Path | None = None) -> dict[str, Any] | None:
         commit = subprocess.run(["git", "-C", str(where), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
         if commit.returncode != 0:
             return None
-        status = subprocess.run(["git", "-C", str(where), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=10)
+        status = subprocess.run(["git", "-C", str(where), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
+                                timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
     return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
@@ -77,7 +78,7 @@ def device_info(device: str | None) -> dict[str, Any]:
     import torch  # only when a run is recorded, so that the CLI can import this module without torch
 
     info: dict[str, Any] = {"requested": device or "cpu", "torch": torch.__version__, "cpu_threads": torch.get_num_threads()}
-    if str(device or "cpu").startswith("cuda") and torch.cuda.is_available():
+    if device and str(device).startswith("cuda") and torch.cuda.is_available():
         index = torch.device(device).index or 0
         info.update(name=torch.cuda.get_device_name(index), cuda=torch.version.cuda)
     return info
@@ -150,7 +151,8 @@ def read_settings(run_dir: str | Path) -> dict[str, Any]:
         raise ConfigError(f"damaged run record ({type(exc).__name__}: {exc})", "restore run.json from a copy, or start a new run folder",
                           file=path, field="settings") from None
     if not isinstance(settings, dict):
-        raise ConfigError("damaged run record (settings is not a table)", "restore run.json from a copy, or start a new run folder", file=path, field="settings")
+        raise ConfigError("damaged run record (settings is not a table)", "restore run.json from a copy, or start a new run folder", file=path,
+                          field="settings")
     return settings
 
 
@@ -159,12 +161,14 @@ def resume_settings(run_dir: str | Path, command: str = "search") -> dict[str, A
     typo, an analysis folder, or a record deleted, whose journal's settings could no longer be checked)."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise ConfigError("nothing to resume: the folder does not exist", f"drop --resume to start a new {command}, or give the folder of the one to continue",
-                          file=run_dir, field="run_dir")
+        raise ConfigError("nothing to resume: the folder does not exist",
+                          f"drop --resume to start a new {command}, or give the folder of the one to continue", file=run_dir, field="run_dir")
     settings = read_settings(run_dir)
     if not settings:
         inside = sorted(p.name for p in run_dir.iterdir())[:6]
-        raise ConfigError(f"no {PROVENANCE_FILE} here (the folder holds {inside or 'nothing'}), so the settings of the {command} to continue are unknown",
-                          f"give the {command}'s own folder (the one holding {PROVENANCE_FILE}); analyses continue with neurosage analyze, without --resume",
+        raise ConfigError(f"no {PROVENANCE_FILE} here (the folder holds {inside or 'nothing'}), "
+                          f"so the settings of the {command} to continue are unknown",
+                          f"give the {command}'s own folder (the one holding {PROVENANCE_FILE}); "
+                          "analyses continue with neurosage analyze, without --resume",
                           file=run_dir, field=PROVENANCE_FILE)
     return settings

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-
 from neurosage.core.errors import RunFolderError
 from neurosage.runs.provenance import PROVENANCE_FILE, read_settings, setting_changes
 
@@ -19,9 +18,24 @@ RESUMABLE = ("budget", "workers", "scheduler", "max_in_flight", "dashboard", "ke
              "slurm_memory", "slurm_walltime", "slurm_gpus", "slurm_extra")
 
 
+#: Keys renamed inside a recorded table since runs recorded them, ``(table, old key, new key)``: read under the new name,
+#: so those runs resume (``candidate_rdm.method`` is ``RDMOptions.rdm_method``).
+RENAMED = (("candidate_rdm", "method", "rdm_method"),)
+
+
+def _renamed(settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` with the keys of :data:`RENAMED` under their current names."""
+    settings = dict(settings)
+    for table, old, new in RENAMED:
+        value = settings.get(table)
+        if isinstance(value, dict) and old in value and new not in value:
+            settings[table] = {(new if k == old else k): v for k, v in value.items()}
+    return settings
+
+
 def refuse_changed_settings(run_dir: Path, resolved: dict[str, Any]) -> None:
     """Raise :class:`RunFolderError` when ``resolved`` differs from the run folder's settings (other than :data:`RESUMABLE`)."""
-    recorded = read_settings(run_dir)
+    recorded = _renamed(read_settings(run_dir))
     if not recorded:
         return
     changed = {k: v for k, v in setting_changes(recorded, resolved).items()

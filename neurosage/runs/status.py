@@ -6,7 +6,6 @@ their times), ``run.json`` (budget, sessions, the Dask workers of each session).
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from datetime import datetime
@@ -14,19 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from neurosage.core.errors import RunFolderError
-from neurosage.runs.journal import Journal
-from neurosage.runs.lock import running_driver
-from neurosage.runs.provenance import PROVENANCE_FILE, read_settings
+from neurosage.runs.folder import RunFolder
+from neurosage.runs.layout import JOURNAL_FILE
 
 __all__ = ["SearchNotStarted", "search_status", "format_status", "duration_text", "peak_running"]
-
-
-def _session(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / PROVENANCE_FILE
-    if not path.exists():
-        return {}
-    sessions = json.loads(path.read_text(encoding="utf-8")).get("sessions") or [{}]
-    return sessions[-1]
 
 
 def _timestamp(text: str | None) -> float | None:
@@ -36,34 +26,30 @@ def _timestamp(text: str | None) -> float | None:
         return None
 
 
-#: Which worker runs each trial in flight (written by the driver while it waits on a cluster; read here).
-IN_FLIGHT_FILE = "in_flight.json"
-
-
 class SearchNotStarted(RunFolderError):
     """A driver holds the folder but no trial was proposed yet (data, teacher, or workers still coming)."""
 
 
 def search_status(run_dir: str | Path, now: float | None = None) -> dict[str, Any]:
     """Progress of the search in ``run_dir``: done, failed, in flight, budget, best trial, time per trial, ETA, workers."""
-    run_dir = Path(run_dir)
+    folder = RunFolder(run_dir)
+    run_dir = folder.path
     if run_dir.is_file():
         raise RunFolderError(f"{run_dir} is a file, not a run folder", f"give its folder: neurosage status {run_dir.parent}", file=run_dir)
     if not run_dir.is_dir():
         raise RunFolderError(f"{run_dir} does not exist", "give the run folder a search writes (neurosage search RUN_DIR)", file=run_dir)
-    if not (run_dir / "journal.sqlite").exists() and (driver := running_driver(run_dir)) is not None:
+    if not folder.has_journal() and (driver := folder.running_driver()) is not None:
         raise SearchNotStarted(f"the search in {run_dir} has not started a trial yet: its driver (pid {driver.get('pid')} on {driver.get('host')}, "
                              f"since {driver.get('started')}) is preparing data and teacher or waiting for workers (on Slurm: squeue)",
                              "ask again in a while (neurosage status --watch keeps asking)", file=run_dir)
-    if not (run_dir / "journal.sqlite").exists():
-        subs = sorted(p.parent.relative_to(run_dir) for p in run_dir.glob("*/*/journal.sqlite")) + \
-            sorted(p.parent.relative_to(run_dir) for p in run_dir.glob("*/journal.sqlite"))
+    if not folder.has_journal():
+        subs = folder.searches_below()
         hint = f"give one of its searches, e.g. {run_dir / subs[0]}" if subs else "give the run folder a search writes (neurosage search RUN_DIR)"
-        raise RunFolderError(f"{run_dir} holds no search journal (journal.sqlite)", hint, file=run_dir)
+        raise RunFolderError(f"{run_dir} holds no search journal ({JOURNAL_FILE})", hint, file=run_dir)
     now = time.time() if now is None else now
-    settings = read_settings(run_dir)
-    session = _session(run_dir)
-    journal = Journal(run_dir / "journal.sqlite")
+    settings = folder.settings()
+    session = folder.last_session()
+    journal = folder.journal()
     rows = list(journal.rows())
     flying = journal.in_flight()
     ok = [r for r in rows if r["status"] == "ok" and r["loss"] is not None]
@@ -73,17 +59,15 @@ def search_status(run_dir: str | Path, now: float | None = None) -> dict[str, An
     per_trial = (this_session[-1] - (started or this_session[0])) / len(this_session) if this_session else None
     budget = settings.get("budget")
     left = max(0, budget - len(rows)) if isinstance(budget, int) else None
-    running = session.get("status") == "running"
-    try:
-        placed = json.loads((run_dir / IN_FLIGHT_FILE).read_text()) if running else {}
-    except (OSError, ValueError):
-        placed = {}
+    state = folder.session_state()  # "running" only while the driver lives
+    running = state == "running"
+    placed = folder.read_in_flight() if running else {}
     return {
         "run_dir": str(run_dir), "algo": settings.get("algo"), "objective": settings.get("objective"), "space": settings.get("space"),
         "budget": budget, "done": len(rows), "failed": len(rows) - len(ok), "in_flight": [
             {"tid": tid, "genotype": genotype, "running_for": now - proposed, "worker": placed.get(str(tid), "?")}
             for tid, genotype, proposed in flying] if running else [],
-        "session": session.get("status"), "started": session.get("started"), "workers": session.get("workers") or {},
+        "session": state, "started": session.get("started"), "workers": session.get("workers") or {},
         "best": None if best is None else {"tid": best["tid"], "score": -best["loss"], "P": best["record"].get("P"),
                                            "TG": best["record"].get("TG"), "genotype": best["genotype"]},
         "seconds_per_trial": per_trial,

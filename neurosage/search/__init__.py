@@ -40,9 +40,8 @@ def make_searcher(algo: str, space: Any, seed: int = 0, **kwargs: Any) -> Search
 
 _EXPORTS = {
     "CandidateTask": "candidate", "evaluate_candidate": "candidate", "score_network": "candidate", "resident_task": "candidate",
-    "SearchResult": "driver", "run_search": "driver", "check_budget": "driver", "SEARCHER_STATE": "driver",
+    "SearchResult": "driver", "run_search": "driver", "check_budget": "driver", "Search": "driver", "ExecutorOptions": "driver",
     "InlineExecutor": "executors", "DaskExecutor": "executors", "share_cores": "executors",
-    "export_trials": "export", "load_trials": "export", "VARIABLES": "export",
     "TPESearcher": "tpe", "RandomSearcher": "random_search", "RLSearcher": "rl", "Controller": "rl",
 }
 __all__ = sorted([*_EXPORTS, "SEARCHERS", "Searcher", "StatefulSearcher", "make_searcher"])

@@ -24,13 +24,13 @@ from neurosage.core.seeding import derive_seed
 from neurosage.nets.build import build_network
 from neurosage.nets.measure import count_flops, count_parameters
 from neurosage.rsa.score import check_objective, combined_score
+from neurosage.search.weights import state_bytes
 from neurosage.spaces import parse_genotype
 from neurosage.teachers.scoring import score_model
 from neurosage.teachers.teacher import Teacher
 from neurosage.training.configs import NetworkConfig, RDMOptions, TrainConfig
 from neurosage.training.devices import check_device, check_threads, torch_threads, worker_device
 from neurosage.training.evaluation import evaluate, recalibrate_bn
-from neurosage.search.weights import state_bytes
 from neurosage.training.loop import train
 
 __all__ = ["CandidateTask", "score_network", "resident_task", "evaluate_candidate"]
@@ -113,7 +113,7 @@ def score_network(net, task: CandidateTask, *, seed: int = 0) -> dict[str, Any]:
     t2 = time.perf_counter()
     layers = list(task.layers or [n for n in net.endpoints if n not in ("stem", "pool")])
     scores = score_model(
-        net, task.teacher, layers, compare=task.compare_method, rdm=task.rdm,
+        net, task.teacher, layers, compare_method=task.compare_method, rdm=task.rdm,
         batch_size=task.eval_batch_size, device=task.device, seed=seed,
     )
     out.update(

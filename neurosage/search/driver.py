@@ -6,12 +6,11 @@ return records. Each finished trial is appended to the SQLite journal before the
 told, so ``run_search(..., resume=True)`` continues a killed search without losing or repeating
 a finished trial (running trials are re-proposed).
 
-Run folder: ``run.json`` (provenance: resolved settings, code, machine, one
-entry per session, with the Dask workers it used), ``journal.sqlite``, ``trials.nc`` and ``trials.csv``
-(:mod:`neurosage.search.export`, rewritten after every finished trial), ``neurosage.log`` (INFO: one line per
-trial with progress, best score, time per trial and what is left; ``neurosage status RUN`` summarises it);
-a searcher with state of its own (RL) also keeps ``searcher_state.pt``, rewritten after every tell
-and loaded on resume.
+A search is one object, :class:`Search`: the run folder (:class:`~neurosage.runs.folder.RunFolder`, the one owner of
+its files: provenance with one entry per session and the Dask workers it used, the journal, the trials tables
+rewritten after every finished trial, the log with one line per trial, a stateful searcher's state, the kept
+weights), the space, the candidate task, the searcher's settings and the executor's (:class:`ExecutorOptions`).
+:func:`run_search` builds one from keyword arguments.
 """
 
 from __future__ import annotations
@@ -20,34 +19,33 @@ import contextlib
 import logging
 import re
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from neurosage.core.errors import ConfigError, RunFolderError, RunFolderExists, SearchFailed
+from neurosage.core.errors import ConfigError, RunFolderError, SearchFailed
 from neurosage.core.interrupts import deferred
-from neurosage.core.seeding import derive_seed
-from neurosage.runs.journal import Journal
-from neurosage.runs.lock import run_lock
 from neurosage.core.progress import progress_bar
-from neurosage.runs.logfile import run_log
-from neurosage.core.atomic import write_json
-from neurosage.runs.provenance import PROVENANCE_FILE, jsonable, record_run
-from neurosage.runs.status import IN_FLIGHT_FILE, duration_text
-from neurosage.runs.resume import RESUMABLE, refuse_changed_settings
-from neurosage.search import SEARCHERS, make_searcher
+from neurosage.core.seeding import derive_seed
+from neurosage.runs.folder import RunFolder
+from neurosage.runs.journal import Journal
+from neurosage.runs.provenance import jsonable
+from neurosage.runs.resume import RESUMABLE
+from neurosage.runs.status import duration_text
+from neurosage.runs.trials import write_trial_tables
+from neurosage.search import SEARCHERS, StatefulSearcher, make_searcher
 from neurosage.search.executors import DaskExecutor, InlineExecutor, local_client
-from neurosage.search.export import export_trials
 from neurosage.search.weights import KeptWeights, check_keep_weights, input_conversion
 from neurosage.spaces.contract import SearchSpace, to_indices
 
 if TYPE_CHECKING:  # the candidate path (torch) is imported when a search runs, not when this module is
     from neurosage.search.candidate import CandidateTask
 
-__all__ = ["check_budget", "SearchResult", "run_search", "check_search_settings", "check_executor", "SEARCHER_STATE"]
+__all__ = ["check_budget", "SearchResult", "Search", "ExecutorOptions", "run_search", "check_executor"]
 
 
 def check_budget(budget: object) -> None:
@@ -78,7 +76,7 @@ class SearchResult:
             errors = self.trials.error.dropna().unique().tolist() if len(self.trials) else []
             raise SearchFailed(
                 f"none of the {len(self.trials)} trial(s) in {self.run_dir} succeeded" + (f" (e.g. {errors[0]})" if errors else ""),
-                f"see {self.run_dir / 'trials.csv'} for each error, fix the setting it names, and start a new run folder",
+                f"see {RunFolder(self.run_dir).trials_csv} for each error, fix the setting it names, and start a new run folder",
             )
         return ok.loc[ok.score.idxmax()]
 
@@ -97,8 +95,155 @@ class SearchResult:
         return {"n": int(ok.TG.notna().sum()), "sd_P": sd_p, "sd_TG": sd_tg, "alpha": alpha, "tg_weight": share}
 
 
+@dataclass(frozen=True)
+class ExecutorOptions:
+    """Where candidates are evaluated.
+
+    Parameters
+    ----------
+    workers
+        With ``workers > 1`` and no client, a ``LocalCluster`` of that many one-thread processes is started.
+    client
+        A ``distributed.Client`` (a scheduler address, dask-jobqueue): candidates run on its workers.
+    max_in_flight
+        Candidates evaluated at once. None: as many as the executor has slots, asked again before every
+        proposal (a cluster's worker threads, so workers that join or leave count; 1 in this process).
+    dashboard
+        The Dask dashboard's address for a ``LocalCluster`` started here (e.g. ``":8787"``), logged.
+    """
+
+    workers: int = 1
+    client: Any = None
+    max_in_flight: int | None = None
+    dashboard: str | None = None
+
+    def check(self) -> None:
+        """Refuse settings that cannot work or would be ignored (:func:`check_executor`)."""
+        check_executor(self.workers, self.client is not None, self.max_in_flight, self.dashboard)
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[InlineExecutor | DaskExecutor]:
+        """The executor for the ``with`` body (a LocalCluster started here is closed afterwards)."""
+        if self.client is None and self.workers > 1:
+            with local_client(self.workers, dashboard=self.dashboard) as client:
+                yield DaskExecutor(client)
+        else:
+            yield DaskExecutor(self.client) if self.client is not None else InlineExecutor()
+
+
+@dataclass(frozen=True)
+class Search:
+    """One search as one object: where it is recorded, what it searches, how a candidate is scored, who proposes, who evaluates.
+
+    Parameters
+    ----------
+    folder
+        The run folder (:class:`~neurosage.runs.folder.RunFolder`, or a path).
+    space, task
+        What to search and how to evaluate a candidate.
+    budget
+        Trials to finish (a resumed search's budget may only grow).
+    algo, seed, searcher_kwargs
+        The searcher (``"tpe"``, ``"random"``, ``"rl"`` or a plug-in), the one seed, and the searcher's options.
+    fail_fast
+        Stop with :class:`~neurosage.core.errors.SearchFailed` when the first ``fail_fast`` trials fail with the same error.
+    keep_weights
+        K: the ``state_dict`` of the best K trials so far is kept in the run folder and recorded in ``run.json``
+        (:mod:`neurosage.search.weights`); 0 keeps none.
+    executor
+        Where candidates are evaluated (:class:`ExecutorOptions`).
+    config
+        Further settings to record in ``run.json`` (e.g. the command's whole configuration).
+    """
+
+    folder: RunFolder
+    space: SearchSpace
+    task: CandidateTask
+    budget: int
+    algo: str = "tpe"
+    seed: int = 0
+    searcher_kwargs: Mapping[str, Any] | None = None
+    fail_fast: int = 3
+    keep_weights: int = 1
+    executor: ExecutorOptions = field(default_factory=ExecutorOptions)
+    config: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "folder", RunFolder(self.folder))
+
+    def check(self, resume: bool = False) -> None:
+        """Refuse settings that cannot work, before the run folder is written."""
+        if not resume:
+            self.folder.refuse_existing()
+        check_budget(self.budget)
+        if isinstance(self.fail_fast, bool) or not isinstance(self.fail_fast, int) or self.fail_fast < 1:
+            raise ConfigError(f"fail_fast must be at least 1, got {self.fail_fast!r}", "use the default (3)", field="fail_fast")
+        self.task.check()
+        self.executor.check()
+        check_keep_weights(self.keep_weights)
+        finished = len(self.folder.journal()) if resume and self.folder.has_journal() else 0
+        if finished > self.budget:
+            raise RunFolderError(f"budget {self.budget} is below the {finished} trials {self.folder} has already finished",
+                                 f"give --budget {finished} or more (a resumed search's budget may only grow)", file=self.folder.path, field="budget")
+        SEARCHERS.get(self.algo)  # an unknown searcher is refused before the run folder is written
+        self.task.network.check_space(self.space)
+
+    def settings(self) -> dict[str, Any]:
+        """The resolved settings ``run.json`` records (one name each), as they read back from JSON."""
+        task = self.task
+        return jsonable({
+            "space": self.space.name, "n_blocks": self.space.n_blocks, "budget": self.budget, "algo": self.algo, "seed": self.seed,
+            "workers": self.executor.workers, "objective": task.objective, "alpha": task.alpha,
+            "network": task.network.to_dict(), "training": task.training.to_dict(), "candidate_threads": task.threads,
+            "teacher_endpoints": task.teacher.endpoints if task.teacher is not None else None,
+            "candidate_rdm": {**task.rdm.to_dict(), "layers": list(task.layers) if task.layers else "every cell output"},
+            **(self.config or {}),
+            "keep_weights": self.keep_weights,  # the count in effect (a config's None resolved by weights_to_keep)
+        })
+
+    def model_record(self) -> dict[str, Any]:
+        """What rebuilds a kept trial's network: the space, network options, classes, input shape and image conversion."""
+        return {"space": self.space.name, "network": self.task.network.to_dict(), "num_classes": self.task.num_classes,
+                "input_shape": list(self.task.input_shape), "input": input_conversion(self.task.train_set)}
+
+    def run(self, *, resume: bool = False, progress: bool = True, locked: bool = False) -> SearchResult:
+        """Run (or resume) the search; returns all finished trials.
+
+        ``resume`` continues the journal instead of refusing to overwrite it; the settings must be the recorded ones (see
+        :data:`~neurosage.runs.resume.RESUMABLE`), and proposals that were in flight are evaluated again. ``locked``: the
+        caller already holds the folder's lock (e.g. taken before building the teacher). One driver at a time: a second one
+        on the same folder is refused (:mod:`neurosage.runs.lock`).
+        """
+        self.check(resume)
+        resolved = self.settings()
+        if resume:
+            self.folder.refuse_changed_settings(resolved)
+        seeds = {"seed": self.seed, "searcher": "derive_seed(seed, tid)", "candidate": "derive_seed(seed, tid, 1)"}
+        with contextlib.nullcontext() if locked else self.folder.lock(), self.folder.log(), \
+                self.folder.session(resolved, seeds=seeds, device=self.task.device, current=RESUMABLE) as record:
+            session = _Session(self, record, progress)
+            try:
+                trials = session.run()
+            except KeyboardInterrupt as exc:
+                log.info("interrupted (%s) after %d finished trial(s); resume continues from the journal", exc or "SIGINT", len(session.journal))
+                raise
+            finally:
+                session.close()
+        result = SearchResult(self.folder.path, trials)
+        self._log_weighting(result)
+        return result
+
+    def _log_weighting(self, result: SearchResult) -> None:
+        weights = result.weighting(self.task.alpha) if self.task.objective == "p+tg" else None
+        if weights:
+            level = logging.WARNING if weights["tg_weight"] < LOW_TG_WEIGHT else logging.INFO
+            log.log(level, "%s: across %d candidates sd(P) = %.4f, sd(TG) = %.4f: TG carries %.0f%% of the spread of P + %g TG%s",
+                    self.folder, weights["n"], weights["sd_P"], weights["sd_TG"], 100 * weights["tg_weight"], self.task.alpha,
+                    " (the search ranked almost by P alone)" if level == logging.WARNING else "")
+
+
 def run_search(
-    run_dir: str | Path,
+    run_dir: str | Path | RunFolder,
     space: SearchSpace,
     task: CandidateTask,
     *,
@@ -117,98 +262,14 @@ def run_search(
     dashboard: str | None = None,
     keep_weights: int = 1,
 ) -> SearchResult:
-    """Run (or resume) a search of ``budget`` trials; returns all finished trials.
+    """Run (or resume) a search of ``budget`` trials in ``run_dir``; returns all finished trials.
 
-    Parameters
-    ----------
-    space, task
-        What to search and how to evaluate a candidate.
-    algo
-        ``"tpe"``, ``"random"``, ``"rl"`` or a plug-in searcher.
-    workers
-        With ``workers > 1`` and no client, a ``LocalCluster`` of that many one-thread processes is started.
-    client
-        A ``distributed.Client`` (a scheduler address, dask-jobqueue): candidates run on its workers.
-    max_in_flight
-        Candidates evaluated at once. None: as many as the executor has slots, asked again before every
-        proposal (a cluster's worker threads, so workers that join or leave count; 1 in this process).
-    dashboard
-        The Dask dashboard's address for a ``LocalCluster`` started here (e.g. ``":8787"``), logged.
-    resume
-        Continue the journal in ``run_dir`` instead of refusing to overwrite it; the settings must be the
-        recorded ones (see :data:`RESUMABLE`), and proposals that were in flight are evaluated again.
-    fail_fast
-        Stop with :class:`~neurosage.core.errors.SearchFailed` when the first ``fail_fast`` trials fail with the same error.
-    locked
-        The caller already holds ``run_dir``'s lock (e.g. taken before building the teacher); otherwise it is taken here.
-    keep_weights
-        K: the ``state_dict`` of the best K trials so far is kept in ``run_dir/weights/trial-<tid>.pt`` and recorded in
-        ``run.json`` (:mod:`neurosage.search.weights`); 0 keeps none.
-
-    One driver at a time: a second one on the same folder is refused (:mod:`neurosage.runs.lock`).
+    The keyword arguments are those of :class:`Search` and :class:`ExecutorOptions` (``workers``, ``client``,
+    ``max_in_flight``, ``dashboard``), and of :meth:`Search.run` (``resume``, ``progress``, ``locked``).
     """
-    run_dir = Path(run_dir)
-    journal_path = run_dir / "journal.sqlite"
-    if journal_path.exists() and not resume:
-        raise RunFolderExists(f"{run_dir} already holds a search", "pass --resume to continue it (resume=True), or choose another run folder", file=run_dir)
-    check_search_settings(budget, task, fail_fast)
-    check_executor(workers, client is not None, max_in_flight, dashboard)
-    check_keep_weights(keep_weights)
-    finished = len(Journal(journal_path)) if resume and journal_path.exists() else 0
-    if finished > budget:
-        raise RunFolderError(f"budget {budget} is below the {finished} trials {run_dir} has already finished",
-                             f"give --budget {finished} or more (a resumed search's budget may only grow)", file=run_dir, field="budget")
-    SEARCHERS.get(algo)  # an unknown searcher is refused before the run folder is written
-    task.network.check_space(space)
-    resolved = {
-        "space": space.name, "n_blocks": space.n_blocks, "budget": budget, "algo": algo, "seed": seed,
-        "workers": workers, "objective": task.objective, "alpha": task.alpha,
-        "network": task.network.to_dict(), "training": task.training.to_dict(), "candidate_threads": task.threads,
-        "teacher_endpoints": task.teacher.endpoints if task.teacher is not None else None,
-        "candidate_rdm": {**task.rdm.to_dict(), "layers": list(task.layers) if task.layers else "every cell output"},
-        **(config or {}),
-        "keep_weights": keep_weights,  # the count in effect (a config's None resolved by weights_to_keep)
-    }
-    resolved = jsonable(resolved)
-    if resume:
-        refuse_changed_settings(run_dir, resolved)
-    seeds = {"seed": seed, "searcher": "derive_seed(seed, tid)", "candidate": "derive_seed(seed, tid, 1)"}
-    with contextlib.nullcontext() if locked else run_lock(run_dir), run_log(run_dir), \
-            record_run(run_dir, resolved, seeds=seeds, device=task.device, current=RESUMABLE) as record:
-        kept = KeptWeights(run_dir, keep_weights, _model_record(space, task))
-
-        def record_weights() -> None:
-            record["weights"] = kept.summary()
-            write_json(run_dir / PROVENANCE_FILE, record)
-
-        try:
-            trials = _search_loop(run_dir, space, task, budget, algo, seed, workers, client, progress, searcher_kwargs, fail_fast,
-                                  max_in_flight, dashboard, record["sessions"][-1], (kept, record_weights))
-        except KeyboardInterrupt as exc:
-            log.info("interrupted (%s) after %d finished trial(s); resume continues from the journal", exc or "SIGINT", len(Journal(journal_path)))
-            raise
-    result = SearchResult(run_dir, trials)
-    weights = result.weighting(task.alpha) if task.objective == "p+tg" else None
-    if weights:
-        level = logging.WARNING if weights["tg_weight"] < LOW_TG_WEIGHT else logging.INFO
-        log.log(level, "%s: across %d candidates sd(P) = %.4f, sd(TG) = %.4f: TG carries %.0f%% of the spread of P + %g TG%s",
-                run_dir, weights["n"], weights["sd_P"], weights["sd_TG"], 100 * weights["tg_weight"], task.alpha,
-                " (the search ranked almost by P alone)" if level == logging.WARNING else "")
-    return result
-
-
-def _model_record(space: SearchSpace, task: CandidateTask) -> dict[str, Any]:
-    """What rebuilds a kept trial's network: the space, network options, classes, input shape and image conversion."""
-    return {"space": space.name, "network": task.network.to_dict(), "num_classes": task.num_classes,
-            "input_shape": list(task.input_shape), "input": input_conversion(task.train_set)}
-
-
-def check_search_settings(budget: Any, task: CandidateTask, fail_fast: int) -> None:
-    """Refuse settings that cannot work, before the first trial."""
-    check_budget(budget)
-    if fail_fast < 1:
-        raise ConfigError(f"fail_fast must be at least 1, got {fail_fast}", "use the default (3)", field="fail_fast")
-    task.check()
+    search = Search(RunFolder(run_dir), space, task, budget, algo=algo, seed=seed, searcher_kwargs=searcher_kwargs, fail_fast=fail_fast,
+                    keep_weights=keep_weights, executor=ExecutorOptions(workers, client, max_in_flight, dashboard), config=config)
+    return search.run(resume=resume, progress=progress, locked=locked)
 
 
 def check_executor(workers: Any, on_cluster: bool, max_in_flight: Any = None, dashboard: Any = None) -> None:
@@ -232,114 +293,130 @@ def check_executor(workers: Any, on_cluster: bool, max_in_flight: Any = None, da
                           "add --workers 2 (or more); a running scheduler (--scheduler) has its own dashboard", field="dashboard")
 
 
-#: A searcher's own state in a run folder (searchers with ``save_state``/``load_state``, e.g. RL).
-SEARCHER_STATE = "searcher_state.pt"
+class _Session:
+    """One session of a search: replay the journal, re-submit proposals that were in flight, then ask/evaluate/tell until the
+    budget is finished. The journal row of a trial is written before the searcher is told."""
 
+    def __init__(self, search: Search, record: dict[str, Any], progress: bool):
+        self.search, self.record, self.progress = search, record, progress
+        self.folder = search.folder
+        self.journal = self.folder.journal()
+        _settle_vals(self.journal, search.space, search.algo)
+        self.searcher = make_searcher(search.algo, search.space, search.seed, **(search.searcher_kwargs or {}))
+        self.kept = KeptWeights(self.folder, search.keep_weights, search.model_record())
+        self.done, self.best = 0, -np.inf
+        self.outcomes: list[str | None] = []  # error of each finished trial (None when ok), in finishing order
+        self.attrs = {"objective": search.task.objective, "alpha": search.task.alpha, "space": search.space.name, "algo": search.algo}
+        if search.task.teacher is not None:  # what S_i, TG and the similarity matrix mean
+            self.attrs.update(compare_method=search.task.compare_method or search.task.teacher.compare_method,
+                              rdm_method=search.task.teacher.rdm_method)
 
-def _search_loop(run_dir: Path, space: SearchSpace, task: CandidateTask, budget: int, algo: str, seed: int, workers: int,
-                 client: Any, progress: bool, searcher_kwargs: dict[str, Any] | None, fail_fast: int,
-                 max_in_flight: int | None = None, dashboard: str | None = None, session: dict[str, Any] | None = None,
-                 weights: tuple[KeptWeights, Any] | None = None) -> pd.DataFrame:
-    """Replay the journal, re-submit proposals that were in flight, then ask/evaluate/tell until ``budget`` trials are finished
-    (``weights``: the top trials' weight files and the function that records them in ``run.json``)."""
-    from neurosage.search.candidate import evaluate_candidate
+    def _record_weights(self) -> None:
+        self.record["weights"] = self.kept.summary()
+        self.folder.write_record(self.record)
 
-    journal = Journal(run_dir / "journal.sqlite")
-    _settle_vals(journal, space, algo)
-    searcher = make_searcher(algo, space, seed, **(searcher_kwargs or {}))
-    state_file = run_dir / SEARCHER_STATE
-    saves_state = hasattr(searcher, "save_state")
-    rows = list(journal.rows())
-    if saves_state and state_file.exists() and rows:
-        searcher.load_state(state_file, finished=len(rows))  # journal rows after the saved state are replayed below
-    done = 0
-    best = -np.inf
-    outcomes: list[str | None] = []  # error of each finished trial (None when ok), in finishing order
-    for row in rows:
-        searcher.observe(row["tid"], row["vals"], row["loss"])
-        outcomes.append(None if row["status"] == "ok" else row["record"].get("error"))
-        done += 1
-        if row["loss"] is not None:
-            best = max(best, -row["loss"])
-    kept, record_weights = weights if weights is not None else (KeptWeights(run_dir, 0), lambda: None)
-    kept.restore({**row["record"], "tid": row["tid"]} for row in rows)
-    record_weights()  # K and the files taken over, in run.json from the start
-    in_flight = journal.pending()
-    for tid, vals, _ in in_flight:
-        searcher.restore(tid, vals)
-    if done or in_flight:
-        log.info("resuming %s: %d finished trial(s) replayed, %d in-flight proposal(s) re-submitted", run_dir, done, len(in_flight))
+    def _replay(self) -> list[tuple[int, dict[str, Any], str]]:
+        """Tell the searcher every finished trial of earlier sessions; the proposals that were in flight, to evaluate again."""
+        rows = list(self.journal.rows())
+        if isinstance(self.searcher, StatefulSearcher) and self.folder.searcher_state.exists() and rows:
+            self.searcher.load_state(self.folder.searcher_state, finished=len(rows))  # journal rows after the saved state are replayed below
+        for row in rows:
+            self.searcher.observe(row["tid"], row["vals"], row["loss"])
+            self.outcomes.append(None if row["status"] == "ok" else row["record"].get("error"))
+            self.done += 1
+            if row["loss"] is not None:
+                self.best = max(self.best, -row["loss"])
+        self.kept.restore({**row["record"], "tid": row["tid"]} for row in rows)
+        self._record_weights()  # K and the files taken over, in run.json from the start
+        in_flight = self.journal.pending()
+        for tid, vals, _ in in_flight:
+            self.searcher.restore(tid, vals)
+        if self.done or in_flight:
+            log.info("resuming %s: %d finished trial(s) replayed, %d in-flight proposal(s) re-submitted", self.folder, self.done, len(in_flight))
+        return in_flight
 
-    owned_cluster = contextlib.ExitStack()
-    if client is None and workers > 1:
-        client = owned_cluster.enter_context(local_client(workers, dashboard=dashboard))
-    executor: Any = DaskExecutor(client) if client is not None else InlineExecutor()
+    def run(self) -> pd.DataFrame:
+        from neurosage.search.candidate import evaluate_candidate
 
-    attrs = {"objective": task.objective, "alpha": task.alpha, "space": space.name, "algo": algo}
-    if task.teacher is not None:  # what S_i, TG and the similarity matrix mean
-        attrs.update(compare_method=task.compare_method or task.teacher.compare_method, rdm_method=task.teacher.rdm_method)
-    bar = progress_bar(total=budget, initial=done, desc=f"{algo}:{task.objective}", enabled=progress)
-    started, finished_here = time.time(), 0
-    try:
-        if session is not None and isinstance(executor, DaskExecutor):
-            session["workers"] = executor.workers()
-        task_ref = executor.scatter(task)
-        pending: dict[Any, tuple[int, dict[str, Any]]] = {}
-        for tid, vals, genotype in in_flight[: max(0, budget - done)]:
-            pending[executor.submit(evaluate_candidate, genotype, task_ref, derive_seed(seed, tid, 1), kept.floor())] = (tid, vals)
-        while done < budget:
-            while len(pending) < (max_in_flight or executor.slots()) and done + len(pending) < budget:
-                tid, vals, genotype = searcher.ask()
-                journal.propose(tid, vals, str(genotype), time.time())
-                fut = executor.submit(evaluate_candidate, str(genotype), task_ref, derive_seed(seed, tid, 1), kept.floor())
-                pending[fut] = (tid, vals)
-            def show_placement() -> None:  # which worker runs which trial, for neurosage status (a cluster only)
-                if isinstance(executor, DaskExecutor):
-                    where = executor.placement(list(pending))
-                    write_json(run_dir / IN_FLIGHT_FILE, {str(pending[f][0]): w for f, w in where.items()})
-
-            for fut in executor.wait_any(list(pending), on_wait=show_placement):
-                tid, vals = pending.pop(fut)
-                try:
-                    record = fut.result()
-                except Exception as exc:  # the worker itself failed (not the candidate)
-                    record = {"genotype": str(searcher.genotype(vals)), "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
-                with deferred():  # a signal waits until this trial's bookkeeping is complete
-                    record["tid"] = tid
-                    blob = record.pop("weights", None)  # bytes: into a file, never into the journal
-                    loss = -record["score"] if record.get("status") == "ok" else None
-                    journal.append(tid, vals, record, loss, time.time())
-                    if kept.offer(tid, record, blob):
-                        record_weights()
-                    searcher.tell(tid, loss)
-                    if saves_state:
-                        searcher.save_state(state_file)
-                    done += 1
-                    outcomes.append(None if loss is not None else record.get("error"))
-                    if loss is not None:
-                        best = max(best, -loss)
-                    bar.update(1)
-                    bar.set_postfix(best=f"{best:.4f}", status=record["status"])
-                    finished_here += 1
-                    export_trials(journal, run_dir, attrs=attrs)  # trials.csv/.nc after every trial: a run you can watch
-                    per_trial = (time.time() - started) / finished_here
-                    log.info("trial %d: %s, score %s; %d/%d done, %d in flight, best %.4f, %.1f s per trial, about %s left",
-                             tid, record["status"], f"{-loss:.4f}" if loss is not None else "-", done, budget, len(pending), best,
-                             per_trial, duration_text(per_trial * (budget - done)))
-                _fail_fast(outcomes, fail_fast, run_dir)
-    except BaseException:  # an interrupt or a failure: what finished is already in trials.csv (written per trial)
-        bar.close()
-        owned_cluster.close()
+        search, budget = self.search, self.search.budget
+        in_flight = self._replay()
+        bar = progress_bar(total=budget, initial=self.done, desc=f"{search.algo}:{search.task.objective}", enabled=self.progress)
+        self.started, self.finished_here = time.time(), 0
         try:
-            export_trials(journal, run_dir, attrs=attrs)
-        except Exception as exc:  # e.g. an interrupt that landed inside an import: keep the original error, not this one
-            log.warning("trials.csv/.nc were not rewritten on the way out (%s: %s); they hold every trial finished before the last one",
-                        type(exc).__name__, exc)
-        raise
-    bar.close()
-    owned_cluster.close()
-    return export_trials(journal, run_dir, attrs=attrs)
+            with search.executor.open() as executor:
+                if isinstance(executor, DaskExecutor):
+                    self.record["sessions"][-1]["workers"] = executor.workers()
+                task_ref = executor.scatter(search.task)
+                pending: dict[Any, tuple[int, dict[str, Any]]] = {}
 
+                def submit(tid: int, genotype: str) -> Any:
+                    return executor.submit(evaluate_candidate, genotype, task_ref, derive_seed(search.seed, tid, 1), self.kept.floor())
+
+                for tid, vals, genotype in in_flight[: max(0, budget - self.done)]:
+                    pending[submit(tid, genotype)] = (tid, vals)
+
+                def show_placement() -> None:  # which worker runs which trial, for neurosage status (a cluster only)
+                    if isinstance(executor, DaskExecutor):
+                        where = executor.placement(list(pending))
+                        self.folder.write_in_flight({str(pending[f][0]): w for f, w in where.items()})
+
+                while self.done < budget:
+                    while len(pending) < (search.executor.max_in_flight or executor.slots()) and self.done + len(pending) < budget:
+                        tid, vals, genotype = self.searcher.ask()
+                        self.journal.propose(tid, vals, str(genotype), time.time())
+                        pending[submit(tid, str(genotype))] = (tid, vals)
+                    for fut in executor.wait_any(list(pending), on_wait=show_placement):
+                        tid, vals = pending.pop(fut)
+                        try:
+                            record = fut.result()
+                        except Exception as exc:  # the worker itself failed (not the candidate)
+                            record = {"genotype": str(self.searcher.genotype(vals)), "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+                        with deferred():  # a signal waits until this trial's bookkeeping is complete
+                            self._finish(tid, vals, record, bar, len(pending))
+                        _fail_fast(self.outcomes, search.fail_fast, self.folder.path)
+        except BaseException:  # an interrupt or a failure: what finished is already in the trials tables (written per trial)
+            bar.close()
+            try:
+                write_trial_tables(self.journal, self.folder, attrs=self.attrs)
+            except Exception as exc:  # e.g. an interrupt that landed inside an import: keep the original error, not this one
+                log.warning("the trials tables were not rewritten on the way out (%s: %s); they hold every trial finished before the last one",
+                            type(exc).__name__, exc)
+            raise
+        bar.close()
+        return write_trial_tables(self.journal, self.folder, attrs=self.attrs)
+
+    def _finish(self, tid: int, vals: dict[str, Any], record: dict[str, Any], bar: Any, in_flight: int) -> None:
+        """A finished trial's bookkeeping: journal row, kept weights, searcher, tables, log line."""
+        budget = self.search.budget
+        record["tid"] = tid
+        blob = record.pop("weights", None)  # bytes: into a file, never into the journal
+        loss = -record["score"] if record.get("status") == "ok" else None
+        self.journal.append(tid, vals, record, loss, time.time())
+        if self.kept.offer(tid, record, blob):
+            self._record_weights()
+        self.searcher.tell(tid, loss)
+        if isinstance(self.searcher, StatefulSearcher):
+            self.searcher.save_state(self.folder.searcher_state)
+        self.done += 1
+        self.outcomes.append(None if loss is not None else record.get("error"))
+        if loss is not None:
+            self.best = max(self.best, -loss)
+        bar.update(1)
+        bar.set_postfix(best=f"{self.best:.4f}", status=record["status"])
+        self.finished_here += 1
+        write_trial_tables(self.journal, self.folder, attrs=self.attrs)  # after every trial: a run you can watch
+        per_trial = (time.time() - self.started) / self.finished_here
+        log.info("trial %d: %s, score %s; %d/%d done, %d in flight, best %.4f, %.1f s per trial, about %s left",
+                 tid, record["status"], f"{-loss:.4f}" if loss is not None else "-", self.done, budget, in_flight, self.best,
+                 per_trial, duration_text(per_trial * (budget - self.done)))
+
+    def close(self) -> None:
+        """End the session however it ended: nothing is in flight any more, and the journal file alone is complete."""
+        self.folder.clear_in_flight()
+        try:
+            self.journal.checkpoint()
+        except Exception as exc:  # a busy or vanished journal: the WAL is folded in by the next connection
+            log.warning("could not checkpoint %s (%s: %s)", self.journal.path, type(exc).__name__, exc)
 
 
 def _fail_fast(outcomes: list[str | None], k: int, run_dir: Path) -> None:
@@ -360,7 +437,7 @@ def _hint(error: str, run_dir: Path) -> str:
         return "the labels exceed the number of classes; check the dataset's labels and classes"
     if "loss became" in error:
         return "training diverged every time: lower the learning rate or check the input normalisation"
-    return f"fix the setting this error names (every trial's error is in {run_dir / 'trials.csv'}), then start a new run folder"
+    return f"fix the setting this error names (every trial's error is in {RunFolder(run_dir).trials_csv}), then start a new run folder"
 
 
 def _settle_vals(journal: Journal, space: SearchSpace, algo: str) -> None:

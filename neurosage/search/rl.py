@@ -79,8 +79,8 @@ class Controller(nn.Module):
             raise ConfigError(f"unknown skip head {skip!r}", f"use one of {', '.join(SKIP_HEADS)}", field="skip")
         self.labels = [label for label, _ in decisions]
         self.sizes = [int(n) for _, n in decisions]
-        skips = {k: skip_of(label) for k, label in enumerate(self.labels)} if skip == "anchor" else {}
-        skips = {k: pair for k, pair in skips.items() if pair is not None and self.sizes[k] == 2}
+        pairs = {k: skip_of(label) for k, label in enumerate(self.labels)} if skip == "anchor" else {}
+        skips = {k: pair for k, pair in pairs.items() if pair is not None and self.sizes[k] == 2}
         self.skip = skip if skips else "none"
         self.steps = self._plan(skips)
         self.start = nn.Parameter(torch.zeros(1, 1, hidden))
@@ -116,7 +116,8 @@ class Controller(nn.Module):
         """Run the controller once: sample (``choices=None``) or score given choices. Returns the choices,
         the sum of their log-probabilities and the sum of the decisions' entropies."""
         taken = list(choices) if choices is not None else [0] * len(self.sizes)
-        x, state = self.start, None
+        x: torch.Tensor = self.start
+        state: tuple[torch.Tensor, torch.Tensor] | None = None
         logp, entropy = torch.zeros(()), torch.zeros(())
         anchors: dict[int, torch.Tensor] = {}
         projected: dict[int, torch.Tensor] = {}
@@ -280,11 +281,13 @@ class RLSearcher:
         fix = "resume with the run's own settings, or delete the file to rebuild the state from the journal"
         if state.get("kind") != "rl" or state["seed"] != self.seed or [tuple(d) for d in state["decisions"]] != self.decisions:
             raise RunFolderError(
-                f"{path} holds the state of another RL search (seed {state.get('seed')}, {len(state.get('decisions', []))} decisions)", fix, file=path,
+                f"{path} holds the state of another RL search (seed {state.get('seed')}, {len(state.get('decisions', []))} decisions)",
+                fix, file=path,
             )
         if (state.get("skip"), state.get("reward")) != (self.controller.skip, self.reward):
             raise RunFolderError(f"{path} holds an RL controller with skip head {state.get('skip')!r} and reward {state.get('reward')!r} "
-                                 f"(this search: {self.controller.skip!r}, {self.reward!r}; states before neurosage's Zoph & Le controller have neither)",
+                                 f"(this search: {self.controller.skip!r}, {self.reward!r}; "
+                                 "states before neurosage's Zoph & Le controller have neither)",
                                  fix, file=path)
         if finished is not None and state["applied"] > finished:
             raise RunFolderError(f"{path} has applied {state['applied']} rewards, but the journal holds {finished} finished trials", fix, file=path)

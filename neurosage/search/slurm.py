@@ -13,12 +13,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-import signal
-import threading
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,13 +61,15 @@ class SlurmOptions:
         try:
             parse_bytes(self.memory)
         except (ValueError, TypeError):
-            raise ConfigError(f"slurm-memory {self.memory!r} is not an amount of memory", "write it like 4GB or 500MB", field="slurm_memory") from None
+            raise ConfigError(f"slurm-memory {self.memory!r} is not an amount of memory", "write it like 4GB or 500MB",
+                              field="slurm_memory") from None
         if not isinstance(self.walltime, str) or not _WALLTIME.match(self.walltime):
             raise ConfigError(f"slurm-walltime {self.walltime!r} is not a Slurm time", "write [D-]HH:MM:SS or MM:SS, e.g. 01:00:00 or 2-00:00:00",
                               field="slurm_walltime")
         for directive in self.extra:
             if not isinstance(directive, str) or not directive.startswith("-"):
-                raise ConfigError(f"slurm-extra {directive!r} is not an sbatch option", "write it as sbatch takes it, e.g. --account=lab", field="slurm_extra")
+                raise ConfigError(f"slurm-extra {directive!r} is not an sbatch option", "write it as sbatch takes it, e.g. --account=lab",
+                                  field="slurm_extra")
             option = directive.split("=")[0].split()[0]
             if option in _OWN_OPTIONS:
                 raise ConfigError(f"slurm-extra {directive!r} sets what {_OWN_OPTIONS[option]} sets (the job script would say both)",
@@ -106,8 +108,8 @@ def check_slurm_tools() -> None:
 
 #: sbatch's words -> the setting they blame
 _BLAME = ((("partition",), "slurm_partition"), (("--time", "time limit", "time specification"), "slurm_walltime"),
-          (("gres", "gpu"), "slurm_gpus"), (("memory", "--mem"), "slurm_memory"), (("directive", "unrecognized option", "invalid option"), "slurm_extra"),
-          (("node configuration", "cpus", "cores"), "slurm_cores"))
+          (("gres", "gpu"), "slurm_gpus"), (("memory", "--mem"), "slurm_memory"),
+          (("directive", "unrecognized option", "invalid option"), "slurm_extra"), (("node configuration", "cpus", "cores"), "slurm_cores"))
 
 
 def _test_submit(script: str, partition: str | None) -> None:

@@ -46,7 +46,7 @@ class TPESearcher:
                 return doc
         raise KeyError(f"no trial {tid}")
 
-    def ask(self) -> tuple[int, dict[str, Any], Genotype]:
+    def ask(self) -> tuple[int, dict[str, Any], Genotype | LayerGenotype]:
         tid = self.next_tid
         self.next_tid += 1
         self.trials.refresh()

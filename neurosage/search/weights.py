@@ -15,22 +15,17 @@ from __future__ import annotations
 import io
 import logging
 import math
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError
+from neurosage.runs.folder import RunFolder
 
-__all__ = ["WEIGHTS_DIR", "check_keep_weights", "weights_to_keep", "state_bytes", "input_conversion", "KeptWeights"]
+__all__ = ["check_keep_weights", "weights_to_keep", "state_bytes", "input_conversion", "KeptWeights"]
 
 log = logging.getLogger(__name__)
-
-#: The folder of a run that holds the kept weights.
-WEIGHTS_DIR = "weights"
-
-_FILE = re.compile(r"^trial-(\d+)\.pt$")
 
 
 def check_keep_weights(keep: object) -> None:
@@ -69,22 +64,18 @@ class KeptWeights:
     Parameters
     ----------
     run_dir
-        The search's run folder; files go to ``run_dir/weights``.
+        The search's run folder (its weights folder holds the files).
     keep
         K, the number of trials whose weights are kept (0: none).
     model
         What rebuilds a trial's network (network options, classes, input), recorded beside the files.
     """
 
-    def __init__(self, run_dir: str | Path, keep: int, model: Mapping[str, Any] | None = None):
+    def __init__(self, run_dir: str | Path | RunFolder, keep: int, model: Mapping[str, Any] | None = None):
         check_keep_weights(keep)
-        self.run_dir, self.keep = Path(run_dir), keep
+        self.folder, self.keep = RunFolder(run_dir), keep
         self.model = dict(model or {})
         self.kept: dict[int, dict[str, Any]] = {}
-
-    @property
-    def folder(self) -> Path:
-        return self.run_dir / WEIGHTS_DIR
 
     def _rank(self, tid: int) -> tuple[float, int]:
         return -self.kept[tid]["score"], tid
@@ -101,13 +92,7 @@ class KeptWeights:
         """Take over the files of an earlier session: those of finished, scored trials (from the journal's records)
         are kept, best K first; files of other trials (a proposal cut short before its journal row) are removed."""
         scored = {int(r["tid"]): r for r in records if r.get("status") == "ok" and r.get("score") is not None and "tid" in r}
-        if not self.folder.is_dir():
-            return
-        for path in sorted(self.folder.iterdir()):
-            match = _FILE.match(path.name)
-            if not match:
-                continue
-            tid = int(match.group(1))
+        for tid, path in self.folder.weight_files().items():
             if tid in scored:
                 self.kept[tid] = self._entry(tid, scored[tid])
             else:
@@ -124,7 +109,7 @@ class KeptWeights:
         ranked = sorted([(-e["score"], t) for t, e in self.kept.items()] + [(-entry["score"], tid)])
         if (-entry["score"], tid) not in ranked[: self.keep]:
             return False
-        with atomic_path(self.run_dir / entry["file"]) as tmp:
+        with atomic_path(self.folder.file(entry["file"])) as tmp:
             tmp.write_bytes(blob)
         self.kept[tid] = entry
         self._prune()
@@ -132,11 +117,11 @@ class KeptWeights:
 
     def _prune(self) -> None:
         for tid in sorted(self.kept, key=self._rank)[self.keep:]:
-            (self.run_dir / self.kept.pop(tid)["file"]).unlink(missing_ok=True)
+            self.folder.file(self.kept.pop(tid)["file"]).unlink(missing_ok=True)
 
-    @staticmethod
-    def _entry(tid: int, record: Mapping[str, Any]) -> dict[str, Any]:
-        entry = {"trial": tid, "file": f"{WEIGHTS_DIR}/trial-{tid}.pt", "score": float(record["score"]), "genotype": record.get("genotype")}
+    def _entry(self, tid: int, record: Mapping[str, Any]) -> dict[str, Any]:
+        entry = {"trial": tid, "file": self.folder.weight_file(tid).relative_to(self.folder.path).as_posix(), "score": float(record["score"]),
+                 "genotype": record.get("genotype")}
         if record.get("best_layer"):
             entry["best_layer"] = dict(record["best_layer"])
         return entry

@@ -1,25 +1,26 @@
 """Search spaces as data (no torch): cell spaces (NASNet, PNAS), layer-wise spaces (Zoph & Le 2017),
 the op names they draw from, and the contract every space keeps (:class:`SearchSpace`).
 
-Registries: :data:`SPACES` (``SPACES.create(name, n_blocks=5)`` returns a :class:`SearchSpace`, checked
-against the contract) and :data:`OPS` (``OPS.create(name, c_in, c_out, stride)`` builds the op's
-``nn.Module``; the factories live in :mod:`neurosage.nets.ops` and are imported only then).
+Registry: :data:`SPACES` (``SPACES.create(name, n_blocks=5)`` returns a :class:`SearchSpace`, checked
+against the contract). The ops behind the op names are :data:`neurosage.nets.OPS`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from neurosage.core.lazy import lazy_exports
 from neurosage.core.registry import Registry
 from neurosage.spaces.contract import SearchSpace
 
+if TYPE_CHECKING:  # imported lazily at run time (cell and layerwise import this module)
+    from neurosage.spaces.cell import Genotype
+    from neurosage.spaces.layerwise import LayerGenotype
+
 #: Search spaces by name; each factory takes ``n_blocks`` (cell spaces use it) and returns a :class:`SearchSpace`.
 SPACES: Registry[SearchSpace] = Registry(
     "space", builtins=("neurosage.spaces.cell:register_spaces", "neurosage.spaces.layerwise:register_spaces"), contract=SearchSpace,
 )
-#: Ops by name; a factory ``(c_in, c_out, stride) -> nn.Module``. ``@OPS.register("my_op")`` adds one.
-OPS: Registry = Registry("op", builtins=("neurosage.spaces.primitives:register_ops",))
 
 
 def get_space(name: str, n_blocks: int = 5) -> SearchSpace:
@@ -27,7 +28,7 @@ def get_space(name: str, n_blocks: int = 5) -> SearchSpace:
     return SPACES.create(name, n_blocks=n_blocks)
 
 
-def parse_genotype(text: str) -> Any:
+def parse_genotype(text: str) -> Genotype | LayerGenotype:
     """A cell :class:`Genotype` or a layer-wise :class:`LayerGenotype` from its string."""
     from neurosage.spaces.cell import Genotype
     from neurosage.spaces.layerwise import GENOTYPE_PREFIX, LayerGenotype
@@ -40,5 +41,5 @@ _EXPORTS = {
     "PNASNET_5": "cell", "Layer": "layerwise", "LayerGenotype": "layerwise", "LayerSpace": "layerwise",
     "GENOTYPE_PREFIX": "layerwise", "random_point": "contract", "to_indices": "contract", "from_indices": "contract",
 }
-__all__ = sorted([*_EXPORTS, "SPACES", "OPS", "SearchSpace", "get_space", "parse_genotype"])
+__all__ = sorted([*_EXPORTS, "SPACES", "SearchSpace", "get_space", "parse_genotype"])
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

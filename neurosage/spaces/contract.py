@@ -29,6 +29,8 @@ class SearchSpace(Protocol):
     name: str
     #: ``"cell"`` (a cell repeated on a skeleton) or ``"layers"`` (one genotype layer per network layer).
     kind: Literal["cell", "layers"]
+    #: blocks per cell of a cell space; None for spaces without cells (recorded in a run's settings)
+    n_blocks: int | None
 
     def decisions(self) -> list[tuple[str, list[Any]]]:
         """Every choice of a genotype in one fixed order, ``(label, options)``."""

@@ -67,7 +67,8 @@ class LayerGenotype:
             raise ConfigError("a layer-wise genotype needs at least one layer", "give one or more layers", field="genotype")
         for i, layer in enumerate(self.layers):
             if any(not 0 <= j < i for j in layer.inputs) or len(set(layer.inputs)) != len(layer.inputs):
-                raise ConfigError(f"layer {i} reads {layer.inputs}", f"layer {i} may read each of the layers 0..{i - 1} at most once", field="genotype")
+                raise ConfigError(f"layer {i} reads {layer.inputs}", f"layer {i} may read each of the layers 0..{i - 1} at most once",
+                                  field="genotype")
             if min(layer.height, layer.width, layer.filters, layer.stride) < 1:
                 raise ConfigError(f"layer {i} ({layer}) has a size below 1", "use positive kernel sizes, filters and strides", field="genotype")
 
@@ -88,18 +89,23 @@ class LayerGenotype:
     def parse(cls, text: str) -> LayerGenotype:
         """Inverse of ``str(genotype)``: ``"layers: 3x3/24 <- img | 5x1/36 <- 0 | ..."``."""
         if not text.startswith(GENOTYPE_PREFIX):
-            raise ConfigError(f"a layer-wise genotype starts with {GENOTYPE_PREFIX!r}, got {text[:40]!r}", "see str(LayerSpace.sample())", field="genotype")
+            raise ConfigError(f"a layer-wise genotype starts with {GENOTYPE_PREFIX!r}, got {text[:40]!r}", "see str(LayerSpace.sample())",
+                              field="genotype")
         layers = []
         for part in text[len(GENOTYPE_PREFIX):].split("|"):
             m = _LAYER.fullmatch(part)
             if not m:
-                raise ConfigError(f"cannot parse layer {part!r}", "write layers as 'HxW/F <- img' or 'HxW/FsS <- 0,2', separated by '|'", field="genotype")
+                raise ConfigError(f"cannot parse layer {part!r}", "write layers as 'HxW/F <- img' or 'HxW/FsS <- 0,2', separated by '|'",
+                                  field="genotype")
             inputs = () if m.group(5) == "img" else tuple(int(j) for j in m.group(5).split(","))
             layers.append(Layer(int(m.group(1)), int(m.group(2)), int(m.group(3)), inputs, int(m.group(4) or 1)))
         return cls(tuple(layers))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"layers": [{"height": l.height, "width": l.width, "filters": l.filters, "stride": l.stride, "inputs": list(l.inputs)} for l in self.layers]}
+        return {"layers": [
+            {"height": layer.height, "width": layer.width, "filters": layer.filters, "stride": layer.stride, "inputs": list(layer.inputs)}
+            for layer in self.layers
+        ]}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)

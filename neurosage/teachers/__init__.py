@@ -15,11 +15,17 @@ from neurosage.core.registry import Registry
 
 
 class TeacherKind(Protocol):
-    """A teacher kind: ``kind(spec, args, stimuli, device=..., seed=..., dataset_kwargs=...) -> Teacher``, with ``args``
-    the spec's ``:``-separated fields after the kind (extra keywords may be swallowed with ``**_``)."""
+    """A teacher kind: ``kind(spec, args, stimuli, device=..., seed=..., dataset_kwargs=..., rdm_method=..., compare_method=...)
+    -> Teacher``, with ``args`` the spec's ``:``-separated fields after the kind (extra keywords may be swallowed with ``**_``).
 
-    def __call__(self, spec: str, args: list[str], stimuli: Any, *, device: str | None, seed: int, dataset_kwargs: dict[str, Any]) -> Any:
-        """Build the teacher the spec names."""
+    ``rdm_method`` and ``compare_method`` are the RSA choices, checked names of :data:`neurosage.rsa.methods.RDM_METHODS` and
+    :data:`~neurosage.rsa.methods.COMPARE_METHODS`; the teacher must carry them (``Teacher.rdm_method``, ``.compare_method``),
+    or it is refused: it would score candidates another way than asked.
+    """
+
+    def __call__(self, spec: str, args: list[str], stimuli: Any, *, device: str | None, seed: int, dataset_kwargs: dict[str, Any],
+                 rdm_method: str, compare_method: str) -> Any:
+        """Build the teacher the spec names, its RDMs by ``rdm_method``, to be compared by ``compare_method``."""
 
 
 def _register_builtins() -> None:
@@ -29,7 +35,13 @@ def _register_builtins() -> None:
     TEACHER_KINDS.register("brain", f"{kinds}:recording_teacher", description="regions of a registered neural dataset: brain:<dataset>:<region,...>")
     TEACHER_KINDS.register(
         "sim", f"{kinds}:simulated_teacher",
-        description="simulated recording of network layers: sim:<model>:<region=layer,...>[:<weights.pt>] (100 sites per region, reliability 0.8, 10 repetitions)",
+        description="simulated recording of network layers: sim:<model>:<region=layer,...>[:<weights.pt>] "
+                    "(100 sites per region, reliability 0.8, 10 repetitions)",
+    )
+    TEACHER_KINDS.register(
+        "control", "neurosage.teachers.controls:control_teacher",
+        description="a control teacher: control:pixels, control:category (labels), "
+                    "control:untrained:<model>:<layer,...>[:<weights>] (random weights, seeded)",
     )
 
 
@@ -43,6 +55,7 @@ _EXPORTS = {
     "Teacher": "teacher", "brain_teacher": "teacher", "network_teacher": "teacher",
     "score_model": "scoring",
     "teacher_from_spec": "kinds", "teacher_provenance": "kinds",
+    "pixel_teacher": "controls", "category_teacher": "controls", "untrained_teacher": "controls", "score_model_beyond": "controls",
 }
 __all__ = sorted([*_EXPORTS, "TEACHER_KINDS", "TeacherKind"])
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

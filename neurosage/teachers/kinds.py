@@ -61,13 +61,24 @@ def teacher_provenance(spec: str, stimuli: Any, dataset_kwargs: dict[str, Any], 
     pixels = hashlib.sha256(np.ascontiguousarray(stimuli.images.numpy()).tobytes()).hexdigest()
     conversion = {k: getattr(stimuli, k, None) for k in ("size", "channels")}
     conversion.update(mean=_listed(getattr(stimuli, "_mean", None)), std=_listed(getattr(stimuli, "_std", None)))
+    described = {"n": len(stimuli), "ids_sha256": hashlib.sha256(repr(list(stimuli.stimulus_ids)).encode()).hexdigest(),
+                 "pixels_sha256": pixels, "conversion": conversion}
+    if "control:category" in spec:  # its RDM is made of the labels (only there, so other teachers keep their keys)
+        described["labels_sha256"] = hashlib.sha256(np.ascontiguousarray(np.asarray(stimuli.labels.cpu())).tobytes()).hexdigest()
     return {
         "spec": spec, "loader_args": {k: str(v) for k, v in sorted(dataset_kwargs.items())}, "files": files, "seed": seed,
-        "stimuli": {"n": len(stimuli), "ids_sha256": hashlib.sha256(repr(list(stimuli.stimulus_ids)).encode()).hexdigest(),
-                    "pixels_sha256": pixels, "conversion": conversion},
-        "rdm": {"method": rdm_method, "network_layers": "mean of 10 subsamples of 1000 features", "recordings": "all sites",
-                **({"compare": compare_method} if compare_method != "pearson" else {})},
+        "stimuli": described,
+        "rdm": {"rdm_method": rdm_method, "compare_method": compare_method, "network_layers": "mean of 10 subsamples of 1000 features",
+                "recordings": "all sites"},
     }
+
+
+def _legacy_provenance(provenance: dict[str, Any]) -> dict[str, Any]:
+    """``provenance`` as teachers were keyed before the RSA choices were named ``rdm_method``/``compare_method`` there
+    (``method``, and ``compare`` only when not Pearson), so their caches are still found."""
+    rdm = dict(provenance["rdm"])
+    method, compare = rdm.pop("rdm_method"), rdm.pop("compare_method")
+    return {**provenance, "rdm": {"method": method, **rdm, **({"compare": compare} if compare != "pearson" else {})}}
 
 
 def _listed(value: Any) -> Any:
@@ -86,18 +97,20 @@ def _fields(spec: str, args: list[str], n_min: int, n_max: int, usage: str) -> l
     return args + [None] * (n_max - len(args))  # type: ignore[list-item]
 
 
-def net_teacher(spec: str, args: list[str], stimuli: Any, *, device: str | None, seed: int, rdm_method: str = "correlation",
-                compare_method: str = "pearson", **_: Any) -> Teacher:
+def net_teacher(spec: str, args: list[str], stimuli: Any, *, device: str | None, seed: int, dataset_kwargs: dict[str, Any] | None = None,
+                rdm_method: str = "correlation", compare_method: str = "pearson") -> Teacher:
+    """Kind ``net``: layers of a network (``dataset_kwargs`` are not used)."""
     name, layers, weights = _fields(spec, args, 2, 3, "net:<model>:<layer,...>[:<weights.pt>]")
     model = build_model(name, weights=weights, in_channels=stimuli.image_shape[0], seed=seed)
-    teacher = network_teacher(model, model_inputs(model, stimuli), layers.split(","), device=device, seed=seed, method=rdm_method,
-                              compare=compare_method)
+    teacher = network_teacher(model, model_inputs(model, stimuli), layers.split(","), device=device, seed=seed, rdm_method=rdm_method,
+                              compare_method=compare_method)
     teacher.rdms.attrs["weights"] = model.neurosage_weights
     return Teacher(teacher.rdms, stimuli)
 
 
-def recording_teacher(spec: str, args: list[str], stimuli: Any, *, dataset_kwargs: dict[str, Any], seed: int = 0, rdm_method: str = "correlation",
-                      compare_method: str = "pearson", **_: Any) -> Teacher:
+def recording_teacher(spec: str, args: list[str], stimuli: Any, *, device: str | None = None, seed: int = 0, dataset_kwargs: dict[str, Any],
+                      rdm_method: str = "correlation", compare_method: str = "pearson") -> Teacher:
+    """Kind ``brain``: regions of a registered neural dataset (its RDMs are computed on the CPU; ``device`` is not used)."""
     dataset, regions = _fields(spec, args, 2, 2, "brain:<dataset>:<region,...>")
     loader = get_entry(dataset, "neural").factory
     trials = {"average": False} if "average" in inspect.signature(loader).parameters and "average" not in dataset_kwargs else {}
@@ -107,11 +120,12 @@ def recording_teacher(spec: str, args: list[str], stimuli: Any, *, dataset_kwarg
         raise ConfigError(f"teacher spec {spec!r} names {problem}", "list each region once, comma-separated, e.g. brain:MajajHong2015:V4,IT",
                           field="teacher")
     recording = load_neural(dataset, regions=tuple(names), **trials, **dataset_kwargs)
-    return brain_teacher(recording, stimuli, seed=seed, method=rdm_method, compare=compare_method)  # repetitions kept for the ceilings
+    return brain_teacher(recording, stimuli, seed=seed, rdm_method=rdm_method, compare_method=compare_method)  # repetitions kept for the ceilings
 
 
-def simulated_teacher(spec: str, args: list[str], stimuli: Any, *, device: str | None, seed: int, rdm_method: str = "correlation",
-                      compare_method: str = "pearson", **_: Any) -> Teacher:
+def simulated_teacher(spec: str, args: list[str], stimuli: Any, *, device: str | None, seed: int, dataset_kwargs: dict[str, Any] | None = None,
+                      rdm_method: str = "correlation", compare_method: str = "pearson") -> Teacher:
+    """Kind ``sim``: a simulated recording of network layers (``dataset_kwargs`` are not used)."""
     name, mapping_text, weights = _fields(spec, args, 2, 3, "sim:<model>:<region=layer,...>[:<weights.pt>]")
     model = build_model(name, weights=weights, in_channels=stimuli.image_shape[0], seed=seed)
     pairs = [item.partition("=") for item in mapping_text.split(",")]
@@ -122,20 +136,22 @@ def simulated_teacher(spec: str, args: list[str], stimuli: Any, *, device: str |
     layers = list(dict.fromkeys(mapping.values()))
     acts = select_regions(extract_activations(FeatureModel(model, layers), model_inputs(model, stimuli), layers, device=device), layers)
     recording = simulate_recording({r: acts[layer].values for r, layer in mapping.items()}, list(stimuli.stimulus_ids), seed=seed)
-    return brain_teacher(recording, stimuli, seed=seed, method=rdm_method, compare=compare_method)
+    return brain_teacher(recording, stimuli, seed=seed, rdm_method=rdm_method, compare_method=compare_method)
 
 
 def _one(spec: str, stimuli: Any, *, device: str | None, seed: int, dataset_kwargs: dict[str, Any], rdm_method: str, compare_method: str) -> Teacher:
     kind, _, rest = spec.partition(":")
     if kind not in TEACHER_KINDS:
-        raise ConfigError(f"unknown teacher kind {kind!r} in {spec!r}", f"start the spec with one of {[k + ':' for k in TEACHER_KINDS]}", field="teacher")
-    methods = {k: v for k, v, default in (("rdm_method", rdm_method, "correlation"), ("compare_method", compare_method, "pearson")) if v != default}
-    teacher = TEACHER_KINDS.create(kind, spec, rest.split(":"), stimuli, device=device, seed=seed, dataset_kwargs=dataset_kwargs, **methods)
+        raise ConfigError(f"unknown teacher kind {kind!r} in {spec!r}", f"start the spec with one of {[k + ':' for k in TEACHER_KINDS]}",
+                          field="teacher")
+    # create() is typed by the registered callable (a TeacherKind); calling it gives the kind's Teacher
+    teacher: Any = TEACHER_KINDS.create(kind, spec, rest.split(":"), stimuli, device=device, seed=seed, dataset_kwargs=dataset_kwargs,
+                                        rdm_method=rdm_method, compare_method=compare_method)
     got = (teacher.rdm_method, teacher.compare_method)
     if got != (rdm_method, compare_method):  # a plug-in kind that ignores the choices would silently score another way
         raise ConfigError(f"teacher kind {kind!r} built RDMs by {got[0]!r} compared by {got[1]!r}, not the requested {rdm_method!r} / "
-                          f"{compare_method!r}", "use the default rdm-method and compare-method with this kind, or extend the kind to accept "
-                          "rdm_method= and compare_method=", field="rdm_method")
+                          f"{compare_method!r}", "use the default rdm-method and compare-method with this kind, or make the kind use its "
+                          "rdm_method= and compare_method= (neurosage.teachers.TeacherKind)", field="rdm_method")
     return teacher
 
 
@@ -156,13 +172,18 @@ def teacher_from_spec(
     """
     rdm_method, compare_method = check_rsa_methods(rdm_method, compare_method)
     if getattr(stimuli, "stimulus_ids", None) is None:
-        raise ConfigError("the teacher's stimulus images have no stimulus ids", "set ImageSet.stimulus_ids (they pair images with recordings)", field="stimulus_ids")
-    provenance = teacher_provenance(spec, stimuli, dataset_kwargs or {}, seed, rdm_method, compare_method) if cache_dir else None
-    cache = Path(cache_dir) / f"teacher-{_cache_key(provenance)}.nc" if cache_dir else None
-    cached = Teacher.load_cached(cache, stimuli) if cache is not None else None
-    if cached is not None:
-        log.info("teacher %s loaded from cache %s", spec, cache)
-        return cached
+        raise ConfigError("the teacher's stimulus images have no stimulus ids", "set ImageSet.stimulus_ids (they pair images with recordings)",
+                          field="stimulus_ids")
+    provenance: dict[str, Any] | None = None
+    cache: Path | None = None
+    if cache_dir:
+        provenance = teacher_provenance(spec, stimuli, dataset_kwargs or {}, seed, rdm_method, compare_method)
+        cache = Path(cache_dir) / f"teacher-{_cache_key(provenance)}.nc"
+        for path in (cache, Path(cache_dir) / f"teacher-{_cache_key(_legacy_provenance(provenance))}.nc"):
+            cached = Teacher.load_cached(path, stimuli)
+            if cached is not None:
+                log.info("teacher %s loaded from cache %s", spec, path)
+                return cached
     teachers = [_one(s.strip(), stimuli, device=device, seed=seed, dataset_kwargs=dataset_kwargs or {}, rdm_method=rdm_method,
                      compare_method=compare_method) for s in spec.split("+")]
     teacher = teachers[0]

@@ -26,7 +26,7 @@ def score_model(
     teacher: Teacher,
     layers: Sequence[str],
     *,
-    compare: str | None = None,
+    compare_method: str | None = None,
     rdm: RDMOptions | None = None,
     batch_size: int = 256,
     device: str | None = None,
@@ -39,7 +39,7 @@ def score_model(
     over bootstrap samples of the stimuli (:func:`~neurosage.rsa.score.bootstrap_scores`, seeded by ``seed``).
     :func:`score_model_rdms` also returns the layer RDMs it compared.
     """
-    return score_model_rdms(model, teacher, layers, compare=compare, rdm=rdm, batch_size=batch_size, device=device, seed=seed,
+    return score_model_rdms(model, teacher, layers, compare_method=compare_method, rdm=rdm, batch_size=batch_size, device=device, seed=seed,
                             n_bootstrap=n_bootstrap)[0]
 
 
@@ -48,7 +48,7 @@ def score_model_rdms(
     teacher: Teacher,
     layers: Sequence[str],
     *,
-    compare: str | None = None,
+    compare_method: str | None = None,
     rdm: RDMOptions | None = None,
     batch_size: int = 256,
     device: str | None = None,
@@ -57,13 +57,13 @@ def score_model_rdms(
 ) -> tuple[TeacherScores, xr.DataArray]:
     """:func:`score_model`'s scores and the model's layer RDMs they come from (``rdm x condition_row x condition_col``).
 
-    The layers' RDMs are computed by the teacher's ``rdm_method`` and compared by its ``compare_method`` (``compare``
-    overrides it); ``rdm`` sets the feature subsampling (default :class:`RDMOptions`). Comparing ``teacher.rdms`` with the
-    returned RDMs by that comparison gives the scores' similarity matrix.
+    The layers' RDMs are computed by the teacher's ``rdm_method`` (its ``rdm_method`` replaces ``rdm``'s) and compared by
+    its ``compare_method`` (``compare_method`` overrides it); ``rdm`` sets the feature subsampling (default
+    :class:`RDMOptions`). Comparing ``teacher.rdms`` with the returned RDMs by that comparison gives the scores'
+    similarity matrix.
     """
-    rdm = replace(rdm or RDMOptions(), method=teacher.rdm_method)
-    compare = compare or teacher.compare_method
+    rdm = replace(rdm or RDMOptions(), rdm_method=teacher.rdm_method)
     rdms = model_rdms(model, teacher.images, layers, rdm=rdm, batch_size=batch_size, device=device, seed=seed)
-    scores = teacher_scores(teacher.rdms, rdms, compare, ceilings=teacher.ceilings, ceiling_convention=teacher.ceiling_convention,
-                            n_bootstrap=n_bootstrap, seed=seed)
+    scores = teacher_scores(teacher.rdms, rdms, compare_method or teacher.compare_method, ceilings=teacher.ceilings,
+                            ceiling_convention=teacher.ceiling_convention, n_bootstrap=n_bootstrap, seed=seed)
     return scores, rdms

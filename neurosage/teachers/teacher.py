@@ -31,7 +31,7 @@ from neurosage.assembly import (
 from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError
 from neurosage.rsa.ceiling import Ceiling, noise_ceilings
-from neurosage.rsa.methods import CORRELATIONS, check_rsa_methods
+from neurosage.rsa.methods import COMPARE_METHODS, RDM_METHODS, check_rsa_methods
 from neurosage.rsa.rdm import COL, ROW, STACK, compute_rdm, stack_rdms
 from neurosage.training.activations import model_rdms
 from neurosage.training.configs import RDMOptions
@@ -51,18 +51,26 @@ class Teacher:
 
     def __post_init__(self) -> None:
         if STACK not in self.rdms.dims:
-            raise ConfigError("teacher RDMs need a leading 'rdm' dim naming the endpoints", "stack them with neurosage.rsa.rdm.stack_rdms or compute_rdms", field="rdms")
+            raise ConfigError("teacher RDMs need a leading 'rdm' dim naming the endpoints",
+                              "stack them with neurosage.rsa.rdm.stack_rdms or compute_rdms", field="rdms")
         if self.rdms.sizes[ROW] < 3:
-            raise ConfigError(f"a teacher needs at least 3 stimuli (RDM correlations are undefined below), got {self.rdms.sizes[ROW]}", "use more stimuli", field="n_stimuli")
+            raise ConfigError(f"a teacher needs at least 3 stimuli (RDM correlations are undefined below), got {self.rdms.sizes[ROW]}",
+                              "use more stimuli", field="n_stimuli")
         self.rdms = self.rdms.assign_coords({ROW: self.rdms[ROW].values.astype(str), COL: self.rdms[COL].values.astype(str)})
         finite = np.isfinite(np.asarray(self.rdms.values, dtype=np.float64))
         if not finite.all():
-            endpoints = [str(e) for e, ok in zip(self.rdms[STACK].values, finite.reshape(finite.shape[0], -1).all(axis=1)) if not ok]
+            endpoint_finite = np.asarray(finite.reshape(finite.shape[0], -1).all(axis=1))
+            endpoints = [str(e) for e, ok in zip(self.rdms[STACK].values, endpoint_finite) if not ok]
             raise ConfigError(f"the teacher's RDMs of {endpoints} hold non-finite values", "rebuild the teacher from finite responses "
                               "(a cached teacher is rebuilt when this happens on loading)", field="teacher")
+        if "rdm_method" not in self.rdms.attrs:  # hand-stacked RDMs (compute_rdms) say how they were computed in "method"
+            self.rdms = self.rdms.assign_attrs(rdm_method=str(self.rdms.attrs.get("method") or "correlation"))
+        if "compare_method" not in self.rdms.attrs:
+            self.rdms = self.rdms.assign_attrs(compare_method="pearson")
         ids = getattr(self.images, "stimulus_ids", None)
         if ids is not None and list(ids) != list(self.rdms[ROW].values):
-            raise ConfigError("the teacher's images and RDMs list different stimulus ids (or another order)", "build the teacher with brain_teacher(assembly, images), which orders RDMs by the images", field="stimulus_ids")
+            raise ConfigError("the teacher's images and RDMs list different stimulus ids (or another order)",
+                              "build the teacher with brain_teacher(assembly, images), which orders RDMs by the images", field="stimulus_ids")
 
     @property
     def endpoints(self) -> list[str]:
@@ -76,13 +84,14 @@ class Teacher:
         split-half RDMs, so a score over it would divide unlike measures (the details still describe the recording's reliability).
         """
         text = self.rdms.attrs.get("ceilings")
-        return json.loads(text) if text and self.compare_method in CORRELATIONS else None
+        divides = self.compare_method in COMPARE_METHODS and COMPARE_METHODS.get(self.compare_method).correlation
+        return json.loads(text) if text and divides else None
 
     @property
     def ceiling_details(self) -> dict[str, Ceiling]:
         """Each ceiled endpoint's :class:`~neurosage.rsa.ceiling.Ceiling`: value, reliability, spread over splits, convention."""
         text = self.rdms.attrs.get("ceiling_details")
-        return {name: Ceiling(**fields) for name, fields in json.loads(text).items()} if text else {}
+        return {name: Ceiling.from_dict(fields) for name, fields in json.loads(text).items()} if text else {}
 
     @property
     def ceiling_convention(self) -> str:
@@ -91,13 +100,15 @@ class Teacher:
 
     @property
     def rdm_method(self) -> str:
-        """How the endpoint RDMs were computed (:mod:`neurosage.rsa.methods`); candidates' layers use the same."""
-        return str(self.rdms.attrs.get("rdm_method") or self.rdms.attrs.get("method") or "correlation")
+        """How the endpoint RDMs were computed (:mod:`neurosage.rsa.methods`); candidates' layers use the same.
+
+        The ``rdm_method`` attr (RDMs stacked by hand, without it, are described by their own ``method`` attr when made)."""
+        return str(self.rdms.attrs["rdm_method"])
 
     @property
     def compare_method(self) -> str:
-        """How candidate RDMs are compared with this teacher's (:mod:`neurosage.rsa.methods`)."""
-        return str(self.rdms.attrs.get("compare_method", "pearson"))
+        """How candidate RDMs are compared with this teacher's (:mod:`neurosage.rsa.methods`): the ``compare_method`` attr."""
+        return str(self.rdms.attrs["compare_method"])
 
     @property
     def stimulus_ids(self) -> np.ndarray:
@@ -120,7 +131,8 @@ class Teacher:
         ceilings = {**mine, **theirs}
         if ceilings:
             if mine and theirs and self.ceiling_convention != other.ceiling_convention:
-                raise ConfigError("the two teachers' ceilings follow different conventions", "build both with the same ceiling convention", field="ceiling")
+                raise ConfigError("the two teachers' ceilings follow different conventions", "build both with the same ceiling convention",
+                                  field="ceiling")
             details = {name: c.to_dict() for name, c in {**self.ceiling_details, **other.ceiling_details}.items()}
             combined.attrs.update(ceilings=json.dumps(ceilings), ceiling_details=json.dumps(details),
                                   ceiling_convention=self.ceiling_convention if mine else other.ceiling_convention)
@@ -162,8 +174,8 @@ def brain_teacher(
     images: object | None = None,
     *,
     endpoints: Sequence[str] | None = None,
-    method: str = "correlation",
-    compare: str = "pearson",
+    rdm_method: str = "correlation",
+    compare_method: str = "pearson",
     ceiling_splits: int = 10,
     ceiling: str = "sqrt",
     seed: int = 0,
@@ -174,6 +186,8 @@ def brain_teacher(
     computed. An assembly with repetitions is averaged here, after each endpoint's noise ceiling is estimated
     from its trials on exactly those stimuli (:func:`~neurosage.rsa.ceiling.noise_ceilings`, ``ceiling_splits``
     splits, seeded, by the ``ceiling`` convention); the ceilings and their spread travel with the teacher.
+    ``rdm_method`` and ``compare_method`` (:mod:`neurosage.rsa.methods`) travel with the teacher too; a method that
+    needs repetitions (crossnobis) is computed from the trials before they are averaged.
 
     An endpoint that cannot teach is refused with its name: fewer than 2 sites, an RDM that is constant or not
     finite, or a ceiling that is not positive (responses not reliable across repetitions on these stimuli).
@@ -185,28 +199,29 @@ def brain_teacher(
         recorded = np.asarray(assembly[STIMULUS_ID].values).astype(str)
         missing = sorted(set(map(str, ids)) - set(recorded))
         if missing:
-            raise ConfigError(f"{len(missing)} stimulus image(s) have no recording, e.g. {missing[:3]}", "use the images of the recording's stimulus set (their stimulus ids must be recorded)", field="stimulus_id")
+            raise ConfigError(f"{len(missing)} stimulus image(s) have no recording, e.g. {missing[:3]}",
+                              "use the images of the recording's stimulus set (their stimulus ids must be recorded)", field="stimulus_id")
         assembly = assembly.isel(presentation=np.flatnonzero(np.isin(recorded, np.asarray(ids).astype(str))))  # the stimuli scored
     for name, part in select_regions(assembly, names, coord=REGION).items():
         if part.sizes["neuroid"] < 2:
             raise ConfigError(f"endpoint {name!r} has {part.sizes['neuroid']} site(s); its RDM is undefined with fewer than 2",
                               f"drop {name!r} from the teacher's regions", field="endpoints")
     repeated = len(set(assembly[STIMULUS_ID].values)) < assembly.sizes["presentation"]
-    method, compare = check_rsa_methods(method, compare)
-    ceilings = (noise_ceilings(assembly, names, n_splits=ceiling_splits, seed=seed, convention=ceiling, method=method, compare=compare)
-                if repeated else None)
-    if method == "crossnobis":
+    rdm_method, compare_method = check_rsa_methods(rdm_method, compare_method)
+    ceilings = (noise_ceilings(assembly, names, n_splits=ceiling_splits, seed=seed, convention=ceiling, rdm_method=rdm_method,
+                               compare_method=compare_method) if repeated else None)
+    if RDM_METHODS.get(rdm_method).needs_repetitions:
         if not repeated:
-            raise ConfigError("rdm-method 'crossnobis' needs the recording's repetitions, but every stimulus was presented once (or averaged)",
+            raise ConfigError(f"rdm-method {rdm_method!r} needs the recording's repetitions, but every stimulus was presented once (or averaged)",
                               "load the recording with average=False, or use rdm-method 'sqeuclidean'", field="rdm_method")
-        rdms = stack_rdms({n: compute_rdm(a, method) for n, a in select_regions(assembly, names, coord=REGION).items()})
+        rdms = stack_rdms({n: compute_rdm(a, rdm_method) for n, a in select_regions(assembly, names, coord=REGION).items()})
         assembly = validate(average_repetitions(assembly), unique_stimuli=True)
         parts = select_regions(assembly, names, coord=REGION)
     else:
         assembly = validate(average_repetitions(assembly) if repeated else assembly, unique_stimuli=True)
         parts = select_regions(assembly, names, coord=REGION)
-        rdms = stack_rdms({n: compute_rdm(a, method) for n, a in parts.items()})
-    rdms.attrs.update(rdm_method=method, compare_method=compare)
+        rdms = stack_rdms({n: compute_rdm(a, rdm_method) for n, a in parts.items()})
+    rdms.attrs.update(rdm_method=rdm_method, compare_method=compare_method)
     for name in names:
         refuse_degenerate_rdm(rdms.sel({STACK: name}).values, name)
     sites = {n: int(a.sizes["neuroid"]) for n, a in parts.items()}
@@ -249,8 +264,8 @@ def network_teacher(
     *,
     n_subsamples: int = 10,
     subsample_features: int | None = 1000,
-    method: str = "correlation",
-    compare: str = "pearson",
+    rdm_method: str = "correlation",
+    compare_method: str = "pearson",
     device: str | torch.device | None = None,
     batch_size: int = 256,
     seed: int = 0,
@@ -259,13 +274,14 @@ def network_teacher(
 
     Each endpoint's RDM is the mean over ``n_subsamples`` random subsets of
     ``subsample_features`` features (the paper: 10 subsamples per layer); layer
-    ``i`` draws its subsets from ``derive_seed(seed, i)``. ``method`` and ``compare`` (:mod:`neurosage.rsa.methods`) travel
-    with the teacher: candidates are scored the same way (a layer has no repetitions, so ``crossnobis`` is ``sqeuclidean`` here).
+    ``i`` draws its subsets from ``derive_seed(seed, i)``. ``rdm_method`` and ``compare_method`` (:mod:`neurosage.rsa.methods`)
+    travel with the teacher: candidates are scored the same way (a layer has no repetitions, so a method that needs them
+    uses its ``for_models`` method here: crossnobis is sqeuclidean).
     """
-    method, compare = check_rsa_methods(method, compare)
-    rdm = RDMOptions(subsample_features, n_subsamples, method)
+    rdm_method, compare_method = check_rsa_methods(rdm_method, compare_method)
+    rdm = RDMOptions(subsample_features, n_subsamples, rdm_method)
     rdms = model_rdms(model, images, layers, rdm=rdm, batch_size=batch_size, device=device, seed=seed)
-    rdms.attrs.update(rdm_method=method, compare_method=compare)
+    rdms.attrs.update(rdm_method=rdm_method, compare_method=compare_method)
     for name in rdms[STACK].values:
         refuse_degenerate_rdm(rdms.sel({STACK: name}).values, str(name))
     return Teacher(rdms, images)

@@ -20,8 +20,8 @@ from neurosage.training.batches import (
     _device,
     _loader,
     memory_format_for,
-    place_model,
     ordered_batches,
+    place_model,
 )
 from neurosage.training.configs import RDMOptions
 
@@ -79,16 +79,20 @@ def extract_activations(
         batches = (x for x, _ in ordered_batches(images, batch_size, device=dev))
     else:
         batches = (b[0] if isinstance(b, (list, tuple)) else b for b in _loader(images, batch_size, shuffle=False, seed=0))
+    extract = getattr(model, "extract", None)
+    if extract is None:
+        raise TypeError(f"{type(model).__name__} has no extract(x, names): wrap it in neurosage.nets.models.FeatureModel")
     for x in batches:
-        feats: Mapping[str, torch.Tensor] = model.extract(x.to(dev).contiguous(memory_format=memory_format), names)
+        feats: Mapping[str, torch.Tensor] = extract(x.to(dev).contiguous(memory_format=memory_format), names)
         for name in names:
             flat = feats[name].flatten(1)
             if name not in units:
                 chosen = select(name, flat.shape[1])
                 units[name] = np.arange(flat.shape[1]) if chosen is None else np.asarray(chosen, dtype=np.int64)
                 subsets[name] = None if chosen is None else torch.as_tensor(units[name], device=dev)
-            if subsets[name] is not None:
-                flat = flat.index_select(1, subsets[name])
+            subset = subsets[name]
+            if subset is not None:
+                flat = flat.index_select(1, subset)
             chunks[name].append(flat.float().cpu().numpy())
     values = {n: np.concatenate(c, axis=0) for n, c in chunks.items()}
     n_images = next(iter(values.values())).shape[0] if values else 0
@@ -112,7 +116,7 @@ def model_rdms(
     *,
     rdm: RDMOptions = RDMOptions(),
     batch_size: int = 256,
-    device: str | None = None,
+    device: str | torch.device | None = None,
     seed: int = 0,
 ) -> xr.DataArray:
     """RDMs (``rdm x condition_row x condition_col``) of ``layers`` on ``images``, labelled by stimulus_id.
@@ -139,7 +143,7 @@ def model_rdms(
     for name in layers:
         layer = parts.pop(name)  # each layer's activations are freed once its RDM exists
         if name in subsets:
-            rdms[name] = subset_mean_rdm(layer, subsets[name], model_rdm_method(rdm.method), device=device)
+            rdms[name] = subset_mean_rdm(layer, subsets[name], model_rdm_method(rdm.rdm_method), device=device)
         else:
-            rdms[name] = compute_rdm(layer, model_rdm_method(rdm.method), device=device)
+            rdms[name] = compute_rdm(layer, model_rdm_method(rdm.rdm_method), device=device)
     return stack_rdms(rdms)

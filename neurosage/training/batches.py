@@ -7,14 +7,20 @@ batch in one call on its device; any other ``Dataset`` goes through a ``DataLoad
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Sized
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, default_collate
 
-__all__ = ["training_batches", "ordered_batches", "memory_format_for", "place_model"]
+__all__ = ["training_batches", "ordered_batches", "memory_format_for", "place_model", "dataset_size"]
 
+
+def dataset_size(dataset: Dataset) -> int:
+    """``len(dataset)``; a dataset without a length (an iterable-style one) is refused with the reason."""
+    if not isinstance(dataset, Sized):
+        raise TypeError(f"{type(dataset).__name__} has no len(): training and evaluation need a map-style dataset (__getitem__ and __len__)")
+    return len(dataset)
 
 
 def _device(device: str | torch.device | None) -> torch.device:
@@ -40,7 +46,9 @@ def _fetch(dataset: Dataset, device: torch.device) -> Callable[[torch.Tensor], t
     return collate
 
 
-def training_batches(dataset: Dataset, batch_size: int, *, seed: int, device: str | torch.device | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def training_batches(
+    dataset: Dataset, batch_size: int, *, seed: int, device: str | torch.device | None = None
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Shuffled batches, epoch after epoch, in exactly the order of ``DataLoader(shuffle=True, generator=seeded)``.
 
     Per epoch the DataLoader draws one int64 from the generator (its iterator's base seed),
@@ -48,7 +56,7 @@ def training_batches(dataset: Dataset, batch_size: int, *, seed: int, device: st
     (for ``num_samples % n``); the same draws are made here, so both paths give the same batches.
     """
     gen = torch.Generator().manual_seed(seed)
-    fetch, n = _fetch(dataset, _device(device)), len(dataset)
+    fetch, n = _fetch(dataset, _device(device)), dataset_size(dataset)
     while True:
         torch.empty((), dtype=torch.int64).random_(generator=gen)
         perm = torch.randperm(n, generator=gen)
@@ -59,9 +67,9 @@ def training_batches(dataset: Dataset, batch_size: int, *, seed: int, device: st
 
 def ordered_batches(dataset: Dataset, batch_size: int, *, device: str | torch.device | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """The dataset in order, one batch at a time (evaluation and activation extraction)."""
-    fetch = _fetch(dataset, _device(device))
-    for start in range(0, len(dataset), batch_size):
-        yield fetch(torch.arange(start, min(start + batch_size, len(dataset))))
+    fetch, n = _fetch(dataset, _device(device)), dataset_size(dataset)
+    for start in range(0, n, batch_size):
+        yield fetch(torch.arange(start, min(start + batch_size, n)))
 
 
 def memory_format_for(model: nn.Module, device: torch.device, channels_last: bool = True) -> torch.memory_format:
@@ -75,9 +83,10 @@ def place_model(model: nn.Module, device: torch.device, memory_format: torch.mem
     weight of one input channel, whose strides fit both layouts) would become an inference tensor that later
     training steps cannot save for backward."""
     with torch.inference_mode(False):
-        return model.to(device, memory_format=memory_format)
+        # torch's stub lists memory_format only in an overload of its own; Module.to takes it with a device
+        return model.to(device, memory_format=memory_format)  # type: ignore[call-overload]
 
 
-def _cycle(loader: DataLoader) -> Iterable:
+def _cycle(loader: DataLoader) -> Iterator:
     while True:
         yield from loader

@@ -12,7 +12,10 @@ from typing import Any, Literal
 
 from neurosage.core.errors import ConfigError
 
-__all__ = ["NetworkConfig", "TrainConfig", "RDMOptions", "check_bn_recalibration"]
+__all__ = ["NetworkConfig", "TrainConfig", "RDMOptions", "Schedule", "check_bn_recalibration"]
+
+#: The learning-rate schedules of :class:`TrainConfig`.
+Schedule = Literal["cosine", "step", "constant"]
 
 
 @dataclass(frozen=True)
@@ -35,8 +38,8 @@ class NetworkConfig:
         return out
 
     def check_space(self, space: Any) -> None:
-        """Refuse a ``width_multiplier`` other than 1 for a cell space (only layer-wise spaces, which have a ``depth``, use it)."""
-        if self.width_multiplier != 1.0 and not hasattr(space, "depth"):
+        """Refuse a ``width_multiplier`` other than 1 for a cell space (only layer-wise spaces, ``space.kind == "layers"``, use it)."""
+        if self.width_multiplier != 1.0 and space.kind != "layers":
             raise ConfigError(f"width_multiplier {self.width_multiplier} applies to layer-wise spaces, and {space.name!r} is a cell space",
                               "set width-multiplier = 1 for cell spaces (their width is filters)", field="width_multiplier")
 
@@ -45,8 +48,10 @@ class NetworkConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}", f"set {name.replace('_', '-')} to 1 or more", field=name)
-        if isinstance(self.width_multiplier, bool) or not (isinstance(self.width_multiplier, (int, float)) and 0 < self.width_multiplier < float("inf")):
-            raise ConfigError(f"width_multiplier must be a positive number, got {self.width_multiplier!r}", "set width-multiplier to e.g. 0.25", field="width_multiplier")
+        width = self.width_multiplier
+        if isinstance(width, bool) or not (isinstance(width, (int, float)) and 0 < width < float("inf")):
+            raise ConfigError(f"width_multiplier must be a positive number, got {self.width_multiplier!r}", "set width-multiplier to e.g. 0.25",
+                              field="width_multiplier")
 
 
 def check_bn_recalibration(n_batches: object) -> None:
@@ -67,7 +72,7 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 3e-4
     nesterov: bool = True
-    schedule: Literal["cosine", "step", "constant"] = "cosine"
+    schedule: Schedule = "cosine"
     step_milestones: tuple[float, ...] = (0.5, 0.75)
     step_gamma: float = 0.1
     label_smoothing: float = 0.0
@@ -83,12 +88,15 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.steps is not None and (isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1):
-            raise ConfigError(f"training steps must be a positive integer, got {self.steps!r}", "set premature-steps (or steps) to 1 or more", field="steps")
+            raise ConfigError(f"training steps must be a positive integer, got {self.steps!r}", "set premature-steps (or steps) to 1 or more",
+                              field="steps")
         if self.epochs is not None and not (isinstance(self.epochs, (int, float)) and 0 < self.epochs < float("inf")):
             raise ConfigError(f"training epochs must be a positive number, got {self.epochs!r}", "set premature-epochs to e.g. 0.2", field="epochs")
         if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
             raise ConfigError(f"batch size must be a positive integer, got {self.batch_size!r}", "set batch-size to e.g. 64", field="batch_size")
         check_bn_recalibration(self.bn_recalibration)
+        if self.schedule not in ("cosine", "step", "constant"):
+            raise ConfigError(f"unknown schedule {self.schedule!r}", "use cosine, step or constant", field="schedule")
         if not (isinstance(self.lr, (int, float)) and 0 < self.lr < float("inf")):
             raise ConfigError(f"learning rate must be a positive finite number, got {self.lr!r}", "set lr to e.g. 0.05", field="lr")
 
@@ -107,14 +115,16 @@ class RDMOptions:
 
     subsample_features: int | None = 1000
     n_subsamples: int = 10
-    method: str = "correlation"
+    #: how a layer's patterns become its RDM (:data:`neurosage.rsa.methods.RDM_METHODS`; a teacher's replaces it when scoring)
+    rdm_method: str = "correlation"
 
     def __post_init__(self) -> None:
         from neurosage.rsa.methods import rdm_method
 
-        object.__setattr__(self, "method", rdm_method(self.method))
+        object.__setattr__(self, "rdm_method", rdm_method(self.rdm_method))
         if self.subsample_features is not None and (not isinstance(self.subsample_features, int) or self.subsample_features < 2):
-            raise ConfigError(f"subsample_features must be at least 2, got {self.subsample_features!r}", "use e.g. 1000, or None for all features", field="subsample_features")
+            raise ConfigError(f"subsample_features must be at least 2, got {self.subsample_features!r}", "use e.g. 1000, or None for all features",
+                              field="subsample_features")
         if not isinstance(self.n_subsamples, int) or self.n_subsamples < 1:
             raise ConfigError(f"n_subsamples must be a positive integer, got {self.n_subsamples!r}", "use e.g. 10", field="n_subsamples")
 

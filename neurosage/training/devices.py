@@ -21,7 +21,8 @@ def check_device(device: str | None) -> None:
     except (RuntimeError, ValueError) as exc:
         raise ConfigError(f"{device!r} is not a torch device ({exc})", "use cpu, cuda or cuda:N", field="device") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {device!r} was asked for, but this machine has no CUDA GPU", "use --device cpu, or run on a GPU machine", field="device")
+        raise ConfigError(f"device {device!r} was asked for, but this machine has no CUDA GPU", "use --device cpu, or run on a GPU machine",
+                          field="device")
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
         raise ConfigError(f"device {device!r}: this machine has {torch.cuda.device_count()} GPU(s)", "choose an existing index", field="device")
     if dev.type == "mps" and not torch.backends.mps.is_available():

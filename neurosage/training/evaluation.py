@@ -19,9 +19,10 @@ from torch.utils.data import Dataset
 from neurosage.core.errors import ConfigError
 from neurosage.training.batches import (
     _device,
+    dataset_size,
     memory_format_for,
-    place_model,
     ordered_batches,
+    place_model,
     training_batches,
 )
 from neurosage.training.configs import check_bn_recalibration
@@ -79,7 +80,8 @@ def recalibrate_bn(
     """
     check_bn_recalibration(n_batches)
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
-    if n_batches == 0 or not norms or len(dataset) == 0:
+    n_images = dataset_size(dataset)
+    if n_batches == 0 or not norms or n_images == 0:
         return 0
     dev = _device(device)
     memory_format = memory_format_for(model, dev)
@@ -94,7 +96,7 @@ def recalibrate_bn(
         with torch.no_grad(), torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
             torch.manual_seed(seed)  # dropout and drop-path in train mode draw from a seeded state
             for i, (images, _) in enumerate(training_batches(dataset, batch_size, seed=seed, device=dev)):
-                if i >= n_batches or (i > 0 and seen >= len(dataset)):
+                if i >= n_batches or (i > 0 and seen >= n_images):
                     break
                 model(images.contiguous(memory_format=memory_format))
                 seen += int(images.shape[0])

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -35,6 +35,7 @@ from neurosage.training.batches import (
     _cycle,
     _device,
     _loader,
+    dataset_size,
     memory_format_for,
     training_batches,
 )
@@ -61,11 +62,11 @@ class TrainResult:
 
 def resolve_steps(config: TrainConfig, n_examples: int) -> int:
     """Number of SGD steps for the configured budget (at least 1)."""
-    if (config.steps is None) == (config.epochs is None):
-        raise ConfigError("set exactly one of TrainConfig.steps or TrainConfig.epochs", "give steps=N or epochs=x, not both or neither", field="steps")
-    if config.steps is not None:
+    if config.steps is not None and config.epochs is None:
         return max(1, int(config.steps))
-    return max(1, math.ceil(config.epochs * n_examples / config.batch_size))
+    if config.epochs is not None and config.steps is None:
+        return max(1, math.ceil(config.epochs * n_examples / config.batch_size))
+    raise ConfigError("set exactly one of TrainConfig.steps or TrainConfig.epochs", "give steps=N or epochs=x, not both or neither", field="steps")
 
 
 def _lr_lambda(config: TrainConfig, total: int):
@@ -101,14 +102,16 @@ def train(
     the data order go on undisturbed); it runs in its own RNG state, and the model is put back in training mode after it.
     """
     dev = _device(device)
-    total = resolve_steps(config, len(dataset))
+    total = resolve_steps(config, dataset_size(dataset))
     cuda = dev.type == "cuda"
     sync_every = max(1, sync_every or (32 if cuda else 1))
     use_amp = config.amp and cuda
     memory_format = memory_format_for(model, dev, config.channels_last)
-    model.to(dev, memory_format=memory_format).train()
-    if hasattr(model, "set_drop_path"):
-        model.set_drop_path(config.drop_path)
+    # torch's stub takes memory_format only in an overload of its own; Module.to accepts it with a device
+    model.to(dev, memory_format=memory_format).train()  # type: ignore[call-overload]
+    set_drop_path = getattr(model, "set_drop_path", None)  # cell networks
+    if set_drop_path is not None:
+        set_drop_path(config.drop_path)
     opt = torch.optim.SGD(
         model.parameters(),
         lr=config.lr,
@@ -121,7 +124,8 @@ def train(
     amp_dtype = torch.bfloat16 if (cuda and torch.cuda.is_bf16_supported()) else torch.float16
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
     if config.num_workers and not hasattr(dataset, "batch"):
-        batches: Iterable = _cycle(_loader(dataset, config.batch_size, shuffle=True, seed=seed, num_workers=config.num_workers))
+        loader = _loader(dataset, config.batch_size, shuffle=True, seed=seed, num_workers=config.num_workers)
+        batches: Iterator[tuple[torch.Tensor, torch.Tensor]] = _cycle(loader)
     else:
         batches = training_batches(dataset, config.batch_size, seed=seed, device=dev)
     losses: list[float] = []
@@ -140,8 +144,9 @@ def train(
             images = images.to(dev, non_blocking=True, memory_format=memory_format)
             labels = labels.to(dev, non_blocking=True)
             with torch.autocast(dev.type, dtype=amp_dtype, enabled=use_amp):
-                if hasattr(model, "forward_with_aux"):
-                    logits, aux = model.forward_with_aux(images)
+                forward_with_aux = getattr(model, "forward_with_aux", None)  # cell networks with an auxiliary head
+                if forward_with_aux is not None:
+                    logits, aux = forward_with_aux(images)
                 else:
                     logits, aux = model(images), None
                 loss = criterion(logits, labels)
@@ -170,7 +175,7 @@ def train(
             scaler.step(opt)
             scaler.update()
             sched.step()
-            if step + 1 in measure_at:
+            if step + 1 in measure_at and measure is not None:  # measure is set whenever measure_at is (checked above)
                 with torch.random.fork_rng(devices=[dev] if cuda else []):
                     measure(step + 1)
                 model.train()

@@ -1,12 +1,13 @@
 import pandas as pd
 
-from neurosage.analyses.cell_search import CellSearchConfig, run
-from neurosage.analyses.config import load_config
 from helpers import TINY_ANALYSIS
+from neurosage.analyses.cell_search import CellSearchConfig, run
+from neurosage.analyses.config_loading import load_config
 
 
 def test_table_row_costs_and_winner(tmp_path, tiny_fmnist):
-    config = load_config(CellSearchConfig, data=str(tiny_fmnist), budget=3, premature_steps=2, rerank_steps=3, final_steps=4, top_k=2, startup_trials=2, **TINY_ANALYSIS)
+    config = load_config(CellSearchConfig, data=str(tiny_fmnist), budget=3, premature_steps=2, rerank_steps=3, final_steps=4, top_k=2,
+                         startup_trials=2, **TINY_ANALYSIS)
     row = run(tmp_path, config).iloc[0]
     trials = pd.read_csv(tmp_path / "cell_search" / "search" / "trials.csv")
     rerank = pd.read_csv(tmp_path / "cell_search" / "rerank.csv")
@@ -20,7 +21,7 @@ def test_table_row_costs_and_winner(tmp_path, tiny_fmnist):
 
 
 def test_rerank_uses_its_own_network_and_the_winner_trains_on_the_whole_training_split(tmp_path, tiny_fmnist, monkeypatch):
-    import neurosage.analyses.common as common
+    import neurosage.analyses.search_protocol as common
 
     seen = []
     real_train = common.train

@@ -1,9 +1,9 @@
 import pandas as pd
 
-from neurosage.analyses.channel_search import ChannelSearchAnalysisConfig, correlation_with_ci, run
-from neurosage.analyses.config import load_config
-from neurosage.cli import main
 from helpers import TINY_ANALYSIS
+from neurosage.analyses.channel_search import ChannelSearchAnalysisConfig, correlation_with_ci, run
+from neurosage.analyses.config_loading import load_config
+from neurosage.cli import main
 
 
 def test_correlation_interval_by_hand():

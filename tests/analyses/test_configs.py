@@ -5,12 +5,13 @@ from pathlib import Path
 import pytest
 
 from neurosage.analyses import get_analysis
-from neurosage.analyses.config import load_config
+from neurosage.analyses.config_loading import load_config
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 ANALYSIS = {"table4-imagenet64": "neuro_search", "predictability-small": "predictability",
             "search-comparison-small": "search_comparison", "cell-search-small": "cell_search", "neuro-search-small": "neuro_search",
-            "channel-search-small": "channel_search", "predictability-powered": "predictability", "predictability-paper": "predictability"}
+            "channel-search-small": "channel_search", "predictability-powered": "predictability", "predictability-paper": "predictability",
+            "teacher-bench": "teacher_bench"}
 
 
 def test_every_config_is_known():
@@ -26,6 +27,10 @@ def test_config_loads(name):
         assert config.network.n_stem_cells == 0 and config.rerank_network.n_stem_cells is None and config.rerank_network.filters == 40
         assert config.teacher == "brain:MajajHong2015:V4,pIT,aIT" and config.teacher_args["path"].endswith("assy_dicarlo_MajajHong2015_public.nc")
         assert config.teacher_images.endswith("stimulus_hvm-public.zip") and config.alpha == 1.0
+    if name == "teacher-bench":  # the pre-registered plan of docs/small-scale.md, "The teacher bench"
+        pool = (config.n_architectures, tuple(config.checkpoints), config.mature_steps, config.long_subset, config.long_epochs)
+        assert pool == (128, (5, 10, 20), 200, 24, 10.0)
+        assert config.second_seed == 16 and tuple(config.bench_epochs) == (1.0, 10.0) and config.space == "layers-10" and config.n_bootstrap == 2000
     if name == "predictability-powered":  # the pre-registered plan of docs/small-scale.md
         assert config.n_architectures >= 128 and config.repeat_mature >= 16 and config.min_reliability == 0.7 and config.alpha == 1.0
         assert config.mature_steps >= 10 * max(config.checkpoints) and config.schedule == "cosine" and config.bn_recalibration > 0

@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
 
+from helpers import TINY_ANALYSIS
 from neurosage.analyses.embedded import Setup, SplitRuleError, embedded_setup, teacher_stimuli
 from neurosage.analyses.settings import EmbeddedConfig
 from neurosage.data_adapters.imageset import ImageSet
 from neurosage.rsa.rdm import compute_rdms
 from neurosage.teachers.teacher import Teacher
-from helpers import TINY_ANALYSIS
 
 
 def _images(ids, pixels_of=None):

@@ -3,13 +3,14 @@ import logging
 import pandas as pd
 import pytest
 
-from neurosage.analyses.config import load_config
-from neurosage.analyses.neuro_search import NeuroSearchConfig, run
 from helpers import TINY_ANALYSIS, assert_ceiled_scores
+from neurosage.analyses.config_loading import load_config
+from neurosage.analyses.neuro_search import NeuroSearchConfig, run
 
 
 def test_two_searches_and_table4(tmp_path, tiny_fmnist):
-    config = load_config(NeuroSearchConfig, data=str(tiny_fmnist), budget=3, premature_steps=2, rerank_steps=3, final_steps=4, top_k=2, startup_trials=2, **TINY_ANALYSIS)
+    config = load_config(NeuroSearchConfig, data=str(tiny_fmnist), budget=3, premature_steps=2, rerank_steps=3, final_steps=4, top_k=2,
+                         startup_trials=2, **TINY_ANALYSIS)
     table = run(tmp_path, config)
     assert list(table.network) == ["P-search", "TG-SAGE-neuro"]
     neuro = pd.read_csv(tmp_path / "neuro_search" / "TG-SAGE-neuro" / "trials.csv")
@@ -138,12 +139,13 @@ def test_both_winners_are_sized_to_the_parameter_target(tmp_path, tiny_fmnist, c
 def test_size_to_params_picks_the_filters_nearest_the_target_by_brute_force(tiny_fmnist):
     from types import SimpleNamespace
 
-    from neurosage.analyses.common import network_parameters, size_to_params
+    import numpy as np
+
+    from neurosage.analyses.search_protocol import network_parameters, size_to_params
     from neurosage.core.errors import ConfigError
     from neurosage.data_adapters.imageset import ImageSet
     from neurosage.spaces import get_space
     from neurosage.training.configs import NetworkConfig
-    import numpy as np
 
     train = ImageSet(np.zeros((4, 1, 28, 28), np.uint8), [0, 1, 2, 9])
     setup = SimpleNamespace(train=train)

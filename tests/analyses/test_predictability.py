@@ -6,13 +6,14 @@ import pandas as pd
 import pytest
 import scipy.stats
 
-from neurosage.analyses.config import load_config
-from neurosage.analyses.predictability import PredictabilityConfig, bootstrap_ci, correlations, run, summarize
 from helpers import TINY_ANALYSIS
+from neurosage.analyses.config_loading import load_config
+from neurosage.analyses.predictability import PredictabilityConfig, bootstrap_ci, correlations, run, summarize
 
 
 def test_correlations_written_match_an_independent_recomputation(tmp_path, tiny_fmnist):
-    config = load_config(PredictabilityConfig, data=str(tiny_fmnist), n_architectures=5, checkpoints=(2, 4), mature_steps=6, n_bootstrap=40, **TINY_ANALYSIS)
+    config = load_config(PredictabilityConfig, data=str(tiny_fmnist), n_architectures=5, checkpoints=(2, 4), mature_steps=6, n_bootstrap=40,
+                         **TINY_ANALYSIS)
     run(tmp_path, config)
     records = pd.read_csv(tmp_path / "predictability" / "records.csv")
     corr = pd.read_csv(tmp_path / "predictability" / "correlations.csv")
@@ -45,7 +46,8 @@ def test_correlations_of_a_perfect_predictor():
 def test_a_larger_pool_trains_only_the_new_architectures(tmp_path, tiny_fmnist, monkeypatch):
     import neurosage.analyses.predictability as predictability
 
-    small = load_config(PredictabilityConfig, data=str(tiny_fmnist), n_architectures=2, checkpoints=(2,), mature_steps=3, n_bootstrap=10, **TINY_ANALYSIS)
+    small = load_config(PredictabilityConfig, data=str(tiny_fmnist), n_architectures=2, checkpoints=(2,), mature_steps=3, n_bootstrap=10,
+                        **TINY_ANALYSIS)
     run(tmp_path / "grown", small)
     trained, original = [], predictability._architecture
     monkeypatch.setattr(predictability, "_architecture", lambda arch, *args: trained.append(arch) or original(arch, *args))
@@ -127,7 +129,8 @@ def test_summary_reliability_and_the_pre_registered_threshold():
 def test_a_pool_of_the_old_segment_protocol_is_refused(tmp_path, tiny_fmnist):
     from neurosage.core.errors import ConfigError
 
-    config = load_config(PredictabilityConfig, data=str(tiny_fmnist), n_architectures=1, checkpoints=(1,), mature_steps=2, n_bootstrap=10, **TINY_ANALYSIS)
+    config = load_config(PredictabilityConfig, data=str(tiny_fmnist), n_architectures=1, checkpoints=(1,), mature_steps=2, n_bootstrap=10,
+                         **TINY_ANALYSIS)
     stamp = tmp_path / "predictability" / "pool" / "pool.json"
     stamp.parent.mkdir(parents=True)
     stamp.write_text(json.dumps({"checkpoints": [1], "mature_steps": 2}))  # no "protocol": written before one run per architecture

@@ -3,11 +3,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from neurosage.core.errors import ConfigError
-
-from neurosage.analyses.config import load_config
-from neurosage.analyses.search_comparison import SearchComparisonConfig, progress_curve, run, top_k_genotypes
 from helpers import TINY_ANALYSIS
+from neurosage.analyses.config_loading import load_config
+from neurosage.analyses.search_comparison import SearchComparisonConfig, progress_curve, run, top_k_genotypes
+from neurosage.core.errors import ConfigError
 
 
 def test_progress_curve_by_hand():

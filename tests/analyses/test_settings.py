@@ -49,7 +49,7 @@ def _config_classes():
 def _numeric_fields():
     import dataclasses
 
-    from neurosage.analyses.config import field_types
+    from neurosage.analyses.config_loading import field_types
 
     for cls in _config_classes():
         types = field_types(cls)

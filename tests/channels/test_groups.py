@@ -5,8 +5,8 @@ import torchvision
 
 from neurosage.channels.groups import channel_groups
 from neurosage.channels.resize import resize_channels
-from neurosage.nets.models import cifar_resnet
 from neurosage.nets.build import build_network
+from neurosage.nets.models import cifar_resnet
 from neurosage.spaces.cell import NASNET_A, PNASNET_5
 
 

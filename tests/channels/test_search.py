@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from neurosage.training.configs import TrainConfig
+from helpers import tiny_task
 from neurosage.channels.search import ChannelSearchConfig, best_sizes, next_sizes, round_even, run_channel_search
 from neurosage.core.errors import ConfigError, RunFolderError
 from neurosage.nets.models import cifar_resnet
-from helpers import tiny_task
+from neurosage.training.configs import TrainConfig
 
 
 def _build():
@@ -47,7 +47,8 @@ def test_a_search_is_deterministic_per_seed_and_records_every_trial(tmp_path):
     assert all(second[g] == min(32, s + 4) for g, s in first.items())  # the first-trial rule
     assert all(4 <= s <= 32 and s % 2 == 0 for r in a.trials[1:] for s in r["sizes"].values())
     assert a.trials[-1]["params"] != a.trials[0]["params"]
-    other = run_channel_search(tmp_path / "c", _build, task.train_set, task.val_set, ChannelSearchConfig(**{**CONFIG.__dict__, "seed": 4}), progress=False)
+    other = run_channel_search(tmp_path / "c", _build, task.train_set, task.val_set, ChannelSearchConfig(**{**CONFIG.__dict__, "seed": 4}),
+                               progress=False)
     assert [r["val_top1"] for r in other.trials] != [r["val_top1"] for r in a.trials]
 
 
@@ -127,8 +128,9 @@ def test_the_metric_is_measured_over_the_trial_and_reduced_per_layer_as_conetv2(
 def test_the_trial_metric_is_the_per_layer_maximum_over_its_measurements(tmp_path):
     task = tiny_task(objective="p")
     config = ChannelSearchConfig(**{**CONFIG.__dict__, "trials": 2, "training": TrainConfig(steps=12, batch_size=8, lr=0.3), "metric_points": 3})
-    runs = {sel: run_channel_search(tmp_path / sel, _build, task.train_set, task.val_set, ChannelSearchConfig(**{**config.__dict__, "metric_selection": sel}),
-                                    progress=False).trials for sel in ("max", "last", "min")}
+    runs = {sel: run_channel_search(tmp_path / sel, _build, task.train_set, task.val_set,
+                                    ChannelSearchConfig(**{**config.__dict__, "metric_selection": sel}), progress=False).trials
+            for sel in ("max", "last", "min")}
     assert runs["max"][0]["metric_points"] == 3
     first = {sel: rows[0]["metric"] for sel, rows in runs.items()}  # trial 0 trains the same network in all three
     for g in first["max"]:
@@ -149,8 +151,8 @@ def test_the_teacher_metric_is_scaled_to_qcs_level_on_the_same_network_every_tri
                                 observe=observe).trials
     for row in scaled:  # the level is QC's on the same network; the teacher decides how it is shared among the groups
         assert row["mean_metric"] == pytest.approx(row["qc_now"]) and row["metric_scale"] > 0
-    raw = run_channel_search(tmp_path / "raw", _build, task.train_set, task.val_set, ChannelSearchConfig(**{**config.__dict__, "teacher_scale": "none"}),
-                             teacher=task.teacher, progress=False).trials
+    raw = run_channel_search(tmp_path / "raw", _build, task.train_set, task.val_set,
+                             ChannelSearchConfig(**{**config.__dict__, "teacher_scale": "none"}), teacher=task.teacher, progress=False).trials
     assert raw[0]["metric_scale"] is None
     assert scaled[0]["mean_metric"] == pytest.approx(scaled[0]["metric_scale"] * raw[0]["mean_metric"])  # trial 0: the same network
     ratio = {g: scaled[0]["metric"][g] / raw[0]["metric"][g] for g in raw[0]["metric"]}

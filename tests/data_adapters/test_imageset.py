@@ -66,3 +66,13 @@ def test_pixel_hashes_see_equal_images_whatever_their_ids():
     ha, hb = a.pixel_hashes(chunk=7), b.pixel_hashes(chunk=4)
     assert len(set(ha.tolist())) == 50  # distinct images, distinct hashes
     np.testing.assert_array_equal(hb, ha[::-1][10:40])
+
+
+def test_mean_and_std_normalise_together(grey):
+    # one without the other used to pass: mean alone failed at the first image (AttributeError), std alone was ignored
+    with pytest.raises(ValueError, match="mean was given without std"):
+        grey.with_conversion(mean=0.5)
+    with pytest.raises(ValueError, match="std was given without mean"):
+        ImageSet(np.zeros((2, 1, 4, 4), dtype=np.uint8), std=0.25)
+    normalised = grey.with_conversion(mean=0.5, std=0.25)
+    assert normalised.with_conversion(size=4).conversion["std"] == [0.25]  # a later conversion keeps both

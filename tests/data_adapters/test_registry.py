@@ -86,9 +86,8 @@ def test_the_example_plugin_package_installs_and_registers(tmp_path, monkeypatch
 
 def test_loader_arguments_are_typed_from_their_annotations(tmp_path):
     from helpers import write_brainio_netcdf
-
-    from neurosage.data_adapters.registry import loader_arguments
     from neurosage.data_adapters.majajhong2015 import load_majajhong2015
+    from neurosage.data_adapters.registry import loader_arguments
 
     typed = loader_arguments(load_majajhong2015, {"average": "false", "time_window": "70,170", "regions": "V4, IT", "path": "a.nc"}, "MajajHong2015")
     assert typed == {"average": False, "time_window": (70.0, 170.0), "regions": ("V4", "IT"), "path": "a.nc"}

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from neurosage.data_adapters.simulated import noise_sd, simulate_recording
 from neurosage.assembly import average_repetitions, validate
+from neurosage.data_adapters.simulated import noise_sd, simulate_recording
 
 
 def test_simulated_recording_has_real_recording_form(rng):

@@ -2,12 +2,12 @@
 import pandas as pd
 import pytest
 
-from neurosage.analyses.config import load_config
+from helpers import TINY_ANALYSIS
+from neurosage.analyses.config_loading import load_config
 from neurosage.analyses.predictability import PredictabilityConfig
 from neurosage.analyses.predictability import run as run_predictability
-from helpers import TINY_ANALYSIS
-from neurosage.figures.published import TABLES, load_published
 from neurosage.cli import main
+from neurosage.figures.published import TABLES, load_published
 
 
 def test_published_tables_hold_the_paper_values():

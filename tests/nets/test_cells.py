@@ -3,8 +3,8 @@ import torch
 
 from neurosage.nets.build import build_network
 from neurosage.nets.measure import count_flops, count_parameters
-from neurosage.spaces.cell import NASNET_A, PNASNET_5
 from neurosage.spaces import get_space
+from neurosage.spaces.cell import NASNET_A, PNASNET_5
 
 
 def _close(value, published, tol=0.02):

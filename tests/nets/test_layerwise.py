@@ -3,12 +3,12 @@ import pytest
 import torch
 
 from neurosage.core.errors import ConfigError
-from neurosage.nets.layerwise import LayerNetwork, concat_padded
-from neurosage.spaces.layerwise import Layer, LayerGenotype, LayerSpace
 from neurosage.nets.build import build_network
+from neurosage.nets.layerwise import LayerNetwork, concat_padded
 from neurosage.nets.measure import count_flops, count_parameters
-from neurosage.spaces.cell import PNASNET_5
 from neurosage.spaces import get_space
+from neurosage.spaces.cell import PNASNET_5
+from neurosage.spaces.layerwise import Layer, LayerGenotype, LayerSpace
 
 
 @pytest.mark.parametrize("name", ["layers-10", "layers-20"])

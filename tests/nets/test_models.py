@@ -32,9 +32,9 @@ def test_feature_model_extracts_named_layers():
 def test_pretrained_weights_come_from_the_torch_cache_with_their_preprocessing(tmp_path, monkeypatch):
     import torchvision
 
+    from helpers import random_stimuli
     from neurosage.core.errors import ConfigError
     from neurosage.nets.models import model_inputs, pretrained_cache_path
-    from helpers import random_stimuli
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     path = pretrained_cache_path("squeezenet1_1")

@@ -5,8 +5,9 @@ import textwrap
 import pytest
 import torch
 
+from neurosage.nets import OPS
 from neurosage.nets.ops import FactorizedReduce, StridedPointwiseConv
-from neurosage.spaces.primitives import OP_SETS, OPS
+from neurosage.spaces.primitives import OP_SETS
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
@@ -58,7 +59,7 @@ def test_every_op_trains_in_channels_last_without_crashing():
     """torch 2.14's CPU backward of a strided 1x1 conv in channels_last corrupts the heap; our ops avoid it."""
     code = textwrap.dedent("""
         import torch
-        from neurosage.spaces.primitives import OPS
+        from neurosage.nets import OPS
         torch.manual_seed(0)
         for _ in range(15):
             for name in sorted(OPS):

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from neurosage.assembly import average_repetitions
-from neurosage.rsa.ceiling import noise_ceilings, spearman_brown
-from neurosage.data_adapters.simulated import simulate_recording
 from neurosage.core.errors import ConfigError
+from neurosage.data_adapters.simulated import simulate_recording
+from neurosage.rsa.ceiling import noise_ceilings, spearman_brown
 from neurosage.rsa.compare import compare_rdms
 from neurosage.rsa.rdm import compute_rdm
 

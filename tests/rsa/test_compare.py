@@ -5,8 +5,8 @@ import torch
 
 from neurosage.assembly import make_assembly
 from neurosage.rsa.compare import compare_rdms, pearson_full, pearson_triangles
-from neurosage.rsa.rdm import RDMAlignmentError, compute_rdm, compute_rdms, upper_triangle
 from neurosage.rsa.interop import to_rsatoolbox
+from neurosage.rsa.rdm import RDMAlignmentError, compute_rdm, compute_rdms, upper_triangle
 
 
 @pytest.mark.parametrize("method,ref_method", [("pearson", "corr"), ("spearman", "spearman"), ("kendall_tau_a", "tau-a")])

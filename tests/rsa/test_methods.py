@@ -47,22 +47,22 @@ def _cka_feature_space(x, y):
     return np.linalg.norm(y.T @ x) ** 2 / (np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y))
 
 
-def _hsic_unbiased(k, l):
-    """Song et al. (2012), eq. 5: the unbiased HSIC estimator, written out term by term."""
+def _hsic_unbiased(k, ell):
+    """Song et al. (2012), eq. 5: the unbiased HSIC estimator (kernel matrices K and L), written out term by term."""
     n = k.shape[0]
-    k, l = k.copy(), l.copy()
+    k, ell = k.copy(), ell.copy()
     np.fill_diagonal(k, 0)
-    np.fill_diagonal(l, 0)
+    np.fill_diagonal(ell, 0)
     one = np.ones(n)
-    return (np.trace(k @ l) + (one @ k @ one) * (one @ l @ one) / ((n - 1) * (n - 2)) - 2 / (n - 2) * (one @ k @ l @ one)) / (n * (n - 3))
+    return (np.trace(k @ ell) + (one @ k @ one) * (one @ ell @ one) / ((n - 1) * (n - 2)) - 2 / (n - 2) * (one @ k @ ell @ one)) / (n * (n - 3))
 
 
 def test_linear_cka_from_rdms_matches_the_reference_formulas(rng):
     x = rng.normal(size=(20, 30)) + 2.0
     y = x[:, :10] @ rng.normal(size=(10, 15)) + rng.normal(size=(20, 15))
     biased = _cka_feature_space(x, y)
-    k, l = x @ x.T, y @ y.T
-    unbiased = _hsic_unbiased(k, l) / np.sqrt(_hsic_unbiased(k, k) * _hsic_unbiased(l, l))
+    gram_x, gram_y = x @ x.T, y @ y.T
+    unbiased = _hsic_unbiased(gram_x, gram_y) / np.sqrt(_hsic_unbiased(gram_x, gram_x) * _hsic_unbiased(gram_y, gram_y))
     assert linear_cka(x, y) == pytest.approx(biased, abs=1e-12)
     assert linear_cka(x, y, unbiased=True) == pytest.approx(unbiased, abs=1e-12)
     for rdm_method in ("sqeuclidean", "euclidean"):
@@ -124,9 +124,9 @@ def test_brain_teacher_with_crossnobis_and_rho_a_keeps_its_choices(rng, tmp_path
     from neurosage.teachers.teacher import Teacher, brain_teacher
 
     assembly, _, _ = _repeated_assembly(rng, n_rep=4)
-    teacher = brain_teacher(assembly, method="crossnobis", compare="rho-a", ceiling_splits=3)
+    teacher = brain_teacher(assembly, rdm_method="crossnobis", compare_method="rho-a", ceiling_splits=3)
     assert (teacher.rdm_method, teacher.compare_method) == ("crossnobis", "rho_a")
-    assert all(c.method == "crossnobis" and c.compare == "rho_a" for c in teacher.ceiling_details.values())
+    assert all(c.rdm_method == "crossnobis" and c.compare_method == "rho_a" for c in teacher.ceiling_details.values())
     loaded = Teacher.load(teacher.save(tmp_path / "teacher.nc"))
     assert (loaded.rdm_method, loaded.compare_method) == ("crossnobis", "rho_a")
 
@@ -136,7 +136,6 @@ def test_candidates_are_scored_by_the_teachers_choices(rng):
     import torch
 
     from helpers import random_stimuli
-
     from neurosage.nets.models import cifar_resnet
     from neurosage.teachers.scoring import score_model_rdms
     from neurosage.teachers.teacher import network_teacher
@@ -144,7 +143,7 @@ def test_candidates_are_scored_by_the_teachers_choices(rng):
     stimuli = random_stimuli(rng, 10)
     torch.manual_seed(0)
     net = cifar_resnet(n=1, num_classes=10, in_channels=1, width=4).eval()
-    teacher = network_teacher(net, stimuli, ["stack1"], method="crossnobis", compare="cka_unbiased", subsample_features=None)
+    teacher = network_teacher(net, stimuli, ["stack1"], rdm_method="crossnobis", compare_method="cka_unbiased", subsample_features=None)
     assert teacher.rdm_method == "crossnobis"  # recorded as asked; a network layer has no repetitions, so its RDM is sqeuclidean
     scores, rdms = score_model_rdms(net, teacher, ["stack1", "stack2"], rdm=RDMOptions(subsample_features=None))
     assert teacher.rdms.attrs["method"] == rdms.attrs["method"] == "sqeuclidean"
@@ -156,10 +155,10 @@ def test_ceilings_are_not_divided_into_a_comparison_that_is_no_correlation(rng):
     from neurosage.teachers.teacher import brain_teacher
 
     assembly, _, _ = _repeated_assembly(rng, n_rep=4)
-    teacher = brain_teacher(assembly, method="sqeuclidean", compare="cka", ceiling_splits=3)
+    teacher = brain_teacher(assembly, rdm_method="sqeuclidean", compare_method="cka", ceiling_splits=3)
     assert teacher.ceilings is None  # a CKA over a Pearson reliability would mean nothing
-    assert teacher.ceiling_details["V4"].compare == "pearson"  # the recording's reliability is still described
-    assert brain_teacher(assembly, compare="spearman", ceiling_splits=3).ceilings is not None
+    assert teacher.ceiling_details["V4"].compare_method == "pearson"  # the recording's reliability is still described
+    assert brain_teacher(assembly, compare_method="spearman", ceiling_splits=3).ceilings is not None
 
 
 def test_rsatoolbox_string_descriptors_stay_strings(tmp_path, rng):

@@ -6,8 +6,8 @@ import torch
 import xarray as xr
 
 from neurosage.assembly import average_repetitions, make_assembly
-from neurosage.rsa.rdm import compute_rdm, compute_rdms, stack_rdms, subsample_rdm
 from neurosage.rsa.interop import from_rsatoolbox, to_rsatoolbox
+from neurosage.rsa.rdm import compute_rdm, compute_rdms, stack_rdms, subsample_rdm
 
 SHAPES = [(5, 3), (17, 40), (60, 8), (33, 200)]
 

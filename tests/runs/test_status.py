@@ -4,12 +4,13 @@ import pytest
 
 from neurosage.core.errors import RunFolderError
 from neurosage.runs.journal import Journal
+from neurosage.runs.lock import run_lock
 from neurosage.runs.provenance import record_run
 from neurosage.runs.status import format_status, search_status
 
 
 def test_the_status_of_a_running_search_shows_progress_best_and_what_is_in_flight(tmp_path):
-    with record_run(tmp_path, {"budget": 6, "algo": "tpe", "objective": "p+tg", "space": "pnas"}):
+    with run_lock(tmp_path), record_run(tmp_path, {"budget": 6, "algo": "tpe", "objective": "p+tg", "space": "pnas"}):
         journal = Journal(tmp_path / "journal.sqlite")
         t0 = time.time()
         for tid, score in ((0, 0.4), (1, 0.7)):
@@ -34,3 +35,28 @@ def test_status_of_a_folder_without_a_search_names_the_searches_inside(tmp_path)
     with pytest.raises(RunFolderError, match="holds no search journal.*search_comparison/rl-p-0"):
         search_status(tmp_path)
     assert not (tmp_path / "journal.sqlite").exists()  # status writes nothing
+
+
+def test_a_search_whose_driver_was_killed_shows_as_stopped_never_running(tmp_path):
+    """SIGKILL leaves run.json saying "running" and the lock in place: status asks whether the lock's pid lives."""
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    from neurosage.runs.layout import LOCK_FILE
+
+    code = ("import os, sys, time; from neurosage.runs.lock import run_lock; from neurosage.runs.provenance import record_run\n"
+            "with run_lock(sys.argv[1]), record_run(sys.argv[1], {'budget': 4, 'algo': 'tpe', 'objective': 'p', 'space': 'pnas'}):\n"
+            "    from neurosage.runs.journal import Journal; Journal(sys.argv[1] + '/journal.sqlite').propose(0, {}, 'g0', time.time())\n"
+            "    print('ready', flush=True); time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    assert search_status(tmp_path)["session"] == "running"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert json.loads((tmp_path / LOCK_FILE).read_text())["pid"] == proc.pid  # the lock and run.json still say running
+    status = search_status(tmp_path)
+    assert status["session"].startswith(f"stopped without a clean exit (pid {proc.pid} gone)") and "--resume" in status["session"]
+    assert status["in_flight"] == [] and status["eta_seconds"] is None
+    assert "running" not in format_status(status).split("since")[0]

@@ -2,9 +2,9 @@ from dataclasses import replace
 
 import pytest
 
+from helpers import tiny_task
 from neurosage.search.candidate import evaluate_candidate
 from neurosage.spaces import get_space
-from helpers import tiny_task
 
 
 def test_record_has_scores_matrix_and_costs():

@@ -10,13 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from helpers import tiny_task
 from neurosage.core.errors import SearchFailed
-
 from neurosage.runs.journal import Journal
-from neurosage.search.export import load_trials
+from neurosage.runs.trials import load_trials
 from neurosage.search.driver import run_search
 from neurosage.spaces import get_space
-from helpers import tiny_task
 
 SPACE = get_space("pnas", n_blocks=2)
 
@@ -291,8 +290,9 @@ def test_with_a_cluster_as_many_candidates_run_as_it_has_worker_threads_unless_c
 def test_trials_csv_is_rewritten_after_every_trial_and_the_log_file_has_a_line_each(tmp_path, monkeypatch):
     import neurosage.search.driver as driver
 
-    written, export = [], driver.export_trials
-    monkeypatch.setattr(driver, "export_trials", lambda journal, run_dir, attrs=None: written.append(len(export(journal, run_dir, attrs))) or export(journal, run_dir, attrs))
+    written, export = [], driver.write_trial_tables
+    monkeypatch.setattr(driver, "write_trial_tables",
+                        lambda journal, run_dir, attrs=None: written.append(len(export(journal, run_dir, attrs))) or export(journal, run_dir, attrs))
     run_search(tmp_path, SPACE, tiny_task(), budget=3, progress=False)
     assert written == [1, 2, 3, 3]  # after each trial, then once at the end
     log = (tmp_path / "neurosage.log").read_text()

@@ -5,15 +5,14 @@ import pandas as pd
 import pytest
 import torch
 
+from helpers import ask_tell_history, tiny_task
 from neurosage.core.errors import RunFolderError
-from neurosage.search.driver import SEARCHER_STATE
-
-from neurosage.search.rl import RLSearcher, decisions
+from neurosage.runs import RunFolder
+from neurosage.search import make_searcher
 from neurosage.search.driver import run_search
 from neurosage.search.random_search import RandomSearcher
-from neurosage.search import make_searcher
+from neurosage.search.rl import RLSearcher, decisions
 from neurosage.spaces import get_space
-from helpers import ask_tell_history, tiny_task
 
 
 def _reward(genotype):
@@ -95,7 +94,7 @@ def test_a_resumed_rl_search_proposes_what_an_uninterrupted_one_does(tmp_path):
 
 def _layer_reward(genotype):
     """A cheap synthetic objective over layers-10: 3x3 kernels and 64 filters are good."""
-    return sum(l.height == 3 and l.width == 3 for l in genotype.layers) + 0.5 * sum(l.filters == 64 for l in genotype.layers)
+    return sum(layer.height == 3 and layer.width == 3 for layer in genotype.layers) + 0.5 * sum(layer.filters == 64 for layer in genotype.layers)
 
 
 def test_controller_learns_over_the_layer_space_more_than_random_search_over_5_seeds():
@@ -142,15 +141,15 @@ def test_a_killed_rl_search_over_layers_resumes_from_its_saved_state(tmp_path, m
     kw = dict(space=space, task=task, algo="rl", seed=2, progress=False, searcher_kwargs={"learning_rate": 0.05})
     whole = run_search(tmp_path / "whole", budget=5, **kw)
     run_search(tmp_path / "cut", budget=3, **kw)
-    state = torch.load(tmp_path / "cut" / SEARCHER_STATE, weights_only=False)
+    state = torch.load(RunFolder(tmp_path / "cut").searcher_state, weights_only=False)
     assert state["applied"] == 3 and state["next_tid"] == 3
     updates, update = [], RLSearcher._update
     monkeypatch.setattr(RLSearcher, "_update", lambda self, choices, reward: updates.append(reward) or update(self, choices, reward))
     resumed = run_search(tmp_path / "cut", budget=5, resume=True, **kw)
     assert len(updates) == 2  # the state was loaded: only trials 3 and 4 update the controller, none is replayed
     assert list(resumed.trials.sort_values("tid").genotype) == list(whole.trials.sort_values("tid").genotype)
-    whole_state = torch.load(tmp_path / "whole" / SEARCHER_STATE, weights_only=False)
-    resumed_state = torch.load(tmp_path / "cut" / SEARCHER_STATE, weights_only=False)
+    whole_state = torch.load(RunFolder(tmp_path / "whole").searcher_state, weights_only=False)
+    resumed_state = torch.load(RunFolder(tmp_path / "cut").searcher_state, weights_only=False)
     for name, weight in whole_state["controller"].items():
         assert torch.equal(weight, resumed_state["controller"][name])
     assert all(g.startswith("layers: ") for g in resumed.trials.genotype)
@@ -204,8 +203,8 @@ def _sparse_accuracy(genotype):
     """An accuracy-like objective in [0, 1] over a layer-wise space: 3x3 kernels, and few skip connections."""
     layers = genotype.layers
     pairs = sum(i for i in range(len(layers)))
-    kernels = np.mean([l.height == 3 and l.width == 3 for l in layers])
-    return 0.5 * kernels + 0.5 * (1 - sum(len(l.inputs) for l in layers) / pairs)
+    kernels = np.mean([layer.height == 3 and layer.width == 3 for layer in layers])
+    return 0.5 * kernels + 0.5 * (1 - sum(len(layer.inputs) for layer in layers) / pairs)
 
 
 def test_the_zoph_le_controller_learns_layers_20_faster_than_random_search():

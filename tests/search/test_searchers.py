@@ -1,9 +1,9 @@
 import numpy as np
 
+from helpers import ask_tell_history
 from neurosage.search.random_search import RandomSearcher
 from neurosage.search.tpe import TPESearcher
 from neurosage.spaces import get_space
-from helpers import ask_tell_history
 
 
 def _objective(genotype):

@@ -14,8 +14,8 @@ import time
 
 import pandas as pd
 import pytest
-from helpers import write_fashion_mnist
 
+from helpers import write_fashion_mnist
 from neurosage.cli import main
 from neurosage.runs.journal import Journal
 from neurosage.runs.status import peak_running

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from neurosage.analyses.config import load_config
+from neurosage.analyses.config_loading import load_config
 from neurosage.analyses.settings import SearchConfig
 from neurosage.cli import main
 from neurosage.core.errors import ConfigError

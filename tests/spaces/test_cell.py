@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from hyperopt.pyll.stochastic import sample
 
-from neurosage.spaces.cell import NASNET_A, PNASNET_5, Block, Cell, Genotype, output_states
 from neurosage.spaces import get_space
+from neurosage.spaces.cell import NASNET_A, PNASNET_5, Block, Cell, Genotype, output_states
 
 
 @pytest.mark.parametrize("genotype", [NASNET_A, PNASNET_5])
@@ -19,8 +19,14 @@ def test_genotype_string_is_readable():
 def test_invalid_block_input_is_rejected():
     with pytest.raises(ValueError, match="block 0 input 2 is invalid"):
         Cell((Block((2, 0), ("skip_connect", "skip_connect")),), (2,))
-    with pytest.raises(ValueError, match="unknown op"):
-        Cell((Block((0, 1), ("conv_9x9", "skip_connect")),), (2,))
+
+
+def test_an_unknown_op_is_refused_when_the_network_is_built():
+    from neurosage.nets.build import build_network
+
+    genotype = Genotype(Cell((Block((0, 1), ("conv_9x9", "skip_connect")),), (2,)))  # ops are data until built
+    with pytest.raises(ValueError, match="unknown op 'conv_9x9'"):
+        build_network(genotype, num_classes=2)
 
 
 @pytest.mark.parametrize("name,n_labels", [("pnas", 5 * 4), ("nasnet", 2 * 5 * (4 + 1))])  # NASNet: + a combiner per block

@@ -4,8 +4,8 @@ from hyperopt import hp, space_eval
 from hyperopt.pyll.stochastic import sample
 
 from neurosage.core.errors import ConfigError
-from neurosage.spaces.layerwise import Layer, LayerGenotype, LayerSpace
 from neurosage.spaces import SPACES, get_space, parse_genotype
+from neurosage.spaces.layerwise import Layer, LayerGenotype, LayerSpace
 
 
 @pytest.mark.parametrize("name,depth", [("layers-10", 10), ("layers-20", 20)])
@@ -47,7 +47,7 @@ def test_hyperopt_points_and_random_samples_are_valid_genotypes():
     assert fixed["l0/stride"] == 1  # one stride: not a hyperopt decision
     vals = {k: 0 for k in fixed if k.startswith("l") and not k.endswith("stride")}
     first = get_space("layers-10").genotype(space_eval(fixed, vals))
-    assert all(l.height == 1 and l.filters == 24 and l.inputs == () for l in first.layers)
+    assert all(layer.height == 1 and layer.filters == 24 and layer.inputs == () for layer in first.layers)
 
 
 @pytest.mark.parametrize("text,match", [

@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
-
-from helpers import random_stimuli
 import torch
 
+from helpers import random_stimuli
 from neurosage.nets.models import build_model
 from neurosage.teachers.kinds import teacher_from_spec
 

@@ -1,12 +1,11 @@
 import pytest
 
 from helpers import random_stimuli
-
-from neurosage.training.configs import RDMOptions
 from neurosage.nets.models import cifar_resnet
 from neurosage.teachers.scoring import score_model
-from neurosage.training.activations import model_rdms
 from neurosage.teachers.teacher import network_teacher
+from neurosage.training.activations import model_rdms
+from neurosage.training.configs import RDMOptions
 
 
 @pytest.fixture

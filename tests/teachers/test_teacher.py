@@ -1,15 +1,14 @@
 import numpy as np
 import pytest
-
-from helpers import random_stimuli
 import torch
 import torchvision
 
-from neurosage.data_adapters.simulated import simulate_recording
+from helpers import random_stimuli
 from neurosage.assembly import average_repetitions, make_assembly
-from neurosage.rsa.rdm import compute_rdm, subsample_rdm
-from neurosage.nets.models import FeatureModel, cifar_resnet
 from neurosage.core.seeding import derive_seed
+from neurosage.data_adapters.simulated import simulate_recording
+from neurosage.nets.models import FeatureModel, cifar_resnet
+from neurosage.rsa.rdm import compute_rdm, subsample_rdm
 from neurosage.teachers.teacher import Teacher, brain_teacher, network_teacher
 
 

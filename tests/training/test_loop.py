@@ -3,14 +3,14 @@ import pytest
 import torch
 from torch.utils.data import TensorDataset
 
-from neurosage.nets.build import build_network
-from neurosage.spaces import get_space
 from neurosage.assembly import select_regions
 from neurosage.data_adapters.imageset import ImageSet
-from neurosage.training.configs import TrainConfig
-from neurosage.training.evaluation import evaluate
+from neurosage.nets.build import build_network
+from neurosage.spaces import get_space
 from neurosage.training.activations import extract_activations
 from neurosage.training.batches import memory_format_for, training_batches
+from neurosage.training.configs import TrainConfig
+from neurosage.training.evaluation import evaluate
 from neurosage.training.loop import resolve_steps, train
 
 

@@ -12,18 +12,25 @@ import ast
 import difflib
 import inspect
 import math
+import sys
 import typing
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, TypeVar
-
-import tomllib
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from neurosage.core.errors import ConfigError
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, as the tomli package
+    import tomli as tomllib
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 __all__ = ["Range", "check_settings", "load_config", "config_keys", "field_types", "field_docs"]
 
-C = TypeVar("C")
+C = TypeVar("C", bound="DataclassInstance")
 
 
 def config_keys(cls: type) -> list[str]:
@@ -40,7 +47,7 @@ def field_docs(cls: type) -> dict[str, str]:
         lines = inspect.getsource(klass).splitlines()
         for node in ast.walk(ast.parse(inspect.cleandoc("\n".join(lines)) if lines[0].startswith(" ") else "\n".join(lines))):
             if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-                comments = []
+                comments: list[str] = []
                 i = node.lineno - 2
                 while i >= 0 and lines[i].strip().startswith("#:"):
                     comments.insert(0, lines[i].strip()[2:].strip())
@@ -53,7 +60,7 @@ def field_docs(cls: type) -> dict[str, str]:
 def field_types(cls: type) -> dict[str, type]:
     """Each field's value type: ``int``, ``float``, ``str``, ``bool`` or ``tuple`` (``X | None`` gives ``X``)."""
     hints = typing.get_type_hints(cls)
-    out = {}
+    out: dict[str, type] = {}
     for f in fields(cls):
         hint = hints[f.name]
         args = [a for a in typing.get_args(hint) if a is not type(None)]
@@ -124,7 +131,8 @@ def check_settings(config: Any, ranges: dict[str, Range]) -> None:
                                   f"write {key} as {'an integer' if kind is int else 'a number'} (TOML: no quotes)", field=f.name)
             allowed = ranges.get(f.name)
             if allowed is None:
-                raise ConfigError(f"{type(config).__name__}.{f.name} has no declared range", "declare it in neurosage.analyses.settings.RANGES", field=f.name)
+                raise ConfigError(f"{type(config).__name__}.{f.name} has no declared range", "declare it in neurosage.analyses.settings.RANGES",
+                                  field=f.name)
             if not allowed.contains(float(item)):
                 raise ConfigError(f"{key} = {value!r} is out of range", f"set {key} to {allowed.describe()}", field=f.name)
 
@@ -188,7 +196,8 @@ def _from_toml(path: Path, known: list[str]) -> dict[str, Any]:
     raw = {k.replace("-", "_"): v for k, v in text.items()}
     if len(raw) != len(text):
         twice = sorted({k for k in text if sum(o.replace("-", "_") == k.replace("-", "_") for o in text) > 1})
-        raise ConfigError(f"the same option is written twice ({twice})", "keep one of them (n-train and n_train are one key)", file=path, field=twice[0].replace("-", "_"))
+        raise ConfigError(f"the same option is written twice ({twice})", "keep one of them (n-train and n_train are one key)", file=path,
+                          field=twice[0].replace("-", "_"))
     table = raw.get("teacher")
     if isinstance(table, dict):
         table = {k.replace("-", "_"): v for k, v in table.items()}
@@ -209,7 +218,8 @@ def _from_toml(path: Path, known: list[str]) -> dict[str, Any]:
                 raise ConfigError(f"{name.replace('_', '-')} is given twice (top level and [slurm] {key})", "keep one of them", file=path, field=name)
             raw[name] = value
     elif slurm is not None:
-        raise ConfigError("slurm must be a table", "write [slurm] on its own line, then jobs = 2, partition = \"...\" under it", file=path, field="slurm")
+        raise ConfigError("slurm must be a table", "write [slurm] on its own line, then jobs = 2, partition = \"...\" under it", file=path,
+                          field="slurm")
     for key in PATH_KEYS:
         if isinstance(raw.get(key), str):
             raw[key] = _resolve(path, raw[key])

@@ -4,16 +4,18 @@ Brain-Score cannot be installed beside neurosage (``brainscore-core`` pins ``xar
 is self-contained: it imports neither neurosage nor anything neurosage needs beyond torch, numpy and Pillow.
 It holds
 
-- ``__init__.py``: registers the model in ``brainscore_vision.model_registry`` as a ``ModelCommitment`` with
-  the module-path layers and the region-layer map;
-- ``model.py``: rebuilds the network from its genotype string and loads ``weights.pt``; converts image files
-  as neurosage shows stimulus files to the candidates (8-bit RGB stored at 128 px, then the candidates'
-  channels, side and normalisation); ``build_model``, ``preprocess``, ``get_model``, ``get_layers``;
+- ``__init__.py``, ``model.py`` and ``test.py``: copied unchanged from the template files in
+  ``neurosage/export/brainscore_plugin/`` (package data, linted and type-checked with the rest); they read what
+  the trial is from ``neurosage_export.json``. ``__init__.py`` registers the model in
+  ``brainscore_vision.model_registry`` as a ``ModelCommitment`` with the module-path layers and the region-layer
+  map; ``model.py`` rebuilds the network from its genotype string and loads ``weights.pt``, and converts image
+  files as neurosage shows stimulus files to the candidates (8-bit RGB stored at 128 px, then the candidates'
+  channels, side and normalisation); ``test.py`` checks the plugin offline in Brain-Score;
 - ``neurosage_net/``: the network code (spaces, ops, cells, skeletons, registry), copied from this neurosage
   with its ``neurosage.`` imports made relative (:func:`vendor_network_code`);
 - ``weights.pt`` (the trial's ``state_dict``), ``region_layer_map/<identifier>.json`` (Brain-Score region ->
-  module path, from TG's best layer per teacher endpoint), ``requirements.txt``, ``metadata.yaml``,
-  ``test.py`` and ``neurosage_export.json`` (where it came from).
+  module path, from TG's best layer per teacher endpoint), ``requirements.txt``, ``metadata.yaml`` and
+  ``neurosage_export.json`` (the trial's network, input, layers and map, and where it came from).
 
 Layers are module paths (endpoint ``cell_1`` is module ``cells.1``, ``layer_3`` is ``convs.3``): Brain-Score
 hooks modules, and the ``pool`` endpoint, a function, has none.
@@ -22,7 +24,7 @@ hooks modules, and the ``pool`` endpoint, a function, has none.
 from __future__ import annotations
 
 import contextlib
-import json
+import importlib.resources
 import logging
 import re
 import shutil
@@ -35,9 +37,7 @@ from typing import Any
 
 from neurosage.core.atomic import write_json, write_text
 from neurosage.core.errors import ConfigError
-from neurosage.runs.journal import Journal
-from neurosage.runs.provenance import PROVENANCE_FILE
-from neurosage.search.weights import WEIGHTS_DIR
+from neurosage.runs.folder import RunFolder
 
 __all__ = ["VENDORED", "VENDOR_PACKAGE", "BRAIN_SCORE_REGIONS", "STORAGE_SIZE", "endpoint_modules", "region_layer_map",
            "vendor_network_code", "export_brainscore"]
@@ -58,8 +58,13 @@ BRAIN_SCORE_REGIONS = ("V1", "V2", "V4", "IT")
 IT_SUBREGIONS = ("pIT", "cIT", "aIT")
 #: The side at which neurosage stores stimulus image files before converting them (``load_stimulus_images``).
 STORAGE_SIZE = 128
-#: Marks a folder this module wrote (it may be overwritten by a new export).
+#: Marks a folder this module wrote (it may be overwritten by a new export); the plugin's code reads the trial from it.
 MARKER = "neurosage_export.json"
+#: The plugin's code: its file name -> the template file in ``neurosage/export/brainscore_plugin/`` (package data, not a
+#: package of neurosage: the plugin's ``__init__.py`` imports Brain-Score, so its template is stored as ``plugin_init.py``).
+TEMPLATES = {"__init__.py": "plugin_init.py", "model.py": "model.py", "test.py": "test.py"}
+#: The templates' one placeholder, replaced by the plugin's Brain-Score identifier.
+IDENTIFIER_PLACEHOLDER = "__IDENTIFIER__"
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _IMPORT = re.compile(r"^(\s*)from neurosage((?:\.\w+)*) import ", re.M)
@@ -160,17 +165,7 @@ def region_layer_map(best_layer: Mapping[str, str], scores: Mapping[str, float],
 
 # ---------------------------------------------------------------------------------------------- the run's trial
 
-def _run_record(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / PROVENANCE_FILE
-    if not path.is_file():
-        raise ConfigError("not a search's run folder (it has no run.json)", "give the folder of a neurosage search", file=run_dir, field="run_dir")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise ConfigError(f"damaged run record ({exc})", "restore run.json from a copy", file=path, field="run_dir") from None
-
-
-def _choose_trial(run_dir: Path, record: Mapping[str, Any], trial: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
+def _choose_trial(folder: RunFolder, record: Mapping[str, Any], trial: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """The trial's journal record and its kept-weights entry (default: the best finished trial by the search's objective)."""
     kept = record.get("weights") or {}
     entries = {int(e["trial"]): e for e in kept.get("trials", [])}
@@ -178,9 +173,9 @@ def _choose_trial(run_dir: Path, record: Mapping[str, Any], trial: int | None) -
         why = f"keep-weights = {kept['keep']}" if "keep" in kept else "it ran before neurosage kept weights"
         raise ConfigError(f"this search kept no trial weights ({why})",
                           "start a new search with --keep-weights K (resuming keeps weights only of the trials it runs, not of finished ones)",
-                          file=run_dir / PROVENANCE_FILE, field="keep_weights")
-    journal = run_dir / "journal.sqlite"
-    rows = {row["tid"]: {**row["record"], "tid": row["tid"]} for row in Journal(journal).rows()} if journal.is_file() else {}
+                          file=folder.provenance_file, field="keep_weights")
+    journal = folder.journal_file
+    rows = {row["tid"]: {**row["record"], "tid": row["tid"]} for row in folder.journal().rows()} if folder.has_journal() else {}
     if trial is None:
         ok = [r for r in rows.values() if r.get("status") == "ok" and r.get("score") is not None]
         if not ok:
@@ -188,16 +183,17 @@ def _choose_trial(run_dir: Path, record: Mapping[str, Any], trial: int | None) -
         trial = min(ok, key=lambda r: (-r["score"], r["tid"]))["tid"]
         if trial not in entries:
             raise ConfigError(f"the best trial ({trial}) has no kept weights", f"export a kept one with --trial (kept: {sorted(entries)})",
-                              file=run_dir / PROVENANCE_FILE, field="trial")
+                              file=folder.provenance_file, field="trial")
     elif trial not in rows:
         raise ConfigError(f"trial {trial} is not a finished trial of this search (it has {len(rows)}: "
                           f"{_span(sorted(rows))})", f"give one of the kept trials: {sorted(entries)}", file=journal, field="trial")
     elif trial not in entries:
         raise ConfigError(f"trial {trial}'s weights were not kept (the search keeps the best {kept.get('keep')}: trials {sorted(entries)})",
-                          "export one of those with --trial, or run the search with a larger --keep-weights", file=run_dir / PROVENANCE_FILE, field="trial")
-    weights = run_dir / entries[trial]["file"]
+                          "export one of those with --trial, or run the search with a larger --keep-weights", file=folder.provenance_file,
+                          field="trial")
+    weights = folder.file(entries[trial]["file"])
     if not weights.is_file():
-        raise ConfigError(f"trial {trial}'s weights file is missing", f"restore {WEIGHTS_DIR}/ from a copy, or export another kept trial "
+        raise ConfigError(f"trial {trial}'s weights file is missing", f"restore {weights.parent.name}/ from a copy, or export another kept trial "
                           f"({sorted(set(entries) - {trial})})", file=weights, field="trial")
     return rows.get(trial, {**entries[trial], "tid": trial}), {**entries[trial], "path": weights}
 
@@ -213,8 +209,8 @@ def _default_name(run_dir: Path, trial: int) -> str:
 
 def _check_name(name: str) -> str:
     if not _NAME.match(name):
-        raise ConfigError(f"--name {name!r} is not a Brain-Score identifier", "use letters, digits, '-', '_' and '.', starting with a letter or digit",
-                          field="name")
+        raise ConfigError(f"--name {name!r} is not a Brain-Score identifier",
+                          "use letters, digits, '-', '_' and '.', starting with a letter or digit", field="name")
     return name
 
 
@@ -260,9 +256,12 @@ def export_brainscore(
     from neurosage.nets.measure import count_parameters
     from neurosage.nets.models import load_weights
 
-    run_dir = Path(run_dir)
-    record = _run_record(run_dir)
-    chosen, entry = _choose_trial(run_dir, record, trial)
+    run = RunFolder(run_dir)
+    if not run.provenance_file.is_file():
+        raise ConfigError("not a search's run folder (it has no run record)", "give the folder of a neurosage search", file=run.path, field="run_dir")
+    record = run.require_record()
+    chosen, entry = _choose_trial(run, record, trial)
+    run_dir = run.path
     kept = record["weights"]
     tid = int(chosen["tid"])
     identifier = _check_name(_default_name(run_dir, tid) if name is None else name)
@@ -301,9 +300,9 @@ def export_brainscore(
     with _replacing(folder) as tmp:
         vendor_network_code(tmp)
         shutil.copyfile(entry["path"], tmp / "weights.pt")
-        write_text(tmp / "model.py", _model_py(spec, provenance))
-        write_text(tmp / "__init__.py", _init_py(identifier))
-        write_text(tmp / "test.py", _test_py(identifier, mapping))
+        templates = importlib.resources.files("neurosage.export") / "brainscore_plugin"
+        for name, template in TEMPLATES.items():  # Brain-Score finds a plugin by the identifier written in its __init__.py
+            write_text(tmp / name, (templates / template).read_text(encoding="utf-8").replace(IDENTIFIER_PLACEHOLDER, identifier))
         write_text(tmp / "requirements.txt", "torch\nnumpy\npillow\n")
         write_text(tmp / "metadata.yaml", _metadata(identifier, provenance))
         write_json(tmp / "region_layer_map" / f"{identifier}.json", mapping)
@@ -371,145 +370,6 @@ def _replacing(folder: Path):
 
 
 # ---------------------------------------------------------------------------------------------- the plugin's files
-
-def _model_py(spec: Mapping[str, Any], provenance: Mapping[str, Any]) -> str:
-    constants = "\n".join(f"{key.upper()} = {value!r}" for key, value in spec.items())
-    header = (f'"""Brain-Score model {spec["identifier"]!r}: trial {provenance["trial"]} of the neurosage search '
-              f'{provenance["run"]!r} (score {provenance["score"]}), exported by neurosage {provenance["neurosage"]}.\n\n'
-              "Self-contained: the network code is the vendored ``neurosage_net`` package; torch, numpy and Pillow are all it needs.\n"
-              "``build_model()`` rebuilds the network and loads ``weights.pt``; ``preprocess(paths)`` converts image files as\n"
-              "neurosage shows stimulus files to the candidates; ``get_model()`` wraps both for Brain-Score.\n"
-              '"""\n')
-    return header + _MODEL_BODY.replace("# {constants}", constants)
-
-
-_MODEL_BODY = '''
-from __future__ import annotations
-
-from pathlib import Path
-
-import numpy as np
-import torch
-from PIL import Image
-
-from .neurosage_net.nets.build import build_network
-
-HERE = Path(__file__).resolve().parent
-
-# {constants}
-
-#: Pillow modes with more than 8 bits per pixel and the top of their range (scaled to 0-255, as neurosage does).
-_WIDE_MODES = {"I;16": 65535, "I;16L": 65535, "I;16B": 65535, "I;16N": 65535, "I": 65535}
-
-
-def build_model() -> torch.nn.Module:
-    """The network of GENOTYPE with the trial's weights, in eval mode."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        net = build_network(GENOTYPE, num_classes=NUM_CLASSES, in_channels=INPUT["channels"], **NETWORK)
-    net.load_state_dict(torch.load(HERE / "weights.pt", map_location="cpu", weights_only=True))
-    return net.eval()
-
-
-def load_image(path) -> np.ndarray:
-    """One image file as uint8 ``(3, S, S)``: 8-bit, RGB, resized to the storage side (PIL bilinear)."""
-    with Image.open(path) as img:
-        img.load()
-        if img.mode in _WIDE_MODES:
-            values = np.asarray(img, dtype=np.float64)
-            img = Image.fromarray(np.rint(values * (255 / _WIDE_MODES[img.mode])).astype(np.uint8), mode="L")
-        img = img.convert("RGB")
-        side = INPUT["storage_size"]
-        if img.size != (side, side):
-            img = img.resize((side, side), Image.BILINEAR)
-        return np.asarray(img, dtype=np.uint8).transpose(2, 0, 1)
-
-
-def convert(images: np.ndarray) -> np.ndarray:
-    """uint8 ``(N, 3, S, S)`` -> float32 ``(N, C, size, size)``: scaled to [0, 1], channels, side (bilinear, antialiased), normalised."""
-    x = torch.from_numpy(np.ascontiguousarray(images)).float().div_(255.0)
-    if INPUT["channels"] == 1:
-        x = x.mean(dim=1, keepdim=True)
-    size = INPUT["size"]
-    if tuple(x.shape[-2:]) != (size, size):
-        x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-    if INPUT["mean"] is not None:
-        mean = torch.tensor(INPUT["mean"], dtype=torch.float32).reshape(-1, 1, 1)
-        std = torch.tensor(INPUT["std"], dtype=torch.float32).reshape(-1, 1, 1)
-        x = (x - mean) / std
-    return x.numpy()
-
-
-def preprocess(image_filepaths) -> np.ndarray:
-    """Brain-Score's preprocessing: image files -> the network's input batch."""
-    return convert(np.stack([load_image(path) for path in image_filepaths]))
-
-
-def get_layers() -> list[str]:
-    """The layers Brain-Score may read: the module paths of the cell (or layer) outputs."""
-    return list(LAYERS)
-
-
-def get_model():
-    """The network wrapped for Brain-Score (``PytorchWrapper``)."""
-    from brainscore_vision.model_helpers.activations.pytorch import PytorchWrapper
-
-    wrapper = PytorchWrapper(identifier=IDENTIFIER, model=build_model(), preprocessing=preprocess)
-    wrapper.image_size = INPUT["size"]
-    return wrapper
-'''
-
-
-def _init_py(identifier: str) -> str:
-    return textwrap.dedent(f'''\
-        from brainscore_vision import model_registry
-        from brainscore_vision.model_helpers.brain_transformation import ModelCommitment
-
-        from .model import REGION_LAYER_MAP, get_layers, get_model
-
-        model_registry['{identifier}'] = lambda: ModelCommitment(
-            identifier='{identifier}', activations_model=get_model(), layers=get_layers(),
-            region_layer_map=dict(REGION_LAYER_MAP))
-        ''')
-
-
-def _test_py(identifier: str, mapping: Mapping[str, str]) -> str:
-    region = next(iter(mapping))
-    return textwrap.dedent(f'''\
-        """Offline checks of the plugin (no benchmark data): it loads, and looking at images records its {region} layer."""
-        import numpy as np
-        from PIL import Image
-
-        import brainscore_vision
-        from brainscore_vision.model_interface import BrainModel
-
-
-        def test_region_layer_map():
-            model = brainscore_vision.load_model('{identifier}')
-            assert dict(model.layer_model.region_layer_map) == {dict(mapping)!r}
-
-
-        def test_look_at(tmp_path):
-            try:
-                from brainscore_core.supported_data_standards.brainio.stimuli import StimulusSet
-            except ImportError:  # Brain-Score before brainio moved into brainscore_core
-                from brainio.stimuli import StimulusSet
-
-            rng = np.random.default_rng(0)
-            paths = {{}}
-            for i in range(3):
-                paths[f"s{{i}}"] = tmp_path / f"s{{i}}.png"
-                Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(paths[f"s{{i}}"])
-            stimuli = StimulusSet([{{"stimulus_id": k}} for k in paths])
-            stimuli.stimulus_paths = {{k: str(v) for k, v in paths.items()}}
-            stimuli.identifier = "neurosage-plugin-test"
-            model = brainscore_vision.load_model('{identifier}')
-            model.start_recording('{region}', time_bins=[(70, 170)])
-            activations = model.look_at(stimuli)
-            assert activations.sizes["presentation"] == 3 and np.isfinite(activations.values).all()
-            assert set(activations["layer"].values) == {{'{mapping[region]}'}}
-        ''')
-
 
 def _metadata(identifier: str, provenance: Mapping[str, Any]) -> str:
     return textwrap.dedent(f'''\

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+
 from helpers import write_fashion_mnist
 
 optuna = pytest.importorskip("optuna")

@@ -17,10 +17,10 @@ import torch
 from interop_helpers import searched_run
 from neurosage.cli import main
 from neurosage.core.errors import ConfigError
+from neurosage.export.brainscore import endpoint_modules, export_brainscore, region_layer_map
 from neurosage.nets.build import build_network
 from neurosage.nets.models import load_weights
 from neurosage.runs.journal import Journal
-from neurosage.search.brainscore import endpoint_modules, export_brainscore, region_layer_map
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +204,7 @@ def test_endpoint_modules_are_what_a_forward_hook_sees():
 
 
 def test_a_teacher_without_brainscore_regions_needs_region_flags(searched, tmp_path, monkeypatch):
-    import neurosage.search.brainscore as bs
+    import neurosage.export.brainscore as bs
 
     monkeypatch.setattr(bs, "region_layer_map", lambda *a, **k: ({}, {}))
     with pytest.raises(ConfigError, match="no Brain-Score region") as exc:
@@ -215,7 +215,7 @@ def test_a_teacher_without_brainscore_regions_needs_region_flags(searched, tmp_p
 def test_the_export_checks_that_its_model_py_rebuilds_the_network(searched, tmp_path):
     import shutil
 
-    from neurosage.search.brainscore import _verify
+    from neurosage.export.brainscore import _verify
 
     plugin, run = searched["plugin"], searched["run"]
     spec = json.loads((plugin / "neurosage_export.json").read_text())
@@ -225,8 +225,7 @@ def test_the_export_checks_that_its_model_py_rebuilds_the_network(searched, tmp_
     with pytest.raises(ConfigError, match="outputs differ"):
         _verify(plugin, build_network(_records(run)[other]["genotype"], num_classes=2, in_channels=1, **spec["network"]), spec["input"])
     copy = shutil.copytree(plugin, tmp_path / "plugin")
-    model = (copy / "model.py").read_text()
-    (copy / "model.py").write_text(model.replace(f"GENOTYPE = {spec['genotype']!r}", "GENOTYPE = 'normal: my_plugin_op@0 + skip_connect@1 -> concat 2'"))
+    (copy / "neurosage_export.json").write_text(json.dumps({**spec, "genotype": "normal: my_plugin_op@0 + skip_connect@1 -> concat 2"}))
     with pytest.raises(ConfigError, match="my_plugin_op") as exc:  # an op a plug-in registered is not in the vendored code
         _verify(copy, net, spec["input"])
     _one_fix(exc)

@@ -1,7 +1,7 @@
 import pytest
 
 from neurosage.analyses.cell_search import CellSearchConfig
-from neurosage.analyses.config import config_keys, field_types, load_config
+from neurosage.analyses.config_loading import config_keys, field_types, load_config
 from neurosage.analyses.search_comparison import SearchComparisonConfig
 from neurosage.analyses.settings import SearchConfig
 

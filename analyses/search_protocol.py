@@ -12,16 +12,15 @@ from typing import Any
 
 import pandas as pd
 import torch
+
 from neurosage.analyses.embedded import Setup
 from neurosage.analyses.results import ResultFile, read_table, write_table
 from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
-
 from neurosage.core.errors import ConfigError
 from neurosage.core.seeding import derive_seed
 from neurosage.nets.build import build_network
 from neurosage.nets.measure import count_flops, count_parameters
-from neurosage.runs.lock import run_lock
-from neurosage.runs.provenance import record_run
+from neurosage.runs.folder import RunFolder
 from neurosage.search.driver import SearchResult, run_search
 from neurosage.search.executors import InlineExecutor, gather
 from neurosage.search.weights import weights_to_keep
@@ -48,7 +47,8 @@ def recorded(folder: str) -> Callable[[Callable], Callable]:
         @functools.wraps(run)
         def recorded_run(run_dir, config=default, **executor):  # executor: client= (a running Dask cluster), where run takes it
             seeds = {k: v for k, v in asdict(config).items() if k in ("seed", "seeds")}
-            with run_lock(Path(run_dir) / folder), record_run(Path(run_dir) / folder, asdict(config), seeds=seeds, device=config.device):
+            record = RunFolder(Path(run_dir) / folder)
+            with record.lock(), record.session(asdict(config), seeds=seeds, device=config.device):
                 return run(run_dir, config, **executor)
 
         return recorded_run
@@ -103,13 +103,15 @@ class RerankedSearchConfig(SearchOptions, EmbeddedConfig):
 
     @property
     def rerank_training(self) -> TrainConfig:
-        bn = {"bn_recalibration": self.bn_recalibration}
-        return TrainConfig(epochs=self.rerank_epochs, **bn) if self.rerank_epochs else TrainConfig(steps=self.rerank_steps, **bn)
+        bn = self.bn_recalibration
+        return (TrainConfig(epochs=self.rerank_epochs, bn_recalibration=bn) if self.rerank_epochs
+                else TrainConfig(steps=self.rerank_steps, bn_recalibration=bn))
 
     @property
     def final_training(self) -> TrainConfig:
-        bn = {"bn_recalibration": self.bn_recalibration}
-        return TrainConfig(epochs=self.final_epochs, **bn) if self.final_epochs else TrainConfig(steps=self.final_steps, **bn)
+        bn = self.bn_recalibration
+        return (TrainConfig(epochs=self.final_epochs, bn_recalibration=bn) if self.final_epochs
+                else TrainConfig(steps=self.final_steps, bn_recalibration=bn))
 
 
 def objective_searches(
@@ -178,7 +180,8 @@ def rerank_and_finalize(trials, setup: Setup, config: RerankedSearchConfig, *, s
     final_network = network
     if config.final_params:
         final_network = size_to_params(winner["genotype"], setup, network, config.final_params)
-        log.warning("final network sized to %.3gM parameters: N = %d, F = %d", config.final_params / 1e6, final_network.n_cells, final_network.filters)
+        log.warning("final network sized to %.3gM parameters: N = %d, F = %d", config.final_params / 1e6, final_network.n_cells,
+                    final_network.filters)
     final = executor.submit(train_mature, winner["genotype"], shared, final_network, config.final_training, on="test",
                             train_set=setup.train_full if setup.train_full is not None else setup.train, **options).result()
     return rerank, {**final, "param_target": config.final_params}

@@ -1,5 +1,5 @@
 """A search's trials as tables: ``trials.csv`` and ``trials.nc`` (long names and units on every variable,
-S_i per endpoint and the endpoint x layer similarity per trial), written from the journal.
+S_i per endpoint and the endpoint x layer similarity per trial), written from the journal after every trial.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import pandas as pd
 import xarray as xr
 
 from neurosage.core.atomic import atomic_path
+from neurosage.runs.folder import RunFolder
 from neurosage.runs.journal import Journal
 
-__all__ = ["VARIABLES", "export_trials", "load_trials"]
+__all__ = ["VARIABLES", "write_trial_tables", "load_trials"]
 
 
 _SCALARS = ("tid", "status", "genotype", "score", "P", "top5", "TG", "TG_ceiled", "params", "macs", "flops", "steps", "examples",
@@ -49,17 +50,17 @@ VARIABLES = {
 }
 
 
-def export_trials(journal: Journal, run_dir: str | Path, attrs: dict[str, Any] | None = None) -> pd.DataFrame:
+def write_trial_tables(journal: Journal, run_dir: str | Path | RunFolder, attrs: dict[str, Any] | None = None) -> pd.DataFrame:
     """Write ``trials.csv`` and ``trials.nc`` (per trial scalars, trial x endpoint S_i, trial x endpoint x layer similarity).
 
     Both are written atomically; ``trials.nc`` carries long names, units and ``attrs`` (objective, alpha, ...).
     """
-    run_dir = Path(run_dir)
+    folder = RunFolder(run_dir)
     records = [row["record"] for row in journal.rows()]
     table = pd.DataFrame([{k: r.get(k) for k in _SCALARS} for r in records])
     if table.empty:
         return table
-    with atomic_path(run_dir / "trials.csv") as tmp:
+    with atomic_path(folder.trials_csv) as tmp:
         table.to_csv(tmp, index=False)
     ds = xr.Dataset({c: ("trial", table[c].to_numpy()) for c in table.columns if c != "tid"}, coords={"trial": table.tid.to_numpy()})
     endpoints = next((r["endpoints"] for r in records if r.get("endpoints")), None)
@@ -80,14 +81,15 @@ def export_trials(journal: Journal, run_dir: str | Path, attrs: dict[str, Any] |
     for name in ds.data_vars:
         if ds[name].dtype == object:
             ds[name] = ds[name].astype(str)
-        long_name, units = VARIABLES.get(name, (name, "1"))
+        long_name, units = VARIABLES.get(str(name), (str(name), "1"))
         ds[name].attrs.update(long_name=long_name, units=units)
-    ds.attrs.update({k: str(v) for k, v in (attrs or {}).items()}, title="neurosage search trials", source="neurosage.search.export.export_trials")
-    with atomic_path(run_dir / "trials.nc") as tmp:
+    ds.attrs.update({k: str(v) for k, v in (attrs or {}).items()}, title="neurosage search trials", source="neurosage.runs.trials.write_trial_tables")
+    with atomic_path(folder.trials_nc) as tmp:
         ds.to_netcdf(tmp)
     return table
 
 
-def load_trials(run_dir: str | Path) -> pd.DataFrame:
-    """The finished trials of a run folder, from its journal."""
-    return pd.DataFrame([{**{k: row["record"].get(k) for k in _SCALARS}, "tid": row["tid"]} for row in Journal(Path(run_dir) / "journal.sqlite").rows()])
+def load_trials(run_dir: str | Path | RunFolder) -> pd.DataFrame:
+    """The finished trials of a search's run folder, from its journal (one error naming the folder when it holds none)."""
+    journal = RunFolder(run_dir).existing_journal()
+    return pd.DataFrame([{**{k: row["record"].get(k) for k in _SCALARS}, "tid": row["tid"]} for row in journal.rows()])

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from neurosage.core.errors import ConfigError, RunFolderError
-from neurosage.runs.lock import running_driver
-from neurosage.runs.provenance import read_settings
-from neurosage.search.export import load_trials
+from neurosage.runs.folder import RunFolder
+from neurosage.runs.trials import load_trials
 
 __all__ = ["export_optuna", "storage_url"]
 
@@ -47,22 +46,20 @@ def export_optuna(run_dir: str | Path, storage: str, study: str | None = None) -
         import optuna
     except ImportError:
         raise ConfigError("exporting to Optuna needs optuna, which is not installed", "pip install 'neurosage[optuna]'", field="storage") from None
-    run_dir = Path(run_dir)
+    folder = RunFolder(run_dir)
+    run_dir = folder.path
     if study is not None and not study.strip():
         raise ConfigError("--study is empty", "give the study a name, or leave --study out for the run folder's name", field="study")
     if not run_dir.exists():
         raise RunFolderError(f"{run_dir} does not exist", "give the run folder of a search (neurosage search RUN_DIR)", file=run_dir)
-    if not (run_dir / "journal.sqlite").is_file():
-        raise RunFolderError(f"{run_dir} holds no search journal (journal.sqlite)", "give the run folder of a search (neurosage search RUN_DIR)",
-                             file=run_dir)
-    trials = load_trials(run_dir)
+    trials = load_trials(folder)  # refuses a folder without a search journal
     if trials.empty:
-        raise RunFolderError(f"{run_dir} has no finished trial yet", "export once at least one trial has finished", file=run_dir / "journal.sqlite")
-    settings = read_settings(run_dir)
-    if running_driver(run_dir) is not None:
+        raise RunFolderError(f"{run_dir} has no finished trial yet", "export once at least one trial has finished", file=folder.journal_file)
+    settings = folder.settings()
+    if folder.running_driver() is not None:
         raise RunFolderError(f"the search in {run_dir} is still running ({len(trials)} of {settings.get('budget', '?')} trials done), so the "
                              "study would hold only part of it", "export once it has finished (neurosage status shows its progress)",
-                             file=run_dir / "driver.lock")
+                             file=run_dir)
     objective = settings.get("objective", "p+tg")
     names = ["P"] if objective == "p" else ["P", "TG"]
     url, name = storage_url(storage), study or run_dir.resolve().name

@@ -1,0 +1,141 @@
+"""The teacher bench in one call: would this teacher have helped a search, and how much?
+
+:func:`bench_teacher` scores a teacher (any kind) against a built pool beside its controls (the pixel RDM, the category
+RDM, an untrained network of the teacher's architecture when it is a network), optionally beyond the pixels, and
+answers with :class:`BenchResult`: every measure's correlation with the target and partial correlation given P, P +
+alpha TG with alpha cross-validated, and the regret of a search's pick. ``neurosage bench POOL --teacher SPEC`` runs it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from neurosage.core.atomic import atomic_path, write_json
+from neurosage.core.errors import ConfigError
+from neurosage.pool.pool import Pool
+from neurosage.pool.scoring import score_teachers
+from neurosage.pool.value import alpha_table, measure_table, selection_table, value_table
+
+__all__ = ["BenchResult", "bench_teacher", "teachers_with_controls"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BenchResult:
+    """A teacher's value on a pool: scores, the joined measures and the answers (tables), with what produced them."""
+
+    scores: pd.DataFrame
+    measures: pd.DataFrame
+    value: pd.DataFrame
+    alpha: pd.DataFrame
+    selection: pd.DataFrame
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def headline(self, teacher: str = "teacher", step: int | None = None) -> pd.DataFrame:
+        """The partial r given P of each of ``teacher``'s endpoints and TG, beside the same for its controls, at ``step``
+        (default: the last stored step)."""
+        step = int(self.value.step.max()) if step is None else step
+        at = self.value[(self.value.step == step) & self.value.measure.str.match(r"^(S|TG):")]
+        return at[["measure", "n", "r", "r_low", "r_high", "partial_r", "partial_low", "partial_high", "partial_p"]].reset_index(drop=True)
+
+    def save(self, out: str | Path) -> Path:
+        """Write ``scores.csv``, ``measures.csv``, ``value.csv``, ``alpha.csv``, ``selection.csv``, ``settings.json`` and
+        ``value.png`` (partial r given P per measure, with intervals) into ``out``."""
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("scores", "measures", "value", "alpha", "selection"):
+            with atomic_path(out / f"{name}.csv") as tmp:
+                getattr(self, name).to_csv(tmp, index=False)
+        write_json(out / "settings.json", self.settings)
+        if len(self.value):
+            self.plot(out / "value.png")
+        return out
+
+    def plot(self, path: str | Path, step: int | None = None) -> Path:
+        """Partial r given P (with its 95% interval) of every teacher endpoint, TG, control and rival at ``step``."""
+        from matplotlib.figure import Figure
+
+        step = int(self.value.step.max()) if step is None else step
+        rows = self.value[(self.value.step == step) & self.value.partial_r.notna()]
+        rivals = self.value[(self.value.step == 0) & self.value.partial_r.notna() & ~self.value.measure.str.match(r"^(S|TG):")]
+        rows = pd.concat([rows, rivals.assign(measure=rivals.measure + " (init)")]).reset_index(drop=True)
+        fig = Figure(figsize=(7.5, 0.28 * len(rows) + 1.4), layout="constrained")
+        ax = fig.subplots()
+        y = np.arange(len(rows))[::-1]
+        benched = str((self.settings.get("teachers") or ["teacher"])[0])
+        colors = ["tab:blue" if m.startswith((f"S:{benched}:", f"TG:{benched}", f"S:{benched} beyond")) else "tab:gray" for m in rows.measure]
+        ax.hlines(y, rows.partial_low, rows.partial_high, colors=colors)
+        ax.scatter(rows.partial_r, y, c=colors, zorder=3, s=18)
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_yticks(y, rows.measure, fontsize=7)
+        target = str(self.settings.get("target", "target"))
+        ax.set_xlabel(f"partial r with {target} given P (95% bootstrap interval)")
+        ax.set_title(f"What each score adds to P at step {step} (blue: teacher, grey: controls and rivals)", fontsize=9)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=130, format="png")
+        return Path(path)
+
+
+def teachers_with_controls(teacher: Any, *, name: str = "teacher", spec: str | None = None, untrained_seeds: tuple[int, ...] = (0,),
+                           device: str | None = None) -> dict[str, Any]:
+    """``teacher`` and its controls on its stimuli: ``pixels``, ``category`` (when the stimuli are labelled) and, for a
+    ``net:`` spec, ``untrained:<model>:seed<s>`` (the teacher's architecture with random weights)."""
+    from neurosage.teachers.controls import controls_for
+
+    controls = controls_for(spec or "", teacher.images, seeds=untrained_seeds, device=device, rdm_method=teacher.rdm_method,
+                            compare_method=teacher.compare_method)
+    return {name: teacher, **controls}
+
+
+def bench_teacher(
+    pool: Pool | Any, teachers: Mapping[str, Any] | Any, *, controls: bool = True, spec: str | None = None, beyond_pixels: bool = True,
+    target: str = "M_short", n_bootstrap: int = 2000, pool_size: int = 16, seed: int = 0, device: str | None = None, progress: bool = True,
+) -> BenchResult:
+    """Score ``teachers`` (one :class:`~neurosage.teachers.teacher.Teacher` or name -> teacher) against ``pool`` and say
+    what they add to P.
+
+    Parameters
+    ----------
+    controls
+        Add the pixel, category and (with a ``net:`` ``spec``) untrained-network controls on the first teacher's stimuli.
+    beyond_pixels
+        Also score each teacher beyond the pixel RDM (partial RDM correlation given the pixels).
+    target
+        ``M_short`` (the protocol's end), ``M_short_2`` or ``M_long`` (where the pool has it).
+    pool_size
+        Architectures per simulated search (random sub-pools of the pool).
+    """
+    t0 = time.perf_counter()
+    pool = pool if isinstance(pool, Pool) else Pool(pool)
+    named = dict(teachers) if isinstance(teachers, Mapping) else {"teacher": teachers}
+    if not named:
+        raise ConfigError("no teacher to bench", "give a teacher", field="teacher")
+    first_name, first = next(iter(named.items()))
+    if controls:
+        for key, control in teachers_with_controls(first, name=first_name, spec=spec, device=device).items():
+            named.setdefault(key, control)
+    beyond = {n: named["pixels"] for n in list(named)[: len(named)] if beyond_pixels and "pixels" in named and n != "pixels"
+              and not n.startswith(("category", "untrained"))}
+    scores = score_teachers(pool, named, beyond=beyond, device=device, seed=seed, progress=progress)
+    measures = measure_table(pool.architectures(), pool.checkpoints(), scores)
+    if target not in measures or measures[target].notna().sum() < 5:
+        raise ConfigError(f"the pool has too few values of {target!r}", "use target M_short, or a pool built with that target", field="target")
+    value = value_table(measures, target=target, n_bootstrap=n_bootstrap, seed=seed)
+    alpha = alpha_table(measures, target=target, n_bootstrap=n_bootstrap, seed=seed)
+    last = int(measures.step.max())
+    cv = {row.measure: float(row.alpha_all) for row in alpha[alpha.step == last].itertuples()} if len(alpha) else {}
+    n = int(measures[(measures.step == last) & measures[target].notna()].arch.nunique())
+    selection = selection_table(measures, target=target, pool_size=min(pool_size, n), seed=seed, alphas=cv)
+    settings = {"pool": str(pool.folder.path), "teachers": list(named), "beyond": {k: "pixels" for k in beyond}, "target": target,
+                "n_bootstrap": n_bootstrap, "pool_size": min(pool_size, n), "seed": seed, "spec": spec, "seconds": time.perf_counter() - t0}
+    log.info("teacher bench: %d teachers on %d architectures in %.0f s", len(named), n, settings["seconds"])
+    return BenchResult(scores, measures, value, alpha, selection, settings)

@@ -1,0 +1,244 @@
+"""An architecture pool in a run folder: built once (resumable, on any executor), then read by anyone.
+
+:func:`build_pool` trains the pool's architectures (:mod:`neurosage.pool.train`) and writes, through
+:class:`~neurosage.runs.folder.RunFolder`, one record per architecture as it finishes, the weights at every stored
+step, and two tables: ``architectures.csv`` (one row per architecture: genotype, parameters, FLOPs, zero-cost proxies
+at initialisation, the short target ``M_short``, ``M_short_2`` from a second seed, ``M_long`` from a long training)
+and ``checkpoints.csv`` (one row per architecture and stored step: P). :class:`Pool` reads them back and rebuilds any
+architecture's network at any stored step.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from neurosage.core.atomic import atomic_path, write_json
+from neurosage.core.errors import ConfigError, RunFolderError
+from neurosage.pool.spec import PoolSpec
+from neurosage.runs.folder import RunFolder
+from neurosage.search.weights import input_conversion
+
+__all__ = ["Pool", "build_pool"]
+
+log = logging.getLogger(__name__)
+
+#: The columns of ``architectures.csv`` before the proxies (those follow, one ``proxy_<name>`` column each).
+ARCHITECTURE_COLUMNS = ("arch", "genotype", "status", "params", "flops", "M_short", "M_short_2", "M_long", "long_steps", "train_seconds")
+
+
+class Pool:
+    """A built pool, read from its run folder.
+
+    Parameters
+    ----------
+    run_dir
+        The folder :func:`build_pool` wrote.
+    """
+
+    def __init__(self, run_dir: Any):
+        self.folder = RunFolder(run_dir)
+        if not self.folder.pool_file.is_file():
+            raise RunFolderError(f"{self.folder} holds no architecture pool", "give the folder of a pool (neurosage analyze teacher_bench, or "
+                                 "neurosage.pool.build_pool)", file=self.folder.path)
+        info = json.loads(self.folder.pool_file.read_text(encoding="utf-8"))
+        self.spec = PoolSpec.from_dict(info["spec"])
+        self.num_classes, self.in_channels = int(info["num_classes"]), int(info["in_channels"])
+        self.input: dict[str, Any] = info.get("input", {})
+
+    def __repr__(self) -> str:
+        return f"Pool({str(self.folder.path)!r}, {self.spec.n_architectures} architectures, steps {list(self.spec.steps)})"
+
+    def stimuli(self) -> Any:
+        """The pool's teacher stimuli, converted as the candidates' images were (an :class:`~neurosage.data_adapters.imageset.ImageSet`)."""
+        from neurosage.data_adapters.imageset import ImageSet
+
+        if not self.folder.pool_stimuli.is_file():
+            raise RunFolderError("the pool keeps no stimuli", "give the teacher's stimuli yourself (score_teachers takes any teacher)",
+                                 file=self.folder.pool_stimuli)
+        with np.load(self.folder.pool_stimuli) as stored:
+            images, labels, ids = stored["images"], stored["labels"], [str(s) for s in stored["stimulus_ids"]]
+        conversion = {k: v for k, v in self.input.items() if k in ("channels", "size", "mean", "std")}
+        return ImageSet(images, labels, stimulus_ids=ids, name="pool stimuli", **conversion)
+
+    def layer_rdms(self, arch: int, step: int) -> Any:
+        """Architecture ``arch``'s layer RDMs on the pool's stimuli at ``step``, kept when it was trained
+        (``rdm x condition_row x condition_col``, labelled by stimulus id), or None when the pool kept none."""
+        import xarray as xr
+
+        from neurosage.rsa.rdm import COL, ROW, STACK
+
+        path = self.folder.pool_rdms(arch, step)
+        if not path.is_file():
+            return None
+        with np.load(path) as stored:
+            triangles, layers = stored["triangles"].astype(np.float64), [str(x) for x in stored["layers"]]
+        ids = self.stimulus_ids()
+        n = len(ids)
+        i, j = np.triu_indices(n, k=1)
+        full = np.zeros((len(layers), n, n))
+        full[:, i, j] = triangles
+        full[:, j, i] = triangles
+        return xr.DataArray(full, dims=(STACK, ROW, COL), coords={STACK: layers, ROW: ids, COL: ids},
+                            attrs={"method": self.spec.rdm_method, "descriptor": "stimulus_id"})
+
+    def stimulus_ids(self) -> list[str]:
+        """The ids of the pool's stimuli ([] when it keeps none)."""
+        if not self.folder.pool_stimuli.is_file():
+            return []
+        with np.load(self.folder.pool_stimuli) as stored:
+            return [str(s) for s in stored["stimulus_ids"]]
+
+    def architectures(self) -> pd.DataFrame:
+        """One row per architecture (``architectures.csv``)."""
+        return pd.read_csv(self.folder.pool_architectures)
+
+    def checkpoints(self) -> pd.DataFrame:
+        """One row per architecture and stored step (``checkpoints.csv``)."""
+        return pd.read_csv(self.folder.pool_checkpoints)
+
+    def network(self, arch: int, step: int, device: str | None = None) -> Any:
+        """Architecture ``arch``'s network with its weights at ``step`` (BatchNorm as recalibrated when it was stored), in eval mode."""
+        import torch
+
+        from neurosage.nets.build import build_network
+        from neurosage.pool.train import genotype_of
+
+        path = self.folder.pool_weights(arch, step)
+        if not path.is_file():
+            raise RunFolderError(f"no weights of architecture {arch} at step {step}", f"use a stored step ({list(self.spec.steps)}) of a "
+                                 "trained architecture (architectures.csv), or build the pool again", file=path)
+        with torch.random.fork_rng(devices=[]):
+            net = build_network(genotype_of(self.spec, arch), num_classes=self.num_classes, in_channels=self.in_channels,
+                                **self.spec.network.to_dict())
+        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        return net.to(device or "cpu").eval()
+
+
+def _write_tables(folder: RunFolder, spec: PoolSpec) -> None:
+    """``architectures.csv`` and ``checkpoints.csv`` from the per-architecture records (rewritten after every one)."""
+    rows, checkpoints = [], []
+    for arch in range(spec.n_architectures):
+        path = folder.pool_record(arch)
+        if not path.is_file():
+            continue
+        record = json.loads(path.read_text(encoding="utf-8"))
+        row = {"arch": arch, "genotype": record["genotype"], "status": record["status"], **record.get("summary", {})}
+        for kind, column in (("second_seed", "M_short_2"), ("long", "M_long")):
+            again = folder.pool_retrain_record(arch, kind)
+            if again.is_file():
+                retrained = json.loads(again.read_text(encoding="utf-8"))
+                row[column] = retrained.get("top1") if retrained.get("status") == "ok" else float("nan")
+                if kind == "long":
+                    row["long_steps"] = retrained.get("steps")
+        rows.append(row)
+        checkpoints += record.get("rows", [])
+    table = pd.DataFrame(rows)
+    order = [c for c in ARCHITECTURE_COLUMNS if c in table] + sorted(c for c in table if c.startswith("proxy_"))
+    table = table.reindex(columns=order + [c for c in table if c not in order and c not in ("seconds", "arch")])
+    with atomic_path(folder.pool_architectures) as tmp:
+        table.to_csv(tmp, index=False)
+    with atomic_path(folder.pool_checkpoints) as tmp:
+        pd.DataFrame(checkpoints, columns=["arch", "step", "examples", "P", "val_loss"]).to_csv(tmp, index=False)
+
+
+def _pool_info(spec: PoolSpec, train: Any) -> dict[str, Any]:
+    return {"spec": spec.to_dict(), "num_classes": int(train.num_classes), "in_channels": int(train.image_shape[0]),
+            "input": input_conversion(train)}
+
+
+def _keep_stimuli(folder: RunFolder, stimuli: Any) -> None:
+    """The stimuli teachers are scored on, stored as they are (uint8, labels, ids): a later teacher needs no dataset."""
+    ids = np.asarray([str(s) for s in stimuli.stimulus_ids])
+    with atomic_path(folder.pool_stimuli) as tmp, open(tmp, "wb") as f:
+        np.savez(f, images=stimuli.images.numpy(), labels=stimuli.labels.numpy(), stimulus_ids=ids)
+
+
+
+def build_pool(
+    run_dir: Any, spec: PoolSpec, train: Any, val: Any, test: Any, *, stimuli: Any = None, workers: int = 1, client: Any = None,
+    device: str | None = None, threads: int = 1, progress: bool = True,
+) -> Pool:
+    """Train (or finish training) the pool ``spec`` on ``train``; P on ``val``, the targets on ``test``; ``stimuli`` (the
+    images teachers will be scored on, never trained or tested on) are kept with the pool.
+
+    Resumable: an architecture (or retraining) already recorded in ``run_dir`` is not trained again, so an interrupted
+    build goes on where it stopped; a folder built with another spec is refused (``run.json`` names what differs).
+    ``workers > 1`` trains on a LocalCluster of one-thread processes, ``client`` on a running Dask cluster; every
+    result is the same on any executor (each architecture's seeds derive from ``spec.seed`` and its index).
+    """
+    from neurosage.core.progress import progress_bar
+    from neurosage.pool.train import PoolData, genotype_of, retrain_architecture, train_architecture
+    from neurosage.search.executors import executor_for
+
+    folder = RunFolder(run_dir)
+    info = _pool_info(spec, train)
+    if folder.pool_file.is_file():
+        recorded = json.loads(folder.pool_file.read_text(encoding="utf-8"))
+        if recorded != json.loads(json.dumps(info)):
+            changed = sorted(k for k in info["spec"] if recorded.get("spec", {}).get(k) != json.loads(json.dumps(info["spec"]))[k])
+            raise ConfigError(f"{folder} holds a pool built with other settings ({changed or 'its data'})",
+                              "build into a new folder, or give the recorded settings to continue it", file=folder.pool_file,
+                              field=(changed or ["spec"])[0])
+    data = PoolData(train, val, test, info["num_classes"], info["in_channels"], device=device, threads=threads, stimuli=stimuli)
+    settings = {"pool": info["spec"], "workers": workers, "device": device}
+    with folder.lock(), folder.session(settings, seeds={"seed": spec.seed, "architecture": "derive_seed(seed, arch, ...)"}, device=device,
+                                       current=("workers",)):
+        write_json(folder.pool_file, info)
+        if stimuli is not None:
+            _keep_stimuli(folder, stimuli)
+        todo: list[tuple[str, int]] = [("train", a) for a in range(spec.n_architectures) if not folder.pool_record(a).is_file()]
+        for kind, count in (("second_seed", spec.second_seed), ("long", spec.long_subset)):
+            todo += [(kind, a) for a in range(count) if not folder.pool_retrain_record(a, kind).is_file()]
+        log.info("pool %s: %d of %d trainings to do", folder, len(todo), spec.n_architectures + spec.second_seed + spec.long_subset)
+        calls: dict[str, Callable[..., dict[str, Any]]] = {"train": train_architecture}
+        with executor_for(workers, client) as executor, progress_bar(total=len(todo), desc="pool", enabled=progress) as bar:
+            data_ref = executor.scatter(data)
+            pending: dict[Any, tuple[str, int]] = {}
+            while todo or pending:
+                while todo and len(pending) < max(1, executor.slots() if client is not None else workers):
+                    kind, arch = todo.pop(0)
+                    if kind == "train":
+                        future = executor.submit(calls["train"], arch, data_ref, spec)
+                    else:
+                        future = executor.submit(retrain_architecture, arch, str(genotype_of(spec, arch)), data_ref, spec, kind)
+                    pending[future] = (kind, arch)
+                for future in executor.wait_any(list(pending)):
+                    kind, arch = pending.pop(future)
+                    _keep(folder, kind, arch, future.result())
+                    bar.update(1)
+                    _write_tables(folder, spec)
+        _write_tables(folder, spec)
+    return Pool(folder)
+
+
+def _keep(folder: RunFolder, kind: str, arch: int, result: dict[str, Any]) -> None:
+    """Write one finished training: weights first, then its record (a record means everything it names exists)."""
+    if kind != "train":
+        write_json(folder.pool_retrain_record(arch, kind), result)
+        return
+    for step, blob in result.pop("weights", {}).items():
+        with atomic_path(folder.pool_weights(arch, int(step))) as tmp:
+            tmp.write_bytes(blob)
+    for step, blob in result.pop("rdms", {}).items():
+        with atomic_path(folder.pool_rdms(arch, int(step))) as tmp:
+            tmp.write_bytes(blob)
+    if result["status"] != "ok":
+        log.warning("pool architecture %d %s: %s", arch, result["status"], result.get("error"))
+    write_json(folder.pool_record(arch), result)
+
+
+def pool_table(pool: Pool) -> pd.DataFrame:
+    """Architectures with their checkpoints, one row per architecture and stored step (for the bench's statistics)."""
+    arch = pool.architectures()
+    return pool.checkpoints().merge(arch, on="arch", how="left", validate="many_to_one").sort_values(["arch", "step"]).reset_index(drop=True)
+
+
+def finite(values: Any) -> np.ndarray:
+    """``values`` as floats (NaN for missing)."""
+    return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)

@@ -1,0 +1,135 @@
+"""Any teacher scored against a built pool from its stored checkpoints: S_i per endpoint, TG, the best layer.
+
+Nothing is trained: each architecture's network is rebuilt at each stored step, its layers' RDMs are computed once
+per stimulus set and RDM method (so a teacher and its controls on the same stimuli share them), and each teacher's
+endpoints are compared with them by the teacher's own comparison.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import pandas as pd
+
+from neurosage.core.errors import ConfigError
+from neurosage.pool.pool import Pool
+from neurosage.rsa.partial import PARTIAL_METHODS, partial_scores
+from neurosage.rsa.score import teacher_scores
+from neurosage.training.configs import RDMOptions
+
+__all__ = ["score_teachers", "SCORE_COLUMNS"]
+
+log = logging.getLogger(__name__)
+
+#: One row per teacher, endpoint, architecture and step.
+SCORE_COLUMNS = ("teacher", "endpoint", "arch", "step", "S", "best_layer")
+
+
+def _partial_method(compare_method: str) -> str:
+    """The partial correlation for a teacher's comparison: Spearman for rank comparisons, else Pearson."""
+    return "spearman" if compare_method in ("spearman", "kendall_tau_a", "rho_a") and "spearman" in PARTIAL_METHODS else "pearson"
+
+
+def _stimulus_key(teacher: Any) -> tuple[str, tuple[str, ...]]:
+    return teacher.rdm_method, tuple(str(s) for s in teacher.stimulus_ids)
+
+
+def score_teachers(
+    pool: Pool | Any, teachers: Mapping[str, Any], *, steps: Sequence[int] | None = None, archs: Sequence[int] | None = None,
+    beyond: Mapping[str, Any] | None = None, rdm: RDMOptions | None = None, device: str | None = None, seed: int | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """S_i of every endpoint of every teacher, for every (trained) architecture of ``pool`` at every stored step.
+
+    Parameters
+    ----------
+    pool
+        A :class:`~neurosage.pool.pool.Pool` (or its folder).
+    teachers
+        Name -> :class:`~neurosage.teachers.teacher.Teacher` (a teacher and its controls; any kind).
+    steps, archs
+        Subsets of the stored steps and of the architectures (default: all).
+    beyond
+        Teacher name -> a control teacher (one endpoint, e.g. the pixel RDM, on the same stimuli): that teacher is also
+        scored *beyond* the control, as the partial correlation of the RDMs given the control's
+        (:func:`~neurosage.rsa.partial.partial_scores`), under the name ``"<teacher> beyond <control endpoint>"``.
+    rdm, seed
+        Feature subsampling of the candidates' layer RDMs and the seed of its subsets (default: the pool's, the paper's
+        10 x 1000). Teachers on the pool's own stimuli with the pool's RDM method and these defaults read the layer RDMs
+        the pool kept (no network runs); others rebuild each network from its weights.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`SCORE_COLUMNS`, one row per teacher, endpoint, architecture and step.
+    """
+    from neurosage.core.progress import progress_bar
+    from neurosage.training.activations import model_rdms
+
+    pool = pool if isinstance(pool, Pool) else Pool(pool)
+    if not teachers:
+        raise ConfigError("no teacher to score", "give at least one teacher", field="teachers")
+    table = pool.architectures()
+    trained = [int(a) for a in table.loc[table.status == "ok", "arch"]]
+    archs = trained if archs is None else [int(a) for a in archs]
+    missing = sorted(set(archs) - set(trained))
+    if missing:
+        raise ConfigError(f"architectures {missing[:5]} are not trained in the pool", f"choose among the {len(trained)} trained ones",
+                          file=pool.folder.pool_architectures, field="archs")
+    steps = list(pool.spec.steps) if steps is None else [int(s) for s in steps]
+    unknown = sorted(set(steps) - set(pool.spec.steps))
+    if unknown:
+        raise ConfigError(f"steps {unknown} are not stored in the pool", f"choose among {list(pool.spec.steps)}", field="steps")
+    for name, control in (beyond or {}).items():
+        if name not in teachers:
+            raise ConfigError(f"beyond names {name!r}, which is not among the teachers {sorted(teachers)}", "name a teacher given in teachers",
+                              field="beyond")
+        if _stimulus_key(control)[1] != _stimulus_key(teachers[name])[1]:
+            raise ConfigError(f"the control for {name!r} is on other stimuli than the teacher", "build the control on the teacher's stimuli",
+                              field="beyond")
+    groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for name, teacher in teachers.items():
+        groups.setdefault(_stimulus_key(teacher), []).append(name)
+    seed = pool.spec.seed if seed is None else seed
+    kept = rdm is None and seed == pool.spec.seed and bool(pool.stimulus_ids())
+    pool_key = (pool.spec.rdm_method, tuple(pool.stimulus_ids()))
+    rows: list[dict[str, Any]] = []
+    t0 = time.perf_counter()
+    with progress_bar(total=len(archs) * len(steps), desc="teacher bench", enabled=progress) as bar:
+        for arch in archs:
+            for step in steps:
+                net = None
+                for key, names in groups.items():
+                    first = teachers[names[0]]
+                    candidate = pool.layer_rdms(arch, step) if kept and key == pool_key else None
+                    if candidate is None:
+                        net = pool.network(arch, step, device=device) if net is None else net
+                        layers = [n for n in net.endpoints if n not in ("stem", "pool")]
+                        options = replace(rdm or pool.spec.rdm_options(), rdm_method=first.rdm_method)
+                        candidate = model_rdms(net, first.images, layers, rdm=options, device=device, seed=seed)
+                    for name in names:
+                        teacher = teachers[name]
+                        scored = {name: teacher_scores(teacher.rdms, candidate, teacher.compare_method)}
+                        control = (beyond or {}).get(name)
+                        if control is not None:
+                            label = f"{name} beyond {', '.join(control.endpoints)}"
+                            scored[label] = partial_scores(teacher.rdms, candidate, control.rdms, _partial_method(teacher.compare_method),
+                                                           control_name=", ".join(control.endpoints), device=device)
+                        rows += [{"teacher": label, "endpoint": e, "arch": arch, "step": step, "S": s, "best_layer": scores.best_layer[e]}
+                                 for label, scores in scored.items() for e, s in scores.per_endpoint.items()]
+                bar.update(1)
+    log.info("scored %d teacher(s) on %d architectures x %d steps in %.1f s", len(teachers), len(archs), len(steps), time.perf_counter() - t0)
+    return pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
+
+
+def tg_table(scores: pd.DataFrame, endpoints: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
+    """TG per teacher, architecture and step: the mean of S_i over the teacher's endpoints (or the ``endpoints`` named per teacher)."""
+    chosen = scores
+    if endpoints:
+        keep = pd.Series([e in endpoints.get(t, [e]) for t, e in zip(scores.teacher, scores.endpoint)], index=scores.index)
+        chosen = scores[keep]
+    return chosen.groupby(["teacher", "arch", "step"], as_index=False).S.mean().rename(columns={"S": "TG"})

@@ -1,0 +1,131 @@
+"""What an architecture pool is, as plain data (no torch): :class:`PoolSpec`.
+
+A pool is a fixed sample of architectures trained once each by one protocol, with their weights kept at every
+premature checkpoint (and at initialisation, step 0), their premature accuracy P there, their accuracy at the end
+of the protocol (the 200-step target of the paper's section 4.1), a second training from another seed on a subset
+(the target's reliability) and a long training from a new seed on a subset (a converged target). Any teacher is
+then scored against the pool from its stored checkpoints, without training anything again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from neurosage.core.errors import ConfigError
+from neurosage.training.configs import NetworkConfig, RDMOptions, TrainConfig
+
+__all__ = ["PoolSpec"]
+
+
+def _count(name: str, value: object, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        key = name.replace("_", "-")
+        raise ConfigError(f"{key} must be an integer of at least {low}, got {value!r}", f"set {key} to {low} or more", field=name)
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """How a pool is sampled and trained.
+
+    Parameters
+    ----------
+    space, n_blocks, network
+        The search space the architectures are drawn from (uniformly, architecture ``a`` from seed ``[seed, a]``) and
+        how a genotype becomes a network.
+    n_architectures
+        Pool size.
+    checkpoints
+        Premature steps at which weights, P and (later) teacher scores are taken; step 0 (initialisation) is always kept too.
+    mature_steps, batch_size, lr, schedule
+        The protocol: one training run per architecture; its end is the short target ``M_short``.
+    bn_recalibration
+        Training batches whose statistics replace BatchNorm's running statistics before every measurement.
+    second_seed
+        The first K architectures are trained by the same protocol again from another initialisation and data order
+        (the target's reliability).
+    long_subset, long_epochs
+        The first K architectures are also trained ``long_epochs`` epochs (cosine schedule) from a new seed: the long
+        target ``M_long``, near convergence.
+    proxy_batch
+        Images of the one training batch the zero-cost proxies are computed on at initialisation.
+    rdm_method, subsample_features, n_subsamples
+        How the candidates' layer RDMs on the pool's stimuli are computed at every stored step (kept, so a teacher on
+        those stimuli is scored without running any network): the paper's mean over 10 subsets of 1,000 features.
+    seed
+        The one seed every draw, initialisation and data order derives from.
+    """
+
+    space: str = "layers-10"
+    n_blocks: int = 5
+    network: NetworkConfig = field(default_factory=lambda: NetworkConfig(width_multiplier=0.125))
+    n_architectures: int = 128
+    checkpoints: tuple[int, ...] = (5, 10, 20)
+    mature_steps: int = 200
+    batch_size: int = 64
+    lr: float = 0.05
+    schedule: str = "cosine"
+    bn_recalibration: int = 10
+    second_seed: int = 16
+    long_subset: int = 24
+    long_epochs: float = 10.0
+    proxy_batch: int = 64
+    rdm_method: str = "correlation"
+    subsample_features: int | None = 1000
+    n_subsamples: int = 10
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.network, dict):
+            object.__setattr__(self, "network", NetworkConfig(**self.network))
+        object.__setattr__(self, "checkpoints", tuple(self.checkpoints))
+        _count("n_architectures", self.n_architectures, 3)
+        _count("mature_steps", self.mature_steps, 2)
+        for name in ("second_seed", "long_subset", "bn_recalibration", "seed"):
+            _count(name, getattr(self, name), 0)
+        _count("proxy_batch", self.proxy_batch, 2)
+        bad = [k for k in self.checkpoints if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k < self.mature_steps]
+        if not self.checkpoints or bad or len(set(self.checkpoints)) != len(self.checkpoints) or list(self.checkpoints) != sorted(self.checkpoints):
+            raise ConfigError(f"checkpoints must be increasing distinct steps from 1 to mature-steps - 1 = {self.mature_steps - 1}, got "
+                              f"{list(self.checkpoints)}", "give e.g. checkpoints = [5, 10, 20] with mature-steps = 200", field="checkpoints")
+        for name in ("second_seed", "long_subset"):
+            if getattr(self, name) > self.n_architectures:
+                raise ConfigError(f"{name.replace('_', '-')} = {getattr(self, name)} is more than the pool's {self.n_architectures} architectures",
+                                  f"set {name.replace('_', '-')} to at most n-architectures", field=name)
+        if not (isinstance(self.long_epochs, (int, float)) and not isinstance(self.long_epochs, bool) and 0 < self.long_epochs < 1e4):
+            raise ConfigError(f"long-epochs must be a positive number, got {self.long_epochs!r}", "set long-epochs to e.g. 10", field="long_epochs")
+        self.protocol()  # TrainConfig checks batch size, learning rate, schedule and recalibration
+        self.rdm_options()  # RDMOptions checks the RDM method and the subsampling
+
+    @property
+    def steps(self) -> tuple[int, ...]:
+        """Every stored step: initialisation and the premature checkpoints."""
+        return (0, *self.checkpoints)
+
+    def protocol(self) -> TrainConfig:
+        """The pool's training run (its end is the short target)."""
+        return TrainConfig(steps=self.mature_steps, batch_size=self.batch_size, lr=self.lr, schedule=self.schedule,  # type: ignore[arg-type]
+                           bn_recalibration=self.bn_recalibration)
+
+    def long_protocol(self) -> TrainConfig:
+        """The long training behind the converged target."""
+        return TrainConfig(epochs=float(self.long_epochs), batch_size=self.batch_size, lr=self.lr, schedule="cosine",
+                           bn_recalibration=self.bn_recalibration)
+
+    def rdm_options(self) -> RDMOptions:
+        """How the kept layer RDMs are computed."""
+        return RDMOptions(subsample_features=self.subsample_features, n_subsamples=self.n_subsamples, rdm_method=self.rdm_method)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["network"] = self.network.to_dict() | {"width_multiplier": self.network.width_multiplier}
+        out["checkpoints"] = list(self.checkpoints)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PoolSpec:
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown pool settings {unknown}", f"use only {sorted(known)}", field=unknown[0])
+        return cls(**data)

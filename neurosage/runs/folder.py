@@ -1,0 +1,251 @@
+"""The run folder as one object: the only code that knows which files a run folder holds and how they are read.
+
+A search, a channel search, ``neurosage status``, the exports and the command line all reach a run folder's
+files through :class:`RunFolder`; the file names live in :mod:`neurosage.runs.layout`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from neurosage.core.atomic import write_json
+from neurosage.core.errors import ConfigError, RunFolderError, RunFolderExists
+from neurosage.runs import layout
+from neurosage.runs.journal import Journal
+from neurosage.runs.lock import lock_holder, run_lock, running_driver
+from neurosage.runs.logfile import run_log
+from neurosage.runs.provenance import read_settings, record_run, resume_settings
+from neurosage.runs.resume import refuse_changed_settings
+
+__all__ = ["RunFolder"]
+
+_WEIGHT_FILE = re.compile(r"^trial-(\d+)\.pt$")
+
+
+class RunFolder:
+    """A run folder at ``path`` (it need not exist yet).
+
+    Parameters
+    ----------
+    path
+        The folder a search, a channel search or an analysis writes.
+    """
+
+    def __init__(self, path: str | Path | RunFolder):
+        self.path: Path = path.path if isinstance(path, RunFolder) else Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.path)!r})"
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    # -- files -------------------------------------------------------------------------------------------------------------
+    @property
+    def journal_file(self) -> Path:
+        return self.path / layout.JOURNAL_FILE
+
+    @property
+    def provenance_file(self) -> Path:
+        return self.path / layout.PROVENANCE_FILE
+
+    @property
+    def trials_csv(self) -> Path:
+        return self.path / layout.TRIALS_CSV
+
+    @property
+    def trials_nc(self) -> Path:
+        return self.path / layout.TRIALS_NC
+
+    @property
+    def searcher_state(self) -> Path:
+        return self.path / layout.SEARCHER_STATE
+
+    @property
+    def channel_state(self) -> Path:
+        return self.path / layout.CHANNEL_STATE
+
+    @property
+    def weights_dir(self) -> Path:
+        return self.path / layout.WEIGHTS_DIR
+
+    @property
+    def slurm_dir(self) -> Path:
+        return self.path / layout.SLURM_DIR
+
+    def weight_file(self, tid: int) -> Path:
+        """Where trial ``tid``'s kept weights are."""
+        return self.path / layout.weight_file(tid)
+
+    def weight_files(self) -> dict[int, Path]:
+        """The kept weights files present, by trial id."""
+        if not self.weights_dir.is_dir():
+            return {}
+        found = (_WEIGHT_FILE.match(p.name) for p in sorted(self.weights_dir.iterdir()))
+        return {int(m.group(1)): self.weights_dir / m.group(0) for m in found if m}
+
+    def file(self, relative: str) -> Path:
+        """A file the run's records name relative to the folder (e.g. a kept weights file listed in ``run.json``)."""
+        return self.path / relative
+
+    # -- an architecture pool ---------------------------------------------------------------------------------------------
+    @property
+    def pool_file(self) -> Path:
+        """What a pool is (spec, classes, input conversion)."""
+        return self.path / layout.POOL_FILE
+
+    @property
+    def pool_architectures(self) -> Path:
+        return self.path / layout.POOL_ARCHITECTURES
+
+    @property
+    def pool_checkpoints(self) -> Path:
+        return self.path / layout.POOL_CHECKPOINTS
+
+    @property
+    def pool_stimuli(self) -> Path:
+        """The images teachers are scored on (uint8, labels, stimulus ids), kept with the pool."""
+        return self.path / layout.POOL_STIMULI
+
+    def pool_record(self, arch: int) -> Path:
+        """The record of one trained architecture (written when it is done; a rerun trains only those without one)."""
+        return self.path / layout.POOL_RECORDS_DIR / f"arch-{arch:04d}.json"
+
+    def pool_retrain_record(self, arch: int, kind: str) -> Path:
+        """The record of architecture ``arch`` trained again (``kind``: second_seed, long)."""
+        return self.path / layout.POOL_RECORDS_DIR / f"arch-{arch:04d}-{kind}.json"
+
+    def pool_rdms(self, arch: int, step: int) -> Path:
+        """Architecture ``arch``'s layer RDMs on the pool's stimuli at ``step`` (float32 upper triangles)."""
+        return self.path / layout.POOL_RDMS_DIR / f"arch-{arch:04d}" / f"step-{step}.npz"
+
+    def pool_weights(self, arch: int, step: int) -> Path:
+        """Architecture ``arch``'s weights at ``step`` (0: initialisation)."""
+        return self.path / layout.POOL_WEIGHTS_DIR / f"arch-{arch:04d}" / f"step-{step}.pt"
+
+    # -- the journal -------------------------------------------------------------------------------------------------------
+    def has_journal(self) -> bool:
+        """Whether a search has started here (its journal exists)."""
+        return self.journal_file.exists()
+
+    def journal(self) -> Journal:
+        """The search journal (created when missing)."""
+        return Journal(self.journal_file)
+
+    def existing_journal(self, what: str = "search") -> Journal:
+        """The journal of a search that exists, or one error naming the folder and the fix."""
+        if not self.has_journal():
+            raise RunFolderError(f"{self.path} holds no search journal ({layout.JOURNAL_FILE})",
+                                 f"give the run folder of a {what} (neurosage search RUN_DIR)", file=self.path)
+        return self.journal()
+
+    def refuse_existing(self, what: str = "a search", *, resume_hint: str = "pass --resume to continue it (resume=True)") -> None:
+        """Refuse to start a new search in a folder that already holds one."""
+        if self.has_journal():
+            raise RunFolderExists(f"{self.path} already holds {what}", f"{resume_hint}, or choose another run folder", file=self.path)
+
+    def searches_below(self) -> list[Path]:
+        """Sub-folders (one or two levels down) that hold a search, e.g. an analysis' searches."""
+        found = sorted(p.parent for p in self.path.glob(f"*/*/{layout.JOURNAL_FILE}")) + \
+            sorted(p.parent for p in self.path.glob(f"*/{layout.JOURNAL_FILE}"))
+        return [p.relative_to(self.path) for p in found]
+
+    # -- provenance --------------------------------------------------------------------------------------------------------
+    def settings(self) -> dict[str, Any]:
+        """The recorded settings (empty when there is no ``run.json``; a damaged one is refused by name)."""
+        return read_settings(self.path)
+
+    def resume_settings(self, command: str = "search") -> dict[str, Any]:
+        """The settings a resume continues from (refuses a missing folder or record)."""
+        return resume_settings(self.path, command)
+
+    def refuse_changed_settings(self, resolved: dict[str, Any]) -> None:
+        """Refuse a resume that would change a recorded setting other than the resumable ones."""
+        refuse_changed_settings(self.path, resolved)
+
+    def record(self) -> dict[str, Any]:
+        """The whole run record (``run.json``), or {} when there is none or it cannot be read."""
+        try:
+            record = json.loads(self.provenance_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return record if isinstance(record, dict) else {}
+
+    def require_record(self) -> dict[str, Any]:
+        """The run record, or one error naming the file and the fix when it is missing or damaged."""
+        path = self.provenance_file
+        if not path.is_file():
+            raise ConfigError(f"{self.path} has no {layout.PROVENANCE_FILE}", "give the run folder of a search (neurosage search RUN_DIR)",
+                              file=self.path)
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"damaged run record ({type(exc).__name__}: {exc})", "restore it from a copy, or start a new run folder",
+                              file=path) from None
+        if not isinstance(record, dict):
+            raise ConfigError("damaged run record (not a JSON object)", "restore it from a copy, or start a new run folder", file=path)
+        return record
+
+    def last_session(self) -> dict[str, Any]:
+        """The latest session recorded in ``run.json`` ({} when none)."""
+        sessions = self.record().get("sessions") or [{}]
+        last = sessions[-1] if isinstance(sessions, list) else {}
+        return last if isinstance(last, dict) else {}
+
+    def write_record(self, record: Mapping[str, Any]) -> None:
+        """Rewrite ``run.json`` (atomically)."""
+        write_json(self.provenance_file, dict(record))
+
+    @contextlib.contextmanager
+    def session(self, settings: Mapping[str, Any], *, seeds: Mapping[str, Any] | None = None, device: str | None = None,
+                current: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
+        """Record a session in ``run.json`` around the ``with`` body (see :func:`neurosage.runs.provenance.record_run`)."""
+        with record_run(self.path, settings, seeds=seeds, device=device, current=current) as record:
+            yield record
+
+    # -- the driver --------------------------------------------------------------------------------------------------------
+    def lock(self) -> contextlib.AbstractContextManager[Path]:
+        """Hold the folder's driver lock for the ``with`` body (one driver per folder)."""
+        return run_lock(self.path)
+
+    def log(self) -> contextlib.AbstractContextManager[Path]:
+        """Append INFO records to the folder's log inside the ``with`` body."""
+        return run_log(self.path)
+
+    def running_driver(self) -> dict[str, Any] | None:
+        """The live driver holding the folder (pid, host, started), or None (the one rule the lock, status and resume share)."""
+        return running_driver(self.path)
+
+    def session_state(self) -> str | None:
+        """The last session's status as it is, not only as recorded: a session ``run.json`` records as running whose driver
+        is gone (killed with SIGKILL, a crashed machine) is reported as stopped, with the dead pid and how to resume."""
+        recorded = self.last_session().get("status")
+        if recorded != "running" or self.running_driver() is not None:
+            return recorded
+        holder = lock_holder(self.path) or {}
+        pid = f"pid {holder['pid']} gone" if holder.get("pid") is not None else "its driver is gone"
+        return f"stopped without a clean exit ({pid}); resume with: neurosage search {self.path} --resume"
+
+    def write_in_flight(self, placement: Mapping[str, Any]) -> None:
+        """Which worker runs each trial in flight (trial id -> worker address, None while it waits)."""
+        write_json(self.path / layout.IN_FLIGHT_FILE, dict(placement))
+
+    def read_in_flight(self) -> dict[str, Any]:
+        """The placement the driver last wrote ({} when there is none)."""
+        try:
+            placed = json.loads((self.path / layout.IN_FLIGHT_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return placed if isinstance(placed, dict) else {}
+
+    def clear_in_flight(self) -> None:
+        """Remove the placement file (a session has ended: nothing is in flight)."""
+        (self.path / layout.IN_FLIGHT_FILE).unlink(missing_ok=True)
