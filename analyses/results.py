@@ -22,6 +22,7 @@ __all__ = [
     "PREDICTABILITY_RECORDS", "PREDICTABILITY_ARCHITECTURES", "PREDICTABILITY_CORRELATIONS", "SEARCH_CURVES", "SEARCH_SUMMARY",
     "SEARCH_MATURE", "CELL_TABLE", "CELL_RERANK", "TABLE4", "TABLE4_RERANK", "SEARCH_TRIALS", "SEARCH_TRIALS_NC",
     "DEMO_CURVES", "DEMO_MATURE", "CHANNEL_TRIALS", "CHANNEL_TABLE", "CHANNEL_CORRELATIONS",
+    "TEACHER_BENCH_VALUE", "TEACHER_BENCH_TEACHERS", "TEACHER_BENCH_SELECTION",
 ]
 
 
@@ -160,3 +161,21 @@ def read_table(run_dir: str | Path, result: ResultFile) -> pd.DataFrame:
     if missing:
         raise ResultMissing(f"the file lacks column(s) {missing}", f"{result.fix} again (the file predates this version)", file=path)
     return table
+
+
+TEACHER_BENCH_VALUE = ResultFile(
+    "teacher_bench/records/value.csv", ("step", "measure", "target", "n", "r", "r_low", "r_high", "partial_r", "partial_low", "partial_high",
+                                        "partial_p", "spearman", "kendall", "topk_precision"),
+    _analysis("teacher_bench"), "every measure (S_i and TG of each teacher and control, P, the rivals) against each target: r and the partial r "
+    "given P with paired bootstrap intervals, rank metrics",
+)
+TEACHER_BENCH_TEACHERS = ResultFile(
+    "teacher_bench/records/teachers.csv", ("teacher", "depth", "epochs", "test_top1"), _analysis("teacher_bench"),
+    "the bench's ResNet teachers and their test top-1 (the untrained control: none)",
+)
+TEACHER_BENCH_SELECTION = ResultFile(
+    "teacher_bench/records/selection.csv", ("rule", "mean_regret", "ci_low", "ci_high", "p_oracle", "diff", "diff_ci_low", "diff_ci_high",
+                                            "protocol"),
+    _analysis("teacher_bench"), "regret of a simulated search's pick by each rule on paired random sub-pools",
+)
+

@@ -40,6 +40,10 @@ for _name, _target, _inputs, _description in (
     ("channel_sizes", "channel_sizes:sizes", (R.CHANNEL_TRIALS,), "channel search: each group's size over trials, per steering metric"),
     ("channel_table", "channel_sizes:table", (R.CHANNEL_TABLE, R.CHANNEL_CORRELATIONS),
      "channel search: final networks and metric-accuracy correlations"),
+    ("teacher_value", "teacher_value:make", (R.TEACHER_BENCH_VALUE, R.TEACHER_BENCH_TEACHERS),
+     "the teacher bench: what each teacher endpoint adds to P (partial r) against the teacher's accuracy, controls beside"),
+    ("teacher_bench_tables", "teacher_value:tables", (R.TEACHER_BENCH_VALUE, R.TEACHER_BENCH_TEACHERS, R.TEACHER_BENCH_SELECTION),
+     "the teacher bench's tables: the primary test, the rivals in the field's metrics, the simulated search"),
 ):
     FIGURES.register(_name, f"neurosage.figures.{_target}", description=_description, citation=_PAPER, inputs=_inputs)
 

@@ -43,6 +43,7 @@ APPLICATION = [
     ["analyses.predictability", "analyses.search_comparison", "analyses.cell_search", "analyses.neuro_search",
      "analyses.demo", "figures.fig2_alpha", "figures.fig3_predictability", "figures.fig4_search", "figures.tables",
      "figures.search_trials", "figures.demo_summary", "analyses.channel_search", "analyses.teacher_bench", "figures.channel_sizes",
+     "figures.teacher_value",
      "figures.predictability_pool",
      "figures.rdm_plots"],
     ["figures"],

@@ -40,6 +40,12 @@ def test_the_bench_writes_records_a_reader_can_check(tmp_path, tiny_fmnist):
     assert "S:resnet8-0.05ep:stack3" in set(headline.measure)
     summary = json.loads((records / "summary.json").read_text())
     assert summary["best_trained_teacher"] == "resnet8-0.05ep" and summary["architectures"] == 6
+    from neurosage.figures import make_all
+
+    drawn = make_all(tmp_path)
+    assert {"teacher_value", "teacher_bench_tables"} <= set(drawn.written)
+    primary = (tmp_path / "figures" / "teacher_bench_primary.md").read_text()
+    assert f"{row.partial_r:+.3f}" in primary and "resnet8-0.05ep beyond pixels" in primary
 
 
 def test_bench_settings_are_checked_before_any_data():
