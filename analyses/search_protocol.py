@@ -17,6 +17,7 @@ from neurosage.analyses.embedded import Setup
 from neurosage.analyses.results import ResultFile, read_table, write_table
 from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
 from neurosage.core.errors import ConfigError
+from neurosage.core.quantities import parse_count
 from neurosage.core.seeding import derive_seed
 from neurosage.nets.build import build_network
 from neurosage.nets.measure import count_flops, count_parameters
@@ -80,6 +81,11 @@ class RerankedSearchConfig(SearchOptions, EmbeddedConfig):
     rerank_n_cells: int | None = None
     rerank_filters: int | None = None
     final_params: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.final_params is not None:  # 5.5M, 5500k or 5500000; a bare 5.5 (meant as millions) is refused
+            object.__setattr__(self, "final_params", parse_count(self.final_params, field="final_params"))
+        super().__post_init__()
 
     def check_final_params(self, max_filters: int = 4096) -> None:
         """Refuse a ``final_params`` target that cannot be met, before any search or training: a layer-wise space (no F),

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.quantities import check_memory
 
 __all__ = ["SlurmOptions", "slurm_client"]
 
@@ -58,6 +59,7 @@ class SlurmOptions:
         from dask.utils import parse_bytes
 
         object.__setattr__(self, "extra", tuple(self.extra))
+        check_memory(self.memory, field="slurm_memory")  # a bare number would be taken as bytes
         try:
             parse_bytes(self.memory)
         except (ValueError, TypeError):

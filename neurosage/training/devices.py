@@ -5,11 +5,15 @@ GPU, and run a candidate with a fixed number of CPU threads (results then do not
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 from collections.abc import Iterator
 
 import torch
 
 from neurosage.core.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 __all__ = ["check_device", "check_threads", "worker_device", "torch_threads"]
 
@@ -45,9 +49,18 @@ def worker_device(device: str | None) -> str | None:
 
 
 def check_threads(n: object) -> None:
-    """Refuse a per-candidate thread count that is not a positive integer."""
+    """Refuse a per-candidate thread count that is not a positive integer; warn once when it exceeds this machine's cores
+    (the threads then share cores: slower, same results)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ConfigError(f"candidate threads must be a positive integer, got {n!r}", "set candidate-threads to e.g. 1", field="candidate_threads")
+    cores = os.cpu_count() or 1
+    if n > cores and n not in _WARNED_THREADS:
+        _WARNED_THREADS.add(n)
+        log.warning("candidate-threads = %d is more than this machine's %d core(s): the threads share cores (slower; results are the "
+                    "same); set candidate-threads to at most %d", n, cores, cores)
+
+
+_WARNED_THREADS: set[int] = set()
 
 
 @contextlib.contextmanager
