@@ -13,7 +13,6 @@ Usage: python benchmarks/bench_teacher.py [--architectures 128] [--steps 3] [--s
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 
@@ -44,7 +43,7 @@ def main() -> None:
     parser.add_argument("--stimuli", type=int, default=300)
     parser.add_argument("--pool", default="runs/bench-teacher-pool", help="the pool folder (kept: a second run only scores)")
     args = parser.parse_args()
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    torch.set_num_threads(1)  # one thread, as a search's candidates run (and no oversubscription on a shared machine)
     train, val, test, stimuli = _images(640, 0), _images(200, 1), _images(200, 2), _images(args.stimuli, 3)
     spec = PoolSpec(n_architectures=args.architectures, checkpoints=tuple(range(1, args.steps + 1)), mature_steps=args.steps + 1,
                     second_seed=0, long_subset=0, network=NetworkConfig(width_multiplier=0.125), bn_recalibration=1, batch_size=64)
@@ -57,9 +56,11 @@ def main() -> None:
     teacher = network_teacher(net, pool.stimuli(), ["stack1", "stack2", "stack3"], seed=0)
     candidate = pool.network(0, args.steps)
     layers = [e for e in candidate.endpoints if e not in ("stem", "pool")]
-    t0 = time.perf_counter()
-    score_model(candidate, teacher, layers)
-    one = time.perf_counter() - t0
+    one = float("inf")
+    for _ in range(3):  # best of 3: what a search pays per candidate for TG
+        t0 = time.perf_counter()
+        score_model(candidate, teacher, layers)
+        one = min(one, time.perf_counter() - t0)
     pairs = args.architectures * args.steps
     t0 = time.perf_counter()
     result = bench_teacher(pool, teacher, spec="net:cifar_resnet-1:stack1,stack2,stack3", n_bootstrap=2000, progress=False)

@@ -73,11 +73,10 @@ class Pool:
 
         from neurosage.rsa.rdm import COL, ROW, STACK
 
-        path = self.folder.pool_rdms(arch, step)
-        if not path.is_file():
+        kept = self.layer_triangles(arch, step)
+        if kept is None:
             return None
-        with np.load(path) as stored:
-            triangles, layers = stored["triangles"].astype(np.float64), [str(x) for x in stored["layers"]]
+        layers, triangles = kept
         ids = self.stimulus_ids()
         n = len(ids)
         i, j = np.triu_indices(n, k=1)
@@ -86,6 +85,15 @@ class Pool:
         full[:, j, i] = triangles
         return xr.DataArray(full, dims=(STACK, ROW, COL), coords={STACK: layers, ROW: ids, COL: ids},
                             attrs={"method": self.spec.rdm_method, "descriptor": "stimulus_id"})
+
+    def layer_triangles(self, arch: int, step: int) -> tuple[list[str], np.ndarray] | None:
+        """The kept layer RDMs' upper triangles (layers, ``(n_layers, n_pairs)`` float64; stimuli in :meth:`stimulus_ids`
+        order), or None."""
+        path = self.folder.pool_rdms(arch, step)
+        if not path.is_file():
+            return None
+        with np.load(path) as stored:
+            return [str(x) for x in stored["layers"]], stored["triangles"].astype(np.float64)
 
     def stimulus_ids(self) -> list[str]:
         """The ids of the pool's stimuli ([] when it keeps none)."""

@@ -13,11 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import scipy.stats
 
 from neurosage.core.errors import ConfigError
 from neurosage.pool.pool import Pool
 from neurosage.rsa.partial import PARTIAL_METHODS, partial_scores
+from neurosage.rsa.rdm import COL, ROW, upper_triangle
 from neurosage.rsa.score import teacher_scores
 from neurosage.training.configs import RDMOptions
 
@@ -27,6 +30,32 @@ log = logging.getLogger(__name__)
 
 #: One row per teacher, endpoint, architecture and step.
 SCORE_COLUMNS = ("teacher", "endpoint", "arch", "step", "S", "best_layer")
+
+
+#: Comparisons scored from the kept triangles by one product of standardised rows (ranks first for Spearman); equal to
+#: ``compare_rdms``/``partial_scores`` of the same RDMs (tested), and much faster over a whole pool.
+_FAST = ("pearson", "spearman")
+
+
+def _unit_rows(triangles: np.ndarray, method: str) -> np.ndarray:
+    """Rows centred and scaled to unit norm (ranked first for Spearman): their products are Pearson correlations. A
+    constant row stays 0 (it compares as 0 with everything, as ``compare_rdms`` scores a constant RDM)."""
+    x = scipy.stats.rankdata(triangles, axis=1) if method == "spearman" else np.asarray(triangles, dtype=np.float64)
+    x = x - x.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
+
+def _fast_scores(sim: np.ndarray, endpoints: list[str], layers: list[str]) -> dict[str, tuple[float, str]]:
+    best = np.nanargmax(sim, axis=1)
+    return {e: (float(sim[i, best[i]]), layers[best[i]]) for i, e in enumerate(endpoints)}
+
+
+def _beyond(sim: np.ndarray, teacher_z: np.ndarray, candidate_z: np.ndarray) -> np.ndarray:
+    """Partial correlations given one control from the three Pearson correlations (r_xy - r_xz r_yz) / sqrt((1 - r_xz^2)(1 - r_yz^2));
+    0 where the control explains a side entirely."""
+    denominator = np.sqrt(np.clip(1 - teacher_z**2, 0, None)[:, None] * np.clip(1 - candidate_z**2, 0, None)[None, :])
+    return np.divide(sim - teacher_z[:, None] * candidate_z[None, :], denominator, out=np.zeros_like(sim), where=denominator > 1e-12)
 
 
 def _partial_method(compare_method: str) -> str:
@@ -97,13 +126,38 @@ def score_teachers(
     seed = pool.spec.seed if seed is None else seed
     kept = rdm is None and seed == pool.spec.seed and bool(pool.stimulus_ids())
     pool_key = (pool.spec.rdm_method, tuple(pool.stimulus_ids()))
+    ids = pool.stimulus_ids()
+    controls = dict(beyond or {})
+    fast = {name: _unit_rows(upper_triangle(t.rdms.sel({ROW: ids, COL: ids})), t.compare_method) for name, t in teachers.items()
+            if kept and _stimulus_key(t) == pool_key and t.compare_method in _FAST and len(getattr(controls.get(name), "endpoints", [0])) == 1}
+    control_z = {name: (str(c.endpoints[0]), _unit_rows(upper_triangle(c.rdms.sel({ROW: ids, COL: ids})), teachers[name].compare_method)[0])
+                 for name, c in controls.items() if name in fast}
     rows: list[dict[str, Any]] = []
     t0 = time.perf_counter()
     with progress_bar(total=len(archs) * len(steps), desc="teacher bench", enabled=progress) as bar:
         for arch in archs:
             for step in steps:
                 net = None
+                if fast:
+                    kept_layers = pool.layer_triangles(arch, step)
+                    if kept_layers is not None:
+                        layers_kept, triangles = kept_layers
+                        units = {m: _unit_rows(triangles, m) for m in {teachers[n].compare_method for n in fast}}
+                        for name, teacher_units in fast.items():
+                            candidate_units = units[teachers[name].compare_method]
+                            sim = teacher_units @ candidate_units.T
+                            scored_fast = {name: _fast_scores(sim, teachers[name].endpoints, layers_kept)}
+                            if name in control_z:
+                                endpoint, z = control_z[name]
+                                label = f"{name} beyond {endpoint}"
+                                scored_fast[label] = _fast_scores(_beyond(sim, teacher_units @ z, candidate_units @ z), teachers[name].endpoints,
+                                                                  layers_kept)
+                            rows += [{"teacher": label, "endpoint": e, "arch": arch, "step": step, "S": s, "best_layer": layer}
+                                     for label, per in scored_fast.items() for e, (s, layer) in per.items()]
                 for key, names in groups.items():
+                    names = [n for n in names if n not in fast or pool.layer_triangles(arch, step) is None]
+                    if not names:
+                        continue
                     first = teachers[names[0]]
                     candidate = pool.layer_rdms(arch, step) if kept and key == pool_key else None
                     if candidate is None:
@@ -115,7 +169,7 @@ def score_teachers(
                         teacher = teachers[name]
                         scored = {name: teacher_scores(teacher.rdms, candidate, teacher.compare_method)}
                         control = (beyond or {}).get(name)
-                        if control is not None:
+                        if control is not None and name not in control_z:
                             label = f"{name} beyond {', '.join(control.endpoints)}"
                             scored[label] = partial_scores(teacher.rdms, candidate, control.rdms, _partial_method(teacher.compare_method),
                                                            control_name=", ".join(control.endpoints), device=device)

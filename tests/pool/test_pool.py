@@ -132,7 +132,18 @@ def test_kept_layer_rdms_score_as_the_networks_do(tmp_path):
     spec = PoolSpec(**{**TINY.__dict__, "n_architectures": 3, "second_seed": 0, "long_subset": 0, "subsample_features": 16, "n_subsamples": 3})
     pool = build_pool(tmp_path / "pool", spec, train, val, test, stimuli=test, progress=False)
     assert pool.layer_rdms(1, 4) is not None and pool.layer_rdms(1, 4).sizes["rdm"] == 10
-    teacher = {"t": _teacher(pool.stimuli())}
-    kept = score_teachers(pool, teacher, progress=False)  # the pool's own stimuli and options: no network runs
-    rebuilt = score_teachers(pool, teacher, rdm=spec.rdm_options(), progress=False)  # from the weights
-    assert np.allclose(kept.S, rebuilt.S, atol=1e-5) and (kept.best_layer == rebuilt.best_layer).all()
+    from neurosage.teachers.controls import pixel_teacher
+
+    stimuli = pool.stimuli()
+    ranked = _teacher(stimuli, split=16)
+    teachers = {"t": _teacher(stimuli), "ranked": Teacher(ranked.rdms.assign_attrs(compare_method="spearman"), stimuli)}
+    assert teachers["ranked"].compare_method == "spearman"
+    beyond = {"t": pixel_teacher(stimuli), "ranked": pixel_teacher(stimuli, compare_method="spearman")}
+    # the pool's own stimuli and options: scored from the kept triangles by one product (no network runs)
+    kept = score_teachers(pool, teachers, beyond=beyond, progress=False)
+    # from the weights, through the general chain (teacher_scores, partial_scores)
+    rebuilt = score_teachers(pool, teachers, beyond=beyond, rdm=spec.rdm_options(), progress=False)
+    assert set(kept.teacher) == {"t", "ranked", "t beyond pixels", "ranked beyond pixels"}
+    merged = kept.merge(rebuilt, on=["teacher", "endpoint", "arch", "step"], suffixes=("_kept", "_rebuilt"), validate="one_to_one")
+    assert len(merged) == len(kept) == len(rebuilt)
+    assert np.allclose(merged.S_kept, merged.S_rebuilt, atol=1e-5) and (merged.best_layer_kept == merged.best_layer_rebuilt).all()
