@@ -97,87 +97,116 @@ def score_teachers(
         :data:`SCORE_COLUMNS`, one row per teacher, endpoint, architecture and step.
     """
     from neurosage.core.progress import progress_bar
-    from neurosage.training.activations import model_rdms
 
-    pool = pool if isinstance(pool, Pool) else Pool(pool)
-    if not teachers:
-        raise ConfigError("no teacher to score", "give at least one teacher", field="teachers")
-    table = pool.architectures()
-    trained = [int(a) for a in table.loc[table.status == "ok", "arch"]]
-    archs = trained if archs is None else [int(a) for a in archs]
-    missing = sorted(set(archs) - set(trained))
-    if missing:
-        raise ConfigError(f"architectures {missing[:5]} are not trained in the pool", f"choose among the {len(trained)} trained ones",
-                          file=pool.folder.pool_architectures, field="archs")
-    steps = list(pool.spec.steps) if steps is None else [int(s) for s in steps]
-    unknown = sorted(set(steps) - set(pool.spec.steps))
-    if unknown:
-        raise ConfigError(f"steps {unknown} are not stored in the pool", f"choose among {list(pool.spec.steps)}", field="steps")
-    for name, control in (beyond or {}).items():
-        if name not in teachers:
-            raise ConfigError(f"beyond names {name!r}, which is not among the teachers {sorted(teachers)}", "name a teacher given in teachers",
-                              field="beyond")
-        if _stimulus_key(control)[1] != _stimulus_key(teachers[name])[1]:
-            raise ConfigError(f"the control for {name!r} is on other stimuli than the teacher", "build the control on the teacher's stimuli",
-                              field="beyond")
-    groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
-    for name, teacher in teachers.items():
-        groups.setdefault(_stimulus_key(teacher), []).append(name)
-    seed = pool.spec.seed if seed is None else seed
-    kept = rdm is None and seed == pool.spec.seed and bool(pool.stimulus_ids())
-    pool_key = (pool.spec.rdm_method, tuple(pool.stimulus_ids()))
-    ids = pool.stimulus_ids()
-    controls = dict(beyond or {})
-    fast = {name: _unit_rows(upper_triangle(t.rdms.sel({ROW: ids, COL: ids})), t.compare_method) for name, t in teachers.items()
-            if kept and _stimulus_key(t) == pool_key and t.compare_method in _FAST and len(getattr(controls.get(name), "endpoints", [0])) == 1}
-    control_z = {name: (str(c.endpoints[0]), _unit_rows(upper_triangle(c.rdms.sel({ROW: ids, COL: ids})), teachers[name].compare_method)[0])
-                 for name, c in controls.items() if name in fast}
+    scorer = _Scorer(pool if isinstance(pool, Pool) else Pool(pool), teachers, beyond or {}, rdm, device, seed)
+    archs, steps = scorer.chosen(archs, steps)
     rows: list[dict[str, Any]] = []
     t0 = time.perf_counter()
     with progress_bar(total=len(archs) * len(steps), desc="teacher bench", enabled=progress) as bar:
         for arch in archs:
             for step in steps:
-                net = None
-                if fast:
-                    kept_layers = pool.layer_triangles(arch, step)
-                    if kept_layers is not None:
-                        layers_kept, triangles = kept_layers
-                        units = {m: _unit_rows(triangles, m) for m in {teachers[n].compare_method for n in fast}}
-                        for name, teacher_units in fast.items():
-                            candidate_units = units[teachers[name].compare_method]
-                            sim = teacher_units @ candidate_units.T
-                            scored_fast = {name: _fast_scores(sim, teachers[name].endpoints, layers_kept)}
-                            if name in control_z:
-                                endpoint, z = control_z[name]
-                                label = f"{name} beyond {endpoint}"
-                                scored_fast[label] = _fast_scores(_beyond(sim, teacher_units @ z, candidate_units @ z), teachers[name].endpoints,
-                                                                  layers_kept)
-                            rows += [{"teacher": label, "endpoint": e, "arch": arch, "step": step, "S": s, "best_layer": layer}
-                                     for label, per in scored_fast.items() for e, (s, layer) in per.items()]
-                for key, names in groups.items():
-                    names = [n for n in names if n not in fast or pool.layer_triangles(arch, step) is None]
-                    if not names:
-                        continue
-                    first = teachers[names[0]]
-                    candidate = pool.layer_rdms(arch, step) if kept and key == pool_key else None
-                    if candidate is None:
-                        net = pool.network(arch, step, device=device) if net is None else net
-                        layers = [n for n in net.endpoints if n not in ("stem", "pool")]
-                        options = replace(rdm or pool.spec.rdm_options(), rdm_method=first.rdm_method)
-                        candidate = model_rdms(net, first.images, layers, rdm=options, device=device, seed=seed)
-                    for name in names:
-                        teacher = teachers[name]
-                        scored = {name: teacher_scores(teacher.rdms, candidate, teacher.compare_method)}
-                        control = (beyond or {}).get(name)
-                        if control is not None and name not in control_z:
-                            label = f"{name} beyond {', '.join(control.endpoints)}"
-                            scored[label] = partial_scores(teacher.rdms, candidate, control.rdms, _partial_method(teacher.compare_method),
-                                                           control_name=", ".join(control.endpoints), device=device)
-                        rows += [{"teacher": label, "endpoint": e, "arch": arch, "step": step, "S": s, "best_layer": scores.best_layer[e]}
-                                 for label, scores in scored.items() for e, s in scores.per_endpoint.items()]
+                rows += scorer.rows(arch, step)
                 bar.update(1)
     log.info("scored %d teacher(s) on %d architectures x %d steps in %.1f s", len(teachers), len(archs), len(steps), time.perf_counter() - t0)
     return pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
+
+
+class _Scorer:
+    """The teachers (checked against the pool), grouped by stimulus set, and the ones scored from the kept triangles."""
+
+    def __init__(self, pool: Pool, teachers: Mapping[str, Any], beyond: Mapping[str, Any], rdm: RDMOptions | None, device: str | None,
+                 seed: int | None):
+        if not teachers:
+            raise ConfigError("no teacher to score", "give at least one teacher", field="teachers")
+        for name, control in beyond.items():
+            if name not in teachers:
+                raise ConfigError(f"beyond names {name!r}, which is not among the teachers {sorted(teachers)}", "name a teacher given in teachers",
+                                  field="beyond")
+            if _stimulus_key(control)[1] != _stimulus_key(teachers[name])[1]:
+                raise ConfigError(f"the control for {name!r} is on other stimuli than the teacher", "build the control on the teacher's stimuli",
+                                  field="beyond")
+        self.pool, self.teachers, self.beyond, self.rdm, self.device = pool, teachers, beyond, rdm, device
+        self.seed = pool.spec.seed if seed is None else seed
+        self.groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+        for name, teacher in teachers.items():
+            self.groups.setdefault(_stimulus_key(teacher), []).append(name)
+        ids = pool.stimulus_ids()
+        self.kept = rdm is None and self.seed == pool.spec.seed and bool(ids)
+        self.pool_key = (pool.spec.rdm_method, tuple(ids))
+
+        def units(t: Any, method: str) -> np.ndarray:
+            return _unit_rows(upper_triangle(t.rdms.sel({ROW: ids, COL: ids})), method)
+
+        self.fast = {name: units(t, t.compare_method) for name, t in teachers.items() if self.kept and _stimulus_key(t) == self.pool_key
+                     and t.compare_method in _FAST and len(getattr(beyond.get(name), "endpoints", [0])) == 1}
+        self.control = {name: (str(c.endpoints[0]), units(c, teachers[name].compare_method)[0]) for name, c in beyond.items() if name in self.fast}
+
+    def chosen(self, archs: Sequence[int] | None, steps: Sequence[int] | None) -> tuple[list[int], list[int]]:
+        """The architectures and steps asked for, checked against what the pool trained and stored."""
+        table = self.pool.architectures()
+        trained = [int(a) for a in table.loc[table.status == "ok", "arch"]]
+        chosen = trained if archs is None else [int(a) for a in archs]
+        missing = sorted(set(chosen) - set(trained))
+        if missing:
+            raise ConfigError(f"architectures {missing[:5]} are not trained in the pool", f"choose among the {len(trained)} trained ones",
+                              file=self.pool.folder.pool_architectures, field="archs")
+        stored = list(self.pool.spec.steps)
+        at = stored if steps is None else [int(s) for s in steps]
+        unknown = sorted(set(at) - set(stored))
+        if unknown:
+            raise ConfigError(f"steps {unknown} are not stored in the pool", f"choose among {stored}", field="steps")
+        return chosen, at
+
+    def rows(self, arch: int, step: int) -> list[dict[str, Any]]:
+        kept = self.pool.layer_triangles(arch, step) if self.fast else None
+        scored = self._fast(kept) if kept is not None else {}
+        slow = [n for n in self.teachers if n not in self.fast or kept is None]
+        scored.update(self._chain(arch, step, slow))
+        return [{"teacher": label, "endpoint": e, "arch": arch, "step": step, "S": s, "best_layer": layer}
+                for label, per in scored.items() for e, (s, layer) in per.items()]
+
+    def _fast(self, kept: tuple[list[str], np.ndarray]) -> dict[str, dict[str, tuple[float, str]]]:
+        """Pearson/Spearman teachers (and beyond one control) from the kept triangles: one product of standardised rows."""
+        layers, triangles = kept
+        units = {m: _unit_rows(triangles, m) for m in {self.teachers[n].compare_method for n in self.fast}}
+        out = {}
+        for name, teacher_units in self.fast.items():
+            endpoints = self.teachers[name].endpoints
+            candidate_units = units[self.teachers[name].compare_method]
+            sim = teacher_units @ candidate_units.T
+            out[name] = _fast_scores(sim, endpoints, layers)
+            if name in self.control:
+                endpoint, z = self.control[name]
+                out[f"{name} beyond {endpoint}"] = _fast_scores(_beyond(sim, teacher_units @ z, candidate_units @ z), endpoints, layers)
+        return out
+
+    def _chain(self, arch: int, step: int, names: list[str]) -> dict[str, dict[str, tuple[float, str]]]:
+        """The other teachers through the general chain: the kept RDMs, or the network rebuilt from its weights."""
+        from neurosage.training.activations import model_rdms
+
+        out: dict[str, dict[str, tuple[float, str]]] = {}
+        net = None
+        for key, group in self.groups.items():
+            group = [n for n in group if n in names]
+            if not group:
+                continue
+            first = self.teachers[group[0]]
+            candidate = self.pool.layer_rdms(arch, step) if self.kept and key == self.pool_key else None
+            if candidate is None:
+                net = self.pool.network(arch, step, device=self.device) if net is None else net
+                layers = [n for n in net.endpoints if n not in ("stem", "pool")]
+                options = replace(self.rdm or self.pool.spec.rdm_options(), rdm_method=first.rdm_method)
+                candidate = model_rdms(net, first.images, layers, rdm=options, device=self.device, seed=self.seed)
+            for name in group:
+                teacher = self.teachers[name]
+                scores = {name: teacher_scores(teacher.rdms, candidate, teacher.compare_method)}
+                control = self.beyond.get(name)
+                if control is not None:
+                    scores[f"{name} beyond {', '.join(control.endpoints)}"] = partial_scores(
+                        teacher.rdms, candidate, control.rdms, _partial_method(teacher.compare_method), control_name=", ".join(control.endpoints),
+                        device=self.device)
+                out.update({label: {e: (s, sc.best_layer[e]) for e, s in sc.per_endpoint.items()} for label, sc in scores.items()})
+        return out
 
 
 def tg_table(scores: pd.DataFrame, endpoints: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
