@@ -25,6 +25,7 @@ from neurosage.analyses.embedded import cached_resnet, embedded_setup, resnet_te
 from neurosage.analyses.search_protocol import recorded
 from neurosage.analyses.settings import EmbeddedConfig
 from neurosage.core.atomic import atomic_path, write_json
+from neurosage.core.errors import ConfigError
 from neurosage.pool import PoolSpec, build_pool, score_teachers
 from neurosage.pool.value import alpha_table, measure_table, selection_table, value_table
 from neurosage.stats import predictor_value
@@ -79,6 +80,21 @@ class TeacherBenchConfig(EmbeddedConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        unused = [name for name in ("teacher", "teacher_images", "teacher_args", "teacher_epochs", "teacher_depth")
+                  if getattr(self, name) != EmbeddedConfig.__dataclass_fields__[name].default
+                  and getattr(self, name) != {}]
+        if unused:
+            raise ConfigError(f"{unused[0].replace('_', '-')} is set, but the teacher bench trains and scores its own teachers (bench-epochs, "
+                              "deep-depth, deep-epochs) and would ignore it", "drop it; score your own teacher against the built pool with: "
+                              "neurosage bench RUN/teacher_bench/pool --teacher SPEC", field=unused[0])
+        if self.n_bootstrap < 10:
+            raise ConfigError(f"n-bootstrap = {self.n_bootstrap} resamples cannot make a 95% interval", "give 1000 or more (the plan: 2000)",
+                              field="n_bootstrap")
+        if not 2 <= self.pool_size <= self.n_architectures:
+            raise ConfigError(f"pool-size = {self.pool_size} must lie between 2 and n-architectures = {self.n_architectures}",
+                              "give e.g. 16 (every simulated search then sees a different sub-pool)", field="pool_size")
+        if self.top_k > self.pool_size:
+            raise ConfigError(f"top-k = {self.top_k} is more than pool-size = {self.pool_size}", "give a top-k of at most pool-size", field="top_k")
         self.pool_spec()  # PoolSpec checks the pool's settings before any data is loaded
 
     def pool_spec(self) -> PoolSpec:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
+import re
 import shutil
 import sys
 import time
@@ -558,7 +560,7 @@ def _bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--teacher", required=True, help="teacher spec, e.g. 'net:cifar_resnet-1:stack1,stack2,stack3:teacher.pt' or "
                    "'brain:MyData:V4,IT' (scored on the pool's stimuli)")
     add_teacher_arg_flag(p)
-    p.add_argument("--out", default=None, help="folder for the tables and value.png (default POOL/bench-<teacher kind>)")
+    p.add_argument("--out", default=None, help="folder for the tables and value.png (default POOL/bench-<the spec, as a folder name>)")
     p.add_argument("--target", default="M_short", choices=("M_short", "M_short_2", "M_long"),
                    help="what the scores should predict: the pool protocol's end (M_short), a second seed's, or the long training's")
     p.add_argument("--no-controls", action="store_true", help="leave out the pixel, category and untrained-network controls")
@@ -572,13 +574,21 @@ def _bench(sub: argparse._SubParsersAction) -> None:
 def _run_bench(args: argparse.Namespace) -> int:
     from neurosage.pool import Pool, bench_teacher
     from neurosage.teachers.kinds import teacher_from_spec
+    from neurosage.training.devices import check_device
 
+    check_device(args.device)
     pool = Pool(args.pool)
+    slug = re.sub(r"[^A-Za-z0-9_.=,-]+", "_", args.teacher).strip("_")[:80]
+    out = Path(args.out) if args.out else pool.folder.path / f"bench-{slug}"
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file", "give a folder for the tables (it is created)", file=out, field="out")
+    earlier = out / "settings.json"
+    if earlier.is_file() and json.loads(earlier.read_text(encoding="utf-8")).get("spec") != args.teacher:
+        raise ConfigError(f"--out {out} holds the bench of another teacher", "give another --out, or delete that folder", file=out, field="out")
     stimuli = pool.stimuli()
     teacher = teacher_from_spec(args.teacher, stimuli, device=args.device, seed=args.seed, dataset_kwargs=teacher_args(args))
     result = bench_teacher(pool, {"teacher": teacher}, controls=not args.no_controls, spec=args.teacher, target=args.target,
                            n_bootstrap=args.bootstrap, pool_size=args.pool_size, seed=args.seed, device=args.device)
-    out = Path(args.out) if args.out else pool.folder.path / f"bench-{args.teacher.split(':', 1)[0]}"
     result.save(out)
     print(result.headline().round(3).to_string(index=False))
     print(f"tables and value.png in {out}")
@@ -597,8 +607,6 @@ def _run_export_optuna(args: argparse.Namespace) -> int:
 
 
 def _run_export_brainscore(args: argparse.Namespace) -> int:
-    import json
-
     from neurosage.export.brainscore import export_brainscore
 
     pairs = [item.partition("=") for item in args.region or []]

@@ -257,6 +257,9 @@ def export_brainscore(
     from neurosage.nets.models import load_weights
 
     run = RunFolder(run_dir)
+    if run.path.is_dir() and not run.has_journal():
+        raise ConfigError("not a search's run folder (it holds no search journal)", "give the folder of a neurosage search (neurosage search "
+                          "RUN_DIR); a pool's or an analysis' folder has no trial to export", file=run.path, field="run_dir")
     if not run.provenance_file.is_file():
         raise ConfigError("not a search's run folder (it has no run record)", "give the folder of a neurosage search", file=run.path, field="run_dir")
     record = run.require_record()

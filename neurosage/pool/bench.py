@@ -9,6 +9,7 @@ alpha TG with alpha cross-validated, and the regret of a search's pick. ``neuros
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,17 +41,28 @@ class BenchResult:
     selection: pd.DataFrame
     settings: dict[str, Any] = field(default_factory=dict)
 
-    def headline(self, teacher: str = "teacher", step: int | None = None) -> pd.DataFrame:
-        """The partial r given P of each of ``teacher``'s endpoints and TG, beside the same for its controls, at ``step``
-        (default: the last stored step)."""
-        step = int(self.value.step.max()) if step is None else step
+    def headline(self, teacher: str | None = None, step: int | None = None) -> pd.DataFrame:
+        """The partial r given P of each endpoint and TG at ``step`` (default: the last stored step), of ``teacher`` (and its
+        scores beyond a control) or, by default, of every teacher and control."""
+        steps = sorted(int(s) for s in self.value.step.unique())
+        step = steps[-1] if step is None else step
+        if step not in steps:
+            raise ConfigError(f"step {step} is not among the bench's steps {steps}", f"use one of {steps}", field="step")
         at = self.value[(self.value.step == step) & self.value.measure.str.match(r"^(S|TG):")]
+        if teacher is not None:
+            names = sorted({m.split(":")[1] for m in at.measure})
+            mine = at.measure.str.match(rf"^(S|TG):{re.escape(teacher)}(:| beyond |$)")
+            if not mine.any():
+                raise ConfigError(f"no teacher {teacher!r} in the bench", f"use one of {names}", field="teacher")
+            at = at[mine]
         return at[["measure", "n", "r", "r_low", "r_high", "partial_r", "partial_low", "partial_high", "partial_p"]].reset_index(drop=True)
 
     def save(self, out: str | Path) -> Path:
         """Write ``scores.csv``, ``measures.csv``, ``value.csv``, ``alpha.csv``, ``selection.csv``, ``settings.json`` and
         ``value.png`` (partial r given P per measure, with intervals) into ``out``."""
         out = Path(out)
+        if out.exists() and not out.is_dir():
+            raise ConfigError(f"{out} is a file", "give a folder for the bench's tables (it is created)", file=out, field="out")
         out.mkdir(parents=True, exist_ok=True)
         for name in ("scores", "measures", "value", "alpha", "selection"):
             with atomic_path(out / f"{name}.csv") as tmp:
@@ -88,11 +100,15 @@ class BenchResult:
 def teachers_with_controls(teacher: Any, *, name: str = "teacher", spec: str | None = None, untrained_seeds: tuple[int, ...] = (0,),
                            device: str | None = None) -> dict[str, Any]:
     """``teacher`` and its controls on its stimuli: ``pixels``, ``category`` (when the stimuli are labelled) and, for a
-    ``net:`` spec, ``untrained:<model>:seed<s>`` (the teacher's architecture with random weights)."""
+    ``net:`` spec, ``untrained:<model>:seed<s>`` (the teacher's architecture with random weights). A teacher named like
+    a control is refused."""
     from neurosage.teachers.controls import controls_for
 
     controls = controls_for(spec or "", teacher.images, seeds=untrained_seeds, device=device, rdm_method=teacher.rdm_method,
                             compare_method=teacher.compare_method)
+    if name in controls:
+        raise ConfigError(f"the teacher name {name!r} is the name of a control the bench adds", "name your teacher otherwise, or pass "
+                          "controls=False", field="teacher")
     return {name: teacher, **controls}
 
 
@@ -114,28 +130,52 @@ def bench_teacher(
     pool_size
         Architectures per simulated search (random sub-pools of the pool).
     """
+    from neurosage.teachers.teacher import Teacher
+    from neurosage.training.devices import check_device
+
     t0 = time.perf_counter()
+    check_device(device)
+    for name, value, low in (("n_bootstrap", n_bootstrap, 10), ("seed", seed, 0), ("pool_size", pool_size, 2)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ConfigError(f"{name.replace('_', '-')} must be an integer of at least {low}, got {value!r}", f"give {name.replace('_', '-')} "
+                              f">= {low}", field=name)
     pool = pool if isinstance(pool, Pool) else Pool(pool)
     named = dict(teachers) if isinstance(teachers, Mapping) else {"teacher": teachers}
     if not named:
         raise ConfigError("no teacher to bench", "give a teacher", field="teacher")
+    wrong = [n for n, t in named.items() if not isinstance(t, Teacher)]
+    if wrong:
+        raise ConfigError(f"{wrong[0]!r} is a {type(named[wrong[0]]).__name__}, not a Teacher", "give Teacher objects (teacher_from_spec, "
+                          "brain_teacher, network_teacher), e.g. {'mine': teacher}", field="teacher")
+    architectures = pool.architectures()
+    trained = int(architectures.status.eq("ok").sum())
+    if pool_size > trained:
+        raise ConfigError(f"pool-size {pool_size} is more than the pool's {trained} trained architectures (every simulated search would "
+                          "see the whole pool)", f"give a pool-size of at most {trained}", field="pool_size")
+    if target not in architectures or architectures[target].notna().sum() < 5:
+        have = [t for t in ("M_short", "M_short_2", "M_long") if t in architectures and architectures[t].notna().sum() >= 5]
+        raise ConfigError(f"the pool has fewer than 5 values of {target!r}", f"use one of {have}, or a pool built with that target",
+                          field="target")
     first_name, first = next(iter(named.items()))
+    control_names: set[str] = set()
     if controls:
-        for key, control in teachers_with_controls(first, name=first_name, spec=spec, device=device).items():
-            named.setdefault(key, control)
-    beyond = {n: named["pixels"] for n in list(named)[: len(named)] if beyond_pixels and "pixels" in named and n != "pixels"
-              and not n.startswith(("category", "untrained"))}
-    scores = score_teachers(pool, named, beyond=beyond, device=device, seed=seed, progress=progress)
-    measures = measure_table(pool.architectures(), pool.checkpoints(), scores)
-    if target not in measures or measures[target].notna().sum() < 5:
-        raise ConfigError(f"the pool has too few values of {target!r}", "use target M_short, or a pool built with that target", field="target")
+        added = teachers_with_controls(first, name=first_name, spec=spec, device=device)
+        control_names = set(added) - {first_name}  # the first teacher's own name was checked against the controls' there
+        clash = sorted(control_names & set(named))
+        if clash:
+            raise ConfigError(f"the teacher name {clash[0]!r} is the name of a control the bench adds", "name your teacher otherwise, or "
+                              "pass controls=False", field="teacher")
+        named.update({k: v for k, v in added.items() if k != first_name})
+    beyond = {n: named["pixels"] for n in named if beyond_pixels and "pixels" in control_names and n not in control_names}
+    scores = score_teachers(pool, named, beyond=beyond, device=device, progress=progress)
+    measures = measure_table(architectures, pool.checkpoints(), scores)
     value = value_table(measures, target=target, n_bootstrap=n_bootstrap, seed=seed)
     alpha = alpha_table(measures, target=target, n_bootstrap=n_bootstrap, seed=seed)
     last = int(measures.step.max())
     cv = {row.measure: float(row.alpha_all) for row in alpha[alpha.step == last].itertuples()} if len(alpha) else {}
     n = int(measures[(measures.step == last) & measures[target].notna()].arch.nunique())
-    selection = selection_table(measures, target=target, pool_size=min(pool_size, n), seed=seed, alphas=cv)
+    selection = selection_table(measures, target=target, pool_size=pool_size, seed=seed, alphas=cv)
     settings = {"pool": str(pool.folder.path), "teachers": list(named), "beyond": {k: "pixels" for k in beyond}, "target": target,
-                "n_bootstrap": n_bootstrap, "pool_size": min(pool_size, n), "seed": seed, "spec": spec, "seconds": time.perf_counter() - t0}
+                "n_bootstrap": n_bootstrap, "pool_size": pool_size, "seed": seed, "spec": spec, "seconds": time.perf_counter() - t0}
     log.info("teacher bench: %d teachers on %d architectures in %.0f s", len(named), n, settings["seconds"])
     return BenchResult(scores, measures, value, alpha, selection, settings)

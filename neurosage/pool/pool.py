@@ -44,11 +44,17 @@ class Pool:
     def __init__(self, run_dir: Any):
         self.folder = RunFolder(run_dir)
         if not self.folder.pool_file.is_file():
-            raise RunFolderError(f"{self.folder} holds no architecture pool", "give the folder of a pool (neurosage analyze teacher_bench, or "
-                                 "neurosage.pool.build_pool)", file=self.folder.path)
-        info = json.loads(self.folder.pool_file.read_text(encoding="utf-8"))
-        self.spec = PoolSpec.from_dict(info["spec"])
-        self.num_classes, self.in_channels = int(info["num_classes"]), int(info["in_channels"])
+            below = sorted(p.parent for p in self.folder.path.glob(f"*/{self.folder.pool_file.name}")) if self.folder.path.is_dir() else []
+            fix = (f"give the pool's own folder, e.g. {below[0]}" if below else
+                   "give the folder of a pool (neurosage analyze teacher_bench builds one in RUN/teacher_bench/pool, or neurosage.pool.build_pool)")
+            raise RunFolderError(f"{self.folder} holds no architecture pool", fix, file=self.folder.path)
+        try:
+            info = json.loads(self.folder.pool_file.read_text(encoding="utf-8"))
+            self.spec = PoolSpec.from_dict(info["spec"])
+            self.num_classes, self.in_channels = int(info["num_classes"]), int(info["in_channels"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RunFolderError(f"damaged pool record ({type(exc).__name__}: {exc})", "restore it from a copy, or build the pool again in a new "
+                                 "folder", file=self.folder.pool_file) from None
         self.input: dict[str, Any] = info.get("input", {})
 
     def __repr__(self) -> str:
@@ -89,6 +95,7 @@ class Pool:
     def layer_triangles(self, arch: int, step: int) -> tuple[list[str], np.ndarray] | None:
         """The kept layer RDMs' upper triangles (layers, ``(n_layers, n_pairs)`` float64; stimuli in :meth:`stimulus_ids`
         order), or None."""
+        self._stored(step)
         path = self.folder.pool_rdms(arch, step)
         if not path.is_file():
             return None
@@ -104,11 +111,21 @@ class Pool:
 
     def architectures(self) -> pd.DataFrame:
         """One row per architecture (``architectures.csv``)."""
-        return pd.read_csv(self.folder.pool_architectures)
+        return self._table(self.folder.pool_architectures)
 
     def checkpoints(self) -> pd.DataFrame:
         """One row per architecture and stored step (``checkpoints.csv``)."""
-        return pd.read_csv(self.folder.pool_checkpoints)
+        return self._table(self.folder.pool_checkpoints)
+
+    def _table(self, path: Any) -> pd.DataFrame:
+        if not path.is_file():
+            raise RunFolderError(f"the pool's table {path.name} is missing", "run build_pool on the folder again with the same settings: it "
+                                 "rewrites the tables from the per-architecture records and trains only what is missing", file=path)
+        return pd.read_csv(path)
+
+    def _stored(self, step: int) -> None:
+        if step not in self.spec.steps:
+            raise ConfigError(f"step {step} is not stored in the pool", f"use one of {list(self.spec.steps)}", field="step")
 
     def network(self, arch: int, step: int, device: str | None = None) -> Any:
         """Architecture ``arch``'s network with its weights at ``step`` (BatchNorm as recalibrated when it was stored), in eval mode."""
@@ -185,6 +202,7 @@ def build_pool(
     from neurosage.search.executors import executor_for
 
     folder = RunFolder(run_dir)
+    _check_data(spec, train, val, test, stimuli, workers)
     info = _pool_info(spec, train)
     if folder.pool_file.is_file():
         recorded = json.loads(folder.pool_file.read_text(encoding="utf-8"))
@@ -200,7 +218,7 @@ def build_pool(
         write_json(folder.pool_file, info)
         if stimuli is not None:
             _keep_stimuli(folder, stimuli)
-        todo: list[tuple[str, int]] = [("train", a) for a in range(spec.n_architectures) if not folder.pool_record(a).is_file()]
+        todo: list[tuple[str, int]] = [("train", a) for a in range(spec.n_architectures) if not _complete(folder, spec, a)]
         for kind, count in (("second_seed", spec.second_seed), ("long", spec.long_subset)):
             todo += [(kind, a) for a in range(count) if not folder.pool_retrain_record(a, kind).is_file()]
         log.info("pool %s: %d of %d trainings to do", folder, len(todo), spec.n_architectures + spec.second_seed + spec.long_subset)
@@ -223,6 +241,52 @@ def build_pool(
                     _write_tables(folder, spec)
         _write_tables(folder, spec)
     return Pool(folder)
+
+
+def _complete(folder: RunFolder, spec: PoolSpec, arch: int) -> bool:
+    """Whether architecture ``arch`` is recorded with every file its record names (else it is trained again)."""
+    path = folder.pool_record(arch)
+    if not path.is_file():
+        return False
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return False
+    if record.get("status") != "ok":
+        return True
+    missing = [s for s in spec.steps if not folder.pool_weights(arch, s).is_file()]
+    if missing:
+        log.warning("pool architecture %d: weights of steps %s are missing; it is trained again", arch, missing)
+    return not missing
+
+
+def _check_data(spec: PoolSpec, train: Any, val: Any, test: Any, stimuli: Any, workers: Any) -> None:
+    """Refuse data a pool cannot be built from, before anything is written: image sets, sizes, and stimuli that are
+    neither trained nor tested on."""
+    from neurosage.data_adapters.imageset import ImageSet
+
+    for name, data in (("train", train), ("val", val), ("test", test), ("stimuli", stimuli)):
+        if data is None and name == "stimuli":
+            continue
+        if not isinstance(data, ImageSet):
+            raise ConfigError(f"{name} must be an ImageSet, got {type(data).__name__}", "wrap the images: ImageSet(uint8 NCHW images, labels, "
+                              "mean=..., std=...)", field=name)
+    for name, size in (("batch_size", spec.batch_size), ("proxy_batch", spec.proxy_batch)):
+        if size > len(train):
+            raise ConfigError(f"{name.replace('_', '-')} = {size} is more than the {len(train)} training images", f"lower {name.replace('_', '-')} "
+                              "or give more training images", field=name)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers must be a positive number of processes, got {workers!r}", "give 1 (this process) or more", field="workers")
+    if stimuli is not None:
+        ids = list(stimuli.stimulus_ids) if stimuli.stimulus_ids is not None else []
+        if len(ids) != len(stimuli):
+            raise ConfigError("the stimuli have no stimulus ids", "set stimuli.stimulus_ids (one str per image)", field="stimuli")
+        for name, data in (("train", train), ("val", val), ("test", test)):
+            shared = set(ids) & set(map(str, data.stimulus_ids if data.stimulus_ids is not None else []))
+            if shared:
+                raise ConfigError(f"{len(shared)} of the teacher stimuli are also {name} images (e.g. {sorted(shared)[0]!r})",
+                                  f"give stimuli the candidates never train or test on (the embedded default: images of the evaluation "
+                                  f"split that are not in {name})", field="stimuli")
 
 
 def _keep(folder: RunFolder, kind: str, arch: int, result: dict[str, Any]) -> None:

@@ -116,8 +116,9 @@ class _Scorer:
 
     def __init__(self, pool: Pool, teachers: Mapping[str, Any], beyond: Mapping[str, Any], rdm: RDMOptions | None, device: str | None,
                  seed: int | None):
-        if not teachers:
-            raise ConfigError("no teacher to score", "give at least one teacher", field="teachers")
+        if not isinstance(teachers, Mapping) or not teachers:
+            raise ConfigError(f"teachers must be a non-empty mapping name -> Teacher, got {type(teachers).__name__}", "give e.g. {'mine': teacher}",
+                              field="teachers")
         for name, control in beyond.items():
             if name not in teachers:
                 raise ConfigError(f"beyond names {name!r}, which is not among the teachers {sorted(teachers)}", "name a teacher given in teachers",

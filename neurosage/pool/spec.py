@@ -77,7 +77,17 @@ class PoolSpec:
 
     def __post_init__(self) -> None:
         if isinstance(self.network, dict):
+            known = set(NetworkConfig.__dataclass_fields__)
+            unknown = sorted(set(self.network) - known)
+            if unknown:
+                raise ConfigError(f"unknown network settings {unknown}", f"use only {sorted(known)}", field="network")
             object.__setattr__(self, "network", NetworkConfig(**self.network))
+        if not isinstance(self.network, NetworkConfig):
+            raise ConfigError(f"network must be a NetworkConfig or a dict, got {type(self.network).__name__}", "give NetworkConfig(...)",
+                              field="network")
+        if isinstance(self.checkpoints, (str, bytes)) or not hasattr(self.checkpoints, "__iter__"):
+            raise ConfigError(f"checkpoints must be a list of steps, got {self.checkpoints!r}", "give e.g. checkpoints = [5, 10, 20]",
+                              field="checkpoints")
         object.__setattr__(self, "checkpoints", tuple(self.checkpoints))
         _count("n_architectures", self.n_architectures, 3)
         _count("mature_steps", self.mature_steps, 2)
@@ -96,6 +106,9 @@ class PoolSpec:
             raise ConfigError(f"long-epochs must be a positive number, got {self.long_epochs!r}", "set long-epochs to e.g. 10", field="long_epochs")
         self.protocol()  # TrainConfig checks batch size, learning rate, schedule and recalibration
         self.rdm_options()  # RDMOptions checks the RDM method and the subsampling
+        from neurosage.spaces import get_space
+
+        self.network.check_space(get_space(self.space, self.n_blocks))  # an unknown space, or a width a cell space has no use for
 
     @property
     def steps(self) -> tuple[int, ...]:

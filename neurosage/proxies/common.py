@@ -61,7 +61,14 @@ def check_batch(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
             field="labels",
         )
     if labels.shape[0] != images.shape[0]:
-        raise ConfigError(f"{labels.shape[0]} labels for {images.shape[0]} images", "pass one label per image", field="labels")
+        single = images.dim() == 3 and labels.shape[0] == 1
+        raise ConfigError(f"{labels.shape[0]} labels for {images.shape[0]} images" + (" (images looks like one image without its batch axis)"
+                          if single else ""), "add the batch axis: images[None]" if single else "pass one label per image", field="labels")
+    first = next((m for m in model.modules() if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d))), None)
+    if first is not None and images.dim() >= 2 and images.shape[1] != first.in_channels:
+        hint = " (channels last? pass images.permute(0, 3, 1, 2))" if images.dim() == 4 and images.shape[-1] == first.in_channels else ""
+        raise ConfigError(f"images have {images.shape[1]} channels (shape {tuple(images.shape)}) but the model's first convolution takes "
+                          f"{first.in_channels}{hint}", "pass images as the model was built for: (N, channels, height, width)", field="images")
 
 
 def check_seed(seed: object) -> None:

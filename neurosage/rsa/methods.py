@@ -87,6 +87,18 @@ class MethodRegistry(Registry):
         if not isinstance(name, str) or name != name.strip().lower() or not name:
             raise ConfigError(f"{self.kind} name {name!r} is not lower case", f"register it as {str(name).strip().lower()!r}", field=self.kind)
         meta["aliases"] = tuple(a.strip().lower() for a in meta.get("aliases", ()))
+        taken = {n: n for n in self.names()} | {a: e.name for e in self.list() if e.name != name for a in e.aliases}
+        clash = [a for a in (name, *meta["aliases"]) if a in taken and taken[a] != name and a != name]
+        if clash:
+            raise ConfigError(f"{self.kind} {name!r} would take the name {clash[0]!r}, which already means {taken[clash[0]]!r}",
+                              "choose another alias", field=self.kind)
+        for key in ("bootstrap", "for_models"):
+            if isinstance(meta.get(key), str) and ":" in meta[key]:
+                try:
+                    resolve(meta[key])  # a lazy target that cannot be imported is refused now, not in the middle of a bootstrap
+                except (ImportError, AttributeError, ValueError) as exc:
+                    raise ConfigError(f"{self.kind} {name!r}: {key} target {meta[key]!r} cannot be loaded ({exc})",
+                                      "give a function or an importable 'module:function'", field=self.kind) from None
         return super().register(name, target, description=description, citation=citation, **{**self.properties, **meta})
 
     def resolve(self, name: Any, *, field: str | None = None) -> str:

@@ -27,7 +27,7 @@ from typing import Any
 from neurosage.core.atomic import write_json
 from neurosage.core.errors import ConfigError
 from neurosage.core.interrupts import signal_name
-from neurosage.runs.layout import PROVENANCE_FILE
+from neurosage.runs.layout import POOL_FILE, PROVENANCE_FILE
 
 __all__ = ["PROVENANCE_FILE", "COMMAND_LINE", "git_state", "environment", "device_info", "setting_changes", "jsonable", "record_run", "read_settings",
            "resume_settings"]
@@ -163,6 +163,9 @@ def resume_settings(run_dir: str | Path, command: str = "search") -> dict[str, A
     if not run_dir.is_dir():
         raise ConfigError("nothing to resume: the folder does not exist",
                           f"drop --resume to start a new {command}, or give the folder of the one to continue", file=run_dir, field="run_dir")
+    if (run_dir / POOL_FILE).is_file():
+        raise ConfigError(f"{run_dir} holds an architecture pool, not a {command}", "continue a pool with the same build_pool call or "
+                          "neurosage analyze teacher_bench command; score a teacher on it with neurosage bench", file=run_dir, field="run_dir")
     settings = read_settings(run_dir)
     if not settings:
         inside = sorted(p.name for p in run_dir.iterdir())[:6]

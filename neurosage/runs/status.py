@@ -46,6 +46,10 @@ def search_status(run_dir: str | Path, now: float | None = None) -> dict[str, An
         subs = folder.searches_below()
         hint = f"give one of its searches, e.g. {run_dir / subs[0]}" if subs else "give the run folder a search writes (neurosage search RUN_DIR)"
         raise RunFolderError(f"{run_dir} holds no search journal ({JOURNAL_FILE})", hint, file=run_dir)
+    if not folder.provenance_file.is_file():
+        raise RunFolderError(f"{run_dir} holds a search journal but no run record ({folder.provenance_file.name})",
+                             "restore the run record from a copy (without it the budget and settings are unknown), or start a new run folder",
+                             file=folder.provenance_file)
     now = time.time() if now is None else now
     settings = folder.settings()
     session = folder.last_session()

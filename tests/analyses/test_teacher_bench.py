@@ -50,6 +50,15 @@ def test_the_bench_writes_records_a_reader_can_check(tmp_path, tiny_fmnist):
 
 def test_bench_settings_are_checked_before_any_data():
     with pytest.raises(ConfigError, match="long-subset"):
-        TeacherBenchConfig(n_architectures=4, second_seed=0, long_subset=8)
+        TeacherBenchConfig(n_architectures=4, second_seed=0, long_subset=8, pool_size=4, top_k=2)
     with pytest.raises(ConfigError, match="checkpoints"):
         TeacherBenchConfig(checkpoints=(20, 10))
+    with pytest.raises(ConfigError, match="pool-size = 200 must lie between 2 and n-architectures = 128"):
+        TeacherBenchConfig(pool_size=200)
+    with pytest.raises(ConfigError, match="top-k = 20 is more than pool-size"):
+        TeacherBenchConfig(top_k=20)
+    with pytest.raises(ConfigError, match="n-bootstrap = 5"):
+        TeacherBenchConfig(n_bootstrap=5)
+    with pytest.raises(ConfigError, match="teacher is set, but the teacher bench trains and scores its own teachers") as exc:
+        TeacherBenchConfig(teacher="net:cifar_resnet-1:stack1")
+    assert "neurosage bench" in exc.value.fix

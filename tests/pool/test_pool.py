@@ -17,13 +17,23 @@ TINY = PoolSpec(n_architectures=3, checkpoints=(2, 4), mature_steps=6, batch_siz
                 proxy_batch=8, network=NetworkConfig(width_multiplier=0.125))
 
 
-def _data(seed=0):
+def _all(seed=0):
     rng = np.random.default_rng(seed)
-    images = rng.integers(0, 256, size=(64, 1, 8, 8), dtype=np.uint8)
-    labels = (images.reshape(64, -1).mean(1) > 127).astype(int)
+    images = rng.integers(0, 256, size=(80, 1, 8, 8), dtype=np.uint8)
+    labels = (images.reshape(80, -1).mean(1) > 127).astype(int)
     data = ImageSet(images, labels, mean=0.5, std=0.25)
-    data.stimulus_ids = [f"s{i}" for i in range(64)]
+    data.stimulus_ids = [f"s{i}" for i in range(80)]
+    return data
+
+
+def _data(seed=0):
+    data = _all(seed)
     return data.subset(range(40)), data.subset(range(40, 52)), data.subset(range(52, 64))
+
+
+def _stimuli(seed=0):
+    """Teacher stimuli the candidates never train or test on."""
+    return _all(seed).subset(range(64, 80))
 
 
 def _teacher(stimuli, split=32):
@@ -113,8 +123,8 @@ def test_the_bench_answers_with_controls_intervals_and_regret(tmp_path):
 
     train, val, test = _data()
     spec = PoolSpec(**{**TINY.__dict__, "n_architectures": 7, "second_seed": 0, "long_subset": 0})
-    pool = build_pool(tmp_path / "pool", spec, train, val, test, stimuli=test, progress=False)
-    assert list(pool.stimuli().stimulus_ids) == list(test.stimulus_ids) and torch.equal(pool.stimuli().images, test.images)
+    pool = build_pool(tmp_path / "pool", spec, train, val, test, stimuli=_stimuli(), progress=False)
+    assert list(pool.stimuli().stimulus_ids) == list(_stimuli().stimulus_ids) and torch.equal(pool.stimuli().images, _stimuli().images)
     result = bench_teacher(pool, _teacher(pool.stimuli()), n_bootstrap=50, pool_size=4, progress=False)
     assert {"teacher", "pixels", "category", "teacher beyond pixels"} <= set(result.scores.teacher)
     head = result.headline()
@@ -130,7 +140,7 @@ def test_the_bench_answers_with_controls_intervals_and_regret(tmp_path):
 def test_kept_layer_rdms_score_as_the_networks_do(tmp_path):
     train, val, test = _data()
     spec = PoolSpec(**{**TINY.__dict__, "n_architectures": 3, "second_seed": 0, "long_subset": 0, "subsample_features": 16, "n_subsamples": 3})
-    pool = build_pool(tmp_path / "pool", spec, train, val, test, stimuli=test, progress=False)
+    pool = build_pool(tmp_path / "pool", spec, train, val, test, stimuli=_stimuli(), progress=False)
     assert pool.layer_rdms(1, 4) is not None and pool.layer_rdms(1, 4).sizes["rdm"] == 10
     from neurosage.teachers.controls import pixel_teacher
 
