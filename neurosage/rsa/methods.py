@@ -25,6 +25,7 @@ this module imports only the standard library.
 from __future__ import annotations
 
 import difflib
+import importlib.util
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -94,11 +95,14 @@ class MethodRegistry(Registry):
                               "choose another alias", field=self.kind)
         for key in ("bootstrap", "for_models"):
             if isinstance(meta.get(key), str) and ":" in meta[key]:
-                try:
-                    resolve(meta[key])  # a lazy target that cannot be imported is refused now, not in the middle of a bootstrap
-                except (ImportError, AttributeError, ValueError) as exc:
-                    raise ConfigError(f"{self.kind} {name!r}: {key} target {meta[key]!r} cannot be loaded ({exc})",
-                                      "give a function or an importable 'module:function'", field=self.kind) from None
+                module = meta[key].partition(":")[0]
+                try:  # a lazy target whose module does not exist is refused now, not in the middle of a bootstrap (nothing is imported)
+                    found = importlib.util.find_spec(module) is not None
+                except (ImportError, ValueError):
+                    found = False
+                if not found:
+                    raise ConfigError(f"{self.kind} {name!r}: {key} target {meta[key]!r} names a module that cannot be found",
+                                      "give a function or an importable 'module:function'", field=self.kind)
         return super().register(name, target, description=description, citation=citation, **{**self.properties, **meta})
 
     def resolve(self, name: Any, *, field: str | None = None) -> str:

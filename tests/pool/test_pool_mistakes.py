@@ -125,6 +125,6 @@ def test_more_fresh_eyes_mistakes_get_one_clear_error():
         zero_cost_scores(net, torch.rand(3, 16, 16), labels[:1], names=["synflow"])
     with pytest.raises(ConfigError, match="already means 'pearson'"):
         COMPARE_METHODS.register("neg_x", lambda a, b, *, device=None: None, aliases=("corr",))
-    with pytest.raises(ConfigError, match="cannot be loaded"):
+    with pytest.raises(ConfigError, match="cannot be found"):
         COMPARE_METHODS.register("neg_y", lambda a, b, *, device=None: None, bootstrap="nomodule:fn")
     assert "neg_x" not in COMPARE_METHODS and "neg_y" not in COMPARE_METHODS
