@@ -64,6 +64,17 @@ def _vector(value, name: str, n: int | None = None, *, constant_ok: bool = False
     return v
 
 
+def _same_index(**values: object) -> None:
+    """Refuse pandas arguments whose indexes differ: values are paired by position, and misaligned Series would pair the
+    wrong architectures silently."""
+    indexed = {name: getattr(v, "index") for name, v in values.items() if hasattr(v, "index") and hasattr(getattr(v, "index"), "equals")}
+    names = list(indexed)
+    for other in names[1:]:
+        if not indexed[names[0]].equals(indexed[other]):
+            raise ConfigError(f"{names[0]} and {other} are pandas objects with different indexes: values are paired by position, not by index",
+                              f"align them first, e.g. {other}.reindex({names[0]}.index), or pass arrays in one order", field=other)
+
+
 def _constant(v: np.ndarray) -> bool:
     """All values equal, to rounding (relative to their size)."""
     spread = float(np.ptp(v))
@@ -340,6 +351,7 @@ def predictor_value(score, target, baseline=None, *, method: str = "pearson", n_
         resamples on either side of 0, ``(count + 1) / (B + 1)``, so never below ``2 / (B + 1)``), ``df``, ``n``
         and ``n_covariates`` (k); all plain floats (``n``, ``df``, ``n_covariates`` ints).
     """
+    _same_index(score=score, target=target, baseline=baseline)
     method = _method(method)
     _bootstrap_settings(n_bootstrap, level)
     score = _vector(score, "score")
@@ -428,6 +440,7 @@ def rank_agreement(score, target, k_fraction: float = 0.1, *, n_bootstrap: int =
         precision of a random score), ``k`` and ``n``.
     """
     _bootstrap_settings(n_bootstrap, level)
+    _same_index(score=score, target=target)
     score = _vector(score, "score")
     target = _vector(target, "target", len(score))
     n = len(score)
@@ -531,6 +544,7 @@ def cv_alpha(p, tg, target, alphas: Sequence[float] | np.ndarray | None = None, 
         ``alpha_min``, ``alpha_max`` (over the n folds), ``alpha_zero_share`` (share of folds choosing 0),
         ``alpha_all`` (alpha chosen on all n), ``standardise`` (1.0 or 0.0) and ``n``.
     """
+    _same_index(p=p, tg=tg, target=target)
     p = _vector(p, "p")
     tg = _vector(tg, "tg", len(p))
     y = _vector(target, "target", len(p))
@@ -554,6 +568,9 @@ def cv_alpha(p, tg, target, alphas: Sequence[float] | np.ndarray | None = None, 
         alpha_all = float(grid[_best_alpha(p, tg, y, grid[None, :], np.ones((1, n)))[0]])
     if _constant(held_out):
         raise ConfigError("the held-out combined scores are constant", "check p and tg", field="tg")
+    if alpha_all == float(grid.max()) and grid.max() > 0:
+        log.warning("cv_alpha: the best alpha on all %d architectures is the grid's largest (%g): P and TG may be on different scales "
+                    "(P in percent?); widen alphas or pass standardise=True", n, alpha_all)
     comparison = compare_correlations(held_out, p, y, n_bootstrap=n_bootstrap, seed=seed)
     r_p = scipy.stats.pearsonr(p, y).statistic
     return {"r_cv": float(r_p + comparison.estimate), "r_p": float(r_p), "delta_r": comparison.estimate,

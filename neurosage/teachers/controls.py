@@ -47,6 +47,11 @@ CONTROLS = {"pixels": "control:pixels", "category": "control:category", "untrain
 
 
 def _ids(stimuli: Any) -> list[str]:
+    from neurosage.data_adapters.imageset import ImageSet
+
+    if not isinstance(stimuli, ImageSet):
+        raise ConfigError(f"stimuli must be an ImageSet, got {type(stimuli).__name__}", "wrap the images: ImageSet(uint8 NCHW images, labels, "
+                          "stimulus_ids=..., mean=..., std=...)", field="stimuli")
     ids = getattr(stimuli, "stimulus_ids", None)
     if ids is None:
         raise ConfigError("the stimulus images have no stimulus ids", "set ImageSet.stimulus_ids (they label the RDM conditions)",
@@ -122,6 +127,8 @@ def untrained_teacher(
     ``net:`` does. The RDMs are made as :func:`~neurosage.teachers.teacher.network_teacher`'s (feature subsets drawn from
     ``seed`` too). The ``weights`` attr says ``random weights (seed <seed>)``.
     """
+    if isinstance(layers, str):
+        raise ConfigError(f"layers must be a list of layer names, got the string {layers!r}", f"pass {layers.split(',')!r}", field="layers")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ConfigError(f"an untrained control needs an integer seed, got {seed!r}", "give seed=0 (and other seeds for more draws)", field="seed")
     net = build_model(model, weights="random", in_channels=stimuli.image_shape[0], seed=int(seed))

@@ -128,3 +128,26 @@ def test_more_fresh_eyes_mistakes_get_one_clear_error():
     with pytest.raises(ConfigError, match="cannot be found"):
         COMPARE_METHODS.register("neg_y", lambda a, b, *, device=None: None, bootstrap="nomodule:fn")
     assert "neg_x" not in COMPARE_METHODS and "neg_y" not in COMPARE_METHODS
+
+
+def test_misaligned_pandas_inputs_and_string_layers_are_refused():
+    import numpy as np
+    import pandas as pd
+
+    from neurosage.stats.predictors import cv_alpha, predictor_value, rank_agreement
+    from neurosage.teachers.controls import pixel_teacher, untrained_teacher
+
+    rng = np.random.default_rng(0)
+    s = pd.Series(rng.normal(size=30), index=range(30))
+    t = pd.Series(rng.normal(size=30), index=range(29, -1, -1))
+    with pytest.raises(ConfigError, match="different indexes"):
+        predictor_value(s, t, n_bootstrap=20)
+    with pytest.raises(ConfigError, match="different indexes"):
+        rank_agreement(s, t, n_bootstrap=20)
+    with pytest.raises(ConfigError, match="different indexes"):
+        cv_alpha(s, s, t, n_bootstrap=20)
+    assert predictor_value(s, t.sort_index(), n_bootstrap=20)["n"] == 30  # aligned: accepted
+    with pytest.raises(ConfigError, match="list of layer names"):
+        untrained_teacher("cifar_resnet-1", "stack1,stack2", _stimuli(), seed=0)
+    with pytest.raises(ConfigError, match="must be an ImageSet"):
+        pixel_teacher(_stimuli().images.numpy())
