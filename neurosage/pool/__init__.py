@@ -8,7 +8,7 @@ teachers (and their controls) from its checkpoints; :func:`bench_teacher` says w
 from neurosage.core.lazy import lazy_exports
 
 _EXPORTS = {
-    "PoolSpec": "spec", "Pool": "pool", "build_pool": "pool", "score_teachers": "scoring", "tg_table": "scoring",
+    "PoolSpec": "spec", "Pool": "pool", "build_pool": "pool", "score_teachers": "scoring",
     "bench_teacher": "bench", "BenchResult": "bench", "teachers_with_controls": "bench",
     "measure_table": "value", "value_table": "value", "alpha_table": "value", "selection_table": "value",
 }

@@ -304,13 +304,3 @@ def _keep(folder: RunFolder, kind: str, arch: int, result: dict[str, Any]) -> No
         log.warning("pool architecture %d %s: %s", arch, result["status"], result.get("error"))
     write_json(folder.pool_record(arch), result)
 
-
-def pool_table(pool: Pool) -> pd.DataFrame:
-    """Architectures with their checkpoints, one row per architecture and stored step (for the bench's statistics)."""
-    arch = pool.architectures()
-    return pool.checkpoints().merge(arch, on="arch", how="left", validate="many_to_one").sort_values(["arch", "step"]).reset_index(drop=True)
-
-
-def finite(values: Any) -> np.ndarray:
-    """``values`` as floats (NaN for missing)."""
-    return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)

@@ -209,11 +209,3 @@ class _Scorer:
                 out.update({label: {e: (s, sc.best_layer[e]) for e, s in sc.per_endpoint.items()} for label, sc in scores.items()})
         return out
 
-
-def tg_table(scores: pd.DataFrame, endpoints: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
-    """TG per teacher, architecture and step: the mean of S_i over the teacher's endpoints (or the ``endpoints`` named per teacher)."""
-    chosen = scores
-    if endpoints:
-        keep = pd.Series([e in endpoints.get(t, [e]) for t, e in zip(scores.teacher, scores.endpoint)], index=scores.index)
-        chosen = scores[keep]
-    return chosen.groupby(["teacher", "arch", "step"], as_index=False).S.mean().rename(columns={"S": "TG"})
