@@ -28,7 +28,8 @@ _EXPORTS = {
     "to_rsatoolbox": "rsa.interop", "from_rsatoolbox": "rsa.interop",
     # teachers
     "Teacher": "teachers.teacher", "brain_teacher": "teachers.teacher", "network_teacher": "teachers.teacher",
-    "teacher_from_spec": "teachers.kinds", "score_model": "teachers.scoring",
+    "teacher_from_spec": "teachers.kinds", "score_model": "teachers.scoring", "compare_model": "analyses.model_comparison",
+    "kept_network": "search.weights",
     # spaces and networks
     "get_space": "spaces", "parse_genotype": "spaces", "build_network": "nets.build", "build_model": "nets.models",
     "count_parameters": "nets.measure", "count_flops": "nets.measure",

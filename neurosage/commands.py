@@ -19,15 +19,11 @@ import time
 from collections.abc import Callable
 from dataclasses import MISSING, asdict, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from neurosage.analyses.config_loading import field_docs, field_types, load_config
 from neurosage.analyses.settings import DemoConfig, SearchConfig
 from neurosage.core.errors import ConfigError
 from neurosage.runs.folder import RunFolder
-
-if TYPE_CHECKING:
-    from torch import nn
 
 __all__ = ["REGISTRY", "command", "add_config_flags", "config_from_args"]
 
@@ -35,8 +31,6 @@ log = logging.getLogger(__name__)
 
 REGISTRY: list[Callable[[argparse._SubParsersAction], None]] = []
 
-#: How genotype strings start (a cell genotype, a layer-wise one), as opposed to a model name.
-GENOTYPE_STARTS = ("normal:", "layers:")
 
 #: Config keys whose values are names in a registry: ``key -> (module, registry attribute)``; their help lists the names.
 REGISTRY_KEYS = {
@@ -264,7 +258,10 @@ def _search(run_dir: Path, config: SearchConfig, resume: bool, client) -> int:
 @command
 def _rdm(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rdm", help="model-teacher RDM comparison: the RDMs, layers x endpoints similarity, scores and plots")
-    p.add_argument("model", help="torchvision name, cifar_resnet-<n>, or a genotype string ('normal: ...' or 'layers: ...')")
+    p.add_argument("model", help="torchvision name, cifar_resnet-<n>, a genotype string ('normal: ...' or 'layers: ...'), or a search's run "
+                   "folder (its best kept trial, or --trial N; built as the search built it, with its weights and input)")
+    p.add_argument("--trial", type=at_least(0), default=None, metavar="N", help="with a search's run folder: the kept trial to compare "
+                   "(default the best)")
     p.add_argument("--teacher", default=None, help="teacher spec, e.g. 'brain:MajajHong2015:V4,pIT,aIT' or 'net:cifar_resnet-1:stack1,stack3:w.pt'")
     p.add_argument("--list-layers", action="store_true", help="print the model's layer names and exit")
     p.add_argument("--layers", default=None, help="comma-separated model layers (default: every cell of a genotype)")
@@ -313,77 +310,35 @@ def _stimuli(args: argparse.Namespace):
 
 
 def _run_rdm(args: argparse.Namespace) -> int:
-    from neurosage.figures.rdm_plots import plot_rdm_figures, short_title
-    from neurosage.nets.build import build_network
-    from neurosage.nets.models import build_model, load_weights, model_inputs
-    from neurosage.rsa.outputs import write_score_files
-    from neurosage.teachers.kinds import teacher_from_spec
-    from neurosage.teachers.scoring import score_model_rdms
-    from neurosage.teachers.teacher import Teacher
+    from neurosage.analyses.model_comparison import check_out, compare_model
+    from neurosage.rsa.methods import check_bootstrap, check_rsa_methods
 
+    run = Path(args.model) if Path(args.model).is_dir() else None
+    if args.trial is not None and run is None:
+        raise ConfigError(f"--trial {args.trial} needs a search's run folder as the model, but {args.model!r} is not a folder",
+                          "give the search's folder: neurosage rdm RUN_DIR --trial N --teacher SPEC", field="trial")
     if args.list_layers:
-        return _list_layers(args)
+        return _list_layers(args, run)
     if not args.teacher:
         raise ConfigError("no teacher given", "pass --teacher SPEC (e.g. 'net:resnet18:layer4' or 'brain:MajajHong2015:V4,IT')", field="teacher")
-    from neurosage.rsa.methods import COMPARE_METHODS, bootstrap_methods, check_bootstrap, check_rsa_methods, model_rdm_method
-
     args.rdm_method, args.compare_method = check_rsa_methods(args.rdm_method, args.compare_method)  # before any data is read
     if args.bootstrap:
         check_bootstrap(args.compare_method)
+    out = check_out(args.out)
+    if run is not None:
+        from neurosage.search.weights import kept_trial
+
+        kept_trial(run, args.trial)  # a wrong folder or trial is refused before the stimuli and the teacher are built
     stimuli = _stimuli(args)
-    in_channels = stimuli.image_shape[0]
-    model: nn.Module
-    if args.model.startswith(GENOTYPE_STARTS):
-        network = build_network(args.model, in_channels=in_channels)
-        if args.weights:
-            load_weights(network, args.weights)
-        model = network
-        weights = f"weights from {args.weights}" if args.weights else "random weights (seed 0)"
-        layers = args.layers.split(",") if args.layers else [n for n in network.endpoints if n not in ("stem", "pool")]
-    else:
-        if not args.layers:
-            raise ConfigError("--layers is required for a named model", f"list them with: neurosage rdm {args.model} --list-layers",
-                              field="layers")
-        model, layers = build_model(args.model, weights=args.weights, in_channels=in_channels), args.layers.split(",")
-        weights = str(model.neurosage_weights)  # the description build_model sets (a str attribute)
-    repeated = sorted({layer for layer in layers if layers.count(layer) > 1})
-    if repeated or not all(layers):
-        raise ConfigError(f"--layers lists {repeated[0]!r} twice" if repeated else "--layers has an empty name",
-                          "list each layer once, comma-separated", field="layers")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ConfigError("--out is a file", "give a folder for the RDMs, tables and plots (it is created)", file=out, field="out")
-    foreign = sorted(p.name for p in out.iterdir() if p.name not in RDM_OUTPUTS) if out.is_dir() else []
-    if foreign:
-        raise ConfigError(f"--out holds files that neurosage rdm did not write (e.g. {foreign[:3]}), which its outputs could overwrite",
-                          "give an empty or new folder, or one an earlier neurosage rdm wrote", file=out, field="out")
-    teacher = teacher_from_spec(args.teacher, stimuli, cache_dir=out / "cache", device=args.device, dataset_kwargs=teacher_args(args),
-                                rdm_method=args.rdm_method, compare_method=args.compare_method)
-    layer_method = model_rdm_method(teacher.rdm_method)
-    if layer_method != teacher.rdm_method:  # network layers have no repetitions: summary.json records both stacks' methods
-        layers_too = teacher.rdms.attrs.get("method") != teacher.rdm_method
-        (log.warning if layers_too else log.info)("rdm-method %s: %s no repetitions, so their RDMs are %s", teacher.rdm_method,
-                                                  "the teacher's and the model's layers have" if layers_too else "the model's layers have",
-                                                  layer_method)
-    if args.bootstrap is None:
-        args.bootstrap = 1000 if teacher.compare_method in bootstrap_methods() else 0
-        if not args.bootstrap:
-            log.info("no bootstrap intervals: %s (intervals for %s)", COMPARE_METHODS.get(teacher.compare_method).no_bootstrap,
-                     ", ".join(bootstrap_methods()))
-    explicit = args.size is not None or args.channels is not None  # the user's conversion wins over the weights' own
-    shown = teacher if explicit else Teacher(teacher.rdms, model_inputs(model, stimuli))
-    scores, rdms = score_model_rdms(model, shown, layers, device=args.device, n_bootstrap=args.bootstrap)
-    paths = write_score_files(out, shown.rdms, rdms, scores, shown.ceiling_details, model=args.model, weights=weights,
-                              teacher=args.teacher, layers=layers)
-    paths += plot_rdm_figures(out, shown.rdms, rdms, scores.similarity, short_title(args.model, weights))
-    _print_scores(f"{args.model}: {weights}", shown, scores)
+    result = compare_model(
+        None if run else args.model, args.teacher, stimuli, run=run, trial=args.trial, weights=args.weights,
+        layers=args.layers.split(",") if args.layers else None, convert=args.size is None and args.channels is None,  # the user's conversion wins
+        n_bootstrap=args.bootstrap, rdm_method=args.rdm_method, compare_method=args.compare_method, cache_dir=out / "cache",
+        teacher_args=teacher_args(args), device=args.device)
+    paths = result.save(out) + result.plot(out)
+    _print_scores(f"{result.model}: {result.weights}", result.teacher, result.scores)
     print(f"written in {out}: {', '.join(path.name for path in paths)} (teacher cache in {out / 'cache'})")
     return 0
-
-
-#: What ``neurosage rdm --out`` writes (and may overwrite) in its folder.
-RDM_OUTPUTS = frozenset({"cache", "teacher_rdms.nc", "model_rdms.nc", "similarity.csv", "scores.csv", "summary.json",
-                         *(f"{name}.{ext}" for name in ("similarity", "rdms", "mds") for ext in ("png", "pdf"))})
 
 
 def _print_scores(heading: str, teacher, scores) -> None:
@@ -404,14 +359,19 @@ def _print_scores(heading: str, teacher, scores) -> None:
                                                   f"{len(teacher.stimulus_ids)} stimuli)" if tg_interval else ""))
 
 
-def _list_layers(args: argparse.Namespace) -> int:
+def _list_layers(args: argparse.Namespace, run: Path | None = None) -> int:
     """Print the layer names a model offers for --layers and teacher specs: its modules, then every traced node."""
     from torchvision.models.feature_extraction import get_graph_node_names
 
+    from neurosage.analyses.model_comparison import GENOTYPE_STARTS
     from neurosage.nets.build import build_network
     from neurosage.nets.models import build_model
 
-    if args.model.startswith(GENOTYPE_STARTS):
+    if run is not None:
+        from neurosage.search.weights import kept_network
+
+        names = kept_network(run, args.trial).endpoints
+    elif args.model.startswith(GENOTYPE_STARTS):
         names = build_network(args.model).endpoints
     else:
         model = build_model(args.model, weights="random")

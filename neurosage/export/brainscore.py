@@ -31,13 +31,14 @@ import shutil
 import tempfile
 import textwrap
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from neurosage.core.atomic import write_json, write_text
 from neurosage.core.errors import ConfigError
 from neurosage.runs.folder import RunFolder
+from neurosage.search.weights import input_settings, kept_network
 
 __all__ = ["VENDORED", "VENDOR_PACKAGE", "BRAIN_SCORE_REGIONS", "STORAGE_SIZE", "endpoint_modules", "region_layer_map",
            "vendor_network_code", "export_brainscore"]
@@ -163,44 +164,7 @@ def region_layer_map(best_layer: Mapping[str, str], scores: Mapping[str, float],
     return mapping, source
 
 
-# ---------------------------------------------------------------------------------------------- the run's trial
-
-def _choose_trial(folder: RunFolder, record: Mapping[str, Any], trial: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The trial's journal record and its kept-weights entry (default: the best finished trial by the search's objective)."""
-    kept = record.get("weights") or {}
-    entries = {int(e["trial"]): e for e in kept.get("trials", [])}
-    if not entries:
-        why = f"keep-weights = {kept['keep']}" if "keep" in kept else "it ran before neurosage kept weights"
-        raise ConfigError(f"this search kept no trial weights ({why})",
-                          "start a new search with --keep-weights K (resuming keeps weights only of the trials it runs, not of finished ones)",
-                          file=folder.provenance_file, field="keep_weights")
-    journal = folder.journal_file
-    rows = {row["tid"]: {**row["record"], "tid": row["tid"]} for row in folder.journal().rows()} if folder.has_journal() else {}
-    if trial is None:
-        ok = [r for r in rows.values() if r.get("status") == "ok" and r.get("score") is not None]
-        if not ok:
-            raise ConfigError("the search has no finished, scored trial", "export after a trial has finished", file=journal, field="trial")
-        trial = min(ok, key=lambda r: (-r["score"], r["tid"]))["tid"]
-        if trial not in entries:
-            raise ConfigError(f"the best trial ({trial}) has no kept weights", f"export a kept one with --trial (kept: {sorted(entries)})",
-                              file=folder.provenance_file, field="trial")
-    elif trial not in rows:
-        raise ConfigError(f"trial {trial} is not a finished trial of this search (it has {len(rows)}: "
-                          f"{_span(sorted(rows))})", f"give one of the kept trials: {sorted(entries)}", file=journal, field="trial")
-    elif trial not in entries:
-        raise ConfigError(f"trial {trial}'s weights were not kept (the search keeps the best {kept.get('keep')}: trials {sorted(entries)})",
-                          "export one of those with --trial, or run the search with a larger --keep-weights", file=folder.provenance_file,
-                          field="trial")
-    weights = folder.file(entries[trial]["file"])
-    if not weights.is_file():
-        raise ConfigError(f"trial {trial}'s weights file is missing", f"restore {weights.parent.name}/ from a copy, or export another kept trial "
-                          f"({sorted(set(entries) - {trial})})", file=weights, field="trial")
-    return rows.get(trial, {**entries[trial], "tid": trial}), {**entries[trial], "path": weights}
-
-
-def _span(tids: Sequence[int]) -> str:
-    return "none" if not tids else f"{tids[0]}..{tids[-1]}" if tids == list(range(tids[0], tids[-1] + 1)) else str(tids)
-
+# ---------------------------------------------------------------------------------------------- the export's name
 
 def _default_name(run_dir: Path, trial: int) -> str:
     stem = re.sub(r"[^a-z0-9]+", "-", run_dir.resolve().name.lower()).strip("-") or "run"
@@ -212,17 +176,6 @@ def _check_name(name: str) -> str:
         raise ConfigError(f"--name {name!r} is not a Brain-Score identifier",
                           "use letters, digits, '-', '_' and '.', starting with a letter or digit", field="name")
     return name
-
-
-def _input_settings(kept: Mapping[str, Any]) -> dict[str, Any]:
-    """Channels, side, mean and std of the candidates' input (what the plugin converts image files to)."""
-    shape = kept.get("input_shape")
-    if not shape or len(shape) != 3 or shape[1] != shape[2]:
-        raise ConfigError(f"the run records no square input shape for its candidates (got {shape!r})",
-                          "export a search whose run.json has weights.input_shape (C, H, W) with H = W", field="input_shape")
-    conversion = kept.get("input") or {}
-    return {"channels": int(shape[0]), "size": int(shape[1]), "mean": conversion.get("mean"), "std": conversion.get("std"),
-            "storage_size": STORAGE_SIZE}
 
 
 # ---------------------------------------------------------------------------------------------- the export
@@ -249,37 +202,24 @@ def export_brainscore(
     regions
         Region -> teacher endpoint, candidate endpoint or module path, replacing or adding to the map from TG.
     """
-    import torch
-
     import neurosage
-    from neurosage.nets.build import build_network
     from neurosage.nets.measure import count_parameters
-    from neurosage.nets.models import load_weights
 
     run = RunFolder(run_dir)
-    if run.path.is_dir() and not run.has_journal():
-        raise ConfigError("not a search's run folder (it holds no search journal)", "give the folder of a neurosage search (neurosage search "
-                          "RUN_DIR); a pool's or an analysis' folder has no trial to export", file=run.path, field="run_dir")
-    if not run.provenance_file.is_file():
-        raise ConfigError("not a search's run folder (it has no run record)", "give the folder of a neurosage search", file=run.path, field="run_dir")
-    record = run.require_record()
-    chosen, entry = _choose_trial(run, record, trial)
+    net = kept_network(run, trial)
+    chosen, record = net.neurosage_trial, run.require_record()
     run_dir = run.path
     kept = record["weights"]
     tid = int(chosen["tid"])
     identifier = _check_name(_default_name(run_dir, tid) if name is None else name)
     folder = Path(out) if out is not None else run_dir / "brainscore" / re.sub(r"[-.]", "_", identifier)
     _check_out(folder)
-    settings = _input_settings(kept)
+    settings = {**input_settings(run), "storage_size": STORAGE_SIZE}
     network = dict(kept.get("network") or {})
     genotype = str(chosen["genotype"])
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        net = build_network(genotype, num_classes=int(kept["num_classes"]), in_channels=settings["channels"], **network)
-    load_weights(net, entry["path"])
     modules = endpoint_modules(net)
     layers = [modules[e] for e in (chosen.get("layers") or [e for e in net.endpoints if e not in ("stem", "pool")]) if e in modules]
-    best_layer = dict(chosen.get("best_layer") or entry.get("best_layer") or {})
+    best_layer = dict(chosen.get("best_layer") or {})
     mapping, source = region_layer_map(best_layer, chosen.get("S") or {}, modules, regions)
     if not mapping:
         raise ConfigError(f"no Brain-Score region to map: the teacher's endpoints {sorted(best_layer) or '(none: the search had no teacher)'} "
@@ -302,7 +242,7 @@ def export_brainscore(
     }
     with _replacing(folder) as tmp:
         vendor_network_code(tmp)
-        shutil.copyfile(entry["path"], tmp / "weights.pt")
+        shutil.copyfile(net.neurosage_weights_file, tmp / "weights.pt")
         templates = importlib.resources.files("neurosage.export") / "brainscore_plugin"
         for name, template in TEMPLATES.items():  # Brain-Score finds a plugin by the identifier written in its __init__.py
             write_text(tmp / name, (templates / template).read_text(encoding="utf-8").replace(IDENTIFIER_PLACEHOLDER, identifier))

@@ -23,7 +23,8 @@ from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError
 from neurosage.runs.folder import RunFolder
 
-__all__ = ["check_keep_weights", "weights_to_keep", "state_bytes", "input_conversion", "KeptWeights"]
+__all__ = ["check_keep_weights", "weights_to_keep", "state_bytes", "input_conversion", "KeptWeights", "kept_trial", "input_settings",
+           "kept_network"]
 
 log = logging.getLogger(__name__)
 
@@ -129,3 +130,105 @@ class KeptWeights:
     def summary(self) -> dict[str, Any]:
         """The ``"weights"`` entry of ``run.json``: K, the kept trials (best first) and what rebuilds their network."""
         return {"keep": self.keep, "trials": [self.kept[t] for t in sorted(self.kept, key=self._rank)], **self.model}
+
+
+# ---------------------------------------------------------------------------------------------- a kept trial, read back
+
+def kept_trial(run_dir: str | Path | RunFolder, trial: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The journal record of one of a search's kept trials and its ``run.json`` weights entry (with ``path``, the file).
+
+    ``trial`` is a trial id; default the best finished trial by the search's objective. A folder that is not a search's, a
+    search that kept no weights, a trial that did not finish or whose weights were not kept, a missing file: refused,
+    naming the file and the trials that can be given.
+    """
+    folder = RunFolder(run_dir)
+    if folder.path.is_dir() and not folder.has_journal():
+        raise ConfigError("not a search's run folder (it holds no search journal)", "give the folder of a neurosage search (neurosage search "
+                          "RUN_DIR); a pool's or an analysis' folder has no trial", file=folder.path, field="run_dir")
+    if not folder.provenance_file.is_file():
+        raise ConfigError("not a search's run folder (it has no run record)", "give the folder of a neurosage search", file=folder.path,
+                          field="run_dir")
+    record = folder.require_record()
+    kept = record.get("weights") or {}
+    entries = {int(e["trial"]): e for e in kept.get("trials", [])}
+    if not entries:
+        why = f"keep-weights = {kept['keep']}" if "keep" in kept else "it ran before neurosage kept weights"
+        raise ConfigError(f"this search kept no trial weights ({why})",
+                          "start a new search with --keep-weights K (resuming keeps weights only of the trials it runs, not of finished ones)",
+                          file=folder.provenance_file, field="keep_weights")
+    journal = folder.journal_file
+    rows = {row["tid"]: {**row["record"], "tid": row["tid"]} for row in folder.journal().rows()}
+    if trial is None:
+        ok = [r for r in rows.values() if r.get("status") == "ok" and r.get("score") is not None]
+        if not ok:
+            raise ConfigError("the search has no finished, scored trial", "wait until a trial has finished", file=journal, field="trial")
+        trial = min(ok, key=lambda r: (-r["score"], r["tid"]))["tid"]
+        if trial not in entries:
+            raise ConfigError(f"the best trial ({trial}) has no kept weights", f"give a kept one with --trial (kept: {sorted(entries)})",
+                              file=folder.provenance_file, field="trial")
+    elif isinstance(trial, bool) or not isinstance(trial, int):
+        raise ConfigError(f"trial must be a trial id (an int), got {trial!r}", f"give one of the kept trials: {sorted(entries)}", field="trial")
+    elif trial not in rows:
+        raise ConfigError(f"trial {trial} is not a finished trial of this search (it has {len(rows)}: "
+                          f"{_span(sorted(rows))})", f"give one of the kept trials: {sorted(entries)}", file=journal, field="trial")
+    elif trial not in entries:
+        raise ConfigError(f"trial {trial}'s weights were not kept (the search keeps the best {kept.get('keep')}: trials {sorted(entries)})",
+                          "give one of those with --trial, or run the search with a larger --keep-weights", file=folder.provenance_file,
+                          field="trial")
+    weights = folder.file(entries[trial]["file"])
+    if not weights.is_file():
+        raise ConfigError(f"trial {trial}'s weights file is missing", f"restore {weights.parent.name}/ from a copy, or give another kept trial "
+                          f"({sorted(set(entries) - {trial})})", file=weights, field="trial")
+    return rows.get(trial, {**entries[trial], "tid": trial}), {**entries[trial], "path": weights}
+
+
+def _span(tids: list[int]) -> str:
+    return "none" if not tids else f"{tids[0]}..{tids[-1]}" if tids == list(range(tids[0], tids[-1] + 1)) else str(tids)
+
+
+def input_settings(run_dir: str | Path | RunFolder) -> dict[str, Any]:
+    """Channels, side, mean and std of a search's candidates' input, from ``run.json`` (what rebuilds their conversion)."""
+    folder = RunFolder(run_dir)
+    kept = folder.require_record().get("weights") or {}
+    shape = kept.get("input_shape")
+    if not shape or len(shape) != 3 or shape[1] != shape[2]:
+        raise ConfigError(f"the run records no square input shape for its candidates (got {shape!r})",
+                          "use a search whose run.json has weights.input_shape (C, H, W) with H = W", file=folder.provenance_file,
+                          field="input_shape")
+    conversion = kept.get("input") or {}
+    return {"channels": int(shape[0]), "size": int(shape[1]), "mean": conversion.get("mean"), "std": conversion.get("std")}
+
+
+def kept_network(run_dir: str | Path | RunFolder, trial: int | None = None) -> Any:
+    """One of a search's kept trials as the network the search trained, in eval mode, with its kept weights.
+
+    Built exactly as the search built it (its network options from ``run.json``: cells per stack, filters, skeleton...),
+    so ``neurosage rdm RUN --trial N`` and :func:`~neurosage.analyses.model_comparison.compare_model` see what the search
+    scored. The module carries ``neurosage_name`` (``<run> trial <N>``), ``neurosage_weights`` (their description) and
+    ``neurosage_weights_file``,
+    ``neurosage_preprocessing`` (the candidates' input conversion: channels, side, mean, std, which
+    :func:`~neurosage.nets.models.model_inputs` applies to stimuli), ``neurosage_layers`` (its endpoints but the stem
+    and the pooling) and ``neurosage_trial`` (the trial's journal record: genotype, score, P, TG, S, best layers).
+    """
+    import torch
+
+    from neurosage.nets.build import build_network
+    from neurosage.nets.models import load_weights
+
+    folder = RunFolder(run_dir)
+    chosen, entry = kept_trial(folder, trial)
+    kept = folder.require_record()["weights"]
+    settings = input_settings(folder)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = build_network(str(chosen["genotype"]), num_classes=int(kept["num_classes"]), in_channels=settings["channels"],
+                            **dict(kept.get("network") or {}))
+    load_weights(net, entry["path"])
+    conversion = {k: v for k, v in settings.items() if v is not None}
+    chosen = {**chosen, "best_layer": chosen.get("best_layer") or entry.get("best_layer")}
+    for key, value in {"name": f"{folder.path.resolve().name} trial {chosen['tid']}", "weights": f"weights from {entry['path']}",
+                       "weights_file": entry["path"],
+                       "preprocessing": conversion, "layers": [e for e in net.endpoints if e not in ("stem", "pool")],
+                       "trial": chosen}.items():
+        setattr(net, f"neurosage_{key}", value)
+    return net.eval()

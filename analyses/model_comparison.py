@@ -1,0 +1,238 @@
+"""Model versus teacher in one call: a model's layers as RDMs on the teacher's stimuli, scored against its endpoints.
+
+:func:`compare_model` takes a network module, a torchvision or project model name, a genotype string, or a search's kept
+trial (``run=RUN, trial=N``: the network rebuilt as the search built it, :func:`~neurosage.search.weights.kept_network`),
+and a teacher (a :class:`~neurosage.teachers.teacher.Teacher`, or a spec with stimuli). It returns a
+:class:`ModelComparison` that saves its files (:meth:`ModelComparison.save`) and draws its figures
+(:meth:`ModelComparison.plot`). ``neurosage rdm`` is this call plus the command line.
+
+Examples
+--------
+>>> import neurosage
+>>> result = neurosage.compare_model(run="runs/demo/search-ptg", teacher=teacher)  # doctest: +SKIP
+>>> result.tg, result.scores.best_layer  # doctest: +SKIP
+>>> result.save("runs/rdm"); result.plot("runs/rdm")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+from torch import nn
+
+from neurosage.core.errors import ConfigError
+from neurosage.rsa.score import TeacherScores
+from neurosage.teachers.teacher import Teacher
+
+__all__ = ["ModelComparison", "compare_model", "GENOTYPE_STARTS", "RDM_OUTPUTS"]
+
+log = logging.getLogger(__name__)
+
+#: How a genotype string starts (a cell genotype or a layer-wise one), as opposed to a model name.
+GENOTYPE_STARTS = ("normal:", "layers:")
+#: What :meth:`ModelComparison.save` and :meth:`ModelComparison.plot` write (and may overwrite) in a folder.
+RDM_OUTPUTS = frozenset({"cache", "teacher_rdms.nc", "model_rdms.nc", "similarity.csv", "scores.csv", "summary.json",
+                         *(f"{name}.{ext}" for name in ("similarity", "rdms", "mds") for ext in ("png", "pdf"))})
+
+
+@dataclass
+class ModelComparison:
+    """A model's layers against a teacher's endpoints on the same stimuli.
+
+    Attributes
+    ----------
+    model, weights
+        What was compared: the model's name (or ``<run> trial <N>``) and its weights' description.
+    layers
+        The model's layers, in order.
+    teacher
+        The teacher as the model saw it (its stimuli converted as the model's input).
+    model_rdms
+        The layers' RDMs (``rdm x condition_row x condition_col``).
+    scores
+        S_i per endpoint (with intervals when bootstrapped), the best layers, TG and the ``endpoint x layer`` similarity.
+    info
+        Anything else recorded in ``summary.json`` (the teacher spec, the trial).
+    """
+
+    model: str
+    weights: str
+    layers: list[str]
+    teacher: Teacher
+    model_rdms: xr.DataArray
+    scores: TeacherScores
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def similarity(self) -> xr.DataArray:
+        """The ``endpoint x layer`` RDM similarity."""
+        return self.scores.similarity
+
+    @property
+    def tg(self) -> float:
+        """TG: the mean over endpoints of the best layer's similarity."""
+        return float(self.scores.tg)
+
+    def save(self, out: str | Path) -> list[Path]:
+        """Write ``teacher_rdms.nc``, ``model_rdms.nc``, ``similarity.csv``, ``scores.csv`` and ``summary.json`` into ``out``."""
+        from neurosage.rsa.outputs import write_score_files
+
+        out = check_out(out)
+        return write_score_files(out, self.teacher.rdms, self.model_rdms, self.scores, self.teacher.ceiling_details, model=self.model,
+                                 weights=self.weights, layers=self.layers, **self.info)
+
+    def plot(self, out: str | Path, title: str | None = None) -> list[Path]:
+        """Draw ``similarity``, ``rdms`` and ``mds`` (PNG and PDF) into ``out``."""
+        from neurosage.figures.rdm_plots import plot_rdm_figures, short_title
+
+        out = check_out(out)
+        return plot_rdm_figures(out, self.teacher.rdms, self.model_rdms, self.similarity, title or short_title(self.model, self.weights))
+
+
+def check_out(out: str | Path) -> Path:
+    """``out`` as a folder for a comparison's files: a file, or a folder holding files a comparison did not write, is refused."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError("--out is a file", "give a folder for the RDMs, tables and plots (it is created)", file=out, field="out")
+    foreign = sorted(p.name for p in out.iterdir() if p.name not in RDM_OUTPUTS) if out.is_dir() else []
+    if foreign:
+        raise ConfigError(f"the folder holds files that a model comparison did not write (e.g. {foreign[:3]}), which its outputs could "
+                          "overwrite", "give an empty or new folder, or one an earlier neurosage rdm wrote", file=out, field="out")
+    return out
+
+
+def resolve_model(model: nn.Module | str | None, *, run: str | Path | None = None, trial: int | None = None, weights: str | None = None,
+                  in_channels: int = 3) -> tuple[nn.Module, str, str, list[str] | None]:
+    """The network to compare, its name, its weights' description and its default layers (None: the caller must name them)."""
+    from neurosage.nets.build import build_network
+    from neurosage.nets.models import build_model, load_weights
+
+    if run is not None:
+        if model is not None or weights is not None:
+            raise ConfigError("a search's trial and a model (or weights) were both given", "give run= (and trial=) alone, or a model",
+                              field="model")
+        from neurosage.search.weights import kept_network
+
+        net = kept_network(run, trial)
+        return net, net.neurosage_name, net.neurosage_weights, list(net.neurosage_layers)
+    if trial is not None:
+        raise ConfigError("trial= was given without run=", "give the search's run folder as run= (neurosage rdm RUN --trial N)", field="trial")
+    if isinstance(model, nn.Module):
+        if weights is not None:
+            raise ConfigError("weights= was given with a module", "load the weights into the module yourself, or give its name", field="weights")
+        endpoints = getattr(model, "endpoints", None)
+        default = [e for e in endpoints if e not in ("stem", "pool")] if endpoints else None
+        name = getattr(model, "neurosage_name", type(model).__name__)
+        return model.eval(), str(name), str(getattr(model, "neurosage_weights", "weights as given")), default
+    if not isinstance(model, str) or not model:
+        raise ConfigError(f"model must be a torch module, a model name or a genotype string, got {type(model).__name__}",
+                          "give e.g. 'resnet18', 'cifar_resnet-3', 'layers: ...', a module, or run='RUN' for a search's trial", field="model")
+    if model.startswith(GENOTYPE_STARTS):
+        net = build_network(model, in_channels=in_channels)
+        if weights:
+            load_weights(net, weights)
+        return net.eval(), model, f"weights from {weights}" if weights else "random weights (seed 0)", [
+            e for e in net.endpoints if e not in ("stem", "pool")]
+    built = build_model(model, weights=weights, in_channels=in_channels)
+    return built, model, str(built.neurosage_weights), None
+
+
+def compare_model(
+    model: nn.Module | str | None = None,
+    teacher: Teacher | str | None = None,
+    stimuli: Any = None,
+    *,
+    run: str | Path | None = None,
+    trial: int | None = None,
+    layers: Sequence[str] | None = None,
+    weights: str | None = None,
+    convert: bool = True,
+    n_bootstrap: int | None = None,
+    rdm_method: str = "correlation",
+    compare_method: str = "pearson",
+    cache_dir: str | Path | None = None,
+    teacher_args: dict[str, Any] | None = None,
+    device: str | None = None,
+    seed: int = 0,
+) -> ModelComparison:
+    """A model's layers scored against a teacher's endpoints on the teacher's stimuli.
+
+    Parameters
+    ----------
+    model
+        A torch module, a model name (torchvision or ``cifar_resnet-<n>``) or a genotype string; or None with ``run``.
+    teacher
+        A :class:`~neurosage.teachers.teacher.Teacher`, or a teacher spec (``net:...``, ``brain:...``) built on ``stimuli``.
+    stimuli
+        The stimulus :class:`~neurosage.data_adapters.imageset.ImageSet` a spec is built on (a Teacher carries its own).
+    run, trial
+        A search's run folder and one of its kept trials (default its best): the network is rebuilt as the search built it,
+        with its weights, and its input conversion.
+    layers
+        The model's layers (default: every cell or layer of a searched or genotype network; required for a named model).
+    weights
+        For a name or genotype: a state-dict file, a torchvision weights name or ``"random"``.
+    convert
+        Show the teacher's stimuli to the model converted as its weights expect (a pretrained model's size, channels and
+        normalisation; a search trial's input); False keeps the stimuli's own conversion.
+    n_bootstrap
+        Bootstrap samples of the stimuli for 95% intervals (default 1000 for the comparisons that offer them, else 0).
+    rdm_method, compare_method
+        For a teacher given as a spec (a Teacher carries its own).
+    cache_dir
+        Where a spec's teacher is cached.
+    """
+    from neurosage.nets.models import model_inputs
+    from neurosage.rsa.methods import COMPARE_METHODS, bootstrap_methods, check_bootstrap, check_rsa_methods, model_rdm_method
+    from neurosage.teachers.kinds import teacher_from_spec
+    from neurosage.teachers.scoring import score_model_rdms
+
+    if isinstance(teacher, str):
+        if stimuli is None:
+            raise ConfigError("a teacher spec needs stimuli to be built on", "pass stimuli=ImageSet(...), or a Teacher", field="stimuli")
+        rdm_method, compare_method = check_rsa_methods(rdm_method, compare_method)
+        spec = teacher
+        teacher = teacher_from_spec(spec, stimuli, cache_dir=cache_dir, device=device, dataset_kwargs=dict(teacher_args or {}),
+                                    rdm_method=rdm_method, compare_method=compare_method)
+        info: dict[str, Any] = {"teacher": spec}
+    elif isinstance(teacher, Teacher):
+        if stimuli is not None:
+            raise ConfigError("stimuli were given with a Teacher, which carries its own", "leave out stimuli=", field="stimuli")
+        info = {"teacher": str(teacher.rdms.attrs.get("spec") or teacher.rdms.attrs.get("control") or "a Teacher")}
+    else:
+        raise ConfigError(f"teacher must be a Teacher or a teacher spec, got {type(teacher).__name__}",
+                          "give e.g. 'brain:MajajHong2015:V4,IT' with stimuli=, or a Teacher", field="teacher")
+    net, name, described, default = resolve_model(model, run=run, trial=trial, weights=weights, in_channels=teacher.images.image_shape[0])
+    if layers is None:
+        if default is None:
+            raise ConfigError(f"layers are required for {name}", f"list them with: neurosage rdm {name} --list-layers", field="layers")
+        layers = default
+    layers = list(layers)
+    repeated = sorted({layer for layer in layers if layers.count(layer) > 1})
+    if repeated or not layers or not all(isinstance(x, str) and x for x in layers):
+        raise ConfigError(f"layers list {repeated[0]!r} twice" if repeated else f"layers must be non-empty names, got {layers!r}",
+                          "list each layer once", field="layers")
+    if n_bootstrap is None:
+        n_bootstrap = 1000 if teacher.compare_method in bootstrap_methods() else 0
+        if not n_bootstrap:
+            log.info("no bootstrap intervals: %s (intervals for %s)", COMPARE_METHODS.get(teacher.compare_method).no_bootstrap,
+                     ", ".join(bootstrap_methods()))
+    elif n_bootstrap:
+        check_bootstrap(teacher.compare_method)
+    layer_method = model_rdm_method(teacher.rdm_method)
+    if layer_method != teacher.rdm_method:  # network layers have no repetitions: summary.json records both stacks' methods
+        layers_too = teacher.rdms.attrs.get("method") != teacher.rdm_method
+        (log.warning if layers_too else log.info)("rdm-method %s: %s no repetitions, so their RDMs are %s", teacher.rdm_method,
+                                                  "the teacher's and the model's layers have" if layers_too else "the model's layers have",
+                                                  layer_method)
+    shown = Teacher(teacher.rdms, model_inputs(net, teacher.images)) if convert else teacher
+    scores, rdms = score_model_rdms(net, shown, layers, device=device, n_bootstrap=n_bootstrap, seed=seed)
+    if run is not None:
+        record = net.neurosage_trial
+        info.update(run=str(Path(run).resolve()), trial=int(record["tid"]), genotype=str(record["genotype"]))
+    return ModelComparison(name, described, layers, shown, rdms, scores, info)
