@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from neurosage.analyses.embedded import embedded_setup
-from neurosage.analyses.results import DEMO_CURVES, DEMO_MATURE, write_table
+from neurosage.analyses.embedded import RESNET_LAYERS, Setup, embedded_setup
+from neurosage.analyses.model_comparison import compare_model
+from neurosage.analyses.results import DEMO_CONTROLS, DEMO_CURVES, DEMO_MATURE, write_table
 from neurosage.analyses.search_protocol import (
     mature_errors,
     objective_searches,
@@ -30,7 +31,7 @@ from neurosage.core.atomic import write_json
 from neurosage.core.errors import ConfigError
 from neurosage.search.executors import executor_for
 
-__all__ = ["DemoConfig", "run_demo"]
+__all__ = ["DemoConfig", "run_demo", "winner_controls"]
 
 log = logging.getLogger(__name__)
 #: The demo's two searches: run-folder name -> objective.
@@ -70,9 +71,44 @@ def run_demo(run_dir: str | Path, config: DemoConfig = DemoConfig(), *, client=N
         }
     shared = set(results["search-ptg"].trials.genotype) & set(results["search-p"].trials.genotype)
     summary["shared_cells"] = len(shared)
+    controls = winner_controls(run_dir, setup, config)
+    write_table(run_dir, DEMO_CONTROLS, controls)
+    summary["winner_tg"] = {name: float(tg) for name, tg in _tg(controls).items()}
     write_json(run_dir / "summary.json", summary)
     _report(summary)
     return summary
+
+
+def winner_controls(run_dir: Path, setup: Setup, config: DemoConfig) -> pd.DataFrame:
+    """The P+TG search's winner (its kept weights) against the teacher and the teacher's controls on the same stimuli.
+
+    Controls: the pixel RDM, and the teacher's architecture with random weights (seed ``config.seed``): the embedded ResNet
+    untrained, or each ``net:`` part of a ``--teacher`` spec (:func:`~neurosage.teachers.controls.controls_for`; brain and
+    simulated teachers have only the pixels). Returns one row per teacher, endpoint and layer (the :data:`DEMO_CONTROLS` table).
+    """
+    from neurosage.teachers.controls import controls_for, pixel_teacher, untrained_teacher
+
+    assert setup.teacher is not None
+    teacher, methods = setup.teacher, {"rdm_method": config.rdm_method, "compare_method": config.compare_method}
+    if config.teacher:
+        controls = {k: v for k, v in controls_for(config.teacher, teacher.images, seeds=(config.seed,), device=config.device, **methods).items()
+                    if k != "category"}
+    else:
+        model = f"cifar_resnet-{config.teacher_depth}"
+        controls = {"pixels": pixel_teacher(teacher.images, device=config.device, **methods),
+                    f"untrained:{model}:seed{config.seed}": untrained_teacher(model, RESNET_LAYERS, teacher.images, seed=config.seed,
+                                                                             device=config.device, **methods)}
+    tables = []
+    for name, shown in {"teacher": teacher, **controls}.items():
+        similarity = compare_model(run=run_dir / "search-ptg", teacher=shown, n_bootstrap=0, device=config.device).similarity
+        tables.append(similarity.to_dataframe(name="similarity").reset_index()[["endpoint", "layer", "similarity"]].assign(teacher=name))
+    return pd.concat(tables, ignore_index=True)[list(DEMO_CONTROLS.columns)]
+
+
+def _tg(controls: pd.DataFrame) -> pd.Series:
+    """TG per teacher of a :data:`DEMO_CONTROLS` table: the mean over endpoints of the best layer's similarity."""
+    best = controls.groupby(["teacher", "endpoint"], sort=False).similarity.max()
+    return best.groupby(level="teacher", sort=False).mean()
 
 
 def _report(summary: dict) -> None:
@@ -88,4 +124,10 @@ def _report(summary: dict) -> None:
     diff = a["mature_test_top1"] - b["mature_test_top1"]
     lines.append(f"  the two searches shared {summary['shared_cells']} of their cells (same seed: the random start-up trials)")
     lines.append(f"  mature top-1, P+TG winner minus P winner: {diff:+.3f} (one seed; not a significance test)")
+    tg = summary["winner_tg"]
+    lines.append("  the P+TG winner's TG against the teacher and its controls: " + ", ".join(f"{k} {v:.3f}" for k, v in tg.items()))
+    untrained = [v for k, v in tg.items() if k.startswith("untrained")]
+    if untrained:
+        lines.append(f"  what the teacher learned adds {tg['teacher'] - max(untrained):+.3f} to TG over its untrained architecture "
+                     f"({tg['teacher'] - tg['pixels']:+.3f} over the pixels); the rest is geometry the stimuli and the architecture give")
     sys.stdout.write("\n".join(lines) + "\n")  # the report is the command's output, not a log message

@@ -49,7 +49,7 @@ from neurosage.training.loop import train
 __all__ = [
     "describe_stimuli", "Setup", "check_config", "load_split", "teacher_stimuli", "SplitRuleError", "embedded_setup", "resnet_teacher",
     "cached_resnet",
-    "teacher_weights", "embedded_teacher_accuracy", "DATASET_NORMS",
+    "teacher_weights", "embedded_teacher_accuracy", "DATASET_NORMS", "RESNET_LAYERS",
 ]
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,8 @@ log = logging.getLogger(__name__)
 #: Per-dataset input normalisation (mean, std of the training pixels); others get mean 0.5, std 0.25.
 DATASET_NORMS: dict[str, dict[str, float]] = {"fashion-mnist": {"mean": 0.286, "std": 0.353}}
 _DEFAULT_NORM = {"mean": 0.5, "std": 0.25}
-_RESNET_LAYERS = ["stack1", "stack2", "stack3"]
+#: The embedded ResNet teacher's endpoints.
+RESNET_LAYERS = ["stack1", "stack2", "stack3"]
 
 
 class SplitRuleError(NeurosageError, ValueError):
@@ -270,7 +271,7 @@ def resnet_teacher(train_set: ImageSet, stimuli: ImageSet, cache_dir: Path, *, e
             raise RuntimeError(f"teacher training failed: {result.error}")
         with atomic_path(weights) as tmp:
             torch.save(net.state_dict(), tmp)
-    teacher = network_teacher(net, stimuli, _RESNET_LAYERS, subsample_features=1000, n_subsamples=10, seed=seed, device=device,
+    teacher = network_teacher(net, stimuli, RESNET_LAYERS, subsample_features=1000, n_subsamples=10, seed=seed, device=device,
                               rdm_method=rdm_method, compare_method=compare_method)
     teacher.save(rdms_file)
     return teacher

@@ -28,6 +28,7 @@ from torch import nn
 from neurosage.core.errors import ConfigError
 from neurosage.rsa.score import TeacherScores
 from neurosage.teachers.teacher import Teacher
+from neurosage.training.configs import RDMOptions
 
 __all__ = ["ModelComparison", "compare_model", "GENOTYPE_STARTS", "RDM_OUTPUTS"]
 
@@ -157,8 +158,9 @@ def compare_model(
     compare_method: str = "pearson",
     cache_dir: str | Path | None = None,
     teacher_args: dict[str, Any] | None = None,
+    rdm: RDMOptions | None = None,
     device: str | None = None,
-    seed: int = 0,
+    seed: int | None = None,
 ) -> ModelComparison:
     """A model's layers scored against a teacher's endpoints on the teacher's stimuli.
 
@@ -186,6 +188,10 @@ def compare_model(
         For a teacher given as a spec (a Teacher carries its own).
     cache_dir
         Where a spec's teacher is cached.
+    rdm
+        How layers become RDMs (feature subsampling); default a search trial's own settings, else :class:`RDMOptions`.
+    seed
+        Seeds the feature subsets and the bootstrap; default a search trial's own seed (its scores are reproduced), else 0.
     """
     from neurosage.nets.models import model_inputs
     from neurosage.rsa.methods import COMPARE_METHODS, bootstrap_methods, check_bootstrap, check_rsa_methods, model_rdm_method
@@ -230,9 +236,13 @@ def compare_model(
         (log.warning if layers_too else log.info)("rdm-method %s: %s no repetitions, so their RDMs are %s", teacher.rdm_method,
                                                   "the teacher's and the model's layers have" if layers_too else "the model's layers have",
                                                   layer_method)
-    shown = Teacher(teacher.rdms, model_inputs(net, teacher.images)) if convert else teacher
-    scores, rdms = score_model_rdms(net, shown, layers, device=device, n_bootstrap=n_bootstrap, seed=seed)
-    if run is not None:
+    if run is not None:  # the search's own subsampling and seed: its scores of the trial are reproduced
         record = net.neurosage_trial
+        searched = {k: v for k, v in net.neurosage_rdm.items() if k in ("subsample_features", "n_subsamples")}
+        rdm = rdm or RDMOptions(**searched)
+        seed = int(record.get("seed", 0)) if seed is None else seed
+    shown = Teacher(teacher.rdms, model_inputs(net, teacher.images)) if convert else teacher
+    scores, rdms = score_model_rdms(net, shown, layers, rdm=rdm, device=device, n_bootstrap=n_bootstrap, seed=0 if seed is None else seed)
+    if run is not None:
         info.update(run=str(Path(run).resolve()), trial=int(record["tid"]), genotype=str(record["genotype"]))
     return ModelComparison(name, described, layers, shown, rdms, scores, info)

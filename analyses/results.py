@@ -21,7 +21,7 @@ __all__ = [
     "ResultFile", "ResultMissing", "write_table", "read_table",
     "PREDICTABILITY_RECORDS", "PREDICTABILITY_ARCHITECTURES", "PREDICTABILITY_CORRELATIONS", "SEARCH_CURVES", "SEARCH_SUMMARY",
     "SEARCH_MATURE", "CELL_TABLE", "CELL_RERANK", "TABLE4", "TABLE4_RERANK", "SEARCH_TRIALS", "SEARCH_TRIALS_NC",
-    "DEMO_CURVES", "DEMO_MATURE", "CHANNEL_TRIALS", "CHANNEL_TABLE", "CHANNEL_CORRELATIONS",
+    "DEMO_CURVES", "DEMO_MATURE", "DEMO_CONTROLS", "CHANNEL_TRIALS", "CHANNEL_TABLE", "CHANNEL_CORRELATIONS",
     "TEACHER_BENCH_VALUE", "TEACHER_BENCH_TEACHERS", "TEACHER_BENCH_SELECTION",
 ]
 
@@ -134,6 +134,10 @@ DEMO_CURVES = ResultFile(
     "mature test error of each demo search's best candidate so far, against training examples spent",
 )
 DEMO_MATURE = ResultFile("mature.csv", ("genotype", "top1_error"), "neurosage demo --run-dir RUN", "mature test error per genotype (cache)")
+DEMO_CONTROLS = ResultFile(
+    "controls.csv", ("teacher", "endpoint", "layer", "similarity"), "neurosage demo --run-dir RUN",
+    "the P+TG winner's endpoint x layer similarity to the teacher and to its controls (pixels, the untrained teacher)",
+)
 
 
 def _missing_columns(result: ResultFile, table: pd.DataFrame) -> list[str]:

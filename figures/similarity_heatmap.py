@@ -22,13 +22,15 @@ def similarity_norm(values: np.ndarray) -> CenteredNorm:
     return CenteredNorm(vcenter=0.0, halfrange=max(float(finite.max()) if finite.size else 1.0, 0.05))
 
 
-def draw_similarity(ax: Axes, similarity: xr.DataArray, title: str = "") -> AxesImage:
+def draw_similarity(ax: Axes, similarity: xr.DataArray, title: str = "", *, norm: CenteredNorm | None = None,
+                    colorbar: bool = True) -> AxesImage:
     """Draw ``similarity`` (dims ``endpoint``, ``layer``) on ``ax``: layers as rows, endpoints as columns, values written in.
 
-    The diverging colour scale (``RdBu_r``) is centred at 0 (:func:`similarity_norm`); returns the image.
+    The diverging colour scale (``RdBu_r``) is centred at 0 (:func:`similarity_norm`; pass ``norm`` to share one scale
+    between panels); returns the image.
     """
     values = similarity.transpose("layer", "endpoint").values
-    norm = similarity_norm(values)
+    norm = norm or similarity_norm(values)
     image = ax.imshow(values, cmap="RdBu_r", norm=norm, aspect="auto")
     ax.set_xticks(range(values.shape[1]), [_tick(e) for e in similarity.endpoint.values], rotation=30 if values.shape[1] > 3 else 0,
                   ha="right" if values.shape[1] > 3 else "center")
@@ -42,7 +44,8 @@ def draw_similarity(ax: Axes, similarity: xr.DataArray, title: str = "") -> Axes
                 dark = np.isfinite(values[i, j]) and abs(values[i, j]) > 0.6 * norm.halfrange
                 ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", color="w" if dark else "k", fontsize=8)
     method = str(similarity.attrs.get("method", "pearson"))
-    ax.figure.colorbar(image, ax=ax, label=f"RDM similarity ({method}{' r' if method in ('pearson', 'spearman') else ''})")
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, label=f"RDM similarity ({method}{' r' if method in ('pearson', 'spearman') else ''})")
     ax.set_title(title or "model-teacher RDM similarity", fontsize=10)
     return image
 

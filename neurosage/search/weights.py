@@ -208,7 +208,8 @@ def kept_network(run_dir: str | Path | RunFolder, trial: int | None = None) -> A
     ``neurosage_weights_file``,
     ``neurosage_preprocessing`` (the candidates' input conversion: channels, side, mean, std, which
     :func:`~neurosage.nets.models.model_inputs` applies to stimuli), ``neurosage_layers`` (its endpoints but the stem
-    and the pooling) and ``neurosage_trial`` (the trial's journal record: genotype, score, P, TG, S, best layers).
+    and the pooling), ``neurosage_rdm`` (how the search made the candidates' RDMs: feature subsampling) and
+    ``neurosage_trial`` (the trial's journal record: genotype, seed, score, P, TG, S, best layers).
     """
     import torch
 
@@ -227,7 +228,7 @@ def kept_network(run_dir: str | Path | RunFolder, trial: int | None = None) -> A
     conversion = {k: v for k, v in settings.items() if v is not None}
     chosen = {**chosen, "best_layer": chosen.get("best_layer") or entry.get("best_layer")}
     for key, value in {"name": f"{folder.path.resolve().name} trial {chosen['tid']}", "weights": f"weights from {entry['path']}",
-                       "weights_file": entry["path"],
+                       "weights_file": entry["path"], "rdm": dict(folder.require_record().get("settings", {}).get("candidate_rdm") or {}),
                        "preprocessing": conversion, "layers": [e for e in net.endpoints if e not in ("stem", "pool")],
                        "trial": chosen}.items():
         setattr(net, f"neurosage_{key}", value)

@@ -1,11 +1,14 @@
 import json
 
+import numpy as np
 import pandas as pd
+import pytest
 
 from helpers import TINY_ANALYSIS
 from neurosage.analyses.demo import run_demo
 from neurosage.analyses.settings import DemoConfig
 from neurosage.cli import main
+from neurosage.figures.similarity_heatmap import best_trial_similarity
 
 TINY_DEMO = dict(budget=4, premature_steps=2, mature_steps=3, teacher_epochs=0.05, **TINY_ANALYSIS)
 
@@ -20,6 +23,22 @@ def test_demo_writes_summary_curves_and_picture(tmp_path, tiny_fmnist, capsys):
     assert "mature top-1, P+TG winner minus P winner" in capsys.readouterr().out
     record = json.loads((tmp_path / "run.json").read_text())
     assert record["settings"]["budget"] == 4 and record["sessions"][0]["status"] == "finished"
+
+
+def test_the_demo_shows_the_winner_against_the_teacher_and_its_controls(tmp_path, tiny_fmnist, capsys):
+    summary = run_demo(tmp_path, DemoConfig(data=str(tiny_fmnist), **TINY_DEMO))
+    controls = pd.read_csv(tmp_path / "controls.csv")
+    assert list(dict.fromkeys(controls.teacher)) == ["teacher", "pixels", "untrained:cifar_resnet-1:seed0"]
+    assert set(controls[controls.teacher == "pixels"].endpoint) == {"pixels"}
+    # the winner rebuilt from its kept weights sees the teacher exactly as the search scored it
+    similarity, best = best_trial_similarity(tmp_path / "search-ptg")
+    rebuilt = controls[controls.teacher == "teacher"].set_index(["endpoint", "layer"]).similarity
+    searched = similarity.to_series().reindex(rebuilt.index)
+    np.testing.assert_allclose(rebuilt.to_numpy(), searched.to_numpy(), rtol=0, atol=1e-6)
+    assert summary["winner_tg"]["teacher"] == pytest.approx(best["TG"], abs=1e-6)
+    assert set(summary["winner_tg"]) == set(controls.teacher)
+    out = capsys.readouterr().out
+    assert "TG against the teacher and its controls: teacher" in out and "over its untrained architecture" in out
 
 
 def test_demo_command_reuses_the_cached_teacher_and_results(tmp_path, tiny_fmnist, capsys):
