@@ -19,6 +19,7 @@ intervals of each metric with test accuracy across trials).
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -51,6 +52,7 @@ from neurosage.nets.measure import count_flops, count_parameters
 from neurosage.nets.models import cifar_resnet
 from neurosage.search.executors import executor_for
 from neurosage.training.configs import TrainConfig
+from neurosage.training.divergence import training_outcome
 from neurosage.training.evaluation import evaluate, recalibrate_bn
 from neurosage.training.loop import train
 
@@ -176,7 +178,10 @@ def _final(name: str, model, setup, config: ChannelSearchAnalysisConfig, steps: 
     recalibrate_bn(model, setup.train, n_batches=training.bn_recalibration, batch_size=training.batch_size, seed=config.seed, device=config.device)
     acc = evaluate(model, setup.test, device=config.device)
     flops = count_flops(model.cpu(), shape)
+    status, error = training_outcome(result, acc["top1"], len(setup.test), setup.train.num_classes)
+    diverged = status != "ok"  # no accuracy to report: NaN, and the reason
     return {"network": name, "params": count_parameters(model), "macs": flops["macs"], "flops": flops["flops"],
-            "top1_error": 100 * (1 - acc["top1"]), "top5_error": 100 * (1 - acc["top5"]), "steps": steps, "status": result.status,
+            "top1_error": math.nan if diverged else 100 * (1 - acc["top1"]), "top5_error": math.nan if diverged else 100 * (1 - acc["top5"]),
+            "steps": steps, "status": status, "error": error,
             "sizes": " ".join(f"{g}={s}" for g, s in sizes.items()) if sizes else ""}
 

@@ -49,6 +49,7 @@ from neurosage.spaces import parse_genotype
 from neurosage.stats import compare_correlations, correlation
 from neurosage.training.configs import Schedule, TrainConfig
 from neurosage.training.devices import check_threads, torch_threads, worker_device
+from neurosage.training.divergence import DivergenceWatch, training_outcome
 from neurosage.training.evaluation import evaluate, recalibrate_bn
 from neurosage.training.loop import TrainResult, train
 
@@ -274,6 +275,9 @@ def _architecture(arch: int, data: _PoolData, config: PredictabilityConfig) -> d
         mature_val = _recalibrated_accuracy(net, data, data.val, config, derive_seed(config.seed, arch, 0))
         mature = float(evaluate(net, data.test, device=config.device)["top1"])
         seconds = time.perf_counter() - t0
+    status, error = training_outcome(result, mature, len(data.test), data.train.num_classes)
+    if status != "ok":  # ended at chance: no target to predict
+        return {"arch": arch, "genotype": str(genotype), "status": status, "error": error, "rows": []}
     summary = {"arch": arch, "genotype": str(genotype), "params": count_parameters(net), "mature_top1": mature,
                "mature_val_90": plateau.get("mature_val_90", float("nan")), "mature_val": mature_val,
                "train_images": result.examples, "train_seconds": result.wall_time - t_measure, "seconds": seconds}
@@ -289,10 +293,13 @@ def _repeat(entry: dict, data: _PoolData, config: PredictabilityConfig) -> dict:
     with torch_threads(config.candidate_threads):
         result = _measured_run(net, data, config, derive_seed(config.seed, arch, 8), [], None)
         if result.status != "ok":
-            return {**entry, "repeat": {"status": result.status, "mature_top1": float("nan")}}
+            return {**entry, "repeat": {"status": result.status, "error": result.error, "mature_top1": float("nan")}}
         recalibrate_bn(net, data.train, n_batches=config.bn_recalibration, batch_size=config.batch_size,
                        seed=derive_seed(config.seed, arch, 9), device=config.device)
         mature = float(evaluate(net, data.test, device=config.device)["top1"])
+    status, error = training_outcome(result, mature, len(data.test), data.train.num_classes)
+    if status != "ok":
+        return {**entry, "repeat": {"status": status, "error": error, "mature_top1": float("nan")}}
     return {**entry, "repeat": {"status": "ok", "mature_top1": mature, "seconds": result.wall_time}}
 
 
@@ -316,6 +323,9 @@ def _pool(setup: Setup, config: PredictabilityConfig, cache: Path, client=None) 
         else:
             todo.append(("train", arch))
     functions: dict[str, Callable[..., dict]] = {"train": _architecture, "repeat": _repeat}
+    watch = DivergenceWatch("architectures", config.lr, "lr = ... in the --config TOML file", cache)
+    for entry in entries.values():
+        watch.count(entry["status"], entry.get("error"))
     with executor_for(config.workers, client) as executor, progress_bar(total=len(todo), desc="predictability pool") as bar:
         data_ref = executor.scatter(data)
         pending: dict[Any, str] = {}
@@ -325,11 +335,13 @@ def _pool(setup: Setup, config: PredictabilityConfig, cache: Path, client=None) 
                 kind, arch = todo.pop(0)
                 pending[executor.submit(functions[kind], entries[arch] if kind == "repeat" else arch, data_ref, config)] = kind
             for future in executor.wait_any(list(pending)):
-                pending.pop(future)
+                kind = pending.pop(future)
                 entry = future.result()
                 arch = entry["arch"]
                 write_json(cache / f"arch-{arch:04d}.json", entry)
                 entries[arch] = entry
+                if kind == "train":
+                    watch.add(entry["status"], entry.get("error"))  # a pool where most architectures diverged stops, naming lr
                 if arch < config.repeat_mature and entry["status"] == "ok" and "repeat" not in entry:
                     todo.append(("repeat", arch))
                     bar.total += 1

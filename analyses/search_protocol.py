@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -16,7 +17,7 @@ import torch
 from neurosage.analyses.embedded import Setup
 from neurosage.analyses.results import ResultFile, read_table, write_table
 from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
-from neurosage.core.errors import ConfigError
+from neurosage.core.errors import ConfigError, TrainingDiverged
 from neurosage.core.quantities import parse_count
 from neurosage.core.seeding import derive_seed
 from neurosage.nets.build import build_network
@@ -28,6 +29,7 @@ from neurosage.search.weights import weights_to_keep
 from neurosage.spaces import parse_genotype
 from neurosage.training.configs import NetworkConfig, TrainConfig
 from neurosage.training.devices import torch_threads
+from neurosage.training.divergence import training_outcome
 from neurosage.training.evaluation import evaluate, recalibrate_bn
 from neurosage.training.loop import train
 
@@ -160,11 +162,14 @@ def train_mature(
         net = build_network(genotype, num_classes=setup.train.num_classes, in_channels=shape[0], **network.to_dict())
     result = train(net, data, training, seed=seed, device=device, progress=True)
     recalibrate_bn(net, data, n_batches=training.bn_recalibration, batch_size=training.batch_size, seed=derive_seed(seed, 2), device=device)
-    acc = evaluate(net, setup.val if on == "val" else setup.test, device=device)
+    held_out = setup.val if on == "val" else setup.test
+    acc = evaluate(net, held_out, device=device)
+    status, error = training_outcome(result, acc["top1"], len(held_out), setup.train.num_classes)
+    diverged = status != "ok"  # its accuracy is no result: NaN in every table, the reason beside it
     return {
-        "genotype": genotype, "status": result.status, "params": count_parameters(net), **count_flops(net, shape),
-        "top1_error": 1 - acc["top1"], "top5_error": 1 - acc["top5"], "examples": result.examples, "steps": result.steps,
-        "N": network.n_cells, "F": network.filters,
+        "genotype": genotype, "status": status, "error": error, "params": count_parameters(net), **count_flops(net, shape),
+        "top1_error": math.nan if diverged else 1 - acc["top1"], "top5_error": math.nan if diverged else 1 - acc["top5"],
+        "examples": result.examples, "steps": result.steps, "N": network.n_cells, "F": network.filters,
     }
 
 
@@ -182,7 +187,12 @@ def rerank_and_finalize(trials, setup: Setup, config: RerankedSearchConfig, *, s
     options = {"seed": seed, "device": device, "threads": config.candidate_threads}
     trained = gather(executor, train_mature, [((g, shared, network, config.rerank_training), options) for g in ok.genotype])
     rerank = [{**row, "search_score": s} for row, s in zip(trained, ok.score)]
-    winner = min(rerank, key=lambda r: r["top1_error"])
+    finished = [r for r in rerank if r["status"] == "ok"]
+    if not finished:
+        raise TrainingDiverged(f"all {len(rerank)} rerank trainings diverged (e.g. {rerank[0].get('error')})",
+                               f"lower the rerank training's learning rate (lr = {config.rerank_training.lr:g} now), e.g. to "
+                               f"{config.rerank_training.lr / 10:g}", field="lr")
+    winner = min(finished, key=lambda r: r["top1_error"])  # a diverged rerank has no accuracy to win with
     final_network = network
     if config.final_params:
         final_network = size_to_params(winner["genotype"], setup, network, config.final_params)
@@ -278,17 +288,19 @@ def mature_errors(
     Genotypes already in the cache (a genotype, top1_error table) are not retrained, and the cache is rewritten as each
     new genotype finishes, so an interrupted run keeps what it trained.
     """
-    errors: dict[str, float] = {}
+    rows: dict[str, dict[str, Any]] = {}
     if cache.exists(run_dir):
         table = read_table(run_dir, cache)
-        errors = dict(zip(table.genotype, table.top1_error))
+        rows = {r["genotype"]: r for r in table.to_dict("records")}
     executor = executor or InlineExecutor()
-    todo = sorted(set(genotypes) - set(errors))
+    todo = sorted(set(genotypes) - set(rows))
     shared = executor.scatter(setup) if todo else setup
     pending = {executor.submit(train_mature, g, shared, network, steps, seed=seed, device=device, on=on, threads=threads): g for g in todo}
     while pending:
         for future in executor.wait_any(list(pending)):
-            errors[pending.pop(future)] = future.result()["top1_error"]
-            done = dict(sorted(errors.items()))
-            write_table(run_dir, cache, pd.DataFrame({"genotype": list(done), "top1_error": list(done.values())}))
-    return dict(sorted(errors.items()))
+            result = future.result()
+            if result["status"] != "ok":  # NaN error in the tables, the reason in the cache's error column
+                log.warning("mature training of %s %s: %s", result["genotype"], result["status"], result.get("error"))
+            rows[pending.pop(future)] = {k: result.get(k) for k in ("genotype", "top1_error", "status", "error")}
+            write_table(run_dir, cache, pd.DataFrame([rows[g] for g in sorted(rows)]))
+    return {g: float(rows[g]["top1_error"]) for g in sorted(rows)}

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from os import PathLike
 
-__all__ = ["NeurosageError", "UnknownName", "ConfigError", "RunFolderError", "RunFolderExists", "SearchFailed", "DataFormatError"]
+__all__ = ["NeurosageError", "UnknownName", "ConfigError", "RunFolderError", "RunFolderExists", "SearchFailed", "TrainingDiverged",
+           "DataFormatError"]
 
 
 class NeurosageError(Exception):
@@ -48,3 +49,7 @@ class DataFormatError(NeurosageError, ValueError):
 
 class SearchFailed(NeurosageError, RuntimeError):
     """A search cannot produce a result (every trial failed)."""
+
+
+class TrainingDiverged(SearchFailed):
+    """Most trainings of a run diverged (non-finite loss, or an ending at chance): the run stops, naming the learning rate."""

@@ -23,13 +23,14 @@ from neurosage.core.errors import ConfigError, RunFolderError
 from neurosage.pool.spec import PoolSpec
 from neurosage.runs.folder import RunFolder
 from neurosage.search.weights import input_conversion
+from neurosage.training.divergence import DivergenceWatch
 
 __all__ = ["Pool", "build_pool"]
 
 log = logging.getLogger(__name__)
 
 #: The columns of ``architectures.csv`` before the proxies (those follow, one ``proxy_<name>`` column each).
-ARCHITECTURE_COLUMNS = ("arch", "genotype", "status", "params", "flops", "M_short", "M_short_2", "M_long", "long_steps", "train_seconds")
+ARCHITECTURE_COLUMNS = ("arch", "genotype", "status", "params", "flops", "M_short", "M_short_2", "M_long", "long_steps", "train_seconds", "error")
 
 
 class Pool:
@@ -154,13 +155,17 @@ def _write_tables(folder: RunFolder, spec: PoolSpec) -> None:
             continue
         record = json.loads(path.read_text(encoding="utf-8"))
         row = {"arch": arch, "genotype": record["genotype"], "status": record["status"], **record.get("summary", {})}
+        errors = [record["error"]] if record.get("error") else []
         for kind, column in (("second_seed", "M_short_2"), ("long", "M_long")):
             again = folder.pool_retrain_record(arch, kind)
             if again.is_file():
                 retrained = json.loads(again.read_text(encoding="utf-8"))
                 row[column] = retrained.get("top1") if retrained.get("status") == "ok" else float("nan")
+                if retrained.get("status") != "ok":  # the table says why the target is missing
+                    errors.append(f"{column} {retrained.get('status')}: {retrained.get('error')}")
                 if kind == "long":
                     row["long_steps"] = retrained.get("steps")
+        row["error"] = "; ".join(errors) or None
         rows.append(row)
         checkpoints += record.get("rows", [])
     table = pd.DataFrame(rows)
@@ -222,6 +227,9 @@ def build_pool(
         for kind, count in (("second_seed", spec.second_seed), ("long", spec.long_subset)):
             todo += [(kind, a) for a in range(count) if not folder.pool_retrain_record(a, kind).is_file()]
         log.info("pool %s: %d of %d trainings to do", folder, len(todo), spec.n_architectures + spec.second_seed + spec.long_subset)
+        watch = DivergenceWatch("pool trainings", spec.lr, "PoolSpec(lr=...); lr = ... in an analysis's --config TOML file", folder.path)
+        for record in _recorded(folder, spec):
+            watch.count(record.get("status", "ok"), record.get("error"))
         calls: dict[str, Callable[..., dict[str, Any]]] = {"train": train_architecture}
         with executor_for(workers, client) as executor, progress_bar(total=len(todo), desc="pool", enabled=progress) as bar:
             data_ref = executor.scatter(data)
@@ -236,11 +244,26 @@ def build_pool(
                     pending[future] = (kind, arch)
                 for future in executor.wait_any(list(pending)):
                     kind, arch = pending.pop(future)
-                    _keep(folder, kind, arch, future.result())
+                    result = future.result()
+                    _keep(folder, kind, arch, result)
                     bar.update(1)
                     _write_tables(folder, spec)
+                    watch.add(result["status"], result.get("error"))  # a pool where most trainings diverged stops, naming lr
         _write_tables(folder, spec)
     return Pool(folder)
+
+
+def _recorded(folder: RunFolder, spec: PoolSpec) -> list[dict[str, Any]]:
+    """The records of the trainings already done (architectures and retrainings), readable ones only."""
+    paths = [folder.pool_record(a) for a in range(spec.n_architectures)]
+    paths += [folder.pool_retrain_record(a, kind) for kind, n in (("second_seed", spec.second_seed), ("long", spec.long_subset)) for a in range(n)]
+    out = []
+    for path in paths:
+        try:
+            out.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue
+    return out
 
 
 def _complete(folder: RunFolder, spec: PoolSpec, arch: int) -> bool:

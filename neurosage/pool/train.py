@@ -25,6 +25,7 @@ from neurosage.search.weights import state_bytes
 from neurosage.spaces import get_space, parse_genotype
 from neurosage.training.activations import model_rdms
 from neurosage.training.devices import torch_threads, worker_device
+from neurosage.training.divergence import training_outcome
 from neurosage.training.evaluation import evaluate, recalibrate_bn
 from neurosage.training.loop import train
 
@@ -128,10 +129,11 @@ def train_architecture(arch: int, data: PoolData, spec: PoolSpec) -> dict[str, A
         net.train()
         result = train(net, data.train, spec.protocol(), seed=derive_seed(spec.seed, arch, 1), device=device,
                        measure_at=list(spec.checkpoints), measure=measure)
-        if result.status != "ok":
-            return {"arch": arch, "genotype": str(genotype), "status": result.status, "error": result.error, "summary": summary,
+        mature = _accuracy(net, data.test, data, spec, derive_seed(spec.seed, arch, 4)) if result.status == "ok" else {"top1": math.nan}
+        status, error = training_outcome(result, mature["top1"], len(data.test), data.num_classes)
+        if status != "ok":  # a non-finite loss, or an ending at chance: no target, no weights to score
+            return {"arch": arch, "genotype": str(genotype), "status": status, "error": error, "summary": summary,
                     "rows": rows, "weights": {}, "rdms": {}}
-        mature = _accuracy(net, data.test, data, spec, derive_seed(spec.seed, arch, 4))
         summary.update(M_short=mature["top1"], train_seconds=result.wall_time, seconds=time.perf_counter() - t0)
     return {"arch": arch, "genotype": str(genotype), "status": "ok", "summary": summary, "rows": rows, "weights": weights, "rdms": rdms}
 
@@ -149,4 +151,7 @@ def retrain_architecture(arch: int, genotype: str, data: PoolData, spec: PoolSpe
         if result.status != "ok":
             return {"arch": arch, "kind": kind, "status": result.status, "error": result.error}
         accuracy = _accuracy(net, data.test, data, spec, derive_seed(spec.seed, arch, salt + 2))
+        status, error = training_outcome(result, accuracy["top1"], len(data.test), data.num_classes)
+        if status != "ok":
+            return {"arch": arch, "kind": kind, "status": status, "error": error, "top1": accuracy["top1"], "steps": result.steps}
     return {"arch": arch, "kind": kind, "status": "ok", "top1": accuracy["top1"], "steps": result.steps, "seconds": result.wall_time}

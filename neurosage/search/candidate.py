@@ -30,6 +30,7 @@ from neurosage.teachers.scoring import score_model
 from neurosage.teachers.teacher import Teacher
 from neurosage.training.configs import NetworkConfig, RDMOptions, TrainConfig
 from neurosage.training.devices import check_device, check_threads, torch_threads, worker_device
+from neurosage.training.divergence import chance_ending
 from neurosage.training.evaluation import evaluate, recalibrate_bn
 from neurosage.training.loop import train
 
@@ -199,6 +200,8 @@ def _evaluate(genotype: str, task: CandidateTask, seed: int, record: dict[str, A
     if not problem:
         record.update(score_network(net, task, seed=seed))
         problem = _nonfinite(net, record)  # non-finite outputs (val_loss) leave no TG to combine
+    if not problem:  # a long training that ends at chance learned nothing: diverged too
+        problem = chance_ending(record["P"], len(task.val_set), task.num_classes, result.steps)
     if not problem:
         record["score"] = combined_score(record["P"], record.get("TG"), task.objective, task.alpha)
         problem = _nonfinite(net, record)

@@ -41,6 +41,7 @@ from neurosage.search import SEARCHERS, StatefulSearcher, make_searcher
 from neurosage.search.executors import DaskExecutor, InlineExecutor, local_client
 from neurosage.search.weights import KeptWeights, check_keep_weights, input_conversion
 from neurosage.spaces.contract import SearchSpace, to_indices
+from neurosage.training.divergence import DivergenceWatch
 
 if TYPE_CHECKING:  # the candidate path (torch) is imported when a search runs, not when this module is
     from neurosage.search.candidate import CandidateTask
@@ -306,6 +307,8 @@ class _Session:
         self.kept = KeptWeights(self.folder, search.keep_weights, search.model_record())
         self.done, self.best = 0, -np.inf
         self.outcomes: list[str | None] = []  # error of each finished trial (None when ok), in finishing order
+        self.watch = DivergenceWatch("trials", search.task.training.lr, "TrainConfig(lr=...); run.json records it as settings.training.lr",
+                                     self.folder.trials_csv)
         self.attrs = {"objective": search.task.objective, "alpha": search.task.alpha, "space": search.space.name, "algo": search.algo}
         if search.task.teacher is not None:  # what S_i, TG and the similarity matrix mean
             self.attrs.update(compare_method=search.task.compare_method or search.task.teacher.compare_method,
@@ -323,6 +326,7 @@ class _Session:
         for row in rows:
             self.searcher.observe(row["tid"], row["vals"], row["loss"])
             self.outcomes.append(None if row["status"] == "ok" else row["record"].get("error"))
+            self.watch.count(row["status"], row["record"].get("error"))  # a resumed run is judged by its next trial
             self.done += 1
             if row["loss"] is not None:
                 self.best = max(self.best, -row["loss"])
@@ -373,7 +377,7 @@ class _Session:
                             record = {"genotype": str(self.searcher.genotype(vals)), "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
                         with deferred():  # a signal waits until this trial's bookkeeping is complete
                             self._finish(tid, vals, record, bar, len(pending))
-                        _fail_fast(self.outcomes, search.fail_fast, self.folder.path)
+                        _fail_fast(self.outcomes, search.fail_fast, self.folder.path, search.task.training.lr)
         except BaseException:  # an interrupt or a failure: what finished is already in the trials tables (written per trial)
             bar.close()
             try:
@@ -409,6 +413,7 @@ class _Session:
         log.info("trial %d: %s, score %s; %d/%d done, %d in flight, best %.4f, %.1f s per trial, about %s left",
                  tid, record["status"], f"{-loss:.4f}" if loss is not None else "-", self.done, budget, in_flight, self.best,
                  per_trial, duration_text(per_trial * (budget - self.done)))
+        self.watch.add(record["status"], record.get("error"))  # a run where most trials diverged stops here, naming lr
 
     def close(self) -> None:
         """End the session however it ended: nothing is in flight any more, and the journal file alone is complete."""
@@ -419,24 +424,25 @@ class _Session:
             log.warning("could not checkpoint %s (%s: %s)", self.journal.path, type(exc).__name__, exc)
 
 
-def _fail_fast(outcomes: list[str | None], k: int, run_dir: Path) -> None:
+def _fail_fast(outcomes: list[str | None], k: int, run_dir: Path, lr: float | None = None) -> None:
     """Stop when the first ``k`` trials all failed with the same error (numbers aside)."""
     if len(outcomes) != k or any(o is None for o in outcomes):
         return
     kinds = {re.sub(r"[-+]?\d[\d.e+-]*", "N", str(o)) for o in outcomes}
     if len(kinds) == 1:
         error = str(outcomes[0])
-        raise SearchFailed(f"the first {k} trials all failed with the same error: {error}", _hint(error, run_dir))
+        raise SearchFailed(f"the first {k} trials all failed with the same error: {error}", _hint(error, run_dir, lr))
 
 
-def _hint(error: str, run_dir: Path) -> str:
+def _hint(error: str, run_dir: Path, lr: float | None = None) -> str:
     """The likely fix for a trial error."""
     if "CUDA" in error or "cuda" in error:
         return "run on a machine with a GPU, or pass --device cpu"
     if "Target" in error and "out of bounds" in error:
         return "the labels exceed the number of classes; check the dataset's labels and classes"
-    if "loss became" in error:
-        return "training diverged every time: lower the learning rate or check the input normalisation"
+    if "loss became" in error or "ended at chance" in error:
+        now = "" if lr is None else f" (lr = {lr:g} now; TrainConfig(lr=...))"
+        return f"training diverged every time: lower the learning rate{now} or check the input normalisation"
     return f"fix the setting this error names (every trial's error is in {RunFolder(run_dir).trials_csv}), then start a new run folder"
 
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
-from neurosage.core.errors import ConfigError, RunFolderError
+from neurosage.core.errors import ConfigError, RunFolderError, TrainingDiverged
 from neurosage.data_adapters.imageset import ImageSet
 from neurosage.pool import Pool, PoolSpec, build_pool, score_teachers
 from neurosage.rsa.rdm import compute_rdms
@@ -89,6 +89,16 @@ def test_an_interrupted_build_resumes_where_it_stopped(tmp_path):
     resumed = build_pool(cut.path, TINY, train, val, test, progress=False)
     pd.testing.assert_frame_equal(resumed.architectures().drop(columns=["train_seconds"]), whole.architectures().drop(columns=["train_seconds"]))
     pd.testing.assert_frame_equal(resumed.checkpoints(), whole.checkpoints())
+
+
+def test_a_pool_where_most_trainings_diverge_stops_naming_lr_and_its_table_says_why(tmp_path):
+    train, val, test = _data()
+    spec = PoolSpec(**{**TINY.__dict__, "n_architectures": 5, "second_seed": 0, "long_subset": 0, "lr": 1e15})
+    with pytest.raises(TrainingDiverged, match=r"4 of the 4 pool trainings finished so far diverged .*\(lr = 1e\+15\)"):
+        build_pool(tmp_path, spec, train, val, test, progress=False)
+    table = pd.read_csv(tmp_path / "architectures.csv")
+    assert list(table.status) == ["diverged"] * 4 and table.error.str.contains("loss became").all()
+    assert table.M_short.isna().all() if "M_short" in table else True
 
 
 def test_teachers_and_controls_are_scored_from_the_checkpoints(built):

@@ -24,6 +24,13 @@ def test_divergence_and_errors_are_records():
     assert bad["status"] == "failed" and "cannot parse" in bad["error"]
 
 
+def test_a_long_training_that_ends_at_chance_is_diverged_not_ok():
+    """A learning rate of 1e-12 leaves the network where it started: after 100 steps P is chance, which is no result."""
+    rec = evaluate_candidate(str(get_space("pnas", 2).sample(0)), tiny_task(lr=1e-12, steps=100, objective="p"), seed=0)
+    assert rec["status"] == "diverged" and rec["score"] is None, rec
+    assert "ended at chance after 100 steps" in rec["error"] and "on 16 images (chance 0.500" in rec["error"]
+
+
 def test_nan_weights_after_the_last_step_mark_the_trial_diverged(monkeypatch):
     import torch
 

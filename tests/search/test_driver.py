@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from helpers import tiny_task
-from neurosage.core.errors import SearchFailed
+from neurosage.core.errors import SearchFailed, TrainingDiverged
 from neurosage.runs.journal import Journal
 from neurosage.runs.trials import load_trials
 from neurosage.search.driver import run_search
@@ -47,6 +47,14 @@ def test_a_search_whose_first_trials_all_fail_alike_stops_with_the_error_and_fix
     with pytest.raises(SearchFailed, match="first 3 trials all failed with the same error: .*loss became.*fix: training diverged"):
         run_search(tmp_path, SPACE, tiny_task(lr=1e15, steps=20), budget=10, algo="random", progress=False)
     assert len(pd.read_csv(tmp_path / "trials.csv")) == 3  # what happened is kept in the run folder
+
+
+def test_a_search_where_most_trials_diverge_stops_naming_the_learning_rate(tmp_path):
+    with pytest.raises(TrainingDiverged, match=r"4 of the 4 trials finished so far diverged .*\(lr = 1e\+15\).*fix: lower the learning rate"):
+        run_search(tmp_path, SPACE, tiny_task(lr=1e15, steps=20), budget=10, algo="random", progress=False, fail_fast=10)
+    trials = pd.read_csv(tmp_path / "trials.csv")
+    assert len(trials) == 4 and set(trials.status) == {"diverged"}  # the table shows each one and why
+    assert trials.error.str.contains("loss became").all()
 
 
 SCRIPT = textwrap.dedent(
