@@ -23,6 +23,7 @@ from pathlib import Path
 from neurosage.analyses.config_loading import field_docs, field_types, load_config
 from neurosage.analyses.settings import DemoConfig, SearchConfig
 from neurosage.core.errors import ConfigError
+from neurosage.core.extras import require_extra
 from neurosage.runs.folder import RunFolder
 
 __all__ = ["REGISTRY", "command", "add_config_flags", "config_from_args"]
@@ -162,6 +163,8 @@ def _run_demo(args: argparse.Namespace) -> int:
     config = config_from_args(DemoConfig, args)
     if config.scheduler and config.workers > 1:
         raise ConfigError("--scheduler and --workers both name a cluster", "give one of them", field="scheduler")
+    if config.workers > 1:
+        require_extra("distributed", f"--workers {config.workers}", field="workers")
     client = _scheduler(config.scheduler) if config.scheduler else None  # reachable before any data or teacher work
     run_demo(args.run_dir, config, client=client)
     from neurosage.figures import demo_summary
@@ -204,6 +207,8 @@ def _run_search(args: argparse.Namespace) -> int:
         name = set_without_jobs[0].replace("_", "-")
         raise ConfigError(f"{name} is set but slurm-jobs is not, so the search would run here, not on Slurm",
                           "add --slurm-jobs N (or jobs = N in the [slurm] table), or drop the slurm options", field="slurm_jobs")
+    if slurm is not None:
+        require_extra("slurm", f"--slurm-jobs {slurm.jobs}", field="slurm_jobs")
     if slurm is not None and not args.resume:  # before any Slurm job is queued
         folder.refuse_existing(resume_hint="pass --resume to continue it")
     if slurm is not None and (config.scheduler or config.workers > 1):
@@ -227,6 +232,7 @@ def _run_search(args: argparse.Namespace) -> int:
 
 def _scheduler(address: str):
     """A Dask client of the scheduler at ``address``, or one error naming it (within 10 s, before any other work)."""
+    require_extra("distributed", "--scheduler", field="scheduler")
     from distributed import Client
 
     try:
@@ -407,6 +413,9 @@ def _run_analyze(args: argparse.Namespace) -> int:
         raise ConfigError("--scheduler and --workers both name a cluster", "give one of them", field="scheduler")
     own_workers = "workers" in {f.name for f in config_fields(config_cls)}  # predictability, channel_search: their own LocalCluster
     config = load_config(config_cls, args.config, data=args.data, workers=args.workers if own_workers else None)
+    workers = max(args.workers or 1, getattr(config, "workers", 1) or 1)
+    if workers > 1:  # before any data, teacher or run-folder work
+        require_extra("distributed", f"workers = {workers}" if args.workers is None else f"--workers {workers}", field="workers")
     with contextlib.ExitStack() as stack:
         client = _scheduler(args.scheduler) if args.scheduler else None  # reachable before any data or teacher work
         if client is None and args.workers is not None and args.workers > 1 and not own_workers:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from neurosage.core.errors import ConfigError, RunFolderError
+from neurosage.core.extras import require_extra
 from neurosage.runs.folder import RunFolder
 from neurosage.runs.trials import load_trials
 
@@ -42,10 +43,9 @@ def storage_url(storage: str) -> str:
 
 def export_optuna(run_dir: str | Path, storage: str, study: str | None = None) -> Any:
     """Write the finished trials of the search in ``run_dir`` into a new study ``study`` (default: the folder's name)."""
-    try:
-        import optuna
-    except ImportError:
-        raise ConfigError("exporting to Optuna needs optuna, which is not installed", "pip install 'neurosage[optuna]'", field="storage") from None
+    require_extra("optuna", "exporting to Optuna", field="storage")
+    import optuna
+
     folder = RunFolder(run_dir)
     run_dir = folder.path
     if study is not None and not study.strip():

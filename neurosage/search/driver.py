@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from neurosage.core.errors import ConfigError, RunFolderError, SearchFailed
+from neurosage.core.extras import require_extra
 from neurosage.core.interrupts import deferred
 from neurosage.core.progress import progress_bar
 from neurosage.core.seeding import derive_seed
@@ -281,6 +282,8 @@ def check_executor(workers: Any, on_cluster: bool, max_in_flight: Any = None, da
         raise ConfigError(f"max-in-flight must be a positive number of candidates, got {max_in_flight!r}",
                           "leave it unset (as many as the cluster has worker threads) or give e.g. 4", field="max_in_flight")
     local_cluster = not on_cluster and isinstance(workers, int) and workers > 1
+    if local_cluster:
+        require_extra("distributed", f"--workers {workers}", field="workers")
     if max_in_flight is not None and max_in_flight > 1 and not (on_cluster or local_cluster):
         raise ConfigError(f"max-in-flight {max_in_flight} without a cluster: this process evaluates one candidate at a time, and "
                           "asking for more proposals before results come back would only change what the searcher proposes",

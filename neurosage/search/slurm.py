@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.extras import require_extra
 from neurosage.core.quantities import check_memory
 
 __all__ = ["SlurmOptions", "slurm_client"]
@@ -88,10 +89,9 @@ def check_slurm_tools() -> None:
     Importing dask-jobqueue 0.9 sets a SIGINT handler that exits with status 0 (``dask_jobqueue.runner``): the handler in
     place before is put back, so Ctrl-C still ends a search as an interrupt (exit 130, the resume line)."""
     previous = signal.getsignal(signal.SIGINT)
+    require_extra("slurm", "--slurm-jobs", field="slurm_jobs")
     try:
         import dask_jobqueue  # noqa: F401
-    except ImportError:
-        raise ConfigError("--slurm-jobs needs dask-jobqueue, which is not installed", "pip install 'neurosage[slurm]'", field="slurm_jobs") from None
     finally:
         if threading.current_thread() is threading.main_thread() and previous is not None:
             signal.signal(signal.SIGINT, previous)
