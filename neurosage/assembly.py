@@ -54,10 +54,10 @@ Column = Sequence[Any] | np.ndarray
 class AssemblyError(NeurosageError, ValueError):
     """An assembly breaks the conventions; ``problems`` lists each problem with its fix."""
 
-    def __init__(self, problems: Sequence[str], source: str | None = None):
+    def __init__(self, problems: Sequence[str], source: str | None = None, field: str = "data"):
         self.problems = list(problems)
         self.source = source
-        super().__init__("; ".join(self.problems), "fix each problem as it says", file=source)
+        super().__init__("; ".join(self.problems), "fix each problem as it says", file=source, field=field)
         where = f" in {source}" if source else ""
         lines = "\n".join(f"  - {p}" for p in self.problems)
         self.args = (f"invalid assembly{where} ({len(self.problems)} problem(s)):\n{lines}",)  # one line per problem

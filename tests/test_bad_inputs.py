@@ -711,7 +711,7 @@ def score_tg_without_teacher(tmp):
 
 @case(ConfigError, "at least 3 stimuli")
 def teacher_one_stimulus(tmp):
-    Teacher(stack_rdms({"V4": _rdm(1)}))
+    Teacher(stack_rdms({"V4": _rdm(2)}))
 
 
 @case(ConfigError, "have no recording")

@@ -39,6 +39,7 @@ from neurosage.assembly import (
     select_regions,
 )
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import choice, finite_number
 from neurosage.rsa.compare import compare_rdms
 from neurosage.rsa.methods import COMPARE_METHODS, RDM_METHODS
 from neurosage.rsa.rdm import compute_rdm
@@ -50,8 +51,24 @@ CEILING_CONVENTIONS = ("sqrt", "brainscore")
 
 
 def spearman_brown(r: float | np.ndarray, factor: float = 2.0) -> float | np.ndarray:
-    """Reliability of ``factor`` times as much data, from the reliability ``r`` of one part."""
-    return factor * r / (1 + (factor - 1) * r)
+    """Reliability of ``factor`` times as much data, from the reliability ``r`` of one part.
+
+    ``r`` (a number or an array) lies in [-1, 1] and ``factor`` is a positive number; an ``r`` whose corrected value would
+    be infinite or below -1 (``r <= -1 / (factor - 1)``) is refused."""
+    factor = finite_number(factor, "factor", "pass how many times as much data, e.g. 2")
+    if factor <= 0:
+        raise ConfigError(f"factor must be positive, got {factor!r}", "pass how many times as much data, e.g. 2", field="factor")
+    if isinstance(r, (str, bytes)) or r is None:
+        raise ConfigError(f"r must be a reliability (a number or an array), got {r!r}", "pass a correlation in [-1, 1]", field="r")
+    values = np.asarray(r, dtype=float)
+    if not np.isfinite(values).all() or (np.abs(values) > 1).any():
+        raise ConfigError(f"r must be finite correlations in [-1, 1], got {r!r}", "pass split-half reliabilities (correlations)", field="r")
+    denominator = 1 + (factor - 1) * values
+    if (denominator <= 0).any():
+        raise ConfigError(f"r = {r!r} is too negative to correct by a factor of {factor:g} (1 + (factor - 1) r <= 0)",
+                          "a negative split-half reliability means no reliable signal: report it, do not correct it", field="r")
+    out = factor * values / denominator
+    return float(out) if np.ndim(r) == 0 else out
 
 
 @dataclass(frozen=True)
@@ -89,6 +106,7 @@ _RENAMED = {"compare": "compare_method", "method": "rdm_method"}
 
 def ceiled(score: float, ceiling: float, convention: str = "sqrt") -> float:
     """A score over its ceiling (NaN for a ceiling <= 0); Brain-Score's convention clips to [0, 1]."""
+    choice(convention, "convention", CEILING_CONVENTIONS)
     if not ceiling > 0:
         return float("nan")
     value = score / ceiling

@@ -15,6 +15,7 @@ to 1e-10 (``tests/rsa/test_compare.py``). Each is registered in :data:`~neurosag
 
 from __future__ import annotations
 
+import math
 import warnings
 from functools import partial
 from typing import Any, Literal
@@ -94,6 +95,10 @@ def compare_rdms(
     if sim.shape != (stacks[0].sizes[STACK], stacks[1].sizes[STACK]):
         raise ConfigError(f"comparison {method!r} returned shape {sim.shape} for {stacks[0].sizes[STACK]} x {stacks[1].sizes[STACK]} RDMs",
                           "return one similarity per pair of RDMs (neurosage.rsa.methods.CompareFunction)", field="method")
+    if not np.isfinite(sim).all():  # the built-ins give 0 for a constant RDM; NaN is a comparison's failure, never a score
+        raise ConfigError(f"comparison {method!r} returned {int((~np.isfinite(sim)).sum())} NaN or infinite similarities",
+                          "return a finite similarity for every pair of RDMs (neurosage.rsa.methods.CompareFunction), or use another method",
+                          field="method")
     names_a = a[STACK].values if STACK in a.dims else ["a"]
     names_b = b[STACK].values if STACK in b.dims else ["b"]
     out = xr.DataArray(sim, dims=("rdm_a", "rdm_b"), coords={"rdm_a": names_a, "rdm_b": names_b})
@@ -166,16 +171,32 @@ def linear_cka(x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, *, un
     reference for :func:`compare_rdms`' ``"cka"``/``"cka_unbiased"``, which reach the same value from Euclidean RDMs.
     """
     grams = []
-    for value in (x, y):
-        t = torch.as_tensor(np.asarray(value, dtype=np.float64) if not isinstance(value, torch.Tensor) else value, dtype=torch.float64)
+    for name, value in (("x", x), ("y", y)):
+        try:
+            t = torch.as_tensor(np.asarray(value, dtype=np.float64) if not isinstance(value, torch.Tensor) else value, dtype=torch.float64)
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"{name} is not an array of numbers ({err})", "pass (n_conditions, n_features) patterns", field=name) from None
         if t.ndim != 2:
             raise ConfigError(f"linear_cka needs 2-D (conditions x features) patterns, got shape {tuple(t.shape)}", "reshape to (n_conditions, -1)",
-                              field="x")
+                              field=name)
+        least = 4 if unbiased else 2
+        if t.shape[0] < least or t.shape[1] < 1:
+            raise ConfigError(f"{name} has shape {tuple(t.shape)}; linear CKA{' (unbiased)' if unbiased else ''} needs at least {least} "
+                              "conditions and 1 feature", "give more conditions", field=name)
+        if not bool(torch.isfinite(t).all()):
+            raise ConfigError(f"{name} holds {int((~torch.isfinite(t)).sum())} NaN or infinite values", "drop the features without data",
+                              field=name)
+        if float((t - t.mean(0)).abs().max()) == 0.0:
+            raise ConfigError(f"{name} is the same pattern for every condition, so its CKA with anything is undefined",
+                              "pass patterns that vary across conditions", field=name)
         grams.append(_centre_gram((t @ t.T)[None], unbiased))
     if grams[0].shape != grams[1].shape:
         raise ConfigError(f"x and y have {grams[0].shape[-1]} and {grams[1].shape[-1]} conditions", "give both the same conditions in the same order",
                           field="y")
-    return float(_cka_from_grams(grams[0], grams[1])[0, 0])
+    value = float(_cka_from_grams(grams[0], grams[1])[0, 0])
+    if not math.isfinite(value):  # e.g. unbiased HSIC of a Gram that is all centring noise
+        raise ConfigError(f"linear CKA is undefined for these patterns ({value})", "use the biased estimator or more conditions", field="x")
+    return value
 
 
 def _refuse_not_euclidean(rdms: xr.DataArray, compare: str) -> None:

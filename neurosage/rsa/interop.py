@@ -10,6 +10,7 @@ prefixed ``descriptor_``. rsatoolbox's automatic ``index`` descriptors are not c
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Hashable
 from typing import Any
 
@@ -19,7 +20,7 @@ import xarray as xr
 from neurosage.assembly import STIMULUS_ID
 from neurosage.core.errors import ConfigError
 from neurosage.rsa.methods import RDM_METHODS
-from neurosage.rsa.rdm import COL, ROW, STACK, upper_triangle
+from neurosage.rsa.rdm import COL, ROW, STACK, check_rdms, upper_triangle
 
 __all__ = ["to_rsatoolbox", "from_rsatoolbox"]
 
@@ -29,6 +30,8 @@ def _rsatoolbox_measures() -> dict[str, str]:
     return {e.name: e.rsatoolbox or e.name for e in RDM_METHODS.list()}
 
 
+log = logging.getLogger(__name__)
+
 _PREFIX = "descriptor_"
 _ENCODED = "json_encoded_descriptors"
 
@@ -37,6 +40,7 @@ def to_rsatoolbox(rdms: xr.DataArray) -> Any:
     """Convert one RDM or a stack to :class:`rsatoolbox.rdm.RDMs` (names, RDM and pattern descriptors kept)."""
     from rsatoolbox.rdm import RDMs
 
+    check_rdms(rdms, "rdms")
     stack = rdms if STACK in rdms.dims else rdms.expand_dims({STACK: [str(rdms.attrs.get("name", "rdm"))]})
     descriptor = rdms.attrs.get("descriptor", STIMULUS_ID)
     method = rdms.attrs.get("method", "correlation")
@@ -55,19 +59,29 @@ def to_rsatoolbox(rdms: xr.DataArray) -> Any:
     )
 
 
-def from_rsatoolbox(rdms: Any, descriptor: str = STIMULUS_ID) -> xr.DataArray:
+def from_rsatoolbox(rdms: Any, descriptor: str | None = None) -> xr.DataArray:
     """Convert :class:`rsatoolbox.rdm.RDMs` to an ``rdm x row x col`` stack (every descriptor kept as a coord or attr).
 
     Parameters
     ----------
     descriptor
-        Pattern descriptor holding the condition labels; falls back to ``index`` when the RDMs have no such
-        descriptor. The stack is named by the ``name`` RDM descriptor, else by ``roi`` when its values are
-        unique, else by position.
+        Pattern descriptor holding the condition labels; it must exist. Default: ``stimulus_id`` when the RDMs have
+        it, else their only descriptor besides ``index``, else rsatoolbox's ``index`` (0..n-1, logged). The stack is
+        named by the ``name`` RDM descriptor, else by ``roi`` when its values are unique, else by position.
     """
     if not hasattr(rdms, "get_matrices") or not hasattr(rdms, "pattern_descriptors"):
         raise ConfigError(f"from_rsatoolbox got a {type(rdms).__name__}, not rsatoolbox RDMs", "pass an rsatoolbox.rdm.RDMs object", field="rdms")
-    key = descriptor if descriptor in rdms.pattern_descriptors else "index"
+    if descriptor is None:
+        others = [k for k in rdms.pattern_descriptors if k != "index"]
+        key = STIMULUS_ID if STIMULUS_ID in others else others[0] if len(others) == 1 else "index"
+        if key == "index":
+            log.info("the RDMs have no %r pattern descriptor (they have %s): conditions are labelled by rsatoolbox's index (0..n-1)",
+                     STIMULUS_ID, others or "none")
+    elif descriptor not in rdms.pattern_descriptors:
+        raise ConfigError(f"the RDMs have no pattern descriptor {descriptor!r} (they have {sorted(rdms.pattern_descriptors)})",
+                          "give descriptor= one of those, or leave it out for stimulus_id (else rsatoolbox's index)", field="descriptor")
+    else:
+        key = descriptor
     labels = np.asarray(rdms.pattern_descriptors[key])
     rdm_desc = {k: list(v) for k, v in rdms.rdm_descriptors.items() if k != "index"}
     roi = rdm_desc.get("roi")

@@ -36,7 +36,7 @@ import xarray as xr
 from neurosage.core.errors import ConfigError
 from neurosage.rsa.compare import _ranks
 from neurosage.rsa.methods import compare_method
-from neurosage.rsa.rdm import COL, ROW, STACK, RDMAlignmentError, align_rdms, upper_triangle
+from neurosage.rsa.rdm import COL, ROW, STACK, RDMAlignmentError, align_rdms, check_rdms, upper_triangle
 from neurosage.rsa.score import TeacherScores
 
 __all__ = ["PARTIAL_METHODS", "partial_similarity", "partial_scores", "partial_correlation_vectors"]
@@ -161,10 +161,7 @@ def partial_method(method: str) -> str:
 
 
 def _stack(rdms: Any, what: str) -> xr.DataArray:
-    if not isinstance(rdms, xr.DataArray):
-        raise RDMAlignmentError(f"the {what} RDM is a {type(rdms).__name__}, not an RDM with condition labels",
-                                "make RDMs with compute_rdm/compute_rdms, or pass a Teacher's .rdms", field=what)
-    return rdms if STACK in rdms.dims else rdms.expand_dims({STACK: [what]})
+    return check_rdms(rdms, what)
 
 
 def _aligned(teacher: xr.DataArray, other: xr.DataArray, what: str) -> xr.DataArray:

@@ -44,7 +44,8 @@ from neurosage.core.errors import ConfigError, NeurosageError
 from neurosage.rsa.methods import RDM_METHODS, method_function, rdm_method
 
 __all__ = [
-    "ROW", "COL", "STACK", "RDMMethod", "RDMAlignmentError", "compute_rdm", "crossnobis_rdm", "compute_rdms", "stack_rdms", "subsample_rdm",
+    "ROW", "COL", "STACK", "RDMMethod", "RDMAlignmentError", "check_rdms", "compute_rdm", "crossnobis_rdm", "compute_rdms", "stack_rdms",
+    "subsample_rdm",
     "draw_subsets", "subset_mean_rdm", "upper_triangle", "align_rdms", "correlation_distance", "cosine_distance", "euclidean_distance",
     "sqeuclidean_distance", "crossnobis_distance"]
 
@@ -62,6 +63,30 @@ RDMMethod = str
 class RDMAlignmentError(NeurosageError, ValueError):
     """Two RDMs do not describe the same conditions (or cannot be compared); the message ends with the fix."""
 
+
+
+def check_rdms(rdms: Any, name: str = "rdms") -> xr.DataArray:
+    """``rdms`` as an RDM stack (``rdm x condition_row x condition_col``; a single RDM gets a stack dim named ``name``),
+    else an :class:`RDMAlignmentError` naming ``name``: not a DataArray (a recording, an array), other dims, not square,
+    rows and columns labelled differently, or non-finite dissimilarities."""
+    if not isinstance(rdms, xr.DataArray):
+        raise RDMAlignmentError(f"{name} is a {type(rdms).__name__}, not an RDM with condition labels",
+                                "make RDMs with compute_rdm/compute_rdms (or from_rsatoolbox), or pass a Teacher's .rdms", field=name)
+    if set(rdms.dims) not in ({ROW, COL}, {STACK, ROW, COL}):
+        hint = " (a recording: make its RDMs with compute_rdms(assembly) first)" if "neuroid" in rdms.dims or "presentation" in rdms.dims else ""
+        raise RDMAlignmentError(f"{name} has dims {tuple(rdms.dims)}, not ({ROW!r}, {COL!r}) with an optional {STACK!r}{hint}",
+                                "pass RDMs made by compute_rdm/compute_rdms", field=name)
+    stack = rdms if STACK in rdms.dims else rdms.expand_dims({STACK: [name]})
+    stack = stack.transpose(STACK, ROW, COL)
+    rows, cols = (np.asarray(stack[dim].values).astype(str) for dim in (ROW, COL))
+    if stack.sizes[ROW] != stack.sizes[COL] or not np.array_equal(rows, cols):
+        raise RDMAlignmentError(f"{name} is not square with the same conditions on both axes ({stack.sizes[ROW]} rows, {stack.sizes[COL]} columns)",
+                                "pass RDMs made by compute_rdm/compute_rdms", field=name)
+    values = stack.values
+    if not np.isfinite(values).all():
+        raise RDMAlignmentError(f"{name} holds {int((~np.isfinite(values)).sum())} NaN or infinite dissimilarities",
+                                "drop the conditions (stimuli) without data before computing the RDMs", field=name)
+    return stack
 
 
 def compute_rdm(
@@ -268,9 +293,15 @@ def _patterns(
                 )
             return values, row_labels, descriptor
         return (*_average_by(values, row_labels), descriptor)
+    if not hasattr(data, "ndim") or not hasattr(data, "shape"):
+        raise ConfigError(f"RDMs need an assembly or a 2-D (conditions x features) array, got {type(data).__name__}",
+                          "pass np.asarray(responses) with one row per condition", field="data")
     if data.ndim != 2:
         raise ConfigError(f"RDMs need a 2-D (conditions x features) array, got shape {tuple(data.shape)}",
                           "flatten the features: data.reshape(n_conditions, -1)", field="data")
+    if data.shape[0] < 2 or data.shape[1] < 1:
+        raise ConfigError(f"an RDM needs at least 2 conditions and 1 feature, got shape {tuple(data.shape)}",
+                          "pass one row per condition (stimulus) and one column per feature", field="data")
     n = data.shape[0]
     row_labels = np.arange(n) if labels is None else np.asarray(labels)
     if len(row_labels) != n:

@@ -21,6 +21,7 @@ import numpy as np
 import scipy.stats
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import choice, finite_number, same_index, vector, whole
 
 __all__ = ["PairedResult", "compare_correlations", "williams_t", "paired_difference", "correlation"]
 
@@ -59,20 +60,23 @@ def correlation(x: np.ndarray, y: np.ndarray, method: str = "pearson") -> float:
 
 
 def williams_t(r12: float, r13: float, r23: float, n: int) -> tuple[float, float]:
-    """Williams' t (df = n - 3) and two-sided p for H0: r12 = r13, where variable 1 is shared and r23 links 2 and 3."""
+    """Williams' t (df = n - 3) and two-sided p for H0: r12 = r13, where variable 1 is shared and r23 links 2 and 3.
+
+    The correlations lie in [-1, 1] and form a valid correlation matrix; ``n`` is at least 4. When the three variables
+    are exactly collinear (the determinant is 0) and r12 = r13, the test is undefined: NaN."""
+    for name, r in (("r12", r12), ("r13", r13), ("r23", r23)):
+        if not -1 <= finite_number(r, name) <= 1:
+            raise ConfigError(f"{name} = {r!r} is not a correlation", "pass correlations in [-1, 1]", field=name)
+    whole(n, "n", 4, fix="Williams' t needs at least 4 items (df = n - 3)")
     det = 1 - r12**2 - r13**2 - r23**2 + 2 * r12 * r13 * r23
-    denominator = 2 * (n - 1) / (n - 3) * det + ((r12 + r13) ** 2 / 4) * (1 - r23) ** 3
-    if n <= 3 or not denominator > 0:
+    if det < -1e-12:
+        raise ConfigError(f"r12 = {r12:g}, r13 = {r13:g} and r23 = {r23:g} are not the correlations of three variables (their matrix "
+                          "is not positive semi-definite)", "compute all three on the same items", field="r23")
+    denominator = 2 * (n - 1) / (n - 3) * max(det, 0.0) + ((r12 + r13) ** 2 / 4) * (1 - r23) ** 3
+    if not denominator > 0:
         return float("nan"), float("nan")
     t = (r12 - r13) * math.sqrt((n - 1) * (1 + r23) / denominator)
     return float(t), float(2 * scipy.stats.t.sf(abs(t), n - 3))
-
-
-def _check(n: int, method: str) -> None:
-    if method not in _METHODS:
-        raise ConfigError(f"unknown correlation {method!r}", f"use one of {list(_METHODS)}", field="method")
-    if n < 5:
-        raise ConfigError(f"a paired comparison of correlations needs at least 5 pairs, got {n}", "use more architectures", field="n")
 
 
 def compare_correlations(x1, x2, y, *, method: str = "pearson", n_bootstrap: int = 2000, seed: int = 0) -> PairedResult:
@@ -80,10 +84,11 @@ def compare_correlations(x1, x2, y, *, method: str = "pearson", n_bootstrap: int
 
     For Spearman the ranks are taken first, so Williams' test applies to the rank correlations.
     """
-    x1, x2, y = (np.asarray(v, dtype=float) for v in (x1, x2, y))
-    if not len(x1) == len(x2) == len(y):
-        raise ConfigError(f"paired samples differ in length ({len(x1)}, {len(x2)}, {len(y)})", "measure both predictors on the same items", field="n")
-    _check(len(y), method)
+    choice(method, "method", _METHODS)
+    whole(n_bootstrap, "n_bootstrap", 10, fix="use e.g. 2000")
+    same_index(x1=x1, x2=x2, y=y)
+    x1 = vector(x1, "x1", min_len=5, unit="item")
+    x2, y = vector(x2, "x2", len(x1), unit="item", first="x1"), vector(y, "y", len(x1), unit="item", first="x1")
     r12, r13, r23 = correlation(x1, y, method), correlation(x2, y, method), correlation(x1, x2, method)
     estimate = r12 - r13
 
@@ -97,13 +102,16 @@ def compare_correlations(x1, x2, y, *, method: str = "pearson", n_bootstrap: int
 
 
 def paired_difference(a, b) -> PairedResult:
-    """Mean of ``a - b`` over pairs (e.g. seeds) with its t interval, paired t test p and detectable difference."""
-    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    d = d[np.isfinite(d)]
+    """Mean of ``a - b`` over pairs (e.g. seeds) with its t interval, paired t test p and detectable difference.
+
+    ``a`` and ``b`` are finite and of one length: a pair with a missing value is refused, not dropped; one pair gives the
+    difference with no interval (NaN)."""
+    same_index(a=a, b=b)
+    a = vector(a, "a", min_len=1, constant_ok=True, unit="pair (seed)")
+    d = a - vector(b, "b", len(a), constant_ok=True, unit="pair (seed)", first="a")
     n = len(d)
-    if n < 2:
-        return PairedResult(float(d.mean()) if n else float("nan"), float("nan"), float("nan"), float("nan"), n, float("nan"),
-                            "paired t (needs 2 or more pairs)")
+    if n < 2:  # one seed: the difference, with no interval
+        return PairedResult(float(d.mean()), float("nan"), float("nan"), float("nan"), n, float("nan"), "paired t (needs 2 or more pairs)")
     sd = float(d.std(ddof=1))
     se = sd / math.sqrt(n)
     t = scipy.stats.t

@@ -24,6 +24,7 @@ import numpy as np
 import scipy.stats
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import choice, fraction, is_constant, same_index, vector, whole
 from neurosage.stats.paired import compare_correlations, correlation
 
 __all__ = ["partial_correlation", "predictor_value", "rank_agreement", "cv_alpha"]
@@ -41,44 +42,8 @@ _TINY = 1e-12
 
 
 def _vector(value, name: str, n: int | None = None, *, constant_ok: bool = False) -> np.ndarray:
-    """``value`` as a finite 1-D float array (of length ``n`` when given), else a ConfigError naming ``name``."""
-    try:
-        v = np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"{name} is not a vector of numbers ({err})", f"pass {name} as a 1-D array of numbers, one per architecture",
-                          field=name) from None
-    if v.ndim != 1:
-        raise ConfigError(f"{name} must be 1-D (one value per architecture), got shape {v.shape}", f"pass {name} as a 1-D array",
-                          field=name)
-    if n is not None and len(v) != n:
-        raise ConfigError(f"{name} has {len(v)} values but the first argument has {n}",
-                          f"measure {name} on the same architectures, in the same order", field=name)
-    bad = ~np.isfinite(v)
-    if bad.any():
-        where = np.flatnonzero(bad)[:5].tolist()
-        raise ConfigError(f"{name} has {int(bad.sum())} NaN or infinite value(s) (at positions {where}...)",
-                          f"drop those architectures from every argument (or fill {name} with a measured value)", field=name)
-    if not constant_ok and len(v) and _constant(v):
-        raise ConfigError(f"{name} is constant, so it has no correlation with anything",
-                          f"pass a {name} that varies across architectures", field=name)
-    return v
-
-
-def _same_index(**values: object) -> None:
-    """Refuse pandas arguments whose indexes differ: values are paired by position, and misaligned Series would pair the
-    wrong architectures silently."""
-    indexed = {name: getattr(v, "index") for name, v in values.items() if hasattr(v, "index") and hasattr(getattr(v, "index"), "equals")}
-    names = list(indexed)
-    for other in names[1:]:
-        if not indexed[names[0]].equals(indexed[other]):
-            raise ConfigError(f"{names[0]} and {other} are pandas objects with different indexes: values are paired by position, not by index",
-                              f"align them first, e.g. {other}.reindex({names[0]}.index), or pass arrays in one order", field=other)
-
-
-def _constant(v: np.ndarray) -> bool:
-    """All values equal, to rounding (relative to their size)."""
-    spread = float(np.ptp(v))
-    return spread == 0 or spread <= _TINY * float(np.max(np.abs(v)))
+    """``value`` as a finite 1-D float array of one value per architecture (:func:`neurosage.core.validate.vector`)."""
+    return vector(value, name, n, constant_ok=constant_ok)
 
 
 def _covariates(z, n: int, name: str = "z") -> np.ndarray:
@@ -102,16 +67,12 @@ def _covariates(z, n: int, name: str = "z") -> np.ndarray:
 
 
 def _method(method: str) -> str:
-    if method not in _METHODS:
-        raise ConfigError(f"unknown correlation {method!r}", f"use one of {list(_METHODS)}", field="method")
-    return method
+    return choice(method, "method", _METHODS)
 
 
 def _bootstrap_settings(n_bootstrap: int, level: float) -> None:
-    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < 1:
-        raise ConfigError(f"n_bootstrap must be a positive whole number, got {n_bootstrap!r}", "use e.g. 2000", field="n_bootstrap")
-    if not (isinstance(level, (int, float)) and 0 < level < 1):
-        raise ConfigError(f"level must lie strictly between 0 and 1, got {level!r}", "use e.g. 0.95", field="level")
+    whole(n_bootstrap, "n_bootstrap", 1, fix="use e.g. 2000")
+    fraction(level, "level")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -351,7 +312,7 @@ def predictor_value(score, target, baseline=None, *, method: str = "pearson", n_
         resamples on either side of 0, ``(count + 1) / (B + 1)``, so never below ``2 / (B + 1)``), ``df``, ``n``
         and ``n_covariates`` (k); all plain floats (``n``, ``df``, ``n_covariates`` ints).
     """
-    _same_index(score=score, target=target, baseline=baseline)
+    same_index(score=score, target=target, baseline=baseline)
     method = _method(method)
     _bootstrap_settings(n_bootstrap, level)
     score = _vector(score, "score")
@@ -440,7 +401,7 @@ def rank_agreement(score, target, k_fraction: float = 0.1, *, n_bootstrap: int =
         precision of a random score), ``k`` and ``n``.
     """
     _bootstrap_settings(n_bootstrap, level)
-    _same_index(score=score, target=target)
+    same_index(score=score, target=target)
     score = _vector(score, "score")
     target = _vector(target, "target", len(score))
     n = len(score)
@@ -544,7 +505,7 @@ def cv_alpha(p, tg, target, alphas: Sequence[float] | np.ndarray | None = None, 
         ``alpha_min``, ``alpha_max`` (over the n folds), ``alpha_zero_share`` (share of folds choosing 0),
         ``alpha_all`` (alpha chosen on all n), ``standardise`` (1.0 or 0.0) and ``n``.
     """
-    _same_index(p=p, tg=tg, target=target)
+    same_index(p=p, tg=tg, target=target)
     p = _vector(p, "p")
     tg = _vector(tg, "tg", len(p))
     y = _vector(target, "target", len(p))
@@ -566,7 +527,7 @@ def cv_alpha(p, tg, target, alphas: Sequence[float] | np.ndarray | None = None, 
         chosen = grid[_best_alpha(p, tg, y, np.broadcast_to(grid, (n, len(grid))), folds)]
         held_out = p + chosen * tg
         alpha_all = float(grid[_best_alpha(p, tg, y, grid[None, :], np.ones((1, n)))[0]])
-    if _constant(held_out):
+    if is_constant(held_out):
         raise ConfigError("the held-out combined scores are constant", "check p and tg", field="tg")
     if alpha_all == float(grid.max()) and grid.max() > 0:
         log.warning("cv_alpha: the best alpha on all %d architectures is the grid's largest (%g): P and TG may be on different scales "

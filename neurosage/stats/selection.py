@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import whole
 from neurosage.stats.predictors import _bootstrap_settings, _chunks, _counts, _vector
 
 __all__ = ["simulate_selection", "successive_halving"]
@@ -45,13 +46,6 @@ _Rule = Callable[[np.ndarray], np.ndarray]
 # ---------------------------------------------------------------------------------------------------------------------
 # Validation
 # ---------------------------------------------------------------------------------------------------------------------
-
-
-def _whole(value, name: str, low: int, high: int | None = None, fix: str = "") -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (high is not None and value > high):
-        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ConfigError(f"{name} must be a whole number {bounds}, got {value!r}", fix or f"pass a {name} {bounds}", field=name)
-    return int(value)
 
 
 def _target(target) -> np.ndarray:
@@ -249,10 +243,10 @@ def simulate_selection(target, scores: Mapping[str, object], *, pool_size: int, 
     """
     y = _target(target)
     n = len(y)
-    pool_size = _whole(pool_size, "pool_size", 2, n, f"use a pool_size between 2 and the number of architectures ({n})")
-    n_draws = _whole(n_draws, "n_draws", 1)
-    n_pool_bootstrap = _whole(n_pool_bootstrap, "n_pool_bootstrap", 0)
-    top_k = _whole(top_k, "top_k", 1, pool_size, f"use a top_k between 1 and pool_size ({pool_size})")
+    pool_size = whole(pool_size, "pool_size", 2, n, f"use a pool_size between 2 and the number of architectures ({n})")
+    n_draws = whole(n_draws, "n_draws", 1)
+    n_pool_bootstrap = whole(n_pool_bootstrap, "n_pool_bootstrap", 0)
+    top_k = whole(top_k, "top_k", 1, pool_size, f"use a top_k between 1 and pool_size ({pool_size})")
     _bootstrap_settings(n_bootstrap, _level(level))
     named = _scores(scores, n, (RANDOM_RULE,) if random_row else ())
     rerank = y if rerank_by is None else _vector(rerank_by, "rerank_by", n, constant_ok=True)
@@ -309,9 +303,9 @@ def successive_halving(target, checkpoint_scores: Sequence[object], *, pool_size
     """
     y = _target(target)
     n = len(y)
-    pool_size = _whole(pool_size, "pool_size", 2, n, f"use a pool_size between 2 and the number of architectures ({n})")
-    n_draws = _whole(n_draws, "n_draws", 1)
-    n_pool_bootstrap = _whole(n_pool_bootstrap, "n_pool_bootstrap", 0)
+    pool_size = whole(pool_size, "pool_size", 2, n, f"use a pool_size between 2 and the number of architectures ({n})")
+    n_draws = whole(n_draws, "n_draws", 1)
+    n_pool_bootstrap = whole(n_pool_bootstrap, "n_pool_bootstrap", 0)
     _bootstrap_settings(n_bootstrap, _level(level))
     if isinstance(eta, bool) or not isinstance(eta, (int, float, np.integer, np.floating)) or not (1 < eta < math.inf):
         raise ConfigError(f"eta must be a number above 1, got {eta!r}", "use eta = 2 (halve) or 3", field="eta")

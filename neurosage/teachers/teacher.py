@@ -30,9 +30,10 @@ from neurosage.assembly import (
 )
 from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError
-from neurosage.rsa.ceiling import Ceiling, noise_ceilings
+from neurosage.core.validate import choice, whole
+from neurosage.rsa.ceiling import CEILING_CONVENTIONS, Ceiling, noise_ceilings
 from neurosage.rsa.methods import COMPARE_METHODS, RDM_METHODS, check_rsa_methods
-from neurosage.rsa.rdm import COL, ROW, STACK, compute_rdm, stack_rdms
+from neurosage.rsa.rdm import COL, ROW, STACK, check_rdms, compute_rdm, stack_rdms
 from neurosage.training.activations import model_rdms
 from neurosage.training.configs import RDMOptions
 
@@ -50,6 +51,9 @@ class Teacher:
     images: object | None = None  # an ImageSet whose stimulus_ids label the RDM conditions
 
     def __post_init__(self) -> None:
+        if not isinstance(self.rdms, xr.DataArray):
+            raise ConfigError(f"teacher RDMs must be an RDM stack (an xarray DataArray), got {type(self.rdms).__name__}",
+                              "make them with compute_rdms (or brain_teacher / network_teacher for recordings and networks)", field="rdms")
         if STACK not in self.rdms.dims:
             raise ConfigError("teacher RDMs need a leading 'rdm' dim naming the endpoints",
                               "stack them with neurosage.rsa.rdm.stack_rdms or compute_rdms", field="rdms")
@@ -63,6 +67,7 @@ class Teacher:
             endpoints = [str(e) for e, ok in zip(self.rdms[STACK].values, endpoint_finite) if not ok]
             raise ConfigError(f"the teacher's RDMs of {endpoints} hold non-finite values", "rebuild the teacher from finite responses "
                               "(a cached teacher is rebuilt when this happens on loading)", field="teacher")
+        check_rdms(self.rdms, "rdms")  # square, the same stimuli on both axes
         if "rdm_method" not in self.rdms.attrs:  # hand-stacked RDMs (compute_rdms) say how they were computed in "method"
             self.rdms = self.rdms.assign_attrs(rdm_method=str(self.rdms.attrs.get("method") or "correlation"))
         if "compare_method" not in self.rdms.attrs:
@@ -192,7 +197,15 @@ def brain_teacher(
     An endpoint that cannot teach is refused with its name: fewer than 2 sites, an RDM that is constant or not
     finite, or a ceiling that is not positive (responses not reliable across repetitions on these stimuli).
     """
+    choice(ceiling, "ceiling", CEILING_CONVENTIONS)  # checked first, whether or not the recording has repetitions
+    whole(ceiling_splits, "ceiling_splits", 1, fix="use e.g. 10 random split halves")
+    if not isinstance(assembly, xr.DataArray):
+        raise ConfigError(f"assembly must be a recording (an xarray DataArray presentation x neuroid), got {type(assembly).__name__}",
+                          "load it with neurosage.load_neural(...) or build it with neurosage.make_assembly(...)", field="assembly")
     assembly = validate(assembly, allow_nan=True)
+    if isinstance(endpoints, str):
+        raise ConfigError(f"endpoints must be a list of region names, got the string {endpoints!r}", f"pass {endpoints.split(',')!r}",
+                          field="endpoints")
     names = list(endpoints) if endpoints is not None else regions(assembly)
     ids = getattr(images, "stimulus_ids", None)
     if ids is not None:

@@ -198,7 +198,7 @@ def test_bad_inputs_are_refused_with_the_argument_named():
         (lambda: partial_correlation(x, y, 2 * x + 1), "x", "linear function"),
         (lambda: partial_correlation(x, y, z, method="kendall"), "method", "unknown"),
         (lambda: predictor_value(x, y, 3 * x, n_bootstrap=10), "score", "linear function of baseline"),
-        (lambda: predictor_value(x, y, n_bootstrap=0), "n_bootstrap", "positive"),
+        (lambda: predictor_value(x, y, n_bootstrap=0), "n_bootstrap", "at least 1"),
         (lambda: predictor_value(x, [[1, 2]] * 10), "target", "1-D"),
         (lambda: rank_agreement(x, y, k_fraction=0), "k_fraction", "(0, 1]"),
         (lambda: rank_agreement(x, y[:8]), "target", "8 values"),

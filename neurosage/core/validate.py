@@ -1,0 +1,99 @@
+"""One way to check the arguments of a public function: each check returns the clean value or raises a
+:class:`~neurosage.core.errors.ConfigError` that names the argument and the fix.
+
+Used at the boundary of the statistics, RSA, ceiling, interop and teacher functions, so a wrong shape, a NaN, a constant
+input, a misspelt option or pandas objects paired by position get one sentence, never a foreign exception or a silent
+NaN. Enumerations are checked, never defaulted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from neurosage.core.errors import ConfigError
+
+__all__ = ["vector", "same_index", "is_constant", "choice", "whole", "fraction", "finite_number", "TINY"]
+
+#: Relative size below which a spread counts as zero.
+TINY = 1e-12
+
+
+def vector(value: Any, name: str, n: int | None = None, *, constant_ok: bool = False, min_len: int = 0, unit: str = "architecture",
+           first: str = "the first argument") -> np.ndarray:
+    """``value`` as a finite 1-D float array (of length ``n`` when given, at least ``min_len`` long; varying unless
+    ``constant_ok``), else a ConfigError naming ``name``. ``unit`` is what one value stands for (in the messages)."""
+    if isinstance(value, (str, bytes)) or value is None or isinstance(value, dict):
+        raise ConfigError(f"{name} is not a vector of numbers (got {type(value).__name__})", f"pass {name} as a 1-D array of numbers, "
+                          f"one per {unit}", field=name)
+    try:
+        v = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{name} is not a vector of numbers ({err})", f"pass {name} as a 1-D array of numbers, one per {unit}",
+                          field=name) from None
+    if v.ndim != 1:
+        raise ConfigError(f"{name} must be 1-D (one value per {unit}), got shape {v.shape}", f"pass {name} as a 1-D array", field=name)
+    if n is not None and len(v) != n:
+        raise ConfigError(f"{name} has {len(v)} values but {first} has {n}", f"measure {name} on the same {unit}s, in the same order",
+                          field=name)
+    if len(v) < min_len:
+        raise ConfigError(f"{name} has {len(v)} value(s); at least {min_len} are needed", f"give {name} at least {min_len} {unit}s",
+                          field=name)
+    bad = ~np.isfinite(v)
+    if bad.any():
+        where = np.flatnonzero(bad)[:5].tolist()
+        raise ConfigError(f"{name} has {int(bad.sum())} NaN or infinite value(s) (at positions {where}...)",
+                          f"drop those {unit}s from every argument (or fill {name} with a measured value)", field=name)
+    if not constant_ok and len(v) and is_constant(v):
+        raise ConfigError(f"{name} is constant, so it has no correlation with anything", f"pass a {name} that varies across {unit}s",
+                          field=name)
+    return v
+
+
+def same_index(**values: object) -> None:
+    """Refuse pandas arguments whose indexes differ: values are paired by position, and misaligned Series would pair the
+    wrong items silently."""
+    indexed = {name: getattr(v, "index") for name, v in values.items() if hasattr(v, "index") and hasattr(getattr(v, "index"), "equals")}
+    names = list(indexed)
+    for other in names[1:]:
+        if not indexed[names[0]].equals(indexed[other]):
+            raise ConfigError(f"{names[0]} and {other} are pandas objects with different indexes: values are paired by position, not by index",
+                              f"align them first, e.g. {other}.reindex({names[0]}.index), or pass arrays in one order", field=other)
+
+
+def is_constant(v: np.ndarray) -> bool:
+    """All values equal, to rounding (relative to their size)."""
+    spread = float(np.ptp(v))
+    return spread == 0 or spread <= TINY * float(np.max(np.abs(v)))
+
+
+def choice(value: Any, name: str, options: Iterable[str]) -> str:
+    """``value`` when it is one of ``options``, else a ConfigError listing them (an option is never guessed)."""
+    options = list(options)
+    if not isinstance(value, str) or value not in options:
+        raise ConfigError(f"unknown {name} {value!r}", f"use one of {options}", field=name)
+    return value
+
+
+def whole(value: Any, name: str, low: int, high: int | None = None, fix: str = "") -> int:
+    """``value`` as an int in ``[low, high]`` (bools and floats refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ConfigError(f"{name} must be a whole number {bounds}, got {value!r}", fix or f"pass a {name} {bounds}", field=name)
+    return int(value)
+
+
+def fraction(value: Any, name: str, fix: str = "use e.g. 0.95") -> float:
+    """``value`` as a float strictly between 0 and 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) or not 0 < value < 1:
+        raise ConfigError(f"{name} must lie strictly between 0 and 1, got {value!r}", fix, field=name)
+    return float(value)
+
+
+def finite_number(value: Any, name: str, fix: str = "") -> float:
+    """``value`` as a finite float (bools, strings, NaN and infinities refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) or not np.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {value!r}", fix or f"pass {name} as a number", field=name)
+    return float(value)
