@@ -235,7 +235,11 @@ def _resolve(toml: Path, value: Any) -> Any:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_bytes()
+        if text[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            raise ConfigError("UTF-16 text (TOML files are UTF-8)", "save the file as UTF-8 (in most editors: Save with encoding > UTF-8)",
+                              file=path)
+        return tomllib.loads(text.decode("utf-8-sig"))  # a UTF-8 byte-order mark (Windows editors) is read past
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not UTF-8 text (byte {exc.start})", "save the file as UTF-8 (TOML files are UTF-8)", file=path) from None
     except IsADirectoryError:

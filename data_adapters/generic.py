@@ -78,7 +78,8 @@ def load_npy_csv(
         raise DataFormatError(f"{int(nan_rows.sum())} empty value(s)", "give every presentation a stimulus_id", file=stimuli, field="stimulus_id")
     n_nan = int(np.isnan(values).sum()) if values.dtype.kind == "f" else 0
     if n_nan and not average:
-        raise DataFormatError(f"{n_nan} NaN value(s)", "pass average=True for NaN-aware repetition averaging, or fill/drop them", file=responses,
+        raise DataFormatError(f"{n_nan} NaN value(s)", "pass average=True (on the command line --teacher-arg average=true) for NaN-aware "
+                              "repetition averaging, or fill/drop them", file=responses,
                               field="values")
     try:
         assembly = make_assembly(

@@ -34,7 +34,8 @@ def _open(path: str | os.PathLike | None) -> tuple[Path, Any]:
 
     path = Path(path or os.environ.get(ENV_VAR, "ventral_neural_data.hdf5"))
     if not path.exists():
-        raise DataFormatError("file not found", f"pass path= to ventral_neural_data.hdf5 or set ${ENV_VAR}", file=path, field=None)
+        raise DataFormatError("file not found", f"pass path= to ventral_neural_data.hdf5 (on the command line "
+                              f"--teacher-arg path=FILE) or set ${ENV_VAR}", file=path, field=None)
     try:
         return path, h5py.File(path, "r")
     except OSError as exc:

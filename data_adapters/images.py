@@ -93,7 +93,8 @@ def load_fashion_mnist(split: str = "train", root: str | os.PathLike | None = No
     root = Path(root or default)
     if not root.exists():
         raise DataFormatError("Fashion-MNIST folder not found",
-                              "install it with 'sudo apt-get install dataset-fashion-mnist', or pass root=/folder/with/idx/files", file=root,
+                              "install it with 'sudo apt-get install dataset-fashion-mnist', or give the folder with the idx files "
+                              "(--data FOLDER; root= in Python)", file=root,
                               field=None)
     prefix = {"train": "train", "test": "t10k"}.get(split)
     if prefix is None:

@@ -52,7 +52,8 @@ def open_brainio_assembly(path: str | os.PathLike) -> xr.DataArray:
     """Open a BrainIO netCDF (either writer) as a flat ``presentation x neuroid [x time_bin]`` array."""
     path = Path(path)
     if not path.exists():
-        raise DataFormatError("file not found", f"pass path=, set ${ENV_VAR}, or place it in the BrainIO cache", file=path, field=None)
+        raise DataFormatError("file not found", f"pass path= (on the command line --teacher-arg path=FILE), set ${ENV_VAR}, "
+                              "or place it in the BrainIO cache", file=path, field=None)
     try:
         ds = xr.open_dataset(path)
     except Exception as exc:  # netCDF4/h5py raise many types for truncated files
@@ -195,7 +196,8 @@ def _from_brainscore(variant: str, temporal: bool) -> xr.DataArray:
         import brainscore_vision
     except ImportError:
         raise DataFormatError("MajajHong2015 assembly not found (no path, no $NEUROSAGE_MAJAJHONG2015, nothing in the BrainIO cache)",
-                              f"pass path= to {FILES[(variant, temporal)]} or install brainscore_vision", file=None, field=None) from None
+                              f"pass path= to {FILES[(variant, temporal)]} (on the command line --teacher-arg path=FILE) "
+                              "or install brainscore_vision", file=None, field=None) from None
     ident = "MajajHong2015" + (".temporal" if temporal else "") + ("" if variant == "full" else f".{variant}")
     assembly = brainscore_vision.load_dataset(ident)
     plain = assembly.reset_index(list(assembly.indexes)).coords.items()

@@ -17,6 +17,7 @@ import signal
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from neurosage import __version__, commands
@@ -160,11 +161,26 @@ def error_message(exc: BaseException, run_dir: str | None = None, command: str =
         where = f" in {run_dir}" if run_dir else ""
         again = f"neurosage {command} {run_dir} --resume" if run_dir and command == "search" else f"the same neurosage {command} command"
         return f"could not write {exc.filename or 'a file'}{where} ({exc.strerror}); fix: free space on that disk, then run {again}"
+    if isinstance(exc, (NotADirectoryError, FileExistsError)) and exc.filename:
+        blocker = _file_in_the_way(exc.filename)
+        if blocker is not None:  # a path that should be a folder (a run folder, --out) names a file
+            return (f"{blocker} is a file, where a folder was needed (for {exc.filename}); fix: give a folder path (a new one is created), "
+                    f"or move {blocker.name} away")
+    if isinstance(exc, PermissionError):
+        return f"{exc.filename or 'a file'}: permission denied; fix: give a path you can write (or change its permissions)"
     if isinstance(exc, OSError):
         return f"{exc.filename or ''}: {exc.strerror or exc}; fix: check the path and its permissions"
     text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
     text = text.split("\n")[0] if "weights_only" not in text else "the file is not a PyTorch state dict that can be loaded safely"
     return text if "fix:" in text else f"{text}; fix: check the value named above (neurosage {command} --help; -vv shows the traceback)"
+
+
+def _file_in_the_way(path: str | os.PathLike) -> Path | None:
+    """The file among ``path`` and its parents, when one of them is a file (so ``path`` cannot be made a folder)."""
+    for candidate in (Path(path), *Path(path).parents):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 if __name__ == "__main__":

@@ -1251,6 +1251,14 @@ CLI_CASES = [
                  "--stimuli", id="rdm_images_without_stimuli"),
     pytest.param(["rdm", "cifar_resnet-1", "--teacher", "net:cifar_resnet-1:stack2", "--channels", "2"], "channels", id="rdm_two_channels"),
     pytest.param(["rdm", "cifar_resnet-1", "--teacher", "net:cifar_resnet-1:stack2", "--size", "0"], "size", id="rdm_zero_size"),
+    pytest.param(["search", "{run}", "--config", "{tmp}/utf16.toml"], "UTF-16", id="search_utf16_toml"),
+    pytest.param(["analyze", "predictability", "--run-dir", "{tmp}/bad.toml"], "bad.toml is a file, where a folder was needed",
+                 id="analyze_run_dir_is_a_file"),
+    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "control:untrained:cifar_resnet-1:stack1:seed3", "--n-stimuli", "10"],
+                 "neither a weights file nor a weights name", id="rdm_untrained_control_seed_as_weights"),
+    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "control:pixels", "--teacher-arg", "path=x.nc", "--n-stimuli", "10"],
+                 "has no recording to load", id="rdm_teacher_arg_with_a_control"),
+    pytest.param(["search", "{tmp}/bad.toml/run", "--budget", "1", *TINY], "is a file, where a folder was needed", id="search_run_dir_below_a_file"),
 ]
 
 
@@ -1259,6 +1267,7 @@ def test_cli_mistakes_are_one_line_with_a_fix_and_status_2(tmp_path, fm, capsys,
     (tmp_path / "bad.toml").write_text("budget = = 3\n")
     (tmp_path / "genetic.toml").write_text('rule = "genetic"\n')
     (tmp_path / "accuracy.toml").write_text('metrics = ["accuracy"]\n')
+    (tmp_path / "utf16.toml").write_text("budget = 2\n", encoding="utf-16")
     argv = [a.format(run=tmp_path / "run", tmp=tmp_path) for a in argv]
     if argv[0] in ("search", "rdm"):
         argv += ["--data", str(fm)]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -131,6 +132,7 @@ def untrained_teacher(
         raise ConfigError(f"layers must be a list of layer names, got the string {layers!r}", f"pass {layers.split(',')!r}", field="layers")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ConfigError(f"an untrained control needs an integer seed, got {seed!r}", "give seed=0 (and other seeds for more draws)", field="seed")
+    _check_weights_name(model, weights)
     net = build_model(model, weights="random", in_channels=stimuli.image_shape[0], seed=int(seed))
     conversion = _trained_conversion(model, weights)
     inputs = stimuli.with_conversion(**conversion) if conversion else model_inputs(net, stimuli)
@@ -138,6 +140,21 @@ def untrained_teacher(
                               compare_method=compare_method, device=device, batch_size=batch_size, seed=int(seed))
     teacher.rdms.attrs.update(weights=net.neurosage_weights, control="untrained", model=model)
     return Teacher(teacher.rdms, stimuli)
+
+
+def _check_weights_name(model: str, weights: str | None) -> None:
+    """The trained teacher's ``weights`` as a ``net:`` spec names them: a state-dict file, ``random``, or (torchvision
+    models) ``DEFAULT`` or a weights name; anything else (``seed3``: the seed is not given here) is refused."""
+    if weights is None or weights == "random" or Path(weights).is_file():
+        return
+    if model.partition("-")[0] not in MODELS:
+        import torchvision
+
+        if weights == "DEFAULT" or weights in torchvision.models.get_model_weights(model).__members__:
+            return
+    raise ConfigError(f"the untrained control's <weights> field {weights!r} is neither a weights file nor a weights name of {model}",
+                      "give the trained teacher's weights (a state-dict file, or a torchvision weights name such as DEFAULT) or leave the field "
+                      "out; the random weights come from the teacher seed (seed=, or --seed of a search), not from the spec", field="teacher")
 
 
 def _trained_conversion(model: str, weights: str | None) -> dict[str, Any] | None:

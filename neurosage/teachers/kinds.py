@@ -143,6 +143,10 @@ def simulated_teacher(spec: str, args: list[str], stimuli: Any, *, device: str |
     return brain_teacher(recording, stimuli, seed=seed, rdm_method=rdm_method, compare_method=compare_method)
 
 
+#: Built-in teacher kinds that read no loader arguments (``dataset_kwargs``, ``--teacher-arg``).
+IGNORE_LOADER_ARGUMENTS = frozenset({"net", "sim", "control"})
+
+
 def _one(spec: str, stimuli: Any, *, device: str | None, seed: int, dataset_kwargs: dict[str, Any], rdm_method: str, compare_method: str) -> Teacher:
     kind, _, rest = spec.partition(":")
     if kind not in TEACHER_KINDS:
@@ -175,6 +179,11 @@ def teacher_from_spec(
     ``rdm_method`` and ``compare_method`` (:mod:`neurosage.rsa.methods`) travel with the teacher and score its candidates.
     """
     rdm_method, compare_method = check_rsa_methods(rdm_method, compare_method)
+    kinds = {part.strip().partition(":")[0] for part in str(spec).split("+")}
+    if dataset_kwargs and kinds <= IGNORE_LOADER_ARGUMENTS:  # nothing would read them: a typo'd spec, or arguments meant for a recording
+        raise ConfigError(f"loader arguments {sorted(dataset_kwargs)} were given, but teacher {spec!r} has no recording to load "
+                          f"({', '.join(sorted(k + ':' for k in kinds))} teachers do not read them)",
+                          "drop --teacher-arg (teacher_args), or use a brain: teacher whose loader takes them", field="teacher_args")
     if getattr(stimuli, "stimulus_ids", None) is None:
         raise ConfigError("the teacher's stimulus images have no stimulus ids", "set ImageSet.stimulus_ids (they pair images with recordings)",
                           field="stimulus_ids")

@@ -35,3 +35,12 @@ def test_field_types_unwrap_optionals_and_tuples():
     assert field_types(SearchComparisonConfig)["seeds"] is tuple
     types = field_types(SearchConfig)
     assert (types["budget"], types["data"], types["premature_epochs"], types["alpha"]) == (int, str, float, float)
+
+
+def test_a_toml_file_with_a_utf8_byte_order_mark_reads_as_without(tmp_path):
+    from neurosage.analyses.config_loading import load_config
+    from neurosage.analyses.settings import SearchConfig
+
+    path = tmp_path / "windows.toml"
+    path.write_bytes(b"\xef\xbb\xbfbudget = 7\n")
+    assert load_config(SearchConfig, path).budget == 7
