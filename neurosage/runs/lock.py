@@ -28,13 +28,18 @@ log = logging.getLogger(__name__)
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs here: it exists and is not a zombie (a killed driver its parent has not reaped yet)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # it exists, owned by someone else
-        return True
-    return True
+        pass
+    try:  # Linux: the state after the command name in /proc/<pid>/stat; Z (zombie) and X (dead) do not run
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): existence is all we know
+    return state not in ("Z", "X")
 
 
 def _holder(path: Path) -> dict | None:

@@ -36,3 +36,23 @@ def test_a_lock_from_another_host_is_respected(tmp_path):
         with run_lock(tmp_path):
             pass
 
+
+
+def test_a_killed_driver_not_yet_reaped_is_not_alive():
+    """A SIGKILLed child its parent has not waited for is a zombie: it still has a pid, but no driver runs."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from neurosage.runs.lock import _alive
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert _alive(child.pid)
+        child.send_signal(signal.SIGKILL)
+        time.sleep(0.3)  # not reaped: no wait() yet
+        assert not _alive(child.pid)
+    finally:
+        child.kill()
+        child.wait()
