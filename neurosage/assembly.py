@@ -101,6 +101,9 @@ def make_assembly(
         ``(start_ms, end_ms)`` per time bin, required for 3-D ``values``.
     allow_nan
         Accept NaNs (raw trials to be averaged with :func:`average_repetitions`).
+
+    The assembly carries what Brain-Score reads from the start (:func:`brainio_coords`: ``image_id`` = ``stimulus_id``,
+    ``neuroid_num``; ``layer`` when named ``"activations"``), so a plain ``.to_netcdf`` is readable by BrainIO too.
     """
     values = np.asarray(values)
     if values.ndim not in (2, 3):
@@ -129,7 +132,7 @@ def make_assembly(
         coords["time_bin_end"] = (TIME_BIN, np.asarray(ends))
         dims = dims + (TIME_BIN,)
     assembly = xr.DataArray(values, dims=dims, coords=coords, name=name, attrs=dict(attrs or {}))
-    return validate(assembly, allow_nan=allow_nan)
+    return brainio_coords(validate(assembly, allow_nan=allow_nan))  # Brain-Score-readable from creation (image_id, neuroid_num)
 
 
 def _column(values: Column, n: int, key: str, dim: str) -> np.ndarray:

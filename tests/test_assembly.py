@@ -123,3 +123,9 @@ def test_overlapping_bins_weight_each_millisecond_once():
 def test_gather_indexes_enables_brainscore_style_sel(recording):
     indexed = gather_indexes(recording)
     assert indexed.sel(region="IT").sizes["neuroid"] == 6
+
+
+def test_a_new_assembly_carries_brainscore_coords_from_creation():
+    """image_id and neuroid_num from make_assembly on: a plain to_netcdf is readable by BrainIO without write_assembly."""
+    assembly = make_assembly(np.arange(6.0).reshape(3, 2), stimulus_id=["a", "b", "c"], region="V4")
+    assert list(assembly.image_id.values) == ["a", "b", "c"] and list(assembly.neuroid_num.values) == [0, 1]

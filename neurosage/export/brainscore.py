@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.resources
+import json
 import logging
 import re
 import shutil
@@ -238,6 +239,7 @@ def export_brainscore(
         **spec, "region_sources": source, "run": run_dir.resolve().name, "trial": tid, "score": chosen.get("score"),
         "P": chosen.get("P"), "TG": chosen.get("TG"), "S": chosen.get("S"), "best_layer": best_layer,
         "objective": record.get("settings", {}).get("objective"), "parameters": count_parameters(net),
+        "training_dataset": record.get("settings", {}).get("dataset"),
         "neurosage": neurosage.__version__, "exported": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     with _replacing(folder) as tmp:
@@ -322,7 +324,7 @@ def _metadata(identifier: str, provenance: Mapping[str, Any]) -> str:
                 model_family: neurosage
                 total_parameter_count: {provenance["parameters"]}
                 trainable_parameter_count: {provenance["parameters"]}
-                training_dataset: null
+                training_dataset: {json.dumps(provenance.get("training_dataset"))}
                 task_specialization: null
                 extra_notes: "neurosage search trial {provenance["trial"]}; genotype: {provenance["genotype"]}"
                 runnable: true

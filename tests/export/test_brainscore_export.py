@@ -58,6 +58,8 @@ def test_the_export_is_a_brainscore_plugin_of_the_best_trial(searched):
     assert all(re.fullmatch(r"cells\.\d", layer) for layer in spec["layers"]) and modules["cell_1"] == "cells.1"
     assert spec["input"] == {"channels": 1, "size": 8, "mean": [0.5], "std": [0.25], "storage_size": 128}
     assert "neurosage" not in (plugin / "requirements.txt").read_text()
+    dataset = json.loads((run / "run.json").read_text())["settings"].get("dataset")
+    assert f"training_dataset: {json.dumps(dataset)}" in (plugin / "metadata.yaml").read_text()  # what the run trained on, when it knows
     importing = [str(p) for p in plugin.rglob("*.py") if re.search(r"^\s*(from|import) neurosage\b", p.read_text(), re.M)]
     assert importing == []
     assert torch.load(plugin / "weights.pt", weights_only=True).keys() == _network(run, {**records[best], "tid": best}).state_dict().keys()
