@@ -434,11 +434,12 @@ def _status(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("status", help=text, description=text)
     p.add_argument("run_dir", help="a search's run folder (also while it runs)")
     p.add_argument("--watch", type=float, default=None, metavar="SECONDS", help="refresh every SECONDS until Ctrl-C")
+    p.add_argument("--json", action="store_true", help="print the status as one JSON object (one per refresh with --watch; times in ISO 8601 UTC)")
     p.set_defaults(func=_run_status)
 
 
 def _run_status(args: argparse.Namespace) -> int:
-    from neurosage.runs.status import SearchNotStarted, format_status, search_status
+    from neurosage.runs.status import SearchNotStarted, format_status, search_status, status_json
 
     if args.watch is not None and not 0.5 <= args.watch <= 86400:
         raise ConfigError(f"--watch must be between 0.5 and 86400 seconds, got {args.watch}", "use e.g. --watch 10", field="watch")
@@ -454,7 +455,16 @@ def _run_status(args: argparse.Namespace) -> int:
             except KeyboardInterrupt:
                 return 0
             continue
-        text = format_status(status)
+        text = status_json(status) if args.json else format_status(status)
+        if args.json:
+            print(text, flush=True)
+            if args.watch is None or status["session"] != "running":
+                return 0
+            try:
+                time.sleep(args.watch)
+            except KeyboardInterrupt:
+                return 0
+            continue
         if args.watch is None:
             print(text)
             return 0

@@ -6,6 +6,7 @@ their times), ``run.json`` (budget, sessions, the Dask workers of each session).
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from datetime import datetime
@@ -134,3 +135,22 @@ def format_status(status: dict[str, Any]) -> str:
     for address, worker in status["workers"].items():
         lines.append(f"  worker {address}: host {worker.get('host')}, {worker.get('threads')} thread(s)")
     return "\n".join(lines)
+
+
+def status_json(status: dict[str, Any]) -> str:
+    """:func:`search_status` as one line of JSON: ``last_finished`` as ISO 8601 UTC, durations in seconds, NaN as null."""
+    from neurosage.runs.trials import iso_time
+
+    out = {**status, "last_finished": iso_time(status.get("last_finished"))}
+    return json.dumps(_nulled(out), default=str, allow_nan=False)
+
+
+def _nulled(value: Any) -> Any:
+    """``value`` with NaN and infinities as None (JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _nulled(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_nulled(v) for v in value]
+    return value

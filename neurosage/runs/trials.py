@@ -15,7 +15,7 @@ from neurosage.core.atomic import atomic_path
 from neurosage.runs.folder import RunFolder
 from neurosage.runs.journal import Journal
 
-__all__ = ["VARIABLES", "write_trial_tables", "load_trials"]
+__all__ = ["VARIABLES", "write_trial_tables", "load_trials", "csv_table", "iso_time"]
 
 
 _SCALARS = ("tid", "status", "genotype", "score", "P", "top5", "TG", "TG_ceiled", "params", "macs", "flops", "steps", "examples",
@@ -61,7 +61,7 @@ def write_trial_tables(journal: Journal, run_dir: str | Path | RunFolder, attrs:
     if table.empty:
         return table
     with atomic_path(folder.trials_csv) as tmp:
-        table.to_csv(tmp, index=False)
+        csv_table(table).to_csv(tmp, index=False)
     ds = xr.Dataset({c: ("trial", table[c].to_numpy()) for c in table.columns if c != "tid"}, coords={"trial": table.tid.to_numpy()})
     endpoints = next((r["endpoints"] for r in records if r.get("endpoints")), None)
     layers = next((r["layers"] for r in records if r.get("layers")), None)
@@ -87,6 +87,25 @@ def write_trial_tables(journal: Journal, run_dir: str | Path | RunFolder, attrs:
     with atomic_path(folder.trials_nc) as tmp:
         ds.to_netcdf(tmp)
     return table
+
+
+def iso_time(seconds: Any) -> str | None:
+    """Seconds since 1970-01-01 UTC as ISO 8601 (``2026-12-06T15:31:44.120Z``), None for a missing time."""
+    if seconds is None or not np.isfinite(float(seconds)):
+        return None
+    return pd.Timestamp(float(seconds), unit="s", tz="UTC").strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def csv_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The trials as ``trials.csv`` shows them: ``started`` and ``finished`` (started + wall time) as ISO 8601 UTC times;
+    ``trials.nc`` keeps ``started`` as seconds since 1970 (CF units)."""
+    out = table.copy()
+    if "started" in out:
+        started = pd.to_numeric(out["started"], errors="coerce")
+        finished = started + pd.to_numeric(out.get("wall_time"), errors="coerce") if "wall_time" in out else started * np.nan
+        out["started"] = [iso_time(t) for t in started]
+        out.insert(out.columns.get_loc("started") + 1, "finished", [iso_time(t) for t in finished])
+    return out
 
 
 def load_trials(run_dir: str | Path | RunFolder) -> pd.DataFrame:

@@ -60,3 +60,33 @@ def test_a_search_whose_driver_was_killed_shows_as_stopped_never_running(tmp_pat
     assert status["session"].startswith(f"stopped without a clean exit (pid {proc.pid} gone)") and "--resume" in status["session"]
     assert status["in_flight"] == [] and status["eta_seconds"] is None
     assert "running" not in format_status(status).split("since")[0]
+
+
+def test_status_json_is_machine_readable_with_iso_times(tmp_path, capsys):
+    import json
+    from datetime import datetime
+
+    from neurosage.cli import main
+
+    with run_lock(tmp_path), record_run(tmp_path, {"budget": 2, "algo": "tpe", "objective": "p", "space": "pnas"}):
+        journal = Journal(tmp_path / "journal.sqlite")
+        journal.propose(0, {}, "g0", time.time())
+        journal.append(0, {}, {"genotype": "g0", "status": "ok", "P": 0.5}, -0.5, time.time())
+    assert main(["status", str(tmp_path), "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["done"] == 1 and status["best"]["score"] == pytest.approx(0.5) and status["session"] == "finished"
+    assert datetime.fromisoformat(status["last_finished"].replace("Z", "+00:00")).tzinfo is not None
+    assert status["eta_seconds"] is None  # JSON has no NaN: null
+
+
+def test_trials_csv_times_are_iso_8601(tmp_path):
+    import pandas as pd
+
+    from neurosage.runs.trials import write_trial_tables
+
+    journal = Journal(tmp_path / "journal.sqlite")
+    journal.propose(0, {}, "g0", 0.0)
+    journal.append(0, {}, {"tid": 0, "genotype": "g0", "status": "ok", "started": 1_800_000_000.25, "wall_time": 2.5}, -0.5, 1.0)
+    write_trial_tables(journal, tmp_path)
+    row = pd.read_csv(tmp_path / "trials.csv").iloc[0]
+    assert row.started == "2027-01-15T08:00:00.250Z" and row.finished == "2027-01-15T08:00:02.750Z"
