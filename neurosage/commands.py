@@ -529,6 +529,9 @@ def _export(sub: argparse._SubParsersAction) -> None:
     o.add_argument("run_dir", help="a search's run folder")
     o.add_argument("storage", help="a SQLite file (created) or an Optuna storage URL, e.g. sqlite:///trials.db")
     o.add_argument("--study", default=None, help="the study's name (default: the run folder's name); must be new in the storage")
+    o.add_argument("--update", action="store_true", help="add the trials finished since an earlier export of this run to its study")
+    o.add_argument("--follow", type=float, default=None, metavar="SECONDS",
+                   help="keep the study up to date while the search runs: refresh every SECONDS until it ends (optuna-dashboard follows)")
     o.set_defaults(func=_run_export_optuna)
 
 
@@ -577,7 +580,18 @@ def _run_bench(args: argparse.Namespace) -> int:
 def _run_export_optuna(args: argparse.Namespace) -> int:
     from neurosage.export.optuna_study import export_optuna, storage_url
 
-    study = export_optuna(args.run_dir, args.storage, study=args.study)
+    if args.follow is not None and not 1 <= args.follow <= 86400:
+        raise ConfigError(f"--follow must be between 1 and 86400 seconds, got {args.follow}", "use e.g. --follow 30", field="follow")
+    study = export_optuna(args.run_dir, args.storage, study=args.study, update=args.update)
+    while args.follow is not None and RunFolder(args.run_dir).running_driver() is not None:
+        try:
+            time.sleep(args.follow)
+        except KeyboardInterrupt:
+            break
+        study = export_optuna(args.run_dir, args.storage, study=study.study_name, update=True)
+        log.info("study %s: %d trial(s)", study.study_name, len(study.get_trials(deepcopy=False)))
+    if args.follow is not None:  # the trials that finished while it ended
+        study = export_optuna(args.run_dir, args.storage, study=study.study_name, update=True)
     trials = study.get_trials(deepcopy=False)
     done = sum(t.state.name == "COMPLETE" for t in trials)
     print(f"{len(trials)} trial(s) ({done} complete) written to study {study.study_name!r} in {storage_url(args.storage)}; "

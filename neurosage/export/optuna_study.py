@@ -1,10 +1,19 @@
-"""A search's trials in an Optuna storage, so ``optuna-dashboard STORAGE`` shows them (P and TG as two objectives).
+"""A search's trials in an Optuna storage, without loss, so ``optuna-dashboard STORAGE`` shows them and an Optuna sampler
+can continue the study (P and TG as two objectives).
 
-Each finished trial becomes a completed Optuna trial with values ``(P, TG)`` (``(P,)`` for a search scored by P
-alone), or a failed one; its genotype, score, status, worker and times are user attributes. The searcher's choices
-have no Optuna distributions (they are hyperopt's), so the trials carry no params: the genotype names the
-architecture. The study is new: exporting into an existing study is refused (run it again with another
-``--study`` name or storage), so a storage never mixes two exports of one run.
+Each finished trial becomes an Optuna trial:
+
+- ``params``: the searcher's choices, one per decision of the space with more than one option, each with its
+  ``CategoricalDistribution`` of the decision's options (the journal keeps the choice indices), so importance and slice
+  plots work and ``study.optimize`` with ``trial.suggest_categorical(label, options)`` continues it;
+- ``values``: ``(P, TG)`` (``(P,)`` for a search scored by P alone);
+- state: ``COMPLETE`` for a scored trial, ``FAIL`` for a failed or diverged one (``user_attrs["status"]`` says which);
+- ``datetime_start`` and ``datetime_complete``: when the evaluation started on its worker and ended (started + wall time);
+- user attributes: tid, genotype, score, status, worker, device, parameters, FLOPs, error.
+
+A new study is created; ``update=True`` (``--update``) adds to a study an earlier export of the same run made the trials
+finished since (a running search can be exported and refreshed; ``--follow SECONDS`` refreshes until it ends, so
+optuna-dashboard follows it). Trials still in flight are not exported until they finish.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +51,9 @@ def storage_url(storage: str) -> str:
     return f"sqlite:///{path}"
 
 
-def export_optuna(run_dir: str | Path, storage: str, study: str | None = None) -> Any:
-    """Write the finished trials of the search in ``run_dir`` into a new study ``study`` (default: the folder's name)."""
+def export_optuna(run_dir: str | Path, storage: str, study: str | None = None, *, update: bool = False) -> Any:
+    """Write the finished trials of the search in ``run_dir`` into a new study ``study`` (default: the folder's name), or,
+    with ``update``, add the trials finished since to the study an earlier export of this run made. Returns the study."""
     require_extra("optuna", "exporting to Optuna", field="storage")
     import optuna
 
@@ -53,13 +64,9 @@ def export_optuna(run_dir: str | Path, storage: str, study: str | None = None) -
     if not run_dir.exists():
         raise RunFolderError(f"{run_dir} does not exist", "give the run folder of a search (neurosage search RUN_DIR)", file=run_dir)
     trials = load_trials(folder)  # refuses a folder without a search journal
-    if trials.empty:
+    if trials.empty and not update:
         raise RunFolderError(f"{run_dir} has no finished trial yet", "export once at least one trial has finished", file=folder.journal_file)
     settings = folder.settings()
-    if folder.running_driver() is not None:
-        raise RunFolderError(f"the search in {run_dir} is still running ({len(trials)} of {settings.get('budget', '?')} trials done), so the "
-                             "study would hold only part of it", "export once it has finished (neurosage status shows its progress)",
-                             file=run_dir)
     objective = settings.get("objective", "p+tg")
     names = ["P"] if objective == "p" else ["P", "TG"]
     url, name = storage_url(storage), study or run_dir.resolve().name
@@ -70,24 +77,70 @@ def export_optuna(run_dir: str | Path, storage: str, study: str | None = None) -
         said = re.sub(r"//([^:/@]+):[^@/]*@", r"//\1:***@", str(exc).splitlines()[0][:150] if str(exc) else "")
         raise ConfigError(f"cannot open the Optuna storage {shown} ({type(exc).__name__}: {said})",
                           "give a SQLite file path or a database URL optuna can open", field="storage") from None
-    if name in existing:
-        raise ConfigError(f"the storage already has a study {name!r}", "give another --study name, or another storage", field="study")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    created = optuna.create_study(storage=url, study_name=name, directions=["maximize"] * len(names))
-    with warnings.catch_warnings():  # experimental since Optuna 3.2, and what optuna-dashboard labels the axes with
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        created.set_metric_names(names)
-    created.set_user_attr("neurosage_run", str(run_dir.resolve()))
-    created.set_user_attr("objective", objective)
+    if update:
+        if name not in existing:
+            raise ConfigError(f"the storage has no study {name!r} to update", "export it first without --update", field="study")
+        target = optuna.load_study(study_name=name, storage=url)
+        if target.user_attrs.get("neurosage_run") != str(run_dir.resolve()):
+            source = target.user_attrs.get("neurosage_run") or "another study"
+            raise ConfigError(f"study {name!r} was not exported from {run_dir} (it holds {source})",
+                              "update the study this run was exported to, or export into a new --study", field="study")
+    else:
+        if name in existing:
+            raise ConfigError(f"the storage already has a study {name!r}", "give another --study name or storage, or add the trials finished "
+                              "since an earlier export of this run with --update", field="study")
+        target = optuna.create_study(storage=url, study_name=name, directions=["maximize"] * len(names))
+        with warnings.catch_warnings():  # experimental since Optuna 3.2, and what optuna-dashboard labels the axes with
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            target.set_metric_names(names)
+        target.set_user_attr("neurosage_run", str(run_dir.resolve()))
+        target.set_user_attr("objective", objective)
+    done = {t.user_attrs.get("tid") for t in target.get_trials(deepcopy=False)}
+    distributions = _distributions(settings, optuna)
+    vals = {row["tid"]: row["vals"] for row in folder.journal().rows()}
     for row in trials.sort_values("tid").to_dict("records"):
-        values = [row.get(n) for n in names]
-        ok = row.get("status") == "ok" and all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
-        attrs = {k: _plain(row.get(k)) for k in _ATTRS if _plain(row.get(k)) is not None}
-        created.add_trial(optuna.trial.create_trial(
-            state=optuna.trial.TrialState.COMPLETE if ok else optuna.trial.TrialState.FAIL,
-            values=[float(v) for v in values] if ok else None, user_attrs={"tid": int(row["tid"]), **attrs},
-        ))
-    return created
+        if int(row["tid"]) in done:
+            continue
+        target.add_trial(_trial(row, vals.get(int(row["tid"]), {}), names, distributions, optuna))
+    return target
+
+
+def _distributions(settings: dict[str, Any], optuna: Any) -> dict[str, Any]:
+    """Each decision of the run's space with more than one option -> its ``CategoricalDistribution`` (what the journal's
+    choice indices index); {} when the space cannot be rebuilt here (a plug-in space not installed)."""
+    from neurosage.spaces import get_space
+
+    try:
+        space = get_space(str(settings.get("space")), int(settings.get("n_blocks") or 5))
+    except Exception:  # an unknown plug-in space: the trials keep their genotype, without params
+        return {}
+    return {label: optuna.distributions.CategoricalDistribution([_choice(o) for o in options])
+            for label, options in space.decisions() if len(options) > 1}
+
+
+def _choice(option: Any) -> Any:
+    """An option as Optuna stores a categorical choice (None, bool, int, float or str)."""
+    return option if option is None or isinstance(option, (bool, int, float, str)) else str(option)
+
+
+def _trial(row: dict[str, Any], vals: dict[str, int], names: list[str], distributions: dict[str, Any], optuna: Any) -> Any:
+    """One finished trial as an Optuna ``FrozenTrial``: params, values, state, real start and end times, attributes."""
+    values = [row.get(n) for n in names]
+    ok = row.get("status") == "ok" and all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
+    params = {label: distributions[label].choices[int(i)] for label, i in vals.items() if label in distributions}
+    attrs = {k: _plain(row.get(k)) for k in _ATTRS if _plain(row.get(k)) is not None}
+    trial = optuna.trial.create_trial(
+        state=optuna.trial.TrialState.COMPLETE if ok else optuna.trial.TrialState.FAIL,
+        values=[float(v) for v in values] if ok else None, user_attrs={"tid": int(row["tid"]), **attrs},
+        params=params, distributions={label: distributions[label] for label in params},
+    )
+    started = _plain(row.get("started"))
+    if isinstance(started, (int, float)):
+        wall = _plain(row.get("wall_time"))
+        trial.datetime_start = datetime.fromtimestamp(started)
+        trial.datetime_complete = datetime.fromtimestamp(started + (wall if isinstance(wall, (int, float)) else 0.0))
+    return trial
 
 
 def _plain(value: Any) -> Any:

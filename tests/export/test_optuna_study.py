@@ -50,9 +50,6 @@ def test_an_existing_study_and_bad_targets_are_refused(search_run, tmp_path, cap
 
 
 def test_exports_that_would_mislead_are_refused(search_run, tmp_path, capsys):
-    import json
-    import os
-    import socket
 
     assert main(["export", "optuna", str(search_run), str(tmp_path / "trials.csv")]) == 2
     assert "would become an SQLite database" in capsys.readouterr().err
@@ -62,10 +59,51 @@ def test_exports_that_would_mislead_are_refused(search_run, tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert main(["export", "optuna", str(search_run), f"sqlite:///{tmp_path / 'no' / 'x.db'}"]) == 2
     assert "does not exist" in capsys.readouterr().err
-    lock = search_run / "driver.lock"  # a driver still running (this very process, so it is alive)
-    lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": "now"}))
-    try:
-        assert main(["export", "optuna", str(search_run), str(tmp_path / "t.db")]) == 2
-        assert "still running (3 of 3 trials done)" in capsys.readouterr().err
-    finally:
-        lock.unlink()
+    assert main(["export", "optuna", str(search_run), str(tmp_path / "u.db"), "--update"]) == 2
+    assert "no study 'run' to update" in capsys.readouterr().err
+
+
+def test_the_study_is_lossless_and_an_optuna_sampler_continues_it(search_run, tmp_path):
+    import json
+
+    from neurosage.runs.journal import Journal
+    from neurosage.spaces import get_space
+    from neurosage.spaces.contract import from_indices
+
+    db = tmp_path / "lossless.db"
+    assert main(["export", "optuna", str(search_run), str(db)]) == 0
+    study = optuna.load_study(study_name="run", storage=f"sqlite:///{db}")
+    settings = json.loads((search_run / "run.json").read_text())["settings"]
+    space = get_space(settings["space"], settings["n_blocks"])
+    rows = {row["tid"]: row for row in Journal(search_run / "journal.sqlite").rows()}
+    for trial in study.get_trials():
+        row = rows[trial.user_attrs["tid"]]
+        assert trial.params == from_indices(space, row["vals"]) and len(trial.params) == sum(len(o) > 1 for _, o in space.decisions())
+        assert trial.datetime_start.timestamp() == pytest.approx(row["record"]["started"], abs=1e-3)
+        assert (trial.datetime_complete - trial.datetime_start).total_seconds() == pytest.approx(row["record"]["wall_time"], abs=1e-3)
+    assert optuna.importance.get_param_importances(study, target=lambda t: t.values[0])  # importance plots have params to rank
+    study.sampler = optuna.samplers.TPESampler(seed=0)
+    options = dict(space.decisions())
+    study.optimize(lambda t: (0.5, 0.5) if all(t.suggest_categorical(k, options[k]) in options[k] for k in study.trials[0].params) else (0, 0),
+                   n_trials=1)
+    assert len(study.trials) == 4 and study.trials[-1].state == optuna.trial.TrialState.COMPLETE
+
+
+def test_a_running_search_is_exported_and_refreshed(search_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "growing"
+    shutil.copytree(search_run, run)
+    db = tmp_path / "follow.db"
+    from neurosage.export.optuna_study import export_optuna
+    from neurosage.runs.journal import Journal
+
+    journal = Journal(run / "journal.sqlite")
+    last = max(row["tid"] for row in journal.rows())
+    with journal._connect() as con:  # as if the last trial had not finished yet
+        con.execute("DELETE FROM trials WHERE tid = ?", (last,))
+    first = export_optuna(run, str(db), "live")
+    assert len(first.trials) == 3 - 1
+    shutil.copy(search_run / "journal.sqlite", run / "journal.sqlite")  # it finished
+    again = export_optuna(run, str(db), "live", update=True)
+    assert sorted(t.user_attrs["tid"] for t in again.trials) == sorted(row["tid"] for row in Journal(search_run / "journal.sqlite").rows())
