@@ -32,8 +32,21 @@ __all__ = ["QUIET_LOGGERS", "build_parser", "configure_logging", "main", "error_
 QUIET_LOGGERS = ("hyperopt", "distributed", "dask", "PIL", "matplotlib", "fsspec", "h5py")
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's help, wrapped at spaces only: flag and method names with hyphens (``--teacher-arg``, ``tau-b``) stay whole."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        import textwrap
+
+        return textwrap.wrap(self._whitespace_matcher.sub(" ", text).strip(), width, break_on_hyphens=False)
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse with the project's one-line errors: what is wrong with which flag, and the fix."""
+    """argparse with the project's one-line errors: what is wrong with which flag, and the fix; help wrapped at spaces."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         print(f"{self.prog}: error: {message}; fix: see {self.prog} --help", file=sys.stderr)

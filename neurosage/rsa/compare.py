@@ -153,6 +153,21 @@ def _rsatoolbox_rdms(a: xr.DataArray, b: xr.DataArray, *, device: Any = None, me
 corr_cov_rdms = partial(_rsatoolbox_rdms, method="corr_cov")
 cosine_cov_rdms = partial(_rsatoolbox_rdms, method="cosine_cov")
 bures_rdms = partial(_rsatoolbox_rdms, method="bures")
+#: Comparison ``kendall_tau_b`` (and ``neg_riem_dist`` below): computed by rsatoolbox.
+kendall_tau_b_rdms = partial(_rsatoolbox_rdms, method="tau-b")
+
+
+def neg_riem_dist_rdms(a: xr.DataArray, b: xr.DataArray, *, device: Any = None) -> np.ndarray:
+    """Comparison ``neg_riem_dist``: rsatoolbox's negative Riemannian distance (second-moment matrices must be positive definite)."""
+    try:
+        return _rsatoolbox_rdms(a, b, device=device, method="neg_riem_dist")
+    except np.linalg.LinAlgError:
+        raise ConfigError("neg_riem_dist needs RDMs whose second-moment matrices are positive definite, and these are not (fewer "
+                          "features than conditions, or RDMs that are not squared Euclidean distances)",
+                          "compute the RDMs with rdm-method sqeuclidean from patterns with more features than conditions, or use another "
+                          "comparison", field="method") from None
+
+
 
 
 def cka_rdms(a: xr.DataArray, b: xr.DataArray, *, device: Any = None, unbiased: bool = False) -> torch.Tensor:

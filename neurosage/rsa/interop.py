@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 _PREFIX = "descriptor_"
 _ENCODED = "json_encoded_descriptors"
+_ARRAYS = "array_descriptors"
 
 
 def to_rsatoolbox(rdms: xr.DataArray) -> Any:
@@ -49,7 +50,9 @@ def to_rsatoolbox(rdms: xr.DataArray) -> Any:
     patterns = {descriptor: stack[ROW].values.tolist()}
     patterns.update({name: coord.values.tolist() for name, coord in stack.coords.items() if coord.dims == (ROW,) and name != ROW})
     encoded = set(json.loads(rdms.attrs.get(_ENCODED, "[]")))
-    descriptors = {k[len(_PREFIX):]: json.loads(v) if k in encoded else v for k, v in rdms.attrs.items() if k.startswith(_PREFIX)}
+    arrays = set(json.loads(rdms.attrs.get(_ARRAYS, "[]")))
+    descriptors = {k[len(_PREFIX):]: (np.asarray(json.loads(v)) if k in arrays else json.loads(v)) if k in encoded else v
+                   for k, v in rdms.attrs.items() if k.startswith(_PREFIX)}
     return RDMs(
         dissimilarities=np.atleast_2d(upper_triangle(stack)),
         dissimilarity_measure=_rsatoolbox_measures().get(method, method),
@@ -94,8 +97,12 @@ def from_rsatoolbox(rdms: Any, descriptor: str | None = None) -> xr.DataArray:
     descriptors = getattr(rdms, "descriptors", None) or {}
     encoded = [_PREFIX + k for k, v in descriptors.items()
                if isinstance(v, (bool, np.bool_)) or not isinstance(v, (str, int, float, np.integer, np.floating))]
-    attrs.update({_PREFIX + k: json.dumps(v, default=str) if _PREFIX + k in encoded else v for k, v in descriptors.items()})
+    attrs.update({_PREFIX + k: json.dumps(v.tolist() if isinstance(v, np.ndarray) else v, default=str) if _PREFIX + k in encoded else v
+                  for k, v in descriptors.items()})
     if encoded:
         attrs[_ENCODED] = json.dumps(encoded)  # the descriptors stored as JSON text, decoded on the way back (no other string is)
+    arrays = [_PREFIX + k for k, v in descriptors.items() if isinstance(v, np.ndarray)]
+    if arrays:
+        attrs[_ARRAYS] = json.dumps(arrays)  # those of them that were arrays (e.g. crossnobis' noise): arrays again on the way back
     return xr.DataArray(rdms.get_matrices(), dims=(STACK, ROW, COL), coords=coords, attrs={k: v for k, v in attrs.items() if v is not None})
 

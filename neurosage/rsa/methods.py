@@ -34,7 +34,7 @@ from neurosage.core.registry import Entry, Registry, check_contract, resolve
 
 __all__ = ["RDMFunction", "CompareFunction", "MethodRegistry", "RDM_PROPERTIES", "COMPARE_PROPERTIES", "RDM_METHODS", "COMPARE_METHODS",
            "rdm_method", "compare_method", "check_rsa_methods", "model_rdm_method", "method_function", "bootstrap_function",
-           "check_bootstrap", "bootstrap_methods", "correlations", "euclidean_rdms", "methods_help"]
+           "check_bootstrap", "bootstrap_methods", "correlations", "euclidean_rdms", "methods_help", "REFUSED"]
 
 
 class RDMFunction(Protocol):
@@ -116,9 +116,26 @@ class MethodRegistry(Registry):
         for entry in self.list():
             if key in entry.aliases:
                 return entry.name
+        if key in REFUSED.get(self.field, {}):
+            raise ConfigError(f"{self.kind} {name!r} is not offered: {REFUSED[self.field][key]}", f"choose one of {self.names()}", field=field)
         close = difflib.get_close_matches(key, self.names(), n=3, cutoff=0.6)
         raise ConfigError(f"unknown {self.kind} {name!r}" + (f"; did you mean {close}?" if close else ""), f"choose one of {self.names()}",
                           field=field)
+
+
+#: rsatoolbox's methods neurosage does not offer, with the reason (``field`` of the registry -> name -> reason).
+REFUSED: dict[str, dict[str, str]] = {
+    "rdm_method": {
+        "mahalanobis": "it needs the noise precision of each recording (rsatoolbox's noise=), which recordings here do not carry; without it "
+                       "it is rsatoolbox's euclidean, neurosage's sqeuclidean; with repetitions use crossnobis (cross-validated Mahalanobis)",
+        "poisson_cv": "it needs cross-validation folds of spike counts; use crossnobis over a recording's repetitions, or poisson",
+    },
+    "compare_method": {
+        "bures_metric": "it is rsatoolbox's squared Bures distance (0 = identical), and every score here is a similarity (TG takes each "
+                        "endpoint's best layer by the maximum, which a distance would invert); use bures, the similarity it comes from",
+        "bures-metric": "see bures_metric: a distance; use bures",
+    },
+}
 
 
 def _register_builtins_rdm() -> None:
@@ -129,6 +146,8 @@ def _register_builtins_rdm() -> None:
     RDM_METHODS.register("euclidean", f"{rdm}:euclidean_distance", description="Euclidean distance", euclidean=True)
     RDM_METHODS.register("sqeuclidean", f"{rdm}:sqeuclidean_distance", description="squared Euclidean distance / features (rsatoolbox's euclidean)",
                          euclidean=True, squared=True, rsatoolbox="squared euclidean")
+    RDM_METHODS.register("poisson", f"{rdm}:poisson_distance", rsatoolbox="poisson",
+                         description="rsatoolbox's symmetrised KL divergence of Poisson rates (spike counts; non-negative patterns)")
     RDM_METHODS.register(
         "crossnobis", f"{rdm}:crossnobis_distance", euclidean=True, squared=True, needs_repetitions=True, for_models="sqeuclidean",
         description="rsatoolbox's cross-validated Mahalanobis distance over a recording's repetitions (network layers: sqeuclidean)",
@@ -156,6 +175,12 @@ def _register_builtins_compare() -> None:
     register("cosine_cov", f"{cmp}:cosine_cov_rdms", description="rsatoolbox's cosine whitened by the RDM entries' covariance",
              aliases=("cosine-cov",), no_bootstrap=matrices)
     register("bures", f"{cmp}:bures_rdms", description="rsatoolbox's Bures similarity of the RDMs' Gram matrices", no_bootstrap=matrices)
+    register("kendall_tau_b", f"{cmp}:kendall_tau_b_rdms", description="rsatoolbox's Kendall tau-b of the upper triangles (ties corrected)",
+             correlation=True, aliases=("kendall", "tau-b", "tau_b"),
+             no_bootstrap="tau-b is computed by rsatoolbox pair by pair, with no resampling form here; spearman or rho_a have one")
+    register("neg_riem_dist", f"{cmp}:neg_riem_dist_rdms", description="rsatoolbox's negative Riemannian distance of the RDMs' "
+             "second-moment matrices (0 is identical; not a correlation)", aliases=("neg-riem-dist",), no_bootstrap=matrices, needs_euclidean=True,
+             citation="Shahbazi et al. 2021, Using distance on the Riemannian manifold to compare representations in brain and in models")
     register("cka", f"{cmp}:cka_rdms", description="linear CKA from the Gram matrices of Euclidean RDMs", needs_euclidean=True, no_bootstrap=matrices,
              citation="Kornblith et al. 2019, Similarity of Neural Network Representations Revisited")
     register("cka_unbiased", f"{cmp}:cka_unbiased_rdms", description="linear CKA (Euclidean RDMs) with the unbiased HSIC", needs_euclidean=True,

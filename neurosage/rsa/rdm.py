@@ -47,7 +47,7 @@ __all__ = [
     "ROW", "COL", "STACK", "RDMMethod", "RDMAlignmentError", "check_rdms", "compute_rdm", "crossnobis_rdm", "compute_rdms", "stack_rdms",
     "subsample_rdm",
     "draw_subsets", "subset_mean_rdm", "upper_triangle", "align_rdms", "correlation_distance", "cosine_distance", "euclidean_distance",
-    "sqeuclidean_distance", "crossnobis_distance"]
+    "sqeuclidean_distance", "crossnobis_distance", "poisson_distance"]
 
 
 log = logging.getLogger(__name__)
@@ -362,6 +362,9 @@ def _checked(rdm: Any, n: int, method: str, like: torch.Tensor) -> torch.Tensor:
     if tuple(rdm.shape) != (n, n):
         raise ConfigError(f"RDM method {method!r} returned shape {tuple(rdm.shape)} for {n} conditions", "return an (n_conditions, n_conditions) "
                           "matrix (neurosage.rsa.methods.RDMFunction)", field="method")
+    if not bool(torch.isfinite(rdm).all()):
+        raise ConfigError(f"RDM method {method!r} returned {int((~torch.isfinite(rdm)).sum())} NaN or infinite dissimilarities",
+                          "check that the patterns suit the method (e.g. poisson needs non-negative rates), or use another method", field="method")
     return rdm.fill_diagonal_(0.0)
 
 
@@ -417,6 +420,20 @@ def euclidean_distance(patterns: torch.Tensor) -> torch.Tensor:
 def sqeuclidean_distance(patterns: torch.Tensor) -> torch.Tensor:
     """RDM method ``sqeuclidean``: squared Euclidean distance / features (rsatoolbox's ``euclidean``)."""
     return _distances(patterns, squared=True)
+
+
+def poisson_distance(patterns: torch.Tensor) -> np.ndarray:
+    """RDM method ``poisson``: rsatoolbox's symmetrised KL divergence of Poisson rates (its default prior), for spike
+    counts or firing rates; patterns must be non-negative."""
+    from rsatoolbox.data import Dataset
+    from rsatoolbox.rdm import calc_rdm
+
+    values = patterns.detach().cpu().numpy().astype(np.float64)
+    if (values < 0).any():
+        raise ConfigError(f"poisson RDMs need non-negative patterns (spike counts or rates), got {int((values < 0).sum())} negative value(s)",
+                          "use rdm-method correlation or sqeuclidean for signed data (network layers, z-scored responses)", field="rdm_method")
+    dataset = Dataset(values, obs_descriptors={"conds": np.arange(len(values))})
+    return np.asarray(calc_rdm(dataset, method="poisson", descriptor="conds").get_matrices()[0], dtype=np.float64)
 
 
 def crossnobis_distance(patterns: torch.Tensor, *, conditions: np.ndarray, folds: np.ndarray) -> np.ndarray:

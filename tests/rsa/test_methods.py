@@ -27,7 +27,13 @@ def _stacks(rng, method):
 
 # ours -> rsatoolbox 0.3.2's name
 RSATOOLBOX_NAMES = {"pearson": "corr", "spearman": "spearman", "kendall_tau_a": "tau-a", "rho_a": "rho-a", "cosine": "cosine",
-                    "corr_cov": "corr_cov", "cosine_cov": "cosine_cov", "bures": "bures"}
+                    "corr_cov": "corr_cov", "cosine_cov": "cosine_cov", "bures": "bures", "kendall_tau_b": "tau-b"}
+#: Every comparison rsatoolbox's compare() offers (its docstring's list); each is offered here or refused with the reason.
+RSATOOLBOX_COMPARISONS = ("cosine", "spearman", "corr", "kendall", "tau-b", "tau-a", "rho-a", "corr_cov", "cosine_cov", "neg_riem_dist", "bures",
+                          "bures_metric")
+#: Every RDM method rsatoolbox's calc_rdm() offers, and ours (None: refused with the reason; crossnobis has its own test below).
+RSATOOLBOX_RDM_METHODS = {"euclidean": "sqeuclidean", "correlation": "correlation", "poisson": "poisson", "mahalanobis": None,
+                          "poisson_cv": None}
 
 
 @pytest.mark.parametrize("rdm_method", ["correlation", "sqeuclidean"])
@@ -39,6 +45,38 @@ def test_every_comparison_matches_rsatoolbox(rng, method, rdm_method):
     np.testing.assert_allclose(ours, theirs, atol=1e-10, rtol=0)
     # rsatoolbox's spelling is accepted and means the same
     np.testing.assert_allclose(compare_rdms(a, b, RSATOOLBOX_NAMES[method]).values, ours, atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("name", RSATOOLBOX_COMPARISONS)
+def test_every_rsatoolbox_comparison_is_offered_equal_or_refused_with_the_reason(rng, name):
+    x = rng.normal(size=(8, 30))  # more features than conditions: second-moment matrices positive definite (neg_riem_dist)
+    a = stack_rdms({"V4": compute_rdm(x, "sqeuclidean"), "IT": compute_rdm(x**2, "sqeuclidean")})
+    b = stack_rdms({"l1": compute_rdm(np.tanh(x + rng.normal(size=x.shape)), "sqeuclidean")})
+    try:
+        ours = compare_rdms(a, b, name).values
+    except ConfigError as refused:
+        assert "is not offered: " in str(refused) and name == "bures_metric", str(refused)
+        return
+    theirs = rsatoolbox.rdm.compare(to_rsatoolbox(a), to_rsatoolbox(b), method=name)
+    np.testing.assert_allclose(ours, theirs, atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("name", sorted(RSATOOLBOX_RDM_METHODS))
+def test_every_rsatoolbox_rdm_method_is_offered_equal_or_refused_with_the_reason(rng, name):
+    ours_name = RSATOOLBOX_RDM_METHODS[name]
+    x = np.abs(rng.normal(size=(7, 12)))  # non-negative: poisson rates
+    if ours_name is None:
+        with pytest.raises(ConfigError, match="is not offered: "):
+            compute_rdm(x, name)
+        return
+    dataset = rsatoolbox.data.Dataset(x, obs_descriptors={"conds": np.arange(7)})
+    theirs = rsatoolbox.rdm.calc_rdm(dataset, method=name, descriptor="conds").get_matrices()[0]
+    np.testing.assert_allclose(compute_rdm(x, ours_name).values, theirs, atol=1e-10, rtol=0)
+
+
+def test_poisson_refuses_signed_patterns(rng):
+    with pytest.raises(ConfigError, match="non-negative"):
+        compute_rdm(rng.normal(size=(5, 4)), "poisson")
 
 
 def _cka_feature_space(x, y):
@@ -87,7 +125,7 @@ def test_method_names_are_checked_with_the_choices():
     assert "kendall_tau_a" in str(err.value)
     with pytest.raises(ConfigError, match="crossnobis"):
         check_rsa_methods("mahalanobis", "pearson")
-    assert set(RSATOOLBOX_NAMES) | {"cka", "cka_unbiased"} == set(COMPARE_METHODS)
+    assert set(RSATOOLBOX_NAMES) | {"cka", "cka_unbiased", "neg_riem_dist"} == set(COMPARE_METHODS)
 
 
 def _repeated_assembly(rng, n_stim=8, n_rep=4, n_sites=12):
@@ -210,3 +248,13 @@ def test_neurosage_descriptors_survive_the_round_trip(recording):
     back = from_rsatoolbox(theirs)
     assert list(back.subject.values) == ["monkey-1"] and list(back.category_name.values) == list(rdm.category_name.values)
     xr.testing.assert_allclose(back.drop_vars(["subject", "category_name"]), stack.drop_vars(["subject", "category_name"]).assign_attrs(back.attrs))
+
+
+def test_an_array_descriptor_comes_back_as_an_array(rng):
+    """crossnobis' noise precision, an array descriptor of rsatoolbox RDMs, survives the round trip as an array."""
+    noise = np.eye(4) * 2.0
+    theirs = rsatoolbox.rdm.RDMs(rng.random((1, 6)), descriptors={"noise": noise, "note": "x"},
+                                 pattern_descriptors={"stimulus_id": ["a", "b", "c", "d"]})
+    back = to_rsatoolbox(from_rsatoolbox(theirs))
+    assert isinstance(back.descriptors["noise"], np.ndarray) and np.array_equal(back.descriptors["noise"], noise)
+    assert back.descriptors["note"] == "x"
