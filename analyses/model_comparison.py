@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xarray as xr
 from torch import nn
 
@@ -38,7 +39,8 @@ log = logging.getLogger(__name__)
 GENOTYPE_STARTS = ("normal:", "layers:")
 #: What :meth:`ModelComparison.save` and :meth:`ModelComparison.plot` write (and may overwrite) in a folder.
 RDM_OUTPUTS = frozenset({"cache", "teacher_rdms.nc", "model_rdms.nc", "similarity.csv", "scores.csv", "summary.json",
-                         *(f"{name}.{ext}" for name in ("similarity", "rdms", "mds") for ext in ("png", "pdf"))})
+                         *(f"{name}.{ext}" for name in ("similarity", "rdms", "mds", "profile", "sorted_rdms", "stimulus_mds")
+                           for ext in ("png", "pdf"))})
 
 
 @dataclass
@@ -88,11 +90,40 @@ class ModelComparison:
                                  weights=self.weights, layers=self.layers, **self.info)
 
     def plot(self, out: str | Path, title: str | None = None) -> list[Path]:
-        """Draw ``similarity``, ``rdms`` and ``mds`` (PNG and PDF) into ``out``."""
+        """Draw into ``out`` (PNG and PDF each): ``similarity`` (endpoint x layer heatmap), ``rdms`` and ``mds`` (every RDM,
+        and the RDMs by MDS), ``profile`` (every layer's similarity with its bootstrap interval and the noise-ceiling band),
+        and, when the stimuli have categories, ``sorted_rdms`` and ``stimulus_mds`` (each endpoint and its best layer, stimuli
+        sorted and coloured by category; MDS stress-1)."""
         from neurosage.figures.rdm_plots import plot_rdm_figures, short_title
+        from neurosage.figures.rdm_readouts import plot_layer_profile, plot_sorted_rdms, plot_stimulus_mds
 
         out = check_out(out)
-        return plot_rdm_figures(out, self.teacher.rdms, self.model_rdms, self.similarity, title or short_title(self.model, self.weights))
+        title = title or short_title(self.model, self.weights)
+        paths = plot_rdm_figures(out, self.teacher.rdms, self.model_rdms, self.similarity, title)
+        paths += plot_layer_profile(self.similarity, self.scores.best_layer, out / "profile.png", layer_intervals=self.scores.layer_intervals,
+                                    ceilings=self.teacher.ceiling_details, title=f"{title}: every layer against each endpoint")
+        categories = self.categories()
+        if categories is None:
+            log.info("the stimuli have no categories (labels): no sorted RDMs or stimulus MDS")
+            return paths
+        paths += plot_sorted_rdms(self.teacher.rdms, self.model_rdms, self.scores.best_layer, categories, out / "sorted_rdms.png",
+                                  title=f"{title}: RDMs sorted by category")
+        paths += plot_stimulus_mds(self.teacher.rdms, self.model_rdms, self.scores.best_layer, categories, out / "stimulus_mds.png",
+                                   title=f"{title}: stimuli by MDS")
+        return paths
+
+    def categories(self) -> list[str] | None:
+        """The category of each stimulus in the teacher's RDM order (the stimuli's labels, named by their classes), or None
+        when the stimuli have no labels or only one category."""
+        images = self.teacher.images
+        labels = getattr(images, "labels", None)
+        if labels is None:
+            return None
+        values = np.asarray(labels.cpu() if hasattr(labels, "cpu") else labels).astype(int)
+        if (values < 0).any() or len(np.unique(values)) < 2:
+            return None
+        classes = getattr(images, "classes", None)
+        return [classes[v] if classes and v < len(classes) else str(v) for v in values]
 
 
 def check_out(out: str | Path) -> Path:

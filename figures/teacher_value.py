@@ -11,7 +11,8 @@ import pandas as pd
 from neurosage.analyses.results import TEACHER_BENCH_SELECTION, TEACHER_BENCH_TEACHERS, TEACHER_BENCH_VALUE, read_table
 from neurosage.figures.output import new_figure, save_figure, save_table
 
-__all__ = ["make", "tables", "primary_table", "rival_table", "selection_summary"]
+__all__ = ["make", "tables", "primary_table", "rival_table", "selection_summary", "targets_table", "alpha_summary", "docs_tables",
+           "DOCS_TABLES"]
 
 _ENDPOINTS = ("stack1", "stack2", "stack3")
 _CONTROLS = ("pixels", "category")
@@ -125,3 +126,46 @@ def tables(run_dir: Path, out_dir: Path) -> list[Path]:
     paths += save_table(selection_summary(selection), out_dir, "teacher_bench_selection",
                         "Simulated search: regret of each rule's pick on paired random sub-pools")
     return paths
+
+
+def targets_table(targets: pd.DataFrame) -> pd.DataFrame:
+    """How the targets agree: the 200-step target with its second seed (reliability) and with the long training."""
+    return pd.DataFrame({
+        "targets": [f"{a} vs {b}" for a, b in zip(targets.a, targets.b)], "method": targets.method, "n": targets.n.astype(int),
+        "r": [f"{r:+.3f} [{lo:+.3f}, {hi:+.3f}]" for r, lo, hi in zip(targets.estimate, targets.ci_low, targets.ci_high)],
+        "p": [f"{p:.2g}" for p in targets.p],
+    })
+
+
+def alpha_summary(alpha: pd.DataFrame, step: int | None = None) -> pd.DataFrame:
+    """P + alpha TG with alpha chosen by leave-one-out, against P alone out of sample: delta r with its interval and Williams' p."""
+    rows = alpha[alpha.step == (alpha.step.max() if step is None else step)]
+    return pd.DataFrame({
+        "score": rows.measure, "n": rows.n.astype(int), "alpha (all; median of folds)": [
+            f"{a:.2g}; {m:.2g}" for a, m in zip(rows.alpha_all, rows.alpha_median)],
+        "r(P)": [f"{v:+.3f}" for v in rows.r_p], "r(P + alpha TG), out of sample": [f"{v:+.3f}" for v in rows.r_cv],
+        "delta r": [f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for d, lo, hi in zip(rows.delta_r, rows.delta_ci_low, rows.delta_ci_high)],
+        "Williams p": [f"{p:.2g}" for p in rows.delta_p], "detectable": [f"{d:.3f}" for d in rows.detectable],
+    })
+
+
+#: The teacher bench's tables in ``docs/small-scale.md``, each between ``<!-- teacher-bench:<name> -->`` and
+#: ``<!-- /teacher-bench:<name> -->``: name -> (records it is made from, how).
+DOCS_TABLES = ("primary", "primary_long", "drop3", "targets", "alpha", "rivals", "selection")
+
+
+def docs_tables(records: Path) -> dict[str, str]:
+    """The Markdown of each of :data:`DOCS_TABLES`, recomputed from a records folder (the run's, or the committed copy in
+    ``docs/small-scale/teacher-bench/``); a test checks that the docs show exactly these."""
+    records = Path(records)
+    value, teachers = pd.read_csv(records / "value.csv"), pd.read_csv(records / "teachers.csv")
+    made = {
+        "primary": primary_table(value, teachers, "M_short"),
+        "primary_long": primary_table(value, teachers, "M_long"),
+        "drop3": primary_table(pd.read_csv(records / "value_drop3.csv"), teachers, "M_short"),
+        "targets": targets_table(pd.read_csv(records / "targets.csv")),
+        "alpha": alpha_summary(pd.read_csv(records / "alpha.csv")),
+        "rivals": rival_table(value, "M_short"),
+        "selection": selection_summary(pd.read_csv(records / "selection.csv")),
+    }
+    return {name: made[name].to_markdown(index=False, floatfmt=".3g") for name in DOCS_TABLES}

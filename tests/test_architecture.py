@@ -45,7 +45,7 @@ APPLICATION = [
      "figures.search_trials", "figures.demo_summary", "analyses.channel_search", "analyses.teacher_bench", "figures.channel_sizes",
      "figures.teacher_value",
      "figures.predictability_pool",
-     "figures.rdm_plots", "analyses.model_comparison"],
+     "figures.rdm_plots", "figures.rdm_readouts", "analyses.model_comparison"],
     ["figures"],
     ["commands"],
     ["cli"],

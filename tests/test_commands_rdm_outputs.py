@@ -25,7 +25,8 @@ from neurosage.rsa.rdm import compute_rdm, stack_rdms
 from neurosage.rsa.score import teacher_scores
 
 FILES = ("teacher_rdms.nc", "model_rdms.nc", "similarity.csv", "scores.csv", "summary.json",
-         "similarity.png", "similarity.pdf", "rdms.png", "rdms.pdf", "mds.png", "mds.pdf")
+         "similarity.png", "similarity.pdf", "rdms.png", "rdms.pdf", "mds.png", "mds.pdf", "profile.png", "profile.pdf", "sorted_rdms.png",
+         "sorted_rdms.pdf", "stimulus_mds.png", "stimulus_mds.pdf")
 
 
 @pytest.fixture(scope="module")

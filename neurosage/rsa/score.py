@@ -50,6 +50,8 @@ class TeacherScores:
     intervals: dict[str, tuple[float, float]] | None = None
     tg_interval: tuple[float, float] | None = None
     n_bootstrap: int = 0
+    #: the same intervals for every endpoint x layer similarity (``endpoint x layer x bound``, bound ``low``/``high``)
+    layer_intervals: xr.DataArray | None = None
 
     @property
     def per_endpoint_ceiled(self) -> dict[str, float] | None:
@@ -108,7 +110,7 @@ def bootstrap_scores(teacher_rdms: xr.DataArray, candidate_rdms: xr.DataArray, m
     n = ta.shape[-1]
     rows, cols = torch.triu_indices(n, n, offset=1)
     rng = np.random.default_rng(seed)
-    s_values = []
+    s_values, sims = [], []
     for _ in range(n_bootstrap):
         pick = torch.as_tensor(rng.integers(0, n, size=n))
         i, j = pick[rows], pick[cols]
@@ -116,7 +118,9 @@ def bootstrap_scores(teacher_rdms: xr.DataArray, candidate_rdms: xr.DataArray, m
         sim = torch.as_tensor(compare_vectors(ta[:, i[keep], j[keep]], tb[:, i[keep], j[keep]]), dtype=torch.float64)
         best = torch.nan_to_num(sim, nan=-torch.inf).max(dim=1).values
         s_values.append(best.numpy())
+        sims.append(sim.numpy())
     s_arr = np.asarray(s_values)
+    sim_arr = np.asarray(sims)
     defined = np.isfinite(s_arr).all(axis=1)  # a sample of too few distinct stimuli (or constant RDMs) has no correlation
     if not defined.any():
         raise ConfigError(f"no bootstrap sample of the {n} stimuli gives a defined correlation", "use more stimuli (at least 10)",
@@ -124,13 +128,16 @@ def bootstrap_scores(teacher_rdms: xr.DataArray, candidate_rdms: xr.DataArray, m
     if not defined.all():
         log.warning("%d of %d bootstrap samples of %d stimuli have an undefined correlation (too few distinct stimuli) and are left out "
                     "of the intervals", int((~defined).sum()), n_bootstrap, n)
-        s_arr = s_arr[defined]
+        s_arr, sim_arr = s_arr[defined], sim_arr[defined]
     tg_arr = s_arr.mean(axis=1)  # TG of each sample: the mean of its S_i
     q = [50 * (1 - level), 50 * (1 + level)]
     endpoints = [str(e) for e in a[STACK].values]
     lo, hi = np.percentile(s_arr, q, axis=0)
+    layers = [str(x) for x in b[STACK].values]
+    layer_bounds = xr.DataArray(np.stack(np.nanpercentile(sim_arr, q, axis=0), axis=-1), dims=("endpoint", "layer", "bound"),
+                                coords={"endpoint": endpoints, "layer": layers, "bound": ["low", "high"]})
     return {"intervals": {e: (float(lo[k]), float(hi[k])) for k, e in enumerate(endpoints)},
-            "tg_interval": tuple(float(x) for x in np.percentile(tg_arr, q)), "n_bootstrap": n_bootstrap}
+            "tg_interval": tuple(float(x) for x in np.percentile(tg_arr, q)), "n_bootstrap": n_bootstrap, "layer_intervals": layer_bounds}
 
 
 def check_bootstrap_method(method: str) -> str:

@@ -62,7 +62,9 @@ def test_the_result_saves_and_plots_itself(searched, tiny_fmnist, tmp_path):
     result = compare_model("cifar_resnet-1", TEACHER, stimuli, layers=["stack1", "stack3"], weights="random", n_bootstrap=20)
     assert set(result.scores.intervals) == {"stack2", "stack3"}
     written = {p.name for p in result.save(tmp_path) + result.plot(tmp_path)}
-    assert {"similarity.csv", "summary.json", "similarity.png", "rdms.png", "mds.png"} <= written
+    assert {"similarity.csv", "summary.json", "similarity.png", "rdms.png", "mds.png", "profile.png", "sorted_rdms.png",
+            "stimulus_mds.png"} <= written
+    assert result.categories() is not None and len(set(result.categories())) > 1  # Fashion-MNIST's class names
     assert pd.read_csv(tmp_path / "similarity.csv", index_col=0).shape == (2, 2)
 
 
