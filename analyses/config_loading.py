@@ -127,11 +127,18 @@ def check_settings(config: Any, ranges: dict[str, Range]) -> None:
         for item in items:
             wrong_type = isinstance(item, bool) or not isinstance(item, (int, float)) or (kind is int and not isinstance(item, int))
             if wrong_type:
+                example = ""
+                if expected is tuple and isinstance(item, str) and all(p.strip().lstrip("-").replace(".", "", 1).isdigit() for p in item.split(",")):
+                    example = f", e.g. {key} = [{', '.join(p.strip() for p in item.split(','))}]"  # "5,10" meant as a list
                 raise ConfigError(f"{key} = {value!r}: {item!r} is not {'an integer' if kind is int else 'a number'}",
-                                  f"write {key} as {'an integer' if kind is int else 'a number'} (TOML: no quotes)", field=f.name)
+                                  f"write {key} as {'a list of ' if expected is tuple else ''}{'integers' if kind is int else 'numbers'} "
+                                  f"(TOML: no quotes){example}", field=f.name)
             allowed = ranges.get(f.name)
             if allowed is None:
                 raise ConfigError(f"{type(config).__name__}.{f.name} has no declared range", "declare it in neurosage.analyses.settings.RANGES",
+                                  field=f.name)
+            if not math.isfinite(float(item)):
+                raise ConfigError(f"{key} = {value!r} is not a finite number", f"set {key} to a finite number, {allowed.describe()}",
                                   field=f.name)
             if not allowed.contains(float(item)):
                 raise ConfigError(f"{key} = {value!r} is out of range", f"set {key} to {allowed.describe()}", field=f.name)
@@ -159,6 +166,10 @@ def load_config(cls: type[C], path: str | Path | None = None, *, base: dict[str,
         raise ConfigError(f"{key} is written inside the [teacher] table, where it would go to the teacher's loader",
                           f"move {key} = ... above [teacher] (it is a top-level option)", file=path, field=misplaced[0])
     unknown = sorted(set(values) - set(known))
+    tables = [k for k in unknown if isinstance(toml.get(k), dict) and k not in ("teacher_args", "slurm")]
+    if tables:  # [search] or [demo]: a table where top-level keys belong
+        raise ConfigError(f"[{tables[0]}] is a TOML table, and {cls.__name__}'s options are top-level keys", f"delete the [{tables[0]}] line so "
+                          f"its keys ({', '.join(sorted(toml[tables[0]])[:4])}) are at the top level", file=path, field=tables[0])
     if unknown:
         hints = {k: difflib.get_close_matches(k, known, n=1) for k in unknown}
         close = "; ".join(f"{k!r}: did you mean {m[0]!r}?" for k, m in hints.items() if m)
@@ -176,7 +187,9 @@ def load_config(cls: type[C], path: str | Path | None = None, *, base: dict[str,
             values[name] = value = float(value)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             kind = "list" if expected is tuple else expected.__name__
-            how = (f"write it in brackets, e.g. {name.replace('_', '-')} = [{value!r}]".replace("'", '"') if expected is tuple else
+            listed = value.split(",") if isinstance(value, str) else [value]
+            inside = ", ".join(p.strip() if p.strip().lstrip("-").replace(".", "", 1).isdigit() else repr(p.strip()) for p in listed)
+            how = (f"write it in brackets, e.g. {name.replace('_', '-')} = [{inside}]".replace("'", '"') if expected is tuple else
                    f"write {name.replace('_', '-')} as a {kind}" + (" (TOML: no quotes)" if isinstance(value, str) else ""))
             raise ConfigError(f"{name.replace('_', '-')} = {value!r} is a {type(value).__name__}, not a {kind}", how, file=path, field=name)
     return cls(**values)

@@ -36,6 +36,7 @@ from neurosage.data_adapters.images import load_stimulus_images
 from neurosage.data_adapters.imageset import ImageSet
 from neurosage.data_adapters.registry import get_entry, load_images
 from neurosage.nets.models import cifar_resnet
+from neurosage.rsa.rdm import ROW
 from neurosage.rsa.score import check_objective
 from neurosage.search import SEARCHERS
 from neurosage.search.candidate import CandidateTask
@@ -87,8 +88,9 @@ class Setup:
             shared = stimuli.intersection(ids)
             if shared:
                 raise SplitRuleError(
-                    f"{len(shared)} teacher stimulus image(s) are also in the {name} set (e.g. {sorted(shared)[:3]})",
-                    "take the teacher's stimuli from images that are neither trained on nor tested on", field=name,
+                    f"{len(shared)} teacher stimulus image(s) are also in the {name} set (e.g. {[str(x) for x in sorted(shared)[:3]]})",
+                    "take the teacher's stimuli from images that are neither trained on nor tested on (a dataset with one split, such as "
+                    "image-folder, cannot give them: use a brain: teacher with its own --teacher-images, or --objective p)", field=name,
                 )
         self._check_pixels()
 
@@ -137,7 +139,8 @@ def _stimulus_count(config: EmbeddedConfig, evaluation: ImageSet) -> int:
     if not 3 <= n < len(evaluation):
         raise ConfigError(
             f"n_stimuli must be between 3 and {len(evaluation) - 1} (the evaluation split has {len(evaluation)} images)",
-            "lower n-stimuli", field="n_stimuli",
+            "lower n-stimuli (--n-stimuli, or n-stimuli = N in the --config TOML); a brain: teacher takes its own stimuli with "
+            "--teacher-images", field="n_stimuli",
         )
     return n
 
@@ -257,6 +260,7 @@ def resnet_teacher(train_set: ImageSet, stimuli: ImageSet, cache_dir: Path, *, e
     cached = Teacher.load_cached(rdms_file, stimuli)
     if cached is not None:
         log.info("teacher loaded from cache %s", rdms_file)
+        _warn_at_chance(cached, epochs)
         return cached
     cache_dir.mkdir(parents=True, exist_ok=True)
     with torch.random.fork_rng(devices=[]):
@@ -273,8 +277,25 @@ def resnet_teacher(train_set: ImageSet, stimuli: ImageSet, cache_dir: Path, *, e
             torch.save(net.state_dict(), tmp)
     teacher = network_teacher(net, stimuli, RESNET_LAYERS, subsample_features=1000, n_subsamples=10, seed=seed, device=device,
                               rdm_method=rdm_method, compare_method=compare_method)
+    accuracy = evaluate(net, stimuli, device=device)["top1"]  # the teacher's own top-1 on its stimuli (labelled, never trained on)
+    teacher.rdms.attrs.update(stimulus_top1=float(accuracy), n_classes=int(train_set.num_classes))
+    log.info("the ResNet teacher (%g epoch(s)): top-1 %.3f on its %d stimuli", epochs, accuracy, len(stimuli))
+    _warn_at_chance(teacher, epochs)
     teacher.save(rdms_file)
     return teacher
+
+
+def _warn_at_chance(teacher: Teacher, epochs: float) -> None:
+    """Warn when the teacher's top-1 on its stimuli is not above chance: TG would then measure an untrained network."""
+    from neurosage.training.divergence import CHANCE_MIN_STEPS, chance_ending
+
+    top1, classes = teacher.rdms.attrs.get("stimulus_top1"), teacher.rdms.attrs.get("n_classes")
+    if top1 is None or classes is None:
+        return
+    if chance_ending(float(top1), teacher.rdms.sizes[ROW], int(classes), CHANCE_MIN_STEPS):
+        log.warning("the teacher is at chance: top-1 %.3f on its %d stimuli (chance %.3f) after teacher-epochs = %g; TG then measures an "
+                    "untrained network, not what a teacher learned: train it longer (teacher-epochs, e.g. 1 or more)", float(top1),
+                    teacher.rdms.sizes[ROW], 1 / int(classes), epochs)
 
 
 def cached_resnet(train_set: ImageSet, stimuli: ImageSet, cache_dir: Path, *, epochs: float, seed: int, depth: int = 1) -> torch.nn.Module:

@@ -125,10 +125,11 @@ CHANNEL_CORRELATIONS = ResultFile(
 )
 
 SEARCH_TRIALS = ResultFile(
-    "trials.csv", ("tid", "status", "genotype", "score", "P", "TG", "examples"), "neurosage search RUN",
+    "trials.csv", ("tid", "status", "genotype", "score", "P", "TG", "examples"), "neurosage search RUN --resume",
     "one row per trial of a search (the run folder of neurosage search)",
 )
-SEARCH_TRIALS_NC = ResultFile("trials.nc", (), "neurosage search RUN", "trials with S_i and the endpoint x layer similarity")
+SEARCH_TRIALS_NC = ResultFile("trials.nc", (), "neurosage search RUN --resume", "trials with S_i and the endpoint x layer similarity "
+                              "(rewritten from the journal by --resume)")
 DEMO_CURVES = ResultFile(
     "curves.csv", ("method", "n_samples", "cost_examples", "best_mature_error"), "neurosage demo --run-dir RUN",
     "mature test error of each demo search's best candidate so far, against training examples spent",
@@ -160,7 +161,11 @@ def read_table(run_dir: str | Path, result: ResultFile) -> pd.DataFrame:
     path = Path(run_dir) / result.path
     if not path.exists():
         raise ResultMissing("the file is missing", result.fix, file=path)
-    table = pd.read_csv(path)
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ResultMissing(f"the file cannot be read as a table ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})",
+                            f"{result.fix} again (the file is empty, cut short or not a CSV)", file=path) from None
     missing = _missing_columns(result, table)
     if missing:
         raise ResultMissing(f"the file lacks column(s) {missing}", f"{result.fix} again (the file predates this version)", file=path)

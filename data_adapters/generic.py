@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,7 +34,7 @@ def load_assembly_file(path: str | os.PathLike, *, regions: Sequence[str] | None
 
     ``regions`` keeps the neuroids of those regions (or subregions), naming what is left out.
     """
-    assembly = open_brainio_assembly(path)
+    assembly = open_brainio_assembly(path, where="check the path given as path= (on the command line --teacher-arg path=FILE)")
     if regions is not None:
         assembly = select_endpoints(assembly, regions, source=str(path))
     try:
@@ -81,6 +82,14 @@ def load_npy_csv(
         raise DataFormatError(f"{n_nan} NaN value(s)", "pass average=True (on the command line --teacher-arg average=true) for NaN-aware "
                               "repetition averaging, or fill/drop them", file=responses,
                               field="values")
+    if n_nan and average:  # NaN-aware averaging fills a stimulus only when one of its repetitions was recorded
+        recorded = pd.DataFrame(~np.isnan(values)).groupby(stim["stimulus_id"].astype(str).values).any()
+        empty = np.flatnonzero(~recorded.all(axis=0).to_numpy())
+        if len(empty):
+            ids = neur["neuroid_id"].astype(str).values[empty].tolist()
+            raise DataFormatError(f"{len(empty)} neuroid(s) have no recorded value for some stimulus in any repetition (e.g. {ids[:3]}), so "
+                                  "averaging leaves NaN", f"delete those neuroids' rows from {Path(neuroids).name} and their columns from "
+                                  f"{Path(responses).name}, or record those stimuli", file=responses, field="values")
     try:
         assembly = make_assembly(
             values if values.dtype.kind == "f" else values.astype(np.float64),

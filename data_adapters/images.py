@@ -109,6 +109,9 @@ def load_fashion_mnist(split: str = "train", root: str | os.PathLike | None = No
     if labels.shape != (images.shape[0],):
         raise DataFormatError(f"{labels.shape} labels for images {images.shape}", "use matching image and label files", file=labels_path,
                               field="labels")
+    if labels.size and (labels.min() < 0 or labels.max() >= len(FASHION_MNIST_CLASSES)):
+        raise DataFormatError(f"labels span {labels.min()}..{labels.max()}; Fashion-MNIST's are 0..{len(FASHION_MNIST_CLASSES) - 1}",
+                              "use Fashion-MNIST's own idx1 label file (or the dataset-fashion-mnist package)", file=labels_path, field="labels")
     return ImageSet(images[:, None], labels.astype(np.int64), classes=FASHION_MNIST_CLASSES, name=f"fashion-mnist/{split}", **conversion)
 
 
@@ -275,10 +278,15 @@ def load_image_folder(root: str | os.PathLike, *, storage_size: int = 64, grey: 
         raise DataFormatError("no class folders found", "arrange images as root/<class_name>/<image file>", file=root, field=None)
     images, labels = [], []
     for label, cls in enumerate(classes):
+        found = 0
         for f in sorted((root / cls).iterdir()):
             if f.suffix.lower() in _IMAGE_SUFFIXES:
                 images.append(_decode(f.read_bytes(), str(f), storage_size, grey))
                 labels.append(label)
+                found += 1
+        if not found:  # an empty class would count as a class: the network's outputs and chance would be wrong
+            raise DataFormatError(f"class folder {cls!r} holds no images ({', '.join(sorted(_IMAGE_SUFFIXES))})",
+                                  f"add its images, or move the folder out of {root}", file=root / cls, field=None)
     return ImageSet(np.stack(images), labels, classes=classes, name=f"folder:{root.name}", **conversion)
 
 

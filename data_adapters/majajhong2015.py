@@ -48,11 +48,12 @@ def find_brainio_file(name: str) -> Path | None:
     return next(iter(sorted(home.rglob(name))), None)
 
 
-def open_brainio_assembly(path: str | os.PathLike) -> xr.DataArray:
-    """Open a BrainIO netCDF (either writer) as a flat ``presentation x neuroid [x time_bin]`` array."""
+def open_brainio_assembly(path: str | os.PathLike, *, where: str | None = None) -> xr.DataArray:
+    """Open a BrainIO netCDF (either writer) as a flat ``presentation x neuroid [x time_bin]`` array (``where``: how the
+    caller's users give the file, for the not-found fix)."""
     path = Path(path)
     if not path.exists():
-        raise DataFormatError("file not found", f"pass path= (on the command line --teacher-arg path=FILE), set ${ENV_VAR}, "
+        raise DataFormatError("file not found", where or f"pass path= (on the command line --teacher-arg path=FILE), set ${ENV_VAR}, "
                               "or place it in the BrainIO cache", file=path, field=None)
     try:
         ds = xr.open_dataset(path)
@@ -68,7 +69,9 @@ def open_brainio_assembly(path: str | os.PathLike) -> xr.DataArray:
     ds.close()
     for dim in ("presentation", "neuroid"):
         if dim not in da.dims:
-            raise DataFormatError(f"missing dim (dims are {da.dims})", "use a Brain-Score assembly file", file=path, field=dim)
+            raise DataFormatError(f"missing dim {dim!r} (dims are {da.dims})", "name the dims presentation (stimuli) and neuroid (sites), "
+                                  "e.g. assembly.rename({'stimulus': 'presentation', 'unit': 'neuroid'}) before writing (a Brain-Score "
+                                  "assembly file has them)", file=path, field=dim)
     if "stimulus_id" not in da.coords:
         if "image_id" not in da.coords:
             raise DataFormatError("no 'stimulus_id' or 'image_id' coord on presentation", "use a Brain-Score assembly file", file=path,
@@ -111,6 +114,14 @@ def select_endpoints(assembly: xr.DataArray, regions: Sequence[str], *, source: 
         else:
             raise DataFormatError(f"unknown region {name!r}; the file has {available}", f"choose regions from {available}", file=source,
                                   field="region")
+    owners: dict[str, str] = {}
+    for name, part in zip(regions, parts):  # IT and aIT both asked for: aIT's sites would be counted twice
+        for neuroid in part["neuroid_id"].values.tolist():
+            if neuroid in owners and owners[neuroid] != name:
+                raise DataFormatError(f"regions {owners[neuroid]!r} and {name!r} share sites (one holds the other: e.g. IT = pIT + aIT), so "
+                                      "those sites would be counted twice", "ask for one of them: e.g. V4,IT or V4,pIT,aIT", file=source,
+                                      field="region")
+            owners[neuroid] = name
     selected = xr.concat(parts, dim="neuroid") if len(parts) > 1 else parts[0]
     kept = set(selected["neuroid_id"].values.tolist())
     left = ~np.isin(assembly["neuroid_id"].values, list(kept))

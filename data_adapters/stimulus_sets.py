@@ -31,7 +31,13 @@ def read_stimulus_csv(csv: str | os.PathLike, columns: list[str] | None = None) 
                               "save it as UTF-8 CSV (e.g. from a spreadsheet: CSV UTF-8)", file=csv, field=None) from None
     if "stimulus_id" not in table:
         if "image_id" not in table:
-            raise DataFormatError("no 'stimulus_id' or 'image_id' column", "add a stimulus_id column", file=csv, field="stimulus_id")
+            only = list(table.columns)
+            separator = next((sep for sep in (";", "\t", "|") if len(only) == 1 and sep in str(only[0])), None)
+            if separator:  # one column whose name holds the real header: another separator
+                raise DataFormatError(f"one column {str(only[0])[:60]!r}: the file is separated by {separator!r}, not commas",
+                                      "save it comma-separated (e.g. from a spreadsheet: CSV UTF-8)", file=csv, field="stimulus_id")
+            raise DataFormatError(f"no 'stimulus_id' or 'image_id' column (columns: {only[:6]})", "add a stimulus_id column", file=csv,
+                                  field="stimulus_id")
         table["stimulus_id"] = table["image_id"]
     if table["stimulus_id"].isna().any():
         rows = (table.index[table["stimulus_id"].isna()] + 2).tolist()

@@ -10,13 +10,18 @@ from matplotlib.ticker import MaxNLocator
 from neurosage.analyses.results import SEARCH_TRIALS, read_table
 from neurosage.figures.output import new_figure, save_figure
 from neurosage.figures.similarity_heatmap import best_trial_similarity, draw_similarity
+from neurosage.runs.folder import RunFolder
+from neurosage.runs.trials import load_trials
 
 __all__ = ["progress", "best_similarity"]
 
 
 def progress(run_dir: Path, out_dir: Path) -> list[Path]:
     """``search_progress``: one panel each for the score, P and TG of every trial, with the running best."""
-    trials = read_table(run_dir, SEARCH_TRIALS).sort_values("tid")
+    if RunFolder(run_dir).has_journal():  # the journal is the record; trials.csv is a copy that can be cut short or edited
+        trials = load_trials(run_dir).sort_values("tid")
+    else:
+        trials = read_table(run_dir, SEARCH_TRIALS).sort_values("tid")
     ok = trials[trials.status == "ok"]
     columns = [c for c in ("score", "P", "TG") if c in ok and ok[c].notna().any()]
     fig = new_figure(figsize=(4 * len(columns), 3.4), layout="constrained")

@@ -70,7 +70,12 @@ def best_trial_similarity(search_dir: str | Path) -> tuple[xr.DataArray, dict]:
     path = Path(search_dir) / SEARCH_TRIALS_NC.path
     if not path.exists():
         raise ResultMissing("the file is missing", SEARCH_TRIALS_NC.fix, file=path)
-    with xr.open_dataset(path) as trials:
+    try:
+        opened = xr.open_dataset(path)
+    except (OSError, ValueError) as exc:  # an empty or damaged file
+        raise ResultMissing(f"the file cannot be read as netCDF ({type(exc).__name__})", "rebuild it from the journal: neurosage search RUN "
+                            "--resume (rewrites trials.csv and trials.nc)", file=path) from None
+    with opened as trials:
         if "similarity" not in trials:
             raise ResultMissing("the file has no similarity matrix (a search scored by P alone, or written by an older version)",
                                 "run a search with objective tg or p+tg", file=path)

@@ -77,6 +77,8 @@ def _refuse_unknown(parser: argparse.ArgumentParser, args: argparse.Namespace, e
     first = next((e.split("=")[0] for e in extra if e.startswith("-")), None)
     close = difflib.get_close_matches(first, flags, n=1, cutoff=0.75) if first else []
     hints = [f"did you mean {close[0]}?"] if close else []
+    if getattr(args, "command", None) in ("demo", "analyze") and extra and not extra[0].startswith("-"):
+        hints.append(f"the run folder is given with --run-dir {extra[0]}")
     if getattr(args, "command", None) == "analyze" and first and not close:
         hints.append("an analysis takes its options (e.g. compare-method, budget) from the TOML file given to --config")
     sub.error(f"unrecognized arguments: {' '.join(extra)}{''.join('; ' + h for h in hints)}")

@@ -209,7 +209,7 @@ def _run_search(args: argparse.Namespace) -> int:
                           "add --slurm-jobs N (or jobs = N in the [slurm] table), or drop the slurm options", field="slurm_jobs")
     if slurm is not None:
         require_extra("slurm", f"--slurm-jobs {slurm.jobs}", field="slurm_jobs")
-    if slurm is not None and not args.resume:  # before any Slurm job is queued
+    if not args.resume:  # before any data, teacher or Slurm work: a finished search is never trained over
         folder.refuse_existing(resume_hint="pass --resume to continue it")
     if slurm is not None and (config.scheduler or config.workers > 1):
         raise ConfigError("--slurm-jobs starts its own cluster, and " + ("--scheduler" if config.scheduler else f"--workers {config.workers}")
@@ -325,16 +325,22 @@ def _run_rdm(args: argparse.Namespace) -> int:
                           "give the search's folder: neurosage rdm RUN_DIR --trial N --teacher SPEC", field="trial")
     if args.list_layers:
         return _list_layers(args, run)
+    if run is not None:
+        from neurosage.search.weights import kept_trial
+
+        kept_trial(run, args.trial)  # a wrong folder or trial is refused before anything else
     if not args.teacher:
-        raise ConfigError("no teacher given", "pass --teacher SPEC (e.g. 'net:resnet18:layer4' or 'brain:MajajHong2015:V4,IT')", field="teacher")
+        hint = "pass --teacher SPEC (e.g. 'brain:MajajHong2015:V4,IT' or 'net:cifar_resnet-1:stack3:teacher.pt')"
+        if run is not None:
+            spec = RunFolder(run).settings().get("teacher")
+            hint += (f"; this search's teacher was --teacher {spec!r}" if spec else
+                     "; this search used the embedded ResNet teacher, whose weights are in " + str(run / "teacher") +
+                     " (pass it as 'net:cifar_resnet-<depth>:stack1,stack2,stack3:<that teacher-*.pt>')")
+        raise ConfigError("no teacher given", hint, field="teacher")
     args.rdm_method, args.compare_method = check_rsa_methods(args.rdm_method, args.compare_method)  # before any data is read
     if args.bootstrap:
         check_bootstrap(args.compare_method)
     out = check_out(args.out)
-    if run is not None:
-        from neurosage.search.weights import kept_trial
-
-        kept_trial(run, args.trial)  # a wrong folder or trial is refused before the stimuli and the teacher are built
     stimuli = _stimuli(args)
     result = compare_model(
         None if run else args.model, args.teacher, stimuli, run=run, trial=args.trial, weights=args.weights,

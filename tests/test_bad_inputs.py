@@ -36,6 +36,7 @@ from neurosage.nets.models import build_model, load_weights
 from neurosage.rsa.compare import compare_rdms
 from neurosage.rsa.rdm import RDMAlignmentError, compute_rdm, compute_rdms, stack_rdms, subsample_rdm
 from neurosage.rsa.score import combined_score
+from neurosage.runs.journal import Journal
 from neurosage.search.candidate import CandidateTask
 from neurosage.spaces import get_space
 from neurosage.spaces.cell import Genotype
@@ -1178,6 +1179,84 @@ def euclidean_rdm_overflows(tmp):
     compute_rdm(np.random.default_rng(0).normal(size=(4, 3)) * 1e300, "sqeuclidean")
 
 
+# ---------------------------------------------------------------- the fresh-eyes round of 2026-12-06 (issue 36), fixed at the cause
+
+@case(ConfigError, "the regions come from the teacher spec")
+def brain_teacher_regions_as_a_loader_argument(tmp):
+    teacher_from_spec("brain:MajajHong2015:V4,IT", random_stimuli(np.random.default_rng(0), 5), dataset_kwargs={"regions": "V1"})
+
+
+@case(ConfigError, "has an empty part")
+def teacher_spec_with_a_trailing_plus(tmp):
+    teacher_from_spec("control:pixels+", random_stimuli(np.random.default_rng(0), 5))
+
+
+@case(ConfigError, "both steps (10) and epochs (1)")
+def train_config_with_steps_and_epochs(tmp):
+    TrainConfig(steps=10, epochs=1)
+
+
+@case(DataFormatError, "holds no images")
+def image_folder_with_an_empty_class(tmp):
+    from PIL import Image
+
+    for cls in ("cat", "dog"):
+        (tmp / "imf" / cls).mkdir(parents=True)
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp / "imf" / "cat" / "a.png")
+    (tmp / "imf" / "empty").mkdir()
+    load_image_folder(tmp / "imf")
+
+
+@case(DataFormatError, "separated by ';'")
+def stimulus_csv_separated_by_semicolons(tmp):
+    (tmp / "s.csv").write_text("stimulus_id;filename\na;a.png\n")
+    read_stimulus_csv(tmp / "s.csv")
+
+
+@case(DataFormatError, "Fashion-MNIST's are 0..9")
+def fashion_mnist_labels_out_of_range(tmp):
+    write_fashion_mnist(tmp / "fm", n_train=20, n_test=10)
+    write_idx(tmp / "fm" / "train-labels-idx1-ubyte.gz", np.full(20, 42))
+    load_fashion_mnist("train", tmp / "fm")
+
+
+@case(ConfigError, "the images have no stimulus_ids")
+def brain_teacher_images_without_ids(tmp):
+    images = random_stimuli(np.random.default_rng(0), 6)
+    images.stimulus_ids = None
+    brain_teacher(average_repetitions(_rec()), images)
+
+
+@case(DataFormatError, "share sites")
+def brain_regions_that_contain_each_other(tmp):
+    from neurosage.data_adapters.majajhong2015 import select_endpoints
+
+    recording = _rec(regions=("IT", "IT", "IT", "V4"), neuroid_coords={"subregion": ["aIT", "aIT", "pIT", "V4"]})
+    select_endpoints(recording, ["IT", "aIT"])
+
+
+@case(DataFormatError, "no recorded value for some stimulus in any repetition")
+def npy_csv_neuroid_never_recorded_for_a_stimulus(tmp):
+    values = np.random.default_rng(0).normal(size=(4, 2))
+    values[0, 0] = np.nan  # stimulus a, neuroid n0: its only repetition
+    load_npy_csv(**_npy_csv(tmp, values), average=True)
+
+
+@case(ConfigError, "input channel(s)")
+def weights_of_grey_images_into_a_colour_model(tmp):
+    import torch
+
+    torch.save(build_model("cifar_resnet-1", weights="random", in_channels=1).state_dict(), tmp / "grey.pt")
+    load_weights(build_model("cifar_resnet-1", weights="random", in_channels=3), tmp / "grey.pt")
+
+
+@case(ConfigError, "got the string 'IT'")
+def noise_ceilings_of_a_string(tmp):
+    from neurosage.rsa.ceiling import noise_ceilings
+
+    noise_ceilings(_rec(), "IT")
+
+
 @pytest.mark.parametrize(("fn", "error", "mention"), CASES)
 def test_bad_input_gets_the_projects_error_naming_the_problem_and_fix(tmp_path, fn, error, mention):
     with pytest.raises(error) as info:
@@ -1252,6 +1331,13 @@ CLI_CASES = [
     pytest.param(["rdm", "cifar_resnet-1", "--teacher", "net:cifar_resnet-1:stack2", "--channels", "2"], "channels", id="rdm_two_channels"),
     pytest.param(["rdm", "cifar_resnet-1", "--teacher", "net:cifar_resnet-1:stack2", "--size", "0"], "size", id="rdm_zero_size"),
     pytest.param(["search", "{run}", "--config", "{tmp}/utf16.toml"], "UTF-16", id="search_utf16_toml"),
+    pytest.param(["search", "{run}", "--alpha", "inf", *TINY], "not a finite number", id="search_infinite_alpha"),
+    pytest.param(["analyze", "teacher_bench", "--run-dir", "{run}", "--config", "{tmp}/checkpoints.toml"], "checkpoints = [5, 10]",
+                 id="analyze_checkpoints_as_a_string"),
+    pytest.param(["search", "{run}", "--config", "{tmp}/table.toml"], "delete the [search] line", id="search_keys_under_a_table"),
+    pytest.param(["search", "{tmp}/old", "--budget", "2", *TINY], "already holds a search", id="search_forgot_resume"),
+    pytest.param(["status", "{tmp}/poolish"], "is an architecture pool", id="status_of_a_pool"),
+    pytest.param(["demo", "{tmp}/somewhere"], "--run-dir", id="demo_run_folder_as_positional"),
     pytest.param(["analyze", "predictability", "--run-dir", "{tmp}/bad.toml"], "bad.toml is a file, where a folder was needed",
                  id="analyze_run_dir_is_a_file"),
     pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "control:untrained:cifar_resnet-1:stack1:seed3", "--n-stimuli", "10"],
@@ -1268,6 +1354,11 @@ def test_cli_mistakes_are_one_line_with_a_fix_and_status_2(tmp_path, fm, capsys,
     (tmp_path / "genetic.toml").write_text('rule = "genetic"\n')
     (tmp_path / "accuracy.toml").write_text('metrics = ["accuracy"]\n')
     (tmp_path / "utf16.toml").write_text("budget = 2\n", encoding="utf-16")
+    (tmp_path / "checkpoints.toml").write_text('checkpoints = "5,10"\n')
+    (tmp_path / "table.toml").write_text("[search]\nbudget = 3\n")
+    Journal(tmp_path / "old" / "journal.sqlite")  # a folder that already holds a search
+    (tmp_path / "poolish").mkdir()
+    (tmp_path / "poolish" / "pool.json").write_text("{}")
     argv = [a.format(run=tmp_path / "run", tmp=tmp_path) for a in argv]
     if argv[0] in ("search", "rdm"):
         argv += ["--data", str(fm)]

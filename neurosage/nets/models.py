@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -179,7 +180,8 @@ def _load_pretrained(model: nn.Module, name: str, weights: str) -> None:
         raise ConfigError(
             f"the pretrained {entry} weights of {name} are not in the torch cache (nothing is downloaded at run time)",
             f"on a machine with internet run: python -c \"import torchvision; torchvision.models.get_model('{name}', weights='{weights}')\"; "
-            f"then copy {path.name} to {path.parent} here (or set TORCH_HOME); or ask for random weights explicitly",
+            f"then copy {path.name} to {path.parent} here (or set TORCH_HOME); or ask for random weights explicitly (--weights random, "
+            f"or ':random' at the end of a net: teacher spec, e.g. net:{name}:<layer>:random)",
             file=path,
         )
     load_weights(model, path)
@@ -204,13 +206,20 @@ def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several kinds for a corrupt or unsafe file
         raise ConfigError(
-            f"not a PyTorch state-dict file that can be loaded safely ({type(exc).__name__})",
-            "give a file written by torch.save(model.state_dict(), path)", file=path,
+            f"not a PyTorch state-dict file that can be loaded safely ({type(exc).__name__}"
+            f"{'; the file is empty' if not path.stat().st_size else ''})",
+            "restore the file from a copy (a search's kept weights: rerun the search with --keep-weights), or give a file written by "
+            "torch.save(model.state_dict(), path)", file=path,
         ) from None
     try:
         model.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        shapes = re.search(r"copying a param with shape torch\.Size\(\[\d+, (\d+), \d+, \d+\]\).*?current model is torch\.Size\(\[\d+, "
+                           r"(\d+), \d+, \d+\]\)", str(exc))
+        if shapes and shapes.group(1) != shapes.group(2):  # most often: the input channels (grey vs colour)
+            first = (f"the weights take {shapes.group(1)} input channel(s) where the model was built for {shapes.group(2)}: convert the images "
+                     f"to {shapes.group(1)} channel(s) (--channels {shapes.group(1)}; channels= in Python)")
         raise ConfigError(f"the weights do not fit the model ({first})", "use weights saved from the same architecture and input channels",
                           file=path) from None
     return model

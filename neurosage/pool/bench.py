@@ -149,6 +149,9 @@ def bench_teacher(
                           "brain_teacher, network_teacher), e.g. {'mine': teacher}", field="teacher")
     architectures = pool.architectures()
     trained = int(architectures.status.eq("ok").sum())
+    if trained < 5:
+        raise ConfigError(f"the pool has {trained} trained architecture(s); a bench needs at least 5 (its correlations and intervals)",
+                          "build a larger pool (n-architectures), or finish building this one", file=pool.folder.path, field="pool")
     if pool_size > trained:
         raise ConfigError(f"pool-size {pool_size} is more than the pool's {trained} trained architectures (every simulated search would "
                           "see the whole pool)", f"give a pool-size of at most {trained}", field="pool_size")

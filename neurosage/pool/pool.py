@@ -66,7 +66,8 @@ class Pool:
         from neurosage.data_adapters.imageset import ImageSet
 
         if not self.folder.pool_stimuli.is_file():
-            raise RunFolderError("the pool keeps no stimuli", "give the teacher's stimuli yourself (score_teachers takes any teacher)",
+            raise RunFolderError("the pool keeps no stimuli (stimuli.npz)", "restore stimuli.npz from a copy (build_pool wrote it), or, in "
+                                 "Python, build your teacher on the stimuli yourself and call score_teachers",
                                  file=self.folder.pool_stimuli)
         with np.load(self.folder.pool_stimuli) as stored:
             images, labels, ids = stored["images"], stored["labels"], [str(s) for s in stored["stimulus_ids"]]
@@ -122,7 +123,18 @@ class Pool:
         if not path.is_file():
             raise RunFolderError(f"the pool's table {path.name} is missing", "run build_pool on the folder again with the same settings: it "
                                  "rewrites the tables from the per-architecture records and trains only what is missing", file=path)
-        return pd.read_csv(path)
+        try:
+            table = pd.read_csv(path)
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise RunFolderError(f"the pool's table {path.name} cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0][:100]})",
+                                 "delete it and run the build again with the same settings (neurosage analyze teacher_bench, or build_pool): "
+                                 "it rewrites the tables from the per-architecture records", file=path) from None
+        records = len(list(self.folder.pool_record(0).parent.glob("arch-[0-9][0-9][0-9][0-9].json")))
+        if path == self.folder.pool_architectures and len(table) != records:
+            raise RunFolderError(f"the pool's table {path.name} lists {len(table)} architectures but {records} are recorded "
+                                 f"({self.folder.pool_record(0).parent.name}/): it was cut short or edited",
+                                 "delete it and run the build again with the same settings: it rewrites the tables from the records", file=path)
+        return table
 
     def _stored(self, step: int) -> None:
         if step not in self.spec.steps:

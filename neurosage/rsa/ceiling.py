@@ -125,6 +125,9 @@ def noise_ceilings(
     Brain-Score's convention always uses Spearman.
     """
     rdm_method, compare_method = RDM_METHODS.resolve(rdm_method), COMPARE_METHODS.resolve(compare_method)
+    if isinstance(endpoints, str):
+        raise ConfigError(f"endpoints must be a list of region names, got the string {endpoints!r}", f"pass {endpoints.split(',')!r}",
+                          field="endpoints")
     if convention not in CEILING_CONVENTIONS:
         raise ConfigError(f"unknown ceiling convention {convention!r}", f"choose one of {list(CEILING_CONVENTIONS)}", field="ceiling")
     if isinstance(n_splits, bool) or not isinstance(n_splits, int) or n_splits < 2:

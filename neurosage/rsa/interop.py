@@ -85,7 +85,7 @@ def from_rsatoolbox(rdms: Any, descriptor: str | None = None) -> xr.DataArray:
                           "give descriptor= one of those, or leave it out for stimulus_id (else rsatoolbox's index)", field="descriptor")
     else:
         key = descriptor
-    labels = np.asarray(rdms.pattern_descriptors[key])
+    labels = np.asarray(rdms.pattern_descriptors[key]) if key in rdms.pattern_descriptors else np.arange(rdms.n_cond)  # no descriptors
     rdm_desc = {k: list(v) for k, v in rdms.rdm_descriptors.items() if k != "index"}
     roi = rdm_desc.get("roi")
     names = rdm_desc.pop("name", None) or (roi if roi is not None and len(set(map(str, roi))) == len(roi) else [str(i) for i in range(rdms.n_rdm)])

@@ -39,12 +39,20 @@ def search_status(run_dir: str | Path, now: float | None = None) -> dict[str, An
         raise RunFolderError(f"{run_dir} is a file, not a run folder", f"give its folder: neurosage status {run_dir.parent}", file=run_dir)
     if not run_dir.is_dir():
         raise RunFolderError(f"{run_dir} does not exist", "give the run folder a search writes (neurosage search RUN_DIR)", file=run_dir)
+    if not folder.has_journal() and folder.pool_file.is_file():
+        built = "being built" if folder.running_driver() is not None else "built"
+        raise RunFolderError(f"{run_dir} is an architecture pool ({built}), not a search", f"its progress is in "
+                             f"{folder.pool_architectures.name} (one row per trained architecture); bench a teacher on it with: "
+                             f"neurosage bench {run_dir} --teacher SPEC", file=run_dir)
     if not folder.has_journal() and (driver := folder.running_driver()) is not None:
         raise SearchNotStarted(f"the search in {run_dir} has not started a trial yet: its driver (pid {driver.get('pid')} on {driver.get('host')}, "
                              f"since {driver.get('started')}) is preparing data and teacher or waiting for workers (on Slurm: squeue)",
                              "ask again in a while (neurosage status --watch keeps asking)", file=run_dir)
     if not folder.has_journal():
         subs = folder.searches_below()
+        if folder.provenance_file.is_file() and folder.settings().get("budget") is not None:
+            raise RunFolderError(f"{run_dir} holds a search's run record but its journal ({JOURNAL_FILE}) is gone", "restore "
+                                 f"{JOURNAL_FILE} from a copy (it is the record of every trial), or start a new run folder", file=run_dir)
         hint = f"give one of its searches, e.g. {run_dir / subs[0]}" if subs else "give the run folder a search writes (neurosage search RUN_DIR)"
         raise RunFolderError(f"{run_dir} holds no search journal ({JOURNAL_FILE})", hint, file=run_dir)
     if not folder.provenance_file.is_file():

@@ -66,7 +66,7 @@ def write_trial_tables(journal: Journal, run_dir: str | Path | RunFolder, attrs:
     endpoints = next((r["endpoints"] for r in records if r.get("endpoints")), None)
     layers = next((r["layers"] for r in records if r.get("layers")), None)
     if endpoints:
-        s = np.array([[r.get("S", {}).get(e, np.nan) for e in endpoints] for r in records], dtype=float)
+        s = np.array([[(r.get("S") or {}).get(e, np.nan) for e in endpoints] for r in records], dtype=float)
         ds["S"] = (("trial", "endpoint"), s)
         ds = ds.assign_coords(endpoint=endpoints)
     if endpoints and layers:

@@ -207,6 +207,8 @@ def _evaluate(genotype: str, task: CandidateTask, seed: int, record: dict[str, A
         problem = _nonfinite(net, record)
     if problem:  # every stored score is finite: a blown-up network is diverged, not scored
         log.warning("candidate diverged: %s", problem)
-        record.update(status="diverged", error=f"diverged: {problem}", score=None)
+        # no accuracy or similarity of a diverged network is a result: none is kept (NaN in the tables; the error says what happened)
+        record.update(status="diverged", error=f"diverged: {problem}", score=None, P=None, top5=None, TG=None, TG_ceiled=None, S=None,
+                      S_ceiled=None, similarity=None)
     elif weights_floor is not None and record["score"] >= weights_floor:
         record["weights"] = state_bytes(net)  # after scoring: the recalibrated BatchNorm statistics P and TG saw

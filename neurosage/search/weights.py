@@ -164,7 +164,8 @@ def kept_trial(run_dir: str | Path | RunFolder, trial: int | None = None) -> tup
             raise ConfigError("the search has no finished, scored trial", "wait until a trial has finished", file=journal, field="trial")
         trial = min(ok, key=lambda r: (-r["score"], r["tid"]))["tid"]
         if trial not in entries:
-            raise ConfigError(f"the best trial ({trial}) has no kept weights", f"give a kept one with --trial (kept: {sorted(entries)})",
+            raise ConfigError(f"the best trial ({trial}) has no kept weights", f"give a kept one: --trial N, trial=N in Python (kept: "
+                              f"{sorted(entries)})",
                               file=folder.provenance_file, field="trial")
     elif isinstance(trial, bool) or not isinstance(trial, int):
         raise ConfigError(f"trial must be a trial id (an int), got {trial!r}", f"give one of the kept trials: {sorted(entries)}", field="trial")
@@ -173,7 +174,8 @@ def kept_trial(run_dir: str | Path | RunFolder, trial: int | None = None) -> tup
                           f"{_span(sorted(rows))})", f"give one of the kept trials: {sorted(entries)}", file=journal, field="trial")
     elif trial not in entries:
         raise ConfigError(f"trial {trial}'s weights were not kept (the search keeps the best {kept.get('keep')}: trials {sorted(entries)})",
-                          "give one of those with --trial, or run the search with a larger --keep-weights", file=folder.provenance_file,
+                          "give one of those (--trial N; trial=N in Python), or run the search with a larger --keep-weights",
+                          file=folder.provenance_file,
                           field="trial")
     weights = folder.file(entries[trial]["file"])
     if not weights.is_file():

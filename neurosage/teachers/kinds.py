@@ -116,6 +116,10 @@ def recording_teacher(spec: str, args: list[str], stimuli: Any, *, device: str |
                       rdm_method: str = "correlation", compare_method: str = "pearson") -> Teacher:
     """Kind ``brain``: regions of a registered neural dataset (its RDMs are computed on the CPU; ``device`` is not used)."""
     dataset, regions = _fields(spec, args, 2, 2, "brain:<dataset>:<region,...>")
+    if "regions" in dataset_kwargs:
+        raise ConfigError(f"the regions come from the teacher spec ({regions!r} in {spec!r}), and a loader argument regions= "
+                          f"({dataset_kwargs['regions']!r}) was given too", f"drop --teacher-arg regions (teacher_args) and name the regions in "
+                          f"the spec, e.g. brain:{dataset}:{dataset_kwargs['regions']}", field="teacher_args")
     loader = get_entry(dataset, "neural").factory
     trials = {"average": False} if "average" in inspect.signature(loader).parameters and "average" not in dataset_kwargs else {}
     names = [r.strip() for r in regions.split(",")]
@@ -179,6 +183,9 @@ def teacher_from_spec(
     ``rdm_method`` and ``compare_method`` (:mod:`neurosage.rsa.methods`) travel with the teacher and score its candidates.
     """
     rdm_method, compare_method = check_rsa_methods(rdm_method, compare_method)
+    if not isinstance(spec, str) or any(not part.strip() for part in spec.split("+")):
+        raise ConfigError(f"teacher spec {spec!r} has an empty part" + (" (a '+' with nothing on one side)" if "+" in str(spec) else ""),
+                          "write one spec, or specs joined by '+', e.g. brain:MajajHong2015:V4,IT+net:cifar_resnet-1:stack3", field="teacher")
     kinds = {part.strip().partition(":")[0] for part in str(spec).split("+")}
     if dataset_kwargs and kinds <= IGNORE_LOADER_ARGUMENTS:  # nothing would read them: a typo'd spec, or arguments meant for a recording
         raise ConfigError(f"loader arguments {sorted(dataset_kwargs)} were given, but teacher {spec!r} has no recording to load "

@@ -208,12 +208,18 @@ def brain_teacher(
                           field="endpoints")
     names = list(endpoints) if endpoints is not None else regions(assembly)
     ids = getattr(images, "stimulus_ids", None)
+    if images is not None and ids is None:
+        raise ConfigError("the images have no stimulus_ids, so they cannot be paired with the recording's stimuli",
+                          "set images.stimulus_ids (one id per image, as the recording's stimulus_id), or load them with their stimulus "
+                          "CSV (load_stimulus_images)", field="stimulus_ids")
     if ids is not None:
         recorded = np.asarray(assembly[STIMULUS_ID].values).astype(str)
         missing = sorted(set(map(str, ids)) - set(recorded))
         if missing:
-            raise ConfigError(f"{len(missing)} stimulus image(s) have no recording, e.g. {missing[:3]}",
-                              "use the images of the recording's stimulus set (their stimulus ids must be recorded)", field="stimulus_id")
+            raise ConfigError(f"{len(missing)} of the {len(ids)} stimulus image(s) have no recording, e.g. {[str(m) for m in missing[:3]]} "
+                              f"(the recording's ids look like {[str(r) for r in recorded[:2]]})",
+                              "use the images of the recording's stimulus set (their stimulus ids must be recorded; on the command line "
+                              "--teacher-images FOLDER_OR_ZIP with the stimulus CSV naming each file)", field="stimulus_id")
         assembly = assembly.isel(presentation=np.flatnonzero(np.isin(recorded, np.asarray(ids).astype(str))))  # the stimuli scored
     for name, part in select_regions(assembly, names, coord=REGION).items():
         if part.sizes["neuroid"] < 2:

@@ -87,6 +87,10 @@ class TrainConfig:
     bn_recalibration: int = 10
 
     def __post_init__(self) -> None:
+        if self.steps is not None and self.epochs is not None:
+            raise ConfigError(f"both steps ({self.steps}) and epochs ({self.epochs}) set the training budget", "give one of them: "
+                              "TrainConfig(steps=N) or TrainConfig(epochs=x) (on the command line premature-steps or premature-epochs)",
+                              field="epochs")
         if self.steps is not None and (isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1):
             raise ConfigError(f"training steps must be a positive integer, got {self.steps!r}", "set premature-steps (or steps) to 1 or more",
                               field="steps")

@@ -258,3 +258,11 @@ def test_an_array_descriptor_comes_back_as_an_array(rng):
     back = to_rsatoolbox(from_rsatoolbox(theirs))
     assert isinstance(back.descriptors["noise"], np.ndarray) and np.array_equal(back.descriptors["noise"], noise)
     assert back.descriptors["note"] == "x"
+
+
+def test_rsatoolbox_rdms_without_any_pattern_descriptor_are_labelled_by_position(rng):
+    """rsatoolbox's calc_rdm of a Dataset without obs_descriptors has no pattern descriptors at all (was a bare KeyError)."""
+    theirs = rsatoolbox.rdm.calc_rdm(rsatoolbox.data.Dataset(rng.normal(size=(5, 3))))
+    ours = from_rsatoolbox(theirs)
+    assert list(ours.condition_row.values) == [0, 1, 2, 3, 4]
+    np.testing.assert_allclose(ours.values[0], theirs.get_matrices()[0], atol=0)

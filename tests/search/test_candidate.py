@@ -20,6 +20,7 @@ def test_record_has_scores_matrix_and_costs():
 def test_divergence_and_errors_are_records():
     rec = evaluate_candidate(str(get_space("pnas", 2).sample(0)), tiny_task(lr=1e15, steps=20), seed=0)
     assert rec["status"] == "diverged" and "loss became" in rec["error"]
+    assert all(rec.get(k) is None for k in ("P", "TG", "score", "S", "similarity"))  # no accuracy of a diverged network is a result
     bad = evaluate_candidate("normal: nonsense", tiny_task(), seed=0)
     assert bad["status"] == "failed" and "cannot parse" in bad["error"]
 
