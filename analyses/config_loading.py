@@ -187,8 +187,8 @@ def load_config(cls: type[C], path: str | Path | None = None, *, base: dict[str,
             values[name] = value = float(value)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             kind = "list" if expected is tuple else expected.__name__
-            listed = value.split(",") if isinstance(value, str) else [value]
-            inside = ", ".join(p.strip() if p.strip().lstrip("-").replace(".", "", 1).isdigit() else repr(p.strip()) for p in listed)
+            listed = [p.strip() for p in value.split(",")] if isinstance(value, str) else [str(value)]
+            inside = ", ".join(p if p.lstrip("-").replace(".", "", 1).isdigit() else repr(p) for p in listed)
             how = (f"write it in brackets, e.g. {name.replace('_', '-')} = [{inside}]".replace("'", '"') if expected is tuple else
                    f"write {name.replace('_', '-')} as a {kind}" + (" (TOML: no quotes)" if isinstance(value, str) else ""))
             raise ConfigError(f"{name.replace('_', '-')} = {value!r} is a {type(value).__name__}, not a {kind}", how, file=path, field=name)

@@ -13,6 +13,7 @@ import logging
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -89,7 +90,8 @@ def winner_controls(run_dir: Path, setup: Setup, config: DemoConfig) -> pd.DataF
     from neurosage.teachers.controls import controls_for, pixel_teacher, untrained_teacher
 
     assert setup.teacher is not None
-    teacher, methods = setup.teacher, {"rdm_method": config.rdm_method, "compare_method": config.compare_method}
+    teacher = setup.teacher
+    methods: dict[str, Any] = {"rdm_method": config.rdm_method, "compare_method": config.compare_method}
     if config.teacher:
         controls = {k: v for k, v in controls_for(config.teacher, teacher.images, seeds=(config.seed,), device=config.device, **methods).items()
                     if k != "category"}

@@ -244,7 +244,8 @@ def compare_model(
     else:
         raise ConfigError(f"teacher must be a Teacher or a teacher spec, got {type(teacher).__name__}",
                           "give e.g. 'brain:MajajHong2015:V4,IT' with stimuli=, or a Teacher", field="teacher")
-    net, name, described, default = resolve_model(model, run=run, trial=trial, weights=weights, in_channels=teacher.images.image_shape[0])
+    images: Any = teacher.images
+    net, name, described, default = resolve_model(model, run=run, trial=trial, weights=weights, in_channels=images.image_shape[0])
     if layers is None:
         if default is None:
             raise ConfigError(f"layers are required for {name}", f"list them with: neurosage rdm {name} --list-layers", field="layers")
@@ -267,9 +268,10 @@ def compare_model(
         (log.warning if layers_too else log.info)("rdm-method %s: %s no repetitions, so their RDMs are %s", teacher.rdm_method,
                                                   "the teacher's and the model's layers have" if layers_too else "the model's layers have",
                                                   layer_method)
+    record: dict[str, Any] = dict(getattr(net, "neurosage_trial", None) or {})
     if run is not None:  # the search's own subsampling and seed: its scores of the trial are reproduced
-        record = net.neurosage_trial
-        searched = {k: v for k, v in net.neurosage_rdm.items() if k in ("subsample_features", "n_subsamples")}
+        recorded_rdm: dict[str, Any] = dict(getattr(net, "neurosage_rdm", None) or {})
+        searched = {k: v for k, v in recorded_rdm.items() if k in ("subsample_features", "n_subsamples")}
         rdm = rdm or RDMOptions(**searched)
         seed = int(record.get("seed", 0)) if seed is None else seed
     shown = Teacher(teacher.rdms, model_inputs(net, teacher.images)) if convert else teacher

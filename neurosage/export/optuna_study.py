@@ -132,7 +132,7 @@ def _trial(row: dict[str, Any], vals: dict[str, int], names: list[str], distribu
     attrs = {k: _plain(row.get(k)) for k in _ATTRS if _plain(row.get(k)) is not None}
     trial = optuna.trial.create_trial(
         state=optuna.trial.TrialState.COMPLETE if ok else optuna.trial.TrialState.FAIL,
-        values=[float(v) for v in values] if ok else None, user_attrs={"tid": int(row["tid"]), **attrs},
+        values=[float(v) for v in values if v is not None] if ok else None, user_attrs={"tid": int(row["tid"]), **attrs},
         params=params, distributions={label: distributions[label] for label in params},
     )
     started = _plain(row.get("started"))

@@ -208,10 +208,10 @@ def linear_cka(x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, *, un
     if grams[0].shape != grams[1].shape:
         raise ConfigError(f"x and y have {grams[0].shape[-1]} and {grams[1].shape[-1]} conditions", "give both the same conditions in the same order",
                           field="y")
-    value = float(_cka_from_grams(grams[0], grams[1])[0, 0])
-    if not math.isfinite(value):  # e.g. unbiased HSIC of a Gram that is all centring noise
-        raise ConfigError(f"linear CKA is undefined for these patterns ({value})", "use the biased estimator or more conditions", field="x")
-    return value
+    cka = float(_cka_from_grams(grams[0], grams[1])[0, 0])
+    if not math.isfinite(cka):  # e.g. unbiased HSIC of a Gram that is all centring noise
+        raise ConfigError(f"linear CKA is undefined for these patterns ({cka})", "use the biased estimator or more conditions", field="x")
+    return cka
 
 
 def _refuse_not_euclidean(rdms: xr.DataArray, compare: str) -> None:

@@ -433,7 +433,8 @@ def poisson_distance(patterns: torch.Tensor) -> np.ndarray:
         raise ConfigError(f"poisson RDMs need non-negative patterns (spike counts or rates), got {int((values < 0).sum())} negative value(s)",
                           "use rdm-method correlation or sqeuclidean for signed data (network layers, z-scored responses)", field="rdm_method")
     dataset = Dataset(values, obs_descriptors={"conds": np.arange(len(values))})
-    return np.asarray(calc_rdm(dataset, method="poisson", descriptor="conds").get_matrices()[0], dtype=np.float64)
+    rdms: Any = calc_rdm(dataset, method="poisson", descriptor="conds")  # one Dataset: one RDMs object
+    return np.asarray(rdms.get_matrices()[0], dtype=np.float64)
 
 
 def crossnobis_distance(patterns: torch.Tensor, *, conditions: np.ndarray, folds: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 
 from neurosage.core.errors import TrainingDiverged
 
@@ -68,7 +69,7 @@ class DivergenceWatch:
         The file or folder the run writes (named in the message).
     """
 
-    def __init__(self, what: str, lr: float | None, fix: str, where: object = None):
+    def __init__(self, what: str, lr: float | None, fix: str, where: str | os.PathLike[str] | None = None):
         self.what, self.lr, self.fix, self.where = what, lr, fix, where
         self.finished = 0
         self.diverged = 0
