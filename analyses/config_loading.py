@@ -214,6 +214,9 @@ def _from_toml(path: Path, known: list[str]) -> dict[str, Any]:
     table = raw.get("teacher")
     if isinstance(table, dict):
         table = {k.replace("-", "_"): v for k, v in table.items()}
+        if "spec" not in table:
+            raise ConfigError("the [teacher] table has no spec", 'add spec = "brain:<dataset>:<regions>" (or net:..., sim:..., control:...) '
+                              "to the [teacher] table; its other keys are the loader's arguments", file=path, field="teacher")
         raw["teacher"] = table.pop("spec", None)
         if "images" in table:
             raw["teacher_images"] = table.pop("images")

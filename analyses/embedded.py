@@ -34,7 +34,7 @@ from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError, NeurosageError
 from neurosage.data_adapters.images import load_stimulus_images
 from neurosage.data_adapters.imageset import ImageSet
-from neurosage.data_adapters.registry import get_entry, load_images
+from neurosage.data_adapters.registry import get_entry, load_images, loader_arguments
 from neurosage.nets.models import cifar_resnet
 from neurosage.rsa.rdm import ROW
 from neurosage.rsa.score import check_objective
@@ -196,11 +196,20 @@ def check_config(config: EmbeddedConfig) -> None:
         given = "teacher arguments" if config.teacher_args else "teacher images"
         raise ConfigError(f"{given} were given without a teacher spec, so they would be ignored (the embedded ResNet teacher would be used)",
                           "add --teacher SPEC (e.g. brain:MajajHong2015:V4,IT), or drop them", field="teacher")
+    for part in (config.teacher or "").split("+"):  # a brain teacher's loader arguments: names, types and the required ones, first
+        kind, _, rest = part.strip().partition(":")
+        if kind == "brain" and rest:
+            dataset = rest.split(":")[0]
+            loader_arguments(get_entry(dataset, "neural").factory, {k: v for k, v in dict(config.teacher_args).items() if k != "regions"},
+                             dataset)
     if isinstance(config, SearchOptions):
         check_objective(config.objective, config.alpha)
         SEARCHERS.get(config.algo)
         config.premature  # TrainConfig checks the premature budget and bn_recalibration
         check_threads(config.candidate_threads)
+        if config.batch_size > config.n_train:  # legal (tiny runs), but not what the numbers say: said once, and run.json keeps both
+            log.warning("batch-size %d is more than n-train %d: every batch is the whole training set of %d images (set batch-size to at "
+                        "most n-train for batches of the size asked)", config.batch_size, config.n_train, config.n_train)
 
 
 def embedded_setup(config: EmbeddedConfig, run_dir: str | Path, *, with_teacher: bool = True) -> Setup:
@@ -212,6 +221,10 @@ def embedded_setup(config: EmbeddedConfig, run_dir: str | Path, *, with_teacher:
     check_config(config)
     run_dir = Path(run_dir)
     train_full, evaluation = load_split(config, "train"), load_split(config, "eval")
+    present = np.unique(np.asarray(train_full.labels.cpu() if hasattr(train_full.labels, "cpu") else train_full.labels))
+    if len(present[present >= 0]) < 2:  # one class: every accuracy would be 1 and nothing could be compared
+        raise ConfigError(f"the training images of {train_full.name} are of {len(present)} class(es); a search needs at least 2",
+                          "give a dataset of several classes (an image folder: one sub-folder per class)", field="data")
     if config.teacher_images and with_teacher:  # a recording's own stimulus images
         stimuli, n_stimuli = recording_stimuli(config, train_full.image_shape), 0
     else:

@@ -246,6 +246,8 @@ def compare_model(
                           "give e.g. 'brain:MajajHong2015:V4,IT' with stimuli=, or a Teacher", field="teacher")
     images: Any = teacher.images
     net, name, described, default = resolve_model(model, run=run, trial=trial, weights=weights, in_channels=images.image_shape[0])
+    if isinstance(layers, str):
+        raise ConfigError(f"layers must be a list of layer names, got the string {layers!r}", f"pass {layers.split(',')!r}", field="layers")
     if layers is None:
         if default is None:
             raise ConfigError(f"layers are required for {name}", f"list them with: neurosage rdm {name} --list-layers", field="layers")

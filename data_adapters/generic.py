@@ -57,6 +57,9 @@ def load_npy_csv(
     for path in (responses, stimuli, neuroids):
         if not os.path.isfile(path):
             raise DataFormatError("file not found", "check the path (responses .npy, stimuli .csv, neuroids .csv)", file=path, field=None)
+    if str(responses).lower().endswith(".npz"):
+        raise DataFormatError("an .npz archive, not one .npy array", "save the responses with np.save(path, array) (one array, "
+                              "presentations x neuroids)", file=responses, field="responses")
     try:
         values = np.load(responses, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:  # EOFError: an empty or truncated file

@@ -101,7 +101,7 @@ def load_fashion_mnist(split: str = "train", root: str | os.PathLike | None = No
         raise DataFormatError(f"Fashion-MNIST has no split {split!r}", "use 'train' or 'test'", file=None, field="split")
     images_path = _find(root, f"{prefix}-images-idx3-ubyte")
     images = read_idx(images_path)
-    if images.ndim != 3 or images.dtype != np.uint8:
+    if images.ndim != 3 or images.dtype != np.uint8 or images.shape[1:] != (28, 28):
         raise DataFormatError(f"images are {images.dtype} of shape {images.shape}, expected uint8 (N, 28, 28)",
                               "use Fashion-MNIST's own idx3 image file", file=images_path, field="images")
     labels_path = _find(root, f"{prefix}-labels-idx1-ubyte")
@@ -285,8 +285,10 @@ def load_image_folder(root: str | os.PathLike, *, storage_size: int = 64, grey: 
                 labels.append(label)
                 found += 1
         if not found:  # an empty class would count as a class: the network's outputs and chance would be wrong
-            raise DataFormatError(f"class folder {cls!r} holds no images ({', '.join(sorted(_IMAGE_SUFFIXES))})",
-                                  f"add its images, or move the folder out of {root}", file=root / cls, field=None)
+            nested = [p.name for p in (root / cls).iterdir() if p.is_dir()]
+            fix = (f"the classes seem to be one level down: give {root / cls} as the folder (--data {root / cls})" if nested else
+                   f"add its images, or move the folder out of {root}")
+            raise DataFormatError(f"class folder {cls!r} holds no images ({', '.join(sorted(_IMAGE_SUFFIXES))})", fix, file=root / cls, field=None)
     return ImageSet(np.stack(images), labels, classes=classes, name=f"folder:{root.name}", **conversion)
 
 
@@ -374,7 +376,12 @@ def _folder_reader(root: Path) -> Callable[[str], tuple[str, bytes]]:
             candidate = root.joinpath(*parts[i:])
             if candidate.is_file():
                 return str(candidate), candidate.read_bytes()
-        raise DataFormatError(f"image {name!r} not found", "point images= at the folder holding the stimulus files", file=root, field="filename")
+        hint = "point images= (--teacher-images) at the folder holding the stimulus files"
+        if Path(root).is_dir():
+            other_case = [p.name for p in Path(root).iterdir() if p.name.lower() == Path(name).name.lower()]
+            if other_case:
+                hint = f"the folder has {other_case[0]!r}: the names differ in case (file names are case-sensitive); fix the CSV's filename column"
+        raise DataFormatError(f"image {name!r} not found", hint, file=root, field="filename")
 
     return read
 

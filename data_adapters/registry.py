@@ -119,6 +119,11 @@ def loader_arguments(factory: Callable[..., Any], kwargs: dict[str, Any], datase
                               f"use one of {known} (neurosage datasets {dataset} lists them)", field=key)
         expected = hints.get(key) if key in named else _CONVERSION.get(key)
         out[key] = _typed(value, expected, key, dataset)
+    required = [p.name for p in named.values() if p.default is p.empty and p.name not in out and p.name != "regions"]
+    if required:  # the loader would fail with Python's "missing required argument"
+        raise ConfigError(f"dataset {dataset!r} needs the loader argument(s) {required}, which were not given",
+                          f"give them as --teacher-arg {required[0]}=VALUE (teacher_args in Python; a [teacher] table in TOML); "
+                          f"neurosage datasets {dataset} lists every argument", field=required[0])
     return out
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from neurosage.analyses.config_loading import field_docs, field_types, load_config
 from neurosage.analyses.settings import DemoConfig, SearchConfig
-from neurosage.core.errors import ConfigError
+from neurosage.core.errors import ConfigError, RunFolderError
 from neurosage.core.extras import require_extra
 from neurosage.runs.folder import RunFolder
 
@@ -161,6 +161,14 @@ def _run_demo(args: argparse.Namespace) -> int:
     from neurosage.analyses.demo import run_demo
 
     config = config_from_args(DemoConfig, args)
+    demo_dir = RunFolder(args.run_dir)
+    if demo_dir.has_journal():
+        raise RunFolderError(f"{demo_dir.path} holds a search (journal.sqlite); the demo writes two searches of its own beside their summary",
+                             "give the demo another --run-dir", file=demo_dir.path)
+    demo_dir.refuse_foreign("the demo's run folder")
+    if config.objective != "p+tg":
+        raise ConfigError(f"objective = {config.objective!r}: the demo always runs one search by P + alpha TG and one by P, and compares "
+                          "them", "leave out --objective (or run neurosage search RUN --objective ... for one search)", field="objective")
     if config.scheduler and config.workers > 1:
         raise ConfigError("--scheduler and --workers both name a cluster", "give one of them", field="scheduler")
     if config.workers > 1:
@@ -211,6 +219,7 @@ def _run_search(args: argparse.Namespace) -> int:
         require_extra("slurm", f"--slurm-jobs {slurm.jobs}", field="slurm_jobs")
     if not args.resume:  # before any data, teacher or Slurm work: a finished search is never trained over
         folder.refuse_existing(resume_hint="pass --resume to continue it")
+        folder.refuse_foreign("a search's run folder")
     if slurm is not None and (config.scheduler or config.workers > 1):
         raise ConfigError("--slurm-jobs starts its own cluster, and " + ("--scheduler" if config.scheduler else f"--workers {config.workers}")
                           + " names another", "give one executor: --slurm-jobs N, --scheduler ADDRESS or --workers N", field="slurm_jobs")
@@ -316,7 +325,7 @@ def _stimuli(args: argparse.Namespace):
 
 
 def _run_rdm(args: argparse.Namespace) -> int:
-    from neurosage.analyses.model_comparison import check_out, compare_model
+    from neurosage.analyses.model_comparison import RDM_OUTPUTS, check_out, compare_model
     from neurosage.rsa.methods import check_bootstrap, check_rsa_methods
 
     run = Path(args.model) if Path(args.model).is_dir() else None
@@ -341,12 +350,17 @@ def _run_rdm(args: argparse.Namespace) -> int:
     if args.bootstrap:
         check_bootstrap(args.compare_method)
     out = check_out(args.out)
+    if args.weights is not None and run is not None:
+        raise ConfigError("--weights was given with a search's run folder, whose trial has its own kept weights",
+                          "drop --weights (or pass the trial's genotype string as MODEL with --weights FILE)", field="weights")
     stimuli = _stimuli(args)
     result = compare_model(
         None if run else args.model, args.teacher, stimuli, run=run, trial=args.trial, weights=args.weights,
         layers=args.layers.split(",") if args.layers else None, convert=args.size is None and args.channels is None,  # the user's conversion wins
         n_bootstrap=args.bootstrap, rdm_method=args.rdm_method, compare_method=args.compare_method, cache_dir=out / "cache",
         teacher_args=teacher_args(args), device=args.device)
+    for stale in RDM_OUTPUTS - {"cache"}:  # an earlier comparison's files (e.g. its category figures) never stay beside these
+        (out / stale).unlink(missing_ok=True)
     paths = result.save(out) + result.plot(out)
     _print_scores(f"{result.model}: {result.weights}", result.teacher, result.scores)
     print(f"written in {out}: {', '.join(path.name for path in paths)} (teacher cache in {out / 'cache'})")

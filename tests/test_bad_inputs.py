@@ -1257,6 +1257,85 @@ def noise_ceilings_of_a_string(tmp):
     noise_ceilings(_rec(), "IT")
 
 
+# ---------------------------------------------------------------- the after-round of 2026-12-06 (issue 36), fixed at the cause
+
+@case(ConfigError, "needs the loader argument(s) ['stimuli', 'neuroids']")
+def npy_csv_without_its_stimuli_and_neuroids(tmp):
+    load_neural("npy-csv", responses=str(_npy_csv(tmp)["responses"]))
+
+
+@case(DataFormatError, "an .npz archive")
+def npy_csv_responses_saved_as_npz(tmp):
+    files = _npy_csv(tmp)
+    np.savez(tmp / "r.npz", np.zeros((4, 2)))
+    load_npy_csv(tmp / "r.npz", files["stimuli"], files["neuroids"])
+
+
+@case(DataFormatError, "expected uint8 (N, 28, 28)")
+def fashion_mnist_images_of_another_size(tmp):
+    write_fashion_mnist(tmp / "fm", n_train=20, n_test=10)
+    write_idx(tmp / "fm" / "train-images-idx3-ubyte.gz", np.zeros((20, 28, 27)))
+    load_fashion_mnist("train", tmp / "fm")
+
+
+@case(ConfigError, "momentum must lie in [0, 1)")
+def train_config_momentum_above_one(tmp):
+    TrainConfig(steps=5, momentum=1.5)
+
+
+@case(ConfigError, "weight_decay must be a non-negative number")
+def train_config_negative_weight_decay(tmp):
+    TrainConfig(steps=5, weight_decay=-1)
+
+
+@case(ConfigError, "unknown method 'spearmann'")
+def correlation_with_a_misspelt_method(tmp):
+    from neurosage.stats.paired import correlation
+
+    correlation([1, 2, 3], [3, 1, 2], method="spearmann")
+
+
+@case(ConfigError, "x has 3 values and y 2")
+def correlation_of_unequal_lengths(tmp):
+    from neurosage.stats.paired import correlation
+
+    correlation([1, 2, 3], [3, 1])
+
+
+@case(ConfigError, "the [teacher] table has no spec")
+def toml_teacher_table_without_spec(tmp):
+    (tmp / "t.toml").write_text('[teacher]\npath = "a.nc"\n')
+    load_config(SearchConfig, tmp / "t.toml")
+
+
+@case(ConfigError, "space must be a search space object")
+def run_search_given_a_space_name(tmp):
+    from helpers import tiny_task
+    from neurosage.search.driver import run_search
+
+    run_search(tmp / "run", "pnas", tiny_task(), budget=1, progress=False)
+
+
+@case(DataFormatError, "the names differ in case")
+def stimulus_file_names_in_another_case(tmp):
+    from PIL import Image
+
+    (tmp / "imgs").mkdir()
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp / "imgs" / "stim0.png")
+    (tmp / "s.csv").write_text("stimulus_id,filename\ns0,STIM0.PNG\n")
+    load_stimulus_images(tmp / "s.csv", tmp / "imgs")
+
+
+@case(DataFormatError, "the classes seem to be one level down")
+def image_folder_given_one_level_up(tmp):
+    from PIL import Image
+
+    for cls in ("cat", "dog"):
+        (tmp / "imf" / "train" / cls).mkdir(parents=True)
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp / "imf" / "train" / cls / "a.png")
+    load_image_folder(tmp / "imf")
+
+
 @pytest.mark.parametrize(("fn", "error", "mention"), CASES)
 def test_bad_input_gets_the_projects_error_naming_the_problem_and_fix(tmp_path, fn, error, mention):
     with pytest.raises(error) as info:
@@ -1338,6 +1417,10 @@ CLI_CASES = [
     pytest.param(["search", "{tmp}/old", "--budget", "2", *TINY], "already holds a search", id="search_forgot_resume"),
     pytest.param(["status", "{tmp}/poolish"], "is an architecture pool", id="status_of_a_pool"),
     pytest.param(["demo", "{tmp}/somewhere"], "--run-dir", id="demo_run_folder_as_positional"),
+    pytest.param(["demo", "--run-dir", "{run}", "--objective", "tg", *TINY], "the demo always runs one search by P + alpha TG",
+                 id="demo_with_an_objective"),
+    pytest.param(["search", "{tmp}/datalike", "--budget", "1", *TINY], "holds other files", id="search_into_a_data_folder"),
+    pytest.param(["demo", "--run-dir", "{tmp}/old", *TINY], "holds a search", id="demo_into_a_search_folder"),
     pytest.param(["analyze", "predictability", "--run-dir", "{tmp}/bad.toml"], "bad.toml is a file, where a folder was needed",
                  id="analyze_run_dir_is_a_file"),
     pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "control:untrained:cifar_resnet-1:stack1:seed3", "--n-stimuli", "10"],
@@ -1359,6 +1442,8 @@ def test_cli_mistakes_are_one_line_with_a_fix_and_status_2(tmp_path, fm, capsys,
     Journal(tmp_path / "old" / "journal.sqlite")  # a folder that already holds a search
     (tmp_path / "poolish").mkdir()
     (tmp_path / "poolish" / "pool.json").write_text("{}")
+    (tmp_path / "datalike").mkdir()
+    (tmp_path / "datalike" / "train-images-idx3-ubyte.gz").write_bytes(b"")
     argv = [a.format(run=tmp_path / "run", tmp=tmp_path) for a in argv]
     if argv[0] in ("search", "rdm"):
         argv += ["--data", str(fm)]

@@ -70,6 +70,10 @@ def export_optuna(run_dir: str | Path, storage: str, study: str | None = None, *
     objective = settings.get("objective", "p+tg")
     names = ["P"] if objective == "p" else ["P", "TG"]
     url, name = storage_url(storage), study or run_dir.resolve().name
+    database = Path(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else None
+    if update and database is not None and not database.is_file():  # opening it would create an empty database
+        raise ConfigError(f"{database} does not exist, so there is no study to update", "export it first without --update", file=database,
+                          field="storage")
     try:
         existing = optuna.study.get_all_study_names(storage=url)
     except Exception as exc:  # an unreachable or foreign database

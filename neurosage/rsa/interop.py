@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 _PREFIX = "descriptor_"
 _ENCODED = "json_encoded_descriptors"
 _ARRAYS = "array_descriptors"
+#: An rsatoolbox descriptor marking RDMs made from one neurosage RDM (not a stack), so the round trip gives one RDM back.
+_SINGLE = "neurosage_single_rdm"
 
 
 def to_rsatoolbox(rdms: xr.DataArray) -> Any:
@@ -42,7 +44,8 @@ def to_rsatoolbox(rdms: xr.DataArray) -> Any:
     from rsatoolbox.rdm import RDMs
 
     check_rdms(rdms, "rdms")
-    stack = rdms if STACK in rdms.dims else rdms.expand_dims({STACK: [str(rdms.attrs.get("name", "rdm"))]})
+    single = STACK not in rdms.dims
+    stack = rdms if not single else rdms.expand_dims({STACK: [str(rdms.attrs.get("name", "rdm"))]})
     descriptor = rdms.attrs.get("descriptor", STIMULUS_ID)
     method = rdms.attrs.get("method", "correlation")
     rdm_descriptors: dict[Hashable, Any] = {"name": [str(n) for n in stack[STACK].values]}
@@ -53,6 +56,8 @@ def to_rsatoolbox(rdms: xr.DataArray) -> Any:
     arrays = set(json.loads(rdms.attrs.get(_ARRAYS, "[]")))
     descriptors = {k[len(_PREFIX):]: (np.asarray(json.loads(v)) if k in arrays else json.loads(v)) if k in encoded else v
                    for k, v in rdms.attrs.items() if k.startswith(_PREFIX)}
+    if single:
+        descriptors[_SINGLE] = True  # from_rsatoolbox gives one RDM back, not a stack of one
     return RDMs(
         dissimilarities=np.atleast_2d(upper_triangle(stack)),
         dissimilarity_measure=_rsatoolbox_measures().get(method, method),
@@ -104,5 +109,7 @@ def from_rsatoolbox(rdms: Any, descriptor: str | None = None) -> xr.DataArray:
     arrays = [_PREFIX + k for k, v in descriptors.items() if isinstance(v, np.ndarray)]
     if arrays:
         attrs[_ARRAYS] = json.dumps(arrays)  # those of them that were arrays (e.g. crossnobis' noise): arrays again on the way back
-    return xr.DataArray(rdms.get_matrices(), dims=(STACK, ROW, COL), coords=coords, attrs={k: v for k, v in attrs.items() if v is not None})
+    single = bool(attrs.pop(_PREFIX + _SINGLE, False)) and rdms.n_rdm == 1
+    out = xr.DataArray(rdms.get_matrices(), dims=(STACK, ROW, COL), coords=coords, attrs={k: v for k, v in attrs.items() if v is not None})
+    return out.isel({STACK: 0}, drop=True) if single else out
 

@@ -152,6 +152,15 @@ class RunFolder:
         if self.has_journal():
             raise RunFolderExists(f"{self.path} already holds {what}", f"{resume_hint}, or choose another run folder", file=self.path)
 
+    def refuse_foreign(self, what: str = "a run folder") -> None:
+        """Refuse a folder that holds files but no run of neurosage (a data folder given as the run folder by mistake)."""
+        if not self.path.is_dir() or self.provenance_file.is_file() or self.has_journal():
+            return
+        entries = sorted(p.name for p in self.path.iterdir() if p.name not in layout.RUN_FILES and not p.name.startswith("."))
+        if entries:
+            raise RunFolderError(f"{self.path} holds other files (e.g. {entries[:3]}) and no neurosage run, so it cannot be {what}",
+                                 "give a new or empty folder (it is created)", file=self.path)
+
     def searches_below(self) -> list[Path]:
         """Sub-folders (one or two levels down) that hold a search, e.g. an analysis' searches."""
         found = sorted(p.parent for p in self.path.glob(f"*/*/{layout.JOURNAL_FILE}")) + \

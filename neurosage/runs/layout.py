@@ -7,7 +7,7 @@ from __future__ import annotations
 
 __all__ = ["JOURNAL_FILE", "PROVENANCE_FILE", "LOCK_FILE", "LOG_FILE", "IN_FLIGHT_FILE", "SEARCHER_STATE", "CHANNEL_STATE",
            "TRIALS_CSV", "TRIALS_NC", "WEIGHTS_DIR", "SLURM_DIR", "weight_file", "POOL_FILE", "POOL_RECORDS_DIR", "POOL_ARCHITECTURES",
-           "POOL_CHECKPOINTS", "POOL_WEIGHTS_DIR", "POOL_STIMULI", "POOL_RDMS_DIR"]
+           "POOL_CHECKPOINTS", "POOL_WEIGHTS_DIR", "POOL_STIMULI", "POOL_RDMS_DIR", "RUN_FILES"]
 
 #: The append-only SQLite journal of a search (one row per proposal, one per finished trial).
 JOURNAL_FILE = "journal.sqlite"
@@ -44,3 +44,8 @@ POOL_RDMS_DIR = "layer-rdms"
 def weight_file(tid: int) -> str:  # RunFolder.weight_files reads the same pattern back
     """The kept weights of trial ``tid``, relative to the run folder (as ``run.json`` records it)."""
     return f"{WEIGHTS_DIR}/trial-{tid}.pt"
+
+#: Every name a run of neurosage writes at the top of its folder (a folder holding only these is a run's, even before its
+#: run.json exists: a session that stopped while its teacher trained); ``teacher`` is the cached teacher, ``figures`` the plots.
+RUN_FILES = frozenset({JOURNAL_FILE, PROVENANCE_FILE, LOCK_FILE, LOG_FILE, IN_FLIGHT_FILE, SEARCHER_STATE, CHANNEL_STATE, TRIALS_CSV,
+                       TRIALS_NC, WEIGHTS_DIR, SLURM_DIR, "teacher", "figures"})

@@ -149,7 +149,8 @@ def status_json(status: dict[str, Any]) -> str:
     """:func:`search_status` as one line of JSON: ``last_finished`` as ISO 8601 UTC, durations in seconds, NaN as null."""
     from neurosage.runs.trials import iso_time
 
-    out = {**status, "last_finished": iso_time(status.get("last_finished"))}
+    started = _timestamp(status.get("started"))  # run.json's "+0000" form: the same Z form as the other times
+    out = {**status, "last_finished": iso_time(status.get("last_finished")), "started": iso_time(started) if started else status.get("started")}
     return json.dumps(_nulled(out), default=str, allow_nan=False)
 
 

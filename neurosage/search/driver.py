@@ -177,6 +177,9 @@ class Search:
         """Refuse settings that cannot work, before the run folder is written."""
         if not resume:
             self.folder.refuse_existing()
+        if isinstance(self.space, str) or not hasattr(self.space, "decisions"):
+            raise ConfigError(f"space must be a search space object, got {self.space!r}", "pass neurosage.get_space(name), e.g. "
+                              "get_space('pnas', n_blocks=2) or get_space('layers-10')", field="space")
         check_budget(self.budget)
         if isinstance(self.fail_fast, bool) or not isinstance(self.fail_fast, int) or self.fail_fast < 1:
             raise ConfigError(f"fail_fast must be at least 1, got {self.fail_fast!r}", "use the default (3)", field="fail_fast")

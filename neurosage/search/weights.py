@@ -150,7 +150,11 @@ def kept_trial(run_dir: str | Path | RunFolder, trial: int | None = None) -> tup
                           field="run_dir")
     record = folder.require_record()
     kept = record.get("weights") or {}
-    entries = {int(e["trial"]): e for e in kept.get("trials", [])}
+    entries = {int(e["trial"]): e for e in kept.get("trials", []) if folder.file(e["file"]).is_file()}  # the files still there
+    if not entries and kept.get("trials"):
+        raise ConfigError(f"none of the kept trials' weight files remains in {folder.path / 'weights'}",
+                          "restore weights/ from a copy, or continue the search with neurosage search RUN --resume --keep-weights N (it keeps "
+                          "the weights of the trials it runs)", file=folder.path / "weights", field="trial")
     if not entries:
         why = f"keep-weights = {kept['keep']}" if "keep" in kept else "it ran before neurosage kept weights"
         raise ConfigError(f"this search kept no trial weights ({why})",

@@ -50,8 +50,11 @@ class PairedResult:
 
 
 def correlation(x: np.ndarray, y: np.ndarray, method: str = "pearson") -> float:
-    """Pearson or Spearman correlation (NaN when either side is constant)."""
+    """Pearson or Spearman correlation (NaN when either side is constant); ``method`` and the lengths are checked."""
+    choice(method, "method", _METHODS)
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.shape != y.shape:
+        raise ConfigError(f"x has {len(x)} values and y {len(y)}", "give one value of each per item, in the same order", field="y")
     if method == "spearman":
         x, y = scipy.stats.rankdata(x), scipy.stats.rankdata(y)
     if np.std(x) == 0 or np.std(y) == 0:

@@ -531,7 +531,8 @@ def cv_alpha(p, tg, target, alphas: Sequence[float] | np.ndarray | None = None, 
         raise ConfigError("the held-out combined scores are constant", "check p and tg", field="tg")
     if alpha_all == float(grid.max()) and grid.max() > 0:
         log.warning("cv_alpha: the best alpha on all %d architectures is the grid's largest (%g): P and TG may be on different scales "
-                    "(P in percent?); widen alphas or pass standardise=True", n, alpha_all)
+                    "(P in percent?); a wider alpha grid or standardised scores (cv_alpha(alphas=..., standardise=True) in Python) "
+                    "may choose another", n, alpha_all)
     comparison = compare_correlations(held_out, p, y, n_bootstrap=n_bootstrap, seed=seed)
     r_p = scipy.stats.pearsonr(p, y).statistic
     return {"r_cv": float(r_p + comparison.estimate), "r_p": float(r_p), "delta_r": comparison.estimate,

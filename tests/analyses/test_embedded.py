@@ -55,3 +55,14 @@ def test_embedded_setup_splits_by_the_rule(tmp_path, tiny_fmnist):
 def test_too_many_stimuli_is_a_clear_error(tmp_path, tiny_fmnist):
     with pytest.raises(ValueError, match="n_stimuli must be between 3 and 79"):
         embedded_setup(EmbeddedConfig(data=str(tiny_fmnist), n_stimuli=200), tmp_path)
+
+
+def test_a_batch_larger_than_the_training_set_is_said(caplog):
+    import logging
+
+    from neurosage.analyses.embedded import check_config
+    from neurosage.analyses.settings import SearchConfig
+
+    with caplog.at_level(logging.WARNING):
+        check_config(SearchConfig(n_train=40, batch_size=64))
+    assert "batch-size 64 is more than n-train 40" in caplog.text

@@ -79,11 +79,16 @@ def test_wrong_runs_and_trials_are_refused_before_any_work(searched, tiny_fmnist
     assert f"trial {missing} is not a finished trial" in err and "journal.sqlite" in err
     assert main(["rdm", str(tmp_path), *base]) == 2  # a folder that is not a search's
     assert "not a search's run folder" in capsys.readouterr().err
+    assert main(["rdm", str(searched), "--weights", "random", *base]) == 2
+    assert "--weights was given with a search's run folder" in capsys.readouterr().err
+    assert main(["rdm", str(searched), "--data", str(tiny_fmnist)]) == 2  # no teacher: this search's own is suggested
+    assert "this search used the embedded ResNet teacher" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
     stimuli = teacher_stimuli(EmbeddedConfig(data=str(tiny_fmnist), n_stimuli=20))
     for kwargs, needle in [({"model": "cifar_resnet-1", "run": searched}, "both given"), ({"trial": 1, "model": "cifar_resnet-1"}, "without run="),
                            ({"model": "cifar_resnet-1"}, "layers are required"), ({"model": 3}, "model must be"),
-                           ({"model": "cifar_resnet-1", "layers": ["stack1", "stack1"]}, "twice")]:
+                           ({"model": "cifar_resnet-1", "layers": ["stack1", "stack1"]}, "twice"),
+                           ({"model": "cifar_resnet-1", "layers": "stack1"}, "got the string")]:
         with pytest.raises(ConfigError, match=needle):
             compare_model(teacher=TEACHER, stimuli=stimuli, **kwargs)
     with pytest.raises(ConfigError, match="needs stimuli"):

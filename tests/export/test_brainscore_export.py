@@ -231,3 +231,13 @@ def test_the_export_checks_that_its_model_py_rebuilds_the_network(searched, tmp_
     with pytest.raises(ConfigError, match="my_plugin_op") as exc:  # an op a plug-in registered is not in the vendored code
         _verify(copy, net, spec["input"])
     _one_fix(exc)
+
+
+def test_an_export_whose_weight_files_are_all_gone_says_so_once(searched, tmp_path):
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(searched["run"], run)
+    shutil.rmtree(run / "weights")
+    with pytest.raises(ConfigError, match="none of the kept trials' weight files remains"):
+        export_brainscore(run)

@@ -266,3 +266,12 @@ def test_rsatoolbox_rdms_without_any_pattern_descriptor_are_labelled_by_position
     ours = from_rsatoolbox(theirs)
     assert list(ours.condition_row.values) == [0, 1, 2, 3, 4]
     np.testing.assert_allclose(ours.values[0], theirs.get_matrices()[0], atol=0)
+
+
+def test_one_rdm_round_trips_to_one_rdm(rng):
+    """to_rsatoolbox of a single RDM and back gives a single RDM (compare_rdms of two single RDMs is a scalar), a stack a stack."""
+    a, b = (compute_rdm(rng.normal(size=(6, 4)), labels=list("abcdef")) for _ in range(2))
+    back = from_rsatoolbox(to_rsatoolbox(a))
+    assert back.dims == a.dims and float(compare_rdms(back, b)) == pytest.approx(float(compare_rdms(a, b)))
+    stack = stack_rdms({"V4": a})
+    assert from_rsatoolbox(to_rsatoolbox(stack)).dims == stack.dims
