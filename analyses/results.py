@@ -22,7 +22,8 @@ __all__ = [
     "PREDICTABILITY_RECORDS", "PREDICTABILITY_ARCHITECTURES", "PREDICTABILITY_CORRELATIONS", "SEARCH_CURVES", "SEARCH_SUMMARY",
     "SEARCH_MATURE", "CELL_TABLE", "CELL_RERANK", "TABLE4", "TABLE4_RERANK", "SEARCH_TRIALS", "SEARCH_TRIALS_NC",
     "DEMO_CURVES", "DEMO_MATURE", "DEMO_CONTROLS", "CHANNEL_TRIALS", "CHANNEL_TABLE", "CHANNEL_CORRELATIONS",
-    "TEACHER_BENCH_VALUE", "TEACHER_BENCH_TEACHERS", "TEACHER_BENCH_SELECTION",
+    "TEACHER_BENCH_VALUE", "TEACHER_BENCH_TEACHERS", "TEACHER_BENCH_SELECTION", "TEACHER_BENCH_SCORES", "TEACHER_BENCH_ARCHITECTURES",
+    "TEACHER_BENCH_CHECKPOINTS",
 ]
 
 
@@ -177,6 +178,17 @@ TEACHER_BENCH_VALUE = ResultFile(
                                         "partial_p", "spearman", "kendall", "topk_precision"),
     _analysis("teacher_bench"), "every measure (S_i and TG of each teacher and control, P, the rivals) against each target: r and the partial r "
     "given P with paired bootstrap intervals, rank metrics",
+)
+TEACHER_BENCH_SCORES = ResultFile(
+    "teacher_bench/records/scores.csv", ("teacher", "endpoint", "arch", "step", "S"), _analysis("teacher_bench"),
+    "S_i of every teacher endpoint for every architecture at every stored step",
+)
+TEACHER_BENCH_ARCHITECTURES = ResultFile(
+    "teacher_bench/records/architectures.csv", ("arch", "status", "M_short"), _analysis("teacher_bench"),
+    "the pool's architectures with their targets",
+)
+TEACHER_BENCH_CHECKPOINTS = ResultFile(
+    "teacher_bench/records/checkpoints.csv", ("arch", "step", "P"), _analysis("teacher_bench"), "P of every architecture at every stored step",
 )
 TEACHER_BENCH_TEACHERS = ResultFile(
     "teacher_bench/records/teachers.csv", ("teacher", "depth", "epochs", "test_top1"), _analysis("teacher_bench"),

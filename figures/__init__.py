@@ -42,6 +42,9 @@ for _name, _target, _inputs, _description in (
      "channel search: final networks and metric-accuracy correlations"),
     ("teacher_value", "teacher_value:make", (R.TEACHER_BENCH_VALUE, R.TEACHER_BENCH_TEACHERS),
      "the teacher bench: what each teacher endpoint adds to P (partial r) against the teacher's accuracy, controls beside"),
+    ("teacher_curves", "teacher_value:curves", (R.TEACHER_BENCH_VALUE, R.TEACHER_BENCH_SCORES, R.TEACHER_BENCH_CHECKPOINTS,
+                                                R.TEACHER_BENCH_ARCHITECTURES),
+     "the teacher bench's Figures 2 and 3 per teacher: r of P and each TG at every step; r(P + alpha TG) over alpha"),
     ("teacher_bench_tables", "teacher_value:tables", (R.TEACHER_BENCH_VALUE, R.TEACHER_BENCH_TEACHERS, R.TEACHER_BENCH_SELECTION),
      "the teacher bench's tables: the primary test, the rivals in the field's metrics, the simulated search"),
 ):

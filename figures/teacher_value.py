@@ -8,10 +8,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from neurosage.analyses.results import TEACHER_BENCH_SELECTION, TEACHER_BENCH_TEACHERS, TEACHER_BENCH_VALUE, read_table
+from neurosage.analyses.results import (
+    TEACHER_BENCH_ARCHITECTURES,
+    TEACHER_BENCH_CHECKPOINTS,
+    TEACHER_BENCH_SCORES,
+    TEACHER_BENCH_SELECTION,
+    TEACHER_BENCH_TEACHERS,
+    TEACHER_BENCH_VALUE,
+    read_table,
+)
 from neurosage.figures.output import new_figure, save_figure, save_table
 
-__all__ = ["make", "tables", "primary_table", "rival_table", "selection_summary", "targets_table", "alpha_summary", "docs_tables",
+__all__ = ["make", "curves", "tables", "primary_table", "rival_table", "selection_summary", "targets_table", "alpha_summary", "docs_tables",
            "DOCS_TABLES"]
 
 _ENDPOINTS = ("stack1", "stack2", "stack3")
@@ -169,3 +177,49 @@ def docs_tables(records: Path) -> dict[str, str]:
         "selection": selection_summary(pd.read_csv(records / "selection.csv")),
     }
     return {name: made[name].to_markdown(index=False, floatfmt=".3g") for name in DOCS_TABLES}
+
+
+def curves(run_dir: Path, out_dir: Path, target: str = "M_short") -> list[Path]:
+    """Figures 2 and 3 of the paper, per teacher, from the bench's records: (left) r with ``target`` of P and of each
+    teacher's TG at every stored step, with 95% intervals; (right) r(P + alpha TG, ``target``) against alpha at the last
+    step, one line per teacher, P alone at alpha = 0 (the paper's Figure 2 sweeps the same)."""
+    value = read_table(run_dir, TEACHER_BENCH_VALUE)
+    scores, checkpoints = read_table(run_dir, TEACHER_BENCH_SCORES), read_table(run_dir, TEACHER_BENCH_CHECKPOINTS)
+    architectures = read_table(run_dir, TEACHER_BENCH_ARCHITECTURES)
+    rows = value[value.target == target]
+    teachers = [t for t in dict.fromkeys(scores.teacher) if t not in _CONTROLS]
+    fig = new_figure(figsize=(11, 4.2), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    steps = sorted(rows.step.unique())
+    for k, name in enumerate(["P", *(f"TG:{t}" for t in teachers), *(f"TG:{c}" for c in _CONTROLS)]):
+        line = rows[rows.measure == name].set_index("step").reindex(steps)
+        if line.r.isna().all():
+            continue
+        style = {"color": "k", "lw": 2} if name == "P" else {"color": f"C{k}", "ls": "--" if name.split(":")[1] in _CONTROLS else "-"}
+        left.errorbar(np.asarray(steps) + 0.15 * (k - 3), line.r, yerr=[line.r - line.r_low, line.r_high - line.r], marker="o", ms=3,
+                      capsize=2, label=name.replace("TG:", "TG "), **style)
+    left.axhline(0, color="grey", lw=0.8)
+    left.set_xlabel("premature training steps (0: at initialisation)")
+    left.set_ylabel(f"r with {target} (95% bootstrap CI)")
+    left.set_title("Figure 3 per teacher: what each score says at each step", fontsize=10)
+    left.legend(fontsize=6, loc="upper left", ncol=2)
+    left.grid(alpha=0.3)
+    last = max(steps)
+    ok = architectures[architectures.status == "ok"].set_index("arch")[target]
+    p = checkpoints[checkpoints.step == last].set_index("arch").P.reindex(ok.index)
+    alphas = np.linspace(0, 4, 33)
+    for k, teacher in enumerate([*teachers, *_CONTROLS], start=1):
+        picked = scores[(scores.teacher == teacher) & (scores.step == last)]
+        if picked.empty:
+            continue
+        tg = picked.groupby("arch").S.mean().reindex(ok.index)
+        both = pd.concat([p, tg, ok], axis=1, keys=["P", "TG", "y"]).dropna()
+        r = [np.corrcoef(both.P + a * both.TG, both.y)[0, 1] for a in alphas]
+        right.plot(alphas, r, color=f"C{k}", ls="--" if teacher in _CONTROLS else "-", label=f"P + alpha TG {teacher}")
+    right.axhline(float(np.corrcoef(p.dropna(), ok.reindex(p.dropna().index))[0, 1]), color="k", lw=1, ls=":", label="P alone")
+    right.set_xlabel("alpha")
+    right.set_ylabel(f"r(P + alpha TG, {target}) at step {last}")
+    right.set_title("Figure 2 per teacher: the combination over alpha (in sample)", fontsize=10)
+    right.legend(fontsize=7)
+    right.grid(alpha=0.3)
+    return save_figure(fig, out_dir, "teacher_curves")

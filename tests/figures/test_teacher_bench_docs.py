@@ -38,3 +38,12 @@ def test_the_records_are_small_complete_and_from_the_planned_run():
     assert len(architectures) == 128 and architectures.M_long.notna().sum() == 24 and architectures.M_short_2.notna().sum() == 16
     value = pd.read_csv(RECORDS / "value.csv")
     assert {"M_short", "M_long"} <= set(value.target) and set(value.step) == {0, 5, 10, 20}
+
+
+def test_the_bench_figures_are_drawn_from_the_committed_records(tmp_path):
+    from neurosage.figures.teacher_value import curves, make
+
+    (tmp_path / "teacher_bench").mkdir()
+    (tmp_path / "teacher_bench" / "records").symlink_to(RECORDS)
+    paths = make(tmp_path, tmp_path / "figures") + curves(tmp_path, tmp_path / "figures")
+    assert all(p.stat().st_size > 10_000 for p in paths if p.suffix == ".png")
