@@ -20,6 +20,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -379,6 +380,10 @@ class _Session:
                         tid, vals = pending.pop(fut)
                         try:
                             record = fut.result()
+                        except CancelledError:  # its worker was lost and the cluster forgot the task: the candidate is not at fault
+                            log.warning("worker lost, trial %d resubmitted", tid)
+                            pending[submit(tid, str(self.searcher.genotype(vals)))] = (tid, vals)
+                            continue
                         except Exception as exc:  # the worker itself failed (not the candidate)
                             record = {"genotype": str(self.searcher.genotype(vals)), "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
                         with deferred():  # a signal waits until this trial's bookkeeping is complete

@@ -55,6 +55,8 @@ class DaskExecutor:
 
     def wait_any(self, futures: list, on_wait: Callable[[], None] | None = None, poll: float = 10.0) -> list:
         """The futures done once at least one is; ``on_wait`` is called before and every ``poll`` seconds while waiting."""
+        from concurrent.futures import CancelledError
+
         from distributed import wait
 
         while True:
@@ -64,6 +66,8 @@ class DaskExecutor:
                 done, _ = wait(futures, return_when="FIRST_COMPLETED", timeout=poll if on_wait is not None else None)
             except TimeoutError:
                 continue
+            except CancelledError:  # a future the scheduler forgot (its worker died holding it): returned as done, its result raises
+                return [f for f in futures if f.status == "cancelled"] or list(futures[:1])
             return list(done)
 
     def placement(self, futures: list) -> dict[Any, str | None]:

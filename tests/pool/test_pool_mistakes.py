@@ -98,7 +98,7 @@ def test_other_commands_on_a_pool_folder_say_what_it_is(pool, capsys):
     assert "holds an architecture pool, not a search" in capsys.readouterr().err
     assert main(["export", "brainscore", folder]) == 2
     assert "holds no search journal" in capsys.readouterr().err
-    with pytest.raises(NeurosageError, match="no search journal"):
+    with pytest.raises(NeurosageError, match="is an architecture pool .built., not a search.*neurosage bench"):
         from neurosage.runs.status import search_status
 
         search_status(pool.folder.path)

@@ -45,6 +45,8 @@ def test_compute_rdm(data, method):
         assert np.isfinite(rdm.values).all() and np.allclose(rdm.values, rdm.values.T) and np.allclose(np.diag(rdm.values), 0)
         if method in ("euclidean", "cosine", "sqeuclidean") and np.ptp(data, axis=1).min() > 1e-6:
             expected = scipy.spatial.distance.squareform(scipy.spatial.distance.pdist(data, method))
+            if method == "sqeuclidean":  # neurosage's (rsatoolbox's euclidean) is per feature
+                expected = expected / data.shape[1]
             np.testing.assert_allclose(rdm.values, expected, atol=1e-8)
 
 
