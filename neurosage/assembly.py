@@ -103,7 +103,8 @@ def make_assembly(
         Accept NaNs (raw trials to be averaged with :func:`average_repetitions`).
 
     The assembly carries what Brain-Score reads from the start (:func:`brainio_coords`: ``image_id`` = ``stimulus_id``,
-    ``neuroid_num``; ``layer`` when named ``"activations"``), so a plain ``.to_netcdf`` is readable by BrainIO too.
+    ``neuroid_num``), so a plain ``.to_netcdf`` is readable by BrainIO too; activations get ``layer`` when written
+    (:func:`write_assembly`), from their region as it is then.
     """
     values = np.asarray(values)
     if values.ndim not in (2, 3):
@@ -132,7 +133,9 @@ def make_assembly(
         coords["time_bin_end"] = (TIME_BIN, np.asarray(ends))
         dims = dims + (TIME_BIN,)
     assembly = xr.DataArray(values, dims=dims, coords=coords, name=name, attrs=dict(attrs or {}))
-    return brainio_coords(validate(assembly, allow_nan=allow_nan))  # Brain-Score-readable from creation (image_id, neuroid_num)
+    # Brain-Score-readable from creation (image_id, neuroid_num); an activations' layer coord is added when written, so it follows
+    # its region as it is then
+    return brainio_coords(validate(assembly, allow_nan=allow_nan), layer=False)
 
 
 def _column(values: Column, n: int, key: str, dim: str) -> np.ndarray:
@@ -409,7 +412,7 @@ def _tiling_bins(starts: np.ndarray, ends: np.ndarray, inside: np.ndarray) -> np
     return np.asarray(chain)
 
 
-def brainio_coords(assembly: xr.DataArray) -> xr.DataArray:
+def brainio_coords(assembly: xr.DataArray, *, layer: bool = True) -> xr.DataArray:
     """``assembly`` with what BrainIO and Brain-Score read: ``image_id`` (= ``stimulus_id``) when absent, so that the
     presentation dim has two coords and BrainIO's ``gather_indexes`` keeps ``stimulus_id`` by name (a dim's only coord
     becomes the dim's index); ``neuroid_num`` (the position) when absent, so that ``assembly.sel(region="V4")`` in
@@ -419,7 +422,7 @@ def brainio_coords(assembly: xr.DataArray) -> xr.DataArray:
         assembly = assembly.assign_coords(image_id=(PRESENTATION, np.asarray(assembly[STIMULUS_ID].values)))
     if NEUROID in assembly.dims and "neuroid_num" not in assembly.coords:
         assembly = assembly.assign_coords(neuroid_num=(NEUROID, np.arange(assembly.sizes[NEUROID])))
-    if assembly.name == "activations" and REGION in assembly.coords and "layer" not in assembly.coords:
+    if layer and assembly.name == "activations" and REGION in assembly.coords and "layer" not in assembly.coords:
         assembly = assembly.assign_coords(layer=(NEUROID, np.asarray(assembly[REGION].values)))
     return assembly
 
