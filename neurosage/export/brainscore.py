@@ -215,7 +215,7 @@ def export_brainscore(
     identifier = _check_name(_default_name(run_dir, tid) if name is None else name)
     folder = Path(out) if out is not None else run_dir / "brainscore" / re.sub(r"[-.]", "_", identifier)
     _check_out(folder)
-    settings = {**input_settings(run), "storage_size": STORAGE_SIZE}
+    settings = {**input_settings(run, record), "storage_size": STORAGE_SIZE}
     network = dict(kept.get("network") or {})
     genotype = str(chosen["genotype"])
     modules = endpoint_modules(net)

@@ -192,10 +192,11 @@ def _span(tids: list[int]) -> str:
     return "none" if not tids else f"{tids[0]}..{tids[-1]}" if tids == list(range(tids[0], tids[-1] + 1)) else str(tids)
 
 
-def input_settings(run_dir: str | Path | RunFolder) -> dict[str, Any]:
-    """Channels, side, mean and std of a search's candidates' input, from ``run.json`` (what rebuilds their conversion)."""
+def input_settings(run_dir: str | Path | RunFolder, record: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Channels, side, mean and std of a search's candidates' input, from ``run.json`` (what rebuilds their conversion;
+    ``record``: the run record when the caller has read it already)."""
     folder = RunFolder(run_dir)
-    kept = folder.require_record().get("weights") or {}
+    kept = (record if record is not None else folder.require_record()).get("weights") or {}
     shape = kept.get("input_shape")
     if not shape or len(shape) != 3 or shape[1] != shape[2]:
         raise ConfigError(f"the run records no square input shape for its candidates (got {shape!r})",
@@ -224,8 +225,9 @@ def kept_network(run_dir: str | Path | RunFolder, trial: int | None = None) -> A
 
     folder = RunFolder(run_dir)
     chosen, entry = kept_trial(folder, trial)
-    kept = folder.require_record()["weights"]
-    settings = input_settings(folder)
+    record = folder.require_record()  # read once: the network, the input and the RDM settings all come from it
+    kept = record["weights"]
+    settings = input_settings(folder, record)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         net = build_network(str(chosen["genotype"]), num_classes=int(kept["num_classes"]), in_channels=settings["channels"],
@@ -234,7 +236,7 @@ def kept_network(run_dir: str | Path | RunFolder, trial: int | None = None) -> A
     conversion = {k: v for k, v in settings.items() if v is not None}
     chosen = {**chosen, "best_layer": chosen.get("best_layer") or entry.get("best_layer")}
     for key, value in {"name": f"{folder.path.resolve().name} trial {chosen['tid']}", "weights": f"weights from {entry['path']}",
-                       "weights_file": entry["path"], "rdm": dict(folder.require_record().get("settings", {}).get("candidate_rdm") or {}),
+                       "weights_file": entry["path"], "rdm": dict(record.get("settings", {}).get("candidate_rdm") or {}),
                        "preprocessing": conversion, "layers": [e for e in net.endpoints if e not in ("stem", "pool")],
                        "trial": chosen}.items():
         setattr(net, f"neurosage_{key}", value)
