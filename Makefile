@@ -13,7 +13,7 @@ RUN_DIR ?= runs/demo
 PAPER_DIR ?= runs/paper
 ANALYSES = predictability search_comparison cell_search neuro_search channel_search
 
-.PHONY: venv test lint types test-interop demo paper bench fashion-mnist clean
+.PHONY: venv test lint types test-interop test-slurm demo paper bench fashion-mnist clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,22 @@ types: venv
 # Brain-Score in a venv of its own (built once from the package index, cached in ~/.cache/neurosage-interop-venv)
 test-interop: venv
 	$(PY) -m pytest -q -m interop tests/test_interop_brainscore.py
+
+# The Slurm tests on a single-node Slurm of this machine (scripts/slurm-local.sh; Debian's slurm-wlm and munge, installed when
+# we may: root or passwordless sudo); skipped, with the reason, where none can run. About 2 min.
+SLURM_DIR ?= /tmp/neurosage-slurm-test
+test-slurm: venv
+	@if ! command -v slurmctld >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO=none; fi; \
+	  if [ "$$SUDO" != none ]; then \
+	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurm-wlm munge >/dev/null 2>&1 || \
+	    { $$SUDO apt-get update -q >/dev/null 2>&1; $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurm-wlm munge >/dev/null 2>&1; } || \
+	    echo "slurm-wlm could not be installed; the Slurm tests will say why they skip"; \
+	  fi; \
+	fi
+	@conf=$$(SLURMCTLD_PORT=$${SLURMCTLD_PORT:-6917} SLURMD_PORT=$${SLURMD_PORT:-6918} scripts/slurm-local.sh start $(SLURM_DIR) | sed -n 's/^export SLURM_CONF=//p'); \
+	  SLURM_CONF=$$conf $(PY) -m pytest -q -m slurm tests/search/test_slurm.py; rc=$$?; \
+	  scripts/slurm-local.sh stop $(SLURM_DIR); exit $$rc
 
 # The embedded default's data: Debian's dataset-fashion-mnist, installed here when we may (root or passwordless sudo).
 fashion-mnist:

@@ -201,14 +201,14 @@ class SearchConfig(SearchOptions, EmbeddedConfig):
     dashboard: str | None = None
     #: Slurm worker jobs to run candidates in (a dask-jobqueue SLURMCluster kept at this many jobs; closed at the end)
     slurm_jobs: int | None = None
-    #: Slurm partition of the worker jobs (default: the cluster's default partition)
+    #: Slurm partition of the worker jobs (default: the site's jobqueue.yaml queue, else Slurm's default partition)
     slurm_partition: str | None = None
-    #: cores of each Slurm job (each runs as many candidates at once)
-    slurm_cores: int = 1
-    #: memory of each Slurm job, e.g. 4GB
-    slurm_memory: str = "4GB"
-    #: walltime of each Slurm job, e.g. 01:00:00 (a job that ends is replaced)
-    slurm_walltime: str = "01:00:00"
+    #: cores of each Slurm job, each running as many candidates at once (default: the site's jobqueue.yaml, else 1)
+    slurm_cores: int | None = None
+    #: memory of each Slurm job, e.g. 4GB (default: the site's jobqueue.yaml, else 4GB)
+    slurm_memory: str | None = None
+    #: walltime of each Slurm job, e.g. 01:00:00; a job that ends is replaced (default: the site's jobqueue.yaml, else 01:00:00)
+    slurm_walltime: str | None = None
     #: GPUs per Slurm job (--gres=gpu:N; 0: none)
     slurm_gpus: int = 0
     #: extra #SBATCH directives of each job, e.g. ["--account=lab", "--qos=short"]

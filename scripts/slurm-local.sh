@@ -5,6 +5,10 @@
 #   scripts/slurm-local.sh stop  [DIR]   # stops the three daemons by their pid files
 #   scripts/slurm-local.sh status [DIR]
 #
+# Ports: SLURMCTLD_PORT (default 6817) and SLURMD_PORT (default 6818), e.g. when a Slurm already listens on this machine
+# or two of these run side by side: SLURMCTLD_PORT=7817 SLURMD_PORT=7818 scripts/slurm-local.sh start /tmp/slurm2
+# A port already in use is refused before anything starts.
+#
 # Needs Debian's slurm-wlm and munge (apt-get install slurm-wlm munge) and root (slurmd and munged run as root here).
 # Everything lives in DIR (default /tmp/neurosage-slurm): configuration, munge key and socket, spool, state and logs;
 # nothing under /etc is touched. One partition, `debug`, with this machine's CPUs and memory.
@@ -13,6 +17,8 @@ set -euo pipefail
 action=${1:-}
 dir=${2:-${NEUROSAGE_SLURM_DIR:-/tmp/neurosage-slurm}}
 host=$(hostname -s)
+ctld_port=${SLURMCTLD_PORT:-6817}
+slurmd_port=${SLURMD_PORT:-6818}
 
 die() { echo "slurm-local: $*" >&2; exit 1; }
 
@@ -24,6 +30,13 @@ start() {
     if [ -f "$dir/slurmctld.pid" ] && kill -0 "$(cat "$dir/slurmctld.pid")" 2>/dev/null; then
         echo "export SLURM_CONF=$dir/slurm.conf"; return 0
     fi
+    for port in "$ctld_port" "$slurmd_port"; do
+        case "$port" in ''|*[!0-9]*) die "port '$port' is not a number; fix: SLURMCTLD_PORT=7817 SLURMD_PORT=7818" ;; esac
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            die "port $port is in use (another Slurm?); fix: SLURMCTLD_PORT=N SLURMD_PORT=M scripts/slurm-local.sh start DIR with free ports"
+        fi
+    done
+    [ "$ctld_port" != "$slurmd_port" ] || die "SLURMCTLD_PORT and SLURMD_PORT are both $ctld_port; fix: give two ports"
     mkdir -p "$dir"/{munge,spool,state,log}
     chmod 700 "$dir/munge"
     [ -f "$dir/munge/munge.key" ] || mungekey --create --keyfile="$dir/munge/munge.key"
@@ -40,8 +53,8 @@ SlurmdUser=root
 AuthType=auth/munge
 AuthInfo=socket=$dir/munge/munge.socket
 CredType=cred/munge
-SlurmctldPort=6817
-SlurmdPort=6818
+SlurmctldPort=$ctld_port
+SlurmdPort=$slurmd_port
 StateSaveLocation=$dir/state
 SlurmdSpoolDir=$dir/spool
 SlurmctldPidFile=$dir/slurmctld.pid

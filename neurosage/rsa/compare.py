@@ -352,16 +352,24 @@ def _checked_variance(var: torch.Tensor) -> torch.Tensor:
 
 
 def _ranks(values: torch.Tensor) -> torch.Tensor:
-    """Average ranks (ties share their mean rank, as ``scipy.stats.rankdata``) of each row, by one sort on ``values``' device.
+    """Average ranks (ties share their mean rank, as ``scipy.stats.rankdata``) of each row, by one sort per row.
 
-    Each run of equal sorted values gets the mean of its 1-based positions (a sum of integers over a count: exact in float64).
+    Without ties the ranks are the sort's inverse permutation; each run of equal sorted values gets the mean of its
+    1-based positions (a sum of integers over a count: exact in float64). On the CPU the sort is numpy's (its SIMD
+    introsort is about twice ``torch.sort`` here, docs/performance.md); elsewhere torch's, on the values' device.
     """
     k, n = values.shape
-    ordered, order = torch.sort(values, dim=1)  # ties are averaged, so their order does not matter
+    if values.device.type == "cpu":
+        order = torch.from_numpy(np.argsort(values.numpy(), axis=1))
+    else:
+        order = torch.argsort(values, dim=1)
+    ordered = values.gather(1, order)
     starts = torch.ones_like(ordered, dtype=torch.bool)
     starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    group = torch.cumsum(starts, dim=1) - 1
     positions = torch.arange(1, n + 1, dtype=torch.float64, device=values.device).expand(k, n)
+    if bool(starts.all()):  # no ties: each value's rank is its position
+        return torch.empty((k, n), dtype=torch.float64, device=values.device).scatter_(1, order, positions)
+    group = torch.cumsum(starts, dim=1) - 1
     sums = torch.zeros((k, n), dtype=torch.float64, device=values.device).scatter_add_(1, group, positions)
     counts = torch.zeros((k, n), dtype=torch.float64, device=values.device).scatter_add_(1, group, torch.ones_like(positions))
     return torch.empty((k, n), dtype=torch.float64, device=values.device).scatter_(1, order, (sums / counts).gather(1, group))

@@ -91,13 +91,14 @@ def search_status(run_dir: str | Path, now: float | None = None) -> dict[str, An
 
 
 def peak_running(records: list[dict[str, Any]]) -> int | None:
-    """Most evaluations that ran at the same moment, from the finished trials' ``started`` and ``wall_time`` (None without them).
+    """Most evaluations that ran at the same moment, from the finished trials' ``started`` (epoch seconds, as the journal
+    holds it, or ISO 8601, as trials.csv writes it) and ``wall_time`` (None without them).
 
     The measured concurrency of a search: on a cluster of N worker threads it should reach N."""
     events = []
     for r in records:
-        start, wall = r.get("started"), r.get("wall_time")
-        if isinstance(start, (int, float)) and isinstance(wall, (int, float)):
+        start, wall = _epoch_seconds(r.get("started")), r.get("wall_time")
+        if start is not None and isinstance(wall, (int, float)) and math.isfinite(wall):
             events += [(start, 1), (start + wall, -1)]
     if not events:
         return None
@@ -106,6 +107,18 @@ def peak_running(records: list[dict[str, Any]]) -> int | None:
         running += step
         peak = max(peak, running)
     return peak
+
+
+def _epoch_seconds(value: Any) -> float | None:
+    """A time as epoch seconds: a number as it is, an ISO 8601 text parsed (``Z`` or an offset); None otherwise."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value).timestamp()
+        except ValueError:
+            return None
+    return None
 
 
 def duration_text(seconds: float | None) -> str:

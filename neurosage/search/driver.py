@@ -16,6 +16,7 @@ weights), the space, the candidate task, the searcher's settings and the executo
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import re
 import time
@@ -49,6 +50,10 @@ if TYPE_CHECKING:  # the candidate path (torch) is imported when a search runs, 
     from neurosage.search.candidate import CandidateTask
 
 __all__ = ["check_budget", "SearchResult", "Search", "ExecutorOptions", "run_search", "check_executor"]
+
+
+#: Times one trial may lose its worker before the search stops (a cluster whose workers keep dying).
+MAX_LOST = 3
 
 
 def check_budget(budget: object) -> None:
@@ -325,6 +330,21 @@ class _Session:
         self.record["weights"] = self.kept.summary()
         self.folder.write_record(self.record)
 
+    def _record_workers(self, executor: Any, force: bool = False) -> None:
+        """This session's cluster in run.json: every worker seen (replacements and lost ones included) and the Slurm
+        job ids; written when it changed."""
+        if not isinstance(executor, DaskExecutor):
+            return
+        session = self.record["sessions"][-1]
+        before = json.dumps([session.get("workers"), session.get("slurm_jobs")], sort_keys=True, default=str)
+        roster = executor.workers()
+        session["workers"] = jsonable(roster)
+        jobs = sorted({str(w["slurm_job_id"]) for w in roster.values() if w.get("slurm_job_id")}, key=lambda j: (len(j), j))
+        if jobs:
+            session["slurm_jobs"] = jobs
+        if force or json.dumps([session.get("workers"), session.get("slurm_jobs")], sort_keys=True, default=str) != before:
+            self.folder.write_record(self.record)
+
     def _replay(self) -> list[tuple[int, dict[str, Any], str]]:
         """Tell the searcher every finished trial of earlier sessions; the proposals that were in flight, to evaluate again."""
         rows = list(self.journal.rows())
@@ -355,19 +375,20 @@ class _Session:
         self.started, self.finished_here = time.time(), 0
         try:
             with search.executor.open() as executor:
-                if isinstance(executor, DaskExecutor):
-                    self.record["sessions"][-1]["workers"] = executor.workers()
-                task_ref = executor.scatter(search.task)
+                self._record_workers(executor)
+                task_ref = [executor.scatter(search.task)]  # scattered again when the cluster lost every copy with its workers
                 pending: dict[Any, tuple[int, dict[str, Any]]] = {}
+                lost: dict[int, int] = {}  # trial -> times its worker was lost
 
                 def submit(tid: int, genotype: str) -> Any:
-                    return executor.submit(evaluate_candidate, genotype, task_ref, derive_seed(search.seed, tid, 1), self.kept.floor())
+                    return executor.submit(evaluate_candidate, genotype, task_ref[0], derive_seed(search.seed, tid, 1), self.kept.floor())
 
                 for tid, vals, genotype in in_flight[: max(0, budget - self.done)]:
                     pending[submit(tid, genotype)] = (tid, vals)
 
                 def show_placement() -> None:  # which worker runs which trial, for neurosage status (a cluster only)
                     if isinstance(executor, DaskExecutor):
+                        self._record_workers(executor)
                         where = executor.placement(list(pending))
                         self.folder.write_in_flight({str(pending[f][0]): w for f, w in where.items()})
 
@@ -381,7 +402,16 @@ class _Session:
                         try:
                             record = fut.result()
                         except CancelledError:  # its worker was lost and the cluster forgot the task: the candidate is not at fault
+                            lost[tid] = lost.get(tid, 0) + 1
+                            self.record["sessions"][-1].setdefault("resubmitted", []).append(tid)
+                            self._record_workers(executor, force=True)
+                            if lost[tid] > MAX_LOST:
+                                raise SearchFailed(f"the cluster lost trial {tid}'s worker {lost[tid]} times in a row; its workers keep "
+                                                   f"dying (see {self.folder.path / 'run.json'}: sessions[-1].workers, and the cluster's "
+                                                   f"worker logs)", f"fix the workers (memory, walltime), then neurosage search "
+                                                   f"{self.folder.path} --resume")
                             log.warning("worker lost, trial %d resubmitted", tid)
+                            task_ref[0] = executor.scatter(search.task)  # its copies may have died with the workers
                             pending[submit(tid, str(self.searcher.genotype(vals)))] = (tid, vals)
                             continue
                         except Exception as exc:  # the worker itself failed (not the candidate)
@@ -389,6 +419,7 @@ class _Session:
                         with deferred():  # a signal waits until this trial's bookkeeping is complete
                             self._finish(tid, vals, record, bar, len(pending))
                         _fail_fast(self.outcomes, search.fail_fast, self.folder.path, search.task.training.lr)
+                self._record_workers(executor)  # the cluster as the session ends it: who left, who replaced them
         except BaseException:  # an interrupt or a failure: what finished is already in the trials tables (written per trial)
             bar.close()
             try:

@@ -8,10 +8,14 @@ import concurrent.futures as cf
 import contextlib
 import logging
 import os
+import socket
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["InlineExecutor", "DaskExecutor", "share_cores", "local_client", "local_executor"]
+__all__ = ["InlineExecutor", "DaskExecutor", "where_am_i", "share_cores", "local_client", "local_executor"]
+
+log = logging.getLogger(__name__)
 
 
 
@@ -41,16 +45,31 @@ class InlineExecutor:
         return 1
 
 
+def where_am_i() -> dict[str, Any]:
+    """Where the calling worker process runs: its node, pid and Slurm job id (None outside a Slurm job)."""
+    return {"node": os.environ.get("SLURMD_NODENAME") or socket.gethostname(), "pid": os.getpid(),
+            "slurm_job_id": os.environ.get("SLURM_JOB_ID")}
+
+
 class DaskExecutor:
-    """Evaluate on a Dask ``distributed.Client`` (LocalCluster, scheduler address, dask-jobqueue)."""
+    """Evaluate on a Dask ``distributed.Client`` (LocalCluster, scheduler address, dask-jobqueue).
+
+    ``roster`` holds every worker seen since the executor was made (see :meth:`workers`), those that left included."""
 
     def __init__(self, client: Any):
         self.client = client
+        self.roster: dict[str, dict[str, Any]] = {}
+        self._announced = False  # the workers there at the start are not news; later ones are
 
     def submit(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         return self.client.submit(fn, *args, pure=False, **kwargs)
 
     def scatter(self, obj: Any) -> Any:
+        """``obj`` copied to every worker (waiting, in short waits that keep Ctrl-C working, while there is none)."""
+        while not self.client.scheduler_info(n_workers=1).get("workers"):
+            log.warning("no Dask worker is connected; waiting for one")
+            with contextlib.suppress(TimeoutError):
+                self.client.wait_for_workers(1, timeout=10)
         return self.client.scatter(obj, broadcast=True)
 
     def wait_any(self, futures: list, on_wait: Callable[[], None] | None = None, poll: float = 10.0) -> list:
@@ -86,10 +105,39 @@ class DaskExecutor:
         except Exception:  # the scheduler is busy or gone: keep what is in flight, the next wait reports a real failure
             return 1
 
-    def workers(self) -> dict[str, Any]:
-        """Each worker's address -> host, threads, and memory limit (recorded per session in run.json)."""
-        info = self.client.scheduler_info().get("workers", {})
-        return {address: {"host": w.get("host"), "threads": w.get("nthreads"), "memory_limit": w.get("memory_limit")} for address, w in info.items()}
+    def workers(self) -> dict[str, dict[str, Any]]:
+        """Every worker seen so far, by address: host, node, pid, Slurm job id, threads, memory limit, when it joined
+        and, once it is gone (a lost or replaced job), when it left; recorded per session in run.json. Each call asks
+        the scheduler again and logs who joined and who left."""
+        try:
+            info = self.client.scheduler_info(n_workers=-1).get("workers", {})
+        except Exception:  # the scheduler is busy or gone: keep what is known; the next wait reports a real failure
+            return self.roster
+        now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        new = [address for address in info if address not in self.roster]
+        places: dict[str, Any] = {}
+        if new:
+            try:
+                places = self.client.run(where_am_i, workers=new, on_error="return")
+            except Exception:  # a worker that left again at once: recorded without its place
+                places = {}
+        for address in new:
+            w, place = info[address], places.get(address)
+            self.roster[address] = {"host": w.get("host"), **(place if isinstance(place, dict) else {}), "threads": w.get("nthreads"),
+                                    "memory_limit": w.get("memory_limit"), "joined": now, "left": None}
+            if self._announced:
+                log.warning("worker joined: %s%s", address, _job_text(self.roster[address]))
+        self._announced = True
+        for address, w in self.roster.items():
+            if address not in info and w["left"] is None:
+                w["left"] = now
+                log.warning("worker left: %s%s", address, _job_text(w))
+        return self.roster
+
+
+def _job_text(worker: dict[str, Any]) -> str:
+    job = worker.get("slurm_job_id")
+    return (f" (Slurm job {job} on {worker.get('node')})" if job else f" (on {worker.get('node')})" if worker.get("node") else "")
 
 
 def share_cores(n_workers: int) -> None:
@@ -115,7 +163,7 @@ def local_client(workers: int, dashboard: str | None = None) -> Iterator[Any]:
             LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=dashboard) as cluster, \
             Client(cluster) as client:
         if dashboard is not None:
-            logging.getLogger(__name__).warning("Dask dashboard: %s", client.dashboard_link)
+            log.warning("Dask dashboard: %s", client.dashboard_link)
         client.wait_for_workers(workers)  # scatter reaches every worker: a killed one then loses no only copy
         client.run(share_cores, workers)
         yield client

@@ -2,10 +2,16 @@
 
 Each Slurm job runs one Dask worker process (no nanny: a dead job is a dead worker, and the nanny's
 ``MALLOC_TRIM_THRESHOLD_`` would slow CPU training, docs/performance.md) with ``cores`` threads, so ``cores``
-candidates run in it at once. The cluster keeps ``jobs`` jobs (adaptive with minimum = maximum, so a job that ends,
-is cancelled or hits its walltime is replaced); the search keeps as many candidates in flight as the workers have
-threads. The job script is checked with ``sbatch --test-only`` first, so a wrong partition or resource request is
-refused at once with sbatch's own words. Job logs go to ``<run>/slurm``.
+candidates run in it at once. The cluster keeps ``jobs`` jobs: a job Slurm no longer runs or queues (cancelled, failed,
+past its walltime) is replaced by :class:`JobKeeper` (dask-jobqueue's adaptive scaling does not replace it: its plan
+still counts the dead job); the search keeps as many candidates in flight as the workers have threads. The job script
+is checked with ``sbatch --test-only`` first, so a wrong partition or resource request is refused at once with sbatch's
+own words. Job logs and the job script go to ``<run>/slurm``.
+
+A site's ``jobqueue.yaml`` (dask-jobqueue's ``jobqueue.slurm`` settings: account, cores, memory, walltime, queue,
+directives, scheduler options, python) is honoured: a ``--slurm-*`` flag overrides the one value it names, the site's
+directives are kept beside ``--slurm-extra``, and neurosage's own defaults (:data:`FALLBACK`) fill only what neither
+says. Each value's source is logged. Two things are fixed: one worker process per job, and the job logs in the run folder.
 """
 
 from __future__ import annotations
@@ -16,7 +22,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -24,11 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from neurosage.core.atomic import write_text
 from neurosage.core.errors import ConfigError
 from neurosage.core.extras import require_extra
 from neurosage.core.quantities import check_memory
 
-__all__ = ["SlurmOptions", "slurm_client"]
+__all__ = ["FALLBACK", "JobKeeper", "SlurmOptions", "job_settings", "slurm_client"]
 
 log = logging.getLogger(__name__)
 
@@ -39,20 +45,23 @@ _OWN_OPTIONS = {opt: flag for flag, opts in {
     "--slurm-gpus": ("--gres", "--gpus", "-G"), "--slurm-cores": ("-c", "--cpus-per-task", "-n", "--ntasks"),
 }.items() for opt in opts}
 
+#: Seconds between two ``squeue`` checks for ended worker jobs (:class:`JobKeeper`).
+CHECK_INTERVAL_S = 10.0
 #: Seconds to wait, after the first worker joined, for the other jobs' workers before the search starts anyway.
 JOIN_WAIT_S = 60
 
 
 @dataclass(frozen=True)
 class SlurmOptions:
-    """One search's Slurm jobs: ``jobs`` jobs of ``cores`` cores, ``memory`` and ``walltime`` each, on ``partition``
-    (None: the default one), ``gpus`` GPUs per job (``--gres=gpu:N``), and ``extra`` ``#SBATCH`` directives."""
+    """One search's Slurm jobs: ``jobs`` jobs of ``cores`` cores, ``memory`` and ``walltime`` each, on ``partition``,
+    ``gpus`` GPUs per job (``--gres=gpu:N``), and ``extra`` ``#SBATCH`` directives. None: the site's ``jobqueue.yaml``
+    decides, else :data:`FALLBACK` (the partition: Slurm's default one); see :func:`job_settings`."""
 
     jobs: int
     partition: str | None = None
-    cores: int = 1
-    memory: str = "4GB"
-    walltime: str = "01:00:00"
+    cores: int | None = None
+    memory: str | None = None
+    walltime: str | None = None
     gpus: int = 0
     extra: tuple[str, ...] = ()
 
@@ -60,13 +69,14 @@ class SlurmOptions:
         from dask.utils import parse_bytes
 
         object.__setattr__(self, "extra", tuple(self.extra))
-        check_memory(self.memory, field="slurm_memory")  # a bare number would be taken as bytes
-        try:
-            parse_bytes(self.memory)
-        except (ValueError, TypeError):
-            raise ConfigError(f"slurm-memory {self.memory!r} is not an amount of memory", "write it like 4GB or 500MB",
-                              field="slurm_memory") from None
-        if not isinstance(self.walltime, str) or not _WALLTIME.match(self.walltime):
+        if self.memory is not None:
+            check_memory(self.memory, field="slurm_memory")  # a bare number would be taken as bytes
+            try:
+                parse_bytes(self.memory)
+            except (ValueError, TypeError):
+                raise ConfigError(f"slurm-memory {self.memory!r} is not an amount of memory", "write it like 4GB or 500MB",
+                                  field="slurm_memory") from None
+        if self.walltime is not None and (not isinstance(self.walltime, str) or not _WALLTIME.match(self.walltime)):
             raise ConfigError(f"slurm-walltime {self.walltime!r} is not a Slurm time", "write [D-]HH:MM:SS or MM:SS, e.g. 01:00:00 or 2-00:00:00",
                               field="slurm_walltime")
         for directive in self.extra:
@@ -79,8 +89,45 @@ class SlurmOptions:
                                   f"use {_OWN_OPTIONS[option]} instead", field="slurm_extra")
 
     def directives(self) -> list[str]:
-        """The extra ``#SBATCH`` lines (without the prefix)."""
+        """The extra ``#SBATCH`` lines of the flags (without the prefix); the site's come first (:func:`job_settings`)."""
         return [*self.extra, *([f"--gres=gpu:{self.gpus}"] if self.gpus else [])]
+
+
+#: What a job gets where neither a ``--slurm-*`` flag nor the site's ``jobqueue.yaml`` says.
+FALLBACK: dict[str, Any] = {"cores": 1, "memory": "4GB", "walltime": "01:00:00"}
+
+
+def _site_settings() -> dict[str, Any]:
+    """The ``jobqueue.slurm`` settings a site's ``jobqueue.yaml`` (or ``DASK_JOBQUEUE__SLURM__*``) changed from
+    dask-jobqueue's packaged defaults: the values a flag-less search honours."""
+    import dask
+    import dask_jobqueue
+
+    packaged_file = Path(dask_jobqueue.__file__).with_name("jobqueue.yaml")
+    packaged = next(iter(dask.config.collect_yaml([str(packaged_file)])))["jobqueue"]["slurm"]
+    current = dask.config.get("jobqueue.slurm", default={}) or {}
+    return {key: value for key, value in current.items() if value != packaged.get(key)}
+
+
+def job_settings(options: SlurmOptions) -> dict[str, tuple[Any, str]]:
+    """Each job setting's value and where it came from (``flag``, ``jobqueue.yaml`` or ``neurosage default``):
+    cores, memory, walltime, queue (the partition) and the ``#SBATCH`` directives (the site's, then the flags')."""
+    site = _site_settings()
+    chosen: dict[str, tuple[Any, str]] = {}
+    for name, flag_value in (("cores", options.cores), ("memory", options.memory), ("walltime", options.walltime),
+                             ("queue", options.partition)):
+        if flag_value is not None:
+            chosen[name] = (flag_value, "flag")
+        elif site.get(name) is not None:
+            chosen[name] = (site[name], "jobqueue.yaml")
+        elif name in FALLBACK:
+            chosen[name] = (FALLBACK[name], "neurosage default")
+    site_directives = list(site.get("job-extra-directives") or [])
+    directives = [*site_directives, *options.directives()]
+    if directives:
+        chosen["job_extra_directives"] = (directives, "jobqueue.yaml + flag" if site_directives and options.directives() else
+                                          "jobqueue.yaml" if site_directives else "flag")
+    return chosen
 
 
 def check_slurm_tools() -> None:
@@ -133,6 +180,61 @@ def _test_submit(script: str, partition: str | None) -> None:
         raise ConfigError(f"Slurm refuses the worker job ({said})", fix, field=field)
 
 
+class JobKeeper:
+    """Keeps ``jobs`` worker jobs in ``cluster`` while the ``with`` body runs: every ``interval`` seconds, a job that
+    ``squeue`` no longer lists as pending or running is dropped from the cluster's plan and a new one submitted (logged)."""
+
+    ACTIVE = "PENDING,CONFIGURING,RUNNING,RESIZING,SUSPENDED,REQUEUED"
+
+    def __init__(self, cluster: Any, jobs: int, interval: float | None = None):
+        self.cluster, self.jobs = cluster, jobs
+        self.interval = CHECK_INTERVAL_S if interval is None else interval
+        self.replaced: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="neurosage-slurm-jobs", daemon=True)
+
+    def __enter__(self) -> JobKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.check()
+            except Exception as exc:  # squeue or the cluster busy: try again next time; the search goes on meanwhile
+                log.debug("Slurm job check skipped (%s: %s)", type(exc).__name__, exc)
+
+    def check(self) -> list[str]:
+        """Close the jobs that ended (their ids returned) and, once the cluster has forgotten them, submit replacements.
+
+        Two steps because the cluster names a new job after the lowest free spec number: a replacement submitted while
+        the ended job's entry is still there would take its name and never start."""
+        cluster = self.cluster
+        workers = dict(cluster.workers)
+        if len(cluster.worker_spec) < self.jobs and set(workers) <= set(cluster.worker_spec):
+            cluster.scale(jobs=self.jobs)  # the ended jobs are forgotten: their replacements
+        submitted = {name: job.job_id for name, job in workers.items() if name in cluster.worker_spec and getattr(job, "job_id", None)}
+        if not submitted:
+            return []
+        done = subprocess.run(["squeue", "-h", "-o", "%i", "-t", self.ACTIVE, "-j", ",".join(submitted.values())],
+                              capture_output=True, text=True, timeout=60)
+        if done.returncode != 0 and "Invalid job id" not in done.stderr:  # every id unknown: all ended and forgotten
+            return []
+        active = set(done.stdout.split())
+        ended = {name: job_id for name, job_id in submitted.items() if job_id not in active}
+        if ended and not self._stop.is_set():
+            for name, job_id in ended.items():
+                log.warning("Slurm job %s ended (squeue no longer lists it); submitting a replacement", job_id)
+                cluster.worker_spec.pop(name, None)
+            cluster.scale(jobs=len(cluster.worker_spec))  # closes the ended jobs (scancel) and forgets them
+            self.replaced += list(ended.values())
+        return list(ended.values())
+
+
 @contextlib.contextmanager
 def slurm_client(options: SlurmOptions, log_directory: str | Path, dashboard: str | None = None) -> Iterator[Any]:
     """A Dask ``Client`` on a ``SLURMCluster`` keeping ``options.jobs`` worker jobs; the jobs are cancelled on exit."""
@@ -141,20 +243,28 @@ def slurm_client(options: SlurmOptions, log_directory: str | Path, dashboard: st
     from distributed import Client
 
     Path(log_directory).mkdir(parents=True, exist_ok=True)
+    chosen = job_settings(options)
+    log.info("Slurm job settings: %s", ", ".join(f"{name} {value} ({source})" for name, (value, source) in chosen.items()))
+    import dask
+
+    scheduler_options = dict(dask.config.get("jobqueue.slurm.scheduler-options", default={}) or {})
+    if dashboard or "dashboard_address" not in scheduler_options:  # no dashboard unless asked for (here or by the site)
+        scheduler_options["dashboard_address"] = dashboard
     cluster = SLURMCluster(
-        cores=options.cores, processes=1, memory=options.memory, walltime=options.walltime, queue=options.partition,
-        job_extra_directives=options.directives(), python=sys.executable, nanny=False, log_directory=str(log_directory),
-        scheduler_options={"dashboard_address": dashboard} if dashboard else {"dashboard_address": None},
+        processes=1, nanny=False, log_directory=str(log_directory), scheduler_options=scheduler_options,
+        **{name: value for name, (value, _) in chosen.items()},
     )
     try:
-        _test_submit(cluster.job_script(), options.partition)
-        log.info("Slurm worker job script:\n%s", cluster.job_script())
-        cluster.adapt(minimum_jobs=options.jobs, maximum_jobs=options.jobs)
-        with Client(cluster) as client:
+        script = cluster.job_script()
+        _test_submit(script, options.partition)
+        write_text(Path(log_directory) / "worker-job.sh", script)  # what every worker job ran, beside their logs
+        log.info("Slurm worker job script (%s):\n%s", Path(log_directory) / "worker-job.sh", script)
+        cluster.scale(jobs=options.jobs)
+        with Client(cluster) as client, JobKeeper(cluster, options.jobs):
             if dashboard:
                 log.warning("Dask dashboard: %s", client.dashboard_link)
-            log.warning("%d Slurm job(s) of %d core(s) submitted; waiting for the first worker (job logs in %s)",
-                        options.jobs, options.cores, log_directory)
+            log.warning("%d Slurm job(s) of %s core(s) submitted; waiting for the first worker (job logs in %s)",
+                        options.jobs, chosen["cores"][0], log_directory)
             while not client.scheduler_info()["workers"]:  # a queue may hold the jobs for a while; short waits keep Ctrl-C working
                 with contextlib.suppress(TimeoutError):
                     client.wait_for_workers(1, timeout=2)

@@ -1,3 +1,4 @@
+import json
 import os
 import signal
 import subprocess
@@ -96,7 +97,8 @@ def test_dask_local_cluster_survives_a_killed_worker(tmp_path):
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
     client = distributed.Client(cluster)
     try:
-        pids = list(client.run(os.getpid).values())
+        pid_of = client.run(os.getpid)
+        pids = list(pid_of.values())
         journal_path = tmp_path / "journal.sqlite"
         killed = []
 
@@ -117,6 +119,11 @@ def test_dask_local_cluster_survives_a_killed_worker(tmp_path):
         tids = list(result.trials.tid)
         assert len(tids) == 6 and len(set(tids)) == 6
         assert (result.trials.status == "ok").sum() >= 5
+        workers = json.loads((tmp_path / "run.json").read_text())["sessions"][-1]["workers"]  # the cluster recorded itself
+        dead = next(address for address, pid in pid_of.items() if pid == killed[0])
+        assert workers[dead]["pid"] == killed[0] and workers[dead]["left"] is not None and workers[dead]["node"]
+        survivor = next(address for address in pid_of if address != dead)
+        assert workers[survivor]["left"] is None and workers[survivor]["joined"] <= workers[dead]["left"]
     finally:
         client.close()
         cluster.close()
@@ -320,3 +327,42 @@ def test_max_in_flight_must_be_a_positive_count(tmp_path):
     with pytest.raises(ConfigError, match="max-in-flight must be a positive number"):
         run_search(tmp_path, SPACE, tiny_task(), budget=1, progress=False, max_in_flight=0)
     assert not tmp_path.joinpath("journal.sqlite").exists()
+
+
+def test_a_trial_whose_worker_is_lost_again_and_again_stops_the_search_clearly(tmp_path, monkeypatch):
+    """A cluster that loses every worker: each loss is resubmitted (and recorded), the fourth of one trial stops the search."""
+    import concurrent.futures as cf
+    import contextlib
+
+    from neurosage.search import driver
+    from neurosage.search.executors import DaskExecutor
+
+    class LosingCluster(DaskExecutor):
+        def __init__(self):
+            super().__init__(client=None)
+            self.scattered = 0
+
+        def scatter(self, obj):
+            self.scattered += 1
+            return obj
+
+        def submit(self, fn, *args, **kwargs):
+            future = cf.Future()
+            future.set_exception(cf.CancelledError())
+            return future
+
+        def wait_any(self, futures, on_wait=None, poll=10.0):
+            return futures[:1]
+
+        def slots(self):
+            return 1
+
+        def workers(self):
+            return {}
+
+    cluster = LosingCluster()
+    monkeypatch.setattr(driver.ExecutorOptions, "open", lambda self: contextlib.nullcontext(cluster))
+    with pytest.raises(SearchFailed, match="lost trial 0's worker 4 times") as caught:
+        run_search(tmp_path, SPACE, tiny_task(), budget=2, progress=False)
+    assert "--resume" in caught.value.fix and cluster.scattered == 4  # the task scattered again after each loss
+    assert json.loads((tmp_path / "run.json").read_text())["sessions"][-1]["resubmitted"] == [0, 0, 0, 0]

@@ -49,27 +49,40 @@ def _cancel_one_worker_job_after_two_trials(run, cancelled: list) -> None:
         time.sleep(0.5)
 
 
-def test_a_search_on_two_slurm_jobs_survives_a_cancelled_job(tmp_path):
+def test_a_search_on_two_slurm_jobs_survives_a_cancelled_job(tmp_path, monkeypatch):
     reason = _slurm_ready()
     if reason:
         pytest.skip(reason)
+    import neurosage.search.slurm
+
+    monkeypatch.setattr(neurosage.search.slurm, "CHECK_INTERVAL_S", 1.0)  # the replacement joins while the search still runs
     data = write_fashion_mnist(tmp_path / "fm", n_train=300, n_test=80)
     run = tmp_path / "run"
     cancelled: list[str] = []
     killer = threading.Thread(target=_cancel_one_worker_job_after_two_trials, args=(run, cancelled), daemon=True)
     killer.start()
-    argv = ["search", str(run), "--data", str(data), "--budget", "8", "--n-blocks", "2", "--filters", "4", "--premature-steps", "20",
+    argv = ["search", str(run), "--data", str(data), "--budget", "12", "--n-blocks", "2", "--filters", "4", "--premature-steps", "20",
             "--n-train", "64", "--n-val", "40", "--n-stimuli", "20", "--slurm-jobs", "2", "--slurm-memory", "3GB", "--slurm-walltime", "00:20:00"]
     assert main(argv) == 0
     killer.join(timeout=5)
     assert cancelled, "no worker job was cancelled during the search"
     trials = pd.read_csv(run / "trials.csv")
-    assert len(trials) == 8 and (trials.status == "ok").all()
+    assert len(trials) == 12 and (trials.status == "ok").all()
     assert peak_running(trials.head(2).to_dict("records")) == 2  # two candidates ran at once: measured from the trials' own times
     assert trials.worker.nunique() >= 2
     settings = json.loads((run / "run.json").read_text())["settings"]
     assert settings["slurm_jobs"] == 2 and settings["slurm_memory"] == "3GB"
     assert any((run / "slurm").glob("*.err"))  # the jobs' logs live in the run folder
+    assert "#SBATCH --mem=" in (run / "slurm" / "worker-job.sh").read_text()  # and the script they ran
+    session = json.loads((run / "run.json").read_text())["sessions"][-1]  # the cluster recorded itself
+    assert cancelled[0] in session["slurm_jobs"] and len(session["slurm_jobs"]) >= 3  # the cancelled job and its replacement
+    gone = [w for w in session["workers"].values() if w["slurm_job_id"] == cancelled[0]]
+    assert gone and gone[0]["left"] is not None and gone[0]["node"]
+    replacements = [w for w in session["workers"].values() if w["joined"] > gone[0]["joined"]]
+    assert replacements and all(w["slurm_job_id"] not in (None, cancelled[0]) for w in replacements)
+    said = (run / "neurosage.log").read_text()
+    assert "worker left: " in said and f"Slurm job {cancelled[0]}" in said and "worker joined: " in said
+    assert not (run / "in_flight.json").exists()
     remaining = subprocess.run(["squeue", "-h", "-n", "dask-worker", "-t", "PENDING,RUNNING"], capture_output=True, text=True).stdout.strip()
     assert not remaining  # the cluster's jobs end with the search (some may still be completing)
 

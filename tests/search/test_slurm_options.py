@@ -97,3 +97,76 @@ def test_peak_running_counts_overlapping_evaluations():
                {"started": 10.0, "wall_time": 1.0}, {"status": "failed"}]
     assert peak_running(records) == 2  # a trial that starts as another ends does not overlap it
     assert peak_running([{"status": "failed"}]) is None
+
+
+def test_a_site_jobqueue_yaml_is_honoured_unless_a_flag_overrides_it(tmp_path, monkeypatch, capsys, caplog):
+    """The job script sbatch is shown carries the site's account, memory and directives; a flag changes only its value."""
+    pytest.importorskip("dask_jobqueue")
+    import dask
+
+    site = tmp_path / "dask"
+    site.mkdir()
+    (site / "jobqueue.yaml").write_text("jobqueue:\n  slurm:\n    account: lab-42\n    memory: 16GB\n    cores: 3\n"
+                                       "    job-extra-directives: ['--qos=short']\n")
+    dask.config.refresh(paths=[*dask.config.paths, str(site)])  # as DASK_CONFIG=<site> before the run would
+    try:
+        bin_dir = tmp_path / "bin"
+        _fake_tool(bin_dir, "sinfo", "", 0)
+        seen = tmp_path / "seen.sh"  # sbatch --test-only keeps the script it was given, then refuses it
+        (bin_dir / "sbatch").write_text(f"#!/bin/sh\ncp \"$2\" {seen}\necho 'sbatch: error: invalid partition specified: x' >&2\nexit 1\n")
+        (bin_dir / "sbatch").chmod(0o755)
+        monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+        caplog.set_level("INFO", logger="neurosage.search.slurm")
+        assert main(["search", str(tmp_path / "r"), "--slurm-jobs", "1", "--slurm-walltime", "00:10:00", "--slurm-extra=--qos=long"]) == 2
+        script = seen.read_text()
+        assert "#SBATCH -A lab-42" in script and "#SBATCH -n 1\n#SBATCH --cpus-per-task=3" in script  # the site's account and cores
+        assert "#SBATCH --mem=15G" in script and "#SBATCH -t 00:10:00" in script  # the site's 16GB (as dask-jobqueue writes it); the flag's walltime
+        assert script.index("--qos=short") < script.index("--qos=long")  # the site's directives, then the flag's
+        said = caplog.text
+        assert "memory 16GB (jobqueue.yaml)" in said and "walltime 00:10:00 (flag)" in said
+        assert main(["search", str(tmp_path / "r2"), "--slurm-jobs", "1", "--slurm-memory", "2GB"]) == 2
+        script = seen.read_text()
+        assert "#SBATCH --mem=2G" in script and "#SBATCH -t 01:00:00" in script  # the flag's memory; no walltime anywhere: neurosage's
+    finally:
+        dask.config.refresh()
+
+
+def test_peak_running_reads_the_iso_times_of_trials_csv():
+    records = [{"started": "2026-12-06T17:36:25.235Z", "wall_time": 5.0}, {"started": "2026-12-06T17:36:27.000Z", "wall_time": 1.0},
+               {"started": "2026-12-06T17:36:31.000+00:00", "wall_time": 1.0}, {"started": "not a time", "wall_time": 1.0}]
+    assert peak_running(records) == 2
+
+
+class _FakeJobs:
+    """A cluster as dask's SpecCluster keeps it: specs by the lowest free number, jobs opened and closed to match them."""
+
+    def __init__(self, ids):
+        self.worker_spec = {i: {} for i in range(len(ids))}
+        self.workers = {i: type("Job", (), {"job_id": job_id})() for i, job_id in enumerate(ids)}
+        self.next_id = 100
+
+    def scale(self, jobs):
+        while len(self.worker_spec) < jobs:
+            self.worker_spec[min(set(range(jobs + 1)) - set(self.worker_spec))] = {}
+        for name in set(self.workers) - set(self.worker_spec):
+            del self.workers[name]
+        for name in set(self.worker_spec) - set(self.workers):
+            self.next_id += 1
+            self.workers[name] = type("Job", (), {"job_id": str(self.next_id)})()
+
+
+def test_a_slurm_job_that_ended_is_replaced(tmp_path, monkeypatch):
+    """JobKeeper closes a job squeue no longer lists, then submits its replacement once the cluster forgot it."""
+    from neurosage.search.slurm import JobKeeper
+
+    bin_dir = tmp_path / "bin"
+    _fake_tool(bin_dir, "squeue", "", 0)
+    (bin_dir / "squeue").write_text("#!/bin/sh\necho 6\necho 101\n")  # job 5 ended; 6 (and later 101) still run
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    cluster = _FakeJobs(["5", "6"])
+    keeper = JobKeeper(cluster, jobs=2)
+    assert keeper.check() == ["5"]
+    assert {n: j.job_id for n, j in cluster.workers.items()} == {1: "6"}  # closed and forgotten first
+    assert keeper.check() == []
+    assert sorted(j.job_id for j in cluster.workers.values()) == ["101", "6"] and keeper.replaced == ["5"]
+    assert keeper.check() == [] and len(cluster.workers) == 2  # nothing more while both run
