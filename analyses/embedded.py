@@ -35,7 +35,8 @@ from neurosage.core.errors import ConfigError, NeurosageError
 from neurosage.data_adapters.images import load_stimulus_images
 from neurosage.data_adapters.imageset import ImageSet
 from neurosage.data_adapters.registry import get_entry, load_images, loader_arguments
-from neurosage.nets.models import cifar_resnet
+from neurosage.nets.models import cifar_resnet, write_weights_info
+from neurosage.rsa.methods import model_rdm_method
 from neurosage.rsa.rdm import ROW
 from neurosage.rsa.score import check_objective
 from neurosage.search import SEARCHERS
@@ -192,6 +193,7 @@ def check_config(config: EmbeddedConfig) -> None:
     # NetworkConfig checks n_cells and filters, CellSpace n_blocks; an unknown space raises UnknownName
     config.network.check_space(config.search_space)
     check_device(config.device)
+    model_rdm_method(config.rdm_method)  # network layers' RDMs are made by it: a method they cannot use is refused before any training
     if (config.teacher_args or config.teacher_images) and not config.teacher:
         given = "teacher arguments" if config.teacher_args else "teacher images"
         raise ConfigError(f"{given} were given without a teacher spec, so they would be ignored (the embedded ResNet teacher would be used)",
@@ -288,6 +290,7 @@ def resnet_teacher(train_set: ImageSet, stimuli: ImageSet, cache_dir: Path, *, e
             raise RuntimeError(f"teacher training failed: {result.error}")
         with atomic_path(weights) as tmp:
             torch.save(net.state_dict(), tmp)
+        write_weights_info(weights, trained_on=train_set.name, image_shape=train_set.image_shape, epochs=epochs)
     teacher = network_teacher(net, stimuli, RESNET_LAYERS, subsample_features=1000, n_subsamples=10, seed=seed, device=device,
                               rdm_method=rdm_method, compare_method=compare_method)
     accuracy = evaluate(net, stimuli, device=device)["top1"]  # the teacher's own top-1 on its stimuli (labelled, never trained on)

@@ -99,6 +99,11 @@ class PredictabilityConfig(EmbeddedConfig):
         if not self.checkpoints or bad or len(set(self.checkpoints)) != len(self.checkpoints):
             raise ConfigError(f"checkpoints must be distinct steps from 1 to mature_steps - 1 = {steps - 1}, got {list(self.checkpoints)}",
                               "set checkpoints to e.g. [10, 20, 40] with mature-steps above the largest", field="checkpoints")
+        if isinstance(self.n_architectures, int) and self.n_architectures < 3:  # RANGES checked it is a count
+            raise ConfigError(f"n-architectures = {self.n_architectures}: a correlation with mature accuracy over fewer than 3 architectures "
+                              "is undefined (1) or always +-1 (2), so every table would be empty or meaningless",
+                              "set n-architectures to at least 5 (the paired comparisons need 5; 12 or more give intervals that say "
+                              "something)", field="n_architectures")
         # TrainConfig checks the schedule and bn_recalibration; RANGES (super().__post_init__) the counts and min_reliability
         TrainConfig(steps=steps, batch_size=self.batch_size, lr=self.lr, schedule=self.schedule, bn_recalibration=self.bn_recalibration)
         check_threads(self.candidate_threads)

@@ -1355,6 +1355,7 @@ def fm(tmp_path_factory):
 TINY = ["--n-blocks", "2", "--filters", "4", "--premature-steps", "1", "--n-train", "40", "--n-val", "20", "--n-stimuli", "10",
         "--teacher-epochs", "0.05"]
 CLI_CASES = [
+    pytest.param(["search", "{run}", "--budget", "2", "--rdm-method", "poisson", *TINY], "network layers are signed", id="search_poisson_rdms"),
     pytest.param(["search", "{run}", "--budget", "0", *TINY], "budget", id="search_budget_zero"),
     pytest.param(["search", "{run}", "--budget", "2", "--alpha", "inf", *TINY], "alpha", id="search_alpha_inf"),
     pytest.param(["search", "{run}", "--budget", "2", "--alpha", "nan", *TINY], "alpha", id="search_alpha_nan"),

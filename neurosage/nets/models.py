@@ -22,7 +22,8 @@ from torch import nn
 from neurosage.core.errors import ConfigError
 from neurosage.nets import MODELS
 
-__all__ = ["FeatureModel", "cifar_resnet", "register_models", "build_model", "pretrained_cache_path", "model_inputs", "load_weights"]
+__all__ = ["FeatureModel", "cifar_resnet", "register_models", "build_model", "pretrained_cache_path", "model_inputs", "load_weights",
+           "write_weights_info", "read_weights_info"]
 
 
 log = logging.getLogger(__name__)
@@ -223,3 +224,31 @@ def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
         raise ConfigError(f"the weights do not fit the model ({first})", "use weights saved from the same architecture and input channels",
                           file=path) from None
     return model
+
+
+def _info_path(weights: str | Path) -> Path:
+    return Path(weights).with_suffix(".json")
+
+
+def write_weights_info(weights: str | Path, *, trained_on: str, image_shape: Sequence[int], epochs: float | None = None) -> Path:
+    """Write ``<weights>.json`` beside a weights file: the images it was trained on (name and ``(channels, height, width)``)
+    and for how many epochs, so a later use on other images can say so (:func:`read_weights_info`)."""
+    import json
+
+    from neurosage.core.atomic import write_text
+
+    info = {"trained_on": trained_on, "image_shape": [int(v) for v in image_shape], "epochs": epochs}
+    return write_text(_info_path(weights), json.dumps(info, indent=1) + "\n")
+
+
+def read_weights_info(weights: str | Path) -> dict | None:
+    """What :func:`write_weights_info` recorded beside ``weights``; None when nothing was (another tool's file) or the
+    record cannot be read."""
+    import json
+
+    path = _info_path(weights)
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) and isinstance(info.get("image_shape"), list) else None

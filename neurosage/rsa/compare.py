@@ -15,6 +15,7 @@ to 1e-10 (``tests/rsa/test_compare.py``). Each is registered in :data:`~neurosag
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from functools import partial
@@ -140,7 +141,16 @@ def rho_a_rdms(a: xr.DataArray, b: xr.DataArray, *, device: Any = None) -> torch
 
 
 def cosine_rdms(a: xr.DataArray, b: xr.DataArray, *, device: Any = None) -> torch.Tensor:
-    """Comparison ``cosine``: cosine similarity of the triangles."""
+    """Comparison ``cosine``: cosine similarity of the triangles; from the full matrices when they are dissimilarity
+    matrices (a triangle's dot products and squared norms are half the full matrix's: the halves cancel)."""
+    ma, mb = _matrices(a, device), _matrices(b, device)
+    if _full_matrix_ok(ma) and _full_matrix_ok(mb):
+        x, y = ma.reshape(ma.shape[0], -1), mb.reshape(mb.shape[0], -1)
+        sim = _unit_rows(x) @ _unit_rows(y).T
+        if not bool(torch.isfinite(sim).all()):
+            for m in (x, y):
+                _refuse_nonfinite(m)
+        return sim.clamp_(-1.0, 1.0)
     return (_unit_rows(_triangles(a, device)) @ _unit_rows(_triangles(b, device)).T).clamp_(-1.0, 1.0)
 
 
@@ -149,10 +159,47 @@ def _rsatoolbox_rdms(a: xr.DataArray, b: xr.DataArray, *, device: Any = None, me
     return _rsatoolbox_compare(_triangles(a, device).cpu().numpy(), _triangles(b, device).cpu().numpy(), method)
 
 
-#: Comparisons ``corr_cov``, ``cosine_cov`` and ``bures``: computed by rsatoolbox.
-corr_cov_rdms = partial(_rsatoolbox_rdms, method="corr_cov")
-cosine_cov_rdms = partial(_rsatoolbox_rdms, method="cosine_cov")
+#: Comparison ``bures``: computed by rsatoolbox.
 bures_rdms = partial(_rsatoolbox_rdms, method="bures")
+
+
+def cosine_cov_rdms(a: xr.DataArray, b: xr.DataArray, *, device: Any = None) -> torch.Tensor | np.ndarray:
+    """Comparison ``cosine_cov``: rsatoolbox's cosine whitened by the RDM entries' covariance (no noise covariance).
+
+    rsatoolbox (``_cov_weighting``) double-centres ``G = -D / 2`` and takes the cosine of ``[sqrt(2) upper(Gc), diag(Gc)]``:
+    the cosine of the full matrices ``Gc``, computed here in one product of the flattened matrices (rsatoolbox's own code
+    for matrices that are not dissimilarity matrices)."""
+    return _cov_weighted_cosine(a, b, device, centre=False)
+
+
+def corr_cov_rdms(a: xr.DataArray, b: xr.DataArray, *, device: Any = None) -> torch.Tensor | np.ndarray:
+    """Comparison ``corr_cov``: :func:`cosine_cov_rdms` of the RDMs less their triangle means (rsatoolbox's ``corr_cov``)."""
+    return _cov_weighted_cosine(a, b, device, centre=True)
+
+
+def _cov_weighted_cosine(a: xr.DataArray, b: xr.DataArray, device: Any, *, centre: bool) -> torch.Tensor | np.ndarray:
+    ma, mb = _matrices(a, device), _matrices(b, device)
+    if not (_full_matrix_ok(ma) and _full_matrix_ok(mb)):
+        return _rsatoolbox_rdms(a, b, device=device, method="corr_cov" if centre else "cosine_cov")
+    fa, fb = (_double_centred(m, centre) for m in (ma, mb))
+    sim = _unit_rows(fa) @ _unit_rows(fb).T
+    if not bool(torch.isfinite(sim).all()):
+        for m in (ma, mb):
+            _refuse_nonfinite(m)
+    return sim.clamp_(-1.0, 1.0)
+
+
+def _double_centred(d: torch.Tensor, centre: bool) -> torch.Tensor:
+    """``Gc = H (-D/2) H`` of each ``(k, n, n)`` dissimilarity matrix (``centre``: its off-diagonal mean subtracted
+    first), flattened ``(k, n*n)``."""
+    n = d.shape[-1]
+    if centre:
+        d = d - (d.sum(dim=(1, 2)) / (n * (n - 1)))[:, None, None]
+        d.diagonal(dim1=1, dim2=2).zero_()
+    g = -0.5 * d
+    gc = g - g.mean(dim=2, keepdim=True) - g.mean(dim=1, keepdim=True) + g.mean(dim=(1, 2), keepdim=True)
+    return gc.reshape(d.shape[0], n * n)
+
 #: Comparison ``kendall_tau_b`` (and ``neg_riem_dist`` below): computed by rsatoolbox.
 kendall_tau_b_rdms = partial(_rsatoolbox_rdms, method="tau-b")
 
@@ -286,6 +333,8 @@ def _triangles(rdms: xr.DataArray, device) -> torch.Tensor:
 
 
 def _refuse_nonfinite(values: torch.Tensor) -> None:
+    if bool(torch.isfinite(values.sum())):  # a finite sum has no NaN or infinity in it (one reduction, not a mask)
+        return
     bad = int((~torch.isfinite(values)).sum())
     if bad:
         raise RDMAlignmentError(
@@ -296,15 +345,27 @@ def _refuse_nonfinite(values: torch.Tensor) -> None:
 
 def _full_matrix_ok(m: torch.Tensor) -> bool:
     """Zero diagonal, and symmetric on a fixed sample of entries (every dissimilarity matrix is)."""
-    n = m.shape[-1]
     if bool(torch.diagonal(m, dim1=-2, dim2=-1).ne(0).any()):
         return False
-    gen = torch.Generator().manual_seed(0)
-    i = torch.randint(0, n, (_SYMMETRY_SAMPLES,), generator=gen).to(m.device)
-    j = torch.randint(0, n, (_SYMMETRY_SAMPLES,), generator=gen).to(m.device)
-    upper, lower = m[:, i, j], m[:, j, i]
+    n = m.shape[-1]
+    flat = m.reshape(m.shape[0], n * n)
+    above, below = (torch.as_tensor(p, device=m.device) for p in _symmetry_sample(n))
+    upper, lower = flat.index_select(1, above), flat.index_select(1, below)
     scale = upper.abs().amax(dim=1, keepdim=True).clamp_min(1e-300)
     return bool(((upper - lower).abs() <= 1e-12 * scale).all())
+
+
+@functools.lru_cache(maxsize=8)
+def _symmetry_sample(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Flat positions of ``_SYMMETRY_SAMPLES`` entries ``(i, j)`` of an ``n x n`` matrix and of their mirrors ``(j, i)``
+    (every entry when there are fewer); the same sample every time."""
+    if n * n <= _SYMMETRY_SAMPLES:
+        i, j = np.divmod(np.arange(n * n), n)
+    else:
+        gen = torch.Generator().manual_seed(0)
+        i = torch.randint(0, n, (_SYMMETRY_SAMPLES,), generator=gen).numpy()
+        j = torch.randint(0, n, (_SYMMETRY_SAMPLES,), generator=gen).numpy()
+    return i * n + j, j * n + i
 
 
 def pearson_full(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor | None:

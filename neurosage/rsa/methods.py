@@ -9,8 +9,9 @@ An entry is a function plus the properties everything else reads (ceilings, boot
 
 - an RDM method follows :class:`RDMFunction` and declares :data:`RDM_PROPERTIES`: ``euclidean`` (its RDMs are Euclidean
   distances, so Gram matrices and CKA follow), ``squared`` (squared distances), ``needs_repetitions`` (computed from a
-  recording's trials), ``for_models`` (the method network layers use instead: they have no repetitions), ``rsatoolbox``
-  (rsatoolbox's ``dissimilarity_measure``) and ``aliases``;
+  recording's trials), ``for_models`` (the method network layers use instead: they have no repetitions), ``non_negative``
+  (its patterns must be non-negative, as spike counts are; network layers are signed, so it needs ``for_models``),
+  ``rsatoolbox`` (rsatoolbox's ``dissimilarity_measure``) and ``aliases``;
 - a comparison follows :class:`CompareFunction` and declares :data:`COMPARE_PROPERTIES`: ``correlation`` (a split-half
   reliability by it is Spearman-Brown corrected and scores are divided by ceilings), ``needs_euclidean`` (it needs
   Euclidean RDMs), ``bootstrap`` (the comparison of RDM entry vectors a bootstrap sample is scored by; None: no
@@ -63,7 +64,7 @@ class CompareFunction(Protocol):
 
 #: What an RDM method declares, with the defaults of a method that declares nothing.
 RDM_PROPERTIES: dict[str, Any] = {"euclidean": False, "squared": False, "needs_repetitions": False, "for_models": None, "rsatoolbox": None,
-                                  "aliases": ()}
+                                  "non_negative": False, "aliases": ()}
 #: What a comparison declares, with the defaults of a comparison that declares nothing.
 COMPARE_PROPERTIES: dict[str, Any] = {
     "correlation": False, "needs_euclidean": False, "bootstrap": None, "aliases": (),
@@ -146,7 +147,7 @@ def _register_builtins_rdm() -> None:
     RDM_METHODS.register("euclidean", f"{rdm}:euclidean_distance", description="Euclidean distance", euclidean=True)
     RDM_METHODS.register("sqeuclidean", f"{rdm}:sqeuclidean_distance", description="squared Euclidean distance / features (rsatoolbox's euclidean)",
                          euclidean=True, squared=True, rsatoolbox="squared euclidean")
-    RDM_METHODS.register("poisson", f"{rdm}:poisson_distance", rsatoolbox="poisson",
+    RDM_METHODS.register("poisson", f"{rdm}:poisson_distance", rsatoolbox="poisson", non_negative=True,
                          description="rsatoolbox's symmetrised KL divergence of Poisson rates (spike counts; non-negative patterns)")
     RDM_METHODS.register(
         "crossnobis", f"{rdm}:crossnobis_distance", euclidean=True, squared=True, needs_repetitions=True, for_models="sqeuclidean",
@@ -220,6 +221,11 @@ def model_rdm_method(rdm: str) -> str:
     its noise-free expectation), else the method itself."""
     entry = RDM_METHODS.get(rdm_method(rdm))
     target = entry.for_models or entry.name
+    if entry.non_negative and not entry.for_models:
+        raise ConfigError(f"rdm-method {entry.name!r} needs non-negative patterns (spike counts or rates), and network layers are signed "
+                          "(batch-norm outputs), so no network's RDMs can use it", "use rdm-method correlation or sqeuclidean for anything a "
+                          f"network is compared with; {entry.name} RDMs of a recording alone: neurosage.compute_rdm(recording, "
+                          f"{entry.name!r})", field="rdm_method")
     if RDM_METHODS.get(rdm_method(target)).needs_repetitions:
         raise ConfigError(f"RDM method {entry.name!r} needs repetitions and names no method for network layers", "register it with "
                           "for_models='<a method without repetitions>'", field="rdm_method")

@@ -21,6 +21,7 @@ by the number of features) over the repetitions of an assembly (:func:`crossnobi
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
@@ -422,19 +423,25 @@ def sqeuclidean_distance(patterns: torch.Tensor) -> torch.Tensor:
     return _distances(patterns, squared=True)
 
 
-def poisson_distance(patterns: torch.Tensor) -> np.ndarray:
-    """RDM method ``poisson``: rsatoolbox's symmetrised KL divergence of Poisson rates (its default prior), for spike
-    counts or firing rates; patterns must be non-negative."""
-    from rsatoolbox.data import Dataset
-    from rsatoolbox.rdm import calc_rdm
+def poisson_distance(patterns: torch.Tensor) -> torch.Tensor:
+    """RDM method ``poisson``: rsatoolbox's symmetrised KL divergence of Poisson rates with its default prior (rate 1,
+    weight 0.1), for spike counts or firing rates; patterns must be non-negative.
 
-    values = patterns.detach().cpu().numpy().astype(np.float64)
-    if (values < 0).any():
-        raise ConfigError(f"poisson RDMs need non-negative patterns (spike counts or rates), got {int((values < 0).sum())} negative value(s)",
+    As rsatoolbox's ``calc_rdm_poisson``: rates ``r = (x + 0.1) / 1.1``, ``K = r log(r)^T``,
+    ``d_ij = (K_ii + K_jj - K_ij - K_ji) / features``; one matrix product on the patterns' device (equal to rsatoolbox to
+    1e-12, ``tests/rsa/test_rdm.py``)."""
+    values = patterns.to(torch.float64)
+    negative = int((values < 0).sum())
+    if negative:
+        raise ConfigError(f"poisson RDMs need non-negative patterns (spike counts or rates), got {negative} negative value(s)",
                           "use rdm-method correlation or sqeuclidean for signed data (network layers, z-scored responses)", field="rdm_method")
-    dataset = Dataset(values, obs_descriptors={"conds": np.arange(len(values))})
-    rdms: Any = calc_rdm(dataset, method="poisson", descriptor="conds")  # one Dataset: one RDMs object
-    return np.asarray(rdms.get_matrices()[0], dtype=np.float64)
+    prior_rate, prior_weight = 1.0, 0.1
+    rates = (values + prior_rate * prior_weight) / (1 + prior_weight)
+    kernel = rates @ torch.log(rates).T
+    own = torch.diagonal(kernel)
+    rdm = (own[None, :] + own[:, None] - kernel - kernel.T) / values.shape[1]
+    rdm.fill_diagonal_(0.0)
+    return rdm
 
 
 def crossnobis_distance(patterns: torch.Tensor, *, conditions: np.ndarray, folds: np.ndarray) -> np.ndarray:
@@ -476,11 +483,19 @@ def _condition_coords(data: Any, descriptor: str) -> dict[str, tuple[str, np.nda
 
 
 def upper_triangle(rdms: xr.DataArray) -> np.ndarray:
-    """Upper triangles (diagonal excluded) as ``(n_rdms, n_pairs)`` (or ``(n_pairs,)`` for one RDM)."""
+    """Upper triangles (diagonal excluded) as ``(n_rdms, n_pairs)`` (or ``(n_pairs,)`` for one RDM), row by row."""
     n = rdms.sizes[ROW]
-    i, j = np.triu_indices(n, k=1)
     values = np.asarray(rdms.transpose(..., ROW, COL).values)
-    return values[..., i, j]
+    return np.take(values.reshape(*values.shape[:-2], n * n), _triangle_positions(n), axis=-1)
+
+
+@functools.lru_cache(maxsize=8)
+def _triangle_positions(n: int) -> np.ndarray:
+    """Flat positions of an ``n x n`` matrix's upper triangle (diagonal excluded), in ``np.triu_indices`` order."""
+    i, j = np.triu_indices(n, k=1)
+    positions = i * n + j
+    positions.flags.writeable = False
+    return positions
 
 
 def align_rdms(

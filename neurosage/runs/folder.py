@@ -16,7 +16,7 @@ from typing import Any
 from neurosage.core.atomic import write_json
 from neurosage.core.errors import ConfigError, RunFolderError, RunFolderExists
 from neurosage.runs import layout
-from neurosage.runs.journal import Journal
+from neurosage.runs.journal import Journal, foreign_journal
 from neurosage.runs.lock import lock_holder, run_lock, running_driver
 from neurosage.runs.logfile import run_log
 from neurosage.runs.provenance import read_settings, record_run, resume_settings
@@ -137,8 +137,14 @@ class RunFolder:
         return self.journal_file.exists()
 
     def journal(self) -> Journal:
-        """The search journal (created when missing)."""
-        return Journal(self.journal_file)
+        """The search journal (created when missing); one that another run wrote (its run id differs from ``run.json``'s)
+        is refused."""
+        journal = Journal(self.journal_file)
+        folder_run = self.record().get("run_id") if self.provenance_file.is_file() else None
+        journal_run = journal.run_id()
+        if isinstance(folder_run, str) and journal_run is not None and journal_run != folder_run:
+            raise foreign_journal(journal.path, journal_run, folder_run)
+        return journal
 
     def existing_journal(self, what: str = "search") -> Journal:
         """The journal of a search that exists, or one error naming the folder and the fix."""

@@ -46,6 +46,14 @@ CREATE TABLE IF NOT EXISTS meta (
 VALS_FORMAT = "indices"
 
 
+def foreign_journal(path: Path, journal_run: str, folder_run: str) -> RunFolderError:
+    """The error of a journal that another run wrote (copied into this folder)."""
+    return RunFolderError(f"this journal belongs to another run (run id {journal_run[:12]}; this folder's run.json is run {folder_run[:12]}): "
+                          "it was copied from another run folder, so its trials are not this run's",
+                          "put this run's own journal.sqlite back (from a copy); a run folder moves whole (journal, run.json, "
+                          "trials, weights together)", file=path, field="journal")
+
+
 class Journal:
     """The trials of one search, stored in ``path`` (SQLite)."""
 
@@ -132,6 +140,22 @@ class Journal:
         """Record what ``vals`` hold (a new journal, or an old one whose ``vals`` already are indices)."""
         with self._connect() as con:
             con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('vals', ?)", (fmt,))
+
+    def run_id(self) -> str | None:
+        """The id of the run this journal belongs to (``run.json``'s ``run_id``), or None before a session claimed it."""
+        with self._connect() as con:
+            row = con.execute("SELECT value FROM meta WHERE key = 'run_id'").fetchone()
+        return None if row is None else str(row[0])
+
+    def claim(self, run_id: str) -> None:
+        """Mark this journal as the run ``run_id``'s (once; a journal written before run ids is claimed by its folder's
+        run); a journal another run claimed is refused (:meth:`RunFolder.journal` checks the same on every read)."""
+        mine = self.run_id()
+        if mine is None:
+            with self._connect() as con:
+                con.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('run_id', ?)", (run_id,))
+        elif mine != run_id:
+            raise foreign_journal(self.path, mine, run_id)
 
     def convert_vals(self, convert: Callable[[dict[str, Any]], dict[str, Any]]) -> int:
         """Rewrite every row's ``vals`` with ``convert`` and mark them as indices, in one transaction; returns the rows changed.

@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,7 @@ def record_run(
     record = json.loads(path.read_text()) if path.exists() else {
         "settings": settings, "seeds": jsonable(dict(seeds or {})), "environment": environment(), "sessions": [],
     }
+    record.setdefault("run_id", uuid.uuid4().hex)  # what the run's journal is claimed with: a journal copied in is refused
     for earlier in record["sessions"]:
         if earlier.get("status") == "running":
             earlier["status"] = "killed (its process ended while running; found by the next session)"

@@ -314,6 +314,7 @@ class _Session:
         self.search, self.record, self.progress = search, record, progress
         self.folder = search.folder
         self.journal = self.folder.journal()
+        self.journal.claim(record["run_id"])  # this run's from now on: a copy of it in another folder is refused there
         _settle_vals(self.journal, search.space, search.algo)
         self.searcher = make_searcher(search.algo, search.space, search.seed, **(search.searcher_kwargs or {}))
         self.kept = KeptWeights(self.folder, search.keep_weights, search.model_record())

@@ -33,7 +33,7 @@ from neurosage.assembly import select_regions
 from neurosage.core.errors import ConfigError
 from neurosage.data_adapters.registry import get_entry, load_neural
 from neurosage.data_adapters.simulated import simulate_recording
-from neurosage.nets.models import FeatureModel, build_model, model_inputs
+from neurosage.nets.models import FeatureModel, build_model, model_inputs, read_weights_info
 from neurosage.rsa.methods import check_rsa_methods
 from neurosage.teachers import TEACHER_KINDS
 from neurosage.teachers.teacher import Teacher, brain_teacher, network_teacher
@@ -106,10 +106,28 @@ def net_teacher(spec: str, args: list[str], stimuli: Any, *, device: str | None,
     """Kind ``net``: layers of a network (``dataset_kwargs`` are not used)."""
     name, layers, weights = _fields(spec, args, 2, 3, "net:<model>:<layer,...>[:<weights.pt>]")
     model = build_model(name, weights=weights, in_channels=stimuli.image_shape[0], seed=seed)
+    _warn_other_images(weights, stimuli)
     teacher = network_teacher(model, model_inputs(model, stimuli), layers.split(","), device=device, seed=seed, rdm_method=rdm_method,
                               compare_method=compare_method)
     teacher.rdms.attrs["weights"] = model.neurosage_weights
     return Teacher(teacher.rdms, stimuli)
+
+
+def _warn_other_images(weights: str | None, stimuli: Any) -> None:
+    """Say when a weights file's record (:func:`~neurosage.nets.models.read_weights_info`) shows it was trained on images of
+    another size or number of channels than the stimuli its layers are now shown."""
+    info = read_weights_info(weights) if weights and weights.endswith(".pt") else None
+    if info is None:
+        return
+    trained, shown = tuple(info["image_shape"]), tuple(stimuli.image_shape)
+    if trained != shown:
+        log.warning("the teacher's weights %s were trained on %s images (%s) and are shown %s stimuli here: its layers see images "
+                    "unlike those it learned from, so its RDMs say little about what it learned (train a teacher on images of the "
+                    "stimuli's size)", weights, _shape_text(trained), info.get("trained_on"), _shape_text(shown))
+
+
+def _shape_text(shape: tuple) -> str:
+    return f"{'grey' if shape[0] == 1 else 'colour'} {shape[1]}x{shape[2]}"
 
 
 def recording_teacher(spec: str, args: list[str], stimuli: Any, *, device: str | None = None, seed: int = 0, dataset_kwargs: dict[str, Any],

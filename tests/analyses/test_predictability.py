@@ -46,14 +46,14 @@ def test_correlations_of_a_perfect_predictor():
 def test_a_larger_pool_trains_only_the_new_architectures(tmp_path, tiny_fmnist, monkeypatch):
     import neurosage.analyses.predictability as predictability
 
-    small = load_config(PredictabilityConfig, data=str(tiny_fmnist), n_architectures=2, checkpoints=(2,), mature_steps=3, n_bootstrap=10,
+    small = load_config(PredictabilityConfig, data=str(tiny_fmnist), n_architectures=3, checkpoints=(2,), mature_steps=3, n_bootstrap=10,
                         **TINY_ANALYSIS)
     run(tmp_path / "grown", small)
     trained, original = [], predictability._architecture
     monkeypatch.setattr(predictability, "_architecture", lambda arch, *args: trained.append(arch) or original(arch, *args))
-    run(tmp_path / "grown", replace(small, n_architectures=3))
-    assert trained == [2]
-    run(tmp_path / "fresh", replace(small, n_architectures=3))
+    run(tmp_path / "grown", replace(small, n_architectures=4))
+    assert trained == [3]
+    run(tmp_path / "fresh", replace(small, n_architectures=4))
     grown, fresh = (pd.read_csv(tmp_path / d / "predictability" / "records.csv") for d in ("grown", "fresh"))
     pd.testing.assert_frame_equal(grown, fresh)
     with pytest.raises(ValueError, match=r"mature_steps.*new --run-dir"):
@@ -96,14 +96,14 @@ def test_the_paper_scale_config_runs_on_tiny_sizes(tmp_path):
 
     data = _write_cifar100(tmp_path / "cifar", n_train=260, n_test=60)
     paper = Path(__file__).resolve().parents[2] / "configs" / "predictability-paper.toml"
-    config = load_config(PredictabilityConfig, paper, data=str(data), device="cpu", n_architectures=2, n_train=150, n_val=100, n_stimuli=20,
+    config = load_config(PredictabilityConfig, paper, data=str(data), device="cpu", n_architectures=3, n_train=150, n_val=100, n_stimuli=20,
                          width_multiplier=0.125, teacher_depth=1, teacher_epochs=0.05, batch_size=16, checkpoints=(1, 2), mature_steps=4,
                          repeat_mature=1, n_bootstrap=10)
     assert (config.dataset, config.space, config.schedule, config.alpha) == ("cifar100", "layers-10", "cosine", 1.0)
     run(tmp_path / "run", config)
     out = tmp_path / "run" / "predictability"
     records, archs = pd.read_csv(out / "records.csv"), pd.read_csv(out / "architectures.csv")
-    assert set(records.steps) == {1, 2} and len(archs) == 2 and archs.mature_top1_repeat.notna().sum() == 1
+    assert set(records.steps) == {1, 2} and len(archs) == 3 and archs.mature_top1_repeat.notna().sum() == 1
     summary = json.loads((out / "summary.json").read_text())
     assert 0 <= summary["teacher_top1"] <= 1  # the embedded ResNet has CIFAR-100's 100 outputs
     assert summary["teacher_margin"] == pytest.approx(summary["teacher_top1"] - archs.mature_top1.max())
@@ -129,7 +129,7 @@ def test_summary_reliability_and_the_pre_registered_threshold():
 def test_a_pool_of_the_old_segment_protocol_is_refused(tmp_path, tiny_fmnist):
     from neurosage.core.errors import ConfigError
 
-    config = load_config(PredictabilityConfig, data=str(tiny_fmnist), n_architectures=1, checkpoints=(1,), mature_steps=2, n_bootstrap=10,
+    config = load_config(PredictabilityConfig, data=str(tiny_fmnist), n_architectures=3, checkpoints=(1,), mature_steps=2, n_bootstrap=10,
                          **TINY_ANALYSIS)
     stamp = tmp_path / "predictability" / "pool" / "pool.json"
     stamp.parent.mkdir(parents=True)
@@ -143,7 +143,7 @@ def test_a_pool_of_the_old_segment_protocol_is_refused(tmp_path, tiny_fmnist):
                                         (dict(checkpoints=()), "checkpoints"), (dict(mature_steps=1, checkpoints=(1,)), "mature_steps"),
                                         (dict(schedule="linear"), "schedule"), (dict(repeat_mature=-1), "repeat_mature"),
                                         (dict(workers=0), "workers"), (dict(min_reliability=1.5), "min_reliability"),
-                                        (dict(n_architectures=True), "n_architectures")])
+                                        (dict(n_architectures=True), "n_architectures"), (dict(n_architectures=2), "n_architectures")])
 def test_config_refuses_an_impossible_protocol(bad, field):
     from neurosage.core.errors import ConfigError
 

@@ -366,3 +366,21 @@ def test_a_trial_whose_worker_is_lost_again_and_again_stops_the_search_clearly(t
         run_search(tmp_path, SPACE, tiny_task(), budget=2, progress=False)
     assert "--resume" in caught.value.fix and cluster.scattered == 4  # the task scattered again after each loss
     assert json.loads((tmp_path / "run.json").read_text())["sessions"][-1]["resubmitted"] == [0, 0, 0, 0]
+
+
+def test_a_journal_copied_from_another_run_is_refused_by_status_and_resume(tmp_path):
+    """Each run claims its journal with run.json's run_id; a journal copied into another run folder is named, not shown."""
+    import shutil
+
+    from neurosage.core.errors import RunFolderError
+    from neurosage.runs.status import search_status
+
+    run_search(tmp_path / "a", SPACE, tiny_task(), budget=1, seed=0, progress=False)
+    run_search(tmp_path / "b", SPACE, tiny_task(), budget=2, seed=3, progress=False)
+    assert search_status(tmp_path / "b")["done"] == 2
+    shutil.copy(tmp_path / "a" / "journal.sqlite", tmp_path / "b" / "journal.sqlite")
+    with pytest.raises(RunFolderError, match="belongs to another run") as caught:
+        search_status(tmp_path / "b")
+    assert caught.value.file == str(tmp_path / "b" / "journal.sqlite") and "run folder moves whole" in caught.value.fix
+    with pytest.raises(RunFolderError, match="belongs to another run"):
+        run_search(tmp_path / "b", SPACE, tiny_task(), budget=3, seed=3, progress=False, resume=True)

@@ -122,3 +122,19 @@ def test_the_cache_is_rebuilt_when_any_provenance_input_changes(tmp_path, stimul
     changed = build()
     assert n_cached() == 7
     assert not np.allclose(changed.rdms.values, first.rdms.values)
+
+
+def test_a_net_teacher_trained_on_images_of_another_size_says_so(tmp_path, caplog):
+    """A weights file's record (write_weights_info) names the images it learned from; shown others, the teacher warns."""
+    from neurosage.nets.models import cifar_resnet, write_weights_info
+
+    weights = tmp_path / "teacher.pt"
+    torch.save(cifar_resnet(n=1, num_classes=10, in_channels=1, width=16).state_dict(), weights)
+    write_weights_info(weights, trained_on="Fashion-MNIST", image_shape=(1, 28, 28), epochs=1.0)
+    rng = np.random.default_rng(0)
+    caplog.set_level("WARNING", logger="neurosage.teachers.kinds")
+    teacher_from_spec(f"net:cifar_resnet-1:stack2:{weights}", random_stimuli(rng, 6, size=8))
+    assert "trained on grey 28x28 images (Fashion-MNIST) and are shown grey 8x8 stimuli" in caplog.text
+    caplog.clear()
+    teacher_from_spec(f"net:cifar_resnet-1:stack2:{weights}", random_stimuli(rng, 6, size=28))
+    assert "trained on" not in caplog.text  # the same images: nothing to say
