@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import warnings
 from functools import partial
 from typing import Any, Literal
@@ -34,6 +35,7 @@ from neurosage.rsa.rdm import (
     STACK,
     RDMAlignmentError,
     align_rdms,
+    all_finite,
     upper_triangle,
 )
 
@@ -147,7 +149,7 @@ def cosine_rdms(a: xr.DataArray, b: xr.DataArray, *, device: Any = None) -> torc
     if _full_matrix_ok(ma) and _full_matrix_ok(mb):
         x, y = ma.reshape(ma.shape[0], -1), mb.reshape(mb.shape[0], -1)
         sim = _unit_rows(x) @ _unit_rows(y).T
-        if not bool(torch.isfinite(sim).all()):
+        if not all_finite(sim):
             for m in (x, y):
                 _refuse_nonfinite(m)
         return sim.clamp_(-1.0, 1.0)
@@ -183,7 +185,7 @@ def _cov_weighted_cosine(a: xr.DataArray, b: xr.DataArray, device: Any, *, centr
         return _rsatoolbox_rdms(a, b, device=device, method="corr_cov" if centre else "cosine_cov")
     fa, fb = (_double_centred(m, centre) for m in (ma, mb))
     sim = _unit_rows(fa) @ _unit_rows(fb).T
-    if not bool(torch.isfinite(sim).all()):
+    if not all_finite(sim):
         for m in (ma, mb):
             _refuse_nonfinite(m)
     return sim.clamp_(-1.0, 1.0)
@@ -205,7 +207,18 @@ kendall_tau_b_rdms = partial(_rsatoolbox_rdms, method="tau-b")
 
 
 def neg_riem_dist_rdms(a: xr.DataArray, b: xr.DataArray, *, device: Any = None) -> np.ndarray:
-    """Comparison ``neg_riem_dist``: rsatoolbox's negative Riemannian distance (second-moment matrices must be positive definite)."""
+    """Comparison ``neg_riem_dist``: rsatoolbox's negative Riemannian distance (second-moment matrices must be positive definite).
+
+    rsatoolbox builds a dense ``pairs x pairs`` matrix for it (``T``): RDMs too large for this machine's memory are refused
+    first, by name, instead of ending the process."""
+    n = a.sizes[ROW]
+    pairs = n * (n - 1) // 2
+    needed, memory = 2 * 8 * pairs**2, _physical_memory()
+    if memory is not None and needed > memory // 2:
+        raise ConfigError(f"neg_riem_dist on {n} conditions needs about {needed / 2**30:.0f} GiB (rsatoolbox makes a dense {pairs} x {pairs} "
+                          f"matrix) and this machine has {memory / 2**30:.0f} GiB",
+                          f"compare on at most {_largest_riemannian(memory)} conditions (a subset of the stimuli), or use another comparison",
+                          field="method")
     try:
         return _rsatoolbox_rdms(a, b, device=device, method="neg_riem_dist")
     except np.linalg.LinAlgError:
@@ -215,6 +228,22 @@ def neg_riem_dist_rdms(a: xr.DataArray, b: xr.DataArray, *, device: Any = None) 
                           "comparison", field="method") from None
 
 
+
+
+def _physical_memory() -> int | None:
+    """This machine's memory in bytes (None where the system does not say)."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _largest_riemannian(memory: int) -> int:
+    """The most conditions whose neg_riem_dist fits in half of ``memory``."""
+    n = 3
+    while 2 * 8 * ((n + 1) * n // 2) ** 2 <= memory // 2:
+        n += 1
+    return n
 
 
 def cka_rdms(a: xr.DataArray, b: xr.DataArray, *, device: Any = None, unbiased: bool = False) -> torch.Tensor:
@@ -333,7 +362,7 @@ def _triangles(rdms: xr.DataArray, device) -> torch.Tensor:
 
 
 def _refuse_nonfinite(values: torch.Tensor) -> None:
-    if bool(torch.isfinite(values.sum())):  # a finite sum has no NaN or infinity in it (one reduction, not a mask)
+    if all_finite(values):
         return
     bad = int((~torch.isfinite(values)).sum())
     if bad:
@@ -380,7 +409,7 @@ def pearson_full(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor | None:
     x, y = a.reshape(k, -1), b.reshape(b.shape[0], -1)
     n_pairs = n_rows * (n_rows - 1) / 2
     cross = (x @ y.T) / 2 / n_pairs
-    if not bool(torch.isfinite(cross).all()):
+    if not all_finite(cross):
         for m in (a, b):
             _refuse_nonfinite(m)
     (mean_x, second_x), (mean_y, second_y) = ((v.sum(dim=1) / 2 / n_pairs, torch.linalg.vector_norm(v, dim=1) ** 2 / 2 / n_pairs) for v in (x, y))

@@ -47,7 +47,7 @@ from neurosage.rsa.methods import RDM_METHODS, method_function, rdm_method
 __all__ = [
     "ROW", "COL", "STACK", "RDMMethod", "RDMAlignmentError", "check_rdms", "compute_rdm", "crossnobis_rdm", "compute_rdms", "stack_rdms",
     "subsample_rdm",
-    "draw_subsets", "subset_mean_rdm", "upper_triangle", "align_rdms", "correlation_distance", "cosine_distance", "euclidean_distance",
+    "draw_subsets", "subset_mean_rdm", "upper_triangle", "align_rdms", "all_finite", "correlation_distance", "cosine_distance", "euclidean_distance",
     "sqeuclidean_distance", "crossnobis_distance", "poisson_distance"]
 
 
@@ -312,11 +312,17 @@ def _patterns(
     return data, row_labels, "condition"
 
 
+def all_finite(t: torch.Tensor) -> bool:
+    """No NaN or infinity in ``t``: one reduction (a finite sum has none), a full check only when the sum is not finite
+    (which a sum of huge finite values can also be)."""
+    return bool(torch.isfinite(t.sum())) or bool(torch.isfinite(t).all())
+
+
 def _finite_features(x: torch.Tensor, nan: str) -> torch.Tensor:
     """``x`` (conditions x features) with only finite values, or an error naming the problem."""
-    finite = torch.isfinite(x)
-    if bool(finite.all()):
+    if all_finite(x):
         return x
+    finite = torch.isfinite(x)
     bad = int((~finite.all(dim=0)).sum())
     if nan != "drop":
         raise AssemblyError([
@@ -363,7 +369,7 @@ def _checked(rdm: Any, n: int, method: str, like: torch.Tensor) -> torch.Tensor:
     if tuple(rdm.shape) != (n, n):
         raise ConfigError(f"RDM method {method!r} returned shape {tuple(rdm.shape)} for {n} conditions", "return an (n_conditions, n_conditions) "
                           "matrix (neurosage.rsa.methods.RDMFunction)", field="method")
-    if not bool(torch.isfinite(rdm).all()):
+    if not all_finite(rdm):
         raise ConfigError(f"RDM method {method!r} returned {int((~torch.isfinite(rdm)).sum())} NaN or infinite dissimilarities",
                           "check that the patterns suit the method (e.g. poisson needs non-negative rates), or use another method", field="method")
     return rdm.fill_diagonal_(0.0)
@@ -397,7 +403,7 @@ def _distances(x: torch.Tensor, *, squared: bool) -> torch.Tensor:
     sq = (x * x).sum(dim=1, keepdim=True)
     rdm = (sq + sq.T - 2.0 * (x @ x.T)).clamp_min_(0.0)
     rdm = rdm / x.shape[1] * scale**2 if squared else rdm.sqrt_() * scale
-    if not bool(torch.isfinite(rdm).all()):
+    if not all_finite(rdm):
         raise AssemblyError([f"{'sqeuclidean' if squared else 'euclidean'} distances overflow {x.dtype} (largest |value| about {float(scale):.3g}); "
                              "fix: rescale the data (e.g. divide by its standard deviation) or use dtype=torch.float64"])
     return rdm

@@ -275,3 +275,14 @@ def test_one_rdm_round_trips_to_one_rdm(rng):
     assert back.dims == a.dims and float(compare_rdms(back, b)) == pytest.approx(float(compare_rdms(a, b)))
     stack = stack_rdms({"V4": a})
     assert from_rsatoolbox(to_rsatoolbox(stack)).dims == stack.dims
+
+
+def test_neg_riem_dist_beyond_the_machines_memory_is_refused_by_name(rng, monkeypatch):
+    """rsatoolbox's neg_riem_dist makes a dense pairs x pairs matrix: RDMs it cannot fit are refused, not an ended process."""
+    import neurosage.rsa.compare as compare
+
+    monkeypatch.setattr(compare, "_physical_memory", lambda: 60 * 2**20)
+    rdms = compute_rdm(rng.normal(size=(60, 80)), "sqeuclidean")
+    with pytest.raises(ConfigError, match=r"neg_riem_dist on 60 conditions needs about .* dense 1770 x 1770") as refused:
+        compare_rdms(rdms, rdms, "neg_riem_dist")
+    assert "at most 53 conditions" in refused.value.fix  # 16 x 1378^2 bytes fit in 30 MiB, 16 x 1431^2 do not
