@@ -154,7 +154,10 @@ def format_status(status: dict[str, Any]) -> str:
         on = "" if where == "?" else (" (waiting for a worker)" if where is None else f" on {where}")  # "?": not on a cluster
         lines.append(f"  in flight: trial {flight['tid']} for {duration_text(flight['running_for'])}{on}: {flight['genotype'][:90]}")
     for address, worker in status["workers"].items():
-        lines.append(f"  worker {address}: host {worker.get('host')}, {worker.get('threads')} thread(s)")
+        job = f"Slurm job {worker['slurm_job_id']} on {worker.get('node')}, " if worker.get("slurm_job_id") else (
+            f"node {worker['node']}, " if worker.get("node") else "")
+        gone = f", left {worker['left']}" if worker.get("left") else ""
+        lines.append(f"  worker {address}: {job}host {worker.get('host')}, {worker.get('threads')} thread(s){gone}")
     return "\n".join(lines)
 
 

@@ -124,6 +124,10 @@ def test_dask_local_cluster_survives_a_killed_worker(tmp_path):
         assert workers[dead]["pid"] == killed[0] and workers[dead]["left"] is not None and workers[dead]["node"]
         survivor = next(address for address in pid_of if address != dead)
         assert workers[survivor]["left"] is None and workers[survivor]["joined"] <= workers[dead]["left"]
+        from neurosage.runs.status import format_status, search_status
+
+        shown = format_status(search_status(tmp_path))  # status lists them, the lost one with when it left
+        assert f"worker {dead}: node {workers[dead]['node']}, " in shown and f"left {workers[dead]['left']}" in shown
     finally:
         client.close()
         cluster.close()
