@@ -61,13 +61,13 @@ def test_a_search_on_two_slurm_jobs_survives_a_cancelled_job(tmp_path, monkeypat
     cancelled: list[str] = []
     killer = threading.Thread(target=_cancel_one_worker_job_after_two_trials, args=(run, cancelled), daemon=True)
     killer.start()
-    argv = ["search", str(run), "--data", str(data), "--budget", "12", "--n-blocks", "2", "--filters", "4", "--premature-steps", "20",
+    argv = ["search", str(run), "--data", str(data), "--budget", "16", "--n-blocks", "2", "--filters", "4", "--premature-steps", "20",
             "--n-train", "64", "--n-val", "40", "--n-stimuli", "20", "--slurm-jobs", "2", "--slurm-memory", "3GB", "--slurm-walltime", "00:20:00"]
     assert main(argv) == 0
     killer.join(timeout=5)
     assert cancelled, "no worker job was cancelled during the search"
     trials = pd.read_csv(run / "trials.csv")
-    assert len(trials) == 12 and (trials.status == "ok").all()
+    assert len(trials) == 16 and (trials.status == "ok").all()
     assert peak_running(trials.head(2).to_dict("records")) == 2  # two candidates ran at once: measured from the trials' own times
     assert trials.worker.nunique() >= 2
     settings = json.loads((run / "run.json").read_text())["settings"]
