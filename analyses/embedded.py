@@ -209,6 +209,13 @@ def check_config(config: EmbeddedConfig) -> None:
         SEARCHERS.get(config.algo)
         config.premature  # TrainConfig checks the premature budget and bn_recalibration
         check_threads(config.candidate_threads)
+        if config.premature_epochs is not None:  # a fraction of an epoch that is less than one batch trains one whole batch
+            wanted = config.premature_epochs * config.n_train
+            one_step = min(config.batch_size, config.n_train)
+            if wanted < one_step / 2:
+                log.warning("premature-epochs %g of n-train %d images is %.3g image(s), less than one batch: every candidate trains 1 step of "
+                            "%d images (%.3g epoch), %.0fx what was asked (raise premature-epochs, or give premature-steps)",
+                            config.premature_epochs, config.n_train, wanted, one_step, one_step / config.n_train, one_step / wanted)
         if config.batch_size > config.n_train:  # legal (tiny runs), but not what the numbers say: said once, and run.json keeps both
             log.warning("batch-size %d is more than n-train %d: every batch is the whole training set of %d images (set batch-size to at "
                         "most n-train for batches of the size asked)", config.batch_size, config.n_train, config.n_train)

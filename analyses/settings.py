@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neurosage.analyses.config_loading import Range, check_settings
+from neurosage.core.errors import ConfigError
 from neurosage.rsa.methods import check_rsa_methods
 from neurosage.spaces import SearchSpace, get_space
 from neurosage.training.configs import NetworkConfig, TrainConfig
@@ -111,6 +112,11 @@ class EmbeddedConfig:
 
     def __post_init__(self) -> None:
         check_settings(self, RANGES)
+        workers = getattr(self, "workers", 1)
+        if getattr(self, "scheduler", None) and isinstance(workers, int) and workers > 1:  # every command with both
+            raise ConfigError(f"--scheduler names a running cluster and --workers {workers} would start another; only one can run the "
+                              "candidates", f"give one of them: --scheduler ADDRESS (its workers' threads set how many run at once) or "
+                              f"--workers {workers}", field="workers")
         rdm, compare = check_rsa_methods(self.rdm_method, self.compare_method)
         object.__setattr__(self, "rdm_method", rdm)
         object.__setattr__(self, "compare_method", compare)
@@ -213,6 +219,18 @@ class SearchConfig(SearchOptions, EmbeddedConfig):
     slurm_gpus: int = 0
     #: extra #SBATCH directives of each job, e.g. ["--account=lab", "--qos=short"]
     slurm_extra: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.algo != "tpe":  # TPE's own options would be ignored without a word
+            from dataclasses import fields as config_fields
+
+            defaults = {f.name: f.default for f in config_fields(self)}
+            given = [name for name in ("startup_trials", "tpe_gamma") if getattr(self, name) != defaults[name]]
+            if given:
+                flag = given[0].replace("_", "-")
+                raise ConfigError(f"{flag} is an option of the TPE searcher, and algo is {self.algo!r}, which would ignore it",
+                                  f"drop {flag}, or search with --algo tpe", field=given[0])
 
     @property
     def slurm(self):

@@ -77,6 +77,15 @@ def open_brainio_assembly(path: str | os.PathLike, *, where: str | None = None) 
             raise DataFormatError("no 'stimulus_id' or 'image_id' coord on presentation", "use a Brain-Score assembly file", file=path,
                                   field="image_id")
         da = da.assign_coords(stimulus_id=("presentation", da["image_id"].values))
+    elif "image_id" in da.coords and da["image_id"].dims == da["stimulus_id"].dims:  # Brain-Score names a stimulus twice
+        differ = np.asarray(da["image_id"].values).astype(str) != np.asarray(da["stimulus_id"].values).astype(str)
+        if differ.any():
+            first = int(np.argmax(differ))
+            raise DataFormatError(f"the 'stimulus_id' and 'image_id' coords disagree on {int(differ.sum())} of {differ.size} presentations "
+                                  f"(first at position {first}: stimulus_id {da['stimulus_id'].values[first]!r}, image_id "
+                                  f"{da['image_id'].values[first]!r}), so the responses cannot be paired with their images",
+                                  "write one id per presentation in both coords (Brain-Score's image_id = stimulus_id), or drop one",
+                                  file=path, field="stimulus_id")
     if "region" not in da.coords and "layer" in da.coords and da["layer"].dims == ("neuroid",):  # Brain-Score's activations
         log.info("%s: no 'region' coord; its 'layer' coord names each neuroid's region (Brain-Score activations)", path)
         da = da.assign_coords(region=("neuroid", da["layer"].values.astype(str)))

@@ -169,8 +169,6 @@ def _run_demo(args: argparse.Namespace) -> int:
     if config.objective != "p+tg":
         raise ConfigError(f"objective = {config.objective!r}: the demo always runs one search by P + alpha TG and one by P, and compares "
                           "them", "leave out --objective (or run neurosage search RUN --objective ... for one search)", field="objective")
-    if config.scheduler and config.workers > 1:
-        raise ConfigError("--scheduler and --workers both name a cluster", "give one of them", field="scheduler")
     if config.workers > 1:
         require_extra("distributed", f"--workers {config.workers}", field="workers")
     client = _scheduler(config.scheduler) if config.scheduler else None  # reachable before any data or teacher work
@@ -234,7 +232,7 @@ def _run_search(args: argparse.Namespace) -> int:
                 client = stack.enter_context(slurm_client(slurm, folder.slurm_dir, config.dashboard))
             return _search(run_dir, replace(config, dashboard=None) if slurm is not None else config, args.resume, client)
     except ConfigError as exc:
-        if fresh and exc.field is not None and exc.field.startswith("slurm"):  # a setting Slurm refuses leaves no run folder behind
+        if fresh and exc.field is not None and exc.field.startswith(("slurm", "jobqueue")):  # a setting Slurm refuses leaves no run folder behind
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
 

@@ -32,6 +32,7 @@ start() {
     fi
     for port in "$ctld_port" "$slurmd_port"; do
         case "$port" in ''|*[!0-9]*) die "port '$port' is not a number; fix: SLURMCTLD_PORT=7817 SLURMD_PORT=7818" ;; esac
+        [ "$port" -ge 1 ] && [ "$port" -le 65535 ] || die "port $port is not a TCP port (1 to 65535); fix: SLURMCTLD_PORT=7817 SLURMD_PORT=7818"
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             die "port $port is in use (another Slurm?); fix: SLURMCTLD_PORT=N SLURMD_PORT=M scripts/slurm-local.sh start DIR with free ports"
         fi
@@ -87,6 +88,8 @@ EOF
 }
 
 stop() {
+    compgen -G "$dir/*.pid" >/dev/null ||
+        die "no Slurm started by this script runs from $dir (no pid files there); fix: give the DIR it was started with"
     for daemon in slurmd slurmctld munged; do
         pidfile="$dir/$daemon.pid"
         if [ -f "$pidfile" ]; then
@@ -97,6 +100,7 @@ stop() {
 }
 
 status() {
+    [ -f "$dir/slurm.conf" ] || die "no Slurm was started from $dir (no slurm.conf there); fix: give the DIR it was started with"
     export SLURM_CONF="$dir/slurm.conf"
     sinfo && squeue
 }

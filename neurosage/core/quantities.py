@@ -46,5 +46,6 @@ def check_memory(value: object, *, field: str) -> str:
     if not isinstance(value, str) or not _MEMORY.match(value):
         bare = not isinstance(value, bool) and str(value).strip().replace(".", "", 1).isdigit()
         raise ConfigError(f"{field.replace('_', '-')} = {value!r} is not an amount of memory with a unit",
-                          f"write it with its unit, e.g. {str(value).strip()}GB" if bare else "write it like 4GB or 500MB", field=field)
+                          f"write it with its unit: {str(value).strip()}MB or {str(value).strip()}GB (Slurm reads a bare number as MB)" if bare
+                          else "write it like 4GB or 500MB", field=field)
     return value

@@ -69,8 +69,8 @@ class Pool:
             raise RunFolderError("the pool keeps no stimuli (stimuli.npz)", "restore stimuli.npz from a copy (build_pool wrote it), or, in "
                                  "Python, build your teacher on the stimuli yourself and call score_teachers",
                                  file=self.folder.pool_stimuli)
-        with np.load(self.folder.pool_stimuli) as stored:
-            images, labels, ids = stored["images"], stored["labels"], [str(s) for s in stored["stimulus_ids"]]
+        images, labels, ids = _arrays(self.folder.pool_stimuli, "images", "labels", "stimulus_ids")
+        ids = [str(s) for s in ids]
         conversion = {k: v for k, v in self.input.items() if k in ("channels", "size", "mean", "std")}
         return ImageSet(images, labels, stimulus_ids=ids, name="pool stimuli", **conversion)
 
@@ -101,15 +101,15 @@ class Pool:
         path = self.folder.pool_rdms(arch, step)
         if not path.is_file():
             return None
-        with np.load(path) as stored:
-            return [str(x) for x in stored["layers"]], stored["triangles"].astype(np.float64)
+        layers, triangles = _arrays(path, "layers", "triangles")
+        return [str(x) for x in layers], triangles.astype(np.float64)
 
     def stimulus_ids(self) -> list[str]:
         """The ids of the pool's stimuli ([] when it keeps none)."""
         if not self.folder.pool_stimuli.is_file():
             return []
-        with np.load(self.folder.pool_stimuli) as stored:
-            return [str(s) for s in stored["stimulus_ids"]]
+        (ids,) = _arrays(self.folder.pool_stimuli, "stimulus_ids")
+        return [str(s) for s in ids]
 
     def architectures(self) -> pd.DataFrame:
         """One row per architecture (``architectures.csv``)."""
@@ -145,6 +145,7 @@ class Pool:
         import torch
 
         from neurosage.nets.build import build_network
+        from neurosage.nets.models import load_weights
         from neurosage.pool.train import genotype_of
 
         path = self.folder.pool_weights(arch, step)
@@ -154,8 +155,26 @@ class Pool:
         with torch.random.fork_rng(devices=[]):
             net = build_network(genotype_of(self.spec, arch), num_classes=self.num_classes, in_channels=self.in_channels,
                                 **self.spec.network.to_dict())
-        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        try:
+            load_weights(net, path)
+        except ConfigError as exc:  # damaged or foreign: the pool retrains the architecture once its record is gone
+            raise RunFolderError(f"architecture {arch}'s weights at step {step} cannot be used: {exc.problem}",
+                                 f"delete {self.folder.pool_record(arch)}, then run what built the pool again with the same settings "
+                                 f"(e.g. neurosage analyze teacher_bench --run-dir ...): it retrains architecture {arch} alone", file=path) from None
         return net.to(device or "cpu").eval()
+
+
+def _arrays(path: Any, *names: str) -> list[np.ndarray]:
+    """The named arrays of one of the pool's ``.npz`` files; a damaged file is refused by name, with the fix."""
+    import zipfile
+
+    try:
+        with np.load(path) as stored:
+            return [stored[name] for name in names]
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError) as exc:
+        said = str(exc).splitlines()[0][:100] if str(exc) else ""
+        raise RunFolderError(f"the pool's file {path.name} cannot be read ({type(exc).__name__}: {said}): it was cut short or edited",
+                             "restore it from a copy, or build the pool again in a new folder with the same settings", file=path) from None
 
 
 def _write_tables(folder: RunFolder, spec: PoolSpec) -> None:

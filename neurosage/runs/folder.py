@@ -154,7 +154,10 @@ class RunFolder:
         return self.journal()
 
     def refuse_existing(self, what: str = "a search", *, resume_hint: str = "pass --resume to continue it (resume=True)") -> None:
-        """Refuse to start a new search in a folder that already holds one."""
+        """Refuse to start a new search in a folder that already holds one, or holds an architecture pool."""
+        if self.pool_file.is_file():
+            raise RunFolderExists(f"{self.path} holds an architecture pool (pool.json), not {what}", "choose another run folder (a pool is "
+                                  f"benched with neurosage bench {self.path} --teacher SPEC)", file=self.path)
         if self.has_journal():
             raise RunFolderExists(f"{self.path} already holds {what}", f"{resume_hint}, or choose another run folder", file=self.path)
 

@@ -109,10 +109,39 @@ def _site_settings() -> dict[str, Any]:
     return {key: value for key, value in current.items() if value != packaged.get(key)}
 
 
+def _check_site(site: dict[str, Any]) -> None:
+    """The site's values neurosage passes on, checked as the flags are (a bad one is refused naming its key, not sbatch's words)."""
+    where = "in the site's dask config (jobqueue.yaml under ~/.config/dask or $DASK_CONFIG, or DASK_JOBQUEUE__SLURM__*)"
+
+    def refuse(key: str, value: Any, fix: str) -> None:
+        raise ConfigError(f"jobqueue.slurm.{key} = {value!r} {where} is not usable", fix, field=f"jobqueue.slurm.{key}")
+
+    cores = site.get("cores")
+    if cores is not None and (isinstance(cores, bool) or not isinstance(cores, int) or cores < 1):
+        refuse("cores", cores, "write a whole number of at least 1 there (e.g. cores: 4), or override it with --slurm-cores N")
+    memory = site.get("memory")
+    if memory is not None:
+        try:
+            check_memory(memory, field="slurm_memory")
+        except ConfigError:
+            refuse("memory", memory, "write an amount with its unit there (e.g. memory: 16GB), or override it with --slurm-memory 16GB")
+    walltime = site.get("walltime")
+    if walltime is not None and (not isinstance(walltime, str) or not _WALLTIME.match(walltime)):
+        refuse("walltime", walltime, "write a Slurm time there, quoted ('01:00:00' or '2-00:00:00'), or override it with --slurm-walltime")
+    directives = site.get("job-extra-directives")
+    if directives is not None and (not isinstance(directives, list) or not all(isinstance(d, str) for d in directives)):
+        refuse("job-extra-directives", directives, "write a list there, e.g. job-extra-directives: ['--exclusive']")
+    queue = site.get("queue")
+    if queue is not None and not isinstance(queue, str):
+        refuse("queue", queue, "write the partition's name there, or override it with --slurm-partition NAME")
+
+
 def job_settings(options: SlurmOptions) -> dict[str, tuple[Any, str]]:
     """Each job setting's value and where it came from (``flag``, ``jobqueue.yaml`` or ``neurosage default``):
     cores, memory, walltime, queue (the partition) and the ``#SBATCH`` directives (the site's, then the flags')."""
     site = _site_settings()
+    _check_site({key: value for key, value in site.items() if not (key in ("cores", "memory", "walltime", "queue")
+                                                                    and getattr(options, "partition" if key == "queue" else key) is not None)})
     chosen: dict[str, tuple[Any, str]] = {}
     for name, flag_value in (("cores", options.cores), ("memory", options.memory), ("walltime", options.walltime),
                              ("queue", options.partition)):
@@ -158,7 +187,7 @@ def check_slurm_tools() -> None:
 #: sbatch's words -> the setting they blame
 _BLAME = ((("partition",), "slurm_partition"), (("--time", "time limit", "time specification"), "slurm_walltime"),
           (("gres", "gpu"), "slurm_gpus"), (("memory", "--mem"), "slurm_memory"),
-          (("directive", "unrecognized option", "invalid option"), "slurm_extra"), (("node configuration", "cpus", "cores"), "slurm_cores"))
+          (("directive", "unrecognized option", "invalid option"), "slurm_extra"), (("cpus", "cores"), "slurm_cores"))
 
 
 def _test_submit(script: str, partition: str | None) -> None:
@@ -242,8 +271,8 @@ def slurm_client(options: SlurmOptions, log_directory: str | Path, dashboard: st
     from dask_jobqueue import SLURMCluster
     from distributed import Client
 
+    chosen = job_settings(options)  # the site's values checked before anything is written
     Path(log_directory).mkdir(parents=True, exist_ok=True)
-    chosen = job_settings(options)
     log.info("Slurm job settings: %s", ", ".join(f"{name} {value} ({source})" for name, (value, source) in chosen.items()))
     import dask
 

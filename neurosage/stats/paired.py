@@ -55,6 +55,11 @@ def correlation(x: np.ndarray, y: np.ndarray, method: str = "pearson") -> float:
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.shape != y.shape:
         raise ConfigError(f"x has {len(x)} values and y {len(y)}", "give one value of each per item, in the same order", field="y")
+    for name, v in (("x", x), ("y", y)):
+        bad = ~np.isfinite(v)
+        if bad.any():
+            raise ConfigError(f"{name} holds {int(bad.sum())} NaN or infinite value(s) (first at position {int(np.argmax(bad))}), which have no "
+                              "correlation", "drop those items from both x and y (e.g. the diverged architectures) first", field=name)
     if method == "spearman":
         x, y = scipy.stats.rankdata(x), scipy.stats.rankdata(y)
     if np.std(x) == 0 or np.std(y) == 0:

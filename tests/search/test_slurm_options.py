@@ -170,3 +170,26 @@ def test_a_slurm_job_that_ended_is_replaced(tmp_path, monkeypatch):
     assert keeper.check() == []
     assert sorted(j.job_id for j in cluster.workers.values()) == ["101", "6"] and keeper.replaced == ["5"]
     assert keeper.check() == [] and len(cluster.workers) == 2  # nothing more while both run
+
+
+@pytest.mark.parametrize(("yaml_line", "key"), [("cores: two", "cores"), ("memory: 3", "memory"), ("walltime: 10 minutes", "walltime"),
+                                                ("job-extra-directives: '--exclusive'", "job-extra-directives")])
+def test_a_site_value_that_cannot_work_is_refused_naming_its_key(tmp_path, monkeypatch, capsys, yaml_line, key):
+    pytest.importorskip("dask_jobqueue")
+    import dask
+
+    site = tmp_path / "dask"
+    site.mkdir()
+    (site / "jobqueue.yaml").write_text(f"jobqueue:\n  slurm:\n    {yaml_line}\n")
+    dask.config.refresh(paths=[*dask.config.paths, str(site)])
+    try:
+        bin_dir = tmp_path / "bin"
+        _fake_tool(bin_dir, "sinfo", "", 0)
+        _fake_tool(bin_dir, "sbatch", "never asked", 1)
+        monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+        assert main(["search", str(tmp_path / "r"), "--slurm-jobs", "1"]) == 2
+        err = capsys.readouterr().err
+        assert f"jobqueue.slurm.{key} = " in err and "site's dask config" in err and "unexpected" not in err
+        assert not (tmp_path / "r").exists()  # nothing left behind
+    finally:
+        dask.config.refresh()
