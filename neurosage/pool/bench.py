@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from neurosage.core.atomic import atomic_path, write_json
-from neurosage.core.errors import ConfigError
+from neurosage.core.errors import ConfigError, RunFolderError
 from neurosage.pool.pool import Pool
 from neurosage.pool.scoring import score_teachers
 from neurosage.pool.value import alpha_table, measure_table, selection_table, value_table
@@ -152,11 +152,17 @@ def bench_teacher(
     if trained < 5:
         raise ConfigError(f"the pool has {trained} trained architecture(s); a bench needs at least 5 (its correlations and intervals)",
                           "build a larger pool (n-architectures), or finish building this one", file=pool.folder.path, field="pool")
-    if pool_size > trained:
-        raise ConfigError(f"pool-size {pool_size} is more than the pool's {trained} trained architectures (every simulated search would "
-                          "see the whole pool)", f"give a pool-size of at most {trained}", field="pool_size")
+    if pool_size >= trained:
+        raise ConfigError(f"pool-size {pool_size} is {'more than' if pool_size > trained else 'all of'} the pool's {trained} trained "
+                          "architectures: every simulated search would see the whole pool, so the selection table's intervals would have "
+                          "no width", f"give a pool-size of at most {trained - 1} (a quarter of the pool or less says more)", field="pool_size")
     if target not in architectures or architectures[target].notna().sum() < 5:
         have = [t for t in ("M_short", "M_short_2", "M_long") if t in architectures and architectures[t].notna().sum() >= 5]
+        if not have:
+            raise RunFolderError(f"the pool's architectures.csv has no target column with 5 values (M_short, M_short_2, M_long; it has "
+                                 f"{list(architectures.columns)[:12]}): it was edited or cut short", "delete architectures.csv and build the "
+                                 "pool again with the same settings: it rewrites the table from the per-architecture records",
+                                 file=pool.folder.pool_architectures, field="target")
         raise ConfigError(f"the pool has fewer than 5 values of {target!r}", f"use one of {have}, or a pool built with that target",
                           field="target")
     first_name, first = next(iter(named.items()))

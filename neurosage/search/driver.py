@@ -41,7 +41,7 @@ from neurosage.runs.resume import RESUMABLE
 from neurosage.runs.status import duration_text
 from neurosage.runs.trials import write_trial_tables
 from neurosage.search import SEARCHERS, StatefulSearcher, make_searcher
-from neurosage.search.executors import DaskExecutor, InlineExecutor, local_client
+from neurosage.search.executors import DaskExecutor, InlineExecutor, end_roster, local_client
 from neurosage.search.weights import KeptWeights, check_keep_weights, input_conversion
 from neurosage.spaces.contract import SearchSpace, to_indices
 from neurosage.training.divergence import DivergenceWatch
@@ -331,14 +331,16 @@ class _Session:
         self.record["weights"] = self.kept.summary()
         self.folder.write_record(self.record)
 
-    def _record_workers(self, executor: Any, force: bool = False) -> None:
+    def _record_workers(self, executor: Any, force: bool = False, final: bool = False) -> None:
         """This session's cluster in run.json: every worker seen (replacements and lost ones included) and the Slurm
-        job ids; written when it changed."""
+        job ids; written when it changed. ``final``: the session ends, so every worker still there leaves it now."""
         if not isinstance(executor, DaskExecutor):
             return
         session = self.record["sessions"][-1]
         before = json.dumps([session.get("workers"), session.get("slurm_jobs")], sort_keys=True, default=str)
         roster = executor.workers()
+        if final:
+            end_roster(roster)
         session["workers"] = jsonable(roster)
         jobs = sorted({str(w["slurm_job_id"]) for w in roster.values() if w.get("slurm_job_id")}, key=lambda j: (len(j), j))
         if jobs:
@@ -420,7 +422,7 @@ class _Session:
                         with deferred():  # a signal waits until this trial's bookkeeping is complete
                             self._finish(tid, vals, record, bar, len(pending))
                         _fail_fast(self.outcomes, search.fail_fast, self.folder.path, search.task.training.lr)
-                self._record_workers(executor)  # the cluster as the session ends it: who left, who replaced them
+                self._record_workers(executor, final=True)  # the cluster as the session ends it: who left, who replaced them
         except BaseException:  # an interrupt or a failure: what finished is already in the trials tables (written per trial)
             bar.close()
             try:

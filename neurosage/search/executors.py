@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["InlineExecutor", "DaskExecutor", "where_am_i", "share_cores", "local_client", "local_executor"]
+__all__ = ["InlineExecutor", "DaskExecutor", "where_am_i", "end_roster", "share_cores", "local_client", "local_executor"]
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +133,14 @@ class DaskExecutor:
                 w["left"] = now
                 log.warning("worker left: %s%s", address, _job_text(w))
         return self.roster
+
+
+def end_roster(roster: dict[str, dict[str, Any]]) -> None:
+    """Every worker still in ``roster`` leaves it now (the session that saw them ended)."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    for worker in roster.values():
+        if worker.get("left") is None:
+            worker["left"] = now
 
 
 def _job_text(worker: dict[str, Any]) -> str:

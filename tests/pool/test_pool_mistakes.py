@@ -60,6 +60,9 @@ def test_the_bench_refuses_what_would_mislead(pool):
     teacher = _teacher(pool.stimuli())
     with pytest.raises(ConfigError, match="pool-size 50 is more than the pool's 6"):
         bench_teacher(pool, teacher, pool_size=50, progress=False)
+    with pytest.raises(ConfigError, match="pool-size 6 is all of the pool's 6 trained architectures") as caught:
+        bench_teacher(pool, teacher, pool_size=6, progress=False)  # every sub-pool the whole pool: intervals of no width
+    assert "at most 5" in caught.value.fix
     with pytest.raises(ConfigError, match="the name of a control"):
         bench_teacher(pool, {"pixels": teacher}, pool_size=4, progress=False)
     with pytest.raises(ConfigError, match="not a Teacher"):
