@@ -220,11 +220,25 @@ def _from_toml(path: Path, known: list[str]) -> dict[str, Any]:
         raw["teacher"] = table.pop("spec", None)
         if "images" in table:
             raw["teacher_images"] = table.pop("images")
+        spec = raw["teacher"] if isinstance(raw["teacher"], str) else ""
+        if spec.split(":")[0] in ("net", "sim", "control") and table:  # only a recording's loader takes arguments
+            fields = spec.split(":")
+            hint = (f'its weights file is the spec\'s fourth field: spec = "{":".join(fields[:3])}:{table["weights"]}"'
+                    if "weights" in table and len(fields) >= 3 else "drop them")
+            raise ConfigError(f"the [teacher] table's keys {sorted(table)} would be a recording loader's arguments, and a "
+                              f"{spec.split(':')[0]}: teacher loads no recording", hint, file=path, field="teacher")
         raw["teacher_args"] = {k: _resolve(path, v) for k, v in table.items()}
     slurm = raw.pop("slurm", None)
     if isinstance(slurm, dict):  # [slurm] jobs = 2, partition = "gpu", ... are slurm-jobs, slurm-partition, ...
         keys = [name.removeprefix("slurm_") for name in known if name.startswith("slurm_")]
+        if not keys:
+            raise ConfigError("this command does not run on Slurm (only neurosage search takes a [slurm] table)", "drop the [slurm] table "
+                              "(run the command on a Slurm node, or give its candidates a cluster with --scheduler ADDRESS)", file=path,
+                              field="slurm")
         for key, value in slurm.items():
+            if key == "extra" and isinstance(value, str):
+                raise ConfigError(f"[slurm] extra = {value!r} is a string, not a list", f'write it in brackets: extra = ["{value}"]',
+                                  file=path, field="slurm_extra")
             if key.replace("-", "_") not in keys:
                 close = difflib.get_close_matches(key.removeprefix("slurm_").removeprefix("slurm-"), keys, n=1)
                 raise ConfigError(f"[slurm] has no key {key!r}" + (f"; did you mean {close[0]!r}?" if close else ""),
@@ -243,7 +257,10 @@ def _from_toml(path: Path, known: list[str]) -> dict[str, Any]:
 
 
 def _resolve(toml: Path, value: Any) -> Any:
-    """``value`` as a path relative to the TOML file's folder, when it is a relative path that exists there."""
+    """``value`` as a path: ``~`` expanded (TOML has no shell to do it), relative to the TOML file's folder when it is a relative
+    path that exists there."""
+    if isinstance(value, str) and value.startswith("~"):
+        value = str(Path(value).expanduser())
     if isinstance(value, str) and value and not Path(value).is_absolute() and (toml.parent / value).exists():
         return str(toml.parent / value)
     return value

@@ -8,6 +8,7 @@ tracebacks. The chatty loggers of hyperopt, Dask and PIL stay at WARNING unless 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import errno
 import logging
@@ -136,6 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with terminate_as_interrupt():
             return int(args.func(args) or 0)
+    except BrokenPipeError:  # the reader of our output went away (neurosage status RUN | head -1): what it wanted was printed
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes stdout at exit
+        return 0
     except (NeurosageError, OSError, KeyError, ValueError, RuntimeError) as exc:  # the user's mistakes: one line
         if args.verbose >= 2:
             traceback.print_exc()

@@ -98,7 +98,14 @@ def compare_rdms(
     if sim.shape != (stacks[0].sizes[STACK], stacks[1].sizes[STACK]):
         raise ConfigError(f"comparison {method!r} returned shape {sim.shape} for {stacks[0].sizes[STACK]} x {stacks[1].sizes[STACK]} RDMs",
                           "return one similarity per pair of RDMs (neurosage.rsa.methods.CompareFunction)", field="method")
-    if not np.isfinite(sim).all():  # the built-ins give 0 for a constant RDM; NaN is a comparison's failure, never a score
+    if not np.isfinite(sim).all():  # a constant RDM has no similarity: 0 with a warning, as the built-ins give it
+        constant = [np.ptp(np.atleast_2d(upper_triangle(r)), axis=1) == 0 for r in stacks]
+        undefined = constant[0][:, None] | constant[1][None, :]
+        if (~np.isfinite(sim) & undefined).any():
+            warnings.warn(f"{int(constant[0].sum() + constant[1].sum())} constant RDM(s): {method} is undefined for them, reported as 0",
+                          RuntimeWarning, stacklevel=2)
+            sim = np.where(~np.isfinite(sim) & undefined, 0.0, sim)
+    if not np.isfinite(sim).all():  # NaN is a comparison's failure, never a score
         raise ConfigError(f"comparison {method!r} returned {int((~np.isfinite(sim)).sum())} NaN or infinite similarities",
                           "return a finite similarity for every pair of RDMs (neurosage.rsa.methods.CompareFunction), or use another method",
                           field="method")

@@ -267,7 +267,16 @@ def subset_mean_rdm(
 def _patterns(
     data: xr.DataArray | np.ndarray | torch.Tensor, *, by: str | None, labels: Sequence[Any] | None
 ) -> tuple[Any, np.ndarray, str]:
-    """Condition x feature patterns, their labels and the descriptor name."""
+    """Condition x feature patterns, their labels and the descriptor name (a pandas DataFrame: one row per condition,
+    labelled by its index unless ``labels`` are given)."""
+    if isinstance(data, pd.DataFrame):
+        numeric = data.select_dtypes("number")
+        if numeric.shape[1] != data.shape[1]:
+            text = [str(c) for c in data.columns if c not in numeric.columns][:3]
+            raise ConfigError(f"the DataFrame has non-numeric column(s) {text}", "pass only the feature columns (e.g. df.drop(columns=...)),"
+                              " with the condition labels as the index", field="data")
+        labels = list(data.index) if labels is None else labels
+        data = numeric.to_numpy(dtype=np.float64)
     if isinstance(data, xr.DataArray):
         assembly = data
         if TIME_BIN in assembly.dims:

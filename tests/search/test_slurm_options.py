@@ -88,7 +88,7 @@ def test_slurm_table_mistakes_name_the_key(tmp_path):
     with pytest.raises(ConfigError, match="did you mean 'memory'"):
         load_config(SearchConfig, cfg)
     cfg.write_text('[slurm]\njobs = 1\nextra = "--account=lab"\n')
-    with pytest.raises(ConfigError, match=r'slurm-extra = \["--account=lab"\]'):
+    with pytest.raises(ConfigError, match=r'fix: write it in brackets: extra = \["--account=lab"\]'):  # the key as written in [slurm]
         load_config(SearchConfig, cfg)
 
 
