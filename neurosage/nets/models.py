@@ -14,6 +14,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import torch
@@ -215,15 +216,32 @@ def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
     try:
         model.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        shapes = re.search(r"copying a param with shape torch\.Size\(\[\d+, (\d+), \d+, \d+\]\).*?current model is torch\.Size\(\[\d+, "
-                           r"(\d+), \d+, \d+\]\)", str(exc))
-        if shapes and shapes.group(1) != shapes.group(2):  # most often: the input channels (grey vs colour)
-            first = (f"the weights take {shapes.group(1)} input channel(s) where the model was built for {shapes.group(2)}: convert the images "
-                     f"to {shapes.group(1)} channel(s) (--channels {shapes.group(1)}; channels= in Python)")
-        raise ConfigError(f"the weights do not fit the model ({first})", "use weights saved from the same architecture and input channels",
-                          file=path) from None
+        raise ConfigError(*_misfit(exc, state), file=path) from None
     return model
+
+
+def _misfit(exc: BaseException, state: Any) -> tuple[str, str]:
+    """What a state dict that does not fit its model is, and the fix: a training checkpoint, a DataParallel state dict,
+    other input channels, or the keys and shapes torch names."""
+    keys = list(state) if isinstance(state, dict) else []
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        return (f"the file is a training checkpoint (keys {keys[:5]}) with the network's state dict under 'state_dict', not a state dict",
+                "save that state dict alone: torch.save(torch.load(FILE)['state_dict'], 'weights.pt') (and strip a prefix such as 'model.' "
+                "from its keys when the training wrapped the network)")
+    if keys and all(isinstance(k, str) and k.startswith("module.") for k in keys):
+        return ("every key starts with 'module.': the state dict of an nn.DataParallel or DistributedDataParallel wrapper",
+                "save the network's own: torch.save(model.module.state_dict(), 'weights.pt'), or strip the prefix: "
+                "torch.save({k.removeprefix('module.'): v for k, v in sd.items()}, 'weights.pt')")
+    text = str(exc)
+    shapes = re.search(r"copying a param with shape torch\.Size\(\[\d+, (\d+), \d+, \d+\]\).*?current model is torch\.Size\(\[\d+, "
+                       r"(\d+), \d+, \d+\]\)", text)
+    if shapes and shapes.group(1) != shapes.group(2):  # most often: the input channels (grey vs colour)
+        return (f"the weights do not fit the model: they take {shapes.group(1)} input channel(s) where the model was built for "
+                f"{shapes.group(2)} (the images' channels)", f"use weights trained on {shapes.group(2)}-channel images (neurosage rdm can "
+                f"convert the images instead: --channels {shapes.group(1)}; channels= in Python)")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    detail = " ".join(lines[1:])[:240] if len(lines) > 1 else (lines[0] if lines else type(exc).__name__)
+    return f"the weights do not fit the model ({detail})", "use weights saved from the same architecture and input channels"
 
 
 def _info_path(weights: str | Path) -> Path:

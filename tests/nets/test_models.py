@@ -59,3 +59,18 @@ def test_random_weights_only_when_asked_seeded_and_labelled(caplog):
     assert torch.equal(a.features[0].weight, b.features[0].weight) and a.neurosage_weights == "random weights (seed 3)"
     assert not torch.equal(a.features[0].weight, build_model("squeezenet1_1", weights="random", seed=4).features[0].weight)
     assert "random weights" in caplog.text
+
+
+@pytest.mark.parametrize(("wrap", "said"), [
+    (lambda sd: {"state_dict": sd, "epoch": 3}, "training checkpoint"),
+    (lambda sd: {f"module.{k}": v for k, v in sd.items()}, "nn.DataParallel"),
+])
+def test_weights_saved_by_a_training_wrapper_get_the_line_that_unwraps_them(tmp_path, wrap, said):
+    from neurosage.core.errors import ConfigError
+    from neurosage.nets.models import cifar_resnet, load_weights
+
+    net = cifar_resnet(n=1, num_classes=10, in_channels=1, width=16)
+    torch.save(wrap(net.state_dict()), tmp_path / "w.pt")
+    with pytest.raises(ConfigError, match=said) as caught:
+        load_weights(net, tmp_path / "w.pt")
+    assert "torch.save(" in caught.value.fix
