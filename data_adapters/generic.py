@@ -63,7 +63,9 @@ def load_npy_csv(
     try:
         values = np.load(responses, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:  # EOFError: an empty or truncated file
-        raise DataFormatError(f"cannot read .npy ({exc})", "save with numpy.save(path, array)", file=responses, field=None) from exc
+        pickled = "allow_pickle" in str(exc)
+        raise DataFormatError(f"cannot read .npy ({exc})", "save the responses as numbers: numpy.save(path, np.asarray(array, dtype=float))"
+                              if pickled else "save with numpy.save(path, array)", file=responses, field=None) from exc
     stim = pd.read_csv(stimuli, dtype={"stimulus_id": str})
     neur = pd.read_csv(neuroids, dtype={"neuroid_id": str, "region": str})
     for table, path, column in ((stim, stimuli, "stimulus_id"), (neur, neuroids, "neuroid_id"), (neur, neuroids, "region")):
@@ -72,6 +74,16 @@ def load_npy_csv(
     if values.ndim != 2 or values.shape != (len(stim), len(neur)):
         raise DataFormatError(f"responses have shape {values.shape}, stimuli.csv has {len(stim)} rows and neuroids.csv {len(neur)}",
                               "responses must be (rows of stimuli.csv, rows of neuroids.csv)", file=responses, field="shape")
+    for column in ("neuroid_id", "region"):  # ' V4' and 'V4' are one region (a CSV written with spaces after its commas)
+        neur[column] = neur[column].where(neur[column].isna(), neur[column].astype(str).str.strip())
+    duplicated = neur["neuroid_id"].duplicated(keep=False)
+    if duplicated.any():
+        rows = (np.flatnonzero(duplicated) + 2).tolist()
+        raise DataFormatError(f"neuroid_id {neur['neuroid_id'][duplicated].iloc[0]!r} is given to more than one neuroid (rows {rows[:5]})",
+                              "give every neuroid its own id", file=neuroids, field="neuroid_id")
+    if values.dtype.kind == "f" and values.size and not np.isfinite(values).any():
+        raise DataFormatError("the file holds no finite value (every response is NaN or infinite)", "write the recorded responses into it",
+                              file=responses, field="values")
     for column in ("neuroid_id", "region"):
         empty = neur[column].isna() | (neur[column].astype(str).str.strip() == "")
         if empty.any():

@@ -257,6 +257,8 @@ def _finite_problems(assembly: xr.DataArray, allow_nan: bool) -> list[str]:
         return [f"values have non-numeric dtype {values.dtype}; fix: convert to float"]
     if not np.issubdtype(values.dtype, np.floating):
         return []
+    if values.size and not np.isfinite(values).any():
+        return ["the assembly holds no finite value (every response is NaN or infinite); fix: write the recorded responses into it"]
     problems = []
     bad_kinds = [("inf", np.isinf(values))] + ([] if allow_nan else [("NaN", np.isnan(values))])
     for kind, mask in bad_kinds:

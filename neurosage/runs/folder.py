@@ -182,7 +182,11 @@ class RunFolder:
         return read_settings(self.path)
 
     def resume_settings(self, command: str = "search") -> dict[str, Any]:
-        """The settings a resume continues from (refuses a missing folder or record)."""
+        """The settings a resume continues from (refuses a missing folder or record, and a folder whose searches are below it)."""
+        if command == "search" and self.path.is_dir() and not self.has_journal() and (subs := self.searches_below()):
+            raise RunFolderError(f"{self.path} holds {len(subs)} search(es) below it ({', '.join(str(s) for s in subs[:3])}), not one of its "
+                                 "own: it is a demo's or an analysis' folder", f"resume one of them (neurosage search {self.path / subs[0]} "
+                                 "--resume), or rerun the command that made the folder", file=self.path)
         return resume_settings(self.path, command)
 
     def refuse_changed_settings(self, resolved: dict[str, Any]) -> None:

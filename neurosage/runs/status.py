@@ -50,6 +50,9 @@ def search_status(run_dir: str | Path, now: float | None = None) -> dict[str, An
                              "ask again in a while (neurosage status --watch keeps asking)", file=run_dir)
     if not folder.has_journal():
         subs = folder.searches_below()
+        if subs:
+            raise RunFolderError(f"{run_dir} holds {len(subs)} search(es) below it ({', '.join(str(s) for s in subs[:3])}), not one of its own",
+                                 f"give one of them: neurosage status {run_dir / subs[0]}", file=run_dir)
         if folder.provenance_file.is_file() and folder.settings().get("budget") is not None:
             raise RunFolderError(f"{run_dir} holds a search's run record but its journal ({JOURNAL_FILE}) is gone", "restore "
                                  f"{JOURNAL_FILE} from a copy (it is the record of every trial), or start a new run folder", file=run_dir)

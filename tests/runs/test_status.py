@@ -32,7 +32,7 @@ def test_status_of_a_folder_without_a_search_names_the_searches_inside(tmp_path)
     with pytest.raises(RunFolderError, match="does not exist"):
         search_status(tmp_path / "typo")
     Journal(tmp_path / "search_comparison" / "rl-p-0" / "journal.sqlite")
-    with pytest.raises(RunFolderError, match="holds no search journal.*search_comparison/rl-p-0"):
+    with pytest.raises(RunFolderError, match="holds 1 search.*below it.*neurosage status .*search_comparison/rl-p-0"):
         search_status(tmp_path)
     assert not (tmp_path / "journal.sqlite").exists()  # status writes nothing
 
