@@ -198,6 +198,11 @@ def check_config(config: EmbeddedConfig) -> None:
         given = "teacher arguments" if config.teacher_args else "teacher images"
         raise ConfigError(f"{given} were given without a teacher spec, so they would be ignored (the embedded ResNet teacher would be used)",
                           "add --teacher SPEC (e.g. brain:MajajHong2015:V4,IT), or drop them", field="teacher")
+    kinds = {part.strip().partition(":")[0] for part in (config.teacher or "").split("+")}
+    if config.teacher_images and config.teacher and "brain" not in kinds:  # a recording's stimulus images; other teachers see the data's
+        raise ConfigError(f"teacher-images are a recording's stimulus images, and teacher {config.teacher!r} is no recording (a brain: "
+                          "teacher): it is shown the first n-stimuli images of the data", "drop --teacher-images (set how many images the "
+                          "teacher sees with --n-stimuli)", field="teacher_images")
     for part in (config.teacher or "").split("+"):  # a brain teacher's loader arguments: names, types and the required ones, first
         kind, _, rest = part.strip().partition(":")
         if kind == "brain" and rest:

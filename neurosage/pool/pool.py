@@ -69,8 +69,8 @@ class Pool:
             raise RunFolderError("the pool keeps no stimuli (stimuli.npz)", "restore stimuli.npz from a copy (build_pool wrote it), or, in "
                                  "Python, build your teacher on the stimuli yourself and call score_teachers",
                                  file=self.folder.pool_stimuli)
-        images, labels, ids = _arrays(self.folder.pool_stimuli, "images", "labels", "stimulus_ids")
-        ids = [str(s) for s in ids]
+        images, labels, stored_ids = _arrays(self.folder.pool_stimuli, "images", "labels", "stimulus_ids")
+        ids = [str(s) for s in stored_ids]
         conversion = {k: v for k, v in self.input.items() if k in ("channels", "size", "mean", "std")}
         return ImageSet(images, labels, stimulus_ids=ids, name="pool stimuli", **conversion)
 

@@ -204,7 +204,12 @@ def teacher_from_spec(
     if not isinstance(spec, str) or any(not part.strip() for part in spec.split("+")):
         raise ConfigError(f"teacher spec {spec!r} has an empty part" + (" (a '+' with nothing on one side)" if "+" in str(spec) else ""),
                           "write one spec, or specs joined by '+', e.g. brain:MajajHong2015:V4,IT+net:cifar_resnet-1:stack3", field="teacher")
-    kinds = {part.strip().partition(":")[0] for part in str(spec).split("+")}
+    parts = [part.strip() for part in str(spec).split("+")]
+    repeated = next((part for part in parts if parts.count(part) > 1), None)
+    if repeated is not None:
+        raise ConfigError(f"teacher spec {spec!r} names {repeated!r} twice", f"drop the repeated part: {'+'.join(dict.fromkeys(parts))}",
+                          field="teacher")
+    kinds = {part.partition(":")[0] for part in parts}
     if dataset_kwargs and kinds <= IGNORE_LOADER_ARGUMENTS:  # nothing would read them: a typo'd spec, or arguments meant for a recording
         raise ConfigError(f"loader arguments {sorted(dataset_kwargs)} were given, but teacher {spec!r} has no recording to load "
                           f"({', '.join(sorted(k + ':' for k in kinds))} teachers do not read them)",

@@ -94,3 +94,17 @@ def test_path_from_environment_and_brainio_cache(tmp_path, monkeypatch, brainio_
     monkeypatch.delenv("NEUROSAGE_MAJAJHONG2015")
     monkeypatch.setenv("BRAINIO_HOME", str(nc.parent))
     assert load_majajhong2015(regions=("IT",)).sizes["neuroid"] == 8
+
+
+def test_stimulus_id_and_image_id_that_disagree_are_refused(tmp_path):
+    """Brain-Score names each presentation's image twice; two names that disagree cannot pair responses with images."""
+    import xarray as xr
+
+    nc, _, _ = write_brainio_netcdf(tmp_path / "assy.nc")
+    da = open_brainio_assembly(nc)
+    rolled = da.assign_coords(stimulus_id=("presentation", np.roll(da.image_id.values, 3)))
+    path = tmp_path / "rolled.nc"
+    xr.Dataset({"assembly": rolled.reset_index([d for d in rolled.indexes], drop=False) if rolled.indexes else rolled}).to_netcdf(path)
+    with pytest.raises(DataFormatError, match="'stimulus_id' and 'image_id' coords disagree") as caught:
+        open_brainio_assembly(path)
+    assert caught.value.field == "stimulus_id" and str(path) in str(caught.value)

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from helpers import random_stimuli
+from neurosage.core.errors import ConfigError
 from neurosage.nets.models import build_model
 from neurosage.teachers.kinds import teacher_from_spec
 
@@ -138,3 +139,9 @@ def test_a_net_teacher_trained_on_images_of_another_size_says_so(tmp_path, caplo
     caplog.clear()
     teacher_from_spec(f"net:cifar_resnet-1:stack2:{weights}", random_stimuli(rng, 6, size=28))
     assert "trained on" not in caplog.text  # the same images: nothing to say
+
+
+def test_a_teacher_spec_naming_a_part_twice_is_refused_with_the_spec_without_it():
+    with pytest.raises(ConfigError, match="names 'control:pixels' twice") as caught:
+        teacher_from_spec("control:pixels+control:pixels", random_stimuli(np.random.default_rng(0), 6))
+    assert caught.value.fix == "drop the repeated part: control:pixels"
