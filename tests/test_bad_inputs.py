@@ -314,7 +314,7 @@ def npy_empty_stimulus_id(tmp):
     load_npy_csv(**_npy_csv(tmp, stim=pd.DataFrame({"stimulus_id": ["a", None, "c", "d"]})))
 
 
-@case(DataFormatError, "duplicate neuroid_id")
+@case(DataFormatError, "is given to more than one neuroid (rows [2, 3])")
 def npy_duplicate_neuroid(tmp):
     load_npy_csv(**_npy_csv(tmp, neur=pd.DataFrame({"neuroid_id": ["n0", "n0"], "region": ["V4", "IT"]})))
 
