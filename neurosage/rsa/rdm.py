@@ -411,7 +411,7 @@ def _distances(x: torch.Tensor, *, squared: bool) -> torch.Tensor:
     x = x / scale
     sq = (x * x).sum(dim=1, keepdim=True)
     rdm = (sq + sq.T - 2.0 * (x @ x.T)).clamp_min_(0.0)
-    rdm = rdm / x.shape[1] * scale**2 if squared else rdm.sqrt_() * scale
+    rdm = rdm.mul_(scale**2 / x.shape[1]) if squared else rdm.sqrt_().mul_(scale)  # in place: one pass over the matrix
     if not all_finite(rdm):
         raise AssemblyError([f"{'sqeuclidean' if squared else 'euclidean'} distances overflow {x.dtype} (largest |value| about {float(scale):.3g}); "
                              "fix: rescale the data (e.g. divide by its standard deviation) or use dtype=torch.float64"])
