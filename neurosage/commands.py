@@ -202,7 +202,11 @@ def _run_search(args: argparse.Namespace) -> int:
     folder = RunFolder(args.run_dir)
     run_dir = folder.path
     # a resumed search starts from the settings recorded in its run folder; flags may change only RESUMABLE ones (budget, executor)
-    config = config_from_args(SearchConfig, args, base=folder.resume_settings() if args.resume else None)
+    base = folder.resume_settings() if args.resume else None
+    if base and base.get("slurm_jobs") and args.slurm_jobs is None and (args.scheduler or (args.workers or 0) >= 1):
+        # the executor may change on resume: another one given for a search that ran on Slurm replaces the Slurm settings
+        base = {k: v for k, v in base.items() if not k.startswith("slurm_")}
+    config = config_from_args(SearchConfig, args, base=base)
     check_config(config)  # settings that cannot work leave no run folder behind
     from neurosage.search.driver import check_executor
 
@@ -512,6 +516,12 @@ def _run_figures(args: argparse.Namespace) -> int:
     if not run_dir.is_dir():
         raise ConfigError("no such folder" if not run_dir.exists() else "is a file, not a run folder",
                           "give the run folder of neurosage analyze (e.g. runs/paper)", file=run_dir, field="run_dir")
+    made_by = ("neurosage rdm" if (run_dir / "similarity.csv").is_file() and (run_dir / "model_rdms.nc").is_file() else
+               "neurosage bench" if (run_dir / "value.csv").is_file() and (run_dir / "selection.csv").is_file() else None)
+    if made_by is not None:  # an output folder whose figures its own command draws, not an analysis' run folder
+        raise ConfigError(f"{run_dir} is the output folder of {made_by}, which drew its figures when it wrote it (the .png files there)",
+                          f"to draw them again, run the {made_by} command again with --out {run_dir}; neurosage figures draws an "
+                          "analysis' run folder (neurosage analyze ... --run-dir)", file=run_dir, field="run_dir")
     drawn = make_all(run_dir, args.out)
     for name, paths in drawn.written.items():
         print(f"{name}: " + ", ".join(str(p) for p in paths))

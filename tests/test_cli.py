@@ -481,3 +481,13 @@ def test_status_of_a_search_whose_driver_has_not_started_a_trial(tmp_path, capsy
     (run / "driver.lock").write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": "now"}))
     assert main(["status", str(run)]) == 2
     assert "has not started a trial yet" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("files", "command"), [(("similarity.csv", "model_rdms.nc"), "neurosage rdm"),
+                                                (("value.csv", "selection.csv"), "neurosage bench")])
+def test_figures_on_an_output_folder_of_rdm_or_bench_names_the_command_that_draws_it(tmp_path, capsys, files, command):
+    for name in files:
+        (tmp_path / name).write_text("")
+    assert main(["figures", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"is the output folder of {command}" in err and f"--out {tmp_path}" in err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
+import pandas as pd
 import pytest
 
 from neurosage.analyses.config_loading import load_config
@@ -193,3 +194,22 @@ def test_a_site_value_that_cannot_work_is_refused_naming_its_key(tmp_path, monke
         assert not (tmp_path / "r").exists()  # nothing left behind
     finally:
         dask.config.refresh()
+
+
+def test_a_search_that_ran_on_slurm_resumes_on_another_executor(tmp_path):
+    """The executor may change on resume: --workers 1 given to a search recorded with --slurm-jobs runs it here."""
+    import json
+
+    from helpers import write_fashion_mnist
+
+    data = write_fashion_mnist(tmp_path / "fm", n_train=120, n_test=40)
+    run = tmp_path / "run"
+    tiny = ["--data", str(data), "--n-blocks", "2", "--filters", "4", "--premature-steps", "2", "--n-train", "48", "--n-val", "24",
+            "--n-stimuli", "12", "--teacher-epochs", "0.05"]
+    assert main(["search", str(run), "--budget", "1", *tiny]) == 0
+    record = json.loads((run / "run.json").read_text())
+    record["settings"].update(slurm_jobs=2, slurm_memory="3GB")  # as a search run with --slurm-jobs 2 --slurm-memory 3GB records it
+    (run / "run.json").write_text(json.dumps(record))
+    assert main(["search", str(run), "--resume", "--budget", "2", "--workers", "1"]) == 0
+    settings = json.loads((run / "run.json").read_text())["settings"]
+    assert settings["budget"] == 2 and len(pd.read_csv(run / "trials.csv")) == 2
