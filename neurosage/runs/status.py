@@ -83,7 +83,7 @@ def search_status(run_dir: str | Path, now: float | None = None) -> dict[str, An
         "budget": budget, "done": len(rows), "failed": len(rows) - len(ok), "in_flight": [
             {"tid": tid, "genotype": genotype, "running_for": now - proposed, "worker": placed.get(str(tid), "?")}
             for tid, genotype, proposed in flying] if running else [],
-        "session": state, "started": session.get("started"), "workers": session.get("workers") or {},
+        "session": state, "started": session.get("started"), "ended": session.get("finished"), "workers": session.get("workers") or {},
         "best": None if best is None else {"tid": best["tid"], "score": -best["loss"], "P": best["record"].get("P"),
                                            "TG": best["record"].get("TG"), "genotype": best["genotype"]},
         "seconds_per_trial": per_trial,
@@ -143,7 +143,9 @@ def format_status(status: dict[str, Any]) -> str:
     budget = status["budget"] if status["budget"] is not None else "?"
     lines = [
         f"{status['run_dir']}: {status['algo']} search over {status['space']}, objective {status['objective']} "
-        f"(session {status['session'] or 'not recorded'} since {status['started'] or '?'})",
+        f"(session {status['session'] or 'not recorded'} "
+        + (f"since {status['started'] or '?'})" if status["session"] == "running" or not status.get("ended") else
+           f"at {status['ended']}, started {status['started'] or '?'})"),
         f"progress: {status['done']}/{budget} done ({status['failed']} failed), {len(status['in_flight'])} in flight; "
         f"{duration_text(status['seconds_per_trial'])} per trial; about {duration_text(status['eta_seconds'])} left"
         + (f"; at most {status['peak_running']} evaluated at once" if status.get("peak_running") else ""),
@@ -169,7 +171,9 @@ def status_json(status: dict[str, Any]) -> str:
     from neurosage.runs.trials import iso_time
 
     started = _timestamp(status.get("started"))  # run.json's "+0000" form: the same Z form as the other times
-    out = {**status, "last_finished": iso_time(status.get("last_finished")), "started": iso_time(started) if started else status.get("started")}
+    ended = _timestamp(status.get("ended"))
+    out = {**status, "last_finished": iso_time(status.get("last_finished")), "started": iso_time(started) if started else status.get("started"),
+           "ended": iso_time(ended) if ended else status.get("ended")}
     return json.dumps(_nulled(out), default=str, allow_nan=False)
 
 

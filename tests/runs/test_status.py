@@ -26,6 +26,7 @@ def test_the_status_of_a_running_search_shows_progress_best_and_what_is_in_fligh
         assert "3/6 done (1 failed), 1 in flight" in text and "best so far: trial 1, score 0.7000 (P 0.6000, TG 0.1000)" in text
     after = search_status(tmp_path)
     assert after["session"] == "finished" and after["in_flight"] == [] and after["eta_seconds"] is None
+    assert f"(session finished at {after['ended']}, started {after['started']})" in format_status(after)  # its end, not its start
 
 
 def test_status_of_a_folder_without_a_search_names_the_searches_inside(tmp_path):
