@@ -286,7 +286,7 @@ def _rdm(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", default=None, help="Fashion-MNIST folder (default stimuli: its first --n-stimuli test images)")
     p.add_argument("--stimuli", default=None, help="stimulus-set CSV (with --images) instead of Fashion-MNIST")
     p.add_argument("--images", default=None, help="stimulus images folder or zip")
-    p.add_argument("--n-stimuli", type=at_least(3), default=300)
+    p.add_argument("--n-stimuli", type=at_least(3), default=None, help="stimuli used: the first N of the set (default 300)")
     p.add_argument("--size", type=at_least(1), default=None, help="resize stimuli to this many pixels")
     p.add_argument("--channels", type=int, choices=(1, 3), default=None, help="convert stimuli to 1 or 3 channels")
     p.add_argument("--out", default="runs/rdm", help="folder for teacher_rdms.nc, model_rdms.nc, similarity.csv, scores.csv, "
@@ -315,13 +315,17 @@ def _stimuli(args: argparse.Namespace):
         from neurosage.data_adapters.images import load_stimulus_images
 
         stimuli = load_stimulus_images(args.stimuli, args.images, size=args.size, channels=args.channels, mean=0.5, std=0.25)
+        if args.n_stimuli is None:  # not given: the first 300, said when the set has more
+            if len(stimuli) > 300:
+                log.warning("the first 300 of the %d stimuli are used (--n-stimuli N for another number)", len(stimuli))
+            return stimuli.subset(range(min(300, len(stimuli))))
         if args.n_stimuli > len(stimuli):
             log.warning("--n-stimuli %d, but the stimulus set has %d images: all %d are used", args.n_stimuli, len(stimuli), len(stimuli))
         return stimuli.subset(range(min(args.n_stimuli, len(stimuli))))
     from neurosage.analyses.embedded import teacher_stimuli
     from neurosage.analyses.settings import EmbeddedConfig
 
-    stimuli = teacher_stimuli(EmbeddedConfig(data=args.data, n_stimuli=args.n_stimuli))
+    stimuli = teacher_stimuli(EmbeddedConfig(data=args.data, n_stimuli=300 if args.n_stimuli is None else args.n_stimuli))
     conversion = {k: v for k, v in (("size", args.size), ("channels", args.channels)) if v is not None}
     return stimuli.with_conversion(**conversion) if conversion else stimuli
 
