@@ -191,7 +191,12 @@ def error_message(exc: BaseException, run_dir: str | None = None, command: str =
     if isinstance(exc, OSError):
         return f"{exc.filename or ''}: {exc.strerror or exc}; fix: check the path and its permissions"
     text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
-    text = text.split("\n")[0] if "weights_only" not in text else "the file is not a PyTorch state dict that can be loaded safely"
+    if "weights_only" in text:
+        return "the file is not a PyTorch state dict that can be loaded safely; fix: give a file written by torch.save(model.state_dict(), path)"
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    text = " ".join(lines[:3]) if lines and lines[0].endswith(":") else (lines[0] if lines else type(exc).__name__)  # "...message:" + what
+    if "dask config file" in text and "malformed" in text:
+        return f"{text}; fix: correct that YAML file (indentation, a colon after each key), or move it away"
     return text if "fix:" in text else f"{text}; fix: check the value named above (neurosage {command} --help; -vv shows the traceback)"
 
 
