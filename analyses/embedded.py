@@ -236,6 +236,11 @@ def embedded_setup(config: EmbeddedConfig, run_dir: str | Path, *, with_teacher:
     run_dir = Path(run_dir)
     train_full, evaluation = load_split(config, "train"), load_split(config, "eval")
     present = np.unique(np.asarray(train_full.labels.cpu() if hasattr(train_full.labels, "cpu") else train_full.labels))
+    labels = np.asarray(train_full.labels.cpu() if hasattr(train_full.labels, "cpu") else train_full.labels)
+    if (labels < 0).any():  # an unlabelled image (or a negative label in the file) cannot be trained on
+        raise ConfigError(f"{int((labels < 0).sum())} training image(s) of {train_full.name} have no class (label {int(labels.min())}, first at "
+                          f"index {int(np.argmax(labels < 0))})", "give every training image its class index (0..n_classes-1) in the "
+                          "dataset's label file", file=config.data, field="labels")
     if len(present[present >= 0]) < 2:  # one class: every accuracy would be 1 and nothing could be compared
         raise ConfigError(f"the training images of {train_full.name} are of {len(present)} class(es); a search needs at least 2",
                           "give a dataset of several classes (an image folder: one sub-folder per class)", field="data")

@@ -51,7 +51,8 @@ def foreign_journal(path: Path, journal_run: str, folder_run: str) -> RunFolderE
     return RunFolderError(f"this journal belongs to another run (run id {journal_run[:12]}; this folder's run.json is run {folder_run[:12]}): "
                           "it was copied from another run folder, so its trials are not this run's",
                           "put this run's own journal.sqlite back (from a copy); a run folder moves whole (journal, run.json, "
-                          "trials, weights together)", file=path, field="journal")
+                          f"trials, weights together); if run.json's run_id was edited instead, set it back to {journal_run!r}",
+                          file=path, field="journal")
 
 
 class Journal:

@@ -96,6 +96,15 @@ def jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+def _journal_run_id(run_dir: Path) -> str | None:
+    """The run id a folder's journal was claimed with, if it has one."""
+    from neurosage.runs.journal import Journal
+    from neurosage.runs.layout import JOURNAL_FILE
+
+    path = run_dir / JOURNAL_FILE
+    return Journal(path).run_id() if path.is_file() else None
+
+
 @contextlib.contextmanager
 def record_run(
     run_dir: str | Path, settings: Mapping[str, Any], *, seeds: Mapping[str, Any] | None = None, device: str | None = None,
@@ -114,7 +123,8 @@ def record_run(
     record = json.loads(path.read_text()) if path.exists() else {
         "settings": settings, "seeds": jsonable(dict(seeds or {})), "environment": environment(), "sessions": [],
     }
-    record.setdefault("run_id", uuid.uuid4().hex)  # what the run's journal is claimed with: a journal copied in is refused
+    if "run_id" not in record:  # what the run's journal is claimed with (a journal copied in is refused); a record that lost its
+        record["run_id"] = _journal_run_id(Path(run_dir)) or uuid.uuid4().hex  # id takes its journal's back
     for earlier in record["sessions"]:
         if earlier.get("status") == "running":
             earlier["status"] = "killed (its process ended while running; found by the next session)"

@@ -131,6 +131,11 @@ def _check_site(site: dict[str, Any]) -> None:
     directives = site.get("job-extra-directives")
     if directives is not None and (not isinstance(directives, list) or not all(isinstance(d, str) for d in directives)):
         refuse("job-extra-directives", directives, "write a list there, e.g. job-extra-directives: ['--exclusive']")
+    for directive in directives or []:  # a line that sets what the job's own lines set: sbatch takes the later one, silently
+        option = directive.split("=")[0].split()[0]
+        if option in _OWN_OPTIONS:
+            refuse("job-extra-directives", directive, f"set it as the setting itself there (cores, memory, walltime, queue), or with "
+                   f"{_OWN_OPTIONS[option]}: the job script would say both and sbatch would take the later line")
     queue = site.get("queue")
     if queue is not None and not isinstance(queue, str):
         refuse("queue", queue, "write the partition's name there, or override it with --slurm-partition NAME")

@@ -150,3 +150,20 @@ def test_config_refuses_an_impossible_protocol(bad, field):
     with pytest.raises(ConfigError) as err:
         PredictabilityConfig(**bad)
     assert err.value.field == field
+
+
+def test_training_images_without_a_class_are_refused_before_training(tmp_path, capsys):
+    """A label of -1 in CIFAR-100's train file (ImageSet's 'unlabelled') was an IndexError inside the first training."""
+    import pickle
+
+    from neurosage.cli import main
+
+    data = _write_cifar100(tmp_path / "cifar", n_train=120, n_test=40)
+    train = data / "cifar-100-python" / "train"
+    content = pickle.loads(train.read_bytes())
+    content[b"fine_labels"][5] = -1
+    train.write_bytes(pickle.dumps(content))
+    assert main(["search", str(tmp_path / "run"), "--dataset", "cifar100", "--data", str(data), "--budget", "1", "--n-train", "60",
+                 "--n-val", "20", "--n-stimuli", "10"]) == 2
+    err = capsys.readouterr().err
+    assert "1 training image(s)" in err and "have no class (label -1, first at index 5)" in err and "unexpected" not in err

@@ -174,7 +174,8 @@ def test_a_slurm_job_that_ended_is_replaced(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(("yaml_line", "key"), [("cores: two", "cores"), ("memory: 3", "memory"), ("walltime: 10 minutes", "walltime"),
-                                                ("job-extra-directives: '--exclusive'", "job-extra-directives")])
+                                                ("job-extra-directives: '--exclusive'", "job-extra-directives"),
+                                                ("job-extra-directives: ['--mem=2G']", "job-extra-directives")])
 def test_a_site_value_that_cannot_work_is_refused_naming_its_key(tmp_path, monkeypatch, capsys, yaml_line, key):
     pytest.importorskip("dask_jobqueue")
     import dask
