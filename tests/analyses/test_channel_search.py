@@ -1,4 +1,5 @@
 import pandas as pd
+import pytest
 
 from helpers import TINY_ANALYSIS
 from neurosage.analyses.channel_search import ChannelSearchAnalysisConfig, correlation_with_ci, run
@@ -38,6 +39,7 @@ def test_channel_search_analysis_end_to_end_and_its_figures(tmp_path, tiny_fmnis
     assert "uniform width 6" in (tmp_path / "figures" / "channel_table.md").read_text()
 
 
+@pytest.mark.slow  # 9 s; the same-on-any-executor guarantee stays in the default suite (cell_search on a cluster)
 def test_the_searches_run_on_dask_workers_as_they_do_inline(tmp_path, tiny_fmnist):
     tiny = {k: v for k, v in TINY_ANALYSIS.items() if k not in ("n_blocks", "filters")}
     options = dict(data=str(tiny_fmnist), metrics=("qc",), trials=2, trial_steps=2, final_steps=2, start_width=4, uniform_width=4,

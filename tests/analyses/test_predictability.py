@@ -60,6 +60,7 @@ def test_a_larger_pool_trains_only_the_new_architectures(tmp_path, tiny_fmnist, 
         run(tmp_path / "grown", replace(small, mature_steps=4))
 
 
+@pytest.mark.slow  # 16 s; the same-on-any-executor guarantee stays in the default suite (cell_search on a cluster)
 def test_two_workers_give_the_records_and_repeats_of_one(tmp_path, tiny_fmnist):
     config = load_config(PredictabilityConfig, data=str(tiny_fmnist), n_architectures=3, checkpoints=(1, 3), mature_steps=4, n_bootstrap=10,
                          repeat_mature=2, **TINY_ANALYSIS)
