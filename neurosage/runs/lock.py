@@ -13,12 +13,12 @@ import json
 import logging
 import os
 import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from neurosage.core.errors import RunFolderError
 from neurosage.runs.layout import LOCK_FILE
+from neurosage.runs.provenance import now_text
 
 __all__ = ["LOCK_FILE", "run_lock", "running_driver", "lock_holder"]
 
@@ -69,7 +69,7 @@ def run_lock(run_dir: str | Path) -> Iterator[Path]:
     """Hold ``<run_dir>/driver.lock`` for the ``with`` body."""
     path = Path(run_dir) / LOCK_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    me = {"pid": os.getpid(), "host": socket.gethostname(), "started": now_text()}
     for _ in range(2):
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)

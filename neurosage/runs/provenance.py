@@ -30,7 +30,8 @@ from neurosage.core.errors import ConfigError
 from neurosage.core.interrupts import signal_name
 from neurosage.runs.layout import POOL_FILE, PROVENANCE_FILE
 
-__all__ = ["PROVENANCE_FILE", "COMMAND_LINE", "git_state", "environment", "device_info", "setting_changes", "jsonable", "record_run", "read_settings",
+__all__ = ["PROVENANCE_FILE", "COMMAND_LINE", "now_text",
+           "git_state", "environment", "device_info", "setting_changes", "jsonable", "record_run", "read_settings",
            "resume_settings"]
 
 
@@ -42,7 +43,8 @@ COMMAND_LINE: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
 _PACKAGES = ("neurosage", "torch", "torchvision", "numpy", "scipy", "pandas", "xarray", "hyperopt", "rsatoolbox", "dask", "distributed")
 
 
-def _now() -> str:
+def now_text() -> str:
+    """Now, as run records write times: local ISO 8601 with the UTC offset (``2026-12-06T17:39:26+0000``)."""
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
@@ -128,7 +130,7 @@ def record_run(
     for earlier in record["sessions"]:
         if earlier.get("status") == "running":
             earlier["status"] = "killed (its process ended while running; found by the next session)"
-    session: dict[str, Any] = {"command": COMMAND_LINE.get() or list(sys.argv), "started": _now(), "host": socket.gethostname(),
+    session: dict[str, Any] = {"command": COMMAND_LINE.get() or list(sys.argv), "started": now_text(), "host": socket.gethostname(),
                                "device": device_info(device), "status": "running"}
     changed = setting_changes(record["settings"], settings)
     if changed:
@@ -140,14 +142,14 @@ def record_run(
     try:
         yield record
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM turned into an interrupt (neurosage.core.interrupts)
-        session.update(finished=_now(), status=f"interrupted ({signal_name(getattr(exc, 'signum', signal.SIGINT))})")
+        session.update(finished=now_text(), status=f"interrupted ({signal_name(getattr(exc, 'signum', signal.SIGINT))})")
         write_json(path, record)
         raise
     except BaseException as exc:
-        session.update(finished=_now(), status=f"failed: {type(exc).__name__}: {exc}")
+        session.update(finished=now_text(), status=f"failed: {type(exc).__name__}: {exc}")
         write_json(path, record)
         raise
-    session.update(finished=_now(), status="finished")
+    session.update(finished=now_text(), status="finished")
     write_json(path, record)
 
 

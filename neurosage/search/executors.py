@@ -9,9 +9,10 @@ import contextlib
 import logging
 import os
 import socket
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
+
+from neurosage.runs.provenance import now_text
 
 __all__ = ["InlineExecutor", "DaskExecutor", "where_am_i", "end_roster", "share_cores", "local_client", "local_executor"]
 
@@ -113,7 +114,7 @@ class DaskExecutor:
             info = self.client.scheduler_info(n_workers=-1).get("workers", {})
         except Exception:  # the scheduler is busy or gone: keep what is known; the next wait reports a real failure
             return self.roster
-        now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        now = now_text()
         new = [address for address in info if address not in self.roster]
         places: dict[str, Any] = {}
         if new:
@@ -137,7 +138,7 @@ class DaskExecutor:
 
 def end_roster(roster: dict[str, dict[str, Any]]) -> None:
     """Every worker still in ``roster`` leaves it now (the session that saw them ended)."""
-    now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    now = now_text()
     for worker in roster.values():
         if worker.get("left") is None:
             worker["left"] = now
