@@ -107,7 +107,11 @@ class ChannelSearchConfig:
     metric_selection: Selection = "max"
     teacher_scale: TeacherScale = "qc"
 
+    def __post_init__(self) -> None:
+        self.check()
+
     def check(self) -> None:
+        """Refuse what no channel search can run, naming the field and the fix (also run when built)."""
         if self.rule not in ("greedy", "annealing"):
             raise ConfigError(f"unknown scaling rule {self.rule!r}", "use 'greedy' or 'annealing'", field="rule")
         if self.metric not in ("qc", "teacher"):

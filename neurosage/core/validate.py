@@ -8,14 +8,20 @@ NaN. Enumerations are checked, never defaulted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+import functools
+import inspect
+import types
+import typing
+from collections.abc import Callable, Iterable
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
 from neurosage.core.errors import ConfigError
 
-__all__ = ["vector", "same_index", "is_constant", "choice", "whole", "fraction", "finite_number", "TINY"]
+__all__ = ["vector", "same_index", "is_constant", "choice", "checks_choices", "literal_options", "whole", "fraction", "finite_number", "TINY"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 #: Relative size below which a spread counts as zero.
 TINY = 1e-12
@@ -75,6 +81,41 @@ def choice(value: Any, name: str, options: Iterable[str]) -> str:
     if not isinstance(value, str) or value not in options:
         raise ConfigError(f"unknown {name} {value!r}", f"use one of {options}", field=name)
     return value
+
+
+def literal_options(hint: Any) -> tuple[str, ...] | None:
+    """The strings a ``Literal[...]`` annotation allows (``Optional``/unions of one Literal too), else None."""
+    if typing.get_origin(hint) is Literal:
+        return tuple(a for a in typing.get_args(hint) if isinstance(a, str))
+    if typing.get_origin(hint) not in (typing.Union, types.UnionType):
+        return None
+    found = [o for o in map(literal_options, typing.get_args(hint)) if o]
+    return found[0] if len(found) == 1 else None
+
+
+def checks_choices(fn: F) -> F:
+    """Decorate a public function so every argument annotated ``Literal[...]`` is checked with :func:`choice`.
+
+    The one mechanism behind "enumerations are checked, never defaulted": a misspelt ``how="unoin"`` is refused with
+    the options, not taken as the default branch. The annotations are read on the first call (no work at import).
+    """
+    options: dict[str, tuple[str, ...]] = {}
+    signature: list[inspect.Signature] = []
+
+    @functools.wraps(fn)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if not signature:
+            hints = typing.get_type_hints(fn)
+            options.update({name: o for name, hint in hints.items() if name != "return" and (o := literal_options(hint))})
+            signature.append(inspect.signature(fn))
+        bound = signature[0].bind_partial(*args, **kwargs)
+        for name, allowed in options.items():
+            if name in bound.arguments and bound.arguments[name] is not None:
+                choice(bound.arguments[name], name, allowed)
+        return fn(*args, **kwargs)
+
+    checked.__checks_choices__ = True  # type: ignore[attr-defined]
+    return checked  # type: ignore[return-value]
 
 
 def whole(value: Any, name: str, low: int, high: int | None = None, fix: str = "") -> int:

@@ -28,6 +28,7 @@ import torch
 import xarray as xr
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import checks_choices
 from neurosage.rsa.methods import COMPARE_METHODS, RDM_METHODS, compare_method, method_function
 from neurosage.rsa.rdm import (
     COL,
@@ -51,6 +52,7 @@ CompareMethod = str
 _SYMMETRY_SAMPLES = 20_000
 
 
+@checks_choices
 def compare_rdms(
     a: xr.DataArray,
     b: xr.DataArray,

@@ -42,6 +42,7 @@ from neurosage.assembly import (
     select_regions,
 )
 from neurosage.core.errors import ConfigError, NeurosageError
+from neurosage.core.validate import checks_choices
 from neurosage.rsa.methods import RDM_METHODS, method_function, rdm_method
 
 __all__ = [
@@ -90,6 +91,7 @@ def check_rdms(rdms: Any, name: str = "rdms") -> xr.DataArray:
     return stack
 
 
+@checks_choices
 def compute_rdm(
     data: xr.DataArray | np.ndarray | torch.Tensor,
     method: RDMMethod = "correlation",
@@ -131,6 +133,7 @@ def compute_rdm(
     return _wrap(rdm, row_labels, descriptor, method).assign_coords(_condition_coords(data, descriptor) if by is None else {})
 
 
+@checks_choices
 def crossnobis_rdm(assembly: xr.DataArray, *, nan: Literal["raise", "drop"] = "raise") -> xr.DataArray:
     """rsatoolbox's crossnobis RDM of an assembly with repetitions (leave-one-repetition-out, identity noise).
 
@@ -513,6 +516,7 @@ def _triangle_positions(n: int) -> np.ndarray:
     return positions
 
 
+@checks_choices
 def align_rdms(
     a: xr.DataArray, b: xr.DataArray, *, how: Literal["strict", "intersect"] = "strict"
 ) -> tuple[xr.DataArray, xr.DataArray]:

@@ -52,6 +52,7 @@ from torch import nn
 from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError, RunFolderError
 from neurosage.core.seeding import derive_seed
+from neurosage.core.validate import checks_choices
 from neurosage.spaces.contract import layer_of, skip_of
 
 __all__ = ["decisions", "Controller", "RLSearcher", "SKIP_HEADS", "REWARDS"]
@@ -72,11 +73,10 @@ class Controller(nn.Module):
     """2-layer LSTM over a sequence of decisions: a softmax head per categorical decision, and (``skip="anchor"``)
     anchor-point attention for the ``l<i>/in<j>`` decisions of a layer-wise space. See the module docstring."""
 
+    @checks_choices
     def __init__(self, decisions: list[tuple[str, int]], hidden: int = 35, layers: int = 2,
                  skip: Literal["anchor", "pairwise"] = "anchor", init_range: float = 0.08):
         super().__init__()
-        if skip not in SKIP_HEADS:
-            raise ConfigError(f"unknown skip head {skip!r}", f"use one of {', '.join(SKIP_HEADS)}", field="skip")
         self.labels = [label for label, _ in decisions]
         self.sizes = [int(n) for _, n in decisions]
         pairs = {k: skip_of(label) for k, label in enumerate(self.labels)} if skip == "anchor" else {}
@@ -171,8 +171,6 @@ def _check_settings(space, reward, learning_rate, baseline_decay, hidden, init_r
     if not hasattr(space, "decisions") or not hasattr(space, "hyperopt_space"):
         raise ConfigError(f"space must be a search space, got {type(space).__name__} {space!r}"[:200],
                           "pass get_space('layers-10') (neurosage.spaces.get_space), not its name", field="space")
-    if reward not in REWARDS:
-        raise ConfigError(f"unknown RL reward {reward!r}", f"use one of {', '.join(REWARDS)}", field="reward")
     for name, value, ok, fix in (
         ("learning_rate", learning_rate, lambda v: 0 < v <= 1, "use Zoph & Le's 0.0006 (up to about 0.01 for fast synthetic tests)"),
         ("baseline_decay", baseline_decay, lambda v: 0 <= v < 1, "use a decay in [0, 1), e.g. 0.95"),
@@ -187,6 +185,7 @@ def _check_settings(space, reward, learning_rate, baseline_decay, hidden, init_r
 class RLSearcher:
     """REINFORCE with an LSTM controller (``--algo rl``); see the module docstring."""
 
+    @checks_choices
     def __init__(self, space, seed: int = 0, learning_rate: float = 6e-4, baseline_decay: float = 0.95, hidden: int = 35,
                  skip: Literal["anchor", "pairwise"] = "anchor", reward: Literal["cubed", "score"] = "cubed", init_range: float = 0.08):
         _check_settings(space, reward, learning_rate, baseline_decay, hidden, init_range)

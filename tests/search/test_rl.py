@@ -264,9 +264,9 @@ def test_the_controller_starts_uniform_in_zoph_and_le_range_and_the_reward_is_th
     tid, _, _ = plain.ask()
     plain.tell(tid, -0.7)
     assert plain.baseline == pytest.approx(0.7)
-    with pytest.raises(Exception, match="unknown RL reward 'square'"):
+    with pytest.raises(Exception, match="unknown reward 'square'"):
         RLSearcher(get_space("layers-10"), reward="square")
-    with pytest.raises(Exception, match="unknown skip head 'shared'"):
+    with pytest.raises(Exception, match="unknown skip 'shared'"):
         RLSearcher(get_space("layers-10"), skip="shared")
 
 

@@ -1,0 +1,92 @@
+"""The one argument-checking mechanism: every ``Literal[...]`` option of the package is checked, never defaulted."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+import pkgutil
+import typing
+
+import pytest
+
+import neurosage
+from neurosage.core.errors import ConfigError
+from neurosage.core.validate import checks_choices, literal_options
+
+
+def _modules():
+    for info in pkgutil.walk_packages(neurosage.__path__, "neurosage."):
+        if ".brainscore_plugin" in info.name:
+            continue
+        try:
+            yield importlib.import_module(info.name)
+        except ImportError:  # an optional extra that is not installed
+            continue
+
+
+def _literal_params(fn) -> list[str]:
+    try:
+        hints = typing.get_type_hints(inspect.unwrap(fn))
+    except Exception:  # annotations naming optional types
+        return []
+    return [name for name, hint in hints.items() if name != "return" and literal_options(hint)]
+
+
+def _own_functions():
+    seen = set()
+    for module in _modules():
+        for obj in vars(module).values():
+            if getattr(obj, "__module__", None) != module.__name__ or id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            if inspect.isfunction(obj):
+                yield f"{module.__name__}.{obj.__name__}", obj
+            elif inspect.isclass(obj) and not dataclasses.is_dataclass(obj):
+                for name, member in vars(obj).items():
+                    if inspect.isfunction(member):
+                        yield f"{module.__name__}.{obj.__name__}.{name}", member
+
+
+def test_every_function_with_an_enumerated_option_checks_it():
+    found = {name: fn for name, fn in _own_functions() if _literal_params(fn)}
+    assert len(found) >= 5, sorted(found)  # compute_rdm, crossnobis_rdm, align_rdms, compare_rdms, the RL classes
+    unchecked = sorted(name for name, fn in found.items() if not getattr(fn, "__checks_choices__", False))
+    assert not unchecked, f"decorate with neurosage.core.validate.checks_choices: {unchecked}"
+
+
+def test_every_dataclass_refuses_a_misspelt_option():
+    checked = 0
+    for module in _modules():
+        for obj in vars(module).values():
+            if not (inspect.isclass(obj) and dataclasses.is_dataclass(obj) and obj.__module__ == module.__name__):
+                continue
+            try:
+                hints = typing.get_type_hints(obj)
+            except NameError:  # annotations naming types imported only for the type checker
+                hints = {}
+            for field in dataclasses.fields(obj):
+                options = literal_options(hints.get(field.name))
+                if not options or field.default is dataclasses.MISSING:
+                    continue
+                try:
+                    obj()
+                except Exception:  # needs arguments: its options are checked where it is built from them
+                    continue
+                with pytest.raises(ConfigError, match=field.name.replace("_", ".")):
+                    obj(**{field.name: "unoin"})
+                checked += 1
+    assert checked >= 5  # TrainConfig.schedule, ChannelSearchConfig's rule, metric, selection, teacher scale
+
+
+def test_the_decorator_names_the_argument_and_the_options_and_lets_a_good_value_through():
+    @checks_choices
+    def f(x: int, *, how: typing.Literal["a", "b"] = "a", other: typing.Optional[typing.Literal["c"]] = None) -> str:
+        return f"{x}{how}{other}"
+
+    assert f(1, how="b") == "1bNone"
+    assert f(1, other="c") == "1ac"
+    with pytest.raises(ConfigError, match=r"unknown how 'union'.*\['a', 'b'\]"):
+        f(1, how="union")
+    with pytest.raises(ConfigError, match="unknown other"):
+        f(1, other="C")
