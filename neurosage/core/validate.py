@@ -19,7 +19,7 @@ import numpy as np
 
 from neurosage.core.errors import ConfigError
 
-__all__ = ["vector", "same_index", "is_constant", "choice", "checks_choices", "literal_options", "whole", "fraction", "finite_number", "TINY"]
+__all__ = ["vector", "same_index", "is_constant", "is_whole_number", "choice", "checks_choices", "literal_options", "whole", "fraction", "finite_number", "TINY"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -118,9 +118,14 @@ def checks_choices(fn: F) -> F:
     return checked  # type: ignore[return-value]
 
 
+def is_whole_number(value: Any) -> bool:
+    """An int or a numpy integer (a value read with pandas or numpy), never a bool."""
+    return not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, np.integer))
+
+
 def whole(value: Any, name: str, low: int, high: int | None = None, fix: str = "") -> int:
     """``value`` as an int in ``[low, high]`` (bools and floats refused)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (high is not None and value > high):
+    if not is_whole_number(value) or value < low or (high is not None and value > high):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise ConfigError(f"{name} must be a whole number {bounds}, got {value!r}", fix or f"pass a {name} {bounds}", field=name)
     return int(value)

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
+from neurosage.core.errors import UnknownName
 from neurosage.nets.ops import StridedPointwiseConv, _bn
 from neurosage.spaces.layerwise import LayerGenotype
 
@@ -26,7 +27,7 @@ def endpoint_set(names: Iterable[str], available: list[str]) -> set[str]:
     keep = set(names)
     unknown = keep - set(available)
     if unknown:
-        raise KeyError(f"unknown endpoint(s) {sorted(unknown)}; available: {available}")
+        raise UnknownName(f"unknown layer(s) {sorted(unknown)}", f"use the network's endpoints: {available}", field="layers")
     return keep
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
+from neurosage.core.validate import is_whole_number
 from neurosage.core.errors import ConfigError
 from neurosage.training.devices import check_device
 
@@ -73,7 +74,7 @@ def check_batch(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
 
 def check_seed(seed: object) -> None:
     """Refuse a seed that is not a non-negative integer."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+    if not is_whole_number(seed) or seed < 0:
         raise ConfigError(
             f"seed must be a non-negative integer, got {seed!r}", "pass seed=0 (or the seed the network was initialised with)", field="seed",
         )

@@ -39,7 +39,7 @@ from neurosage.assembly import (
     select_regions,
 )
 from neurosage.core.errors import ConfigError
-from neurosage.core.validate import choice, finite_number
+from neurosage.core.validate import choice, finite_number, is_whole_number
 from neurosage.rsa.compare import compare_rdms
 from neurosage.rsa.methods import COMPARE_METHODS, RDM_METHODS
 from neurosage.rsa.rdm import compute_rdm
@@ -130,7 +130,7 @@ def noise_ceilings(
                           field="endpoints")
     if convention not in CEILING_CONVENTIONS:
         raise ConfigError(f"unknown ceiling convention {convention!r}", f"choose one of {list(CEILING_CONVENTIONS)}", field="ceiling")
-    if isinstance(n_splits, bool) or not isinstance(n_splits, int) or n_splits < 2:
+    if not is_whole_number(n_splits) or n_splits < 2:
         raise ConfigError(f"a ceiling's spread needs at least 2 splits, got {n_splits!r}", "use e.g. 10 splits", field="ceiling_splits")
     ids = np.asarray(recording[STIMULUS_ID].values).astype(str)
     counts = pd.Series(ids).value_counts()

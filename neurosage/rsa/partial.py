@@ -33,6 +33,7 @@ import numpy as np
 import torch
 import xarray as xr
 
+from neurosage.core.validate import is_whole_number
 from neurosage.core.errors import ConfigError
 from neurosage.rsa.compare import _ranks
 from neurosage.rsa.methods import compare_method
@@ -235,7 +236,7 @@ def _residual_units(v: torch.Tensor, basis: torch.Tensor, method: str, *, warn: 
 def _bootstrap(teacher: xr.DataArray, candidate: xr.DataArray, control_rdm: xr.DataArray, method: str, paired: bool, n_bootstrap: int,
                seed: int, level: float = 0.95) -> dict:
     """Percentile intervals of S_i and TG beyond the control over bootstrap samples of the stimuli."""
-    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int) or n_bootstrap < 2:
+    if not is_whole_number(n_bootstrap) or n_bootstrap < 2:
         raise ConfigError(f"n_bootstrap must be an integer of at least 2, got {n_bootstrap!r}", "use e.g. 1000", field="n_bootstrap")
     candidate = _aligned(teacher, candidate, "candidate RDMs")
     control = _aligned(teacher, _stack(control_rdm, "control"), "control RDM")

@@ -543,6 +543,11 @@ def align_rdms(
             f"RDM conditions differ: {len(la)} vs {len(lb)} labels, {len(shared)} shared "
             f"(only in first e.g. {only_a}; only in second e.g. {only_b})"
         )
+        kinds = [sorted({type(x).__name__ for x in labels.tolist()}) for labels in (la, lb)]
+        if not shared and kinds[0] != kinds[1]:
+            raise RDMAlignmentError(f"{msg}: the first RDM's labels are {'/'.join(kinds[0])}, the second's {'/'.join(kinds[1])}",
+                                    "label both RDMs with values of one type (e.g. str() of each label) before comparing",
+                                    field="condition labels")
         if how != "intersect":
             raise RDMAlignmentError(msg, "use the same stimuli for both, or pass how='intersect'", field="condition labels")
         if len(shared) < 3:

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import xarray as xr
 
+from neurosage.core.validate import is_whole_number
 from neurosage.core.errors import ConfigError
 from neurosage.rsa.ceiling import ceiled
 from neurosage.rsa.compare import _ranks, compare_rdms
@@ -103,7 +104,7 @@ def bootstrap_scores(teacher_rdms: xr.DataArray, candidate_rdms: xr.DataArray, m
     :mod:`neurosage.rsa.methods`); a comparison without one is refused with its reason.
     """
     compare_vectors = bootstrap_function(method)
-    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int) or n_bootstrap < 2:
+    if not is_whole_number(n_bootstrap) or n_bootstrap < 2:
         raise ConfigError(f"n_bootstrap must be an integer of at least 2, got {n_bootstrap!r}", "use e.g. 1000", field="n_bootstrap")
     a, b = align_rdms(teacher_rdms, candidate_rdms)
     ta, tb = torch.as_tensor(a.values, dtype=torch.float64), torch.as_tensor(b.values, dtype=torch.float64)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from neurosage.core.atomic import atomic_path
+from neurosage.core.validate import is_whole_number
 from neurosage.core.errors import ConfigError
 from neurosage.runs.folder import RunFolder
 
@@ -171,9 +172,9 @@ def kept_trial(run_dir: str | Path | RunFolder, trial: int | None = None) -> tup
             raise ConfigError(f"the best trial ({trial}) has no kept weights", f"give a kept one: --trial N, trial=N in Python (kept: "
                               f"{sorted(entries)})",
                               file=folder.provenance_file, field="trial")
-    elif isinstance(trial, bool) or not isinstance(trial, int):
+    elif not is_whole_number(trial):
         raise ConfigError(f"trial must be a trial id (an int), got {trial!r}", f"give one of the kept trials: {sorted(entries)}", field="trial")
-    elif trial not in rows:
+    elif (trial := int(trial)) not in rows:
         raise ConfigError(f"trial {trial} is not a finished trial of this search (it has {len(rows)}: "
                           f"{_span(sorted(rows))})", f"give one of the kept trials: {sorted(entries)}", file=journal, field="trial")
     elif trial not in entries:

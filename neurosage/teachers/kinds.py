@@ -140,26 +140,31 @@ def recording_teacher(spec: str, args: list[str], stimuli: Any, *, device: str |
                           f"the spec, e.g. brain:{dataset}:{dataset_kwargs['regions']}", field="teacher_args")
     loader = get_entry(dataset, "neural").factory
     trials = {"average": False} if "average" in inspect.signature(loader).parameters and "average" not in dataset_kwargs else {}
-    names = [r.strip() for r in regions.split(",")]
-    if not all(names) or len(set(names)) != len(names):
-        problem = "an empty region name" if not all(names) else f"region {next(r for r in names if names.count(r) > 1)!r} twice"
-        raise ConfigError(f"teacher spec {spec!r} names {problem}", "list each region once, comma-separated, e.g. brain:MajajHong2015:V4,IT",
-                          field="teacher")
+    names = _regions_once([r.strip() for r in regions.split(",")], spec, "brain:MajajHong2015:V4,IT")
     recording = load_neural(dataset, regions=tuple(names), **trials, **dataset_kwargs)
     return brain_teacher(recording, stimuli, seed=seed, rdm_method=rdm_method, compare_method=compare_method)  # repetitions kept for the ceilings
+
+
+def _regions_once(names: list[str], spec: str, example: str) -> list[str]:
+    """The region names of a spec, refusing an empty one or one named twice (a dict would keep the last silently)."""
+    if not all(names) or len(set(names)) != len(names):
+        problem = "an empty region name" if not all(names) else f"region {next(r for r in names if names.count(r) > 1)!r} twice"
+        raise ConfigError(f"teacher spec {spec!r} names {problem}", f"list each region once, comma-separated, e.g. {example}", field="teacher")
+    return names
 
 
 def simulated_teacher(spec: str, args: list[str], stimuli: Any, *, device: str | None, seed: int, dataset_kwargs: dict[str, Any] | None = None,
                       rdm_method: str = "correlation", compare_method: str = "pearson") -> Teacher:
     """Kind ``sim``: a simulated recording of network layers (``dataset_kwargs`` are not used)."""
     name, mapping_text, weights = _fields(spec, args, 2, 3, "sim:<model>:<region=layer,...>[:<weights.pt>]")
-    model = build_model(name, weights=weights, in_channels=stimuli.image_shape[0], seed=seed)
     pairs = [item.partition("=") for item in mapping_text.split(",")]
     bad = [region for region, eq, layer in pairs if not (eq and region.strip() and layer.strip())]
     if bad:
         raise ConfigError(f"teacher spec {spec!r}: {bad[0]!r} is not REGION=LAYER", "write e.g. sim:resnet18:V4=layer2,IT=layer4", field="teacher")
-    mapping = {region.strip(): layer.strip() for region, _, layer in pairs}
+    regions = _regions_once([region.strip() for region, _, _ in pairs], spec, "sim:resnet18:V4=layer2,IT=layer4")
+    mapping = dict(zip(regions, (layer.strip() for _, _, layer in pairs)))
     layers = list(dict.fromkeys(mapping.values()))
+    model = build_model(name, weights=weights, in_channels=stimuli.image_shape[0], seed=seed)
     acts = select_regions(extract_activations(FeatureModel(model, layers), model_inputs(model, stimuli), layers, device=device), layers)
     recording = simulate_recording({r: acts[layer].values for r, layer in mapping.items()}, list(stimuli.stimulus_ids), seed=seed)
     return brain_teacher(recording, stimuli, seed=seed, rdm_method=rdm_method, compare_method=compare_method)

@@ -12,7 +12,7 @@ from neurosage.analyses.embedded import teacher_stimuli
 from neurosage.analyses.model_comparison import compare_model
 from neurosage.analyses.settings import EmbeddedConfig
 from neurosage.cli import main
-from neurosage.core.errors import ConfigError
+from neurosage.core.errors import ConfigError, NeurosageError
 from neurosage.nets.build import build_network
 from neurosage.nets.models import load_weights
 from neurosage.search.weights import kept_network
@@ -43,7 +43,7 @@ def test_rdm_on_a_searched_trial_equals_the_python_call(searched, tiny_fmnist, t
     table = pd.read_csv(out / "similarity.csv", index_col=0)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["trial"] == other and summary["run"] == str(searched.resolve())
-    net = kept_network(searched, other)
+    net = kept_network(searched, np.int64(other))  # an id read from trials.csv with pandas
     genotype_net = build_network(net.neurosage_trial["genotype"], in_channels=1)  # what `rdm GENOTYPE` builds: other cells and filters
     assert len(net.endpoints) < len(genotype_net.endpoints)
     with pytest.raises(ConfigError, match="do not fit"):
@@ -91,5 +91,7 @@ def test_wrong_runs_and_trials_are_refused_before_any_work(searched, tiny_fmnist
                            ({"model": "cifar_resnet-1", "layers": "stack1"}, "got the string")]:
         with pytest.raises(ConfigError, match=needle):
             compare_model(teacher=TEACHER, stimuli=stimuli, **kwargs)
+    with pytest.raises(NeurosageError, match=r"unknown layer\(s\) \['cell_9'\]; fix: use the network's endpoints: \['stem'"):
+        compare_model(run=searched, teacher=TEACHER, stimuli=stimuli, layers=["cell_9"], n_bootstrap=0)
     with pytest.raises(ConfigError, match="needs stimuli"):
         compare_model("cifar_resnet-1", TEACHER, layers=["stack1"])

@@ -64,7 +64,7 @@ def test_every_endpoint_is_extractable_in_order():
     assert list(feats) == net.endpoints
     assert feats["cell_0"].shape == (2, 6 * 4, 28, 28)
     assert feats["reduction_cell_1"].shape[2:] == (7, 7)
-    with pytest.raises(KeyError, match="unknown endpoint"):
+    with pytest.raises(KeyError, match="unknown layer"):
         net.extract(torch.randn(1, 1, 28, 28), ["cell_99"])
 
 

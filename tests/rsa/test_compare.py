@@ -49,6 +49,11 @@ def test_compare_mismatched_stimuli_raises_or_intersects(rng):
         r = compare_rdms(a, b, how="intersect")
     expected = np.corrcoef(upper_triangle(a.sel(condition_row=ids[2:], condition_col=ids[2:])), upper_triangle(b))[0, 1]
     assert float(r) == pytest.approx(expected, abs=1e-12)
+    numbered = compute_rdm(rng.normal(size=(10, 5)))  # labels 0..9
+    named = compute_rdm(rng.normal(size=(10, 5)), labels=[str(i) for i in range(10)])
+    for how in ("strict", "intersect"):
+        with pytest.raises(RDMAlignmentError, match="0 shared.*labels are int, the second's str; fix: label both"):
+            compare_rdms(numbered, named, how=how)
 
 
 def test_constant_rdm_comparison_is_zero_with_warning(rng):

@@ -145,3 +145,10 @@ def test_a_teacher_spec_naming_a_part_twice_is_refused_with_the_spec_without_it(
     with pytest.raises(ConfigError, match="names 'control:pixels' twice") as caught:
         teacher_from_spec("control:pixels+control:pixels", random_stimuli(np.random.default_rng(0), 6))
     assert caught.value.fix == "drop the repeated part: control:pixels"
+
+
+@pytest.mark.parametrize("spec", ["sim:cifar_resnet-1:V4=stack1,V4=stack2", "brain:MajajHong2015:V4,V4"])
+def test_a_region_named_twice_is_refused_before_any_work(spec):
+    """A ``sim:`` mapping went through a dict: V4=stack1 was dropped without a word (round 4 #95)."""
+    with pytest.raises(ConfigError, match="names region 'V4' twice; fix: list each region once"):
+        teacher_from_spec(spec, random_stimuli(np.random.default_rng(0), 6))
