@@ -216,22 +216,29 @@ def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
     try:
         model.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError) as exc:
-        raise ConfigError(*_misfit(exc, state), file=path) from None
+        raise ConfigError(*_misfit(exc, state, list(model.state_dict())), file=path) from None
     return model
 
 
-def _misfit(exc: BaseException, state: Any) -> tuple[str, str]:
-    """What a state dict that does not fit its model is, and the fix: a training checkpoint, a DataParallel state dict,
-    other input channels, or the keys and shapes torch names."""
+def _misfit(exc: BaseException, state: Any, expected: Sequence[str] = ()) -> tuple[str, str]:
+    """What a state dict that does not fit its model is, and the fix: a training checkpoint (the state dict under any
+    key), keys with a wrapper's prefix (DataParallel's ``module.``, torch.compile's ``_orig_mod.``, a Lightning
+    ``model.``), other input channels, or the keys and shapes torch names. ``expected``: the model's own keys."""
     keys = list(state) if isinstance(state, dict) else []
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        return (f"the file is a training checkpoint (keys {keys[:5]}) with the network's state dict under 'state_dict', not a state dict",
-                "save that state dict alone: torch.save(torch.load(FILE)['state_dict'], 'weights.pt') (and strip a prefix such as 'model.' "
+    inner = [k for k in keys if isinstance(state[k], dict) and state[k] and all(isinstance(v, torch.Tensor) for v in state[k].values())]
+    if inner:
+        key = "state_dict" if "state_dict" in inner else inner[0]
+        return (f"the file is a training checkpoint (keys {keys[:5]}) with the network's state dict under {key!r}, not a state dict",
+                f"save that state dict alone: torch.save(torch.load(FILE)[{key!r}], 'weights.pt') (and strip a prefix such as 'model.' "
                 "from its keys when the training wrapped the network)")
-    if keys and all(isinstance(k, str) and k.startswith("module.") for k in keys):
-        return ("every key starts with 'module.': the state dict of an nn.DataParallel or DistributedDataParallel wrapper",
-                "save the network's own: torch.save(model.module.state_dict(), 'weights.pt'), or strip the prefix: "
-                "torch.save({k.removeprefix('module.'): v for k, v in sd.items()}, 'weights.pt')")
+    prefix = _wrapper_prefix(keys, expected)
+    if prefix:
+        wrapper = {"module.": "an nn.DataParallel or DistributedDataParallel wrapper", "_orig_mod.": "a torch.compile'd network"}.get(
+            prefix, "a wrapper around the network (e.g. a Lightning module's attribute)")
+        own = "model.module.state_dict()" if prefix == "module." else "model._orig_mod.state_dict()" if prefix == "_orig_mod." else None
+        return (f"every key starts with {prefix!r}: the state dict of {wrapper}",
+                (f"save the network's own: torch.save({own}, 'weights.pt'), or strip " if own else "strip ")
+                + f"the prefix: torch.save({{k.removeprefix({prefix!r}): v for k, v in sd.items()}}, 'weights.pt')")
     text = str(exc)
     shapes = re.search(r"copying a param with shape torch\.Size\(\[\d+, (\d+), \d+, \d+\]\).*?current model is torch\.Size\(\[\d+, "
                        r"(\d+), \d+, \d+\]\)", text)
@@ -242,6 +249,19 @@ def _misfit(exc: BaseException, state: Any) -> tuple[str, str]:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     detail = " ".join(lines[1:])[:240] if len(lines) > 1 else (lines[0] if lines else type(exc).__name__)
     return f"the weights do not fit the model ({detail})", "use weights saved from the same architecture and input channels"
+
+
+def _wrapper_prefix(keys: list[Any], expected: Sequence[str]) -> str | None:
+    """The prefix (ending in '.') that every key carries and whose removal gives the model's keys, else None."""
+    if not keys or not all(isinstance(k, str) for k in keys):
+        return None
+    first = keys[0]
+    for cut in [i + 1 for i, c in enumerate(first) if c == "."]:
+        prefix = first[:cut]
+        if all(k.startswith(prefix) for k in keys):
+            if {k[cut:] for k in keys} == set(expected):
+                return prefix
+    return None
 
 
 def _info_path(weights: str | Path) -> Path:

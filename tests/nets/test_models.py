@@ -64,6 +64,11 @@ def test_random_weights_only_when_asked_seeded_and_labelled(caplog):
 @pytest.mark.parametrize(("wrap", "said"), [
     (lambda sd: {"state_dict": sd, "epoch": 3}, "training checkpoint"),
     (lambda sd: {f"module.{k}": v for k, v in sd.items()}, "nn.DataParallel"),
+    (lambda sd: {"model": sd, "epoch": 3}, "state dict under 'model'"),  # round 4 #29-#33: other wrappers and prefixes
+    (lambda sd: {"model_state_dict": sd, "optimizer_state_dict": {}, "epoch": 3}, "state dict under 'model_state_dict'"),
+    (lambda sd: {f"_orig_mod.{k}": v for k, v in sd.items()}, "torch.compile"),
+    (lambda sd: {f"model.{k}": v for k, v in sd.items()}, "every key starts with 'model.'"),
+    (lambda sd: {f"model.module.{k}": v for k, v in sd.items()}, "every key starts with 'model.module.'"),
 ])
 def test_weights_saved_by_a_training_wrapper_get_the_line_that_unwraps_them(tmp_path, wrap, said):
     from neurosage.core.errors import ConfigError
