@@ -114,7 +114,11 @@ def _tg(controls: pd.DataFrame) -> pd.Series:
 
 
 def _report(summary: dict) -> None:
-    lines = ["", "neurosage demo: TPE on Fashion-MNIST, teacher = ResNet (endpoints %s)" % ", ".join(summary["teacher_endpoints"])]
+    config = summary["config"]
+    teacher = config.get("teacher") or (f"the embedded ResNet-{6 * config.get('teacher_depth', 1) + 2} trained "
+                                        f"{config.get('teacher_epochs', 1.0):g} epoch(s)")
+    lines = ["", f"neurosage demo: {str(config.get('algo', 'tpe')).upper()} on {config.get('dataset', 'fashion-mnist')}, teacher {teacher} "
+                 f"(endpoints {', '.join(summary['teacher_endpoints'])})"]
     for objective, info in summary["searches"].items():
         tg = "-" if info["TG"] is None else f"{info['TG']:.3f}"
         lines.append(

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
+from neurosage.analyses.settings import EMBEDDED_TEACHER_OPTIONS, EmbeddedConfig, SearchOptions, refuse_ignored
 from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError, NeurosageError
 from neurosage.data_adapters.images import load_stimulus_images
@@ -41,7 +41,7 @@ from neurosage.rsa.rdm import ROW
 from neurosage.rsa.score import check_objective
 from neurosage.search import SEARCHERS
 from neurosage.search.candidate import CandidateTask
-from neurosage.teachers.kinds import teacher_from_spec
+from neurosage.teachers.kinds import check_teacher_kinds, teacher_from_spec
 from neurosage.teachers.teacher import Teacher, network_teacher
 from neurosage.training.configs import NetworkConfig, TrainConfig
 from neurosage.training.devices import check_device, check_threads
@@ -198,7 +198,10 @@ def check_config(config: EmbeddedConfig) -> None:
         given = "teacher arguments" if config.teacher_args else "teacher images"
         raise ConfigError(f"{given} were given without a teacher spec, so they would be ignored (the embedded ResNet teacher would be used)",
                           "add --teacher SPEC (e.g. brain:MajajHong2015:V4,IT), or drop them", field="teacher")
-    kinds = {part.strip().partition(":")[0] for part in (config.teacher or "").split("+")}
+    kinds = set(check_teacher_kinds(config.teacher)) if config.teacher else set()
+    if config.teacher:  # options of the embedded teacher, after the spec's kinds (a misspelt kind is the first thing to say)
+        refuse_ignored(config, EMBEDDED_TEACHER_OPTIONS, f"the teacher is {config.teacher!r}, not the embedded ResNet teacher that it trains",
+                       "drop {flag} (a net: teacher's training is its weights file; see neurosage teachers)")
     if config.teacher_images and config.teacher and "brain" not in kinds:  # a recording's stimulus images; other teachers see the data's
         raise ConfigError(f"teacher-images are a recording's stimulus images, and teacher {config.teacher!r} is no recording (a brain: "
                           "teacher): it is shown the first n-stimuli images of the data", "drop --teacher-images (set how many images the "

@@ -19,7 +19,7 @@ from neurosage.rsa.methods import check_rsa_methods
 from neurosage.spaces import SearchSpace, get_space
 from neurosage.training.configs import NetworkConfig, TrainConfig
 
-__all__ = ["RANGES", "EmbeddedConfig", "SearchOptions", "SearchConfig", "DemoConfig"]
+__all__ = ["RANGES", "EmbeddedConfig", "SearchOptions", "SearchConfig", "DemoConfig", "refuse_ignored", "CELL_OPTIONS", "EMBEDDED_TEACHER_OPTIONS"]
 
 _COUNT, _SOME, _POSITIVE, _NON_NEGATIVE = Range(1), Range(0), Range(0, open_low=True), Range(0)
 
@@ -45,6 +45,39 @@ RANGES: dict[str, Range] = {
     "gamma": Range(0, 1),
     "min_reliability": Range(-1, 1),
 }
+
+
+def refuse_ignored(config: Any, names: tuple[str, ...], why: str, fix: str) -> None:
+    """Refuse options that ``config`` sets (away from its class's default) and that another of its settings makes unused.
+
+    The one rule behind "an option that is recorded is an option that applied": ``why`` says which setting ignores
+    them (e.g. "algo is 'rl'"), ``fix`` how to go on; the first such option is named with its flag.
+    """
+    from dataclasses import MISSING, fields
+
+    defaults = {f.name: f.default if f.default is not MISSING else f.default_factory() for f in fields(config)  # type: ignore[misc]
+                if f.default is not MISSING or f.default_factory is not MISSING}
+    given = [name for name in names if name in defaults and getattr(config, name) != defaults[name]]
+    if given:
+        flag = given[0].replace("_", "-")
+        raise ConfigError(f"{flag} is set, but {why}: it would never apply (and run.json would record it as if it had)",
+                          fix.replace("{flag}", flag), field=given[0])
+
+
+def _space_kind(name: Any) -> str | None:
+    """``"cell"`` or ``"layers"`` for a registered space's name; None for a name no registry knows (refused where it is used)."""
+    from neurosage.core.errors import NeurosageError
+
+    try:
+        return str(get_space(name).kind)
+    except (NeurosageError, TypeError):
+        return None
+
+
+#: Options of cell networks that layer-wise networks do not have.
+CELL_OPTIONS = ("skeleton", "n_stem_cells", "n_blocks", "filters", "n_cells")
+#: Options of the embedded ResNet teacher only.
+EMBEDDED_TEACHER_OPTIONS = ("teacher_epochs", "teacher_depth")
 
 
 @dataclass(frozen=True)
@@ -117,6 +150,9 @@ class EmbeddedConfig:
             raise ConfigError(f"--scheduler names a running cluster and --workers {workers} would start another; only one can run the "
                               "candidates", f"give one of them: --scheduler ADDRESS (its workers' threads set how many run at once) or "
                               f"--workers {workers}", field="workers")
+        if _space_kind(self.space) == "layers":
+            refuse_ignored(self, CELL_OPTIONS, f"space {self.space!r} is layer-wise (its networks have no cells)",
+                           "drop {flag} (a layer-wise network's width is width-multiplier), or search a cell space such as pnas")
         rdm, compare = check_rsa_methods(self.rdm_method, self.compare_method)
         object.__setattr__(self, "rdm_method", rdm)
         object.__setattr__(self, "compare_method", compare)
@@ -222,15 +258,9 @@ class SearchConfig(SearchOptions, EmbeddedConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.algo != "tpe":  # TPE's own options would be ignored without a word
-            from dataclasses import fields as config_fields
-
-            defaults = {f.name: f.default for f in config_fields(self)}
-            given = [name for name in ("startup_trials", "tpe_gamma") if getattr(self, name) != defaults[name]]
-            if given:
-                flag = given[0].replace("_", "-")
-                raise ConfigError(f"{flag} is an option of the TPE searcher, and algo is {self.algo!r}, which would ignore it",
-                                  f"drop {flag}, or search with --algo tpe", field=given[0])
+        if self.algo != "tpe":  # TPE's own options
+            refuse_ignored(self, ("startup_trials", "tpe_gamma"), f"algo is {self.algo!r}, not the TPE searcher they belong to",
+                           "drop {flag}, or search with --algo tpe")
 
     @property
     def slurm(self):

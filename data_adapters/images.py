@@ -150,7 +150,13 @@ def load_cifar100(split: str = "train", root: str | os.PathLike = ".", *, label:
     labels = np.asarray(batch[key], dtype=np.int64)
     if labels.shape != (images.shape[0],):
         raise DataFormatError(f"{labels.shape[0]} labels for {images.shape[0]} images", "use the original release", file=root / split, field=key)
-    return ImageSet(images, labels, classes=meta[f"{label}_label_names"], name=f"cifar100/{split}", **conversion)
+    names = list(meta[f"{label}_label_names"])
+    if labels.size and (labels.min() < 0 or labels.max() >= len(names)):  # the pickles pair by position: name both files
+        raise DataFormatError(f"{key} span {labels.min()}..{labels.max()}, and {root / 'meta'} names {len(names)} {label} classes "
+                              f"(CIFAR-100's {label} labels are 0..{99 if label == 'fine' else 19})",
+                              "use the train, test and meta files of one original python-format release (cifar-100-python.tar.gz)",
+                              file=root / split, field=key)
+    return ImageSet(images, labels, classes=names, name=f"cifar100/{split}", **conversion)
 
 
 def load_imagenet64(

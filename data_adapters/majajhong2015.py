@@ -108,6 +108,12 @@ def merge_stimulus_set(assembly: xr.DataArray, csv: str | os.PathLike) -> xr.Dat
 
 def select_endpoints(assembly: xr.DataArray, regions: Sequence[str], *, source: str | None = None) -> xr.DataArray:
     """Keep the neuroids of each requested region or subregion; ``region`` becomes the requested name."""
+    missing = [c for c in ("region", "neuroid_id") if c not in assembly.coords]
+    if missing:
+        neuroid_coords = sorted(str(c) for c, v in assembly.coords.items() if v.dims == ("neuroid",))
+        raise DataFormatError(f"the assembly has no {missing[0]!r} coord on its neuroids (it has {neuroid_coords})",
+                              f"name the neuroids' {missing[0]} coord {missing[0]!r}, as Brain-Score's assemblies do "
+                              f"(e.g. assembly.rename({{'area': 'region'}}) before saving)", file=source, field=missing[0])
     parts = []
     available: list[str] = []
     for name in regions:
@@ -190,7 +196,12 @@ def load_majajhong2015(
             log.warning("no stimulus-set CSV found for %s: category/object metadata will be missing", path)
     assembly = select_endpoints(assembly, regions, source=source)
     if "time_bin" in assembly.dims:
-        assembly = select_time(assembly, *time_window)
+        try:
+            assembly = select_time(assembly, *time_window)
+        except AssemblyError as exc:
+            problem, fix = exc.split()
+            raise DataFormatError(problem, f"{fix}: time_window=START,END (on the command line --teacher-arg time_window=START,END; "
+                                  "neurosage datasets MajajHong2015 shows the loader's arguments)", file=source, field="time_window") from None
     if average:
         assembly = average_repetitions(assembly)
     assembly.attrs.update(identifier=f"MajajHong2015.{variant}", source=source)

@@ -63,17 +63,42 @@ def _last_session_finished(run_dir: str) -> bool:
         return False
 
 
-def _refuse_unknown(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str]) -> None:
-    """Report arguments no parser took, under the command they were given to, with the closest flag it has."""
+def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The (sub)command's parser the arguments were given to: ``neurosage export brainscore ...`` -> export brainscore's."""
     sub = parser
-    while True:  # down to the (sub)command the arguments were given to: neurosage export brainscore ...
+    while True:
         action = next((a for a in sub._actions if isinstance(a, argparse._SubParsersAction)), None)
         if action is None:
-            break
+            return sub
         chosen = getattr(args, action.dest, None)
         if chosen is None or chosen not in action.choices:
-            break
+            return sub
         sub = action.choices[chosen]
+
+
+#: A flag named in an error's fix.
+_FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
+
+
+def flags_of_this_command(message: str, parser: argparse.ArgumentParser, args: argparse.Namespace) -> str:
+    """``message`` with a note when its fix names flags this command does not have (a library error's fix is written
+    for every command: ``--n-stimuli`` is a search flag, an analysis reads ``n-stimuli`` from its --config TOML)."""
+    _, sep, fix = message.partition("; fix: ")
+    sub = _command_parser(parser, args)
+    own = {s for action in sub._actions for s in action.option_strings}
+    mine = re.split(r"\bneurosage [a-z]", fix)[0]  # flags after "neurosage bench ..." belong to that command
+    foreign = [flag for flag in dict.fromkeys(_FLAG.findall(mine)) if flag not in own]
+    if not sep or not foreign:
+        return message
+    name = f"neurosage {sub.prog.removeprefix('neurosage ')}"
+    as_toml = "--config" in own
+    where = f": set {', '.join(f.lstrip('-') + ' = ...' for f in foreign)} in its --config TOML" if as_toml else ""
+    return f"{message} ({name} has no {', '.join(foreign)}{where})"
+
+
+def _refuse_unknown(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str]) -> None:
+    """Report arguments no parser took, under the command they were given to, with the closest flag it has."""
+    sub = _command_parser(parser, args)
     flags = [s for action in sub._actions for s in action.option_strings]
     first = next((e.split("=")[0] for e in extra if e.startswith("-")), None)
     close = difflib.get_close_matches(first, flags, n=1, cutoff=0.75) if first else []
@@ -144,7 +169,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (NeurosageError, OSError, KeyError, ValueError, RuntimeError) as exc:  # the user's mistakes: one line
         if args.verbose >= 2:
             traceback.print_exc()
-        print(f"neurosage {args.command}: error: {error_message(exc, getattr(args, 'run_dir', None), args.command)}", file=sys.stderr)
+        if isinstance(exc, OSError) and exc.filename is None and exc.errno in _DISK_ERRORS and _stdout_fails():
+            print(f"neurosage {args.command}: error: could not write the output ({exc.strerror or exc}); fix: send the output where it can "
+                  "be written (the redirection's disk is full or failing), or run the command without redirecting it", file=sys.stderr)
+            return 2
+        message = flags_of_this_command(error_message(exc, getattr(args, "run_dir", None), args.command), parser, args)
+        print(f"neurosage {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
         run_dir = getattr(args, "run_dir", None)
@@ -165,6 +195,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"neurosage {args.command}: error: unexpected {type(exc).__name__}: {text}; fix: rerun with -vv for the traceback and report it "
               "(a neurosage defect: every mistake should get its own message)", file=sys.stderr)
         return 1
+
+
+def _stdout_fails() -> bool:
+    """Whether standard output cannot take what was printed (``> /dev/full``); if so, later writes go to the null device
+    (no second error when Python flushes at exit)."""
+    try:
+        sys.stdout.flush()
+        os.write(sys.stdout.fileno(), b"\n")  # the failed write's bytes are gone: a probe (only after an error with no file)
+        return False
+    except (OSError, ValueError):
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return True
 
 
 #: errno values of a full or failing disk.

@@ -133,7 +133,14 @@ def _run_datasets(args: argparse.Namespace) -> int:
 
     entries = list_datasets(args.pattern)
     if not entries:
-        print(f"no dataset matches {args.pattern!r}")
+        import difflib
+
+        names = [e.name for e in list_datasets()]
+        typed = args.pattern.strip("*?").casefold()
+        close = [n.casefold() for n in names if typed and n.casefold().startswith(typed)] or difflib.get_close_matches(
+            typed, [n.casefold() for n in names], n=3, cutoff=0.6)
+        hint = f" (did you mean {', '.join(n for n in names if n.casefold() in close)}?)" if close else ""
+        print(f"no dataset matches {args.pattern!r}{hint}; neurosage datasets lists all {len(names)}", file=sys.stderr)
         return 1
     from neurosage.data_adapters.registry import loader_parameters
 

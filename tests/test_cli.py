@@ -1,4 +1,5 @@
 import json
+import os
 import signal
 import sys
 
@@ -43,6 +44,9 @@ def test_datasets_lists_needs(capsys):
     out = capsys.readouterr().out
     assert "MajajHong2015" in out and "needs:" in out and "cite:" in out
     assert main(["datasets", "nothing-like-this"]) == 1
+    assert "no dataset matches 'nothing-like-this'; neurosage datasets lists all" in capsys.readouterr().err
+    assert main(["datasets", "NPY*"]) == 0 and "npy-csv" in capsys.readouterr().out  # round 4 #121: any case
+    assert main(["datasets", "majaj"]) == 1 and "(did you mean MajajHong2015?)" in capsys.readouterr().err
 
 
 @pytest.fixture
@@ -441,6 +445,22 @@ def test_an_unknown_flag_is_reported_under_its_command_with_the_closest_flag(cap
     assert "TOML file given to --config" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("argv", "note"), [
+    (["analyze", "predictability", "--run-dir", "r"], "(neurosage analyze has no --n-stimuli: set n-stimuli = ... in its --config TOML)"),
+    (["rdm", "base"], None),  # rdm has --n-stimuli
+    (["export", "brainscore", "run"], "(neurosage export brainscore has no --n-stimuli)"),
+])
+def test_a_fix_naming_another_commands_flag_says_what_this_command_takes(argv, note):
+    """Round 4 #110/#113: a library error's fix named --n-stimuli/--teacher-images to commands that have no such flag."""
+    from neurosage.cli import build_parser, flags_of_this_command
+
+    parser = build_parser()
+    args, _ = parser.parse_known_args(argv)
+    message = "n_stimuli must be at most 9; fix: lower n-stimuli (--n-stimuli); score it with neurosage bench RUN --teacher SPEC"
+    shown = flags_of_this_command(message, parser, args)
+    assert shown == (message if note is None else f"{message} {note}")  # --teacher belongs to the command named before it
+
+
 def test_n_stimuli_takes_the_first_images_of_a_recordings_stimulus_set(tmp_path, fmnist, capsys):
     """n-stimuli applies to a recording's own images too (the first N of its CSV), and asking for more is refused."""
     from helpers import write_brainio_netcdf
@@ -491,3 +511,16 @@ def test_figures_on_an_output_folder_of_rdm_or_bench_names_the_command_that_draw
     assert main(["figures", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert f"is the output folder of {command}" in err and f"--out {tmp_path}" in err
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_output_that_cannot_be_written_is_blamed_on_the_output_not_a_run_folder():
+    """Round 4 #144: ``status --json > /dev/full`` said a file in the run folder could not be written."""
+    import subprocess
+
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-c", "from neurosage.cli import main; raise SystemExit(main(['datasets']))"], stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.startswith("neurosage datasets: error: could not write the output (No space left on device); fix: send the output")
+    assert "Exception ignored" not in done.stderr

@@ -201,11 +201,11 @@ class Registry(Generic[T]):
         self._ensure_loaded()
 
     def list(self, pattern: str = "*", **meta: Any) -> list[Entry]:
-        """Entries whose name matches the glob ``pattern`` (and whose metadata equals ``meta``), sorted by name."""
+        """Entries whose name matches the glob ``pattern`` in any case (and whose metadata equals ``meta``), sorted by name."""
         self._ensure_loaded()
         return [
             e for n, e in sorted(self._entries.items())
-            if fnmatch.fnmatch(n, pattern) and all(e.meta.get(k) == v for k, v in meta.items())
+            if fnmatch.fnmatchcase(n.casefold(), pattern.casefold()) and all(e.meta.get(k) == v for k, v in meta.items())
         ]
 
     def names(self, **meta: Any) -> builtins.list[str]:  # builtins: ``list`` here is the method above

@@ -190,8 +190,17 @@ class RunFolder:
         return resume_settings(self.path, command)
 
     def refuse_changed_settings(self, resolved: dict[str, Any]) -> None:
-        """Refuse a resume that would change a recorded setting other than the resumable ones."""
+        """Refuse a resume that would change a recorded setting other than the resumable ones, or whose lower
+        ``keep_weights`` would delete weights kept by earlier sessions."""
         refuse_changed_settings(self.path, resolved)
+        keep, recorded = resolved.get("keep_weights"), (self.record().get("weights") or {}).get("trials") or []
+        kept = {int(e["trial"]) for e in recorded if isinstance(e, dict) and isinstance(e.get("trial"), int)}
+        files = {tid: path for tid, path in self.weight_files().items() if tid in kept}  # a cut-short proposal's file is no result
+        if isinstance(keep, int) and len(files) > keep:
+            raise RunFolderError(f"resuming with keep-weights = {keep} would delete the kept weights of {len(files) - keep} trial(s) of earlier "
+                                 f"sessions ({len(files)} kept: {', '.join(p.name for p in list(files.values())[:5])})",
+                                 f"resume with --keep-weights {len(files)} (or more), or delete the files you no longer want from "
+                                 f"{self.weights_dir} first", file=self.weights_dir, field="keep_weights")
 
     def record(self) -> dict[str, Any]:
         """The whole run record (``run.json``), or {} when there is none or it cannot be read."""

@@ -70,6 +70,9 @@ def run_lock(run_dir: str | Path) -> Iterator[Path]:
     path = Path(run_dir) / LOCK_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     me = {"pid": os.getpid(), "host": socket.gethostname(), "started": now_text()}
+    if path.exists() and not path.is_file():  # a folder (or a socket...) where the lock file goes: no driver wrote that
+        raise RunFolderError(f"{LOCK_FILE} is a {'folder' if path.is_dir() else 'special file'}, not the lock file a driver writes",
+                             f"move it away (it is not neurosage's; a driver's lock is a small JSON file): mv {path} {path}.moved", file=path)
     for _ in range(2):
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)

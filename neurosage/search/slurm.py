@@ -17,6 +17,7 @@ says. Each value's source is logged. Two things are fixed: one worker process pe
 from __future__ import annotations
 
 import contextlib
+import difflib
 import logging
 import re
 import shutil
@@ -104,8 +105,23 @@ def _site_settings() -> dict[str, Any]:
     import dask_jobqueue
 
     packaged_file = Path(dask_jobqueue.__file__).with_name("jobqueue.yaml")
-    packaged = next(iter(dask.config.collect_yaml([str(packaged_file)])))["jobqueue"]["slurm"]
+    packaged_all = next(iter(dask.config.collect_yaml([str(packaged_file)])))["jobqueue"]
+    packaged = packaged_all["slurm"]
+    where = "in the site's dask config (jobqueue.yaml under ~/.config/dask or $DASK_CONFIG)"
+    sections = ((dask.config.config, ["jobqueue"]), (dask.config.get("jobqueue", default={}) or {}, list(packaged_all)))
+    for (found, known), above in zip(sections, ("", "jobqueue.")):  # a misspelt section is read by no one: its values would be dropped
+        for key in found:
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.75)
+            if close and str(key).replace("_", "-") not in known:
+                raise ConfigError(f"section {above}{key} {where} is not one dask-jobqueue reads (did you mean {above}{close[0]}?)",
+                                  f"rename it {close[0]!r}; the Slurm settings go under jobqueue: slurm:", field=f"jobqueue {above}{key}")
     current = dask.config.get("jobqueue.slurm", default={}) or {}
+    unknown = [key for key in current if str(key).replace("_", "-") not in packaged]  # dask reads job_mem as job-mem
+    if unknown:
+        close = difflib.get_close_matches(str(unknown[0]), list(packaged), n=1)
+        raise ConfigError(f"jobqueue.slurm.{unknown[0]} {where} is not a setting dask-jobqueue knows"
+                          + (f" (did you mean {close[0]!r}?)" if close else ""),
+                          f"use one of its keys: {', '.join(sorted(packaged))}", field=f"jobqueue.slurm.{unknown[0]}")
     return {key: value for key, value in current.items() if value != packaged.get(key)}
 
 
@@ -139,6 +155,13 @@ def _check_site(site: dict[str, Any]) -> None:
     queue = site.get("queue")
     if queue is not None and not isinstance(queue, str):
         refuse("queue", queue, "write the partition's name there, or override it with --slurm-partition NAME")
+    interface = site.get("interface")
+    if interface is not None:
+        import psutil  # a dependency of distributed
+
+        nics = sorted(psutil.net_if_addrs())
+        if interface not in nics:
+            refuse("interface", interface, f"name one of this machine's network interfaces there ({', '.join(nics)}), or delete the line")
 
 
 def job_settings(options: SlurmOptions) -> dict[str, tuple[Any, str]]:

@@ -39,7 +39,7 @@ from neurosage.teachers import TEACHER_KINDS
 from neurosage.teachers.teacher import Teacher, brain_teacher, network_teacher
 from neurosage.training.activations import extract_activations
 
-__all__ = ["teacher_provenance", "net_teacher", "recording_teacher", "simulated_teacher", "teacher_from_spec"]
+__all__ = ["check_teacher_kinds", "teacher_provenance", "net_teacher", "recording_teacher", "simulated_teacher", "teacher_from_spec"]
 
 
 log = logging.getLogger(__name__)
@@ -174,11 +174,21 @@ def simulated_teacher(spec: str, args: list[str], stimuli: Any, *, device: str |
 IGNORE_LOADER_ARGUMENTS = frozenset({"net", "sim", "control"})
 
 
+def check_teacher_kinds(spec: str) -> list[str]:
+    """The kind of each ``+``-joined part of a teacher spec, refusing one that no registry knows (before any work)."""
+    kinds = []
+    for part in spec.split("+"):
+        kind = part.strip().partition(":")[0]
+        if kind not in TEACHER_KINDS:
+            raise ConfigError(f"unknown teacher kind {kind!r} in {part.strip()!r}", f"start the spec with one of {[k + ':' for k in TEACHER_KINDS]}",
+                              field="teacher")
+        kinds.append(kind)
+    return kinds
+
+
 def _one(spec: str, stimuli: Any, *, device: str | None, seed: int, dataset_kwargs: dict[str, Any], rdm_method: str, compare_method: str) -> Teacher:
     kind, _, rest = spec.partition(":")
-    if kind not in TEACHER_KINDS:
-        raise ConfigError(f"unknown teacher kind {kind!r} in {spec!r}", f"start the spec with one of {[k + ':' for k in TEACHER_KINDS]}",
-                          field="teacher")
+    check_teacher_kinds(spec)
     # create() is typed by the registered callable (a TeacherKind); calling it gives the kind's Teacher
     teacher: Any = TEACHER_KINDS.create(kind, spec, rest.split(":"), stimuli, device=device, seed=seed, dataset_kwargs=dataset_kwargs,
                                         rdm_method=rdm_method, compare_method=compare_method)

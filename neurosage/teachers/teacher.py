@@ -218,8 +218,9 @@ def brain_teacher(
         if missing:
             raise ConfigError(f"{len(missing)} of the {len(ids)} stimulus image(s) have no recording, e.g. {[str(m) for m in missing[:3]]} "
                               f"(the recording's ids look like {[str(r) for r in recorded[:2]]})",
-                              "use the images of the recording's stimulus set (their stimulus ids must be recorded; on the command line "
-                              "--teacher-images FOLDER_OR_ZIP with the stimulus CSV naming each file)", field="stimulus_id")
+                              "use the images of the recording's stimulus set, named by the stimulus CSV (on the command line "
+                              "--teacher-images FOLDER_OR_ZIP; for neurosage rdm: --stimuli CSV --images FOLDER_OR_ZIP)",
+                              field="stimulus_id")
         assembly = assembly.isel(presentation=np.flatnonzero(np.isin(recorded, np.asarray(ids).astype(str))))  # the stimuli scored
     for name, part in select_regions(assembly, names, coord=REGION).items():
         if part.sizes["neuroid"] < 2:

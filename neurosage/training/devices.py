@@ -50,14 +50,16 @@ def worker_device(device: str | None) -> str | None:
 
 def check_threads(n: object) -> None:
     """Refuse a per-candidate thread count that is not a positive integer; warn once when it exceeds this machine's cores
-    (the threads then share cores: slower, same results)."""
+    (the threads then share cores: slower). A thread count is a setting like the seed: torch splits its sums by
+    thread, so scores differ in the last digits between thread counts (round 4 #45: 4th decimal of TG, 1 vs 64)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ConfigError(f"candidate threads must be a positive integer, got {n!r}", "set candidate-threads to e.g. 1", field="candidate_threads")
     cores = os.cpu_count() or 1
     if n > cores and n not in _WARNED_THREADS:
         _WARNED_THREADS.add(n)
-        log.warning("candidate-threads = %d is more than this machine's %d core(s): the threads share cores (slower; results are the "
-                    "same); set candidate-threads to at most %d", n, cores, cores)
+        log.warning("candidate-threads = %d is more than this machine's %d core(s): the threads share cores (much slower), and scores "
+                    "differ in the last digits from a run with another thread count (torch sums in another order); set candidate-threads "
+                    "to at most %d", n, cores, cores)
 
 
 _WARNED_THREADS: set[int] = set()

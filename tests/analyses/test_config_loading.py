@@ -4,13 +4,17 @@ from neurosage.analyses.cell_search import CellSearchConfig
 from neurosage.analyses.config_loading import config_keys, field_types, load_config
 from neurosage.analyses.search_comparison import SearchComparisonConfig
 from neurosage.analyses.settings import SearchConfig
+from neurosage.core.errors import ConfigError
 
 
 def test_load_config_layers_defaults_toml_and_overrides(tmp_path):
     toml = tmp_path / "c.toml"
-    toml.write_text('budget = 7\nseeds = [3, 4, 5]\nn-blocks = 2\ntpe-gamma = 0.5\n')
+    toml.write_text('budget = 7\nseeds = [3, 4, 5]\nn-train = 500\ntpe-gamma = 0.5\n')
     config = load_config(SearchComparisonConfig, toml, budget=9, top_k=None)  # top_k=None: the default (2)
-    assert (config.budget, config.seeds, config.n_blocks, config.tpe_gamma, config.top_k) == (9, (3, 4, 5), 2, 0.5, 2)
+    assert (config.budget, config.seeds, config.n_train, config.tpe_gamma, config.top_k) == (9, (3, 4, 5), 500, 0.5, 2)
+    toml.write_text('n-blocks = 2\n')  # a cell option, and the comparison searches layer-wise spaces (round 4 #40)
+    with pytest.raises(ConfigError, match="n-blocks is set, but space 'layers-10' is layer-wise"):
+        load_config(SearchComparisonConfig, toml)
 
 
 def test_load_config_names_unknown_keys(tmp_path):

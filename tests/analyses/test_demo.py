@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from helpers import TINY_ANALYSIS
-from neurosage.analyses.demo import run_demo
+from neurosage.analyses.demo import _report, run_demo
 from neurosage.analyses.settings import DemoConfig
 from neurosage.cli import main
 from neurosage.figures.similarity_heatmap import best_trial_similarity
@@ -20,7 +20,11 @@ def test_demo_writes_summary_curves_and_picture(tmp_path, tiny_fmnist, capsys):
     curves = pd.read_csv(tmp_path / "curves.csv")
     assert set(curves.method) == {"p+tg", "p"} and curves.groupby("method").n_samples.max().tolist() == [4, 4]
     assert curves.cost_examples.is_monotonic_increasing or curves.groupby("method").cost_examples.is_monotonic_increasing.all()
-    assert "mature top-1, P+TG winner minus P winner" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "mature top-1, P+TG winner minus P winner" in out
+    assert "TPE on fashion-mnist, teacher the embedded ResNet-8 trained 0.05 epoch(s) (endpoints" in out
+    _report({**summary, "config": {**summary["config"], "teacher": "control:pixels", "algo": "random"}})  # round 4 #111: it said "ResNet"
+    assert "RANDOM on fashion-mnist, teacher control:pixels (endpoints" in capsys.readouterr().out
     record = json.loads((tmp_path / "run.json").read_text())
     assert record["settings"]["budget"] == 4 and record["sessions"][0]["status"] == "finished"
 

@@ -4,6 +4,7 @@ import pytest
 from scipy import stats
 
 from helpers import TINY_ANALYSIS
+from neurosage.analyses.settings import CELL_OPTIONS
 from neurosage.analyses.config_loading import load_config
 from neurosage.analyses.search_comparison import SearchComparisonConfig, progress_curve, run, top_k_genotypes
 from neurosage.core.errors import ConfigError
@@ -47,7 +48,7 @@ def test_searches_are_compared_by_paired_differences_over_seeds():
 
 def test_curves_and_summary_recomputed_from_trials(tmp_path, tiny_fmnist):
     config = load_config(SearchComparisonConfig, data=str(tiny_fmnist), spaces=("layers-10",), seeds=(0, 1), budget=3, premature_steps=2,
-                         mature_steps=3, top_k=2, startup_trials=2, **TINY_ANALYSIS)
+                         mature_steps=3, top_k=2, startup_trials=2, **{k: v for k, v in TINY_ANALYSIS.items() if k not in CELL_OPTIONS})
     summary = run(tmp_path, config)
     out = tmp_path / "search_comparison"
     curves = pd.read_csv(out / "curves.csv")

@@ -1,7 +1,9 @@
 import pytest
 
 from neurosage.analyses.cell_search import CellSearchConfig
+from neurosage.analyses.embedded import check_config
 from neurosage.analyses.settings import DemoConfig, EmbeddedConfig, SearchConfig
+from neurosage.core.errors import ConfigError
 
 
 def test_embedded_config_builds_network_and_space():
@@ -17,6 +19,20 @@ def test_tpe_options_only_for_tpe():
     config = SearchConfig(startup_trials=3, tpe_gamma=0.5)
     assert config.searcher_kwargs() == {"n_startup_jobs": 3, "gamma": 0.5}
     assert SearchConfig(algo="random").searcher_kwargs() is None
+
+
+@pytest.mark.parametrize(("given", "said"), [
+    (dict(algo="rl", tpe_gamma=0.5), "tpe-gamma is set, but algo is 'rl'"),
+    (dict(space="layers-10", n_blocks=2), "n-blocks is set, but space 'layers-10' is layer-wise"),  # round 4 #40
+    (dict(space="layers-20", filters=4), "filters is set, but space 'layers-20'"),
+    (dict(teacher="control:pixels", teacher_epochs=3), "teacher-epochs is set, but the teacher is 'control:pixels'"),  # round 4 #46
+    (dict(teacher="control:pixels", teacher_depth=9), "teacher-depth is set"),
+])
+def test_an_option_that_another_setting_makes_unused_is_refused_by_one_rule(given, said):
+    with pytest.raises(ConfigError, match=said + ".*never apply"):
+        check_config(SearchConfig(**given))  # the teacher's options after its spec's kinds: check_config
+    assert SearchConfig(space="layers-10", width_multiplier=0.5).width_multiplier == 0.5  # an option the space uses
+    assert SearchConfig(teacher_epochs=3).teacher_epochs == 3  # the embedded teacher is trained
 
 
 def test_premature_budget_in_steps_or_epochs():

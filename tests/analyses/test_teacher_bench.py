@@ -9,12 +9,13 @@ import pytest
 import scipy.stats
 
 from helpers import TINY_ANALYSIS
+from neurosage.analyses.settings import CELL_OPTIONS
 from neurosage.analyses.config_loading import load_config
 from neurosage.analyses.teacher_bench import RECORDS, TeacherBenchConfig, run
 from neurosage.core.errors import ConfigError
 
 TINY_BENCH = dict(n_architectures=6, checkpoints=(2, 4), mature_steps=6, second_seed=2, long_subset=2, long_epochs=0.1, bench_epochs=(0.05,),
-                  deep_epochs=0.0, n_bootstrap=60, pool_size=4, top_k=2, **{**TINY_ANALYSIS, "n_blocks": 5})
+                  deep_epochs=0.0, n_bootstrap=60, pool_size=4, top_k=2, **{k: v for k, v in TINY_ANALYSIS.items() if k not in CELL_OPTIONS})
 
 
 def test_the_bench_writes_records_a_reader_can_check(tmp_path, tiny_fmnist):

@@ -80,6 +80,11 @@ def test_cifar100_python_pickles(tmp_path, rng):
     assert ds.images.shape == (6, 3, 32, 32) and ds.labels.tolist() == [1, 2, 3, 4, 5, 99]
     np.testing.assert_array_equal(ds.images[0, 1].numpy(), data[0, 1024:2048].reshape(32, 32))  # G plane
     assert load_cifar100("test", tmp_path, label="coarse").num_classes == 20
+    with open(root / "meta", "wb") as fh:  # round 4 #57: a meta file with the coarse names for fine labels
+        pickle.dump({"fine_label_names": [f"s{i}" for i in range(20)], "coarse_label_names": [f"s{i}" for i in range(20)]}, fh)
+    with pytest.raises(DataFormatError, match=r"train: field 'fine_labels': fine_labels span 1..99, and .*meta names 20 fine classes.*"
+                                              r"fix: use the train, test and meta files of one original"):
+        load_cifar100("train", tmp_path)
     (root / "train").write_bytes(b"\x80\x04garbage")
     with pytest.raises(DataFormatError, match="train: cannot unpickle"):
         load_cifar100("train", tmp_path)

@@ -108,3 +108,16 @@ def test_stimulus_id_and_image_id_that_disagree_are_refused(tmp_path):
     with pytest.raises(DataFormatError, match="'stimulus_id' and 'image_id' coords disagree") as caught:
         open_brainio_assembly(path)
     assert caught.value.field == "stimulus_id" and str(path) in str(caught.value)
+
+
+def test_a_renamed_region_coord_and_a_window_without_bins_name_the_file_and_the_argument(tmp_path):
+    """Round 4 #67 (a bare 'error: region') and #68 (the time_window argument not named)."""
+    nc, stimuli, _ = write_brainio_netcdf(tmp_path / "a.nc")
+    stimuli.to_csv(tmp_path / "stimulus_hvm-public.csv", index=False)
+    da = open_brainio_assembly(nc)
+    renamed = tmp_path / "area.nc"
+    da.rename(region="area").reset_index(list(da.indexes)).to_netcdf(renamed)
+    with pytest.raises(DataFormatError, match=r"area.nc: field 'region': the assembly has no 'region' coord on its neuroids \(it has \[.*'area'"):
+        load_majajhong2015(renamed, regions=("V4",))
+    with pytest.raises(DataFormatError, match=r"a.nc: field 'time_window': no time bin lies within \[0.0, 50.0\] ms.*--teacher-arg time_window="):
+        load_majajhong2015(nc, regions=("V4",), time_window=(0, 50))

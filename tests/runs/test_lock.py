@@ -30,6 +30,14 @@ def test_a_stale_or_unreadable_lock_is_taken_over(tmp_path, caplog):
         pass
 
 
+def test_a_folder_where_the_lock_goes_is_refused_with_the_line_that_moves_it(tmp_path):
+    (tmp_path / LOCK_FILE).mkdir()  # round 4 #115: "Is a directory; fix: check the path and its permissions"
+    with pytest.raises(RunFolderError, match=rf"{LOCK_FILE} is a folder, not the lock file a driver writes; fix: move it away.*mv "):
+        with run_lock(tmp_path):
+            pass
+    assert (tmp_path / LOCK_FILE).is_dir()
+
+
 def test_a_lock_from_another_host_is_respected(tmp_path):
     (tmp_path / LOCK_FILE).write_text(json.dumps({"pid": 1, "host": "elsewhere", "started": "today"}))
     with pytest.raises(RunFolderError, match="on elsewhere"):

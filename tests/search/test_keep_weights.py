@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from helpers import tiny_task
-from neurosage.core.errors import ConfigError
+from neurosage.core.errors import ConfigError, RunFolderError
 from neurosage.nets.build import build_network
 from neurosage.nets.models import load_weights
 from neurosage.runs.journal import Journal
@@ -69,6 +69,10 @@ def test_a_resumed_search_keeps_the_best_of_all_its_trials(tmp_path):
     assert _files(tmp_path / "whole") == _files(tmp_path / "run")
     assert (tmp_path / "whole" / "weights" / f"trial-{_files(tmp_path / 'run')[0]}.pt").read_bytes() == \
         (tmp_path / "run" / "weights" / f"trial-{_files(tmp_path / 'run')[0]}.pt").read_bytes()
+    kept = _files(tmp_path / "run")
+    with pytest.raises(RunFolderError, match=r"keep-weights = 0 would delete the kept weights of 1 trial.*fix: resume with --keep-weights 1"):
+        run_search(tmp_path / "run", SPACE, tiny_task(), budget=6, keep_weights=0, resume=True, **KW)  # round 4 #119: deleted silently
+    assert _files(tmp_path / "run") == kept
 
 
 def test_ties_go_to_the_earlier_trial_whatever_the_finishing_order(tmp_path):

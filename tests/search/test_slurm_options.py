@@ -173,16 +173,24 @@ def test_a_slurm_job_that_ended_is_replaced(tmp_path, monkeypatch):
     assert keeper.check() == [] and len(cluster.workers) == 2  # nothing more while both run
 
 
-@pytest.mark.parametrize(("yaml_line", "key"), [("cores: two", "cores"), ("memory: 3", "memory"), ("walltime: 10 minutes", "walltime"),
-                                                ("job-extra-directives: '--exclusive'", "job-extra-directives"),
-                                                ("job-extra-directives: ['--mem=2G']", "job-extra-directives")])
-def test_a_site_value_that_cannot_work_is_refused_naming_its_key(tmp_path, monkeypatch, capsys, yaml_line, key):
+@pytest.mark.parametrize(("yaml_text", "said"), [
+    ("jobqueue:\n  slurm:\n    cores: two\n", "jobqueue.slurm.cores = "), ("jobqueue:\n  slurm:\n    memory: 3\n", "jobqueue.slurm.memory = "),
+    ("jobqueue:\n  slurm:\n    walltime: 10 minutes\n", "jobqueue.slurm.walltime = "),
+    ("jobqueue:\n  slurm:\n    job-extra-directives: '--exclusive'\n", "jobqueue.slurm.job-extra-directives = "),
+    ("jobqueue:\n  slurm:\n    job-extra-directives: ['--mem=2G']\n", "jobqueue.slurm.job-extra-directives = "),
+    # round 4 #6 and #138: a misspelt section or key was read by no one; a missing network interface was dask's words
+    ("jobqueu:\n  slurm:\n    memory: 3GB\n", "section jobqueu in|is not one dask-jobqueue reads (did you mean jobqueue?)"),
+    ("jobqueue:\n  slurrm:\n    memory: 3GB\n", "section jobqueue.slurrm in|(did you mean jobqueue.slurm?)"),
+    ("jobqueue:\n  slurm:\n    memroy: 3GB\n", "jobqueue.slurm.memroy in|is not a setting dask-jobqueue knows (did you mean 'memory'?)"),
+    ("jobqueue:\n  slurm:\n    interface: eth9\n", "jobqueue.slurm.interface = 'eth9' in the site's dask config"),
+])
+def test_a_site_value_that_cannot_work_is_refused_naming_its_key(tmp_path, monkeypatch, capsys, yaml_text, said):
     pytest.importorskip("dask_jobqueue")
     import dask
 
     site = tmp_path / "dask"
     site.mkdir()
-    (site / "jobqueue.yaml").write_text(f"jobqueue:\n  slurm:\n    {yaml_line}\n")
+    (site / "jobqueue.yaml").write_text(yaml_text)
     dask.config.refresh(paths=[*dask.config.paths, str(site)])
     try:
         bin_dir = tmp_path / "bin"
@@ -191,7 +199,7 @@ def test_a_site_value_that_cannot_work_is_refused_naming_its_key(tmp_path, monke
         monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
         assert main(["search", str(tmp_path / "r"), "--slurm-jobs", "1"]) == 2
         err = capsys.readouterr().err
-        assert f"jobqueue.slurm.{key} = " in err and "site's dask config" in err and "unexpected" not in err
+        assert all(part in err for part in said.split("|")) and "site's dask config" in err and "fix: " in err and "unexpected" not in err
         assert not (tmp_path / "r").exists()  # nothing left behind
     finally:
         dask.config.refresh()
