@@ -19,7 +19,8 @@ import numpy as np
 
 from neurosage.core.errors import ConfigError
 
-__all__ = ["vector", "same_index", "is_constant", "is_whole_number", "choice", "checks_choices", "literal_options", "whole", "fraction", "finite_number", "TINY"]
+__all__ = ["vector", "same_index", "is_constant", "is_whole_number", "choice", "checks_choices", "literal_options", "whole", "fraction",
+           "finite_number", "TINY"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 

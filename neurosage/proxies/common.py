@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-from neurosage.core.validate import is_whole_number
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import is_whole_number
 from neurosage.training.devices import check_device
 
 __all__ = [

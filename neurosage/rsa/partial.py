@@ -33,8 +33,8 @@ import numpy as np
 import torch
 import xarray as xr
 
-from neurosage.core.validate import is_whole_number
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import is_whole_number
 from neurosage.rsa.compare import _ranks
 from neurosage.rsa.methods import compare_method
 from neurosage.rsa.rdm import COL, ROW, STACK, RDMAlignmentError, align_rdms, check_rdms, upper_triangle

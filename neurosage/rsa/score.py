@@ -15,8 +15,8 @@ import numpy as np
 import torch
 import xarray as xr
 
-from neurosage.core.validate import is_whole_number
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import is_whole_number
 from neurosage.rsa.ceiling import ceiled
 from neurosage.rsa.compare import _ranks, compare_rdms
 from neurosage.rsa.methods import bootstrap_function, bootstrap_methods, check_bootstrap

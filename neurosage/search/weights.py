@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from neurosage.core.atomic import atomic_path
-from neurosage.core.validate import is_whole_number
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import is_whole_number
 from neurosage.runs.folder import RunFolder
 
 __all__ = ["check_keep_weights", "weights_to_keep", "state_bytes", "input_conversion", "KeptWeights", "kept_trial", "input_settings",

@@ -4,9 +4,9 @@ import pytest
 from scipy import stats
 
 from helpers import TINY_ANALYSIS
-from neurosage.analyses.settings import CELL_OPTIONS
 from neurosage.analyses.config_loading import load_config
 from neurosage.analyses.search_comparison import SearchComparisonConfig, progress_curve, run, top_k_genotypes
+from neurosage.analyses.settings import CELL_OPTIONS
 from neurosage.core.errors import ConfigError
 
 

@@ -9,8 +9,8 @@ import pytest
 import scipy.stats
 
 from helpers import TINY_ANALYSIS
-from neurosage.analyses.settings import CELL_OPTIONS
 from neurosage.analyses.config_loading import load_config
+from neurosage.analyses.settings import CELL_OPTIONS
 from neurosage.analyses.teacher_bench import RECORDS, TeacherBenchConfig, run
 from neurosage.core.errors import ConfigError
 
