@@ -55,8 +55,12 @@ def refuse_ignored(config: Any, names: tuple[str, ...], why: str, fix: str) -> N
     """
     from dataclasses import MISSING, fields
 
-    defaults = {f.name: f.default if f.default is not MISSING else f.default_factory() for f in fields(config)  # type: ignore[misc]
-                if f.default is not MISSING or f.default_factory is not MISSING}
+    defaults: dict[str, Any] = {}
+    for f in fields(config):
+        if f.default is not MISSING:
+            defaults[f.name] = f.default
+        elif f.default_factory is not MISSING:
+            defaults[f.name] = f.default_factory()
     given = [name for name in names if name in defaults and getattr(config, name) != defaults[name]]
     if given:
         flag = given[0].replace("_", "-")

@@ -13,7 +13,7 @@ import inspect
 import types
 import typing
 from collections.abc import Callable, Iterable
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeGuard, TypeVar
 
 import numpy as np
 
@@ -119,7 +119,7 @@ def checks_choices(fn: F) -> F:
     return checked  # type: ignore[return-value]
 
 
-def is_whole_number(value: Any) -> bool:
+def is_whole_number(value: Any) -> TypeGuard[int | np.integer]:
     """An int or a numpy integer (a value read with pandas or numpy), never a bool."""
     return not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, np.integer))
 

@@ -157,7 +157,7 @@ def _check_site(site: dict[str, Any]) -> None:
         refuse("queue", queue, "write the partition's name there, or override it with --slurm-partition NAME")
     interface = site.get("interface")
     if interface is not None:
-        import psutil  # a dependency of distributed
+        import psutil  # type: ignore[import-untyped]  # a dependency of distributed
 
         nics = sorted(psutil.net_if_addrs())
         if interface not in nics:
