@@ -31,7 +31,7 @@ import torch
 
 from neurosage.analyses.settings import EMBEDDED_TEACHER_OPTIONS, EmbeddedConfig, SearchOptions, refuse_ignored
 from neurosage.core.atomic import atomic_path
-from neurosage.core.errors import ConfigError, NeurosageError
+from neurosage.core.errors import ConfigError, DataFormatError, NeurosageError
 from neurosage.data_adapters.images import load_stimulus_images
 from neurosage.data_adapters.imageset import ImageSet
 from neurosage.data_adapters.registry import get_entry, load_images, loader_arguments
@@ -247,6 +247,14 @@ def embedded_setup(config: EmbeddedConfig, run_dir: str | Path, *, with_teacher:
     if len(present[present >= 0]) < 2:  # one class: every accuracy would be 1 and nothing could be compared
         raise ConfigError(f"the training images of {train_full.name} are of {len(present)} class(es); a search needs at least 2",
                           "give a dataset of several classes (an image folder: one sub-folder per class)", field="data")
+    for split, images in (("training", train_full), ("evaluation", evaluation)):  # a blank file trains to chance: say so, not "train longer"
+        sample = images.subset(np.unique(np.linspace(0, len(images) - 1, min(len(images), 4096)).astype(int))).images  # spread over the file
+        low, high = float(sample.min()), float(sample.max())
+        if low == high:
+            raise DataFormatError(f"every {split} image of {images.name} looked at ({len(sample)}, spread over the {len(images)}) has the "
+                                  f"same value in every pixel ({low:g}): there is nothing to "
+                                  "learn or to compare", f"check the {split} image file of the dataset (a blank or zeroed download?); "
+                                  "re-extract or reinstall it", file=config.data, field="images")
     if config.teacher_images and with_teacher:  # a recording's own stimulus images
         stimuli, n_stimuli = recording_stimuli(config, train_full.image_shape), 0
     else:

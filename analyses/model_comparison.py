@@ -28,6 +28,7 @@ from torch import nn
 
 from neurosage.core.errors import ConfigError
 from neurosage.rsa.score import TeacherScores
+from neurosage.runs.outputs import claim_output_folder
 from neurosage.teachers.teacher import Teacher
 from neurosage.training.configs import RDMOptions
 
@@ -85,7 +86,7 @@ class ModelComparison:
         """Write ``teacher_rdms.nc``, ``model_rdms.nc``, ``similarity.csv``, ``scores.csv`` and ``summary.json`` into ``out``."""
         from neurosage.rsa.outputs import write_score_files
 
-        out = check_out(out)
+        out = check_out(out, create=True)
         return write_score_files(out, self.teacher.rdms, self.model_rdms, self.scores, self.teacher.ceiling_details, model=self.model,
                                  weights=self.weights, layers=self.layers, **self.info)
 
@@ -97,7 +98,7 @@ class ModelComparison:
         from neurosage.figures.rdm_plots import plot_rdm_figures, short_title
         from neurosage.figures.rdm_readouts import plot_layer_profile, plot_sorted_rdms, plot_stimulus_mds
 
-        out = check_out(out)
+        out = check_out(out, create=True)
         title = title or short_title(self.model, self.weights)
         paths = plot_rdm_figures(out, self.teacher.rdms, self.model_rdms, self.similarity, title)
         paths += plot_layer_profile(self.similarity, self.scores.best_layer, out / "profile.png", layer_intervals=self.scores.layer_intervals,
@@ -126,16 +127,10 @@ class ModelComparison:
         return [classes[v] if classes and v < len(classes) else str(v) for v in values]
 
 
-def check_out(out: str | Path) -> Path:
-    """``out`` as a folder for a comparison's files: a file, or a folder holding files a comparison did not write, is refused."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ConfigError("--out is a file", "give a folder for the RDMs, tables and plots (it is created)", file=out, field="out")
-    foreign = sorted(p.name for p in out.iterdir() if p.name not in RDM_OUTPUTS) if out.is_dir() else []
-    if foreign:
-        raise ConfigError(f"the folder holds files that a model comparison did not write (e.g. {foreign[:3]}), which its outputs could "
-                          "overwrite", "give an empty or new folder, or one an earlier neurosage rdm wrote", file=out, field="out")
-    return out
+def check_out(out: str | Path, *, create: bool = False) -> Path:
+    """``out`` as a folder for a comparison's files: a file, another command's output folder, or a folder holding files a
+    comparison did not write, is refused (``create``: made and marked as ``neurosage rdm``'s)."""
+    return claim_output_folder(out, "neurosage rdm", lambda name: name in RDM_OUTPUTS, create=create)
 
 
 def resolve_model(model: nn.Module | str | None, *, run: str | Path | None = None, trial: int | None = None, weights: str | None = None,

@@ -522,18 +522,22 @@ def _figures(sub: argparse._SubParsersAction) -> None:
 
 def _run_figures(args: argparse.Namespace) -> int:
     from neurosage.figures import make_all
+    from neurosage.runs.outputs import claim_output_folder, output_folder_owner
 
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
         raise ConfigError("no such folder" if not run_dir.exists() else "is a file, not a run folder",
                           "give the run folder of neurosage analyze (e.g. runs/paper)", file=run_dir, field="run_dir")
-    made_by = ("neurosage rdm" if (run_dir / "similarity.csv").is_file() and (run_dir / "model_rdms.nc").is_file() else
-               "neurosage bench" if (run_dir / "value.csv").is_file() and (run_dir / "selection.csv").is_file() else None)
+    made_by = output_folder_owner(run_dir) or (  # folders written before the marker: by their files
+        "neurosage rdm" if (run_dir / "similarity.csv").is_file() and (run_dir / "model_rdms.nc").is_file() else
+        "neurosage bench" if (run_dir / "value.csv").is_file() and (run_dir / "selection.csv").is_file() else None)
     if made_by is not None:  # an output folder whose figures its own command draws, not an analysis' run folder
         raise ConfigError(f"{run_dir} is the output folder of {made_by}, which drew its figures when it wrote it (the .png files there)",
                           f"to draw them again, run the {made_by} command again with --out {run_dir}; neurosage figures draws an "
                           "analysis' run folder (neurosage analyze ... --run-dir)", file=run_dir, field="run_dir")
-    drawn = make_all(run_dir, args.out)
+    out = claim_output_folder(args.out or run_dir / "figures", "neurosage figures",
+                              lambda name: name.endswith((".png", ".pdf", ".csv", ".md", ".tex")))
+    drawn = make_all(run_dir, out)
     for name, paths in drawn.written.items():
         print(f"{name}: " + ", ".join(str(p) for p in paths))
     for name, reason in drawn.skipped.items():
@@ -594,6 +598,8 @@ def _bench(sub: argparse._SubParsersAction) -> None:
 
 def _run_bench(args: argparse.Namespace) -> int:
     from neurosage.pool import Pool, bench_teacher
+    from neurosage.pool.bench import BENCH_OUTPUTS
+    from neurosage.runs.outputs import claim_output_folder
     from neurosage.teachers.kinds import teacher_from_spec
     from neurosage.training.devices import check_device
 
@@ -601,8 +607,7 @@ def _run_bench(args: argparse.Namespace) -> int:
     pool = Pool(args.pool)
     slug = re.sub(r"[^A-Za-z0-9_.=,-]+", "_", args.teacher).strip("_")[:80]
     out = Path(args.out) if args.out else pool.folder.path / f"bench-{slug}"
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} is a file", "give a folder for the tables (it is created)", file=out, field="out")
+    claim_output_folder(out, "neurosage bench", lambda name: name in BENCH_OUTPUTS, create=False)  # another command's folder, before any work
     earlier = out / "settings.json"
     if earlier.is_file() and json.loads(earlier.read_text(encoding="utf-8")).get("spec") != args.teacher:
         raise ConfigError(f"--out {out} holds the bench of another teacher", "give another --out, or delete that folder", file=out, field="out")

@@ -24,8 +24,12 @@ from neurosage.core.errors import ConfigError, RunFolderError
 from neurosage.pool.pool import Pool
 from neurosage.pool.scoring import score_teachers
 from neurosage.pool.value import alpha_table, measure_table, selection_table, value_table
+from neurosage.runs.outputs import claim_output_folder
 
-__all__ = ["BenchResult", "bench_teacher", "teachers_with_controls"]
+__all__ = ["BENCH_OUTPUTS", "BenchResult", "bench_teacher", "teachers_with_controls"]
+
+#: The files :meth:`BenchResult.save` writes (an output folder holding others is refused).
+BENCH_OUTPUTS = frozenset({"scores.csv", "measures.csv", "value.csv", "alpha.csv", "selection.csv", "settings.json", "value.png"})
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +64,7 @@ class BenchResult:
     def save(self, out: str | Path) -> Path:
         """Write ``scores.csv``, ``measures.csv``, ``value.csv``, ``alpha.csv``, ``selection.csv``, ``settings.json`` and
         ``value.png`` (partial r given P per measure, with intervals) into ``out``."""
-        out = Path(out)
-        if out.exists() and not out.is_dir():
-            raise ConfigError(f"{out} is a file", "give a folder for the bench's tables (it is created)", file=out, field="out")
-        out.mkdir(parents=True, exist_ok=True)
+        out = claim_output_folder(out, "neurosage bench", lambda name: name in BENCH_OUTPUTS)
         for name in ("scores", "measures", "value", "alpha", "selection"):
             with atomic_path(out / f"{name}.csv") as tmp:
                 getattr(self, name).to_csv(tmp, index=False)

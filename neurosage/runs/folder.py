@@ -192,7 +192,16 @@ class RunFolder:
     def refuse_changed_settings(self, resolved: dict[str, Any]) -> None:
         """Refuse a resume that would change a recorded setting other than the resumable ones, or whose lower
         ``keep_weights`` would delete weights kept by earlier sessions."""
-        refuse_changed_settings(self.path, resolved)
+        try:
+            refuse_changed_settings(self.path, resolved)
+        except RunFolderError as exc:
+            owner = self._owning_run()
+            if owner is None:
+                raise
+            parent, line = owner
+            raise RunFolderError(f"{self.path} is one of the searches of {' '.join(line[:2])} in {parent}: resumed as a plain search, its "
+                                 "settings would change (the command sets them, not neurosage search's defaults)",
+                                 f"rerun that command to continue it: {' '.join(line)}", file=exc.file) from None
         keep, recorded = resolved.get("keep_weights"), (self.record().get("weights") or {}).get("trials") or []
         kept = {int(e["trial"]) for e in recorded if isinstance(e, dict) and isinstance(e.get("trial"), int)}
         files = {tid: path for tid, path in self.weight_files().items() if tid in kept}  # a cut-short proposal's file is no result
@@ -201,6 +210,18 @@ class RunFolder:
                                  f"sessions ({len(files)} kept: {', '.join(p.name for p in list(files.values())[:5])})",
                                  f"resume with --keep-weights {len(files)} (or more), or delete the files you no longer want from "
                                  f"{self.weights_dir} first", file=self.weights_dir, field="keep_weights")
+
+    def _owning_run(self) -> tuple[Path, list[str]] | None:
+        """The demo's or analysis' folder one or two levels up whose run this search belongs to, and its last command line."""
+        for parent in list(self.path.resolve().parents)[:2]:
+            outer = RunFolder(parent)
+            if outer.has_journal():
+                continue
+            sessions = outer.record().get("sessions") or []
+            line = sessions[-1].get("command") if sessions and isinstance(sessions[-1], dict) else None
+            if isinstance(line, list) and len(line) >= 2 and all(isinstance(w, str) for w in line):
+                return parent, line
+        return None
 
     def record(self) -> dict[str, Any]:
         """The whole run record (``run.json``), or {} when there is none or it cannot be read."""

@@ -55,5 +55,10 @@ def test_demo_command_reuses_the_cached_teacher_and_results(tmp_path, tiny_fmnis
     mature = (tmp_path / "mature.csv").read_text()
     assert main(["demo", "--run-dir", str(tmp_path), "--data", str(tiny_fmnist), *flags]) == 0
     assert sorted((tmp_path / "teacher").iterdir()) == teacher and (tmp_path / "mature.csv").read_text() == mature
+    capsys.readouterr()
+    assert main(["search", str(tmp_path / "search-ptg"), "--resume", "--budget", "5"]) == 2  # round 4 #134: 20 "None -> default" changes
+    err = capsys.readouterr().err
+    assert "is one of the searches of neurosage demo in" in err
+    assert f"fix: rerun that command to continue it: neurosage demo --run-dir {tmp_path}" in err
     assert main(["figures", str(tmp_path)]) == 0
     assert (tmp_path / "figures" / "demo.png").exists()

@@ -3,7 +3,8 @@ import pytest
 
 from helpers import TINY_ANALYSIS
 from neurosage.analyses.embedded import Setup, SplitRuleError, embedded_setup, teacher_stimuli
-from neurosage.analyses.settings import EmbeddedConfig
+from neurosage.analyses.settings import EmbeddedConfig, SearchConfig
+from neurosage.core.errors import DataFormatError
 from neurosage.data_adapters.imageset import ImageSet
 from neurosage.rsa.rdm import compute_rdms
 from neurosage.teachers.teacher import Teacher
@@ -66,3 +67,14 @@ def test_a_batch_larger_than_the_training_set_is_said(caplog):
     with caplog.at_level(logging.WARNING):
         check_config(SearchConfig(n_train=40, batch_size=64))
     assert "batch-size 64 is more than n-train 40" in caplog.text
+
+
+def test_blank_training_images_are_refused_naming_the_data(tmp_path):
+    """Round 4 #61: an all-zero training file trained to below chance, and the only word was 'train the teacher longer'."""
+    from helpers import write_fashion_mnist, write_idx
+
+    data = write_fashion_mnist(tmp_path / "fm", n_train=120, n_test=40)
+    write_idx(data / "train-images-idx3-ubyte.gz", np.zeros((120, 28, 28), dtype=np.uint8))
+    with pytest.raises(DataFormatError, match=r"fm: field 'images': every training image of fashion-mnist/train looked at \(120, spread over "
+                                              r"the 120\) has the same value in every pixel \(0\).*fix: check the training image file"):
+        embedded_setup(SearchConfig(data=str(data), n_train=60, n_val=20, n_stimuli=10), tmp_path / "run")

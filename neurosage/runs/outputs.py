@@ -1,0 +1,48 @@
+"""Output folders of the commands that write into ``--out`` (rdm, bench, figures): each says which command wrote it.
+
+A marker file (:data:`OUTPUT_MARKER`, the command's name) is written into the folder; a folder that holds another
+command's outputs, or files no command wrote, is refused before anything is written, so one command's files never land
+among another's. Folders written before the marker existed are recognised by their file names (``known``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from neurosage.core.atomic import write_text
+from neurosage.core.errors import ConfigError
+
+__all__ = ["OUTPUT_MARKER", "claim_output_folder", "output_folder_owner"]
+
+#: The file in an output folder naming the command that writes it.
+OUTPUT_MARKER = ".neurosage-output"
+
+
+def output_folder_owner(folder: str | Path) -> str | None:
+    """The command (e.g. ``"neurosage rdm"``) whose output ``folder`` is, or None."""
+    marker = Path(folder) / OUTPUT_MARKER
+    try:
+        return marker.read_text(encoding="utf-8").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def claim_output_folder(folder: str | Path, command: str, known: Callable[[str], bool], *, flag: str = "--out", create: bool = True) -> Path:
+    """``folder`` made ready for ``command``'s files: created and marked (``create=False``: only checked, before any
+    work), or refused (a file; another command's outputs; files ``command`` would not write, by ``known``) with the fix."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{flag} is a file", f"give a folder for the outputs of {command} (it is created)", file=folder, field="out")
+    owner = output_folder_owner(folder)
+    if owner is not None and owner != command:
+        raise ConfigError(f"{flag} holds the outputs of {owner}, and {command} would write its files among them",
+                          f"give {command} a folder of its own (a new one is created)", file=folder, field="out")
+    foreign = sorted(p.name for p in folder.iterdir() if p.name != OUTPUT_MARKER and not known(p.name)) if folder.is_dir() else []
+    if owner is None and foreign:
+        raise ConfigError(f"{flag} holds files that {command} does not write (e.g. {foreign[:3]}), which its outputs would mix with",
+                          f"give {command} an empty or new folder, or one it wrote before", file=folder, field="out")
+    if create:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_text(folder / OUTPUT_MARKER, command + "\n")
+    return folder
