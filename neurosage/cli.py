@@ -201,12 +201,16 @@ def _stdout_fails() -> bool:
     """Whether standard output cannot take what was printed (``> /dev/full``); if so, later writes go to the null device
     (no second error when Python flushes at exit)."""
     try:
-        sys.stdout.flush()
-        os.write(sys.stdout.fileno(), b"\n")  # the failed write's bytes are gone: a probe (only after an error with no file)
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a file (captured, a notebook): not what failed
         return False
-    except (OSError, ValueError):
+    try:
+        sys.stdout.flush()
+        os.write(fd, b"\n")  # the failed write's bytes are gone: a probe (only after an error with no file)
+        return False
+    except OSError:
         with contextlib.suppress(OSError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
         return True
 
 

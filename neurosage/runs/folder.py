@@ -219,7 +219,7 @@ class RunFolder:
                 continue
             sessions = outer.record().get("sessions") or []
             line = sessions[-1].get("command") if sessions and isinstance(sessions[-1], dict) else None
-            if isinstance(line, list) and len(line) >= 2 and all(isinstance(w, str) for w in line):
+            if isinstance(line, list) and len(line) >= 2 and line[0] == "neurosage" and all(isinstance(w, str) for w in line):
                 return parent, line
         return None
 
