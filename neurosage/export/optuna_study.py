@@ -18,6 +18,7 @@ optuna-dashboard follows it). Trials still in flight are not exported until they
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import warnings
@@ -31,6 +32,8 @@ from neurosage.runs.folder import RunFolder
 from neurosage.runs.trials import load_trials
 
 __all__ = ["export_optuna", "storage_url"]
+
+log = logging.getLogger(__name__)
 
 _ATTRS = ("genotype", "score", "status", "worker", "device", "started", "wall_time", "params", "flops", "error")
 
@@ -82,14 +85,24 @@ def export_optuna(run_dir: str | Path, storage: str, study: str | None = None, *
         raise ConfigError(f"cannot open the Optuna storage {shown} ({type(exc).__name__}: {said})",
                           "give a SQLite file path or a database URL optuna can open", field="storage") from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    run_id = folder.record().get("run_id")
     if update:
         if name not in existing:
-            raise ConfigError(f"the storage has no study {name!r} to update", "export it first without --update", field="study")
+            mine = [s.study_name for s in optuna.study.get_all_study_summaries(storage=url, include_best_trial=False)
+                    if run_id and s.user_attrs.get("neurosage_run_id") == run_id]
+            raise ConfigError(f"the storage has no study {name!r} to update" + (f"; this run (moved or renamed since) was exported as study "
+                              f"{mine[0]!r}" if mine else ""), f"add --study {mine[0]}" if mine else "export it first without --update",
+                              field="study")
         target = optuna.load_study(study_name=name, storage=url)
-        if target.user_attrs.get("neurosage_run") != str(run_dir.resolve()):
+        same_run = (target.user_attrs.get("neurosage_run_id") == run_id) if run_id and target.user_attrs.get("neurosage_run_id") else \
+            target.user_attrs.get("neurosage_run") == str(run_dir.resolve())  # studies exported before the run id was recorded
+        if not same_run:
             source = target.user_attrs.get("neurosage_run") or "another study"
             raise ConfigError(f"study {name!r} was not exported from {run_dir} (it holds {source})",
                               "update the study this run was exported to, or export into a new --study", field="study")
+        if target.user_attrs.get("neurosage_run") != str(run_dir.resolve()):
+            log.info("study %r: the run moved from %s to %s (same run id %s)", name, target.user_attrs.get("neurosage_run"), run_dir, run_id)
+            target.set_user_attr("neurosage_run", str(run_dir.resolve()))
     else:
         if name in existing:
             raise ConfigError(f"the storage already has a study {name!r}", "give another --study name or storage, or add the trials finished "
@@ -99,6 +112,8 @@ def export_optuna(run_dir: str | Path, storage: str, study: str | None = None, *
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             target.set_metric_names(names)
         target.set_user_attr("neurosage_run", str(run_dir.resolve()))
+        if run_id:
+            target.set_user_attr("neurosage_run_id", run_id)
         target.set_user_attr("objective", objective)
     done = {t.user_attrs.get("tid") for t in target.get_trials(deepcopy=False)}
     distributions = _distributions(settings, optuna)

@@ -107,3 +107,20 @@ def test_a_running_search_is_exported_and_refreshed(search_run, tmp_path):
     shutil.copy(search_run / "journal.sqlite", run / "journal.sqlite")  # it finished
     again = export_optuna(run, str(db), "live", update=True)
     assert sorted(t.user_attrs["tid"] for t in again.trials) == sorted(row["tid"] for row in Journal(search_run / "journal.sqlite").rows())
+
+
+def test_a_renamed_run_folder_updates_the_study_it_was_exported_to(search_run, tmp_path, capsys):
+    """Round 3 #108: after a rename the study was refused ("was not exported from ...") though the run is the same."""
+    import shutil
+
+    db = tmp_path / "moved.db"
+    assert main(["export", "optuna", str(search_run), str(db)]) == 0
+    moved = tmp_path / "renamed"
+    shutil.copytree(search_run, moved)  # a copy keeps the fixture's folder; run.json's run_id travels with it
+    capsys.readouterr()
+    assert main(["export", "optuna", str(moved), str(db), "--update"]) == 2
+    assert "no study 'renamed' to update; this run (moved or renamed since) was exported as study 'run'; fix: add --study run" in \
+        capsys.readouterr().err
+    assert main(["export", "optuna", str(moved), str(db), "--update", "--study", "run"]) == 0
+    study = optuna.load_study(study_name="run", storage=f"sqlite:///{db}")
+    assert study.user_attrs["neurosage_run"] == str(moved.resolve()) and len(study.get_trials()) == 3
