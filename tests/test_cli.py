@@ -66,6 +66,16 @@ def test_search_cli_with_teacher_spec_config_and_resume(tmp_path, fmnist, capsys
     assert main(args + ["--budget", "3", "--resume"]) == 0
     trials = pd.read_csv(run / "trials.csv")
     assert list(trials.tid) == [0, 1, 2] and trials.TG.notna().all()
+    moved = fmnist.rename(tmp_path / "moved")  # round 3 #92: a search whose data folder moved could not be resumed
+    args[args.index(str(fmnist))] = str(moved)
+    assert main(args + ["--budget", "4", "--resume"]) == 0
+    record = json.loads((run / "run.json").read_text())
+    assert record["settings"]["data"] == str(moved) and record["sessions"][-1]["changed_settings"]["data"]["run"] == str(fmnist)
+    other = write_fashion_mnist(tmp_path / "other", seed=1)  # other images: still a changed setting
+    args[args.index(str(moved))] = str(other)
+    capsys.readouterr()
+    assert main(args + ["--budget", "5", "--resume"]) == 2
+    assert "resuming would change the settings" in capsys.readouterr().err and len(pd.read_csv(run / "trials.csv")) == 4
 
 
 def test_a_search_folder_explains_itself(tmp_path, fmnist):

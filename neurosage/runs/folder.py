@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -23,6 +24,8 @@ from neurosage.runs.provenance import read_settings, record_run, resume_settings
 from neurosage.runs.resume import refuse_changed_settings
 
 __all__ = ["RunFolder"]
+
+log = logging.getLogger(__name__)
 
 _WEIGHT_FILE = re.compile(r"^trial-(\d+)\.pt$")
 
@@ -189,9 +192,17 @@ class RunFolder:
                                  "--resume), or rerun the command that made the folder", file=self.path)
         return resume_settings(self.path, command)
 
-    def refuse_changed_settings(self, resolved: dict[str, Any]) -> None:
+    def refuse_changed_settings(self, resolved: dict[str, Any], *, data_fingerprint: str | None = None) -> tuple[str, ...]:
         """Refuse a resume that would change a recorded setting other than the resumable ones, or whose lower
-        ``keep_weights`` would delete weights kept by earlier sessions."""
+        ``keep_weights`` would delete weights kept by earlier sessions. A ``data`` folder that moved is accepted when it
+        holds the same images (``data_fingerprint`` equal to the recorded one): returns ``("data",)`` then, else ()."""
+        moved: tuple[str, ...] = ()
+        recorded_data = self.settings().get("data")
+        if data_fingerprint and "data" in resolved and resolved["data"] != recorded_data \
+                and self.record().get("data_fingerprint") == data_fingerprint:
+            log.info("the data moved from %s to %s: the same images (fingerprint %s), so the search goes on", recorded_data,
+                     resolved["data"], data_fingerprint)
+            moved, resolved = ("data",), {**resolved, "data": recorded_data}
         try:
             refuse_changed_settings(self.path, resolved)
         except RunFolderError as exc:
@@ -210,6 +221,7 @@ class RunFolder:
                                  f"sessions ({len(files)} kept: {', '.join(p.name for p in list(files.values())[:5])})",
                                  f"resume with --keep-weights {len(files)} (or more), or delete the files you no longer want from "
                                  f"{self.weights_dir} first", file=self.weights_dir, field="keep_weights")
+        return moved
 
     def _owning_run(self) -> tuple[Path, list[str]] | None:
         """The demo's or analysis' folder one or two levels up whose run this search belongs to, and its last command line."""
@@ -258,9 +270,9 @@ class RunFolder:
 
     @contextlib.contextmanager
     def session(self, settings: Mapping[str, Any], *, seeds: Mapping[str, Any] | None = None, device: str | None = None,
-                current: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
+                current: Sequence[str] = (), data_fingerprint: str | None = None) -> Iterator[dict[str, Any]]:
         """Record a session in ``run.json`` around the ``with`` body (see :func:`neurosage.runs.provenance.record_run`)."""
-        with record_run(self.path, settings, seeds=seeds, device=device, current=current) as record:
+        with record_run(self.path, settings, seeds=seeds, device=device, current=current, data_fingerprint=data_fingerprint) as record:
             yield record
 
     # -- the driver --------------------------------------------------------------------------------------------------------

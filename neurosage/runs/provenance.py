@@ -110,13 +110,14 @@ def _journal_run_id(run_dir: Path) -> str | None:
 @contextlib.contextmanager
 def record_run(
     run_dir: str | Path, settings: Mapping[str, Any], *, seeds: Mapping[str, Any] | None = None, device: str | None = None,
-    current: Sequence[str] = (),
+    current: Sequence[str] = (), data_fingerprint: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Record a session in ``<run_dir>/run.json`` around the ``with`` body (status ``finished``, ``interrupted (SIGINT)``
     or ``(SIGTERM)``, or ``failed: ...``).
 
     Called while holding the folder's :func:`~neurosage.runs.lock.run_lock`, so an earlier session still marked
-    ``running`` was killed (its process ended without a word): it is marked ``killed``.
+    ``running`` was killed (its process ended without a word): it is marked ``killed``. ``data_fingerprint`` (the
+    images the run trains on) is recorded once, so a resume from a moved data folder can show it holds the same images.
     """
     path = Path(run_dir) / PROVENANCE_FILE
     settings = jsonable(dict(settings))
@@ -127,6 +128,8 @@ def record_run(
     }
     if "run_id" not in record:  # what the run's journal is claimed with (a journal copied in is refused); a record that lost its
         record["run_id"] = _journal_run_id(Path(run_dir)) or uuid.uuid4().hex  # id takes its journal's back
+    if data_fingerprint and not record.get("data_fingerprint"):  # the images the run trains on, whatever folder holds them
+        record["data_fingerprint"] = data_fingerprint
     for earlier in record["sessions"]:
         if earlier.get("status") == "running":
             earlier["status"] = "killed (its process ended while running; found by the next session)"

@@ -227,11 +227,12 @@ class Search:
         """
         self.check(resume)
         resolved = self.settings()
-        if resume:
-            self.folder.refuse_changed_settings(resolved)
+        fingerprint = data_fingerprint(self.task.train_set, self.task.val_set)
+        moved = self.folder.refuse_changed_settings(resolved, data_fingerprint=fingerprint) if resume else ()
         seeds = {"seed": self.seed, "searcher": "derive_seed(seed, tid)", "candidate": "derive_seed(seed, tid, 1)"}
         with contextlib.nullcontext() if locked else self.folder.lock(), self.folder.log(), \
-                self.folder.session(resolved, seeds=seeds, device=self.task.device, current=RESUMABLE) as record:
+                self.folder.session(resolved, seeds=seeds, device=self.task.device, current=(*RESUMABLE, *moved),
+                                    data_fingerprint=fingerprint) as record:
             session = _Session(self, record, progress)
             try:
                 trials = session.run()
@@ -304,6 +305,20 @@ def check_executor(workers: Any, on_cluster: bool, max_in_flight: Any = None, da
     if not local_cluster:
         raise ConfigError("--dashboard opens the dashboard of the LocalCluster that --workers N (N > 1) starts, and there is none",
                           "add --workers 2 (or more); a running scheduler (--scheduler) has its own dashboard", field="dashboard")
+
+
+def data_fingerprint(*image_sets: Any, sample: int = 1000) -> str | None:
+    """A short hash of the images a search trains and validates on (the first ``sample`` of each set and the set sizes):
+    equal for the same images read from another folder. None when a set cannot hash its pixels (not an ImageSet)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for images in image_sets:
+        if not hasattr(images, "pixel_hashes") or not hasattr(images, "subset"):
+            return None
+        digest.update(str(len(images)).encode())
+        digest.update(images.subset(range(min(sample, len(images)))).pixel_hashes().tobytes())
+    return digest.hexdigest()[:16]
 
 
 class _Session:
