@@ -9,20 +9,17 @@ NaN. Enumerations are checked, never defaulted.
 from __future__ import annotations
 
 import functools
-import inspect
 import types
 import typing
-from collections.abc import Callable, Iterable
-from typing import Any, Literal, TypeGuard, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Literal, TypeGuard
 
 import numpy as np
 
 from neurosage.core.errors import ConfigError
 
-__all__ = ["vector", "same_index", "is_constant", "is_whole_number", "choice", "checks_choices", "literal_options", "whole", "fraction",
+__all__ = ["vector", "same_index", "is_constant", "is_whole_number", "choice", "check_choices", "literal_options", "whole", "fraction",
            "finite_number", "TINY"]
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 #: Relative size below which a spread counts as zero.
 TINY = 1e-12
@@ -94,29 +91,23 @@ def literal_options(hint: Any) -> tuple[str, ...] | None:
     return found[0] if len(found) == 1 else None
 
 
-def checks_choices(fn: F) -> F:
-    """Decorate a public function so every argument annotated ``Literal[...]`` is checked with :func:`choice`.
+def check_choices(fn: Callable[..., Any], arguments: Mapping[str, Any]) -> None:
+    """Check every argument of ``fn`` annotated ``Literal[...]`` with :func:`choice`; called first in ``fn``'s body as
+    ``check_choices(fn, locals())``.
 
-    The one mechanism behind "enumerations are checked, never defaulted": a misspelt ``how="unoin"`` is refused with
-    the options, not taken as the default branch. The annotations are read on the first call (no work at import).
+    The one mechanism behind "enumerations are checked, never defaulted": a misspelt ``how="unoin"`` is refused with the
+    options, not taken as the default branch (a test walks the package for functions with such arguments that do not).
+    A call, not a decorator: a wrapper would move the warnings these functions give (``stacklevel``) into itself.
     """
-    options: dict[str, tuple[str, ...]] = {}
-    signature: list[inspect.Signature] = []
+    for name, allowed in _literal_arguments(fn).items():
+        if arguments.get(name) is not None:
+            choice(arguments[name], name, allowed)
 
-    @functools.wraps(fn)
-    def checked(*args: Any, **kwargs: Any) -> Any:
-        if not signature:
-            hints = typing.get_type_hints(fn)
-            options.update({name: o for name, hint in hints.items() if name != "return" and (o := literal_options(hint))})
-            signature.append(inspect.signature(fn))
-        bound = signature[0].bind_partial(*args, **kwargs)
-        for name, allowed in options.items():
-            if name in bound.arguments and bound.arguments[name] is not None:
-                choice(bound.arguments[name], name, allowed)
-        return fn(*args, **kwargs)
 
-    checked.__checks_choices__ = True  # type: ignore[attr-defined]
-    return checked  # type: ignore[return-value]
+@functools.lru_cache(maxsize=None)
+def _literal_arguments(fn: Callable[..., Any]) -> dict[str, tuple[str, ...]]:
+    hints = typing.get_type_hints(fn)
+    return {name: options for name, hint in hints.items() if name != "return" and (options := literal_options(hint))}
 
 
 def is_whole_number(value: Any) -> TypeGuard[int | np.integer]:

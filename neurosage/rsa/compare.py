@@ -28,7 +28,7 @@ import torch
 import xarray as xr
 
 from neurosage.core.errors import ConfigError
-from neurosage.core.validate import checks_choices
+from neurosage.core.validate import check_choices
 from neurosage.rsa.methods import COMPARE_METHODS, RDM_METHODS, compare_method, method_function
 from neurosage.rsa.rdm import (
     COL,
@@ -52,7 +52,6 @@ CompareMethod = str
 _SYMMETRY_SAMPLES = 20_000
 
 
-@checks_choices
 def compare_rdms(
     a: xr.DataArray,
     b: xr.DataArray,
@@ -82,6 +81,7 @@ def compare_rdms(
         A constant RDM has no defined correlation: its similarities are 0, with a warning (rsatoolbox gives NaN; a
         search scores a layer that carries no information as no similarity).
     """
+    check_choices(compare_rdms, locals())
     method = compare_method(method, field="method")
     for name, rdm in (("a", a), ("b", b)):
         if not isinstance(rdm, xr.DataArray):

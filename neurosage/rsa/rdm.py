@@ -42,7 +42,7 @@ from neurosage.assembly import (
     select_regions,
 )
 from neurosage.core.errors import ConfigError, NeurosageError
-from neurosage.core.validate import checks_choices
+from neurosage.core.validate import check_choices
 from neurosage.rsa.methods import RDM_METHODS, method_function, rdm_method
 
 __all__ = [
@@ -91,7 +91,6 @@ def check_rdms(rdms: Any, name: str = "rdms") -> xr.DataArray:
     return stack
 
 
-@checks_choices
 def compute_rdm(
     data: xr.DataArray | np.ndarray | torch.Tensor,
     method: RDMMethod = "correlation",
@@ -122,6 +121,7 @@ def compute_rdm(
         ``"raise"`` (default): refuse non-finite values; ``"drop"``: leave out every feature
         (neuroid, unit) with a non-finite value, with a warning.
     """
+    check_choices(compute_rdm, locals())
     method = rdm_method(method, field="method")
     if RDM_METHODS.get(method).needs_repetitions:
         if by is not None or labels is not None:
@@ -133,7 +133,6 @@ def compute_rdm(
     return _wrap(rdm, row_labels, descriptor, method).assign_coords(_condition_coords(data, descriptor) if by is None else {})
 
 
-@checks_choices
 def crossnobis_rdm(assembly: xr.DataArray, *, nan: Literal["raise", "drop"] = "raise") -> xr.DataArray:
     """rsatoolbox's crossnobis RDM of an assembly with repetitions (leave-one-repetition-out, identity noise).
 
@@ -141,6 +140,7 @@ def crossnobis_rdm(assembly: xr.DataArray, *, nan: Literal["raise", "drop"] = "r
     the assembly has one, else the order in which each stimulus recurs; only the first ``m`` repetitions are used, ``m``
     the fewest any stimulus has (at least 2), as for every method that needs repetitions.
     """
+    check_choices(crossnobis_rdm, locals())
     return compute_rdm(assembly, "crossnobis", nan=nan)
 
 
@@ -516,7 +516,6 @@ def _triangle_positions(n: int) -> np.ndarray:
     return positions
 
 
-@checks_choices
 def align_rdms(
     a: xr.DataArray, b: xr.DataArray, *, how: Literal["strict", "intersect"] = "strict"
 ) -> tuple[xr.DataArray, xr.DataArray]:
@@ -525,6 +524,7 @@ def align_rdms(
     ``how="strict"`` raises :class:`RDMAlignmentError` when the label sets differ;
     ``how="intersect"`` keeps the shared labels (in ``a``'s order) with a warning.
     """
+    check_choices(align_rdms, locals())
     la, lb = np.asarray(a[ROW].values), np.asarray(b[ROW].values)
     for name, labels in (("first", la), ("second", lb)):
         dup = pd.Series(labels).duplicated()

@@ -52,7 +52,7 @@ from torch import nn
 from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError, RunFolderError
 from neurosage.core.seeding import derive_seed
-from neurosage.core.validate import checks_choices
+from neurosage.core.validate import check_choices
 from neurosage.spaces.contract import layer_of, skip_of
 
 __all__ = ["decisions", "Controller", "RLSearcher", "SKIP_HEADS", "REWARDS"]
@@ -73,9 +73,9 @@ class Controller(nn.Module):
     """2-layer LSTM over a sequence of decisions: a softmax head per categorical decision, and (``skip="anchor"``)
     anchor-point attention for the ``l<i>/in<j>`` decisions of a layer-wise space. See the module docstring."""
 
-    @checks_choices
     def __init__(self, decisions: list[tuple[str, int]], hidden: int = 35, layers: int = 2,
                  skip: Literal["anchor", "pairwise"] = "anchor", init_range: float = 0.08):
+        check_choices(Controller.__init__, locals())
         super().__init__()
         self.labels = [label for label, _ in decisions]
         self.sizes = [int(n) for _, n in decisions]
@@ -185,9 +185,9 @@ def _check_settings(space, reward, learning_rate, baseline_decay, hidden, init_r
 class RLSearcher:
     """REINFORCE with an LSTM controller (``--algo rl``); see the module docstring."""
 
-    @checks_choices
     def __init__(self, space, seed: int = 0, learning_rate: float = 6e-4, baseline_decay: float = 0.95, hidden: int = 35,
                  skip: Literal["anchor", "pairwise"] = "anchor", reward: Literal["cubed", "score"] = "cubed", init_range: float = 0.08):
+        check_choices(RLSearcher.__init__, locals())
         _check_settings(space, reward, learning_rate, baseline_decay, hidden, init_range)
         self.space, self.seed, self.reward, self.skip = space, seed, reward, skip
         self.hp_space = space.hyperopt_space()

@@ -61,7 +61,7 @@ def _ids(stimuli: Any) -> list[str]:
 
 
 def _single(name: str, rdm: xr.DataArray, stimuli: Any, rdm_method: str, compare_method: str, control: str, **attrs: str) -> Teacher:
-    refuse_degenerate_rdm(rdm.values, name)
+    refuse_degenerate_rdm(rdm.values, name, stimuli)
     rdms = stack_rdms({name: rdm})
     rdms.attrs.update(rdm_method=rdm_method, compare_method=compare_method, control=control, **attrs)
     return Teacher(rdms, stimuli)

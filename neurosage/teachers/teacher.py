@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -269,12 +270,18 @@ def brain_teacher(
 LOW_CEILING = 0.3
 
 
-def refuse_degenerate_rdm(rdm: np.ndarray, name: str) -> None:
-    """Refuse a teacher endpoint whose RDM cannot be correlated with anything (constant or not finite), naming it."""
+def refuse_degenerate_rdm(rdm: np.ndarray, name: str, images: Any = None) -> None:
+    """Refuse a teacher endpoint whose RDM cannot be correlated with anything (constant or not finite), naming it (and
+    the stimuli's size when ``images`` are so small that every pattern is nearly the same)."""
     upper = rdm[np.triu_indices(rdm.shape[0], k=1)]
     if not np.isfinite(upper).all() or np.ptp(upper) <= 1e-12 * max(1.0, float(np.abs(upper).max())):
-        raise ConfigError(f"endpoint {name!r} has a constant or non-finite RDM (constant responses, or too few features)",
-                          f"drop {name!r} from the teacher", field="endpoints")
+        shape = tuple(getattr(images, "stored_shape", ()) or ())
+        tiny = len(shape) == 3 and shape[1] * shape[2] < 4
+        cause = (f"the stimulus images are {shape[1]}x{shape[2]} pixel(s) with {shape[0]} channel(s): too few values to tell them apart"
+                 if tiny else "constant responses, or too few features")
+        raise ConfigError(f"endpoint {name!r} has a constant or non-finite RDM ({cause})",
+                          "use stimulus images of a real size (e.g. 28x28 or more)" if tiny else f"drop {name!r} from the teacher",
+                          field="endpoints")
 
 
 def network_teacher(
@@ -303,5 +310,5 @@ def network_teacher(
     rdms = model_rdms(model, images, layers, rdm=rdm, batch_size=batch_size, device=device, seed=seed)
     rdms.attrs.update(rdm_method=rdm_method, compare_method=compare_method)
     for name in rdms[STACK].values:
-        refuse_degenerate_rdm(rdms.sel({STACK: name}).values, str(name))
+        refuse_degenerate_rdm(rdms.sel({STACK: name}).values, str(name), images)
     return Teacher(rdms, images)

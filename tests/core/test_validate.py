@@ -12,7 +12,7 @@ import pytest
 
 import neurosage
 from neurosage.core.errors import ConfigError
-from neurosage.core.validate import checks_choices, literal_options
+from neurosage.core.validate import check_choices, literal_options
 
 
 def _modules():
@@ -51,8 +51,8 @@ def _own_functions():
 def test_every_function_with_an_enumerated_option_checks_it():
     found = {name: fn for name, fn in _own_functions() if _literal_params(fn)}
     assert len(found) >= 5, sorted(found)  # compute_rdm, crossnobis_rdm, align_rdms, compare_rdms, the RL classes
-    unchecked = sorted(name for name, fn in found.items() if not getattr(fn, "__checks_choices__", False))
-    assert not unchecked, f"decorate with neurosage.core.validate.checks_choices: {unchecked}"
+    unchecked = sorted(name for name, fn in found.items() if "check_choices(" not in inspect.getsource(fn))
+    assert not unchecked, f"call neurosage.core.validate.check_choices(fn, locals()) first in: {unchecked}"
 
 
 def test_every_dataclass_refuses_a_misspelt_option():
@@ -79,9 +79,9 @@ def test_every_dataclass_refuses_a_misspelt_option():
     assert checked >= 5  # TrainConfig.schedule, ChannelSearchConfig's rule, metric, selection, teacher scale
 
 
-def test_the_decorator_names_the_argument_and_the_options_and_lets_a_good_value_through():
-    @checks_choices
+def test_the_check_names_the_argument_and_the_options_and_lets_a_good_value_through():
     def f(x: int, *, how: typing.Literal["a", "b"] = "a", other: typing.Optional[typing.Literal["c"]] = None) -> str:
+        check_choices(f, locals())
         return f"{x}{how}{other}"
 
     assert f(1, how="b") == "1bNone"
@@ -90,3 +90,17 @@ def test_the_decorator_names_the_argument_and_the_options_and_lets_a_good_value_
         f(1, how="union")
     with pytest.raises(ConfigError, match="unknown other"):
         f(1, other="C")
+
+
+def test_a_warning_of_a_checked_function_points_at_its_caller():
+    """The check is a call, not a wrapper: a warning with stacklevel=2 still names the user's line."""
+    import warnings
+
+    import numpy as np
+
+    from neurosage.rsa.rdm import compute_rdm
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compute_rdm(np.ones((4, 3)))  # constant patterns warn
+    assert caught and all(w.filename == __file__ for w in caught)

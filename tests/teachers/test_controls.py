@@ -154,3 +154,12 @@ def test_an_untrained_torchvision_control_converts_inputs_as_the_trained_weights
     assert _trained_conversion("resnet18", "IMAGENET1K_V1")["size"] == 224
     assert _trained_conversion("resnet18", "random") is None and _trained_conversion("resnet18", "weights.pt") is None
     assert _trained_conversion("cifar_resnet-1", None) is None
+
+
+def test_stimuli_too_small_to_differ_are_named_as_the_cause():
+    """Round 3 #84: 1x1-pixel stimuli gave "constant RDM ... drop 'pixels'", the only endpoint, without the cause."""
+    images = ImageSet(np.arange(6, dtype=np.uint8).reshape(6, 1, 1, 1) * 0 + 7, np.zeros(6, dtype=np.int64),
+                      stimulus_ids=[f"s{i}" for i in range(6)])
+    with pytest.warns(RuntimeWarning, match="constant pattern"), \
+            pytest.raises(ConfigError, match=r"the stimulus images are 1x1 pixel\(s\) with 1 channel\(s\).*fix: use stimulus images of a real"):
+        pixel_teacher(images)
