@@ -261,7 +261,8 @@ def _eight_bit(img, source: str):
     return Image.fromarray(np.rint(values * (255 / 65535)).astype(np.uint8), mode="L")
 
 
-def _decode(data: bytes, source: str, storage_size: int | None, grey: bool) -> np.ndarray:
+def _decode(data: bytes, source: str, storage_size: int | None, grey: bool, sizes: set[tuple[int, int]] | None = None) -> np.ndarray:
+    """One image file as uint8 ``(C, H, W)``, resized to ``storage_size``; its own ``(height, width)`` is added to ``sizes``."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -270,6 +271,8 @@ def _decode(data: bytes, source: str, storage_size: int | None, grey: bool) -> n
         img = _eight_bit(img, source).convert("L" if grey else "RGB")
     except (UnidentifiedImageError, OSError) as exc:
         raise DataFormatError(f"cannot decode image ({exc})", "replace the file with a valid image", file=source, field=None) from exc
+    if sizes is not None:
+        sizes.add((img.size[1], img.size[0]))
     if storage_size is not None and img.size != (storage_size, storage_size):
         img = img.resize((storage_size, storage_size), Image.Resampling.BILINEAR)
     arr = np.asarray(img, dtype=np.uint8)
@@ -331,14 +334,18 @@ def load_stimulus_images(
     reader = _zip_reader(source) if source.suffix == ".zip" else _folder_reader(source)
     arrays: list[np.ndarray] = []
     read_from: dict[str, str] = {}  # file read -> the name that resolved to it
+    sizes: set[tuple[int, int]] = set()
     for stimulus in order:
         name = str(table.at[stimulus, file_column])
         member, data = reader(name)
         if read_from.setdefault(member, name) != name:  # e.g. cars/001.png and faces/001.png against a flattened folder
             raise DataFormatError(f"{read_from[member]!r} and {name!r} both resolve to {member}", "give each image's own relative path and "
                                   "keep the stimulus folder's sub-folders", file=source, field=file_column)
-        arrays.append(_decode(data, f"{source}:{name}", storage_size, grey))
-    return ImageSet(np.stack(arrays), None, stimulus_ids=order, name=f"stimuli:{csv.stem}", **conversion)
+        arrays.append(_decode(data, f"{source}:{name}", storage_size, grey, sizes))
+    stored = np.stack(arrays)
+    files = ", ".join(f"{h}x{w}" for h, w in sorted(sizes)[:3]) + (" ..." if len(sizes) > 3 else "")
+    said = f", files {files} stored at {stored.shape[2]}x{stored.shape[3]}" if sizes != {stored.shape[2:]} else ""  # the files' own size
+    return ImageSet(stored, None, stimulus_ids=order, name=f"stimuli:{csv.stem}{said}", **conversion)
 
 
 def _zip_reader(path: Path) -> Callable[[str], tuple[str, bytes]]:

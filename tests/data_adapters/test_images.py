@@ -191,6 +191,9 @@ def test_stimulus_images_from_zip_in_requested_order(tmp_path, rng):
     ds = load_stimulus_images(tmp_path / "s.csv", tmp_path / "stimulus_hvm-public.zip", stimulus_ids=["c", "a"], storage_size=None, grey=True, size=4)
     assert list(ds.stimulus_ids) == ["c", "a"]
     assert ds.images[0].max() == 20 and ds[0][0].shape == (1, 4, 4)
+    assert ds.name == "stimuli:s"  # stored at the files' own size
+    stored = load_stimulus_images(tmp_path / "s.csv", tmp_path / "stimulus_hvm-public.zip", storage_size=16)
+    assert stored.name == "stimuli:s, files 8x8 stored at 16x16"  # round 3 #69: reported at the storage size only
     with pytest.raises(DataFormatError, match="field 'stimulus_id': 1 stimulus id"):
         load_stimulus_images(tmp_path / "s.csv", tmp_path / "stimulus_hvm-public.zip", stimulus_ids=["zzz"])
 
