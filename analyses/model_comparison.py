@@ -27,6 +27,7 @@ import xarray as xr
 from torch import nn
 
 from neurosage.core.errors import ConfigError
+from neurosage.rsa.rdm import ROW, STACK
 from neurosage.rsa.score import TeacherScores
 from neurosage.runs.outputs import claim_output_folder
 from neurosage.teachers.teacher import Teacher
@@ -82,11 +83,18 @@ class ModelComparison:
         """TG: the mean over endpoints of the best layer's similarity."""
         return float(self.scores.tg)
 
+    @property
+    def identity(self) -> str:
+        """What was compared (the model, its weights, the teacher's endpoints and stimuli): an output folder holds one."""
+        endpoints = [str(e) for e in self.teacher.rdms[STACK].values]
+        return f"{self.model} ({self.weights}) against teacher endpoints {endpoints} on {self.teacher.rdms.sizes[ROW]} stimuli"
+
     def save(self, out: str | Path) -> list[Path]:
-        """Write ``teacher_rdms.nc``, ``model_rdms.nc``, ``similarity.csv``, ``scores.csv`` and ``summary.json`` into ``out``."""
+        """Write ``teacher_rdms.nc``, ``model_rdms.nc``, ``similarity.csv``, ``scores.csv`` and ``summary.json`` into ``out``
+        (a folder holding another comparison's outputs is refused)."""
         from neurosage.rsa.outputs import write_score_files
 
-        out = check_out(out, create=True)
+        out = check_out(out, create=True, identity=self.identity)
         return write_score_files(out, self.teacher.rdms, self.model_rdms, self.scores, self.teacher.ceiling_details, model=self.model,
                                  weights=self.weights, layers=self.layers, **self.info)
 
@@ -98,7 +106,7 @@ class ModelComparison:
         from neurosage.figures.rdm_plots import plot_rdm_figures, short_title
         from neurosage.figures.rdm_readouts import plot_layer_profile, plot_sorted_rdms, plot_stimulus_mds
 
-        out = check_out(out, create=True)
+        out = check_out(out, create=True, identity=self.identity)
         title = title or short_title(self.model, self.weights)
         paths = plot_rdm_figures(out, self.teacher.rdms, self.model_rdms, self.similarity, title)
         paths += plot_layer_profile(self.similarity, self.scores.best_layer, out / "profile.png", layer_intervals=self.scores.layer_intervals,
@@ -127,10 +135,10 @@ class ModelComparison:
         return [classes[v] if classes and v < len(classes) else str(v) for v in values]
 
 
-def check_out(out: str | Path, *, create: bool = False) -> Path:
-    """``out`` as a folder for a comparison's files: a file, another command's output folder, or a folder holding files a
-    comparison did not write, is refused (``create``: made and marked as ``neurosage rdm``'s)."""
-    return claim_output_folder(out, "neurosage rdm", lambda name: name in RDM_OUTPUTS, create=create)
+def check_out(out: str | Path, *, create: bool = False, identity: str | None = None) -> Path:
+    """``out`` as a folder for a comparison's files: a file, another command's output folder, a folder holding files a
+    comparison did not write, or (``identity``) another comparison's outputs, is refused (``create``: made and marked)."""
+    return claim_output_folder(out, "neurosage rdm", lambda name: name in RDM_OUTPUTS, create=create, identity=identity)
 
 
 def resolve_model(model: nn.Module | str | None, *, run: str | Path | None = None, trial: int | None = None, weights: str | None = None,

@@ -82,6 +82,8 @@ def _space_kind(name: Any) -> str | None:
 CELL_OPTIONS = ("skeleton", "n_stem_cells", "n_blocks", "filters", "n_cells")
 #: Options of the embedded ResNet teacher only.
 EMBEDDED_TEACHER_OPTIONS = ("teacher_epochs", "teacher_depth")
+#: Every teacher option (a search scored by P alone uses none).
+TEACHER_OPTIONS = ("teacher", "teacher_images", "teacher_args", *EMBEDDED_TEACHER_OPTIONS)
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,11 @@ class SearchConfig(SearchOptions, EmbeddedConfig):
         if self.algo != "tpe":  # TPE's own options
             refuse_ignored(self, ("startup_trials", "tpe_gamma"), f"algo is {self.algo!r}, not the TPE searcher they belong to",
                            "drop {flag}, or search with --algo tpe")
+        if self.objective == "p":  # P alone: no teacher is built, TG is not scored
+            refuse_ignored(self, ("alpha", *TEACHER_OPTIONS), "objective is 'p' (P alone: no teacher is built and TG is not scored)",
+                           "drop {flag}, or search with --objective p+tg (P + alpha TG) to use the teacher")
+        elif self.objective == "tg":
+            refuse_ignored(self, ("alpha",), "objective is 'tg' (TG alone, not weighted against P)", "drop {flag}, or search with --objective p+tg")
 
     @property
     def slurm(self):
@@ -291,3 +298,12 @@ class DemoConfig(SearchOptions, EmbeddedConfig):
     workers: int = 1
     #: address of a running Dask scheduler: the searches' candidates and the mature trainings run on its workers
     scheduler: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.alpha == 0:
+            raise ConfigError("alpha = 0 makes the demo's P + alpha TG search the same search as its P search: their comparison would "
+                              "mean nothing", "give alpha > 0 (e.g. 1, the default)", field="alpha")
+        if self.keep_weights == 0:
+            raise ConfigError("keep-weights = 0, and the demo compares the P+TG winner (its kept weights) with the teacher's controls",
+                              "leave keep-weights out (the demo keeps each search's best trial), or give 1 or more", field="keep_weights")

@@ -197,4 +197,4 @@ def test_rdm_refuses_an_out_folder_holding_other_files(tmp_path, tiny_fmnist, ca
     (out / "notes.txt").write_text("keep me")
     assert main(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "net:cifar_resnet-1:stack2", "--data", str(tiny_fmnist),
                  "--n-stimuli", "10", "--out", str(out)]) == 2
-    assert "did not write" in capsys.readouterr().err and (out / "notes.txt").read_text() == "keep me"
+    assert "holds files that neurosage rdm does not write" in capsys.readouterr().err and (out / "notes.txt").read_text() == "keep me"

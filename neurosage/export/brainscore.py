@@ -214,7 +214,7 @@ def export_brainscore(
     tid = int(chosen["tid"])
     identifier = _check_name(_default_name(run_dir, tid) if name is None else name)
     folder = Path(out) if out is not None else run_dir / "brainscore" / re.sub(r"[-.]", "_", identifier)
-    _check_out(folder)
+    _check_out(folder, record.get("run_id"), run_dir.resolve().name, tid)
     settings = {**input_settings(run, record), "storage_size": STORAGE_SIZE}
     network = dict(kept.get("network") or {})
     genotype = str(chosen["genotype"])
@@ -236,7 +236,7 @@ def export_brainscore(
         "layers": layers, "region_layer_map": mapping, "endpoint_modules": modules,
     }
     provenance = {
-        **spec, "region_sources": source, "run": run_dir.resolve().name, "trial": tid, "score": chosen.get("score"),
+        **spec, "region_sources": source, "run": run_dir.resolve().name, "run_id": record.get("run_id"), "trial": tid, "score": chosen.get("score"),
         "P": chosen.get("P"), "TG": chosen.get("TG"), "S": chosen.get("S"), "best_layer": best_layer,
         "objective": record.get("settings", {}).get("objective"), "parameters": count_parameters(net),
         "training_dataset": record.get("settings", {}).get("dataset"),
@@ -289,11 +289,22 @@ def _verify(plugin: Path, net: Any, settings: Mapping[str, Any]) -> None:
                           "not a plug-in's)", field="genotype")
 
 
-def _check_out(folder: Path) -> None:
+def _check_out(folder: Path, run_id: str | None = None, run_name: str | None = None, trial: int | None = None) -> None:
+    """Refuse an ``--out`` that is a file, holds files no export wrote, or holds the plugin of another run (an export
+    there would replace it without a word); the same run again (any trial) replaces its own plugin."""
     if folder.exists() and not folder.is_dir():
         raise ConfigError("--out is a file", "give a folder for the plugin (it is created)", file=folder, field="out")
     if folder.is_dir() and any(folder.iterdir()) and not (folder / MARKER).is_file():
         raise ConfigError("--out holds files that no neurosage export wrote", "give a new or empty folder", file=folder, field="out")
+    try:
+        earlier = json.loads((folder / MARKER).read_text(encoding="utf-8")) if (folder / MARKER).is_file() else {}
+    except (OSError, ValueError):
+        earlier = {}
+    same_run = earlier.get("run_id") == run_id if earlier.get("run_id") and run_id else earlier.get("run") == run_name
+    if earlier and not same_run:  # another trial of the same run replaces its own export
+        raise ConfigError(f"--out holds the Brain-Score plugin {earlier.get('identifier')!r} of another run ({earlier.get('run')!r} trial "
+                          f"{earlier.get('trial')}), which this export of run {run_name!r} trial {trial} would replace",
+                          "give each run's export its own --out (the default is RUN/brainscore/<name>)", file=folder, field="out")
 
 
 @contextlib.contextmanager

@@ -19,18 +19,24 @@ __all__ = ["OUTPUT_MARKER", "claim_output_folder", "output_folder_owner"]
 OUTPUT_MARKER = ".neurosage-output"
 
 
+def _marker(folder: str | Path) -> list[str]:
+    try:
+        return (Path(folder) / OUTPUT_MARKER).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
 def output_folder_owner(folder: str | Path) -> str | None:
     """The command (e.g. ``"neurosage rdm"``) whose output ``folder`` is, or None."""
-    marker = Path(folder) / OUTPUT_MARKER
-    try:
-        return marker.read_text(encoding="utf-8").strip() or None
-    except (OSError, UnicodeDecodeError):
-        return None
+    lines = _marker(folder)
+    return lines[0].strip() or None if lines else None
 
 
-def claim_output_folder(folder: str | Path, command: str, known: Callable[[str], bool], *, flag: str = "--out", create: bool = True) -> Path:
+def claim_output_folder(folder: str | Path, command: str, known: Callable[[str], bool], *, flag: str = "--out", create: bool = True,
+                        identity: str | None = None) -> Path:
     """``folder`` made ready for ``command``'s files: created and marked (``create=False``: only checked, before any
-    work), or refused (a file; another command's outputs; files ``command`` would not write, by ``known``) with the fix."""
+    work), or refused (a file; another command's outputs; files ``command`` would not write, by ``known``; with
+    ``identity``, e.g. what was compared: the outputs of another run of the command) with the fix."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"{flag} is a file", f"give a folder for the outputs of {command} (it is created)", file=folder, field="out")
@@ -38,11 +44,15 @@ def claim_output_folder(folder: str | Path, command: str, known: Callable[[str],
     if owner is not None and owner != command:
         raise ConfigError(f"{flag} holds the outputs of {owner}, and {command} would write its files among them",
                           f"give {command} a folder of its own (a new one is created)", file=folder, field="out")
+    earlier = _marker(folder)[1].strip() if len(_marker(folder)) > 1 else None
+    if identity is not None and earlier is not None and earlier != identity:
+        raise ConfigError(f"{flag} holds the outputs of {command} for {earlier}, which this run ({identity}) would replace",
+                          "give this run a folder of its own (a new one is created), or delete that one first", file=folder, field="out")
     foreign = sorted(p.name for p in folder.iterdir() if p.name != OUTPUT_MARKER and not known(p.name)) if folder.is_dir() else []
     if owner is None and foreign:
         raise ConfigError(f"{flag} holds files that {command} does not write (e.g. {foreign[:3]}), which its outputs would mix with",
                           f"give {command} an empty or new folder, or one it wrote before", file=folder, field="out")
     if create:
         folder.mkdir(parents=True, exist_ok=True)
-        write_text(folder / OUTPUT_MARKER, command + "\n")
+        write_text(folder / OUTPUT_MARKER, command + "\n" + (f"{identity}\n" if identity is not None else ""))
     return folder

@@ -123,6 +123,11 @@ def test_another_trial_name_and_folder_from_the_command_line(searched, tmp_path,
     assert "my-model.v1" in capsys.readouterr().out
     assert main(["export", "brainscore", str(run), "--trial", str(kept[0]), "--out", str(tmp_path / "p")]) == 0  # replaces its own export
     assert json.loads((tmp_path / "p" / "neurosage_export.json").read_text())["trial"] == kept[0]
+    marker = tmp_path / "p" / "neurosage_export.json"  # the folder as another run's export left it
+    marker.write_text(json.dumps({**json.loads(marker.read_text()), "run": "other-run", "run_id": "0" * 12}))
+    capsys.readouterr()
+    assert main(["export", "brainscore", str(run), "--trial", str(kept[0]), "--out", str(tmp_path / "p")]) == 2  # round 5 #132
+    assert "holds the Brain-Score plugin" in (err := capsys.readouterr().err) and "of another run ('other-run' trial" in err
 
 
 def _one_fix(exc_info) -> str:

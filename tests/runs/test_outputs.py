@@ -33,3 +33,11 @@ def test_foreign_files_and_a_file_are_refused_with_the_fix(tmp_path):
     (tmp_path / "f").write_text("x")
     with pytest.raises(ConfigError, match="--out is a file"):
         claim_output_folder(tmp_path / "f", "neurosage bench", _csv)
+
+
+def test_another_run_of_the_command_with_other_inputs_is_refused(tmp_path):
+    """Round 5 #25: a second ``rdm`` with another teacher replaced the first one's outputs without a word."""
+    claim_output_folder(tmp_path / "o", "neurosage rdm", _csv, identity="net against ['pixels'] on 20 stimuli")
+    claim_output_folder(tmp_path / "o", "neurosage rdm", _csv, identity="net against ['pixels'] on 20 stimuli")  # the same again
+    with pytest.raises(ConfigError, match=r"holds the outputs of neurosage rdm for net against \['pixels'\].*this run \(net against \['V4'\]"):
+        claim_output_folder(tmp_path / "o", "neurosage rdm", _csv, identity="net against ['V4'] on 20 stimuli")
