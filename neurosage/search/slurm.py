@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import logging
+import os
 import re
 import shutil
 import signal
@@ -104,6 +105,10 @@ def _site_settings() -> dict[str, Any]:
     import dask
     import dask_jobqueue
 
+    pointed = os.environ.get("DASK_CONFIG")
+    if pointed and not Path(pointed).expanduser().is_dir():  # dask reads no site file then, without a word
+        raise ConfigError(f"DASK_CONFIG points at {pointed}, which is not a folder, so no site jobqueue.yaml would be read",
+                          "point DASK_CONFIG at the folder that holds jobqueue.yaml (or unset it for ~/.config/dask)", field="jobqueue DASK_CONFIG")
     packaged_file = Path(dask_jobqueue.__file__).with_name("jobqueue.yaml")
     packaged_all = next(iter(dask.config.collect_yaml([str(packaged_file)])))["jobqueue"]
     packaged = packaged_all["slurm"]
@@ -155,6 +160,22 @@ def _check_site(site: dict[str, Any]) -> None:
     queue = site.get("queue")
     if queue is not None and not isinstance(queue, str):
         refuse("queue", queue, "write the partition's name there, or override it with --slurm-partition NAME")
+    for key, own in (("job-cpu", "cores"), ("job-mem", "memory")):  # sbatch's request below what the worker uses
+        value = site.get(key)
+        if value is None:
+            continue
+        wanted = site.get(own) if site.get(own) is not None else FALLBACK.get(own)
+        try:
+            if own == "memory":
+                from dask.utils import parse_bytes
+
+                short = parse_bytes(check_memory(value, field="slurm_memory")) < parse_bytes(str(wanted))
+            else:
+                short = isinstance(value, bool) or not isinstance(value, int) or (isinstance(wanted, int) and value < wanted)
+        except (ConfigError, ValueError):
+            short = True
+        if short:
+            refuse(key, value, f"drop it (neurosage asks Slurm for the worker's own {own}: {wanted}), or give at least that much")
     interface = site.get("interface")
     if interface is not None:
         import psutil  # type: ignore[import-untyped]  # a dependency of distributed

@@ -183,6 +183,9 @@ def test_a_slurm_job_that_ended_is_replaced(tmp_path, monkeypatch):
     ("jobqueue:\n  slurrm:\n    memory: 3GB\n", "section jobqueue.slurrm in|(did you mean jobqueue.slurm?)"),
     ("jobqueue:\n  slurm:\n    memroy: 3GB\n", "jobqueue.slurm.memroy in|is not a setting dask-jobqueue knows (did you mean 'memory'?)"),
     ("jobqueue:\n  slurm:\n    interface: eth9\n", "jobqueue.slurm.interface = 'eth9' in the site's dask config"),
+    # round 5 #120: sbatch's own request below what the worker uses
+    ("jobqueue:\n  slurm:\n    memory: 3GB\n    job-mem: 1GB\n", "jobqueue.slurm.job-mem = '1GB'|drop it (neurosage asks Slurm for the worker's own memory: 3GB)"),
+    ("jobqueue:\n  slurm:\n    cores: 2\n    job-cpu: 1\n", "jobqueue.slurm.job-cpu = 1"),
 ])
 def test_a_site_value_that_cannot_work_is_refused_naming_its_key(tmp_path, monkeypatch, capsys, yaml_text, said):
     pytest.importorskip("dask_jobqueue")
@@ -222,3 +225,17 @@ def test_a_search_that_ran_on_slurm_resumes_on_another_executor(tmp_path):
     assert main(["search", str(run), "--resume", "--budget", "2", "--workers", "1"]) == 0
     settings = json.loads((run / "run.json").read_text())["settings"]
     assert settings["budget"] == 2 and len(pd.read_csv(run / "trials.csv")) == 2
+
+
+def test_a_dask_config_variable_that_names_no_folder_is_refused(tmp_path, monkeypatch, capsys):
+    """Round 5 #119: DASK_CONFIG naming a missing folder dropped the site's settings without a word."""
+    pytest.importorskip("dask_jobqueue")
+    bin_dir = tmp_path / "bin"
+    _fake_tool(bin_dir, "sinfo", "", 0)
+    _fake_tool(bin_dir, "sbatch", "never asked", 1)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    monkeypatch.setenv("DASK_CONFIG", str(tmp_path / "no-such-folder"))
+    assert main(["search", str(tmp_path / "r"), "--slurm-jobs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "DASK_CONFIG points at" in err and "not a folder" in err and "fix: point DASK_CONFIG at the folder" in err
+    assert not (tmp_path / "r").exists()
