@@ -52,6 +52,7 @@ class PairedResult:
 def correlation(x: np.ndarray, y: np.ndarray, method: str = "pearson") -> float:
     """Pearson or Spearman correlation (NaN when either side is constant); ``method`` and the lengths are checked."""
     choice(method, "method", _METHODS)
+    same_index(x=x, y=y)  # pandas objects are paired by position here: different indexes would pair the wrong items
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.shape != y.shape:
         raise ConfigError(f"x has {len(x)} values and y {len(y)}", "give one value of each per item, in the same order", field="y")

@@ -248,6 +248,7 @@ def partial_correlation(x, y, z, method: str = "pearson") -> float:
         left), or ``x`` or ``y`` an exact linear function of ``z`` (nothing left to correlate).
     """
     method = _method(method)
+    same_index(x=x, y=y, z=z)
     x = _vector(x, "x")
     y = _vector(y, "y", len(x))
     return _partial(x, y, _covariates(z, len(x)), method, ("x", "y", "z"))

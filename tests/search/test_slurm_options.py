@@ -184,7 +184,8 @@ def test_a_slurm_job_that_ended_is_replaced(tmp_path, monkeypatch):
     ("jobqueue:\n  slurm:\n    memroy: 3GB\n", "jobqueue.slurm.memroy in|is not a setting dask-jobqueue knows (did you mean 'memory'?)"),
     ("jobqueue:\n  slurm:\n    interface: eth9\n", "jobqueue.slurm.interface = 'eth9' in the site's dask config"),
     # round 5 #120: sbatch's own request below what the worker uses
-    ("jobqueue:\n  slurm:\n    memory: 3GB\n    job-mem: 1GB\n", "jobqueue.slurm.job-mem = '1GB'|drop it (neurosage asks Slurm for the worker's own memory: 3GB)"),
+    ("jobqueue:\n  slurm:\n    memory: 3GB\n    job-mem: 1GB\n",
+     "jobqueue.slurm.job-mem = '1GB'|drop it (neurosage asks Slurm for the worker's own memory: 3GB)"),
     ("jobqueue:\n  slurm:\n    cores: 2\n    job-cpu: 1\n", "jobqueue.slurm.job-cpu = 1"),
 ])
 def test_a_site_value_that_cannot_work_is_refused_naming_its_key(tmp_path, monkeypatch, capsys, yaml_text, said):

@@ -45,3 +45,20 @@ def test_compare_correlations_interval_p_and_detectable_effect():
     assert spearman.estimate == pytest.approx(scipy.stats.spearmanr(x1, y)[0] - scipy.stats.spearmanr(x2, y)[0])
     with pytest.raises(ConfigError, match="at least 5"):
         compare_correlations([1, 2], [1, 2], [1, 2])
+
+
+def test_every_function_of_several_vectors_refuses_pandas_objects_on_different_indexes():
+    """Round 5 #68: correlation paired two Series by position although their indexes disagreed (r 0.73; aligned, 0.04)."""
+    import pandas as pd
+
+    from neurosage.stats import partial_correlation, simulate_selection
+
+    rng = np.random.default_rng(0)
+    x = pd.Series(rng.normal(size=10), index=range(10))
+    y = pd.Series(rng.normal(size=10), index=range(9, -1, -1))
+    z = pd.Series(rng.normal(size=10), index=range(10))
+    for call in (lambda: correlation(x, y), lambda: partial_correlation(x, y, z), lambda: compare_correlations(x, z, y),
+                 lambda: simulate_selection(x, {"score": y}, pool_size=4, n_draws=10, n_bootstrap=10)):
+        with pytest.raises(ConfigError, match="different indexes: values are paired by position"):
+            call()
+    assert correlation(x, y.sort_index()) == pytest.approx(float(x.corr(y)), abs=1e-12)  # aligned first: pandas' answer
