@@ -27,6 +27,7 @@ import xarray as xr
 from torch import nn
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import whole
 from neurosage.rsa.rdm import ROW, STACK
 from neurosage.rsa.score import TeacherScores
 from neurosage.runs.outputs import claim_output_folder
@@ -231,7 +232,11 @@ def compare_model(
     from neurosage.rsa.methods import COMPARE_METHODS, bootstrap_methods, check_bootstrap, check_rsa_methods, model_rdm_method
     from neurosage.teachers.kinds import teacher_from_spec
     from neurosage.teachers.scoring import score_model_rdms
+    from neurosage.training.devices import check_device
 
+    check_device(device)  # before any model is built or moved
+    if seed is not None:
+        seed = whole(seed, "seed", 0, fix="pass seed as a whole number >= 0, or leave it out")
     if isinstance(teacher, str):
         if stimuli is None:
             raise ConfigError("a teacher spec needs stimuli to be built on", "pass stimuli=ImageSet(...), or a Teacher", field="stimuli")

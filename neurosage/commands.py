@@ -340,7 +340,9 @@ def _stimuli(args: argparse.Namespace):
 def _run_rdm(args: argparse.Namespace) -> int:
     from neurosage.analyses.model_comparison import RDM_OUTPUTS, check_out, compare_model
     from neurosage.rsa.methods import check_bootstrap, check_rsa_methods
+    from neurosage.training.devices import check_device
 
+    check_device(args.device)  # before the teacher is built (torch's own words otherwise)
     run = Path(args.model) if Path(args.model).is_dir() else None
     if args.trial is not None and run is None:
         raise ConfigError(f"--trial {args.trial} needs a search's run folder as the model, but {args.model!r} is not a folder",

@@ -198,3 +198,11 @@ def test_rdm_refuses_an_out_folder_holding_other_files(tmp_path, tiny_fmnist, ca
     assert main(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "net:cifar_resnet-1:stack2", "--data", str(tiny_fmnist),
                  "--n-stimuli", "10", "--out", str(out)]) == 2
     assert "holds files that neurosage rdm does not write" in capsys.readouterr().err and (out / "notes.txt").read_text() == "keep me"
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without a GPU")
+def test_rdm_on_a_gpu_this_machine_lacks_names_the_device(tmp_path, tiny_fmnist, capsys):
+    """Round 5 #30: torch's "Found no NVIDIA driver" with a --help fix."""
+    assert main(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "control:pixels", "--data", str(tiny_fmnist), "--n-stimuli", "10",
+                 "--device", "cuda", "--out", str(tmp_path / "o")]) == 2
+    assert "field 'device': device 'cuda' was asked for, but this machine has no CUDA GPU" in capsys.readouterr().err

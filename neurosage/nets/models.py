@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import whole
 from neurosage.nets import MODELS
 
 __all__ = ["FeatureModel", "cifar_resnet", "register_models", "build_model", "pretrained_cache_path", "model_inputs", "load_weights",
@@ -119,6 +120,7 @@ def build_model(name: str, *, weights: str | None = None, num_classes: int = 10,
     ``neurosage_preprocessing`` holds the pretrained weights' own input conversion (``size``, ``channels``,
     ``mean``, ``std``), or None.
     """
+    seed = whole(seed, "seed", 0, fix="pass seed as a whole number >= 0, e.g. seed=0")
     base, _, depth = name.partition("-")
     project = base in MODELS
     if project and depth and not (depth.isdigit() and int(depth) >= 1):

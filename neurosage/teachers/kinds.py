@@ -31,6 +31,7 @@ import numpy as np
 
 from neurosage.assembly import select_regions
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import whole
 from neurosage.data_adapters.registry import get_entry, load_neural
 from neurosage.data_adapters.simulated import simulate_recording
 from neurosage.nets.models import FeatureModel, build_model, model_inputs, read_weights_info
@@ -38,6 +39,7 @@ from neurosage.rsa.methods import check_rsa_methods
 from neurosage.teachers import TEACHER_KINDS
 from neurosage.teachers.teacher import Teacher, brain_teacher, network_teacher
 from neurosage.training.activations import extract_activations
+from neurosage.training.devices import check_device
 
 __all__ = ["check_teacher_kinds", "teacher_provenance", "net_teacher", "recording_teacher", "simulated_teacher", "teacher_from_spec"]
 
@@ -210,11 +212,19 @@ def teacher_from_spec(
     dataset_kwargs: dict[str, Any] | None = None,
     rdm_method: str = "correlation",
     compare_method: str = "pearson",
+    **unknown: Any,
 ) -> Teacher:
     """Build (or load from ``cache_dir``) the teacher described by ``spec``; ``+`` combines specs.
 
     ``rdm_method`` and ``compare_method`` (:mod:`neurosage.rsa.methods`) travel with the teacher and score its candidates.
+    A recording loader's own arguments (``responses=``, ``path=``...) go in ``dataset_kwargs``.
     """
+    if unknown:
+        raise ConfigError(f"teacher_from_spec() got unknown keyword argument(s) {sorted(unknown)}",
+                          f"a recording loader's arguments go in dataset_kwargs, e.g. dataset_kwargs={{{next(iter(unknown))!r}: ...}}",
+                          field=next(iter(unknown)))
+    seed = whole(seed, "seed", 0, fix="pass seed as a whole number >= 0, e.g. seed=0")
+    check_device(device)
     rdm_method, compare_method = check_rsa_methods(rdm_method, compare_method)
     if not isinstance(spec, str) or any(not part.strip() for part in spec.split("+")):
         raise ConfigError(f"teacher spec {spec!r} has an empty part" + (" (a '+' with nothing on one side)" if "+" in str(spec) else ""),

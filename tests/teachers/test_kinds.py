@@ -152,3 +152,12 @@ def test_a_region_named_twice_is_refused_before_any_work(spec):
     """A ``sim:`` mapping went through a dict: V4=stack1 was dropped without a word (round 4 #95)."""
     with pytest.raises(ConfigError, match="names region 'V4' twice; fix: list each region once"):
         teacher_from_spec(spec, random_stimuli(np.random.default_rng(0), 6))
+
+
+@pytest.mark.parametrize(("kwargs", "said"), [
+    (dict(seed="0"), "field 'seed': seed must be a whole number"),  # round 5 #75: a logging error, then numpy's TypeError
+    (dict(responses="rec/responses.npy"), "unknown keyword argument.*dataset_kwargs"),  # round 5 #73: Python's TypeError
+])
+def test_a_wrong_argument_of_teacher_from_spec_is_named(kwargs, said):
+    with pytest.raises(ConfigError, match=said):
+        teacher_from_spec("sim:cifar_resnet-1:V4=stack1,IT=stack2", random_stimuli(np.random.default_rng(0), 6), **kwargs)
