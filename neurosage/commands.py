@@ -25,6 +25,7 @@ from neurosage.analyses.settings import DemoConfig, SearchConfig
 from neurosage.core.errors import ConfigError, RunFolderError
 from neurosage.core.extras import require_extra
 from neurosage.runs.folder import RunFolder
+from neurosage.runs.provenance import jsonable
 
 __all__ = ["REGISTRY", "command", "add_config_flags", "config_from_args"]
 
@@ -213,6 +214,10 @@ def _run_search(args: argparse.Namespace) -> int:
     if base and base.get("slurm_jobs") and args.slurm_jobs is None and (args.scheduler or (args.workers or 0) >= 1):
         # the executor may change on resume: another one given for a search that ran on Slurm replaces the Slurm settings
         base = {k: v for k, v in base.items() if not k.startswith("slurm_")}
+    if base:  # a flag that changes a recorded setting is the first thing to say (before checks of the merged settings)
+        given = {f.name: getattr(args, f.name) for f in fields(SearchConfig)  # data: a moved folder is followed (checked by its images)
+                 if getattr(args, f.name, None) is not None and f.name in base and f.name != "data"}
+        folder.refuse_changed_settings(jsonable({**base, **given}))
     config = config_from_args(SearchConfig, args, base=base)
     check_config(config)  # settings that cannot work leave no run folder behind
     from neurosage.search.driver import check_executor

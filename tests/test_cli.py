@@ -76,6 +76,8 @@ def test_search_cli_with_teacher_spec_config_and_resume(tmp_path, fmnist, capsys
     capsys.readouterr()
     assert main(args + ["--budget", "5", "--resume"]) == 2
     assert "resuming would change the settings" in capsys.readouterr().err and len(pd.read_csv(run / "trials.csv")) == 4
+    assert main(["search", str(run), "--resume", "--budget", "5", "--teacher", "control:pixels", "--teacher-epochs", "2"]) == 2
+    assert "(teacher: 'net:cifar_resnet-1:stack1,stack2' -> 'control:pixels', teacher_epochs: 1.0 -> 2" in capsys.readouterr().err  # round 5 #10
 
 
 def test_a_search_folder_explains_itself(tmp_path, fmnist):
