@@ -201,7 +201,8 @@ def check_config(config: EmbeddedConfig) -> None:
     kinds = set(check_teacher_kinds(config.teacher)) if config.teacher else set()
     if config.teacher:  # options of the embedded teacher, after the spec's kinds (a misspelt kind is the first thing to say)
         refuse_ignored(config, EMBEDDED_TEACHER_OPTIONS, f"the teacher is {config.teacher!r}, not the embedded ResNet teacher that it trains",
-                       "drop {flag} (a net: teacher is trained as its weights file was; neurosage search --help lists the teacher kinds under --teacher)")
+                       "drop {flag} (a net: teacher is trained as its weights file was; neurosage search --help lists the teacher "
+                       "kinds under --teacher)")
     if config.teacher_images and config.teacher and "brain" not in kinds:  # a recording's stimulus images; other teachers see the data's
         raise ConfigError(f"teacher-images are a recording's stimulus images, and teacher {config.teacher!r} is no recording (a brain: "
                           "teacher): it is shown the first n-stimuli images of the data", "drop --teacher-images (set how many images the "
