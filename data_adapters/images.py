@@ -138,11 +138,32 @@ def _chw_rows(path: Path, data: np.ndarray, side: int) -> np.ndarray:
     return data.reshape(-1, 3, side, side)
 
 
+def _require_files(root: Path, names: Sequence[str], dataset: str, release: str) -> None:
+    """Refuse a ``root`` that lacks one of a dataset's files, saying what it holds instead (an archive to extract, another
+    dataset's files)."""
+    missing = [n for n in names if not (root / n).is_file()]
+    if not missing:
+        return
+    held = sorted(p.name for p in root.iterdir())[:6] if root.is_dir() else []
+    archives = [n for n in held if n.endswith((".tar.gz", ".tgz", ".tar", ".zip"))]
+    if not root.is_dir():
+        fix = f"give the folder of {dataset}'s files (--data FOLDER; root= in Python)"
+    elif archives:
+        fix = f"extract the archive first: tar xzf {root / archives[0]} -C {root} (then give --data {root})"
+    elif any("idx" in n for n in held):
+        fix = "this folder holds Fashion-MNIST's idx files: use --dataset fashion-mnist, or give the folder of " + release
+    else:
+        fix = f"give the folder of {release}"
+    raise DataFormatError(f"no {missing[0]!r} file for {dataset} here (it needs {', '.join(names)}; the folder holds "
+                          f"{held if held else 'nothing'})", fix, file=root, field=missing[0])
+
+
 def load_cifar100(split: str = "train", root: str | os.PathLike = ".", *, label: str = "fine", **conversion) -> ImageSet:
     """CIFAR-100, python pickle format (``root`` holds ``train``, ``test``, ``meta``)."""
     root = Path(root)
     if (root / "cifar-100-python").is_dir():
         root = root / "cifar-100-python"
+    _require_files(root, [split, "meta"], "CIFAR-100", "the extracted cifar-100-python release (train, test, meta)")
     key = f"{label}_labels"
     batch = _unpickle(root / split, ["data", key])
     meta = _unpickle(root / "meta", [f"{label}_label_names"])
@@ -282,6 +303,10 @@ def _decode(data: bytes, source: str, storage_size: int | None, grey: bool, size
 def load_image_folder(root: str | os.PathLike, *, storage_size: int = 64, grey: bool = False, **conversion) -> ImageSet:
     """Images in ``root/<class>/<file>``; classes are the sorted folder names."""
     root = Path(root)
+    if root.is_file():
+        raise DataFormatError(f"image-folder reads a folder, and {root.name} is a file" + (" (a zip archive)" if zipfile.is_zipfile(root) else ""),
+                              f"extract it first (e.g. unzip {root} -d {root.with_suffix('')}), then give that folder (the one holding "
+                              "one sub-folder per class)", file=root, field="data")
     classes = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
     if not classes:
         raise DataFormatError("no class folders found", "arrange images as root/<class_name>/<image file>", file=root, field=None)
@@ -391,9 +416,15 @@ def _folder_reader(root: Path) -> Callable[[str], tuple[str, bytes]]:
                 return str(candidate), candidate.read_bytes()
         hint = "point images= (--teacher-images) at the folder holding the stimulus files"
         if Path(root).is_dir():
-            other_case = [p.name for p in Path(root).iterdir() if p.name.lower() == Path(name).name.lower()]
+            wanted = Path(name)
+            names = [p.name for p in Path(root).iterdir()]
+            other_case = [n for n in names if n.lower() == wanted.name.lower()]
+            other_suffix = [n for n in names if Path(n).stem == wanted.stem and n != wanted.name]
             if other_case:
                 hint = f"the folder has {other_case[0]!r}: the names differ in case (file names are case-sensitive); fix the CSV's filename column"
+            elif other_suffix:
+                hint = (f"the folder has {other_suffix[0]!r}: the stimulus CSV names another file type; fix the CSV's filename column (the "
+                        "images are found; the CSV's names are not theirs)")
         raise DataFormatError(f"image {name!r} not found", hint, file=root, field="filename")
 
     return read

@@ -193,7 +193,8 @@ def load_majajhong2015(
         if csv is not None:
             assembly = merge_stimulus_set(assembly, csv)
         else:
-            log.warning("no stimulus-set CSV found for %s: category/object metadata will be missing", path)
+            log.warning("no stimulus-set CSV found beside %s for the recording's category/object metadata (they will be missing); give it "
+                        "with stimulus_csv= (--teacher-arg stimulus_csv=FILE)", path)
     assembly = select_endpoints(assembly, regions, source=source)
     if "time_bin" in assembly.dims:
         try:

@@ -217,8 +217,9 @@ def brain_teacher(
         recorded = np.asarray(assembly[STIMULUS_ID].values).astype(str)
         missing = sorted(set(map(str, ids)) - set(recorded))
         if missing:
-            raise ConfigError(f"{len(missing)} of the {len(ids)} stimulus image(s) have no recording, e.g. {[str(m) for m in missing[:3]]} "
-                              f"(the recording's ids look like {[str(r) for r in recorded[:2]]})",
+            raise ConfigError(f"{len(missing)} of the {len(ids)} stimulus image(s) of {getattr(images, 'name', 'the images')} have no "
+                              f"recording, e.g. {[str(m) for m in missing[:3]]} (the recording's ids look like {[str(r) for r in recorded[:2]]})"
+                              + _id_mismatch(missing, recorded),
                               "use the images of the recording's stimulus set, named by the stimulus CSV (on the command line "
                               "--teacher-images FOLDER_OR_ZIP; for neurosage rdm: --stimuli CSV --images FOLDER_OR_ZIP)",
                               field="stimulus_id")
@@ -264,6 +265,17 @@ def brain_teacher(
     if ids is not None:
         rdms = rdms.sel({ROW: list(map(str, ids)), COL: list(map(str, ids))})
     return Teacher(rdms, images)
+
+
+def _id_mismatch(missing: Sequence[str], recorded: np.ndarray) -> str:
+    """What turns the missing stimulus ids into recorded ones, when one simple change does (spaces, case, leading zeros)."""
+    known = set(map(str, recorded))
+    for change, what in ((str.strip, "spaces around them"), (str.casefold, "letter case"),
+                         (lambda v: v.strip().lstrip("0") or "0", "leading zeros (a spreadsheet program that read the ids as numbers drops them)")):
+        normalised = {change(r): r for r in known}
+        if all(change(str(m)) in normalised for m in missing):
+            return f"; they differ from recorded ids only by {what}: e.g. {str(missing[0])!r} is {normalised[change(str(missing[0]))]!r}"
+    return ""
 
 
 #: Ceilings below this are warned about: a score over such a ceiling moves a lot with noise.

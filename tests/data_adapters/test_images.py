@@ -244,3 +244,24 @@ def test_a_flattened_folder_that_joins_two_images_is_refused(tmp_path):
     pd.DataFrame({"stimulus_id": ["a", "b"], "filename": ["cars/001.png", "faces/001.png"]}).to_csv(tmp_path / "s.csv", index=False)
     with pytest.raises(DataFormatError, match="both resolve to"):
         load_stimulus_images(tmp_path / "s.csv", tmp_path / "img")
+
+
+def test_a_dataset_folder_holding_something_else_says_what_it_holds(tmp_path, fmnist_dir):
+    """Round 5 #85, #146, #89, #92: an unextracted archive, another dataset's files, a zip given to image-folder and a CSV
+    naming another file type were each "not found" without the cause."""
+    (tmp_path / "cft").mkdir()
+    (tmp_path / "cft" / "cifar-100-python.tar.gz").write_bytes(b"\x1f\x8b")
+    with pytest.raises(DataFormatError, match=r"no 'train' file for CIFAR-100 here.*fix: extract the archive first: tar xzf"):
+        load_cifar100("train", tmp_path / "cft")
+    with pytest.raises(DataFormatError, match=r"no 'train' file for CIFAR-100.*fix: this folder holds Fashion-MNIST's idx files: use --dataset "
+                                              r"fashion-mnist"):
+        load_cifar100("train", fmnist_dir[0])
+    with zipfile.ZipFile(tmp_path / "imf.zip", "w") as zf:
+        zf.writestr("cat/a.png", _png(np.zeros((4, 4, 3), dtype=np.uint8)))
+    with pytest.raises(DataFormatError, match=r"image-folder reads a folder, and imf.zip is a file \(a zip archive\); fix: extract it first"):
+        load_image_folder(tmp_path / "imf.zip")
+    (tmp_path / "imgs").mkdir()
+    (tmp_path / "imgs" / "a.png").write_bytes(_png(np.zeros((4, 4, 3), dtype=np.uint8)))
+    pd.DataFrame({"stimulus_id": ["a"], "filename": ["a.jpg"]}).to_csv(tmp_path / "s.csv", index=False)
+    with pytest.raises(DataFormatError, match=r"image 'a.jpg' not found; fix: the folder has 'a.png': the stimulus CSV names another file type"):
+        load_stimulus_images(tmp_path / "s.csv", tmp_path / "imgs")

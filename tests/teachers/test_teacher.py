@@ -64,3 +64,22 @@ def test_a_cached_teacher_with_non_finite_rdms_is_rebuilt_not_used(tmp_path, cap
     rdms.where(rdms > 0.5).to_netcdf(tmp_path / "teacher-rdms.nc")  # as a crash or a bad recording may leave it
     assert Teacher.load_cached(tmp_path / "teacher-rdms.nc") is None
     assert not (tmp_path / "teacher-rdms.nc").exists() and "teacher-rdms.nc" in caplog.text
+
+
+@pytest.mark.parametrize(("image_ids", "said"), [
+    ([f"{i:04d}" for i in range(1, 7)], None),
+    ([f"{i:04d} " for i in range(1, 7)], "only by spaces around them"),  # round 5 #98: trailing spaces in a CSV
+    ([str(i) for i in range(1, 7)], "only by leading zeros"),  # round 5 #94: ids read by a spreadsheet as numbers
+])
+def test_stimulus_ids_that_differ_by_one_simple_change_say_which(image_ids, said):
+    from neurosage.core.errors import ConfigError
+
+    rng = np.random.default_rng(0)
+    recording = make_assembly(rng.normal(size=(6, 8)), stimulus_id=[f"{i:04d}" for i in range(1, 7)], region="V4")
+    images = random_stimuli(rng, 6)
+    images.stimulus_ids = image_ids
+    if said is None:
+        assert brain_teacher(recording, images).endpoints == ["V4"]
+        return
+    with pytest.raises(ConfigError, match=f"6 of the 6 stimulus image\\(s\\) of {images.name} have no recording.*{said}"):
+        brain_teacher(recording, images)
