@@ -241,6 +241,12 @@ def _misfit(exc: BaseException, state: Any, expected: Sequence[str] = ()) -> tup
         return (f"every key starts with {prefix!r}: the state dict of {wrapper}",
                 (f"save the network's own: torch.save({own}, 'weights.pt'), or strip " if own else "strip ")
                 + f"the prefix: torch.save({{k.removeprefix({prefix!r}): v for k, v in sd.items()}}, 'weights.pt')")
+    extra = [k for k in keys if k not in set(expected)]
+    if expected and extra and not set(expected) - set(keys):  # every key of the model is there, and more
+        shown = extra if len(extra) <= 3 else extra[:3]
+        return (f"the weights hold every key of the model and {len(extra)} it does not have (e.g. {shown})",
+                f"drop those keys: torch.save({{k: v for k, v in sd.items() if k not in {shown if len(extra) <= 3 else 'EXTRA'}}}, 'weights.pt')"
+                + ("" if len(extra) <= 3 else f" with EXTRA the {len(extra)} keys named by torch"))
     text = str(exc)
     shapes = re.search(r"copying a param with shape torch\.Size\(\[\d+, (\d+), \d+, \d+\]\).*?current model is torch\.Size\(\[\d+, "
                        r"(\d+), \d+, \d+\]\)", text)

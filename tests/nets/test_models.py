@@ -69,6 +69,7 @@ def test_random_weights_only_when_asked_seeded_and_labelled(caplog):
     (lambda sd: {f"_orig_mod.{k}": v for k, v in sd.items()}, "torch.compile"),
     (lambda sd: {f"model.{k}": v for k, v in sd.items()}, "every key starts with 'model.'"),
     (lambda sd: {f"model.module.{k}": v for k, v in sd.items()}, "every key starts with 'model.module.'"),
+    (lambda sd: {**sd, "extra_head.weight": torch.zeros(2)}, r"every key of the model and 1 it does not have \(e.g. \['extra_head.weight'\]"),
 ])
 def test_weights_saved_by_a_training_wrapper_get_the_line_that_unwraps_them(tmp_path, wrap, said):
     from neurosage.core.errors import ConfigError
