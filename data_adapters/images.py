@@ -154,7 +154,7 @@ def _require_files(root: Path, names: Sequence[str], dataset: str, release: str)
         fix = "this folder holds Fashion-MNIST's idx files: use --dataset fashion-mnist, or give the folder of " + release
     else:
         fix = f"give the folder of {release}"
-    raise DataFormatError(f"no {missing[0]!r} file for {dataset} here (it needs {', '.join(names)}; the folder holds "
+    raise DataFormatError(f"no {missing[0]!r} file for {dataset} here (the folder holds "
                           f"{held if held else 'nothing'})", fix, file=root, field=missing[0])
 
 
@@ -163,9 +163,11 @@ def load_cifar100(split: str = "train", root: str | os.PathLike = ".", *, label:
     root = Path(root)
     if (root / "cifar-100-python").is_dir():
         root = root / "cifar-100-python"
-    _require_files(root, [split, "meta"], "CIFAR-100", "the extracted cifar-100-python release (train, test, meta)")
+    release = "the extracted cifar-100-python release (train, test, meta)"
+    _require_files(root, [split], "CIFAR-100", release)
     key = f"{label}_labels"
     batch = _unpickle(root / split, ["data", key])
+    _require_files(root, ["meta"], "CIFAR-100", release)
     meta = _unpickle(root / "meta", [f"{label}_label_names"])
     images = _chw_rows(root / split, batch["data"], 32)
     labels = np.asarray(batch[key], dtype=np.int64)
