@@ -142,6 +142,10 @@ def check_settings(config: Any, ranges: dict[str, Range]) -> None:
                                   field=f.name)
             if not allowed.contains(float(item)):
                 raise ConfigError(f"{key} = {value!r} is out of range", f"set {key} to {allowed.describe()}", field=f.name)
+    top_k, budget = getattr(config, "top_k", None), getattr(config, "budget", None)
+    if isinstance(top_k, int) and isinstance(budget, int) and top_k > budget:  # a shortlist longer than the search
+        raise ConfigError(f"top-k = {top_k} is more than budget = {budget}: only {budget} trial(s) would be reranked",
+                          f"give top-k of at most {budget}, or a budget of at least {top_k}", field="top_k")
 
 
 #: tuple settings whose elements are integers (their other elements are numbers)

@@ -268,10 +268,14 @@ class SearchConfig(SearchOptions, EmbeddedConfig):
             refuse_ignored(self, ("startup_trials", "tpe_gamma"), f"algo is {self.algo!r}, not the TPE searcher they belong to",
                            "drop {flag}, or search with --algo tpe")
         if self.objective == "p":  # P alone: no teacher is built, TG is not scored
-            refuse_ignored(self, ("alpha", *TEACHER_OPTIONS), "objective is 'p' (P alone: no teacher is built and TG is not scored)",
+            refuse_ignored(self, ("alpha", "rdm_method", "compare_method", *TEACHER_OPTIONS),
+                           "objective is 'p' (P alone: no teacher is built, no RDM is computed and TG is not scored)",
                            "drop {flag}, or search with --objective p+tg (P + alpha TG) to use the teacher")
         elif self.objective == "tg":
             refuse_ignored(self, ("alpha",), "objective is 'tg' (TG alone, not weighted against P)", "drop {flag}, or search with --objective p+tg")
+        if self.slurm_gpus and not str(self.device or "cpu").startswith("cuda"):  # GPUs asked of Slurm that no candidate would use
+            raise ConfigError(f"slurm-gpus = {self.slurm_gpus} asks each Slurm job for GPUs, and device is {self.device or 'cpu'!r}: the candidates "
+                              "would train on the CPU", "add --device cuda, or drop --slurm-gpus", field="slurm_gpus")
 
     @property
     def slurm(self):

@@ -221,6 +221,10 @@ class RunFolder:
                                  f"sessions ({len(files)} kept: {', '.join(p.name for p in list(files.values())[:5])})",
                                  f"resume with --keep-weights {len(files)} (or more), or delete the files you no longer want from "
                                  f"{self.weights_dir} first", file=self.weights_dir, field="keep_weights")
+        before = (self.record().get("weights") or {}).get("keep")
+        if isinstance(keep, int) and isinstance(before, int) and keep > before:
+            log.warning("keep-weights grows from %d to %d: the weights of trials run from now on are kept; finished trials whose weights were "
+                        "not kept stay without (a trial's weights exist only while it runs)", before, keep)
         return moved
 
     def _owning_run(self) -> tuple[Path, list[str]] | None:

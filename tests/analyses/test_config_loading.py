@@ -48,3 +48,9 @@ def test_a_toml_file_with_a_utf8_byte_order_mark_reads_as_without(tmp_path):
     path = tmp_path / "windows.toml"
     path.write_bytes(b"\xef\xbb\xbfbudget = 7\n")
     assert load_config(SearchConfig, path).budget == 7
+
+
+def test_a_shortlist_longer_than_the_search_is_refused():
+    """Round 6 #25: top-k = 5 with budget = 2 reranked 2 trials and recorded top_k 5."""
+    with pytest.raises(ConfigError, match="top-k = 5 is more than budget = 2"):
+        CellSearchConfig(budget=2, top_k=5)

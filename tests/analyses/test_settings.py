@@ -27,12 +27,26 @@ def test_tpe_options_only_for_tpe():
     (dict(space="layers-20", filters=4), "filters is set, but space 'layers-20'"),
     (dict(teacher="control:pixels", teacher_epochs=3), "teacher-epochs is set, but the teacher is 'control:pixels'"),  # round 4 #46
     (dict(teacher="control:pixels", teacher_depth=9), "teacher-depth is set"),
+    (dict(objective="p", alpha=0.5), "alpha is set, but objective is 'p'"),  # round 5 #5
+    (dict(objective="p", teacher="control:pixels"), "teacher is set, but objective is 'p'"),  # round 5 #154
+    (dict(objective="p", compare_method="spearman"), "compare-method is set, but objective is 'p'"),  # round 6 #2
+    (dict(objective="p", rdm_method="sqeuclidean"), "rdm-method is set, but objective is 'p'"),  # round 6 #3
+    (dict(objective="tg", alpha=2.0), "alpha is set, but objective is 'tg'"),
 ])
 def test_an_option_that_another_setting_makes_unused_is_refused_by_one_rule(given, said):
     with pytest.raises(ConfigError, match=said + ".*never apply"):
         check_config(SearchConfig(**given))  # the teacher's options after its spec's kinds: check_config
     assert SearchConfig(space="layers-10", width_multiplier=0.5).width_multiplier == 0.5  # an option the space uses
     assert SearchConfig(teacher_epochs=3).teacher_epochs == 3  # the embedded teacher is trained
+
+
+def test_gpus_asked_of_slurm_for_candidates_on_the_cpu_and_a_meaningless_demo_are_refused():
+    with pytest.raises(ConfigError, match="slurm-gpus = 1 asks each Slurm job for GPUs, and device is 'cpu'"):  # round 6 #54
+        SearchConfig(slurm_jobs=1, slurm_gpus=1)
+    with pytest.raises(ConfigError, match="alpha = 0 makes the demo's P"):  # round 5 #111
+        DemoConfig(alpha=0)
+    with pytest.raises(ConfigError, match="keep-weights = 0, and the demo compares"):  # round 5 #113
+        DemoConfig(keep_weights=0)
 
 
 def test_premature_budget_in_steps_or_epochs():

@@ -60,7 +60,7 @@ def test_keep_weights_zero_keeps_none_and_the_journal_holds_no_bytes(tmp_path):
     assert all("weights" not in r["record"] for r in Journal(tmp_path / "run" / "journal.sqlite").rows())
 
 
-def test_a_resumed_search_keeps_the_best_of_all_its_trials(tmp_path):
+def test_a_resumed_search_keeps_the_best_of_all_its_trials(tmp_path, caplog):
     run_search(tmp_path / "run", SPACE, tiny_task(), budget=3, keep_weights=1, **KW)
     (tmp_path / "run" / "weights" / "trial-99.pt").write_bytes(b"cut short")  # a proposal whose journal row never came
     result = run_search(tmp_path / "run", SPACE, tiny_task(), budget=5, keep_weights=1, resume=True, **KW)
@@ -73,6 +73,9 @@ def test_a_resumed_search_keeps_the_best_of_all_its_trials(tmp_path):
     with pytest.raises(RunFolderError, match=r"keep-weights = 0 would delete the kept weights of 1 trial.*fix: resume with --keep-weights 1"):
         run_search(tmp_path / "run", SPACE, tiny_task(), budget=6, keep_weights=0, resume=True, **KW)  # round 4 #119: deleted silently
     assert _files(tmp_path / "run") == kept
+    with caplog.at_level("WARNING"):  # round 6 #17: a larger K cannot keep the weights of finished trials
+        run_search(tmp_path / "run", SPACE, tiny_task(), budget=5, keep_weights=3, resume=True, **KW)
+    assert "keep-weights grows from 1 to 3: the weights of trials run from now on are kept" in caplog.text
 
 
 def test_ties_go_to_the_earlier_trial_whatever_the_finishing_order(tmp_path):
