@@ -127,7 +127,17 @@ def _site_settings() -> dict[str, Any]:
         raise ConfigError(f"jobqueue.slurm.{unknown[0]} {where} is not a setting dask-jobqueue knows"
                           + (f" (did you mean {close[0]!r}?)" if close else ""),
                           f"use one of its keys: {', '.join(sorted(packaged))}", field=f"jobqueue.slurm.{unknown[0]}")
-    return {key: value for key, value in current.items() if value != packaged.get(key)}
+    for key, value in current.items():  # a string where dask-jobqueue iterates a list: one character per job-script line
+        if isinstance(packaged.get(str(key).replace("_", "-")), list) and not isinstance(value, list):
+            raise ConfigError(f"jobqueue.slurm.{key} = {value!r} {where} is not a list", f"write it as a list, e.g. {key}: [{value!r}]",
+                              field=f"jobqueue.slurm.{key}")
+    site = {key: value for key, value in current.items() if value != packaged.get(key)}
+    others = [name for name in packaged_all if name != "slurm" and (dask.config.get(f"jobqueue.{name}", default={}) or {}) != packaged_all[name]]
+    if others and not site:  # the site's values are written for another scheduler: a Slurm search would read none of them
+        raise ConfigError(f"the site's dask config sets jobqueue.{others[0]} and nothing under jobqueue.slurm, which a Slurm search reads {where}",
+                          f"move the values under jobqueue: slurm: (or use --scheduler with a {others[0]} cluster you start yourself)",
+                          field=f"jobqueue {others[0]}")
+    return site
 
 
 def _check_site(site: dict[str, Any]) -> None:

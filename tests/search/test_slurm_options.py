@@ -17,7 +17,7 @@ from neurosage.runs.status import peak_running
 
 def test_a_slurm_table_in_toml_sets_the_slurm_options(tmp_path):
     cfg = tmp_path / "search.toml"
-    cfg.write_text('budget = 2\n[slurm]\njobs = 3\npartition = "gpu"\ncores = 2\nmemory = "8GB"\nwalltime = "02:00:00"\ngpus = 1\n'
+    cfg.write_text('budget = 2\ndevice = "cuda"\n[slurm]\njobs = 3\npartition = "gpu"\ncores = 2\nmemory = "8GB"\nwalltime = "02:00:00"\ngpus = 1\n'
                    'extra = ["--account=lab"]\n')
     config = load_config(SearchConfig, cfg)
     options = config.slurm
@@ -187,6 +187,9 @@ def test_a_slurm_job_that_ended_is_replaced(tmp_path, monkeypatch):
     ("jobqueue:\n  slurm:\n    memory: 3GB\n    job-mem: 1GB\n",
      "jobqueue.slurm.job-mem = '1GB'|drop it (neurosage asks Slurm for the worker's own memory: 3GB)"),
     ("jobqueue:\n  slurm:\n    cores: 2\n    job-cpu: 1\n", "jobqueue.slurm.job-cpu = 1"),
+    # round 6 #48, #49: a string where a list goes (one character per script line); values under another scheduler
+    ("jobqueue:\n  slurm:\n    job-script-prologue: 'module load cuda'\n", "jobqueue.slurm.job-script-prologue = 'module load cuda'|not a list"),
+    ("jobqueue:\n  pbs:\n    memory: 3GB\n", "sets jobqueue.pbs and nothing under jobqueue.slurm|move the values under jobqueue: slurm:"),
 ])
 def test_a_site_value_that_cannot_work_is_refused_naming_its_key(tmp_path, monkeypatch, capsys, yaml_text, said):
     pytest.importorskip("dask_jobqueue")
