@@ -315,8 +315,9 @@ def _rdm(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_rdm)
 
 
-def _stimuli(args: argparse.Namespace):
-    """The stimulus images of the ``rdm`` command: a stimulus set, or the embedded default's teacher stimuli."""
+def _stimuli(args: argparse.Namespace, run: Path | None = None):
+    """The stimulus images of the ``rdm`` command: a stimulus set, or the embedded default's teacher stimuli (of a search's
+    run folder: the search's dataset, data folder and number of stimuli unless given)."""
     if bool(args.stimuli) != bool(args.images):
         given, missing = ("--stimuli", "--images") if args.stimuli else ("--images", "--stimuli")
         raise ConfigError(f"{given} needs {missing} (a stimulus set is its CSV and its images)",
@@ -337,7 +338,14 @@ def _stimuli(args: argparse.Namespace):
     from neurosage.analyses.embedded import teacher_stimuli
     from neurosage.analyses.settings import EmbeddedConfig
 
-    stimuli = teacher_stimuli(EmbeddedConfig(data=args.data, n_stimuli=300 if args.n_stimuli is None else args.n_stimuli))
+    recorded = RunFolder(run).settings() if run is not None else {}  # a search's trial: the search's own data and stimuli by default
+    data = args.data if args.data is not None else recorded.get("data")
+    n_stimuli = args.n_stimuli if args.n_stimuli is not None else recorded.get("n_stimuli") or 300
+    dataset = recorded.get("dataset") or "fashion-mnist"
+    if recorded:
+        log.info("stimuli: the first %d images of %s (%s), as the search %s", n_stimuli, dataset, data or "its default folder",
+                 "used" if args.data is None else "used, from the folder given")
+    stimuli = teacher_stimuli(EmbeddedConfig(dataset=dataset, data=data, n_stimuli=n_stimuli))
     conversion = {k: v for k, v in (("size", args.size), ("channels", args.channels)) if v is not None}
     return stimuli.with_conversion(**conversion) if conversion else stimuli
 
@@ -373,12 +381,13 @@ def _run_rdm(args: argparse.Namespace) -> int:
     if args.weights is not None and run is not None:
         raise ConfigError("--weights was given with a search's run folder, whose trial has its own kept weights",
                           "drop --weights (or pass the trial's genotype string as MODEL with --weights FILE)", field="weights")
-    stimuli = _stimuli(args)
+    stimuli = _stimuli(args, run)
     result = compare_model(
         None if run else args.model, args.teacher, stimuli, run=run, trial=args.trial, weights=args.weights,
         layers=args.layers.split(",") if args.layers else None, convert=args.size is None and args.channels is None,  # the user's conversion wins
         n_bootstrap=args.bootstrap, rdm_method=args.rdm_method, compare_method=args.compare_method, cache_dir=out / "cache",
         teacher_args=teacher_args(args), device=args.device)
+    check_out(out, identity=result.identity)  # another comparison's outputs are refused before any is deleted
     for stale in RDM_OUTPUTS - {"cache"}:  # an earlier comparison's files (e.g. its category figures) never stay beside these
         (out / stale).unlink(missing_ok=True)
     paths = result.save(out) + result.plot(out)

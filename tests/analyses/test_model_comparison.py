@@ -42,6 +42,8 @@ def test_rdm_on_a_searched_trial_equals_the_python_call(searched, tiny_fmnist, t
     assert f"{searched.name} trial {other}" in capsys.readouterr().out
     table = pd.read_csv(out / "similarity.csv", index_col=0)
     summary = json.loads((out / "summary.json").read_text())
+    assert main(["rdm", str(searched), "--trial", str(other), "--teacher", TEACHER, "--bootstrap", "0", "--out", str(tmp_path / "own")]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "own" / "similarity.csv", index_col=0), table)  # round 6 #108: the search's data
     assert summary["trial"] == other and summary["run"] == str(searched.resolve())
     net = kept_network(searched, np.int64(other))  # an id read from trials.csv with pandas
     genotype_net = build_network(net.neurosage_trial["genotype"], in_channels=1)  # what `rdm GENOTYPE` builds: other cells and filters
