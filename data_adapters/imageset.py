@@ -173,6 +173,9 @@ class ImageSet(Dataset):
     # ------------------------------------------------------------------ items and batches
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if isinstance(index, slice) or not isinstance(index, (int, np.integer)) or isinstance(index, bool):
+            raise TypeError(f"{self.name}: an ImageSet is indexed by one position (images[i] is one converted image and its label); "
+                            f"for several images use images.subset(range(...)) (got {type(index).__name__})")
         if not -len(self) <= index < len(self):
             raise IndexError(f"{self.name}: index {index} out of range for {len(self)} images")
         pos = int(self._index[index]) if self._index is not None else index

@@ -131,14 +131,16 @@ def noise_ceilings(
     if convention not in CEILING_CONVENTIONS:
         raise ConfigError(f"unknown ceiling convention {convention!r}", f"choose one of {list(CEILING_CONVENTIONS)}", field="ceiling")
     if not is_whole_number(n_splits) or n_splits < 2:
-        raise ConfigError(f"a ceiling's spread needs at least 2 splits, got {n_splits!r}", "use e.g. 10 splits", field="ceiling_splits")
+        raise ConfigError(f"a ceiling's spread needs at least 2 splits, got {n_splits!r}", "use e.g. n_splits=10", field="n_splits")
     ids = np.asarray(recording[STIMULUS_ID].values).astype(str)
     counts = pd.Series(ids).value_counts()
     repeated = counts.index[counts >= 2]
     if len(repeated) < 3:
         raise ConfigError(
-            f"a noise ceiling needs at least 3 stimuli with 2 or more repetitions, got {len(repeated)}",
-            "load the recording without averaging repetitions (average=False)", field="repetitions",
+            f"a noise ceiling needs at least 3 stimuli with 2 or more repetitions, got {len(repeated)} ({counts.max() if len(counts) else 0} "
+            "presentation(s) at most per stimulus)",
+            "if the recording has repetitions, load it without averaging them (average=False); a recording of one presentation per stimulus "
+            "has no noise ceiling (a brain teacher built on it scores without one)", field="repetitions",
         )
     recording = recording.isel({PRESENTATION: np.flatnonzero(np.isin(ids, repeated))})
     ids = np.asarray(recording[STIMULUS_ID].values).astype(str)

@@ -272,6 +272,8 @@ def _patterns(
 ) -> tuple[Any, np.ndarray, str]:
     """Condition x feature patterns, their labels and the descriptor name (a pandas DataFrame: one row per condition,
     labelled by its index unless ``labels`` are given)."""
+    if isinstance(data, torch.Tensor):
+        data = data.detach()  # an RDM is a measurement: no gradient flows through it (numpy refuses a tensor that wants one)
     if isinstance(data, pd.DataFrame):
         numeric = data.select_dtypes("number")
         if numeric.shape[1] != data.shape[1]:

@@ -173,7 +173,12 @@ def rho_a_rows(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def combined_score(p: float, tg: float | None, objective: str, alpha: float = 1.0) -> float:
-    """The search objective: ``p``, ``tg`` or ``p+tg`` (= P + alpha * TG); higher is better."""
+    """The search objective: ``p``, ``tg`` or ``p+tg`` (= P + alpha * TG); higher is better. ``p`` is a fraction of
+    correct answers (0..1), ``alpha`` a weight >= 0 (NaN passes through: a trial without a score)."""
+    check_objective(objective, alpha)
+    if not (isinstance(p, (int, float, np.floating, np.integer)) and not isinstance(p, bool)) or p > 1 or p < 0:
+        raise ConfigError(f"P = {p!r} is not a fraction of correct answers (0..1)", "give P as a fraction, e.g. 0.8 for 80% (not a percentage)",
+                          field="p")
     if objective == "p":
         return float(p)
     if tg is None:
@@ -189,5 +194,6 @@ def check_objective(objective: str, alpha: float) -> None:
     """Refuse an unknown objective or a non-finite TG weight."""
     if objective not in OBJECTIVES:
         raise ConfigError(f"unknown objective {objective!r}", f"choose one of {list(OBJECTIVES)}", field="objective")
-    if not math.isfinite(alpha):
-        raise ConfigError(f"alpha must be a finite number, got {alpha}", "give a finite weight for TG, e.g. --alpha 1", field="alpha")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating, np.integer)) or not math.isfinite(alpha) or alpha < 0:
+        raise ConfigError(f"alpha must be a finite number >= 0, got {alpha!r}", "give a non-negative weight for TG, e.g. --alpha 1 (alpha=1 in "
+                          "Python)", field="alpha")

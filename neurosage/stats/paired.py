@@ -15,6 +15,7 @@ this n: ``(z_0.975 + z_0.8) * SE`` with the bootstrap standard error for ``delta
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -50,7 +51,8 @@ class PairedResult:
 
 
 def correlation(x: np.ndarray, y: np.ndarray, method: str = "pearson") -> float:
-    """Pearson or Spearman correlation (NaN when either side is constant); ``method`` and the lengths are checked."""
+    """Pearson or Spearman correlation (NaN, with a warning, when either side is constant); ``method``, the lengths,
+    finiteness and pandas indexes are checked."""
     choice(method, "method", _METHODS)
     same_index(x=x, y=y)  # pandas objects are paired by position here: different indexes would pair the wrong items
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
@@ -61,6 +63,15 @@ def correlation(x: np.ndarray, y: np.ndarray, method: str = "pearson") -> float:
         if bad.any():
             raise ConfigError(f"{name} holds {int(bad.sum())} NaN or infinite value(s) (first at position {int(np.argmax(bad))}), which have no "
                               "correlation", "drop those items from both x and y (e.g. the diverged architectures) first", field=name)
+    constant = [name for name, v in (("x", x), ("y", y)) if len(v) and np.ptp(v) == 0]
+    if constant:
+        warnings.warn(f"{' and '.join(constant)} {'is' if len(constant) == 1 else 'are'} constant: a correlation with a constant is undefined "
+                      "(NaN)", RuntimeWarning, stacklevel=2)
+    return _correlation(x, y, method)
+
+
+def _correlation(x: np.ndarray, y: np.ndarray, method: str) -> float:
+    """The correlation of checked vectors (NaN for a constant one, without a word: resamples of a bootstrap)."""
     if method == "spearman":
         x, y = scipy.stats.rankdata(x), scipy.stats.rankdata(y)
     if np.std(x) == 0 or np.std(y) == 0:
@@ -101,7 +112,7 @@ def compare_correlations(x1, x2, y, *, method: str = "pearson", n_bootstrap: int
     r12, r13, r23 = correlation(x1, y, method), correlation(x2, y, method), correlation(x1, x2, method)
     estimate = r12 - r13
 
-    boot = scipy.stats.bootstrap((x1, x2, y), lambda a, b, c: correlation(a, c, method) - correlation(b, c, method), paired=True,
+    boot = scipy.stats.bootstrap((x1, x2, y), lambda a, b, c: _correlation(a, c, method) - _correlation(b, c, method), paired=True,
                                  vectorized=False, n_resamples=n_bootstrap, method="percentile", rng=np.random.default_rng(seed))
     se = float(boot.standard_error)
     _, p = williams_t(r12, r13, r23, len(y))

@@ -226,7 +226,11 @@ def teacher_from_spec(
     seed = whole(seed, "seed", 0, fix="pass seed as a whole number >= 0, e.g. seed=0")
     check_device(device)
     rdm_method, compare_method = check_rsa_methods(rdm_method, compare_method)
-    if not isinstance(spec, str) or any(not part.strip() for part in spec.split("+")):
+    if not isinstance(spec, str):
+        joined = "+".join(map(str, spec)) if isinstance(spec, (list, tuple)) else None
+        raise ConfigError(f"a teacher spec is one string, got a {type(spec).__name__} {spec!r}"[:200],
+                          f"pass {joined!r} (parts joined by '+')" if joined else "pass a spec such as 'control:pixels'", field="teacher")
+    if any(not part.strip() for part in spec.split("+")):
         raise ConfigError(f"teacher spec {spec!r} has an empty part" + (" (a '+' with nothing on one side)" if "+" in str(spec) else ""),
                           "write one spec, or specs joined by '+', e.g. brain:MajajHong2015:V4,IT+net:cifar_resnet-1:stack3", field="teacher")
     parts = [part.strip() for part in str(spec).split("+")]

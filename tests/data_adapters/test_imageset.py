@@ -76,3 +76,11 @@ def test_mean_and_std_normalise_together(grey):
         ImageSet(np.zeros((2, 1, 4, 4), dtype=np.uint8), std=0.25)
     normalised = grey.with_conversion(mean=0.5, std=0.25)
     assert normalised.with_conversion(size=4).conversion["std"] == [0.25]  # a later conversion keeps both
+
+
+def test_a_slice_of_an_image_set_says_how_to_take_several_images():
+    """Round 6 #154: images[:2] was "'<=' not supported between instances of 'int' and 'slice'"."""
+    images = ImageSet(np.zeros((4, 1, 2, 2), np.uint8), np.zeros(4, dtype=np.int64))
+    with pytest.raises(TypeError, match=r"indexed by one position.*images.subset\(range\(...\)\) \(got slice\)"):
+        images[:2]
+    assert len(images.subset(range(2))) == 2 and images[np.int64(1)][0].shape == (1, 2, 2)

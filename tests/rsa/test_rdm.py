@@ -131,3 +131,9 @@ def test_rdms_of_huge_or_tiny_patterns_do_not_overflow(method, scale):
     if not np.isfinite(factor) or factor == 0:
         pytest.skip("the distances themselves lie beyond float64 (an overflow is refused: test_bad_inputs)")
     np.testing.assert_allclose(compute_rdm(x * scale, method).values, plain * factor, rtol=1e-12)
+
+
+def test_a_tensor_that_wants_a_gradient_gives_its_rdm():
+    """Round 6 #122: torch's "Can't call numpy() on Tensor that requires grad"."""
+    x = torch.randn(6, 4, requires_grad=True)
+    np.testing.assert_allclose(compute_rdm(x).values, compute_rdm(x.detach().numpy()).values, atol=1e-12)

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from neurosage.core.errors import ConfigError
 from neurosage.rsa.rdm import COL, ROW, STACK, upper_triangle
 from neurosage.rsa.score import combined_score, teacher_scores
 
@@ -47,3 +48,12 @@ def test_bootstrap_samples_without_a_defined_correlation_are_left_out_not_minus_
     out = bootstrap_scores(teacher, candidate, "pearson", 200, seed=0)
     assert np.isfinite(out["tg_interval"]).all() and np.isfinite(out["intervals"]["V4"]).all()
     assert "left out" in caplog.text  # 5 stimuli: some samples hold fewer than 3 distinct ones
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    ((0.8, 0.3, "p+tg", -1.0), "alpha must be a finite number >= 0"),  # round 6 #129: the CLI refused it, Python did not
+    ((80, 0.3, "p+tg"), r"P = 80 is not a fraction of correct answers"),  # round 6 #131: P in percent
+])
+def test_the_search_objective_refuses_what_the_command_line_refuses(args, said):
+    with pytest.raises(ConfigError, match=said):
+        combined_score(*args)

@@ -62,3 +62,9 @@ def test_every_function_of_several_vectors_refuses_pandas_objects_on_different_i
         with pytest.raises(ConfigError, match="different indexes: values are paired by position"):
             call()
     assert correlation(x, y.sort_index()) == pytest.approx(float(x.corr(y)), abs=1e-12)  # aligned first: pandas' answer
+
+
+def test_a_correlation_with_a_constant_is_nan_with_a_warning():
+    """Round 6 #132: NaN without a word."""
+    with pytest.warns(RuntimeWarning, match="y is constant: a correlation with a constant is undefined"):
+        assert np.isnan(correlation(np.arange(10.0), np.ones(10)))

@@ -157,7 +157,9 @@ def test_a_region_named_twice_is_refused_before_any_work(spec):
 @pytest.mark.parametrize(("kwargs", "said"), [
     (dict(seed="0"), "field 'seed': seed must be a whole number"),  # round 5 #75: a logging error, then numpy's TypeError
     (dict(responses="rec/responses.npy"), "unknown keyword argument.*dataset_kwargs"),  # round 5 #73: Python's TypeError
+    (dict(spec=["control:pixels", "net:cifar_resnet-1:stack1"]), r"one string, got a list.*fix: pass 'control:pixels\+net"),  # round 6 #141
 ])
 def test_a_wrong_argument_of_teacher_from_spec_is_named(kwargs, said):
+    spec = kwargs.pop("spec", "sim:cifar_resnet-1:V4=stack1,IT=stack2")
     with pytest.raises(ConfigError, match=said):
-        teacher_from_spec("sim:cifar_resnet-1:V4=stack1,IT=stack2", random_stimuli(np.random.default_rng(0), 6), **kwargs)
+        teacher_from_spec(spec, random_stimuli(np.random.default_rng(0), 6), **kwargs)
