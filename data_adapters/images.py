@@ -322,8 +322,12 @@ def load_image_folder(root: str | os.PathLike, *, storage_size: int = 64, grey: 
                 found += 1
         if not found:  # an empty class would count as a class: the network's outputs and chance would be wrong
             nested = [p.name for p in (root / cls).iterdir() if p.is_dir()]
-            fix = (f"the classes seem to be one level down: give {root / cls} as the folder (--data {root / cls})" if nested else
-                   f"add its images, or move the folder out of {root}")
+            if len(nested) >= 2 and len(classes) == 1:  # one wrapping folder: the classes are one level down
+                fix = f"the classes seem to be one level down: give {root / cls} as the folder (--data {root / cls})"
+            elif nested:  # this class keeps its images in a sub-folder; the others do not
+                fix = f"move the images of {root / cls / nested[0]} up into {root / cls} (each class folder holds its images directly)"
+            else:
+                fix = f"add its images, or move the folder out of {root}"
             raise DataFormatError(f"class folder {cls!r} holds no images ({', '.join(sorted(_IMAGE_SUFFIXES))})", fix, file=root / cls, field=None)
     return ImageSet(np.stack(images), labels, classes=classes, name=f"folder:{root.name}", **conversion)
 

@@ -119,7 +119,7 @@ def select_endpoints(assembly: xr.DataArray, regions: Sequence[str], *, source: 
     for name in regions:
         for coord in REGION_COORDS:
             if coord in assembly.coords:
-                labels = assembly[coord].values.astype(str)
+                labels = np.char.strip(assembly[coord].values.astype(str))  # 'V4 ' in a file is V4 (a spec cannot name the space)
                 available += [str(x) for x in dict.fromkeys(labels) if x not in available]
                 idx = np.flatnonzero(labels == name)
                 if len(idx):

@@ -1336,6 +1336,16 @@ def image_folder_given_one_level_up(tmp):
     load_image_folder(tmp / "imf")
 
 
+@case(DataFormatError, "move the images of")
+def image_folder_with_one_class_a_level_down(tmp):  # round 6 #62: "give imf/dog as the folder" led to "1 class"
+    from PIL import Image
+
+    for folder in ("cat", "dog/sub"):
+        (tmp / "imf" / folder).mkdir(parents=True)
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp / "imf" / folder / "a.png")
+    load_image_folder(tmp / "imf")
+
+
 @pytest.mark.parametrize(("fn", "error", "mention"), CASES)
 def test_bad_input_gets_the_projects_error_naming_the_problem_and_fix(tmp_path, fn, error, mention):
     with pytest.raises(error) as info:

@@ -233,8 +233,9 @@ class RunFolder:
             outer = RunFolder(parent)
             if outer.has_journal():
                 continue
-            sessions = outer.record().get("sessions") or []
-            line = sessions[-1].get("command") if sessions and isinstance(sessions[-1], dict) else None
+            sessions = [s for s in outer.record().get("sessions") or [] if isinstance(s, dict)]
+            finished = [s for s in sessions if s.get("status") == "finished"] or sessions  # a refused rerun is no way to continue it
+            line = finished[-1].get("command") if finished else None
             if isinstance(line, list) and len(line) >= 2 and line[0] == "neurosage" and all(isinstance(w, str) for w in line):
                 return parent, line
         return None

@@ -121,3 +121,14 @@ def test_a_renamed_region_coord_and_a_window_without_bins_name_the_file_and_the_
         load_majajhong2015(renamed, regions=("V4",))
     with pytest.raises(DataFormatError, match=r"a.nc: field 'time_window': no time bin lies within \[0.0, 50.0\] ms.*--teacher-arg time_window="):
         load_majajhong2015(nc, regions=("V4",), time_window=(0, 50))
+
+
+def test_region_names_padded_with_spaces_in_the_file_are_the_names_a_spec_can_type(tmp_path):
+    """Round 6 #65: 'IT ' in the file could not be named by a spec (specs are stripped)."""
+    nc, stimuli, _ = write_brainio_netcdf(tmp_path / "a.nc")
+    stimuli.to_csv(tmp_path / "stimulus_hvm-public.csv", index=False)
+    da = open_brainio_assembly(nc)
+    padded = da.assign_coords(region=("neuroid", [f"{r} " for r in da.region.values.astype(str)]))
+    padded.reset_index(list(padded.indexes)).to_netcdf(tmp_path / "padded.nc")
+    sites = load_majajhong2015(nc, regions=("V4", "IT")).sizes["neuroid"]
+    assert load_majajhong2015(tmp_path / "padded.nc", regions=("V4", "IT")).sizes["neuroid"] == sites
