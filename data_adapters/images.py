@@ -15,6 +15,7 @@ import io
 import logging
 import os
 import pickle
+import tarfile
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -362,6 +363,11 @@ def load_stimulus_images(
         raise DataFormatError(f"{len(missing)} stimulus id(s) not in the stimulus set, e.g. {missing[:3]}",
                               "use the stimulus set that belongs to the recordings", file=csv, field="stimulus_id")
     source = Path(images)
+    if source.is_file() and source.suffix != ".zip":  # a tar archive, a single image...: neither a folder nor a zip
+        kind = "a tar archive" if tarfile.is_tarfile(source) else "a file"
+        raise DataFormatError(f"the stimulus images are read from a folder or a zip, and {source.name} is {kind}",
+                              f"extract it first (e.g. mkdir imgs && tar xf {source} -C imgs) and give that folder" if kind != "a file" else
+                              "give the folder (or zip) that holds the stimulus images", file=source, field="images")
     reader = _zip_reader(source) if source.suffix == ".zip" else _folder_reader(source)
     arrays: list[np.ndarray] = []
     read_from: dict[str, str] = {}  # file read -> the name that resolved to it

@@ -551,9 +551,16 @@ def _run_figures(args: argparse.Namespace) -> int:
         raise ConfigError(f"{run_dir} is the output folder of {made_by}, which drew its figures when it wrote it (the .png files there)",
                           f"to draw them again, run the {made_by} command again with --out {run_dir}; neurosage figures draws an "
                           "analysis' run folder (neurosage analyze ... --run-dir)", file=run_dir, field="run_dir")
-    out = claim_output_folder(args.out or run_dir / "figures", "neurosage figures",
-                              lambda name: name.endswith((".png", ".pdf", ".csv", ".md", ".tex")))
+    def known(name: str) -> bool:
+        return name.endswith((".png", ".pdf", ".csv", ".md", ".tex"))
+
+    out = claim_output_folder(args.out or run_dir / "figures", "neurosage figures", known, create=False)
+    existed = out.exists()
     drawn = make_all(run_dir, out)
+    if drawn.written:
+        claim_output_folder(out, "neurosage figures", known)  # marked once something is drawn
+    elif not existed and out.is_dir() and not any(out.iterdir()):
+        out.rmdir()  # nothing drawn: no empty folder left behind
     for name, paths in drawn.written.items():
         print(f"{name}: " + ", ".join(str(p) for p in paths))
     for name, reason in drawn.skipped.items():
@@ -561,6 +568,10 @@ def _run_figures(args: argparse.Namespace) -> int:
     if not drawn.written:
         search = " (it holds a search's trials.csv: a search's results are its trials.csv and trials.nc; figures draws analyses')" \
             if RunFolder(run_dir).trials_csv.exists() else ""
+        if not search and not RunFolder(run_dir).provenance_file.exists():  # not a run folder at all (a data folder, a typo)
+            print(f"nothing to draw: {run_dir} is not a run folder (no run.json, no results); fix: give the --run-dir of a neurosage analyze "
+                  "or demo run", file=sys.stderr)
+            return 1
         print(f"nothing to draw: {run_dir} has no analysis results{search}; fix: run 'neurosage analyze ANALYSIS --run-dir {run_dir}' first",
               file=sys.stderr)
         return 1

@@ -153,6 +153,12 @@ def kept_trial(run_dir: str | Path | RunFolder, trial: int | None = None) -> tup
     kept = record.get("weights") or {}
     entries = {int(e["trial"]): e for e in kept.get("trials", []) if folder.file(e["file"]).is_file()}  # the files still there
     if not entries and kept.get("trials"):
+        names = [str(e.get("file", "")).rsplit("/", 1)[-1] for e in kept["trials"]]
+        others = sorted(p.name for p in folder.weights_dir.iterdir() if p.is_file()) if folder.weights_dir.is_dir() else []
+        if others:  # a kept file renamed (or another file put there): say which, and its recorded name
+            raise ConfigError(f"none of the kept trials' weight files remains in {folder.weights_dir} under its recorded name ({', '.join(names)}); "
+                              f"the folder holds {others[:3]}", f"give the file its recorded name back (e.g. mv {folder.weights_dir / others[0]} "
+                              f"{folder.weights_dir / names[0]}) if it is that trial's", file=folder.weights_dir, field="trial")
         raise ConfigError(f"none of the kept trials' weight files remains in {folder.path / 'weights'}",
                           "restore weights/ from a copy, or continue the search with neurosage search RUN --resume --keep-weights N (it keeps "
                           "the weights of the trials it runs)", file=folder.path / "weights", field="trial")

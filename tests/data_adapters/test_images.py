@@ -265,3 +265,15 @@ def test_a_dataset_folder_holding_something_else_says_what_it_holds(tmp_path, fm
     pd.DataFrame({"stimulus_id": ["a"], "filename": ["a.jpg"]}).to_csv(tmp_path / "s.csv", index=False)
     with pytest.raises(DataFormatError, match=r"image 'a.jpg' not found; fix: the folder has 'a.png': the stimulus CSV names another file type"):
         load_stimulus_images(tmp_path / "s.csv", tmp_path / "imgs")
+
+
+def test_stimulus_images_in_a_tar_archive_are_refused_with_the_line_that_extracts_them(tmp_path):
+    """Round 6 #67: every image was "not found" in a .tar.gz, with the advice to point at the folder."""
+    import tarfile
+
+    (tmp_path / "a.png").write_bytes(_png(np.zeros((4, 4, 3), dtype=np.uint8)))
+    with tarfile.open(tmp_path / "imgs.tar.gz", "w:gz") as tar:
+        tar.add(tmp_path / "a.png", arcname="a.png")
+    pd.DataFrame({"stimulus_id": ["a"], "filename": ["a.png"]}).to_csv(tmp_path / "s.csv", index=False)
+    with pytest.raises(DataFormatError, match=r"imgs.tar.gz is a tar archive; fix: extract it first"):
+        load_stimulus_images(tmp_path / "s.csv", tmp_path / "imgs.tar.gz")

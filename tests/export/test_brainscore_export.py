@@ -243,6 +243,11 @@ def test_an_export_whose_weight_files_are_all_gone_says_so_once(searched, tmp_pa
 
     run = tmp_path / "copy"
     shutil.copytree(searched["run"], run)
+    kept = sorted((run / "weights").iterdir())
+    for i, path in enumerate(kept):  # round 6 #75: renamed files were not named
+        path.rename(run / "weights" / f"best-{i}.pt")
+    with pytest.raises(ConfigError, match=r"under its recorded name.*the folder holds \['best-0.pt'.*fix: give the file its recorded name back"):
+        export_brainscore(run)
     shutil.rmtree(run / "weights")
     with pytest.raises(ConfigError, match="none of the kept trials' weight files remains"):
         export_brainscore(run)

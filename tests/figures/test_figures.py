@@ -76,3 +76,12 @@ def test_figures_says_what_it_could_not_draw_and_why(tmp_path, capsys):
     assert main(["figures", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "not drawn: fig2_alpha: needs predictability/correlations.csv" in out and "table1: " in out
+
+
+def test_figures_of_a_folder_that_is_no_run_leave_nothing_behind(tmp_path, capsys):
+    """Round 6 #84: a data folder got an empty figures/ and the advice to run an analysis into it."""
+    from neurosage.cli import main
+
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"x")
+    assert main(["figures", str(tmp_path)]) == 1
+    assert "is not a run folder (no run.json, no results)" in capsys.readouterr().err and not (tmp_path / "figures").exists()
