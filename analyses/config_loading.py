@@ -171,9 +171,16 @@ def load_config(cls: type[C], path: str | Path | None = None, *, base: dict[str,
                           f"move {key} = ... above [teacher] (it is a top-level option)", file=path, field=misplaced[0])
     unknown = sorted(set(values) - set(known))
     tables = [k for k in unknown if isinstance(toml.get(k), dict) and k not in ("teacher_args", "slurm")]
-    if tables:  # [search] or [demo]: a table where top-level keys belong
-        raise ConfigError(f"[{tables[0]}] is a TOML table, and {cls.__name__}'s options are top-level keys", f"delete the [{tables[0]}] line so "
-                          f"its keys ({', '.join(sorted(toml[tables[0]])[:4])}) are at the top level", file=path, field=tables[0])
+    if tables:  # [search], [demo] or [tpe]: a table where top-level keys belong
+        table = tables[0]
+        keys = sorted(str(k).replace("-", "_") for k in toml[table])
+        named = {k: k if k in known else f"{table}_{k}" if f"{table}_{k}" in known else None for k in keys}  # [tpe] gamma: tpe-gamma
+        top = ", ".join(f"{(v or k).replace('_', '-')} = ..." for k, v in list(named.items())[:4])
+        unknown_inside = [k for k, v in named.items() if v is None]
+        raise ConfigError(f"[{table}] is a TOML table, and {cls.__name__}'s options are top-level keys",
+                          f"delete the [{table}] line and write its keys at the top level as {top}"
+                          + (f" ({', '.join(unknown_inside[:3])} {'is' if len(unknown_inside) == 1 else 'are'} no option of this command)"
+                             if unknown_inside else ""), file=path, field=table)
     if unknown:
         hints = {k: difflib.get_close_matches(k, known, n=1) for k in unknown}
         close = "; ".join(f"{k!r}: did you mean {m[0]!r}?" for k, m in hints.items() if m)

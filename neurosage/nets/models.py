@@ -248,12 +248,14 @@ def _misfit(exc: BaseException, state: Any, expected: Sequence[str] = ()) -> tup
                 f"drop those keys: torch.save({{k: v for k, v in sd.items() if k not in {shown if len(extra) <= 3 else 'EXTRA'}}}, 'weights.pt')"
                 + ("" if len(extra) <= 3 else f" with EXTRA the {len(extra)} keys named by torch"))
     text = str(exc)
-    shapes = re.search(r"copying a param with shape torch\.Size\(\[\d+, (\d+), \d+, \d+\]\).*?current model is torch\.Size\(\[\d+, "
-                       r"(\d+), \d+, \d+\]\)", text)
-    if shapes and shapes.group(1) != shapes.group(2):  # most often: the input channels (grey vs colour)
-        return (f"the weights do not fit the model: they take {shapes.group(1)} input channel(s) where the model was built for "
-                f"{shapes.group(2)} (the images' channels)", f"use weights trained on {shapes.group(2)}-channel images (neurosage rdm can "
-                f"convert the images instead: --channels {shapes.group(1)}; channels= in Python)")
+    match = re.search(r"size mismatch for ([\w.]+): copying a param with shape torch\.Size\(\[\d+, (\d+), \d+, \d+\]\).*?current model is "
+                      r"torch\.Size\(\[\d+, (\d+), \d+, \d+\]\)", text)
+    first = next((k for k in expected if k.endswith("weight")), None)  # the first layer's weight: the one that reads the images
+    if match and match.group(2) != match.group(3) and (first is None or match.group(1) == first):  # most often: grey vs colour
+        saved, built = match.group(2), match.group(3)
+        return (f"the weights do not fit the model: they take {saved} input channel(s) where the model was built for "
+                f"{built} (the images' channels)", f"use weights trained on {built}-channel images (neurosage rdm can "
+                f"convert the images instead: --channels {saved}; channels= in Python)")
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     detail = " ".join(lines[1:])[:240] if len(lines) > 1 else (lines[0] if lines else type(exc).__name__)
     return f"the weights do not fit the model ({detail})", "use weights saved from the same architecture and input channels"

@@ -54,3 +54,12 @@ def test_a_shortlist_longer_than_the_search_is_refused():
     """Round 6 #25: top-k = 5 with budget = 2 reranked 2 trials and recorded top_k 5."""
     with pytest.raises(ConfigError, match="top-k = 5 is more than budget = 2"):
         CellSearchConfig(budget=2, top_k=5)
+
+
+def test_keys_under_a_table_are_shown_as_the_top_level_keys_they_should_be(tmp_path):
+    """Round 6 #95: "[tpe] gamma" was to become "gamma" at the top level, an unknown option (tpe-gamma is the key)."""
+    toml = tmp_path / "c.toml"
+    toml.write_text("[tpe]\ngamma = 0.5\nbudget = 3\nfoo = 1\n")
+    with pytest.raises(ConfigError, match=r"delete the \[tpe\] line and write its keys at the top level as budget = \.\.\., foo = \.\.\., "
+                                          r"tpe-gamma = \.\.\. \(foo is no option of this command\)"):
+        load_config(SearchConfig, toml)

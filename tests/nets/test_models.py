@@ -80,3 +80,16 @@ def test_weights_saved_by_a_training_wrapper_get_the_line_that_unwraps_them(tmp_
     with pytest.raises(ConfigError, match=said) as caught:
         load_weights(net, tmp_path / "w.pt")
     assert "torch.save(" in caught.value.fix
+
+
+def test_a_mismatch_inside_the_network_is_not_blamed_on_the_input_channels():
+    """Round 6 #118: another genotype's weights were said to take 1 input channel where the model was built for 12."""
+    from neurosage.nets.models import _misfit
+
+    text = ("Error(s) in loading state_dict for CellNetwork:\n\tsize mismatch for cells.0.op.weight: copying a param with shape "
+            "torch.Size([12, 1, 3, 3]) from checkpoint, the shape in current model is torch.Size([12, 12, 3, 3]).")
+    problem, fix = _misfit(RuntimeError(text), {"stem.0.weight": torch.zeros(1)}, ["stem.0.weight", "cells.0.op.weight"])
+    assert "input channel" not in problem and "--channels" not in fix and "cells.0.op.weight" in problem
+    stem = text.replace("cells.0.op.weight", "stem.0.weight").replace("[12, 12, 3, 3]", "[12, 3, 3, 3]")
+    problem, fix = _misfit(RuntimeError(stem), {"stem.0.weight": torch.zeros(1)}, ["stem.0.weight", "cells.0.op.weight"])
+    assert "they take 1 input channel(s) where the model was built for 3" in problem
