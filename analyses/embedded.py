@@ -217,7 +217,12 @@ def check_config(config: EmbeddedConfig) -> None:
         check_objective(config.objective, config.alpha)
         SEARCHERS.get(config.algo)
         config.premature  # TrainConfig checks the premature budget and bn_recalibration
-        check_threads(config.candidate_threads)
+        slurm_jobs = getattr(config, "slurm_jobs", None)
+        if slurm_jobs:  # the candidates run on the Slurm jobs' cores, not this machine's (the site's jobqueue.yaml may set them)
+            cores = getattr(config, "slurm_cores", None)
+            check_threads(config.candidate_threads, cores, "each Slurm job (--slurm-cores)", warn=cores is not None)
+        else:
+            check_threads(config.candidate_threads)
         if config.premature_epochs is not None:  # a fraction of an epoch that is less than one batch trains one whole batch
             wanted = config.premature_epochs * config.n_train
             one_step = min(config.batch_size, config.n_train)
@@ -225,6 +230,13 @@ def check_config(config: EmbeddedConfig) -> None:
                 log.warning("premature-epochs %g of n-train %d images is %.3g image(s), less than one batch: every candidate trains 1 step of "
                             "%d images (%.3g epoch), %.0fx what was asked (raise premature-epochs, or give premature-steps)",
                             config.premature_epochs, config.n_train, wanted, one_step, one_step / config.n_train, one_step / wanted)
+        batches = -(-config.n_train // max(1, config.batch_size))
+        recalibration = getattr(config, "bn_recalibration", None)
+        asked = recalibration != type(config).__dataclass_fields__["bn_recalibration"].default if recalibration is not None else False
+        if asked and isinstance(recalibration, int) and recalibration > batches:  # BatchNorm statistics from fewer batches than asked
+            log.warning("bn-recalibration = %d batches, but n-train %d in batches of %d holds %d: the BatchNorm statistics are "
+                        "recalibrated on those %d (set bn-recalibration to at most %d)", recalibration, config.n_train, config.batch_size,
+                        batches, batches, batches)
         if config.batch_size > config.n_train:  # legal (tiny runs), but not what the numbers say: said once, and run.json keeps both
             log.warning("batch-size %d is more than n-train %d: every batch is the whole training set of %d images (set batch-size to at "
                         "most n-train for batches of the size asked)", config.batch_size, config.n_train, config.n_train)

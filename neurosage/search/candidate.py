@@ -81,7 +81,7 @@ class CandidateTask:
             if len(data) == 0:
                 raise ConfigError(f"the {name} set is empty", "check n-train and n-val against the dataset size", field=name)
         check_device(self.device)
-        check_threads(self.threads)
+        check_threads(self.threads, warn=False)  # the count is checked here; the cores it shares are where it runs (torch_threads warns)
 
 
 def _nonfinite(net, record: dict[str, Any]) -> str | None:

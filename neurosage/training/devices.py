@@ -48,21 +48,21 @@ def worker_device(device: str | None) -> str | None:
     return f"cuda:{int(name) % torch.cuda.device_count()}" if isinstance(name, int) or str(name).isdigit() else device
 
 
-def check_threads(n: object) -> None:
+def check_threads(n: object, cores: int | None = None, where: str = "this machine", *, warn: bool = True) -> None:
     """Refuse a per-candidate thread count that is not a positive integer; warn once when it exceeds this machine's cores
     (the threads then share cores: slower). A thread count is a setting like the seed: torch splits its sums by
     thread, so scores differ in the last digits between thread counts (round 4 #45: 4th decimal of TG, 1 vs 64)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ConfigError(f"candidate threads must be a positive integer, got {n!r}", "set candidate-threads to e.g. 1", field="candidate_threads")
-    cores = os.cpu_count() or 1
-    if n > cores and n not in _WARNED_THREADS:
-        _WARNED_THREADS.add(n)
-        log.warning("candidate-threads = %d is more than this machine's %d core(s): the threads share cores (much slower), and scores "
+    cores = cores or os.cpu_count() or 1
+    if warn and n > cores and (n, where) not in _WARNED_THREADS:
+        _WARNED_THREADS.add((n, where))
+        log.warning("candidate-threads = %d is more than the %d core(s) of %s: the threads share cores (much slower), and scores "
                     "differ in the last digits from a run with another thread count (torch sums in another order); set candidate-threads "
-                    "to at most %d", n, cores, cores)
+                    "to at most %d", n, cores, where, cores)
 
 
-_WARNED_THREADS: set[int] = set()
+_WARNED_THREADS: set[tuple[int, str]] = set()
 
 
 @contextlib.contextmanager

@@ -116,3 +116,12 @@ def test_every_numeric_option_refuses_bad_values_by_name(cls, name, kind):
 def test_the_defaults_of_every_config_class_are_valid():
     for cls in _config_classes():
         cls()
+
+
+def test_more_recalibration_batches_than_the_training_set_holds_are_said(caplog):
+    """Round 6 #101: bn-recalibration 1000 with one batch of training images was recorded without a word."""
+    check_config(SearchConfig(n_train=64, batch_size=64, bn_recalibration=1000))
+    assert "bn-recalibration = 1000 batches, but n-train 64 in batches of 64 holds 1" in caplog.text
+    caplog.clear()
+    check_config(SearchConfig(n_train=64, batch_size=64))  # the default is not the user's claim
+    assert "bn-recalibration" not in caplog.text
