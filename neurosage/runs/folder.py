@@ -207,6 +207,12 @@ class RunFolder:
             refuse_changed_settings(self.path, resolved)
         except RunFolderError as exc:
             owner = self._owning_run()
+            if owner is None and "data" in resolved and resolved["data"] != recorded_data and not self.record().get("data_fingerprint") \
+                    and isinstance(recorded_data, str) and not Path(recorded_data).is_absolute():
+                raise RunFolderError(f"{exc.problem}; this run predates data fingerprints, so another data folder cannot be shown to hold its "
+                                     f"images, and its data {recorded_data!r} is relative to the folder the search was started from",
+                                     f"resume from that folder (cd there; {recorded_data} must be reachable from it) without --data",
+                                     file=exc.file, field="data") from None
             if owner is None:
                 raise
             parent, line = owner

@@ -45,3 +45,18 @@ def test_resuming_with_the_default_device_spelled_out_is_no_change(tmp_path):
     with record_run(tmp_path, {"budget": 2, "device": None}):
         pass
     refuse_changed_settings(tmp_path, {"budget": 2, "device": "cpu"})
+
+
+def test_a_run_without_a_data_fingerprint_says_where_its_relative_data_path_is_read_from(tmp_path):
+    """Round 6 #15: an older run started with --data tiny, resumed from another folder with the data's full path."""
+    from neurosage.core.errors import RunFolderError
+    from neurosage.runs.folder import RunFolder
+
+    with record_run(tmp_path, {"data": "tiny", "budget": 2}):
+        pass
+    with pytest.raises(RunFolderError, match=r"predates data fingerprints.*relative to the folder the search was started from; fix: resume "
+                                             r"from that folder"):
+        RunFolder(tmp_path).refuse_changed_settings({"data": "/elsewhere/tiny", "budget": 3}, data_fingerprint="abc")
+    with record_run(tmp_path, {"data": "tiny", "budget": 2}, data_fingerprint="abc"):  # a run that recorded its images
+        pass
+    assert RunFolder(tmp_path).refuse_changed_settings({"data": "/elsewhere/tiny", "budget": 3}, data_fingerprint="abc") == ("data",)
