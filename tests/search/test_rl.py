@@ -97,6 +97,7 @@ def _layer_reward(genotype):
     return sum(layer.height == 3 and layer.width == 3 for layer in genotype.layers) + 0.5 * sum(layer.filters == 64 for layer in genotype.layers)
 
 
+@pytest.mark.slow  # 15-40 s; the layer space's learning stays in the default suite by the Zoph & Le controller's layers-20 test
 def test_controller_learns_over_the_layer_space_more_than_random_search_over_5_seeds():
     space = get_space("layers-10")
     n = 40
