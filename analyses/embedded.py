@@ -25,6 +25,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -187,6 +188,19 @@ def teacher_stimuli(config: EmbeddedConfig) -> ImageSet:
     return evaluation.subset(range(_stimulus_count(config, evaluation)))
 
 
+#: The warnings said about each config (by id; the config is held, so its id is not reused).
+_SAID: dict[int, tuple[Any, set[str]]] = {}
+
+
+def _warn_once(config: Any, message: str, *args: object) -> None:
+    """A warning about ``config``'s settings, said once for it (the command checks them, then the setup does again)."""
+    text = message % args if args else message
+    said = _SAID.setdefault(id(config), (config, set()))[1]
+    if text not in said:
+        said.add(text)
+        log.warning("%s", text)
+
+
 def check_config(config: EmbeddedConfig) -> None:
     """Refuse settings that cannot work before any data is loaded or any network trained."""
     # counts and ranges (n_train, n_val, n_stimuli, teacher_depth, budget, ...) were checked by RANGES when the config was made
@@ -227,18 +241,18 @@ def check_config(config: EmbeddedConfig) -> None:
             wanted = config.premature_epochs * config.n_train
             one_step = min(config.batch_size, config.n_train)
             if wanted < one_step / 2:
-                log.warning("premature-epochs %g of n-train %d images is %.3g image(s), less than one batch: every candidate trains 1 step of "
+                _warn_once(config, "premature-epochs %g of n-train %d images is %.3g image(s), less than one batch: every candidate trains 1 step of "
                             "%d images (%.3g epoch), %.0fx what was asked (raise premature-epochs, or give premature-steps)",
                             config.premature_epochs, config.n_train, wanted, one_step, one_step / config.n_train, one_step / wanted)
         batches = -(-config.n_train // max(1, config.batch_size))
         recalibration = getattr(config, "bn_recalibration", None)
         asked = recalibration != type(config).__dataclass_fields__["bn_recalibration"].default if recalibration is not None else False
         if asked and isinstance(recalibration, int) and recalibration > batches:  # BatchNorm statistics from fewer batches than asked
-            log.warning("bn-recalibration = %d batches, but n-train %d in batches of %d holds %d: the BatchNorm statistics are "
+            _warn_once(config, "bn-recalibration = %d batches, but n-train %d in batches of %d holds %d: the BatchNorm statistics are "
                         "recalibrated on those %d (set bn-recalibration to at most %d)", recalibration, config.n_train, config.batch_size,
                         batches, batches, batches)
         if config.batch_size > config.n_train:  # legal (tiny runs), but not what the numbers say: said once, and run.json keeps both
-            log.warning("batch-size %d is more than n-train %d: every batch is the whole training set of %d images (set batch-size to at "
+            _warn_once(config, "batch-size %d is more than n-train %d: every batch is the whole training set of %d images (set batch-size to at "
                         "most n-train for batches of the size asked)", config.batch_size, config.n_train, config.n_train)
 
 

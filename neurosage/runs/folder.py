@@ -27,6 +27,9 @@ __all__ = ["RunFolder"]
 
 log = logging.getLogger(__name__)
 
+#: Run folders whose grown keep-weights was already said (path, K).
+_GROWN: set[tuple[Path, int]] = set()
+
 _WEIGHT_FILE = re.compile(r"^trial-(\d+)\.pt$")
 
 
@@ -228,7 +231,8 @@ class RunFolder:
                                  f"resume with --keep-weights {len(files)} (or more), or delete the files you no longer want from "
                                  f"{self.weights_dir} first", file=self.weights_dir, field="keep_weights")
         before = (self.record().get("weights") or {}).get("keep")
-        if isinstance(keep, int) and isinstance(before, int) and keep > before:
+        if isinstance(keep, int) and isinstance(before, int) and keep > before and (self.path, keep) not in _GROWN:
+            _GROWN.add((self.path, keep))  # said once: the command and the driver both check a resume
             log.warning("keep-weights grows from %d to %d: the weights of trials run from now on are kept; finished trials whose weights were "
                         "not kept stay without (a trial's weights exist only while it runs)", before, keep)
         return moved
