@@ -156,8 +156,10 @@ class EmbeddedConfig:
             raise ConfigError(f"--scheduler names a running cluster and --workers {workers} would start another; only one can run the "
                               "candidates", f"give one of them: --scheduler ADDRESS (its workers' threads set how many run at once) or "
                               f"--workers {workers}", field="workers")
-        if _space_kind(self.space) == "layers":
-            refuse_ignored(self, CELL_OPTIONS, f"space {self.space!r} is layer-wise (its networks have no cells)",
+        spaces = tuple(getattr(self, "spaces", None) or (self.space,))  # a comparison searches its spaces, not space
+        if spaces and all(_space_kind(name) == "layers" for name in spaces):
+            shown = f"space {spaces[0]!r} is" if len(spaces) == 1 else f"spaces {', '.join(map(repr, spaces))} are"
+            refuse_ignored(self, CELL_OPTIONS, f"{shown} layer-wise (their networks have no cells)",
                            "drop {flag} (a layer-wise network's width is width-multiplier), or search a cell space such as pnas")
         rdm, compare = check_rsa_methods(self.rdm_method, self.compare_method)
         object.__setattr__(self, "rdm_method", rdm)
@@ -212,6 +214,15 @@ class SearchOptions:
     #: default the top-k the analysis retrains (1 for a search)
     keep_weights: int | None = None
 
+    def __post_init__(self) -> None:
+        parent = getattr(super(), "__post_init__", None)
+        if parent is not None:
+            parent()
+        algorithms = tuple(getattr(self, "algorithms", None) or (self.algo,))  # a comparison runs its algorithms, not algo
+        if "tpe" not in algorithms:  # TPE's own options, for every command with a search (search, demo, analyses)
+            refuse_ignored(self, ("startup_trials", "tpe_gamma"), f"algo is {', '.join(map(repr, algorithms))}, not the TPE searcher they "
+                           "belong to", "drop {flag}, or search with --algo tpe")
+
     def n_startup(self) -> int:
         """TPE's random start-up trials: ``startup_trials``, or a quarter of the budget (2 to 20)."""
         return self.startup_trials if self.startup_trials is not None else max(2, min(20, self.budget // 4))
@@ -264,9 +275,6 @@ class SearchConfig(SearchOptions, EmbeddedConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.algo != "tpe":  # TPE's own options
-            refuse_ignored(self, ("startup_trials", "tpe_gamma"), f"algo is {self.algo!r}, not the TPE searcher they belong to",
-                           "drop {flag}, or search with --algo tpe")
         if self.objective == "p":  # P alone: no teacher is built, TG is not scored
             refuse_ignored(self, ("alpha", "rdm_method", "compare_method", *TEACHER_OPTIONS),
                            "objective is 'p' (P alone: no teacher is built, no RDM is computed and TG is not scored)",

@@ -13,8 +13,10 @@ def test_load_config_layers_defaults_toml_and_overrides(tmp_path):
     config = load_config(SearchComparisonConfig, toml, budget=9, top_k=None)  # top_k=None: the default (2)
     assert (config.budget, config.seeds, config.n_train, config.tpe_gamma, config.top_k) == (9, (3, 4, 5), 500, 0.5, 2)
     toml.write_text('n-blocks = 2\n')  # a cell option, and the comparison searches layer-wise spaces (round 4 #40)
-    with pytest.raises(ConfigError, match="n-blocks is set, but space 'layers-10' is layer-wise"):
+    with pytest.raises(ConfigError, match="n-blocks is set, but spaces 'layers-10', 'layers-20' are layer-wise"):
         load_config(SearchComparisonConfig, toml)
+    toml.write_text('spaces = ["pnas"]\nn-blocks = 2\nwidth-multiplier = 1.0\n')  # round 7 C18: the spaces searched decide
+    assert load_config(SearchComparisonConfig, toml).n_blocks == 2
 
 
 def test_load_config_names_unknown_keys(tmp_path):

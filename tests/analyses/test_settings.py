@@ -43,6 +43,8 @@ def test_an_option_that_another_setting_makes_unused_is_refused_by_one_rule(give
 def test_gpus_asked_of_slurm_for_candidates_on_the_cpu_and_a_meaningless_demo_are_refused():
     with pytest.raises(ConfigError, match="slurm-gpus = 1 asks each Slurm job for GPUs, and device is 'cpu'"):  # round 6 #54
         SearchConfig(slurm_jobs=1, slurm_gpus=1)
+    with pytest.raises(ConfigError, match="startup-trials is set, but algo is 'random'"):  # round 7 #17: search refused it, demo did not
+        DemoConfig(algo="random", startup_trials=1)
     with pytest.raises(ConfigError, match="alpha = 0 makes the demo's P"):  # round 5 #111
         DemoConfig(alpha=0)
     with pytest.raises(ConfigError, match="keep-weights = 0, and the demo compares"):  # round 5 #113
