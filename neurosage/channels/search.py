@@ -57,6 +57,7 @@ from neurosage.channels.resize import resize_channels
 from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError, RunFolderError
 from neurosage.core.seeding import derive_seed
+from neurosage.core.validate import is_whole_number, whole
 from neurosage.nets.measure import count_flops, count_parameters
 from neurosage.nets.models import FeatureModel
 from neurosage.runs.folder import RunFolder
@@ -116,7 +117,7 @@ class ChannelSearchConfig:
             raise ConfigError(f"unknown scaling rule {self.rule!r}", "use 'greedy' or 'annealing'", field="rule")
         if self.metric not in ("qc", "teacher"):
             raise ConfigError(f"unknown layer metric {self.metric!r}", "use 'qc' or 'teacher'", field="metric")
-        if not isinstance(self.trials, int) or self.trials < 2:
+        if not is_whole_number(self.trials) or self.trials < 2:
             raise ConfigError(f"trials must be at least 2, got {self.trials!r}", "use e.g. 36 (CONetV2) or 12 at small scale", field="trials")
         if not isinstance(self.metric_selection, str) or self.metric_selection not in SELECTIONS:
             raise ConfigError(
@@ -132,6 +133,8 @@ class ChannelSearchConfig:
                 f"metric_points must be a positive integer, got {self.metric_points!r}", "use e.g. 2 (CONetV2: once per epoch, 2 epochs per trial)",
                 field="metric_points",
             )
+        for name, low in (("init_step", 0), ("select_after", 0), ("seed", 0), ("min_size", 2), ("max_size", 2)):
+            whole(getattr(self, name), name, low)
         if not 2 <= self.min_size <= self.max_size:
             raise ConfigError(
                 f"size bounds [{self.min_size}, {self.max_size}] are not an interval of at least 2", "set 2 <= min-size <= max-size",

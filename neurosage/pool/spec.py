@@ -94,6 +94,8 @@ class PoolSpec:
         for name in ("second_seed", "long_subset", "bn_recalibration", "seed"):
             _count(name, getattr(self, name), 0)
         _count("proxy_batch", self.proxy_batch, 2)
+        for name in ("n_blocks", "batch_size", "n_subsamples"):
+            _count(name, getattr(self, name), 1)
         bad = [k for k in self.checkpoints if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k < self.mature_steps]
         if not self.checkpoints or bad or len(set(self.checkpoints)) != len(self.checkpoints) or list(self.checkpoints) != sorted(self.checkpoints):
             raise ConfigError(f"checkpoints must be increasing distinct steps from 1 to mature-steps - 1 = {self.mature_steps - 1}, got "

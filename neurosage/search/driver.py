@@ -125,6 +125,11 @@ class ExecutorOptions:
     max_in_flight: int | None = None
     dashboard: str | None = None
 
+    def __post_init__(self) -> None:
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
+            raise ConfigError(f"workers must be a number of worker processes >= 1, got {self.workers!r}", "give e.g. workers=2 (1: this "
+                              "process)", field="workers")
+
     def check(self) -> None:
         """Refuse settings that cannot work or would be ignored (:func:`check_executor`)."""
         check_executor(self.workers, self.client is not None, self.max_in_flight, self.dashboard)
@@ -291,7 +296,10 @@ def check_executor(workers: Any, on_cluster: bool, max_in_flight: Any = None, da
     if max_in_flight is not None and (isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight < 1):
         raise ConfigError(f"max-in-flight must be a positive number of candidates, got {max_in_flight!r}",
                           "leave it unset (as many as the cluster has worker threads) or give e.g. 4", field="max_in_flight")
-    local_cluster = not on_cluster and isinstance(workers, int) and workers > 1
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers must be a number of worker processes >= 1, got {workers!r}", "give e.g. --workers 2 (1: this process)",
+                          field="workers")
+    local_cluster = not on_cluster and workers > 1
     if local_cluster:
         require_extra("distributed", f"--workers {workers}", field="workers")
     if max_in_flight is not None and max_in_flight > 1 and not (on_cluster or local_cluster):

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import is_whole_number
 
 __all__ = ["NetworkConfig", "TrainConfig", "RDMOptions", "Schedule", "check_bn_recalibration"]
 
@@ -46,7 +47,7 @@ class NetworkConfig:
     def __post_init__(self) -> None:
         for name in ("n_cells", "filters"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
+            if not is_whole_number(value) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}", f"set {name.replace('_', '-')} to 1 or more", field=name)
         width = self.width_multiplier
         if isinstance(width, bool) or not (isinstance(width, (int, float)) and 0 < width < float("inf")):
@@ -101,9 +102,12 @@ class TrainConfig:
                               field="steps")
         if self.epochs is not None and not (isinstance(self.epochs, (int, float)) and 0 < self.epochs < float("inf")):
             raise ConfigError(f"training epochs must be a positive number, got {self.epochs!r}", "set premature-epochs to e.g. 0.2", field="epochs")
-        if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
+        if not (is_whole_number(self.batch_size) and self.batch_size >= 1):
             raise ConfigError(f"batch size must be a positive integer, got {self.batch_size!r}", "set batch-size to e.g. 64", field="batch_size")
         check_bn_recalibration(self.bn_recalibration)
+        if not is_whole_number(self.num_workers) or self.num_workers < 0:
+            raise ConfigError(f"num_workers must be a number of loader processes >= 0, got {self.num_workers!r}", "use 0 (load in this process)",
+                              field="num_workers")
         if self.schedule not in ("cosine", "step", "constant"):
             raise ConfigError(f"unknown schedule {self.schedule!r}", "use cosine, step or constant", field="schedule")
         if not (isinstance(self.lr, (int, float)) and 0 < self.lr < float("inf")):
@@ -131,10 +135,10 @@ class RDMOptions:
         from neurosage.rsa.methods import rdm_method
 
         object.__setattr__(self, "rdm_method", rdm_method(self.rdm_method))
-        if self.subsample_features is not None and (not isinstance(self.subsample_features, int) or self.subsample_features < 2):
+        if self.subsample_features is not None and (not is_whole_number(self.subsample_features) or self.subsample_features < 2):
             raise ConfigError(f"subsample_features must be at least 2, got {self.subsample_features!r}", "use e.g. 1000, or None for all features",
                               field="subsample_features")
-        if not isinstance(self.n_subsamples, int) or self.n_subsamples < 1:
+        if not is_whole_number(self.n_subsamples) or self.n_subsamples < 1:
             raise ConfigError(f"n_subsamples must be a positive integer, got {self.n_subsamples!r}", "use e.g. 10", field="n_subsamples")
 
     def to_dict(self) -> dict[str, Any]:

@@ -104,3 +104,27 @@ def test_a_warning_of_a_checked_function_points_at_its_caller():
         warnings.simplefilter("always")
         compute_rdm(np.ones((4, 3)))  # constant patterns warn
     assert caught and all(w.filename == __file__ for w in caught)
+
+
+def test_every_dataclass_refuses_a_bool_where_a_count_goes():
+    """Round 7 A43: TrainConfig(batch_size=True) was a batch of 1 (bool is an int in Python)."""
+    refused, accepted = 0, []
+    for module in _modules():
+        for obj in vars(module).values():
+            if not (inspect.isclass(obj) and dataclasses.is_dataclass(obj) and obj.__module__ == module.__name__):
+                continue
+            try:
+                hints = typing.get_type_hints(obj)
+                obj()
+            except Exception:  # needs arguments, or annotations naming optional types
+                continue
+            for field in dataclasses.fields(obj):
+                if hints.get(field.name) is not int or not isinstance(field.default, int) or isinstance(field.default, bool):
+                    continue
+                try:
+                    obj(**{field.name: True})
+                except ConfigError:
+                    refused += 1
+                else:
+                    accepted.append(f"{obj.__name__}.{field.name}")
+    assert refused >= 5 and not accepted, accepted
