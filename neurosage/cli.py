@@ -96,6 +96,26 @@ def flags_of_this_command(message: str, parser: argparse.ArgumentParser, args: a
     return f"{message} ({name} has no {', '.join(foreign)}{where})"
 
 
+def _refuse_repeated(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str]) -> None:
+    """Refuse a one-value flag given twice (argparse keeps the last without a word: two --config files, two budgets)."""
+    sub = _command_parser(parser, args)
+    seen: dict[argparse.Action, list[str]] = {}
+    end = argv.index("--") if "--" in argv else len(argv)
+    for i, token in enumerate(argv[:end]):
+        action = sub._option_string_actions.get(token.split("=", 1)[0]) if token.startswith("-") else None
+        if action is None or isinstance(action, (argparse._AppendAction, argparse._CountAction, argparse._HelpAction)):
+            continue
+        value = token.split("=", 1)[1] if "=" in token else (argv[i + 1] if action.nargs != 0 and i + 1 < end else "")
+        seen.setdefault(action, []).append(value)
+    for action, values in seen.items():
+        if len(values) > 1:
+            flag = action.option_strings[-1]
+            fix = "merge the settings into one TOML file" if flag == "--config" else f"give {flag} once"
+            print(f"{sub.prog}: error: {flag} is given {len(values)} times ({', '.join(map(repr, values))}); it takes one value, and only "
+                  f"the last would apply; fix: {fix}", file=sys.stderr)
+            sys.exit(2)
+
+
 def _refuse_unknown(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str]) -> None:
     """Report arguments no parser took, under the command they were given to, with the closest flag it has."""
     sub = _command_parser(parser, args)
@@ -151,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args, extra = parser.parse_known_args(argv)
         if extra:
             _refuse_unknown(parser, args, extra)
+        _refuse_repeated(parser, args, argv)
     except SystemExit as exc:  # --help, --version, or a flag argparse refused (already reported on one line)
         return int(exc.code or 0)
     COMMAND_LINE.set(["neurosage", *argv])

@@ -554,11 +554,12 @@ def _run_figures(args: argparse.Namespace) -> int:
     def known(name: str) -> bool:
         return name.endswith((".png", ".pdf", ".csv", ".md", ".tex"))
 
-    out = claim_output_folder(args.out or run_dir / "figures", "neurosage figures", known, create=False)
+    identity = f"the run {run_dir.resolve()}"  # one run's figures per folder: another run's would replace them
+    out = claim_output_folder(args.out or run_dir / "figures", "neurosage figures", known, create=False, identity=identity)
     existed = out.exists()
     drawn = make_all(run_dir, out)
     if drawn.written:
-        claim_output_folder(out, "neurosage figures", known)  # marked once something is drawn
+        claim_output_folder(out, "neurosage figures", known, identity=identity)  # marked once something is drawn
     elif not existed and out.is_dir() and not any(out.iterdir()):
         out.rmdir()  # nothing drawn: no empty folder left behind
     for name, paths in drawn.written.items():

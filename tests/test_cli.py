@@ -536,3 +536,11 @@ def test_output_that_cannot_be_written_is_blamed_on_the_output_not_a_run_folder(
     assert done.returncode == 2
     assert done.stderr.startswith("neurosage datasets: error: could not write the output (No space left on device); fix: send the output")
     assert "Exception ignored" not in done.stderr
+
+
+def test_a_one_value_flag_given_twice_is_refused(capsys):
+    """Round 7 #90: the first of two --config files was dropped without a word (argparse keeps the last)."""
+    assert main(["search", "run", "--config", "a.toml", "--config=b.toml"]) == 2
+    assert "--config is given 2 times ('a.toml', 'b.toml')" in capsys.readouterr().err
+    assert main(["search", "run", "--budget", "2", "--budget", "3"]) == 2
+    assert "fix: give --budget once" in capsys.readouterr().err

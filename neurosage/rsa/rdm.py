@@ -321,7 +321,13 @@ def _patterns(
     row_labels = np.arange(n) if labels is None else np.asarray(labels)
     if len(row_labels) != n:
         raise ConfigError(f"{len(row_labels)} labels for {n} conditions", "give one label per row of the data", field="labels")
-    if by is not None:
+    if by is not None:  # an array has no coords: by= averages the rows that share a label
+        if labels is None:
+            raise ConfigError(f"by={by!r} names a coord, and an array has none", "pass labels= (one per row; rows that share a label are "
+                              "averaged), or an assembly whose presentations carry that coord", field="by")
+        if len(set(np.asarray(row_labels).tolist())) == n:
+            warnings.warn(f"by={by!r}: every label is distinct, so no rows were averaged (an array has no coords; by= averages rows that "
+                          "share a label)", RuntimeWarning, stacklevel=3)
         return (*_average_by(np.asarray(data), row_labels), "condition")
     return data, row_labels, "condition"
 

@@ -232,7 +232,8 @@ class Search:
         """
         self.check(resume)
         resolved = self.settings()
-        fingerprint = data_fingerprint(self.task.train_set, self.task.val_set)
+        stimuli = [self.task.teacher.images] if self.task.teacher is not None and self.task.teacher.images is not None else []
+        fingerprint = data_fingerprint(self.task.train_set, self.task.val_set, *stimuli)  # every image the scores depend on
         moved = self.folder.refuse_changed_settings(resolved, data_fingerprint=fingerprint) if resume else ()
         seeds = {"seed": self.seed, "searcher": "derive_seed(seed, tid)", "candidate": "derive_seed(seed, tid, 1)"}
         with contextlib.nullcontext() if locked else self.folder.lock(), self.folder.log(), \
@@ -316,8 +317,9 @@ def check_executor(workers: Any, on_cluster: bool, max_in_flight: Any = None, da
 
 
 def data_fingerprint(*image_sets: Any, sample: int = 1000) -> str | None:
-    """A short hash of the images a search trains and validates on (the first ``sample`` of each set and the set sizes):
-    equal for the same images read from another folder. None when a set cannot hash its pixels (not an ImageSet)."""
+    """A short hash of the images a search depends on (training, validation, the teacher's stimuli: the first ``sample``
+    of each set and the set sizes): equal for the same images read from another folder. None when a set cannot hash its
+    pixels (not an ImageSet)."""
     import hashlib
 
     digest = hashlib.sha256()

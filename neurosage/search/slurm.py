@@ -167,6 +167,11 @@ def _check_site(site: dict[str, Any]) -> None:
         if option in _OWN_OPTIONS:
             refuse("job-extra-directives", directive, f"set it as the setting itself there (cores, memory, walltime, queue), or with "
                    f"{_OWN_OPTIONS[option]}: the job script would say both and sbatch would take the later line")
+    for skipped in site.get("job-directives-skip") or []:  # dask-jobqueue drops every #SBATCH line containing it: the job's own ones too
+        hit = [option for option in _OWN_OPTIONS if str(skipped) and str(skipped) in option]
+        if hit:
+            refuse("job-directives-skip", skipped, f"drop it: it removes the job's own {hit[0]} line, so the {_OWN_OPTIONS[hit[0]]} setting "
+                   "would never reach Slurm")
     queue = site.get("queue")
     if queue is not None and not isinstance(queue, str):
         refuse("queue", queue, "write the partition's name there, or override it with --slurm-partition NAME")

@@ -107,9 +107,14 @@ def net_teacher(spec: str, args: list[str], stimuli: Any, *, device: str | None,
                 rdm_method: str = "correlation", compare_method: str = "pearson") -> Teacher:
     """Kind ``net``: layers of a network (``dataset_kwargs`` are not used)."""
     name, layers, weights = _fields(spec, args, 2, 3, "net:<model>:<layer,...>[:<weights.pt>]")
+    listed = [layer.strip() for layer in layers.split(",")]
+    if not all(listed) or len(set(listed)) != len(listed):  # each layer is one endpoint
+        problem = "an empty layer name" if not all(listed) else f"layer {next(x for x in listed if listed.count(x) > 1)!r} twice"
+        once = ",".join(dict.fromkeys(x for x in listed if x))
+        raise ConfigError(f"teacher spec {spec!r} names {problem}", f"list each layer once, e.g. net:{name}:{once}", field="teacher")
     model = build_model(name, weights=weights, in_channels=stimuli.image_shape[0], seed=seed)
     _warn_other_images(weights, stimuli)
-    teacher = network_teacher(model, model_inputs(model, stimuli), layers.split(","), device=device, seed=seed, rdm_method=rdm_method,
+    teacher = network_teacher(model, model_inputs(model, stimuli), listed, device=device, seed=seed, rdm_method=rdm_method,
                               compare_method=compare_method)
     teacher.rdms.attrs["weights"] = model.neurosage_weights
     return Teacher(teacher.rdms, stimuli)

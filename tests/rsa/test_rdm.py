@@ -6,6 +6,7 @@ import torch
 import xarray as xr
 
 from neurosage.assembly import average_repetitions, make_assembly
+from neurosage.core.errors import ConfigError
 from neurosage.rsa.interop import from_rsatoolbox, to_rsatoolbox
 from neurosage.rsa.rdm import compute_rdm, compute_rdms, stack_rdms, subsample_rdm
 
@@ -137,3 +138,12 @@ def test_a_tensor_that_wants_a_gradient_gives_its_rdm():
     """Round 6 #122: torch's "Can't call numpy() on Tensor that requires grad"."""
     x = torch.randn(6, 4, requires_grad=True)
     np.testing.assert_allclose(compute_rdm(x).values, compute_rdm(x.detach().numpy()).values, atol=1e-12)
+
+
+def test_by_on_an_array_needs_labels_and_says_when_it_averaged_nothing(rng):
+    """Round 7 F1: by='region' on a plain array was ignored without a word."""
+    x = rng.normal(size=(6, 4))
+    with pytest.raises(ConfigError, match="by='region' names a coord, and an array has none"):
+        compute_rdm(x, by="region")
+    with pytest.warns(RuntimeWarning, match="every label is distinct, so no rows were averaged"):
+        compute_rdm(x, by="region", labels=[f"s{i}" for i in range(6)])

@@ -163,3 +163,9 @@ def test_a_wrong_argument_of_teacher_from_spec_is_named(kwargs, said):
     spec = kwargs.pop("spec", "sim:cifar_resnet-1:V4=stack1,IT=stack2")
     with pytest.raises(ConfigError, match=said):
         teacher_from_spec(spec, random_stimuli(np.random.default_rng(0), 6), **kwargs)
+
+
+def test_a_net_teacher_naming_a_layer_twice_is_refused_by_name():
+    """Round 7 #8: "invalid assembly: coord 'stimulus_id' has shape (20,), but dim 'presentation' has length 40"."""
+    with pytest.raises(ConfigError, match="names layer 'stack1' twice; fix: list each layer once, e.g. net:cifar_resnet-1:stack1"):
+        teacher_from_spec("net:cifar_resnet-1:stack1,stack1", random_stimuli(np.random.default_rng(0), 6))
