@@ -310,7 +310,10 @@ def load_image_folder(root: str | os.PathLike, *, storage_size: int = 64, grey: 
         raise DataFormatError(f"image-folder reads a folder, and {root.name} is a file" + (" (a zip archive)" if zipfile.is_zipfile(root) else ""),
                               f"extract it first (e.g. unzip {root} -d {root.with_suffix('')}), then give that folder (the one holding "
                               "one sub-folder per class)", file=root, field="data")
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    folders = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    classes = [name for name in folders if not name.startswith(".")]  # .ipynb_checkpoints, .git: no class
+    if len(classes) < len(folders):
+        log.info("%s: hidden folders %s are not classes", root, [name for name in folders if name.startswith(".")])
     if not classes:
         raise DataFormatError("no class folders found", "arrange images as root/<class_name>/<image file>", file=root, field=None)
     images, labels = [], []

@@ -27,6 +27,7 @@ import scipy.stats
 import torch
 import xarray as xr
 
+from neurosage.core.devices import check_device
 from neurosage.core.errors import ConfigError
 from neurosage.core.validate import check_choices
 from neurosage.rsa.methods import COMPARE_METHODS, RDM_METHODS, compare_method, method_function
@@ -82,6 +83,8 @@ def compare_rdms(
         search scores a layer that carries no information as no similarity).
     """
     check_choices(compare_rdms, locals())
+    if device is not None:
+        check_device(device)
     method = compare_method(method, field="method")
     for name, rdm in (("a", a), ("b", b)):
         if not isinstance(rdm, xr.DataArray):

@@ -41,6 +41,7 @@ from neurosage.assembly import (
     regions,
     select_regions,
 )
+from neurosage.core.devices import check_device
 from neurosage.core.errors import ConfigError, NeurosageError
 from neurosage.core.validate import check_choices
 from neurosage.rsa.methods import RDM_METHODS, method_function, rdm_method
@@ -122,6 +123,8 @@ def compute_rdm(
         (neuroid, unit) with a non-finite value, with a warning.
     """
     check_choices(compute_rdm, locals())
+    if device is not None:
+        check_device(device)
     method = rdm_method(method, field="method")
     if RDM_METHODS.get(method).needs_repetitions:
         if by is not None or labels is not None:

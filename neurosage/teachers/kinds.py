@@ -248,6 +248,9 @@ def teacher_from_spec(
         raise ConfigError(f"loader arguments {sorted(dataset_kwargs)} were given, but teacher {spec!r} has no recording to load "
                           f"({', '.join(sorted(k + ':' for k in kinds))} teachers do not read them)",
                           "drop --teacher-arg (teacher_args), or use a brain: teacher whose loader takes them", field="teacher_args")
+    if callable(stimuli) and not hasattr(stimuli, "stimulus_ids"):  # pool.stimuli without its parentheses
+        raise ConfigError(f"stimuli is a function ({getattr(stimuli, '__qualname__', stimuli)}), not images", "call it: e.g. pool.stimuli()",
+                          field="stimuli")
     if getattr(stimuli, "stimulus_ids", None) is None:
         raise ConfigError("the teacher's stimulus images have no stimulus ids", "set ImageSet.stimulus_ids (they pair images with recordings)",
                           field="stimulus_ids")

@@ -11,26 +11,12 @@ from collections.abc import Iterator
 
 import torch
 
+from neurosage.core.devices import check_device
 from neurosage.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 __all__ = ["check_device", "check_threads", "worker_device", "torch_threads"]
-
-
-def check_device(device: str | None) -> None:
-    """Refuse a torch device this machine does not have, naming the fix."""
-    try:
-        dev = torch.device(device or "cpu")
-    except (RuntimeError, ValueError) as exc:
-        raise ConfigError(f"{device!r} is not a torch device ({exc})", "use cpu, cuda or cuda:N", field="device") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {device!r} was asked for, but this machine has no CUDA GPU", "use --device cpu, or run on a GPU machine",
-                          field="device")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise ConfigError(f"device {device!r}: this machine has {torch.cuda.device_count()} GPU(s)", "choose an existing index", field="device")
-    if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError(f"device {device!r} is not available here", "use --device cpu", field="device")
 
 
 def worker_device(device: str | None) -> str | None:

@@ -277,3 +277,11 @@ def test_stimulus_images_in_a_tar_archive_are_refused_with_the_line_that_extract
     pd.DataFrame({"stimulus_id": ["a"], "filename": ["a.png"]}).to_csv(tmp_path / "s.csv", index=False)
     with pytest.raises(DataFormatError, match=r"imgs.tar.gz is a tar archive; fix: extract it first"):
         load_stimulus_images(tmp_path / "s.csv", tmp_path / "imgs.tar.gz")
+
+
+def test_hidden_folders_of_an_image_folder_are_no_classes(tmp_path):
+    """Round 7 D1: Jupyter's .ipynb_checkpoints became a fourth class."""
+    for folder in ("cat", "dog", ".ipynb_checkpoints"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "a.png").write_bytes(_png(np.zeros((4, 4, 3), dtype=np.uint8)))
+    assert load_image_folder(tmp_path).classes == ["cat", "dog"]

@@ -4,6 +4,7 @@ import rsatoolbox
 import torch
 
 from neurosage.assembly import make_assembly
+from neurosage.core.errors import ConfigError
 from neurosage.rsa.compare import compare_rdms, pearson_full, pearson_triangles
 from neurosage.rsa.interop import to_rsatoolbox
 from neurosage.rsa.rdm import RDMAlignmentError, compute_rdm, compute_rdms, upper_triangle
@@ -119,3 +120,11 @@ def test_cuda_comparison_equals_cpu(rng):
     a, b = _stack(rng, 3), _stack(rng, 5)
     np.testing.assert_allclose(compare_rdms(a, b, device="cuda").values, compare_rdms(a, b).values, atol=1e-12)
     np.testing.assert_allclose(compare_rdms(a, b, "spearman", device="cuda").values, compare_rdms(a, b, "spearman").values, atol=1e-12)
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without a GPU")
+def test_a_gpu_this_machine_lacks_is_named(rng):
+    """Round 7 F12: torch's "Found no NVIDIA driver" with no neurosage sentence."""
+    a = compute_rdm(rng.normal(size=(5, 3)))
+    with pytest.raises(ConfigError, match="field 'device': device 'cuda' was asked for, but this machine has no CUDA GPU"):
+        compare_rdms(a, a, device="cuda")

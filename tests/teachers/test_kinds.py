@@ -169,3 +169,10 @@ def test_a_net_teacher_naming_a_layer_twice_is_refused_by_name():
     """Round 7 #8: "invalid assembly: coord 'stimulus_id' has shape (20,), but dim 'presentation' has length 40"."""
     with pytest.raises(ConfigError, match="names layer 'stack1' twice; fix: list each layer once, e.g. net:cifar_resnet-1:stack1"):
         teacher_from_spec("net:cifar_resnet-1:stack1,stack1", random_stimuli(np.random.default_rng(0), 6))
+
+
+def test_a_method_passed_where_images_go_says_to_call_it():
+    """Round 7 F10: pool.stimuli (no parentheses) failed later as "the images have no stimulus ids"."""
+    images = random_stimuli(np.random.default_rng(0), 6)
+    with pytest.raises(ConfigError, match=r"stimuli is a function .*fix: call it"):
+        teacher_from_spec("control:pixels", lambda: images)
