@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from neurosage.core.atomic import write_json
-from neurosage.core.errors import ConfigError, RunFolderError, RunFolderExists
+from neurosage.core.errors import ConfigError, NeurosageError, RunFolderError, RunFolderExists
 from neurosage.runs import layout
 from neurosage.runs.journal import Journal, foreign_journal
 from neurosage.runs.lock import lock_holder, run_lock, running_driver
@@ -154,10 +154,20 @@ class RunFolder:
 
     def existing_journal(self, what: str = "search") -> Journal:
         """The journal of a search that exists, or one error naming the folder and the fix."""
-        if not self.has_journal():
-            raise RunFolderError(f"{self.path} holds no search journal ({layout.JOURNAL_FILE})",
-                                 f"give the run folder of a {what} (neurosage search RUN_DIR)", file=self.path)
+        self.refuse_no_search()
         return self.journal()
+
+    def refuse_no_search(self, command: str | None = None, error: type[NeurosageError] = RunFolderError) -> None:
+        """Refuse a folder without a search journal: a demo's or analysis' folder names its searches (the one to give)."""
+        if self.has_journal():
+            return
+        subs = self.searches_below() if self.path.is_dir() else []
+        if subs:
+            again = f"neurosage {command} {self.path / subs[0]}" if command else str(self.path / subs[0])
+            raise error(f"not a search's run folder: it holds {len(subs)} search(es) below it ({', '.join(str(s) for s in subs[:3])}), not "
+                        "one of its own", f"give one of them: {again}", file=self.path, field="run_dir")
+        raise error(f"not a search's run folder (it holds no search journal, {layout.JOURNAL_FILE})",
+                    "give the run folder of a search (neurosage search RUN_DIR); a pool's folder has no trial", file=self.path, field="run_dir")
 
     def refuse_existing(self, what: str = "a search", *, resume_hint: str = "pass --resume to continue it (resume=True)") -> None:
         """Refuse to start a new search in a folder that already holds one, or holds an architecture pool."""

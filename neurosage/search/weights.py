@@ -143,9 +143,8 @@ def kept_trial(run_dir: str | Path | RunFolder, trial: int | None = None) -> tup
     naming the file and the trials that can be given.
     """
     folder = RunFolder(run_dir)
-    if folder.path.is_dir() and not folder.has_journal():
-        raise ConfigError("not a search's run folder (it holds no search journal)", "give the folder of a neurosage search (neurosage search "
-                          "RUN_DIR); a pool's or an analysis' folder has no trial", file=folder.path, field="run_dir")
+    if folder.path.is_dir():
+        folder.refuse_no_search(error=ConfigError)
     if not folder.provenance_file.is_file():
         raise ConfigError("not a search's run folder (it has no run record)", "give the folder of a neurosage search", file=folder.path,
                           field="run_dir")

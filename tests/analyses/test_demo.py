@@ -60,5 +60,9 @@ def test_demo_command_reuses_the_cached_teacher_and_results(tmp_path, tiny_fmnis
     err = capsys.readouterr().err
     assert "is one of the searches of neurosage demo in" in err
     assert f"fix: rerun that command to continue it: neurosage demo --run-dir {tmp_path}" in err
+    for argv in (["export", "optuna", str(tmp_path), str(tmp_path / "q.db")], ["rdm", str(tmp_path), "--trial", "0", "--teacher", "control:pixels"],
+                 ["export", "brainscore", str(tmp_path), "--out", str(tmp_path / "plugin")]):  # round 7 C32, C33, C35
+        assert main(argv) == 2
+        assert "holds 2 search(es) below it (search-p, search-ptg), not one of its own; fix: give one of them" in capsys.readouterr().err
     assert main(["figures", str(tmp_path)]) == 0
     assert (tmp_path / "figures" / "demo.png").exists()
