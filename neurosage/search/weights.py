@@ -150,7 +150,18 @@ def kept_trial(run_dir: str | Path | RunFolder, trial: int | None = None) -> tup
                           field="run_dir")
     record = folder.require_record()
     kept = record.get("weights") or {}
-    entries = {int(e["trial"]): e for e in kept.get("trials", []) if folder.file(e["file"]).is_file()}  # the files still there
+    recorded = {int(e["trial"]): e for e in kept.get("trials", [])}
+    entries = {tid: e for tid, e in recorded.items() if folder.file(e["file"]).is_file()}  # the files still there
+
+    def refuse_missing(tid: int) -> None:  # a kept trial whose file is gone: a renamed file is named, with the line that restores it
+        expected = folder.file(recorded[tid]["file"])
+        known = {folder.file(e["file"]).name for e in recorded.values()}
+        strays = sorted(p.name for p in folder.weights_dir.iterdir() if p.is_file() and p.name not in known) if folder.weights_dir.is_dir() else []
+        raise ConfigError(f"trial {tid}'s kept weights file {expected.name} is missing" + (f"; {folder.weights_dir} holds {strays[:3]}" if strays
+                          else ""), (f"give the file its recorded name back (mv {folder.weights_dir / strays[0]} {expected}) if it is trial "
+                          f"{tid}'s" if strays else f"restore {expected.parent.name}/ from a copy") + f", or give another kept trial "
+                          f"({sorted(set(entries) - {tid})})", file=expected, field="trial")
+
     if not entries and kept.get("trials"):
         names = [str(e.get("file", "")).rsplit("/", 1)[-1] for e in kept["trials"]]
         others = sorted(p.name for p in folder.weights_dir.iterdir() if p.is_file()) if folder.weights_dir.is_dir() else []
@@ -173,6 +184,8 @@ def kept_trial(run_dir: str | Path | RunFolder, trial: int | None = None) -> tup
         if not ok:
             raise ConfigError("the search has no finished, scored trial", "wait until a trial has finished", file=journal, field="trial")
         trial = min(ok, key=lambda r: (-r["score"], r["tid"]))["tid"]
+        if trial in recorded and trial not in entries:
+            refuse_missing(trial)
         if trial not in entries:
             raise ConfigError(f"the best trial ({trial}) has no kept weights", f"give a kept one: --trial N, trial=N in Python (kept: "
                               f"{sorted(entries)})",
@@ -182,15 +195,14 @@ def kept_trial(run_dir: str | Path | RunFolder, trial: int | None = None) -> tup
     elif (trial := int(trial)) not in rows:
         raise ConfigError(f"trial {trial} is not a finished trial of this search (it has {len(rows)}: "
                           f"{_span(sorted(rows))})", f"give one of the kept trials: {sorted(entries)}", file=journal, field="trial")
+    elif trial in recorded and trial not in entries:
+        refuse_missing(trial)
     elif trial not in entries:
         raise ConfigError(f"trial {trial}'s weights were not kept (the search keeps the best {kept.get('keep')}: trials {sorted(entries)})",
                           "give one of those (--trial N; trial=N in Python), or run the search with a larger --keep-weights",
                           file=folder.provenance_file,
                           field="trial")
     weights = folder.file(entries[trial]["file"])
-    if not weights.is_file():
-        raise ConfigError(f"trial {trial}'s weights file is missing", f"restore {weights.parent.name}/ from a copy, or give another kept trial "
-                          f"({sorted(set(entries) - {trial})})", file=weights, field="trial")
     return rows.get(trial, {**entries[trial], "tid": trial}), {**entries[trial], "path": weights}
 
 

@@ -243,6 +243,12 @@ def test_an_export_whose_weight_files_are_all_gone_says_so_once(searched, tmp_pa
 
     run = tmp_path / "copy"
     shutil.copytree(searched["run"], run)
+    best = json.loads((run / "run.json").read_text())["weights"]["trials"][0]
+    (run / best["file"]).rename(run / "weights" / "best.pt")  # round 7 #69: "the best trial has no kept weights; give another"
+    with pytest.raises(ConfigError, match=rf"trial {best['trial']}'s kept weights file trial-{best['trial']}.pt is missing; .* holds \['best.pt'\]; "
+                                          r"fix: give the file its recorded name back"):
+        export_brainscore(run)
+    (run / "weights" / "best.pt").rename(run / best["file"])
     kept = sorted((run / "weights").iterdir())
     for i, path in enumerate(kept):  # round 6 #75: renamed files were not named
         path.rename(run / "weights" / f"best-{i}.pt")
