@@ -206,7 +206,7 @@ def load_config(cls: type[C], path: str | Path | None = None, *, base: dict[str,
     return cls(**values)
 
 
-#: Keys whose relative paths in a TOML file are resolved against the file's folder.
+#: Keys whose relative paths in a TOML file are resolved against the file's folder (and a teacher spec's weights file).
 PATH_KEYS = ("data", "teacher_images")
 
 
@@ -264,7 +264,17 @@ def _from_toml(path: Path, known: list[str]) -> dict[str, Any]:
     for key in PATH_KEYS:
         if isinstance(raw.get(key), str):
             raw[key] = _resolve(path, raw[key])
+    if isinstance(raw.get("teacher"), str):  # a weights file in a spec (net:MODEL:LAYERS:FILE): read from the TOML's folder too
+        raw["teacher"] = "+".join(_resolve_spec_file(path, part) for part in raw["teacher"].split("+"))
     return raw
+
+
+def _resolve_spec_file(toml: Path, part: str) -> str:
+    """A ``net:``/``sim:`` spec part with its weights file (the fourth field) resolved as :func:`_resolve` does."""
+    fields = part.split(":")
+    if fields[0].strip() in ("net", "sim") and len(fields) == 4:
+        fields[3] = str(_resolve(toml, fields[3]))
+    return ":".join(fields)
 
 
 def _resolve(toml: Path, value: Any) -> Any:

@@ -225,9 +225,17 @@ def teacher_from_spec(
     A recording loader's own arguments (``responses=``, ``path=``...) go in ``dataset_kwargs``.
     """
     if unknown:
-        raise ConfigError(f"teacher_from_spec() got unknown keyword argument(s) {sorted(unknown)}",
-                          f"a recording loader's arguments go in dataset_kwargs, e.g. dataset_kwargs={{{next(iter(unknown))!r}: ...}}",
-                          field=next(iter(unknown)))
+        key = next(iter(unknown))
+        recording = isinstance(spec, str) and any(part.strip().startswith("brain:") for part in spec.split("+"))
+        if key == "teacher_args":  # compare_model's name for the same thing
+            fix = "teacher_from_spec calls the loader's arguments dataset_kwargs: pass dataset_kwargs={...}"
+        elif key == "n_stimuli":
+            fix = "choose the stimuli before: pass stimuli.subset(range(N)) as the images"
+        elif recording:
+            fix = f"a recording loader's arguments go in dataset_kwargs, e.g. dataset_kwargs={{{key!r}: ...}}"
+        else:
+            fix = "teacher_from_spec takes cache_dir, device, seed, dataset_kwargs (a brain: teacher's loader), rdm_method and compare_method"
+        raise ConfigError(f"teacher_from_spec() got unknown keyword argument(s) {sorted(unknown)}", fix, field=key)
     seed = whole(seed, "seed", 0, fix="pass seed as a whole number >= 0, e.g. seed=0")
     check_device(device)
     rdm_method, compare_method = check_rsa_methods(rdm_method, compare_method)

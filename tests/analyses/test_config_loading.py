@@ -65,3 +65,14 @@ def test_keys_under_a_table_are_shown_as_the_top_level_keys_they_should_be(tmp_p
     with pytest.raises(ConfigError, match=r"delete the \[tpe\] line and write its keys at the top level as budget = \.\.\., foo = \.\.\., "
                                           r"tpe-gamma = \.\.\. \(foo is no option of this command\)"):
         load_config(SearchConfig, toml)
+
+
+def test_a_teacher_weights_file_beside_the_toml_is_found_there(tmp_path, monkeypatch):
+    """Round 7 #91: data = was read from the TOML's folder, the weights file of a net: teacher spec was not."""
+    folder = tmp_path / "cfg"
+    folder.mkdir()
+    (folder / "teacher.pt").write_bytes(b"x")
+    (folder / "c.toml").write_text('teacher = "net:cifar_resnet-1:stack1:teacher.pt+control:pixels"\n')
+    monkeypatch.chdir(tmp_path)
+    config = load_config(SearchConfig, folder / "c.toml")
+    assert config.teacher == f"net:cifar_resnet-1:stack1:{folder / 'teacher.pt'}+control:pixels"

@@ -156,7 +156,10 @@ def test_a_region_named_twice_is_refused_before_any_work(spec):
 
 @pytest.mark.parametrize(("kwargs", "said"), [
     (dict(seed="0"), "field 'seed': seed must be a whole number"),  # round 5 #75: a logging error, then numpy's TypeError
-    (dict(responses="rec/responses.npy"), "unknown keyword argument.*dataset_kwargs"),  # round 5 #73: Python's TypeError
+    (dict(spec="brain:npy-csv:V4", responses="rec/responses.npy"), "unknown keyword argument.*dataset_kwargs="),  # round 5 #73
+    (dict(responses="rec/responses.npy"), "fix: teacher_from_spec takes cache_dir"),  # no recording: no loader (round 7 A16)
+    (dict(n_stimuli=10), r"fix: choose the stimuli before: pass stimuli.subset\(range\(N\)\)"),  # round 7 A16
+    (dict(teacher_args={"path": "x"}), "calls the loader's arguments dataset_kwargs"),  # round 7 A17
     (dict(spec=["control:pixels", "net:cifar_resnet-1:stack1"]), r"one string, got a list.*fix: pass 'control:pixels\+net"),  # round 6 #141
 ])
 def test_a_wrong_argument_of_teacher_from_spec_is_named(kwargs, said):
