@@ -346,7 +346,8 @@ def load_stimulus_images(
     grey: bool = False,
     **conversion,
 ) -> ImageSet:
-    """The images a neural dataset showed, in the order of ``stimulus_ids`` (default: CSV order).
+    """The images a neural dataset showed, in the order of ``stimulus_ids`` (default: CSV order), labelled by the CSV's
+    ``category_name`` (or ``category``) column when it has one.
 
     ``images`` is a folder or a zip (Brain-Score stimulus sets ship a zip whose
     member names are the CSV's ``filename``). The CSV needs ``stimulus_id`` (or
@@ -383,9 +384,15 @@ def load_stimulus_images(
                                   "keep the stimulus folder's sub-folders", file=source, field=file_column)
         arrays.append(_decode(data, f"{source}:{name}", storage_size, grey, sizes))
     stored = np.stack(arrays)
+    labels, classes = None, None
+    column = next((c for c in ("category_name", "category") if c in table.columns), None)
+    if column is not None and table.loc[order, column].notna().all():  # the categories a category control or a sorted RDM reads
+        names = table.loc[order, column].astype(str).to_numpy()
+        classes = sorted(set(names.tolist()))
+        labels = np.searchsorted(np.asarray(classes), names).astype(np.int64)
     files = ", ".join(f"{h}x{w}" for h, w in sorted(sizes)[:3]) + (" ..." if len(sizes) > 3 else "")
     said = f", files {files} stored at {stored.shape[2]}x{stored.shape[3]}" if sizes != {stored.shape[2:]} else ""  # the files' own size
-    return ImageSet(stored, None, stimulus_ids=order, name=f"stimuli:{csv.stem}{said}", **conversion)
+    return ImageSet(stored, labels, classes=classes, stimulus_ids=order, name=f"stimuli:{csv.stem}{said}", **conversion)
 
 
 def _zip_reader(path: Path) -> Callable[[str], tuple[str, bytes]]:

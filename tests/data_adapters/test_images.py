@@ -285,3 +285,13 @@ def test_hidden_folders_of_an_image_folder_are_no_classes(tmp_path):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "a.png").write_bytes(_png(np.zeros((4, 4, 3), dtype=np.uint8)))
     assert load_image_folder(tmp_path).classes == ["cat", "dog"]
+
+
+def test_a_stimulus_csv_with_categories_labels_the_images(tmp_path):
+    """Round 7 #29/D0: control:category found no labels although the stimulus CSV had a category_name column."""
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.png").write_bytes(_png(np.zeros((4, 4, 3), dtype=np.uint8)))
+    pd.DataFrame({"stimulus_id": ["a", "b", "c"], "filename": ["a.png", "b.png", "c.png"],
+                  "category_name": ["face", "car", "face"]}).to_csv(tmp_path / "s.csv", index=False)
+    images = load_stimulus_images(tmp_path / "s.csv", tmp_path)
+    assert images.classes == ["car", "face"] and images.labels.tolist() == [1, 0, 1]
