@@ -96,8 +96,13 @@ def flags_of_this_command(message: str, parser: argparse.ArgumentParser, args: a
     return f"{message} ({name} has no {', '.join(foreign)}{where})"
 
 
+#: One-value flags whose repetition means "both" to a reader (two TOML files, two teachers), where argparse keeps the last
+#: without a word; any other flag given twice follows the usual rule, the last one applies (``... --budget 3 --resume``).
+COMBINED_FLAGS = {"--config": "merge the settings into one TOML file", "--teacher": "combine the teachers in one spec: --teacher A+B"}
+
+
 def _refuse_repeated(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str]) -> None:
-    """Refuse a one-value flag given twice (argparse keeps the last without a word: two --config files, two budgets)."""
+    """Refuse a flag of :data:`COMBINED_FLAGS` given twice (argparse would keep the last without a word)."""
     sub = _command_parser(parser, args)
     seen: dict[argparse.Action, list[str]] = {}
     end = argv.index("--") if "--" in argv else len(argv)
@@ -108,9 +113,9 @@ def _refuse_repeated(parser: argparse.ArgumentParser, args: argparse.Namespace, 
         value = token.split("=", 1)[1] if "=" in token else (argv[i + 1] if action.nargs != 0 and i + 1 < end else "")
         seen.setdefault(action, []).append(value)
     for action, values in seen.items():
-        if len(values) > 1:
-            flag = action.option_strings[-1]
-            fix = "merge the settings into one TOML file" if flag == "--config" else f"give {flag} once"
+        flag = action.option_strings[-1]
+        if len(values) > 1 and flag in COMBINED_FLAGS:
+            fix = COMBINED_FLAGS[flag]
             print(f"{sub.prog}: error: {flag} is given {len(values)} times ({', '.join(map(repr, values))}); it takes one value, and only "
                   f"the last would apply; fix: {fix}", file=sys.stderr)
             sys.exit(2)

@@ -542,5 +542,5 @@ def test_a_one_value_flag_given_twice_is_refused(capsys):
     """Round 7 #90: the first of two --config files was dropped without a word (argparse keeps the last)."""
     assert main(["search", "run", "--config", "a.toml", "--config=b.toml"]) == 2
     assert "--config is given 2 times ('a.toml', 'b.toml')" in capsys.readouterr().err
-    assert main(["search", "run", "--budget", "2", "--budget", "3"]) == 2
-    assert "fix: give --budget once" in capsys.readouterr().err
+    assert main(["search", "run", "--teacher", "control:pixels", "--teacher", "net:cifar_resnet-1:stack1"]) == 2
+    assert "fix: combine the teachers in one spec: --teacher A+B" in capsys.readouterr().err
