@@ -218,6 +218,12 @@ class SearchOptions:
         parent = getattr(super(), "__post_init__", None)
         if parent is not None:
             parent()
+        objectives = tuple(getattr(self, "objectives", None) or ())  # a comparison scores its objectives, not objective
+        if objectives and all(o == "p" for o in objectives):
+            refuse_ignored(self, ("alpha", "rdm_method", "compare_method", *TEACHER_OPTIONS), "every objective is 'p' (P alone: no teacher "
+                           "is used)", "drop {flag}, or add the objective p+tg")
+        elif objectives and "p+tg" not in objectives:
+            refuse_ignored(self, ("alpha",), f"no objective weighs TG against P (objectives {list(objectives)})", "drop {flag}, or add p+tg")
         algorithms = tuple(getattr(self, "algorithms", None) or (self.algo,))  # a comparison runs its algorithms, not algo
         if "tpe" not in algorithms:  # TPE's own options, for every command with a search (search, demo, analyses)
             refuse_ignored(self, ("startup_trials", "tpe_gamma"), f"algo is {', '.join(map(repr, algorithms))}, not the TPE searcher they "
@@ -281,6 +287,18 @@ class SearchConfig(SearchOptions, EmbeddedConfig):
                            "drop {flag}, or search with --objective p+tg (P + alpha TG) to use the teacher")
         elif self.objective == "tg":
             refuse_ignored(self, ("alpha",), "objective is 'tg' (TG alone, not weighted against P)", "drop {flag}, or search with --objective p+tg")
+        if isinstance(self.slurm_extra, str) or not all(isinstance(d, str) for d in self.slurm_extra):
+            raise ConfigError(f"slurm-extra must be a list of #SBATCH directives, got {self.slurm_extra!r}", "write it as a list, e.g. "
+                              "slurm_extra=('--qos=debug',) in Python, slurm-extra = [\"--qos=debug\"] in TOML", field="slurm_extra")
+        if self.slurm_jobs is None:
+            from dataclasses import fields as config_fields
+
+            set_without_jobs = [f.name for f in config_fields(self) if f.name.startswith("slurm_") and f.name != "slurm_jobs"
+                                and getattr(self, f.name) not in (f.default, None)]
+            if set_without_jobs:
+                name = set_without_jobs[0].replace("_", "-")
+                raise ConfigError(f"{name} is set but slurm-jobs is not, so the search would run here, not on Slurm",
+                                  "add --slurm-jobs N (or jobs = N in the [slurm] table), or drop the slurm options", field="slurm_jobs")
         if self.slurm_gpus and not str(self.device or "cpu").startswith("cuda"):  # GPUs asked of Slurm that no candidate would use
             raise ConfigError(f"slurm-gpus = {self.slurm_gpus} asks each Slurm job for GPUs, and device is {self.device or 'cpu'!r}: the candidates "
                               "would train on the CPU", "add --device cuda, or drop --slurm-gpus", field="slurm_gpus")

@@ -332,6 +332,8 @@ def load_image_folder(root: str | os.PathLike, *, storage_size: int = 64, grey: 
                 fix = f"move the images of {root / cls / nested[0]} up into {root / cls} (each class folder holds its images directly)"
             else:
                 fix = f"add its images, or move the folder out of {root}"
+            if any("idx" in p.name for p in root.iterdir()):  # a Fashion-MNIST folder given as an image folder
+                fix = f"{root} holds Fashion-MNIST's idx files: use --dataset fashion-mnist with it (image-folder reads class sub-folders)"
             raise DataFormatError(f"class folder {cls!r} holds no images ({', '.join(sorted(_IMAGE_SUFFIXES))})", fix, file=root / cls, field=None)
     return ImageSet(np.stack(images), labels, classes=classes, name=f"folder:{root.name}", **conversion)
 
@@ -386,10 +388,11 @@ def load_stimulus_images(
     stored = np.stack(arrays)
     labels, classes = None, None
     column = next((c for c in ("category_name", "category") if c in table.columns), None)
-    if column is not None and table.loc[order, column].notna().all():  # the categories a category control or a sorted RDM reads
-        names = table.loc[order, column].astype(str).to_numpy()
-        classes = sorted(set(names.tolist()))
-        labels = np.searchsorted(np.asarray(classes), names).astype(np.int64)
+    if column is not None and table.loc[order, column].notna().any():  # the categories a category control or a sorted RDM reads
+        given = table.loc[order, column]
+        names = given.astype(str).to_numpy()
+        classes = sorted(set(names[given.notna().to_numpy()].tolist()))
+        labels = np.where(given.notna().to_numpy(), np.searchsorted(np.asarray(classes), names), -1).astype(np.int64)  # -1: none given
     files = ", ".join(f"{h}x{w}" for h, w in sorted(sizes)[:3]) + (" ..." if len(sizes) > 3 else "")
     said = f", files {files} stored at {stored.shape[2]}x{stored.shape[3]}" if sizes != {stored.shape[2:]} else ""  # the files' own size
     return ImageSet(stored, labels, classes=classes, stimulus_ids=order, name=f"stimuli:{csv.stem}{said}", **conversion)

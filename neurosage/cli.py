@@ -77,7 +77,7 @@ def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -
 
 
 #: A flag named in an error's fix.
-_FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
+_FLAG = re.compile(r"(?<![\w\-\"'\[])--[a-z][a-z0-9-]*(?![a-z0-9=-])")  # not "--qos=debug": a directive written as a value
 
 
 def flags_of_this_command(message: str, parser: argparse.ArgumentParser, args: argparse.Namespace) -> str:

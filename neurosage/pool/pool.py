@@ -98,6 +98,9 @@ class Pool:
         """The kept layer RDMs' upper triangles (layers, ``(n_layers, n_pairs)`` float64; stimuli in :meth:`stimulus_ids`
         order), or None."""
         self._stored(step)
+        if isinstance(arch, bool) or not isinstance(arch, (int, np.integer)) or not 0 <= arch < self.spec.n_architectures:
+            raise ConfigError(f"architecture {arch!r} is not in the pool (it has {self.spec.n_architectures}: 0..{self.spec.n_architectures - 1})",
+                              "give an architecture id of the pool (Pool.architectures() lists them)", file=self.folder.path, field="arch")
         path = self.folder.pool_rdms(arch, step)
         if not path.is_file():
             return None

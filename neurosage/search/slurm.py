@@ -113,6 +113,10 @@ def _site_settings() -> dict[str, Any]:
     packaged_all = next(iter(dask.config.collect_yaml([str(packaged_file)])))["jobqueue"]
     packaged = packaged_all["slurm"]
     where = "in the site's dask config (jobqueue.yaml under ~/.config/dask or $DASK_CONFIG)"
+    stray = [key for key in dask.config.config if str(key) in packaged_all]  # slurm: written without its jobqueue: parent
+    if stray:
+        raise ConfigError(f"section {stray[0]} {where} is at the top level, where dask-jobqueue does not read it",
+                          f"indent it under a jobqueue: line (jobqueue: then {stray[0]}: then its keys)", field=f"jobqueue {stray[0]}")
     sections = ((dask.config.config, ["jobqueue"]), (dask.config.get("jobqueue", default={}) or {}, list(packaged_all)))
     for (found, known), above in zip(sections, ("", "jobqueue.")):  # a misspelt section is read by no one: its values would be dropped
         for key in found:

@@ -91,7 +91,8 @@ def category_teacher(stimuli: Any, *, rdm_method: str = "correlation", compare_m
     ids = _ids(stimuli)
     labels = np.asarray(stimuli.labels.cpu()).astype(np.int64)
     if (labels < 0).any():
-        raise ConfigError(f"{int((labels < 0).sum())} of the {len(labels)} stimuli have no category label (-1); a category control needs "
+        raise ConfigError(f"{int((labels < 0).sum())} of the {len(labels)} stimuli of {getattr(stimuli, 'name', 'the images')} have no "
+                          "category label (-1, e.g. an empty category cell of the stimulus CSV); a category control needs "
                           "every stimulus labelled", "give the stimulus set its labels (ImageSet(..., labels=...), e.g. from the stimulus "
                           "table's category column), or leave out control:category", field="labels")
     if len(np.unique(labels)) < 2:

@@ -264,6 +264,9 @@ def teacher_from_spec(
                           field="stimulus_ids")
     provenance: dict[str, Any] | None = None
     cache: Path | None = None
+    if cache_dir and Path(cache_dir).exists() and not Path(cache_dir).is_dir():
+        raise ConfigError("cache_dir is a file, and the teacher's cache is a folder", "give a folder (it is created), e.g. RUN/teacher",
+                          file=cache_dir, field="cache_dir")
     if cache_dir:
         provenance = teacher_provenance(spec, stimuli, dataset_kwargs or {}, seed, rdm_method, compare_method)
         cache = Path(cache_dir) / f"teacher-{_cache_key(provenance)}.nc"

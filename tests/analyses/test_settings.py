@@ -127,3 +127,16 @@ def test_more_recalibration_batches_than_the_training_set_holds_are_said(caplog)
     caplog.clear()
     check_config(SearchConfig(n_train=64, batch_size=64))  # the default is not the user's claim
     assert "bn-recalibration" not in caplog.text
+
+
+def test_round_8_settings_that_never_apply_are_refused_in_python_too():
+    from neurosage.analyses.search_comparison import SearchComparisonConfig
+
+    with pytest.raises(ConfigError, match="alpha is set, but every objective is 'p'"):  # round 8 #114
+        SearchComparisonConfig(objectives=("p",), alpha=3.0)
+    with pytest.raises(ConfigError, match="teacher is set, but every objective is 'p'"):  # round 8 #115
+        SearchComparisonConfig(objectives=("p",), teacher="control:pixels")
+    with pytest.raises(ConfigError, match="slurm-extra must be a list"):  # round 8 Q17
+        SearchConfig(slurm_extra="--qos=x")
+    with pytest.raises(ConfigError, match="slurm-partition is set but slurm-jobs is not"):
+        SearchConfig(slurm_partition="gpu")

@@ -152,6 +152,8 @@ def test_kept_layer_rdms_score_as_the_networks_do(tmp_path):
     spec = PoolSpec(**{**TINY.__dict__, "n_architectures": 3, "second_seed": 0, "long_subset": 0, "subsample_features": 16, "n_subsamples": 3})
     pool = build_pool(tmp_path / "pool", spec, train, val, test, stimuli=_stimuli(), progress=False)
     assert pool.layer_rdms(1, 4) is not None and pool.layer_rdms(1, 4).sizes["rdm"] == 10
+    with pytest.raises(ConfigError, match=r"architecture 99 is not in the pool \(it has 3: 0..2\)"):  # round 8 Q10: None, "kept none"
+        pool.layer_rdms(99, 4)
     from neurosage.teachers.controls import pixel_teacher
 
     stimuli = pool.stimuli()

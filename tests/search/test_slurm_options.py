@@ -191,6 +191,7 @@ def test_a_slurm_job_that_ended_is_replaced(tmp_path, monkeypatch):
     ("jobqueue:\n  slurm:\n    job-script-prologue: 'module load cuda'\n", "jobqueue.slurm.job-script-prologue = 'module load cuda'|not a list"),
     ("jobqueue:\n  pbs:\n    memory: 3GB\n", "sets jobqueue.pbs and nothing under jobqueue.slurm|move the values under jobqueue: slurm:"),
     ("jobqueue:\n  slurm:\n    job-directives-skip: ['--mem']\n", "job-directives-skip = '--mem'|the --slurm-memory setting"),  # round 7 J9
+    ("slurm:\n  memory: 3GB\n", "section slurm in|is at the top level|indent it under a jobqueue: line"),  # round 8 #73
 ])
 def test_a_site_value_that_cannot_work_is_refused_naming_its_key(tmp_path, monkeypatch, capsys, yaml_text, said):
     pytest.importorskip("dask_jobqueue")
