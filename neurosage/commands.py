@@ -222,13 +222,7 @@ def _run_search(args: argparse.Namespace) -> int:
     check_config(config)  # settings that cannot work leave no run folder behind
     from neurosage.search.driver import check_executor
 
-    slurm = config.slurm
-    set_without_jobs = [f.name for f in fields(SearchConfig) if f.name.startswith("slurm_") and f.name != "slurm_jobs"
-                        and getattr(config, f.name) != f.default] if slurm is None else []
-    if set_without_jobs:
-        name = set_without_jobs[0].replace("_", "-")
-        raise ConfigError(f"{name} is set but slurm-jobs is not, so the search would run here, not on Slurm",
-                          "add --slurm-jobs N (or jobs = N in the [slurm] table), or drop the slurm options", field="slurm_jobs")
+    slurm = config.slurm  # slurm options without slurm-jobs were refused when the config was made (SearchConfig)
     if slurm is not None:
         require_extra("slurm", f"--slurm-jobs {slurm.jobs}", field="slurm_jobs")
     if not args.resume:  # before any data, teacher or Slurm work: a finished search is never trained over
