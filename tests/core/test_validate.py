@@ -55,27 +55,31 @@ def test_every_function_with_an_enumerated_option_checks_it():
     assert not unchecked, f"call neurosage.core.validate.check_choices(fn, locals()) first in: {unchecked}"
 
 
-def test_every_dataclass_refuses_a_misspelt_option():
-    checked = 0
+def _default_dataclasses():
+    """Every dataclass of the package that can be built with its defaults, with its resolved type hints (one that needs
+    arguments is checked where it is built from them; one whose annotations name types imported for the type checker only
+    cannot be read here)."""
     for module in _modules():
         for obj in vars(module).values():
             if not (inspect.isclass(obj) and dataclasses.is_dataclass(obj) and obj.__module__ == module.__name__):
                 continue
             try:
                 hints = typing.get_type_hints(obj)
-            except NameError:  # annotations naming types imported only for the type checker
-                hints = {}
-            for field in dataclasses.fields(obj):
-                options = literal_options(hints.get(field.name))
-                if not options or field.default is dataclasses.MISSING:
-                    continue
-                try:
-                    obj()
-                except Exception:  # needs arguments: its options are checked where it is built from them
-                    continue
-                with pytest.raises(ConfigError, match=field.name.replace("_", ".")):
-                    obj(**{field.name: "unoin"})
-                checked += 1
+                obj()
+            except Exception:
+                continue
+            yield obj, hints
+
+
+def test_every_dataclass_refuses_a_misspelt_option():
+    checked = 0
+    for obj, hints in _default_dataclasses():
+        for field in dataclasses.fields(obj):
+            if not literal_options(hints.get(field.name)) or field.default is dataclasses.MISSING:
+                continue
+            with pytest.raises(ConfigError, match=field.name.replace("_", ".")):
+                obj(**{field.name: "unoin"})
+            checked += 1
     assert checked >= 5  # TrainConfig.schedule, ChannelSearchConfig's rule, metric, selection, teacher scale
 
 
@@ -109,22 +113,14 @@ def test_a_warning_of_a_checked_function_points_at_its_caller():
 def test_every_dataclass_refuses_a_bool_where_a_count_goes():
     """Round 7 A43: TrainConfig(batch_size=True) was a batch of 1 (bool is an int in Python)."""
     refused, accepted = 0, []
-    for module in _modules():
-        for obj in vars(module).values():
-            if not (inspect.isclass(obj) and dataclasses.is_dataclass(obj) and obj.__module__ == module.__name__):
+    for obj, hints in _default_dataclasses():
+        for field in dataclasses.fields(obj):
+            if hints.get(field.name) is not int or not isinstance(field.default, int) or isinstance(field.default, bool):
                 continue
             try:
-                hints = typing.get_type_hints(obj)
-                obj()
-            except Exception:  # needs arguments, or annotations naming optional types
-                continue
-            for field in dataclasses.fields(obj):
-                if hints.get(field.name) is not int or not isinstance(field.default, int) or isinstance(field.default, bool):
-                    continue
-                try:
-                    obj(**{field.name: True})
-                except ConfigError:
-                    refused += 1
-                else:
-                    accepted.append(f"{obj.__name__}.{field.name}")
+                obj(**{field.name: True})
+            except ConfigError:
+                refused += 1
+            else:
+                accepted.append(f"{obj.__name__}.{field.name}")
     assert refused >= 5 and not accepted, accepted
