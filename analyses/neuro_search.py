@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import ClassVar
 
 import pandas as pd
 
@@ -57,6 +58,10 @@ SEARCHES = {"P-search": "p", "TG-SAGE-neuro": "p+tg"}
 class NeuroSearchConfig(RerankedSearchConfig):
     """``teacher``: ``"sim"`` (V4/pIT/aIT simulated from the embedded ResNet teacher), ``"net"`` (that
     teacher's layers) or any teacher spec (``brain:...``, ``net:...``, ``sim:...``)."""
+
+    UNUSED: ClassVar[dict[str, tuple[str, str]]] = {
+        "objective": ("the two searches of Table 4 run their own objectives (P-search by P, TG-SAGE-neuro by P + alpha TG)",
+                      "leave out {flag}; analyze cell_search runs one search by the objective you give")}
 
     teacher: str | None = "sim"
     #: seeds of the whole comparison (empty: ``seed`` alone); two or more give a paired interval on the difference

@@ -20,6 +20,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -87,6 +88,11 @@ class SearchComparisonConfig(SearchOptions, EmbeddedConfig):
     ``premature_epochs``. ``tpe_gamma`` and ``startup_trials`` are TPE's (see :class:`SearchOptions`);
     ``rl_learning_rate`` is the RL controller's Adam step (Zoph & Le: 0.0006).
     """
+
+    UNUSED: ClassVar[dict[str, tuple[str, str]]] = {
+        "algo": ("the comparison runs its algorithms, not algo", "list the searchers in algorithms = [...] instead of {flag}"),
+        "objective": ("the comparison scores its objectives, not objective", "list them in objectives = [...] instead of {flag}"),
+        "space": ("the comparison searches its spaces, not space", "list them in spaces = [...] instead of {flag}")}
 
     algorithms: tuple[str, ...] = ("rl", "tpe")
     objectives: tuple[str, ...] = ("p", "p+tg")

@@ -11,7 +11,7 @@ What the settings mean for the data is in :mod:`neurosage.analyses.embedded`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from neurosage.analyses.config_loading import Range, check_settings
 from neurosage.core.errors import ConfigError
@@ -214,10 +214,16 @@ class SearchOptions:
     #: default the top-k the analysis retrains (1 for a search)
     keep_weights: int | None = None
 
+    #: Options of :class:`SearchOptions`/:class:`EmbeddedConfig` that this command does not use -> (why, fix); set away from
+    #: their default they are refused by :func:`refuse_ignored` (a command running fixed objectives records no other).
+    UNUSED: ClassVar[dict[str, tuple[str, str]]] = {}
+
     def __post_init__(self) -> None:
         parent = getattr(super(), "__post_init__", None)
         if parent is not None:
             parent()
+        for name, (why, fix) in self.UNUSED.items():
+            refuse_ignored(self, (name,), why, fix)
         objectives = tuple(getattr(self, "objectives", None) or ())  # a comparison scores its objectives, not objective
         if objectives and all(o == "p" for o in objectives):
             refuse_ignored(self, ("alpha", "rdm_method", "compare_method", *TEACHER_OPTIONS), "every objective is 'p' (P alone: no teacher "
@@ -318,6 +324,10 @@ class SearchConfig(SearchOptions, EmbeddedConfig):
 @dataclass(frozen=True)
 class DemoConfig(SearchOptions, EmbeddedConfig):
     """``neurosage demo``: two searches (P + alpha TG, and P) of ``budget`` trials; winners trained ``mature_steps``."""
+
+    UNUSED: ClassVar[dict[str, tuple[str, str]]] = {
+        "objective": ("the demo always runs one search by P + alpha TG and one by P, and compares them",
+                      "leave out {flag} (or run neurosage search RUN --objective ... for one search)")}
 
     budget: int = 8
     premature_steps: int = 30

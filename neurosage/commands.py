@@ -174,9 +174,6 @@ def _run_demo(args: argparse.Namespace) -> int:
         raise RunFolderError(f"{demo_dir.path} holds a search (journal.sqlite); the demo writes two searches of its own beside their summary",
                              "give the demo another --run-dir", file=demo_dir.path)
     demo_dir.refuse_foreign("the demo's run folder")
-    if config.objective != "p+tg":
-        raise ConfigError(f"objective = {config.objective!r}: the demo always runs one search by P + alpha TG and one by P, and compares "
-                          "them", "leave out --objective (or run neurosage search RUN --objective ... for one search)", field="objective")
     if config.workers > 1:
         require_extra("distributed", f"--workers {config.workers}", field="workers")
     client = _scheduler(config.scheduler) if config.scheduler else None  # reachable before any data or teacher work

@@ -140,3 +140,21 @@ def test_round_8_settings_that_never_apply_are_refused_in_python_too():
         SearchConfig(slurm_extra="--qos=x")
     with pytest.raises(ConfigError, match="slurm-partition is set but slurm-jobs is not"):
         SearchConfig(slurm_partition="gpu")
+
+
+@pytest.mark.parametrize("cls, options, message", [
+    ("neuro_search.NeuroSearchConfig", dict(objective="p"), "objective is set, but the two searches of Table 4 run their own"),  # round 8 #81
+    ("search_comparison.SearchComparisonConfig", dict(objective="tg"), "objective is set, but the comparison scores its objectives"),
+    ("search_comparison.SearchComparisonConfig", dict(algo="rl"), "algo is set, but the comparison runs its algorithms"),
+    ("search_comparison.SearchComparisonConfig", dict(space="pnas"), "space is set, but the comparison searches its spaces"),
+    ("settings.DemoConfig", dict(objective="tg"), "objective is set, but the demo always runs one search by P"),
+])
+def test_options_a_command_does_not_use_are_refused(cls, options, message):
+    """Each config class declares (UNUSED) the inherited options its command does not use; set, they are refused, not recorded."""
+    import importlib
+
+    module, name = cls.split(".")
+    config_class = getattr(importlib.import_module(f"neurosage.analyses.{module}"), name)
+    with pytest.raises(ConfigError, match=message):
+        config_class(**options)
+    config_class()  # the defaults pass
