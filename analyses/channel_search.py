@@ -22,6 +22,7 @@ import logging
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -36,7 +37,7 @@ from neurosage.analyses.results import (
     write_table,
 )
 from neurosage.analyses.search_protocol import recorded
-from neurosage.analyses.settings import EmbeddedConfig
+from neurosage.analyses.settings import CELL_OPTIONS, EmbeddedConfig
 from neurosage.channels.groups import channel_groups
 from neurosage.channels.resize import resize_channels
 from neurosage.channels.search import (
@@ -64,6 +65,10 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ChannelSearchAnalysisConfig(EmbeddedConfig):
     """Options of the channel-size analysis (small scale on 2 CPU cores by default; CONetV2: 36 trials, sizes 16-256)."""
+
+    UNUSED: ClassVar[dict[str, tuple[str, str]]] = dict.fromkeys(("space", "width_multiplier", *CELL_OPTIONS), (
+        "the channel search resizes the channels of a CIFAR ResNet (resnet-blocks, start-width), not a network of a search space",
+        "drop {flag}; the ResNet's depth is resnet-blocks, its widths start at start-width"))
 
     metrics: tuple[Metric, ...] = ("qc", "teacher")
     rule: Rule = "annealing"

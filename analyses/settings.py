@@ -19,7 +19,8 @@ from neurosage.rsa.methods import check_rsa_methods
 from neurosage.spaces import SearchSpace, get_space
 from neurosage.training.configs import NetworkConfig, TrainConfig
 
-__all__ = ["RANGES", "EmbeddedConfig", "SearchOptions", "SearchConfig", "DemoConfig", "refuse_ignored", "CELL_OPTIONS", "EMBEDDED_TEACHER_OPTIONS"]
+__all__ = ["RANGES", "EmbeddedConfig", "SearchOptions", "SearchConfig", "DemoConfig", "refuse_ignored", "CELL_OPTIONS",
+           "EMBEDDED_TEACHER_OPTIONS", "TEACHER_OPTIONS"]
 
 _COUNT, _SOME, _POSITIVE, _NON_NEGATIVE = Range(1), Range(0), Range(0, open_low=True), Range(0)
 
@@ -149,8 +150,14 @@ class EmbeddedConfig:
     #: how candidate RDMs are compared with the teacher's (a registered comparison; rsatoolbox's spellings accepted)
     compare_method: str = "pearson"
 
+    #: The contract of every command's config: inherited options this command does not use -> (why, fix). Set away from
+    #: their default they are refused by :func:`refuse_ignored` ("{flag}" in the fix names the option), never recorded.
+    UNUSED: ClassVar[dict[str, tuple[str, str]]] = {}
+
     def __post_init__(self) -> None:
         check_settings(self, RANGES)
+        for name, (why, fix) in self.UNUSED.items():
+            refuse_ignored(self, (name,), why, fix)
         workers = getattr(self, "workers", 1)
         if getattr(self, "scheduler", None) and isinstance(workers, int) and workers > 1:  # every command with both
             raise ConfigError(f"--scheduler names a running cluster and --workers {workers} would start another; only one can run the "
@@ -214,16 +221,10 @@ class SearchOptions:
     #: default the top-k the analysis retrains (1 for a search)
     keep_weights: int | None = None
 
-    #: Options of :class:`SearchOptions`/:class:`EmbeddedConfig` that this command does not use -> (why, fix); set away from
-    #: their default they are refused by :func:`refuse_ignored` (a command running fixed objectives records no other).
-    UNUSED: ClassVar[dict[str, tuple[str, str]]] = {}
-
     def __post_init__(self) -> None:
         parent = getattr(super(), "__post_init__", None)
         if parent is not None:
             parent()
-        for name, (why, fix) in self.UNUSED.items():
-            refuse_ignored(self, (name,), why, fix)
         objectives = tuple(getattr(self, "objectives", None) or ())  # a comparison scores its objectives, not objective
         if objectives and all(o == "p" for o in objectives):
             refuse_ignored(self, ("alpha", "rdm_method", "compare_method", *TEACHER_OPTIONS), "every objective is 'p' (P alone: no teacher "

@@ -17,13 +17,13 @@ import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
 from neurosage.analyses.embedded import cached_resnet, embedded_setup, resnet_teacher, teacher_stimuli
 from neurosage.analyses.search_protocol import recorded
-from neurosage.analyses.settings import EmbeddedConfig
+from neurosage.analyses.settings import TEACHER_OPTIONS, EmbeddedConfig
 from neurosage.core.atomic import atomic_path, write_json
 from neurosage.core.errors import ConfigError
 from neurosage.pool import PoolSpec, build_pool, score_teachers
@@ -45,6 +45,10 @@ _LAYERS = ["stack1", "stack2", "stack3"]
 @dataclass(frozen=True)
 class TeacherBenchConfig(EmbeddedConfig):
     """The pool, the teachers and the statistics of the teacher bench (defaults: the pre-registered plan)."""
+
+    UNUSED: ClassVar[dict[str, tuple[str, str]]] = dict.fromkeys(TEACHER_OPTIONS, (
+        "the teacher bench trains and scores its own teachers (bench-epochs, deep-depth, deep-epochs)",
+        "drop {flag}; score your own teacher against the built pool with: neurosage bench RUN/teacher_bench/pool --teacher SPEC"))
 
     space: str = "layers-10"
     width_multiplier: float = 0.125
@@ -80,13 +84,6 @@ class TeacherBenchConfig(EmbeddedConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        unused = [name for name in ("teacher", "teacher_images", "teacher_args", "teacher_epochs", "teacher_depth")
-                  if getattr(self, name) != EmbeddedConfig.__dataclass_fields__[name].default
-                  and getattr(self, name) != {}]
-        if unused:
-            raise ConfigError(f"{unused[0].replace('_', '-')} is set, but the teacher bench trains and scores its own teachers (bench-epochs, "
-                              "deep-depth, deep-epochs) and would ignore it", "drop it; score your own teacher against the built pool with: "
-                              "neurosage bench RUN/teacher_bench/pool --teacher SPEC", field=unused[0])
         if self.n_bootstrap < 10:
             raise ConfigError(f"n-bootstrap = {self.n_bootstrap} resamples cannot make a 95% interval", "give 1000 or more (the plan: 2000)",
                               field="n_bootstrap")

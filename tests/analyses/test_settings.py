@@ -148,6 +148,8 @@ def test_round_8_settings_that_never_apply_are_refused_in_python_too():
     ("search_comparison.SearchComparisonConfig", dict(algo="rl"), "algo is set, but the comparison runs its algorithms"),
     ("search_comparison.SearchComparisonConfig", dict(space="pnas"), "space is set, but the comparison searches its spaces"),
     ("settings.DemoConfig", dict(objective="tg"), "objective is set, but the demo always runs one search by P"),
+    ("channel_search.ChannelSearchAnalysisConfig", dict(filters=32), "filters is set, but the channel search resizes the channels of a CIFAR"),
+    ("teacher_bench.TeacherBenchConfig", dict(teacher_depth=3), "teacher-depth is set, but the teacher bench trains and scores its own"),
 ])
 def test_options_a_command_does_not_use_are_refused(cls, options, message):
     """Each config class declares (UNUSED) the inherited options its command does not use; set, they are refused, not recorded."""
