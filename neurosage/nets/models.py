@@ -23,6 +23,7 @@ from torch import nn
 from neurosage.core.errors import ConfigError
 from neurosage.core.validate import whole
 from neurosage.nets import MODELS
+from neurosage.nets.inputs import guard_inputs
 
 __all__ = ["FeatureModel", "cifar_resnet", "register_models", "build_model", "pretrained_cache_path", "model_inputs", "load_weights",
            "write_weights_info", "read_weights_info"]
@@ -148,7 +149,7 @@ def build_model(name: str, *, weights: str | None = None, num_classes: int = 10,
     else:
         load_weights(model, choice)
         _describe(model, weights=f"weights from {choice}")
-    return model.eval()
+    return guard_inputs(model.eval(), name)
 
 
 def _describe(model: nn.Module, **info: object) -> None:

@@ -239,6 +239,7 @@ def kept_network(run_dir: str | Path | RunFolder, trial: int | None = None) -> A
     import torch
 
     from neurosage.nets.build import build_network
+    from neurosage.nets.inputs import guard_inputs
     from neurosage.nets.models import load_weights
 
     folder = RunFolder(run_dir)
@@ -253,9 +254,10 @@ def kept_network(run_dir: str | Path | RunFolder, trial: int | None = None) -> A
     load_weights(net, entry["path"])
     conversion = {k: v for k, v in settings.items() if v is not None}
     chosen = {**chosen, "best_layer": chosen.get("best_layer") or entry.get("best_layer")}
-    for key, value in {"name": f"{folder.path.resolve().name} trial {chosen['tid']}", "weights": f"weights from {entry['path']}",
+    name = f"{folder.path.resolve().name} trial {chosen['tid']}"
+    for key, value in {"name": name, "weights": f"weights from {entry['path']}",
                        "weights_file": entry["path"], "rdm": dict(record.get("settings", {}).get("candidate_rdm") or {}),
                        "preprocessing": conversion, "layers": [e for e in net.endpoints if e not in ("stem", "pool")],
                        "trial": chosen}.items():
         setattr(net, f"neurosage_{key}", value)
-    return net.eval()
+    return guard_inputs(net.eval(), name)

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from neurosage.analyses.embedded import teacher_stimuli
 from neurosage.analyses.model_comparison import compare_model
@@ -51,6 +52,8 @@ def test_rdm_on_a_searched_trial_equals_the_python_call(searched, tiny_fmnist, t
     with pytest.raises(ConfigError, match="do not fit"):
         load_weights(genotype_net, net.neurosage_weights_file)
     assert list(table.index) == [e for e in net.endpoints if e not in ("stem", "pool")]
+    with pytest.raises(ConfigError, match=f"{searched.name} trial {other} takes 1-channel images, got 3"):  # round 7 F6: torch's conv error
+        net(torch.zeros(2, 3, 28, 28))
     stimuli = teacher_stimuli(EmbeddedConfig(data=str(tiny_fmnist), n_stimuli=20))
     result = compare_model(run=searched, trial=other, teacher=TEACHER, stimuli=stimuli, n_bootstrap=0)
     np.testing.assert_allclose(result.similarity.transpose("layer", "endpoint").values, table.values, rtol=0, atol=1e-12)
