@@ -33,6 +33,7 @@ import torch
 from neurosage.analyses.settings import EMBEDDED_TEACHER_OPTIONS, EmbeddedConfig, SearchOptions, refuse_ignored
 from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError, DataFormatError, NeurosageError
+from neurosage.core.once import warn_once
 from neurosage.data_adapters.images import load_stimulus_images
 from neurosage.data_adapters.imageset import ImageSet
 from neurosage.data_adapters.registry import get_entry, load_images, loader_arguments
@@ -188,17 +189,10 @@ def teacher_stimuli(config: EmbeddedConfig) -> ImageSet:
     return evaluation.subset(range(_stimulus_count(config, evaluation)))
 
 
-#: The warnings said about each config (by id; the config is held, so its id is not reused).
-_SAID: dict[int, tuple[Any, set[str]]] = {}
-
-
 def _warn_once(config: Any, message: str, *args: object) -> None:
     """A warning about ``config``'s settings, said once for it (the command checks them, then the setup does again)."""
     text = message % args if args else message
-    said = _SAID.setdefault(id(config), (config, set()))[1]
-    if text not in said:
-        said.add(text)
-        log.warning("%s", text)
+    warn_once(log, text, "%s", text, about=config)
 
 
 def check_config(config: EmbeddedConfig) -> None:

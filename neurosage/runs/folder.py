@@ -16,6 +16,7 @@ from typing import Any
 
 from neurosage.core.atomic import write_json
 from neurosage.core.errors import ConfigError, NeurosageError, RunFolderError, RunFolderExists
+from neurosage.core.once import warn_once
 from neurosage.runs import layout
 from neurosage.runs.journal import Journal, foreign_journal
 from neurosage.runs.lock import lock_holder, run_lock, running_driver
@@ -26,9 +27,6 @@ from neurosage.runs.resume import refuse_changed_settings
 __all__ = ["RunFolder"]
 
 log = logging.getLogger(__name__)
-
-#: Run folders whose grown keep-weights was already said (path, K).
-_GROWN: set[tuple[Path, int]] = set()
 
 _WEIGHT_FILE = re.compile(r"^trial-(\d+)\.pt$")
 
@@ -166,6 +164,9 @@ class RunFolder:
             again = f"neurosage {command} {self.path / subs[0]}" if command else str(self.path / subs[0])
             raise error(f"not a search's run folder: it holds {len(subs)} search(es) below it ({', '.join(str(s) for s in subs[:3])}), not "
                         "one of its own", f"give one of them: {again}", file=self.path, field="run_dir")
+        if self.provenance_file.is_file() and self.settings().get("budget") is not None:
+            raise error(f"{self.path} holds a search's run record but its journal ({layout.JOURNAL_FILE}) is gone", f"restore "
+                        f"{layout.JOURNAL_FILE} from a copy (it is the record of every trial), or start a new run folder", file=self.path)
         raise error(f"not a search's run folder (it holds no search journal, {layout.JOURNAL_FILE})",
                     "give the run folder of a search (neurosage search RUN_DIR); a pool's folder has no trial", file=self.path, field="run_dir")
 
@@ -241,10 +242,10 @@ class RunFolder:
                                  f"resume with --keep-weights {len(files)} (or more), or delete the files you no longer want from "
                                  f"{self.weights_dir} first", file=self.weights_dir, field="keep_weights")
         before = (self.record().get("weights") or {}).get("keep")
-        if isinstance(keep, int) and isinstance(before, int) and keep > before and (self.path, keep) not in _GROWN:
-            _GROWN.add((self.path, keep))  # said once: the command and the driver both check a resume
-            log.warning("keep-weights grows from %d to %d: the weights of trials run from now on are kept; finished trials whose weights were "
-                        "not kept stay without (a trial's weights exist only while it runs)", before, keep)
+        if isinstance(keep, int) and isinstance(before, int) and keep > before:  # said once: the command and the driver both check
+            warn_once(log, ("keep-weights grows", self.path, keep), "keep-weights grows from %d to %d: the weights of trials run from now "
+                      "on are kept; finished trials whose weights were not kept stay without (a trial's weights exist only while it runs)",
+                      before, keep)
         return moved
 
     def _owning_run(self) -> tuple[Path, list[str]] | None:

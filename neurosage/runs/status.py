@@ -15,7 +15,6 @@ from typing import Any
 
 from neurosage.core.errors import RunFolderError
 from neurosage.runs.folder import RunFolder
-from neurosage.runs.layout import JOURNAL_FILE
 
 __all__ = ["SearchNotStarted", "search_status", "format_status", "duration_text", "peak_running"]
 
@@ -48,16 +47,7 @@ def search_status(run_dir: str | Path, now: float | None = None) -> dict[str, An
         raise SearchNotStarted(f"the search in {run_dir} has not started a trial yet: its driver (pid {driver.get('pid')} on {driver.get('host')}, "
                              f"since {driver.get('started')}) is preparing data and teacher or waiting for workers (on Slurm: squeue)",
                              "ask again in a while (neurosage status --watch keeps asking)", file=run_dir)
-    if not folder.has_journal():
-        subs = folder.searches_below()
-        if subs:
-            raise RunFolderError(f"{run_dir} holds {len(subs)} search(es) below it ({', '.join(str(s) for s in subs[:3])}), not one of its own",
-                                 f"give one of them: neurosage status {run_dir / subs[0]}", file=run_dir)
-        if folder.provenance_file.is_file() and folder.settings().get("budget") is not None:
-            raise RunFolderError(f"{run_dir} holds a search's run record but its journal ({JOURNAL_FILE}) is gone", "restore "
-                                 f"{JOURNAL_FILE} from a copy (it is the record of every trial), or start a new run folder", file=run_dir)
-        hint = f"give one of its searches, e.g. {run_dir / subs[0]}" if subs else "give the run folder a search writes (neurosage search RUN_DIR)"
-        raise RunFolderError(f"{run_dir} holds no search journal ({JOURNAL_FILE})", hint, file=run_dir)
+    folder.refuse_no_search("status")  # a demo's or analysis' folder names its searches; a lost journal is said as such
     if not folder.provenance_file.is_file():
         raise RunFolderError(f"{run_dir} holds a search journal but no run record ({folder.provenance_file.name})",
                              "restore the run record from a copy (without it the budget and settings are unknown), or start a new run folder",

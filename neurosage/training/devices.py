@@ -13,6 +13,7 @@ import torch
 
 from neurosage.core.devices import check_device
 from neurosage.core.errors import ConfigError
+from neurosage.core.once import warn_once
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +42,10 @@ def check_threads(n: object, cores: int | None = None, where: str = "this machin
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ConfigError(f"candidate threads must be a positive integer, got {n!r}", "set candidate-threads to e.g. 1", field="candidate_threads")
     cores = cores or os.cpu_count() or 1
-    if warn and n > cores and (n, where) not in _WARNED_THREADS:
-        _WARNED_THREADS.add((n, where))
-        log.warning("candidate-threads = %d is more than the %d core(s) of %s: the threads share cores (much slower), and scores "
-                    "differ in the last digits from a run with another thread count (torch sums in another order); set candidate-threads "
-                    "to at most %d", n, cores, where, cores)
-
-
-_WARNED_THREADS: set[tuple[int, str]] = set()
+    if warn and n > cores:
+        warn_once(log, ("threads", n, where), "candidate-threads = %d is more than the %d core(s) of %s: the threads share cores (much "
+                  "slower), and scores differ in the last digits from a run with another thread count (torch sums in another order); set "
+                  "candidate-threads to at most %d", n, cores, where, cores)
 
 
 @contextlib.contextmanager
