@@ -38,6 +38,19 @@ def test_status_of_a_folder_without_a_search_names_the_searches_inside(tmp_path)
     assert not (tmp_path / "journal.sqlite").exists()  # status writes nothing
 
 
+def test_a_search_whose_journal_is_gone_is_said_as_such_by_status_and_by_the_commands_that_read_trials(tmp_path):
+    from neurosage.runs.folder import RunFolder
+
+    with record_run(tmp_path, {"budget": 2, "algo": "tpe", "objective": "p", "space": "pnas"}):
+        Journal(tmp_path / "journal.sqlite")
+    (tmp_path / "journal.sqlite").unlink()  # deleted by hand: run.json alone is left
+    with pytest.raises(RunFolderError, match=r"holds a search's run record but its journal \(journal.sqlite\) is gone") as exc:
+        search_status(tmp_path)
+    assert "restore journal.sqlite from a copy" in str(exc.value)
+    with pytest.raises(RunFolderError, match="journal .* is gone"):
+        RunFolder(tmp_path).refuse_no_search("rdm")
+
+
 def test_a_search_whose_driver_was_killed_shows_as_stopped_never_running(tmp_path):
     """SIGKILL leaves run.json saying "running" and the lock in place: status asks whether the lock's pid lives."""
     import json
