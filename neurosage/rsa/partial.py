@@ -34,11 +34,10 @@ import torch
 import xarray as xr
 
 from neurosage.core.errors import ConfigError
-from neurosage.core.validate import is_whole_number
 from neurosage.rsa.compare import _ranks
 from neurosage.rsa.methods import compare_method
 from neurosage.rsa.rdm import COL, ROW, STACK, RDMAlignmentError, align_rdms, check_rdms, upper_triangle
-from neurosage.rsa.score import TeacherScores
+from neurosage.rsa.score import TeacherScores, defined_samples, percentile_intervals, stimulus_resamples
 
 __all__ = ["PARTIAL_METHODS", "partial_similarity", "partial_scores", "partial_correlation_vectors"]
 
@@ -236,8 +235,6 @@ def _residual_units(v: torch.Tensor, basis: torch.Tensor, method: str, *, warn: 
 def _bootstrap(teacher: xr.DataArray, candidate: xr.DataArray, control_rdm: xr.DataArray, method: str, paired: bool, n_bootstrap: int,
                seed: int, level: float = 0.95) -> dict:
     """Percentile intervals of S_i and TG beyond the control over bootstrap samples of the stimuli."""
-    if not is_whole_number(n_bootstrap) or n_bootstrap < 2:
-        raise ConfigError(f"n_bootstrap must be an integer of at least 2, got {n_bootstrap!r}", "use e.g. 1000", field="n_bootstrap")
     candidate = _aligned(teacher, candidate, "candidate RDMs")
     control = _aligned(teacher, _stack(control_rdm, "control"), "control RDM")
     endpoints = [str(e) for e in teacher[STACK].values]
@@ -245,14 +242,9 @@ def _bootstrap(teacher: xr.DataArray, candidate: xr.DataArray, control_rdm: xr.D
         control = control.sel({STACK: endpoints})
     ta, tb, tc = (torch.as_tensor(np.asarray(r.transpose(STACK, ROW, COL).values), dtype=torch.float64) for r in (teacher, candidate, control))
     n = ta.shape[-1]
-    rows, cols = torch.triu_indices(n, n, offset=1)
-    rng = np.random.default_rng(seed)
     s_values = []
-    for _ in range(n_bootstrap):
-        pick = torch.as_tensor(rng.integers(0, n, size=n))
-        i, j = pick[rows], pick[cols]
-        keep = i != j
-        y, x, z = ta[:, i[keep], j[keep]], tb[:, i[keep], j[keep]], tc[:, i[keep], j[keep]]
+    for i, j in stimulus_resamples(n, n_bootstrap, seed):
+        y, x, z = ta[:, i, j], tb[:, i, j], tc[:, i, j]
         try:
             bases = [_control_basis(z[e:e + 1], method, names=[endpoints[e]]) for e in range(len(endpoints))] if paired else \
                 [_control_basis(z, method, names=[str(c) for c in control[STACK].values])]
@@ -264,13 +256,6 @@ def _bootstrap(teacher: xr.DataArray, candidate: xr.DataArray, control_rdm: xr.D
                            for e in range(len(endpoints))], dim=1)  # (layers, endpoints)
         s_values.append(sim.max(dim=0).values.numpy())
     s_arr = np.asarray(s_values)
-    defined = np.isfinite(s_arr).all(axis=1)
-    if not defined.any():
-        raise ConfigError(f"no bootstrap sample of the {n} stimuli leaves a control that varies", "use more stimuli", field="n_bootstrap")
-    if not defined.all():
-        log.warning("%d of %d bootstrap samples have a constant control and are left out of the intervals", int((~defined).sum()), n_bootstrap)
-        s_arr = s_arr[defined]
-    q = [50 * (1 - level), 50 * (1 + level)]
-    lo, hi = np.percentile(s_arr, q, axis=0)
-    return {"intervals": {e: (float(lo[k]), float(hi[k])) for k, e in enumerate(endpoints)},
-            "tg_interval": tuple(float(v) for v in np.percentile(s_arr.mean(axis=1), q)), "n_bootstrap": n_bootstrap}
+    defined = defined_samples(s_arr, f"no bootstrap sample of the {n} stimuli leaves a control that varies", "use more stimuli",
+                              "have a constant control")
+    return {**percentile_intervals(s_arr[defined], endpoints, level), "n_bootstrap": n_bootstrap}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,8 +23,8 @@ from neurosage.rsa.compare import _ranks, compare_rdms
 from neurosage.rsa.methods import bootstrap_function, bootstrap_methods, check_bootstrap
 from neurosage.rsa.rdm import STACK, align_rdms
 
-__all__ = ["bootstrap_scores", "check_bootstrap_method", "OBJECTIVES", "TeacherScores", "teacher_scores", "combined_score",
-           "check_objective", "pearson_rows", "spearman_rows", "rho_a_rows", "cosine_rows"]
+__all__ = ["bootstrap_scores", "stimulus_resamples", "defined_samples", "percentile_intervals", "check_bootstrap_method", "OBJECTIVES",
+           "TeacherScores", "teacher_scores", "combined_score", "check_objective", "pearson_rows", "spearman_rows", "rho_a_rows", "cosine_rows"]
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,44 @@ def teacher_scores(
     )
 
 
+def stimulus_resamples(n: int, n_bootstrap: object, seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The pattern bootstrap's samples of ``n`` stimuli: for each of ``n_bootstrap`` draws with replacement (from ``seed``), the
+    row and column indices of the upper triangle of the resampled RDM, pairs of a stimulus with its own copy left out (their
+    dissimilarity is 0 by construction, as rsatoolbox leaves them out)."""
+    if not is_whole_number(n_bootstrap) or n_bootstrap < 2:  # checked now, not at the first draw
+        raise ConfigError(f"n_bootstrap must be an integer of at least 2, got {n_bootstrap!r}", "use e.g. 1000", field="n_bootstrap")
+    rows, cols = torch.triu_indices(n, n, offset=1)
+    rng = np.random.default_rng(seed)
+
+    def draws() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for _ in range(int(n_bootstrap)):
+            pick = torch.as_tensor(rng.integers(0, n, size=n))
+            i, j = pick[rows], pick[cols]
+            keep = i != j
+            yield i[keep], j[keep]
+
+    return draws()
+
+
+def defined_samples(s_arr: np.ndarray, problem: str, fix: str, left_out: str) -> np.ndarray:
+    """The mask of bootstrap samples (rows of ``s_arr``) whose every S_i is defined; none is an error (``problem``, ``fix``), some
+    left out are warned about (``left_out``, e.g. "have a constant control")."""
+    defined = np.isfinite(s_arr).all(axis=1)
+    if not defined.any():
+        raise ConfigError(problem, fix, field="n_bootstrap")
+    if not defined.all():
+        log.warning("%d of %d bootstrap samples %s and are left out of the intervals", int((~defined).sum()), len(s_arr), left_out)
+    return defined
+
+
+def percentile_intervals(s_arr: np.ndarray, endpoints: list[str], level: float) -> dict:
+    """Percentile intervals of each endpoint's S_i (columns of ``s_arr``) and of TG (their mean per sample) at ``level``."""
+    q = [50 * (1 - level), 50 * (1 + level)]
+    lo, hi = np.percentile(s_arr, q, axis=0)
+    return {"intervals": {e: (float(lo[k]), float(hi[k])) for k, e in enumerate(endpoints)},
+            "tg_interval": tuple(float(v) for v in np.percentile(s_arr.mean(axis=1), q))}
+
+
 def bootstrap_scores(teacher_rdms: xr.DataArray, candidate_rdms: xr.DataArray, method: str, n_bootstrap: int, seed: int = 0,
                      level: float = 0.95) -> dict:
     """Percentile intervals of S_i and TG over bootstrap samples of the stimuli (rsatoolbox's pattern bootstrap).
@@ -104,41 +143,25 @@ def bootstrap_scores(teacher_rdms: xr.DataArray, candidate_rdms: xr.DataArray, m
     :mod:`neurosage.rsa.methods`); a comparison without one is refused with its reason.
     """
     compare_vectors = bootstrap_function(method)
-    if not is_whole_number(n_bootstrap) or n_bootstrap < 2:
-        raise ConfigError(f"n_bootstrap must be an integer of at least 2, got {n_bootstrap!r}", "use e.g. 1000", field="n_bootstrap")
     a, b = align_rdms(teacher_rdms, candidate_rdms)
     ta, tb = torch.as_tensor(a.values, dtype=torch.float64), torch.as_tensor(b.values, dtype=torch.float64)
     n = ta.shape[-1]
-    rows, cols = torch.triu_indices(n, n, offset=1)
-    rng = np.random.default_rng(seed)
     s_values, sims = [], []
-    for _ in range(n_bootstrap):
-        pick = torch.as_tensor(rng.integers(0, n, size=n))
-        i, j = pick[rows], pick[cols]
-        keep = i != j
-        sim = torch.as_tensor(compare_vectors(ta[:, i[keep], j[keep]], tb[:, i[keep], j[keep]]), dtype=torch.float64)
-        best = torch.nan_to_num(sim, nan=-torch.inf).max(dim=1).values
-        s_values.append(best.numpy())
+    for i, j in stimulus_resamples(n, n_bootstrap, seed):
+        sim = torch.as_tensor(compare_vectors(ta[:, i, j], tb[:, i, j]), dtype=torch.float64)
+        s_values.append(torch.nan_to_num(sim, nan=-torch.inf).max(dim=1).values.numpy())
         sims.append(sim.numpy())
-    s_arr = np.asarray(s_values)
-    sim_arr = np.asarray(sims)
-    defined = np.isfinite(s_arr).all(axis=1)  # a sample of too few distinct stimuli (or constant RDMs) has no correlation
-    if not defined.any():
-        raise ConfigError(f"no bootstrap sample of the {n} stimuli gives a defined correlation", "use more stimuli (at least 10)",
-                          field="n_bootstrap")
-    if not defined.all():
-        log.warning("%d of %d bootstrap samples of %d stimuli have an undefined correlation (too few distinct stimuli) and are left out "
-                    "of the intervals", int((~defined).sum()), n_bootstrap, n)
-        s_arr, sim_arr = s_arr[defined], sim_arr[defined]
-    tg_arr = s_arr.mean(axis=1)  # TG of each sample: the mean of its S_i
+    s_arr, sim_arr = np.asarray(s_values), np.asarray(sims)
+    # a sample of too few distinct stimuli (or constant RDMs) has no correlation
+    defined = defined_samples(s_arr, f"no bootstrap sample of the {n} stimuli gives a defined correlation", "use more stimuli (at least 10)",
+                              f"of {n} stimuli have an undefined correlation (too few distinct stimuli)")
+    s_arr, sim_arr = s_arr[defined], sim_arr[defined]
     q = [50 * (1 - level), 50 * (1 + level)]
-    endpoints = [str(e) for e in a[STACK].values]
-    lo, hi = np.percentile(s_arr, q, axis=0)
-    layers = [str(x) for x in b[STACK].values]
     layer_bounds = xr.DataArray(np.stack(np.nanpercentile(sim_arr, q, axis=0), axis=-1), dims=("endpoint", "layer", "bound"),
-                                coords={"endpoint": endpoints, "layer": layers, "bound": ["low", "high"]})
-    return {"intervals": {e: (float(lo[k]), float(hi[k])) for k, e in enumerate(endpoints)},
-            "tg_interval": tuple(float(x) for x in np.percentile(tg_arr, q)), "n_bootstrap": n_bootstrap, "layer_intervals": layer_bounds}
+                                coords={"endpoint": [str(e) for e in a[STACK].values], "layer": [str(x) for x in b[STACK].values],
+                                        "bound": ["low", "high"]})
+    return {**percentile_intervals(s_arr, [str(e) for e in a[STACK].values], level), "n_bootstrap": n_bootstrap,
+            "layer_intervals": layer_bounds}
 
 
 def check_bootstrap_method(method: str) -> str:
