@@ -146,29 +146,31 @@ def untrained_teacher(
 def _check_weights_name(model: str, weights: str | None) -> None:
     """The trained teacher's ``weights`` as a ``net:`` spec names them: a state-dict file, ``random``, or (torchvision
     models) ``DEFAULT`` or a weights name; anything else (``seed3``: the seed is not given here) is refused."""
-    if weights is None or weights == "random" or Path(weights).is_file():
+    if weights is None or weights == "random" or Path(weights).is_file() or _weights_entry(model, weights) is not None:
         return
-    if model.partition("-")[0] not in MODELS:
-        import torchvision
-
-        if weights == "DEFAULT" or weights in torchvision.models.get_model_weights(model).__members__:
-            return
     raise ConfigError(f"the untrained control's <weights> field {weights!r} is neither a weights file nor a weights name of {model}",
                       "give the trained teacher's weights (a state-dict file, or a torchvision weights name such as DEFAULT) or leave the field "
                       "out; the random weights come from the teacher seed (seed=, or --seed of a search), not from the spec", field="teacher")
 
 
-def _trained_conversion(model: str, weights: str | None) -> dict[str, Any] | None:
-    """The input conversion ``build_model(model, weights=weights)`` would give (torchvision weights only), read from metadata."""
+def _weights_entry(model: str, weights: str | None) -> Any:
+    """The torchvision weights entry that ``weights`` (None: ``DEFAULT``) names for ``model``; None for a project model, random
+    weights or a weights file."""
     if model.partition("-")[0] in MODELS or weights == "random":
         return None
     import torchvision
 
     enum = torchvision.models.get_model_weights(model)
     choice = weights or "DEFAULT"
-    if choice != "DEFAULT" and choice not in enum.__members__:
+    return enum.DEFAULT if choice == "DEFAULT" else enum[choice] if choice in enum.__members__ else None
+
+
+def _trained_conversion(model: str, weights: str | None) -> dict[str, Any] | None:
+    """The input conversion ``build_model(model, weights=weights)`` would give (torchvision weights only), read from metadata."""
+    entry = _weights_entry(model, weights)
+    if entry is None:
         return None  # a weights file: net: converts nothing for it either
-    transform = (enum.DEFAULT if choice == "DEFAULT" else enum[choice]).transforms()
+    transform = entry.transforms()
     return {"size": int(transform.crop_size[0]), "channels": 3, "mean": list(transform.mean), "std": list(transform.std)}
 
 
