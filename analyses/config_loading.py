@@ -18,6 +18,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np
+
 from neurosage.core.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -98,6 +100,15 @@ class Range:
         return " and ".join(x for x in (low, high) if x) or "any finite number"
 
 
+def _plain(value: Any) -> Any:
+    """``value`` with numpy scalars (also inside a tuple or list) as Python numbers; anything else as it is."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (tuple, list)) and any(isinstance(v, np.generic) for v in value):
+        return type(value)(v.item() if isinstance(v, np.generic) else v for v in value)
+    return value
+
+
 def check_settings(config: Any, ranges: dict[str, Range]) -> None:
     """Refuse a config whose values do not have their field's type, or lie outside its declared :class:`Range`.
 
@@ -107,7 +118,8 @@ def check_settings(config: Any, ranges: dict[str, Range]) -> None:
     """
     types = field_types(type(config))
     for f in fields(config):
-        value, expected = getattr(config, f.name), types[f.name]
+        value, expected = _plain(getattr(config, f.name)), types[f.name]
+        object.__setattr__(config, f.name, value)  # numpy numbers (a count read with pandas) as Python's own
         if value is None and f.default is None:
             continue
         key = f.name.replace("_", "-")
@@ -160,9 +172,6 @@ def load_config(cls: type[C], path: str | Path | None = None, *, base: dict[str,
     values.update(toml)
     given = set(toml) | {k.replace("-", "_") for k, v in overrides.items() if v is not None}
     values.update({k.replace("-", "_"): v for k, v in overrides.items() if v is not None})
-    if {"premature_steps", "premature_epochs"} <= given:
-        raise ConfigError("both premature-steps and premature-epochs are given; premature-epochs would silently replace the steps",
-                          "give one of them", file=path, field="premature_epochs")
     known = [f.name for f in fields(cls)]
     misplaced = sorted(set(toml.get("teacher_args") or {}) & set(known)) if isinstance(toml.get("teacher_args"), dict) else []
     if misplaced:
@@ -203,7 +212,10 @@ def load_config(cls: type[C], path: str | Path | None = None, *, base: dict[str,
             how = (f"write it in brackets, e.g. {name.replace('_', '-')} = [{inside}]".replace("'", '"') if expected is tuple else
                    f"write {name.replace('_', '-')} as a {kind}" + (" (TOML: no quotes)" if isinstance(value, str) else ""))
             raise ConfigError(f"{name.replace('_', '-')} = {value!r} is a {type(value).__name__}, not a {kind}", how, file=path, field=name)
-    return cls(**values)
+    from neurosage.analyses.settings import given_options  # settings imports this module
+
+    with given_options(given):
+        return cls(**values)
 
 
 #: Keys whose relative paths in a TOML file are resolved against the file's folder (and a teacher spec's weights file).

@@ -37,7 +37,9 @@ from neurosage.core.once import warn_once
 from neurosage.data_adapters.images import load_stimulus_images
 from neurosage.data_adapters.imageset import ImageSet
 from neurosage.data_adapters.registry import get_entry, load_images, loader_arguments
+from neurosage.nets import SKELETONS
 from neurosage.nets.models import cifar_resnet, write_weights_info
+from neurosage.nets.skeletons import final_side
 from neurosage.rsa.methods import model_rdm_method
 from neurosage.rsa.rdm import ROW
 from neurosage.rsa.score import check_objective
@@ -69,6 +71,23 @@ class SplitRuleError(NeurosageError, ValueError):
     """The teacher's stimuli overlap the training or test images."""
 
 
+def refuse_shared_stimuli(stimulus_ids: Any, sets: dict[str, ImageSet]) -> None:
+    """The split rule on ids: no teacher stimulus may be an image the candidates train or are tested on."""
+    stimuli = set(stimulus_ids)
+    for name, images in sets.items():
+        if images.stimulus_ids is None:
+            raise SplitRuleError(f"the {name} set has no stimulus ids, so the split rule cannot be checked", "label its images with stimulus ids",
+                                 field=name)
+        shared = stimuli.intersection(images.stimulus_ids)
+        if shared:
+            raise SplitRuleError(
+                f"{len(shared)} teacher stimulus image(s) are also in the {name} set (e.g. {[str(x) for x in sorted(shared)[:3]]})",
+                "take the teacher's stimuli from images that are neither trained on nor tested on (a dataset with one split, such as "
+                "image-folder, cannot give them: use a brain: teacher with its own --teacher-images, or search by P alone with "
+                "neurosage search --objective p)", field=name,
+            )
+
+
 @dataclass
 class Setup:
     """Data splits and teacher of one run; checks the split rule on construction."""
@@ -82,19 +101,7 @@ class Setup:
     def __post_init__(self) -> None:
         if self.teacher is None:
             return
-        stimuli = set(self.teacher.stimulus_ids)
-        for name in ("train", "test"):
-            ids = getattr(self, name).stimulus_ids
-            if ids is None:
-                raise SplitRuleError(f"the {name} set has no stimulus ids, so the split rule cannot be checked", "label its images with stimulus ids",
-                                     field=name)
-            shared = stimuli.intersection(ids)
-            if shared:
-                raise SplitRuleError(
-                    f"{len(shared)} teacher stimulus image(s) are also in the {name} set (e.g. {[str(x) for x in sorted(shared)[:3]]})",
-                    "take the teacher's stimuli from images that are neither trained on nor tested on (a dataset with one split, such as "
-                    "image-folder, cannot give them: use a brain: teacher with its own --teacher-images, or --objective p)", field=name,
-                )
+        refuse_shared_stimuli(self.teacher.stimulus_ids, {"train": self.train, "test": self.test})
         self._check_pixels()
 
     def _check_pixels(self) -> None:
@@ -202,10 +209,7 @@ def check_config(config: EmbeddedConfig) -> None:
     config.network.check_space(config.search_space)
     check_device(config.device)
     model_rdm_method(config.rdm_method)  # network layers' RDMs are made by it: a method they cannot use is refused before any training
-    if (config.teacher_args or config.teacher_images) and not config.teacher:
-        given = "teacher arguments" if config.teacher_args else "teacher images"
-        raise ConfigError(f"{given} were given without a teacher spec, so they would be ignored (the embedded ResNet teacher would be used)",
-                          "add --teacher SPEC (e.g. brain:MajajHong2015:V4,IT), or drop them", field="teacher")
+    # teacher arguments or images without a teacher spec: refused by EmbeddedConfig
     kinds = set(check_teacher_kinds(config.teacher)) if config.teacher else set()
     if config.teacher:  # options of the embedded teacher, after the spec's kinds (a misspelt kind is the first thing to say)
         refuse_ignored(config, EMBEDDED_TEACHER_OPTIONS, f"the teacher is {config.teacher!r}, not the embedded ResNet teacher that it trains",
@@ -276,6 +280,12 @@ def embedded_setup(config: EmbeddedConfig, run_dir: str | Path, *, with_teacher:
                                   f"same value in every pixel ({low:g}): there is nothing to "
                                   "learn or to compare", f"check the {split} image file of the dataset (a blank or zeroed download?); "
                                   "re-extract or reinstall it", file=config.data, field="images")
+    side = min(train_full.image_shape[1:])
+    if config.search_space.kind != "layers" and final_side(config.skeleton, side, config.n_stem_cells) < 2:
+        raise ConfigError(f"skeleton {config.skeleton!r} reduces {side}-pixel images to {final_side(config.skeleton, side, config.n_stem_cells)} "
+                          f"pixel(s) before its last stack (it is laid out for {SKELETONS.create(config.skeleton).input_size}-pixel images), "
+                          "so the last cells would see padding, not the image", "use --skeleton cifar for small images, or --n-stem-cells 0 "
+                          "(drops the stem reduction cells)", field="skeleton")
     if config.teacher_images and with_teacher:  # a recording's own stimulus images
         stimuli, n_stimuli = recording_stimuli(config, train_full.image_shape), 0
     else:
@@ -292,6 +302,10 @@ def embedded_setup(config: EmbeddedConfig, run_dir: str | Path, *, with_teacher:
     if config.n_train > len(rest):
         raise ConfigError(f"n-train = {config.n_train}, but {train_full.name} holds {len(rest)} training images once n-val = {config.n_val} "
                           "are held out", f"set n-train to at most {len(rest)} (or lower n-val)", field="n_train")
+    train, test = rest.subset(range(config.n_train)), evaluation.subset(range(n_stimuli, len(evaluation)))
+    shown_stimuli = not config.teacher_images and (not config.teacher or "brain" not in check_teacher_kinds(config.teacher))
+    if with_teacher and shown_stimuli:  # a teacher shown these stimuli: the split rule before it is trained (Setup checks it again)
+        refuse_shared_stimuli(stimuli.stimulus_ids, {"train": train, "test": test})
     teacher = None
     if with_teacher:
         cache = run_dir / "teacher"
@@ -303,10 +317,7 @@ def embedded_setup(config: EmbeddedConfig, run_dir: str | Path, *, with_teacher:
         else:
             teacher = resnet_teacher(train_full, stimuli, cache, epochs=config.teacher_epochs, seed=config.seed, device=config.device,
                                      depth=config.teacher_depth, rdm_method=config.rdm_method, compare_method=config.compare_method)
-    return Setup(
-        rest.subset(range(config.n_train)), val, evaluation.subset(range(n_stimuli, len(evaluation))),
-        teacher, train_full,
-    )
+    return Setup(train, val, test, teacher, train_full)
 
 
 def resnet_teacher(train_set: ImageSet, stimuli: ImageSet, cache_dir: Path, *, epochs: float, seed: int, device=None, depth: int = 1,

@@ -10,6 +10,9 @@ What the settings mean for the data is in :mod:`neurosage.analyses.embedded`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -19,7 +22,7 @@ from neurosage.rsa.methods import check_rsa_methods
 from neurosage.spaces import SearchSpace, get_space
 from neurosage.training.configs import NetworkConfig, TrainConfig
 
-__all__ = ["RANGES", "EmbeddedConfig", "SearchOptions", "SearchConfig", "DemoConfig", "refuse_ignored", "CELL_OPTIONS",
+__all__ = ["RANGES", "EmbeddedConfig", "SearchOptions", "SearchConfig", "DemoConfig", "refuse_ignored", "is_set", "given_options", "CELL_OPTIONS",
            "EMBEDDED_TEACHER_OPTIONS", "TEACHER_OPTIONS"]
 
 _COUNT, _SOME, _POSITIVE, _NON_NEGATIVE = Range(1), Range(0), Range(0, open_low=True), Range(0)
@@ -48,21 +51,41 @@ RANGES: dict[str, Range] = {
 }
 
 
+#: The options a TOML file or the command line gave while a config is being built (:func:`given_options`): given, an option
+#: counts as set even at its default value (``algo = "tpe"`` beside ``algorithms = ["rl"]`` is refused, not recorded).
+_GIVEN: ContextVar[frozenset[str]] = ContextVar("neurosage_given_options", default=frozenset())
+
+
+@contextmanager
+def given_options(names: Iterable[str]) -> Iterator[None]:
+    """Build configs inside this block with ``names`` counted as given by the user (see :func:`refuse_ignored`)."""
+    token = _GIVEN.set(frozenset(names))
+    try:
+        yield
+    finally:
+        _GIVEN.reset(token)
+
+
+def is_set(config: Any, name: str) -> bool:
+    """Whether the user set option ``name`` of ``config``: away from its class's default, or given by a TOML file or a flag
+    (:func:`given_options`). A name the config lacks (or without a default) is not set."""
+    from dataclasses import MISSING, fields
+
+    for f in fields(config):
+        if f.name == name:
+            default = f.default if f.default is not MISSING else f.default_factory() if f.default_factory is not MISSING else MISSING
+            return default is not MISSING and (getattr(config, name) != default or name in _GIVEN.get())
+    return False
+
+
 def refuse_ignored(config: Any, names: tuple[str, ...], why: str, fix: str) -> None:
-    """Refuse options that ``config`` sets (away from its class's default) and that another of its settings makes unused.
+    """Refuse options that ``config`` sets (away from its class's default, or given explicitly by a TOML file or a flag) and that
+    another of its settings makes unused.
 
     The one rule behind "an option that is recorded is an option that applied": ``why`` says which setting ignores
     them (e.g. "algo is 'rl'"), ``fix`` how to go on; the first such option is named with its flag.
     """
-    from dataclasses import MISSING, fields
-
-    defaults: dict[str, Any] = {}
-    for f in fields(config):
-        if f.default is not MISSING:
-            defaults[f.name] = f.default
-        elif f.default_factory is not MISSING:
-            defaults[f.name] = f.default_factory()
-    given = [name for name in names if name in defaults and getattr(config, name) != defaults[name]]
+    given = [name for name in names if is_set(config, name)]
     if given:
         flag = given[0].replace("_", "-")
         raise ConfigError(f"{flag} is set, but {why}: it would never apply (and run.json would record it as if it had)",
@@ -79,8 +102,12 @@ def _space_kind(name: Any) -> str | None:
         return None
 
 
-#: Options of cell networks that layer-wise networks do not have.
-CELL_OPTIONS = ("skeleton", "n_stem_cells", "n_blocks", "filters", "n_cells")
+#: Options of cell networks that layer-wise networks do not have (the reranked networks' N and F included).
+CELL_OPTIONS = ("skeleton", "n_stem_cells", "n_blocks", "filters", "n_cells", "rerank_n_cells", "rerank_filters")
+#: (option, the option that replaces it when set): while the second is set, the first never applies.
+REPLACED_BY = (("premature_steps", "premature_epochs"), ("rerank_steps", "rerank_epochs"), ("final_steps", "final_epochs"),
+               *((option, grid) for grid in ("premature_steps_grid", "premature_epochs_grid") for option in ("premature_steps", "premature_epochs")),
+               ("premature_steps_grid", "premature_epochs_grid"))
 #: Options of the embedded ResNet teacher only.
 EMBEDDED_TEACHER_OPTIONS = ("teacher_epochs", "teacher_depth")
 #: Every teacher option (a search scored by P alone uses none).
@@ -158,6 +185,19 @@ class EmbeddedConfig:
         check_settings(self, RANGES)
         for name, (why, fix) in self.UNUSED.items():
             refuse_ignored(self, (name,), why, fix)
+        for replaced, by in REPLACED_BY:
+            if getattr(self, by, None) not in (None, ()):
+                refuse_ignored(self, (replaced,), f"{by.replace('_', '-')} is set and replaces it",
+                               f"give one of them: drop {{flag}} or {by.replace('_', '-')}")
+        seeds = getattr(self, "seeds", None)
+        if seeds and self.seed not in seeds and is_set(self, "seed"):  # the searches run with seeds; seed seeds the teacher and splits
+            raise ConfigError(f"seed = {self.seed} is not among seeds = {list(seeds)}: the searches run with seeds, and seed would only "
+                              "seed the teacher and the data split (run.json would record it as the comparison's seed)",
+                              f"add {self.seed} to seeds, or drop seed", field="seed")
+        if (self.teacher_args or self.teacher_images) and not self.teacher:
+            given = "teacher arguments" if self.teacher_args else "teacher images"
+            raise ConfigError(f"{given} were given without a teacher spec, so they would be ignored (the embedded ResNet teacher would be "
+                              "used)", "add --teacher SPEC (e.g. brain:MajajHong2015:V4,IT), or drop them", field="teacher")
         workers = getattr(self, "workers", 1)
         if getattr(self, "scheduler", None) and isinstance(workers, int) and workers > 1:  # every command with both
             raise ConfigError(f"--scheduler names a running cluster and --workers {workers} would start another; only one can run the "
@@ -231,6 +271,14 @@ class SearchOptions:
                            "is used)", "drop {flag}, or add the objective p+tg")
         elif objectives and "p+tg" not in objectives:
             refuse_ignored(self, ("alpha",), f"no objective weighs TG against P (objectives {list(objectives)})", "drop {flag}, or add p+tg")
+        elif not hasattr(self, "objectives") and "objective" not in getattr(self, "UNUSED", {}):  # one search by one objective (search, cell_search)
+            if self.objective == "p":  # P alone: no teacher is built, TG is not scored
+                refuse_ignored(self, ("alpha", "rdm_method", "compare_method", *TEACHER_OPTIONS),
+                               "objective is 'p' (P alone: no teacher is built, no RDM is computed and TG is not scored)",
+                               "drop {flag}, or search with --objective p+tg (P + alpha TG) to use the teacher")
+            elif self.objective == "tg":
+                refuse_ignored(self, ("alpha",), "objective is 'tg' (TG alone, not weighted against P)",
+                               "drop {flag}, or search with --objective p+tg")
         algorithms = tuple(getattr(self, "algorithms", None) or (self.algo,))  # a comparison runs its algorithms, not algo
         if "tpe" not in algorithms:  # TPE's own options, for every command with a search (search, demo, analyses)
             refuse_ignored(self, ("startup_trials", "tpe_gamma"), f"algo is {', '.join(map(repr, algorithms))}, not the TPE searcher they "
@@ -288,12 +336,6 @@ class SearchConfig(SearchOptions, EmbeddedConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.objective == "p":  # P alone: no teacher is built, TG is not scored
-            refuse_ignored(self, ("alpha", "rdm_method", "compare_method", *TEACHER_OPTIONS),
-                           "objective is 'p' (P alone: no teacher is built, no RDM is computed and TG is not scored)",
-                           "drop {flag}, or search with --objective p+tg (P + alpha TG) to use the teacher")
-        elif self.objective == "tg":
-            refuse_ignored(self, ("alpha",), "objective is 'tg' (TG alone, not weighted against P)", "drop {flag}, or search with --objective p+tg")
         if isinstance(self.slurm_extra, str) or not all(isinstance(d, str) for d in self.slurm_extra):
             raise ConfigError(f"slurm-extra must be a list of #SBATCH directives, got {self.slurm_extra!r}", "write it as a list, e.g. "
                               "slurm_extra=('--qos=debug',) in Python, slurm-extra = [\"--qos=debug\"] in TOML", field="slurm_extra")

@@ -89,7 +89,8 @@ class TeacherBenchConfig(EmbeddedConfig):
                               field="n_bootstrap")
         if not 2 <= self.pool_size <= self.n_architectures:
             raise ConfigError(f"pool-size = {self.pool_size} must lie between 2 and n-architectures = {self.n_architectures}",
-                              "give e.g. 16 (every simulated search then sees a different sub-pool)", field="pool_size")
+                              f"give e.g. pool-size = {max(2, min(16, self.n_architectures // 2))} (below n-architectures, every simulated "
+                              "search sees a different sub-pool), or raise n-architectures", field="pool_size")
         if self.top_k > self.pool_size:
             raise ConfigError(f"top-k = {self.top_k} is more than pool-size = {self.pool_size}", "give a top-k of at most pool-size", field="top_k")
         self.pool_spec()  # PoolSpec checks the pool's settings before any data is loaded

@@ -85,7 +85,30 @@ def _find(root: Path, stem: str) -> Path:
     for candidate in (root / stem, root / f"{stem}.gz"):
         if candidate.exists():
             return candidate
-    raise DataFormatError(f"no file {stem}[.gz] in {root}", "point --data (root=) at the folder holding the idx files", file=root, field=stem)
+    raise DataFormatError(f"no file {stem}[.gz] in {root}", _held_instead(root, "fashion-mnist") or
+                          "point --data (root=) at the folder holding the idx files", file=root, field=stem)
+
+
+def _held_instead(root: Path, dataset: str) -> str | None:
+    """A fix naming what a data folder that lacks ``dataset``'s files holds instead (an archive, another dataset's files, a
+    recording's stimulus images), or None when it is none of these."""
+    if not root.is_dir():
+        return None
+    names = sorted(p.name for p in root.iterdir() if not p.name.startswith("."))
+    archives = [n for n in names if n.endswith((".tar.gz", ".tgz", ".tar", ".zip"))]
+    if archives:
+        return f"extract the archive first: tar xzf {root / archives[0]} -C {root} (then give --data {root})"
+    if dataset != "fashion-mnist" and any("idx" in n for n in names):
+        return "this folder holds Fashion-MNIST's idx files: use --dataset fashion-mnist"
+    images = [n for n in names if Path(n).suffix.lower() in _IMAGE_SUFFIXES]
+    tables = sorted((n for n in names if n.lower().endswith(".csv")), key=lambda n: "stim" not in n.lower())  # the stimulus table first
+    if images and tables:
+        return (f"this folder holds stimulus images and {tables[0]} (a recording's stimuli?): --data is the training dataset; give stimuli "
+                f"to the teacher with --stimuli {root / tables[0]} --images {root} (neurosage rdm), or --teacher-images {root} (search)")
+    if dataset != "image-folder" and any((root / n).is_dir() and any(Path(f).suffix.lower() in _IMAGE_SUFFIXES for f in os.listdir(root / n))
+                                         for n in names):
+        return "this folder holds class sub-folders of images: use --dataset image-folder"
+    return None
 
 
 def load_fashion_mnist(split: str = "train", root: str | os.PathLike | None = None, **conversion) -> ImageSet:
@@ -151,10 +174,9 @@ def _require_files(root: Path, names: Sequence[str], dataset: str, release: str)
         fix = f"give the folder of {dataset}'s files (--data FOLDER; root= in Python)"
     elif archives:
         fix = f"extract the archive first: tar xzf {root / archives[0]} -C {root} (then give --data {root})"
-    elif any("idx" in n for n in held):
-        fix = "this folder holds Fashion-MNIST's idx files: use --dataset fashion-mnist, or give the folder of " + release
     else:
-        fix = f"give the folder of {release}"
+        instead = _held_instead(root, dataset)
+        fix = f"{instead}, or give the folder of {release}" if instead else f"give the folder of {release}"
     raise DataFormatError(f"no {missing[0]!r} file for {dataset} here (the folder holds "
                           f"{held if held else 'nothing'})", fix, file=root, field=missing[0])
 
@@ -390,9 +412,11 @@ def load_stimulus_images(
     column = next((c for c in ("category_name", "category") if c in table.columns), None)
     if column is not None and table.loc[order, column].notna().any():  # the categories a category control or a sorted RDM reads
         given = table.loc[order, column]
-        names = given.astype(str).to_numpy()
-        classes = sorted(set(names[given.notna().to_numpy()].tolist()))
-        labels = np.where(given.notna().to_numpy(), np.searchsorted(np.asarray(classes), names), -1).astype(np.int64)  # -1: none given
+        present = given.notna().to_numpy()
+        names = [str(v) for v in given.to_numpy()]  # not astype(str): pandas' string dtype keeps a missing cell missing
+        classes = sorted({name for name, there in zip(names, present) if there})
+        index = {name: k for k, name in enumerate(classes)}
+        labels = np.array([index[name] if there else -1 for name, there in zip(names, present)], dtype=np.int64)  # -1: none given
     files = ", ".join(f"{h}x{w}" for h, w in sorted(sizes)[:3]) + (" ..." if len(sizes) > 3 else "")
     said = f", files {files} stored at {stored.shape[2]}x{stored.shape[3]}" if sizes != {stored.shape[2:]} else ""  # the files' own size
     return ImageSet(stored, labels, classes=classes, stimulus_ids=order, name=f"stimuli:{csv.stem}{said}", **conversion)

@@ -72,8 +72,12 @@ class ImageSet(Dataset):
             raise DataFormatError(f"{name}: images of shape {tuple(images.shape)} look like (N, H, W, C)", "transpose them to (N, C, H, W): "
                                   "x.transpose(0, 3, 1, 2)", file=None, field="images")
         if images.dtype != torch.uint8 or images.ndim != 4:
+            top = float(images.max()) if images.numel() and images.is_floating_point() else None
+            convert = ("np.clip(x, 0, 255).astype(np.uint8) (the values already span 0..255)" if top is not None and top > 1.0 else
+                       "(x * 255).round().astype(np.uint8) (the values span 0..1)" if top is not None else "x.astype(np.uint8)")
+            axis = " and add a channel axis (x[:, None] for grey images)" if images.ndim == 3 else ""
             raise DataFormatError(f"{name}: images must be uint8 (N, C, H, W), got {images.dtype} {tuple(images.shape)}",
-                                  "convert with (x * 255).astype(np.uint8) and add a channel axis", file=None, field="images")
+                                  f"convert with {convert}{axis}", file=None, field="images")
         n = images.shape[0]
         raw = None if labels is None or isinstance(labels, torch.Tensor) else np.asarray(labels)
         whole = raw is not None and raw.dtype.kind == "f" and bool(np.all(np.isfinite(raw)) and np.all(raw == np.round(raw)))
@@ -143,6 +147,13 @@ class ImageSet(Dataset):
         if ids is not None and len(ids) != len(self):
             raise DataFormatError(f"{getattr(self, 'name', 'images')}: {len(ids)} stimulus ids for {len(self)} images", "give one id per image",
                                   file=None, field="stimulus_ids")
+        if ids is not None:
+            unique, counts = np.unique(np.asarray(ids).astype(str), return_counts=True)
+            repeated = unique[counts > 1]
+            if len(repeated):  # ids pair images with recordings and RDM conditions: one image per id
+                raise DataFormatError(f"{getattr(self, 'name', 'images')}: {len(repeated)} stimulus id(s) are repeated (e.g. "
+                                      f"{repeated[:3].tolist()}); each image needs its own id", "give every image a distinct id "
+                                      "(e.g. its file name); images of one category share a label, not an id", file=None, field="stimulus_ids")
         self._stimulus_ids = None if ids is None else np.asarray(ids).astype(str)
 
     @property

@@ -121,6 +121,27 @@ def _refuse_repeated(parser: argparse.ArgumentParser, args: argparse.Namespace, 
             sys.exit(2)
 
 
+def _refuse_empty(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse an empty value (``--run-dir ""``, an unset shell variable): no option of neurosage means anything by it (an empty
+    folder name would be the current folder)."""
+    sub = _command_parser(parser, args)
+    for action in sub._actions:
+        value = getattr(args, action.dest, None)
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and not v.strip() for v in values):
+            name = action.option_strings[-1] if action.option_strings else action.dest.upper()
+            optional = action.option_strings and not action.required
+            print(f"{sub.prog}: error: {name} is empty (an unset shell variable?); fix: give it a value"
+                  + (f", or leave {name} out" if optional else ""), file=sys.stderr)
+            sys.exit(2)
+
+
+def _analysis_names() -> list[str]:
+    from neurosage.commands import registry_names
+
+    return registry_names("neurosage.analyses", "ANALYSES")
+
+
 def _refuse_unknown(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str]) -> None:
     """Report arguments no parser took, under the command they were given to, with the closest flag it has."""
     sub = _command_parser(parser, args)
@@ -128,7 +149,11 @@ def _refuse_unknown(parser: argparse.ArgumentParser, args: argparse.Namespace, e
     first = next((e.split("=")[0] for e in extra if e.startswith("-")), None)
     close = difflib.get_close_matches(first, flags, n=1, cutoff=0.75) if first else []
     hints = [f"did you mean {close[0]}?"] if close else []
-    if getattr(args, "command", None) in ("demo", "analyze") and extra and not extra[0].startswith("-"):
+    analysis = getattr(args, "name", None)
+    if getattr(args, "command", None) == "analyze" and extra and extra[0] in _analysis_names():  # two analyses in one call
+        hints.append(f"analyze runs one analysis per call: run neurosage analyze {analysis} ... and then neurosage analyze {extra[0]} ... "
+                     "(with the same --run-dir they share its teacher)")
+    elif getattr(args, "command", None) in ("demo", "analyze") and extra and not extra[0].startswith("-"):
         hints.append(f"the run folder is given with --run-dir {extra[0]}")
     if getattr(args, "command", None) == "analyze" and first and not close:
         hints.append("an analysis takes its options (e.g. compare-method, budget) from the TOML file given to --config")
@@ -177,6 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if extra:
             _refuse_unknown(parser, args, extra)
         _refuse_repeated(parser, args, argv)
+        _refuse_empty(parser, args)
     except SystemExit as exc:  # --help, --version, or a flag argparse refused (already reported on one line)
         return int(exc.code or 0)
     COMMAND_LINE.set(["neurosage", *argv])

@@ -558,6 +558,15 @@ def _run_figures(args: argparse.Namespace) -> int:
     for name, reason in drawn.skipped.items():
         print(f"not drawn: {name}: {reason}")
     if not drawn.written:
+        analyses = set(registry_names("neurosage.analyses", "ANALYSES"))
+        inside = next((ancestor for ancestor in list(run_dir.resolve().parents)[:2]  # RUN/<analysis> holds the analysis' run.json
+                       if (part := run_dir.resolve().relative_to(ancestor).parts[0]) in analyses
+                       and RunFolder(ancestor / part).provenance_file.is_file()), None)
+        if inside is not None:  # an analysis' own sub-folder (RUN/predictability, RUN/channel_search/qc): its run folder is above
+            above = run_dir.parent if inside == run_dir.resolve().parent else run_dir.parent.parent
+            print(f"nothing to draw: {run_dir} is a folder inside the analysis run folder {above}; fix: neurosage figures {above}",
+                  file=sys.stderr)
+            return 1
         search = " (it holds a search's trials.csv: a search's results are its trials.csv and trials.nc; figures draws analyses')" \
             if RunFolder(run_dir).trials_csv.exists() else ""
         if not search and not RunFolder(run_dir).provenance_file.exists():  # not a run folder at all (a data folder, a typo)

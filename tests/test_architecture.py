@@ -49,6 +49,7 @@ APPLICATION = [
     ["figures"],
     ["commands"],
     ["cli"],
+    ["__main__"],
 ]
 #: Library subpackages: every module inside takes the package's row.
 SUBPACKAGES = ("core", "runs", "stats", "data_adapters", "rsa", "spaces", "nets", "training", "proxies", "teachers", "search", "channels",

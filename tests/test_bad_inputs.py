@@ -1439,6 +1439,16 @@ CLI_CASES = [
     pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "control:pixels", "--teacher-arg", "path=x.nc", "--n-stimuli", "10"],
                  "has no recording to load", id="rdm_teacher_arg_with_a_control"),
     pytest.param(["search", "{tmp}/bad.toml/run", "--budget", "1", *TINY], "is a file, where a folder was needed", id="search_run_dir_below_a_file"),
+    # round 9
+    pytest.param(["analyze", "cell_search", "--run-dir", ""], "--run-dir is empty", id="analyze_empty_run_dir"),
+    pytest.param(["analyze", "cell_search", "channel_search", "--run-dir", "{run}"], "analyze runs one analysis per call",
+                 id="analyze_two_analyses"),
+    pytest.param(["search", "{run}", "--budget", "1", "--skeleton", "imagenet224", *TINY], "reduces 28-pixel images to 1 pixel(s)",
+                 id="search_imagenet_skeleton_on_small_images"),
+    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "control:pixels", "--data", "{tmp}/stimfolder"],
+                 "--stimuli {tmp}/stimfolder/stimuli.csv --images {tmp}/stimfolder", id="rdm_stimulus_folder_as_data"),
+    pytest.param(["bench", "{tmp}/cache/pool", "--teacher", "control:pixels"], "the predictability analysis' cache",
+                 id="bench_of_the_predictability_cache"),
 ]
 
 
@@ -1455,12 +1465,18 @@ def test_cli_mistakes_are_one_line_with_a_fix_and_status_2(tmp_path, fm, capsys,
     (tmp_path / "poolish" / "pool.json").write_text("{}")
     (tmp_path / "datalike").mkdir()
     (tmp_path / "datalike" / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    (tmp_path / "stimfolder").mkdir()
+    (tmp_path / "stimfolder" / "stimuli.csv").write_text("stimulus_id,filename\na,a.png\n")
+    (tmp_path / "stimfolder" / "a.png").write_bytes(b"")
+    (tmp_path / "cache" / "pool").mkdir(parents=True)
+    (tmp_path / "cache" / "pool" / "pool.json").write_text('{"protocol": 2, "checkpoints": [1, 2], "n_architectures": 5}')
     argv = [a.format(run=tmp_path / "run", tmp=tmp_path) for a in argv]
-    if argv[0] in ("search", "rdm"):
+    if argv[0] in ("search", "rdm") and "--data" not in argv:
         argv += ["--data", str(fm)]
     assert main(argv) == 2
     stderr = capsys.readouterr().err
     err = [line for line in stderr.splitlines() if "error:" in line]
+    mention = mention.format(tmp=tmp_path)
     assert len(err) == 1 and "fix:" in err[0] and mention in err[0], stderr[-2000:]
     assert "Traceback" not in stderr and "weights_only=False" not in stderr
 
@@ -1632,3 +1648,68 @@ def table4_final_params_beyond_any_network(tmp):
     from neurosage.analyses.neuro_search import NeuroSearchConfig, run
 
     run(tmp, NeuroSearchConfig(final_params=1e30))
+
+
+# ---------------------------------------------------------------- round 9: the Python API
+@case(ConfigError, "count_parameters takes a torch network")
+def count_parameters_of_a_folder(tmp):
+    from neurosage.nets.measure import count_parameters
+
+    count_parameters(str(tmp))
+
+
+@case(ConfigError, "input_shape is one image's (channels, height, width)")
+def count_flops_without_channels(tmp):
+    from neurosage.nets.measure import count_flops
+
+    count_flops(build_model("cifar_resnet-1", in_channels=1, weights="random"), (28, 28))
+
+
+@case(RDMAlignmentError, "not square matrices")
+def upper_triangle_of_a_rectangle(tmp):
+    from neurosage.rsa.rdm import upper_triangle
+
+    upper_triangle(np.zeros((3, 4)))
+
+
+@case(ConfigError, "condition label(s) are missing")
+def rdm_with_a_nan_label(tmp):
+    compute_rdm(np.random.default_rng(0).normal(size=(5, 3)), labels=[0.0, 1.0, 2.0, 3.0, np.nan])
+
+
+@case(ConfigError, "a DataFrame with a MultiIndex, or tuples")
+def rdm_of_a_multiindex_frame(tmp):
+    index = pd.MultiIndex.from_arrays([list("abcab"), [0, 0, 0, 1, 1]])
+    compute_rdm(pd.DataFrame(np.random.default_rng(0).normal(size=(5, 3)), index=index))
+
+
+@case(DataFormatError, "np.clip(x, 0, 255).astype(np.uint8)")
+def imageset_of_floats_in_0_to_255(tmp):
+    ImageSet(np.full((2, 1, 4, 4), 200.0, dtype=np.float32))
+
+
+@case(DataFormatError, "stimulus id(s) are repeated")
+def imageset_with_repeated_ids(tmp):
+    ImageSet(np.zeros((4, 1, 4, 4), dtype=np.uint8), stimulus_ids=["a", "a", "b", "b"])
+
+
+@case(ConfigError, "num_classes must be a whole number at least 1")
+def model_without_classes(tmp):
+    build_model("cifar_resnet-1", num_classes=0, weights="random")
+
+
+@case(ConfigError, "is a genotype, not a model's name")
+def model_named_by_a_genotype(tmp):
+    build_model(str(get_space("pnas", 2).sample(0)))
+
+
+@case(ConfigError, "layers is the string 'stack1'")
+def score_layers_as_a_string(tmp):
+    from neurosage.training.activations import model_rdms
+
+    model_rdms(build_model("cifar_resnet-1", in_channels=1, weights="random"), random_stimuli(np.random.default_rng(0), 6), "stack1")
+
+
+@case(ConfigError, "label_smoothing must lie in [0, 1)")
+def train_with_label_smoothing_above_one(tmp):
+    TrainConfig(steps=3, label_smoothing=1.5)

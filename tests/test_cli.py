@@ -544,3 +544,25 @@ def test_a_one_value_flag_given_twice_is_refused(capsys):
     assert "--config is given 2 times ('a.toml', 'b.toml')" in capsys.readouterr().err
     assert main(["search", "run", "--teacher", "control:pixels", "--teacher", "net:cifar_resnet-1:stack1"]) == 2
     assert "fix: combine the teachers in one spec: --teacher A+B" in capsys.readouterr().err
+
+
+def test_figures_of_a_folder_inside_an_analysis_run_folder_names_the_run_folder(tmp_path, capsys):
+    """Round 9 #79/#84: 'run analyze --run-dir <inner folder>' was the fix; figures of the folder above draws it."""
+    from neurosage.runs.provenance import record_run
+
+    for inner in ("predictability", "channel_search"):
+        with record_run(tmp_path / "run" / inner, {"seed": 0}):
+            pass
+    (tmp_path / "run" / "channel_search" / "qc").mkdir()
+    for folder in ("predictability", "channel_search/qc"):
+        assert main(["figures", str(tmp_path / "run" / folder)]) == 1
+        assert f"fix: neurosage figures {tmp_path / 'run'}" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "predictability" / "figures").exists()
+
+
+def test_python_dash_m_neurosage_is_the_command():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "neurosage", "datasets", "fashion*"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "fashion-mnist" in done.stdout

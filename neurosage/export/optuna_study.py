@@ -66,7 +66,8 @@ def export_optuna(run_dir: str | Path, storage: str, study: str | None = None, *
         raise ConfigError("--study is empty", "give the study a name, or leave --study out for the run folder's name", field="study")
     if not run_dir.exists():
         raise RunFolderError(f"{run_dir} does not exist", "give the run folder of a search (neurosage search RUN_DIR)", file=run_dir)
-    trials = load_trials(folder)  # refuses a folder without a search journal
+    folder.refuse_no_search("export optuna", architectures=True)
+    trials = load_trials(folder)
     if trials.empty and not update:
         raise RunFolderError(f"{run_dir} has no finished trial yet", "export once at least one trial has finished", file=folder.journal_file)
     settings = folder.settings()

@@ -37,8 +37,12 @@ class InputCheck:
             hint = "add the batch axis with x[None]" if x.ndim == 3 else "give a batch of shape (N, C, H, W)"
             raise ConfigError(f"{self.name} takes a batch of images (N, C, H, W), got a tensor of shape {shape}", hint, field="input")
         if self.channels is not None and shape[1] != self.channels:
-            convert = ("x.mean(1, keepdim=True) (or neurosage.nets.models.model_inputs for an ImageSet)" if self.channels == 1
-                       else f"x.expand(-1, {self.channels}, -1, -1)" if shape[1] == 1 else "an image set converted with model_inputs")
+            if shape[-1] == self.channels:  # (N, H, W, C): channels last, as images are stored
+                raise ConfigError(f"{self.name} takes (N, C, H, W) images and was given shape {shape}, channels last (N, H, W, C)",
+                                  "move the channels first: x.permute(0, 3, 1, 2)", field="input")
+            convert = ("x.mean(1, keepdim=True) for RGB images (or neurosage.nets.models.model_inputs for an ImageSet)" if self.channels == 1
+                       and shape[1] == 3 else f"x.expand(-1, {self.channels}, -1, -1)" if shape[1] == 1
+                       else "an image set converted with neurosage.nets.models.model_inputs")
             raise ConfigError(f"{self.name} takes {self.channels}-channel images, got {shape[1]} channels (input shape {shape})",
                               f"convert the input, e.g. {convert}", field="input")
         weight = next((p for p in module.parameters()), None)

@@ -24,6 +24,8 @@ __all__ = ["endpoint_set", "concat_padded", "LayerNetwork"]
 
 def endpoint_set(names: Iterable[str], available: list[str]) -> set[str]:
     """``names`` as a set, refusing any that is not among a network's ``available`` endpoints."""
+    if isinstance(names, str):  # set("cell_1") would be its letters
+        raise UnknownName(f"layers is the string {names!r}; it takes a list of layer names", f"give [{names!r}]", field="layers")
     keep = set(names)
     unknown = keep - set(available)
     if unknown:

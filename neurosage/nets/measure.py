@@ -10,12 +10,25 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from neurosage.core.errors import ConfigError
+from neurosage.core.validate import is_whole_number
+
 __all__ = ["count_parameters", "count_flops"]
+
+
+def _module(model: object, function: str) -> nn.Module:
+    """``model`` if it is a torch module, else one error saying how to get one."""
+    if not isinstance(model, nn.Module):
+        raise ConfigError(f"{function} takes a torch network, got {type(model).__name__} {str(model)[:60]!r}",
+                          "build it first: kept_network(RUN_DIR, trial) for a search's trial, build_network(genotype) for a genotype, "
+                          "build_model(name) for a named model", field="model")
+    return model
 
 
 
 def count_parameters(model: nn.Module, *, include_aux: bool = False) -> int:
     """Trainable parameters, excluding the auxiliary head unless asked (published convention)."""
+    model = _module(model, "count_parameters")
     return sum(
         p.numel() for n, p in model.named_parameters() if p.requires_grad and (include_aux or not n.startswith("aux."))
     )
@@ -27,8 +40,13 @@ def count_flops(model: nn.Module, input_shape: Sequence[int]) -> dict[str, int]:
     Returns ``{"flops": ..., "macs": ...}``; ``macs`` (multiply-adds) = flops / 2,
     the unit NASNet/PNAS papers report. Pooling, BN and additions are not counted.
     """
+    model = _module(model, "count_flops")
+    shape = tuple(input_shape) if isinstance(input_shape, Sequence) and not isinstance(input_shape, str) else ()
+    if len(shape) != 3 or not all(is_whole_number(n) and n >= 1 for n in shape):
+        raise ConfigError(f"input_shape is one image's (channels, height, width), got {input_shape!r}",
+                          "give three positive sizes, e.g. (1, 28, 28) for a grey 28-pixel image (no batch axis)", field="input_shape")
     param = next(model.parameters())
-    x = torch.zeros(1, *input_shape, device=param.device, dtype=param.dtype)
+    x = torch.zeros(1, *shape, device=param.device, dtype=param.dtype)
     was_training = model.training
     model.eval()
     try:

@@ -122,6 +122,8 @@ def build_model(name: str, *, weights: str | None = None, num_classes: int = 10,
     ``mean``, ``std``), or None.
     """
     seed = whole(seed, "seed", 0, fix="pass seed as a whole number >= 0, e.g. seed=0")
+    num_classes = whole(num_classes, "num_classes", 1, fix="pass the number of output classes, e.g. num_classes=10")
+    in_channels = whole(in_channels, "in_channels", 1, fix="pass the input images' channels, e.g. in_channels=1 for grey images")
     base, _, depth = name.partition("-")
     project = base in MODELS
     if project and depth and not (depth.isdigit() and int(depth) >= 1):
@@ -131,6 +133,10 @@ def build_model(name: str, *, weights: str | None = None, num_classes: int = 10,
         import torchvision
 
         if name not in torchvision.models.list_models():
+            if any(mark in name for mark in ("->", "@", "normal:", "layers:")):  # a genotype, not a model's name
+                raise ConfigError(f"{name[:60]!r} is a genotype, not a model's name", "build a genotype's network with "
+                                  "neurosage.nets.build.build_network(genotype, in_channels=..., num_classes=...), or a search's trial with "
+                                  "kept_network(RUN_DIR, trial)", field="model")
             raise ConfigError(f"unknown model {name!r}", f"use one of {list(MODELS)} (e.g. cifar_resnet-<n>) or a torchvision name such as resnet18",
                               field="model")
     with torch.random.fork_rng(devices=[]):

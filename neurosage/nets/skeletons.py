@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from neurosage.nets import SKELETONS
 
-__all__ = ["Skeleton", "register_skeletons"]
+__all__ = ["Skeleton", "register_skeletons", "final_side"]
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,19 @@ class Skeleton:
     stem_stride: int
     n_stem_cells: int
     stem_multiplier: float
+
+    def final_side(self, side: int, n_stem_cells: int | None = None) -> int:
+        """The side of the last stack's feature maps for ``side``-pixel images: the stem conv (stride 2 and no padding for
+        ``imagenet224``), each stem reduction cell and the two reductions between the three stacks halve it (rounding up)."""
+        side = (side - 3) // 2 + 1 if self.imagenet_stem and self.stem_stride == 2 else side
+        for _ in range((self.n_stem_cells if n_stem_cells is None else n_stem_cells) + 2):
+            side = (side + 1) // 2
+        return side
+
+
+def final_side(skeleton: str, side: int, n_stem_cells: int | None = None) -> int:
+    """:meth:`Skeleton.final_side` of the registered skeleton ``skeleton``."""
+    return int(SKELETONS.create(skeleton).final_side(side, n_stem_cells))
 
 
 _SLIM = "TF-slim nasnet.py / pnasnet.py (Zoph et al. 2018; Liu et al. 2018)"

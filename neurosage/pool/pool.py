@@ -51,6 +51,11 @@ class Pool:
             raise RunFolderError(f"{self.folder} holds no architecture pool", fix, file=self.folder.path)
         try:
             info = json.loads(self.folder.pool_file.read_text(encoding="utf-8"))
+            if isinstance(info, dict) and "spec" not in info and "protocol" in info and "checkpoints" in info:
+                raise RunFolderError("this pool.json is the predictability analysis' cache of trained architectures (its own records, "
+                                     "not a pool of neurosage.pool with the stimuli and layer RDMs that a bench reads)",
+                                     "bench a pool built by neurosage analyze teacher_bench (RUN/teacher_bench/pool), or score your teacher "
+                                     "in the predictability analysis itself (analyze predictability --teacher SPEC)", file=self.folder.pool_file)
             self.spec = PoolSpec.from_dict(info["spec"])
             self.num_classes, self.in_channels = int(info["num_classes"]), int(info["in_channels"])
         except (ValueError, KeyError, TypeError) as exc:
@@ -203,7 +208,8 @@ def _write_tables(folder: RunFolder, spec: PoolSpec) -> None:
         rows.append(row)
         checkpoints += record.get("rows", [])
     table = pd.DataFrame(rows)
-    order = [c for c in ARCHITECTURE_COLUMNS if c in table] + sorted(c for c in table if c.startswith("proxy_"))
+    # the targets are columns even where no architecture was retrained (second-seed or long-subset 0): empty, not missing
+    order = [c for c in ARCHITECTURE_COLUMNS if c in table or c in ("M_short_2", "M_long")] + sorted(c for c in table if c.startswith("proxy_"))
     table = table.reindex(columns=order + [c for c in table if c not in order and c not in ("seconds", "arch")])
     with atomic_path(folder.pool_architectures) as tmp:
         table.to_csv(tmp, index=False)

@@ -321,7 +321,7 @@ def _patterns(
         raise ConfigError(f"an RDM needs at least 2 conditions and 1 feature, got shape {tuple(data.shape)}",
                           "pass one row per condition (stimulus) and one column per feature", field="data")
     n = data.shape[0]
-    row_labels = np.arange(n) if labels is None else np.asarray(labels)
+    row_labels = np.arange(n) if labels is None else _condition_labels(labels)
     if len(row_labels) != n:
         raise ConfigError(f"{len(row_labels)} labels for {n} conditions", "give one label per row of the data", field="labels")
     if by is not None:  # an array has no coords: by= averages the rows that share a label
@@ -333,6 +333,22 @@ def _patterns(
                           "share a label)", RuntimeWarning, stacklevel=3)
         return (*_average_by(np.asarray(data), row_labels), "condition")
     return data, row_labels, "condition"
+
+
+def _condition_labels(labels: Any) -> np.ndarray:
+    """``labels`` as a 1-D array of plain labels (text or numbers, none missing), else one error saying how to make them so."""
+    items = list(labels.to_flat_index() if isinstance(labels, pd.MultiIndex) else labels)
+    compound = next((x for x in items if isinstance(x, (tuple, list, np.ndarray))), None)
+    if compound is not None:
+        raise ConfigError(f"condition labels must be single values (text or numbers), got {compound!r} (a DataFrame with a MultiIndex, or "
+                          "tuples)", "join each into one string, e.g. labels=['-'.join(map(str, t)) for t in ...], or df.reset_index(level=1, "
+                          "drop=True) to keep one index level", field="labels")
+    missing = [i for i, x in enumerate(items) if x is None or (isinstance(x, float) and np.isnan(x))]
+    if missing:
+        raise ConfigError(f"{len(missing)} condition label(s) are missing (None or NaN, first at row {missing[0]}): a missing label matches "
+                          "nothing, so this RDM could be compared with no other", "give every row a label (e.g. its stimulus id)",
+                          field="labels")
+    return np.asarray(items)
 
 
 def all_finite(t: torch.Tensor) -> bool:
@@ -511,10 +527,20 @@ def _condition_coords(data: Any, descriptor: str) -> dict[str, tuple[str, np.nda
     return out
 
 
-def upper_triangle(rdms: xr.DataArray) -> np.ndarray:
-    """Upper triangles (diagonal excluded) as ``(n_rdms, n_pairs)`` (or ``(n_pairs,)`` for one RDM), row by row."""
-    n = rdms.sizes[ROW]
-    values = np.asarray(rdms.transpose(..., ROW, COL).values)
+def upper_triangle(rdms: xr.DataArray | np.ndarray | torch.Tensor) -> np.ndarray:
+    """Upper triangles (diagonal excluded) as ``(n_rdms, n_pairs)`` (or ``(n_pairs,)`` for one RDM), row by row; a plain
+    array of square matrices (``(..., n, n)``) is read as it is."""
+    if isinstance(rdms, (np.ndarray, torch.Tensor)):
+        values = np.asarray(rdms.detach().cpu() if isinstance(rdms, torch.Tensor) else rdms)
+        if values.ndim < 2 or values.shape[-1] != values.shape[-2]:
+            raise RDMAlignmentError(f"rdms is an array of shape {values.shape}, not square matrices (..., n, n)",
+                                    "pass RDMs made by compute_rdm/compute_rdms, or an array of square RDMs", field="rdms")
+        n = values.shape[-1]
+    else:
+        if not isinstance(rdms, xr.DataArray) or not {ROW, COL} <= set(rdms.dims):
+            check_rdms(rdms)  # names what it is instead
+        n = rdms.sizes[ROW]
+        values = np.asarray(rdms.transpose(..., ROW, COL).values)
     return np.take(values.reshape(*values.shape[:-2], n * n), _triangle_positions(n), axis=-1)
 
 

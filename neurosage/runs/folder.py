@@ -155,11 +155,28 @@ class RunFolder:
         self.refuse_no_search()
         return self.journal()
 
-    def refuse_no_search(self, command: str | None = None, error: type[NeurosageError] = RunFolderError) -> None:
-        """Refuse a folder without a search journal: a demo's or analysis' folder names its searches (the one to give)."""
+    def refuse_no_search(self, command: str | None = None, error: type[NeurosageError] = RunFolderError, *,
+                         architectures: bool = False) -> None:
+        """Refuse a folder without a search journal: a demo's or analysis' folder names its searches (the one to give).
+        ``architectures``: refuse a channel-size search too (its trials are channel sizes of one ResNet, no architectures,
+        scores or kept weights: what ``rdm`` and the exports read)."""
+        def channel_search(path: Path) -> bool:
+            return architectures and (path / layout.CHANNEL_STATE).is_file()
+
+        def refuse_channels(where: Path, what: str) -> None:
+            raise error(f"{where} holds {what} (CONetV2 style, {layout.CHANNEL_STATE}): its trials are channel sizes of one ResNet, with "
+                        "no architecture scores or kept weights", "give the folder of an architecture search (neurosage search, or a "
+                        "demo's or analysis' search folder); a channel search's results are drawn by neurosage figures ANALYSIS_RUN_DIR",
+                        file=where, field="run_dir")
+
         if self.has_journal():
+            if channel_search(self.path):
+                refuse_channels(self.path, "a channel-size search")
             return
-        subs = self.searches_below() if self.path.is_dir() else []
+        below = self.searches_below() if self.path.is_dir() else []
+        subs = [sub for sub in below if not channel_search(self.path / sub)]
+        if below and not subs:
+            refuse_channels(self.path, f"channel-size searches only ({', '.join(str(s) for s in below[:3])})")
         if subs:
             again = f"neurosage {command} {self.path / subs[0]}" if command else str(self.path / subs[0])
             raise error(f"not a search's run folder: it holds {len(subs)} search(es) below it ({', '.join(str(s) for s in subs[:3])}), not "

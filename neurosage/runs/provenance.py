@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from neurosage.core.atomic import write_json
-from neurosage.core.errors import ConfigError
+from neurosage.core.errors import ConfigError, NeurosageError, SearchFailed
 from neurosage.core.interrupts import signal_name
 from neurosage.runs.layout import POOL_FILE, PROVENANCE_FILE
 
@@ -116,7 +116,9 @@ def record_run(
     or ``(SIGTERM)``, or ``failed: ...``).
 
     Called while holding the folder's :func:`~neurosage.runs.lock.run_lock`, so an earlier session still marked
-    ``running`` was killed (its process ended without a word): it is marked ``killed``. ``data_fingerprint`` (the
+    ``running`` was killed (its process ended without a word): it is marked ``killed``. A session that ends with bad input
+    refused (a :class:`~neurosage.core.errors.NeurosageError` other than a failed search) is ``refused: ...``; while every
+    earlier session was refused, the record's settings are the new session's (nothing ran under theirs). ``data_fingerprint`` (the
     images the run trains on) is recorded once, so a resume from a moved data folder can show it holds the same images.
     """
     path = Path(run_dir) / PROVENANCE_FILE
@@ -135,6 +137,9 @@ def record_run(
             earlier["status"] = "killed (its process ended while running; found by the next session)"
     session: dict[str, Any] = {"command": COMMAND_LINE.get() or list(sys.argv), "started": now_text(), "host": socket.gethostname(),
                                "device": device_info(device), "status": "running"}
+    if record["sessions"] and all(str(earlier.get("status", "")).startswith("refused") for earlier in record["sessions"]):
+        record["settings"] = settings  # every earlier session was refused (bad input): nothing ran under their settings
+        record["seeds"] = jsonable(dict(seeds or {}))
     changed = setting_changes(record["settings"], settings)
     if changed:
         session["changed_settings"] = changed
@@ -148,8 +153,9 @@ def record_run(
         session.update(finished=now_text(), status=f"interrupted ({signal_name(getattr(exc, 'signum', signal.SIGINT))})")
         write_json(path, record)
         raise
-    except BaseException as exc:
-        session.update(finished=now_text(), status=f"failed: {type(exc).__name__}: {exc}")
+    except BaseException as exc:  # bad input refused (not a search that failed or diverged): "refused", else "failed"
+        kind = "refused" if isinstance(exc, NeurosageError) and not isinstance(exc, SearchFailed) else "failed"
+        session.update(finished=now_text(), status=f"{kind}: {type(exc).__name__}: {exc}")
         write_json(path, record)
         raise
     session.update(finished=now_text(), status="finished")

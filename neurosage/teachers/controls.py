@@ -93,8 +93,8 @@ def category_teacher(stimuli: Any, *, rdm_method: str = "correlation", compare_m
     if (labels < 0).any():
         raise ConfigError(f"{int((labels < 0).sum())} of the {len(labels)} stimuli of {getattr(stimuli, 'name', 'the images')} have no "
                           "category label (-1, e.g. an empty category cell of the stimulus CSV); a category control needs "
-                          "every stimulus labelled", "give the stimulus set its labels (ImageSet(..., labels=...), e.g. from the stimulus "
-                          "table's category column), or leave out control:category", field="labels")
+                          "every stimulus labelled", "fill the empty category cells of the stimulus CSV (in Python: ImageSet(..., "
+                          "labels=...)), or leave out control:category", field="labels")
     if len(np.unique(labels)) < 2:
         raise ConfigError(f"all {len(labels)} stimuli are of one category ({int(labels[0])}): the category RDM would be constant",
                           "use stimuli of at least 2 categories, or leave out control:category", field="labels")

@@ -12,6 +12,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from neurosage.assembly import make_assembly, select_regions
+from neurosage.core.errors import ConfigError
 from neurosage.core.seeding import derive_seed
 from neurosage.nets.models import FeatureModel
 from neurosage.rsa.methods import model_rdm_method
@@ -125,6 +126,8 @@ def model_rdms(
     :class:`~neurosage.nets.models.FeatureModel`). Layer ``i``'s feature subsets (see :class:`RDMOptions`)
     are drawn from ``derive_seed(seed, i)``; teachers and candidates use this same function.
     """
+    if isinstance(layers, str):  # list("cell_1") would be its letters
+        raise ConfigError(f"layers is the string {layers!r}; it takes a list of layer names", f"give layers=[{layers!r}]", field="layers")
     extractor = model if hasattr(model, "extract") else FeatureModel(model, layers)
     layers = list(layers)
     subsets: dict[str, list[np.ndarray]] = {}

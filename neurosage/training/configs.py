@@ -112,6 +112,27 @@ class TrainConfig:
             raise ConfigError(f"unknown schedule {self.schedule!r}", "use cosine, step or constant", field="schedule")
         if not (isinstance(self.lr, (int, float)) and 0 < self.lr < float("inf")):
             raise ConfigError(f"learning rate must be a positive finite number, got {self.lr!r}", "set lr to e.g. 0.05", field="lr")
+        for name, low, high, closed_high, example in (("label_smoothing", 0.0, 1.0, False, "0.1, or 0 for none"),
+                                                      ("step_gamma", 0.0, 1.0, True, "0.1"), ("drop_path", 0.0, 1.0, False, "0.1, or 0 for none"),
+                                                      ("aux_weight", 0.0, float("inf"), False, "0.4, or 0 for none")):
+            value = getattr(self, name)
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            inside = number and low <= value and (value <= high if closed_high else value < high)
+            if not inside or (name == "step_gamma" and value == 0):
+                shown = f"({low:g}, {high:g}]" if name == "step_gamma" else f"[{low:g}, {high:g})"
+                raise ConfigError(f"{name} must lie in {shown}, got {value!r}", f"use e.g. {example}", field=name)
+        if self.grad_clip is not None and (isinstance(self.grad_clip, bool) or not isinstance(self.grad_clip, (int, float))
+                                           or not 0 < self.grad_clip < float("inf")):
+            raise ConfigError(f"grad_clip must be a positive number or None, got {self.grad_clip!r}", "use e.g. 5.0, or None for no clipping",
+                              field="grad_clip")
+        milestones = self.step_milestones
+        if not isinstance(milestones, (tuple, list)) or not all(isinstance(m, (int, float)) and 0 < m < 1 for m in milestones) or \
+                list(milestones) != sorted(set(milestones)):
+            raise ConfigError(f"step_milestones must be increasing fractions of the training in (0, 1), got {milestones!r}",
+                              "use e.g. (0.5, 0.75)", field="step_milestones")
+        for name in ("nesterov", "amp", "channels_last"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}", f"pass {name}=True or {name}=False", field=name)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

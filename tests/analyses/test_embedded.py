@@ -78,3 +78,18 @@ def test_blank_training_images_are_refused_naming_the_data(tmp_path):
     with pytest.raises(DataFormatError, match=r"fm: field 'images': every training image of fashion-mnist/train looked at \(120, spread over "
                                               r"the 120\) has the same value in every pixel \(0\).*fix: check the training image file"):
         embedded_setup(SearchConfig(data=str(data), n_train=60, n_val=20, n_stimuli=10), tmp_path / "run")
+
+
+def test_a_one_split_dataset_is_refused_by_the_split_rule_before_the_teacher_trains(tmp_path):
+    """Round 9 #63: an image folder (train and evaluation are the same images) trained the teacher, then was refused."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for cls in ("cat", "dog"):
+        (tmp_path / "imf" / cls).mkdir(parents=True)
+        for i in range(20):
+            Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(tmp_path / "imf" / cls / f"{i}.png")
+    config = EmbeddedConfig(dataset="image-folder", data=str(tmp_path / "imf"), n_train=10, n_val=5, n_stimuli=5, teacher_epochs=0.05)
+    with pytest.raises(SplitRuleError, match="also in the train set") as exc:
+        embedded_setup(config, tmp_path / "run")
+    assert "neurosage search --objective p" in exc.value.fix and not (tmp_path / "run" / "teacher").exists()

@@ -160,3 +160,52 @@ def test_options_a_command_does_not_use_are_refused(cls, options, message):
     with pytest.raises(ConfigError, match=message):
         config_class(**options)
     config_class()  # the defaults pass
+
+
+@pytest.mark.parametrize("cls, toml, message", [
+    ("search_comparison.SearchComparisonConfig", 'algo = "tpe"\nalgorithms = ["rl"]\n', "algo is set, but the comparison runs"),  # round 9 #22
+    ("cell_search.CellSearchConfig", 'space = "layers-10"\nwidth-multiplier = 0.125\nrerank-filters = 4\n',
+     "rerank-filters is set, but space 'layers-10' is layer-wise"),  # round 9 #10
+    ("cell_search.CellSearchConfig", "rerank-steps = 2\nrerank-epochs = 0.1\n", "rerank-steps is set, but rerank-epochs is set and replaces it"),
+    ("cell_search.CellSearchConfig", "final-steps = 2\nfinal-epochs = 0.1\n", "final-steps is set, but final-epochs is set and replaces it"),
+    ("search_comparison.SearchComparisonConfig", "premature-steps-grid = [2, 3]\npremature-epochs-grid = [0.1]\n",
+     "premature-steps-grid is set, but premature-epochs-grid"),  # round 9 #12
+    ("search_comparison.SearchComparisonConfig", "premature-steps = 5\npremature-steps-grid = [2, 3]\n",
+     "premature-steps is set, but premature-steps-grid"),
+    ("settings.SearchConfig", "premature-steps = 30\npremature-epochs = 0.1\n", "premature-steps is set, but premature-epochs"),  # its default
+    ("neuro_search.NeuroSearchConfig", "seed = 5\nseeds = [1]\n", r"seed = 5 is not among seeds = \[1\]"),  # round 9 #73
+    ("cell_search.CellSearchConfig", 'objective = "p"\nalpha = 2.0\n', "alpha is set, but objective is 'p'"),  # round 9 #96
+    ("cell_search.CellSearchConfig", 'objective = "p"\nalpha = 1.0\n', "alpha is set, but objective is 'p'"),  # given at its default
+])
+def test_an_option_given_in_a_toml_that_another_setting_makes_unused_is_refused(tmp_path, cls, toml, message):
+    """Given explicitly, an option counts as set even at its default value; the replaced option of a steps/epochs pair, a grid, or a
+    seed outside seeds is refused, not recorded."""
+    import importlib
+
+    from neurosage.analyses.config_loading import load_config
+
+    module, name = cls.split(".")
+    (tmp_path / "c.toml").write_text(toml)
+    with pytest.raises(ConfigError, match=message):
+        load_config(getattr(importlib.import_module(f"neurosage.analyses.{module}"), name), tmp_path / "c.toml")
+
+
+def test_a_seed_among_seeds_and_python_teacher_arguments_without_a_teacher(tmp_path):
+    from neurosage.analyses.neuro_search import NeuroSearchConfig
+
+    assert NeuroSearchConfig(seed=1, seeds=(1, 2)).seeds == (1, 2)
+    assert NeuroSearchConfig(seeds=(1, 2)).seed == 0  # seed at its default: the teacher's and the splits' seed
+    with pytest.raises(ConfigError, match="teacher arguments were given without a teacher spec"):  # round 9 C17: the CLI refused it
+        SearchConfig(teacher_args={"responses": 5})
+
+
+def test_numpy_numbers_are_plain_numbers_in_every_config():
+    """Round 9 C10: a count read with pandas (np.int64) was refused as 'not an integer'."""
+    import numpy as np
+
+    from neurosage.analyses.predictability import PredictabilityConfig
+
+    config = PredictabilityConfig(n_architectures=np.int64(5), checkpoints=(np.int64(1), np.int64(2)), mature_steps=np.int64(3),
+                                  lr=np.float32(0.05))
+    assert (config.n_architectures, config.checkpoints, config.mature_steps) == (5, (1, 2), 3)
+    assert type(config.n_architectures) is int and type(config.lr) is float and all(type(c) is int for c in config.checkpoints)

@@ -295,3 +295,12 @@ def test_a_stimulus_csv_with_categories_labels_the_images(tmp_path):
                   "category_name": ["face", "car", "face"]}).to_csv(tmp_path / "s.csv", index=False)
     images = load_stimulus_images(tmp_path / "s.csv", tmp_path)
     assert images.classes == ["car", "face"] and images.labels.tolist() == [1, 0, 1]
+
+
+def test_a_stimulus_csv_with_some_empty_categories_labels_the_rest(tmp_path):
+    """Round 9 (round 8 #65 re-checked): empty category cells crashed np.searchsorted (a missing cell stayed missing)."""
+    for name in ("a", "b", "c", "d"):
+        (tmp_path / f"{name}.png").write_bytes(_png(np.zeros((4, 4, 3), dtype=np.uint8)))
+    (tmp_path / "s.csv").write_text("stimulus_id,filename,category\na,a.png,\nb,b.png,face\nc,c.png,car\nd,d.png,face\n")
+    images = load_stimulus_images(tmp_path / "s.csv", tmp_path)
+    assert images.classes == ["car", "face"] and images.labels.tolist() == [-1, 1, 0, 1]

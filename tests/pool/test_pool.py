@@ -169,3 +169,12 @@ def test_kept_layer_rdms_score_as_the_networks_do(tmp_path):
     merged = kept.merge(rebuilt, on=["teacher", "endpoint", "arch", "step"], suffixes=("_kept", "_rebuilt"), validate="one_to_one")
     assert len(merged) == len(kept) == len(rebuilt)
     assert np.allclose(merged.S_kept, merged.S_rebuilt, atol=1e-5) and (merged.best_layer_kept == merged.best_layer_rebuilt).all()
+
+
+def test_a_pool_without_retrainings_has_empty_target_columns(tmp_path):
+    """Round 9 #76: long-subset = 0 left no M_long column, and the teacher bench ended in a bare KeyError 'M_long'."""
+    train, val, test = _data()
+    spec = PoolSpec(**{**TINY.__dict__, "second_seed": 0, "long_subset": 0})
+    table = build_pool(tmp_path, spec, train, val, test, progress=False).architectures()
+    assert {"M_short_2", "M_long"} <= set(table.columns) and table[["M_short_2", "M_long"]].isna().all().all()
+    assert table.M_short.notna().all()

@@ -23,6 +23,25 @@ def test_sessions_are_recorded_with_status(tmp_path):
     assert second["changed_settings"] == {"budget": {"run": 2, "session": 3}}
 
 
+def test_settings_of_refused_sessions_give_way_to_the_first_that_runs(tmp_path):
+    """Round 9 #62: a demo refused for a wrong --data kept that path as the run's settings after a corrected demo ran."""
+    from neurosage.core.errors import ConfigError, TrainingDiverged
+
+    with pytest.raises(ConfigError), record_run(tmp_path, {"data": "tiny"}, seeds={"seed": 0}):
+        raise ConfigError("no file t10k-images-idx3-ubyte", "point --data at the idx folder", field="data")
+    with record_run(tmp_path, {"data": "../tiny"}, seeds={"seed": 1}):
+        pass
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert record["settings"] == {"data": "../tiny"} and record["seeds"] == {"seed": 1}
+    assert record["sessions"][0]["status"].startswith("refused: ConfigError") and record["sessions"][1]["status"] == "finished"
+    with pytest.raises(TrainingDiverged), record_run(tmp_path / "d", {"lr": 10.0}):  # a failed search is no refusal: it ran
+        raise TrainingDiverged("most trials diverged", "lower lr", field="lr")
+    with record_run(tmp_path / "d", {"lr": 0.1}):
+        pass
+    diverged = json.loads((tmp_path / "d" / "run.json").read_text())
+    assert diverged["settings"] == {"lr": 10.0} and diverged["sessions"][0]["status"].startswith("failed: TrainingDiverged")
+
+
 def test_a_session_that_died_running_is_marked_killed_by_the_next(tmp_path):
     import json
 

@@ -104,3 +104,21 @@ def test_trials_csv_times_are_iso_8601(tmp_path):
     write_trial_tables(journal, tmp_path)
     row = pd.read_csv(tmp_path / "trials.csv").iloc[0]
     assert row.started == "2027-01-15T08:00:00.250Z" and row.finished == "2027-01-15T08:00:02.750Z"
+
+
+def test_a_channel_search_is_refused_where_an_architecture_search_is_read(tmp_path):
+    """Round 9 #78/#81/#82: export optuna wrote a channel search's trials as FAIL; rdm and export brainscore blamed old kept weights."""
+    from neurosage.core.errors import ConfigError
+    from neurosage.runs.folder import RunFolder
+    from neurosage.search.weights import kept_network
+
+    channels = tmp_path / "analysis" / "channel_search" / "qc"
+    Journal(channels / "journal.sqlite")
+    (channels / "channel_state.pt").write_bytes(b"")
+    with pytest.raises(RunFolderError, match="holds a channel-size search"):
+        RunFolder(channels).refuse_no_search("export optuna", architectures=True)
+    with pytest.raises(ConfigError, match="holds a channel-size search"):
+        kept_network(channels)
+    with pytest.raises(RunFolderError, match=r"holds channel-size searches only \(channel_search/qc\)"):
+        RunFolder(tmp_path / "analysis").refuse_no_search("export brainscore", architectures=True)
+    RunFolder(channels).refuse_no_search("status")  # status reads a channel search's journal as it is
