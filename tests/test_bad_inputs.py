@@ -1713,3 +1713,27 @@ def score_layers_as_a_string(tmp):
 @case(ConfigError, "label_smoothing must lie in [0, 1)")
 def train_with_label_smoothing_above_one(tmp):
     TrainConfig(steps=3, label_smoothing=1.5)
+
+
+@case(UnknownName, "a space is named by a string, got int 5")
+def space_named_by_a_number(tmp):
+    get_space(5)
+
+
+@case(ConfigError, "a space is sampled with a seed")
+def space_sampled_with_a_negative_seed(tmp):
+    get_space("pnas", 2).sample(-1)
+
+
+@case(ConfigError, "filters must be a whole number at least 1")
+def network_of_no_filters(tmp):
+    from neurosage.nets.build import build_network
+
+    build_network(str(get_space("pnas", 2).sample(0)), filters=0)
+
+
+@case(ConfigError, "build_network takes a genotype")
+def network_of_a_number(tmp):
+    from neurosage.nets.build import build_network
+
+    build_network(123)

@@ -214,6 +214,9 @@ class Registry(Generic[T]):
     def get(self, name: str, **meta: Any) -> Entry:
         """The entry for ``name``; an unknown name raises ``KeyError`` listing close matches."""
         self._ensure_loaded()
+        if not isinstance(name, str):  # get_space(5), a list of names: a name is one string
+            raise UnknownName(f"a {self.kind} is named by a string, got {type(name).__name__} {name!r}", f"choose one of {self.names(**meta)}",
+                              field=self.kind)
         entry = self._entries.get(name)
         if entry is None or any(entry.meta.get(k) != v for k, v in meta.items()):
             names = self.names(**meta)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import whole
 from neurosage.nets.cells import CellNetwork
 from neurosage.nets.layerwise import LayerNetwork
 from neurosage.spaces import parse_genotype
@@ -22,8 +23,14 @@ def build_network(genotype: Genotype | LayerGenotype | str, *, width_multiplier:
     genotype (:class:`~neurosage.nets.layerwise.LayerNetwork`: ``num_classes``, ``in_channels``,
     ``width_multiplier``; the cell options of a :class:`~neurosage.training.configs.NetworkConfig` do not apply
     to it and are not used). A string is parsed with :func:`~neurosage.spaces.parse_genotype`."""
+    for name in ("in_channels", "num_classes", "filters", "n_cells"):  # refused by name here, not by torch deep inside a layer
+        if name in kwargs:
+            whole(kwargs[name], name, 1, fix=f"pass {name} as a whole number of at least 1")
     if isinstance(genotype, str):
         genotype = parse_genotype(genotype)
+    if not isinstance(genotype, (Genotype, LayerGenotype)):
+        raise ConfigError(f"build_network takes a genotype (or its string), got {type(genotype).__name__} {genotype!r}"[:200],
+                          "pass a genotype string such as a search's trials.csv genotype column, or space.sample(seed)", field="genotype")
     if isinstance(genotype, LayerGenotype):
         kwargs = {k: v for k, v in kwargs.items() if k not in _CELL_ONLY}
         return LayerNetwork(genotype, width_multiplier=width_multiplier, **kwargs)

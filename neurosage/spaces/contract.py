@@ -13,6 +13,9 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
+from neurosage.core.errors import ConfigError
+from neurosage.core.validate import is_whole_number
+
 __all__ = ["SearchSpace", "random_point", "to_indices", "from_indices", "layer_of", "skip_of"]
 
 #: A decision ``l<i>/<name>`` belongs to network layer ``i`` (layer-wise spaces); ``l<i>/in<j>`` (options
@@ -53,6 +56,9 @@ class SearchSpace(Protocol):
 
 def random_point(decisions: list[tuple[str, list[Any]]], rng: np.random.Generator | int | None) -> dict[str, Any]:
     """One uniformly drawn option per decision, in order (every space's random sample draws its decisions this way)."""
+    if not (rng is None or isinstance(rng, np.random.Generator) or (is_whole_number(rng) and rng >= 0)):
+        raise ConfigError(f"a space is sampled with a seed (a whole number >= 0) or a numpy Generator, got {rng!r}",
+                          "pass e.g. space.sample(0), or space.sample(np.random.default_rng(0))", field="rng")
     rng = np.random.default_rng(rng)
     return {label: options[int(rng.integers(len(options)))] for label, options in decisions}
 
