@@ -21,6 +21,7 @@ candidates' training set nor the test set used for mature/test accuracy.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import logging
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from neurosage.analyses.settings import EMBEDDED_TEACHER_OPTIONS, EmbeddedConfig
 from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError, DataFormatError, NeurosageError
 from neurosage.core.once import warn_once
+from neurosage.core.registry import resolve
 from neurosage.data_adapters.images import load_stimulus_images
 from neurosage.data_adapters.imageset import ImageSet
 from neurosage.data_adapters.registry import get_entry, load_images, loader_arguments
@@ -156,9 +158,20 @@ def _stimulus_count(config: EmbeddedConfig, evaluation: ImageSet) -> int:
 
 
 def recording_stimuli(config: EmbeddedConfig, shape: tuple[int, int, int]) -> ImageSet:
-    """The recording's stimulus images (``teacher_images``), paired through the stimulus CSV and converted to the candidates' input."""
+    """The recording's stimulus images (``teacher_images``, paired through the stimulus CSV; or the ones its file holds, for a dataset
+    registered with its own ``stimuli`` loader such as HvM-hdf5), converted to the candidates' input."""
     args = config.teacher_args
     csv = args.get("stimulus_csv") or args.get("stimuli")
+    own = own_stimuli_loader(config)
+    channels, size, _ = shape
+    norm = DATASET_NORMS.get(config.dataset, _DEFAULT_NORM)
+    if own is not None and not csv:
+        dataset = str(config.teacher).split(":")[1]
+        if config.teacher_images:
+            raise ConfigError(f"{dataset} holds its own stimulus images, so --teacher-images (and a stimulus CSV) are not used",
+                              "leave out --teacher-images", field="teacher_images")
+        stimuli = resolve(own)(args.get("path"), size=size, channels=channels, mean=norm["mean"], std=norm["std"])
+        return stimuli if config.n_stimuli is None else _first(stimuli, config.n_stimuli)
     if not csv:
         raise ConfigError(
             "teacher_images needs the stimulus CSV that names each image file",
@@ -167,15 +180,29 @@ def recording_stimuli(config: EmbeddedConfig, shape: tuple[int, int, int]) -> Im
     if not config.teacher_images:
         raise ConfigError("no teacher_images: the recording's stimulus images are needed here", "pass --teacher-images FOLDER_OR_ZIP",
                           field="teacher_images")
-    channels, size, _ = shape
-    norm = DATASET_NORMS.get(config.dataset, _DEFAULT_NORM)
     stimuli = load_stimulus_images(csv, config.teacher_images, size=size, channels=channels, mean=norm["mean"], std=norm["std"])
-    if config.n_stimuli is None:
-        return stimuli
-    if config.n_stimuli > len(stimuli):
-        raise ConfigError(f"n-stimuli = {config.n_stimuli}, but the recording's stimulus set has {len(stimuli)} images", f"set n-stimuli to at most "
+    return stimuli if config.n_stimuli is None else _first(stimuli, config.n_stimuli)
+
+
+def _first(stimuli: ImageSet, n: int) -> ImageSet:
+    """The first ``n`` of a recording's stimulus set, in its own order."""
+    if n > len(stimuli):
+        raise ConfigError(f"n-stimuli = {n}, but the recording's stimulus set has {len(stimuli)} images", f"set n-stimuli to at most "
                           f"{len(stimuli)}, or leave it out to use them all", field="n_stimuli")
-    return stimuli.subset(range(config.n_stimuli))  # the first N of the stimulus set, in its CSV's order
+    return stimuli.subset(range(n))
+
+
+def own_stimuli_loader(config: EmbeddedConfig) -> str | None:
+    """The ``"module:function"`` that loads the teacher's own stimulus images, when the teacher is one ``brain:`` recording whose
+    dataset was registered with them (HvM-hdf5); else None."""
+    spec = str(config.teacher or "")
+    parts = spec.split(":")
+    if "+" in spec or len(parts) < 2 or parts[0] != "brain":
+        return None
+    try:
+        return get_entry(parts[1], "neural").meta.get("stimuli")
+    except NeurosageError:  # an unknown dataset is named where the teacher is built
+        return None
 
 
 def describe_stimuli(stimuli: ImageSet, training: ImageSet) -> tuple[str, bool]:
@@ -208,6 +235,13 @@ def check_config(config: EmbeddedConfig) -> None:
     # NetworkConfig checks n_cells and filters, CellSpace n_blocks; an unknown space raises UnknownName
     config.network.check_space(config.search_space)
     check_device(config.device)
+    loader = inspect.signature(get_entry(config.dataset, "images").factory).parameters.values()
+    needs = [p.name for p in loader if p.default is p.empty and p.kind is p.KEYWORD_ONLY and p.name != "root"]
+    if needs:  # a dataset read from more than its folder (a recording's stimulus set): --data cannot give it
+        raise ConfigError(f"dataset {config.dataset!r} needs {needs}, which --data (one folder) cannot give: it is a recording's stimulus "
+                          "set, not a training dataset", "train on an image dataset (neurosage datasets lists them: fashion-mnist, "
+                          "image-folder, ...) and give the stimuli to the teacher with --teacher-images FOLDER --teacher-arg "
+                          "stimulus_csv=CSV", field="dataset")
     model_rdm_method(config.rdm_method)  # network layers' RDMs are made by it: a method they cannot use is refused before any training
     # teacher arguments or images without a teacher spec: refused by EmbeddedConfig
     kinds = set(check_teacher_kinds(config.teacher)) if config.teacher else set()
@@ -286,12 +320,13 @@ def embedded_setup(config: EmbeddedConfig, run_dir: str | Path, *, with_teacher:
                           f"pixel(s) before its last stack (it is laid out for {SKELETONS.create(config.skeleton).input_size}-pixel images), "
                           "so the last cells would see padding, not the image", "use --skeleton cifar for small images, or --n-stem-cells 0 "
                           "(drops the stem reduction cells)", field="skeleton")
-    if config.teacher_images and with_teacher:  # a recording's own stimulus images
+    own = own_stimuli_loader(config) is not None and not (config.teacher_args.get("stimulus_csv") or config.teacher_args.get("stimuli"))
+    if (config.teacher_images or own) and with_teacher:  # a recording's own stimulus images
         stimuli, n_stimuli = recording_stimuli(config, train_full.image_shape), 0
     else:
         n_stimuli = _stimulus_count(config, evaluation)
         stimuli = evaluation.subset(range(n_stimuli))
-    if config.teacher_images and with_teacher:
+    if (config.teacher_images or own) and with_teacher:
         text, differs = describe_stimuli(stimuli, train_full)
         if differs:
             log.warning("the teacher's stimuli differ in kind from the training images: %s; TG compares candidates on images "

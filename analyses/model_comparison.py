@@ -240,6 +240,10 @@ def compare_model(
     if isinstance(teacher, str):
         if stimuli is None:
             raise ConfigError("a teacher spec needs stimuli to be built on", "pass stimuli=ImageSet(...), or a Teacher", field="stimuli")
+        if isinstance(stimuli, (str, Path)):
+            raise ConfigError(f"stimuli is the path {str(stimuli)!r}; compare_model takes the images themselves",
+                              "load them first, e.g. stimuli=teacher_stimuli(EmbeddedConfig(data=...)) or "
+                              "neurosage.data_adapters.load_stimulus_images(csv, folder)", field="stimuli")
         rdm_method, compare_method = check_rsa_methods(rdm_method, compare_method)
         spec = teacher
         teacher = teacher_from_spec(spec, stimuli, cache_dir=cache_dir, device=device, dataset_kwargs=dict(teacher_args or {}),

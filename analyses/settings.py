@@ -10,6 +10,7 @@ What the settings mean for the data is in :mod:`neurosage.analyses.embedded`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -390,3 +391,8 @@ class DemoConfig(SearchOptions, EmbeddedConfig):
         if self.keep_weights == 0:
             raise ConfigError("keep-weights = 0, and the demo compares the P+TG winner (its kept weights) with the teacher's controls",
                               "leave keep-weights out (the demo keeps each search's best trial), or give 1 or more", field="keep_weights")
+        premature = self.premature_steps if self.premature_epochs is None else math.ceil(self.premature_epochs * self.n_train / self.batch_size)
+        if self.mature_steps <= premature:
+            raise ConfigError(f"mature-steps = {self.mature_steps} is no longer than the searches' premature training ({premature} steps): the "
+                              "demo's mature accuracy would be as premature as the scores it judges", f"give mature-steps above {premature} "
+                              "(default 150), or shorten the premature training", field="mature_steps")

@@ -27,7 +27,7 @@ def register_builtins() -> None:
         f"{_ADAPTERS}.hvm_hdf5:load_hvm_hdf5",
         description="HvM V4/IT sites (ventral_neural_data.hdf5, time-averaged trials)",
         needs=("path to ventral_neural_data.hdf5 (or $NEUROSAGE_HVM_HDF5)",),
-        citation="Yamins et al. 2014 PNAS; Majaj, Hong et al. 2015",
+        citation="Yamins et al. 2014 PNAS; Majaj, Hong et al. 2015", stimuli=f"{_ADAPTERS}.hvm_hdf5:load_hvm_images",
     )
     register_neural(
         "assembly-file", f"{_ADAPTERS}.generic:load_assembly_file",

@@ -36,6 +36,10 @@ def _open(path: str | os.PathLike | None) -> tuple[Path, Any]:
     if not path.exists():
         raise DataFormatError("file not found", f"pass path= to ventral_neural_data.hdf5 (on the command line "
                               f"--teacher-arg path=FILE) or set ${ENV_VAR}", file=path, field=None)
+    if path.is_dir():  # $NEUROSAGE_HVM_HDF5 or path= naming the folder of the file
+        inside = sorted(p.name for p in path.glob("*.hdf5")) + sorted(p.name for p in path.glob("*.h5"))
+        raise DataFormatError("is a folder, where the HVM HDF5 file goes", f"give the file itself{f', e.g. {path / inside[0]}' if inside else ''}"
+                              f" (path=FILE, or ${ENV_VAR}=FILE)", file=path, field=None)
     try:
         return path, h5py.File(path, "r")
     except OSError as exc:

@@ -486,6 +486,6 @@ def image_folder_dataset(split: str = "train", root: str | os.PathLike = ".", **
     return load_image_folder(root, **conversion)
 
 
-def stimuli_dataset(split: str = "all", **kwargs) -> ImageSet:
+def stimuli_dataset(split: str = "all", *, stimulus_csv: str | os.PathLike, images: str | os.PathLike, **kwargs) -> ImageSet:
     """Registry adapter: a stimulus set has one split; ``split`` is accepted and ignored."""
-    return load_stimulus_images(**kwargs)
+    return load_stimulus_images(stimulus_csv, images, **kwargs)

@@ -71,6 +71,11 @@ class ImageSet(Dataset):
         if images.ndim == 4 and images.shape[1] not in (1, 3) and images.shape[-1] in (1, 3):
             raise DataFormatError(f"{name}: images of shape {tuple(images.shape)} look like (N, H, W, C)", "transpose them to (N, C, H, W): "
                                   "x.transpose(0, 3, 1, 2)", file=None, field="images")
+        if images.dtype == torch.uint8 and images.ndim != 4:
+            hint = "add the channel axis: x[:, None] for grey images" if images.ndim == 3 else \
+                "drop the extra axis (e.g. x[..., 0] for a trailing axis of 1)" if images.ndim == 5 and 1 in images.shape[1:] else \
+                "give one (C, H, W) image per row"
+            raise DataFormatError(f"{name}: images must be (N, C, H, W), got shape {tuple(images.shape)}", hint, file=None, field="images")
         if images.dtype != torch.uint8 or images.ndim != 4:
             top = float(images.max()) if images.numel() and images.is_floating_point() else None
             convert = ("np.clip(x, 0, 255).astype(np.uint8) (the values already span 0..255)" if top is not None and top > 1.0 else

@@ -19,6 +19,7 @@ from collections import abc
 from collections.abc import Callable
 from typing import Any
 
+from neurosage.core.errors import UnknownName
 from neurosage.core.registry import Entry, Registry
 
 __all__ = [
@@ -44,9 +45,12 @@ DatasetEntry = Entry
 
 
 def register_neural(name: str, factory: Callable[..., Any] | str | None = None, *, description: str = "", needs: tuple[str, ...] = (),
-                    citation: str = ""):
-    """Register ``factory(**kw) -> assembly`` as neural dataset ``name`` (a decorator without ``factory``)."""
-    return DATASETS.register(name, factory, description=description, citation=citation, kind="neural", needs=tuple(needs))
+                    citation: str = "", stimuli: str | None = None):
+    """Register ``factory(**kw) -> assembly`` as neural dataset ``name`` (a decorator without ``factory``). ``stimuli``: a
+    ``"module:function"`` that loads the recording's own stimulus images from the same ``path=`` (``function(path, **conversion)``
+    -> ImageSet), for a file that holds them (HvM's HDF5); a teacher of it then needs no ``--teacher-images``."""
+    return DATASETS.register(name, factory, description=description, citation=citation, kind="neural", needs=tuple(needs),
+                             **({"stimuli": stimuli} if stimuli else {}))
 
 
 def register_images(
@@ -65,7 +69,9 @@ def reload_plugins() -> None:
 
 
 def list_datasets(pattern: str = "*", kind: str | None = None) -> list[Entry]:
-    """Registered datasets whose name matches the glob ``pattern``."""
+    """Registered datasets whose name matches the glob ``pattern`` (of ``kind``, ``"images"`` or ``"neural"``, when given)."""
+    if kind is not None and kind not in ("images", "neural"):
+        raise UnknownName(f"unknown dataset kind {kind!r}", "give kind='images' or kind='neural' (or leave it out)", field="kind")
     return DATASETS.list(pattern, **({"kind": kind} if kind else {}))
 
 

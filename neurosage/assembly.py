@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from neurosage.core.errors import NeurosageError
+from neurosage.core.errors import ConfigError, NeurosageError
 
 __all__ = ["netcdf_attr",
     "AssemblyError",
@@ -438,6 +438,9 @@ def write_assembly(assembly: xr.DataArray, path: str | os.PathLike) -> Path:
     """
     from neurosage.core.atomic import atomic_path
 
+    if Path(path).suffix.lower() not in (".nc", ".nc4", ".netcdf", ".h5", ".hdf5"):
+        raise ConfigError(f"write_assembly writes netCDF, and {Path(path).name!r} names another format", "give the file a .nc name "
+                          "(Brain-Score's format); for a CSV table use assembly.to_dataframe().to_csv(...)", file=path, field="path")
     assembly = brainio_coords(validate(assembly, allow_nan=True))
     if assembly.indexes:
         assembly = assembly.reset_index(list(assembly.indexes))

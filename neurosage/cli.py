@@ -98,7 +98,8 @@ def flags_of_this_command(message: str, parser: argparse.ArgumentParser, args: a
 
 #: One-value flags whose repetition means "both" to a reader (two TOML files, two teachers), where argparse keeps the last
 #: without a word; any other flag given twice follows the usual rule, the last one applies (``... --budget 3 --resume``).
-COMBINED_FLAGS = {"--config": "merge the settings into one TOML file", "--teacher": "combine the teachers in one spec: --teacher A+B"}
+COMBINED_FLAGS = {"--config": "merge the settings into one TOML file", "--teacher": "combine the teachers in one spec: --teacher A+B",
+                  "--layers": "list the layers in one flag, comma-separated: --layers cell_0,cell_1"}
 
 
 def _refuse_repeated(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str]) -> None:

@@ -109,6 +109,11 @@ def teacher_args(args: argparse.Namespace) -> dict[str, str]:
     bad = [key for key, eq, _ in pairs if not eq or not key]
     if bad:
         raise ConfigError(f"--teacher-arg {bad[0]!r} is not KEY=VALUE", "write e.g. --teacher-arg path=assy.nc", field="teacher_args")
+    keys = [key for key, _, _ in pairs]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:  # a dict would keep the last without a word
+        raise ConfigError(f"--teacher-arg {twice[0]}= is given {keys.count(twice[0])} times; the loader takes one value",
+                          f"give {twice[0]}= once", field="teacher_args")
     return {key: value for key, _, value in pairs}
 
 
@@ -562,9 +567,11 @@ def _run_figures(args: argparse.Namespace) -> int:
         inside = next((ancestor for ancestor in list(run_dir.resolve().parents)[:2]  # RUN/<analysis> holds the analysis' run.json
                        if (part := run_dir.resolve().relative_to(ancestor).parts[0]) in analyses
                        and RunFolder(ancestor / part).provenance_file.is_file()), None)
+        if inside is None:  # a sub-folder of a search (RUN/weights, RUN/teacher) or of a demo: the run folder with run.json above
+            inside = next((a for a in list(run_dir.resolve().parents)[:2] if RunFolder(a).provenance_file.is_file()), None)
         if inside is not None:  # an analysis' own sub-folder (RUN/predictability, RUN/channel_search/qc): its run folder is above
             above = run_dir.parent if inside == run_dir.resolve().parent else run_dir.parent.parent
-            print(f"nothing to draw: {run_dir} is a folder inside the analysis run folder {above}; fix: neurosage figures {above}",
+            print(f"nothing to draw: {run_dir} is a folder inside the run folder {above}; fix: neurosage figures {above}",
                   file=sys.stderr)
             return 1
         search = " (it holds a search's trials.csv: a search's results are its trials.csv and trials.nc; figures draws analyses')" \

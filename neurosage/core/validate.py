@@ -18,8 +18,8 @@ import numpy as np
 
 from neurosage.core.errors import ConfigError
 
-__all__ = ["vector", "same_index", "is_constant", "is_whole_number", "choice", "check_choices", "literal_options", "whole", "fraction",
-           "finite_number", "TINY"]
+__all__ = ["check_arguments", "vector", "same_index", "is_constant", "is_whole_number", "choice", "check_choices", "literal_options",
+           "whole", "fraction", "finite_number", "TINY"]
 
 #: Relative size below which a spread counts as zero.
 TINY = 1e-12
@@ -102,6 +102,80 @@ def check_choices(fn: Callable[..., Any], arguments: Mapping[str, Any]) -> None:
     for name, allowed in _literal_arguments(fn).items():
         if arguments.get(name) is not None:
             choice(arguments[name], name, allowed)
+
+
+def check_arguments(fn: Callable[..., Any], arguments: Mapping[str, Any]) -> None:
+    """Refuse an argument of ``fn`` whose kind its annotation rules out (a string where a network goes, a list where a
+    mapping goes, text where a count goes), naming the argument, what it takes and what it got; called first in ``fn``'s
+    body as ``check_arguments(fn, locals())`` by public functions without checks of their own (a function with a more
+    specific message for a wrong argument says that one instead).
+
+    Annotations judge the kind only: numbers accept numpy numbers (``float`` also ints), sequences and arrays accept any
+    iterable but text, and an annotation this check cannot read (``Any``, a type variable, a protocol) accepts anything.
+    """
+    for name, (accepts, shown) in _argument_kinds(fn).items():
+        if name in arguments and not accepts(arguments[name]):
+            value = arguments[name]
+            raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} takes {shown}, got {type(value).__name__} {str(value)[:60]!r}",
+                              f"pass {name} as {shown}", field=name)
+
+
+def _kind_of(hint: Any) -> tuple[Callable[[Any], bool], str] | None:
+    """(a test of a value, a description) for an annotation, or None when the annotation cannot be judged at run time."""
+    import collections.abc as abc
+    import os
+
+    origin = typing.get_origin(hint)
+    if hint is type(None):
+        return (lambda v: v is None), "None"
+    if hint is Any or isinstance(hint, typing.TypeVar) or origin is Literal:
+        return None
+    if origin in (typing.Union, types.UnionType):
+        parts = [_kind_of(a) for a in typing.get_args(hint)]
+        if any(p is None for p in parts):
+            return None
+        known = [p for p in parts if p is not None]
+        return (lambda v: any(test(v) for test, _ in known)), " or ".join(shown for _, shown in known)
+    numbers: dict[Any, tuple[Callable[[Any], bool], str]] = {
+        bool: (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
+        int: (is_whole_number, "a whole number"),
+        float: (lambda v: not isinstance(v, (bool, np.bool_)) and isinstance(v, (int, float, np.integer, np.floating)), "a number"),
+        str: (lambda v: isinstance(v, str), "a string"),
+    }
+    if hint in numbers:
+        return numbers[hint]
+    base = origin or hint
+    if base in (list, tuple, set, frozenset, abc.Sequence, abc.Iterable, abc.Collection, abc.Set) or base is np.ndarray:
+        return (lambda v: isinstance(v, abc.Iterable) and not isinstance(v, (str, bytes))), "a list (or array) of values"
+    if base in (dict, abc.Mapping, abc.MutableMapping):
+        return (lambda v: isinstance(v, abc.Mapping)), "a mapping (a dict)"
+    if base is abc.Callable:
+        return callable, "a function"
+    if base is os.PathLike or getattr(base, "__name__", "") in ("Path", "PurePath"):
+        return (lambda v: isinstance(v, (str, os.PathLike))), "a path"
+    if not isinstance(base, type) or getattr(base, "_is_protocol", False) or base is object:
+        return None
+    if base.__module__.startswith("torch") and base.__name__ == "Tensor":  # array-likes are converted where tensors go
+        return (lambda v: isinstance(v, abc.Iterable) and not isinstance(v, (str, bytes))), "a tensor (or array)"
+    return (lambda v: isinstance(v, base)), f"a {base.__name__}"
+
+
+@functools.lru_cache(maxsize=None)
+def _argument_kinds(fn: Callable[..., Any]) -> dict[str, tuple[Callable[[Any], bool], str]]:
+    import inspect
+
+    kinds = {}
+    for name, text in inspect.get_annotations(fn).items():
+        if name == "return":
+            continue
+        try:
+            hint = eval(text, fn.__globals__) if isinstance(text, str) else text  # noqa: S307 - the function's own annotation
+        except Exception:  # a name imported for type checking only: this argument is not judged
+            continue
+        kind = _kind_of(hint)
+        if kind is not None:
+            kinds[name] = kind
+    return kinds
 
 
 @functools.lru_cache(maxsize=None)

@@ -93,6 +93,9 @@ def vendor_network_code(dest: str | Path) -> Path:
     import neurosage
 
     source_root = Path(neurosage.__file__).resolve().parent
+    if Path(dest).exists() and not Path(dest).is_dir():
+        raise ConfigError(f"{dest} is a file; the network code is vendored into a folder", "give a folder (created when missing), e.g. "
+                          "the plugin's folder", file=dest, field="dest")
     package = Path(dest) / VENDOR_PACKAGE
     package.mkdir(parents=True, exist_ok=True)
     write_text(package / "__init__.py", f'"""neurosage {neurosage.__version__}\'s network code, vendored by neurosage export brainscore '

@@ -203,6 +203,9 @@ def _load_pretrained(model: nn.Module, name: str, weights: str) -> None:
 
 def model_inputs(model: nn.Module, images):
     """``images`` converted as the model expects (its pretrained weights' size, channels, mean and std), same ids."""
+    if not hasattr(images, "with_conversion"):
+        raise ConfigError(f"model_inputs converts an ImageSet, got {type(images).__name__}", "wrap the images first: ImageSet(uint8 array "
+                          "(N, C, H, W), stimulus_ids=...), or load them with neurosage.data_adapters.load_images", field="images")
     prep = getattr(model, "neurosage_preprocessing", None)
     return images.with_conversion(**prep) if prep else images
 

@@ -110,7 +110,14 @@ class PoolSpec:
         self.rdm_options()  # RDMOptions checks the RDM method and the subsampling
         from neurosage.spaces import get_space
 
-        self.network.check_space(get_space(self.space, self.n_blocks))  # an unknown space, or a width a cell space has no use for
+        try:  # an unknown space, or a width a cell space has no use for
+            self.network.check_space(get_space(self.space, self.n_blocks))
+        except ConfigError as exc:
+            if exc.field != "width_multiplier":
+                raise
+            raise ConfigError(f"{exc.problem} (the pool's network width_multiplier is {self.network.width_multiplier})",
+                              "give the pool's network=NetworkConfig(width_multiplier=1.0) for a cell space (PoolSpec's default network "
+                              "is layer-wise's 0.125), or a layer-wise space such as layers-10", field="network") from None
 
     @property
     def steps(self) -> tuple[int, ...]:

@@ -104,6 +104,10 @@ def selection_table(wide: pd.DataFrame, *, target: str = "M_short", step: int | 
     cross-validated one; 1 otherwise), every rival at initialisation, each also with its top ``top_k`` reranked by P at
     the last checkpoint, and successive halving over the stored steps by P.
     """
+    missing = [c for c in ("arch", "step", "P", target) if c not in getattr(wide, "columns", ())]
+    if missing:
+        raise ConfigError(f"selection_table takes measure_table's wide table (arch, step, P, the target, the scores); it lacks {missing}",
+                          "pass measure_table(pool.architectures(), pool.checkpoints(), scores)", field="wide")
     steps = sorted(wide.step.unique())
     step = steps[-1] if step is None else step
     at = wide[(wide.step == step) & wide[target].notna()].sort_values("arch")

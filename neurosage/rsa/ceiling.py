@@ -132,6 +132,10 @@ def noise_ceilings(
         raise ConfigError(f"unknown ceiling convention {convention!r}", f"choose one of {list(CEILING_CONVENTIONS)}", field="ceiling")
     if not is_whole_number(n_splits) or n_splits < 2:
         raise ConfigError(f"a ceiling's spread needs at least 2 splits, got {n_splits!r}", "use e.g. n_splits=10", field="n_splits")
+    if not isinstance(recording, xr.DataArray) or STIMULUS_ID not in recording.coords:
+        dims = tuple(recording.dims) if isinstance(recording, xr.DataArray) else type(recording).__name__
+        raise ConfigError(f"noise_ceilings takes a recording (presentation x neuroid, stimulus_id repeated), got {dims}",
+                          "pass the recording before averaging its repetitions (an RDM has none to split)", field="recording")
     ids = np.asarray(recording[STIMULUS_ID].values).astype(str)
     counts = pd.Series(ids).value_counts()
     repeated = counts.index[counts >= 2]

@@ -43,7 +43,7 @@ from neurosage.assembly import (
 )
 from neurosage.core.devices import check_device
 from neurosage.core.errors import ConfigError, NeurosageError
-from neurosage.core.validate import check_choices
+from neurosage.core.validate import check_arguments, check_choices, whole
 from neurosage.rsa.methods import RDM_METHODS, method_function, rdm_method
 
 __all__ = [
@@ -209,9 +209,16 @@ def compute_rdms(
 
 def stack_rdms(rdms: Mapping[str, xr.DataArray]) -> xr.DataArray:
     """Stack single RDMs (aligned by condition label to the first) along ``"rdm"``."""
+    check_arguments(stack_rdms, locals())
+    if not rdms:
+        raise ConfigError("stack_rdms got no RDMs", "pass a mapping of name -> RDM, e.g. {'V4': rdm_v4, 'IT': rdm_it}", field="rdms")
     names = list(rdms)
     first = rdms[names[0]]
-    aligned = [first] + [align_rdms(first, rdms[n])[1] for n in names[1:]]
+    try:
+        aligned = [first] + [align_rdms(first, rdms[n])[1] for n in names[1:]]
+    except RDMAlignmentError as exc:  # align_rdms' fix names its how= option, which stack_rdms does not take
+        raise RDMAlignmentError(f"stack_rdms: {exc.problem}", "stack RDMs of the same stimuli (make them from the same stimulus set, or "
+                                "align them first with neurosage.rsa.rdm.align_rdms(a, b, how='intersect'))", field="rdms") from None
     stacked = xr.concat(aligned, dim=STACK, coords="minimal", compat="override", join="override")
     return stacked.assign_coords({STACK: names})
 
@@ -242,6 +249,13 @@ def subsample_rdm(
 
 def draw_subsets(total: int, n_features: int, n_subsamples: int, seed: int | np.random.Generator | None = 0) -> list[np.ndarray]:
     """The ``n_subsamples`` feature subsets :func:`subsample_rdm` draws (each ``n_features`` of ``total``, no repeats)."""
+    check_arguments(draw_subsets, locals())
+    for name, value in (("total", total), ("n_features", n_features), ("n_subsamples", n_subsamples)):
+        whole(value, name, 1)
+    if n_features > total:
+        raise ConfigError(f"draw_subsets: subsets of {n_features} features cannot be drawn from {total} without repeats",
+                          f"give n_features of at most {total} (subsample_rdm uses all features when there are no more than n_features)",
+                          field="n_features")
     rng = np.random.default_rng(seed)
     return [rng.choice(total, size=n_features, replace=False) for _ in range(n_subsamples)]
 
@@ -259,6 +273,14 @@ def subset_mean_rdm(
     finite = torch.isfinite(x).all(dim=0)
     _finite_features(x, kwargs.get("nan", "raise"))  # refuses non-finite values unless nan="drop" (then warns)
     acc = torch.zeros(x.shape[0], x.shape[0], dtype=x.dtype, device=x.device)
+    if not len(subsets):
+        raise ConfigError("subset_mean_rdm got no feature subsets", "pass draw_subsets(n_features_total, n_features, n_subsamples)",
+                          field="subsets")
+    beyond = [int(np.max(s)) for s in subsets if len(s) and (int(np.max(s)) >= x.shape[1] or int(np.min(s)) < 0)]
+    if beyond:
+        raise ConfigError(f"a feature subset names feature {beyond[0]}, and the data has {x.shape[1]} features (0..{x.shape[1] - 1})",
+                          "draw the subsets from the data's own feature count: draw_subsets(data.shape[1], n_features, n_subsamples)",
+                          field="subsets")
     for subset in subsets:
         idx = torch.as_tensor(subset, device=x.device)
         idx = idx[finite[idx]]  # nan="drop": each subset without its non-finite features

@@ -21,7 +21,7 @@ from neurosage.core.validate import is_whole_number
 from neurosage.rsa.ceiling import ceiled
 from neurosage.rsa.compare import _ranks, compare_rdms
 from neurosage.rsa.methods import bootstrap_function, bootstrap_methods, check_bootstrap
-from neurosage.rsa.rdm import STACK, align_rdms
+from neurosage.rsa.rdm import STACK, align_rdms, check_rdms
 
 __all__ = ["bootstrap_scores", "stimulus_resamples", "defined_samples", "percentile_intervals", "check_bootstrap_method", "OBJECTIVES",
            "TeacherScores", "teacher_scores", "combined_score", "check_objective", "pearson_rows", "spearman_rows", "rho_a_rows", "cosine_rows"]
@@ -77,6 +77,7 @@ def teacher_scores(
 
     With ``n_bootstrap`` > 0, S_i and TG get 95% intervals from :func:`bootstrap_scores` (stimuli resampled, seeded).
     """
+    teacher_rdms, candidate_rdms = check_rdms(teacher_rdms, "teacher"), check_rdms(candidate_rdms, "candidate")  # single RDMs: stacks of one
     sim = compare_rdms(teacher_rdms, candidate_rdms, method).rename(rdm_a="endpoint", rdm_b="layer")
     values = sim.values
     best = np.nanargmax(values, axis=1)

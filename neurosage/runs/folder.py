@@ -142,8 +142,19 @@ class RunFolder:
 
     def journal(self) -> Journal:
         """The search journal (created when missing); one that another run wrote (its run id differs from ``run.json``'s)
-        is refused."""
+        is refused, and so is an emptied one (no trial while trials.csv lists finished ones)."""
         journal = Journal(self.journal_file)
+        if len(journal) == 0 and self.trials_csv.is_file() and self.trials_csv.stat().st_size > 0:
+            import pandas as pd
+
+            try:
+                written = len(pd.read_csv(self.trials_csv))
+            except Exception:  # a damaged trials.csv is judged where it is read
+                written = 0
+            if written:  # the table was written from the journal's trials, which are gone
+                raise RunFolderError(f"the search journal holds no trial, and {self.trials_csv.name} lists {written} finished trial(s): "
+                                     "the journal was emptied or replaced", f"restore {self.journal_file.name} from a copy (it is the "
+                                     "record of every trial); a search cannot resume or report from trials.csv", file=self.journal_file)
         folder_run = self.record().get("run_id") if self.provenance_file.is_file() else None
         journal_run = journal.run_id()
         if isinstance(folder_run, str) and journal_run is not None and journal_run != folder_run:

@@ -35,6 +35,13 @@ SEARCHERS: Registry[Searcher] = Registry("searcher", builtins=(_register_builtin
 
 def make_searcher(algo: str, space: Any, seed: int = 0, **kwargs: Any) -> Searcher:
     """The searcher registered as ``algo`` (``"tpe"``, ``"random"``, ``"rl"`` or a plug-in)."""
+    from neurosage.core.errors import ConfigError
+    from neurosage.core.validate import whole
+
+    if isinstance(space, str):
+        raise ConfigError(f"make_searcher takes a search space, got its name {space!r}", f"pass get_space({space!r}) (neurosage.spaces)",
+                          field="space")
+    whole(seed, "seed", 0, fix="pass seed as a whole number >= 0, e.g. seed=0")
     return SEARCHERS.create(algo, space, seed, **kwargs)
 
 

@@ -34,6 +34,7 @@ from neurosage.core.extras import require_extra
 from neurosage.core.interrupts import deferred
 from neurosage.core.progress import progress_bar
 from neurosage.core.seeding import derive_seed
+from neurosage.core.validate import is_whole_number
 from neurosage.runs.folder import RunFolder
 from neurosage.runs.journal import Journal
 from neurosage.runs.provenance import jsonable
@@ -58,8 +59,9 @@ MAX_LOST = 3
 
 def check_budget(budget: object) -> None:
     """Refuse a budget that is not a positive number of trials."""
-    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
-        raise ConfigError(f"budget must be a positive number of trials, got {budget!r}", "set budget to 1 or more", field="budget")
+    if not is_whole_number(budget) or budget < 1:
+        how = "pass it as a whole number (int), not text" if isinstance(budget, str) else "set budget to 1 or more"
+        raise ConfigError(f"budget must be a positive number of trials, got {budget!r}", how, field="budget")
 
 
 log = logging.getLogger(__name__)

@@ -153,6 +153,9 @@ def share_cores(n_workers: int) -> None:
     """Give each of ``n_workers`` worker processes on this machine its share of the cores for torch (no oversubscription)."""
     import torch
 
+    from neurosage.core.validate import whole
+
+    whole(n_workers, "n_workers", 1, fix="pass the number of worker processes, e.g. 2")
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // n_workers))
 
 

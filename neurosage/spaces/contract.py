@@ -9,6 +9,7 @@ search and the RL controller all read that list; a point is the chosen option pe
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
@@ -59,19 +60,45 @@ def random_point(decisions: list[tuple[str, list[Any]]], rng: np.random.Generato
     if not (rng is None or isinstance(rng, np.random.Generator) or (is_whole_number(rng) and rng >= 0)):
         raise ConfigError(f"a space is sampled with a seed (a whole number >= 0) or a numpy Generator, got {rng!r}",
                           "pass e.g. space.sample(0), or space.sample(np.random.default_rng(0))", field="rng")
+    empty = [label for label, options in decisions if not len(options)]
+    if empty:
+        raise ConfigError(f"decision {empty[0]!r} has no options to draw from", "give every decision at least one option", field=empty[0])
     rng = np.random.default_rng(rng)
     return {label: options[int(rng.integers(len(options)))] for label, options in decisions}
 
 
 def to_indices(space: SearchSpace, point: dict[str, Any]) -> dict[str, int]:
     """The choice indices of a point of chosen options (labels with one option are left out)."""
-    options = {label: opts for label, opts in space.decisions() if len(opts) > 1}
+    decisions = dict(space.decisions())
+    _refuse_foreign(space, point, decisions)
+    for label, value in point.items():
+        if value not in decisions[label]:
+            raise ConfigError(f"{value!r} is no option of decision {label!r} of space {space.name!r}", f"choose one of {decisions[label]}",
+                              field=label)
+    options = {label: opts for label, opts in decisions.items() if len(opts) > 1}
     return {label: options[label].index(value) for label, value in point.items() if label in options}
+
+
+def _refuse_foreign(space: SearchSpace, point: Mapping[str, Any], decisions: Mapping[str, Any]) -> None:
+    """Refuse a point whose labels are not decisions of ``space`` (a point of another space)."""
+    if not isinstance(point, Mapping):
+        raise ConfigError(f"a point is a mapping of decision label -> value, got {type(point).__name__}", "pass e.g. a trial's vals dict",
+                          field="point")
+    unknown = [label for label in point if label not in decisions]
+    if unknown:
+        raise ConfigError(f"{unknown[:3]} {'is' if len(unknown) == 1 else 'are'} no decision of space {space.name!r} (a point of another "
+                          "space?)", f"use its labels, e.g. {list(decisions)[:4]}", field="point")
 
 
 def from_indices(space: SearchSpace, vals: dict[str, int]) -> dict[str, Any]:
     """The chosen options of a point of choice indices."""
     options = dict(space.decisions())
+    _refuse_foreign(space, vals, options)
+    for label, i in vals.items():
+        whole_index = isinstance(i, (int, float, np.integer, np.floating)) and not isinstance(i, bool) and float(i).is_integer()
+        if not whole_index or not 0 <= i < len(options[label]):
+            raise ConfigError(f"index {i!r} of decision {label!r} is outside its {len(options[label])} options", f"give 0..{len(options[label]) - 1}",
+                              field=label)
     return {label: options[label][int(i)] for label, i in vals.items()}
 
 

@@ -13,6 +13,9 @@ from dataclasses import replace
 import xarray as xr
 from torch import nn
 
+from neurosage.core.devices import check_device
+from neurosage.core.errors import ConfigError
+from neurosage.core.validate import check_arguments
 from neurosage.rsa.score import TeacherScores, teacher_scores
 from neurosage.teachers.teacher import Teacher
 from neurosage.training.activations import model_rdms
@@ -39,6 +42,7 @@ def score_model(
     over bootstrap samples of the stimuli (:func:`~neurosage.rsa.score.bootstrap_scores`, seeded by ``seed``).
     :func:`score_model_rdms` also returns the layer RDMs it compared.
     """
+    check_arguments(score_model, locals())
     return score_model_rdms(model, teacher, layers, compare_method=compare_method, rdm=rdm, batch_size=batch_size, device=device, seed=seed,
                             n_bootstrap=n_bootstrap)[0]
 
@@ -62,6 +66,12 @@ def score_model_rdms(
     :class:`RDMOptions`). Comparing ``teacher.rdms`` with the returned RDMs by that comparison gives the scores'
     similarity matrix.
     """
+    check_arguments(score_model_rdms, locals())
+    if device is not None:
+        check_device(device)
+    if isinstance(layers, str) or not len(layers):
+        raise ConfigError(f"layers must name at least one layer of the model, got {layers!r}", "pass e.g. layers=['cell_1'] (a network's "
+                          "endpoints: net.endpoints)", field="layers")
     rdm = replace(rdm or RDMOptions(), rdm_method=teacher.rdm_method)
     rdms = model_rdms(model, teacher.images, layers, rdm=rdm, batch_size=batch_size, device=device, seed=seed)
     scores = teacher_scores(teacher.rdms, rdms, compare_method or teacher.compare_method, ceilings=teacher.ceilings,

@@ -4,7 +4,7 @@ import pytest
 from helpers import TINY_ANALYSIS
 from neurosage.analyses.embedded import Setup, SplitRuleError, embedded_setup, teacher_stimuli
 from neurosage.analyses.settings import EmbeddedConfig, SearchConfig
-from neurosage.core.errors import DataFormatError
+from neurosage.core.errors import ConfigError, DataFormatError
 from neurosage.data_adapters.imageset import ImageSet
 from neurosage.rsa.rdm import compute_rdms
 from neurosage.teachers.teacher import Teacher
@@ -93,3 +93,22 @@ def test_a_one_split_dataset_is_refused_by_the_split_rule_before_the_teacher_tra
     with pytest.raises(SplitRuleError, match="also in the train set") as exc:
         embedded_setup(config, tmp_path / "run")
     assert "neurosage search --objective p" in exc.value.fix and not (tmp_path / "run" / "teacher").exists()
+
+
+def test_a_recording_that_holds_its_images_is_its_teachers_stimuli(tmp_path):
+    """Round 10 #27b/#28a: the HvM HDF5 holds its 5760 images, but a brain:HvM-hdf5 teacher asked for --teacher-images and a CSV
+    (which HvM-hdf5 does not take): the two messages sent the user in a circle."""
+    import h5py
+
+    from neurosage.analyses.embedded import recording_stimuli
+
+    path = tmp_path / "ventral_neural_data.hdf5"
+    with h5py.File(path, "w") as h5:
+        h5["images"] = np.random.default_rng(0).integers(0, 256, size=(6, 16, 16), dtype=np.uint8)
+        h5.create_group("image_meta")["image_id"] = np.array([f"id{i}".encode() for i in range(6)])
+    config = EmbeddedConfig(teacher="brain:HvM-hdf5:V4,IT", teacher_args={"path": str(path)}, n_stimuli=4)
+    stimuli = recording_stimuli(config, (1, 8, 8))
+    assert list(stimuli.stimulus_ids) == ["id0", "id1", "id2", "id3"] and stimuli.image_shape == (1, 8, 8)
+    with pytest.raises(ConfigError, match="HvM-hdf5 holds its own stimulus images"):
+        recording_stimuli(EmbeddedConfig(teacher="brain:HvM-hdf5:V4,IT", teacher_args={"path": str(path)}, teacher_images=str(tmp_path)),
+                          (1, 8, 8))
