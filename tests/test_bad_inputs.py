@@ -1449,6 +1449,11 @@ CLI_CASES = [
                  "--stimuli {tmp}/stimfolder/stimuli.csv --images {tmp}/stimfolder", id="rdm_stimulus_folder_as_data"),
     pytest.param(["bench", "{tmp}/cache/pool", "--teacher", "control:pixels"], "the predictability analysis' cache",
                  id="bench_of_the_predictability_cache"),
+    # round 10
+    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--layers", "stack2", "--teacher", "control:pixels"], "--layers cell_0,cell_1",
+                 id="rdm_layers_twice"),
+    pytest.param(["search", "{run}", "--dataset", "stimuli", "--budget", "1"], "a recording's stimulus set, not a training dataset",
+                 id="search_on_the_stimuli_dataset"),
 ]
 
 
@@ -1737,3 +1742,112 @@ def network_of_a_number(tmp):
     from neurosage.nets.build import build_network
 
     build_network(123)
+
+
+# ---------------------------------------------------------------- round 10
+@case(ConfigError, "stack_rdms: rdms takes a mapping")
+def stack_a_list_of_rdms(tmp):
+    rdm = compute_rdm(np.random.default_rng(0).normal(size=(4, 3)), labels=list("abcd"))
+    stack_rdms([rdm, rdm])
+
+
+@case(RDMAlignmentError, "stack RDMs of the same stimuli")
+def stack_rdms_of_other_stimuli(tmp):
+    rng = np.random.default_rng(0)
+    stack_rdms({"a": compute_rdm(rng.normal(size=(4, 3)), labels=list("abcd")), "b": compute_rdm(rng.normal(size=(3, 3)), labels=list("abc"))})
+
+
+@case(ConfigError, "cannot be drawn from 50 without repeats")
+def draw_more_features_than_there_are(tmp):
+    from neurosage.rsa.rdm import draw_subsets
+
+    draw_subsets(50, 100, 3)
+
+
+@case(ConfigError, "names feature 10, and the data has 6 features")
+def subsets_beyond_the_features(tmp):
+    from neurosage.rsa.rdm import subset_mean_rdm
+
+    subset_mean_rdm(np.random.default_rng(0).normal(size=(5, 6)), [np.array([0, 1]), np.array([9, 10])])
+
+
+@case(ConfigError, "noise_ceilings takes a recording")
+def ceilings_of_an_rdm(tmp):
+    from neurosage.rsa.ceiling import noise_ceilings
+
+    noise_ceilings(compute_rdm(np.random.default_rng(0).normal(size=(4, 3)), labels=list("abcd")))
+
+
+@case(ConfigError, "make_searcher takes a search space, got its name 'pnas'")
+def searcher_of_a_space_name(tmp):
+    from neurosage.search import make_searcher
+
+    make_searcher("tpe", "pnas")
+
+
+@case(ConfigError, "pass it as a whole number (int), not text")
+def budget_as_text(tmp):
+    from neurosage.search.driver import check_budget
+
+    check_budget("10")
+
+
+@case(ConfigError, "n_workers must be a whole number at least 1")
+def cores_shared_by_no_worker(tmp):
+    from neurosage.search.executors import share_cores
+
+    share_cores(0)
+
+
+@case(ConfigError, "is no decision of space 'pnas'")
+def indices_of_a_point_of_another_space(tmp):
+    from neurosage.spaces.contract import to_indices
+
+    to_indices(get_space("pnas", 2), {"op": "x"})
+
+
+@case(ConfigError, "writes netCDF")
+def assembly_written_as_csv(tmp):
+    from neurosage.assembly import write_assembly
+
+    write_assembly(make_assembly(np.zeros((3, 2)), stimulus_id=["a", "b", "c"], region=["V4", "V4"]), tmp / "a.csv")
+
+
+@case(UnknownName, "unknown dataset kind 'image'")
+def datasets_of_a_misspelt_kind(tmp):
+    from neurosage.data_adapters.registry import list_datasets
+
+    list_datasets(kind="image")
+
+
+@case(DataFormatError, "images must be (N, C, H, W), got shape (2, 1, 4, 4, 1)")
+def imageset_with_an_extra_axis(tmp):
+    ImageSet(np.zeros((2, 1, 4, 4, 1), dtype=np.uint8))
+
+
+@case(ConfigError, "model_inputs converts an ImageSet")
+def model_inputs_of_a_tensor(tmp):
+    from neurosage.nets.models import model_inputs
+
+    model_inputs(build_model("cifar_resnet-1", in_channels=1, weights="random"), np.zeros((2, 1, 8, 8), dtype=np.uint8))
+
+
+@case(ConfigError, "score_teachers: teachers maps names to Teacher objects")
+def pool_scored_by_spec_strings(tmp):
+    from neurosage.pool import score_teachers
+
+    score_teachers(tmp, {"px": "control:pixels"})
+
+
+@case(ConfigError, "mature-steps = 2 is no longer than the searches' premature training (4 steps)")
+def demo_mature_shorter_than_premature(tmp):
+    DemoConfig(premature_steps=4, mature_steps=2)
+
+
+@case(ConfigError, "--teacher-arg neuroids= is given 2 times")
+def teacher_arg_key_twice(tmp):
+    import argparse
+
+    from neurosage.commands import teacher_args
+
+    teacher_args(argparse.Namespace(teacher_arg=["neuroids=a.csv", "neuroids=b.csv"]))

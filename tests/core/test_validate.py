@@ -7,6 +7,8 @@ import importlib
 import inspect
 import pkgutil
 import typing
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import pytest
 
@@ -124,3 +126,23 @@ def test_every_dataclass_refuses_a_bool_where_a_count_goes():
             else:
                 accepted.append(f"{obj.__name__}.{field.name}")
     assert refused >= 5 and not accepted, accepted
+
+
+def test_arguments_are_checked_by_their_annotations():
+    """One check of an argument's kind by its annotation: numbers take numpy numbers, sequences any iterable but text."""
+    import numpy as np
+
+    from neurosage.core.errors import ConfigError
+    from neurosage.core.validate import check_arguments
+
+    def f(n: int, x: float, names: Sequence[str], table: Mapping[str, int], where: str | Path, maybe: int | None = None,
+          anything=None) -> None:
+        check_arguments(f, locals())
+
+    f(np.int64(3), 2, np.array(["a"]), {"a": 1}, Path("."), None, object())
+    for kwargs, named in ((dict(n="3"), "n takes a whole number"), (dict(x=True), "x takes a number"), (dict(names="ab"), "names takes a list"),
+                          (dict(table=[1]), "table takes a mapping"), (dict(where=3), "where takes a string or a path"),
+                          (dict(maybe=1.5), "maybe takes a whole number or None")):
+        values = {**dict(n=1, x=1.0, names=["a"], table={}, where="a"), **kwargs}
+        with pytest.raises(ConfigError, match=f"f: {named}"):
+            f(**values)

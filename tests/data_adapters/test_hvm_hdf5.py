@@ -79,3 +79,12 @@ def test_a_neuron_index_beyond_the_recorded_neurons_names_its_region(hvm_file):
         h5["neural_meta/IT_NEURONS"] = np.array([0, 2, 9])
     with pytest.raises(DataFormatError, match="IT_NEURONS"):
         load_hvm_hdf5(path)
+
+
+def test_a_folder_given_for_the_file_names_the_file_inside(hvm_file, monkeypatch):
+    """Round 10 #31: $NEUROSAGE_HVM_HDF5 naming the folder said 'truncated or not HDF5; download it again'."""
+    path, _ = hvm_file
+    monkeypatch.setenv("NEUROSAGE_HVM_HDF5", str(path.parent))
+    with pytest.raises(DataFormatError, match="is a folder, where the HVM HDF5 file goes") as exc:
+        load_hvm_hdf5()
+    assert str(path) in exc.value.fix

@@ -122,3 +122,15 @@ def test_a_channel_search_is_refused_where_an_architecture_search_is_read(tmp_pa
     with pytest.raises(RunFolderError, match=r"holds channel-size searches only \(channel_search/qc\)"):
         RunFolder(tmp_path / "analysis").refuse_no_search("export brainscore", architectures=True)
     RunFolder(channels).refuse_no_search("status")  # status reads a channel search's journal as it is
+
+
+def test_a_journal_emptied_beside_a_trials_table_is_refused_not_read_as_a_fresh_search(tmp_path):
+    """Round 10 #82: `: > journal.sqlite` showed '0/2 done, best so far: none' for a finished search."""
+    with record_run(tmp_path, {"budget": 2, "algo": "tpe", "objective": "p", "space": "pnas"}):
+        Journal(tmp_path / "journal.sqlite")
+    (tmp_path / "trials.csv").write_text("tid,genotype,score\n0,g0,0.5\n1,g1,0.6\n")
+    (tmp_path / "journal.sqlite").write_bytes(b"")
+    with pytest.raises(RunFolderError, match="the search journal holds no trial, and trials.csv lists 2 finished trial"):
+        search_status(tmp_path)
+    with pytest.raises(RunFolderError, match="holds no trial"):  # the file the first look re-created is still no journal of the trials
+        search_status(tmp_path)
