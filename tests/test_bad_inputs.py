@@ -1832,7 +1832,7 @@ def model_inputs_of_a_tensor(tmp):
     model_inputs(build_model("cifar_resnet-1", in_channels=1, weights="random"), np.zeros((2, 1, 8, 8), dtype=np.uint8))
 
 
-@case(ConfigError, "score_teachers: teachers maps names to Teacher objects")
+@case(ConfigError, "score_teachers: teachers is a mapping of name -> Teacher, got str")
 def pool_scored_by_spec_strings(tmp):
     from neurosage.pool import score_teachers
 

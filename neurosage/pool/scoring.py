@@ -102,7 +102,8 @@ def score_teachers(
     for kind, given in (("teachers", teachers), ("beyond", beyond or {})):
         if not isinstance(given, Mapping) or not all(isinstance(t, Teacher) for t in given.values()):
             shown = next((t for t in given.values() if not isinstance(t, Teacher)), given) if isinstance(given, Mapping) else given
-            raise ConfigError(f"score_teachers: {kind} maps names to Teacher objects, got {type(shown).__name__} {str(shown)[:50]!r}",
+            raise ConfigError(f"score_teachers: {kind} is a mapping of name -> Teacher, got {type(shown).__name__} {str(shown)[:50]!r}"
+                              + (" (one teacher, not a mapping)" if not isinstance(given, Mapping) else ""),
                               "build each with neurosage.teachers.teacher_from_spec(spec, pool.stimuli()), e.g. "
                               "{'pixels': teacher_from_spec('control:pixels', pool.stimuli())}", field=kind)
     scorer = _Scorer(pool if isinstance(pool, Pool) else Pool(pool), teachers, beyond or {}, rdm, device, seed)
