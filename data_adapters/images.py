@@ -396,6 +396,13 @@ def load_stimulus_images(
         raise DataFormatError(f"the stimulus images are read from a folder or a zip, and {source.name} is {kind}",
                               f"extract it first (e.g. mkdir imgs && tar xf {source} -C imgs) and give that folder" if kind != "a file" else
                               "give the folder (or zip) that holds the stimulus images", file=source, field="images")
+    named = table.loc[order, file_column].astype(str)
+    shared = named[named.duplicated(keep=False)]
+    if len(shared):  # two stimuli named by one file: one of them would be paired with the other's image
+        first = shared.iloc[0]
+        ids = [str(i) for i in shared.index[shared == first][:3]]
+        raise DataFormatError(f"stimuli {ids} all name the file {first!r} in the {file_column} column; each stimulus is its own image",
+                              "correct the rows so that each stimulus_id names its own image file", file=stimulus_csv, field=file_column)
     reader = _zip_reader(source) if source.suffix == ".zip" else _folder_reader(source)
     arrays: list[np.ndarray] = []
     read_from: dict[str, str] = {}  # file read -> the name that resolved to it

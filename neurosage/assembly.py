@@ -291,6 +291,8 @@ def select_regions(
     AssemblyError
         When a requested name is absent, naming the names that exist.
     """
+    if isinstance(names, str):  # a list of its letters otherwise
+        raise AssemblyError([f"names is the string {names!r}; fix: pass a list of region names, e.g. [{names!r}]"])
     if coord not in assembly.coords:
         raise AssemblyError([f"no coord {coord!r} on the neuroid dim; available: {list(assembly.coords)}; fix: choose one of those"])
     labels = assembly[coord].values.astype(str)

@@ -103,7 +103,8 @@ COMBINED_FLAGS = {"--config": "merge the settings into one TOML file", "--teache
 
 
 def _refuse_repeated(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str]) -> None:
-    """Refuse a flag of :data:`COMBINED_FLAGS` given twice (argparse would keep the last without a word)."""
+    """Refuse a one-value flag given twice with different values, and a flag of :data:`COMBINED_FLAGS` given twice at all
+    (argparse would keep the last without a word); the same value twice is harmless."""
     sub = _command_parser(parser, args)
     seen: dict[argparse.Action, list[str]] = {}
     end = argv.index("--") if "--" in argv else len(argv)
@@ -115,8 +116,8 @@ def _refuse_repeated(parser: argparse.ArgumentParser, args: argparse.Namespace, 
         seen.setdefault(action, []).append(value)
     for action, values in seen.items():
         flag = action.option_strings[-1]
-        if len(values) > 1 and flag in COMBINED_FLAGS:
-            fix = COMBINED_FLAGS[flag]
+        if len(set(values)) > 1 or (len(values) > 1 and flag in COMBINED_FLAGS):  # two values: argparse would keep the last unsaid
+            fix = COMBINED_FLAGS.get(flag, f"give {flag} once, with the value you mean")
             print(f"{sub.prog}: error: {flag} is given {len(values)} times ({', '.join(map(repr, values))}); it takes one value, and only "
                   f"the last would apply; fix: {fix}", file=sys.stderr)
             sys.exit(2)

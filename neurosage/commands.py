@@ -103,6 +103,22 @@ def at_least(low: int) -> Callable[[str], int]:
     return parse
 
 
+def none_or_at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: 0 (none), or an integer of at least ``low`` (e.g. bootstrap resamples: a few cannot make an interval)."""
+    more = at_least(low)
+
+    def parse(text: str) -> int:
+        if text.strip() == "0":
+            return 0
+        try:
+            return more(text)
+        except argparse.ArgumentTypeError as exc:
+            raise argparse.ArgumentTypeError(f"{exc}, or 0 for none") from None
+
+    parse.__name__ = f"0 or integer >= {low}"
+    return parse
+
+
 def teacher_args(args: argparse.Namespace) -> dict[str, str]:
     """The ``--teacher-arg KEY=VALUE`` flags as a dict (refusing malformed ones)."""
     pairs = [item.partition("=") for item in getattr(args, "teacher_arg", None) or []]
@@ -301,8 +317,9 @@ def _rdm(sub: argparse._SubParsersAction) -> None:
                    "summary.json and the plots similarity, rdms and mds (.png and .pdf)")
     from neurosage.rsa.methods import COMPARE_METHODS, RDM_METHODS, bootstrap_methods, methods_help
 
-    p.add_argument("--bootstrap", type=at_least(0), default=None, metavar="N",
-                   help="bootstrap samples of the stimuli for the 95%% intervals of S_i and TG (0: none; default 1000 for the comparisons that "
+    p.add_argument("--bootstrap", type=none_or_at_least(10), default=None, metavar="N",
+                   help="bootstrap samples of the stimuli for the 95%% intervals of S_i and TG (0: none, else at least 10; default 1000 "
+                   "for the comparisons that "
                    f"offer intervals: {', '.join(bootstrap_methods())}; none for the others)")
     p.add_argument("--rdm-method", default="correlation", help=f"how patterns become RDMs: {methods_help(RDM_METHODS)}")
     p.add_argument("--compare-method", default="pearson", help=f"how RDMs are compared: {methods_help(COMPARE_METHODS)}")

@@ -1454,6 +1454,10 @@ CLI_CASES = [
                  id="rdm_layers_twice"),
     pytest.param(["search", "{run}", "--dataset", "stimuli", "--budget", "1"], "a recording's stimulus set, not a training dataset",
                  id="search_on_the_stimuli_dataset"),
+    # round 11
+    pytest.param(["figures", "{tmp}", "--out", "{tmp}/a", "--out", "{tmp}/b"], "--out is given 2 times", id="figures_out_twice"),
+    pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "control:pixels", "--bootstrap", "5"], "or 0 for none",
+                 id="rdm_too_few_resamples"),
 ]
 
 
@@ -1851,3 +1855,62 @@ def teacher_arg_key_twice(tmp):
     from neurosage.commands import teacher_args
 
     teacher_args(argparse.Namespace(teacher_arg=["neuroids=a.csv", "neuroids=b.csv"]))
+
+
+# ---------------------------------------------------------------- round 11
+@case(ConfigError, "TPE's gamma must lie in (0, 1]")
+def tpe_gamma_above_one(tmp):
+    from neurosage.search import make_searcher
+
+    make_searcher("tpe", get_space("pnas", 2), gamma=2)
+
+
+@case(ConfigError, "n must be a whole number at least 1")
+def resnet_of_no_blocks(tmp):
+    from neurosage.nets.models import cifar_resnet
+
+    cifar_resnet(n=0)
+
+
+@case(ConfigError, "n_stem_cells must be a whole number >= 0 or None")
+def negative_stem_cells(tmp):
+    NetworkConfig(n_stem_cells=-1)
+
+
+@case(ConfigError, "cv_alpha: standardise takes True or False, got str")
+def cv_alpha_standardise_as_text(tmp):
+    from neurosage.stats.predictors import cv_alpha
+
+    rng = np.random.default_rng(0)
+    cv_alpha(rng.normal(size=8), rng.normal(size=8), rng.normal(size=8), standardise="no")
+
+
+@case(ConfigError, "the model's layers are made the teacher's way")
+def score_model_with_another_rdm_method(tmp):
+    from neurosage.teachers.scoring import score_model
+    from neurosage.training.configs import RDMOptions
+
+    stimuli = random_stimuli(np.random.default_rng(0), 8)
+    teacher = teacher_from_spec("control:pixels", stimuli)
+    score_model(build_model("cifar_resnet-1", in_channels=1, weights="random"), teacher, ["stack1"], rdm=RDMOptions(rdm_method="euclidean"))
+
+
+@case(DataFormatError, "all name the file 'a.png'")
+def stimulus_csv_rows_sharing_a_file(tmp):
+    from PIL import Image
+
+    for name in ("a", "b"):
+        Image.fromarray(np.zeros((4, 4), dtype=np.uint8)).save(tmp / f"{name}.png")
+    (tmp / "s.csv").write_text("stimulus_id,filename\ns0,a.png\ns1,a.png\ns2,b.png\n")
+    load_stimulus_images(tmp / "s.csv", tmp)
+
+
+@case(AssemblyError, "names is the string 'IT'")
+def regions_as_a_string(tmp):
+    select_regions(make_assembly(np.zeros((3, 2)), stimulus_id=["a", "b", "c"], region=["V4", "IT"]), "IT")
+
+
+@case(ConfigError, "is a file, not a model's name")
+def rdm_of_a_weights_file(tmp):
+    (tmp / "trial-1.pt").write_bytes(b"")
+    build_model(str(tmp / "trial-1.pt"))

@@ -201,7 +201,8 @@ def test_brain_teacher_from_the_cli_on_brainio_files(tmp_path, fmnist, capsys, c
     assert trials.TG.notna().all()
     settings = json.loads((run / "run.json").read_text())["settings"]
     assert settings["teacher_args"]["path"] == str(nc) and settings["teacher_endpoints"] == ["V4", "IT"]
-    assert main(argv + ["--budget", "3", "--resume"]) == 0  # the teacher comes from the cache
+    argv[argv.index("--budget") + 1] = "3"
+    assert main(argv + ["--resume"]) == 0  # the teacher comes from the cache
     trials = pd.read_csv(run / "trials.csv")
     assert len(trials) == 3
     assert_ceiled_scores(trials, run / "teacher")  # 3 repetitions per image: noise ceilings

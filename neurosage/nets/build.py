@@ -26,6 +26,8 @@ def build_network(genotype: Genotype | LayerGenotype | str, *, width_multiplier:
     for name in ("in_channels", "num_classes", "filters", "n_cells"):  # refused by name here, not by torch deep inside a layer
         if name in kwargs:
             whole(kwargs[name], name, 1, fix=f"pass {name} as a whole number of at least 1")
+    if kwargs.get("n_stem_cells") is not None:
+        whole(kwargs["n_stem_cells"], "n_stem_cells", 0, fix="pass n_stem_cells >= 0 (0: none), or None for the skeleton's own")
     if isinstance(genotype, str):
         genotype = parse_genotype(genotype)
     if not isinstance(genotype, (Genotype, LayerGenotype)):

@@ -83,6 +83,8 @@ def cifar_resnet(n: int = 9, num_classes: int = 10, in_channels: int = 3, width:
 
     Its three stacks are named ``stack1``..``stack3``: the paper's teacher endpoints L1-L3.
     """
+    for name, value in (("n", n), ("num_classes", num_classes), ("in_channels", in_channels), ("width", width)):
+        whole(value, name, 1, fix=f"pass {name} as a whole number of at least 1 (n = 1 is ResNet-8)")
     layers: dict[str, nn.Module] = {
         "stem": nn.Sequential(nn.Conv2d(in_channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU())
     }
@@ -137,6 +139,9 @@ def build_model(name: str, *, weights: str | None = None, num_classes: int = 10,
                 raise ConfigError(f"{name[:60]!r} is a genotype, not a model's name", "build a genotype's network with "
                                   "neurosage.nets.build.build_network(genotype, in_channels=..., num_classes=...), or a search's trial with "
                                   "kept_network(RUN_DIR, trial)", field="model")
+            if name.endswith((".pt", ".pth")) or Path(name).exists():  # a weights file (a search's kept trial) given as the model
+                raise ConfigError(f"{name!r} is a file, not a model's name", "a search's kept trial: neurosage rdm RUN_DIR --trial N (kept_network "
+                                  "in Python); a weights file of a named model: give the model and --weights FILE", field="model")
             raise ConfigError(f"unknown model {name!r}", f"use one of {list(MODELS)} (e.g. cifar_resnet-<n>) or a torchvision name such as resnet18",
                               field="model")
     with torch.random.fork_rng(devices=[]):

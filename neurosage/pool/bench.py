@@ -21,6 +21,7 @@ import pandas as pd
 
 from neurosage.core.atomic import atomic_path, write_json
 from neurosage.core.errors import ConfigError, RunFolderError
+from neurosage.core.validate import check_arguments
 from neurosage.pool.pool import Pool
 from neurosage.pool.scoring import score_teachers
 from neurosage.pool.value import alpha_table, measure_table, selection_table, value_table
@@ -135,6 +136,7 @@ def bench_teacher(
     from neurosage.training.devices import check_device
 
     t0 = time.perf_counter()
+    check_arguments(bench_teacher, locals())
     check_device(device)
     for name, value, low in (("n_bootstrap", n_bootstrap, 10), ("seed", seed, 0), ("pool_size", pool_size, 2)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:

@@ -177,7 +177,8 @@ def _check_settings(space, reward, learning_rate, baseline_decay, hidden, init_r
         ("init_range", init_range, lambda v: 0 < v <= 1, "use Zoph & Le's 0.08"),
     ):
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or not ok(value):
-            raise ConfigError(f"{name} {value!r} is out of range", fix, field=name)
+            raise ConfigError(f"{name} {value!r} is out of range" + (" (it is text: pass a number)" if isinstance(value, str) else ""), fix,
+                              field=name)
     if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
         raise ConfigError(f"hidden must be a positive number of LSTM units, got {hidden!r}", "use Zoph & Le's 35", field="hidden")
 

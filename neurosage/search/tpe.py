@@ -21,6 +21,7 @@ from hyperopt import (
     tpe,
 )
 
+from neurosage.core.errors import ConfigError
 from neurosage.core.seeding import derive_seed
 from neurosage.spaces.cell import Genotype
 from neurosage.spaces.contract import SearchSpace
@@ -33,6 +34,11 @@ class TPESearcher:
     """hyperopt TPE in an ask/tell loop."""
 
     def __init__(self, space: SearchSpace, seed: int = 0, n_startup_jobs: int = 20, gamma: float = 0.25):
+        from neurosage.core.validate import whole
+
+        whole(n_startup_jobs, "n_startup_jobs", 1, fix="use e.g. 20 random trials before the model (startup-trials)")
+        if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0 < gamma <= 1:
+            raise ConfigError(f"TPE's gamma must lie in (0, 1], got {gamma!r}", "use e.g. 0.25 (hyperopt's) or 1.0 (tpe-gamma)", field="gamma")
         self.space, self.seed = space, seed
         self.hp_space = space.hyperopt_space()
         self.domain = Domain(None, self.hp_space)

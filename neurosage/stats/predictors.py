@@ -24,7 +24,7 @@ import numpy as np
 import scipy.stats
 
 from neurosage.core.errors import ConfigError
-from neurosage.core.validate import choice, fraction, is_constant, same_index, vector, whole
+from neurosage.core.validate import check_arguments, choice, fraction, is_constant, same_index, vector, whole
 from neurosage.stats.paired import compare_correlations, correlation
 
 __all__ = ["partial_correlation", "predictor_value", "rank_agreement", "cv_alpha"]
@@ -506,6 +506,7 @@ def cv_alpha(p, tg, target, alphas: Sequence[float] | np.ndarray | None = None, 
         ``alpha_min``, ``alpha_max`` (over the n folds), ``alpha_zero_share`` (share of folds choosing 0),
         ``alpha_all`` (alpha chosen on all n), ``standardise`` (1.0 or 0.0) and ``n``.
     """
+    check_arguments(cv_alpha, locals())
     same_index(p=p, tg=tg, target=target)
     p = _vector(p, "p")
     tg = _vector(tg, "tg", len(p))

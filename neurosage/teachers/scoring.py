@@ -72,6 +72,10 @@ def score_model_rdms(
     if isinstance(layers, str) or not len(layers):
         raise ConfigError(f"layers must name at least one layer of the model, got {layers!r}", "pass e.g. layers=['cell_1'] (a network's "
                           "endpoints: net.endpoints)", field="layers")
+    if rdm is not None and rdm.rdm_method not in (RDMOptions().rdm_method, teacher.rdm_method):  # the teacher's method is used
+        raise ConfigError(f"rdm asks for {rdm.rdm_method!r} RDMs, and the teacher's RDMs are {teacher.rdm_method!r}: the model's layers are "
+                          "made the teacher's way, so both compare like with like", f"build the teacher with rdm_method={rdm.rdm_method!r} "
+                          "(teacher_from_spec(..., rdm_method=...)), or leave rdm_method out of RDMOptions", field="rdm")
     rdm = replace(rdm or RDMOptions(), rdm_method=teacher.rdm_method)
     rdms = model_rdms(model, teacher.images, layers, rdm=rdm, batch_size=batch_size, device=device, seed=seed)
     scores = teacher_scores(teacher.rdms, rdms, compare_method or teacher.compare_method, ceilings=teacher.ceilings,

@@ -49,6 +49,9 @@ class NetworkConfig:
             value = getattr(self, name)
             if not is_whole_number(value) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}", f"set {name.replace('_', '-')} to 1 or more", field=name)
+        if self.n_stem_cells is not None and (not is_whole_number(self.n_stem_cells) or self.n_stem_cells < 0):
+            raise ConfigError(f"n_stem_cells must be a whole number >= 0 or None, got {self.n_stem_cells!r}",
+                              "set n-stem-cells to 0 (none), 2, or leave it out for the skeleton's own", field="n_stem_cells")
         width = self.width_multiplier
         if isinstance(width, bool) or not (isinstance(width, (int, float)) and 0 < width < float("inf")):
             raise ConfigError(f"width_multiplier must be a positive number, got {self.width_multiplier!r}", "set width-multiplier to e.g. 0.25",
