@@ -165,7 +165,7 @@ def recording_stimuli(config: EmbeddedConfig, shape: tuple[int, int, int]) -> Im
     own = own_stimuli_loader(config)
     channels, size, _ = shape
     norm = DATASET_NORMS.get(config.dataset, _DEFAULT_NORM)
-    if own is not None and not csv:
+    if own is not None:
         dataset = str(config.teacher).split(":")[1]
         if config.teacher_images:
             raise ConfigError(f"{dataset} holds its own stimulus images, so --teacher-images (and a stimulus CSV) are not used",
@@ -194,10 +194,10 @@ def _first(stimuli: ImageSet, n: int) -> ImageSet:
 
 def own_stimuli_loader(config: EmbeddedConfig) -> str | None:
     """The ``"module:function"`` that loads the teacher's own stimulus images, when the teacher is one ``brain:`` recording whose
-    dataset was registered with them (HvM-hdf5); else None."""
+    dataset was registered with them (HvM-hdf5) and no stimulus CSV names other images; else None."""
     spec = str(config.teacher or "")
     parts = spec.split(":")
-    if "+" in spec or len(parts) < 2 or parts[0] != "brain":
+    if "+" in spec or len(parts) < 2 or parts[0] != "brain" or config.teacher_args.get("stimulus_csv") or config.teacher_args.get("stimuli"):
         return None
     try:
         return get_entry(parts[1], "neural").meta.get("stimuli")
@@ -315,12 +315,13 @@ def embedded_setup(config: EmbeddedConfig, run_dir: str | Path, *, with_teacher:
                                   "learn or to compare", f"check the {split} image file of the dataset (a blank or zeroed download?); "
                                   "re-extract or reinstall it", file=config.data, field="images")
     side = min(train_full.image_shape[1:])
-    if config.search_space.kind != "layers" and final_side(config.skeleton, side, config.n_stem_cells) < 2:
-        raise ConfigError(f"skeleton {config.skeleton!r} reduces {side}-pixel images to {final_side(config.skeleton, side, config.n_stem_cells)} "
-                          f"pixel(s) before its last stack (it is laid out for {SKELETONS.create(config.skeleton).input_size}-pixel images), "
+    last = final_side(config.skeleton, side, config.n_stem_cells)
+    if config.search_space.kind != "layers" and last < 2:
+        raise ConfigError(f"skeleton {config.skeleton!r} reduces {side}-pixel images to {last} pixel(s) before its last stack (it is laid "
+                          f"out for {SKELETONS.create(config.skeleton).input_size}-pixel images), "
                           "so the last cells would see padding, not the image", "use --skeleton cifar for small images, or --n-stem-cells 0 "
                           "(drops the stem reduction cells)", field="skeleton")
-    own = own_stimuli_loader(config) is not None and not (config.teacher_args.get("stimulus_csv") or config.teacher_args.get("stimuli"))
+    own = own_stimuli_loader(config) is not None
     if (config.teacher_images or own) and with_teacher:  # a recording's own stimulus images
         stimuli, n_stimuli = recording_stimuli(config, train_full.image_shape), 0
     else:
