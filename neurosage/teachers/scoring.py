@@ -69,9 +69,6 @@ def score_model_rdms(
     check_arguments(score_model_rdms, locals())
     if device is not None:
         check_device(device)
-    if isinstance(layers, str) or not len(layers):
-        raise ConfigError(f"layers must name at least one layer of the model, got {layers!r}", "pass e.g. layers=['cell_1'] (a network's "
-                          "endpoints: net.endpoints)", field="layers")
     if rdm is not None and rdm.rdm_method not in (RDMOptions().rdm_method, teacher.rdm_method):  # the teacher's method is used
         raise ConfigError(f"rdm asks for {rdm.rdm_method!r} RDMs, and the teacher's RDMs are {teacher.rdm_method!r}: the model's layers are "
                           "made the teacher's way, so both compare like with like", f"build the teacher with rdm_method={rdm.rdm_method!r} "

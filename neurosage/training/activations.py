@@ -128,6 +128,9 @@ def model_rdms(
     """
     if isinstance(layers, str):  # list("cell_1") would be its letters
         raise ConfigError(f"layers is the string {layers!r}; it takes a list of layer names", f"give layers=[{layers!r}]", field="layers")
+    if not len(layers):
+        raise ConfigError(f"layers must name at least one layer of the model, got {layers!r}", "pass e.g. layers=['cell_1'] (a network's "
+                          "endpoints: net.endpoints)", field="layers")
     extractor = model if hasattr(model, "extract") else FeatureModel(model, layers)
     layers = list(layers)
     subsets: dict[str, list[np.ndarray]] = {}
