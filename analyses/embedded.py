@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from neurosage.analyses.settings import EMBEDDED_TEACHER_OPTIONS, EmbeddedConfig, SearchOptions, refuse_ignored
+from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
 from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError, DataFormatError, NeurosageError
 from neurosage.core.once import warn_once
@@ -245,10 +245,7 @@ def check_config(config: EmbeddedConfig) -> None:
     model_rdm_method(config.rdm_method)  # network layers' RDMs are made by it: a method they cannot use is refused before any training
     # teacher arguments or images without a teacher spec: refused by EmbeddedConfig
     kinds = set(check_teacher_kinds(config.teacher)) if config.teacher else set()
-    if config.teacher:  # options of the embedded teacher, after the spec's kinds (a misspelt kind is the first thing to say)
-        refuse_ignored(config, EMBEDDED_TEACHER_OPTIONS, f"the teacher is {config.teacher!r}, not the embedded ResNet teacher that it trains",
-                       "drop {flag} (a net: teacher is trained as its weights file was; neurosage search --help lists the teacher "
-                       "kinds under --teacher)")
+    # the embedded teacher's options beside another teacher: refused by EmbeddedConfig
     if config.teacher_images and config.teacher and "brain" not in kinds:  # a recording's stimulus images; other teachers see the data's
         raise ConfigError(f"teacher-images are a recording's stimulus images, and teacher {config.teacher!r} is no recording (a brain: "
                           "teacher): it is shown the first n-stimuli images of the data", "drop --teacher-images (set how many images the "

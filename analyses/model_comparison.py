@@ -288,7 +288,13 @@ def compare_model(
         searched = {k: v for k, v in recorded_rdm.items() if k in ("subsample_features", "n_subsamples")}
         rdm = rdm or RDMOptions(**searched)
         seed = int(record.get("seed", 0)) if seed is None else seed
-    shown = Teacher(teacher.rdms, model_inputs(net, teacher.images)) if convert else teacher
+    expected: Any = model_inputs(net, images)
+    shown = Teacher(teacher.rdms, expected) if convert else teacher
+    if not convert and tuple(expected.image_shape) != tuple(images.image_shape):  # --size/--channels other than its training's
+        log.warning("%s was trained on %s images and is shown the stimuli as %s (the conversion given): its layers see images unlike its "
+                    "training's (summary.json records the input)", name, "x".join(map(str, expected.image_shape)),
+                    "x".join(map(str, images.image_shape)))
+    info["input_shape"] = list(map(int, (expected if convert else images).image_shape))  # channels, height, width the network was shown
     scores, rdms = score_model_rdms(net, shown, layers, rdm=rdm, device=device, n_bootstrap=n_bootstrap, seed=0 if seed is None else seed)
     if run is not None:
         info.update(run=str(Path(run).resolve()), trial=int(record["tid"]), genotype=str(record["genotype"]))

@@ -45,7 +45,7 @@ from neurosage.core.errors import ConfigError
 from neurosage.search.driver import run_search
 from neurosage.search.executors import executor_for
 from neurosage.search.weights import weights_to_keep
-from neurosage.spaces import get_space
+from neurosage.spaces import space_for
 from neurosage.stats import paired_difference
 from neurosage.training.configs import TrainConfig
 
@@ -143,7 +143,7 @@ class SearchComparisonConfig(SearchOptions, EmbeddedConfig):
         if not self.spaces or not self.seeds or not (self.algorithms or self.random_baseline):
             raise ConfigError("the comparison has no search to run", "give at least one space, seed and algorithm", field="spaces")
         for name in self.spaces:
-            self.network.check_space(get_space(name, self.n_blocks))
+            self.network.check_space(space_for(name, self.n_blocks))
 
     def searcher_kwargs(self, algo: str | None = None):
         if (algo or self.algo) == "rl":
@@ -164,7 +164,7 @@ def run(run_dir: str | Path, config: SearchComparisonConfig = SearchComparisonCo
         task = setup.task(network, search.premature, search.objective, config.alpha, config.device, config.candidate_threads)
         t0 = time.perf_counter()
         trials[search] = run_search(
-            out / search.folder, get_space(search.space, config.n_blocks), task, budget=config.budget, algo=search.algorithm,
+            out / search.folder, space_for(search.space, config.n_blocks), task, budget=config.budget, algo=search.algorithm,
             seed=search.seed, resume=True, progress=True, searcher_kwargs=config.searcher_kwargs(search.algorithm), client=client,
             keep_weights=weights_to_keep(config.keep_weights, config.top_k),
         ).trials

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from neurosage.analyses.config_loading import Range, check_settings
 from neurosage.core.errors import ConfigError
 from neurosage.rsa.methods import check_rsa_methods
-from neurosage.spaces import SearchSpace, get_space
+from neurosage.spaces import SearchSpace, get_space, space_for
 from neurosage.training.configs import NetworkConfig, TrainConfig
 
 __all__ = ["RANGES", "EmbeddedConfig", "SearchOptions", "SearchConfig", "DemoConfig", "refuse_ignored", "is_set", "given_options", "CELL_OPTIONS",
@@ -199,6 +199,13 @@ class EmbeddedConfig:
             given = "teacher arguments" if self.teacher_args else "teacher images"
             raise ConfigError(f"{given} were given without a teacher spec, so they would be ignored (the embedded ResNet teacher would be "
                               "used)", "add --teacher SPEC (e.g. brain:MajajHong2015:V4,IT), or drop them", field="teacher")
+        if self.teacher and isinstance(self.teacher, str):  # the embedded teacher's options beside another teacher (its kinds said first)
+            from neurosage.teachers.kinds import check_teacher_kinds
+
+            check_teacher_kinds(self.teacher)
+            refuse_ignored(self, EMBEDDED_TEACHER_OPTIONS, f"the teacher is {self.teacher!r}, not the embedded ResNet teacher that it trains",
+                           "drop {flag} (a net: teacher is trained as its weights file was; neurosage search --help lists the teacher "
+                           "kinds under --teacher)")
         workers = getattr(self, "workers", 1)
         if getattr(self, "scheduler", None) and isinstance(workers, int) and workers > 1:  # every command with both
             raise ConfigError(f"--scheduler names a running cluster and --workers {workers} would start another; only one can run the "
@@ -221,7 +228,7 @@ class EmbeddedConfig:
     @property
     def search_space(self) -> SearchSpace:
         """The registered ``space`` (cells of ``n_blocks`` blocks, layer-wise, or a plug-in's)."""
-        return get_space(self.space, self.n_blocks)
+        return space_for(self.space, self.n_blocks)
 
 
 @dataclass(frozen=True)

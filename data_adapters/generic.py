@@ -45,6 +45,27 @@ def load_assembly_file(path: str | os.PathLike, *, regions: Sequence[str] | None
         raise DataFormatError(problem, f"{fix} (README, 'Bring your own recordings')", file=path, field="assembly") from exc
 
 
+_NPY_MAGIC = b"\x93NUMPY"
+#: The column that names each CSV argument's table.
+_CSV_KEYS = {"stimuli": "stimulus_id", "neuroids": "neuroid_id"}
+
+
+def _refuse_swapped_files(files: dict[str, str | os.PathLike]) -> None:
+    """Refuse a file given for another argument of :func:`load_npy_csv`, judged by its content, not its name: a CSV where
+    the ``.npy`` responses go, an array where a CSV goes, the neuroids table given as the stimuli or the other way round."""
+    for name, path in files.items():
+        head = Path(path).read_bytes()[:4096]
+        first = head.decode("utf-8-sig", errors="replace").splitlines()[0].split(",") if head.strip() else []
+        kind = "responses" if head.startswith(_NPY_MAGIC) else next((n for n, key in _CSV_KEYS.items() if key in map(str.strip, first)), None)
+        wants = "the .npy array of responses" if name == "responses" else f"the CSV with a {_CSV_KEYS[name]!r} column"
+        if kind is not None and kind != name:
+            raise DataFormatError(f"the file given as {name} looks like the {kind} file", f"give {name}= {wants} (were {name} and {kind} "
+                                  "swapped?)", file=path, field=name)
+        if name == "responses" and head and kind is None and not str(path).lower().endswith(".npz"):
+            raise DataFormatError(f"the file given as responses is not a .npy array (it starts {head[:24]!r})", f"give responses= {wants}, "
+                                  "saved with numpy.save(path, array) (presentations x neuroids)", file=path, field="responses")
+
+
 def load_npy_csv(
     responses: str | os.PathLike,
     stimuli: str | os.PathLike,
@@ -57,6 +78,7 @@ def load_npy_csv(
     for path in (responses, stimuli, neuroids):
         if not os.path.isfile(path):
             raise DataFormatError("file not found", "check the path (responses .npy, stimuli .csv, neuroids .csv)", file=path, field=None)
+    _refuse_swapped_files({"responses": responses, "stimuli": stimuli, "neuroids": neuroids})
     if str(responses).lower().endswith(".npz"):
         raise DataFormatError("an .npz archive, not one .npy array", "save the responses with np.save(path, array) (one array, "
                               "presentations x neuroids)", file=responses, field="responses")

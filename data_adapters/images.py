@@ -284,6 +284,8 @@ def _imagenet64_read(path: Path) -> dict:
 
 
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+#: Image formats an image folder does not read: a class folder holding them is refused, never read in part.
+_UNREAD_IMAGE_SUFFIXES = {".gif", ".webp", ".ppm", ".pgm", ".pbm", ".jp2", ".heic", ".heif", ".svg", ".ico", ".avif", ".npy"}
 
 
 #: Pillow modes holding more than 8 bits per pixel, and the largest value of their range.
@@ -341,6 +343,13 @@ def load_image_folder(root: str | os.PathLike, *, storage_size: int = 64, grey: 
     images, labels = [], []
     for label, cls in enumerate(classes):
         found = 0
+        unread = sorted(f.name for f in (root / cls).iterdir() if f.suffix.lower() in _UNREAD_IMAGE_SUFFIXES)
+        if unread:
+            kinds = ", ".join(sorted({Path(name).suffix.lower() for name in unread}))
+            raise DataFormatError(f"class folder {cls!r} holds {len(unread)} image file(s) in a format image folders do not read ({kinds}, "
+                                  f"e.g. {unread[0]}); they would be left out", f"convert them to PNG (e.g. with Pillow: "
+                                  f"Image.open(f).save(f.with_suffix('.png'))) and remove the {kinds} files, or move them out of {root / cls}",
+                                  file=root / cls, field=None)
         for f in sorted((root / cls).iterdir()):
             if f.suffix.lower() in _IMAGE_SUFFIXES:
                 images.append(_decode(f.read_bytes(), str(f), storage_size, grey))

@@ -92,7 +92,11 @@ class ImageSet(Dataset):
         labels_t = torch.full((n,), -1, dtype=torch.long) if labels is None else torch.as_tensor(np.asarray(labels), dtype=torch.long)
         if labels_t.shape != (n,):
             raise DataFormatError(f"{name}: {labels_t.shape[0]} labels for {n} images", "give one label per image", file=None, field="labels")
-        if classes is not None and n and (int(labels_t.max()) >= len(classes) or int(labels_t.min()) < -1):
+        if n and int(labels_t.min()) < -1:
+            raise DataFormatError(f"{name}: labels go down to {int(labels_t.min())}; a label is a class index 0..n_classes-1, or -1 for an "
+                                  "unlabelled image", "map class names to 0..n_classes-1 (leave labels out for unlabelled stimuli)",
+                                  file=None, field="labels")
+        if classes is not None and n and int(labels_t.max()) >= len(classes):
             raise DataFormatError(f"{name}: labels span {int(labels_t.min())}..{int(labels_t.max())} but there are {len(classes)} classes",
                                   "give one class name per label value (labels 0..n_classes-1; -1 for unlabelled images)", file=None, field="labels")
         self._storage, self._labels = images, labels_t.to(images.device)

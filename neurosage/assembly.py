@@ -28,6 +28,7 @@ import pandas as pd
 import xarray as xr
 
 from neurosage.core.errors import ConfigError, NeurosageError
+from neurosage.core.validate import check_arguments
 
 __all__ = ["netcdf_attr",
     "AssemblyError",
@@ -278,6 +279,7 @@ def _finite_problems(assembly: xr.DataArray, allow_nan: bool) -> list[str]:
 
 def regions(assembly: xr.DataArray) -> list[str]:
     """Region names in order of first appearance."""
+    check_arguments(regions, locals())
     return list(dict.fromkeys(str(r) for r in assembly[REGION].values))
 
 
@@ -293,6 +295,7 @@ def select_regions(
     """
     if isinstance(names, str):  # a list of its letters otherwise
         raise AssemblyError([f"names is the string {names!r}; fix: pass a list of region names, e.g. [{names!r}]"])
+    check_arguments(select_regions, locals())
     if coord not in assembly.coords:
         raise AssemblyError([f"no coord {coord!r} on the neuroid dim; available: {list(assembly.coords)}; fix: choose one of those"])
     labels = assembly[coord].values.astype(str)
@@ -313,8 +316,17 @@ def average_repetitions(assembly: xr.DataArray, *, by: str = STIMULUS_ID) -> xr.
     Stimuli keep their order of first appearance. A stimulus whose values are all
     NaN for a neuroid stays NaN there (and :func:`validate` will report it).
     """
-    if by not in assembly.coords:
-        raise AssemblyError([f"missing coord {by!r}; fix: add it before averaging repetitions"])
+    check_arguments(average_repetitions, locals())
+    presentation = [str(n) for n, c in assembly.coords.items() if c.dims == (PRESENTATION,)]
+    if by not in assembly.coords or assembly[by].dims != (PRESENTATION,):
+        import difflib
+
+        near = difflib.get_close_matches(by, presentation, n=1, cutoff=0.6) or difflib.get_close_matches(by.lower(), presentation, n=1)
+        where = (f"{by!r} is a coord along {assembly[by].dims}, not along {PRESENTATION!r}" if by in assembly.coords
+                 else f"the assembly has no coord {by!r}")
+        raise AssemblyError([f"average_repetitions: by names the presentation coord that repeats for the same stimulus, and {where}; "
+                             f"fix: {'by=' + repr(near[0]) if near else 'one of ' + str(presentation)}"
+                             + (f" (the presentation coords are {presentation})" if near else "")])
     assembly = assembly.transpose(PRESENTATION, ...)
     codes, uniques = pd.factorize(assembly[by].values, sort=False)
     order = np.argsort(codes, kind="stable")
@@ -363,6 +375,7 @@ def select_time(assembly: xr.DataArray, start: float, end: float) -> xr.DataArra
     overlapping bins with no such chain are refused. With the single 70-170 ms bin of MajajHong2015,
     ``select_time(a, 70, 170)`` just squeezes it.
     """
+    check_arguments(select_time, locals())
     if TIME_BIN not in assembly.dims:
         raise AssemblyError([f"no {TIME_BIN!r} dim to select from; fix: none needed, the assembly is already time-averaged"])
     for c in ("time_bin_start", "time_bin_end"):
@@ -422,6 +435,7 @@ def brainio_coords(assembly: xr.DataArray, *, layer: bool = True) -> xr.DataArra
     becomes the dim's index); ``neuroid_num`` (the position) when absent, so that ``assembly.sel(region="V4")`` in
     Brain-Score still leaves a MultiIndex; ``layer`` (= ``region``) on activations (an assembly named
     ``"activations"``), as Brain-Score's own activations carry."""
+    check_arguments(brainio_coords, locals())
     if STIMULUS_ID in assembly.coords and "image_id" not in assembly.coords:
         assembly = assembly.assign_coords(image_id=(PRESENTATION, np.asarray(assembly[STIMULUS_ID].values)))
     if NEUROID in assembly.dims and "neuroid_num" not in assembly.coords:
@@ -438,6 +452,7 @@ def write_assembly(assembly: xr.DataArray, path: str | os.PathLike) -> Path:
     lists of text) as JSON text. Brain-Score reads the file with
     ``AssemblyLoader(NeuroidAssembly, path).load()``; neurosage with ``load_assembly_file(path, average=False)``.
     """
+    check_arguments(write_assembly, locals())
     from neurosage.core.atomic import atomic_path
 
     if Path(path).suffix.lower() not in (".nc", ".nc4", ".netcdf", ".h5", ".hdf5"):
@@ -467,6 +482,7 @@ def netcdf_attr(value: Any) -> Any:
 
 def gather_indexes(assembly: xr.DataArray) -> xr.DataArray:
     """Rebuild Brain-Score's MultiIndex per dim (as BrainIO's ``gather_indexes`` does)."""
+    check_arguments(gather_indexes, locals())
     out = assembly
     for dim in assembly.dims:
         names: Sequence[Hashable] = [n for n, c in assembly.coords.items() if c.dims == (dim,) and n not in assembly.indexes]

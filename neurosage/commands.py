@@ -382,10 +382,16 @@ def _run_rdm(args: argparse.Namespace) -> int:
     if not args.teacher:
         hint = "pass --teacher SPEC (e.g. 'brain:MajajHong2015:V4,IT' or 'net:cifar_resnet-1:stack3:teacher.pt')"
         if run is not None:
-            spec = RunFolder(run).settings().get("teacher")
-            hint += (f"; this search's teacher was --teacher {spec!r}" if spec else
-                     "; this search used the embedded ResNet teacher, whose weights are in " + str(run / "teacher") +
-                     " (pass it as 'net:cifar_resnet-<depth>:stack1,stack2,stack3:<that teacher-*.pt>')")
+            settings = RunFolder(run).settings()
+            spec, kept = settings.get("teacher"), sorted((run / "teacher").glob("teacher-*.pt"))
+            if spec:
+                hint += f"; this search's teacher was --teacher {spec!r}"
+            elif kept:
+                hint += (f"; this search used the embedded ResNet teacher, whose weights are kept: --teacher "
+                         f"'net:cifar_resnet-{settings.get('teacher_depth') or 1}:stack1,stack2,stack3:{kept[-1]}'")
+            else:
+                hint += (f"; this search used the embedded ResNet teacher, and its weights are gone from {run / 'teacher'} (no "
+                         "teacher-*.pt): give another teacher, or a copy of the run folder that still has them")
         raise ConfigError("no teacher given", hint, field="teacher")
     args.rdm_method, args.compare_method = check_rsa_methods(args.rdm_method, args.compare_method)  # before any data is read
     if args.bootstrap:
@@ -591,6 +597,10 @@ def _run_figures(args: argparse.Namespace) -> int:
             print(f"nothing to draw: {run_dir} is a folder inside the run folder {above}; fix: neurosage figures {above}",
                   file=sys.stderr)
             return 1
+        if RunFolder(run_dir).pool_file.is_file():
+            print(f"nothing to draw: {run_dir} is an architecture pool; a teacher bench on it draws its figure (value.png) in its own "
+                  f"folder; fix: neurosage bench {run_dir} --teacher SPEC --out DIR", file=sys.stderr)
+            return 1
         search = " (it holds a search's trials.csv: a search's results are its trials.csv and trials.nc; figures draws analyses')" \
             if RunFolder(run_dir).trials_csv.exists() else ""
         if not search and not RunFolder(run_dir).provenance_file.exists():  # not a run folder at all (a data folder, a typo)
@@ -664,7 +674,15 @@ def _run_bench(args: argparse.Namespace) -> int:
     if earlier.is_file() and json.loads(earlier.read_text(encoding="utf-8")).get("spec") != args.teacher:
         raise ConfigError(f"--out {out} holds the bench of another teacher", "give another --out, or delete that folder", file=out, field="out")
     stimuli = pool.stimuli()
-    teacher = teacher_from_spec(args.teacher, stimuli, device=args.device, seed=args.seed, dataset_kwargs=teacher_args(args))
+    try:
+        teacher = teacher_from_spec(args.teacher, stimuli, device=args.device, seed=args.seed, dataset_kwargs=teacher_args(args))
+    except ConfigError as err:
+        if err.field != "stimulus_id":
+            raise
+        raise ConfigError(f"the pool's stimuli are not the recording's: {err.problem}", "a recording is benched on a pool whose stimuli "
+                          "are its own stimulus images (the pool's layer RDMs were kept on its stimuli when it was built): build one with "
+                          "neurosage.pool.build_pool(..., stimuli=load_stimulus_images(CSV, FOLDER)); this pool's stimuli are "
+                          f"{len(stimuli)} images of its dataset", file=args.pool, field="teacher") from None
     result = bench_teacher(pool, {"teacher": teacher}, controls=not args.no_controls, spec=args.teacher, target=args.target,
                            n_bootstrap=args.bootstrap, pool_size=args.pool_size, seed=args.seed, device=args.device)
     result.save(out)

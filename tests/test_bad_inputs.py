@@ -166,7 +166,7 @@ def select_unknown_coord(tmp):
     select_regions(_rec(), ["V4"], coord="subregion")
 
 
-@case(AssemblyError, "missing coord 'category_name'")
+@case(AssemblyError, "the assembly has no coord 'category_name'")
 def average_by_missing_coord(tmp):
     average_repetitions(_rec(), by="category_name")
 
@@ -1067,7 +1067,7 @@ def imageset_text_labels(tmp):
     ImageSet(np.zeros((2, 1, 4, 4), dtype=np.uint8), ["cat", "dog"])
 
 
-@case(AssemblyError, "no time bin")
+@case(ConfigError, "start takes a number, got str '200'")
 def select_time_window_as_text(tmp):
     select_time(make_assembly(np.ones((2, 1, 1)), stimulus_id=["a", "b"], region="V4", time_bins=[(70, 170)]), "200", "300")
 
@@ -1914,3 +1914,117 @@ def regions_as_a_string(tmp):
 def rdm_of_a_weights_file(tmp):
     (tmp / "trial-1.pt").write_bytes(b"")
     build_model(str(tmp / "trial-1.pt"))
+
+
+# round 11's remaining causes (issue 36)
+@case(ConfigError, "does not apply to the layer-wise space 'layers-10'")
+def blocks_of_a_layerwise_space(tmp):
+    get_space("layers-10", n_blocks=3)
+
+
+@case(ConfigError, "TG = nan is not a finite similarity")
+def combined_score_of_a_nan_tg(tmp):
+    combined_score(0.6, float("nan"), "p+tg")
+
+
+@case(ConfigError, "train_set is a NoneType, not a dataset")
+def candidate_task_without_datasets(tmp):
+    CandidateTask(train_set=None, val_set=None)
+
+
+@case(DataFormatError, "labels go down to -2")
+def imageset_labels_below_minus_one(tmp):
+    ImageSet(np.zeros((3, 1, 4, 4), dtype=np.uint8), labels=[0, -2, 1])
+
+
+@case(ConfigError, "teacher-epochs is set, but the teacher is 'control:pixels'")
+def python_config_with_the_embedded_teachers_epochs_beside_another_teacher(tmp):
+    SearchConfig(teacher="control:pixels", teacher_epochs=0.5)
+
+
+@case(ConfigError, "stimuli is the path 'tiny'")
+def teacher_from_a_stimulus_folder_path(tmp):
+    teacher_from_spec("control:pixels", "tiny")
+
+
+@case(AssemblyError, "'neuroid_id' is a coord along ('neuroid',)")
+def average_repetitions_by_a_neuroid_coord(tmp):
+    average_repetitions(make_assembly(np.zeros((4, 2)), stimulus_id=["a", "a", "b", "b"], region="V4"), by="neuroid_id")
+
+
+@case(AssemblyError, "by='stimulus_id'")
+def average_repetitions_by_a_misspelt_coord(tmp):
+    average_repetitions(make_assembly(np.zeros((4, 2)), stimulus_id=["a", "a", "b", "b"], region="V4"), by="Stimulus_ID")
+
+
+@case(ConfigError, "batch_size must be at least 1, got 0")
+def score_model_in_batches_of_zero(tmp):
+    from neurosage.teachers.scoring import score_model
+
+    stimuli = random_stimuli(np.random.default_rng(0), 6)
+    score_model(build_model("cifar_resnet-1", in_channels=1, weights="random"), teacher_from_spec("control:pixels", stimuli), ["stack1"],
+                batch_size=0)
+
+
+@case(RDMAlignmentError, "the second RDM has dims ('row', 'condition_col')")
+def compare_an_rdm_with_a_renamed_dim(tmp):
+    rdm = compute_rdm(np.random.default_rng(0).normal(size=(6, 5)), "correlation", labels=[f"s{i}" for i in range(6)])
+    compare_rdms(rdm, rdm.rename({"condition_row": "row"}))
+
+
+@case(ConfigError, "pearson_triangles takes two (k, n) and (m, n) matrices")
+def pearson_triangles_of_unequal_vectors(tmp):
+    import torch
+
+    from neurosage.rsa.compare import pearson_triangles
+
+    pearson_triangles(torch.zeros(3), torch.zeros(4))
+
+
+@case(ConfigError, "concat_padded was given no feature map")
+def concat_no_feature_maps(tmp):
+    from neurosage.nets.layerwise import concat_padded
+
+    concat_padded([])
+
+
+@case(ConfigError, "storage is empty")
+def optuna_storage_of_an_empty_string(tmp):
+    from neurosage.export.optuna_study import storage_url
+
+    storage_url("")
+
+
+@case(ConfigError, "endpoint_modules takes a neurosage network, got str 'RUN'")
+def endpoint_modules_of_a_run_folder_name(tmp):
+    from neurosage.export.brainscore import endpoint_modules
+
+    endpoint_modules("RUN")
+
+
+@case(DataFormatError, "holds 2 image file(s) in a format image folders do not read (.gif")
+def image_folder_of_gifs(tmp):
+    from PIL import Image
+
+    for cls in ("cat", "dog"):
+        (tmp / "imgs" / cls).mkdir(parents=True)
+        Image.fromarray(np.zeros((4, 4), dtype=np.uint8)).save(tmp / "imgs" / cls / "a.png")
+    for name in ("b", "c"):
+        Image.fromarray(np.zeros((4, 4), dtype=np.uint8)).save(tmp / "imgs" / "cat" / f"{name}.gif")
+    load_image_folder(tmp / "imgs")
+
+
+@case(DataFormatError, "the file given as responses looks like the neuroids file")
+def npy_csv_with_responses_and_neuroids_swapped(tmp):
+    np.save(tmp / "r.npy", np.zeros((2, 2)))
+    (tmp / "s.csv").write_text("stimulus_id\na\nb\n")
+    (tmp / "n.csv").write_text("neuroid_id,region\nn0,V4\nn1,V4\n")
+    load_npy_csv(tmp / "n.csv", tmp / "s.csv", tmp / "r.npy")
+
+
+@case(DataFormatError, "the file given as stimuli looks like the neuroids file")
+def npy_csv_with_the_two_tables_swapped(tmp):
+    np.save(tmp / "r.npy", np.zeros((2, 2)))
+    (tmp / "s.csv").write_text("stimulus_id\na\nb\n")
+    (tmp / "n.csv").write_text("neuroid_id,region\nn0,V4\nn1,V4\n")
+    load_npy_csv(tmp / "r.npy", tmp / "n.csv", tmp / "s.csv")

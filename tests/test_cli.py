@@ -572,3 +572,33 @@ def test_python_dash_m_neurosage_is_the_command():
 
     done = subprocess.run([sys.executable, "-m", "neurosage", "datasets", "fashion*"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "fashion-mnist" in done.stdout
+
+
+def test_mistakes_with_a_search_folder_name_the_run_folder_and_what_is_kept(tmp_path, fmnist, capsys, caplog):
+    """Issue 36, round 11: a folder inside the run folder (#73), the embedded teacher's weights for rdm (#105), a
+    stimulus size other than the training's (#103), run.json's space edited by hand before a resume (#34)."""
+    run = tmp_path / "run"
+    flags = ["--data", str(fmnist), "--n-blocks", "2", "--filters", "4", "--premature-steps", "2", "--n-train", "64", "--n-val", "40",
+             "--n-stimuli", "12", "--teacher-epochs", "0.05"]
+    assert main(["search", str(run), "--budget", "2", *flags]) == 0
+    capsys.readouterr()
+    assert main(["status", str(run / "weights")]) == 2
+    assert f"is a folder inside the search's run folder {run}; fix: give the run folder: neurosage status {run}" in capsys.readouterr().err
+    assert main(["rdm", str(run), "--trial", "1", "--data", str(fmnist)]) == 2
+    kept = sorted((run / "teacher").glob("teacher-*.pt"))
+    assert kept and f"--teacher 'net:cifar_resnet-1:stack1,stack2,stack3:{kept[-1]}'" in capsys.readouterr().err
+    teacher = f"net:cifar_resnet-1:stack1,stack3:{kept[-1]}"
+    with caplog.at_level("WARNING"):
+        assert main(["rdm", str(run), "--trial", "1", "--teacher", teacher, "--size", "8", "--out", str(tmp_path / "r8")]) == 0
+    assert "trained on 1x28x28 images and is shown the stimuli as 1x8x8" in caplog.text
+    assert json.loads((tmp_path / "r8" / "summary.json").read_text())["input_shape"] == [1, 8, 8]
+    for path in kept:
+        path.unlink()
+    assert main(["rdm", str(run), "--trial", "1", "--data", str(fmnist)]) == 2
+    assert "its weights are gone from" in capsys.readouterr().err
+    record = json.loads((run / "run.json").read_text())
+    record["settings"]["space"] = "nasnet"
+    (run / "run.json").write_text(json.dumps(record))
+    assert main(["search", str(run), "--budget", "3", "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "of the journal is not a point of the space 'nasnet'" in err and "restore run.json's space" in err

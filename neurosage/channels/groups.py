@@ -28,6 +28,7 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import check_arguments
 from neurosage.nets.ops import FactorizedReduce
 
 __all__ = ["ChannelGroup", "ModuleChannels", "ChannelGraph", "channel_groups"]
@@ -134,6 +135,7 @@ def _is_channel_cat(node: fx.Node) -> bool:
 
 def channel_groups(model: nn.Module, example: torch.Tensor) -> ChannelGraph:
     """The channel groups of ``model`` for inputs like ``example`` (a batch; traced in eval mode, nothing is changed)."""
+    check_arguments(channel_groups, locals())
     was_training = model.training
     model.eval()
     try:

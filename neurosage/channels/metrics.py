@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from scipy.optimize import minimize_scalar
 
+from neurosage.core.validate import check_arguments
+
 __all__ = ["evbmf", "LayerQuality", "quality_from_singular_values", "layer_quality", "teacher_layer_scores"]
 
 
@@ -50,6 +52,7 @@ def evbmf(matrix: np.ndarray, sigma2: float | None = None) -> tuple[np.ndarray, 
     ``sigma2=None`` estimates the variance by minimising the free energy over Nakajima et al.'s bounds;
     a matrix taller than wide is transposed first (its singular values are the same).
     """
+    check_arguments(evbmf, locals())
     Y = np.asarray(matrix, dtype=float)
     if Y.shape[0] > Y.shape[1]:
         Y = Y.T
@@ -86,6 +89,7 @@ class LayerQuality:
 
 def quality_from_singular_values(d: np.ndarray, channels: int) -> LayerQuality:
     """R, KG, MC and QC from the retained singular values ``d`` of an unfolding with ``channels`` rows."""
+    check_arguments(quality_from_singular_values, locals())
     if len(d) == 0:
         return LayerQuality(0.0, 0.0, 0.0, math.atan2(0.0, 1.0))
     rank = len(d) / channels
@@ -98,6 +102,7 @@ def quality_from_singular_values(d: np.ndarray, channels: int) -> LayerQuality:
 
 def layer_quality(weight: torch.Tensor) -> dict[str, LayerQuality]:
     """CONetV2's metrics of a conv weight ``(C_out, C_in, k, k)`` (or a linear ``(out, in)``): ``{"in": mode 3, "out": mode 4}``."""
+    check_arguments(layer_quality, locals())
     w = weight.detach().to("cpu", torch.float64)
     w = w.reshape(*w.shape, 1, 1) if w.ndim == 2 else w
     c_out, c_in = w.shape[:2]

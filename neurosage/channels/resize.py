@@ -28,6 +28,7 @@ from torch import nn
 
 from neurosage.channels.groups import ChannelGraph
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import check_arguments
 from neurosage.nets.ops import FactorizedReduce
 
 __all__ = ["resize_channels"]
@@ -137,6 +138,7 @@ def resize_channels(model: nn.Module, graph: ChannelGraph, sizes: dict[int, int]
     that is not resizable, an unknown group or a size below 1 (:class:`ConfigError`, a ``ValueError``). New weights are
     drawn from a ``torch.Generator`` seeded with ``seed``; the global RNG is not touched.
     """
+    check_arguments(resize_channels, locals())
     old = {**graph.sizes(), **{int(g): int(s) for g, s in (current or {}).items()}}
     unknown = sorted(int(g) for g in sizes if not 0 <= int(g) < len(graph.groups))
     if unknown:

@@ -57,7 +57,7 @@ from neurosage.channels.resize import resize_channels
 from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError, RunFolderError
 from neurosage.core.seeding import derive_seed
-from neurosage.core.validate import is_whole_number, whole
+from neurosage.core.validate import check_arguments, is_whole_number, whole
 from neurosage.nets.measure import count_flops, count_parameters
 from neurosage.nets.models import FeatureModel
 from neurosage.runs.folder import RunFolder
@@ -154,11 +154,13 @@ class ChannelSearchResult:
 
 def round_even(x: float) -> int:
     """The nearest even integer (CONetV2's ``round_even``)."""
+    check_arguments(round_even, locals())
     return int(2 * round(x / 2))
 
 
 def next_sizes(sizes: dict[int, int], delta: dict[int, float], config: ChannelSearchConfig, trial: int, rng: np.random.Generator) -> dict[int, int]:
     """The sizes for trial ``trial`` from the momentum changes ``delta`` of trial ``trial - 1``."""
+    check_arguments(next_sizes, locals())
     if trial == 1:
         return {g: min(config.max_size, s + config.init_step) for g, s in sizes.items()}
     lo, hi = config.factor_bounds
@@ -201,6 +203,7 @@ def _group_means(values: dict[str, float], graph: ChannelGraph, metric: str) -> 
 def group_metrics(model: nn.Module, graph: ChannelGraph, metric: str, teacher=None, *, device=None, seed: int = 0) -> dict[int, float]:
     """Each resizable group's metric: the mean of QC over its producers' output side and its consumers' input side,
     or the mean teacher similarity of its producers' outputs."""
+    check_arguments(group_metrics, locals())
     return _group_means(layer_metrics(model, graph, metric, teacher, device=device, seed=seed), graph, metric)
 
 
@@ -227,6 +230,7 @@ def run_channel_search(
     its values are stored in the trial's record (e.g. test accuracy and other metrics, which the search never reads).
     The trial budget is part of the annealing schedule, so a resumed search must keep it.
     """
+    check_arguments(run_channel_search, locals())
     config.check()
     steps = resolve_steps(config.training, len(train_set))
     if config.metric_points > steps:

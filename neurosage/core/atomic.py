@@ -17,6 +17,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from neurosage.core.validate import check_arguments
+
 __all__ = ["atomic_path", "write_text", "write_json"]
 
 
@@ -27,6 +29,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     The temporary name keeps ``path``'s suffix, so writers that choose a format by suffix
     (matplotlib, pandas, xarray) behave as for ``path`` itself.
     """
+    check_arguments(atomic_path, locals())
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
@@ -55,6 +58,7 @@ def _umask() -> int:
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` atomically; returns ``path``."""
+    check_arguments(write_text, locals())
     with atomic_path(path) as tmp:
         tmp.write_text(text)
     return Path(path)
@@ -66,4 +70,5 @@ def _default(obj: Any) -> Any:
 
 def write_json(path: str | os.PathLike, data: Any, default: Callable[[Any], Any] = _default) -> Path:
     """Write ``data`` as indented JSON (dataclasses as dicts, other objects as str), atomically."""
+    check_arguments(write_json, locals())
     return write_text(path, json.dumps(data, indent=2, default=default))

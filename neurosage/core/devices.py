@@ -14,6 +14,10 @@ def check_device(device: Any) -> None:
     """Refuse a torch device (a name such as ``"cuda:1"``, or a ``torch.device``) this machine does not have, naming the fix."""
     import torch
 
+    if device is not None and not isinstance(device, (str, torch.device)):
+        raise ConfigError(f"device takes a device name or a torch.device, got {type(device).__name__} {str(device)[:40]!r}",
+                          "use cpu, cuda or cuda:N", field="device")
+
     try:
         dev = torch.device(device or "cpu")
     except (RuntimeError, ValueError) as exc:

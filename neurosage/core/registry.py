@@ -29,6 +29,7 @@ from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar
 
 from neurosage.core.errors import ConfigError, UnknownName
+from neurosage.core.validate import check_arguments
 
 __all__ = ["T", "contract_members", "check_contract", "resolve", "Entry", "Registry"]
 
@@ -56,6 +57,7 @@ def check_contract(obj: Any, contract: type | None, what: str) -> None:
     A class is checked for the methods (its instances may set the attributes); an instance or function
     for every member. A function contract (``__call__``) also needs the keyword parameters it names.
     """
+    check_arguments(check_contract, locals())
     if contract is None:
         return
     members = contract_members(contract)
@@ -91,6 +93,7 @@ def check_contract(obj: Any, contract: type | None, what: str) -> None:
 
 def resolve(target: str) -> Any:
     """The object named by ``"package.module:attribute"``."""
+    check_arguments(resolve, locals())
     module, _, attr = target.partition(":")
     if not attr:
         raise ValueError(f"{target!r} is not of the form 'module:attribute'")

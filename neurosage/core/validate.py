@@ -24,6 +24,10 @@ __all__ = ["check_arguments", "vector", "same_index", "is_constant", "is_whole_n
 #: Relative size below which a spread counts as zero.
 TINY = 1e-12
 
+#: The least value of a whole-number argument, by name, that :func:`check_arguments` enforces: a count of items is at
+#: least 0 (a negative count, index or step is never meaningful), a batch at least 1 image; a signed argument is named here.
+LEAST_WHOLE: dict[str, int | None] = {"batch_size": 1, "eval_batch_size": 1, "dim": None, "axis": None}
+
 
 def vector(value: Any, name: str, n: int | None = None, *, constant_ok: bool = False, min_len: int = 0, unit: str = "architecture",
            first: str = "the first argument") -> np.ndarray:
@@ -110,12 +114,24 @@ def check_arguments(fn: Callable[..., Any], arguments: Mapping[str, Any]) -> Non
     body as ``check_arguments(fn, locals())`` by public functions without checks of their own (a function with a more
     specific message for a wrong argument says that one instead).
 
-    Annotations judge the kind only: numbers accept numpy numbers (``float`` also ints), sequences and arrays accept any
+    Annotations judge the kind: numbers accept numpy numbers (``float`` also ints), sequences and arrays accept any
     iterable but text, and an annotation this check cannot read (``Any``, a type variable, a protocol) accepts anything.
+    A whole number (annotated ``int`` or ``int | None``) is also held to its least value, :data:`LEAST_WHOLE` (0 unless named there).
     """
-    for name, (accepts, shown) in _argument_kinds(fn).items():
-        if name in arguments and not accepts(arguments[name]):
-            value = arguments[name]
+    for name, (accepts, shown, many) in _argument_kinds(fn).items():
+        if name not in arguments:
+            continue
+        given = arguments[name]
+        for value in (given.values() if isinstance(given, Mapping) else given) if many else (given,):
+            if accepts(value):
+                least = LEAST_WHOLE.get(name, 0)
+                if shown.startswith("a whole number") and is_whole_number(value) and least is not None and value < least:
+                    raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} must be at least {least}, got {value}",
+                                      f"pass a {name} of at least {least}", field=name)
+                continue
+            if isinstance(value, str) and shown.startswith("a list"):  # a list of its letters otherwise
+                raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} is the string {value!r}; it takes a list of values",
+                                  f"give {name}=[{value!r}]", field=name)
             raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} takes {shown}, got {type(value).__name__} {str(value)[:60]!r}",
                               f"pass {name} as {shown}", field=name)
 
@@ -161,9 +177,11 @@ def _kind_of(hint: Any) -> tuple[Callable[[Any], bool], str] | None:
 
 
 @functools.lru_cache(maxsize=None)
-def _argument_kinds(fn: Callable[..., Any]) -> dict[str, tuple[Callable[[Any], bool], str]]:
+def _argument_kinds(fn: Callable[..., Any]) -> dict[str, tuple[Callable[[Any], bool], str, bool]]:
     import inspect
 
+    fn = inspect.unwrap(fn)  # a context manager or a cached function: the annotations and globals of the function itself
+    starred = {p.name for p in inspect.signature(fn).parameters.values() if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
     kinds = {}
     for name, text in inspect.get_annotations(fn).items():
         if name == "return":
@@ -174,7 +192,7 @@ def _argument_kinds(fn: Callable[..., Any]) -> dict[str, tuple[Callable[[Any], b
             continue
         kind = _kind_of(hint)
         if kind is not None:
-            kinds[name] = kind
+            kinds[name] = (*kind, name in starred)
     return kinds
 
 

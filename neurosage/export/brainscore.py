@@ -38,6 +38,7 @@ from typing import Any
 
 from neurosage.core.atomic import write_json, write_text
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import check_arguments
 from neurosage.runs.folder import RunFolder
 from neurosage.search.weights import input_settings, kept_network
 
@@ -90,6 +91,7 @@ def vendor_network_code(dest: str | Path) -> Path:
     Returns the package folder. Each module is compiled after the rewrite; one that still names ``neurosage`` in an
     import is refused (a new absolute import this rewrite does not know).
     """
+    check_arguments(vendor_network_code, locals())
     import neurosage
 
     source_root = Path(neurosage.__file__).resolve().parent
@@ -115,6 +117,10 @@ def vendor_network_code(dest: str | Path) -> Path:
 
 def endpoint_modules(net: Any) -> dict[str, str]:
     """The module path of each hookable endpoint of a neurosage network (``cell_1`` -> ``cells.1``; ``pool`` has none)."""
+    check_arguments(endpoint_modules, locals())
+    if not hasattr(net, "endpoints"):
+        raise ConfigError(f"endpoint_modules takes a neurosage network, got {type(net).__name__} {str(net)[:60]!r}",
+                          "load a search's trial first: neurosage.kept_network(run_dir, trial)", field="net")
     names = list(net.endpoints)
     if hasattr(net, "cells"):  # a cell network: stem, then one module per cell, in endpoint order
         return {"stem": "stem", **{name: f"cells.{i}" for i, name in enumerate(names[1:len(net.cells) + 1])}}
@@ -139,6 +145,7 @@ def region_layer_map(best_layer: Mapping[str, str], scores: Mapping[str, float],
     ``IT`` endpoint, the IT subregion (pIT, cIT, aIT) with the highest S_i gives IT's. ``overrides`` (region -> a teacher
     endpoint, a candidate endpoint such as ``cell_1``, or a module path such as ``cells.1``) replace or add regions.
     """
+    check_arguments(region_layer_map, locals())
     mapping: dict[str, str] = {}
     source: dict[str, str] = {}
     for endpoint, layer in best_layer.items():
@@ -206,6 +213,7 @@ def export_brainscore(
     regions
         Region -> teacher endpoint, candidate endpoint or module path, replacing or adding to the map from TG.
     """
+    check_arguments(export_brainscore, locals())
     import neurosage
     from neurosage.nets.measure import count_parameters
 

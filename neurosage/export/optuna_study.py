@@ -28,6 +28,7 @@ from typing import Any
 
 from neurosage.core.errors import ConfigError, RunFolderError
 from neurosage.core.extras import require_extra
+from neurosage.core.validate import check_arguments
 from neurosage.runs.folder import RunFolder
 from neurosage.runs.trials import load_trials
 
@@ -40,6 +41,10 @@ _ATTRS = ("genotype", "score", "status", "worker", "device", "started", "wall_ti
 
 def storage_url(storage: str) -> str:
     """An Optuna storage URL: a URL as given, a file path as ``sqlite:///<absolute path>`` (its folder must exist)."""
+    check_arguments(storage_url, locals())
+    if not storage.strip():
+        raise ConfigError("storage is empty", "give a database file (e.g. trials.db) or a storage URL such as sqlite:///trials.db",
+                          field="storage")
     if "://" in storage and not storage.startswith("sqlite:///"):
         return storage
     path = Path(storage[len("sqlite:///"):] if storage.startswith("sqlite:///") else storage).expanduser().absolute()
@@ -57,6 +62,7 @@ def storage_url(storage: str) -> str:
 def export_optuna(run_dir: str | Path, storage: str, study: str | None = None, *, update: bool = False) -> Any:
     """Write the finished trials of the search in ``run_dir`` into a new study ``study`` (default: the folder's name), or,
     with ``update``, add the trials finished since to the study an earlier export of this run made. Returns the study."""
+    check_arguments(export_optuna, locals())
     require_extra("optuna", "exporting to Optuna", field="storage")
     import optuna
 
@@ -129,10 +135,10 @@ def export_optuna(run_dir: str | Path, storage: str, study: str | None = None, *
 def _distributions(settings: dict[str, Any], optuna: Any) -> dict[str, Any]:
     """Each decision of the run's space with more than one option -> its ``CategoricalDistribution`` (what the journal's
     choice indices index); {} when the space cannot be rebuilt here (a plug-in space not installed)."""
-    from neurosage.spaces import get_space
+    from neurosage.spaces import space_for
 
     try:
-        space = get_space(str(settings.get("space")), int(settings.get("n_blocks") or 5))
+        space = space_for(str(settings.get("space")), int(settings.get("n_blocks") or 5))
     except Exception:  # an unknown plug-in space: the trials keep their genotype, without params
         return {}
     return {label: optuna.distributions.CategoricalDistribution([_choice(o) for o in options])

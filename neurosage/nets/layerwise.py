@@ -15,7 +15,8 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from neurosage.core.errors import UnknownName
+from neurosage.core.errors import ConfigError, UnknownName
+from neurosage.core.validate import check_arguments
 from neurosage.nets.ops import StridedPointwiseConv, _bn
 from neurosage.spaces.layerwise import LayerGenotype
 
@@ -24,6 +25,7 @@ __all__ = ["endpoint_set", "concat_padded", "LayerNetwork"]
 
 def endpoint_set(names: Iterable[str], available: list[str]) -> set[str]:
     """``names`` as a set, refusing any that is not among a network's ``available`` endpoints."""
+    check_arguments(endpoint_set, locals())
     if isinstance(names, str):  # set("cell_1") would be its letters
         raise UnknownName(f"layers is the string {names!r}; it takes a list of layer names", f"give [{names!r}]", field="layers")
     keep = set(names)
@@ -35,6 +37,10 @@ def endpoint_set(names: Iterable[str], available: list[str]) -> set[str]:
 
 def concat_padded(maps: list[torch.Tensor]) -> torch.Tensor:
     """Concatenate feature maps along depth, zero-padding smaller ones (bottom, right) to the largest height and width."""
+    check_arguments(concat_padded, locals())
+    maps = list(maps)
+    if not maps:
+        raise ConfigError("concat_padded was given no feature map", "pass at least one (N, C, H, W) tensor", field="maps")
     if len(maps) == 1:
         return maps[0]
     h = max(m.shape[-2] for m in maps)

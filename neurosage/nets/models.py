@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from neurosage.core.errors import ConfigError
-from neurosage.core.validate import whole
+from neurosage.core.validate import check_arguments, whole
 from neurosage.nets import MODELS
 from neurosage.nets.inputs import guard_inputs
 
@@ -123,6 +123,7 @@ def build_model(name: str, *, weights: str | None = None, num_classes: int = 10,
     ``neurosage_preprocessing`` holds the pretrained weights' own input conversion (``size``, ``channels``,
     ``mean``, ``std``), or None.
     """
+    check_arguments(build_model, locals())
     seed = whole(seed, "seed", 0, fix="pass seed as a whole number >= 0, e.g. seed=0")
     num_classes = whole(num_classes, "num_classes", 1, fix="pass the number of output classes, e.g. num_classes=10")
     in_channels = whole(in_channels, "in_channels", 1, fix="pass the input images' channels, e.g. in_channels=1 for grey images")
@@ -181,6 +182,7 @@ def _is_weights_name(name: str, choice: str) -> bool:
 
 def pretrained_cache_path(name: str, weights: str = "DEFAULT") -> Path:
     """Where torchvision keeps the pretrained ``weights`` of model ``name`` ($TORCH_HOME/hub/checkpoints/<file>)."""
+    check_arguments(pretrained_cache_path, locals())
     import torchvision
 
     entry = torchvision.models.get_model_weights(name)[weights] if weights != "DEFAULT" else torchvision.models.get_model_weights(name).DEFAULT
@@ -217,6 +219,7 @@ def model_inputs(model: nn.Module, images):
 
 def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
     """Load a state-dict file into ``model`` (safely: tensors only); a bad file raises :class:`ConfigError` naming it."""
+    check_arguments(load_weights, locals())
     path = Path(path)
     if not path.is_file():
         raise ConfigError("weights file not found", "give the path of a file written by torch.save(model.state_dict(), path)"

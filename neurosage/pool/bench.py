@@ -104,7 +104,13 @@ def teachers_with_controls(teacher: Any, *, name: str = "teacher", spec: str | N
     """``teacher`` and its controls on its stimuli: ``pixels``, ``category`` (when the stimuli are labelled) and, for a
     ``net:`` spec, ``untrained:<model>:seed<s>`` (the teacher's architecture with random weights). A teacher named like
     a control is refused."""
+    check_arguments(teachers_with_controls, locals())
     from neurosage.teachers.controls import controls_for
+    from neurosage.teachers.teacher import Teacher
+
+    if not isinstance(teacher, Teacher):
+        raise ConfigError(f"teachers_with_controls takes a Teacher, got {type(teacher).__name__}", "build one with teacher_from_spec, "
+                          "brain_teacher or network_teacher", field="teacher")
 
     controls = controls_for(spec or "", teacher.images, seeds=untrained_seeds, device=device, rdm_method=teacher.rdm_method,
                             compare_method=teacher.compare_method)
@@ -115,7 +121,7 @@ def teachers_with_controls(teacher: Any, *, name: str = "teacher", spec: str | N
 
 
 def bench_teacher(
-    pool: Pool | Any, teachers: Mapping[str, Any] | Any, *, controls: bool = True, spec: str | None = None, beyond_pixels: bool = True,
+    pool: Pool | str | Path, teachers: Mapping[str, Any] | Any, *, controls: bool = True, spec: str | None = None, beyond_pixels: bool = True,
     target: str = "M_short", n_bootstrap: int = 2000, pool_size: int = 16, seed: int = 0, device: str | None = None, progress: bool = True,
 ) -> BenchResult:
     """Score ``teachers`` (one :class:`~neurosage.teachers.teacher.Teacher` or name -> teacher) against ``pool`` and say

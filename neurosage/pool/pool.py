@@ -20,6 +20,7 @@ import pandas as pd
 
 from neurosage.core.atomic import atomic_path, write_json
 from neurosage.core.errors import ConfigError, RunFolderError
+from neurosage.core.validate import check_arguments
 from neurosage.pool.spec import PoolSpec
 from neurosage.runs.folder import RunFolder
 from neurosage.search.weights import input_conversion
@@ -242,6 +243,7 @@ def build_pool(
     ``workers > 1`` trains on a LocalCluster of one-thread processes, ``client`` on a running Dask cluster; every
     result is the same on any executor (each architecture's seeds derive from ``spec.seed`` and its index).
     """
+    check_arguments(build_pool, locals())
     from neurosage.core.progress import progress_bar
     from neurosage.pool.train import PoolData, genotype_of, retrain_architecture, train_architecture
     from neurosage.search.executors import executor_for

@@ -108,10 +108,10 @@ class PoolSpec:
             raise ConfigError(f"long-epochs must be a positive number, got {self.long_epochs!r}", "set long-epochs to e.g. 10", field="long_epochs")
         self.protocol()  # TrainConfig checks batch size, learning rate, schedule and recalibration
         self.rdm_options()  # RDMOptions checks the RDM method and the subsampling
-        from neurosage.spaces import get_space
+        from neurosage.spaces import space_for
 
         try:  # an unknown space, or a width a cell space has no use for
-            self.network.check_space(get_space(self.space, self.n_blocks))
+            self.network.check_space(space_for(self.space, self.n_blocks))
         except ConfigError as exc:
             if exc.field != "width_multiplier":
                 raise

@@ -22,7 +22,7 @@ from neurosage.pool.spec import PoolSpec
 from neurosage.proxies import PROXIES, zero_cost_scores
 from neurosage.rsa.rdm import upper_triangle
 from neurosage.search.weights import state_bytes
-from neurosage.spaces import get_space, parse_genotype
+from neurosage.spaces import parse_genotype, space_for
 from neurosage.training.activations import model_rdms
 from neurosage.training.devices import torch_threads, worker_device
 from neurosage.training.divergence import training_outcome
@@ -49,7 +49,7 @@ class PoolData:
 
 def genotype_of(spec: PoolSpec, arch: int) -> Any:
     """Architecture ``arch`` of the pool: a uniform draw from the space, seeded by ``[seed, arch]``."""
-    return get_space(spec.space, spec.n_blocks).sample(np.random.default_rng([spec.seed, arch]))
+    return space_for(spec.space, spec.n_blocks).sample(np.random.default_rng([spec.seed, arch]))
 
 
 def _network(genotype: Any, data: PoolData, spec: PoolSpec, seed: int) -> torch.nn.Module:

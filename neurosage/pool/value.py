@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import check_arguments
 from neurosage.stats.predictors import cv_alpha, predictor_value, rank_agreement
 from neurosage.stats.selection import simulate_selection, successive_halving
 
@@ -29,6 +30,7 @@ RIVALS = ("params", "flops")
 def measure_table(architectures: pd.DataFrame, checkpoints: pd.DataFrame, scores: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per architecture and stored step: P, the targets, parameters, FLOPs, proxies, and for every scored teacher
     ``S:<teacher>:<endpoint>`` and ``TG:<teacher>`` (the mean of its endpoints' S_i)."""
+    check_arguments(measure_table, locals())
     ok = architectures[architectures.status == "ok"].drop(columns=["status"])
     wide = checkpoints.merge(ok, on="arch", how="inner", validate="many_to_one")
     if scores is not None and len(scores):
@@ -55,6 +57,7 @@ def value_table(wide: pd.DataFrame, *, target: str = "M_short", baseline: str = 
     step (its partial r given itself is not defined). ``drop_lowest`` leaves out the architectures with the lowest
     target (a robustness check).
     """
+    check_arguments(value_table, locals())
     if target not in wide:
         raise ConfigError(f"the pool has no target {target!r}", f"use one of {[t for t in TARGETS if t in wide]}", field="target")
     rows: list[dict[str, Any]] = []
@@ -84,6 +87,7 @@ def value_table(wide: pd.DataFrame, *, target: str = "M_short", baseline: str = 
 def alpha_table(wide: pd.DataFrame, *, target: str = "M_short", steps: Sequence[int] | None = None, n_bootstrap: int = 2000,
                 seed: int = 0) -> pd.DataFrame:
     """P + alpha TG (and + alpha S_i) with alpha chosen by leave-one-out, its out-of-sample r against P's, per step."""
+    check_arguments(alpha_table, locals())
     rows = []
     for step in sorted(wide.step.unique()) if steps is None else steps:
         at = wide[(wide.step == step) & wide[target].notna()].sort_values("arch")

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import check_arguments
 from neurosage.proxies.common import check_output, finite_score, working_copy
 
 __all__ = ["jacob_cov", "correlation_score"]
@@ -29,6 +30,7 @@ def correlation_score(jacobians: np.ndarray, k: float = K) -> float:
     k
         Keeps the logarithm and the inverse finite at ``v = 0``.
     """
+    check_arguments(correlation_score, locals())
     j = np.asarray(jacobians, dtype=np.float64)
     if j.ndim != 2 or j.shape[0] < 2:
         raise ConfigError(

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import check_arguments
 from neurosage.proxies.common import check_output, finite_score, working_copy
 
 __all__ = ["naswot", "relu_kernel", "logdet_score", "RELUS"]
@@ -63,6 +64,7 @@ def relu_kernel(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
 def logdet_score(kernel: np.ndarray) -> float:
     """``log|det K|`` by ``numpy.linalg.slogdet``, as the reference code (``-inf`` for a singular ``K``: two images with
     the same codes everywhere, or fewer distinct codes than images)."""
+    check_arguments(logdet_score, locals())
     _, logdet = np.linalg.slogdet(np.asarray(kernel, dtype=np.float64))
     return float(logdet)
 

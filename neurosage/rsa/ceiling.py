@@ -39,7 +39,7 @@ from neurosage.assembly import (
     select_regions,
 )
 from neurosage.core.errors import ConfigError
-from neurosage.core.validate import choice, finite_number, is_whole_number
+from neurosage.core.validate import check_arguments, choice, finite_number, is_whole_number
 from neurosage.rsa.compare import compare_rdms
 from neurosage.rsa.methods import COMPARE_METHODS, RDM_METHODS
 from neurosage.rsa.rdm import compute_rdm
@@ -55,6 +55,7 @@ def spearman_brown(r: float | np.ndarray, factor: float = 2.0) -> float | np.nda
 
     ``r`` (a number or an array) lies in [-1, 1] and ``factor`` is a positive number; an ``r`` whose corrected value would
     be infinite or below -1 (``r <= -1 / (factor - 1)``) is refused."""
+    check_arguments(spearman_brown, locals())
     factor = finite_number(factor, "factor", "pass how many times as much data, e.g. 2")
     if factor <= 0:
         raise ConfigError(f"factor must be positive, got {factor!r}", "pass how many times as much data, e.g. 2", field="factor")

@@ -29,7 +29,7 @@ import xarray as xr
 
 from neurosage.core.devices import check_device
 from neurosage.core.errors import ConfigError
-from neurosage.core.validate import check_choices
+from neurosage.core.validate import check_arguments, check_choices
 from neurosage.rsa.methods import COMPARE_METHODS, RDM_METHODS, compare_method, method_function
 from neurosage.rsa.rdm import (
     COL,
@@ -417,6 +417,7 @@ def pearson_full(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor | None:
     None when the uncentred sums would lose more than 8 of float64's 16 digits (a near-constant
     RDM far from zero); the caller then correlates the triangles directly.
     """
+    check_arguments(pearson_full, locals())
     k, n_rows = a.shape[0], a.shape[-1]
     x, y = a.reshape(k, -1), b.reshape(b.shape[0], -1)
     n_pairs = n_rows * (n_rows - 1) / 2
@@ -435,6 +436,12 @@ def pearson_full(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor | None:
 
 def pearson_triangles(va: torch.Tensor, vb: torch.Tensor) -> torch.Tensor:
     """Pearson r between rows of ``va`` ``(k, n)`` and rows of ``vb`` ``(m, n)`` (one centred matrix product)."""
+    check_arguments(pearson_triangles, locals())
+    va, vb = torch.as_tensor(va), torch.as_tensor(vb)
+    if va.ndim != 2 or vb.ndim != 2 or va.shape[1] != vb.shape[1]:
+        raise ConfigError(f"pearson_triangles takes two (k, n) and (m, n) matrices of RDM triangles (one row each), got shapes "
+                          f"{tuple(va.shape)} and {tuple(vb.shape)}", "stack the triangles as rows, of RDMs of the same stimuli "
+                          "(compare_rdms does this from RDMs)", field="vb")
 
     def normalized(t: torch.Tensor) -> torch.Tensor:
         t = t - t.mean(dim=1, keepdim=True)

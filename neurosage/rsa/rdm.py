@@ -199,6 +199,7 @@ def compute_rdms(
     must describe the same conditions; they are aligned by label to the first
     endpoint's order.
     """
+    check_arguments(compute_rdms, locals())
     if isinstance(endpoints, xr.DataArray):
         endpoints = select_regions(endpoints, regions(endpoints))
     if not endpoints:
@@ -583,7 +584,14 @@ def align_rdms(
     ``how="strict"`` raises :class:`RDMAlignmentError` when the label sets differ;
     ``how="intersect"`` keeps the shared labels (in ``a``'s order) with a warning.
     """
+    check_arguments(align_rdms, locals())
     check_choices(align_rdms, locals())
+    for name, rdm in (("first", a), ("second", b)):
+        dims = set(map(str, rdm.dims))
+        if not {ROW, COL} <= dims or dims - {ROW, COL, STACK}:
+            raise RDMAlignmentError(f"the {name} RDM has dims {tuple(map(str, rdm.dims))}; an RDM has {(ROW, COL)} (and {STACK!r} for a "
+                                    "stack)", f"rename them back, e.g. rdm.rename({{'row': {ROW!r}, 'col': {COL!r}}}), or make RDMs with "
+                                    "compute_rdm", field="condition labels")
     la, lb = np.asarray(a[ROW].values), np.asarray(b[ROW].values)
     for name, labels in (("first", la), ("second", lb)):
         dup = pd.Series(labels).duplicated()

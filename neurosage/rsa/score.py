@@ -198,7 +198,8 @@ def rho_a_rows(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 def combined_score(p: float, tg: float | None, objective: str, alpha: float = 1.0) -> float:
     """The search objective: ``p``, ``tg`` or ``p+tg`` (= P + alpha * TG); higher is better. ``p`` is a fraction of
-    correct answers (0..1), ``alpha`` a weight >= 0 (NaN passes through: a trial without a score)."""
+    correct answers (0..1), ``alpha`` a weight >= 0; a TG that is not a finite number is refused (a network without a
+    similarity has no score: the search records it diverged)."""
     check_objective(objective, alpha)
     if not (isinstance(p, (int, float, np.floating, np.integer)) and not isinstance(p, bool)) or p > 1 or p < 0:
         raise ConfigError(f"P = {p!r} is not a fraction of correct answers (0..1)", "give P as a fraction, e.g. 0.8 for 80% (not a percentage)",
@@ -207,6 +208,9 @@ def combined_score(p: float, tg: float | None, objective: str, alpha: float = 1.
         return float(p)
     if tg is None:
         raise ConfigError(f"objective {objective!r} needs a teacher", "give a teacher, or use objective 'p'", field="objective")
+    if isinstance(tg, bool) or not isinstance(tg, (int, float, np.floating, np.integer)) or not np.isfinite(tg):
+        raise ConfigError(f"TG = {tg!r} is not a finite similarity, so P + alpha * TG would be {tg!r} too", "score only networks with a "
+                          "finite TG (a NaN TG is a network whose activations or RDM are degenerate), or use objective 'p'", field="tg")
     if objective == "tg":
         return float(tg)
     if objective == "p+tg":

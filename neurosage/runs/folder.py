@@ -195,6 +195,14 @@ class RunFolder:
         if self.provenance_file.is_file() and self.settings().get("budget") is not None:
             raise error(f"{self.path} holds a search's run record but its journal ({layout.JOURNAL_FILE}) is gone", f"restore "
                         f"{layout.JOURNAL_FILE} from a copy (it is the record of every trial), or start a new run folder", file=self.path)
+        if self.pool_file.is_file():
+            raise error(f"{self.path} holds an architecture pool (pool.json), not a search: a pool has architectures, no trials",
+                        f"bench teachers on it: neurosage bench {self.path} --teacher SPEC (or give a search's run folder)", file=self.path,
+                        field="run_dir")
+        above = next((a for a in list(self.path.resolve().parents)[:2] if RunFolder(a).has_journal()), None)
+        if above is not None:  # RUN/weights, RUN/teacher, an analysis run in RUN/<name>
+            raise error(f"{self.path} is a folder inside the search's run folder {above}", f"give the run folder: "
+                        f"{'neurosage ' + command + ' ' if command else ''}{above}", file=self.path, field="run_dir")
         raise error(f"not a search's run folder (it holds no search journal, {layout.JOURNAL_FILE})",
                     "give the run folder of a search (neurosage search RUN_DIR); a pool's folder has no trial", file=self.path, field="run_dir")
 

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from neurosage.core.errors import RunFolderError
+from neurosage.core.validate import check_arguments
 from neurosage.runs.layout import LOCK_FILE
 from neurosage.runs.provenance import now_text
 
@@ -67,6 +68,7 @@ def running_driver(run_dir: str | Path) -> dict | None:
 @contextlib.contextmanager
 def run_lock(run_dir: str | Path) -> Iterator[Path]:
     """Hold ``<run_dir>/driver.lock`` for the ``with`` body."""
+    check_arguments(run_lock, locals())
     path = Path(run_dir) / LOCK_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     me = {"pid": os.getpid(), "host": socket.gethostname(), "started": now_text()}

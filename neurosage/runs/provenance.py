@@ -28,6 +28,7 @@ from typing import Any
 from neurosage.core.atomic import write_json
 from neurosage.core.errors import ConfigError, NeurosageError, SearchFailed
 from neurosage.core.interrupts import signal_name
+from neurosage.core.validate import check_arguments
 from neurosage.runs.layout import POOL_FILE, PROVENANCE_FILE
 
 __all__ = ["PROVENANCE_FILE", "COMMAND_LINE", "now_text",
@@ -78,6 +79,7 @@ def environment() -> dict[str, Any]:
 
 def device_info(device: str | None) -> dict[str, Any]:
     """The torch device a run asked for and what it is (GPU name, CUDA and torch versions)."""
+    check_arguments(device_info, locals())
     import torch  # only when a run is recorded, so that the CLI can import this module without torch
 
     info: dict[str, Any] = {"requested": device or "cpu", "torch": torch.__version__, "cpu_threads": torch.get_num_threads()}
@@ -89,6 +91,7 @@ def device_info(device: str | None) -> dict[str, Any]:
 
 def setting_changes(recorded: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     """The settings whose values differ, as ``{key: {"run": recorded value, "session": new value}}``."""
+    check_arguments(setting_changes, locals())
     keys = sorted(set(recorded) | set(new))
     return {k: {"run": recorded.get(k), "session": new.get(k)} for k in keys if recorded.get(k) != new.get(k)}
 
@@ -121,6 +124,7 @@ def record_run(
     earlier session was refused, the record's settings are the new session's (nothing ran under theirs). ``data_fingerprint`` (the
     images the run trains on) is recorded once, so a resume from a moved data folder can show it holds the same images.
     """
+    check_arguments(record_run, locals())
     path = Path(run_dir) / PROVENANCE_FILE
     settings = jsonable(dict(settings))
     if path.exists():
@@ -164,6 +168,7 @@ def record_run(
 
 def read_settings(run_dir: str | Path) -> dict[str, Any]:
     """The settings recorded in ``<run_dir>/run.json`` (empty when there is none; a damaged file is refused by name)."""
+    check_arguments(read_settings, locals())
     path = Path(run_dir) / PROVENANCE_FILE
     if not path.exists():
         return {}
@@ -182,6 +187,7 @@ def read_settings(run_dir: str | Path) -> dict[str, Any]:
 def resume_settings(run_dir: str | Path, command: str = "search") -> dict[str, Any]:
     """The settings a ``--resume`` continues from: refuses a folder that does not exist, holds no ``run.json`` (a
     typo, an analysis folder, or a record deleted, whose journal's settings could no longer be checked)."""
+    check_arguments(resume_settings, locals())
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ConfigError("nothing to resume: the folder does not exist",

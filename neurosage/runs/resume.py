@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from neurosage.core.errors import RunFolderError
+from neurosage.core.validate import check_arguments
 from neurosage.runs.provenance import PROVENANCE_FILE, read_settings, setting_changes
 
 __all__ = ["RESUMABLE", "refuse_changed_settings"]
@@ -35,6 +36,7 @@ def _renamed(settings: dict[str, Any]) -> dict[str, Any]:
 
 def refuse_changed_settings(run_dir: Path, resolved: dict[str, Any]) -> None:
     """Raise :class:`RunFolderError` when ``resolved`` differs from the run folder's settings (other than :data:`RESUMABLE`)."""
+    check_arguments(refuse_changed_settings, locals())
     recorded = _renamed(read_settings(run_dir))
     if not recorded:
         return

@@ -12,6 +12,7 @@ import pandas as pd
 import xarray as xr
 
 from neurosage.core.atomic import atomic_path
+from neurosage.core.validate import check_arguments
 from neurosage.runs.folder import RunFolder
 from neurosage.runs.journal import Journal
 
@@ -55,6 +56,7 @@ def write_trial_tables(journal: Journal, run_dir: str | Path | RunFolder, attrs:
 
     Both are written atomically; ``trials.nc`` carries long names, units and ``attrs`` (objective, alpha, ...).
     """
+    check_arguments(write_trial_tables, locals())
     folder = RunFolder(run_dir)
     records = [row["record"] for row in journal.rows()]
     table = pd.DataFrame([{k: r.get(k) for k in _SCALARS} for r in records])
@@ -110,5 +112,6 @@ def csv_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def load_trials(run_dir: str | Path | RunFolder) -> pd.DataFrame:
     """The finished trials of a search's run folder, from its journal (one error naming the folder when it holds none)."""
+    check_arguments(load_trials, locals())
     journal = RunFolder(run_dir).existing_journal()
     return pd.DataFrame([{**{k: row["record"].get(k) for k in _SCALARS}, "tid": row["tid"]} for row in journal.rows()])

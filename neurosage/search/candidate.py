@@ -21,6 +21,7 @@ import torch
 
 from neurosage.core.errors import ConfigError
 from neurosage.core.seeding import derive_seed
+from neurosage.core.validate import check_arguments
 from neurosage.nets.build import build_network
 from neurosage.nets.measure import count_flops, count_parameters
 from neurosage.rsa.score import check_objective, combined_score
@@ -59,6 +60,12 @@ class CandidateTask:
     resident_train: bool = False  # on a GPU: hold the training images there too (not only validation and stimuli)
     threads: int = 1  # torch CPU threads per candidate, the same on every executor (see training.devices.torch_threads)
 
+    def __post_init__(self) -> None:
+        for name, data in (("train_set", self.train_set), ("val_set", self.val_set)):
+            if not (hasattr(data, "__len__") and hasattr(data, "__getitem__")):
+                raise ConfigError(f"CandidateTask: {name} is a {type(data).__name__}, not a dataset of (image, label) pairs", "pass "
+                                  "map-style datasets, e.g. neurosage.ImageSet or neurosage.load_images(...)", field=name)
+
     @property
     def num_classes(self) -> int:
         return int(self.train_set.num_classes) if hasattr(self.train_set, "num_classes") else int(max(int(y) for _, y in self.train_set)) + 1
@@ -77,7 +84,7 @@ class CandidateTask:
                 f"the teacher has {len(self.teacher.stimulus_ids)} stimulus image(s); an RDM correlation needs at least 3",
                 "use more teacher stimuli (n-stimuli)", field="n_stimuli",
             )
-        for name, data in (("training", self.train_set), ("validation", self.val_set)):
+        for name, field_name, data in (("training", "train_set", self.train_set), ("validation", "val_set", self.val_set)):
             if len(data) == 0:
                 raise ConfigError(f"the {name} set is empty", "check n-train and n-val against the dataset size", field=name)
         check_device(self.device)
@@ -104,6 +111,7 @@ def score_network(net, task: CandidateTask, *, seed: int = 0) -> dict[str, Any]:
     (:func:`~neurosage.training.evaluation.recalibrate_bn`, seeded by ``seed``), so P and TG are not read
     through the stale running statistics of a briefly trained network.
     """
+    check_arguments(score_network, locals())
     t1 = time.perf_counter()
     recalibrate_bn(net, task.train_set, n_batches=task.training.bn_recalibration, batch_size=task.training.batch_size,
                    seed=derive_seed(seed, 2), device=task.device)
@@ -138,6 +146,7 @@ def resident_task(task: CandidateTask) -> CandidateTask:
     validation images, the teacher's stimuli and, with ``resident_train``, the training images live
     there as uint8 and are converted there in batches. On CPU the task itself. A new task replaces
     the previous one's copy, freeing its device memory."""
+    check_arguments(resident_task, locals())
     global _resident
     device = worker_device(task.device)
     if device is None or torch.device(device).type == "cpu":
@@ -164,6 +173,7 @@ def evaluate_candidate(genotype: str, task: CandidateTask, seed: int = 0, weight
     ``state_dict`` as ``torch.save`` bytes under ``"weights"``, which the driver pops before journaling the record
     (:mod:`neurosage.search.weights`).
     """
+    check_arguments(evaluate_candidate, locals())
     t0 = time.perf_counter()
     record: dict[str, Any] = {"genotype": genotype, "seed": seed, "status": "ok", "error": None, "threads": task.threads, "started": time.time(),
                               "worker": f"{socket.gethostname()}:{os.getpid()}"}

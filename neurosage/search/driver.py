@@ -34,7 +34,7 @@ from neurosage.core.extras import require_extra
 from neurosage.core.interrupts import deferred
 from neurosage.core.progress import progress_bar
 from neurosage.core.seeding import derive_seed
-from neurosage.core.validate import is_whole_number
+from neurosage.core.validate import check_arguments, is_whole_number
 from neurosage.runs.folder import RunFolder
 from neurosage.runs.journal import Journal
 from neurosage.runs.provenance import jsonable
@@ -287,6 +287,7 @@ def run_search(
     The keyword arguments are those of :class:`Search` and :class:`ExecutorOptions` (``workers``, ``client``,
     ``max_in_flight``, ``dashboard``), and of :meth:`Search.run` (``resume``, ``progress``, ``locked``).
     """
+    check_arguments(run_search, locals())
     search = Search(RunFolder(run_dir), space, task, budget, algo=algo, seed=seed, searcher_kwargs=searcher_kwargs, fail_fast=fail_fast,
                     keep_weights=keep_weights, executor=ExecutorOptions(workers, client, max_in_flight, dashboard), config=config)
     return search.run(resume=resume, progress=progress, locked=locked)
@@ -378,6 +379,15 @@ class _Session:
     def _replay(self) -> list[tuple[int, dict[str, Any], str]]:
         """Tell the searcher every finished trial of earlier sessions; the proposals that were in flight, to evaluate again."""
         rows = list(self.journal.rows())
+        decisions = self.search.space.decisions()
+        labels, required = {label for label, _ in decisions}, {label for label, options in decisions if len(options) > 1}
+        foreign = next((row for row in rows if not required <= set(row["vals"]) <= labels), None)
+        if foreign is not None:  # run.json's space edited by hand, or another search's journal copied in
+            raise RunFolderError(f"trial {foreign['tid']} of the journal is not a point of the space {self.search.space.name!r} this "
+                                 f"session searches (its decisions {sorted(foreign['vals'])[:3]}..., the space's {sorted(labels)[:3]}...): "
+                                 "the journal was searched in another space", "resume with the space the journal was searched in (restore "
+                                 "run.json's space and n_blocks from a copy), or start a new run folder",
+                                 file=self.folder.journal_file, field="space")
         if isinstance(self.searcher, StatefulSearcher) and self.folder.searcher_state.exists() and rows:
             self.searcher.load_state(self.folder.searcher_state, finished=len(rows))  # journal rows after the saved state are replayed below
         for row in rows:

@@ -21,7 +21,7 @@ from typing import Any
 
 from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError
-from neurosage.core.validate import is_whole_number
+from neurosage.core.validate import check_arguments, is_whole_number
 from neurosage.runs.folder import RunFolder
 
 __all__ = ["check_keep_weights", "weights_to_keep", "state_bytes", "input_conversion", "KeptWeights", "kept_trial", "input_settings",
@@ -236,6 +236,7 @@ def kept_network(run_dir: str | Path | RunFolder, trial: int | None = None) -> A
     and the pooling), ``neurosage_rdm`` (how the search made the candidates' RDMs: feature subsampling) and
     ``neurosage_trial`` (the trial's journal record: genotype, seed, score, P, TG, S, best layers).
     """
+    check_arguments(kept_network, locals())
     import torch
 
     from neurosage.nets.build import build_network

@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import numpy as np
 
 from neurosage.core.errors import ConfigError
-from neurosage.core.validate import is_whole_number
+from neurosage.core.validate import check_arguments, is_whole_number
 
 __all__ = ["SearchSpace", "random_point", "to_indices", "from_indices", "layer_of", "skip_of"]
 
@@ -69,6 +69,7 @@ def random_point(decisions: list[tuple[str, list[Any]]], rng: np.random.Generato
 
 def to_indices(space: SearchSpace, point: dict[str, Any]) -> dict[str, int]:
     """The choice indices of a point of chosen options (labels with one option are left out)."""
+    check_arguments(to_indices, locals())
     decisions = dict(space.decisions())
     _refuse_foreign(space, point, decisions)
     for label, value in point.items():
@@ -92,6 +93,7 @@ def _refuse_foreign(space: SearchSpace, point: Mapping[str, Any], decisions: Map
 
 def from_indices(space: SearchSpace, vals: dict[str, int]) -> dict[str, Any]:
     """The chosen options of a point of choice indices."""
+    check_arguments(from_indices, locals())
     options = dict(space.decisions())
     _refuse_foreign(space, vals, options)
     for label, i in vals.items():

@@ -22,7 +22,7 @@ import numpy as np
 import scipy.stats
 
 from neurosage.core.errors import ConfigError
-from neurosage.core.validate import choice, finite_number, same_index, vector, whole
+from neurosage.core.validate import check_arguments, choice, finite_number, same_index, vector, whole
 
 __all__ = ["PairedResult", "compare_correlations", "williams_t", "paired_difference", "correlation"]
 
@@ -53,6 +53,7 @@ class PairedResult:
 def correlation(x: np.ndarray, y: np.ndarray, method: str = "pearson") -> float:
     """Pearson or Spearman correlation (NaN, with a warning, when either side is constant); ``method``, the lengths,
     finiteness and pandas indexes are checked."""
+    check_arguments(correlation, locals())
     choice(method, "method", _METHODS)
     same_index(x=x, y=y)  # pandas objects are paired by position here: different indexes would pair the wrong items
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)

@@ -29,6 +29,7 @@ import xarray as xr
 from torch import nn
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import check_arguments
 from neurosage.nets import MODELS
 from neurosage.nets.models import build_model, model_inputs
 from neurosage.rsa.methods import check_rsa_methods, model_rdm_method
@@ -251,6 +252,7 @@ def score_model_beyond(
     endpoints, else all the control's RDMs are partialled out together. The comparison is the teacher's (or
     ``compare_method``), which must be ``pearson`` or ``spearman``. The result has no ceilings.
     """
+    check_arguments(score_model_beyond, locals())
     method = partial_method(compare_method or teacher.compare_method)  # refused before any activation is computed
     control_rdms, name = (control.rdms, _describe(control)) if isinstance(control, Teacher) else (control, "control RDM")
     if not isinstance(control_rdms, xr.DataArray):

@@ -31,7 +31,7 @@ import numpy as np
 
 from neurosage.assembly import select_regions
 from neurosage.core.errors import ConfigError
-from neurosage.core.validate import whole
+from neurosage.core.validate import check_arguments, whole
 from neurosage.data_adapters.registry import get_entry, load_neural
 from neurosage.data_adapters.simulated import simulate_recording
 from neurosage.nets.models import FeatureModel, build_model, model_inputs, read_weights_info
@@ -58,6 +58,7 @@ def _sha256(path: Path) -> str:
 def teacher_provenance(spec: str, stimuli: Any, dataset_kwargs: dict[str, Any], seed: int, rdm_method: str = "correlation",
                        compare_method: str = "pearson") -> dict[str, Any]:
     """Everything a teacher's RDMs depend on: spec, loader arguments, input files' sha256, stimuli, seed, RDM options."""
+    check_arguments(teacher_provenance, locals())
     candidates = [*dataset_kwargs.values(), *spec.replace("+", ":").split(":")]
     files = {str(v): _sha256(Path(v)) for v in candidates if isinstance(v, (str, os.PathLike)) and str(v) and Path(v).is_file()}
     pixels = hashlib.sha256(np.ascontiguousarray(stimuli.images.numpy()).tobytes()).hexdigest()
@@ -259,6 +260,10 @@ def teacher_from_spec(
     if callable(stimuli) and not hasattr(stimuli, "stimulus_ids"):  # pool.stimuli without its parentheses
         raise ConfigError(f"stimuli is a function ({getattr(stimuli, '__qualname__', stimuli)}), not images", "call it: e.g. pool.stimuli()",
                           field="stimuli")
+    if isinstance(stimuli, (str, os.PathLike)):
+        raise ConfigError(f"stimuli is the path {str(stimuli)!r}, and teacher_from_spec takes the images themselves",
+                          "load them first, e.g. neurosage.data_adapters.load_stimulus_images(csv, folder) (the CSV names each image's "
+                          "stimulus_id)", field="stimuli")
     if getattr(stimuli, "stimulus_ids", None) is None:
         raise ConfigError("the teacher's stimulus images have no stimulus ids", "set ImageSet.stimulus_ids (they pair images with recordings)",
                           field="stimulus_ids")

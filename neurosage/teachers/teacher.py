@@ -31,7 +31,7 @@ from neurosage.assembly import (
 )
 from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError
-from neurosage.core.validate import choice, whole
+from neurosage.core.validate import check_arguments, choice, whole
 from neurosage.rsa.ceiling import CEILING_CONVENTIONS, Ceiling, noise_ceilings
 from neurosage.rsa.methods import COMPARE_METHODS, RDM_METHODS, check_rsa_methods
 from neurosage.rsa.rdm import COL, ROW, STACK, check_rdms, compute_rdm, stack_rdms
@@ -317,6 +317,7 @@ def network_teacher(
     travel with the teacher: candidates are scored the same way (a layer has no repetitions, so a method that needs them
     uses its ``for_models`` method here: crossnobis is sqeuclidean).
     """
+    check_arguments(network_teacher, locals())
     rdm_method, compare_method = check_rsa_methods(rdm_method, compare_method)
     rdm = RDMOptions(subsample_features, n_subsamples, rdm_method)
     rdms = model_rdms(model, images, layers, rdm=rdm, batch_size=batch_size, device=device, seed=seed)

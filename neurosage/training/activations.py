@@ -14,6 +14,7 @@ from torch.utils.data import Dataset
 from neurosage.assembly import make_assembly, select_regions
 from neurosage.core.errors import ConfigError
 from neurosage.core.seeding import derive_seed
+from neurosage.core.validate import check_arguments
 from neurosage.nets.models import FeatureModel
 from neurosage.rsa.methods import model_rdm_method
 from neurosage.rsa.rdm import compute_rdm, draw_subsets, stack_rdms, subset_mean_rdm
@@ -60,6 +61,7 @@ def extract_activations(
     more units keeps a fixed random subset of that size (chosen once per layer from ``seed``).
     Dataset items may be ``(image, label)`` pairs or images.
     """
+    check_arguments(extract_activations, locals())
     dev = _device(device)
     memory_format = memory_format_for(model, dev)
     place_model(model, dev, memory_format).eval()
@@ -126,6 +128,7 @@ def model_rdms(
     :class:`~neurosage.nets.models.FeatureModel`). Layer ``i``'s feature subsets (see :class:`RDMOptions`)
     are drawn from ``derive_seed(seed, i)``; teachers and candidates use this same function.
     """
+    check_arguments(model_rdms, locals())
     if isinstance(layers, str):  # list("cell_1") would be its letters
         raise ConfigError(f"layers is the string {layers!r}; it takes a list of layer names", f"give layers=[{layers!r}]", field="layers")
     if not len(layers):

@@ -13,6 +13,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, default_collate
 
+from neurosage.core.validate import check_arguments
+
 __all__ = ["training_batches", "ordered_batches", "memory_format_for", "place_model", "dataset_size"]
 
 
@@ -55,6 +57,7 @@ def training_batches(
     then ``RandomSampler`` draws the permutation and, at the end of the epoch, one more
     (for ``num_samples % n``); the same draws are made here, so both paths give the same batches.
     """
+    check_arguments(training_batches, locals())
     gen = torch.Generator().manual_seed(seed)
     fetch, n = _fetch(dataset, _device(device)), dataset_size(dataset)
     while True:
@@ -67,6 +70,7 @@ def training_batches(
 
 def ordered_batches(dataset: Dataset, batch_size: int, *, device: str | torch.device | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """The dataset in order, one batch at a time (evaluation and activation extraction)."""
+    check_arguments(ordered_batches, locals())
     fetch, n = _fetch(dataset, _device(device)), dataset_size(dataset)
     for start in range(0, n, batch_size):
         yield fetch(torch.arange(start, min(start + batch_size, n)))
@@ -74,6 +78,7 @@ def ordered_batches(dataset: Dataset, batch_size: int, *, device: str | torch.de
 
 def memory_format_for(model: nn.Module, device: torch.device, channels_last: bool = True) -> torch.memory_format:
     """channels_last where it measures faster: on CUDA, and on CPU for models with ``prefers_channels_last``."""
+    check_arguments(memory_format_for, locals())
     faster = device.type == "cuda" or bool(getattr(model, "prefers_channels_last", False))
     return torch.channels_last if (channels_last and faster) else torch.contiguous_format
 

@@ -14,6 +14,7 @@ import torch
 from neurosage.core.devices import check_device
 from neurosage.core.errors import ConfigError
 from neurosage.core.once import warn_once
+from neurosage.core.validate import check_arguments
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,7 @@ def worker_device(device: str | None) -> str | None:
     """The device this process evaluates on: ``"cuda"`` on a Dask worker of a machine with several GPUs
     becomes the worker's own GPU (worker number modulo the GPU count), so workers spread over the GPUs;
     several workers per GPU share it. Any other device is returned as given."""
+    check_arguments(worker_device, locals())
     if device != "cuda" or not torch.cuda.is_available() or torch.cuda.device_count() < 2:
         return device
     try:

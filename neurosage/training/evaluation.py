@@ -17,6 +17,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import check_arguments
 from neurosage.training.batches import (
     _device,
     dataset_size,
@@ -40,6 +41,7 @@ def evaluate(
     topk: tuple[int, ...] = (1, 5),
 ) -> dict[str, float]:
     """Top-k accuracies (``top1``, ``top5``) and mean loss on ``dataset`` (counted on the device, read once)."""
+    check_arguments(evaluate, locals())
     dev = _device(device)
     memory_format = memory_format_for(model, dev)
     place_model(model, dev, memory_format).eval()

@@ -31,6 +31,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import check_arguments
 from neurosage.training.batches import (
     _cycle,
     _device,
@@ -62,6 +63,7 @@ class TrainResult:
 
 def resolve_steps(config: TrainConfig, n_examples: int) -> int:
     """Number of SGD steps for the configured budget (at least 1)."""
+    check_arguments(resolve_steps, locals())
     if config.steps is not None and config.epochs is None:
         return max(1, int(config.steps))
     if config.epochs is not None and config.steps is None:
@@ -101,6 +103,7 @@ def train(
     ``k``-th step for each ``k`` in ``measure_at`` (checkpoints of one run: the schedule, the optimiser state and
     the data order go on undisturbed); it runs in its own RNG state, and the model is put back in training mode after it.
     """
+    check_arguments(train, locals())
     dev = _device(device)
     total = resolve_steps(config, dataset_size(dataset))
     cuda = dev.type == "cuda"

@@ -43,7 +43,7 @@ def test_table4_over_two_seeds_is_a_paired_difference(tmp_path, tiny_fmnist):
 
 
 def test_unknown_teacher_kind(tmp_path, tiny_fmnist):
-    with pytest.raises(ValueError, match="teacher must be"):
+    with pytest.raises(ValueError, match="unknown teacher kind 'monkey'"):  # by the config, before any work
         run(tmp_path, load_config(NeuroSearchConfig, data=str(tiny_fmnist), teacher="monkey", **TINY_ANALYSIS))
 
 

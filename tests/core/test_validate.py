@@ -140,9 +140,69 @@ def test_arguments_are_checked_by_their_annotations():
         check_arguments(f, locals())
 
     f(np.int64(3), 2, np.array(["a"]), {"a": 1}, Path("."), None, object())
-    for kwargs, named in ((dict(n="3"), "n takes a whole number"), (dict(x=True), "x takes a number"), (dict(names="ab"), "names takes a list"),
+    for kwargs, named in ((dict(n="3"), "n takes a whole number"), (dict(x=True), "x takes a number"), (dict(names="ab"), "names is the string .ab."),
                           (dict(table=[1]), "table takes a mapping"), (dict(where=3), "where takes a string or a path"),
                           (dict(maybe=1.5), "maybe takes a whole number or None")):
         values = {**dict(n=1, x=1.0, names=["a"], table={}, where="a"), **kwargs}
         with pytest.raises(ConfigError, match=f"f: {named}"):
             f(**values)
+
+
+class _NoKind:
+    """A value of no kind any public function takes (not a number, text, path, sequence, mapping, array or network)."""
+
+    def __repr__(self) -> str:
+        return "<no kind>"
+
+
+#: Public functions that take any value by design (each with the reason).
+TAKES_ANYTHING = {
+    "neurosage.runs.provenance.jsonable": "turns any value into JSON-safe data (unknown objects become their text)",
+    "neurosage.assembly.netcdf_attr": "turns any attribute value into one netCDF can hold",
+}
+
+
+def _public_functions():
+    """Every function the package's front door and its subpackages list in ``__all__`` (the documented API)."""
+    packages = [neurosage] + [importlib.import_module(info.name) for info in pkgutil.iter_modules(neurosage.__path__, "neurosage.")
+                              if info.name not in ("neurosage.__main__", "neurosage.cli", "neurosage.commands")]
+    found = {}
+    for package in packages:
+        for name in getattr(package, "__all__", ()):
+            fn = getattr(package, name, None)
+            if inspect.isfunction(fn):
+                found.setdefault(f"{fn.__module__}.{fn.__qualname__}", fn)
+    return found
+
+
+def test_every_public_function_refuses_arguments_of_a_kind_it_does_not_take():
+    """Issue 36's round 11 (P42, P46, P65, P70, P72, Q10, Q30...): public helpers let a wrong argument reach their body,
+    which failed with a foreign AttributeError or TypeError. Each must answer a value of no kind it takes with one of our
+    errors (its own check, or ``check_arguments(fn, locals())`` first in its body). Lazy functions (generators, context
+    managers) are checked when started."""
+    from neurosage.core.errors import NeurosageError
+
+    functions = _public_functions()
+    assert len(functions) >= 120, len(functions)
+    foreign = []
+    for name, fn in sorted(functions.items()):
+        if name in TAKES_ANYTHING:
+            continue
+        params = [p for p in inspect.signature(fn).parameters.values() if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        if not params:
+            continue
+        args = [_NoKind() for p in params if p.kind is not p.KEYWORD_ONLY]
+        kwargs = {p.name: _NoKind() for p in params if p.kind is p.KEYWORD_ONLY}
+        try:
+            result = fn(*args, **kwargs)
+            if inspect.isgenerator(result):
+                next(result)
+            elif hasattr(result, "__enter__"):
+                with result:
+                    pass
+            foreign.append(f"{name}: accepted")
+        except NeurosageError:
+            continue
+        except Exception as err:  # noqa: BLE001 - what the test looks for
+            foreign.append(f"{name}: {type(err).__name__}: {str(err)[:80]}")
+    assert not foreign, "call check_arguments(fn, locals()) first in:\n" + "\n".join(foreign)

@@ -3,12 +3,12 @@
 import pytest
 
 from neurosage.core.errors import ConfigError
-from neurosage.spaces import SPACES, SearchSpace, from_indices, get_space, parse_genotype, to_indices
+from neurosage.spaces import SPACES, SearchSpace, from_indices, get_space, parse_genotype, space_for, to_indices
 
 
 @pytest.mark.parametrize("name", ["pnas", "nasnet", "layers-10", "layers-20"])
 def test_registered_spaces_follow_the_contract_and_round_trip_points(name):
-    space = get_space(name, 2)
+    space = space_for(name, 2)
     assert isinstance(space, SearchSpace) and space.kind in ("cell", "layers")
     genotype = space.sample(4)
     assert str(parse_genotype(str(genotype))) == str(genotype)
