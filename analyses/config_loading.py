@@ -313,4 +313,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise ConfigError("config file not found", "check the path given to --config", file=path) from None
     except tomllib.TOMLDecodeError as exc:
+        if "Cannot overwrite a value" in str(exc) or "Cannot declare" in str(exc):  # a key given twice: twice as a key, or a key and a [table]
+            raise ConfigError(f"not valid TOML ({exc}): a key is given twice there, as a key twice or as a key and a [table] of the same "
+                              "name (e.g. teacher = \"...\" and a [teacher] table)", "give it once: delete one of the two lines (for a "
+                              "teacher: its [teacher] table, or the teacher = key, not both)", file=path) from None
         raise ConfigError(f"not valid TOML ({exc})", "write key = value lines, strings in quotes (https://toml.io)", file=path) from None

@@ -27,7 +27,7 @@ import xarray as xr
 from torch import nn
 
 from neurosage.core.errors import ConfigError
-from neurosage.core.validate import whole
+from neurosage.core.validate import check_arguments, whole
 from neurosage.rsa.rdm import ROW, STACK
 from neurosage.rsa.score import TeacherScores
 from neurosage.runs.outputs import claim_output_folder
@@ -228,6 +228,7 @@ def compare_model(
     seed
         Seeds the feature subsets and the bootstrap; default a search trial's own seed (its scores are reproduced), else 0.
     """
+    check_arguments(compare_model, locals())
     from neurosage.nets.models import model_inputs
     from neurosage.rsa.methods import COMPARE_METHODS, bootstrap_methods, check_bootstrap, check_rsa_methods, model_rdm_method
     from neurosage.teachers.kinds import teacher_from_spec

@@ -88,6 +88,10 @@ def load_npy_csv(
         pickled = "allow_pickle" in str(exc)
         raise DataFormatError(f"cannot read .npy ({exc})", "save the responses as numbers: numpy.save(path, np.asarray(array, dtype=float))"
                               if pickled else "save with numpy.save(path, array)", file=responses, field=None) from exc
+    if values.dtype.kind not in "fiu":  # True/False (a thresholded recording), text: no response rates
+        raise DataFormatError(f"the responses are {values.dtype} values, not numbers (e.g. {values.ravel()[:3].tolist()})", "save the "
+                              "recorded responses (rates or counts) as numbers: numpy.save(path, np.asarray(array, dtype=float))",
+                              file=responses, field="responses")
     stim = pd.read_csv(stimuli, dtype={"stimulus_id": str})
     neur = pd.read_csv(neuroids, dtype={"neuroid_id": str, "region": str})
     for table, path, column in ((stim, stimuli, "stimulus_id"), (neur, neuroids, "neuroid_id"), (neur, neuroids, "region")):

@@ -19,6 +19,7 @@ import torch
 from torch.utils.data import Dataset
 
 from neurosage.core.errors import DataFormatError
+from neurosage.core.validate import check_arguments
 
 __all__ = ["ImageSet", "open_uint8_memmap"]
 
@@ -67,6 +68,7 @@ class ImageSet(Dataset):
         name: str = "images",
         source: str | Path | None = None,
     ):
+        check_arguments(ImageSet.__init__, locals())
         images = images if isinstance(images, torch.Tensor) else torch.from_numpy(np.require(images, requirements=["W", "C"]))
         if images.ndim == 4 and images.shape[1] not in (1, 3) and images.shape[-1] in (1, 3):
             raise DataFormatError(f"{name}: images of shape {tuple(images.shape)} look like (N, H, W, C)", "transpose them to (N, C, H, W): "
@@ -77,12 +79,17 @@ class ImageSet(Dataset):
                 "give one (C, H, W) image per row"
             raise DataFormatError(f"{name}: images must be (N, C, H, W), got shape {tuple(images.shape)}", hint, file=None, field="images")
         if images.dtype != torch.uint8 or images.ndim != 4:
-            top = float(images.max()) if images.numel() and images.is_floating_point() else None
-            convert = ("np.clip(x, 0, 255).astype(np.uint8) (the values already span 0..255)" if top is not None and top > 1.0 else
-                       "(x * 255).round().astype(np.uint8) (the values span 0..1)" if top is not None else "x.astype(np.uint8)")
+            floating = images.numel() and images.is_floating_point()
+            top, low = (float(images.max()), float(images.min())) if floating else (None, None)
+            convert = (f"rescale them to 0..255: their values span {low:g}..{top:g}, beyond 8 bits, e.g. "
+                       "((x - x.min()) / (x.max() - x.min()) * 255).round().astype(np.uint8)"
+                       if top is not None and low is not None and (top > 255 or low < 0) else
+                       "convert with np.round(x).astype(np.uint8) (the values already span 0..255)" if top is not None and top > 1.0 else
+                       "convert with (x * 255).round().astype(np.uint8) (the values span 0..1)" if top is not None else
+                       "convert with x.astype(np.uint8)")
             axis = " and add a channel axis (x[:, None] for grey images)" if images.ndim == 3 else ""
             raise DataFormatError(f"{name}: images must be uint8 (N, C, H, W), got {images.dtype} {tuple(images.shape)}",
-                                  f"convert with {convert}{axis}", file=None, field="images")
+                                  f"{convert}{axis}", file=None, field="images")
         n = images.shape[0]
         raw = None if labels is None or isinstance(labels, torch.Tensor) else np.asarray(labels)
         whole = raw is not None and raw.dtype.kind == "f" and bool(np.all(np.isfinite(raw)) and np.all(raw == np.round(raw)))
@@ -279,6 +286,7 @@ class ImageSet(Dataset):
 
     def subset(self, indices: Sequence[int] | np.ndarray | range) -> ImageSet:
         """The images at ``indices``, as a view of the same storage (same conversion, no copy of pixels)."""
+        check_arguments(ImageSet.subset, locals())
         idx = torch.as_tensor(np.asarray(indices, dtype=np.int64), dtype=torch.long).reshape(-1)
         if len(idx) and (int(idx.min()) < -len(self) or int(idx.max()) >= len(self)):
             raise IndexError(f"{self.name}: subset indices span {int(idx.min())}..{int(idx.max())}, but the set has {len(self)} images")
@@ -290,6 +298,7 @@ class ImageSet(Dataset):
 
     def to(self, device: str | torch.device | None) -> ImageSet:
         """This set with its uint8 images (only its own rows) resident on ``device``; itself when already there."""
+        check_arguments(ImageSet.to, locals())
         device = torch.device(device or "cpu")
         if device == self.device or (device.type == self.device.type and device.index is None):
             return self
@@ -299,6 +308,7 @@ class ImageSet(Dataset):
 
     def with_conversion(self, **kwargs) -> ImageSet:
         """A view of the same images with other conversion settings (size, channels, mean, std, transform)."""
+        check_arguments(ImageSet.with_conversion, locals())
         unknown = set(kwargs) - {"size", "channels", "mean", "std", "transform", "name", "classes", "stimulus_ids"}
         if unknown:
             raise TypeError(f"with_conversion got unknown settings {sorted(unknown)}")
@@ -321,6 +331,7 @@ class ImageSet(Dataset):
     def pixel_hashes(self, chunk: int = 4096) -> np.ndarray:
         """One 64-bit hash of each stored image's pixels (uint64, ``len(self)``): equal images hash equal, whatever
         their ids, so the split rule can compare pixels where ids cannot be trusted."""
+        check_arguments(ImageSet.pixel_hashes, locals())
         weights = np.random.default_rng(0x5EED).integers(1, 2**63, size=int(np.prod(self._storage.shape[1:])), dtype=np.uint64) | np.uint64(1)
         out = np.empty(len(self), dtype=np.uint64)
         for start in range(0, len(self), chunk):
@@ -333,6 +344,7 @@ class ImageSet(Dataset):
 
     def split_holdout(self, n_holdout: int, *, seed: int = 0) -> tuple[ImageSet, ImageSet]:
         """Split off ``n_holdout`` random images (e.g. the paper's 50,000 ImageNet validation images)."""
+        check_arguments(ImageSet.split_holdout, locals())
         if not 0 < n_holdout < len(self):
             raise DataFormatError(f"{self.name}: cannot hold out {n_holdout} of {len(self)} images", f"hold out between 1 and {len(self) - 1} images",
                                   file=None, field="n_val")

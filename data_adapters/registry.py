@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import os
 import types
 import typing
 from collections import abc
@@ -21,6 +22,7 @@ from typing import Any
 
 from neurosage.core.errors import UnknownName
 from neurosage.core.registry import Entry, Registry
+from neurosage.core.validate import check_arguments
 
 __all__ = [
     "DATASETS",
@@ -70,6 +72,7 @@ def reload_plugins() -> None:
 
 def list_datasets(pattern: str = "*", kind: str | None = None) -> list[Entry]:
     """Registered datasets whose name matches the glob ``pattern`` (of ``kind``, ``"images"`` or ``"neural"``, when given)."""
+    check_arguments(list_datasets, locals())
     if kind is not None and kind not in ("images", "neural"):
         raise UnknownName(f"unknown dataset kind {kind!r}", "give kind='images' or kind='neural' (or leave it out)", field="kind")
     return DATASETS.list(pattern, **({"kind": kind} if kind else {}))
@@ -82,6 +85,7 @@ def get_entry(name: str, kind: str | None = None) -> Entry:
 
 def load_neural(name: str, **kwargs: Any):
     """Load registered neural dataset ``name`` as a validated assembly (arguments checked by :func:`loader_arguments`)."""
+    check_arguments(load_neural, locals())
     from neurosage.assembly import validate
 
     factory = get_entry(name, "neural").factory
@@ -90,6 +94,11 @@ def load_neural(name: str, **kwargs: Any):
 
 def load_images(name: str, split: str = "train", **kwargs: Any):
     """Load split ``split`` of registered image dataset ``name`` (arguments checked by :func:`loader_arguments`)."""
+    check_arguments(load_images, locals())
+    if name not in DATASETS and os.path.isdir(name):  # a data folder given as the dataset's name
+        raise UnknownName(f"{name!r} is a folder, and load_images takes a registered dataset's name first", f"give the folder as root: "
+                          f"load_images('image-folder', split, root={name!r}) for class folders of images, or "
+                          f"load_images('fashion-mnist', split, root={name!r}) for its idx files", field="name")
     factory = get_entry(name, "images").factory
     return factory(split, **loader_arguments(factory, kwargs, name, skip=1))
 

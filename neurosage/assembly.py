@@ -107,6 +107,7 @@ def make_assembly(
     ``neuroid_num``), so a plain ``.to_netcdf`` is readable by BrainIO too; activations get ``layer`` when written
     (:func:`write_assembly`), from their region as it is then.
     """
+    check_arguments(make_assembly, locals())
     values = np.asarray(values)
     if values.ndim not in (2, 3):
         raise AssemblyError(
@@ -173,6 +174,7 @@ def validate(
     if not isinstance(assembly, xr.DataArray):
         raise AssemblyError([f"expected an xarray.DataArray, got {type(assembly).__name__}; fix: build one with neurosage.assembly.make_assembly"],
                             source)
+    check_arguments(validate, locals())
     problems: list[str] = []
     dims = set(assembly.dims)
     for dim in (PRESENTATION, NEUROID):
@@ -280,6 +282,9 @@ def _finite_problems(assembly: xr.DataArray, allow_nan: bool) -> list[str]:
 def regions(assembly: xr.DataArray) -> list[str]:
     """Region names in order of first appearance."""
     check_arguments(regions, locals())
+    if REGION not in assembly.coords:
+        raise AssemblyError([f"the assembly has no {REGION!r} coord along {NEUROID!r} (its coords: {[str(c) for c in assembly.coords]}); "
+                             "fix: give each neuroid its region, e.g. assembly.assign_coords(region=('neuroid', names))"])
     return list(dict.fromkeys(str(r) for r in assembly[REGION].values))
 
 
@@ -477,7 +482,7 @@ def netcdf_attr(value: Any) -> Any:
         return int(value)
     if isinstance(value, (str, int, float, np.integer, np.floating)):
         return value
-    return json.dumps(value, default=str)
+    return json.dumps(value, default=lambda v: v.tolist() if isinstance(v, (np.ndarray, np.generic)) else str(v))
 
 
 def gather_indexes(assembly: xr.DataArray) -> xr.DataArray:

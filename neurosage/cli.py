@@ -136,6 +136,12 @@ def _refuse_empty(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
             print(f"{sub.prog}: error: {name} is empty (an unset shell variable?); fix: give it a value"
                   + (f", or leave {name} out" if optional else ""), file=sys.stderr)
             sys.exit(2)
+        padded = next((v for v in values if isinstance(v, str) and v != v.strip() and not os.path.exists(v) and os.path.exists(v.strip())), None)
+        if padded is not None:  # 'tiny ' from a copied path: the folder without the space exists
+            name = action.option_strings[-1] if action.option_strings else action.dest.upper()
+            print(f"{sub.prog}: error: {name} {padded!r} has a space at its start or end, and no such path exists; fix: give "
+                  f"{name} {padded.strip()!r}", file=sys.stderr)
+            sys.exit(2)
 
 
 def _analysis_names() -> list[str]:

@@ -626,7 +626,8 @@ def _export(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--out", default=None, help="the plugin folder (default RUN_DIR/brainscore/<name>)")
     b.add_argument("--name", default=None, help="the Brain-Score identifier (default neurosage-<run folder>-trial<N>)")
     b.add_argument("--region", action="append", default=None, metavar="REGION=TARGET",
-                   help="commit REGION (V1, V2, V4, IT) to a teacher endpoint's best layer, a layer (cell_1) or a module (cells.1); repeatable")
+                   help="commit REGION (V1, V2, V4, IT) to a teacher endpoint's best layer, a layer (cell_1) or a module (cells.1); "
+                        "repeatable, or comma-separated: V4=cell_0,IT=cell_1")
     b.set_defaults(func=_run_export_brainscore)
     o = formats.add_parser("optuna", help="the trials in an Optuna storage (P and TG as two objectives), for optuna-dashboard",
                            description="Write a search's finished trials into a new study of an Optuna storage; view it with "
@@ -716,7 +717,7 @@ def _run_export_optuna(args: argparse.Namespace) -> int:
 def _run_export_brainscore(args: argparse.Namespace) -> int:
     from neurosage.export.brainscore import export_brainscore
 
-    pairs = [item.partition("=") for item in args.region or []]
+    pairs = [part.strip().partition("=") for item in args.region or [] for part in item.split(",")]  # IT=cell_1,V4=cell_0 too
     bad = [region for region, eq, target in pairs if not (eq and region and target)]
     if bad:
         raise ConfigError(f"--region {bad[0]!r} is not REGION=TARGET", "write e.g. --region V4=cell_1 or --region IT=aIT", field="region")

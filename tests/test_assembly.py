@@ -129,3 +129,14 @@ def test_a_new_assembly_carries_brainscore_coords_from_creation():
     """image_id and neuroid_num from make_assembly on: a plain to_netcdf is readable by BrainIO without write_assembly."""
     assembly = make_assembly(np.arange(6.0).reshape(3, 2), stimulus_id=["a", "b", "c"], region="V4")
     assert list(assembly.image_id.values) == ["a", "b", "c"] and list(assembly.neuroid_num.values) == [0, 1]
+
+
+def test_netcdf_attr_writes_arrays_as_the_json_lists_it_promises():
+    """Round 12 Y46: an array became the text of its repr ('"[1 2]"'), not JSON."""
+    import json
+
+    from neurosage.assembly import netcdf_attr
+
+    assert json.loads(netcdf_attr(np.array([1, 2]))) == [1, 2]
+    assert json.loads(netcdf_attr({"a": np.float64(1.5), "b": np.arange(2)})) == {"a": 1.5, "b": [0, 1]}
+    assert netcdf_attr(np.True_) == 1 and netcdf_attr("x") == "x"

@@ -1308,7 +1308,7 @@ def toml_teacher_table_without_spec(tmp):
     load_config(SearchConfig, tmp / "t.toml")
 
 
-@case(ConfigError, "space must be a search space object")
+@case(ConfigError, "space takes a SearchSpace, got str 'pnas'; fix: pass space as a SearchSpace: neurosage.get_space(name)")
 def run_search_given_a_space_name(tmp):
     from helpers import tiny_task
     from neurosage.search.driver import run_search
@@ -1692,7 +1692,7 @@ def rdm_of_a_multiindex_frame(tmp):
     compute_rdm(pd.DataFrame(np.random.default_rng(0).normal(size=(5, 3)), index=index))
 
 
-@case(DataFormatError, "np.clip(x, 0, 255).astype(np.uint8)")
+@case(DataFormatError, "np.round(x).astype(np.uint8)")
 def imageset_of_floats_in_0_to_255(tmp):
     ImageSet(np.full((2, 1, 4, 4), 200.0, dtype=np.float32))
 
@@ -1702,7 +1702,7 @@ def imageset_with_repeated_ids(tmp):
     ImageSet(np.zeros((4, 1, 4, 4), dtype=np.uint8), stimulus_ids=["a", "a", "b", "b"])
 
 
-@case(ConfigError, "num_classes must be a whole number at least 1")
+@case(ConfigError, "num_classes must be at least 1, got 0")
 def model_without_classes(tmp):
     build_model("cifar_resnet-1", num_classes=0, weights="random")
 
@@ -1872,7 +1872,7 @@ def resnet_of_no_blocks(tmp):
     cifar_resnet(n=0)
 
 
-@case(ConfigError, "n_stem_cells must be a whole number >= 0 or None")
+@case(ConfigError, "n_stem_cells must be at least 0, got -1")
 def negative_stem_cells(tmp):
     NetworkConfig(n_stem_cells=-1)
 
@@ -2028,3 +2028,166 @@ def npy_csv_with_the_two_tables_swapped(tmp):
     (tmp / "s.csv").write_text("stimulus_id\na\nb\n")
     (tmp / "n.csv").write_text("neuroid_id,region\nn0,V4\nn1,V4\n")
     load_npy_csv(tmp / "r.npy", tmp / "n.csv", tmp / "s.csv")
+
+
+# round 12's causes (issue 36): the exported building blocks, the pool's tables, and messages that named the wrong thing
+@case(ConfigError, "a block has two (op, input) pairs")
+def block_with_one_op(tmp):
+    from neurosage.spaces.cell import Block
+
+    Block((0, 1), ("max_pool_3x3",))
+
+
+@case(ConfigError, "unknown combiner 'sum'")
+def block_with_a_misspelt_combiner(tmp):
+    from neurosage.spaces.cell import Block
+
+    Block((0, 1), ("max_pool_3x3", "skip_connect"), combiner="sum")
+
+
+@case(ConfigError, "a cell has no block")
+def cell_without_blocks(tmp):
+    from neurosage.spaces.cell import Cell
+
+    Cell(blocks=(), concat=())
+
+
+@case(ConfigError, "layer 0 reads the image alone: give it inputs=()")
+def first_layer_reading_a_later_layer(tmp):
+    from neurosage.spaces.layerwise import Layer, LayerGenotype
+
+    LayerGenotype((Layer(3, 3, 8, inputs=(5,)),))
+
+
+@case(ConfigError, "kernel 4 is even")
+def separable_conv_with_an_even_kernel(tmp):
+    from neurosage.nets.ops import SepConv
+
+    SepConv(4, 4, kernel=4, stride=1)
+
+
+@case(ConfigError, "stride must be at least 1, got 0")
+def dilated_conv_with_stride_zero(tmp):
+    from neurosage.nets.ops import DilConv
+
+    DilConv(4, 4, stride=0)
+
+
+@case(ConfigError, "decisions are (label, number of options >= 1) pairs")
+def controller_with_a_decision_of_no_options(tmp):
+    from neurosage.search.rl import Controller
+
+    Controller([("op", 0)])
+
+
+@case(ConfigError, "init_range must be above 0")
+def controller_with_a_negative_init_range(tmp):
+    from neurosage.search.rl import Controller
+
+    Controller([("op", 3)], init_range=-0.1)
+
+
+@case(ConfigError, "client takes a dask distributed Client, got str")
+def dask_executor_of_an_address(tmp):
+    from neurosage.search.executors import DaskExecutor
+
+    DaskExecutor("tcp://127.0.0.1:8786")
+
+
+@case(ConfigError, "measure_table: architectures lacks the column(s) ['arch', 'status']")
+def measure_table_of_empty_frames(tmp):
+    from neurosage.pool.value import measure_table
+
+    measure_table(pd.DataFrame(), pd.DataFrame())
+
+
+@case(ConfigError, "use 'M_short'")
+def alpha_table_with_a_lowercase_target(tmp):
+    from neurosage.pool.value import alpha_table
+
+    alpha_table(pd.DataFrame({"arch": [0], "step": [1], "P": [0.5], "M_short": [0.6]}), target="m_short")
+
+
+@case(ConfigError, "step(s) [999] are not stored in the table")
+def alpha_table_at_a_step_not_stored(tmp):
+    from neurosage.pool.value import alpha_table
+
+    alpha_table(pd.DataFrame({"arch": [0], "step": [1], "P": [0.5], "M_short": [0.6]}), steps=[999])
+
+
+@case(ConfigError, "pearson_full takes two stacks of square matrices of one size")
+def pearson_full_of_two_sizes(tmp):
+    import torch
+
+    from neurosage.rsa.compare import pearson_full
+
+    pearson_full(torch.rand(1, 4, 4), torch.rand(1, 5, 5))
+
+
+@case(ConfigError, "'resnet-18' is not a torchvision model; fix: use 'resnet18'")
+def pretrained_weights_of_a_misspelt_model(tmp):
+    from neurosage.nets.models import pretrained_cache_path
+
+    pretrained_cache_path("resnet-18")
+
+
+@case(UnknownName, "is a folder, and load_images takes a registered dataset's name first")
+def load_images_of_a_folder_path(tmp):
+    load_images(str(tmp))
+
+
+@case(ConfigError, "'gpu' is not a torch device")
+def train_on_a_device_named_gpu(tmp):
+    from neurosage.training.loop import train
+
+    stimuli = random_stimuli(np.random.default_rng(0), 6)
+    train(build_model("cifar_resnet-1", in_channels=1, weights="random"), stimuli, TrainConfig(steps=1), device="gpu")
+
+
+@case(ConfigError, "give available=['cell_1', 'cell_0']")
+def endpoint_set_of_a_comma_string(tmp):
+    from neurosage.nets.layerwise import endpoint_set
+
+    endpoint_set(["cell_1"], "cell_1,cell_0")
+
+
+@case(DataFormatError, "rescale them to 0..255: their values span")
+def imageset_of_values_beyond_eight_bits(tmp):
+    ImageSet(np.full((2, 1, 4, 4), 1000.0, dtype=np.float32))
+
+
+@case(ConfigError, "unknown RDM method 'euclid'")
+def teacher_provenance_of_a_misspelt_method(tmp):
+    from neurosage.teachers.kinds import teacher_provenance
+
+    teacher_provenance("control:pixels", random_stimuli(np.random.default_rng(0), 4), {}, 0, rdm_method="euclid")
+
+
+@case(DataFormatError, "the responses are bool values, not numbers")
+def npy_csv_of_true_false_responses(tmp):
+    np.save(tmp / "r.npy", np.ones((2, 2), dtype=bool))
+    (tmp / "s.csv").write_text("stimulus_id\na\nb\n")
+    (tmp / "n.csv").write_text("neuroid_id,region\nn0,V4\nn1,V4\n")
+    load_npy_csv(tmp / "r.npy", tmp / "s.csv", tmp / "n.csv")
+
+
+@case(ConfigError, "a key is given twice there")
+def toml_with_a_teacher_key_and_a_teacher_table(tmp):
+    (tmp / "c.toml").write_text('teacher = "control:pixels"\n[teacher]\nspec = "control:category"\n')
+    load_config(SearchConfig, tmp / "c.toml")
+
+
+@case(ConfigError, "is a neurosage network, and it has no layer 'nope'")
+def feature_model_of_a_neurosage_network(tmp):
+    from neurosage.nets.build import build_network
+    from neurosage.nets.models import FeatureModel
+    from neurosage.spaces import PNASNET_5
+
+    FeatureModel(build_network(PNASNET_5, skeleton="cifar", n_cells=1, filters=4, num_classes=10), ["nope"])
+
+
+@case(AssemblyError, "the assembly has no 'region' coord")
+def regions_of_an_assembly_without_regions(tmp):
+    from neurosage.assembly import regions
+
+    regions(make_assembly(np.zeros((3, 2)), stimulus_id=["a", "b", "c"], region="V4").drop_vars("region"))

@@ -120,6 +120,7 @@ def teacher_layer_scores(model: torch.nn.Module, teacher, layers: list[str], **o
     ``model`` must offer ``extract`` (wrap other modules in :class:`~neurosage.nets.models.FeatureModel`); ``options``
     go to :func:`~neurosage.teachers.scoring.score_model` (``compare_method``, ``rdm``, ``device``, ``seed``...).
     """
+    check_arguments(teacher_layer_scores, locals())
     from neurosage.teachers.scoring import score_model
 
     similarity = score_model(model, teacher, layers, **options).similarity  # endpoint x layer

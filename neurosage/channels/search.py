@@ -57,7 +57,7 @@ from neurosage.channels.resize import resize_channels
 from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError, RunFolderError
 from neurosage.core.seeding import derive_seed
-from neurosage.core.validate import check_arguments, is_whole_number, whole
+from neurosage.core.validate import check_arguments, check_fields, is_whole_number, whole
 from neurosage.nets.measure import count_flops, count_parameters
 from neurosage.nets.models import FeatureModel
 from neurosage.runs.folder import RunFolder
@@ -109,6 +109,7 @@ class ChannelSearchConfig:
     teacher_scale: TeacherScale = "qc"
 
     def __post_init__(self) -> None:
+        check_fields(self)
         self.check()
 
     def check(self) -> None:

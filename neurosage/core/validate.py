@@ -18,15 +18,39 @@ import numpy as np
 
 from neurosage.core.errors import ConfigError
 
-__all__ = ["check_arguments", "vector", "same_index", "is_constant", "is_whole_number", "choice", "check_choices", "literal_options",
-           "whole", "fraction", "finite_number", "TINY"]
+__all__ = ["check_arguments", "check_fields", "check_client", "vector", "same_index", "is_constant", "is_whole_number", "choice",
+           "check_choices", "literal_options", "whole", "fraction", "finite_number", "TINY", "LEAST_WHOLE", "POSITIVE_NUMBERS",
+           "UNBOUNDED_NUMBERS", "HOW_TO_MAKE"]
 
 #: Relative size below which a spread counts as zero.
 TINY = 1e-12
 
 #: The least value of a whole-number argument, by name, that :func:`check_arguments` enforces: a count of items is at
 #: least 0 (a negative count, index or step is never meaningful), a batch at least 1 image; a signed argument is named here.
-LEAST_WHOLE: dict[str, int | None] = {"batch_size": 1, "eval_batch_size": 1, "dim": None, "axis": None}
+LEAST_WHOLE: dict[str, int | None] = {**dict.fromkeys(("batch_size", "eval_batch_size", "stride", "kernel", "dilation", "hidden", "layers",
+                                                       "num_classes", "in_channels", "c", "c_in", "c_out", "filters", "width"), 1),
+                                      "dim": None, "axis": None}
+#: How to make an object a function takes, by its type's name (said in the fix when another kind of value was given).
+HOW_TO_MAKE = {
+    "SearchSpace": "neurosage.get_space(name), e.g. get_space('pnas', n_blocks=2)",
+    "Module": "a torch network: neurosage.kept_network(run_dir, trial), build_network(genotype) or build_model(name)",
+    "DataArray": "an xarray DataArray: neurosage.make_assembly(...) for a recording, compute_rdm(...) for an RDM",
+    "Teacher": "neurosage.teacher_from_spec(spec, stimuli) (or brain_teacher, network_teacher)",
+    "ImageSet": "neurosage.ImageSet(uint8 images (N, C, H, W), labels) or neurosage.load_images(name, ...)",
+    "LayerGenotype": "neurosage.parse_genotype(text) (a search's trials.csv holds each trial's genotype text)",
+    "Genotype": "neurosage.parse_genotype(text) (a search's trials.csv holds each trial's genotype text)",
+    "Pool": "neurosage.pool.Pool(folder) of a built pool",
+    "TrainConfig": "neurosage.TrainConfig(steps=..., batch_size=...)",
+    "NetworkConfig": "neurosage.NetworkConfig(skeleton, n_cells, filters)",
+    "RDMOptions": "neurosage.RDMOptions(rdm_method=...)",
+    "CandidateTask": "neurosage.CandidateTask(train_set, val_set, ...)",
+}
+
+#: Number arguments (``float``) that may be infinite (a bound: ``-inf`` is "no floor"); NaN is refused there too.
+UNBOUNDED_NUMBERS = frozenset({"weights_floor", "low", "high"})
+
+#: Number arguments (``float``) that must be above 0, by name (other numbers need only be finite).
+POSITIVE_NUMBERS = frozenset({"width_multiplier", "init_range", "learning_rate", "lr", "temperature", "epochs", "stem_multiplier"})
 
 
 def vector(value: Any, name: str, n: int | None = None, *, constant_ok: bool = False, min_len: int = 0, unit: str = "architecture",
@@ -116,7 +140,8 @@ def check_arguments(fn: Callable[..., Any], arguments: Mapping[str, Any]) -> Non
 
     Annotations judge the kind: numbers accept numpy numbers (``float`` also ints), sequences and arrays accept any
     iterable but text, and an annotation this check cannot read (``Any``, a type variable, a protocol) accepts anything.
-    A whole number (annotated ``int`` or ``int | None``) is also held to its least value, :data:`LEAST_WHOLE` (0 unless named there).
+    A whole number (annotated ``int`` or ``int | None``) is also held to its least value, :data:`LEAST_WHOLE` (0 unless named there),
+    and a number (``float``) must be finite: NaN and infinities are refused by name.
     """
     for name, (accepts, shown, many) in _argument_kinds(fn).items():
         if name not in arguments:
@@ -124,16 +149,25 @@ def check_arguments(fn: Callable[..., Any], arguments: Mapping[str, Any]) -> Non
         given = arguments[name]
         for value in (given.values() if isinstance(given, Mapping) else given) if many else (given,):
             if accepts(value):
+                if shown.startswith("a number") and isinstance(value, (float, np.floating)) and not np.isfinite(value) \
+                        and not (name in UNBOUNDED_NUMBERS and not np.isnan(value)):
+                    raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} is {value}, and it takes a finite number",
+                                      f"pass {name} as a finite number", field=name)
+                if shown.startswith("a number") and name in POSITIVE_NUMBERS and value is not None and value <= 0:
+                    raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} must be above 0, got {value}",
+                                      f"pass a {name} above 0", field=name)
                 least = LEAST_WHOLE.get(name, 0)
                 if shown.startswith("a whole number") and is_whole_number(value) and least is not None and value < least:
                     raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} must be at least {least}, got {value}",
                                       f"pass a {name} of at least {least}", field=name)
                 continue
             if isinstance(value, str) and shown.startswith("a list"):  # a list of its letters otherwise
+                listed = [part.strip() for part in value.split(",")] if "," in value else [value]
                 raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} is the string {value!r}; it takes a list of values",
-                                  f"give {name}=[{value!r}]", field=name)
+                                  f"give {name}={listed!r}", field=name)
+            made = next((how for kind, how in HOW_TO_MAKE.items() if kind in shown), "")
             raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} takes {shown}, got {type(value).__name__} {str(value)[:60]!r}",
-                              f"pass {name} as {shown}", field=name)
+                              f"pass {name} as {shown}" + (f": {made}" if made else ""), field=name)
 
 
 def _kind_of(hint: Any) -> tuple[Callable[[Any], bool], str] | None:
@@ -169,6 +203,8 @@ def _kind_of(hint: Any) -> tuple[Callable[[Any], bool], str] | None:
         return callable, "a function"
     if base is os.PathLike or getattr(base, "__name__", "") in ("Path", "PurePath"):
         return (lambda v: isinstance(v, (str, os.PathLike))), "a path"
+    if getattr(base, "_is_runtime_protocol", False):  # a runtime-checkable protocol (a search space): its methods are there
+        return (lambda v: isinstance(v, base)), f"a {base.__name__}"
     if not isinstance(base, type) or getattr(base, "_is_protocol", False) or base is object:
         return None
     if base.__module__.startswith("torch") and base.__name__ == "Tensor":  # array-likes are converted where tensors go
@@ -176,18 +212,46 @@ def _kind_of(hint: Any) -> tuple[Callable[[Any], bool], str] | None:
     return (lambda v: isinstance(v, base)), f"a {base.__name__}"
 
 
+def check_client(client: Any, name: str = "client") -> None:
+    """Refuse a ``client`` that is not a Dask ``distributed.Client`` (text such as its scheduler's address, a cluster)."""
+    if client is not None and not callable(getattr(client, "submit", None)):
+        raise ConfigError(f"{name} takes a dask distributed Client, got {type(client).__name__} {str(client)[:60]!r}",
+                          "connect first: distributed.Client('tcp://HOST:8786') (on the command line: --scheduler tcp://HOST:8786)",
+                          field=name)
+
+
+def check_fields(obj: Any) -> None:
+    """:func:`check_arguments` for a dataclass instance: each field's value against its annotation (called first in
+    ``__post_init__`` of the dataclasses users build)."""
+    import dataclasses
+
+    check_arguments(type(obj), {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if f.init})
+
+
+def _annotations(fn: Any) -> dict[str, tuple[Any, dict[str, Any]]]:
+    """Each annotated name of a function (or of a class and its bases: a dataclass' fields) with the globals to read it in."""
+    import inspect
+    import sys
+
+    if inspect.isclass(fn):
+        return {name: (text, vars(sys.modules[klass.__module__])) for klass in reversed(fn.__mro__[:-1])
+                for name, text in inspect.get_annotations(klass).items()}
+    fn = inspect.unwrap(fn)  # a context manager or a cached function: the annotations and globals of the function itself
+    return {name: (text, fn.__globals__) for name, text in inspect.get_annotations(fn).items()}
+
+
 @functools.lru_cache(maxsize=None)
 def _argument_kinds(fn: Callable[..., Any]) -> dict[str, tuple[Callable[[Any], bool], str, bool]]:
     import inspect
 
-    fn = inspect.unwrap(fn)  # a context manager or a cached function: the annotations and globals of the function itself
-    starred = {p.name for p in inspect.signature(fn).parameters.values() if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    starred = set() if inspect.isclass(fn) else {p.name for p in inspect.signature(inspect.unwrap(fn)).parameters.values()
+                                                  if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
     kinds = {}
-    for name, text in inspect.get_annotations(fn).items():
+    for name, (text, namespace) in _annotations(fn).items():
         if name == "return":
             continue
         try:
-            hint = eval(text, fn.__globals__) if isinstance(text, str) else text  # noqa: S307 - the function's own annotation
+            hint = eval(text, namespace) if isinstance(text, str) else text  # noqa: S307 - the function's own annotation
         except Exception:  # a name imported for type checking only: this argument is not judged
             continue
         kind = _kind_of(hint)

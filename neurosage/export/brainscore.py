@@ -152,6 +152,9 @@ def region_layer_map(best_layer: Mapping[str, str], scores: Mapping[str, float],
         region = _region_of(endpoint)
         if region is not None and layer in modules:
             mapping[region], source[region] = modules[layer], endpoint
+        elif region is not None:  # the pooled features, or modules of another network: said, not dropped in silence
+            log.warning("region %s is left out: its teacher endpoint %s's best layer %r has no module among %s (modules come from "
+                        "endpoint_modules of the same network)", region, endpoint, layer, sorted(modules)[:6])
     if "IT" not in mapping:
         subs = [e for e in best_layer if e in IT_SUBREGIONS and best_layer[e] in modules]
         if subs:

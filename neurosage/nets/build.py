@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from neurosage.core.errors import ConfigError
-from neurosage.core.validate import whole
+from neurosage.core.validate import check_arguments, whole
 from neurosage.nets.cells import CellNetwork
 from neurosage.nets.layerwise import LayerNetwork
 from neurosage.spaces import parse_genotype
@@ -33,6 +33,7 @@ def build_network(genotype: Genotype | LayerGenotype | str, *, width_multiplier:
     if not isinstance(genotype, (Genotype, LayerGenotype)):
         raise ConfigError(f"build_network takes a genotype (or its string), got {type(genotype).__name__} {genotype!r}"[:200],
                           "pass a genotype string such as a search's trials.csv genotype column, or space.sample(seed)", field="genotype")
+    check_arguments(build_network, locals())
     if isinstance(genotype, LayerGenotype):
         kwargs = {k: v for k, v in kwargs.items() if k not in _CELL_ONLY}
         return LayerNetwork(genotype, width_multiplier=width_multiplier, **kwargs)

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import check_arguments
 from neurosage.nets import OPS, SKELETONS
 from neurosage.nets.layerwise import endpoint_set
 from neurosage.nets.ops import FactorizedReduce, Identity, ReLUConvBN, _bn
@@ -194,6 +195,7 @@ class CellNetwork(nn.Module):
         aux_head: bool = False,
         dropout: float = 0.0,
     ):
+        check_arguments(CellNetwork.__init__, locals())
         super().__init__()
         check_ops(genotype)
         sk = SKELETONS.create(skeleton)
@@ -262,6 +264,7 @@ class CellNetwork(nn.Module):
 
     def set_drop_path(self, p: float) -> None:
         """Set the drop-path probability of every op (0 disables)."""
+        check_arguments(CellNetwork.set_drop_path, locals())
         for m in self.modules():
             if isinstance(m, DropPath):
                 m.p = p
@@ -298,4 +301,5 @@ class CellNetwork(nn.Module):
 
     def extract(self, x: torch.Tensor, names: Iterable[str]) -> dict[str, torch.Tensor]:
         """Outputs of the named endpoints for input ``x``."""
+        check_arguments(CellNetwork.extract, locals())
         return self._run(x, endpoint_set(names, self.names))[2]

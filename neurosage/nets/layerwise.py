@@ -63,6 +63,7 @@ class LayerNetwork(nn.Module):
     """
 
     def __init__(self, genotype: LayerGenotype, *, num_classes: int = 10, in_channels: int = 3, width_multiplier: float = 1.0):
+        check_arguments(LayerNetwork.__init__, locals())
         super().__init__()
         self.genotype = genotype
         widths = [max(1, round(layer.filters * width_multiplier)) for layer in genotype.layers]
@@ -103,4 +104,5 @@ class LayerNetwork(nn.Module):
 
     def extract(self, x: torch.Tensor, names: Iterable[str]) -> dict[str, torch.Tensor]:
         """Outputs of the named endpoints for input ``x``."""
+        check_arguments(LayerNetwork.extract, locals())
         return self._run(x, endpoint_set(names, self.names))[1]

@@ -11,7 +11,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from neurosage.core.errors import ConfigError
-from neurosage.core.validate import is_whole_number
+from neurosage.core.validate import check_arguments, is_whole_number
 
 __all__ = ["count_parameters", "count_flops"]
 
@@ -29,6 +29,7 @@ def _module(model: object, function: str) -> nn.Module:
 def count_parameters(model: nn.Module, *, include_aux: bool = False) -> int:
     """Trainable parameters, excluding the auxiliary head unless asked (published convention)."""
     model = _module(model, "count_parameters")
+    check_arguments(count_parameters, locals())
     return sum(
         p.numel() for n, p in model.named_parameters() if p.requires_grad and (include_aux or not n.startswith("aux."))
     )
@@ -41,6 +42,7 @@ def count_flops(model: nn.Module, input_shape: Sequence[int]) -> dict[str, int]:
     the unit NASNet/PNAS papers report. Pooling, BN and additions are not counted.
     """
     model = _module(model, "count_flops")
+    check_arguments(count_flops, locals())
     shape = tuple(input_shape) if isinstance(input_shape, Sequence) and not isinstance(input_shape, str) else ()
     if len(shape) != 3 or not all(is_whole_number(n) and n >= 1 for n in shape):
         raise ConfigError(f"input_shape is one image's (channels, height, width), got {input_shape!r}",

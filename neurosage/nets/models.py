@@ -38,10 +38,18 @@ class FeatureModel(nn.Module):
     """Give any torch module an ``extract(x, names)`` method via torchvision feature extraction."""
 
     def __init__(self, model: nn.Module, layers: Sequence[str]):
+        check_arguments(FeatureModel.__init__, locals())
         super().__init__()
         from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
 
         self.layers = list(layers)
+        shown = getattr(model, "neurosage_name", type(model).__name__)
+        endpoints = list(getattr(model, "endpoints", None) or [])
+        if endpoints:  # a neurosage network names its layers itself (and torch.fx cannot trace its cells' control flow)
+            unknown = [n for n in self.layers if n not in endpoints]
+            raise ConfigError(f"{shown} is a neurosage network" + (f", and it has no layer {unknown[0]!r}" if unknown else "")
+                              + f" (its layers: {endpoints})", "read its layers with neurosage.training.extract_activations(net, images, "
+                              "layers) (or model_rdms), not FeatureModel", field="layers")
         try:
             self.body = create_feature_extractor(model, return_nodes={n: n for n in self.layers})
         except ValueError:  # torchvision: "node: 'x' is not present in model. Hint: ..."
@@ -83,6 +91,7 @@ def cifar_resnet(n: int = 9, num_classes: int = 10, in_channels: int = 3, width:
 
     Its three stacks are named ``stack1``..``stack3``: the paper's teacher endpoints L1-L3.
     """
+    check_arguments(cifar_resnet, locals())
     for name, value in (("n", n), ("num_classes", num_classes), ("in_channels", in_channels), ("width", width)):
         whole(value, name, 1, fix=f"pass {name} as a whole number of at least 1 (n = 1 is ResNet-8)")
     layers: dict[str, nn.Module] = {
@@ -185,7 +194,17 @@ def pretrained_cache_path(name: str, weights: str = "DEFAULT") -> Path:
     check_arguments(pretrained_cache_path, locals())
     import torchvision
 
-    entry = torchvision.models.get_model_weights(name)[weights] if weights != "DEFAULT" else torchvision.models.get_model_weights(name).DEFAULT
+    if name not in torchvision.models.list_models():
+        import difflib
+
+        near = difflib.get_close_matches(name.replace("-", "").lower(), torchvision.models.list_models(), n=1)
+        raise ConfigError(f"{name!r} is not a torchvision model", f"use {near[0]!r}" if near else "list them with "
+                          "torchvision.models.list_models()", field="name")
+    enum = torchvision.models.get_model_weights(name)
+    if weights != "DEFAULT" and weights not in enum.__members__:
+        named = ["DEFAULT", *(m for m in enum.__members__ if m != "DEFAULT")]
+        raise ConfigError(f"{name} has no weights {weights!r}", f"use one of {named}", field="weights")
+    entry = enum[weights] if weights != "DEFAULT" else enum.DEFAULT
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(entry.url).path).name
 
 
@@ -210,6 +229,7 @@ def _load_pretrained(model: nn.Module, name: str, weights: str) -> None:
 
 def model_inputs(model: nn.Module, images):
     """``images`` converted as the model expects (its pretrained weights' size, channels, mean and std), same ids."""
+    check_arguments(model_inputs, locals())
     if not hasattr(images, "with_conversion"):
         raise ConfigError(f"model_inputs converts an ImageSet, got {type(images).__name__}", "wrap the images first: ImageSet(uint8 array "
                           "(N, C, H, W), stimulus_ids=...), or load them with neurosage.data_adapters.load_images", field="images")

@@ -10,8 +10,20 @@ at stride 2 or a width change. Convolutions have no bias.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torch import nn
+
+from neurosage.core.errors import ConfigError
+from neurosage.core.validate import check_arguments, check_choices
+
+
+def _odd(kernel: int, op: str) -> None:
+    """Refuse an even kernel where the padding keeps the size only for odd ones (``kernel // 2`` on each side)."""
+    if kernel % 2 == 0:
+        raise ConfigError(f"{op}: kernel {kernel} is even, and the padding kernel // 2 keeps a feature map's size only for an odd kernel "
+                          f"(an even one grows it by 1 pixel per side)", f"use an odd kernel, e.g. {kernel + 1}", field="kernel")
 
 __all__ = [
     "StridedPointwiseConv", "ReLUConvBN", "Identity", "SepConv", "DilConv", "FactorizedConv", "Pool", "FactorizedReduce",
@@ -46,6 +58,7 @@ class ReLUConvBN(nn.Sequential):
     """ReLU, (optionally factorized) convolution, BN."""
 
     def __init__(self, c_in: int, c_out: int, kernel: int | tuple[int, int], stride: int = 1, dilation: int = 1):
+        check_arguments(ReLUConvBN.__init__, locals())
         k = (kernel, kernel) if isinstance(kernel, int) else kernel
         pad = (dilation * (k[0] - 1) // 2, dilation * (k[1] - 1) // 2)
         pointwise_strided = k == (1, 1) and stride > 1
@@ -67,6 +80,8 @@ class SepConv(nn.Sequential):
     """Depthwise-separable conv applied twice: (ReLU, dw, pw, BN) x 2; stride on the first."""
 
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int):
+        check_arguments(SepConv.__init__, locals())
+        _odd(kernel, "SepConv")
         pad = kernel // 2
         super().__init__(
             nn.ReLU(inplace=False),
@@ -84,6 +99,7 @@ class DilConv(nn.Sequential):
     """ReLU, 3x3 depthwise conv with dilation 2, pointwise conv, BN (as DARTS/NNI)."""
 
     def __init__(self, c_in: int, c_out: int, stride: int, dilation: int = 2):
+        check_arguments(DilConv.__init__, locals())
         super().__init__(
             nn.ReLU(inplace=False),
             nn.Conv2d(c_in, c_in, 3, stride, dilation, dilation=dilation, groups=c_in, bias=False),
@@ -96,6 +112,8 @@ class FactorizedConv(nn.Sequential):
     """ReLU, 1xk conv (stride (1,s)), kx1 conv (stride (s,1)), one BN."""
 
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int):
+        check_arguments(FactorizedConv.__init__, locals())
+        _odd(kernel, "FactorizedConv")
         pad = kernel // 2
         super().__init__(
             nn.ReLU(inplace=False),
@@ -108,7 +126,10 @@ class FactorizedConv(nn.Sequential):
 class Pool(nn.Module):
     """Max/avg pooling (TF 'SAME' semantics) then a 1x1 conv + BN if the width changes."""
 
-    def __init__(self, kind: str, c_in: int, c_out: int, kernel: int, stride: int):
+    def __init__(self, kind: Literal["max", "avg"], c_in: int, c_out: int, kernel: int, stride: int):
+        check_arguments(Pool.__init__, locals())
+        check_choices(Pool.__init__, locals())
+        _odd(kernel, "Pool")
         super().__init__()
         pad = kernel // 2
         if kind == "max":
@@ -136,6 +157,7 @@ class FactorizedReduce(nn.Module):
     """
 
     def __init__(self, c_in: int, c_out: int, stride: int = 2):
+        check_arguments(FactorizedReduce.__init__, locals())
         super().__init__()
         self.stride = stride
         if stride == 1:

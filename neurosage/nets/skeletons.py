@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from neurosage.core.validate import check_arguments, check_fields
 from neurosage.nets import SKELETONS
 
 __all__ = ["Skeleton", "register_skeletons", "final_side"]
@@ -23,10 +24,14 @@ class Skeleton:
     def final_side(self, side: int, n_stem_cells: int | None = None) -> int:
         """The side of the last stack's feature maps for ``side``-pixel images: the stem conv (stride 2 and no padding for
         ``imagenet224``), each stem reduction cell and the two reductions between the three stacks halve it (rounding up)."""
+        check_arguments(Skeleton.final_side, locals())
         side = (side - 3) // 2 + 1 if self.imagenet_stem and self.stem_stride == 2 else side
         for _ in range((self.n_stem_cells if n_stem_cells is None else n_stem_cells) + 2):
             side = (side + 1) // 2
         return side
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 def final_side(skeleton: str, side: int, n_stem_cells: int | None = None) -> int:

@@ -44,6 +44,7 @@ class Pool:
     """
 
     def __init__(self, run_dir: Any):
+        check_arguments(Pool.__init__, locals())
         self.folder = RunFolder(run_dir)
         if not self.folder.pool_file.is_file():
             below = sorted(p.parent for p in self.folder.path.glob(f"*/{self.folder.pool_file.name}")) if self.folder.path.is_dir() else []
@@ -83,6 +84,7 @@ class Pool:
     def layer_rdms(self, arch: int, step: int) -> Any:
         """Architecture ``arch``'s layer RDMs on the pool's stimuli at ``step``, kept when it was trained
         (``rdm x condition_row x condition_col``, labelled by stimulus id), or None when the pool kept none."""
+        check_arguments(Pool.layer_rdms, locals())
         import xarray as xr
 
         from neurosage.rsa.rdm import COL, ROW, STACK
@@ -103,6 +105,7 @@ class Pool:
     def layer_triangles(self, arch: int, step: int) -> tuple[list[str], np.ndarray] | None:
         """The kept layer RDMs' upper triangles (layers, ``(n_layers, n_pairs)`` float64; stimuli in :meth:`stimulus_ids`
         order), or None."""
+        check_arguments(Pool.layer_triangles, locals())
         self._stored(step)
         if isinstance(arch, bool) or not isinstance(arch, (int, np.integer)) or not 0 <= arch < self.spec.n_architectures:
             raise ConfigError(f"architecture {arch!r} is not in the pool (it has {self.spec.n_architectures}: 0..{self.spec.n_architectures - 1})",
@@ -151,6 +154,7 @@ class Pool:
 
     def network(self, arch: int, step: int, device: str | None = None) -> Any:
         """Architecture ``arch``'s network with its weights at ``step`` (BatchNorm as recalibrated when it was stored), in eval mode."""
+        check_arguments(Pool.network, locals())
         import torch
 
         from neurosage.nets.build import build_network

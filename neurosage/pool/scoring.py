@@ -18,6 +18,7 @@ import pandas as pd
 import scipy.stats
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import check_arguments
 from neurosage.pool.pool import Pool
 from neurosage.rsa.partial import PARTIAL_METHODS, partial_scores
 from neurosage.rsa.rdm import COL, ROW, upper_triangle
@@ -96,6 +97,7 @@ def score_teachers(
     pandas.DataFrame
         :data:`SCORE_COLUMNS`, one row per teacher, endpoint, architecture and step.
     """
+    check_arguments(score_teachers, locals())
     from neurosage.core.progress import progress_bar
     from neurosage.teachers.teacher import Teacher
 

@@ -31,6 +31,8 @@ def measure_table(architectures: pd.DataFrame, checkpoints: pd.DataFrame, scores
     """One row per architecture and stored step: P, the targets, parameters, FLOPs, proxies, and for every scored teacher
     ``S:<teacher>:<endpoint>`` and ``TG:<teacher>`` (the mean of its endpoints' S_i)."""
     check_arguments(measure_table, locals())
+    _require(architectures, ("arch", "status"), "measure_table", "architectures", "pool.architectures() first, then pool.checkpoints()")
+    _require(checkpoints, ("arch", "step", "P"), "measure_table", "checkpoints", "pool.checkpoints() as the second argument")
     ok = architectures[architectures.status == "ok"].drop(columns=["status"])
     wide = checkpoints.merge(ok, on="arch", how="inner", validate="many_to_one")
     if scores is not None and len(scores):
@@ -38,6 +40,30 @@ def measure_table(architectures: pd.DataFrame, checkpoints: pd.DataFrame, scores
         tg = scores.groupby(["teacher", "arch", "step"]).S.mean().unstack("teacher").add_prefix("TG:")
         wide = wide.merge(s.join(tg).reset_index(), on=["arch", "step"], how="left", validate="one_to_one")
     return wide.sort_values(["arch", "step"]).reset_index(drop=True)
+
+
+def _require(table: Any, columns: Sequence[str], function: str, argument: str, made_by: str) -> None:
+    """Refuse a table that lacks ``columns`` (an empty frame, another table, arguments swapped), naming what makes it."""
+    missing = [c for c in columns if c not in getattr(table, "columns", ())]
+    if missing:
+        raise ConfigError(f"{function}: {argument} lacks the column(s) {missing} (it has {list(getattr(table, 'columns', []))[:8]})",
+                          f"pass {made_by}", field=argument)
+
+
+def _check_target_and_steps(wide: pd.DataFrame, target: str, steps: Sequence[int] | None, function: str) -> list[int]:
+    """``target`` among the table's targets (a misspelling named with the close one) and ``steps`` among its stored steps."""
+    if target not in wide:
+        have = [t for t in TARGETS if t in wide]
+        near = [t for t in have if t.lower() == str(target).lower()]
+        raise ConfigError(f"{function}: the table has no target {target!r}", f"use {near[0]!r}" if near else f"use one of {have}",
+                          field="target")
+    stored = sorted(int(s) for s in wide.step.unique())
+    if steps is None:
+        return stored
+    absent = [s for s in steps if s not in stored]
+    if absent:
+        raise ConfigError(f"{function}: step(s) {absent} are not stored in the table", f"use steps among {stored}", field="steps")
+    return list(steps)
 
 
 def _measures(wide: pd.DataFrame) -> list[str]:
@@ -58,10 +84,10 @@ def value_table(wide: pd.DataFrame, *, target: str = "M_short", baseline: str = 
     target (a robustness check).
     """
     check_arguments(value_table, locals())
-    if target not in wide:
-        raise ConfigError(f"the pool has no target {target!r}", f"use one of {[t for t in TARGETS if t in wide]}", field="target")
+    _require(wide, ("arch", "step", "P"), "value_table", "wide", "measure_table(pool.architectures(), pool.checkpoints(), scores)")
+    _require(wide, (baseline,), "value_table", "baseline", "a column of the table, e.g. baseline='P'")
     rows: list[dict[str, Any]] = []
-    for step in sorted(wide.step.unique()) if steps is None else steps:
+    for step in _check_target_and_steps(wide, target, steps, "value_table"):
         at = wide[(wide.step == step) & wide[target].notna()].sort_values("arch")
         if drop_lowest:
             at = at.sort_values(target).iloc[drop_lowest:].sort_values("arch")
@@ -88,8 +114,9 @@ def alpha_table(wide: pd.DataFrame, *, target: str = "M_short", steps: Sequence[
                 seed: int = 0) -> pd.DataFrame:
     """P + alpha TG (and + alpha S_i) with alpha chosen by leave-one-out, its out-of-sample r against P's, per step."""
     check_arguments(alpha_table, locals())
+    _require(wide, ("arch", "step", "P"), "alpha_table", "wide", "measure_table(pool.architectures(), pool.checkpoints(), scores)")
     rows = []
-    for step in sorted(wide.step.unique()) if steps is None else steps:
+    for step in _check_target_and_steps(wide, target, steps, "alpha_table"):
         at = wide[(wide.step == step) & wide[target].notna()].sort_values("arch")
         for column in _measures(at):
             values = at[column].to_numpy(dtype=float)
@@ -108,6 +135,7 @@ def selection_table(wide: pd.DataFrame, *, target: str = "M_short", step: int | 
     cross-validated one; 1 otherwise), every rival at initialisation, each also with its top ``top_k`` reranked by P at
     the last checkpoint, and successive halving over the stored steps by P.
     """
+    check_arguments(selection_table, locals())
     missing = [c for c in ("arch", "step", "P", target) if c not in getattr(wide, "columns", ())]
     if missing:
         raise ConfigError(f"selection_table takes measure_table's wide table (arch, step, P, the target, the scores); it lacks {missing}",

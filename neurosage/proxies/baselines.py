@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from neurosage.core.validate import check_arguments
 from neurosage.nets.measure import count_flops, count_parameters
 from neurosage.proxies.common import check_batch, check_seed, working_copy
 
@@ -25,6 +26,7 @@ def params(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, seed
     A. Krishnakumar, C. White, A. Zela, R. Tu, M. Safari, F. Hutter. NAS-Bench-Suite-Zero: Accelerating Research on
     Zero Cost Proxies. NeurIPS 2022 Datasets and Benchmarks.
     """
+    check_arguments(params, locals())
     check_batch(model, images, labels)
     check_seed(seed)
     return float(count_parameters(model))
@@ -41,6 +43,7 @@ def flops(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, seed:
     A. Krishnakumar, C. White, A. Zela, R. Tu, M. Safari, F. Hutter. NAS-Bench-Suite-Zero: Accelerating Research on
     Zero Cost Proxies. NeurIPS 2022 Datasets and Benchmarks.
     """
+    check_arguments(flops, locals())
     with working_copy(model, images, labels, seed=seed, device=device, train=False) as (net, x, _):
         if not any(True for _ in net.parameters()):
             return 0.0

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from neurosage.core.validate import check_arguments
 from neurosage.proxies.common import check_output, finite_score, measured_weights, working_copy
 
 __all__ = ["synflow"]
@@ -57,6 +58,7 @@ def synflow(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, see
     conserving synaptic flow. NeurIPS 2020.
     M. S. Abdelfattah, A. Mehrotra, L. Dudziak, N. D. Lane. Zero-Cost Proxies for Lightweight NAS. ICLR 2021.
     """
+    check_arguments(synflow, locals())
     with working_copy(model, images, labels, seed=seed, device=device, train=False) as (net, x, _):
         for module in net.modules():
             if isinstance(module, _BatchNorm):

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from neurosage.core.validate import check_arguments
 from neurosage.proxies.common import check_logits, finite_score, measured_weights, working_copy
 
 __all__ = ["grad_norm", "snip", "grasp"]
@@ -60,6 +61,7 @@ def grad_norm(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, s
     ----------
     M. S. Abdelfattah, A. Mehrotra, L. Dudziak, N. D. Lane. Zero-Cost Proxies for Lightweight NAS. ICLR 2021.
     """
+    check_arguments(grad_norm, locals())
     with working_copy(model, images, labels, seed=seed, device=device) as (net, x, y):
         _, grads = _weight_gradients(net, x, y)
         score = _total([g.double().norm() for g in grads])
@@ -94,6 +96,7 @@ def snip(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, seed: 
     N. Lee, T. Ajanthan, P. H. S. Torr. SNIP: Single-shot Network Pruning based on Connection Sensitivity. ICLR 2019.
     M. S. Abdelfattah et al. Zero-Cost Proxies for Lightweight NAS. ICLR 2021.
     """
+    check_arguments(snip, locals())
     with working_copy(model, images, labels, seed=seed, device=device) as (net, x, y):
         weights, grads = _weight_gradients(net, x, y)
         score = _total([(w.detach() * g).double().abs().sum() for w, g in zip(weights, grads)])
@@ -129,6 +132,7 @@ def grasp(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, seed:
     C. Wang, G. Zhang, R. Grosse. Picking Winning Tickets Before Training by Preserving Gradient Flow. ICLR 2020.
     M. S. Abdelfattah et al. Zero-Cost Proxies for Lightweight NAS. ICLR 2021.
     """
+    check_arguments(grasp, locals())
     with working_copy(model, images, labels, seed=seed, device=device) as (net, x, y):
         weights, grads = _weight_gradients(net, x, y, create_graph=True)
         z = sum((g.detach() * g).sum() for g in grads if g.requires_grad)

@@ -79,6 +79,7 @@ def jacob_cov(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, s
     arXiv:2006.04647v1, 2020 (the first version; the ICML 2021 version replaced it by :func:`naswot`).
     M. S. Abdelfattah, A. Mehrotra, L. Dudziak, N. D. Lane. Zero-Cost Proxies for Lightweight NAS. ICLR 2021.
     """
+    check_arguments(jacob_cov, locals())
     with working_copy(model, images, labels, seed=seed, device=device, min_images=2) as (net, x, _):
         x = x.clone().requires_grad_(True)
         y = check_output(net(x), x.shape[0])

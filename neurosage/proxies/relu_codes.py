@@ -34,6 +34,7 @@ def relu_kernel(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
     numpy.ndarray
         ``(N, N)`` float64, symmetric, ``K[i, i]`` = the number of ReLU units.
     """
+    check_arguments(relu_kernel, locals())
     with working_copy(model, images, labels, seed=seed, device=device, min_images=2) as (net, x, _):
         relus = [m for m in net.modules() if isinstance(m, RELUS)]
         if not relus:
@@ -97,5 +98,6 @@ def naswot(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, seed
     ----------
     J. Mellor, J. Turner, A. Storkey, E. J. Crowley. Neural Architecture Search without Training. ICML 2021.
     """
+    check_arguments(naswot, locals())
     score = logdet_score(relu_kernel(model, images, labels, seed=seed, device=device))
     return finite_score("naswot", score, fix="check the model's initialisation and the images", allow_minus_inf=True)

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from neurosage.core.validate import check_arguments
 from neurosage.proxies import PROXIES
 from neurosage.proxies.common import check_batch, check_seed, resolve_device
 
@@ -48,6 +49,7 @@ def zero_cost_scores(
     dict[str, float]
         Proxy name -> score (higher = predicted better).
     """
+    check_arguments(zero_cost_scores, locals())
     chosen = PROXIES.names() if names is None else list(dict.fromkeys([names] if isinstance(names, str) else names))
     for name in chosen:
         PROXIES.get(name)  # an unknown name fails here, before any work

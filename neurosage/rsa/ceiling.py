@@ -137,6 +137,7 @@ def noise_ceilings(
         dims = tuple(recording.dims) if isinstance(recording, xr.DataArray) else type(recording).__name__
         raise ConfigError(f"noise_ceilings takes a recording (presentation x neuroid, stimulus_id repeated), got {dims}",
                           "pass the recording before averaging its repetitions (an RDM has none to split)", field="recording")
+    check_arguments(noise_ceilings, locals())
     ids = np.asarray(recording[STIMULUS_ID].values).astype(str)
     counts = pd.Series(ids).value_counts()
     repeated = counts.index[counts >= 2]

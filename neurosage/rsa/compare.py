@@ -91,6 +91,7 @@ def compare_rdms(
             raise RDMAlignmentError(f"compare_rdms: {name} is a {type(rdm).__name__}, not an RDM with condition labels",
                                     "make RDMs with compute_rdm/compute_rdms (or neurosage.rsa.interop.from_rsatoolbox)", field=name)
     a, b = align_rdms(a, b, how=how)
+    check_arguments(compare_rdms, locals())
     if a.sizes[ROW] < 3:
         raise RDMAlignmentError(f"the RDMs share {a.sizes[ROW]} condition(s); a comparison needs at least 3", "use more stimuli",
                                 field="condition labels")
@@ -273,6 +274,7 @@ def linear_cka(x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, *, un
     ``unbiased=True`` uses the unbiased HSIC estimator (Song et al. 2012), as Nguyen, Raghu & Kornblith (2021). The
     reference for :func:`compare_rdms`' ``"cka"``/``"cka_unbiased"``, which reach the same value from Euclidean RDMs.
     """
+    check_arguments(linear_cka, locals())
     grams = []
     for name, value in (("x", x), ("y", y)):
         try:
@@ -418,6 +420,11 @@ def pearson_full(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor | None:
     RDM far from zero); the caller then correlates the triangles directly.
     """
     check_arguments(pearson_full, locals())
+    a, b = (torch.as_tensor(m) for m in (a, b))  # arrays too; a tensor keeps its dtype and device
+    if a.ndim != 3 or b.ndim != 3 or a.shape[1:] != b.shape[1:] or a.shape[1] != a.shape[2]:
+        raise ConfigError(f"pearson_full takes two stacks of square matrices of one size, (k, N, N) and (m, N, N), got shapes "
+                          f"{tuple(a.shape)} and {tuple(b.shape)}", "stack RDMs of the same stimuli (compare_rdms does this from RDMs)",
+                          field="b")
     k, n_rows = a.shape[0], a.shape[-1]
     x, y = a.reshape(k, -1), b.reshape(b.shape[0], -1)
     n_pairs = n_rows * (n_rows - 1) / 2

@@ -19,6 +19,7 @@ import xarray as xr
 
 from neurosage.assembly import STIMULUS_ID
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import check_arguments
 from neurosage.rsa.methods import RDM_METHODS
 from neurosage.rsa.rdm import COL, ROW, STACK, check_rdms, upper_triangle
 
@@ -41,6 +42,7 @@ _SINGLE = "neurosage_single_rdm"
 
 def to_rsatoolbox(rdms: xr.DataArray) -> Any:
     """Convert one RDM or a stack to :class:`rsatoolbox.rdm.RDMs` (names, RDM and pattern descriptors kept)."""
+    check_arguments(to_rsatoolbox, locals())
     from rsatoolbox.rdm import RDMs
 
     check_rdms(rdms, "rdms")
@@ -77,6 +79,7 @@ def from_rsatoolbox(rdms: Any, descriptor: str | None = None) -> xr.DataArray:
         it, else their only descriptor besides ``index``, else rsatoolbox's ``index`` (0..n-1, logged). The stack is
         named by the ``name`` RDM descriptor, else by ``roi`` when its values are unique, else by position.
     """
+    check_arguments(from_rsatoolbox, locals())
     if not hasattr(rdms, "get_matrices") or not hasattr(rdms, "pattern_descriptors"):
         raise ConfigError(f"from_rsatoolbox got a {type(rdms).__name__}, not rsatoolbox RDMs", "pass an rsatoolbox.rdm.RDMs object", field="rdms")
     if descriptor is None:

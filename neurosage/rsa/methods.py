@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from neurosage.core.errors import ConfigError
 from neurosage.core.registry import Entry, Registry, check_contract, resolve
+from neurosage.core.validate import check_arguments
 
 __all__ = ["RDMFunction", "CompareFunction", "MethodRegistry", "RDM_PROPERTIES", "COMPARE_PROPERTIES", "RDM_METHODS", "COMPARE_METHODS",
            "rdm_method", "compare_method", "check_rsa_methods", "model_rdm_method", "method_function", "bootstrap_function",
@@ -199,16 +200,19 @@ COMPARE_METHODS: MethodRegistry = MethodRegistry("RDM comparison", properties=CO
 
 def rdm_method(name: str, *, field: str = "rdm_method") -> str:
     """The RDM method ``name`` in our spelling, or an error listing the choices."""
+    check_arguments(rdm_method, locals())
     return RDM_METHODS.resolve(name, field=field)
 
 
 def compare_method(name: str, *, field: str = "compare_method") -> str:
     """The comparison ``name`` in our spelling (rsatoolbox's accepted), or an error listing the choices."""
+    check_arguments(compare_method, locals())
     return COMPARE_METHODS.resolve(name, field=field)
 
 
 def check_rsa_methods(rdm: str, compare: str) -> tuple[str, str]:
     """Both choices checked and normalised; a comparison that needs Euclidean RDMs (CKA: Gram matrices) gets them."""
+    check_arguments(check_rsa_methods, locals())
     rdm, compare = rdm_method(rdm), compare_method(compare)
     if COMPARE_METHODS.get(compare).needs_euclidean and not RDM_METHODS.get(rdm).euclidean:
         raise ConfigError(f"compare-method {compare!r} needs Euclidean RDMs (its Gram matrices come from them), but rdm-method is {rdm!r}",
@@ -219,6 +223,7 @@ def check_rsa_methods(rdm: str, compare: str) -> tuple[str, str]:
 def model_rdm_method(rdm: str) -> str:
     """The method for network layers, which have no repetitions: the method's ``for_models`` (crossnobis: sqeuclidean,
     its noise-free expectation), else the method itself."""
+    check_arguments(model_rdm_method, locals())
     entry = RDM_METHODS.get(rdm_method(rdm))
     target = entry.for_models or entry.name
     if entry.non_negative and not entry.for_models:

@@ -122,6 +122,7 @@ def compute_rdm(
         ``"raise"`` (default): refuse non-finite values; ``"drop"``: leave out every feature
         (neuroid, unit) with a non-finite value, with a warning.
     """
+    check_arguments(compute_rdm, locals())
     check_choices(compute_rdm, locals())
     if device is not None:
         check_device(device)
@@ -143,6 +144,7 @@ def crossnobis_rdm(assembly: xr.DataArray, *, nan: Literal["raise", "drop"] = "r
     the assembly has one, else the order in which each stimulus recurs; only the first ``m`` repetitions are used, ``m``
     the fewest any stimulus has (at least 2), as for every method that needs repetitions.
     """
+    check_arguments(crossnobis_rdm, locals())
     check_choices(crossnobis_rdm, locals())
     return compute_rdm(assembly, "crossnobis", nan=nan)
 
@@ -238,6 +240,7 @@ def subsample_rdm(
     The paper averaged 10 subsamples per teacher layer. When the data has no more
     than ``n_features`` features, the plain RDM is returned.
     """
+    check_arguments(subsample_rdm, locals())
     for name, value in (("n_features", n_features), ("n_subsamples", n_subsamples)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ConfigError(f"{name} must be a positive integer, got {value!r}",
@@ -265,6 +268,7 @@ def subset_mean_rdm(
     data: xr.DataArray | np.ndarray | torch.Tensor, subsets: Sequence[np.ndarray], method: RDMMethod = "correlation", **kwargs: Any
 ) -> xr.DataArray:
     """Mean RDM over the given feature subsets (column indices into ``data``'s features)."""
+    check_arguments(subset_mean_rdm, locals())
     method = rdm_method(method, field="method")
     if RDM_METHODS.get(method).needs_repetitions:
         raise ConfigError(f"{method} RDMs come from a recording's repetitions, not from feature subsets of patterns",
@@ -553,6 +557,7 @@ def _condition_coords(data: Any, descriptor: str) -> dict[str, tuple[str, np.nda
 def upper_triangle(rdms: xr.DataArray | np.ndarray | torch.Tensor) -> np.ndarray:
     """Upper triangles (diagonal excluded) as ``(n_rdms, n_pairs)`` (or ``(n_pairs,)`` for one RDM), row by row; a plain
     array of square matrices (``(..., n, n)``) is read as it is."""
+    check_arguments(upper_triangle, locals())
     if isinstance(rdms, (np.ndarray, torch.Tensor)):
         values = np.asarray(rdms.detach().cpu() if isinstance(rdms, torch.Tensor) else rdms)
         if values.ndim < 2 or values.shape[-1] != values.shape[-2]:

@@ -17,7 +17,7 @@ import torch
 import xarray as xr
 
 from neurosage.core.errors import ConfigError
-from neurosage.core.validate import is_whole_number
+from neurosage.core.validate import check_arguments, is_whole_number
 from neurosage.rsa.ceiling import ceiled
 from neurosage.rsa.compare import _ranks, compare_rdms
 from neurosage.rsa.methods import bootstrap_function, bootstrap_methods, check_bootstrap
@@ -77,6 +77,7 @@ def teacher_scores(
 
     With ``n_bootstrap`` > 0, S_i and TG get 95% intervals from :func:`bootstrap_scores` (stimuli resampled, seeded).
     """
+    check_arguments(teacher_scores, locals())
     teacher_rdms, candidate_rdms = check_rdms(teacher_rdms, "teacher"), check_rdms(candidate_rdms, "candidate")  # single RDMs: stacks of one
     sim = compare_rdms(teacher_rdms, candidate_rdms, method).rename(rdm_a="endpoint", rdm_b="layer")
     values = sim.values
@@ -211,6 +212,7 @@ def combined_score(p: float, tg: float | None, objective: str, alpha: float = 1.
     if isinstance(tg, bool) or not isinstance(tg, (int, float, np.floating, np.integer)) or not np.isfinite(tg):
         raise ConfigError(f"TG = {tg!r} is not a finite similarity, so P + alpha * TG would be {tg!r} too", "score only networks with a "
                           "finite TG (a NaN TG is a network whose activations or RDM are degenerate), or use objective 'p'", field="tg")
+    check_arguments(combined_score, locals())
     if objective == "tg":
         return float(tg)
     if objective == "p+tg":
@@ -220,6 +222,7 @@ def combined_score(p: float, tg: float | None, objective: str, alpha: float = 1.
 
 def check_objective(objective: str, alpha: float) -> None:
     """Refuse an unknown objective or a non-finite TG weight."""
+    check_arguments(check_objective, locals())
     if objective not in OBJECTIVES:
         raise ConfigError(f"unknown objective {objective!r}", f"choose one of {list(OBJECTIVES)}", field="objective")
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating, np.integer)) or not math.isfinite(alpha) or alpha < 0:

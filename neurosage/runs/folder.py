@@ -17,6 +17,7 @@ from typing import Any
 from neurosage.core.atomic import write_json
 from neurosage.core.errors import ConfigError, NeurosageError, RunFolderError, RunFolderExists
 from neurosage.core.once import warn_once
+from neurosage.core.validate import check_arguments
 from neurosage.runs import layout
 from neurosage.runs.journal import Journal, foreign_journal
 from neurosage.runs.lock import lock_holder, run_lock, running_driver
@@ -41,6 +42,7 @@ class RunFolder:
     """
 
     def __init__(self, path: str | Path | RunFolder):
+        check_arguments(RunFolder.__init__, locals())
         self.path: Path = path.path if isinstance(path, RunFolder) else Path(path)
 
     def __repr__(self) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from neurosage.core.errors import RunFolderError
+from neurosage.core.validate import check_arguments
 
 __all__ = ["Journal", "VALS_FORMAT"]
 
@@ -59,6 +60,7 @@ class Journal:
     """The trials of one search, stored in ``path`` (SQLite)."""
 
     def __init__(self, path: str | Path):
+        check_arguments(Journal.__init__, locals())
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -51,6 +51,7 @@ def now_text() -> str:
 
 def git_state(path: str | Path | None = None) -> dict[str, Any] | None:
     """``{"commit", "dirty"}`` of the git checkout holding ``path`` (default: this package), or None outside one."""
+    check_arguments(git_state, locals())
     where = Path(path) if path else Path(__file__).resolve().parent
     try:
         commit = subprocess.run(["git", "-C", str(where), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
@@ -65,6 +66,7 @@ def git_state(path: str | Path | None = None) -> dict[str, Any] | None:
 
 def environment() -> dict[str, Any]:
     """Python, platform, host and the versions of the packages that shape results."""
+    check_arguments(environment, locals())
     env: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(), "host": socket.gethostname()}
     with contextlib.suppress(Exception):
         env["user"] = getpass.getuser()

@@ -12,6 +12,7 @@ from typing import Any
 
 from neurosage.core.lazy import lazy_exports
 from neurosage.core.registry import Registry
+from neurosage.core.validate import check_arguments
 from neurosage.search.contract import Searcher, StatefulSearcher  # noqa: F401  (re-exported)
 
 
@@ -35,6 +36,7 @@ SEARCHERS: Registry[Searcher] = Registry("searcher", builtins=(_register_builtin
 
 def make_searcher(algo: str, space: Any, seed: int = 0, **kwargs: Any) -> Searcher:
     """The searcher registered as ``algo`` (``"tpe"``, ``"random"``, ``"rl"`` or a plug-in)."""
+    check_arguments(make_searcher, locals())
     from neurosage.core.errors import ConfigError
     from neurosage.core.validate import whole
 

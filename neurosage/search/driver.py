@@ -34,7 +34,7 @@ from neurosage.core.extras import require_extra
 from neurosage.core.interrupts import deferred
 from neurosage.core.progress import progress_bar
 from neurosage.core.seeding import derive_seed
-from neurosage.core.validate import check_arguments, is_whole_number
+from neurosage.core.validate import check_arguments, check_client, check_fields, is_whole_number
 from neurosage.runs.folder import RunFolder
 from neurosage.runs.journal import Journal
 from neurosage.runs.provenance import jsonable
@@ -59,6 +59,7 @@ MAX_LOST = 3
 
 def check_budget(budget: object) -> None:
     """Refuse a budget that is not a positive number of trials."""
+    check_arguments(check_budget, locals())
     if not is_whole_number(budget) or budget < 1:
         how = "pass it as a whole number (int), not text" if isinstance(budget, str) else "set budget to 1 or more"
         raise ConfigError(f"budget must be a positive number of trials, got {budget!r}", how, field="budget")
@@ -128,6 +129,8 @@ class ExecutorOptions:
     dashboard: str | None = None
 
     def __post_init__(self) -> None:
+        check_fields(self)
+        check_client(self.client)
         if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
             raise ConfigError(f"workers must be a number of worker processes >= 1, got {self.workers!r}", "give e.g. workers=2 (1: this "
                               "process)", field="workers")
@@ -184,6 +187,7 @@ class Search:
     config: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        check_fields(self)
         object.__setattr__(self, "folder", RunFolder(self.folder))
 
     def check(self, resume: bool = False) -> None:
@@ -256,10 +260,12 @@ class Search:
     def _log_weighting(self, result: SearchResult) -> None:
         weights = result.weighting(self.task.alpha) if self.task.objective == "p+tg" else None
         if weights:
-            level = logging.WARNING if weights["tg_weight"] < LOW_TG_WEIGHT else logging.INFO
+            share = weights["tg_weight"]
+            level = logging.WARNING if not LOW_TG_WEIGHT <= share <= 1 - LOW_TG_WEIGHT else logging.INFO
             log.log(level, "%s: across %d candidates sd(P) = %.4f, sd(TG) = %.4f: TG carries %.0f%% of the spread of P + %g TG%s",
-                    self.folder, weights["n"], weights["sd_P"], weights["sd_TG"], 100 * weights["tg_weight"], self.task.alpha,
-                    " (the search ranked almost by P alone)" if level == logging.WARNING else "")
+                    self.folder, weights["n"], weights["sd_P"], weights["sd_TG"], 100 * share, self.task.alpha,
+                    "" if level == logging.INFO else " (the search ranked almost by P alone)" if share < LOW_TG_WEIGHT else
+                    " (the search ranked almost by TG alone: --objective tg says so, or give a smaller --alpha)")
 
 
 def run_search(

@@ -12,6 +12,7 @@ import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from neurosage.core.validate import check_arguments, check_client
 from neurosage.runs.provenance import now_text
 
 __all__ = ["InlineExecutor", "DaskExecutor", "where_am_i", "end_roster", "share_cores", "local_client", "local_executor"]
@@ -58,6 +59,7 @@ class DaskExecutor:
     ``roster`` holds every worker seen since the executor was made (see :meth:`workers`), those that left included."""
 
     def __init__(self, client: Any):
+        check_client(client)
         self.client = client
         self.roster: dict[str, dict[str, Any]] = {}
         self._announced = False  # the workers there at the start are not news; later ones are
@@ -151,6 +153,7 @@ def _job_text(worker: dict[str, Any]) -> str:
 
 def share_cores(n_workers: int) -> None:
     """Give each of ``n_workers`` worker processes on this machine its share of the cores for torch (no oversubscription)."""
+    check_arguments(share_cores, locals())
     import torch
 
     from neurosage.core.validate import whole

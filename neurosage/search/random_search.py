@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from neurosage.core.validate import check_arguments
 from neurosage.spaces.contract import SearchSpace, from_indices, to_indices
 
 __all__ = ["RandomSearcher"]
@@ -19,6 +20,7 @@ class RandomSearcher:
     """Uniform random genotypes (the baseline); seeded per trial, so a resumed search proposes what an uninterrupted one would."""
 
     def __init__(self, space: SearchSpace, seed: int = 0):
+        check_arguments(RandomSearcher.__init__, locals())
         self.space, self.seed = space, seed
         self.hp_space = space.hyperopt_space()
         self.labels = {label for label, options in space.decisions() if len(options) > 1}

@@ -52,7 +52,7 @@ from torch import nn
 from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError, RunFolderError
 from neurosage.core.seeding import derive_seed
-from neurosage.core.validate import check_choices
+from neurosage.core.validate import check_arguments, check_choices, is_whole_number
 from neurosage.spaces.contract import layer_of, skip_of
 
 __all__ = ["decisions", "Controller", "RLSearcher", "SKIP_HEADS", "REWARDS"]
@@ -75,8 +75,13 @@ class Controller(nn.Module):
 
     def __init__(self, decisions: list[tuple[str, int]], hidden: int = 35, layers: int = 2,
                  skip: Literal["anchor", "pairwise"] = "anchor", init_range: float = 0.08):
+        check_arguments(Controller.__init__, locals())
         check_choices(Controller.__init__, locals())
         super().__init__()
+        bad = [d for d in decisions if not (isinstance(d, (tuple, list)) and len(d) == 2 and is_whole_number(d[1]) and d[1] >= 1)]
+        if bad or not decisions:
+            raise ConfigError(f"Controller: decisions are (label, number of options >= 1) pairs, got {bad[0] if bad else 'none'!r}",
+                              "pass [(label, len(options)) for label, options in space.decisions()]", field="decisions")
         self.labels = [label for label, _ in decisions]
         self.sizes = [int(n) for _, n in decisions]
         pairs = {k: skip_of(label) for k, label in enumerate(self.labels)} if skip == "anchor" else {}

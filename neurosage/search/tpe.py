@@ -23,6 +23,7 @@ from hyperopt import (
 
 from neurosage.core.errors import ConfigError
 from neurosage.core.seeding import derive_seed
+from neurosage.core.validate import check_arguments
 from neurosage.spaces.cell import Genotype
 from neurosage.spaces.contract import SearchSpace
 from neurosage.spaces.layerwise import LayerGenotype
@@ -34,6 +35,7 @@ class TPESearcher:
     """hyperopt TPE in an ask/tell loop."""
 
     def __init__(self, space: SearchSpace, seed: int = 0, n_startup_jobs: int = 20, gamma: float = 0.25):
+        check_arguments(TPESearcher.__init__, locals())
         from neurosage.core.validate import whole
 
         whole(n_startup_jobs, "n_startup_jobs", 1, fix="use e.g. 20 random trials before the model (startup-trials)")

@@ -40,6 +40,7 @@ def get_space(name: str, n_blocks: int | None = None) -> SearchSpace:
 def space_for(name: str, n_blocks: int) -> SearchSpace:
     """The space a command's settings name: ``n_blocks`` applies where the space has cells, and a layer-wise space (whose
     depth is in its name) takes none (a config's own rules refuse an ``n_blocks`` set beside a layer-wise space)."""
+    check_arguments(space_for, locals())
     space = get_space(name)
     return get_space(name, n_blocks) if getattr(space, "n_blocks", None) is not None else space
 

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import numpy as np
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import check_arguments, check_choices, check_fields
 from neurosage.spaces import SPACES
 from neurosage.spaces.contract import random_point
 from neurosage.spaces.primitives import OP_SETS
@@ -46,6 +47,13 @@ class Block:
         (a, b), (x, y) = self.ops, self.inputs
         return f"{a}@{x} {_COMBINER_SYMBOL[self.combiner]} {b}@{y}"
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+        if len(self.inputs) != 2 or len(self.ops) != 2:
+            raise ConfigError(f"a block has two (op, input) pairs, got inputs {tuple(self.inputs)} and ops {tuple(self.ops)}",
+                              "give two of each, e.g. Block(inputs=(0, 1), ops=('max_pool_3x3', 'skip_connect'))", field="genotype")
+        check_choices(Block, {"combiner": self.combiner})
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -55,6 +63,10 @@ class Cell:
     concat: tuple[int, ...]
 
     def __post_init__(self) -> None:
+        check_fields(self)
+        if not self.blocks:
+            raise ConfigError("a cell has no block", "give at least one Block, e.g. Cell(blocks=(Block((0, 1), ('max_pool_3x3', "
+                              "'skip_connect')),), concat=(2,))", field="genotype")
         for b, block in enumerate(self.blocks):
             for i in block.inputs:
                 if not 0 <= i < b + 2:
@@ -157,6 +169,9 @@ class Genotype:
             cells[kind] = Cell(blocks, output_states(blocks, output))
         return cls(cells["normal"], cells.get("reduce"))
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+
 
 def output_states(blocks: tuple[Block, ...], output: str) -> tuple[int, ...]:
     """States concatenated into the cell output: ``all_blocks`` or ``loose_ends``."""
@@ -183,6 +198,7 @@ class CellSpace:
     kind = "cell"
 
     def __post_init__(self) -> None:
+        check_fields(self)
         if isinstance(self.n_blocks, bool) or not isinstance(self.n_blocks, int) or self.n_blocks < 1:
             raise ConfigError(f"n_blocks must be a positive integer, got {self.n_blocks!r}", "set n-blocks to 1 or more", field="n_blocks")
         object.__setattr__(self, "cell_kinds", ("normal", "reduce") if self.separate_reduction else ("normal",))
@@ -209,13 +225,16 @@ class CellSpace:
 
     def genotype(self, point: dict[str, Any]) -> Genotype:
         """The genotype of a point of :meth:`hyperopt_space` (after ``space_eval``)."""
+        check_arguments(CellSpace.genotype, locals())
         return Genotype.from_hyperopt({"output": self.output, **point})
 
     def parse(self, text: str) -> Genotype:
+        check_arguments(CellSpace.parse, locals())
         return Genotype.parse(text)
 
     def sample(self, rng: np.random.Generator | int | None = None) -> Genotype:
         """A uniformly random genotype (the random-search baseline)."""
+        check_arguments(CellSpace.sample, locals())
         return self.genotype(random_point(self.decisions(), rng))
 
     def size(self) -> int:

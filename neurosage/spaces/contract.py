@@ -57,6 +57,7 @@ class SearchSpace(Protocol):
 
 def random_point(decisions: list[tuple[str, list[Any]]], rng: np.random.Generator | int | None) -> dict[str, Any]:
     """One uniformly drawn option per decision, in order (every space's random sample draws its decisions this way)."""
+    check_arguments(random_point, locals())
     if not (rng is None or isinstance(rng, np.random.Generator) or (is_whole_number(rng) and rng >= 0)):
         raise ConfigError(f"a space is sampled with a seed (a whole number >= 0) or a numpy Generator, got {rng!r}",
                           "pass e.g. space.sample(0), or space.sample(np.random.default_rng(0))", field="rng")

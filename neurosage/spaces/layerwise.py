@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import check_arguments, check_fields
 from neurosage.spaces import SPACES
 from neurosage.spaces.contract import random_point
 
@@ -55,6 +56,9 @@ class Layer:
         source = ",".join(map(str, self.inputs)) if self.inputs else "img"
         return f"{self.height}x{self.width}/{self.filters}{stride} <- {source}"
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+
 
 @dataclass(frozen=True)
 class LayerGenotype:
@@ -63,12 +67,13 @@ class LayerGenotype:
     layers: tuple[Layer, ...]
 
     def __post_init__(self) -> None:
+        check_fields(self)
         if not self.layers:
             raise ConfigError("a layer-wise genotype needs at least one layer", "give one or more layers", field="genotype")
         for i, layer in enumerate(self.layers):
             if any(not 0 <= j < i for j in layer.inputs) or len(set(layer.inputs)) != len(layer.inputs):
-                raise ConfigError(f"layer {i} reads {layer.inputs}", f"layer {i} may read each of the layers 0..{i - 1} at most once",
-                                  field="genotype")
+                allowed = f"may read each of the layers 0..{i - 1} at most once" if i else "reads the image alone: give it inputs=()"
+                raise ConfigError(f"layer {i} reads {layer.inputs}", f"layer {i} {allowed}", field="genotype")
             if min(layer.height, layer.width, layer.filters, layer.stride) < 1:
                 raise ConfigError(f"layer {i} ({layer}) has a size below 1", "use positive kernel sizes, filters and strides", field="genotype")
 
@@ -160,6 +165,7 @@ class LayerSpace:
 
     def genotype(self, point: dict[str, Any]) -> LayerGenotype:
         """The genotype of a point of :meth:`hyperopt_space` (after ``space_eval``); a missing single-option decision takes its option."""
+        check_arguments(LayerSpace.genotype, locals())
         fixed = {label: options[0] for label, options in self.decisions() if len(options) == 1}
         point = {**fixed, **point}
         return LayerGenotype(tuple(
@@ -169,10 +175,12 @@ class LayerSpace:
         ))
 
     def parse(self, text: str) -> LayerGenotype:
+        check_arguments(LayerSpace.parse, locals())
         return LayerGenotype.parse(text)
 
     def sample(self, rng: np.random.Generator | int | None = None) -> LayerGenotype:
         """A uniformly random genotype (the random-search baseline)."""
+        check_arguments(LayerSpace.sample, locals())
         return self.genotype(random_point(self.decisions(), rng))
 
     def size(self) -> int:

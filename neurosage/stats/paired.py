@@ -22,7 +22,7 @@ import numpy as np
 import scipy.stats
 
 from neurosage.core.errors import ConfigError
-from neurosage.core.validate import check_arguments, choice, finite_number, same_index, vector, whole
+from neurosage.core.validate import TINY, check_arguments, choice, finite_number, same_index, vector, whole
 
 __all__ = ["PairedResult", "compare_correlations", "williams_t", "paired_difference", "correlation"]
 
@@ -85,6 +85,7 @@ def williams_t(r12: float, r13: float, r23: float, n: int) -> tuple[float, float
 
     The correlations lie in [-1, 1] and form a valid correlation matrix; ``n`` is at least 4. When the three variables
     are exactly collinear (the determinant is 0) and r12 = r13, the test is undefined: NaN."""
+    check_arguments(williams_t, locals())
     for name, r in (("r12", r12), ("r13", r13), ("r23", r23)):
         if not -1 <= finite_number(r, name) <= 1:
             raise ConfigError(f"{name} = {r!r} is not a correlation", "pass correlations in [-1, 1]", field=name)
@@ -105,12 +106,16 @@ def compare_correlations(x1, x2, y, *, method: str = "pearson", n_bootstrap: int
 
     For Spearman the ranks are taken first, so Williams' test applies to the rank correlations.
     """
+    check_arguments(compare_correlations, locals())
     choice(method, "method", _METHODS)
     whole(n_bootstrap, "n_bootstrap", 10, fix="use e.g. 2000")
     same_index(x1=x1, x2=x2, y=y)
     x1 = vector(x1, "x1", min_len=5, unit="item")
     x2, y = vector(x2, "x2", len(x1), unit="item", first="x1"), vector(y, "y", len(x1), unit="item", first="x1")
     r12, r13, r23 = correlation(x1, y, method), correlation(x2, y, method), correlation(x1, x2, method)
+    if abs(r23) >= 1 - TINY:  # the same predictor twice (or one a monotone copy of the other): nothing to compare
+        raise ConfigError(f"x1 and x2 are perfectly correlated ({method} r = {r23:.6g}): their correlations with y are equal by construction "
+                          "and Williams' test is undefined", "compare two different predictors of y", field="x2")
     estimate = r12 - r13
 
     boot = scipy.stats.bootstrap((x1, x2, y), lambda a, b, c: _correlation(a, c, method) - _correlation(b, c, method), paired=True,
@@ -127,6 +132,7 @@ def paired_difference(a, b) -> PairedResult:
 
     ``a`` and ``b`` are finite and of one length: a pair with a missing value is refused, not dropped; one pair gives the
     difference with no interval (NaN)."""
+    check_arguments(paired_difference, locals())
     same_index(a=a, b=b)
     a = vector(a, "a", min_len=1, constant_ok=True, unit="pair (seed)")
     d = a - vector(b, "b", len(a), constant_ok=True, unit="pair (seed)", first="a")

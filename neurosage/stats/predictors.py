@@ -24,8 +24,8 @@ import numpy as np
 import scipy.stats
 
 from neurosage.core.errors import ConfigError
-from neurosage.core.validate import check_arguments, choice, fraction, is_constant, same_index, vector, whole
-from neurosage.stats.paired import compare_correlations, correlation
+from neurosage.core.validate import TINY, check_arguments, choice, fraction, is_constant, same_index, vector, whole
+from neurosage.stats.paired import PairedResult, compare_correlations, correlation
 
 __all__ = ["partial_correlation", "predictor_value", "rank_agreement", "cv_alpha"]
 
@@ -247,6 +247,7 @@ def partial_correlation(x, y, z, method: str = "pearson") -> float:
         Unequal lengths, NaN or infinite values, a constant argument, ``n <= k + 2`` (no degree of freedom
         left), or ``x`` or ``y`` an exact linear function of ``z`` (nothing left to correlate).
     """
+    check_arguments(partial_correlation, locals())
     method = _method(method)
     same_index(x=x, y=y, z=z)
     x = _vector(x, "x")
@@ -313,6 +314,7 @@ def predictor_value(score, target, baseline=None, *, method: str = "pearson", n_
         resamples on either side of 0, ``(count + 1) / (B + 1)``, so never below ``2 / (B + 1)``), ``df``, ``n``
         and ``n_covariates`` (k); all plain floats (``n``, ``df``, ``n_covariates`` ints).
     """
+    check_arguments(predictor_value, locals())
     same_index(score=score, target=target, baseline=baseline)
     method = _method(method)
     _bootstrap_settings(n_bootstrap, level)
@@ -401,6 +403,7 @@ def rank_agreement(score, target, k_fraction: float = 0.1, *, n_bootstrap: int =
         at least the observed overlap (hypergeometric, ignoring ties); ``topk_chance`` (``k / n``, the expected
         precision of a random score), ``k`` and ``n``.
     """
+    check_arguments(rank_agreement, locals())
     _bootstrap_settings(n_bootstrap, level)
     same_index(score=score, target=target)
     score = _vector(score, "score")
@@ -535,7 +538,10 @@ def cv_alpha(p, tg, target, alphas: Sequence[float] | np.ndarray | None = None, 
         log.warning("cv_alpha: the best alpha on all %d architectures is the grid's largest (%g): P and TG may be on different scales "
                     "(P in percent?); a wider alpha grid or standardised scores (cv_alpha(alphas=..., standardise=True) in Python) "
                     "may choose another", n, alpha_all)
-    comparison = compare_correlations(held_out, p, y, n_bootstrap=n_bootstrap, seed=seed)
+    if abs(float(np.corrcoef(held_out, p)[0, 1])) >= 1 - TINY:  # alpha 0 in every fold: the combination is P itself, no gain
+        comparison = PairedResult(0.0, 0.0, 0.0, 1.0, int(n), float("nan"), "none: the held-out combination is P itself")
+    else:
+        comparison = compare_correlations(held_out, p, y, n_bootstrap=n_bootstrap, seed=seed)
     r_p = scipy.stats.pearsonr(p, y).statistic
     return {"r_cv": float(r_p + comparison.estimate), "r_p": float(r_p), "delta_r": comparison.estimate,
             "delta_ci_low": comparison.lo, "delta_ci_high": comparison.hi, "delta_p": comparison.p,

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from neurosage.core.errors import ConfigError
-from neurosage.core.validate import same_index, whole
+from neurosage.core.validate import check_arguments, same_index, whole
 from neurosage.stats.predictors import _bootstrap_settings, _chunks, _counts, _vector
 
 __all__ = ["simulate_selection", "successive_halving"]
@@ -241,6 +241,7 @@ def simulate_selection(target, scores: Mapping[str, object], *, pool_size: int, 
         ``diff_ci_high``; the pool-bootstrap intervals ``pool_ci_low``, ``pool_ci_high``, ``diff_pool_ci_low``,
         ``diff_pool_ci_high`` (NaN unless ``n_pool_bootstrap > 0``); ``pool_size``, ``n_draws``, ``n``.
     """
+    check_arguments(simulate_selection, locals())
     if isinstance(scores, Mapping):
         same_index(target=target, **{str(k): v for k, v in scores.items()}, **({"rerank_by": rerank_by} if rerank_by is not None else {}))
     y = _target(target)
@@ -303,6 +304,7 @@ def successive_halving(target, checkpoint_scores: Sequence[object], *, pool_size
         the same for every sub-pool; NaN for other rules), ``evaluations_by_checkpoint`` (a string such as
         ``"32, 16, 8"``), ``training_cost`` and ``full_training_cost`` (NaN without ``checkpoint_cost``).
     """
+    check_arguments(successive_halving, locals())
     scored = dict(scores) if isinstance(scores, Mapping) else {}
     checkpoints = list(checkpoint_scores) if isinstance(checkpoint_scores, (list, tuple)) else []
     same_index(target=target, **{f"checkpoint_scores[{i}]": v for i, v in enumerate(checkpoints)}, **{str(k): v for k, v in scored.items()})

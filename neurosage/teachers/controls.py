@@ -73,6 +73,7 @@ def pixel_teacher(stimuli: Any, *, rdm_method: str = "correlation", compare_meth
     """One endpoint ``pixels``: the RDM of the stimuli's pixels as candidates see them (``stimuli``' own conversion to float:
     channels, size, normalisation), flattened, by ``rdm_method`` (a method that needs repetitions uses its ``for_models``
     method, as network layers do); all pixels, not subsampled."""
+    check_arguments(pixel_teacher, locals())
     rdm_method, compare_method = check_rsa_methods(rdm_method, compare_method)
     ids = _ids(stimuli)
     pixels = torch.cat([stimuli.batch(range(start, min(start + batch_size, len(stimuli))))[0].reshape(-1, int(np.prod(stimuli.image_shape)))
@@ -88,6 +89,7 @@ def category_teacher(stimuli: Any, *, rdm_method: str = "correlation", compare_m
     sees; it is labelled with the teacher's ``rdm_method`` (its ``for_models`` method in the ``method`` attr), so Euclidean
     comparisons (CKA) accept it. Stimuli without labels (``-1``), or of one category only, are refused.
     """
+    check_arguments(category_teacher, locals())
     rdm_method, compare_method = check_rsa_methods(rdm_method, compare_method)
     ids = _ids(stimuli)
     labels = np.asarray(stimuli.labels.cpu()).astype(np.int64)
@@ -130,6 +132,7 @@ def untrained_teacher(
     ``net:`` does. The RDMs are made as :func:`~neurosage.teachers.teacher.network_teacher`'s (feature subsets drawn from
     ``seed`` too). The ``weights`` attr says ``random weights (seed <seed>)``.
     """
+    check_arguments(untrained_teacher, locals())
     if isinstance(layers, str):
         raise ConfigError(f"layers must be a list of layer names, got the string {layers!r}", f"pass {layers.split(',')!r}", field="layers")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):

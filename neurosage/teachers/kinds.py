@@ -59,6 +59,7 @@ def teacher_provenance(spec: str, stimuli: Any, dataset_kwargs: dict[str, Any], 
                        compare_method: str = "pearson") -> dict[str, Any]:
     """Everything a teacher's RDMs depend on: spec, loader arguments, input files' sha256, stimuli, seed, RDM options."""
     check_arguments(teacher_provenance, locals())
+    rdm_method, compare_method = check_rsa_methods(rdm_method, compare_method)  # a misspelt method is never recorded as given
     candidates = [*dataset_kwargs.values(), *spec.replace("+", ":").split(":")]
     files = {str(v): _sha256(Path(v)) for v in candidates if isinstance(v, (str, os.PathLike)) and str(v) and Path(v).is_file()}
     pixels = hashlib.sha256(np.ascontiguousarray(stimuli.images.numpy()).tobytes()).hexdigest()
@@ -173,7 +174,8 @@ def simulated_teacher(spec: str, args: list[str], stimuli: Any, *, device: str |
     mapping = dict(zip(regions, (layer.strip() for _, _, layer in pairs)))
     layers = list(dict.fromkeys(mapping.values()))
     model = build_model(name, weights=weights, in_channels=stimuli.image_shape[0], seed=seed)
-    acts = select_regions(extract_activations(FeatureModel(model, layers), model_inputs(model, stimuli), layers, device=device), layers)
+    extractor = model if hasattr(model, "extract") else FeatureModel(model, layers)
+    acts = select_regions(extract_activations(extractor, model_inputs(model, stimuli), layers, device=device), layers)
     recording = simulate_recording({r: acts[layer].values for r, layer in mapping.items()}, list(stimuli.stimulus_ids), seed=seed)
     return brain_teacher(recording, stimuli, seed=seed, rdm_method=rdm_method, compare_method=compare_method)
 
@@ -247,6 +249,7 @@ def teacher_from_spec(
     if any(not part.strip() for part in spec.split("+")):
         raise ConfigError(f"teacher spec {spec!r} has an empty part" + (" (a '+' with nothing on one side)" if "+" in str(spec) else ""),
                           "write one spec, or specs joined by '+', e.g. brain:MajajHong2015:V4,IT+net:cifar_resnet-1:stack3", field="teacher")
+    check_arguments(teacher_from_spec, locals())
     parts = [part.strip() for part in str(spec).split("+")]
     repeated = next((part for part in parts if parts.count(part) > 1), None)
     if repeated is not None:

@@ -152,6 +152,7 @@ class Teacher:
 
     def save(self, path: str | Path) -> Path:
         """Write the RDMs to netCDF (images are not stored)."""
+        check_arguments(Teacher.save, locals())
         with atomic_path(path) as tmp:
             self.rdms.astype(np.float64).to_netcdf(tmp)
         return Path(path)
@@ -198,6 +199,7 @@ def brain_teacher(
     An endpoint that cannot teach is refused with its name: fewer than 2 sites, an RDM that is constant or not
     finite, or a ceiling that is not positive (responses not reliable across repetitions on these stimuli).
     """
+    check_arguments(brain_teacher, locals())
     choice(ceiling, "ceiling", CEILING_CONVENTIONS)  # checked first, whether or not the recording has repetitions
     whole(ceiling_splits, "ceiling_splits", 1, fix="use e.g. 10 random split halves")
     if not isinstance(assembly, xr.DataArray):

@@ -26,6 +26,9 @@ def dataset_size(dataset: Dataset) -> int:
 
 
 def _device(device: str | torch.device | None) -> torch.device:
+    from neurosage.core.devices import check_device
+
+    check_device(device)  # a device name torch does not know, or one this machine lacks, by name
     return torch.device(device) if device is not None else torch.device("cpu")
 
 

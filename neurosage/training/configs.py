@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from neurosage.core.errors import ConfigError
-from neurosage.core.validate import is_whole_number
+from neurosage.core.validate import check_arguments, check_fields, is_whole_number
 
 __all__ = ["NetworkConfig", "TrainConfig", "RDMOptions", "Schedule", "check_bn_recalibration"]
 
@@ -40,11 +40,13 @@ class NetworkConfig:
 
     def check_space(self, space: Any) -> None:
         """Refuse a ``width_multiplier`` other than 1 for a cell space (only layer-wise spaces, ``space.kind == "layers"``, use it)."""
+        check_arguments(NetworkConfig.check_space, locals())
         if self.width_multiplier != 1.0 and space.kind != "layers":
             raise ConfigError(f"width_multiplier {self.width_multiplier} applies to layer-wise spaces, and {space.name!r} is a cell space",
                               "set width-multiplier = 1 for cell spaces (their width is filters)", field="width_multiplier")
 
     def __post_init__(self) -> None:
+        check_fields(self)
         for name in ("n_cells", "filters"):
             value = getattr(self, name)
             if not is_whole_number(value) or value < 1:

@@ -81,6 +81,7 @@ def recalibrate_bn(
     model has no BatchNorm (nothing changes).
     """
     check_bn_recalibration(n_batches)
+    check_arguments(recalibrate_bn, locals())
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
     n_images = dataset_size(dataset)
     if n_batches == 0 or not norms or n_images == 0:

@@ -91,9 +91,9 @@ def test_wrong_runs_and_trials_are_refused_before_any_work(searched, tiny_fmnist
     assert not (tmp_path / "out").exists()
     stimuli = teacher_stimuli(EmbeddedConfig(data=str(tiny_fmnist), n_stimuli=20))
     for kwargs, needle in [({"model": "cifar_resnet-1", "run": searched}, "both given"), ({"trial": 1, "model": "cifar_resnet-1"}, "without run="),
-                           ({"model": "cifar_resnet-1"}, "layers are required"), ({"model": 3}, "model must be"),
+                           ({"model": "cifar_resnet-1"}, "layers are required"), ({"model": 3}, "model takes a Module or a string or None, got int"),
                            ({"model": "cifar_resnet-1", "layers": ["stack1", "stack1"]}, "twice"),
-                           ({"model": "cifar_resnet-1", "layers": "stack1"}, "got the string")]:
+                           ({"model": "cifar_resnet-1", "layers": "stack1"}, "layers is the string .stack1.; it takes a list")]:
         with pytest.raises(ConfigError, match=needle):
             compare_model(teacher=TEACHER, stimuli=stimuli, **kwargs)
     with pytest.raises(NeurosageError, match=r"unknown layer\(s\) \['cell_9'\]; fix: use the network's endpoints: \['stem'"):

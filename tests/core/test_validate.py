@@ -206,3 +206,82 @@ def test_every_public_function_refuses_arguments_of_a_kind_it_does_not_take():
         except Exception as err:  # noqa: BLE001 - what the test looks for
             foreign.append(f"{name}: {type(err).__name__}: {str(err)[:80]}")
     assert not foreign, "call check_arguments(fn, locals()) first in:\n" + "\n".join(foreign)
+
+
+#: Public classes the library returns and users do not build (results, records, the registry's own entries).
+RETURNED_ONLY = {
+    "neurosage.pool.bench.BenchResult", "neurosage.rsa.score.TeacherScores", "neurosage.search.driver.SearchResult",
+    "neurosage.training.loop.TrainResult", "neurosage.stats.paired.PairedResult", "neurosage.channels.search.ChannelSearchResult",
+    "neurosage.channels.metrics.LayerQuality", "neurosage.channels.groups.ChannelGraph", "neurosage.channels.groups.ChannelGroup",
+    "neurosage.channels.groups.ModuleChannels", "neurosage.core.registry.Entry", "neurosage.core.registry.Registry",
+}
+
+
+def _public_classes():
+    packages = [neurosage] + [importlib.import_module(info.name) for info in pkgutil.iter_modules(neurosage.__path__, "neurosage.")
+                              if info.name not in ("neurosage.__main__", "neurosage.cli", "neurosage.commands")]
+    found = {}
+    for package in packages:
+        for name in getattr(package, "__all__", ()):
+            cls = getattr(package, name, None)
+            if inspect.isclass(cls) and not issubclass(cls, BaseException):
+                found.setdefault(f"{cls.__module__}.{cls.__qualname__}", cls)
+    return found
+
+
+def test_every_public_class_refuses_arguments_of_a_kind_it_does_not_take():
+    """Round 12 (Y12-Y38): the exported building blocks (network ops, space dataclasses, the RL controller, searchers)
+    took any value and failed later inside torch. Each public class users build answers a value of no kind, in each
+    required argument (and, for a class built from defaults, in each argument alone), with one of our errors."""
+    from neurosage.core.errors import NeurosageError
+
+    classes = _public_classes()
+    assert len(classes) >= 40, len(classes)
+    foreign = []
+    for name, cls in sorted(classes.items()):
+        if name in RETURNED_ONLY:
+            continue
+        try:
+            signature = inspect.signature(cls)
+        except ValueError:  # a str subclass (a name), built like a str
+            continue
+        params = [p for p in signature.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        required = [p for p in params if p.default is p.empty]
+        tries = [{p.name: _NoKind() for p in required}] if required else [{p.name: _NoKind()} for p in params]
+        for kwargs in tries:
+            try:
+                cls(**kwargs)
+                foreign.append(f"{name}({', '.join(kwargs)}): accepted")
+            except NeurosageError:
+                continue
+            except Exception as err:  # noqa: BLE001 - what the test looks for
+                foreign.append(f"{name}({', '.join(kwargs)}): {type(err).__name__}: {str(err)[:80]}")
+    assert not foreign, "check the arguments first (check_arguments(Cls.__init__, locals()), or check_fields(self) in __post_init__):\n" \
+        + "\n".join(foreign)
+
+
+def test_numbers_are_held_to_their_range_by_name():
+    """Counts, batches, kernels and strides are whole numbers of at least their least value; numbers are finite, and
+    widths, rates and temperatures above 0 (round 12: stride 0, kernel 0, hidden 0, num_classes 0, a negative width
+    multiplier, a negative init range reached torch or built a one-filter network)."""
+    from neurosage.core.validate import check_arguments
+
+    def f(n: int, batch_size: int, stride: int | None, x: float, width_multiplier: float, dim: int = -1) -> None:
+        check_arguments(f, locals())
+
+    f(0, 1, None, -2.5, 0.5, -1)
+    for kwargs, named in ((dict(n=-1), "n must be at least 0"), (dict(batch_size=0), "batch_size must be at least 1"),
+                          (dict(stride=0), "stride must be at least 1"), (dict(x=float("nan")), "x is nan"),
+                          (dict(width_multiplier=-1.0), "width_multiplier must be above 0")):
+        with pytest.raises(ConfigError, match=named):
+            f(**{**dict(n=0, batch_size=1, stride=1, x=0.0, width_multiplier=1.0), **kwargs})
+
+
+def test_every_public_function_checks_its_arguments_by_one_mechanism():
+    """A value of no kind is one mistake; text where True/False goes (round 12 Z30: ``linear_cka(unbiased='yes')`` was
+    True) or a NaN where a number goes is another, of an argument the function's own checks never looked at. Every public
+    function calls ``check_arguments`` (after its own, more specific checks where it has them)."""
+    own = {"neurosage.core.devices.check_device": "its one argument is a device name or a torch.device, checked by hand (torch imported late)"}
+    lacking = sorted(name for name, fn in _public_functions().items() if name not in TAKES_ANYTHING and name not in own
+                     and "check_arguments(" not in inspect.getsource(inspect.unwrap(fn)))
+    assert not lacking, f"call check_arguments(fn, locals()) in: {lacking}"

@@ -257,3 +257,13 @@ def test_an_export_whose_weight_files_are_all_gone_says_so_once(searched, tmp_pa
     shutil.rmtree(run / "weights")
     with pytest.raises(ConfigError, match="none of the kept trials' weight files remains"):
         export_brainscore(run)
+
+
+def test_a_region_whose_best_layer_has_no_module_is_said_not_dropped(caplog):
+    """Round 12 Y43: region_layer_map returned ({}, {}) with no word when IT's best layer was not among the modules."""
+    from neurosage.export.brainscore import region_layer_map
+
+    with caplog.at_level("WARNING"):
+        mapping, source = region_layer_map({"IT": "cell_1"}, {"IT": 0.3}, {"cell_9": "m.cell9"})
+    assert mapping == {} and source == {}
+    assert "region IT is left out: its teacher endpoint IT's best layer 'cell_1' has no module among ['cell_9']" in caplog.text

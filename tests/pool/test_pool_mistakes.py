@@ -156,7 +156,7 @@ def test_misaligned_pandas_inputs_and_string_layers_are_refused():
     with pytest.raises(ConfigError, match="different indexes"):
         cv_alpha(s, s, t, n_bootstrap=20)
     assert predictor_value(s, t.sort_index(), n_bootstrap=20)["n"] == 30  # aligned: accepted
-    with pytest.raises(ConfigError, match="list of layer names"):
+    with pytest.raises(ConfigError, match="layers is the string .stack1,stack2.; it takes a list"):
         untrained_teacher("cifar_resnet-1", "stack1,stack2", _stimuli(), seed=0)
     with pytest.raises(ConfigError, match="must be an ImageSet"):
         pixel_teacher(_stimuli().images.numpy())

@@ -53,7 +53,7 @@ def test_hyperopt_points_and_random_samples_are_valid_genotypes():
 @pytest.mark.parametrize("text,match", [
     ("layers: 3x3/24 <- 1", "layer 0 reads"),
     ("layers: 3x3/24 <- img | 3x3/24 <- 0,0", "at most once"),
-    ("layers: 3x3/0 <- img", "size below 1"),
+    ("layers: 3x3/0 <- img", "filters must be at least 1, got 0"),
     ("layers: 3by3/24 <- img", "cannot parse layer"),
     ("normal: x", "starts with 'layers:'"),
 ])
