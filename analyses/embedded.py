@@ -33,14 +33,14 @@ import torch
 
 from neurosage.analyses.settings import EmbeddedConfig, SearchOptions
 from neurosage.core.atomic import atomic_path
-from neurosage.core.errors import ConfigError, DataFormatError, NeurosageError
+from neurosage.core.errors import ConfigError, DataFormatError, NeurosageError, RunFolderError
 from neurosage.core.once import warn_once
 from neurosage.core.registry import resolve
 from neurosage.data_adapters.images import load_stimulus_images
 from neurosage.data_adapters.imageset import ImageSet
 from neurosage.data_adapters.registry import get_entry, load_images, loader_arguments
 from neurosage.nets import SKELETONS
-from neurosage.nets.models import cifar_resnet, write_weights_info
+from neurosage.nets.models import cifar_resnet, read_weights_info, write_weights_info
 from neurosage.nets.skeletons import final_side
 from neurosage.rsa.methods import model_rdm_method
 from neurosage.rsa.rdm import ROW
@@ -365,6 +365,12 @@ def resnet_teacher(train_set: ImageSet, stimuli: ImageSet, cache_dir: Path, *, e
     weights, rdms_file = _resnet_files(cache_dir, len(train_set), stimuli.stimulus_ids, epochs, seed, depth, train_set.num_classes)
     if (rdm_method, compare_method) != ("correlation", "pearson"):
         rdms_file = rdms_file.with_name(rdms_file.name.replace("-rdms.nc", f"-rdms-{rdm_method}-{compare_method}.nc"))
+    recorded = (read_weights_info(weights) or {}).get("epochs") if weights.exists() else None
+    if recorded is not None and recorded != epochs:  # the file name is the key of these epochs: its record says others
+        raise RunFolderError(f"{weights.name} is the cached teacher of teacher-epochs = {epochs:g} (its name is that key), and its record "
+                             f"{weights.with_suffix('.json').name} says {recorded:g} epochs: the record was edited or copied from another teacher",
+                             f"restore the record from a copy, or delete the {weights.stem}* files to train the teacher again",
+                             file=weights.with_suffix(".json"), field="teacher_epochs")
     cached = Teacher.load_cached(rdms_file, stimuli)
     if cached is not None:
         log.info("teacher loaded from cache %s", rdms_file)

@@ -291,6 +291,10 @@ def compare_model(
         seed = int(record.get("seed", 0)) if seed is None else seed
     expected: Any = model_inputs(net, images)
     shown = Teacher(teacher.rdms, expected) if convert else teacher
+    if not convert and expected.image_shape[0] != images.image_shape[0]:  # a network takes its own channel count, nothing else
+        raise ConfigError(f"{name} takes {expected.image_shape[0]}-channel images, and the stimuli were converted to "
+                          f"{images.image_shape[0]} channel(s)", f"drop --channels (channels= in Python): the stimuli are converted "
+                          f"to the network's {expected.image_shape[0]} channel(s) by default", field="channels")
     if not convert and tuple(expected.image_shape) != tuple(images.image_shape):  # --size/--channels other than its training's
         log.warning("%s was trained on %s images and is shown the stimuli as %s (the conversion given): its layers see images unlike its "
                     "training's (summary.json records the input)", name, "x".join(map(str, expected.image_shape)),

@@ -485,7 +485,11 @@ def _folder_reader(root: Path) -> Callable[[str], tuple[str, bytes]]:
             names = [p.name for p in Path(root).iterdir()]
             other_case = [n for n in names if n.lower() == wanted.name.lower()]
             other_suffix = [n for n in names if Path(n).stem == wanted.stem and n != wanted.name]
-            if other_case:
+            below = next((p for pattern in (f"*/{wanted.name}", f"*/*/{wanted.name}") for p in sorted(Path(root).glob(pattern))), None)
+            if below is not None:  # the images sit one or two folders down
+                hint = (f"{wanted.name} is in {below.parent}: give that folder as the images (neurosage rdm: --images {below.parent}; "
+                        f"search: --teacher-images {below.parent}; Python: images={str(below.parent)!r})")
+            elif other_case:
                 hint = f"the folder has {other_case[0]!r}: the names differ in case (file names are case-sensitive); fix the CSV's filename column"
             elif other_suffix:
                 hint = (f"the folder has {other_suffix[0]!r}: the stimulus CSV names another file type; fix the CSV's filename column (the "

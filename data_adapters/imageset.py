@@ -146,6 +146,11 @@ class ImageSet(Dataset):
         if not torch.isfinite(values).all() or (field == "std" and (values <= 0).any()):
             raise DataFormatError(f"{self.name}: {field} must be finite{' and positive' if field == 'std' else ''}, got {value!r}",
                                   f"use the training images' per-channel {field} (e.g. 0.5)", file=None, field=field)
+        if (values.abs() > 1.5).any():  # pixels are scaled to 0..1 before (x - mean) / std: 128 is in 0..255 units
+            scaled = [round(float(v) / 255, 4) for v in values]
+            raise DataFormatError(f"{self.name}: {field} {value!r} is in 0..255 units, and the images are scaled to 0..1 before "
+                                  "(x - mean) / std", f"give {field}={scaled[0] if len(scaled) == 1 else scaled} (the value / 255)",
+                                  file=None, field=field)
         return values.reshape(-1, 1, 1).expand(out_c, 1, 1)
 
     # ------------------------------------------------------------------ size, ids, storage

@@ -75,6 +75,9 @@ def list_datasets(pattern: str = "*", kind: str | None = None) -> list[Entry]:
     check_arguments(list_datasets, locals())
     if kind is not None and kind not in ("images", "neural"):
         raise UnknownName(f"unknown dataset kind {kind!r}", "give kind='images' or kind='neural' (or leave it out)", field="kind")
+    if pattern in ("images", "neural") and pattern not in DATASETS:  # the kind given where the name pattern goes
+        raise UnknownName(f"{pattern!r} was given as the name pattern (the first argument), and it is a kind", f"give "
+                          f"list_datasets(kind={pattern!r})", field="pattern")
     return DATASETS.list(pattern, **({"kind": kind} if kind else {}))
 
 

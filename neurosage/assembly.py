@@ -114,6 +114,13 @@ def make_assembly(
             [f"values must be 2-D (presentation x neuroid) or 3-D (+ time_bin), got shape {values.shape}; fix: reshape to (presentations, neuroids)"]
         )
     n_pres, n_neur = values.shape[:2]
+    def count(column: Any) -> int | None:
+        return len(column) if hasattr(column, "__len__") and not isinstance(column, str) else None
+
+    n_ids, per_neuroid = count(stimulus_id), {count(region), count(neuroid_id)}
+    if values.ndim == 2 and n_ids == n_neur != n_pres and n_pres in per_neuroid:  # neuroids x presentations, by both sides' metadata
+        raise AssemblyError([f"values have shape {values.shape} and there are {n_ids} stimulus ids: the array looks transposed (neuroids x "
+                             "presentations); fix: pass values.T (rows are presentations, columns neuroids)"])
     regions_ = [region] * n_neur if isinstance(region, str) else list(_column(region, n_neur, REGION, NEUROID))
     if neuroid_id is None:
         neuroid_id = [f"{r}_{i}" for i, r in enumerate(regions_)]
@@ -322,6 +329,9 @@ def average_repetitions(assembly: xr.DataArray, *, by: str = STIMULUS_ID) -> xr.
     NaN for a neuroid stays NaN there (and :func:`validate` will report it).
     """
     check_arguments(average_repetitions, locals())
+    if PRESENTATION not in assembly.dims:
+        raise AssemblyError([f"average_repetitions takes a recording (presentation x neuroid), got dims {tuple(map(str, assembly.dims))}"
+                             + (" (an RDM)" if "condition_row" in assembly.dims else "") + "; fix: average the recording before its RDM is computed"])
     presentation = [str(n) for n, c in assembly.coords.items() if c.dims == (PRESENTATION,)]
     if by not in assembly.coords or assembly[by].dims != (PRESENTATION,):
         import difflib

@@ -2191,3 +2191,87 @@ def regions_of_an_assembly_without_regions(tmp):
     from neurosage.assembly import regions
 
     regions(make_assembly(np.zeros((3, 2)), stimulus_id=["a", "b", "c"], region="V4").drop_vars("region"))
+
+
+# round 13's causes (issue 36)
+@case(ConfigError, "the point chooses no option for")
+def point_of_no_decisions(tmp):
+    from neurosage.spaces import to_indices
+
+    to_indices(get_space("pnas", n_blocks=2), {})
+
+
+@case(ConfigError, "drop_lowest = 100 leaves 0 of the table's")
+def value_table_dropping_every_architecture(tmp):
+    from neurosage.pool.value import value_table
+
+    value_table(pd.DataFrame({"arch": range(8), "step": 1, "P": np.linspace(0, 1, 8), "M_short": np.linspace(0, 1, 8)}), drop_lowest=100)
+
+
+@case(DataFormatError, "mean 128 is in 0..255 units")
+def imageset_normalised_in_pixel_units(tmp):
+    ImageSet(np.zeros((2, 1, 4, 4), dtype=np.uint8), mean=128, std=64)
+
+
+@case(UnknownName, "give list_datasets(kind='images')")
+def list_datasets_of_a_kind_as_the_pattern(tmp):
+    from neurosage.data_adapters.registry import list_datasets
+
+    list_datasets("images")
+
+
+@case(ConfigError, "subsample_rdm takes patterns (conditions x features)")
+def subsample_rdm_of_one_pattern(tmp):
+    subsample_rdm([1.0, 2.0, 3.0], 2)
+
+
+@case(ConfigError, "subsets is one subset of feature indices")
+def subset_mean_rdm_of_one_subset(tmp):
+    from neurosage.rsa.rdm import subset_mean_rdm
+
+    subset_mean_rdm(np.random.default_rng(0).normal(size=(6, 5)), np.array([0, 1, 2]))
+
+
+@case(ConfigError, "fn takes a function, got str")
+def inline_executor_given_a_function_name(tmp):
+    from neurosage.search.executors import InlineExecutor
+
+    InlineExecutor().submit("print", 1)
+
+
+@case(ConfigError, "pearson_triangles takes RDM triangles (rows of numbers), and was given RDMs")
+def pearson_triangles_of_rdms(tmp):
+    from neurosage.rsa.compare import pearson_triangles
+
+    rdm = compute_rdm(np.random.default_rng(0).normal(size=(6, 5)), "correlation", labels=[f"s{i}" for i in range(6)])
+    pearson_triangles(rdm, rdm)
+
+
+@case(AssemblyError, "average_repetitions takes a recording (presentation x neuroid), got dims ('condition_row', 'condition_col') (an RDM)")
+def average_repetitions_of_an_rdm(tmp):
+    average_repetitions(compute_rdm(np.random.default_rng(0).normal(size=(6, 5)), "correlation", labels=[f"s{i}" for i in range(6)]))
+
+
+@case(ConfigError, "layers names 'stack1' 2 times")
+def score_model_with_a_layer_twice(tmp):
+    from neurosage.teachers.scoring import score_model
+
+    stimuli = random_stimuli(np.random.default_rng(0), 6)
+    score_model(build_model("cifar_resnet-1", in_channels=1, weights="random"), teacher_from_spec("control:pixels", stimuli),
+                ["stack1", "stack1"])
+
+
+@case(AssemblyError, "the array looks transposed")
+def make_assembly_of_transposed_values(tmp):
+    make_assembly(np.zeros((4, 6)), stimulus_id=[f"x{i}" for i in range(6)], region=["IT"] * 4)
+
+
+@case(DataFormatError, "stim0.png is in")
+def stimulus_images_one_folder_down(tmp):
+    from PIL import Image
+
+    (tmp / "imgs").mkdir()
+    for name in ("stim0", "stim1", "stim2"):
+        Image.fromarray(np.zeros((4, 4), dtype=np.uint8)).save(tmp / "imgs" / f"{name}.png")
+    (tmp / "s.csv").write_text("stimulus_id,filename\ns0,stim0.png\ns1,stim1.png\ns2,stim2.png\n")
+    load_stimulus_images(tmp / "s.csv", tmp)

@@ -592,6 +592,14 @@ def test_mistakes_with_a_search_folder_name_the_run_folder_and_what_is_kept(tmp_
         assert main(["rdm", str(run), "--trial", "1", "--teacher", teacher, "--size", "8", "--out", str(tmp_path / "r8")]) == 0
     assert "trained on 1x28x28 images and is shown the stimuli as 1x8x8" in caplog.text
     assert json.loads((tmp_path / "r8" / "summary.json").read_text())["input_shape"] == [1, 8, 8]
+    assert main(["rdm", str(run), "--trial", "1", "--teacher", "control:pixels", "--channels", "3", "--out", str(tmp_path / "r3")]) == 2
+    assert "takes 1-channel images, and the stimuli were converted to 3 channel(s)" in capsys.readouterr().err  # round 7 V21
+    info = kept[-1].with_suffix(".json")
+    record = info.read_text()
+    info.write_text(record.replace('"epochs": 0.05', '"epochs": 0.5'))  # round 12 D16: the record edited by hand
+    assert main(["search", str(run), "--resume", "--budget", "3"]) == 2
+    assert "its record" in capsys.readouterr().err
+    info.write_text(record)
     for path in kept:
         path.unlink()
     assert main(["rdm", str(run), "--trial", "1", "--data", str(fmnist)]) == 2

@@ -87,6 +87,11 @@ def value_table(wide: pd.DataFrame, *, target: str = "M_short", baseline: str = 
     _require(wide, ("arch", "step", "P"), "value_table", "wide", "measure_table(pool.architectures(), pool.checkpoints(), scores)")
     _require(wide, (baseline,), "value_table", "baseline", "a column of the table, e.g. baseline='P'")
     rows: list[dict[str, Any]] = []
+    n_archs = int(wide.arch.nunique())
+    if drop_lowest > n_archs - 3:
+        raise ConfigError(f"value_table: drop_lowest = {drop_lowest} leaves {max(n_archs - drop_lowest, 0)} of the table's {n_archs} "
+                          "architectures, and a correlation needs at least 3", f"give drop_lowest of at most {max(n_archs - 3, 0)}",
+                          field="drop_lowest")
     for step in _check_target_and_steps(wide, target, steps, "value_table"):
         at = wide[(wide.step == step) & wide[target].notna()].sort_values("arch")
         if drop_lowest:

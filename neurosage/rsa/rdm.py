@@ -245,6 +245,11 @@ def subsample_rdm(
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ConfigError(f"{name} must be a positive integer, got {value!r}",
                               f"set {name} to e.g. {1000 if name == 'n_features' else 10}", field=name)
+    if not isinstance(data, (xr.DataArray, torch.Tensor)):
+        data = np.asarray(data)  # a list of patterns reads as an array
+    if data.ndim != 2:
+        raise ConfigError(f"subsample_rdm takes patterns (conditions x features), got shape {tuple(data.shape)}", "pass a 2-D array, one "
+                          "row per condition", field="data")
     total = data.shape[1] if not isinstance(data, xr.DataArray) else data.sizes[NEUROID]
     if total <= n_features:
         return compute_rdm(data, method, **kwargs)
@@ -278,6 +283,9 @@ def subset_mean_rdm(
     finite = torch.isfinite(x).all(dim=0)
     _finite_features(x, kwargs.get("nan", "raise"))  # refuses non-finite values unless nan="drop" (then warns)
     acc = torch.zeros(x.shape[0], x.shape[0], dtype=x.dtype, device=x.device)
+    if len(subsets) and np.ndim(subsets[0]) == 0:  # one subset of indices, not a list of subsets
+        raise ConfigError("subsets is one subset of feature indices, and subset_mean_rdm takes a list of subsets", f"give subsets=[{subsets!r}] "
+                          "for one subset, or draw_subsets(n_features_total, n_features, n_subsamples)", field="subsets")
     if not len(subsets):
         raise ConfigError("subset_mean_rdm got no feature subsets", "pass draw_subsets(n_features_total, n_features, n_subsamples)",
                           field="subsets")

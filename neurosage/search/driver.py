@@ -327,8 +327,8 @@ def check_executor(workers: Any, on_cluster: bool, max_in_flight: Any = None, da
 
 def data_fingerprint(*image_sets: Any, sample: int = 1000) -> str | None:
     """A short hash of the images a search depends on (training, validation, the teacher's stimuli: the first ``sample``
-    of each set and the set sizes): equal for the same images read from another folder. None when a set cannot hash its
-    pixels (not an ImageSet)."""
+    of each set, their labels, and the set sizes): equal for the same labelled images read from another folder (a folder
+    of the same images with other labels differs). None when a set cannot hash its pixels (not an ImageSet)."""
     import hashlib
 
     digest = hashlib.sha256()
@@ -336,7 +336,9 @@ def data_fingerprint(*image_sets: Any, sample: int = 1000) -> str | None:
         if not hasattr(images, "pixel_hashes") or not hasattr(images, "subset"):
             return None
         digest.update(str(len(images)).encode())
-        digest.update(images.subset(range(min(sample, len(images)))).pixel_hashes().tobytes())
+        first = images.subset(range(min(sample, len(images))))
+        digest.update(first.pixel_hashes().tobytes())
+        digest.update(np.asarray(first.labels.cpu(), dtype=np.int64).tobytes())
     return digest.hexdigest()[:16]
 
 

@@ -25,6 +25,7 @@ class InlineExecutor:
     """Evaluate in the calling process (reproducible; the default for one worker)."""
 
     def submit(self, fn: Callable, *args: Any, **kwargs: Any) -> cf.Future:
+        check_arguments(InlineExecutor.submit, locals())
         fut: cf.Future = cf.Future()
         try:
             fut.set_result(fn(*args, **kwargs))
@@ -65,6 +66,7 @@ class DaskExecutor:
         self._announced = False  # the workers there at the start are not news; later ones are
 
     def submit(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+        check_arguments(DaskExecutor.submit, locals())
         return self.client.submit(fn, *args, pure=False, **kwargs)
 
     def scatter(self, obj: Any) -> Any:

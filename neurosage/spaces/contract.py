@@ -78,6 +78,10 @@ def to_indices(space: SearchSpace, point: dict[str, Any]) -> dict[str, int]:
             raise ConfigError(f"{value!r} is no option of decision {label!r} of space {space.name!r}", f"choose one of {decisions[label]}",
                               field=label)
     options = {label: opts for label, opts in decisions.items() if len(opts) > 1}
+    missing = [label for label in options if label not in point]
+    if missing:
+        raise ConfigError(f"the point chooses no option for {len(missing)} decision(s) of space {space.name!r} (e.g. {missing[:3]})",
+                          "give every decision its option (space.sample(rng) draws a whole point; a trial's vals hold one)", field="point")
     return {label: options[label].index(value) for label, value in point.items() if label in options}
 
 

@@ -134,8 +134,12 @@ def model_rdms(
     if not len(layers):
         raise ConfigError(f"layers must name at least one layer of the model, got {layers!r}", "pass e.g. layers=['cell_1'] (a network's "
                           "endpoints: net.endpoints)", field="layers")
-    extractor = model if hasattr(model, "extract") else FeatureModel(model, layers)
     layers = list(layers)
+    repeated = sorted({layer for layer in layers if layers.count(layer) > 1})
+    if repeated:
+        raise ConfigError(f"layers names {repeated[0]!r} {layers.count(repeated[0])} times", f"list each layer once: "
+                          f"{list(dict.fromkeys(layers))}", field="layers")
+    extractor = model if hasattr(model, "extract") else FeatureModel(model, layers)
     subsets: dict[str, list[np.ndarray]] = {}
 
     def select(name: str, n_units: int) -> np.ndarray | None:

@@ -388,3 +388,17 @@ def test_a_journal_copied_from_another_run_is_refused_by_status_and_resume(tmp_p
     assert caught.value.file == str(tmp_path / "b" / "journal.sqlite") and "run folder moves whole" in caught.value.fix
     with pytest.raises(RunFolderError, match="belongs to another run"):
         run_search(tmp_path / "b", SPACE, tiny_task(), budget=3, seed=3, progress=False, resume=True)
+
+
+def test_the_data_fingerprint_tells_the_same_images_with_other_labels_apart():
+    """Round 13 R88: a resume on a folder of the same images with every label shifted went on as 'the data moved'."""
+    import numpy as np
+
+    from neurosage.data_adapters.imageset import ImageSet
+    from neurosage.search.driver import data_fingerprint
+
+    images = np.random.default_rng(0).integers(0, 256, size=(12, 1, 4, 4), dtype=np.uint8)
+    labels = np.arange(12) % 3
+    same = data_fingerprint(ImageSet(images, labels)), data_fingerprint(ImageSet(images.copy(), labels.copy()))
+    assert same[0] == same[1]
+    assert data_fingerprint(ImageSet(images, (labels + 1) % 3)) != same[0]
