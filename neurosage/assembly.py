@@ -184,6 +184,9 @@ def validate(
     check_arguments(validate, locals())
     problems: list[str] = []
     dims = set(assembly.dims)
+    if {"condition_row", "condition_col"} <= dims:  # an RDM given where a recording goes
+        raise AssemblyError([f"this is an RDM (dims {tuple(map(str, assembly.dims))}), not a recording (presentation x neuroid); fix: give "
+                             "the recording the RDM was computed from (RDMs are checked by compare_rdms and align_rdms)"])
     for dim in (PRESENTATION, NEUROID):
         if dim not in dims:
             problems.append(

@@ -2275,3 +2275,23 @@ def stimulus_images_one_folder_down(tmp):
         Image.fromarray(np.zeros((4, 4), dtype=np.uint8)).save(tmp / "imgs" / f"{name}.png")
     (tmp / "s.csv").write_text("stimulus_id,filename\ns0,stim0.png\ns1,stim1.png\ns2,stim2.png\n")
     load_stimulus_images(tmp / "s.csv", tmp)
+
+
+# round 14's causes (issue 36)
+@case(ConfigError, "journal.sqlite is a file of the run folder")
+def optuna_storage_of_the_runs_own_journal(tmp):
+    from neurosage.export.optuna_study import storage_url
+
+    (tmp / "run.json").write_text("{}")
+    (tmp / "journal.sqlite").write_bytes(b"")
+    storage_url(str(tmp / "journal.sqlite"))
+
+
+@case(ConfigError, "join teachers with '+': control:pixels+control:category")
+def teacher_specs_joined_by_a_comma(tmp):
+    teacher_from_spec("control:pixels, control:category", random_stimuli(np.random.default_rng(0), 4))
+
+
+@case(AssemblyError, "this is an RDM")
+def validate_an_rdm_as_a_recording(tmp):
+    validate(compute_rdm(np.random.default_rng(0).normal(size=(5, 4)), "correlation", labels=list("abcde")))

@@ -30,6 +30,7 @@ from neurosage.core.errors import ConfigError, RunFolderError
 from neurosage.core.extras import require_extra
 from neurosage.core.validate import check_arguments
 from neurosage.runs.folder import RunFolder
+from neurosage.runs.layout import RUN_FILES
 from neurosage.runs.trials import load_trials
 
 __all__ = ["export_optuna", "storage_url"]
@@ -51,6 +52,9 @@ def storage_url(storage: str) -> str:
     if path.suffix.lower() in (".csv", ".tsv", ".txt", ".json", ".nc", ".toml"):
         raise ConfigError(f"{path.name} would become an SQLite database, not a {path.suffix[1:]} file", "give a database file such as trials.db "
                           "(the run folder already has trials.csv and trials.nc)", file=path, field="storage")
+    if path.is_file() and (path.parent / "run.json").is_file() and path.name in RUN_FILES:
+        raise ConfigError(f"{path.name} is a file of the run folder {path.parent} (the search's own record), not an Optuna storage",
+                          f"give a new database file, e.g. {path.parent / 'trials.db'}", file=path, field="storage")
     if path.is_dir():
         raise ConfigError(f"{path} is a folder", "give a database file (e.g. trials.db) or a storage URL such as sqlite:///trials.db",
                           file=path, field="storage")
@@ -114,7 +118,11 @@ def export_optuna(run_dir: str | Path, storage: str, study: str | None = None, *
         if name in existing:
             raise ConfigError(f"the storage already has a study {name!r}", "give another --study name or storage, or add the trials finished "
                               "since an earlier export of this run with --update", field="study")
-        target = optuna.create_study(storage=url, study_name=name, directions=["maximize"] * len(names))
+        try:
+            target = optuna.create_study(storage=url, study_name=name, directions=["maximize"] * len(names))
+        except optuna.exceptions.StorageInternalError as exc:  # an SQLite file of another tool (a run's journal), a read-only database
+            raise ConfigError(f"cannot write a study into {url} ({str(exc).splitlines()[0][:150]}): it is not an Optuna storage optuna can "
+                              "write", "give a new database file (e.g. trials.db) or an Optuna storage URL", field="storage") from None
         with warnings.catch_warnings():  # experimental since Optuna 3.2, and what optuna-dashboard labels the axes with
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             target.set_metric_names(names)

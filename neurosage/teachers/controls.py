@@ -184,7 +184,10 @@ def control_teacher(spec: str, args: list[str], stimuli: Any, *, device: str | N
     (``dataset_kwargs`` are not used; ``seed`` draws the untrained weights)."""
     which, rest = (args[0] if args else ""), args[1:]
     if which not in CONTROLS:
-        raise ConfigError(f"teacher spec {spec!r} names no control", f"write one of {list(CONTROLS.values())}", field="teacher")
+        joined = "," in spec and any(part.strip().split(":")[0] in ("control", "brain", "net", "sim") for part in spec.split(",")[1:])
+        raise ConfigError(f"teacher spec {spec!r} names no control" + (" (two specs joined by a comma)" if joined else ""),
+                          f"join teachers with '+': {'+'.join(p.strip() for p in spec.split(','))}" if joined else
+                          f"write one of {list(CONTROLS.values())}", field="teacher")
     if which != "untrained" and rest:
         raise ConfigError(f"teacher spec {spec!r} has fields after {which!r}", f"write it as {CONTROLS[which]}", field="teacher")
     if which == "pixels":
