@@ -162,17 +162,23 @@ TAKES_ANYTHING = {
 }
 
 
-def _public_functions():
-    """Every function the package's front door and its subpackages list in ``__all__`` (the documented API)."""
+def _public(keep):
+    """Every object ``keep`` accepts that the package's front door and its subpackages list in ``__all__`` (the documented
+    API), by its defining module and qualified name."""
     packages = [neurosage] + [importlib.import_module(info.name) for info in pkgutil.iter_modules(neurosage.__path__, "neurosage.")
                               if info.name not in ("neurosage.__main__", "neurosage.cli", "neurosage.commands")]
     found = {}
     for package in packages:
         for name in getattr(package, "__all__", ()):
-            fn = getattr(package, name, None)
-            if inspect.isfunction(fn):
-                found.setdefault(f"{fn.__module__}.{fn.__qualname__}", fn)
+            obj = getattr(package, name, None)
+            if keep(obj):
+                found.setdefault(f"{obj.__module__}.{obj.__qualname__}", obj)
     return found
+
+
+def _public_functions():
+    """Every public function (see :func:`_public`)."""
+    return _public(inspect.isfunction)
 
 
 def test_every_public_function_refuses_arguments_of_a_kind_it_does_not_take():
@@ -218,15 +224,8 @@ RETURNED_ONLY = {
 
 
 def _public_classes():
-    packages = [neurosage] + [importlib.import_module(info.name) for info in pkgutil.iter_modules(neurosage.__path__, "neurosage.")
-                              if info.name not in ("neurosage.__main__", "neurosage.cli", "neurosage.commands")]
-    found = {}
-    for package in packages:
-        for name in getattr(package, "__all__", ()):
-            cls = getattr(package, name, None)
-            if inspect.isclass(cls) and not issubclass(cls, BaseException):
-                found.setdefault(f"{cls.__module__}.{cls.__qualname__}", cls)
-    return found
+    """Every public class but the errors (see :func:`_public`)."""
+    return _public(lambda obj: inspect.isclass(obj) and not issubclass(obj, BaseException))
 
 
 def test_every_public_class_refuses_arguments_of_a_kind_it_does_not_take():
