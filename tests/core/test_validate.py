@@ -181,12 +181,24 @@ def _public_functions():
     return _public(inspect.isfunction)
 
 
+def _unrefused(call, label: str) -> list[str]:
+    """``[]`` when ``call()`` raises one of our errors, else one line saying what it did instead (accepted, or a foreign error)."""
+    from neurosage.core.errors import NeurosageError
+
+    try:
+        call()
+    except NeurosageError:
+        return []
+    except Exception as err:  # noqa: BLE001 - what the walkers look for
+        return [f"{label}: {type(err).__name__}: {str(err)[:80]}"]
+    return [f"{label}: accepted"]
+
+
 def test_every_public_function_refuses_arguments_of_a_kind_it_does_not_take():
     """Issue 36's round 11 (P42, P46, P65, P70, P72, Q10, Q30...): public helpers let a wrong argument reach their body,
     which failed with a foreign AttributeError or TypeError. Each must answer a value of no kind it takes with one of our
     errors (its own check, or ``check_arguments(fn, locals())`` first in its body). Lazy functions (generators, context
     managers) are checked when started."""
-    from neurosage.core.errors import NeurosageError
 
     functions = _public_functions()
     assert len(functions) >= 120, len(functions)
@@ -199,18 +211,15 @@ def test_every_public_function_refuses_arguments_of_a_kind_it_does_not_take():
             continue
         args = [_NoKind() for p in params if p.kind is not p.KEYWORD_ONLY]
         kwargs = {p.name: _NoKind() for p in params if p.kind is p.KEYWORD_ONLY}
-        try:
+        def started() -> None:
             result = fn(*args, **kwargs)
             if inspect.isgenerator(result):
                 next(result)
             elif hasattr(result, "__enter__"):
                 with result:
                     pass
-            foreign.append(f"{name}: accepted")
-        except NeurosageError:
-            continue
-        except Exception as err:  # noqa: BLE001 - what the test looks for
-            foreign.append(f"{name}: {type(err).__name__}: {str(err)[:80]}")
+
+        foreign += _unrefused(started, name)
     assert not foreign, "call check_arguments(fn, locals()) first in:\n" + "\n".join(foreign)
 
 
@@ -232,7 +241,6 @@ def test_every_public_class_refuses_arguments_of_a_kind_it_does_not_take():
     """Round 12 (Y12-Y38): the exported building blocks (network ops, space dataclasses, the RL controller, searchers)
     took any value and failed later inside torch. Each public class users build answers a value of no kind, in each
     required argument (and, for a class built from defaults, in each argument alone), with one of our errors."""
-    from neurosage.core.errors import NeurosageError
 
     classes = _public_classes()
     assert len(classes) >= 40, len(classes)
@@ -248,13 +256,7 @@ def test_every_public_class_refuses_arguments_of_a_kind_it_does_not_take():
         required = [p for p in params if p.default is p.empty]
         tries = [{p.name: _NoKind() for p in required}] if required else [{p.name: _NoKind()} for p in params]
         for kwargs in tries:
-            try:
-                cls(**kwargs)
-                foreign.append(f"{name}({', '.join(kwargs)}): accepted")
-            except NeurosageError:
-                continue
-            except Exception as err:  # noqa: BLE001 - what the test looks for
-                foreign.append(f"{name}({', '.join(kwargs)}): {type(err).__name__}: {str(err)[:80]}")
+            foreign += _unrefused(lambda: cls(**kwargs), f"{name}({', '.join(kwargs)})")  # noqa: B023 - called at once
     assert not foreign, "check the arguments first (check_arguments(Cls.__init__, locals()), or check_fields(self) in __post_init__):\n" \
         + "\n".join(foreign)
 
