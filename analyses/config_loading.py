@@ -81,11 +81,13 @@ def field_types(cls: type) -> dict[str, type]:
 @dataclass(frozen=True)
 class Range:
     """The valid values of a numeric setting (of each element, for a tuple): ``low``/``high`` bounds (None: unbounded),
-    ``open_low`` to exclude ``low`` itself. NaN and infinity are never valid."""
+    ``open_low`` to exclude ``low`` itself, ``why`` the reason for a bound a user would not guess. NaN and infinity are never
+    valid."""
 
     low: float | None = None
     high: float | None = None
     open_low: bool = False
+    why: str = ""
 
     def contains(self, value: float) -> bool:
         if not math.isfinite(value):
@@ -95,8 +97,11 @@ class Range:
         return self.high is None or value <= self.high
 
     def describe(self) -> str:
-        low = None if self.low is None else f"{'above' if self.open_low else 'at least'} {self.low:g}"
-        high = None if self.high is None else f"at most {self.high:g}"
+        def text(bound: float) -> str:
+            return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
+
+        low = None if self.low is None else f"{'above' if self.open_low else 'at least'} {text(self.low)}"
+        high = None if self.high is None else f"at most {text(self.high)}"
         return " and ".join(x for x in (low, high) if x) or "any finite number"
 
 
@@ -153,7 +158,8 @@ def check_settings(config: Any, ranges: dict[str, Range]) -> None:
                 raise ConfigError(f"{key} = {value!r} is not a finite number", f"set {key} to a finite number, {allowed.describe()}",
                                   field=f.name)
             if not allowed.contains(float(item)):
-                raise ConfigError(f"{key} = {value!r} is out of range", f"set {key} to {allowed.describe()}", field=f.name)
+                reason = f" ({allowed.why})" if allowed.why else ""
+                raise ConfigError(f"{key} = {value!r} is out of range{reason}", f"set {key} to {allowed.describe()}", field=f.name)
     top_k, budget = getattr(config, "top_k", None), getattr(config, "budget", None)
     if isinstance(top_k, int) and isinstance(budget, int) and top_k > budget:  # a shortlist longer than the search
         raise ConfigError(f"top-k = {top_k} is more than budget = {budget}: only {budget} trial(s) would be reranked",

@@ -313,6 +313,11 @@ def embedded_setup(config: EmbeddedConfig, run_dir: str | Path, *, with_teacher:
                                   "re-extract or reinstall it", file=config.data, field="images")
     side = min(train_full.image_shape[1:])
     last = final_side(config.skeleton, side, config.n_stem_cells)
+    if config.search_space.kind != "layers" and last < 2 and config.n_stem_cells and final_side(config.skeleton, side, 0) >= 2:
+        most = max(k for k in range(config.n_stem_cells) if final_side(config.skeleton, side, k) >= 2)
+        raise ConfigError(f"n-stem-cells = {config.n_stem_cells} reduces {side}-pixel images to {last} pixel(s) before the last stack of "
+                          f"skeleton {config.skeleton!r} (each stem reduction cell halves them), so the last cells would see padding, "
+                          "not the image", f"give n-stem-cells of at most {most}, or leave it out for the skeleton's own", field="n_stem_cells")
     if config.search_space.kind != "layers" and last < 2:
         raise ConfigError(f"skeleton {config.skeleton!r} reduces {side}-pixel images to {last} pixel(s) before its last stack (it is laid "
                           f"out for {SKELETONS.create(config.skeleton).input_size}-pixel images), "
@@ -383,7 +388,11 @@ def resnet_teacher(train_set: ImageSet, stimuli: ImageSet, cache_dir: Path, *, e
     if weights.exists() and _load_state(net, weights):
         log.info("teacher weights loaded from cache %s", weights)
     else:
-        log.info("training the ResNet teacher for %s epoch(s) (once; cached in %s)", epochs, cache_dir)
+        if depth > 18:  # the deepest CIFAR ResNet of He et al. (2016) in common use is ResNet-110 (n = 18)
+            log.warning("teacher-depth = %d builds a ResNet-%d: teacher-depth is n, the blocks per stage (6n+2 layers; ResNet-20 is "
+                        "n = 3, ResNet-56 n = 9, ResNet-110 n = 18), not the number of layers", depth, 6 * depth + 2)
+        log.info("training the ResNet-%d teacher (teacher-depth n = %d) for %s epoch(s) (once; cached in %s)", 6 * depth + 2, depth, epochs,
+                 cache_dir)
         result = train(net, train_set, TrainConfig(epochs=epochs, batch_size=128, lr=0.1, weight_decay=5e-4), seed=seed, device=device, progress=True)
         if result.status != "ok":
             raise RuntimeError(f"teacher training failed: {result.error}")
@@ -394,7 +403,7 @@ def resnet_teacher(train_set: ImageSet, stimuli: ImageSet, cache_dir: Path, *, e
                               rdm_method=rdm_method, compare_method=compare_method)
     accuracy = evaluate(net, stimuli, device=device)["top1"]  # the teacher's own top-1 on its stimuli (labelled, never trained on)
     teacher.rdms.attrs.update(stimulus_top1=float(accuracy), n_classes=int(train_set.num_classes))
-    log.info("the ResNet teacher (%g epoch(s)): top-1 %.3f on its %d stimuli", epochs, accuracy, len(stimuli))
+    log.info("the ResNet-%d teacher (%g epoch(s)): top-1 %.3f on its %d stimuli", 6 * depth + 2, epochs, accuracy, len(stimuli))
     _warn_at_chance(teacher, epochs)
     teacher.save(rdms_file)
     return teacher

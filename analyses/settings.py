@@ -35,13 +35,17 @@ RANGES: dict[str, Range] = {
     # counts: at least 1
     **dict.fromkeys(("batch_size", "budget", "candidate_threads", "checkpoints", "filters", "final_steps", "init_step", "max_size",
                      "max_in_flight", "metric_points", "min_size", "n_architectures", "n_blocks", "n_bootstrap", "n_cells", "n_test_per_trial",
-                     "n_train", "n_val", "premature_steps", "premature_steps_grid", "deep_depth", "pool_size", "rerank_filters", "rerank_n_cells",
+                     "n_train", "premature_steps", "premature_steps_grid", "deep_depth", "pool_size", "rerank_filters", "rerank_n_cells",
                      "rerank_steps",
                      "resnet_blocks", "slurm_cores", "slurm_jobs", "start_width", "startup_trials", "teacher_depth", "top_k", "trial_steps",
                      "trials", "uniform_width", "workers", "mature_steps"), _COUNT),
     # may be zero
-    **dict.fromkeys(("second_seed", "long_subset", "deep_epochs", "slurm_gpus", "alpha", "alphas", "bn_recalibration", "keep_weights",
-                     "n_stem_cells", "repeat_mature", "seed", "seeds", "select_after"), _NON_NEGATIVE),
+    **dict.fromkeys(("long_subset", "deep_epochs", "slurm_gpus", "alpha", "alphas", "bn_recalibration", "keep_weights",
+                     "n_stem_cells", "repeat_mature", "select_after"), _NON_NEGATIVE),
+    # seeds: what numpy's legacy generators and torch's CUDA generator take
+    **dict.fromkeys(("seed", "seeds", "second_seed"), Range(0, 2**32 - 1, why="a seed is an unsigned 32-bit integer")),
+    "n_val": Range(10, why="P is the accuracy on n-val held-out images: on fewer than 10 it moves in steps of more than 10%, "
+                           "and every candidate ties"),
     # positive amounts
     **dict.fromkeys(("long_epochs", "bench_epochs", "final_epochs", "final_params", "lr", "premature_epochs", "premature_epochs_grid",
                      "rerank_epochs", "rl_learning_rate", "teacher_epochs", "temperature", "width_multiplier"), _POSITIVE),

@@ -268,7 +268,12 @@ def compare_unknown_method(tmp):
 
 @case(RDMAlignmentError, "repeats condition labels")
 def compare_repeated_labels(tmp):
-    compare_rdms(_rdm(labels=list("aabcd")), _rdm())
+    compare_rdms(_rdm().assign_coords(condition_row=list("aabcd"), condition_col=list("aabcd")), _rdm())
+
+
+@case(ConfigError, "given to 2 rows")
+def rdm_repeated_labels(tmp):
+    _rdm(labels=list("aabcd"))
 
 
 @case(ConfigError, "2-D")
@@ -950,6 +955,39 @@ def config_negative_alpha(tmp):
 @case(ConfigError, "workers")
 def config_zero_workers(tmp):
     SearchConfig(workers=0)
+
+
+@case(ConfigError, "moves in steps of more than 10%")
+def config_one_validation_image(tmp):
+    """Round 14 K24: --n-val 1 measured P on one image (each P 0 or 1), with no word."""
+    SearchConfig(n_val=1)
+
+
+@case(ConfigError, "unsigned 32-bit")
+def config_seed_beyond_32_bits(tmp):
+    """Round 14 K9: a 20-digit seed overflowed inside numpy, and the message named no option."""
+    SearchConfig(seed=99999999999999999999)
+
+
+@case(ConfigError, "n-stem-cells = 50 reduces 28-pixel images")
+def config_stem_cells_shrink_images_to_nothing(tmp):
+    """Round 14 K11: the message blamed the skeleton in use and offered it as the fix."""
+    from neurosage.analyses.embedded import embedded_setup
+
+    embedded_setup(EmbeddedConfig(data=str(write_fashion_mnist(tmp / "f", 60, 20)), n_stem_cells=50, n_train=20, n_val=10, n_stimuli=5),
+                   tmp / "run", with_teacher=False)
+
+
+@case(ConfigError, "flatten it")
+def rdm_labels_as_a_matrix(tmp):
+    """Round 14 Q58: 2-D labels were told to be joined into strings (2 labels for 10 conditions)."""
+    compute_rdm(np.random.default_rng(0).normal(size=(10, 3)), labels=np.arange(10).reshape(2, 5))
+
+
+@case(RDMAlignmentError, "rdms['z'] is a ndarray")
+def stack_raw_features(tmp):
+    """Round 14 Q5b: raw features among the values named an internal function's argument, not the key."""
+    stack_rdms({"a": _rdm(), "z": np.zeros((5, 7))})
 
 
 @case(ConfigError, "startup-trials")

@@ -216,6 +216,12 @@ def stack_rdms(rdms: Mapping[str, xr.DataArray]) -> xr.DataArray:
     if not rdms:
         raise ConfigError("stack_rdms got no RDMs", "pass a mapping of name -> RDM, e.g. {'V4': rdm_v4, 'IT': rdm_it}", field="rdms")
     names = list(rdms)
+    for name in names:  # each value, named by its key (a recording or raw features among them)
+        check_rdms(rdms[name], f"rdms[{name!r}]")
+        if STACK in rdms[name].dims:
+            raise RDMAlignmentError(f"rdms[{name!r}] is already a stack of {rdms[name].sizes[STACK]} RDMs", "pass single RDMs (one "
+                                    f"per key, e.g. {{n: stack.sel({STACK}=n) for n in stack['{STACK}'].values}}), or xr.concat the stacks",
+                                    field="rdms")
     first = rdms[names[0]]
     try:
         aligned = [first] + [align_rdms(first, rdms[n])[1] for n in names[1:]]
@@ -367,11 +373,22 @@ def _patterns(
             warnings.warn(f"by={by!r}: every label is distinct, so no rows were averaged (an array has no coords; by= averages rows that "
                           "share a label)", RuntimeWarning, stacklevel=3)
         return (*_average_by(np.asarray(data), row_labels), "condition")
+    repeated = pd.Series(row_labels).duplicated(keep=False)
+    if labels is not None and repeated.any():  # two conditions under one name: any later alignment by label is ambiguous
+        first = row_labels[int(np.argmax(repeated.to_numpy()))]
+        first = first.item() if isinstance(first, np.generic) else first
+        rows = [int(i) for i in np.flatnonzero(row_labels == first)]
+        raise ConfigError(f"the condition label {first!r} is given to {len(rows)} rows ({rows[:5]}): an RDM's conditions must be distinct, "
+                          "or it cannot be aligned with another by label", "give every row its own label, or pass by='condition' to "
+                          "average the rows that share a label", field="labels")
     return data, row_labels, "condition"
 
 
 def _condition_labels(labels: Any) -> np.ndarray:
     """``labels`` as a 1-D array of plain labels (text or numbers, none missing), else one error saying how to make them so."""
+    if getattr(labels, "ndim", 1) > 1:
+        raise ConfigError(f"labels is a {'x'.join(map(str, labels.shape))} array: condition labels are one per row of the data",
+                          "flatten it if it holds one label per condition, e.g. labels=np.ravel(labels)", field="labels")
     items = list(labels.to_flat_index() if isinstance(labels, pd.MultiIndex) else labels)
     compound = next((x for x in items if isinstance(x, (tuple, list, np.ndarray))), None)
     if compound is not None:

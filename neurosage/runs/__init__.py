@@ -9,7 +9,7 @@ _EXPORTS = {
     "PROVENANCE_FILE": "layout", "LOCK_FILE": "layout", "JOURNAL_FILE": "layout",
     "COMMAND_LINE": "provenance", "setting_changes": "provenance", "jsonable": "provenance",
     "environment": "provenance", "git_state": "provenance", "device_info": "provenance", "record_run": "provenance",
-    "read_settings": "provenance",
+    "read_settings": "provenance", "settings_digest": "provenance", "seal_record": "provenance",
     "resume_settings": "provenance",
     "run_lock": "lock",
     "RESUMABLE": "resume", "refuse_changed_settings": "resume",

@@ -22,7 +22,7 @@ from neurosage.runs import layout
 from neurosage.runs.journal import Journal, foreign_journal
 from neurosage.runs.lock import lock_holder, run_lock, running_driver
 from neurosage.runs.logfile import run_log
-from neurosage.runs.provenance import read_settings, record_run, resume_settings
+from neurosage.runs.provenance import read_settings, record_run, resume_settings, seal_record
 from neurosage.runs.resume import refuse_changed_settings
 
 __all__ = ["RunFolder"]
@@ -320,6 +320,7 @@ class RunFolder:
                               file=path) from None
         if not isinstance(record, dict):
             raise ConfigError("damaged run record (not a JSON object)", "restore it from a copy, or start a new run folder", file=path)
+        read_settings(self.path)  # settings changed by hand are refused by name
         return record
 
     def last_session(self) -> dict[str, Any]:
@@ -330,7 +331,7 @@ class RunFolder:
 
     def write_record(self, record: Mapping[str, Any]) -> None:
         """Rewrite ``run.json`` (atomically)."""
-        write_json(self.provenance_file, dict(record))
+        write_json(self.provenance_file, seal_record(record))
 
     @contextlib.contextmanager
     def session(self, settings: Mapping[str, Any], *, seeds: Mapping[str, Any] | None = None, device: str | None = None,

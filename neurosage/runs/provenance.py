@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import getpass
+import hashlib
 import importlib.metadata as md
 import json
 import platform
@@ -32,8 +33,8 @@ from neurosage.core.validate import check_arguments
 from neurosage.runs.layout import POOL_FILE, PROVENANCE_FILE
 
 __all__ = ["PROVENANCE_FILE", "COMMAND_LINE", "now_text",
-           "git_state", "environment", "device_info", "setting_changes", "jsonable", "record_run", "read_settings",
-           "resume_settings"]
+           "git_state", "environment", "device_info", "setting_changes", "jsonable", "settings_digest", "seal_record",
+           "record_run", "read_settings", "resume_settings"]
 
 
 
@@ -103,6 +104,21 @@ def jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+def settings_digest(settings: Mapping[str, Any]) -> str:
+    """A digest of recorded settings, written beside them so that a hand edit of ``run.json`` is found on the next read."""
+    check_arguments(settings_digest, locals())
+    return hashlib.sha256(json.dumps(jsonable(dict(settings)), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def seal_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """``record`` with ``settings_digest`` set from its settings: what every writer of ``run.json`` writes."""
+    check_arguments(seal_record, locals())
+    sealed = dict(record)
+    if isinstance(sealed.get("settings"), dict):
+        sealed["settings_digest"] = settings_digest(sealed["settings"])
+    return sealed
+
+
 def _journal_run_id(run_dir: Path) -> str | None:
     """The run id a folder's journal was claimed with, if it has one."""
     from neurosage.runs.journal import Journal
@@ -152,20 +168,20 @@ def record_run(
         for key in set(changed) & set(current):  # settings a session may change (a grown budget): the record says what holds now
             record["settings"][key] = settings.get(key)
     record["sessions"].append(session)
-    write_json(path, record)
+    write_json(path, seal_record(record))
     try:
         yield record
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM turned into an interrupt (neurosage.core.interrupts)
         session.update(finished=now_text(), status=f"interrupted ({signal_name(getattr(exc, 'signum', signal.SIGINT))})")
-        write_json(path, record)
+        write_json(path, seal_record(record))
         raise
     except BaseException as exc:  # bad input refused (not a search that failed or diverged): "refused", else "failed"
         kind = "refused" if isinstance(exc, NeurosageError) and not isinstance(exc, SearchFailed) else "failed"
         session.update(finished=now_text(), status=f"{kind}: {type(exc).__name__}: {exc}")
-        write_json(path, record)
+        write_json(path, seal_record(record))
         raise
     session.update(finished=now_text(), status="finished")
-    write_json(path, record)
+    write_json(path, seal_record(record))
 
 
 def read_settings(run_dir: str | Path) -> dict[str, Any]:
@@ -183,6 +199,12 @@ def read_settings(run_dir: str | Path) -> dict[str, Any]:
     if not isinstance(settings, dict):
         raise ConfigError("damaged run record (settings is not a table)", "restore run.json from a copy, or start a new run folder", file=path,
                           field="settings")
+    written = record.get("settings_digest")  # records from before the digest have none and are read as they are
+    if written is not None and written != settings_digest(settings):
+        raise ConfigError("the settings in run.json were changed after the run wrote them (they no longer match the settings_digest "
+                          "written with them), so its trials would be ranked under settings they were not run with",
+                          "restore run.json as the run wrote it (from a copy); to search with other settings, start a new run folder "
+                          "(neurosage search NEW_DIR ...)", file=path, field="settings")
     return settings
 
 

@@ -121,6 +121,12 @@ def compare_correlations(x1, x2, y, *, method: str = "pearson", n_bootstrap: int
     boot = scipy.stats.bootstrap((x1, x2, y), lambda a, b, c: _correlation(a, c, method) - _correlation(b, c, method), paired=True,
                                  vectorized=False, n_resamples=n_bootstrap, method="percentile", rng=np.random.default_rng(seed))
     se = float(boot.standard_error)
+    if not all(math.isfinite(v) for v in (se, boot.confidence_interval.low, boot.confidence_interval.high)):
+        name, values = max((("x1", x1), ("x2", x2), ("y", y)), key=lambda item: np.unique(item[1], return_counts=True)[1].max())
+        common = int(np.unique(values, return_counts=True)[1].max())
+        raise ConfigError(f"{name} has {common} of its {len(values)} values equal: bootstrap resamples of the items leave it constant, whose "
+                          "correlation is undefined, so no interval can be given", f"compare on more items, or on a {name} that varies "
+                          "across most of them", field=name)
     _, p = williams_t(r12, r13, r23, len(y))
     z = scipy.stats.norm.ppf(0.975) + scipy.stats.norm.ppf(0.8)
     return PairedResult(float(estimate), float(boot.confidence_interval.low), float(boot.confidence_interval.high), p, len(y),

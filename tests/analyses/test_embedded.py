@@ -89,7 +89,7 @@ def test_a_one_split_dataset_is_refused_by_the_split_rule_before_the_teacher_tra
         (tmp_path / "imf" / cls).mkdir(parents=True)
         for i in range(20):
             Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(tmp_path / "imf" / cls / f"{i}.png")
-    config = EmbeddedConfig(dataset="image-folder", data=str(tmp_path / "imf"), n_train=10, n_val=5, n_stimuli=5, teacher_epochs=0.05)
+    config = EmbeddedConfig(dataset="image-folder", data=str(tmp_path / "imf"), n_train=10, n_val=10, n_stimuli=5, teacher_epochs=0.05)
     with pytest.raises(SplitRuleError, match="also in the train set") as exc:
         embedded_setup(config, tmp_path / "run")
     assert "neurosage search --objective p" in exc.value.fix and not (tmp_path / "run" / "teacher").exists()
@@ -112,3 +112,23 @@ def test_a_recording_that_holds_its_images_is_its_teachers_stimuli(tmp_path):
     with pytest.raises(ConfigError, match="HvM-hdf5 holds its own stimulus images"):
         recording_stimuli(EmbeddedConfig(teacher="brain:HvM-hdf5:V4,IT", teacher_args={"path": str(path)}, teacher_images=str(tmp_path)),
                           (1, 8, 8))
+
+
+def test_a_layer_count_given_as_teacher_depth_is_named_before_training(tmp_path, monkeypatch, caplog):
+    """Round 14 K12: --teacher-depth 50 (meant ResNet-50) trained a ResNet-302 with no line giving its depth."""
+    import neurosage.analyses.embedded as embedded
+    from helpers import write_fashion_mnist
+
+    class Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(embedded, "train", stop)
+    config = EmbeddedConfig(data=str(write_fashion_mnist(tmp_path / "f", 60, 20)), n_train=20, n_val=10, n_stimuli=5, teacher_epochs=0.05,
+                            teacher_depth=50)
+    with caplog.at_level("INFO"), pytest.raises(Stop):
+        embedded_setup(config, tmp_path / "run")
+    assert "teacher-depth = 50 builds a ResNet-302" in caplog.text and "not the number of layers" in caplog.text
+    assert "training the ResNet-302 teacher (teacher-depth n = 50)" in caplog.text

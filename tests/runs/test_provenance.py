@@ -2,6 +2,8 @@ import json
 
 import pytest
 
+from neurosage.core.errors import ConfigError
+from neurosage.runs.folder import RunFolder
 from neurosage.runs.provenance import jsonable, read_settings, record_run, setting_changes
 
 
@@ -21,6 +23,31 @@ def test_sessions_are_recorded_with_status(tmp_path):
     first, second = record["sessions"]
     assert first["status"] == "finished" and second["status"] == "failed: RuntimeError: boom"
     assert second["changed_settings"] == {"budget": {"run": 2, "session": 3}}
+
+
+def test_settings_edited_by_hand_are_refused_by_every_reader(tmp_path):
+    """Round 14 K44: alpha edited in run.json was trusted on resume, so one ranking mixed alpha 1 and alpha 2 scores."""
+    with record_run(tmp_path, {"alpha": 1.0, "budget": 2}):
+        pass
+    path = tmp_path / "run.json"
+    written = path.read_text()
+    record = json.loads(written)
+    assert read_settings(tmp_path) == {"alpha": 1.0, "budget": 2} and len(record["settings_digest"]) == 16
+    path.write_text(written.replace('"alpha": 1.0', '"alpha": 2.0'))
+    for read in (lambda: read_settings(tmp_path), lambda: RunFolder(tmp_path).require_record(),
+                 lambda: record_run(tmp_path, {"alpha": 2.0, "budget": 3}).__enter__()):
+        with pytest.raises(ConfigError, match="changed after the run wrote them") as err:
+            read()
+        assert err.value.file == str(path) and err.value.field == "settings" and "start a new run folder" in str(err.value)
+    path.write_text(written)  # restored as written: read again, and a session that grows the budget reseals it
+    with record_run(tmp_path, {"alpha": 1.0, "budget": 3}, current=("budget",)):
+        pass
+    assert read_settings(tmp_path) == {"alpha": 1.0, "budget": 3}
+    legacy = json.loads(path.read_text())
+    del legacy["settings_digest"]
+    legacy["settings"]["alpha"] = 2.0
+    path.write_text(json.dumps(legacy))  # a record written before the digest existed cannot be checked and is read as it is
+    assert read_settings(tmp_path)["alpha"] == 2.0
 
 
 def test_settings_of_refused_sessions_give_way_to_the_first_that_runs(tmp_path):

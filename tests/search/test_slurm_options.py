@@ -12,6 +12,7 @@ from neurosage.analyses.config_loading import load_config
 from neurosage.analyses.settings import SearchConfig
 from neurosage.cli import main
 from neurosage.core.errors import ConfigError
+from neurosage.runs.provenance import seal_record
 from neurosage.runs.status import peak_running
 
 
@@ -227,6 +228,7 @@ def test_a_search_that_ran_on_slurm_resumes_on_another_executor(tmp_path):
     assert main(["search", str(run), "--budget", "1", *tiny]) == 0
     record = json.loads((run / "run.json").read_text())
     record["settings"].update(slurm_jobs=2, slurm_memory="3GB")  # as a search run with --slurm-jobs 2 --slurm-memory 3GB records it
+    record = seal_record(record)
     (run / "run.json").write_text(json.dumps(record))
     assert main(["search", str(run), "--resume", "--budget", "2", "--workers", "1"]) == 0
     settings = json.loads((run / "run.json").read_text())["settings"]

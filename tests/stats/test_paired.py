@@ -68,3 +68,12 @@ def test_a_correlation_with_a_constant_is_nan_with_a_warning():
     """Round 6 #132: NaN without a word."""
     with pytest.warns(RuntimeWarning, match="y is constant: a correlation with a constant is undefined"):
         assert np.isnan(correlation(np.arange(10.0), np.ones(10)))
+
+
+def test_compare_correlations_refuses_an_input_that_resamples_leave_constant():
+    """Found by hypothesis: one non-zero item of 8 made a third of the resamples constant; the interval came back NaN."""
+    x1, x2, y = ([0.0] * 8 for _ in range(3))
+    x1[6] = x2[7] = y[7] = 1.0
+    with pytest.raises(ConfigError, match="7 of its 8 values equal") as err:
+        compare_correlations(x1, x2, y, n_bootstrap=50)
+    assert err.value.field in {"x1", "x2", "y"} and "more items" in err.value.fix
