@@ -173,9 +173,15 @@ def paired_comparisons(records: pd.DataFrame, alpha: float, n_bootstrap: int, se
         spread = {"sd_P": float(np.std(p, ddof=1)), "sd_TG": float(np.std(group.TG, ddof=1)), "tg_weight": tg_weight(p, group.TG.to_numpy(), alpha)}
         for name, values in measures.items():
             for method in ("pearson", "spearman"):
-                result = compare_correlations(values, p, mature, method=method, n_bootstrap=n_bootstrap, seed=seed)
-                rows.append({"steps": steps, "measure": name, "baseline": "P", "method": method,
-                             **{k: v for k, v in result.to_dict().items() if k != "test"}, **spread})
+                try:
+                    found = {k: v for k, v in compare_correlations(values, p, mature, method=method, n_bootstrap=n_bootstrap,
+                                                                   seed=seed).to_dict().items() if k != "test"}
+                except ConfigError as exc:  # undefined on these architectures (the measure ranks them as P does): NaN, said
+                    log.warning("checkpoint %s, %s against P (%s): no comparison on these %d architectures: %s; more architectures "
+                                "(n-architectures) or checkpoints further apart may separate them", steps, name, method, len(group),
+                                exc.problem)
+                    found = {"n": len(group), **dict.fromkeys(("estimate", "lo", "hi", "p", "detectable"), float("nan"))}
+                rows.append({"steps": steps, "measure": name, "baseline": "P", "method": method, **found, **spread})
     return pd.DataFrame(rows, columns=list(PREDICTABILITY_PAIRED.columns))
 
 

@@ -85,19 +85,35 @@ def _find(root: Path, stem: str) -> Path:
     for candidate in (root / stem, root / f"{stem}.gz"):
         if candidate.exists():
             return candidate
+    if root.is_file():
+        raise DataFormatError("the dataset is read from a folder, and this is a file", _held_instead(root, "fashion-mnist") or "", file=root,
+                              field="data")
     raise DataFormatError(f"no file {stem}[.gz] in {root}", _held_instead(root, "fashion-mnist") or
                           "point --data (root=) at the folder holding the idx files", file=root, field=stem)
+
+
+_ARCHIVES = (".tar.gz", ".tgz", ".tar", ".zip")
+
+
+def _extract(archive: Path, into: Path) -> str:
+    """The shell command that extracts ``archive`` into the folder ``into``."""
+    return f"unzip {archive} -d {into}" if archive.name.endswith(".zip") else f"mkdir -p {into} && tar xf {archive} -C {into}"
 
 
 def _held_instead(root: Path, dataset: str) -> str | None:
     """A fix naming what a data folder that lacks ``dataset``'s files holds instead (an archive, another dataset's files, a
     recording's stimulus images), or None when it is none of these."""
+    if root.is_file():  # --data tiny.zip, or one of the dataset's files
+        if root.name.endswith(_ARCHIVES):
+            folder = root.parent / root.name.split(".")[0]
+            return f"{root.name} is an archive, not a folder: extract it ({_extract(root, folder)}), then give --data {folder}"
+        return f"{root.name} is a file, not a folder: give the folder that holds the dataset's files (e.g. --data {root.parent})"
     if not root.is_dir():
         return None
     names = sorted(p.name for p in root.iterdir() if not p.name.startswith("."))
-    archives = [n for n in names if n.endswith((".tar.gz", ".tgz", ".tar", ".zip"))]
+    archives = [n for n in names if n.endswith(_ARCHIVES)]
     if archives:
-        return f"extract the archive first: tar xzf {root / archives[0]} -C {root} (then give --data {root})"
+        return f"extract the archive first: {_extract(root / archives[0], root)} (then give --data {root})"
     if dataset != "fashion-mnist" and any("idx" in n for n in names):
         return "this folder holds Fashion-MNIST's idx files: use --dataset fashion-mnist"
     images = [n for n in names if Path(n).suffix.lower() in _IMAGE_SUFFIXES]

@@ -48,6 +48,17 @@ def find_brainio_file(name: str) -> Path | None:
     return next(iter(sorted(home.rglob(name))), None)
 
 
+def _other_neurosage_file(ds: xr.Dataset) -> str | None:
+    """What a netCDF file neurosage wrote holds, when it is not a recording: RDMs (a teacher's cache, ``neurosage rdm``'s
+    output) or a search's trial table (``trials.nc``); None otherwise."""
+    dims = {str(d) for d in ds.dims}
+    if {"condition_row", "condition_col"} <= dims:
+        return "RDMs (dims condition_row x condition_col: a teacher's cached RDMs or neurosage rdm's output)"
+    if "trial" in dims and {"genotype", "score"} <= {str(v) for v in ds.data_vars}:
+        return "a search's trial table (trials.nc: one row per trial)"
+    return None
+
+
 def open_brainio_assembly(path: str | os.PathLike, *, where: str | None = None) -> xr.DataArray:
     """Open a BrainIO netCDF (either writer) as a flat ``presentation x neuroid [x time_bin]`` array (``where``: how the
     caller's users give the file, for the not-found fix)."""
@@ -60,6 +71,11 @@ def open_brainio_assembly(path: str | os.PathLike, *, where: str | None = None) 
     except Exception as exc:  # netCDF4/h5py raise many types for truncated files
         problem = "the file is empty" if path.stat().st_size == 0 else f"cannot read netCDF ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})"
         raise DataFormatError(problem, "the file is truncated or not netCDF; download it again", file=path, field=None) from None
+    other = _other_neurosage_file(ds)
+    if other is not None:
+        ds.close()
+        raise DataFormatError(f"this file holds {other}, not a recording (an assembly of presentation x neuroid responses)",
+                              "give the recording's own file (a Brain-Score/BrainIO assembly netCDF)", file=path, field=None)
     data_vars = list(ds.data_vars)
     if len(data_vars) != 1:
         raise DataFormatError(f"expected exactly one data variable, found {data_vars}", "write one assembly per file (BrainIO spec)", file=path,

@@ -163,6 +163,9 @@ def _refuse_unknown(parser: argparse.ArgumentParser, args: argparse.Namespace, e
                      "(with the same --run-dir they share its teacher)")
     elif getattr(args, "command", None) in ("demo", "analyze") and extra and not extra[0].startswith("-"):
         hints.append(f"the run folder is given with --run-dir {extra[0]}")
+    bare = next((e for e in extra if e.isdigit()), None)
+    if bare is not None and "--trial" in flags:  # rdm RUN 1: the trial as a second positional
+        hints.append(f"a trial is given with --trial {bare}")
     if getattr(args, "command", None) == "analyze" and first and not close:
         hints.append("an analysis takes its options (e.g. compare-method, budget) from the TOML file given to --config")
     sub.error(f"unrecognized arguments: {' '.join(extra)}{''.join('; ' + h for h in hints)}")

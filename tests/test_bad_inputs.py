@@ -1496,6 +1496,10 @@ CLI_CASES = [
     pytest.param(["figures", "{tmp}", "--out", "{tmp}/a", "--out", "{tmp}/b"], "--out is given 2 times", id="figures_out_twice"),
     pytest.param(["rdm", "cifar_resnet-1", "--layers", "stack1", "--teacher", "control:pixels", "--bootstrap", "5"], "or 0 for none",
                  id="rdm_too_few_resamples"),
+    # round 15
+    pytest.param(["rdm", "{tmp}", "1", "--teacher", "control:pixels"], "a trial is given with --trial 1", id="rdm_trial_as_positional"),
+    pytest.param(["search", "{run}", "--teacher", "brain:npy-csv:V4+IT", "--budget", "1"], "write brain:npy-csv:V4,IT",
+                 id="search_regions_joined_by_plus"),
 ]
 
 
@@ -2333,3 +2337,109 @@ def teacher_specs_joined_by_a_comma(tmp):
 @case(AssemblyError, "this is an RDM")
 def validate_an_rdm_as_a_recording(tmp):
     validate(compute_rdm(np.random.default_rng(0).normal(size=(5, 4)), "correlation", labels=list("abcde")))
+
+
+# ---------------------------------------------------------------- round 15 (fresh eyes)
+@case(ConfigError, "was given an RDM")
+def cka_of_rdms(tmp):
+    """Q3: linear_cka of two RDMs returned a number (the RDMs taken as patterns)."""
+    from neurosage.rsa.compare import linear_cka
+
+    linear_cka(_rdm(), _rdm(seed=1))
+
+
+@case(ConfigError, "a number of at most 1")
+def ceiling_above_one(tmp):
+    """Q20: a noise ceiling of 1.5 was kept and divided the score."""
+    from neurosage.rsa.score import teacher_scores
+
+    teacher_scores(stack_rdms({"V4": _rdm()}), stack_rdms({"cell_1": _rdm(seed=1)}), ceilings={"V4": 1.5})
+
+
+@case(ConfigError, "no endpoint of the teacher")
+def ceilings_of_other_endpoints(tmp):
+    from neurosage.rsa.score import teacher_scores
+
+    teacher_scores(stack_rdms({"V4": _rdm()}), stack_rdms({"cell_1": _rdm(seed=1)}), ceilings={"IT": 0.8}).tg_ceiled
+
+
+@case(DataFormatError, "extract it (unzip")
+def fashion_mnist_as_a_zip(tmp):
+    """C37: --data tiny.zip said only that no idx file was in it."""
+    (tmp / "tiny.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    load_fashion_mnist("train", root=tmp / "tiny.zip")
+
+
+@case(DataFormatError, "this file holds RDMs")
+def assembly_file_of_rdms(tmp):
+    """C39: a teacher's cached RDMs given as a recording were told to rename their dims."""
+    stack_rdms({"V4": _rdm()}).to_netcdf(tmp / "rdms.nc")
+    load_assembly_file(tmp / "rdms.nc")
+
+
+@case(DataFormatError, "a search's trial table")
+def assembly_file_of_trials(tmp):
+    """C40: a search's trials.nc given as a recording."""
+    xr.Dataset({"genotype": ("trial", ["a", "b"]), "score": ("trial", [0.1, 0.2])}, coords={"trial": [0, 1]}).to_netcdf(tmp / "trials.nc")
+    load_assembly_file(tmp / "trials.nc")
+
+
+@case(ConfigError, "(N, C, H, W) feature maps of one batch")
+def concat_maps_of_other_dims(tmp):
+    """Q39: torch's 'Tensors must have same number of dimensions'."""
+    import torch
+
+    from neurosage.nets.layerwise import concat_padded
+
+    concat_padded([torch.zeros(1, 2, 4, 4), torch.zeros(1, 2, 4)])
+
+
+@case(ConfigError, "images takes an ImageSet")
+def teacher_images_as_pixels(tmp):
+    """N34: raw uint8 pixels as a teacher's images failed later in torch ('expected scalar type Byte')."""
+    Teacher(stack_rdms({"V4": _rdm()}), images=np.zeros((5, 1, 8, 8), dtype=np.uint8))
+
+
+@case(ConfigError, "or build it with c_in=3")
+def op_given_other_channels(tmp):
+    """Round 13 Y15: torch's 'expected input to have 4 channels' named neither the op nor c_in."""
+    import torch
+
+    from neurosage.nets.ops import ReLUConvBN
+
+    ReLUConvBN(4, 8, kernel=3)(torch.zeros(1, 3, 8, 8))
+
+
+@case(ConfigError, "or build it with in_channels=3")
+def network_given_other_channels(tmp):
+    """M2: a 1-channel network given RGB images."""
+    import torch
+
+    from neurosage.nets.cells import CellNetwork
+    from neurosage.spaces import parse_genotype
+
+    CellNetwork(parse_genotype("normal: max_pool_3x3@1 + skip_connect@0 -> concat 2"), n_cells=1, filters=4, in_channels=1)(
+        torch.zeros(1, 3, 28, 28))
+
+
+@case(ConfigError, "InlineExecutor()")
+def dask_executor_without_a_client(tmp):
+    """M4: DaskExecutor(None) failed at submit with 'NoneType' has no attribute 'submit'."""
+    from neurosage.search.executors import DaskExecutor
+
+    DaskExecutor(None)
+
+
+@case(ConfigError, "checkpoint_scores (its 2 checkpoints) has 2")
+def halving_cost_per_checkpoint(tmp):
+    """M10: the message named the first argument (the target) and architectures, not the checkpoints."""
+    from neurosage.stats.selection import successive_halving
+
+    rng = np.random.default_rng(0)
+    successive_halving(rng.normal(size=30), [rng.normal(size=30), rng.normal(size=30)], pool_size=8, checkpoint_cost=[1.0], n_draws=5)
+
+
+@case(ConfigError, "e.g. torch.float32")
+def rdm_with_a_numpy_dtype(tmp):
+    """M12: the fix said 'pass dtype as a dtype'."""
+    compute_rdm(np.zeros((4, 3)) + np.arange(4)[:, None] * np.arange(3), dtype=np.float32)

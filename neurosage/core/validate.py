@@ -44,6 +44,7 @@ HOW_TO_MAKE = {
     "NetworkConfig": "neurosage.NetworkConfig(skeleton, n_cells, filters)",
     "RDMOptions": "neurosage.RDMOptions(rdm_method=...)",
     "CandidateTask": "neurosage.CandidateTask(train_set, val_set, ...)",
+    "a dtype": "a torch dtype, e.g. torch.float32 or torch.float64 (numpy's np.float32 is not one)",
 }
 
 #: Number arguments (``float``) that may be infinite (a bound: ``-inf`` is "no floor"); NaN is refused there too.
@@ -139,7 +140,8 @@ def check_arguments(fn: Callable[..., Any], arguments: Mapping[str, Any]) -> Non
     specific message for a wrong argument says that one instead).
 
     Annotations judge the kind: numbers accept numpy numbers (``float`` also ints), sequences and arrays accept any
-    iterable but text, and an annotation this check cannot read (``Any``, a type variable, a protocol) accepts anything.
+    iterable but text (and an RDM where patterns or values go), and an annotation this check cannot read (``Any``, a
+    type variable, a protocol) accepts anything.
     A whole number (annotated ``int`` or ``int | None``) is also held to its least value, :data:`LEAST_WHOLE` (0 unless named there),
     and a number (``float``) must be finite: NaN and infinities are refused by name.
     """
@@ -165,6 +167,10 @@ def check_arguments(fn: Callable[..., Any], arguments: Mapping[str, Any]) -> Non
                 listed = [part.strip() for part in value.split(",")] if "," in value else [value]
                 raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} is the string {value!r}; it takes a list of values",
                                   f"give {name}={listed!r}", field=name)
+            if _is_rdm(value):  # an RDM where patterns or plain values go: taken as a matrix of values, it gives a number
+                raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} takes {shown}, and was given an RDM (dims "
+                                  f"{tuple(map(str, value.dims))})", "pass the patterns the RDM was made from (conditions x features); "
+                                  "RDMs are compared with neurosage.compare_rdms(a, b)", field=name)
             made = next((how for kind, how in HOW_TO_MAKE.items() if kind in shown), "")
             raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} takes {shown}, got {type(value).__name__} {str(value)[:60]!r}",
                               f"pass {name} as {shown}" + (f": {made}" if made else ""), field=name)
@@ -195,7 +201,9 @@ def _kind_of(hint: Any) -> tuple[Callable[[Any], bool], str] | None:
     if hint in numbers:
         return numbers[hint]
     base = origin or hint
-    if base in (list, tuple, set, frozenset, abc.Sequence, abc.Iterable, abc.Collection, abc.Set) or base is np.ndarray:
+    if base is np.ndarray:
+        return (lambda v: isinstance(v, abc.Iterable) and not isinstance(v, (str, bytes)) and not _is_rdm(v)), "a list (or array) of values"
+    if base in (list, tuple, set, frozenset, abc.Sequence, abc.Iterable, abc.Collection, abc.Set):
         return (lambda v: isinstance(v, abc.Iterable) and not isinstance(v, (str, bytes))), "a list (or array) of values"
     if base in (dict, abc.Mapping, abc.MutableMapping):
         return (lambda v: isinstance(v, abc.Mapping)), "a mapping (a dict)"
@@ -208,12 +216,21 @@ def _kind_of(hint: Any) -> tuple[Callable[[Any], bool], str] | None:
     if not isinstance(base, type) or getattr(base, "_is_protocol", False) or base is object:
         return None
     if base.__module__.startswith("torch") and base.__name__ == "Tensor":  # array-likes are converted where tensors go
-        return (lambda v: isinstance(v, abc.Iterable) and not isinstance(v, (str, bytes))), "a tensor (or array)"
+        return (lambda v: isinstance(v, abc.Iterable) and not isinstance(v, (str, bytes)) and not _is_rdm(v)), "a tensor (or array)"
     return (lambda v: isinstance(v, base)), f"a {base.__name__}"
 
 
-def check_client(client: Any, name: str = "client") -> None:
-    """Refuse a ``client`` that is not a Dask ``distributed.Client`` (text such as its scheduler's address, a cluster)."""
+def _is_rdm(value: Any) -> bool:
+    """``value`` is an RDM or a stack of them (an xarray DataArray with condition_row and condition_col dims)."""
+    return type(value).__name__ == "DataArray" and {"condition_row", "condition_col"} <= set(map(str, getattr(value, "dims", ())))
+
+
+def check_client(client: Any, name: str = "client", *, optional: bool = True) -> None:
+    """Refuse a ``client`` that is not a Dask ``distributed.Client`` (text such as its scheduler's address, a cluster; None
+    too unless ``optional``)."""
+    if client is None and not optional:
+        raise ConfigError(f"{name} is None, and a Dask executor needs a distributed Client", "connect first: distributed.Client("
+                          "'tcp://HOST:8786') or distributed.Client(LocalCluster()); to run in this process use InlineExecutor()", field=name)
     if client is not None and not callable(getattr(client, "submit", None)):
         raise ConfigError(f"{name} takes a dask distributed Client, got {type(client).__name__} {str(client)[:60]!r}",
                           "connect first: distributed.Client('tcp://HOST:8786') (on the command line: --scheduler tcp://HOST:8786)",

@@ -29,7 +29,7 @@ from neurosage.core.errors import ConfigError
 from neurosage.core.validate import check_arguments
 from neurosage.nets import OPS, SKELETONS
 from neurosage.nets.layerwise import endpoint_set
-from neurosage.nets.ops import FactorizedReduce, Identity, ReLUConvBN, _bn
+from neurosage.nets.ops import FactorizedReduce, Identity, ReLUConvBN, _bn, check_input_channels
 from neurosage.spaces.cell import Cell, Genotype
 
 __all__ = ["DropPath", "CellModule", "AuxHead", "CellNetwork", "check_ops"]
@@ -199,7 +199,7 @@ class CellNetwork(nn.Module):
         super().__init__()
         check_ops(genotype)
         sk = SKELETONS.create(skeleton)
-        self.genotype, self.skeleton = genotype, sk
+        self.genotype, self.skeleton, self.in_channels = genotype, sk, in_channels
         n_stem_cells = sk.n_stem_cells if n_stem_cells is None else n_stem_cells
         mult = sk.stem_multiplier if stem_multiplier is None else stem_multiplier
         if sk.imagenet_stem:
@@ -271,6 +271,7 @@ class CellNetwork(nn.Module):
 
     def _run(self, x: torch.Tensor, keep: set[str] | None) -> tuple[torch.Tensor, torch.Tensor | None, dict]:
         feats: dict[str, torch.Tensor] = {}
+        check_input_channels(x, self.in_channels, "CellNetwork", "in_channels")
         h = self.stem(x)
         if keep is not None and "stem" in keep:
             feats["stem"] = h

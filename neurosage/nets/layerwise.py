@@ -17,7 +17,7 @@ from torch import nn
 
 from neurosage.core.errors import ConfigError, UnknownName
 from neurosage.core.validate import check_arguments
-from neurosage.nets.ops import StridedPointwiseConv, _bn
+from neurosage.nets.ops import StridedPointwiseConv, _bn, check_input_channels
 from neurosage.spaces.layerwise import LayerGenotype
 
 __all__ = ["endpoint_set", "concat_padded", "LayerNetwork"]
@@ -41,6 +41,11 @@ def concat_padded(maps: list[torch.Tensor]) -> torch.Tensor:
     maps = list(maps)
     if not maps:
         raise ConfigError("concat_padded was given no feature map", "pass at least one (N, C, H, W) tensor", field="maps")
+    if all(isinstance(m, torch.Tensor) for m in maps):  # (torch.fx traces it with proxies, which have no shape yet)
+        shapes = [tuple(m.shape) for m in maps]
+        if any(len(shape) != 4 for shape in shapes) or len({shape[0] for shape in shapes}) > 1:
+            raise ConfigError(f"concat_padded joins (N, C, H, W) feature maps of one batch, got shapes {shapes}",
+                              "pass 4-D maps with the same N (a single image: x.unsqueeze(0))", field="maps")
     if len(maps) == 1:
         return maps[0]
     h = max(m.shape[-2] for m in maps)
@@ -65,7 +70,7 @@ class LayerNetwork(nn.Module):
     def __init__(self, genotype: LayerGenotype, *, num_classes: int = 10, in_channels: int = 3, width_multiplier: float = 1.0):
         check_arguments(LayerNetwork.__init__, locals())
         super().__init__()
-        self.genotype = genotype
+        self.genotype, self.in_channels = genotype, in_channels
         widths = [max(1, round(layer.filters * width_multiplier)) for layer in genotype.layers]
         self.convs = nn.ModuleList()
         for i, layer in enumerate(genotype.layers):
@@ -89,6 +94,7 @@ class LayerNetwork(nn.Module):
     def _run(self, x: torch.Tensor, keep: set[str] | None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         outs: list[torch.Tensor] = []
         feats: dict[str, torch.Tensor] = {}
+        check_input_channels(x, self.in_channels, "LayerNetwork", "in_channels")
         for i, (layer, conv) in enumerate(zip(self.genotype.layers, self.convs)):
             y = conv(concat_padded([outs[j] for j in layer.inputs]) if layer.inputs else x)
             outs.append(y)

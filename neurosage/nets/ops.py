@@ -10,7 +10,7 @@ at stride 2 or a width change. Convolutions have no bias.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, cast
 
 import torch
 from torch import nn
@@ -32,6 +32,21 @@ __all__ = [
 ]
 
 
+
+
+def check_input_channels(x: object, expected: int, who: str, argument: str = "c_in") -> None:
+    """Refuse a batch whose channels are not the ``expected`` a module was built for, naming the module (``who``) and the
+    ``argument`` it was built with (torch's own error names neither). Proxies of torch.fx tracing pass unchecked."""
+    if isinstance(x, torch.Tensor) and (x.dim() != 4 or x.shape[1] != expected):
+        shape = tuple(x.shape)
+        raise ConfigError(f"{who} takes (N, {expected}, H, W) input ({argument}={expected}), got shape {shape}",
+                          f"give it a batch of {expected}-channel images" + (f", or build it with {argument}={shape[1]}" if x.dim() == 4 else
+                                                                              " (one image: x.unsqueeze(0))"), field="x")
+
+
+def _conv_channels(sequence: nn.Module, key: str) -> int:
+    """The input channels of ``sequence``'s conv under ``key``, as it is now (a channel search resizes or replaces convs)."""
+    return cast(nn.Conv2d, sequence._modules[key]).in_channels
 
 
 def _bn(c: int) -> nn.BatchNorm2d:
@@ -68,6 +83,10 @@ class ReLUConvBN(nn.Sequential):
             _bn(c_out),
         )
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input_channels(x, _conv_channels(self, "1"), "ReLUConvBN")  # the conv's own (a channel search resizes it)
+        return super().forward(x)
+
 
 class Identity(nn.Module):
     """Pass-through (kept as a class so drop path can recognise it)."""
@@ -94,6 +113,10 @@ class SepConv(nn.Sequential):
             _bn(c_out),
         )
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input_channels(x, _conv_channels(self, "1"), "SepConv")  # the conv's own (a channel search resizes it)
+        return super().forward(x)
+
 
 class DilConv(nn.Sequential):
     """ReLU, 3x3 depthwise conv with dilation 2, pointwise conv, BN (as DARTS/NNI)."""
@@ -106,6 +129,10 @@ class DilConv(nn.Sequential):
             nn.Conv2d(c_in, c_out, 1, bias=False),
             _bn(c_out),
         )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input_channels(x, _conv_channels(self, "1"), "DilConv")  # the conv's own (a channel search resizes it)
+        return super().forward(x)
 
 
 class FactorizedConv(nn.Sequential):
@@ -121,6 +148,10 @@ class FactorizedConv(nn.Sequential):
             nn.Conv2d(c_out, c_out, (kernel, 1), (stride, 1), (pad, 0), bias=False),
             _bn(c_out),
         )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input_channels(x, _conv_channels(self, "1"), "FactorizedConv")  # the conv's own (a channel search resizes it)
+        return super().forward(x)
 
 
 class Pool(nn.Module):
@@ -141,6 +172,8 @@ class Pool(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.project is not None:  # pooling alone takes any channels
+            check_input_channels(x, _conv_channels(self.project, "0"), "Pool")
         x = self.pool(x)
         return self.project(x) if self.project is not None else x
 
@@ -168,6 +201,7 @@ class FactorizedReduce(nn.Module):
         self.bn = _bn(c_out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input_channels(x, (self.conv if self.stride == 1 else self.path1).in_channels, "FactorizedReduce")
         if self.stride == 1:
             return self.bn(self.conv(x))
         a = self.path1(x[:, :, ::2, ::2])

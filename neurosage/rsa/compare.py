@@ -443,10 +443,10 @@ def pearson_full(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor | None:
 
 def pearson_triangles(va: torch.Tensor, vb: torch.Tensor) -> torch.Tensor:
     """Pearson r between rows of ``va`` ``(k, n)`` and rows of ``vb`` ``(m, n)`` (one centred matrix product)."""
-    check_arguments(pearson_triangles, locals())
     if isinstance(va, xr.DataArray) or isinstance(vb, xr.DataArray):
         raise ConfigError("pearson_triangles takes RDM triangles (rows of numbers), and was given RDMs (DataArrays)", "compare RDMs with "
                           "neurosage.compare_rdms(a, b, method='pearson')", field="va")
+    check_arguments(pearson_triangles, locals())
     va, vb = torch.as_tensor(va), torch.as_tensor(vb)
     if va.ndim != 2 or vb.ndim != 2 or va.shape[1] != vb.shape[1]:
         raise ConfigError(f"pearson_triangles takes two (k, n) and (m, n) matrices of RDM triangles (one row each), got shapes "

@@ -55,6 +55,18 @@ class TeacherScores:
     #: the same intervals for every endpoint x layer similarity (``endpoint x layer x bound``, bound ``low``/``high``)
     layer_intervals: xr.DataArray | None = None
 
+    def __post_init__(self) -> None:
+        if not self.ceilings:
+            return
+        for endpoint, value in self.ceilings.items():  # a ceiling is a reliability (a correlation): at most 1
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not value <= 1:
+                raise ConfigError(f"the noise ceiling of {endpoint!r} is {value!r}: a ceiling is a split-half reliability (a correlation), "
+                                  "a number of at most 1", "give the ceilings noise_ceilings(recording) computed (their .value), or a "
+                                  "Teacher's .ceilings", field="ceilings")
+        if not set(self.ceilings) & set(self.per_endpoint):
+            raise ConfigError(f"the ceilings name {sorted(self.ceilings)}, and no endpoint of the teacher ({sorted(self.per_endpoint)}): every "
+                              "ceiled score would be NaN", "key the ceilings by the teacher's endpoint names", field="ceilings")
+
     @property
     def per_endpoint_ceiled(self) -> dict[str, float] | None:
         """S_i over the endpoint's noise ceiling (None without ceilings; NaN where a ceiling is not positive)."""

@@ -60,7 +60,7 @@ class DaskExecutor:
     ``roster`` holds every worker seen since the executor was made (see :meth:`workers`), those that left included."""
 
     def __init__(self, client: Any):
-        check_client(client)
+        check_client(client, optional=False)
         self.client = client
         self.roster: dict[str, dict[str, Any]] = {}
         self._announced = False  # the workers there at the start are not news; later ones are

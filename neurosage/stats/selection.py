@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from neurosage.core.errors import ConfigError
-from neurosage.core.validate import check_arguments, same_index, whole
+from neurosage.core.validate import check_arguments, same_index, vector, whole
 from neurosage.stats.predictors import _bootstrap_settings, _chunks, _counts, _vector
 
 __all__ = ["simulate_selection", "successive_halving"]
@@ -322,7 +322,8 @@ def successive_halving(target, checkpoint_scores: Sequence[object], *, pool_size
     checkpoints = [_vector(c, f"checkpoint_scores[{j}]", n, constant_ok=True) for j, c in enumerate(checkpoint_scores)]
     cost = None
     if checkpoint_cost is not None:
-        cost = _vector(checkpoint_cost, "checkpoint_cost", len(checkpoints), constant_ok=True)
+        cost = vector(checkpoint_cost, "checkpoint_cost", len(checkpoints), constant_ok=True, unit="checkpoint",
+                      first=f"checkpoint_scores (its {len(checkpoints)} checkpoints)")
         if np.any(cost < 0) or np.any(np.diff(cost) < 0):
             raise ConfigError(f"checkpoint_cost must be non-negative and non-decreasing, got {cost.tolist()}",
                               "give the cumulative training cost of reaching each checkpoint (e.g. steps)", field="checkpoint_cost")

@@ -187,8 +187,14 @@ IGNORE_LOADER_ARGUMENTS = frozenset({"net", "sim", "control"})
 def check_teacher_kinds(spec: str) -> list[str]:
     """The kind of each ``+``-joined part of a teacher spec, refusing one that no registry knows (before any work)."""
     kinds = []
-    for part in spec.split("+"):
+    parts = spec.split("+")
+    for i, part in enumerate(parts):
         kind = part.strip().partition(":")[0]
+        if kind not in TEACHER_KINDS and i and ":" not in part and parts[i - 1].strip().startswith("brain:"):  # V4+IT: regions
+            regions = ",".join(p.strip().rpartition(":")[2] if j == 0 else p.strip() for j, p in enumerate(parts[i - 1:i + 1]))
+            raise ConfigError(f"{part.strip()!r} in teacher spec {spec!r} is not a teacher: '+' joins whole teachers (each with its "
+                              "kind), and the regions of one recording are joined by ','",
+                              f"write {parts[i - 1].strip().rpartition(':')[0]}:{regions}", field="teacher")
         if kind not in TEACHER_KINDS:
             raise ConfigError(f"unknown teacher kind {kind!r} in {part.strip()!r}", f"start the spec with one of {[k + ':' for k in TEACHER_KINDS]}",
                               field="teacher")

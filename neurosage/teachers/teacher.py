@@ -73,6 +73,10 @@ class Teacher:
             self.rdms = self.rdms.assign_attrs(rdm_method=str(self.rdms.attrs.get("method") or "correlation"))
         if "compare_method" not in self.rdms.attrs:
             self.rdms = self.rdms.assign_attrs(compare_method="pearson")
+        if self.images is not None and not hasattr(self.images, "stimulus_ids"):  # an array of pixels: no stimulus ids, no scaling
+            raise ConfigError(f"images takes an ImageSet (the stimuli, labelled by stimulus id), got {type(self.images).__name__}",
+                              "wrap the pixels: neurosage.ImageSet(uint8 images (N, C, H, W), stimulus_ids=list(rdms.condition_row.values))",
+                              field="images")
         ids = getattr(self.images, "stimulus_ids", None)
         if ids is not None and list(ids) != list(self.rdms[ROW].values):
             raise ConfigError("the teacher's images and RDMs list different stimulus ids (or another order)",

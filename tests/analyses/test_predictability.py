@@ -168,3 +168,21 @@ def test_training_images_without_a_class_are_refused_before_training(tmp_path, c
                  "--n-val", "20", "--n-stimuli", "10"]) == 2
     err = capsys.readouterr().err
     assert "cifar-100-python/train: field 'fine_labels': fine_labels span -1..99" in err and "unexpected" not in err  # the loader names the file
+
+
+def test_a_comparison_undefined_on_the_pool_is_a_nan_row_with_the_reason(caplog):
+    """Round 15 C36: on 5 architectures where P + TG ranked them as P did, the whole analysis ended with Williams' test's
+    Python-only fix ("compare two different predictors of y")."""
+    import pandas as pd
+
+    from neurosage.analyses.predictability import paired_comparisons
+
+    p = [0.1, 0.2, 0.3, 0.4, 0.5]
+    records = pd.DataFrame({"steps": 1, "P": p, "TG": [0.01, 0.02, 0.0, 0.015, 0.03], "mature_top1": [0.2, 0.1, 0.4, 0.5, 0.3]})
+    with caplog.at_level("WARNING"):
+        table = paired_comparisons(records, alpha=1.0, n_bootstrap=50, seed=0)
+    undefined = table[(table.measure == "P+1TG") & (table.method == "spearman")].iloc[0]
+    assert undefined.n == 5 and pd.isna(undefined.estimate) and pd.isna(undefined.p)
+    assert "no comparison on these 5 architectures" in caplog.text and "n-architectures" in caplog.text
+    defined = table[(table.measure == "TG") & (table.method == "pearson")].iloc[0]
+    assert pd.notna(defined.estimate) and 0 <= defined.p <= 1

@@ -343,7 +343,7 @@ def test_a_trial_whose_worker_is_lost_again_and_again_stops_the_search_clearly(t
 
     class LosingCluster(DaskExecutor):
         def __init__(self):
-            super().__init__(client=None)
+            super().__init__(client=cf.ThreadPoolExecutor(1))  # any object that submits; every method used is overridden
             self.scattered = 0
 
         def scatter(self, obj):
