@@ -48,7 +48,7 @@ from neurosage.rsa.score import check_objective
 from neurosage.search import SEARCHERS
 from neurosage.search.candidate import CandidateTask
 from neurosage.teachers.kinds import check_teacher_kinds, teacher_from_spec
-from neurosage.teachers.teacher import Teacher, network_teacher
+from neurosage.teachers.teacher import Teacher, log_layer_method, network_teacher
 from neurosage.training.configs import NetworkConfig, TrainConfig
 from neurosage.training.devices import check_device, check_threads
 from neurosage.training.evaluation import evaluate
@@ -355,6 +355,8 @@ def embedded_setup(config: EmbeddedConfig, run_dir: str | Path, *, with_teacher:
         else:
             teacher = resnet_teacher(train_full, stimuli, cache, epochs=config.teacher_epochs, seed=config.seed, device=config.device,
                                      depth=config.teacher_depth, rdm_method=config.rdm_method, compare_method=config.compare_method)
+    if teacher is not None:
+        log_layer_method(teacher)
     return Setup(train, val, test, teacher, train_full)
 
 

@@ -31,7 +31,7 @@ from neurosage.core.validate import check_arguments, whole
 from neurosage.rsa.rdm import ROW, STACK
 from neurosage.rsa.score import TeacherScores
 from neurosage.runs.outputs import claim_output_folder
-from neurosage.teachers.teacher import Teacher
+from neurosage.teachers.teacher import Teacher, log_layer_method
 from neurosage.training.configs import RDMOptions
 
 __all__ = ["ModelComparison", "compare_model", "GENOTYPE_STARTS", "RDM_OUTPUTS"]
@@ -230,7 +230,7 @@ def compare_model(
     """
     check_arguments(compare_model, locals())
     from neurosage.nets.models import model_inputs
-    from neurosage.rsa.methods import COMPARE_METHODS, bootstrap_methods, check_bootstrap, check_rsa_methods, model_rdm_method
+    from neurosage.rsa.methods import COMPARE_METHODS, bootstrap_methods, check_bootstrap, check_rsa_methods
     from neurosage.teachers.kinds import teacher_from_spec
     from neurosage.teachers.scoring import score_model_rdms
     from neurosage.training.devices import check_device
@@ -277,12 +277,7 @@ def compare_model(
                      ", ".join(bootstrap_methods()))
     elif n_bootstrap:
         check_bootstrap(teacher.compare_method)
-    layer_method = model_rdm_method(teacher.rdm_method)
-    if layer_method != teacher.rdm_method:  # network layers have no repetitions: summary.json records both stacks' methods
-        layers_too = teacher.rdms.attrs.get("method") != teacher.rdm_method
-        (log.warning if layers_too else log.info)("rdm-method %s: %s no repetitions, so their RDMs are %s", teacher.rdm_method,
-                                                  "the teacher's and the model's layers have" if layers_too else "the model's layers have",
-                                                  layer_method)
+    log_layer_method(teacher)  # network layers have no repetitions: summary.json records both stacks' methods
     record: dict[str, Any] = dict(getattr(net, "neurosage_trial", None) or {})
     if run is not None:  # the search's own subsampling and seed: its scores of the trial are reproduced
         recorded_rdm: dict[str, Any] = dict(getattr(net, "neurosage_rdm", None) or {})

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from neurosage.analyses.config_loading import Range, check_settings
 from neurosage.core.errors import ConfigError
-from neurosage.rsa.methods import check_rsa_methods
+from neurosage.rsa.methods import RDM_METHODS, check_rsa_methods, model_rdm_method
 from neurosage.spaces import SearchSpace, get_space, space_for
 from neurosage.training.configs import NetworkConfig, TrainConfig
 
@@ -221,6 +221,15 @@ class EmbeddedConfig:
             refuse_ignored(self, CELL_OPTIONS, f"{shown} layer-wise (their networks have no cells)",
                            "drop {flag} (a layer-wise network's width is width-multiplier), or search a cell space such as pnas")
         rdm, compare = check_rsa_methods(self.rdm_method, self.compare_method)
+        if RDM_METHODS.get(rdm).needs_repetitions and isinstance(self.teacher, str | None):
+            from neurosage.teachers.kinds import check_teacher_kinds
+
+            kinds = check_teacher_kinds(self.teacher) if self.teacher else ["the embedded ResNet"]
+            if not {"brain", "sim"} & set(kinds):  # no recording, no repetitions: every RDM would be the method for models
+                raise ConfigError(f"rdm-method {rdm!r} is computed from a recording's repeated trials, and this search's teacher "
+                                  f"({self.teacher or 'the embedded ResNet'}) and candidates are networks, with one response per "
+                                  f"stimulus: every RDM would be {model_rdm_method(rdm)}", f"set rdm-method {model_rdm_method(rdm)} (the "
+                                  "same RDMs, recorded as they are), or use a brain: teacher recorded with repetitions", field="rdm_method")
         object.__setattr__(self, "rdm_method", rdm)
         object.__setattr__(self, "compare_method", compare)
 

@@ -476,6 +476,11 @@ def write_assembly(assembly: xr.DataArray, path: str | os.PathLike) -> Path:
     if Path(path).suffix.lower() not in (".nc", ".nc4", ".netcdf", ".h5", ".hdf5"):
         raise ConfigError(f"write_assembly writes netCDF, and {Path(path).name!r} names another format", "give the file a .nc name "
                           "(Brain-Score's format); for a CSV table use assembly.to_dataframe().to_csv(...)", file=path, field="path")
+    from neurosage.runs.layout import PROVENANCE_FILE, RUN_FILES
+
+    if Path(path).name in RUN_FILES and (Path(path).parent / PROVENANCE_FILE).is_file():  # e.g. a search's own trials.nc
+        raise ConfigError(f"{Path(path).name} is a file of the neurosage run in {Path(path).parent}, which this would overwrite",
+                          "write the assembly to a file of another name, or outside the run folder", file=path, field="path")
     assembly = brainio_coords(validate(assembly, allow_nan=True))
     if assembly.indexes:
         assembly = assembly.reset_index(list(assembly.indexes))

@@ -596,20 +596,20 @@ def _run_figures(args: argparse.Namespace) -> int:
             above = run_dir.parent if inside == run_dir.resolve().parent else run_dir.parent.parent
             print(f"nothing to draw: {run_dir} is a folder inside the run folder {above}; fix: neurosage figures {above}",
                   file=sys.stderr)
-            return 1
+            return 2
         if RunFolder(run_dir).pool_file.is_file():
             print(f"nothing to draw: {run_dir} is an architecture pool; a teacher bench on it draws its figure (value.png) in its own "
                   f"folder; fix: neurosage bench {run_dir} --teacher SPEC --out DIR", file=sys.stderr)
-            return 1
+            return 2
         search = " (it holds a search's trials.csv: a search's results are its trials.csv and trials.nc; figures draws analyses')" \
             if RunFolder(run_dir).trials_csv.exists() else ""
         if not search and not RunFolder(run_dir).provenance_file.exists():  # not a run folder at all (a data folder, a typo)
             print(f"nothing to draw: {run_dir} is not a run folder (no run.json, no results); fix: give the --run-dir of a neurosage analyze "
                   "or demo run", file=sys.stderr)
-            return 1
+            return 2
         print(f"nothing to draw: {run_dir} has no analysis results{search}; fix: run 'neurosage analyze ANALYSIS --run-dir {run_dir}' first",
               file=sys.stderr)
-        return 1
+        return 2
     return 0
 
 

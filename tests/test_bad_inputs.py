@@ -2443,3 +2443,105 @@ def halving_cost_per_checkpoint(tmp):
 def rdm_with_a_numpy_dtype(tmp):
     """M12: the fix said 'pass dtype as a dtype'."""
     compute_rdm(np.zeros((4, 3)) + np.arange(4)[:, None] * np.arange(3), dtype=np.float32)
+
+
+# ---------------------------------------------------------------- round 16 (fresh eyes)
+@case(ConfigError, "every RDM would be sqeuclidean")
+def search_crossnobis_without_a_recording(tmp):
+    """K15: crossnobis with the embedded teacher: every RDM became sqeuclidean, and run.json said crossnobis."""
+    SearchConfig(rdm_method="crossnobis")
+
+
+@case(ConfigError, "port 99999 is out of range")
+def dashboard_port_out_of_range(tmp):
+    """M3: ':99999' was 'not an address', while its form was right."""
+    from neurosage.search.driver import ExecutorOptions
+
+    ExecutorOptions(workers=2, dashboard=":99999").check()
+
+
+@case(ConfigError, "stem_stride must be at least 1")
+def skeleton_stem_stride_zero(tmp):
+    """V10: a stride of 0 was accepted (LEAST_WHOLE by the last word of a name)."""
+    from neurosage.nets.skeletons import Skeleton
+
+    Skeleton("mine", 28, False, 0, 1, 3.0)
+
+
+@case(ConfigError, "an RDM's values")
+def pearson_triangles_of_square_rdm_values(tmp):
+    """V22: the rows of two square RDMs were correlated as if each were a triangle."""
+    from neurosage.rsa.compare import pearson_triangles
+
+    pearson_triangles(_rdm().values, _rdm(seed=1).values)
+
+
+@case(ConfigError, "a file of the neurosage run")
+def assembly_written_over_a_runs_trials(tmp):
+    """V81: write_assembly replaced a search's own trials.nc."""
+    from neurosage.assembly import write_assembly
+
+    (tmp / "run.json").write_text("{}")
+    write_assembly(_rec(), tmp / "trials.nc")
+
+
+@case(ConfigError, "teacher name '' is not a name")
+def bench_teacher_without_a_name(tmp):
+    """V96: an empty name gave columns 'TG:' and 'S::pixels'."""
+    from neurosage.pool.bench import bench_teacher
+    from neurosage.teachers.controls import pixel_teacher
+
+    bench_teacher(tmp / "pool", {"": pixel_teacher(random_stimuli(np.random.default_rng(0), 6))}, controls=False)
+
+
+@case(ConfigError, "must be 1-D (one value per item), got shape (5, 1)")
+def correlation_of_a_column(tmp):
+    """V39: 'x has 5 values and y 5' for a 2-D y."""
+    from neurosage.stats import correlation
+
+    correlation(np.arange(5.0), np.arange(5.0)[:, None])
+
+
+@case(ConfigError, "give layers=['cell_1']")
+def candidate_task_layers_as_text(tmp):
+    """V49: layers='cell_1' became its letters, and every candidate failed after training."""
+    CandidateTask(random_stimuli(np.random.default_rng(0), 4), random_stimuli(np.random.default_rng(1), 4), layers="cell_1")
+
+
+@case(ConfigError, "subsample_features takes a whole number")
+def rdm_options_fractional_features(tmp):
+    """V59: 'must be at least 2, got 5.5'."""
+    from neurosage.training.configs import RDMOptions
+
+    RDMOptions(subsample_features=5.5)
+
+
+@case(ConfigError, "step(s) [999] are not stored")
+def selection_at_a_missing_step(tmp):
+    """V69: 'a selection needs a pool of at least 2 architectures, got 0' (the step named nowhere)."""
+    from neurosage.pool.value import selection_table
+
+    rng = np.random.default_rng(0)
+    wide = pd.DataFrame({"arch": np.repeat(np.arange(8), 2), "step": np.tile([0, 4], 8), "P": rng.random(16), "M_short": np.repeat(rng.random(8), 2)})
+    selection_table(wide, step=999, pool_size=4)
+
+
+@case(ConfigError, "device='cpu' in Python")
+def rdm_on_a_missing_device(tmp):
+    """V103: the fix was a command-line flag given to a Python user."""
+    compute_rdm(np.random.default_rng(0).normal(size=(5, 3)), "euclidean", device="mps")
+
+
+def test_a_reliability_corrected_below_minus_one_is_said():
+    """V51: spearman_brown(-0.5) returned -2.0 without a word (the formula, as Brain-Score applies it, leaves [-1, 1])."""
+    from neurosage.rsa.ceiling import spearman_brown
+
+    with pytest.warns(RuntimeWarning, match="corrects to below -1"):
+        assert spearman_brown(-0.5) == pytest.approx(-2.0)
+    assert spearman_brown(-0.2) == pytest.approx(-0.4 / 0.8)  # above -1/3: no warning needed, a plain value
+
+
+@case(ConfigError, "rdms has the key ''")
+def rdms_keyed_by_an_empty_name(tmp):
+    """After V96: every mapping a public function takes by names (Mapping[str, ...]) refuses a key that names nothing."""
+    stack_rdms({"": _rdm()})

@@ -556,13 +556,13 @@ def test_figures_of_a_folder_inside_an_analysis_run_folder_names_the_run_folder(
             pass
     (tmp_path / "run" / "channel_search" / "qc").mkdir()
     for folder in ("predictability", "channel_search/qc"):
-        assert main(["figures", str(tmp_path / "run" / folder)]) == 1
+        assert main(["figures", str(tmp_path / "run" / folder)]) == 2
         assert f"fix: neurosage figures {tmp_path / 'run'}" in capsys.readouterr().err
     assert not (tmp_path / "run" / "predictability" / "figures").exists()
     (tmp_path / "search" / "weights").mkdir(parents=True)  # round 10 #155: a search's own sub-folder
     with record_run(tmp_path / "search", {"budget": 2}):
         pass
-    assert main(["figures", str(tmp_path / "search" / "weights")]) == 1
+    assert main(["figures", str(tmp_path / "search" / "weights")]) == 2
     assert f"fix: neurosage figures {tmp_path / 'search'}" in capsys.readouterr().err
 
 

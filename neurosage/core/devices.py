@@ -23,9 +23,11 @@ def check_device(device: Any) -> None:
     except (RuntimeError, ValueError) as exc:
         raise ConfigError(f"{device!r} is not a torch device ({exc})", "use cpu, cuda or cuda:N", field="device") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {device!r} was asked for, but this machine has no CUDA GPU", "use --device cpu, or run on a GPU machine",
+        raise ConfigError(f"device {device!r} was asked for, but this machine has no CUDA GPU",
+                          "use the CPU (--device cpu on the command line, device='cpu' in Python), or run on a GPU machine",
                           field="device")
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
         raise ConfigError(f"device {device!r}: this machine has {torch.cuda.device_count()} GPU(s)", "choose an existing index", field="device")
     if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError(f"device {device!r} is not available here", "use --device cpu", field="device")
+        raise ConfigError(f"device {device!r} is not available here", "use the CPU (--device cpu on the command line, device='cpu' in "
+                          "Python)", field="device")

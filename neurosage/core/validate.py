@@ -25,8 +25,9 @@ __all__ = ["check_arguments", "check_fields", "check_client", "vector", "same_in
 #: Relative size below which a spread counts as zero.
 TINY = 1e-12
 
-#: The least value of a whole-number argument, by name, that :func:`check_arguments` enforces: a count of items is at
-#: least 0 (a negative count, index or step is never meaningful), a batch at least 1 image; a signed argument is named here.
+#: The least value of a whole-number argument, by name (or by its last word: ``stem_stride`` is a stride), that
+#: :func:`check_arguments` enforces: a count of items is at least 0 (a negative count, index or step is never meaningful),
+#: a batch at least 1 image; a signed argument is named here.
 LEAST_WHOLE: dict[str, int | None] = {**dict.fromkeys(("batch_size", "eval_batch_size", "stride", "kernel", "dilation", "hidden", "layers",
                                                        "num_classes", "in_channels", "c", "c_in", "c_out", "filters", "width"), 1),
                                       "dim": None, "axis": None}
@@ -158,7 +159,7 @@ def check_arguments(fn: Callable[..., Any], arguments: Mapping[str, Any]) -> Non
                 if shown.startswith("a number") and name in POSITIVE_NUMBERS and value is not None and value <= 0:
                     raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} must be above 0, got {value}",
                                       f"pass a {name} above 0", field=name)
-                least = LEAST_WHOLE.get(name, 0)
+                least = LEAST_WHOLE.get(name, LEAST_WHOLE.get(name.rsplit("_", 1)[-1], 0))  # stem_stride: a stride
                 if shown.startswith("a whole number") and is_whole_number(value) and least is not None and value < least:
                     raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} must be at least {least}, got {value}",
                                       f"pass a {name} of at least {least}", field=name)
@@ -167,6 +168,11 @@ def check_arguments(fn: Callable[..., Any], arguments: Mapping[str, Any]) -> Non
                 listed = [part.strip() for part in value.split(",")] if "," in value else [value]
                 raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} is the string {value!r}; it takes a list of values",
                                   f"give {name}={listed!r}", field=name)
+            if isinstance(value, Mapping) and "keyed by" in shown:
+                bad = next(k for k in value if not (isinstance(k, str) and k.strip()))
+                raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} has the key {bad!r}, and its keys are names (they "
+                                  "label results: columns, endpoints, files)", f"key each entry of {name} by a non-empty name, e.g. "
+                                  "{'V4': ...}", field=name)
             if _is_rdm(value):  # an RDM where patterns or plain values go: taken as a matrix of values, it gives a number
                 raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} takes {shown}, and was given an RDM (dims "
                                   f"{tuple(map(str, value.dims))})", "pass the patterns the RDM was made from (conditions x features); "
@@ -206,6 +212,9 @@ def _kind_of(hint: Any) -> tuple[Callable[[Any], bool], str] | None:
     if base in (list, tuple, set, frozenset, abc.Sequence, abc.Iterable, abc.Collection, abc.Set):
         return (lambda v: isinstance(v, abc.Iterable) and not isinstance(v, (str, bytes))), "a list (or array) of values"
     if base in (dict, abc.Mapping, abc.MutableMapping):
+        if typing.get_args(hint)[:1] == (str,):  # names as keys (endpoints, teachers, layers): each a non-empty text
+            return (lambda v: isinstance(v, abc.Mapping) and all(isinstance(k, str) and k.strip() for k in v)), \
+                "a mapping (a dict) keyed by non-empty names"
         return (lambda v: isinstance(v, abc.Mapping)), "a mapping (a dict)"
     if base is abc.Callable:
         return callable, "a function"

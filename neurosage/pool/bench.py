@@ -148,14 +148,18 @@ def bench_teacher(
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ConfigError(f"{name.replace('_', '-')} must be an integer of at least {low}, got {value!r}", f"give {name.replace('_', '-')} "
                               f">= {low}", field=name)
-    pool = pool if isinstance(pool, Pool) else Pool(pool)
     named = dict(teachers) if isinstance(teachers, Mapping) else {"teacher": teachers}
     if not named:
         raise ConfigError("no teacher to bench", "give a teacher", field="teacher")
+    unnamed = [n for n in named if not isinstance(n, str) or not n.strip() or n != n.strip()]
+    if unnamed:  # the name heads the tables' columns (TG:<name>, S:<name>:<endpoint>)
+        raise ConfigError(f"teacher name {unnamed[0]!r} is not a name (the tables' columns are named TG:<name>)", "key each teacher by a "
+                          "short non-empty text, e.g. {'resnet': teacher}", field="teacher")
     wrong = [n for n, t in named.items() if not isinstance(t, Teacher)]
     if wrong:
         raise ConfigError(f"{wrong[0]!r} is a {type(named[wrong[0]]).__name__}, not a Teacher", "give Teacher objects (teacher_from_spec, "
                           "brain_teacher, network_teacher), e.g. {'mine': teacher}", field="teacher")
+    pool = pool if isinstance(pool, Pool) else Pool(pool)
     architectures = pool.architectures()
     trained = int(architectures.status.eq("ok").sum())
     if trained < 5:

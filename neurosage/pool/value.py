@@ -145,8 +145,8 @@ def selection_table(wide: pd.DataFrame, *, target: str = "M_short", step: int | 
     if missing:
         raise ConfigError(f"selection_table takes measure_table's wide table (arch, step, P, the target, the scores); it lacks {missing}",
                           "pass measure_table(pool.architectures(), pool.checkpoints(), scores)", field="wide")
-    steps = sorted(wide.step.unique())
-    step = steps[-1] if step is None else step
+    steps = _check_target_and_steps(wide, target, None, "selection_table")
+    step = steps[-1] if step is None else _check_target_and_steps(wide, target, [step], "selection_table")[0]
     at = wide[(wide.step == step) & wide[target].notna()].sort_values("arch")
     arch = at.arch.to_numpy()
     y = at[target].to_numpy(dtype=float)

@@ -23,6 +23,7 @@ estimated on exactly the stimuli given: restrict the recording to the stimuli yo
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -54,7 +55,8 @@ def spearman_brown(r: float | np.ndarray, factor: float = 2.0) -> float | np.nda
     """Reliability of ``factor`` times as much data, from the reliability ``r`` of one part.
 
     ``r`` (a number or an array) lies in [-1, 1] and ``factor`` is a positive number; an ``r`` whose corrected value would
-    be infinite or below -1 (``r <= -1 / (factor - 1)``) is refused."""
+    be infinite (``1 + (factor - 1) r <= 0``) is refused. The formula is applied as Brain-Score applies it; a negative ``r``
+    below ``-1 / (2 factor - 1)`` corrects to below -1, which is said in a warning (such an ``r`` means no reliable signal)."""
     check_arguments(spearman_brown, locals())
     factor = finite_number(factor, "factor", "pass how many times as much data, e.g. 2")
     if factor <= 0:
@@ -69,6 +71,10 @@ def spearman_brown(r: float | np.ndarray, factor: float = 2.0) -> float | np.nda
         raise ConfigError(f"r = {r!r} is too negative to correct by a factor of {factor:g} (1 + (factor - 1) r <= 0)",
                           "a negative split-half reliability means no reliable signal: report it, do not correct it", field="r")
     out = factor * values / denominator
+    if (out < -1).any():
+        warnings.warn(f"split-half reliability r = {np.round(values[out < -1], 4).tolist()} corrects to below -1 "
+                      f"({np.round(out[out < -1], 4).tolist()}): a negative reliability means no reliable signal, and the formula is no "
+                      "correlation there", RuntimeWarning, stacklevel=2)
     return float(out) if np.ndim(r) == 0 else out
 
 

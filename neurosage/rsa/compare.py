@@ -448,6 +448,11 @@ def pearson_triangles(va: torch.Tensor, vb: torch.Tensor) -> torch.Tensor:
                           "neurosage.compare_rdms(a, b, method='pearson')", field="va")
     check_arguments(pearson_triangles, locals())
     va, vb = torch.as_tensor(va), torch.as_tensor(vb)
+    for name, t in (("va", va), ("vb", vb)):  # a square RDM's values: its rows would be taken as triangles
+        if t.ndim == 2 and t.shape[0] == t.shape[1] > 2 and bool((t.diagonal() == 0).all()) and bool(torch.equal(t, t.T)):
+            raise ConfigError(f"{name} is a square symmetric matrix with a zero diagonal (an RDM's values), and pearson_triangles takes "
+                              "RDM triangles, one RDM per row", "compare RDMs with neurosage.compare_rdms(a, b, method='pearson') (from "
+                              "the DataArrays), or pass rdm[np.triu_indices(n, 1)][None] for one RDM", field=name)
     if va.ndim != 2 or vb.ndim != 2 or va.shape[1] != vb.shape[1]:
         raise ConfigError(f"pearson_triangles takes two (k, n) and (m, n) matrices of RDM triangles (one row each), got shapes "
                           f"{tuple(va.shape)} and {tuple(vb.shape)}", "stack the triangles as rows, of RDMs of the same stimuli "

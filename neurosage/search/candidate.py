@@ -21,7 +21,7 @@ import torch
 
 from neurosage.core.errors import ConfigError
 from neurosage.core.seeding import derive_seed
-from neurosage.core.validate import check_arguments
+from neurosage.core.validate import check_arguments, check_fields
 from neurosage.nets.build import build_network
 from neurosage.nets.measure import count_flops, count_parameters
 from neurosage.rsa.score import check_objective, combined_score
@@ -61,6 +61,7 @@ class CandidateTask:
     threads: int = 1  # torch CPU threads per candidate, the same on every executor (see training.devices.torch_threads)
 
     def __post_init__(self) -> None:
+        check_fields(self)  # each field against its annotation (layers='cell_1' would be its letters)
         for name, data in (("train_set", self.train_set), ("val_set", self.val_set)):
             if not (hasattr(data, "__len__") and hasattr(data, "__getitem__")):
                 raise ConfigError(f"CandidateTask: {name} is a {type(data).__name__}, not a dataset of (image, label) pairs", "pass "

@@ -318,8 +318,11 @@ def check_executor(workers: Any, on_cluster: bool, max_in_flight: Any = None, da
                           "add --workers N (a LocalCluster) or --scheduler ADDRESS, or drop --max-in-flight", field="max_in_flight")
     if dashboard is None:
         return
-    if not isinstance(dashboard, str) or not re.fullmatch(r"[\w.\-]*:\d{1,5}", dashboard) or int(dashboard.rsplit(":", 1)[1]) > 65535:
+    if not isinstance(dashboard, str) or not re.fullmatch(r"[\w.\-]*:\d+", dashboard):
         raise ConfigError(f"--dashboard {dashboard!r} is not an address", "give [host]:port, e.g. :8787 or 127.0.0.1:8787", field="dashboard")
+    if not 0 < int(dashboard.rsplit(":", 1)[1]) <= 65535:
+        raise ConfigError(f"--dashboard {dashboard!r}: port {int(dashboard.rsplit(':', 1)[1])} is out of range (1-65535)",
+                          "give a port from 1 to 65535, e.g. :8787", field="dashboard")
     if not local_cluster:
         raise ConfigError("--dashboard opens the dashboard of the LocalCluster that --workers N (N > 1) starts, and there is none",
                           "add --workers 2 (or more); a running scheduler (--scheduler) has its own dashboard", field="dashboard")
@@ -527,7 +530,7 @@ def _fail_fast(outcomes: list[str | None], k: int, run_dir: Path, lr: float | No
 def _hint(error: str, run_dir: Path, lr: float | None = None) -> str:
     """The likely fix for a trial error."""
     if "CUDA" in error or "cuda" in error:
-        return "run on a machine with a GPU, or pass --device cpu"
+        return "run on a machine with a GPU, or use the CPU (--device cpu on the command line, device='cpu' in Python)"
     if "Target" in error and "out of bounds" in error:
         return "the labels exceed the number of classes; check the dataset's labels and classes"
     if "loss became" in error or "ended at chance" in error:

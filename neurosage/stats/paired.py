@@ -57,6 +57,10 @@ def correlation(x: np.ndarray, y: np.ndarray, method: str = "pearson") -> float:
     choice(method, "method", _METHODS)
     same_index(x=x, y=y)  # pandas objects are paired by position here: different indexes would pair the wrong items
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    for name, v in (("x", x), ("y", y)):
+        if v.ndim != 1:  # a column (n, 1) has n values too: say its shape
+            raise ConfigError(f"{name} must be 1-D (one value per item), got shape {v.shape}", f"pass {name} as a 1-D array (a column: "
+                              f"np.ravel({name}))", field=name)
     if x.shape != y.shape:
         raise ConfigError(f"x has {len(x)} values and y {len(y)}", "give one value of each per item, in the same order", field="y")
     for name, v in (("x", x), ("y", y)):

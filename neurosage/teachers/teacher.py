@@ -33,15 +33,27 @@ from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError
 from neurosage.core.validate import check_arguments, choice, whole
 from neurosage.rsa.ceiling import CEILING_CONVENTIONS, Ceiling, noise_ceilings
-from neurosage.rsa.methods import COMPARE_METHODS, RDM_METHODS, check_rsa_methods
+from neurosage.rsa.methods import COMPARE_METHODS, RDM_METHODS, check_rsa_methods, model_rdm_method
 from neurosage.rsa.rdm import COL, ROW, STACK, check_rdms, compute_rdm, stack_rdms
 from neurosage.training.activations import model_rdms
 from neurosage.training.configs import RDMOptions
 
-__all__ = ["Teacher", "brain_teacher", "network_teacher", "refuse_degenerate_rdm", "LOW_CEILING"]
+__all__ = ["Teacher", "brain_teacher", "network_teacher", "refuse_degenerate_rdm", "LOW_CEILING", "log_layer_method"]
 
 
 log = logging.getLogger(__name__)
+
+
+def log_layer_method(teacher: Teacher) -> None:
+    """Say which RDM method network layers use when the teacher's needs repetitions (crossnobis: layers have none, so
+    theirs is its ``for_models`` method): a warning when the teacher's own RDMs could not use it either (no repetitions)."""
+    check_arguments(log_layer_method, locals())
+    layer_method = model_rdm_method(teacher.rdm_method)
+    if layer_method != teacher.rdm_method:
+        teacher_too = teacher.rdms.attrs.get("method") != teacher.rdm_method
+        (log.warning if teacher_too else log.info)("rdm-method %s: %s no repetitions, so their RDMs are %s", teacher.rdm_method,
+                                                   "the teacher's and the network layers have" if teacher_too else "network layers have",
+                                                   layer_method)
 
 
 @dataclass

@@ -160,6 +160,7 @@ class RDMOptions:
     def __post_init__(self) -> None:
         from neurosage.rsa.methods import rdm_method
 
+        check_fields(self)  # subsample_features=5.5 is no whole number (before its range)
         object.__setattr__(self, "rdm_method", rdm_method(self.rdm_method))
         if self.subsample_features is not None and (not is_whole_number(self.subsample_features) or self.subsample_features < 2):
             raise ConfigError(f"subsample_features must be at least 2, got {self.subsample_features!r}", "use e.g. 1000, or None for all features",

@@ -23,7 +23,7 @@ def test_published_tables_hold_the_paper_values():
 
 
 def test_figures_command_regenerates_from_result_files_only(tmp_path, tiny_fmnist, capsys):
-    assert main(["figures", str(tmp_path)]) == 1  # nothing yet
+    assert main(["figures", str(tmp_path)]) == 2  # nothing yet
     config = load_config(PredictabilityConfig, data=str(tiny_fmnist), n_architectures=4, checkpoints=(2, 3), mature_steps=4, n_bootstrap=20,
                          repeat_mature=3, **TINY_ANALYSIS)
     run_predictability(tmp_path, config)
@@ -83,5 +83,5 @@ def test_figures_of_a_folder_that_is_no_run_leave_nothing_behind(tmp_path, capsy
     from neurosage.cli import main
 
     (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"x")
-    assert main(["figures", str(tmp_path)]) == 1
+    assert main(["figures", str(tmp_path)]) == 2
     assert "is not a run folder (no run.json, no results)" in capsys.readouterr().err and not (tmp_path / "figures").exists()

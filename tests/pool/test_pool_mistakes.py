@@ -104,7 +104,7 @@ def test_other_commands_on_a_pool_folder_say_what_it_is(pool, capsys):
     assert "holds an architecture pool (pool.json), not a search" in err and f"neurosage bench {folder} --teacher" in err
     assert main(["status", folder]) == 2
     assert "neurosage bench" in capsys.readouterr().err
-    assert main(["figures", folder]) == 1  # round 11 #13: "has no analysis results; run neurosage analyze ... first"
+    assert main(["figures", folder]) == 2  # round 11 #13: "has no analysis results; run neurosage analyze ... first"
     assert f"is an architecture pool; a teacher bench on it draws its figure (value.png) in its own folder; fix: neurosage bench {folder}" \
         in capsys.readouterr().err
     with pytest.raises(NeurosageError, match="is an architecture pool .built., not a search.*neurosage bench"):
