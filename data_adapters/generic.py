@@ -25,6 +25,7 @@ import xarray as xr
 from neurosage.assembly import AssemblyError, average_repetitions, make_assembly, validate
 from neurosage.core.errors import DataFormatError
 from neurosage.data_adapters.majajhong2015 import open_brainio_assembly, select_endpoints
+from neurosage.data_adapters.stimulus_sets import read_csv_table
 
 __all__ = ["load_assembly_file", "load_npy_csv"]
 
@@ -92,8 +93,8 @@ def load_npy_csv(
         raise DataFormatError(f"the responses are {values.dtype} values, not numbers (e.g. {values.ravel()[:3].tolist()})", "save the "
                               "recorded responses (rates or counts) as numbers: numpy.save(path, np.asarray(array, dtype=float))",
                               file=responses, field="responses")
-    stim = pd.read_csv(stimuli, dtype={"stimulus_id": str})
-    neur = pd.read_csv(neuroids, dtype={"neuroid_id": str, "region": str})
+    stim = read_csv_table(stimuli, {"stimulus_id": str}, "stimulus_id,...")
+    neur = read_csv_table(neuroids, {"neuroid_id": str, "region": str}, "neuroid_id,region,...")
     for table, path, column in ((stim, stimuli, "stimulus_id"), (neur, neuroids, "neuroid_id"), (neur, neuroids, "region")):
         if column not in table:
             raise DataFormatError(f"missing column (columns: {list(table.columns)})", f"add a {column!r} column", file=path, field=column)

@@ -65,6 +65,9 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read an idx file (MNIST format: 2 zero bytes, dtype code, ndim, big-endian sizes, data)."""
     path = Path(path)
     data = _open(path)
+    if data[:2] == b"\x1f\x8b":  # what gunzip left is gzip again
+        raise DataFormatError("the file is gzip-compressed twice (unpacked once, it is still gzip)", f"unpack it once more: gunzip -c {path} "
+                              f"| gunzip > {path.with_name(path.name.removesuffix('.gz'))} (then remove {path})", file=path, field="data")
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
         raise DataFormatError(f"not an idx file (header {data[:4].hex()})", "pass an idx file such as train-images-idx3-ubyte.gz", file=path,
                               field="magic")
@@ -343,6 +346,11 @@ def _decode(data: bytes, source: str, storage_size: int | None, grey: bool, size
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
 
 
+#: The first bytes of the image files an image folder reads, and their format (to name images saved without an extension).
+_IMAGE_MAGIC = {b"\x89PNG": "PNG", b"\xff\xd8\xff\xe0": "JPEG", b"\xff\xd8\xff\xe1": "JPEG", b"\xff\xd8\xff\xdb": "JPEG",
+                b"\xff\xd8\xff\xee": "JPEG"}
+
+
 def load_image_folder(root: str | os.PathLike, *, storage_size: int = 64, grey: bool = False, **conversion) -> ImageSet:
     """Images in ``root/<class>/<file>``; classes are the sorted folder names."""
     root = Path(root)
@@ -351,9 +359,9 @@ def load_image_folder(root: str | os.PathLike, *, storage_size: int = 64, grey: 
                               f"extract it first (e.g. unzip {root} -d {root.with_suffix('')}), then give that folder (the one holding "
                               "one sub-folder per class)", file=root, field="data")
     folders = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-    classes = [name for name in folders if not name.startswith(".")]  # .ipynb_checkpoints, .git: no class
+    classes = [name for name in folders if not name.startswith(".") and name != "__MACOSX"]  # .git, a macOS zip's metadata: no class
     if len(classes) < len(folders):
-        log.info("%s: hidden folders %s are not classes", root, [name for name in folders if name.startswith(".")])
+        log.info("%s: folders %s are not classes (hidden, or a macOS zip's metadata)", root, sorted(set(folders) - set(classes)))
     if not classes:
         raise DataFormatError("no class folders found", "arrange images as root/<class_name>/<image file>", file=root, field=None)
     images, labels = [], []
@@ -377,6 +385,10 @@ def load_image_folder(root: str | os.PathLike, *, storage_size: int = 64, grey: 
                 fix = f"the classes seem to be one level down: give {root / cls} as the folder (--data {root / cls})"
             elif nested:  # this class keeps its images in a sub-folder; the others do not
                 fix = f"move the images of {root / cls / nested[0]} up into {root / cls} (each class folder holds its images directly)"
+            elif unnamed := [f for f in sorted((root / cls).iterdir()) if f.is_file() and f.read_bytes()[:4] in _IMAGE_MAGIC]:
+                kind = _IMAGE_MAGIC[unnamed[0].read_bytes()[:4]]
+                fix = (f"its {len(unnamed)} image file(s) have no image extension (e.g. {unnamed[0].name}, a {kind}): name them with "
+                       f"theirs (e.g. {unnamed[0].name}.{kind.lower()})")
             else:
                 fix = f"add its images, or move the folder out of {root}"
             if any("idx" in p.name for p in root.iterdir()):  # a Fashion-MNIST folder given as an image folder

@@ -4,12 +4,36 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from neurosage.core.errors import DataFormatError
 
 __all__ = ["read_stimulus_csv"]
+
+
+def read_csv_table(path: str | os.PathLike, dtype: dict[str, Any], header: str) -> pd.DataFrame:
+    """A CSV table users write (stimuli, neuroids), read by one rule: an empty file, a file that is not UTF-8 (Latin-1,
+    UTF-16), one pandas cannot split, or one whose header line comes again inside it is refused naming the file and the
+    row; ``header`` is the header to suggest."""
+    try:
+        table = pd.read_csv(path, dtype=dtype)
+    except pd.errors.EmptyDataError:
+        raise DataFormatError("the CSV is empty", f"write a header row ({header}) and one row per item", file=path, field=None) from None
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(f"not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at position {exc.start}: saved as Latin-1, "
+                              "Windows-1252 or UTF-16?)", f"save it as UTF-8 (a spreadsheet: CSV UTF-8; or iconv -f latin1 -t utf-8 "
+                              f"{Path(path).name} > utf8.csv)", file=path, field=None) from None
+    except pd.errors.ParserError as exc:
+        raise DataFormatError(f"not a comma-separated file ({str(exc).splitlines()[0][:120]})", "save it as a comma-separated CSV (a "
+                              "spreadsheet: CSV UTF-8)", file=path, field=None) from None
+    names = [str(c) for c in table.columns]
+    again = table.index[(table.astype(str) == names).all(axis=1)] if len(table) and len(names) > 1 else []
+    if len(again):  # two files joined with cat: the second header became a row
+        raise DataFormatError(f"row {int(again[0]) + 2} repeats the header line ({', '.join(names[:4])}...)", "delete the repeated header "
+                              "line(s) (files joined with cat keep each file's header)", file=path, field=None)
+    return table
 
 
 def read_stimulus_csv(csv: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
@@ -21,14 +45,7 @@ def read_stimulus_csv(csv: str | os.PathLike, columns: list[str] | None = None) 
     csv = Path(csv)
     if not csv.exists():
         raise DataFormatError("stimulus set CSV not found", "pass the stimulus CSV that belongs to the recordings", file=csv, field=None)
-    try:
-        table = pd.read_csv(csv, dtype={"stimulus_id": str, "image_id": str})  # ids are strings, even all-digit hashes
-    except pd.errors.EmptyDataError:
-        raise DataFormatError("the CSV is empty", "write a header row (stimulus_id,filename,...) and one row per stimulus", file=csv,
-                              field=None) from None
-    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise DataFormatError(f"not a UTF-8 comma-separated file ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})",
-                              "save it as UTF-8 CSV (e.g. from a spreadsheet: CSV UTF-8)", file=csv, field=None) from None
+    table = read_csv_table(csv, {"stimulus_id": str, "image_id": str}, "stimulus_id,filename,...")  # ids are str, even all-digit hashes
     if "stimulus_id" not in table:
         if "image_id" not in table:
             only = list(table.columns)

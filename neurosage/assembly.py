@@ -137,6 +137,10 @@ def make_assembly(
     if values.ndim == 3:
         if time_bins is None or len(time_bins) != values.shape[2]:
             raise AssemblyError([f"3-D values need {values.shape[2]} (start, end) pairs in time_bins; fix: pass time_bins=[(70, 170), ...]"])
+        single = next((b for b in time_bins if not (isinstance(b, (tuple, list, np.ndarray)) and len(b) == 2)), None)
+        if single is not None:  # [70, 170] meant as one bin, or bins given by their starts
+            raise AssemblyError([f"each time bin is a (start, end) pair in ms, and time_bins holds {single!r}; fix: pass time_bins="
+                                 f"[(70, 170), ...] (one pair per bin of the values' last axis)"])
         starts, ends = zip(*time_bins)
         coords["time_bin_start"] = (TIME_BIN, np.asarray(starts))
         coords["time_bin_end"] = (TIME_BIN, np.asarray(ends))

@@ -399,7 +399,8 @@ def _run_rdm(args: argparse.Namespace) -> int:
     out = check_out(args.out)
     if args.weights is not None and run is not None:
         raise ConfigError("--weights was given with a search's run folder, whose trial has its own kept weights",
-                          "drop --weights (or pass the trial's genotype string as MODEL with --weights FILE)", field="weights")
+                          "drop --weights: the run folder and --trial build the trial's network with the search's settings and load "
+                          "its kept weights", field="weights")
     stimuli = _stimuli(args, run)
     result = compare_model(
         None if run else args.model, args.teacher, stimuli, run=run, trial=args.trial, weights=args.weights,

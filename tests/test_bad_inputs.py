@@ -2545,3 +2545,126 @@ def test_a_reliability_corrected_below_minus_one_is_said():
 def rdms_keyed_by_an_empty_name(tmp):
     """After V96: every mapping a public function takes by names (Mapping[str, ...]) refuses a key that names nothing."""
     stack_rdms({"": _rdm()})
+
+
+# ---------------------------------------------------------------- round 17 (fresh eyes)
+@case(ConfigError, "feeds no later block and is not in concat")
+def genotype_with_a_dead_block(tmp):
+    """p14: 'concat 1' left the only block's output unused, and the network ran."""
+    from neurosage.spaces import parse_genotype
+
+    parse_genotype("normal: max_pool_3x3@1 + skip_connect@0 -> concat 1")
+
+
+@case(ConfigError, "decisions is a dict")
+def random_point_of_a_dict(tmp):
+    """p15: a dict where a list goes was read as its keys ('op' -> {'o': 'p'}); any Sequence argument refuses a dict."""
+    from neurosage.spaces import random_point
+
+    random_point({"op": [1, 2]}, 0)
+
+
+@case(ConfigError, "at least 10")
+def score_with_three_resamples(tmp):
+    """p47: 95% intervals from 3 resamples (the command line refuses --bootstrap 3)."""
+    from neurosage.rsa.score import teacher_scores
+
+    teacher_scores(stack_rdms({"V4": _rdm()}), stack_rdms({"cell_1": _rdm(seed=1)}), n_bootstrap=3)
+
+
+@case(ConfigError, "names a feature more than once")
+def subset_with_a_repeated_feature(tmp):
+    """p58: feature 0 counted twice, with no word."""
+    from neurosage.rsa.rdm import subset_mean_rdm
+
+    subset_mean_rdm(np.random.default_rng(0).normal(size=(5, 4)), [np.array([0, 0, 1])])
+
+
+@case(DataFormatError, "not UTF-8 text")
+def stimulus_csv_in_latin1(tmp):
+    """c09: a Latin-1 CSV gave the codec's text, no file named."""
+    kw = _npy_csv(tmp)
+    (tmp / "latin.csv").write_bytes("stimulus_id,label\ncaf\xe9,1\n".encode("latin-1"))
+    load_npy_csv(kw["responses"], tmp / "latin.csv", kw["neuroids"])
+
+
+@case(DataFormatError, "repeats the header line")
+def neuroids_csv_with_a_second_header(tmp):
+    """c50: two files joined with cat; the message blamed responses.npy's shape."""
+    kw = _npy_csv(tmp)
+    text = open(kw["neuroids"]).read().splitlines()
+    (tmp / "double.csv").write_text("\n".join(text[:3] + [text[0]] + text[3:]) + "\n")
+    load_npy_csv(kw["responses"], kw["stimuli"], tmp / "double.csv")
+
+
+@case(DataFormatError, "gzip-compressed twice")
+def idx_gzipped_twice(tmp):
+    """c38: 'not an idx file (header 1f8b0800)'."""
+    write_idx(tmp / "x.idx", np.zeros((2, 3, 3), np.uint8))
+    (tmp / "x.idx.gz").write_bytes(gzip.compress(gzip.compress((tmp / "x.idx").read_bytes())))
+    read_idx(tmp / "x.idx.gz")
+
+
+@case(DataFormatError, "have no image extension")
+def image_folder_without_extensions(tmp):
+    """c46: 'holds no images' of a folder of 30 PNGs saved without an extension."""
+    from PIL import Image
+
+    for cls in ("cat", "dog"):
+        (tmp / "im" / cls).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp / "im" / cls / str(i), format="PNG")
+    load_image_folder(tmp / "im")
+
+
+@case(ConfigError, "malformed sqlite URL")
+def optuna_storage_with_one_slash(tmp):
+    """c21: 'sqlite:/e6.db' was taken as a path in a folder that does not exist."""
+    from neurosage.export.optuna_study import storage_url
+
+    storage_url("sqlite:/e6.db")
+
+
+@case(ConfigError, "is text, not a number")
+def combined_score_of_text(tmp):
+    """p07: 'P = '0.5' is not a fraction ... (not a percentage)'."""
+    combined_score("0.5", 0.3, "p+tg")
+
+
+@case(ConfigError, "a teacher needs at least 3")
+def pixel_teacher_of_no_images(tmp):
+    """p30: torch.cat's 'expected a non-empty list of Tensors'."""
+    from neurosage.teachers.controls import pixel_teacher
+
+    pixel_teacher(ImageSet(np.zeros((0, 1, 8, 8), np.uint8), stimulus_ids=[]))
+
+
+@case(AssemblyError, "each time bin is a (start, end) pair")
+def time_bins_as_starts(tmp):
+    """p32: TypeError "'int' object is not iterable"."""
+    make_assembly(np.random.default_rng(0).normal(size=(6, 4, 2)), stimulus_id=[f"x{i}" for i in range(6)], region="IT", time_bins=[70, 170])
+
+
+@case(ConfigError, "the contract searchers follow")
+def searcher_protocol_instantiated(tmp):
+    """p35: TypeError 'Protocols cannot be instantiated'."""
+    from neurosage.search.contract import StatefulSearcher
+
+    StatefulSearcher(get_space("pnas", n_blocks=2))
+
+
+@case(ConfigError, "lacks ['status', 'score', 'error']")
+def search_result_of_a_column(tmp):
+    """p34: AttributeError "'DataFrame' object has no attribute 'status'" at .best."""
+    from neurosage.search.driver import SearchResult
+
+    SearchResult(tmp, pd.DataFrame({"tid": [0, 1]})).best
+
+
+@case(ConfigError, "dropout is a probability in [0, 1)")
+def network_dropout_above_one(tmp):
+    """p59: torch's 'dropout probability has to be between 0 and 1'."""
+    from neurosage.nets.cells import CellNetwork
+    from neurosage.spaces import parse_genotype
+
+    CellNetwork(parse_genotype("normal: max_pool_3x3@1 + skip_connect@0 -> concat 2"), filters=4, dropout=1.5)

@@ -20,7 +20,7 @@ from neurosage.core.errors import ConfigError
 
 __all__ = ["check_arguments", "check_fields", "check_client", "vector", "same_index", "is_constant", "is_whole_number", "choice",
            "check_choices", "literal_options", "whole", "fraction", "finite_number", "TINY", "LEAST_WHOLE", "POSITIVE_NUMBERS",
-           "UNBOUNDED_NUMBERS", "HOW_TO_MAKE"]
+           "PROBABILITIES", "UNBOUNDED_NUMBERS", "HOW_TO_MAKE"]
 
 #: Relative size below which a spread counts as zero.
 TINY = 1e-12
@@ -52,6 +52,8 @@ HOW_TO_MAKE = {
 UNBOUNDED_NUMBERS = frozenset({"weights_floor", "low", "high"})
 
 #: Number arguments (``float``) that must be above 0, by name (other numbers need only be finite).
+#: Number arguments that are probabilities of dropping something, by name: in [0, 1).
+PROBABILITIES = frozenset({"dropout", "drop_path", "drop_path_prob", "p_drop"})
 POSITIVE_NUMBERS = frozenset({"width_multiplier", "init_range", "learning_rate", "lr", "temperature", "epochs", "stem_multiplier"})
 
 
@@ -156,6 +158,9 @@ def check_arguments(fn: Callable[..., Any], arguments: Mapping[str, Any]) -> Non
                         and not (name in UNBOUNDED_NUMBERS and not np.isnan(value)):
                     raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} is {value}, and it takes a finite number",
                                       f"pass {name} as a finite number", field=name)
+                if shown.startswith("a number") and name in PROBABILITIES and value is not None and not 0 <= value < 1:
+                    raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} is a probability in [0, 1), got {value}",
+                                      f"pass a {name} from 0 (none) to below 1, e.g. 0.2", field=name)
                 if shown.startswith("a number") and name in POSITIVE_NUMBERS and value is not None and value <= 0:
                     raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} must be above 0, got {value}",
                                       f"pass a {name} above 0", field=name)
@@ -168,6 +173,10 @@ def check_arguments(fn: Callable[..., Any], arguments: Mapping[str, Any]) -> Non
                 listed = [part.strip() for part in value.split(",")] if "," in value else [value]
                 raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} is the string {value!r}; it takes a list of values",
                                   f"give {name}={listed!r}", field=name)
+            if isinstance(value, Mapping) and shown.startswith("a list"):
+                raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} is a dict, and it takes a list (a dict would be read "
+                                  f"as its keys alone)", f"give {name}=list(d.items()) for its (key, value) pairs, or list(d) for its keys",
+                                  field=name)
             if isinstance(value, Mapping) and "keyed by" in shown:
                 bad = next(k for k in value if not (isinstance(k, str) and k.strip()))
                 raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} has the key {bad!r}, and its keys are names (they "
@@ -209,7 +218,9 @@ def _kind_of(hint: Any) -> tuple[Callable[[Any], bool], str] | None:
     base = origin or hint
     if base is np.ndarray:
         return (lambda v: isinstance(v, abc.Iterable) and not isinstance(v, (str, bytes)) and not _is_rdm(v)), "a list (or array) of values"
-    if base in (list, tuple, set, frozenset, abc.Sequence, abc.Iterable, abc.Collection, abc.Set):
+    if base in (list, tuple, abc.Sequence):  # a dict iterates over its keys alone: {'op': [1, 2]} would be ['op']
+        return (lambda v: isinstance(v, abc.Iterable) and not isinstance(v, (str, bytes, abc.Mapping))), "a list (or array) of values"
+    if base in (set, frozenset, abc.Iterable, abc.Collection, abc.Set):
         return (lambda v: isinstance(v, abc.Iterable) and not isinstance(v, (str, bytes))), "a list (or array) of values"
     if base in (dict, abc.Mapping, abc.MutableMapping):
         if typing.get_args(hint)[:1] == (str,):  # names as keys (endpoints, teachers, layers): each a non-empty text

@@ -48,6 +48,12 @@ def storage_url(storage: str) -> str:
                           field="storage")
     if "://" in storage and not storage.startswith("sqlite:///"):
         return storage
+    scheme = storage.split(":", 1)[0].lower() if ":" in storage else ""
+    if scheme in ("sqlite", "mysql", "postgresql", "postgres", "redis") or scheme.startswith(("mysql+", "postgresql+")):  # sqlite:/x.db
+        rest = storage.split(":", 1)[1].lstrip("/")
+        raise ConfigError(f"{storage!r} is a malformed {scheme} URL (a URL is SCHEME:// then the location)",
+                          f"write sqlite:///{rest} (a file in this folder, relative), sqlite:////{rest} (an absolute path), or just the "
+                          "file name", field="storage")
     path = Path(storage[len("sqlite:///"):] if storage.startswith("sqlite:///") else storage).expanduser().absolute()
     if path.suffix.lower() in (".csv", ".tsv", ".txt", ".json", ".nc", ".toml"):
         raise ConfigError(f"{path.name} would become an SQLite database, not a {path.suffix[1:]} file", "give a database file such as trials.db "

@@ -256,7 +256,13 @@ def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
     try:
         model.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError) as exc:
-        raise ConfigError(*_misfit(exc, state, list(model.state_dict())), file=path) from None
+        problem, fix = _misfit(exc, state, list(model.state_dict()))
+        kept = re.fullmatch(r"trial-(\d+)\.pt", path.name)
+        if kept and path.parent.name == "weights" and (path.parent.parent / "run.json").is_file():  # a search's kept weights
+            fix = (f"these are trial {kept.group(1)}'s kept weights of the search in {path.parent.parent}, whose network has the search's "
+                   f"filters and cells: give the run folder and the trial (neurosage rdm {path.parent.parent} --trial {kept.group(1)}; "
+                   f"kept_network(run_dir, {kept.group(1)}) in Python)")
+        raise ConfigError(problem, fix, file=path) from None
     return model
 
 

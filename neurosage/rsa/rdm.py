@@ -300,6 +300,10 @@ def subset_mean_rdm(
         raise ConfigError(f"a feature subset names feature {beyond[0]}, and the data has {x.shape[1]} features (0..{x.shape[1] - 1})",
                           "draw the subsets from the data's own feature count: draw_subsets(data.shape[1], n_features, n_subsamples)",
                           field="subsets")
+    repeated = next((i for i, subset in enumerate(subsets) if len(np.unique(np.asarray(subset))) < len(subset)), None)
+    if repeated is not None:  # a feature drawn twice weighs double in that subset's RDM
+        raise ConfigError(f"feature subset {repeated} names a feature more than once ({np.asarray(subsets[repeated]).tolist()[:10]})",
+                          "draw each subset without replacement: draw_subsets(data.shape[1], n_features, n_subsamples)", field="subsets")
     for subset in subsets:
         idx = torch.as_tensor(subset, device=x.device)
         idx = idx[finite[idx]]  # nan="drop": each subset without its non-finite features

@@ -112,8 +112,9 @@ def stimulus_resamples(n: int, n_bootstrap: object, seed: int) -> Iterator[tuple
     """The pattern bootstrap's samples of ``n`` stimuli: for each of ``n_bootstrap`` draws with replacement (from ``seed``), the
     row and column indices of the upper triangle of the resampled RDM, pairs of a stimulus with its own copy left out (their
     dissimilarity is 0 by construction, as rsatoolbox leaves them out)."""
-    if not is_whole_number(n_bootstrap) or n_bootstrap < 2:  # checked now, not at the first draw
-        raise ConfigError(f"n_bootstrap must be an integer of at least 2, got {n_bootstrap!r}", "use e.g. 1000", field="n_bootstrap")
+    if not is_whole_number(n_bootstrap) or n_bootstrap < 10:  # checked now, not at the first draw; as the command line's --bootstrap
+        raise ConfigError(f"n_bootstrap must be an integer of at least 10, got {n_bootstrap!r} (a 95% interval from fewer resamples is "
+                          "little more than their extremes)", "use e.g. 1000, or n_bootstrap=0 for no intervals", field="n_bootstrap")
     rows, cols = torch.triu_indices(n, n, offset=1)
     rng = np.random.default_rng(seed)
 
@@ -214,6 +215,8 @@ def combined_score(p: float, tg: float | None, objective: str, alpha: float = 1.
     correct answers (0..1), ``alpha`` a weight >= 0; a TG that is not a finite number is refused (a network without a
     similarity has no score: the search records it diverged)."""
     check_objective(objective, alpha)
+    if isinstance(p, str):  # '0.5' read from a text file: a number is meant
+        raise ConfigError(f"P = {p!r} is text, not a number", f"pass P as a number, e.g. float({p!r})", field="p")
     if not (isinstance(p, (int, float, np.floating, np.integer)) and not isinstance(p, bool)) or p > 1 or p < 0:
         raise ConfigError(f"P = {p!r} is not a fraction of correct answers (0..1)", "give P as a fraction, e.g. 0.8 for 80% (not a percentage)",
                           field="p")

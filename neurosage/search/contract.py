@@ -18,12 +18,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from neurosage.core.errors import ConfigError
+
 __all__ = ["Searcher", "StatefulSearcher"]
 
 
 @runtime_checkable
 class Searcher(Protocol):
     """The contract of a registered searcher (``SEARCHERS``): ask/tell plus replay on resume."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # a protocol is no searcher: say how to make one
+        raise ConfigError(f"{type(self).__name__} is the contract searchers follow, not a searcher", "make one with neurosage.search."
+                          "make_searcher('tpe', space) (or 'rl', 'random'; neurosage.search.SEARCHERS lists them)", field="searcher")
 
     def ask(self) -> tuple[int, dict[str, int], Any]:
         """The next proposal: ``(tid, vals, genotype)``."""

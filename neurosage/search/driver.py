@@ -79,6 +79,12 @@ class SearchResult:
     run_dir: Path
     trials: pd.DataFrame
 
+    def __post_init__(self) -> None:
+        missing = [c for c in ("tid", "status", "score", "error") if c not in getattr(self.trials, "columns", ())]
+        if len(getattr(self.trials, "columns", ())) and missing:  # a hand-made result (a column selection of load_trials)
+            raise ConfigError(f"SearchResult holds a search's whole trials table, and this one lacks {missing}", "pass "
+                              "neurosage.load_trials(run_dir) whole (or use run_search's result)", field="trials")
+
     @property
     def best(self) -> pd.Series:
         """The finished trial with the highest score; a search without a successful trial raises :class:`SearchFailed`."""
@@ -187,8 +193,8 @@ class Search:
     config: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "folder", RunFolder(self.folder))  # a path, as documented (RunFolder checks it)
         check_fields(self)
-        object.__setattr__(self, "folder", RunFolder(self.folder))
 
     def check(self, resume: bool = False) -> None:
         """Refuse settings that cannot work, before the run folder is written."""

@@ -74,6 +74,13 @@ class Cell:
         n_states = len(self.blocks) + 2
         if not self.concat or any(not 0 <= s < n_states for s in self.concat):
             raise ConfigError(f"concat {self.concat} names a state that does not exist", f"name states in 0..{n_states - 1}", field="genotype")
+        used = {i for block in self.blocks for i in block.inputs} | set(self.concat)
+        dead = [b + 2 for b in range(len(self.blocks)) if b + 2 not in used]
+        if dead:  # a block whose output reaches nothing: trained for nothing, and the cell is not the one meant (an off-by-one?)
+            concat = ",".join(map(str, sorted(set(self.concat) - {0, 1} | set(dead))))
+            raise ConfigError(f"the output of block(s) {[s - 2 for s in dead]} (state(s) {dead}) feeds no later block and is not in concat "
+                              f"{list(self.concat)}", f"concat the unused states, e.g. concat {concat} (states 0 and 1 are the cell's "
+                              "inputs; block b's output is state b + 2)", field="genotype")
 
     def __str__(self) -> str:
         blocks = " | ".join(str(b) for b in self.blocks)

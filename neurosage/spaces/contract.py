@@ -61,6 +61,10 @@ def random_point(decisions: list[tuple[str, list[Any]]], rng: np.random.Generato
     if not (rng is None or isinstance(rng, np.random.Generator) or (is_whole_number(rng) and rng >= 0)):
         raise ConfigError(f"a space is sampled with a seed (a whole number >= 0) or a numpy Generator, got {rng!r}",
                           "pass e.g. space.sample(0), or space.sample(np.random.default_rng(0))", field="rng")
+    odd = next((d for d in decisions if not (isinstance(d, (tuple, list)) and len(d) == 2 and isinstance(d[0], str))), None)
+    if odd is not None:
+        raise ConfigError(f"decisions holds {odd!r}, and each decision is a (label, options) pair", "give e.g. [('op', ['conv', 'pool'])] "
+                          "(a space's decisions())", field="decisions")
     empty = [label for label, options in decisions if not len(options)]
     if empty:
         raise ConfigError(f"decision {empty[0]!r} has no options to draw from", "give every decision at least one option", field=empty[0])

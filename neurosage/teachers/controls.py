@@ -58,6 +58,9 @@ def _ids(stimuli: Any) -> list[str]:
     if ids is None:
         raise ConfigError("the stimulus images have no stimulus ids", "set ImageSet.stimulus_ids (they label the RDM conditions)",
                           field="stimulus_ids")
+    if len(stimuli) < 3:  # a teacher's RDM correlations are undefined below 3 stimuli
+        raise ConfigError(f"the stimuli hold {len(stimuli)} image(s), and a teacher needs at least 3", "give the teacher's stimulus images "
+                          "(e.g. load_stimulus_images(csv, folder), or a subset of a dataset's images)", field="stimuli")
     return [str(i) for i in ids]
 
 
