@@ -49,7 +49,8 @@ def storage_url(storage: str) -> str:
     if "://" in storage and not storage.startswith("sqlite:///"):
         return storage
     scheme = storage.split(":", 1)[0].lower() if ":" in storage else ""
-    if scheme in ("sqlite", "mysql", "postgresql", "postgres", "redis") or scheme.startswith(("mysql+", "postgresql+")):  # sqlite:/x.db
+    if "://" not in storage and (scheme in ("sqlite", "mysql", "postgresql", "postgres", "redis")
+                                 or scheme.startswith(("mysql+", "postgresql+"))):  # sqlite:/x.db
         rest = storage.split(":", 1)[1].lstrip("/")
         raise ConfigError(f"{storage!r} is a malformed {scheme} URL (a URL is SCHEME:// then the location)",
                           f"write sqlite:///{rest} (a file in this folder, relative), sqlite:////{rest} (an absolute path), or just the "

@@ -79,15 +79,13 @@ class SearchResult:
     run_dir: Path
     trials: pd.DataFrame
 
-    def __post_init__(self) -> None:
-        missing = [c for c in ("tid", "status", "score", "error") if c not in getattr(self.trials, "columns", ())]
-        if len(getattr(self.trials, "columns", ())) and missing:  # a hand-made result (a column selection of load_trials)
-            raise ConfigError(f"SearchResult holds a search's whole trials table, and this one lacks {missing}", "pass "
-                              "neurosage.load_trials(run_dir) whole (or use run_search's result)", field="trials")
-
     @property
     def best(self) -> pd.Series:
         """The finished trial with the highest score; a search without a successful trial raises :class:`SearchFailed`."""
+        missing = [c for c in ("status", "score", "error") if c not in getattr(self.trials, "columns", ())]
+        if len(getattr(self.trials, "columns", ())) and missing:  # a hand-made result (a column selection of load_trials)
+            raise ConfigError(f"the best trial is read from a search's trials table, and this one lacks {missing}", "pass "
+                              "neurosage.load_trials(run_dir) whole (or use run_search's result)", field="trials")
         ok = self.trials[self.trials.status == "ok"] if len(self.trials) else self.trials
         if not len(ok):
             errors = self.trials.error.dropna().unique().tolist() if len(self.trials) else []
