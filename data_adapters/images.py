@@ -530,7 +530,10 @@ def _folder_reader(root: Path) -> Callable[[str], tuple[str, bytes]]:
 
 
 def image_folder_dataset(split: str = "train", root: str | os.PathLike = ".", **conversion) -> ImageSet:
-    """Registry adapter: an image folder has one split; ``split`` is accepted and ignored."""
+    """Registry adapter: an image folder has one split, which ``"train"`` and ``"test"`` both load (another split is refused)."""
+    if split not in ("train", "test"):
+        raise DataFormatError(f"unknown split {split!r}", "use 'train' or 'test' (an image folder has one split: both load all its images; "
+                              "hold images out with ImageSet.split_holdout)", file=None, field="split")
     return load_image_folder(root, **conversion)
 
 

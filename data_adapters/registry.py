@@ -78,7 +78,17 @@ def list_datasets(pattern: str = "*", kind: str | None = None) -> list[Entry]:
     if pattern in ("images", "neural") and pattern not in DATASETS:  # the kind given where the name pattern goes
         raise UnknownName(f"{pattern!r} was given as the name pattern (the first argument), and it is a kind", f"give "
                           f"list_datasets(kind={pattern!r})", field="pattern")
-    return DATASETS.list(pattern, **({"kind": kind} if kind else {}))
+    found = DATASETS.list(pattern, **({"kind": kind} if kind else {}))
+    if not found and not any(c in pattern for c in "*?["):  # a name, not a glob: say which were meant
+        import difflib
+
+        names = [e.name for e in DATASETS.list("*", **({"kind": kind} if kind else {}))]
+        typed = pattern.casefold()
+        close = [n for n in names if typed and n.casefold().startswith(typed)] or difflib.get_close_matches(typed, names, n=3, cutoff=0.6)
+        raise UnknownName(f"no dataset is named {pattern!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""),
+                          f"give a listed name, or a glob such as {pattern + '*'!r} (neurosage datasets lists all {len(names)})",
+                          field="pattern")
+    return found
 
 
 def get_entry(name: str, kind: str | None = None) -> Entry:

@@ -162,8 +162,9 @@ def _run_datasets(args: argparse.Namespace) -> int:
         close = [n.casefold() for n in names if typed and n.casefold().startswith(typed)] or difflib.get_close_matches(
             typed, [n.casefold() for n in names], n=3, cutoff=0.6)
         hint = f" (did you mean {', '.join(n for n in names if n.casefold() in close)}?)" if close else ""
-        print(f"no dataset matches {args.pattern!r}{hint}; neurosage datasets lists all {len(names)}", file=sys.stderr)
-        return 1
+        print(f"neurosage datasets: error: no dataset matches {args.pattern!r}{hint}; fix: "
+              f"neurosage datasets lists all {len(names)}", file=sys.stderr)
+        return 2
     from neurosage.data_adapters.registry import loader_parameters
 
     for e in entries:
@@ -478,6 +479,11 @@ def _run_analyze(args: argparse.Namespace) -> int:
     from neurosage.analyses import get_analysis
 
     run, config_cls = get_analysis(args.name)
+    if RunFolder(args.run_dir).has_journal():  # a search's folder: an analysis would start its own work beside it, reading none of it
+        raise ConfigError(f"{args.run_dir} is a search's run folder, and an analysis does not read a search's trials: it would build "
+                          "its own teacher, pool and results inside it", f"give the analysis a folder of its own (neurosage analyze "
+                          f"{args.name} --run-dir NEW_DIR ...); a search's trials are read by neurosage status, rdm and export",
+                          file=args.run_dir, field="run_dir")
     if args.workers is not None and args.scheduler:
         raise ConfigError("--scheduler and --workers both name a cluster", "give one of them", field="scheduler")
     own_workers = "workers" in {f.name for f in config_fields(config_cls)}  # predictability, channel_search: their own LocalCluster

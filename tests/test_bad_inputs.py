@@ -2668,3 +2668,85 @@ def network_dropout_above_one(tmp):
     from neurosage.spaces import parse_genotype
 
     CellNetwork(parse_genotype("normal: max_pool_3x3@1 + skip_connect@0 -> concat 2"), filters=4, dropout=1.5)
+
+
+# ---------------------------------------------------------------- round 18 (fresh eyes)
+@case(UnknownName, "did you mean fashion-mnist?")
+def dataset_by_part_of_its_name(tmp):
+    """W85: list_datasets('fashion') returned [] (the CLI said 'did you mean' and exited 1)."""
+    from neurosage.data_adapters.registry import list_datasets
+
+    list_datasets("fashion")
+
+
+@case(ConfigError, "names a state more than once")
+def genotype_concat_repeated(tmp):
+    """V08: 'concat 2,2' concatenated state 2 twice."""
+    from neurosage.spaces import parse_genotype
+
+    parse_genotype("normal: max_pool_3x3@1 + skip_connect@0 -> concat 2,2")
+
+
+@case(ConfigError, "cannot read concat")
+def genotype_cells_joined_without_space(tmp):
+    """W83: 'concat 2; reduce: ...' gave int()'s ValueError."""
+    from neurosage.spaces import parse_genotype
+
+    parse_genotype("normal: max_pool_3x3@1 + skip_connect@0 -> concat 2; reduce: max_pool_3x3@1 + skip_connect@0 -> concat 2")
+
+
+@case(ConfigError, "num_classes must be at least 2")
+def network_of_one_class(tmp):
+    """V06: a one-class head that can never learn was built."""
+    from neurosage.nets.cells import CellNetwork
+    from neurosage.spaces import parse_genotype
+
+    CellNetwork(parse_genotype("normal: max_pool_3x3@1 + skip_connect@0 -> concat 2"), filters=4, num_classes=1)
+
+
+@case(DataFormatError, "unknown split 'banana'")
+def image_folder_unknown_split(tmp):
+    """V11: any split of an image folder loaded all its images."""
+    from neurosage.data_adapters.images import image_folder_dataset
+
+    image_folder_dataset("banana", root=tmp)
+
+
+@case(ConfigError, "names a png file")
+def figures_out_as_a_file_name(tmp):
+    """D26: --out x/fig.png made a folder named fig.png."""
+    from neurosage.runs.outputs import claim_output_folder
+
+    claim_output_folder(tmp / "x" / "fig.png", "neurosage figures", lambda name: True)
+
+
+def test_an_analysis_in_a_search_folder_is_refused(tmp_path, capsys):
+    """Round 18 C46: analyze predictability --run-dir RUN (a search) started its own work inside it, reading none of it."""
+    Journal(tmp_path / "run" / "journal.sqlite")
+    assert main(["analyze", "predictability", "--run-dir", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "is a search's run folder" in err and "--run-dir NEW_DIR" in err and not (tmp_path / "run" / "predictability").exists()
+
+
+@case(ConfigError, "this is a folder, and the weights are one file")
+def weights_given_as_their_folder(tmp):
+    """Q20: 'weights file not found' for a folder that exists."""
+    import torch
+
+    (tmp / "weights").mkdir()
+    torch.save({}, tmp / "weights" / "trial-0.pt")
+    load_weights(torch.nn.Linear(2, 2), tmp / "weights")
+
+
+@case(ConfigError, "stimuli is None")
+def teacher_without_stimuli(tmp):
+    """W80: 'the teacher's stimulus images have no stimulus ids' for stimuli=None."""
+    teacher_from_spec("control:pixels", None)
+
+
+@case(ConfigError, "was given the space")
+def random_point_of_a_space(tmp):
+    """V44: 'decisions takes a list (or array) of values' when the space itself was given."""
+    from neurosage.spaces import random_point
+
+    random_point(get_space("pnas", n_blocks=2), 0)

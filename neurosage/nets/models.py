@@ -241,6 +241,10 @@ def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
     """Load a state-dict file into ``model`` (safely: tensors only); a bad file raises :class:`ConfigError` naming it."""
     check_arguments(load_weights, locals())
     path = Path(path)
+    if path.is_dir():
+        files = sorted(p.name for p in path.glob("*.pt"))[:3]
+        raise ConfigError("this is a folder, and the weights are one file" + (f" (it holds {files})" if files else ""), "give the weights "
+                          "file itself" + (f", e.g. {path / files[0]}" if files else ""), file=path)
     if not path.is_file():
         raise ConfigError("weights file not found", "give the path of a file written by torch.save(model.state_dict(), path)"
                           " (for a torchvision model also DEFAULT, a weights name such as IMAGENET1K_V1, or random)", file=path)

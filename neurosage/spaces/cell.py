@@ -74,6 +74,9 @@ class Cell:
         n_states = len(self.blocks) + 2
         if not self.concat or any(not 0 <= s < n_states for s in self.concat):
             raise ConfigError(f"concat {self.concat} names a state that does not exist", f"name states in 0..{n_states - 1}", field="genotype")
+        if len(set(self.concat)) < len(self.concat):  # a state concatenated twice doubles its channels for nothing
+            raise ConfigError(f"concat {list(self.concat)} names a state more than once", f"name each state once, e.g. concat "
+                              f"{','.join(map(str, dict.fromkeys(self.concat)))}", field="genotype")
         used = {i for block in self.blocks for i in block.inputs} | set(self.concat)
         dead = [b + 2 for b in range(len(self.blocks)) if b + 2 not in used]
         if dead:  # a block whose output reaches nothing: trained for nothing, and the cell is not the one meant (an off-by-one?)
@@ -98,7 +101,13 @@ class Cell:
                                   field="genotype")
             combiner: Combiner = "add" if m.group(3) == "+" else "concat"
             blocks.append(Block((int(m.group(2)), int(m.group(5))), (m.group(1), m.group(4)), combiner))
-        return cls(tuple(blocks), tuple(int(s) for s in concat.split(",")))
+        try:
+            states = tuple(int(s) for s in concat.split(","))
+        except ValueError:  # 'concat 2; reduce: ...' (no space before ';'), or a cell on the next line
+            raise ConfigError(f"cannot read concat {concat.strip()!r} as state numbers", "write concat as numbers separated by commas, and "
+                              "separate the cells by ' ; ' on one line: 'normal: ... -> concat 2 ; reduce: ... -> concat 2'",
+                              field="genotype") from None
+        return cls(tuple(blocks), states)
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,9 @@ class SearchSpace(Protocol):
 
 def random_point(decisions: list[tuple[str, list[Any]]], rng: np.random.Generator | int | None) -> dict[str, Any]:
     """One uniformly drawn option per decision, in order (every space's random sample draws its decisions this way)."""
+    if hasattr(decisions, "decisions") and callable(decisions.decisions):  # the space itself given
+        raise ConfigError("random_point takes a space's decisions (label, options) pairs, and was given the space", "pass space.decisions(), "
+                          "or draw a point with space.sample(seed)", field="decisions")
     check_arguments(random_point, locals())
     if not (rng is None or isinstance(rng, np.random.Generator) or (is_whole_number(rng) and rng >= 0)):
         raise ConfigError(f"a space is sampled with a seed (a whole number >= 0) or a numpy Generator, got {rng!r}",

@@ -246,6 +246,10 @@ def teacher_from_spec(
             fix = "teacher_from_spec takes cache_dir, device, seed, dataset_kwargs (a brain: teacher's loader), rdm_method and compare_method"
         raise ConfigError(f"teacher_from_spec() got unknown keyword argument(s) {sorted(unknown)}", fix, field=key)
     seed = whole(seed, "seed", 0, fix="pass seed as a whole number >= 0, e.g. seed=0")
+    if stimuli is None:  # every teacher is computed on stimulus images
+        raise ConfigError("stimuli is None, and a teacher's RDMs are computed on stimulus images", "pass the stimuli as an ImageSet: "
+                          "neurosage.load_stimulus_images(csv, folder), or a subset of a dataset (load_images(...).subset(range(N)))",
+                          field="stimuli")
     check_device(device)
     rdm_method, compare_method = check_rsa_methods(rdm_method, compare_method)
     if not isinstance(spec, str):
