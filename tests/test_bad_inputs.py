@@ -2750,3 +2750,19 @@ def random_point_of_a_space(tmp):
     from neurosage.spaces import random_point
 
     random_point(get_space("pnas", n_blocks=2), 0)
+
+
+@case(UnknownName, "separate layers by commas: --layers cell_1,cell_2")
+def layers_separated_by_a_space(tmp):
+    """E11: 'unknown layer(s) ['cell_1 cell_2']'."""
+    from neurosage.nets.layerwise import endpoint_set
+
+    endpoint_set(["cell_1 cell_2"], ["cell_0", "cell_1", "cell_2"])
+
+
+@case(ConfigError, "trials is NoneType")
+def search_result_without_a_table(tmp):
+    """V32: TypeError "object of type 'NoneType' has no len()" at .best."""
+    from neurosage.search.driver import SearchResult
+
+    SearchResult(tmp, None).best

@@ -31,6 +31,11 @@ def endpoint_set(names: Iterable[str], available: list[str]) -> set[str]:
     keep = set(names)
     unknown = keep - set(available)
     if unknown:
+        joined = next((name for name in sorted(unknown) if set(name.replace(",", " ").split()) <= set(available) and " " in name.strip()), None)
+        if joined is not None:  # 'cell_1 cell_2': two layers in one name
+            parts = joined.replace(",", " ").split()
+            raise UnknownName(f"{joined!r} names {len(parts)} layers in one (separated by a space)", f"separate layers by commas: --layers "
+                              f"{','.join(parts)} (layers={parts} in Python)", field="layers")
         raise UnknownName(f"unknown layer(s) {sorted(unknown)}", f"use the network's endpoints: {available}", field="layers")
     return keep
 

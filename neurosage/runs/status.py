@@ -34,8 +34,11 @@ def search_status(run_dir: str | Path, now: float | None = None) -> dict[str, An
     """Progress of the search in ``run_dir``: done, failed, in flight, budget, best trial, time per trial, ETA, workers."""
     folder = RunFolder(run_dir)
     run_dir = folder.path
-    if run_dir.is_file():
-        raise RunFolderError(f"{run_dir} is a file, not a run folder", f"give its folder: neurosage status {run_dir.parent}", file=run_dir)
+    if run_dir.is_file():  # a run's own file (RUN/run.json): its folder; any other file: the run folder a search writes
+        own = RunFolder(run_dir.parent).provenance_file.is_file() or RunFolder(run_dir.parent).has_journal()
+        raise RunFolderError(f"{run_dir} is a file, not a run folder" + ("" if own else " (nor a file of one)"),
+                             f"give its folder: neurosage status {run_dir.parent}" if own else "give the run folder a search writes "
+                             "(neurosage search RUN_DIR; its run.json is there)", file=run_dir)
     if not run_dir.is_dir():
         raise RunFolderError(f"{run_dir} does not exist", "give the run folder a search writes (neurosage search RUN_DIR)", file=run_dir)
     if not folder.has_journal() and folder.pool_file.is_file():

@@ -82,8 +82,11 @@ class SearchResult:
     @property
     def best(self) -> pd.Series:
         """The finished trial with the highest score; a search without a successful trial raises :class:`SearchFailed`."""
-        missing = [c for c in ("status", "score", "error") if c not in getattr(self.trials, "columns", ())]
-        if len(getattr(self.trials, "columns", ())) and missing:  # a hand-made result (a column selection of load_trials)
+        if not isinstance(self.trials, pd.DataFrame):
+            raise ConfigError(f"the best trial is read from a search's trials table, and trials is {type(self.trials).__name__}", "pass "
+                              "neurosage.load_trials(run_dir) (or use run_search's result)", field="trials")
+        missing = [c for c in ("status", "score", "error") if c not in self.trials.columns]
+        if len(self.trials.columns) and missing:  # a hand-made result (a column selection of load_trials)
             raise ConfigError(f"the best trial is read from a search's trials table, and this one lacks {missing}", "pass "
                               "neurosage.load_trials(run_dir) whole (or use run_search's result)", field="trials")
         ok = self.trials[self.trials.status == "ok"] if len(self.trials) else self.trials
