@@ -1744,7 +1744,7 @@ def imageset_with_repeated_ids(tmp):
     ImageSet(np.zeros((4, 1, 4, 4), dtype=np.uint8), stimulus_ids=["a", "a", "b", "b"])
 
 
-@case(ConfigError, "num_classes must be at least 1, got 0")
+@case(ConfigError, "num_classes must be at least 2, got 0")
 def model_without_classes(tmp):
     build_model("cifar_resnet-1", num_classes=0, weights="random")
 

@@ -43,10 +43,12 @@ def test_datasets_lists_needs(capsys):
     assert main(["datasets", "Majaj*"]) == 0
     out = capsys.readouterr().out
     assert "MajajHong2015" in out and "needs:" in out and "cite:" in out
-    assert main(["datasets", "nothing-like-this"]) == 1
-    assert "no dataset matches 'nothing-like-this'; neurosage datasets lists all" in capsys.readouterr().err
+    assert main(["datasets", "nothing-like-this"]) == 2  # a refused input (round 18 C48: it was 1)
+    assert "no dataset is named 'nothing-like-this'; fix: give a listed name, or a glob such as" in capsys.readouterr().err
+    assert main(["datasets", "nothing-like-this*"]) == 2
+    assert "no dataset matches 'nothing-like-this*'; fix: neurosage datasets lists all" in capsys.readouterr().err
     assert main(["datasets", "NPY*"]) == 0 and "npy-csv" in capsys.readouterr().out  # round 4 #121: any case
-    assert main(["datasets", "majaj"]) == 1 and "(did you mean MajajHong2015?)" in capsys.readouterr().err
+    assert main(["datasets", "majaj"]) == 2 and "(did you mean MajajHong2015?)" in capsys.readouterr().err
 
 
 @pytest.fixture
