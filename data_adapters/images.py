@@ -135,7 +135,8 @@ def load_fashion_mnist(split: str = "train", root: str | os.PathLike | None = No
     default: str | Path = os.environ.get("NEUROSAGE_FASHION_MNIST", FASHION_MNIST_DEFAULT)
     root = Path(root or default)
     if not root.exists():
-        raise DataFormatError("Fashion-MNIST folder not found",
+        raise DataFormatError("Fashion-MNIST folder not found" + ("" if root.is_absolute() else f" (looked for {root.absolute()}: a relative "
+                              "path, on the command line or in a TOML file, is read from the folder neurosage runs in)"),
                               "install it with 'sudo apt-get install dataset-fashion-mnist', or give the folder with the idx files "
                               "(--data FOLDER; root= in Python)", file=root,
                               field=None)

@@ -2766,3 +2766,9 @@ def search_result_without_a_table(tmp):
     from neurosage.search.driver import SearchResult
 
     SearchResult(tmp, None).best
+
+
+@case(DataFormatError, "a relative path, on the command line or in a TOML file, is read from the folder neurosage runs in")
+def relative_data_path_from_another_folder(tmp):
+    """Round 18 T13: data = "tiny" in a TOML run from another folder said only 'not found; install it with apt-get'."""
+    load_fashion_mnist("train", root="no-such-folder-here")
