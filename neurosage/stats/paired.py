@@ -126,9 +126,9 @@ def compare_correlations(x1, x2, y, *, method: str = "pearson", n_bootstrap: int
                                  vectorized=False, n_resamples=n_bootstrap, method="percentile", rng=np.random.default_rng(seed))
     se = float(boot.standard_error)
     if not all(math.isfinite(v) for v in (se, boot.confidence_interval.low, boot.confidence_interval.high)):
-        name, values = max((("x1", x1), ("x2", x2), ("y", y)), key=lambda item: np.unique(item[1], return_counts=True)[1].max())
-        common = int(np.unique(values, return_counts=True)[1].max())
-        raise ConfigError(f"{name} has {common} of its {len(values)} values equal: bootstrap resamples of the items leave it constant, whose "
+        equal = {name: int(np.unique(v, return_counts=True)[1].max()) for name, v in (("x1", x1), ("x2", x2), ("y", y))}
+        name = max(equal, key=equal.__getitem__)  # the input with the most equal values (the first of a tie, as before)
+        raise ConfigError(f"{name} has {equal[name]} of its {len(y)} values equal: bootstrap resamples of the items leave it constant, whose "
                           "correlation is undefined, so no interval can be given", f"compare on more items, or on a {name} that varies "
                           "across most of them", field=name)
     _, p = williams_t(r12, r13, r23, len(y))
