@@ -129,6 +129,9 @@ def run(run_dir: str | Path, config: ChannelSearchAnalysisConfig = ChannelSearch
         graph = channel_groups(net, torch.zeros(1, *shape))
         return _reinitialised(resize_channels(net, graph, {g.id: width for g in graph.resizable}), config.seed)
 
+    if config.n_test_per_trial > len(setup.test):  # said, as --n-stimuli beyond a stimulus set is
+        log.warning("n-test-per-trial = %d, but the test split has %d images: all %d are used per trial", config.n_test_per_trial,
+                    len(setup.test), len(setup.test))
     per_trial_test = setup.test.subset(range(min(config.n_test_per_trial, len(setup.test))))
 
     def observe(model, graph) -> dict:  # what the search never reads: test accuracy (first n_test_per_trial images) and both metrics

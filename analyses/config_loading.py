@@ -12,6 +12,7 @@ import ast
 import difflib
 import inspect
 import math
+import re
 import sys
 import typing
 from dataclasses import dataclass, fields
@@ -323,4 +324,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
             raise ConfigError(f"not valid TOML ({exc}): a key is given twice there, as a key twice or as a key and a [table] of the same "
                               "name (e.g. teacher = \"...\" and a [teacher] table)", "give it once: delete one of the two lines (for a "
                               "teacher: its [teacher] table, or the teacher = key, not both)", file=path) from None
+        at = re.search(r"at line (\d+)", str(exc))
+        line = int(at.group(1)) if at else None
+        bad = text.decode("utf-8-sig", "replace").splitlines()[line - 1] if line and line <= len(text.splitlines()) else ""
+        if "\\" in bad and ("escape" in str(exc) or "hex value" in str(exc) or "Unescaped" in str(exc)):  # a Windows path in "..."
+            raise ConfigError(f"not valid TOML ({exc}): a backslash in a \"...\" string starts an escape (\\U, \\t), as in {bad.strip()[:60]!r}",
+                              "write the path with forward slashes (C:/Users/me/data), or in single quotes, which take backslashes as "
+                              "they are ('C:\\Users\\me\\data')", file=path) from None
         raise ConfigError(f"not valid TOML ({exc})", "write key = value lines, strings in quotes (https://toml.io)", file=path) from None

@@ -15,6 +15,7 @@ import io
 import logging
 import os
 import pickle
+import re
 import tarfile
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
@@ -91,8 +92,27 @@ def _find(root: Path, stem: str) -> Path:
     if root.is_file():
         raise DataFormatError("the dataset is read from a folder, and this is a file", _held_instead(root, "fashion-mnist") or "", file=root,
                               field="data")
+    near = _renamed(root, stem)
+    if near is not None:  # the file under another name: upper case, a browser's "(1)" copy, dots for dashes
+        wanted = stem + (".gz" if near.name.lower().endswith(".gz") else "")
+        raise DataFormatError(f"no file {stem}[.gz] in {root}, but it holds {near.name!r}, which looks like it under another name",
+                              f"rename it, and the other idx files alike, to the names the dataset's files have: mv '{near}' "
+                              f"'{root / wanted}'", file=root, field=stem)
     raise DataFormatError(f"no file {stem}[.gz] in {root}", _held_instead(root, "fashion-mnist") or
                           "point --data (root=) at the folder holding the idx files", file=root, field=stem)
+
+
+def _renamed(root: Path, stem: str) -> Path | None:
+    """A file in ``root`` that is ``stem`` (or ``stem.gz``) under another name: other case, a download's copy number
+    (``name (1).gz``, ``name(2)``), dots or underscores for dashes; None when there is none."""
+    if not root.is_dir():
+        return None
+
+    def plain(name: str) -> str:
+        name = re.sub(r"\s*\(\d+\)", "", name.lower())
+        return re.sub(r"[._\s]", "-", name.removesuffix(".gz"))
+
+    return next((f for f in sorted(root.iterdir()) if f.is_file() and plain(f.name) == plain(stem)), None)
 
 
 _ARCHIVES = (".tar.gz", ".tgz", ".tar", ".zip")
@@ -531,10 +551,12 @@ def _folder_reader(root: Path) -> Callable[[str], tuple[str, bytes]]:
 
 
 def image_folder_dataset(split: str = "train", root: str | os.PathLike = ".", **conversion) -> ImageSet:
-    """Registry adapter: an image folder has one split, which ``"train"`` and ``"test"`` both load (another split is refused)."""
-    if split not in ("train", "test"):
-        raise DataFormatError(f"unknown split {split!r}", "use 'train' or 'test' (an image folder has one split: both load all its images; "
-                              "hold images out with ImageSet.split_holdout)", file=None, field="split")
+    """Registry adapter: an image folder has one split, ``"train"`` (all its images); another split is refused (a ``"test"``
+    split would be the same images as ``"train"``)."""
+    if split != "train":
+        raise DataFormatError(f"an image folder has one split, 'train' (all its images), and {split!r} would load the same images",
+                              "load split 'train' and hold images out with images.split_holdout(n), or keep test images in a folder of "
+                              "their own: load_images('image-folder', 'train', root=TEST_FOLDER)", file=None, field="split")
     return load_image_folder(root, **conversion)
 
 

@@ -10,6 +10,7 @@ is what the training loop uses; ``ImageSet[i]`` converts one image the same way.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from neurosage.core.errors import DataFormatError
+from neurosage.core.devices import check_device
+from neurosage.core.errors import ConfigError, DataFormatError
 from neurosage.core.validate import check_arguments
 
 __all__ = ["ImageSet", "open_uint8_memmap"]
@@ -115,7 +117,8 @@ class ImageSet(Dataset):
         self._set_conversion(size=size, channels=channels, mean=mean, std=std, transform=transform)
 
     def _set_conversion(self, *, size, channels, mean, std, transform) -> None:
-        for field, value, allowed in (("size", size, "a positive image side in pixels, e.g. 32"), ("channels", channels, "1 (grey) or 3 (RGB)")):
+        side = "a whole number of pixels (the image side), at least 1, e.g. 32"
+        for field, value, allowed in (("size", size, side), ("channels", channels, "1 (grey) or 3 (RGB)")):
             valid = value is None or (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1)
             if not valid or (field == "channels" and value not in (None, 1, 3)):
                 raise DataFormatError(f"{self.name}: {field} must be {allowed}, got {value!r}",
@@ -216,21 +219,65 @@ class ImageSet(Dataset):
     def batch(
         self, indices: Sequence[int] | np.ndarray | torch.Tensor, device: str | torch.device | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Converted images and labels at ``indices``, gathered as uint8, moved to ``device``, converted there.
+        """Converted images and labels at ``indices`` (positions; negative ones count from the end, as in
+        :meth:`subset`), gathered as uint8, moved to ``device``, converted there.
 
         Equal to stacking ``self[i]`` for each index (the conversion is the same); one gather,
         one transfer and one conversion per batch, without per-image Python.
         """
-        pos = self._positions(torch.as_tensor(np.asarray(indices) if not isinstance(indices, torch.Tensor) else indices, dtype=torch.long))
+        check_arguments(ImageSet.batch, locals())
+        pos = self._positions(self._checked_indices(indices, "batch"))
         raw, labels = self._storage.index_select(0, pos), self._labels.index_select(0, pos)
+        if device is not None and not (isinstance(device, torch.device) and device == raw.device):
+            check_device(device)  # used here: a device this machine lacks is refused by name
         if device is not None and torch.device(device) != raw.device:
             cuda = torch.device(device).type == "cuda"
             raw = (raw.pin_memory() if cuda and raw.device.type == "cpu" else raw).to(device, non_blocking=cuda)
             labels = labels.to(device, non_blocking=cuda)
         return self.convert(raw), labels
 
+    def _checked_indices(self, indices: Any, method: str) -> torch.Tensor:
+        """``indices`` as a 1-D long tensor of positions in ``0..len(self)-1`` (negative ones counted from the end); one
+        check for :meth:`batch` and :meth:`subset`: whole numbers (not floats, which would be truncated, nor a boolean
+        mask, which would be read as positions 0 and 1), one axis, within the set."""
+        if isinstance(indices, torch.Tensor):
+            idx, kind = indices, ("b" if indices.dtype == torch.bool else "f" if indices.is_floating_point() or indices.is_complex() else "i")
+        else:
+            try:
+                values = np.asarray(indices)
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"{self.name}.{method}: indices {str(indices)[:40]!r} are not a list of positions ({exc})",
+                                  "pass positions as a list or array of whole numbers, e.g. [0, 1, 2] or range(10)", field="indices") from None
+            kind = "b" if values.dtype.kind == "b" else "i" if values.dtype.kind in "iu" or (values.size == 0 and values.dtype.kind == "f") else "f"
+            idx = torch.as_tensor(values.astype(np.int64) if kind == "i" else np.zeros(0, np.int64))
+        if kind == "b":
+            raise ConfigError(f"{self.name}.{method}: indices are a boolean mask, and they are positions (True would be read as 1, "
+                              "False as 0)", "pass the positions of the True values: np.flatnonzero(mask)", field="indices")
+        if kind != "i":
+            shown = (indices.flatten() if isinstance(indices, torch.Tensor) else np.asarray(indices).ravel())[:3].tolist()
+            raise ConfigError(f"{self.name}.{method}: indices must be whole numbers (positions), got {shown} (they would be cut "
+                              "to whole numbers)", "pass integer positions, e.g. np.arange(...) or a list of ints", field="indices")
+        if idx.ndim != 1:
+            raise ConfigError(f"{self.name}.{method}: indices must be one list of positions, got shape {tuple(idx.shape)}",
+                              "pass a 1-D list or array (flatten it, or give [i] for one image)", field="indices")
+        n = len(self)
+        low, high = (int(idx.min()), int(idx.max())) if len(idx) else (0, -1)
+        if low < -n or high >= n:
+            bad = high if high >= n else low
+            raise ConfigError(f"{self.name}.{method}: index {bad} is outside the set of {n} images (positions 0..{n - 1}, or -{n}..-1 "
+                              "from the end)", f"pass positions below {n}" + (" (the set is empty)" if not n else ""), field="indices")
+        return torch.where(idx < 0, idx + n, idx) if low < 0 else idx
+
     def convert(self, image: torch.Tensor) -> torch.Tensor:
         """Apply the configured conversion to one uint8 ``(C, H, W)`` image or a batch ``(B, C, H, W)``."""
+        check_arguments(ImageSet.convert, locals())
+        if not isinstance(image, torch.Tensor) or image.dtype != torch.uint8 or image.ndim not in (3, 4):
+            got = f"{type(image).__name__}" if not isinstance(image, torch.Tensor) else f"a {image.dtype} tensor of shape {tuple(image.shape)}"
+            raise ConfigError(f"{self.name}.convert takes a stored uint8 image tensor (C, H, W) or batch (B, C, H, W) with values "
+                              f"0..255, got {got}" + (" (a float image would be divided by 255 a second time)"
+                                                      if isinstance(image, torch.Tensor) and image.is_floating_point() else ""),
+                              "for converted images use images[i] or images.batch(indices); to convert your own uint8 pixels, pass "
+                              "torch.from_numpy(x) of dtype uint8", field="image")
         x = image.float().div_(255.0)
         c_axis = x.ndim - 3
         if self.channels is not None and x.shape[c_axis] != self.channels:
@@ -274,6 +321,7 @@ class ImageSet(Dataset):
     def stored_kind(self, sample: int = 64) -> tuple[str, int, int]:
         """``(kind, height, width)`` of the stored images before conversion: kind ``"grey"`` (one channel, or three
         equal ones in the first ``sample`` images) or ``"colour"``."""
+        check_arguments(ImageSet.stored_kind, locals())
         stored = self._storage[: max(1, sample)] if len(self._storage) else self._storage
         grey = stored.shape[1] == 1 or bool((stored[:, :1] == stored[:, 1:]).all())
         return ("grey" if grey else "colour"), int(stored.shape[2]), int(stored.shape[3])
@@ -292,10 +340,12 @@ class ImageSet(Dataset):
     def subset(self, indices: Sequence[int] | np.ndarray | range) -> ImageSet:
         """The images at ``indices``, as a view of the same storage (same conversion, no copy of pixels)."""
         check_arguments(ImageSet.subset, locals())
-        idx = torch.as_tensor(np.asarray(indices, dtype=np.int64), dtype=torch.long).reshape(-1)
-        if len(idx) and (int(idx.min()) < -len(self) or int(idx.max()) >= len(self)):
-            raise IndexError(f"{self.name}: subset indices span {int(idx.min())}..{int(idx.max())}, but the set has {len(self)} images")
-        idx = torch.where(idx < 0, idx + len(self), idx)
+        idx = self._checked_indices(indices, "subset")
+        if self.stimulus_ids is not None and len(torch.unique(idx)) < len(idx):  # each image of a set has its own id
+            repeated = int(next(i for i, c in zip(*np.unique(idx.numpy(), return_counts=True)) if c > 1))
+            raise ConfigError(f"{self.name}.subset: position {repeated} is given more than once, and a set's images each have their own "
+                              "stimulus id", "give each position once (e.g. np.unique(indices)); to draw images with replacement, "
+                              "use images.batch(indices)", field="indices")
         out = self._view()
         out._index = self._positions(idx)
         out._stimulus_ids = None if self.stimulus_ids is None else self.stimulus_ids[idx.numpy()]
@@ -304,6 +354,7 @@ class ImageSet(Dataset):
     def to(self, device: str | torch.device | None) -> ImageSet:
         """This set with its uint8 images (only its own rows) resident on ``device``; itself when already there."""
         check_arguments(ImageSet.to, locals())
+        check_device(device)
         device = torch.device(device or "cpu")
         if device == self.device or (device.type == self.device.type and device.index is None):
             return self
@@ -314,9 +365,12 @@ class ImageSet(Dataset):
     def with_conversion(self, **kwargs) -> ImageSet:
         """A view of the same images with other conversion settings (size, channels, mean, std, transform)."""
         check_arguments(ImageSet.with_conversion, locals())
-        unknown = set(kwargs) - {"size", "channels", "mean", "std", "transform", "name", "classes", "stimulus_ids"}
+        known = ("size", "channels", "mean", "std", "transform", "name", "classes", "stimulus_ids")
+        unknown = sorted(set(kwargs) - set(known))
         if unknown:
-            raise TypeError(f"with_conversion got unknown settings {sorted(unknown)}")
+            close = difflib.get_close_matches(unknown[0], known, n=1)
+            raise ConfigError(f"{self.name}.with_conversion: unknown setting(s) {unknown}" + (f" (did you mean {close[0]!r}?)" if close else ""),
+                              f"use the settings {', '.join(known)}", field=unknown[0])
         settings: dict[str, Any] = dict(size=self.size, channels=self.channels, transform=self.transform)
         settings["mean"] = None if self._mean is None else self._mean.flatten().tolist()
         settings["std"] = None if self._std is None else self._std.flatten().tolist()

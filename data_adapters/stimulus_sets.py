@@ -29,6 +29,16 @@ def read_csv_table(path: str | os.PathLike, dtype: dict[str, Any], header: str) 
         raise DataFormatError(f"not a comma-separated file ({str(exc).splitlines()[0][:120]})", "save it as a comma-separated CSV (a "
                               "spreadsheet: CSV UTF-8)", file=path, field=None) from None
     names = [str(c) for c in table.columns]
+    if names and names[0].lstrip().startswith("#"):  # an exporter's comment above the header
+        raise DataFormatError(f"line 1 is a comment ({names[0][:50]!r}), not the header line", f"delete the comment line(s) above the header "
+                              f"({header})", file=path, field=None)
+    if names and names[0].strip().lower() == "sep=":  # Excel's 'sep=,' line
+        raise DataFormatError("line 1 is a spreadsheet's 'sep=,' line, not the header line", f"delete that line (the header, {header}, "
+                              "comes first)", file=path, field=None)
+    separator = next((sep for sep in (";", "\t", "|") if len(names) == 1 and sep in names[0]), None)
+    if separator:  # one column whose name holds the real header: another separator
+        raise DataFormatError(f"one column {names[0][:60]!r}: the file is separated by {separator!r}, not commas",
+                              "save it comma-separated (e.g. from a spreadsheet: CSV UTF-8)", file=path, field=None)
     again = table.index[(table.astype(str) == names).all(axis=1)] if len(table) and len(names) > 1 else []
     if len(again):  # two files joined with cat: the second header became a row
         raise DataFormatError(f"row {int(again[0]) + 2} repeats the header line ({', '.join(names[:4])}...)", "delete the repeated header "
@@ -49,10 +59,6 @@ def read_stimulus_csv(csv: str | os.PathLike, columns: list[str] | None = None) 
     if "stimulus_id" not in table:
         if "image_id" not in table:
             only = list(table.columns)
-            separator = next((sep for sep in (";", "\t", "|") if len(only) == 1 and sep in str(only[0])), None)
-            if separator:  # one column whose name holds the real header: another separator
-                raise DataFormatError(f"one column {str(only[0])[:60]!r}: the file is separated by {separator!r}, not commas",
-                                      "save it comma-separated (e.g. from a spreadsheet: CSV UTF-8)", file=csv, field="stimulus_id")
             raise DataFormatError(f"no 'stimulus_id' or 'image_id' column (columns: {only[:6]})", "add a stimulus_id column", file=csv,
                                   field="stimulus_id")
         table["stimulus_id"] = table["image_id"]

@@ -136,10 +136,11 @@ def _refuse_empty(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
             print(f"{sub.prog}: error: {name} is empty (an unset shell variable?); fix: give it a value"
                   + (f", or leave {name} out" if optional else ""), file=sys.stderr)
             sys.exit(2)
-        padded = next((v for v in values if isinstance(v, str) and v != v.strip() and not os.path.exists(v) and os.path.exists(v.strip())), None)
-        if padded is not None:  # 'tiny ' from a copied path: the folder without the space exists
+        padded = next((v for v in values if isinstance(v, str) and v != v.strip() and not os.path.exists(v)), None)
+        if padded is not None:  # 'tiny ' from a copied path, 'x/run ' from a quoted variable: a new folder would keep the space
             name = action.option_strings[-1] if action.option_strings else action.dest.upper()
-            print(f"{sub.prog}: error: {name} {padded!r} has a space at its start or end, and no such path exists; fix: give "
+            print(f"{sub.prog}: error: {name} {padded!r} has a space at its start or end (a copied path, or a quoted variable?), and no "
+                  f"such path exists{'' if os.path.exists(padded.strip()) else ' (one made would keep the space)'}; fix: give "
                   f"{name} {padded.strip()!r}", file=sys.stderr)
             sys.exit(2)
 

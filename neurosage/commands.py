@@ -22,7 +22,7 @@ from pathlib import Path
 
 from neurosage.analyses.config_loading import field_docs, field_types, load_config
 from neurosage.analyses.settings import DemoConfig, SearchConfig
-from neurosage.core.errors import ConfigError, RunFolderError
+from neurosage.core.errors import ConfigError, DataFormatError, RunFolderError
 from neurosage.core.extras import require_extra
 from neurosage.runs.folder import RunFolder
 from neurosage.runs.provenance import jsonable
@@ -359,7 +359,14 @@ def _stimuli(args: argparse.Namespace, run: Path | None = None):
     if recorded:
         log.info("stimuli: the first %d images of %s (%s), as the search %s", n_stimuli, dataset, data or "its default folder",
                  "used" if args.data is None else "used, from the folder given")
-    stimuli = teacher_stimuli(EmbeddedConfig(dataset=dataset, data=data, n_stimuli=n_stimuli))
+    try:
+        stimuli = teacher_stimuli(EmbeddedConfig(dataset=dataset, data=data, n_stimuli=n_stimuli))
+    except DataFormatError as exc:
+        if not (recorded and args.data is not None):
+            raise
+        raise DataFormatError(f"{exc.problem} (--data replaces the folder of the search's dataset, {dataset}, which it read from "
+                              f"{recorded.get('data') or 'its default folder'})", f"give --data a folder of {dataset} data, or leave --data out to "
+                              "use the search's own", file=exc.file, field="data") from None
     conversion = {k: v for k, v in (("size", args.size), ("channels", args.channels)) if v is not None}
     return stimuli.with_conversion(**conversion) if conversion else stimuli
 

@@ -14,6 +14,7 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -1500,6 +1501,7 @@ CLI_CASES = [
     pytest.param(["rdm", "{tmp}", "1", "--teacher", "control:pixels"], "a trial is given with --trial 1", id="rdm_trial_as_positional"),
     pytest.param(["search", "{run}", "--teacher", "brain:npy-csv:V4+IT", "--budget", "1"], "write brain:npy-csv:V4,IT",
                  id="search_regions_joined_by_plus"),
+    pytest.param(["search", "{run} ", "--budget", "2", *TINY], "has a space at its start or end", id="search_run_dir_with_a_trailing_space"),
 ]
 
 
@@ -2704,7 +2706,7 @@ def network_of_one_class(tmp):
     CellNetwork(parse_genotype("normal: max_pool_3x3@1 + skip_connect@0 -> concat 2"), filters=4, num_classes=1)
 
 
-@case(DataFormatError, "unknown split 'banana'")
+@case(DataFormatError, "one split, 'train' (all its images), and 'banana'")
 def image_folder_unknown_split(tmp):
     """V11: any split of an image folder loaded all its images."""
     from neurosage.data_adapters.images import image_folder_dataset
@@ -2772,3 +2774,307 @@ def search_result_without_a_table(tmp):
 def relative_data_path_from_another_folder(tmp):
     """Round 18 T13: data = "tiny" in a TOML run from another folder said only 'not found; install it with apt-get'."""
     load_fashion_mnist("train", root="no-such-folder-here")
+
+
+# ---------------------------------------------------------------- round 19 (fresh eyes)
+def _images(n=12):
+    return ImageSet(np.zeros((n, 1, 8, 8), np.uint8), np.arange(n) % 3, stimulus_ids=[f"i{i}" for i in range(n)])
+
+
+@case(ConfigError, "indices must be whole numbers")
+def batch_of_float_positions(tmp):
+    """P07: imgs.batch([0.7, 1.2]) cut the floats to positions 0 and 1."""
+    _images().batch(np.array([0.7, 1.2]))
+
+
+@case(ConfigError, "np.flatnonzero(mask)")
+def batch_of_a_boolean_mask(tmp):
+    """P08: a mask of 12 booleans was read as positions 1, 0, 1, 0...: 12 images, not 6."""
+    _images().batch(np.array([True, False] * 6))
+
+
+@case(ConfigError, "index 12 is outside the set of 12 images")
+def batch_past_the_end(tmp):
+    """P05: a bare IndexError."""
+    _images().batch([12])
+
+
+@case(ConfigError, "one list of positions, got shape (2, 2)")
+def batch_of_a_matrix_of_positions(tmp):
+    """P56: torch's IndexError."""
+    _images().batch(torch.tensor([[0, 1], [2, 3]]))
+
+
+@case(ConfigError, "'gpu' is not a torch device name")
+def batch_to_a_device_named_gpu(tmp):
+    """P06: torch's device error."""
+    _images().batch([0, 1], device="gpu")
+
+
+@case(ConfigError, "'gpu' is not a torch device name")
+def imageset_to_gpu(tmp):
+    """Q02: torch's device error."""
+    _images().to("gpu")
+
+
+@case(ConfigError, "divided by 255 a second time")
+def convert_a_float_image(tmp):
+    """P11: a float image already in 0..1 was divided by 255 again (mean 0.0019)."""
+    _images().convert(torch.ones(1, 8, 8) / 255)
+
+
+@case(ConfigError, "got ndarray")
+def convert_a_numpy_image(tmp):
+    """P10: a bare AttributeError."""
+    _images().convert(np.zeros((1, 8, 8), np.uint8))
+
+
+@case(ConfigError, "position 3 is given more than once")
+def subset_repeating_a_position(tmp):
+    """P12: a set with the repeated id i3, which the constructor refuses."""
+    _images().subset([3, 3])
+
+
+@case(ConfigError, "index 19 is outside the set of 12 images")
+def subset_past_the_end(tmp):
+    """P13: a builtins IndexError without a fix."""
+    _images().subset(range(5, 20))
+
+
+@case(ConfigError, "did you mean 'channels'")
+def with_conversion_misspelt(tmp):
+    """P16: a bare TypeError."""
+    _images().with_conversion(channel=3)
+
+
+@case(DataFormatError, "a whole number of pixels")
+def with_conversion_float_size(tmp):
+    """Q24: 'must be a positive image side, got 28.0' did not say a whole number is needed."""
+    _images().with_conversion(size=28.0)
+
+
+@case(ConfigError, "chunk must be at least 1")
+def pixel_hashes_of_chunks_of_0(tmp):
+    """P18/Q25: range()'s ValueError; -1 was told 'at least 0', and 0 failed."""
+    _images().pixel_hashes(0)
+
+
+@case(ConfigError, "in [0, 1), got 30")
+def drop_path_in_percent(tmp):
+    """P32: 30 was accepted; training then failed in torch's bernoulli."""
+    from neurosage.nets.cells import CellNetwork
+    from neurosage.spaces import parse_genotype
+
+    CellNetwork(parse_genotype("normal: max_pool_3x3@1 + skip_connect@0 -> concat 2"), filters=4).set_drop_path(30)
+
+
+@case(ConfigError, "takes a torch tensor")
+def network_given_a_numpy_batch(tmp):
+    """P34: conv2d's TypeError."""
+    from neurosage.nets.cells import CellNetwork
+    from neurosage.spaces import parse_genotype
+
+    CellNetwork(parse_genotype("normal: max_pool_3x3@1 + skip_connect@0 -> concat 2"), filters=4).forward_with_aux(np.zeros((2, 3, 8, 8)))
+
+
+@case(ConfigError, "that the 'pnas' space does not have")
+def space_parses_another_spaces_op(tmp):
+    """P35c: the pnas space parsed a nasnet-only op and the network was built."""
+    get_space("pnas", n_blocks=2).parse("normal: max_pool_5x5@1 + skip_connect@0 -> concat 2")
+
+
+@case(ConfigError, "read it with neurosage.parse_genotype(text)")
+def genotype_from_json_of_its_text(tmp):
+    """P23: JSONDecodeError."""
+    Genotype.from_json("normal: max_pool_3x3@1 + skip_connect@0 -> concat 2")
+
+
+@case(ConfigError, "text takes a string, got Genotype")
+def genotype_from_json_of_a_genotype(tmp):
+    """P24: TypeError."""
+    Genotype.from_json(Genotype.parse("normal: max_pool_3x3@1 + skip_connect@0 -> concat 2"))
+
+
+@case(ConfigError, "not JSON (Expecting")
+def genotype_from_cut_json(tmp):
+    """Q16: JSONDecodeError."""
+    Genotype.from_json(Genotype.parse("normal: max_pool_3x3@1 + skip_connect@0 -> concat 2").to_json()[:-3])
+
+
+@case(ConfigError, "wrap it as {'normal': d}")
+def genotype_from_one_cells_dict(tmp):
+    """P25: KeyError 'normal'."""
+    Genotype.from_dict(Genotype.parse("normal: max_pool_3x3@1 + skip_connect@0 -> concat 2").to_dict()["normal"])
+
+
+@case(ConfigError, "cell is the text")
+def genotype_from_a_dict_of_text(tmp):
+    """Q17: TypeError."""
+    Genotype.from_dict({"normal": "max_pool_3x3@1 + skip_connect@0 -> concat 2"})
+
+
+@case(ConfigError, "got the keys []")
+def genotype_from_an_empty_point(tmp):
+    """P27: KeyError 'output'."""
+    Genotype.from_hyperopt({})
+
+
+@case(ConfigError, "it is the space's hyperopt_space(), not a point of it")
+def genotype_from_the_hyperopt_space(tmp):
+    """P28: int() of 'Apply'."""
+    Genotype.from_hyperopt(get_space("pnas", n_blocks=2).hyperopt_space())
+
+
+@case(ConfigError, "it names 1 label(s) no decision has")
+def space_genotype_of_a_foreign_point(tmp):
+    """P37: KeyError."""
+    get_space("pnas", n_blocks=2).genotype({"a": 1})
+
+
+@case(ConfigError, "it lacks 75 decision(s)")
+def layer_space_genotype_of_an_empty_point(tmp):
+    """Q27: KeyError 'l0/height'."""
+    get_space("layers-10").genotype({})
+
+
+@case(ConfigError, "needs 'layers'")
+def layer_genotype_from_empty_json(tmp):
+    """P55: KeyError 'layers'."""
+    from neurosage.spaces.layerwise import LayerGenotype
+
+    LayerGenotype.from_json("{}")
+
+
+@case(ConfigError, "applies to layer-wise spaces")
+def check_space_by_name(tmp):
+    """P39: AttributeError for a space's name; a name is now read as that space."""
+    NetworkConfig(filters=4, width_multiplier=2).check_space("pnas")
+
+
+def _teacher():
+    rdms = stack_rdms({"V4": compute_rdm(_rec(n_rep=1, regions=("V4", "V4", "V4")), "correlation")})
+    return Teacher(rdms)
+
+
+@case(ConfigError, "name the file with .nc")
+def teacher_saved_as_csv(tmp):
+    """P40: netCDF was written under a .csv name."""
+    _teacher().save(tmp / "t.csv")
+
+
+@case(DataFormatError, "this is a folder, and a saved teacher is one .nc file")
+def teacher_loaded_from_its_folder(tmp):
+    """P42: xarray's 'no IO backend'."""
+    _teacher().save(tmp / "t" / "teacher-rdms.nc")
+    Teacher.load(tmp / "t")
+
+
+@case(DataFormatError, "its RDMs are beside it")
+def teacher_loaded_from_its_weights(tmp):
+    """P41: xarray's 'no IO backend' for the .pt beside the RDMs."""
+    torch.save({}, tmp / "teacher-abc.pt")
+    Teacher.load(tmp / "teacher-abc.pt")
+
+
+@case(DataFormatError, "it is netCDF holding the variables")
+def teacher_cache_of_another_netcdf(tmp):
+    """P44: load_cached of another netCDF file (a search's trials.nc) returned None and deleted the file."""
+    path = tmp / "trials_copy.nc"
+    xr.Dataset({"P": ("trial", [0.1, 0.2]), "TG": ("trial", [0.3, 0.4])}).to_netcdf(path)
+    try:
+        Teacher.load_cached(path)
+    finally:
+        assert path.is_file()  # never removed
+
+
+@case(ConfigError, "this is a folder, and a file is written here")
+def teacher_saved_into_a_folder(tmp):
+    """Q21: IsADirectoryError naming a temporary file (atomic_path refuses a folder for every writer)."""
+    from neurosage.core.atomic import write_text
+
+    write_text(tmp, "x")
+
+
+@case(ConfigError, "choice 5 of decision 'op' is no index of its 3 options")
+def controller_log_prob_of_an_option_out_of_range(tmp):
+    """P45: IndexError."""
+    from neurosage.search.rl import Controller
+
+    Controller([("op", 3), ("in", 2)]).log_prob([5, 0])
+
+
+@case(ConfigError, "1 choice(s) for 2 decisions")
+def controller_log_prob_of_too_few_choices(tmp):
+    """P46: IndexError."""
+    from neurosage.search.rl import Controller
+
+    Controller([("op", 3), ("in", 2)]).log_prob([0])
+
+
+@case(DataFormatError, "one split, 'train'")
+def image_folder_test_split(tmp):
+    """V11 (round 19 re-check): split='test' of an image folder loaded the training images again."""
+    from neurosage.data_adapters.images import image_folder_dataset
+
+    image_folder_dataset("test", root=tmp)
+
+
+@case(ConfigError, "select-after = 5 leaves no trial to choose from")
+def channel_search_selects_after_the_last_trial(tmp):
+    """A21: select-after beyond the trials had no effect (the last trial was chosen)."""
+    from neurosage.channels.search import ChannelSearchConfig
+
+    ChannelSearchConfig(trials=2).check()
+
+
+@case(DataFormatError, "line 1 is a comment")
+def stimulus_csv_with_a_comment_line(tmp):
+    """F02: 'missing column; fix: add a stimulus_id column' when the column is on line 2."""
+    (tmp / "s.csv").write_text("# exported from psychopy 2023\nstimulus_id,filename\na,a.png\n")
+    read_stimulus_csv(tmp / "s.csv")
+
+
+@case(DataFormatError, "'sep=,' line")
+def stimulus_csv_with_excels_sep_line(tmp):
+    """F03: the same wrong fix for a spreadsheet's sep=, line."""
+    (tmp / "s.csv").write_text("sep=,\nstimulus_id,filename\na,a.png\n")
+    read_stimulus_csv(tmp / "s.csv")
+
+
+@case(DataFormatError, "separated by ';'")
+def neuroids_csv_separated_by_semicolons(tmp):
+    """F05: the neuroids CSV did not get the separator hint the stimulus CSV got (one reader now says it)."""
+    from neurosage.data_adapters.stimulus_sets import read_csv_table
+
+    (tmp / "n.csv").write_text("neuroid_id;region\nn0;V4\n")
+    read_csv_table(tmp / "n.csv", {}, "neuroid_id,region")
+
+
+@case(DataFormatError, "which looks like it under another name")
+def idx_files_in_upper_case(tmp):
+    """F07: 'no file train-images-idx3-ubyte[.gz]; fix: point --data at the folder holding the idx files' (it was that folder)."""
+    (tmp / "TRAIN-IMAGES-IDX3-UBYTE.GZ").write_bytes(b"")
+    load_fashion_mnist("train", root=tmp)
+
+
+@case(DataFormatError, "mv '")
+def idx_files_with_a_downloads_copy_number(tmp):
+    """F08: the browser's 'train-images-idx3-ubyte (1).gz' was not named."""
+    (tmp / "train-images-idx3-ubyte (1).gz").write_bytes(b"")
+    load_fashion_mnist("train", root=tmp)
+
+
+@case(ConfigError, "the run record run.json is missing, though the folder holds a search's files")
+def search_folder_without_its_record(tmp):
+    """Y26: 'not a search's run folder' for a search's folder whose run.json was deleted."""
+    from neurosage.search.weights import kept_trial
+
+    Journal(tmp / "journal.sqlite")
+    kept_trial(tmp, 1)
+
+
+@case(ConfigError, "a backslash in a")
+def toml_windows_path_in_double_quotes(tmp):
+    """T35: 'Invalid hex value; fix: strings in quotes' for data = "C:\\Users\\me\\tiny"."""
+    (tmp / "w.toml").write_text('data = "C:\\Users\\me\\tiny"\n')
+    load_config(SearchConfig, tmp / "w.toml")

@@ -75,6 +75,7 @@ class ChannelGraph:
 
     def group(self, module: str) -> ChannelGroup:
         """The group of a module's output channels (a single segment)."""
+        check_arguments(ChannelGraph.group, locals())
         (gid,) = self.modules[module].outputs
         return self.groups[gid]
 

@@ -136,6 +136,10 @@ class ChannelSearchConfig:
             )
         for name, low in (("init_step", 0), ("select_after", 0), ("seed", 0), ("min_size", 2), ("max_size", 2)):
             whole(getattr(self, name), name, low)
+        if self.select_after > self.trials - 2:  # trials are 0..trials-1: none after select_after, and the last would be chosen
+            raise ConfigError(f"select-after = {self.select_after} leaves no trial to choose from (trials are 0..{self.trials - 1}, and the sizes "
+                              f"are chosen among trials after select-after)", f"set select-after below {self.trials - 1}, or trials above "
+                              f"{self.select_after + 1}", field="select_after")
         if not 2 <= self.min_size <= self.max_size:
             raise ConfigError(
                 f"size bounds [{self.min_size}, {self.max_size}] are not an interval of at least 2", "set 2 <= min-size <= max-size",

@@ -17,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from neurosage.core.errors import ConfigError
 from neurosage.core.validate import check_arguments
 
 __all__ = ["atomic_path", "write_text", "write_json"]
@@ -31,6 +32,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     check_arguments(atomic_path, locals())
     path = Path(path)
+    if path.is_dir():  # os.replace would fail naming the temporary file
+        raise ConfigError("this is a folder, and a file is written here (the folder is left as it is)",
+                          "give a file name inside the folder, e.g. its path followed by /name.ext", file=path, field="path")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)

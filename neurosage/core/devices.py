@@ -21,7 +21,8 @@ def check_device(device: Any) -> None:
     try:
         dev = torch.device(device or "cpu")
     except (RuntimeError, ValueError) as exc:
-        raise ConfigError(f"{device!r} is not a torch device ({exc})", "use cpu, cuda or cuda:N", field="device") from None
+        raise ConfigError(f"{device!r} is not a torch device name ({str(exc).split('(')[0].strip()})",
+                          "use 'cpu', or 'cuda' / 'cuda:N' for a GPU ('mps' on Apple silicon)", field="device") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {device!r} was asked for, but this machine has no CUDA GPU",
                           "use the CPU (--device cpu on the command line, device='cpu' in Python), or run on a GPU machine",

@@ -167,6 +167,7 @@ class Registry(Generic[T]):
 
         Registering another factory under a taken name raises ``ValueError``.
         """
+        check_arguments(Registry.register, locals())
 
         def add(factory: Callable[..., Any] | str):
             known = self._entries.get(name)
@@ -182,6 +183,7 @@ class Registry(Generic[T]):
 
     def unregister(self, name: str) -> None:
         """Remove an entry (tests, interactive sessions)."""
+        check_arguments(Registry.unregister, locals())
         self._entries.pop(name, None)
 
     # ------------------------------------------------------------------ querying
@@ -205,6 +207,7 @@ class Registry(Generic[T]):
 
     def list(self, pattern: str = "*", **meta: Any) -> list[Entry]:
         """Entries whose name matches the glob ``pattern`` in any case (and whose metadata equals ``meta``), sorted by name."""
+        check_arguments(Registry.list, locals())
         self._ensure_loaded()
         return [
             e for n, e in sorted(self._entries.items())
@@ -212,6 +215,7 @@ class Registry(Generic[T]):
         ]
 
     def names(self, **meta: Any) -> builtins.list[str]:  # builtins: ``list`` here is the method above
+        check_arguments(Registry.names, locals())
         return [e.name for e in self.list(**meta)]
 
     def get(self, name: str, **meta: Any) -> Entry:
@@ -220,6 +224,7 @@ class Registry(Generic[T]):
         if not isinstance(name, str):  # get_space(5), a list of names: a name is one string
             raise UnknownName(f"a {self.kind} is named by a string, got {type(name).__name__} {name!r}", f"choose one of {self.names(**meta)}",
                               field=self.kind)
+        check_arguments(Registry.get, locals())
         entry = self._entries.get(name)
         if entry is None or any(entry.meta.get(k) != v for k, v in meta.items()):
             names = self.names(**meta)
@@ -231,6 +236,7 @@ class Registry(Generic[T]):
 
     def create(self, name: str, /, *args: Any, **kwargs: Any) -> T:
         """Call the factory registered under ``name`` with ``args`` and ``kwargs`` (the result is checked against the contract)."""
+        check_arguments(Registry.create, locals())
         factory = self.get(name).factory
         if self.contract_applies_to == "factory":
             check_contract(factory, self.contract, f"{self.kind} {name!r}")

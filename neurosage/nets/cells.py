@@ -265,6 +265,9 @@ class CellNetwork(nn.Module):
     def set_drop_path(self, p: float) -> None:
         """Set the drop-path probability of every op (0 disables)."""
         check_arguments(CellNetwork.set_drop_path, locals())
+        if not 0 <= p < 1:  # a probability of dropping a path: 30 (meant as %) or -0.1 reached torch's bernoulli at training
+            raise ConfigError(f"CellNetwork.set_drop_path: p is the probability of dropping a path, in [0, 1), got {p}",
+                              "pass p from 0 (none) to below 1, e.g. 0.2 (not 20 for 20%)", field="p")
         for m in self.modules():
             if isinstance(m, DropPath):
                 m.p = p
@@ -297,6 +300,7 @@ class CellNetwork(nn.Module):
 
     def forward_with_aux(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits and (in training, with an aux head) the auxiliary logits."""
+        check_arguments(CellNetwork.forward_with_aux, locals())
         logits, aux, _ = self._run(x, None)
         return logits, aux
 

@@ -64,6 +64,7 @@ class FeatureModel(nn.Module):
                               field="layers") from None
 
     def extract(self, x: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
+        check_arguments(FeatureModel.extract, locals())
         feats = self.body(x)
         return {n: feats[n] for n in names}
 

@@ -37,6 +37,10 @@ __all__ = [
 def check_input_channels(x: object, expected: int, who: str, argument: str = "c_in") -> None:
     """Refuse a batch whose channels are not the ``expected`` a module was built for, naming the module (``who``) and the
     ``argument`` it was built with (torch's own error names neither). Proxies of torch.fx tracing pass unchecked."""
+    if not isinstance(x, torch.Tensor) and not type(x).__module__.startswith("torch"):  # a numpy array or a list reaches conv2d
+        raise ConfigError(f"{who} takes a torch tensor (N, {expected}, H, W), got {type(x).__name__}",
+                          "convert it first: torch.from_numpy(x).float() (images scaled as in training), or give it images.batch(...)[0] "
+                          "of an ImageSet", field="x")
     if isinstance(x, torch.Tensor) and (x.dim() != 4 or x.shape[1] != expected):
         shape = tuple(x.shape)
         raise ConfigError(f"{who} takes (N, {expected}, H, W) input ({argument}={expected}), got shape {shape}",

@@ -49,6 +49,7 @@ class BenchResult:
     def headline(self, teacher: str | None = None, step: int | None = None) -> pd.DataFrame:
         """The partial r given P of each endpoint and TG at ``step`` (default: the last stored step), of ``teacher`` (and its
         scores beyond a control) or, by default, of every teacher and control."""
+        check_arguments(BenchResult.headline, locals())
         steps = sorted(int(s) for s in self.value.step.unique())
         step = steps[-1] if step is None else step
         if step not in steps:
@@ -65,6 +66,7 @@ class BenchResult:
     def save(self, out: str | Path) -> Path:
         """Write ``scores.csv``, ``measures.csv``, ``value.csv``, ``alpha.csv``, ``selection.csv``, ``settings.json`` and
         ``value.png`` (partial r given P per measure, with intervals) into ``out``."""
+        check_arguments(BenchResult.save, locals())
         out = claim_output_folder(out, "neurosage bench", lambda name: name in BENCH_OUTPUTS)
         for name in ("scores", "measures", "value", "alpha", "selection"):
             with atomic_path(out / f"{name}.csv") as tmp:
@@ -76,6 +78,7 @@ class BenchResult:
 
     def plot(self, path: str | Path, step: int | None = None) -> Path:
         """Partial r given P (with its 95% interval) of every teacher endpoint, TG, control and rival at ``step``."""
+        check_arguments(BenchResult.plot, locals())
         from matplotlib.figure import Figure
 
         step = int(self.value.step.max()) if step is None else step

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from neurosage.core.atomic import atomic_path, write_json
+from neurosage.core.devices import check_device
 from neurosage.core.errors import ConfigError, RunFolderError
 from neurosage.core.validate import check_arguments
 from neurosage.pool.spec import PoolSpec
@@ -155,6 +156,7 @@ class Pool:
     def network(self, arch: int, step: int, device: str | None = None) -> Any:
         """Architecture ``arch``'s network with its weights at ``step`` (BatchNorm as recalibrated when it was stored), in eval mode."""
         check_arguments(Pool.network, locals())
+        check_device(device)
         import torch
 
         from neurosage.nets.build import build_network

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import check_arguments
 from neurosage.training.configs import NetworkConfig, RDMOptions, TrainConfig
 
 __all__ = ["PoolSpec"]
@@ -146,6 +147,7 @@ class PoolSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PoolSpec:
+        check_arguments(PoolSpec.from_dict, locals())
         known = {f for f in cls.__dataclass_fields__}
         unknown = sorted(set(data) - known)
         if unknown:

@@ -89,6 +89,7 @@ class RunFolder:
 
     def weight_file(self, tid: int) -> Path:
         """Where trial ``tid``'s kept weights are."""
+        check_arguments(RunFolder.weight_file, locals())
         return self.path / layout.weight_file(tid)
 
     def weight_files(self) -> dict[int, Path]:
@@ -100,6 +101,7 @@ class RunFolder:
 
     def file(self, relative: str) -> Path:
         """A file the run's records name relative to the folder (e.g. a kept weights file listed in ``run.json``)."""
+        check_arguments(RunFolder.file, locals())
         return self.path / relative
 
     # -- an architecture pool ---------------------------------------------------------------------------------------------
@@ -123,18 +125,22 @@ class RunFolder:
 
     def pool_record(self, arch: int) -> Path:
         """The record of one trained architecture (written when it is done; a rerun trains only those without one)."""
+        check_arguments(RunFolder.pool_record, locals())
         return self.path / layout.POOL_RECORDS_DIR / f"arch-{arch:04d}.json"
 
     def pool_retrain_record(self, arch: int, kind: str) -> Path:
         """The record of architecture ``arch`` trained again (``kind``: second_seed, long)."""
+        check_arguments(RunFolder.pool_retrain_record, locals())
         return self.path / layout.POOL_RECORDS_DIR / f"arch-{arch:04d}-{kind}.json"
 
     def pool_rdms(self, arch: int, step: int) -> Path:
         """Architecture ``arch``'s layer RDMs on the pool's stimuli at ``step`` (float32 upper triangles)."""
+        check_arguments(RunFolder.pool_rdms, locals())
         return self.path / layout.POOL_RDMS_DIR / f"arch-{arch:04d}" / f"step-{step}.npz"
 
     def pool_weights(self, arch: int, step: int) -> Path:
         """Architecture ``arch``'s weights at ``step`` (0: initialisation)."""
+        check_arguments(RunFolder.pool_weights, locals())
         return self.path / layout.POOL_WEIGHTS_DIR / f"arch-{arch:04d}" / f"step-{step}.pt"
 
     # -- the journal -------------------------------------------------------------------------------------------------------
@@ -165,6 +171,7 @@ class RunFolder:
 
     def existing_journal(self, what: str = "search") -> Journal:
         """The journal of a search that exists, or one error naming the folder and the fix."""
+        check_arguments(RunFolder.existing_journal, locals())
         self.refuse_no_search()
         return self.journal()
 
@@ -173,6 +180,7 @@ class RunFolder:
         """Refuse a folder without a search journal: a demo's or analysis' folder names its searches (the one to give).
         ``architectures``: refuse a channel-size search too (its trials are channel sizes of one ResNet, no architectures,
         scores or kept weights: what ``rdm`` and the exports read)."""
+        check_arguments(RunFolder.refuse_no_search, locals())
         def channel_search(path: Path) -> bool:
             return architectures and (path / layout.CHANNEL_STATE).is_file()
 
@@ -210,6 +218,7 @@ class RunFolder:
 
     def refuse_existing(self, what: str = "a search", *, resume_hint: str = "pass --resume to continue it (resume=True)") -> None:
         """Refuse to start a new search in a folder that already holds one, or holds an architecture pool."""
+        check_arguments(RunFolder.refuse_existing, locals())
         if self.pool_file.is_file():
             raise RunFolderExists(f"{self.path} holds an architecture pool (pool.json), not {what}", "choose another run folder (a pool is "
                                   f"benched with neurosage bench {self.path} --teacher SPEC)", file=self.path)
@@ -218,6 +227,7 @@ class RunFolder:
 
     def refuse_foreign(self, what: str = "a run folder") -> None:
         """Refuse a folder that holds files but no run of neurosage (a data folder given as the run folder by mistake)."""
+        check_arguments(RunFolder.refuse_foreign, locals())
         if not self.path.is_dir() or self.provenance_file.is_file() or self.has_journal():
             return
         entries = sorted(p.name for p in self.path.iterdir() if p.name not in layout.RUN_FILES and not p.name.startswith("."))
@@ -238,6 +248,7 @@ class RunFolder:
 
     def resume_settings(self, command: str = "search") -> dict[str, Any]:
         """The settings a resume continues from (refuses a missing folder or record, and a folder whose searches are below it)."""
+        check_arguments(RunFolder.resume_settings, locals())
         if command == "search" and self.path.is_dir() and not self.has_journal() and (subs := self.searches_below()):
             raise RunFolderError(f"{self.path} holds {len(subs)} search(es) below it ({', '.join(str(s) for s in subs[:3])}), not one of its "
                                  "own: it is a demo's or an analysis' folder", f"resume one of them (neurosage search {self.path / subs[0]} "
@@ -248,6 +259,7 @@ class RunFolder:
         """Refuse a resume that would change a recorded setting other than the resumable ones, or whose lower
         ``keep_weights`` would delete weights kept by earlier sessions. A ``data`` folder that moved is accepted when it
         holds the same images (``data_fingerprint`` equal to the recorded one): returns ``("data",)`` then, else ()."""
+        check_arguments(RunFolder.refuse_changed_settings, locals())
         moved: tuple[str, ...] = ()
         recorded_data = self.settings().get("data")
         if data_fingerprint and "data" in resolved and resolved["data"] != recorded_data \
@@ -311,6 +323,11 @@ class RunFolder:
         """The run record, or one error naming the file and the fix when it is missing or damaged."""
         path = self.provenance_file
         if not path.is_file():
+            held = sorted(name for name in (layout.JOURNAL_FILE, "trials.csv", layout.WEIGHTS_DIR, layout.LOG_FILE) if (self.path / name).exists())
+            if held:  # a search's folder that lost its record: the record is what is missing, not the folder
+                raise ConfigError(f"the run record {layout.PROVENANCE_FILE} is missing, though the folder holds a search's files ({', '.join(held)})",
+                                  f"restore {layout.PROVENANCE_FILE} from a copy or a backup (it holds the search's settings; the trials "
+                                  "cannot be read back without it)", file=path)
             raise ConfigError(f"{self.path} has no {layout.PROVENANCE_FILE}", "give the run folder of a search (neurosage search RUN_DIR)",
                               file=self.path)
         try:
@@ -331,12 +348,14 @@ class RunFolder:
 
     def write_record(self, record: Mapping[str, Any]) -> None:
         """Rewrite ``run.json`` (atomically)."""
+        check_arguments(RunFolder.write_record, locals())
         write_json(self.provenance_file, seal_record(record))
 
     @contextlib.contextmanager
     def session(self, settings: Mapping[str, Any], *, seeds: Mapping[str, Any] | None = None, device: str | None = None,
                 current: Sequence[str] = (), data_fingerprint: str | None = None) -> Iterator[dict[str, Any]]:
         """Record a session in ``run.json`` around the ``with`` body (see :func:`neurosage.runs.provenance.record_run`)."""
+        check_arguments(RunFolder.session, locals())
         with record_run(self.path, settings, seeds=seeds, device=device, current=current, data_fingerprint=data_fingerprint) as record:
             yield record
 
@@ -365,6 +384,7 @@ class RunFolder:
 
     def write_in_flight(self, placement: Mapping[str, Any]) -> None:
         """Which worker runs each trial in flight (trial id -> worker address, None while it waits)."""
+        check_arguments(RunFolder.write_in_flight, locals())
         write_json(self.path / layout.IN_FLIGHT_FILE, dict(placement))
 
     def read_in_flight(self) -> dict[str, Any]:

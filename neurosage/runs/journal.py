@@ -94,6 +94,7 @@ class Journal:
 
     def append(self, tid: int, vals: dict[str, Any], record: dict[str, Any], loss: float | None, finished: float) -> None:
         """Record a finished trial; a tid can be written only once."""
+        check_arguments(Journal.append, locals())
         with self._connect() as con:
             con.execute(
                 "INSERT INTO trials (tid, vals, genotype, status, loss, record, finished) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -102,6 +103,7 @@ class Journal:
 
     def propose(self, tid: int, vals: dict[str, Any], genotype: str, proposed: float) -> None:
         """Record a proposal before it is evaluated (a re-proposed tid keeps its first row)."""
+        check_arguments(Journal.propose, locals())
         with self._connect() as con:
             con.execute(
                 "INSERT OR IGNORE INTO proposals (tid, vals, genotype, proposed) VALUES (?, ?, ?, ?)",
@@ -141,6 +143,7 @@ class Journal:
 
     def mark_vals(self, fmt: str = VALS_FORMAT) -> None:
         """Record what ``vals`` hold (a new journal, or an old one whose ``vals`` already are indices)."""
+        check_arguments(Journal.mark_vals, locals())
         with self._connect() as con:
             con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('vals', ?)", (fmt,))
 
@@ -153,6 +156,7 @@ class Journal:
     def claim(self, run_id: str) -> None:
         """Mark this journal as the run ``run_id``'s (once; a journal written before run ids is claimed by its folder's
         run); a journal another run claimed is refused (:meth:`RunFolder.journal` checks the same on every read)."""
+        check_arguments(Journal.claim, locals())
         mine = self.run_id()
         if mine is None:
             with self._connect() as con:
@@ -166,6 +170,7 @@ class Journal:
         Random searches written before ``vals`` meant indices everywhere stored the chosen values; resuming one
         converts it once, so the journal never mixes the two meanings.
         """
+        check_arguments(Journal.convert_vals, locals())
         with self._connect() as con:
             changed = 0
             for table in ("trials", "proposals"):

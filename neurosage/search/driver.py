@@ -105,6 +105,7 @@ class SearchResult:
     def weighting(self, alpha: float = 1.0) -> dict[str, float] | None:
         """The spread of P and TG across the successful trials and TG's share of it in P + alpha TG
         (``alpha sd(TG) / (sd(P) + alpha sd(TG))``; near 0 the search ranks by P alone), or None without TG."""
+        check_arguments(SearchResult.weighting, locals())
         ok = self.trials[self.trials.status == "ok"] if len(self.trials) else self.trials
         if "TG" not in ok or ok.TG.notna().sum() < 2:
             return None
@@ -199,6 +200,7 @@ class Search:
 
     def check(self, resume: bool = False) -> None:
         """Refuse settings that cannot work, before the run folder is written."""
+        check_arguments(Search.check, locals())
         if not resume:
             self.folder.refuse_existing()
         if isinstance(self.space, str) or not hasattr(self.space, "decisions"):
@@ -243,6 +245,7 @@ class Search:
         caller already holds the folder's lock (e.g. taken before building the teacher). One driver at a time: a second one
         on the same folder is refused (:mod:`neurosage.runs.lock`).
         """
+        check_arguments(Search.run, locals())
         self.check(resume)
         resolved = self.settings()
         stimuli = [self.task.teacher.images] if self.task.teacher is not None and self.task.teacher.images is not None else []

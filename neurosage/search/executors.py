@@ -34,13 +34,16 @@ class InlineExecutor:
         return fut
 
     def scatter(self, obj: Any) -> Any:
+        check_arguments(InlineExecutor.scatter, locals())
         return obj
 
     def wait_any(self, futures: list, on_wait: Callable[[], None] | None = None) -> list:
+        check_arguments(InlineExecutor.wait_any, locals())
         return [f for f in futures if f.done()] or futures[:1]
 
     def placement(self, futures: list) -> dict[Any, str | None]:
         """Where each future runs: here (an inline future has already run)."""
+        check_arguments(InlineExecutor.placement, locals())
         return {f: "this process" for f in futures}
 
     def slots(self) -> int:
@@ -71,6 +74,7 @@ class DaskExecutor:
 
     def scatter(self, obj: Any) -> Any:
         """``obj`` copied to every worker (waiting, in short waits that keep Ctrl-C working, while there is none)."""
+        check_arguments(DaskExecutor.scatter, locals())
         while not self.client.scheduler_info(n_workers=1).get("workers"):
             log.warning("no Dask worker is connected; waiting for one")
             with contextlib.suppress(TimeoutError):
@@ -79,6 +83,7 @@ class DaskExecutor:
 
     def wait_any(self, futures: list, on_wait: Callable[[], None] | None = None, poll: float = 10.0) -> list:
         """The futures done once at least one is; ``on_wait`` is called before and every ``poll`` seconds while waiting."""
+        check_arguments(DaskExecutor.wait_any, locals())
         from concurrent.futures import CancelledError
 
         from distributed import wait
@@ -96,6 +101,7 @@ class DaskExecutor:
 
     def placement(self, futures: list) -> dict[Any, str | None]:
         """The worker each future is running on now, or None while it waits for one."""
+        check_arguments(DaskExecutor.placement, locals())
         try:
             running = {key: worker for worker, keys in self.client.processing().items() for key in keys}
         except Exception:  # the scheduler is busy or gone: nothing is known; the next wait reports a real failure

@@ -36,13 +36,17 @@ class RandomSearcher:
         return tid, vals, self.genotype(vals)
 
     def genotype(self, vals: dict[str, int]) -> Any:
+        check_arguments(RandomSearcher.genotype, locals())
         return self.space.genotype(from_indices(self.space, vals))
 
     def tell(self, tid: int, loss: float | None) -> None:
+        check_arguments(RandomSearcher.tell, locals())
         pass
 
     def observe(self, tid: int, vals: dict[str, int], loss: float | None) -> None:
+        check_arguments(RandomSearcher.observe, locals())
         self.restore(tid, vals)
 
     def restore(self, tid: int, vals: dict[str, int]) -> None:
+        check_arguments(RandomSearcher.restore, locals())
         self.next_tid = max(self.next_tid, tid + 1)

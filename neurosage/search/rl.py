@@ -53,7 +53,7 @@ from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError, RunFolderError
 from neurosage.core.seeding import derive_seed
 from neurosage.core.validate import check_arguments, check_choices, is_whole_number
-from neurosage.spaces.contract import layer_of, skip_of
+from neurosage.spaces.contract import from_indices, layer_of, skip_of
 
 __all__ = ["decisions", "Controller", "RLSearcher", "SKIP_HEADS", "REWARDS"]
 
@@ -156,15 +156,29 @@ class Controller(nn.Module):
 
     def sample(self, generator: torch.Generator | None = None) -> list[int]:
         """One choice per decision (in the order of ``decisions``), sampled step by step."""
+        check_arguments(Controller.sample, locals())
         with torch.no_grad():
             return self._walk(generator=generator)[0]
 
     def log_prob(self, choices: list[int]) -> torch.Tensor:
-        """log p(choices) under the controller (differentiable)."""
-        return self._walk(choices)[1]
+        """log p(choices) under the controller (differentiable): one choice index per decision, in the order of ``decisions``."""
+        check_arguments(Controller.log_prob, locals())
+        taken = list(choices)
+        if len(taken) != len(self.sizes):
+            raise ConfigError(f"Controller.log_prob: {len(taken)} choice(s) for {len(self.sizes)} decisions", "give one choice index per "
+                              f"decision, in order ({self.labels[:2]}...), e.g. controller.sample()", field="choices")
+        bad = next((k for k, c in enumerate(taken) if not (is_whole_number(c) and 0 <= c < self.sizes[k])), None)
+        if bad is not None:
+            raise ConfigError(f"Controller.log_prob: choice {taken[bad]!r} of decision {self.labels[bad]!r} is no index of its "
+                              f"{self.sizes[bad]} options", f"give an index 0..{self.sizes[bad] - 1} (choices are indices, not options)",
+                              field="choices")
+        return self._walk([int(c) for c in taken])[1]
 
     def entropy(self, n_samples: int = 32, generator: torch.Generator | None = None) -> float:
         """Mean entropy per decision along sampled sequences, as a fraction of the uniform policy's (1 = uniform)."""
+        check_arguments(Controller.entropy, locals())
+        if n_samples < 1:
+            raise ConfigError(f"Controller.entropy: n_samples must be at least 1, got {n_samples}", "use e.g. 32", field="n_samples")
         uniform = sum(math.log(n) for n in self.sizes)
         with torch.no_grad():
             total = sum(float(self._walk(generator=generator)[2]) for _ in range(n_samples))
@@ -212,6 +226,7 @@ class RLSearcher:
     def policy_entropy(self, n_samples: int = 32) -> float:
         """How far the policy has moved: mean entropy per decision over ``n_samples`` sequences (seeded by the
         searcher's seed and progress), as a fraction of the uniform policy's (1 = uniform, 0 = deterministic)."""
+        check_arguments(RLSearcher.policy_entropy, locals())
         if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
             raise ConfigError(f"n_samples must be a positive number of sampled sequences, got {n_samples!r}", "use e.g. 32", field="n_samples")
         gen = torch.Generator().manual_seed(derive_seed(self.seed, self.applied, 3))
@@ -227,6 +242,8 @@ class RLSearcher:
         return tid, vals, self.genotype(vals)
 
     def genotype(self, vals: dict[str, Any]):
+        check_arguments(RLSearcher.genotype, locals())
+        from_indices(self.space, vals)  # labels of this space, each an index of its options: hyperopt's own errors name neither
         return self.space.genotype(space_eval(self.hp_space, vals))
 
     def tell(self, tid: int, loss: float | None) -> None:
@@ -237,6 +254,7 @@ class RLSearcher:
         if loss is not None and (isinstance(loss, bool) or not isinstance(loss, numbers.Real) or not math.isfinite(loss)):
             raise ConfigError(f"trial {tid}'s loss must be a finite number or None (failed), got {loss!r}",
                               "tell None for a failed or diverged trial", field="loss")
+        check_arguments(RLSearcher.tell, locals())
         score = None if loss is None else -float(loss)
         self.rewards[tid] = None if score is None else score**3 if self.reward == "cubed" else score
         while self.applied in self.rewards and self.applied in self.proposals:
@@ -258,6 +276,7 @@ class RLSearcher:
     def observe(self, tid: int, vals: dict[str, Any], loss: float | None) -> None:
         """Replay a finished trial from a journal (resume): the same update, in trial order. A trial already
         applied in a loaded state (:meth:`load_state`) only advances ``next_tid``."""
+        check_arguments(RLSearcher.observe, locals())
         if tid < self.applied:
             self.next_tid = max(self.next_tid, tid + 1)
             return
@@ -276,12 +295,14 @@ class RLSearcher:
 
     def save_state(self, path: str | Path) -> None:
         """Write :meth:`state_dict` to ``path`` atomically (the driver calls it after every tell)."""
+        check_arguments(RLSearcher.save_state, locals())
         with atomic_path(Path(path)) as tmp:
             torch.save(self.state_dict(), tmp)
 
     def load_state(self, path: str | Path, finished: int | None = None) -> None:
         """Restore a state written by :meth:`save_state`; refuses a state of another seed or space, or one that
         has applied more than the ``finished`` trials of the journal it is resumed with."""
+        check_arguments(RLSearcher.load_state, locals())
         state = torch.load(path, weights_only=False)
         fix = "resume with the run's own settings, or delete the file to rebuild the state from the journal"
         if state.get("kind") != "rl" or state["seed"] != self.seed or [tuple(d) for d in state["decisions"]] != self.decisions:
@@ -303,5 +324,6 @@ class RLSearcher:
 
     def restore(self, tid: int, vals: dict[str, Any]) -> None:
         """Re-insert a proposal that is being evaluated (its reward is applied when it is told)."""
+        check_arguments(RLSearcher.restore, locals())
         self.proposals[tid] = {label: int(vals[label]) for label, _ in self.decisions}
         self.next_tid = max(self.next_tid, tid + 1)

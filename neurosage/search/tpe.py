@@ -25,7 +25,7 @@ from neurosage.core.errors import ConfigError
 from neurosage.core.seeding import derive_seed
 from neurosage.core.validate import check_arguments
 from neurosage.spaces.cell import Genotype
-from neurosage.spaces.contract import SearchSpace
+from neurosage.spaces.contract import SearchSpace, from_indices
 from neurosage.spaces.layerwise import LayerGenotype
 
 __all__ = ["TPESearcher"]
@@ -68,9 +68,12 @@ class TPESearcher:
         return tid, vals, self.genotype(vals)
 
     def genotype(self, vals: dict[str, Any]) -> Genotype | LayerGenotype:
+        check_arguments(TPESearcher.genotype, locals())
+        from_indices(self.space, vals)  # labels of this space, each an index of its options: hyperopt's own errors name neither
         return self.space.genotype(space_eval(self.hp_space, vals))
 
     def tell(self, tid: int, loss: float | None) -> None:
+        check_arguments(TPESearcher.tell, locals())
         doc = self._doc(tid)
         doc["state"] = JOB_STATE_DONE
         doc["result"] = {"status": STATUS_OK, "loss": float(loss)} if loss is not None else {"status": STATUS_FAIL}
@@ -78,11 +81,13 @@ class TPESearcher:
 
     def observe(self, tid: int, vals: dict[str, Any], loss: float | None) -> None:
         """Insert a finished trial from a journal (resume)."""
+        check_arguments(TPESearcher.observe, locals())
         self.restore(tid, vals)
         self.tell(tid, loss)
 
     def restore(self, tid: int, vals: dict[str, Any]) -> None:
         """Insert a proposal that is being evaluated (it counts as pending until told)."""
+        check_arguments(TPESearcher.restore, locals())
         labels = list(self.domain.params)
         misc = {
             "tid": tid, "cmd": self.domain.cmd, "workdir": None,

@@ -145,9 +145,6 @@ def kept_trial(run_dir: str | Path | RunFolder, trial: int | None = None) -> tup
     folder = RunFolder(run_dir)
     if folder.path.is_dir():
         folder.refuse_no_search(error=ConfigError, architectures=True)
-    if not folder.provenance_file.is_file():
-        raise ConfigError("not a search's run folder (it has no run record)", "give the folder of a neurosage search", file=folder.path,
-                          field="run_dir")
     record = folder.require_record()
     kept = record.get("weights") or {}
     recorded = {int(e["trial"]): e for e in kept.get("trials", [])}

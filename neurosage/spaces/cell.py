@@ -21,9 +21,9 @@ from typing import Any, Literal
 import numpy as np
 
 from neurosage.core.errors import ConfigError
-from neurosage.core.validate import check_arguments, check_choices, check_fields
+from neurosage.core.validate import check_arguments, check_choices, check_fields, is_whole_number
 from neurosage.spaces import SPACES
-from neurosage.spaces.contract import random_point
+from neurosage.spaces.contract import check_point, genotype_json, random_point, refuse_expressions
 from neurosage.spaces.primitives import OP_SETS
 
 __all__ = ["Combiner", "Block", "Cell", "Genotype", "output_states", "CellSpace", "NASNET_A", "PNASNET_5", "register_spaces"]
@@ -92,6 +92,7 @@ class Cell:
     @classmethod
     def parse(cls, text: str) -> Cell:
         """Inverse of ``str(cell)``."""
+        check_arguments(Cell.parse, locals())
         body, _, concat = text.partition("-> concat")
         blocks = []
         for part in body.split("|"):
@@ -131,6 +132,7 @@ class Genotype:
     @classmethod
     def parse(cls, text: str) -> Genotype:
         """Inverse of ``str(genotype)``."""
+        check_arguments(Genotype.parse, locals())
         pieces = [p.strip().split(":", 1) for p in text.split(" ; ")]
         if any(len(piece) != 2 for piece in pieces):
             raise ConfigError(f"cannot parse genotype {text!r}", "write 'normal: <blocks> -> concat <states>' (see str(PNASNET_5))", field="genotype")
@@ -155,28 +157,55 @@ class Genotype:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Genotype:
-        def cell(d: dict[str, Any]) -> Cell:
-            blocks = tuple(Block(tuple(b["inputs"]), tuple(b["ops"]), b.get("combiner", "add")) for b in d["blocks"])
-            return Cell(blocks, tuple(d["concat"]))
+        """Inverse of :meth:`to_dict`: ``{"normal": {"blocks": [...], "concat": [...]}, "reduce": {...} or None}``."""
+        check_arguments(Genotype.from_dict, locals())
+        shape = "{'normal': {'blocks': [{'inputs': [0, 1], 'ops': [...], 'combiner': 'add'}, ...], 'concat': [...]}, 'reduce': ... or None}"
+        if "normal" not in data:
+            inner = " (it is one cell's dict: wrap it as {'normal': d})" if "blocks" in data else ""
+            raise ConfigError(f"a genotype dict needs a 'normal' cell, got the keys {sorted(map(str, data))}{inner}",
+                              f"give Genotype.to_dict()'s form, {shape}", field="normal")
 
-        return cls(cell(data["normal"]), cell(data["reduce"]) if data.get("reduce") else None)
+        def cell(kind: str, d: Any) -> Cell:
+            if isinstance(d, str):
+                raise ConfigError(f"the genotype dict's {kind!r} cell is the text {d[:40]!r}, and it takes a dict",
+                                  "parse the text form with neurosage.parse_genotype('normal: ... -> concat ...'), or give "
+                                  f"to_dict()'s form, {shape}", field=kind)
+            try:
+                blocks = tuple(Block(tuple(b["inputs"]), tuple(b["ops"]), b.get("combiner", "add")) for b in d["blocks"])
+                return Cell(blocks, tuple(d["concat"]))
+            except (KeyError, TypeError, AttributeError) as exc:
+                raise ConfigError(f"the genotype dict's {kind!r} cell is not a cell dict ({type(exc).__name__}: {exc})",
+                                  f"give to_dict()'s form, {shape}", field=kind) from None
+
+        return cls(cell("normal", data["normal"]), cell("reduce", data["reduce"]) if data.get("reduce") else None)
 
     @classmethod
     def from_json(cls, text: str) -> Genotype:
-        return cls.from_dict(json.loads(text))
+        """Inverse of :meth:`to_json`."""
+        check_arguments(Genotype.from_json, locals())
+        return cls.from_dict(genotype_json(text, "Genotype"))
 
     @classmethod
     def from_hyperopt(cls, point: dict[str, Any]) -> Genotype:
         """Build a genotype from a point of :meth:`CellSpace.hyperopt_space` (after ``space_eval``)."""
+        check_arguments(Genotype.from_hyperopt, locals())
+        refuse_expressions(point)
+        if not any(str(k).startswith("normal/b") for k in point) or "output" not in point:
+            raise ConfigError(f"a hyperopt point of a cell space holds 'output' and the 'normal/b<i>/...' decisions, got the keys "
+                              f"{sorted(map(str, point))[:4]}", "use space.genotype(point) with a point of that space (space.sample(seed) "
+                              "draws one)", field="point")
         output = point["output"]
         cells = {}
         for kind in ("normal", "reduce"):
             n = sum(1 for k in point if k.startswith(f"{kind}/b") and k.endswith("/op0"))
             if not n:
                 continue
+            lacking = [f"{kind}/b{b}/{d}" for b in range(n) for d in ("in0", "in1", "op0", "op1") if f"{kind}/b{b}/{d}" not in point]
+            if lacking:
+                raise ConfigError(f"the hyperopt point lacks {lacking[:3]}", "give every decision of the space (space.decisions())", field="point")
             blocks = tuple(
                 Block(
-                    (int(point[f"{kind}/b{b}/in0"]), int(point[f"{kind}/b{b}/in1"])),
+                    tuple(_whole(point[f"{kind}/b{b}/in{i}"]) for i in (0, 1)),
                     (point[f"{kind}/b{b}/op0"], point[f"{kind}/b{b}/op1"]),
                     point.get(f"{kind}/b{b}/combiner", "add"),
                 )
@@ -187,6 +216,11 @@ class Genotype:
 
     def __post_init__(self) -> None:
         check_fields(self)
+
+
+def _whole(value: Any) -> Any:
+    """A whole number as a Python int (numpy's would not serialise), anything else as it is (for :class:`Block` to refuse)."""
+    return int(value) if is_whole_number(value) else value
 
 
 def output_states(blocks: tuple[Block, ...], output: str) -> tuple[int, ...]:
@@ -242,11 +276,19 @@ class CellSpace:
     def genotype(self, point: dict[str, Any]) -> Genotype:
         """The genotype of a point of :meth:`hyperopt_space` (after ``space_eval``)."""
         check_arguments(CellSpace.genotype, locals())
+        check_point(self.decisions(), point, extra=("output",))
         return Genotype.from_hyperopt({"output": self.output, **point})
 
     def parse(self, text: str) -> Genotype:
         check_arguments(CellSpace.parse, locals())
-        return Genotype.parse(text)
+        genotype = Genotype.parse(text)
+        cells = [genotype.normal] + ([genotype.reduce] if genotype.reduce is not None else [])
+        foreign = sorted({op for c in cells for b in c.blocks for op in b.ops if op not in self.ops})
+        if foreign:  # a genotype of another space's ops is no point of this space
+            raise ConfigError(f"the genotype uses op(s) {foreign} that the {self.name!r} space does not have (its ops: {list(self.ops)})",
+                              "use this space's ops, or parse it with neurosage.parse_genotype(text) (any op) or the space it comes from",
+                              field="genotype")
+        return genotype
 
     def sample(self, rng: np.random.Generator | int | None = None) -> Genotype:
         """A uniformly random genotype (the random-search baseline)."""

@@ -8,6 +8,7 @@ search and the RL controller all read that list; a point is the chosen option pe
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -17,7 +18,7 @@ import numpy as np
 from neurosage.core.errors import ConfigError
 from neurosage.core.validate import check_arguments, is_whole_number
 
-__all__ = ["SearchSpace", "random_point", "to_indices", "from_indices", "layer_of", "skip_of"]
+__all__ = ["SearchSpace", "random_point", "check_point", "genotype_json", "to_indices", "from_indices", "layer_of", "skip_of"]
 
 #: A decision ``l<i>/<name>`` belongs to network layer ``i`` (layer-wise spaces); ``l<i>/in<j>`` (options
 #: ``[0, 1]``) says whether layer ``i`` reads earlier layer ``j``: Zoph & Le's anchor-point decisions, which the
@@ -75,6 +76,49 @@ def random_point(decisions: list[tuple[str, list[Any]]], rng: np.random.Generato
     return {label: options[int(rng.integers(len(options)))] for label, options in decisions}
 
 
+def refuse_expressions(point: Mapping[str, Any]) -> None:
+    """Refuse hyperopt's ``hp.choice`` nodes where a point's chosen options go (the space given for a point of it)."""
+    if any(type(v).__name__ == "Apply" for v in point.values()):
+        raise ConfigError("the point holds hyperopt expressions (hp.choice): it is the space's hyperopt_space(), not a point of it",
+                          "draw a point: space.sample(seed), or hyperopt.pyll.stochastic.sample(space.hyperopt_space())", field="point")
+
+
+def check_point(decisions: list[tuple[str, list[Any]]], point: Mapping[str, Any], *, extra: tuple[str, ...] = ()) -> None:
+    """Refuse a point (the chosen option per decision label) that misses a decision with several options, names a label
+    no decision has (``extra`` labels aside), or chooses an option the decision lacks; one check for every space's
+    :meth:`SearchSpace.genotype`. A decision of one option may be left out (it takes that option)."""
+    check_arguments(check_point, locals())
+    refuse_expressions(point)
+    options = dict(decisions)
+    unknown = [label for label in point if label not in options and label not in extra]
+    missing = [label for label, opts in decisions if len(opts) > 1 and label not in point]
+    if unknown or missing:
+        problem = "; ".join(part for part in (f"it names {len(unknown)} label(s) no decision has (e.g. {unknown[:2]})" if unknown else "",
+                                              f"it lacks {len(missing)} decision(s) (e.g. {missing[:2]})" if missing else "") if part)
+        raise ConfigError(f"the point does not fit the space: {problem}", f"give one option per label of space.decisions() (e.g. "
+                          f"{decisions[0][0]!r}), or draw a point with space.sample(seed)", field="point")
+    for label, value in point.items():
+        if label in options and not any(value == o and type(value) is not bool for o in options[label]) and value not in options[label]:
+            raise ConfigError(f"the point chooses {value!r} for {label!r}, which is not one of its options {options[label][:8]}",
+                              f"choose one of the options of {label!r} (space.decisions())", field=label)
+
+
+def genotype_json(text: str, kind: str) -> dict[str, Any]:
+    """The dict a genotype's ``to_json()`` text holds, or one clear error naming what the text is instead."""
+    check_arguments(genotype_json, locals())
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        looks = " (it is a genotype's text form: read it with neurosage.parse_genotype(text))" \
+            if text.strip().startswith(("normal:", "layers:")) else ""
+        raise ConfigError(f"{kind}.from_json: the text is not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}){looks}",
+                          f"give the text {kind}.to_json() wrote, whole", field="text") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{kind}.from_json: the JSON holds a {type(data).__name__}, and a genotype's JSON holds an object",
+                          f"give the text {kind}.to_json() wrote", field="text")
+    return data
+
+
 def to_indices(space: SearchSpace, point: dict[str, Any]) -> dict[str, int]:
     """The choice indices of a point of chosen options (labels with one option are left out)."""
     check_arguments(to_indices, locals())
@@ -108,6 +152,11 @@ def from_indices(space: SearchSpace, vals: dict[str, int]) -> dict[str, Any]:
     check_arguments(from_indices, locals())
     options = dict(space.decisions())
     _refuse_foreign(space, vals, options)
+    missing = [label for label, opts in options.items() if len(opts) > 1 and label not in vals]
+    if missing:
+        raise ConfigError(f"the point of choice indices lacks {len(missing)} decision(s) of space {space.name!r} (e.g. {missing[:2]})",
+                          "give one index per decision with several options (a trial's vals), e.g. to_indices(space, space_point)",
+                          field="vals")
     for label, i in vals.items():
         whole_index = isinstance(i, (int, float, np.integer, np.floating)) and not isinstance(i, bool) and float(i).is_integer()
         if not whole_index or not 0 <= i < len(options[label]):

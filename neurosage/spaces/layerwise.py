@@ -29,7 +29,7 @@ import numpy as np
 from neurosage.core.errors import ConfigError
 from neurosage.core.validate import check_arguments, check_fields
 from neurosage.spaces import SPACES
-from neurosage.spaces.contract import random_point
+from neurosage.spaces.contract import check_point, genotype_json, random_point
 
 __all__ = ["GENOTYPE_PREFIX", "Layer", "LayerGenotype", "LayerSpace", "layers_10", "layers_20", "register_spaces"]
 
@@ -93,6 +93,7 @@ class LayerGenotype:
     @classmethod
     def parse(cls, text: str) -> LayerGenotype:
         """Inverse of ``str(genotype)``: ``"layers: 3x3/24 <- img | 5x1/36 <- 0 | ..."``."""
+        check_arguments(LayerGenotype.parse, locals())
         if not text.startswith(GENOTYPE_PREFIX):
             raise ConfigError(f"a layer-wise genotype starts with {GENOTYPE_PREFIX!r}, got {text[:40]!r}", "see str(LayerSpace.sample())",
                               field="genotype")
@@ -117,11 +118,23 @@ class LayerGenotype:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LayerGenotype:
-        return cls(tuple(Layer(d["height"], d["width"], d["filters"], tuple(d.get("inputs", ())), d.get("stride", 1)) for d in data["layers"]))
+        """Inverse of :meth:`to_dict`: ``{"layers": [{"height", "width", "filters", "stride", "inputs"}, ...]}``."""
+        check_arguments(LayerGenotype.from_dict, locals())
+        shape = "{'layers': [{'height': 3, 'width': 3, 'filters': 24, 'stride': 1, 'inputs': []}, ...]}"
+        if "layers" not in data:
+            raise ConfigError(f"a layer-wise genotype dict needs 'layers', got the keys {sorted(map(str, data))}",
+                              f"give LayerGenotype.to_dict()'s form, {shape}", field="layers")
+        try:
+            return cls(tuple(Layer(d["height"], d["width"], d["filters"], tuple(d.get("inputs", ())), d.get("stride", 1)) for d in data["layers"]))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ConfigError(f"a layer of the genotype dict is not a layer dict ({type(exc).__name__}: {exc})",
+                              f"give to_dict()'s form, {shape}", field="layers") from None
 
     @classmethod
     def from_json(cls, text: str) -> LayerGenotype:
-        return cls.from_dict(json.loads(text))
+        """Inverse of :meth:`to_json`."""
+        check_arguments(LayerGenotype.from_json, locals())
+        return cls.from_dict(genotype_json(text, "LayerGenotype"))
 
 
 @dataclass(frozen=True)
@@ -166,6 +179,7 @@ class LayerSpace:
     def genotype(self, point: dict[str, Any]) -> LayerGenotype:
         """The genotype of a point of :meth:`hyperopt_space` (after ``space_eval``); a missing single-option decision takes its option."""
         check_arguments(LayerSpace.genotype, locals())
+        check_point(self.decisions(), point, extra=("depth",))  # hyperopt_space() carries the depth
         fixed = {label: options[0] for label, options in self.decisions() if len(options) == 1}
         point = {**fixed, **point}
         return LayerGenotype(tuple(

@@ -30,7 +30,7 @@ from neurosage.assembly import (
     validate,
 )
 from neurosage.core.atomic import atomic_path
-from neurosage.core.errors import ConfigError
+from neurosage.core.errors import ConfigError, DataFormatError
 from neurosage.core.validate import check_arguments, choice, whole
 from neurosage.rsa.ceiling import CEILING_CONVENTIONS, Ceiling, noise_ceilings
 from neurosage.rsa.methods import COMPARE_METHODS, RDM_METHODS, check_rsa_methods, model_rdm_method
@@ -92,7 +92,8 @@ class Teacher:
         ids = getattr(self.images, "stimulus_ids", None)
         if ids is not None and list(ids) != list(self.rdms[ROW].values):
             raise ConfigError("the teacher's images and RDMs list different stimulus ids (or another order)",
-                              "build the teacher with brain_teacher(assembly, images), which orders RDMs by the images", field="stimulus_ids")
+                              "give the images the teacher was built on, in its order (Teacher.load(path, images)), or images=None; a "
+                              "brain teacher made with brain_teacher(assembly, images) orders its RDMs by the images", field="stimulus_ids")
 
     @property
     def endpoints(self) -> list[str]:
@@ -167,29 +168,77 @@ class Teacher:
         return h.hexdigest()[:16]
 
     def save(self, path: str | Path) -> Path:
-        """Write the RDMs to netCDF (images are not stored)."""
+        """Write the RDMs to netCDF (``.nc``; images are not stored)."""
         check_arguments(Teacher.save, locals())
+        if Path(path).suffix != ".nc":  # netCDF under another name is read as that format by every other tool
+            raise ConfigError(f"a teacher is saved as netCDF, and {Path(path).name!r} has the suffix {Path(path).suffix or '(none)'!r}",
+                              f"name the file with .nc, e.g. {Path(path).with_suffix('.nc')}", file=path, field="path")
         with atomic_path(path) as tmp:
             self.rdms.astype(np.float64).to_netcdf(tmp)
         return Path(path)
 
     @classmethod
     def load(cls, path: str | Path, images: object | None = None) -> Teacher:
-        with xr.open_dataarray(path) as rdms:
-            return cls(rdms.load(), images)
+        """The teacher :meth:`save` wrote to ``path``, with ``images`` (the stimuli it was built on, in its order) or none."""
+        check_arguments(Teacher.load, locals())
+        path = Path(path)
+        if path.is_dir():
+            saved = sorted(p.name for p in path.glob("*.nc"))
+            raise DataFormatError("this is a folder, and a saved teacher is one .nc file" + (f" (it holds {saved[:3]})" if saved else ""),
+                                  f"give the file itself, e.g. {path / saved[0]}" if saved else "give the .nc file Teacher.save wrote",
+                                  file=path, field="path")
+        if not path.is_file():
+            raise DataFormatError("no such file", "give the .nc file Teacher.save wrote (a search keeps its teacher in RUN/teacher/*-rdms.nc)",
+                                  file=path, field="path")
+        try:
+            with xr.open_dataarray(path) as opened:
+                rdms = opened.load()
+        except Exception as exc:  # noqa: BLE001 - whatever the file is, it is not a teacher's
+            try:
+                with xr.open_dataset(path) as dataset:
+                    held = f"it is netCDF holding the variables {sorted(map(str, dataset.data_vars))[:5]}"
+            except Exception:  # noqa: BLE001 - not netCDF at all
+                held = f"{type(exc).__name__}: {str(exc).split('.')[0][:100]}"
+            raise DataFormatError(f"not a teacher's RDM file (a netCDF file written by Teacher.save; {held})", _not_a_teacher_fix(path),
+                                  file=path, field="path") from None
+        if not {ROW, COL, STACK} <= set(map(str, rdms.dims)):
+            raise DataFormatError(f"not a teacher's RDMs: its array has dims {tuple(map(str, rdms.dims))}, and a teacher's has "
+                                  f"({STACK}, {ROW}, {COL})", _not_a_teacher_fix(path), file=path, field="path")
+        return cls(rdms, images)
 
     @classmethod
     def load_cached(cls, path: str | Path, images: object | None = None) -> Teacher | None:
-        """The teacher cached in ``path``, or None when there is none or it cannot be read (it is then removed)."""
+        """The teacher cached in ``path``, or None when there is none, its file cannot be read (a truncated write) or its
+        teacher cannot teach (non-finite RDMs, other stimuli than ``images``): the caller rebuilds the teacher and the new
+        file replaces it. A readable file that is no teacher's is refused; no file is ever removed."""
+        check_arguments(Teacher.load_cached, locals())
         path = Path(path)
         if not path.exists():
             return None
+        if path.suffix != ".nc" or path.is_dir():  # a cache is a .nc file: anything else was given by mistake, refused by load
+            return cls.load(path, images)
+        try:
+            with xr.open_dataset(path) as opened:
+                opened.load()
+        except Exception as exc:  # noqa: BLE001 - a truncated or half-written cache: rebuild rather than fail the run
+            log.warning("teacher cache %s is unreadable (%s: %s); no teacher is loaded from it (a search or analysis builds the teacher "
+                        "again, and the new file replaces it)", path, type(exc).__name__, exc)
+            return None
         try:
             return cls.load(path, images)
-        except Exception as exc:  # a truncated or foreign file: rebuild rather than fail the run
-            log.warning("teacher cache %s is unreadable (%s: %s); rebuilding it", path, type(exc).__name__, exc)
-            path.unlink(missing_ok=True)
+        except DataFormatError:  # readable, and no teacher's file: given by mistake, never taken for a cache
+            raise
+        except ConfigError as exc:  # a teacher's file that cannot teach (non-finite RDMs after a crash, other stimuli)
+            log.warning("teacher cache %s cannot be used (%s); no teacher is loaded from it (a search or analysis builds the teacher "
+                        "again, and the new file replaces it)", path, exc)
             return None
+
+
+def _not_a_teacher_fix(path: Path) -> str:
+    """Where a teacher's RDMs are, said to someone who gave another file."""
+    if path.suffix == ".pt":
+        return f"this is the teacher network's weights; its RDMs are beside it: {path.with_name(path.stem + '-rdms.nc')}"
+    return "give the .nc file Teacher.save wrote (a search keeps its teacher in RUN/teacher/*-rdms.nc)"
 
 
 def brain_teacher(

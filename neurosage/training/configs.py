@@ -39,8 +39,16 @@ class NetworkConfig:
         return out
 
     def check_space(self, space: Any) -> None:
-        """Refuse a ``width_multiplier`` other than 1 for a cell space (only layer-wise spaces, ``space.kind == "layers"``, use it)."""
+        """Refuse a ``width_multiplier`` other than 1 for a cell space (only layer-wise spaces, ``space.kind == "layers"``, use it);
+        ``space`` is a search space or its registered name."""
         check_arguments(NetworkConfig.check_space, locals())
+        if isinstance(space, str):
+            from neurosage.spaces import get_space
+
+            space = get_space(space)
+        if not hasattr(space, "kind"):
+            raise ConfigError(f"NetworkConfig.check_space takes a search space or its name, got {type(space).__name__}",
+                              "pass neurosage.get_space(name) or the name, e.g. 'pnas'", field="space")
         if self.width_multiplier != 1.0 and space.kind != "layers":
             raise ConfigError(f"width_multiplier {self.width_multiplier} applies to layer-wise spaces, and {space.name!r} is a cell space",
                               "set width-multiplier = 1 for cell spaces (their width is filters)", field="width_multiplier")

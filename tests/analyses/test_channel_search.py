@@ -42,7 +42,7 @@ def test_channel_search_analysis_end_to_end_and_its_figures(tmp_path, tiny_fmnis
 @pytest.mark.slow  # 9 s; the same-on-any-executor guarantee stays in the default suite (cell_search on a cluster)
 def test_the_searches_run_on_dask_workers_as_they_do_inline(tmp_path, tiny_fmnist):
     tiny = {k: v for k, v in TINY_ANALYSIS.items() if k not in ("n_blocks", "filters")}
-    options = dict(data=str(tiny_fmnist), metrics=("qc",), trials=2, trial_steps=2, final_steps=2, start_width=4, uniform_width=4,
+    options = dict(data=str(tiny_fmnist), metrics=("qc",), trials=2, select_after=0, trial_steps=2, final_steps=2, start_width=4, uniform_width=4,
                    init_step=2, min_size=2, max_size=8, **tiny)
     inline = run(tmp_path / "inline", load_config(ChannelSearchAnalysisConfig, **options))
     dask = run(tmp_path / "dask", load_config(ChannelSearchAnalysisConfig, workers=2, **options))

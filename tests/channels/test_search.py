@@ -84,7 +84,7 @@ def test_bad_settings_are_refused(tmp_path):
         ChannelSearchConfig(trials=1).check()
     with pytest.raises(ConfigError, match="the teacher metric needs a teacher"):
         task = tiny_task(objective="p")
-        run_channel_search(tmp_path / "run", _build, task.train_set, task.val_set, ChannelSearchConfig(metric="teacher", trials=2,
+        run_channel_search(tmp_path / "run", _build, task.train_set, task.val_set, ChannelSearchConfig(metric="teacher", trials=2, select_after=0,
                            training=TrainConfig(steps=1, batch_size=8), min_size=4, metric_points=1), progress=False)
     assert not (tmp_path / "run").exists()  # refused before anything was written
 
@@ -127,7 +127,8 @@ def test_the_metric_is_measured_over_the_trial_and_reduced_per_layer_as_conetv2(
 
 def test_the_trial_metric_is_the_per_layer_maximum_over_its_measurements(tmp_path):
     task = tiny_task(objective="p")
-    config = ChannelSearchConfig(**{**CONFIG.__dict__, "trials": 2, "training": TrainConfig(steps=12, batch_size=8, lr=0.3), "metric_points": 3})
+    config = ChannelSearchConfig(**{**CONFIG.__dict__, "trials": 2, "select_after": 0,
+                                  "training": TrainConfig(steps=12, batch_size=8, lr=0.3), "metric_points": 3})
     runs = {sel: run_channel_search(tmp_path / sel, _build, task.train_set, task.val_set,
                                     ChannelSearchConfig(**{**config.__dict__, "metric_selection": sel}), progress=False).trials
             for sel in ("max", "last", "min")}

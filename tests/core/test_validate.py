@@ -286,3 +286,51 @@ def test_every_public_function_checks_its_arguments_by_one_mechanism():
     lacking = sorted(name for name, fn in _public_functions().items() if name not in TAKES_ANYTHING and name not in own
                      and "check_arguments(" not in inspect.getsource(inspect.unwrap(fn)))
     assert not lacking, f"call check_arguments(fn, locals()) in: {lacking}"
+
+
+#: Classes that state a contract and hold no code of their own (protocols: their implementations are walked).
+PROTOCOLS = {"neurosage.search.contract.Searcher", "neurosage.search.contract.StatefulSearcher", "neurosage.spaces.contract.SearchSpace"}
+
+
+def _public_methods():
+    """Every public method (also class and static methods) with an argument, of every public class but the protocols;
+    ``forward`` of a network or op is left to ``check_input_channels`` (it refuses a tensor of the wrong shape and what is no
+    tensor, and lets torch.fx proxies pass)."""
+    found = {}
+    for cname, cls in _public_classes().items():
+        if cname in PROTOCOLS:
+            continue
+        for name, member in vars(cls).items():
+            fn = member.__func__ if isinstance(member, (classmethod, staticmethod)) else member
+            if name.startswith("_") or name == "forward" or not inspect.isfunction(fn):
+                continue
+            if [p for p in inspect.signature(fn).parameters if p not in ("self", "cls")]:
+                found[f"{cname}.{name}"] = inspect.unwrap(fn)
+    return found
+
+
+def test_every_public_method_checks_its_arguments_by_one_mechanism():
+    """Round 19 (P05-P56, Q15-Q28): the methods of public classes (ImageSet.batch, Genotype.from_json, Teacher.load,
+    Controller.log_prob...) were walked by no test and answered a wrong argument with a bare IndexError, KeyError or
+    JSONDecodeError. Every public method calls ``check_arguments`` (after or before its own, more specific checks)."""
+    methods = _public_methods()
+    assert len(methods) >= 90, len(methods)
+    lacking = sorted(name for name, fn in methods.items() if "check_arguments(" not in inspect.getsource(fn))
+    assert not lacking, f"call check_arguments(Cls.method, locals()) in: {lacking}"
+
+
+def test_the_forward_of_every_network_and_op_refuses_what_is_no_tensor():
+    """Round 19 P34: a numpy batch given to a network reached conv2d, whose TypeError names neither the module nor the fix."""
+    import numpy as np
+    import torch
+
+    from neurosage.nets import ops
+    from neurosage.nets.cells import CellNetwork
+    from neurosage.spaces import parse_genotype
+
+    net = CellNetwork(parse_genotype("normal: max_pool_3x3@1 + skip_connect@0 -> concat 2"), filters=4)
+    for call in (lambda: net(np.zeros((1, 3, 8, 8), np.float32)), lambda: net.forward_with_aux(np.zeros((1, 3, 8, 8))),
+                 lambda: ops.check_input_channels(np.zeros((1, 3, 8, 8)), 3, "Op")):
+        with pytest.raises(ConfigError, match="takes a torch tensor .* fix: convert it first"):
+            call()
+    assert net(torch.zeros(1, 3, 8, 8)).shape == (1, 10)

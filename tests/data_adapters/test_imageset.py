@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from neurosage.core.errors import ConfigError
 from neurosage.data_adapters.imageset import ImageSet
 
 
@@ -47,8 +48,9 @@ def test_subsets_are_views_of_one_storage(grey):
     assert part._storage is grey._storage and held._storage is grey._storage
     assert torch.equal(part.images, train.images[[4, 1]]) and torch.equal(part.batch([1])[0], train.batch([1])[0])
     assert part.subset([-1]).labels.tolist() == [train.labels[1].item()]
-    with pytest.raises(IndexError, match="subset indices"):
+    with pytest.raises(ConfigError, match="index 2 is outside the set of 2 images"):
         part.subset([2])
+    assert part.batch([-1])[1].tolist() == [train.labels[1].item()]  # batch counts from the end as subset does
 
 
 def test_to_device_keeps_only_its_rows_and_converts_there(grey):
