@@ -403,9 +403,10 @@ def resnet_teacher(train_set: ImageSet, stimuli: ImageSet, cache_dir: Path, *, e
         write_weights_info(weights, trained_on=train_set.name, image_shape=train_set.image_shape, epochs=epochs)
     teacher = network_teacher(net, stimuli, RESNET_LAYERS, subsample_features=1000, n_subsamples=10, seed=seed, device=device,
                               rdm_method=rdm_method, compare_method=compare_method)
-    accuracy = evaluate(net, stimuli, device=device)["top1"]  # the teacher's own top-1 on its stimuli (labelled, never trained on)
-    teacher.rdms.attrs.update(stimulus_top1=float(accuracy), n_classes=int(train_set.num_classes))
-    log.info("the ResNet-%d teacher (%g epoch(s)): top-1 %.3f on its %d stimuli", 6 * depth + 2, epochs, accuracy, len(stimuli))
+    if bool((stimuli.labels >= 0).all()):  # the teacher's own top-1 on its stimuli (labelled, never trained on); none for unlabelled ones
+        accuracy = evaluate(net, stimuli, device=device)["top1"]
+        teacher.rdms.attrs.update(stimulus_top1=float(accuracy), n_classes=int(train_set.num_classes))
+        log.info("the ResNet-%d teacher (%g epoch(s)): top-1 %.3f on its %d stimuli", 6 * depth + 2, epochs, accuracy, len(stimuli))
     _warn_at_chance(teacher, epochs)
     teacher.save(rdms_file)
     return teacher

@@ -442,6 +442,12 @@ def load_stimulus_images(
     file_column = file_column or next((c for c in ("filename", "image_file_name", "image_path") if c in table), None)
     if file_column is None:
         raise DataFormatError("no file-name column", "add a 'filename' column naming each image file", file=csv, field="filename")
+    empty = table.index[table[file_column].isna() | (table[file_column].astype(str).str.strip() == "")]
+    if len(empty):  # a spreadsheet's total or note row, or a stimulus whose file was never filled in: 'nan' would be looked for
+        row = int(empty[0]) + 2
+        shown = ", ".join(str(v) for v in table.loc[empty[0]].tolist()[:3])
+        raise DataFormatError(f"row {row} ({shown}) names no image file in the {file_column} column", "give each stimulus its file, or "
+                              "delete rows that are no stimulus (a spreadsheet's Total row)", file=stimulus_csv, field=file_column)
     table = table.drop_duplicates("stimulus_id").set_index("stimulus_id")
     order = list(table.index) if stimulus_ids is None else list(stimulus_ids)
     missing = [s for s in order if s not in table.index]

@@ -149,9 +149,11 @@ def loader_arguments(factory: Callable[..., Any], kwargs: dict[str, Any], datase
         out[key] = _typed(value, expected, key, dataset)
     required = [p.name for p in named.values() if p.default is p.empty and p.name not in out and p.name != "regions"]
     if required:  # the loader would fail with Python's "missing required argument"
+        call = f"load_{'images' if skip else 'neural'}({dataset!r}{', split' if skip else ''}, {required[0]}=...)"
         raise ConfigError(f"dataset {dataset!r} needs the loader argument(s) {required}, which were not given",
-                          f"give them as --teacher-arg {required[0]}=VALUE (teacher_args in Python; a [teacher] table in TOML); "
-                          f"neurosage datasets {dataset} lists every argument", field=required[0])
+                          f"give {required[0]}=VALUE: in Python as a keyword of the loading call ({call}, or teacher_args for a teacher), "
+                          f"on the command line as --teacher-arg {required[0]}=VALUE, in TOML in a [teacher] table; neurosage datasets "
+                          f"{dataset} lists every argument", field=required[0])
     return out
 
 

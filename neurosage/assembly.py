@@ -129,11 +129,21 @@ def make_assembly(
         NEUROID_ID: (NEUROID, _column(neuroid_id, n_neur, NEUROID_ID, NEUROID)),
         REGION: (NEUROID, _column(regions_, n_neur, REGION, NEUROID)),
     }
+    given = {STIMULUS_ID: "stimulus_id=", NEUROID_ID: "neuroid_id=", REGION: "region=", "time_bin_start": "time_bins=",
+             "time_bin_end": "time_bins="}
+    for extra, where in ((presentation_coords or {}, "presentation_coords"), (neuroid_coords or {}, "neuroid_coords")):
+        twice = next((k for k in extra if k in given), None)
+        if twice is not None:  # the mapping's column would silently replace the argument's
+            raise AssemblyError([f"coord {twice!r} is given twice, as {given[twice]} and in {where}; fix: give it once (drop it from {where})"])
+        given.update(dict.fromkeys(extra, where))
     for key, col in (presentation_coords or {}).items():
         coords[key] = (PRESENTATION, _column(col, n_pres, key, PRESENTATION))
     for key, col in (neuroid_coords or {}).items():
         coords[key] = (NEUROID, _column(col, n_neur, key, NEUROID))
     dims: tuple[str, ...] = (PRESENTATION, NEUROID)
+    if values.ndim == 2 and time_bins is not None:  # no time axis: the bins would be dropped
+        raise AssemblyError([f"time_bins is given, and the values are 2-D {values.shape} (no time axis); fix: drop time_bins, or give one "
+                             "bin's responses as values[..., None] with time_bins=[(start, end)]"])
     if values.ndim == 3:
         if time_bins is None or len(time_bins) != values.shape[2]:
             raise AssemblyError([f"3-D values need {values.shape[2]} (start, end) pairs in time_bins; fix: pass time_bins=[(70, 170), ...]"])
@@ -458,6 +468,10 @@ def brainio_coords(assembly: xr.DataArray, *, layer: bool = True) -> xr.DataArra
     Brain-Score still leaves a MultiIndex; ``layer`` (= ``region``) on activations (an assembly named
     ``"activations"``), as Brain-Score's own activations carry."""
     check_arguments(brainio_coords, locals())
+    if PRESENTATION not in assembly.dims or NEUROID not in assembly.dims:  # an RDM or a stack of them: no BrainIO assembly
+        what = "an RDM" if "condition_row" in assembly.dims else f"an array of dims {tuple(map(str, assembly.dims))}"
+        raise AssemblyError([f"brainio_coords takes a recording or activations (dims presentation x neuroid), got {what}; fix: give the "
+                             "assembly itself (RDMs are written with neurosage.rsa.outputs.write_rdms)"])
     if STIMULUS_ID in assembly.coords and "image_id" not in assembly.coords:
         assembly = assembly.assign_coords(image_id=(PRESENTATION, np.asarray(assembly[STIMULUS_ID].values)))
     if NEUROID in assembly.dims and "neuroid_num" not in assembly.coords:

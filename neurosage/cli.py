@@ -49,7 +49,19 @@ class _Parser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", _HelpFormatter)
         super().__init__(*args, **kwargs)
 
+    def parse_known_args(self, args=None, namespace=None):
+        self._given = list(sys.argv[1:] if args is None else args)  # what error() names when a flag is unknown
+        return super().parse_known_args(args, namespace)
+
     def error(self, message: str) -> NoReturn:
+        if message.startswith("the following arguments are required"):  # an unknown flag said first: it is the mistake
+            flags = [s for action in self._actions for s in action.option_strings]
+            given = getattr(self, "_given", [])
+            unknown = next((t.split("=")[0] for t in given[:given.index("--") if "--" in given else None]
+                            if t.startswith("-") and len(t) > 1 and not t[1:2].isdigit() and t.split("=")[0] not in flags), None)
+            if unknown is not None:
+                close = difflib.get_close_matches(unknown, flags, n=1, cutoff=0.6)
+                message = f"unrecognized argument {unknown}" + (f" (did you mean {close[0]}?)" if close else "") + f", and {message}"
         print(f"{self.prog}: error: {message}; fix: see {self.prog} --help", file=sys.stderr)
         sys.exit(2)
 

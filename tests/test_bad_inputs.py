@@ -1502,6 +1502,7 @@ CLI_CASES = [
     pytest.param(["search", "{run}", "--teacher", "brain:npy-csv:V4+IT", "--budget", "1"], "write brain:npy-csv:V4,IT",
                  id="search_regions_joined_by_plus"),
     pytest.param(["search", "{run} ", "--budget", "2", *TINY], "has a space at its start or end", id="search_run_dir_with_a_trailing_space"),
+    pytest.param(["search", "--help-all"], "unrecognized argument --help-all (did you mean --help?)", id="search_unknown_flag_before_run_dir"),
 ]
 
 
@@ -3078,3 +3079,87 @@ def toml_windows_path_in_double_quotes(tmp):
     """T35: 'Invalid hex value; fix: strings in quotes' for data = "C:\\Users\\me\\tiny"."""
     (tmp / "w.toml").write_text('data = "C:\\Users\\me\\tiny"\n')
     load_config(SearchConfig, tmp / "w.toml")
+
+
+# ---------------------------------------------------------------- round 20 (fresh eyes)
+@case(AssemblyError, "coord 'region' is given twice, as region= and in neuroid_coords")
+def assembly_region_given_twice(tmp):
+    """Z04: neuroid_coords={'region': ...} replaced region='IT' without a word."""
+    make_assembly(np.zeros((4, 2)), stimulus_id=list("abcd"), region="IT", neuroid_coords={"region": ["V4", "V4"]})
+
+
+@case(AssemblyError, "coord 'stimulus_id' is given twice")
+def assembly_stimulus_ids_given_twice(tmp):
+    """Z05: presentation_coords={'stimulus_id': ...} replaced stimulus_id= without a word."""
+    make_assembly(np.zeros((4, 2)), stimulus_id=list("abcd"), region="IT", presentation_coords={"stimulus_id": list("dcba")})
+
+
+@case(AssemblyError, "time_bins is given, and the values are 2-D")
+def assembly_time_bins_of_2d_values(tmp):
+    """M12: time_bins were dropped without a word for 2-D values."""
+    make_assembly(np.zeros((4, 2)), stimulus_id=list("abcd"), region="IT", time_bins=[(70, 170)])
+
+
+@case(AssemblyError, "brainio_coords takes a recording or activations")
+def brainio_coords_of_an_rdm(tmp):
+    """N21: an RDM came back unchanged."""
+    from neurosage.assembly import brainio_coords
+
+    brainio_coords(compute_rdm(np.random.default_rng(0).normal(size=(4, 3))))
+
+
+@case(ConfigError, "did you mean control:pixels")
+def teacher_provenance_of_no_teacher(tmp):
+    """N31: a provenance record for 'control:pixel', which names no teacher."""
+    from neurosage.teachers.kinds import teacher_provenance
+
+    teacher_provenance("control:pixel", random_stimuli(np.random.default_rng(0), 4), {}, 0)
+
+
+@case(ConfigError, "alphas weigh TG in P + alpha TG and are at least 0")
+def cv_alpha_with_a_negative_weight(tmp):
+    """N54: a negative TG weight was a candidate (check_objective refuses alpha < 0)."""
+    from neurosage.stats import cv_alpha
+
+    rng = np.random.default_rng(0)
+    cv_alpha(rng.normal(size=8), rng.normal(size=8), rng.normal(size=8), alphas=[-1, 0, 1], n_bootstrap=10)
+
+
+@case(ConfigError, "modules is empty")
+def region_layer_map_without_modules(tmp):
+    """N34: a bare StopIteration."""
+    from neurosage.export.brainscore import region_layer_map
+
+    region_layer_map({"V4": "c1"}, {"V4": 0.5}, {}, overrides={"V1": "c1"})
+
+
+@case(ConfigError, "have no class (label -1)")
+def training_on_unlabelled_images(tmp):
+    """M61: torch's bare "Target -1 is out of bounds"."""
+    from neurosage.nets.cells import CellNetwork
+    from neurosage.spaces import parse_genotype
+    from neurosage.training.loop import train
+
+    images = ImageSet(np.zeros((8, 1, 8, 8), np.uint8), np.arange(8) % 3 - 1)
+    train(CellNetwork(parse_genotype("normal: max_pool_3x3@1 + skip_connect@0 -> concat 2"), filters=4, in_channels=1),
+          images, TrainConfig(steps=1, batch_size=4))
+
+
+@case(ConfigError, "val_set is a Tensor of images")
+def candidate_task_with_a_tensor_of_images(tmp):
+    """O25: accepted; the candidate then failed naming evaluate's dataset, not val_set."""
+    images = ImageSet(np.zeros((8, 1, 8, 8), np.uint8), np.arange(8) % 3)
+    CandidateTask(images, images.images)
+
+
+@case(DataFormatError, "names no image file in the filename column")
+def stimulus_csv_with_a_total_row(tmp):
+    """K03: "image 'nan' not found; fix: point --teacher-images at the folder" for a spreadsheet's Total row."""
+    (tmp / "s.csv").write_text("stimulus_id,filename\na,a.png\nTotal,\n")
+    load_stimulus_images(tmp / "s.csv", tmp)
+
+
+@case(ConfigError, "load_neural('npy-csv', stimuli=...)")
+def load_neural_without_its_arguments(tmp):
+    """M17: a fix written for the command line ('--teacher-arg stimuli=VALUE') given to a Python call."""
+    load_neural("npy-csv", responses=str(tmp / "r.npy"))

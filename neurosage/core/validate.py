@@ -20,7 +20,7 @@ from neurosage.core.errors import ConfigError
 
 __all__ = ["check_arguments", "check_fields", "check_client", "vector", "same_index", "is_constant", "is_whole_number", "choice",
            "check_choices", "literal_options", "whole", "fraction", "finite_number", "TINY", "LEAST_WHOLE", "POSITIVE_NUMBERS",
-           "PROBABILITIES", "UNBOUNDED_NUMBERS", "HOW_TO_MAKE"]
+           "PROBABILITIES", "UNBOUNDED_NUMBERS", "NON_NEGATIVE_NUMBERS", "HOW_TO_MAKE"]
 
 #: Relative size below which a spread counts as zero.
 TINY = 1e-12
@@ -56,6 +56,8 @@ UNBOUNDED_NUMBERS = frozenset({"weights_floor", "low", "high"})
 #: Number arguments that are probabilities of dropping something, by name: in [0, 1).
 PROBABILITIES = frozenset({"dropout", "drop_path", "drop_path_prob", "p_drop"})
 POSITIVE_NUMBERS = frozenset({"width_multiplier", "init_range", "learning_rate", "lr", "temperature", "epochs", "stem_multiplier"})
+#: Number arguments that are at least 0, by name: TG's weight in P + alpha TG.
+NON_NEGATIVE_NUMBERS = frozenset({"alpha"})
 
 
 def vector(value: Any, name: str, n: int | None = None, *, constant_ok: bool = False, min_len: int = 0, unit: str = "architecture",
@@ -162,6 +164,10 @@ def check_arguments(fn: Callable[..., Any], arguments: Mapping[str, Any]) -> Non
                 if shown.startswith("a number") and name in PROBABILITIES and value is not None and not 0 <= value < 1:
                     raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} is a probability in [0, 1), got {value}",
                                       f"pass a {name} from 0 (none) to below 1, e.g. 0.2", field=name)
+                if shown.startswith("a number") and name in NON_NEGATIVE_NUMBERS and value is not None and value < 0:
+                    raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} weighs TG in P + alpha TG and is at least 0, got "
+                                      f"{value}", f"pass {name} of 0 or more (a negative weight would reward distance from the teacher)",
+                                      field=name)
                 if shown.startswith("a number") and name in POSITIVE_NUMBERS and value is not None and value <= 0:
                     raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} must be above 0, got {value}",
                                       f"pass a {name} above 0", field=name)

@@ -146,6 +146,9 @@ def region_layer_map(best_layer: Mapping[str, str], scores: Mapping[str, float],
     endpoint, a candidate endpoint such as ``cell_1``, or a module path such as ``cells.1``) replace or add regions.
     """
     check_arguments(region_layer_map, locals())
+    if not modules:  # no layer to commit: every region would be left out, and an override has nothing to name
+        raise ConfigError("modules is empty: there is no layer of the network to commit to a region", "pass the candidate's endpoint -> "
+                          "module path map, endpoint_modules(network) (e.g. {'cell_1': 'cells.1'})", field="modules")
     mapping: dict[str, str] = {}
     source: dict[str, str] = {}
     for endpoint, layer in best_layer.items():

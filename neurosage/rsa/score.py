@@ -237,9 +237,9 @@ def combined_score(p: float, tg: float | None, objective: str, alpha: float = 1.
 
 def check_objective(objective: str, alpha: float) -> None:
     """Refuse an unknown objective or a non-finite TG weight."""
-    check_arguments(check_objective, locals())
     if objective not in OBJECTIVES:
         raise ConfigError(f"unknown objective {objective!r}", f"choose one of {list(OBJECTIVES)}", field="objective")
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating, np.integer)) or not math.isfinite(alpha) or alpha < 0:
         raise ConfigError(f"alpha must be a finite number >= 0, got {alpha!r}", "give a non-negative weight for TG, e.g. --alpha 1 (alpha=1 in "
                           "Python)", field="alpha")
+    check_arguments(check_objective, locals())

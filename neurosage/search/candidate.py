@@ -63,6 +63,10 @@ class CandidateTask:
     def __post_init__(self) -> None:
         check_fields(self)  # each field against its annotation (layers='cell_1' would be its letters)
         for name, data in (("train_set", self.train_set), ("val_set", self.val_set)):
+            if type(data).__name__ in ("Tensor", "ndarray"):  # indexable, but each item is an image without its label
+                raise ConfigError(f"CandidateTask: {name} is a {type(data).__name__} of images, and it takes a dataset of (image, label) "
+                                  "pairs", f"pass an ImageSet (neurosage.ImageSet(images, labels)), or images.subset(...) of one, as {name}",
+                                  field=name)
             if not (hasattr(data, "__len__") and hasattr(data, "__getitem__")):
                 raise ConfigError(f"CandidateTask: {name} is a {type(data).__name__}, not a dataset of (image, label) pairs", "pass "
                                   "map-style datasets, e.g. neurosage.ImageSet or neurosage.load_images(...)", field=name)

@@ -441,6 +441,9 @@ def _alpha_grid(alphas) -> np.ndarray:
     grid = np.linspace(0.0, 8.0, 33) if alphas is None else np.asarray(alphas, dtype=float).ravel()
     if grid.size == 0 or not np.isfinite(grid).all():
         raise ConfigError("alphas must be a non-empty list of finite numbers", "pass e.g. numpy.linspace(0, 8, 33)", field="alphas")
+    if (grid < 0).any():  # TG's weight, as --alpha: a negative one rewards distance from the teacher
+        raise ConfigError(f"alphas weigh TG in P + alpha TG and are at least 0, got {grid[grid < 0][:3].tolist()}",
+                          "pass alphas of 0 or more, e.g. numpy.linspace(0, 8, 33)", field="alphas")
     return np.unique(np.append(grid, 0.0))  # sorted, with 0 (P alone) always a candidate
 
 

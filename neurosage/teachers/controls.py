@@ -48,6 +48,19 @@ log = logging.getLogger(__name__)
 CONTROLS = {"pixels": "control:pixels", "category": "control:category", "untrained": "control:untrained:<model>:<layer,...>[:<weights>]"}
 
 
+def control_name(spec: str, args: Sequence[str]) -> str:
+    """The control a ``control:`` spec names (its first field after the kind), refused by name when it names none."""
+    which = args[0] if args else ""
+    if which not in CONTROLS:
+        joined = "," in spec and any(part.strip().split(":")[0] in ("control", "brain", "net", "sim") for part in spec.split(",")[1:])
+        close = [name for name in CONTROLS if which and (name.startswith(which) or which.startswith(name))]
+        raise ConfigError(f"teacher spec {spec!r} names no control" + (" (two specs joined by a comma)" if joined else "")
+                          + (f" (did you mean {CONTROLS[close[0]]}?)" if close and not joined else ""),
+                          f"join teachers with '+': {'+'.join(p.strip() for p in spec.split(','))}" if joined else
+                          f"write one of {list(CONTROLS.values())}", field="teacher")
+    return which
+
+
 def _ids(stimuli: Any) -> list[str]:
     from neurosage.data_adapters.imageset import ImageSet
 
@@ -185,12 +198,7 @@ def control_teacher(spec: str, args: list[str], stimuli: Any, *, device: str | N
                     dataset_kwargs: dict[str, Any] | None = None, rdm_method: str = "correlation", compare_method: str = "pearson") -> Teacher:
     """Kind ``control``: ``control:pixels``, ``control:category`` or ``control:untrained:<model>:<layer,...>[:<weights>]``
     (``dataset_kwargs`` are not used; ``seed`` draws the untrained weights)."""
-    which, rest = (args[0] if args else ""), args[1:]
-    if which not in CONTROLS:
-        joined = "," in spec and any(part.strip().split(":")[0] in ("control", "brain", "net", "sim") for part in spec.split(",")[1:])
-        raise ConfigError(f"teacher spec {spec!r} names no control" + (" (two specs joined by a comma)" if joined else ""),
-                          f"join teachers with '+': {'+'.join(p.strip() for p in spec.split(','))}" if joined else
-                          f"write one of {list(CONTROLS.values())}", field="teacher")
+    which, rest = control_name(spec, args), args[1:]
     if which != "untrained" and rest:
         raise ConfigError(f"teacher spec {spec!r} has fields after {which!r}", f"write it as {CONTROLS[which]}", field="teacher")
     if which == "pixels":

@@ -37,6 +37,7 @@ from neurosage.data_adapters.simulated import simulate_recording
 from neurosage.nets.models import FeatureModel, build_model, model_inputs, read_weights_info
 from neurosage.rsa.methods import check_rsa_methods
 from neurosage.teachers import TEACHER_KINDS
+from neurosage.teachers.controls import control_name
 from neurosage.teachers.teacher import Teacher, brain_teacher, network_teacher
 from neurosage.training.activations import extract_activations
 from neurosage.training.devices import check_device
@@ -59,6 +60,7 @@ def teacher_provenance(spec: str, stimuli: Any, dataset_kwargs: dict[str, Any], 
                        compare_method: str = "pearson") -> dict[str, Any]:
     """Everything a teacher's RDMs depend on: spec, loader arguments, input files' sha256, stimuli, seed, RDM options."""
     check_arguments(teacher_provenance, locals())
+    check_teacher_kinds(spec)  # a spec that names no teacher has no provenance
     rdm_method, compare_method = check_rsa_methods(rdm_method, compare_method)  # a misspelt method is never recorded as given
     candidates = [*dataset_kwargs.values(), *spec.replace("+", ":").split(":")]
     files = {str(v): _sha256(Path(v)) for v in candidates if isinstance(v, (str, os.PathLike)) and str(v) and Path(v).is_file()}
@@ -198,6 +200,8 @@ def check_teacher_kinds(spec: str) -> list[str]:
         if kind not in TEACHER_KINDS:
             raise ConfigError(f"unknown teacher kind {kind!r} in {part.strip()!r}", f"start the spec with one of {[k + ':' for k in TEACHER_KINDS]}",
                               field="teacher")
+        if kind == "control":  # the control's name too: 'control:pixel' is no teacher
+            control_name(part.strip(), part.strip().split(":")[1:])
         kinds.append(kind)
     return kinds
 

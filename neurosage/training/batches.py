@@ -13,9 +13,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, default_collate
 
+from neurosage.core.errors import ConfigError
 from neurosage.core.validate import check_arguments
 
-__all__ = ["training_batches", "ordered_batches", "memory_format_for", "place_model", "dataset_size"]
+__all__ = ["training_batches", "ordered_batches", "memory_format_for", "place_model", "dataset_size", "check_labels"]
 
 
 def dataset_size(dataset: Dataset) -> int:
@@ -23,6 +24,19 @@ def dataset_size(dataset: Dataset) -> int:
     if not isinstance(dataset, Sized):
         raise TypeError(f"{type(dataset).__name__} has no len(): training and evaluation need a map-style dataset (__getitem__ and __len__)")
     return len(dataset)
+
+
+def check_labels(dataset: Dataset, who: str) -> None:
+    """Refuse images without a class (label -1, an unlabelled stimulus) where labels are the targets of a loss or an
+    accuracy (torch's "Target -1 is out of bounds" otherwise, or an accuracy that counts them as wrong)."""
+    labels = getattr(dataset, "labels", None)
+    if not isinstance(labels, torch.Tensor) or not labels.numel():
+        return
+    unlabelled = int((labels < 0).sum())
+    if unlabelled:
+        raise ConfigError(f"{who}: {unlabelled} of the {labels.numel()} images of {getattr(dataset, 'name', 'the dataset')} have no class "
+                          f"(label -1), and {who} needs each image's class", "give them their class labels, or leave them out: "
+                          "images.subset(np.flatnonzero(images.labels >= 0))", field="labels")
 
 
 def _device(device: str | torch.device | None) -> torch.device:

@@ -20,6 +20,7 @@ from neurosage.core.errors import ConfigError
 from neurosage.core.validate import check_arguments
 from neurosage.training.batches import (
     _device,
+    check_labels,
     dataset_size,
     memory_format_for,
     ordered_batches,
@@ -42,6 +43,7 @@ def evaluate(
 ) -> dict[str, float]:
     """Top-k accuracies (``top1``, ``top5``) and mean loss on ``dataset`` (counted on the device, read once)."""
     check_arguments(evaluate, locals())
+    check_labels(dataset, "evaluation")
     dev = _device(device)
     memory_format = memory_format_for(model, dev)
     place_model(model, dev, memory_format).eval()

@@ -36,6 +36,7 @@ from neurosage.training.batches import (
     _cycle,
     _device,
     _loader,
+    check_labels,
     dataset_size,
     memory_format_for,
     training_batches,
@@ -106,6 +107,7 @@ def train(
     check_arguments(train, locals())
     dev = _device(device)
     total = resolve_steps(config, dataset_size(dataset))
+    check_labels(dataset, "training")
     cuda = dev.type == "cuda"
     sync_every = max(1, sync_every or (32 if cuda else 1))
     use_amp = config.amp and cuda
