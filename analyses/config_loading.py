@@ -187,6 +187,13 @@ def load_config(cls: type[C], path: str | Path | None = None, *, base: dict[str,
                           f"move {key} = ... above [teacher] (it is a top-level option)", file=path, field=misplaced[0])
     unknown = sorted(set(values) - set(known))
     tables = [k for k in unknown if isinstance(toml.get(k), dict) and k not in ("teacher_args", "slurm")]
+    if "teacher_arg" in tables:  # the command line's --teacher-arg written as a TOML key (a table or an inline table)
+        pairs = " / ".join(f"{k} = {v!r}".replace("'", '"') for k, v in list(toml["teacher_arg"].items())[:3])
+        raise ConfigError("teacher-arg is the command line's flag; in a TOML file a recording loader's arguments are keys of the [teacher] "
+                          "table, beside its spec", f"write them as a [teacher] table at the end of the file: [teacher] / spec = \""
+                          f"{toml.get('teacher') if isinstance(toml.get('teacher'), str) else 'brain:<dataset>:<regions>'}\" / "
+                          f"{pairs} (one key per line), and drop the teacher = and teacher-arg lines",
+                          file=path, field="teacher_arg")
     if tables:  # [search], [demo] or [tpe]: a table where top-level keys belong
         table = tables[0]
         keys = sorted(str(k).replace("-", "_") for k in toml[table])

@@ -189,8 +189,8 @@ def compare_model(
     weights: str | None = None,
     convert: bool = True,
     n_bootstrap: int | None = None,
-    rdm_method: str = "correlation",
-    compare_method: str = "pearson",
+    rdm_method: str | None = None,
+    compare_method: str | None = None,
     cache_dir: str | Path | None = None,
     teacher_args: dict[str, Any] | None = None,
     rdm: RDMOptions | None = None,
@@ -220,7 +220,8 @@ def compare_model(
     n_bootstrap
         Bootstrap samples of the stimuli for 95% intervals (default 1000 for the comparisons that offer them, else 0).
     rdm_method, compare_method
-        For a teacher given as a spec (a Teacher carries its own).
+        For a teacher given as a spec (default ``"correlation"`` and ``"pearson"``); a Teacher carries its own, and other
+        methods given with it are refused.
     cache_dir
         Where a spec's teacher is cached.
     rdm
@@ -245,7 +246,7 @@ def compare_model(
             raise ConfigError(f"stimuli is the path {str(stimuli)!r}; compare_model takes the images themselves",
                               "load them first, e.g. stimuli=teacher_stimuli(EmbeddedConfig(data=...)) or "
                               "neurosage.data_adapters.load_stimulus_images(csv, folder)", field="stimuli")
-        rdm_method, compare_method = check_rsa_methods(rdm_method, compare_method)
+        rdm_method, compare_method = check_rsa_methods(rdm_method or "correlation", compare_method or "pearson")
         spec = teacher
         teacher = teacher_from_spec(spec, stimuli, cache_dir=cache_dir, device=device, dataset_kwargs=dict(teacher_args or {}),
                                     rdm_method=rdm_method, compare_method=compare_method)
@@ -253,6 +254,11 @@ def compare_model(
     elif isinstance(teacher, Teacher):
         if stimuli is not None:
             raise ConfigError("stimuli were given with a Teacher, which carries its own", "leave out stimuli=", field="stimuli")
+        for field, given, own in (("rdm_method", rdm_method, teacher.rdm_method), ("compare_method", compare_method, teacher.compare_method)):
+            if given is not None and given != own:  # the teacher's RDMs were made, and are compared, by its own methods
+                raise ConfigError(f"{field}={given!r} was given with a Teacher, whose RDMs use {field}={own!r}", f"leave out {field}= (the "
+                                  f"Teacher's is used), or build the teacher with {field}={given!r} (teacher_from_spec(..., {field}=...))",
+                                  field=field)
         info = {"teacher": str(teacher.rdms.attrs.get("spec") or teacher.rdms.attrs.get("control") or "a Teacher")}
     else:
         raise ConfigError(f"teacher must be a Teacher or a teacher spec, got {type(teacher).__name__}",
@@ -267,9 +273,11 @@ def compare_model(
         layers = default
     layers = list(layers)
     repeated = sorted({layer for layer in layers if layers.count(layer) > 1})
-    if repeated or not layers or not all(isinstance(x, str) and x for x in layers):
-        raise ConfigError(f"layers list {repeated[0]!r} twice" if repeated else f"layers must be non-empty names, got {layers!r}",
-                          "list each layer once", field="layers")
+    if repeated or not layers or not all(isinstance(x, str) and x.strip() for x in layers):
+        listed = ",".join(dict.fromkeys(str(x).strip() for x in layers if isinstance(x, str) and x.strip()))
+        raise ConfigError(f"layers list {repeated[0]!r} twice" if repeated else f"layers must be non-empty names, got {layers!r}" +
+                          (" (two commas in a row?)" if "" in [str(x).strip() for x in layers] else ""),
+                          f"list each layer once, by its name: {listed or 'e.g. cell_1,cell_2'}", field="layers")
     if n_bootstrap is None:
         n_bootstrap = 1000 if teacher.compare_method in bootstrap_methods() else 0
         if not n_bootstrap:

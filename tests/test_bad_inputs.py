@@ -3163,3 +3163,110 @@ def stimulus_csv_with_a_total_row(tmp):
 def load_neural_without_its_arguments(tmp):
     """M17: a fix written for the command line ('--teacher-arg stimuli=VALUE') given to a Python call."""
     load_neural("npy-csv", responses=str(tmp / "r.npy"))
+
+
+# ---------------------------------------------------------------- round 21 (fresh eyes)
+def _net():
+    from neurosage.nets.cells import CellNetwork
+    from neurosage.spaces import parse_genotype
+
+    return CellNetwork(parse_genotype("normal: max_pool_3x3@1 + skip_connect@0 -> concat 2"), filters=4, in_channels=1)
+
+
+@case(ConfigError, "has no images")
+def training_on_an_empty_set(tmp):
+    """F04b: train() on imgs.subset([]) looped for ever (epochs of no batch)."""
+    from neurosage.training.loop import train
+
+    train(_net(), ImageSet(np.zeros((4, 1, 8, 8), np.uint8), np.arange(4) % 2).subset([]), TrainConfig(steps=1, batch_size=4))
+
+
+@case(ConfigError, "lacks 8 decision(s)")
+def tpe_observes_an_empty_point(tmp):
+    """F34: an empty point went into TPE's history without a word."""
+    from neurosage.search.tpe import TPESearcher
+
+    TPESearcher(get_space("pnas", n_blocks=2)).observe(0, {}, 0.3)
+
+
+@case(ConfigError, "index 99 of decision 'normal/b0/op0' is outside its 8 options")
+def tpe_restores_an_option_out_of_range(tmp):
+    """F35: an out-of-range choice was restored without a word."""
+    from neurosage.search.tpe import TPESearcher
+
+    space = get_space("pnas", n_blocks=2)
+    vals = {label: 0 for label, options in space.decisions() if len(options) > 1}
+    TPESearcher(space).restore(0, {**vals, "normal/b0/op0": 99})
+
+
+@case(ConfigError, "trial 5 was never asked")
+def tpe_told_a_trial_never_asked(tmp):
+    """F31: a bare KeyError 'no trial 5'."""
+    from neurosage.search.tpe import TPESearcher
+
+    TPESearcher(get_space("pnas", n_blocks=2)).tell(5, 0.3)
+
+
+@case(ConfigError, "name the file with an image suffix")
+def bench_plot_to_a_text_file(tmp):
+    """Q47: PNG bytes were written into x.txt."""
+    from neurosage.pool.bench import BenchResult
+
+    empty = pd.DataFrame()
+    BenchResult(empty, empty, empty, empty, empty, {}).plot(tmp / "q47.txt")
+
+
+@case(ConfigError, "rdm_method='euclidean' was given with a Teacher")
+def compare_model_with_another_rdm_method(tmp):
+    """F67: rdm_method was ignored when the teacher was a Teacher (its RDMs use its own)."""
+    from neurosage.analyses.model_comparison import compare_model
+    from neurosage.teachers.controls import pixel_teacher
+
+    compare_model(_net(), pixel_teacher(random_stimuli(np.random.default_rng(0), 6)), layers=["cell_0"], n_bootstrap=0, rdm_method="euclidean")
+
+
+@case(ConfigError, "did you mean control:pixels")
+def bench_controls_of_no_teacher(tmp):
+    """R14: teachers_with_controls(T, spec='control:pixel') accepted a spec that names no teacher."""
+    from neurosage.pool.bench import teachers_with_controls
+    from neurosage.teachers.controls import pixel_teacher
+
+    teachers_with_controls(pixel_teacher(random_stimuli(np.random.default_rng(0), 6)), spec="control:pixel")
+
+
+@case(ConfigError, "has no published weights, and 'DEFAULT' names pretrained weights")
+def project_model_with_pretrained_weights(tmp):
+    """Q58: 'DEFAULT: weights file not found' did not say cifar_resnet has no pretrained weights."""
+    build_model("cifar_resnet", weights="DEFAULT")
+
+
+@case(ConfigError, "threads= of a CandidateTask in Python")
+def candidate_task_with_zero_threads(tmp):
+    """Q88: the fix named only the command line's candidate-threads."""
+    images = ImageSet(np.zeros((8, 1, 8, 8), np.uint8), np.arange(8) % 3)
+    CandidateTask(images, images, objective="p", threads=0).check()
+
+
+@case(ConfigError, "net takes a Module")
+def score_network_of_a_genotype(tmp):
+    """R08: 'recalibrate_bn: model takes a Module' named an internal function."""
+    from neurosage.search.candidate import score_network
+
+    images = ImageSet(np.zeros((8, 1, 8, 8), np.uint8), np.arange(8) % 3)
+    score_network("normal: max_pool_3x3@1 + skip_connect@0 -> concat 2", CandidateTask(images, images, objective="p"))
+
+
+@case(ConfigError, "two commas in a row?")
+def layers_with_an_empty_name(tmp):
+    """C43: 'list each layer once' for cell_1,,cell_2 (the slip is an empty name)."""
+    from neurosage.analyses.model_comparison import compare_model
+    from neurosage.teachers.controls import pixel_teacher
+
+    compare_model(_net(), pixel_teacher(random_stimuli(np.random.default_rng(0), 6)), layers=["cell_0", "", "cell_1"], n_bootstrap=0)
+
+
+@case(ConfigError, "teacher-arg is the command line's flag")
+def toml_teacher_arg_as_an_inline_table(tmp):
+    """C65: 'delete the [teacher_arg] line' for an inline table the file had no such line for."""
+    (tmp / "c.toml").write_text('teacher-arg = {responses = "r.npy", stimuli = "s.csv"}\n')
+    load_config(SearchConfig, tmp / "c.toml")

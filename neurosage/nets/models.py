@@ -168,6 +168,10 @@ def build_model(name: str, *, weights: str | None = None, num_classes: int = 10,
         log.warning("%s has random weights (seed %d)", name, seed)
     elif not project and _is_weights_name(name, choice):
         _load_pretrained(model, name, choice)
+    elif project and not Path(choice).exists() and (choice.isupper() or choice.upper() in ("DEFAULT", "PRETRAINED")):  # a weights name
+        raise ConfigError(f"{name} has no published weights, and {choice!r} names pretrained weights", "leave weights out (random weights, "
+                          "seeded) or give a weights file written by torch.save(model.state_dict(), path), e.g. a kept teacher's",
+                          field="weights")
     else:
         load_weights(model, choice)
         _describe(model, weights=f"weights from {choice}")

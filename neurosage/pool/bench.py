@@ -79,7 +79,15 @@ class BenchResult:
     def plot(self, path: str | Path, step: int | None = None) -> Path:
         """Partial r given P (with its 95% interval) of every teacher endpoint, TG, control and rival at ``step``."""
         check_arguments(BenchResult.plot, locals())
+        from matplotlib.backend_bases import FigureCanvasBase
         from matplotlib.figure import Figure
+
+        kinds = FigureCanvasBase.get_supported_filetypes()
+        suffix = Path(path).suffix.lower().lstrip(".")
+        if suffix not in kinds:  # savefig would write PNG bytes under any name
+            raise ConfigError(f"the plot is an image, and {Path(path).name!r} has {'the suffix .' + suffix if suffix else 'no suffix'}",
+                              f"name the file with an image suffix, e.g. {Path(path).with_suffix('.png')} (also {', '.join(sorted(kinds)[:6])}...)",
+                              file=path, field="path")
 
         step = int(self.value.step.max()) if step is None else step
         rows = self.value[(self.value.step == step) & self.value.partial_r.notna()]
@@ -98,7 +106,7 @@ class BenchResult:
         ax.set_xlabel(f"partial r with {target} given P (95% bootstrap interval)")
         ax.set_title(f"What each score adds to P at step {step} (blue: teacher, grey: controls and rivals)", fontsize=9)
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=130, format="png")
+            fig.savefig(tmp, dpi=130, format=suffix)
         return Path(path)
 
 
@@ -115,6 +123,10 @@ def teachers_with_controls(teacher: Any, *, name: str = "teacher", spec: str | N
         raise ConfigError(f"teachers_with_controls takes a Teacher, got {type(teacher).__name__}", "build one with teacher_from_spec, "
                           "brain_teacher or network_teacher", field="teacher")
 
+    if spec:  # the teacher's spec names a teacher ('control:pixel' names none)
+        from neurosage.teachers.kinds import check_teacher_kinds
+
+        check_teacher_kinds(spec)
     controls = controls_for(spec or "", teacher.images, seeds=untrained_seeds, device=device, rdm_method=teacher.rdm_method,
                             compare_method=teacher.compare_method)
     if name in controls:

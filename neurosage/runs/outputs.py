@@ -42,7 +42,8 @@ def claim_output_folder(folder: str | Path, command: str, known: Callable[[str],
         raise ConfigError(f"{flag} is a file", f"give a folder for the outputs of {command} (it is created)", file=folder, field="out")
     if not folder.exists() and folder.suffix.lower() in (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".csv", ".json", ".nc", ".txt", ".html"):
         raise ConfigError(f"{flag} names a {folder.suffix[1:]} file, and {command} writes several files into a folder",
-                          f"give a folder (e.g. {flag} {folder.with_suffix('')}; it is created)", file=folder, field="out")
+                          f"give a folder (e.g. {flag} {folder.with_suffix('')} on the command line, {flag.lstrip('-')}="
+                          f"'{folder.with_suffix('')}' in Python; it is created)", file=folder, field="out")
     owner = output_folder_owner(folder)
     if owner is not None and owner != command:
         raise ConfigError(f"{flag} holds the outputs of {owner}, and {command} would write its files among them",

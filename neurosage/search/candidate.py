@@ -15,11 +15,12 @@ import socket
 import time
 import traceback
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import torch
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.once import warn_once
 from neurosage.core.seeding import derive_seed
 from neurosage.core.validate import check_arguments, check_fields
 from neurosage.nets.build import build_network
@@ -82,6 +83,9 @@ class CandidateTask:
     def check(self) -> None:
         """Refuse settings that cannot work (run by the search before its first trial)."""
         check_objective(self.objective, self.alpha)
+        if self.objective != "p+tg" and self.alpha != 1.0:  # said, not refused: a comparison's searches share one alpha
+            warn_once(log, ("alpha", self.objective, self.alpha), "alpha = %g weighs TG only in objective p+tg: the objective %r does not "
+                      "use it", self.alpha, self.objective)
         if self.objective != "p" and self.teacher is None:
             raise ConfigError(f"objective {self.objective!r} needs a teacher", "give a teacher, or use objective 'p'", field="objective")
         if self.teacher is not None and len(self.teacher.stimulus_ids) < 3:
@@ -109,7 +113,7 @@ def _nonfinite(net, record: dict[str, Any]) -> str | None:
     return None
 
 
-def score_network(net, task: CandidateTask, *, seed: int = 0) -> dict[str, Any]:
+def score_network(net: torch.nn.Module, task: CandidateTask, *, seed: int = 0) -> dict[str, Any]:
     """P (validation top-1) and, when the task has a teacher and needs it, TG and the similarity matrix.
 
     The BatchNorm statistics are first recomputed from ``task.training.bn_recalibration`` training batches
@@ -125,7 +129,8 @@ def score_network(net, task: CandidateTask, *, seed: int = 0) -> dict[str, Any]:
     if task.teacher is None or task.objective == "p" or not math.isfinite(out["val_loss"]):
         return out  # a blown-up network (non-finite outputs) has no RDMs to compare: it is marked diverged by its val_loss
     t2 = time.perf_counter()
-    layers = list(task.layers or [n for n in net.endpoints if n not in ("stem", "pool")])
+    endpoints: list[str] = list(cast(Any, net).endpoints)  # a cell or layer-wise network's
+    layers = list(task.layers or [n for n in endpoints if n not in ("stem", "pool")])
     scores = score_model(
         net, task.teacher, layers, compare_method=task.compare_method, rdm=task.rdm,
         batch_size=task.eval_batch_size, device=task.device, seed=seed,

@@ -49,4 +49,5 @@ class RandomSearcher:
 
     def restore(self, tid: int, vals: dict[str, int]) -> None:
         check_arguments(RandomSearcher.restore, locals())
+        from_indices(self.space, vals)  # a point of this space, one index per decision
         self.next_tid = max(self.next_tid, tid + 1)

@@ -325,5 +325,6 @@ class RLSearcher:
     def restore(self, tid: int, vals: dict[str, Any]) -> None:
         """Re-insert a proposal that is being evaluated (its reward is applied when it is told)."""
         check_arguments(RLSearcher.restore, locals())
+        from_indices(self.space, vals)  # a point of this space, one index per decision
         self.proposals[tid] = {label: int(vals[label]) for label, _ in self.decisions}
         self.next_tid = max(self.next_tid, tid + 1)

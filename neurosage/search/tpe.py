@@ -52,7 +52,8 @@ class TPESearcher:
         for doc in self.trials._dynamic_trials:
             if doc["tid"] == tid:
                 return doc
-        raise KeyError(f"no trial {tid}")
+        raise ConfigError(f"trial {tid} was never asked (or restored) by this searcher", "tell each trial returned by ask() (or given to "
+                          "restore()) once", field="tid")
 
     def ask(self) -> tuple[int, dict[str, Any], Genotype | LayerGenotype]:
         tid = self.next_tid
@@ -88,6 +89,7 @@ class TPESearcher:
     def restore(self, tid: int, vals: dict[str, Any]) -> None:
         """Insert a proposal that is being evaluated (it counts as pending until told)."""
         check_arguments(TPESearcher.restore, locals())
+        from_indices(self.space, vals)  # a point of this space, one index per decision: hyperopt would take anything into its history
         labels = list(self.domain.params)
         misc = {
             "tid": tid, "cmd": self.domain.cmd, "workdir": None,

@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader, Dataset, default_collate
 from neurosage.core.errors import ConfigError
 from neurosage.core.validate import check_arguments
 
-__all__ = ["training_batches", "ordered_batches", "memory_format_for", "place_model", "dataset_size", "check_labels"]
+__all__ = ["training_batches", "ordered_batches", "memory_format_for", "place_model", "dataset_size", "training_size", "check_labels"]
 
 
 def dataset_size(dataset: Dataset) -> int:
@@ -24,6 +24,15 @@ def dataset_size(dataset: Dataset) -> int:
     if not isinstance(dataset, Sized):
         raise TypeError(f"{type(dataset).__name__} has no len(): training and evaluation need a map-style dataset (__getitem__ and __len__)")
     return len(dataset)
+
+
+def training_size(dataset: Dataset) -> int:
+    """``len(dataset)`` of a training set, refused when it is 0 (epochs of no batch would never end)."""
+    n = dataset_size(dataset)
+    if not n:
+        raise ConfigError(f"the training set ({getattr(dataset, 'name', type(dataset).__name__)}) has no images", "train on a dataset "
+                          "with images (an empty subset, or a split that held out everything?)", field="dataset")
+    return n
 
 
 def check_labels(dataset: Dataset, who: str) -> None:
@@ -76,7 +85,7 @@ def training_batches(
     """
     check_arguments(training_batches, locals())
     gen = torch.Generator().manual_seed(seed)
-    fetch, n = _fetch(dataset, _device(device)), dataset_size(dataset)
+    fetch, n = _fetch(dataset, _device(device)), training_size(dataset)
     while True:
         torch.empty((), dtype=torch.int64).random_(generator=gen)
         perm = torch.randperm(n, generator=gen)

@@ -42,7 +42,8 @@ def check_threads(n: object, cores: int | None = None, where: str = "this machin
     (the threads then share cores: slower). A thread count is a setting like the seed: torch splits its sums by
     thread, so scores differ in the last digits between thread counts (round 4 #45: 4th decimal of TG, 1 vs 64)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ConfigError(f"candidate threads must be a positive integer, got {n!r}", "set candidate-threads to e.g. 1", field="candidate_threads")
+        raise ConfigError(f"candidate threads must be a positive integer, got {n!r}", "set candidate-threads to e.g. 1 (--candidate-threads "
+                          "on the command line, threads= of a CandidateTask in Python)", field="candidate_threads")
     cores = cores or os.cpu_count() or 1
     if warn and n > cores:
         warn_once(log, ("threads", n, where), "candidate-threads = %d is more than the %d core(s) of %s: the threads share cores (much "

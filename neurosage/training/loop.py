@@ -31,15 +31,16 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.once import warn_once
 from neurosage.core.validate import check_arguments
 from neurosage.training.batches import (
     _cycle,
     _device,
     _loader,
     check_labels,
-    dataset_size,
     memory_format_for,
     training_batches,
+    training_size,
 )
 from neurosage.training.configs import TrainConfig
 
@@ -106,8 +107,12 @@ def train(
     """
     check_arguments(train, locals())
     dev = _device(device)
-    total = resolve_steps(config, dataset_size(dataset))
+    n = training_size(dataset)
+    total = resolve_steps(config, n)
     check_labels(dataset, "training")
+    if config.batch_size > n:  # legal, but not what the numbers say
+        warn_once(log, ("batch", config.batch_size, n), "batch_size %d is more than the %d training images: every batch is all %d (set "
+                  "batch_size to at most %d for batches of the size asked)", config.batch_size, n, n, n)
     cuda = dev.type == "cuda"
     sync_every = max(1, sync_every or (32 if cuda else 1))
     use_amp = config.amp and cuda
