@@ -173,9 +173,21 @@ def recording_stimuli(config: EmbeddedConfig, shape: tuple[int, int, int]) -> Im
         stimuli = resolve(own)(args.get("path"), size=size, channels=channels, mean=norm["mean"], std=norm["std"])
         return stimuli if config.n_stimuli is None else _first(stimuli, config.n_stimuli)
     if not csv:
+        import inspect
+
+        recording = str(config.teacher).split(":")[1] if ":" in str(config.teacher) else ""
+        try:
+            takes = [k for k in ("stimulus_csv", "stimuli") if k in inspect.signature(get_entry(recording, "neural").factory).parameters]
+        except Exception:  # noqa: BLE001 - an unknown dataset is refused by name where the teacher is built
+            takes = ["stimulus_csv"]
+        if not takes:  # its loader takes no CSV: naming one would be refused next
+            raise ConfigError(f"teacher_images needs the stimulus CSV that names each image file, and the {recording} loader takes none",
+                              "record the recording with npy-csv (responses, stimuli=CSV, neuroids) or as a BrainIO dataset with its "
+                              "stimulus CSV (stimulus_csv=), or leave out --teacher-images", field="teacher_args")
         raise ConfigError(
             "teacher_images needs the stimulus CSV that names each image file",
-            "pass it as a loader argument: --teacher-arg stimulus_csv=stimuli.csv (or stimuli=... for npy-csv)", field="teacher_args",
+            f"pass it as a loader argument: --teacher-arg {takes[0]}=stimuli.csv ({takes[0]} = ... in the TOML [teacher] table)",
+            field="teacher_args",
         )
     if not config.teacher_images:
         raise ConfigError("no teacher_images: the recording's stimulus images are needed here", "pass --teacher-images FOLDER_OR_ZIP",

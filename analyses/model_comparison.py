@@ -266,7 +266,9 @@ def compare_model(
     images: Any = teacher.images
     net, name, described, default = resolve_model(model, run=run, trial=trial, weights=weights, in_channels=images.image_shape[0])
     if isinstance(layers, str):
-        raise ConfigError(f"layers must be a list of layer names, got the string {layers!r}", f"pass {layers.split(',')!r}", field="layers")
+        fix = ("leave layers out (None) for the default layers, or list names" if layers.strip().lower() in ("all", "*", "every")
+               else f"pass {layers.split(',')!r}")
+        raise ConfigError(f"layers must be a list of layer names, got the string {layers!r}", fix, field="layers")
     if layers is None:
         if default is None:
             raise ConfigError(f"layers are required for {name}", f"list them with: neurosage rdm {name} --list-layers", field="layers")

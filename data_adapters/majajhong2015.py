@@ -70,6 +70,11 @@ def open_brainio_assembly(path: str | os.PathLike, *, where: str | None = None) 
         ds = xr.open_dataset(path)
     except Exception as exc:  # netCDF4/h5py raise many types for truncated files
         problem = "the file is empty" if path.stat().st_size == 0 else f"cannot read netCDF ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})"
+        if path.suffix.lower() in (".csv", ".tsv", ".txt", ".npy", ".npz", ".json", ".xlsx", ".mat", ".pkl"):  # a file the user made
+            raise DataFormatError(f"an assembly file is netCDF (or HDF5), and this is a {path.suffix[1:]} file", "responses in a .npy with "
+                                  "stimulus and neuroid CSVs are read by npy-csv (brain:npy-csv:REGIONS with responses=, stimuli=, "
+                                  "neuroids=); or write an assembly with neurosage.assembly.write_assembly(make_assembly(...), 'x.nc')",
+                                  file=path, field=None) from None
         raise DataFormatError(problem, "the file is truncated or not netCDF; download it again", file=path, field=None) from None
     other = _other_neurosage_file(ds)
     if other is not None:

@@ -17,6 +17,13 @@ def read_csv_table(path: str | os.PathLike, dtype: dict[str, Any], header: str) 
     """A CSV table users write (stimuli, neuroids), read by one rule: an empty file, a file that is not UTF-8 (Latin-1,
     UTF-16), one pandas cannot split, or one whose header line comes again inside it is refused naming the file and the
     row; ``header`` is the header to suggest."""
+    head = Path(path).read_bytes()[:8] if Path(path).is_file() else b""
+    binary = next((kind for magic, kind in ((b"\x93NUMPY", "a NumPy .npy array"), (b"PK\x03\x04", "a zip archive (or .npz, .xlsx)"),
+                                             (b"\x89HDF", "HDF5 or netCDF"), (b"\x1f\x8b", "gzip-compressed"), (b"\x89PNG", "a PNG image"))
+                   if head.startswith(magic)), None)
+    if binary:  # a binary file read as text: its bytes would be blamed on the encoding
+        raise DataFormatError(f"not a CSV table: the file is {binary}", f"give the CSV ({header}, one row per item) here; the other "
+                              "files go to their own arguments", file=path, field=None)
     try:
         table = pd.read_csv(path, dtype=dtype)
     except pd.errors.EmptyDataError:

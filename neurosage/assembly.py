@@ -325,6 +325,9 @@ def select_regions(
     if isinstance(names, str):  # a list of its letters otherwise
         raise AssemblyError([f"names is the string {names!r}; fix: pass a list of region names, e.g. [{names!r}]"])
     check_arguments(select_regions, locals())
+    if not len(names):  # nothing selected is no selection: {} would score nothing without a word
+        present = sorted(map(str, set(assembly[coord].values)))[:3] if coord in assembly.coords else ["V4"]
+        raise AssemblyError([f"names is empty; fix: name at least one region, e.g. {present}"])
     if coord not in assembly.coords:
         raise AssemblyError([f"no coord {coord!r} on the neuroid dim; available: {list(assembly.coords)}; fix: choose one of those"])
     labels = assembly[coord].values.astype(str)

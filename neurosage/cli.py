@@ -170,6 +170,9 @@ def _refuse_unknown(parser: argparse.ArgumentParser, args: argparse.Namespace, e
     first = next((e.split("=")[0] for e in extra if e.startswith("-")), None)
     close = difflib.get_close_matches(first, flags, n=1, cutoff=0.75) if first else []
     hints = [f"did you mean {close[0]}?"] if close else []
+    positional = {action.dest.replace("_", "-"): (action.metavar or action.dest.upper()) for action in sub._actions if not action.option_strings}
+    if first and not close and first.lstrip("-") in positional:  # export optuna RUN --storage x.db: STORAGE is positional
+        hints.append(f"{positional[first.lstrip('-')]} is positional: give its value without {first}")
     analysis = getattr(args, "name", None)
     if getattr(args, "command", None) == "analyze" and extra and extra[0] in _analysis_names():  # two analyses in one call
         hints.append(f"analyze runs one analysis per call: run neurosage analyze {analysis} ... and then neurosage analyze {extra[0]} ... "

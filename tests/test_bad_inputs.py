@@ -1322,7 +1322,7 @@ def train_config_momentum_above_one(tmp):
     TrainConfig(steps=5, momentum=1.5)
 
 
-@case(ConfigError, "weight_decay must be a non-negative number")
+@case(ConfigError, "weight_decay must lie in [0, 1)")
 def train_config_negative_weight_decay(tmp):
     TrainConfig(steps=5, weight_decay=-1)
 
@@ -1503,6 +1503,7 @@ CLI_CASES = [
                  id="search_regions_joined_by_plus"),
     pytest.param(["search", "{run} ", "--budget", "2", *TINY], "has a space at its start or end", id="search_run_dir_with_a_trailing_space"),
     pytest.param(["search", "--help-all"], "unrecognized argument --help-all (did you mean --help?)", id="search_unknown_flag_before_run_dir"),
+    pytest.param(["export", "optuna", "{tmp}", "--storage", "{tmp}/o.db"], "STORAGE is positional", id="export_positional_as_a_flag"),
 ]
 
 
@@ -2974,6 +2975,7 @@ def teacher_loaded_from_its_folder(tmp):
 def teacher_loaded_from_its_weights(tmp):
     """P41: xarray's 'no IO backend' for the .pt beside the RDMs."""
     torch.save({}, tmp / "teacher-abc.pt")
+    _teacher().save(tmp / "teacher-abc-rdms.nc")
     Teacher.load(tmp / "teacher-abc.pt")
 
 
@@ -3270,3 +3272,83 @@ def toml_teacher_arg_as_an_inline_table(tmp):
     """C65: 'delete the [teacher_arg] line' for an inline table the file had no such line for."""
     (tmp / "c.toml").write_text('teacher-arg = {responses = "r.npy", stimuli = "s.csv"}\n')
     load_config(SearchConfig, tmp / "c.toml")
+
+
+# ---------------------------------------------------------------- round 22 (fresh eyes)
+@case(ConfigError, "weight_decay must lie in [0, 1), got 3.0")
+def train_config_weight_decay_in_percent(tmp):
+    """Q32: a weight decay of 3.0 (3e-2 * 100) was accepted."""
+    TrainConfig(steps=2, weight_decay=3.0)
+
+
+@case(AssemblyError, "names is empty")
+def select_no_regions(tmp):
+    """R08: select_regions(asm, []) returned {} without a word."""
+    select_regions(_rec(n_rep=1), [])
+
+
+@case(ConfigError, "labels= names the rows of an array")
+def rdm_of_an_assembly_with_labels(tmp):
+    """S14: labels= were ignored for an assembly, even at the wrong length."""
+    compute_rdm(_rec(n_rep=1), labels=[f"l{i}" for i in range(10)])
+
+
+@case(DataFormatError, "an assembly file is netCDF (or HDF5), and this is a csv file")
+def assembly_file_of_a_csv(tmp):
+    """Q58: 'not netCDF; download it again' for a CSV the user wrote."""
+    (tmp / "asm.csv").write_text("a,b\n1,2\n")
+    load_assembly_file(tmp / "asm.csv")
+
+
+@case(ConfigError, "a dataset of (image, label) pairs: neurosage.ImageSet")
+def train_on_a_teacher(tmp):
+    """R29: 'dataset takes a Dataset' named a type neurosage does not export."""
+    from neurosage.training.loop import train
+
+    train(_net(), {"not": "a dataset"}, TrainConfig(steps=1))
+
+
+@case(ConfigError, "leave layers out (None) for the defaults")
+def compare_model_of_all_layers(tmp):
+    """R31: "give layers=['all']", which then failed as an unknown layer."""
+    from neurosage.analyses.model_comparison import compare_model
+    from neurosage.teachers.controls import pixel_teacher
+
+    compare_model(_net(), pixel_teacher(random_stimuli(np.random.default_rng(0), 6)), layers="all", n_bootstrap=0)
+
+
+@case(ConfigError, "is a folder, not a model's name")
+def model_named_by_a_run_folder(tmp):
+    """R32: "'RUN' is a file" for a folder."""
+    build_model(str(tmp))
+
+
+@case(DataFormatError, "not a CSV table: the file is a NumPy .npy array")
+def stimulus_csv_that_is_an_npy(tmp):
+    """R47: an .npy given as the stimulus CSV was blamed on its text encoding."""
+    np.save(tmp / "r.npy", np.zeros(3))
+    read_stimulus_csv(tmp / "r.npy")
+
+
+@case(DataFormatError, "this is a network's weights (torch)")
+def teacher_cache_of_a_trials_weights(tmp):
+    """S05: a trial's weights were called the teacher network's weights, with an RDM file beside them that does not exist."""
+    torch.save({}, tmp / "trial-1.pt")
+    Teacher.load_cached(tmp / "trial-1.pt")
+
+
+@case(ConfigError, "images is a numpy array uint8")
+def network_teacher_of_a_numpy_array(tmp):
+    """S20: torch's 'expected scalar type Byte but found Float'."""
+    from neurosage.teachers.teacher import network_teacher
+
+    network_teacher(_net(), np.zeros((6, 1, 8, 8), np.uint8), ["cell_0"])
+
+
+@case(RunFolderError, "this is the search's journal, a file")
+def trials_of_the_journal_file(tmp):
+    """S30: the journal file was called a folder."""
+    from neurosage.runs.trials import load_trials
+
+    Journal(tmp / "journal.sqlite")
+    load_trials(tmp / "journal.sqlite")

@@ -46,6 +46,7 @@ HOW_TO_MAKE = {
     "NetworkConfig": "neurosage.NetworkConfig(skeleton, n_cells, filters)",
     "RDMOptions": "neurosage.RDMOptions(rdm_method=...)",
     "CandidateTask": "neurosage.CandidateTask(train_set, val_set, ...)",
+    "Dataset": "a dataset of (image, label) pairs: neurosage.ImageSet(uint8 images, labels) or neurosage.load_images(name, ...)",
     "a dtype": "a torch dtype, e.g. torch.float32 or torch.float64 (numpy's np.float32 is not one)",
 }
 
@@ -178,8 +179,10 @@ def check_arguments(fn: Callable[..., Any], arguments: Mapping[str, Any]) -> Non
                 continue
             if isinstance(value, str) and shown.startswith("a list"):  # a list of its letters otherwise
                 listed = [part.strip() for part in value.split(",")] if "," in value else [value]
+                every = value.strip().lower() in ("all", "*", "every", "any")  # a word for "all of them" is no name
                 raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} is the string {value!r}; it takes a list of values",
-                                  f"give {name}={listed!r}", field=name)
+                                  f"leave {name} out (None) for the defaults, or list the names" if every else f"give {name}={listed!r}",
+                                  field=name)
             if isinstance(value, Mapping) and shown.startswith("a list"):
                 raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} is a dict, and it takes a list (a dict would be read "
                                   f"as its keys alone)", f"give {name}=list(d.items()) for its (key, value) pairs, or list(d) for its keys",

@@ -150,6 +150,9 @@ def build_model(name: str, *, weights: str | None = None, num_classes: int = 10,
                 raise ConfigError(f"{name[:60]!r} is a genotype, not a model's name", "build a genotype's network with "
                                   "neurosage.nets.build.build_network(genotype, in_channels=..., num_classes=...), or a search's trial with "
                                   "kept_network(RUN_DIR, trial)", field="model")
+            if Path(name).is_dir():  # a search's run folder given as the model's name
+                raise ConfigError(f"{name!r} is a folder, not a model's name", "a search's trial: neurosage rdm RUN_DIR --trial N on the "
+                                  "command line; run=RUN_DIR, trial=N (compare_model) or kept_network(RUN_DIR, N) in Python", field="model")
             if name.endswith((".pt", ".pth")) or Path(name).exists():  # a weights file (a search's kept trial) given as the model
                 raise ConfigError(f"{name!r} is a file, not a model's name", "a search's kept trial: neurosage rdm RUN_DIR --trial N (kept_network "
                                   "in Python); a weights file of a named model: give the model and --weights FILE", field="model")

@@ -278,7 +278,8 @@ def linear_cka(x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, *, un
     grams = []
     for name, value in (("x", x), ("y", y)):
         try:
-            t = torch.as_tensor(np.asarray(value, dtype=np.float64) if not isinstance(value, torch.Tensor) else value, dtype=torch.float64)
+            t = torch.as_tensor(np.ascontiguousarray(value, dtype=np.float64) if not isinstance(value, torch.Tensor) else value,
+                                dtype=torch.float64)  # a reversed view (negative strides) is copied: torch takes none
         except (TypeError, ValueError) as err:
             raise ConfigError(f"{name} is not an array of numbers ({err})", "pass (n_conditions, n_features) patterns", field=name) from None
         if t.ndim != 2:

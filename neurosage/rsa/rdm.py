@@ -131,6 +131,10 @@ def compute_rdm(
         if by is not None or labels is not None:
             raise ConfigError(f"{method} RDMs are computed per stimulus_id from an assembly's repetitions", "drop by=/labels=", field="method")
         return _trials_rdm(data, method, dtype=dtype, device=device, nan=nan)
+    if labels is not None and isinstance(data, xr.DataArray):  # an assembly's conditions are its stimulus_id (or by=): labels were ignored
+        raise ConfigError("labels= names the rows of an array, and an assembly's conditions are its stimulus_id", "drop labels= (or give "
+                          "by='a presentation coord' to average by it), or pass the plain array (assembly.values) with labels=",
+                          field="labels")
     patterns, row_labels, descriptor = _patterns(data, by=by, labels=labels)
     x = _finite_features(_as_tensor(patterns, dtype, device), nan)
     rdm = _rdm_tensor(x, method).cpu().numpy()

@@ -194,6 +194,11 @@ class RunFolder:
             if channel_search(self.path):
                 refuse_channels(self.path, "a channel-size search")
             return
+        if self.path.is_file():  # RUN/journal.sqlite, RUN/run.json: a file of the folder
+            what = {layout.JOURNAL_FILE: "the search's journal", layout.PROVENANCE_FILE: "the run record"}.get(self.path.name, "a file")
+            again = f"neurosage {command} {self.path.parent}" if command else str(self.path.parent)
+            raise error(f"this is {what}, a file, and a run folder is the folder that holds it", f"give the folder: {again}",
+                        file=self.path, field="run_dir")
         below = self.searches_below() if self.path.is_dir() else []
         subs = [sub for sub in below if not channel_search(self.path / sub)]
         if below and not subs:

@@ -236,8 +236,12 @@ class Teacher:
 
 def _not_a_teacher_fix(path: Path) -> str:
     """Where a teacher's RDMs are, said to someone who gave another file."""
-    if path.suffix == ".pt":
-        return f"this is the teacher network's weights; its RDMs are beside it: {path.with_name(path.stem + '-rdms.nc')}"
+    beside = path.with_name(path.stem + "-rdms.nc")
+    if path.suffix == ".pt" and beside.is_file():
+        return f"this is the teacher network's weights; its RDMs are beside it: {beside}"
+    if path.suffix in (".pt", ".pth"):
+        return ("this is a network's weights (torch): load them into a network with neurosage.nets.load_weights, or give the .nc file "
+                "Teacher.save wrote (a search keeps its teacher in RUN/teacher/*-rdms.nc)")
     return "give the .nc file Teacher.save wrote (a search keeps its teacher in RUN/teacher/*-rdms.nc)"
 
 
@@ -385,6 +389,10 @@ def network_teacher(
     uses its ``for_models`` method here: crossnobis is sqeuclidean).
     """
     check_arguments(network_teacher, locals())
+    if isinstance(images, np.ndarray):  # uint8 pixels reached the network unconverted (torch: "expected scalar type Byte")
+        raise ConfigError(f"images is a numpy array {images.dtype} {images.shape}, and the network is shown converted images with their ids",
+                          "wrap them: neurosage.ImageSet(uint8 images (N, C, H, W), stimulus_ids=[...]) (or load_stimulus_images(csv, "
+                          "folder))", field="images")
     rdm_method, compare_method = check_rsa_methods(rdm_method, compare_method)
     rdm = RDMOptions(subsample_features, n_subsamples, rdm_method)
     rdms = model_rdms(model, images, layers, rdm=rdm, batch_size=batch_size, device=device, seed=seed)

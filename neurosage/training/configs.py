@@ -103,9 +103,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if isinstance(self.momentum, bool) or not isinstance(self.momentum, (int, float)) or not 0 <= self.momentum < 1:
             raise ConfigError(f"momentum must lie in [0, 1), got {self.momentum!r}", "use e.g. 0.9 (SGD's usual), or 0 for none", field="momentum")
-        if isinstance(self.weight_decay, bool) or not isinstance(self.weight_decay, (int, float)) or not 0 <= self.weight_decay < float("inf"):
-            raise ConfigError(f"weight_decay must be a non-negative number, got {self.weight_decay!r}", "use e.g. 3e-4, or 0 for none",
-                              field="weight_decay")
+        if isinstance(self.weight_decay, bool) or not isinstance(self.weight_decay, (int, float)) or not 0 <= self.weight_decay < 1:
+            raise ConfigError(f"weight_decay must lie in [0, 1), got {self.weight_decay!r} (at 1 or more each step shrinks every weight by "
+                              "lr x weight_decay or more of itself)", "use e.g. 3e-4 (the search's), 5e-4, or 0 for none", field="weight_decay")
         if self.steps is not None and self.epochs is not None:
             raise ConfigError(f"both steps ({self.steps}) and epochs ({self.epochs}) set the training budget", "give one of them: "
                               "TrainConfig(steps=N) or TrainConfig(epochs=x) (on the command line premature-steps or premature-epochs)",
