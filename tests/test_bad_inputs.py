@@ -3352,3 +3352,22 @@ def trials_of_the_journal_file(tmp):
 
     Journal(tmp / "journal.sqlite")
     load_trials(tmp / "journal.sqlite")
+
+
+# ---------------------------------------------------------------- round 23 (fresh eyes)
+@case(ConfigError, "sync_every must be at least 1, got 0")
+def train_syncing_every_0_steps(tmp):
+    """Q54: sync_every=0 was taken as the default without a word."""
+    from neurosage.training.loop import train
+
+    train(_net(), ImageSet(np.zeros((8, 1, 8, 8), np.uint8), np.arange(8) % 2), TrainConfig(steps=1, batch_size=4), sync_every=0)
+
+
+@case(ConfigError, "alphas names ['tg']")
+def selection_table_with_an_alpha_of_no_column(tmp):
+    """P60b: an alphas key that names no TG column was ignored (the rule ran with alpha 1)."""
+    from neurosage.pool.value import selection_table
+
+    wide = pd.DataFrame({"arch": [0, 1, 2, 3], "step": [5] * 4, "P": [0.1, 0.2, 0.3, 0.4], "M_short": [0.2, 0.1, 0.4, 0.3],
+                         "TG:t": [0.3, 0.1, 0.2, 0.5]})
+    selection_table(wide, pool_size=2, n_draws=5, alphas={"tg": 1.0})

@@ -152,7 +152,12 @@ def selection_table(wide: pd.DataFrame, *, target: str = "M_short", step: int | 
     y = at[target].to_numpy(dtype=float)
     p = at.P.to_numpy(dtype=float)
     scores: dict[str, np.ndarray] = {f"P@{step}": p}
-    for column in [c for c in at if c.startswith("TG:")]:
+    weighed = [c for c in at if c.startswith("TG:")]
+    unknown = sorted(set(alphas or {}) - set(map(str, at.columns)))
+    if unknown:  # a key that names no column of the table would weigh nothing: the rule would run with alpha 1
+        raise ConfigError(f"alphas names {unknown}, and the table's TG columns are {weighed}", "key alphas by a TG column, e.g. "
+                          f"{{{(weighed[0] if weighed else 'TG:teacher')!r}: 1.0}}", field="alphas")
+    for column in weighed:
         alpha = (alphas or {}).get(column, 1.0)
         scores[f"P+{alpha:g}{column}@{step}"] = p + alpha * at[column].to_numpy(dtype=float)
     initial = wide[wide.step == 0].set_index("arch").reindex(arch)

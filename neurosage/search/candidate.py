@@ -86,6 +86,9 @@ class CandidateTask:
         if self.objective != "p+tg" and self.alpha != 1.0:  # said, not refused: a comparison's searches share one alpha
             warn_once(log, ("alpha", self.objective, self.alpha), "alpha = %g weighs TG only in objective p+tg: the objective %r does not "
                       "use it", self.alpha, self.objective)
+        if self.objective == "p" and self.teacher is not None:  # said, not refused: P alone scores no RDM
+            warn_once(log, ("teacher unused", id(self.teacher)), "objective 'p' scores P alone: the task's teacher is not used (objective "
+                      "p+tg or tg uses it)")
         if self.objective != "p" and self.teacher is None:
             raise ConfigError(f"objective {self.objective!r} needs a teacher", "give a teacher, or use objective 'p'", field="objective")
         if self.teacher is not None and len(self.teacher.stimulus_ids) < 3:

@@ -122,3 +122,13 @@ def test_outputs_that_blow_up_with_finite_weights_mark_the_trial_diverged(monkey
     monkeypatch.setattr(neurosage.search.candidate, "train", train_then_scale)
     rec = evaluate_candidate(str(get_space("pnas", 2).sample(0)), tiny_task(), seed=1)
     assert rec["status"] == "diverged" and rec["score"] is None and "val_loss" in rec["error"], rec["error"]
+
+
+def test_a_teacher_given_to_a_task_scored_by_p_alone_is_said_to_be_unused(caplog):
+    """Round 23 Q59: CandidateTask(objective='p', teacher=T) passed its check without a word, and the teacher was never used."""
+    from neurosage.search.candidate import CandidateTask
+
+    task = tiny_task()
+    assert task.teacher is not None
+    CandidateTask(task.train_set, task.val_set, teacher=task.teacher, objective="p").check()
+    assert "the task's teacher is not used" in caplog.text
