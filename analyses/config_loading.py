@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.validate import check_arguments
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -31,7 +32,7 @@ else:  # Python 3.10: the same parser, as the tomli package
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-__all__ = ["Range", "check_settings", "load_config", "config_keys", "field_types", "field_docs"]
+__all__ = ["Range", "check_settings", "load_config", "config_file_values", "config_keys", "field_types", "field_docs"]
 
 C = TypeVar("C", bound="DataclassInstance")
 
@@ -230,6 +231,14 @@ def load_config(cls: type[C], path: str | Path | None = None, *, base: dict[str,
 
     with given_options(given):
         return cls(**values)
+
+
+def config_file_values(cls: type, path: str | Path) -> dict[str, Any]:
+    """The settings a TOML file gives ``cls`` (underscored keys, the ``[teacher]`` table unpacked), its unknown keys left out
+    (:func:`load_config` names them): what a resume compares with the recorded settings before merging them."""
+    check_arguments(config_file_values, locals())
+    known = [f.name for f in fields(cls)]
+    return {k: v for k, v in _from_toml(Path(path), known).items() if k in known}
 
 
 #: Keys whose relative paths in a TOML file are resolved against the file's folder (and a teacher spec's weights file).

@@ -59,6 +59,17 @@ def _other_neurosage_file(ds: xr.Dataset) -> str | None:
     return None
 
 
+def _is_hvm_hdf5(path: Path) -> bool:
+    """Whether ``path`` is the older HvM release's HDF5 layout (read by :mod:`neurosage.data_adapters.hvm_hdf5`)."""
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as h5:
+            return {"time_averaged", "neural_meta", "image_meta"} <= set(h5.keys())
+    except (ImportError, OSError):
+        return False
+
+
 def open_brainio_assembly(path: str | os.PathLike, *, where: str | None = None) -> xr.DataArray:
     """Open a BrainIO netCDF (either writer) as a flat ``presentation x neuroid [x time_bin]`` array (``where``: how the
     caller's users give the file, for the not-found fix)."""
@@ -76,6 +87,11 @@ def open_brainio_assembly(path: str | os.PathLike, *, where: str | None = None) 
                                   "neuroids=); or write an assembly with neurosage.assembly.write_assembly(make_assembly(...), 'x.nc')",
                                   file=path, field=None) from None
         raise DataFormatError(problem, "the file is truncated or not netCDF; download it again", file=path, field=None) from None
+    if _is_hvm_hdf5(path):  # the older HvM release: an HDF5 file xarray opens as phony dims
+        ds.close()
+        raise DataFormatError("this is the older HvM release (ventral_neural_data.hdf5: images, image_meta, neural_meta, time_averaged), "
+                              "not a BrainIO assembly netCDF", "read it with its own loader: --teacher 'brain:HvM-hdf5:V4,IT' "
+                              f"--teacher-arg path={path} (Python: load_dataset('HvM-hdf5', path=...))", file=path, field=None)
     other = _other_neurosage_file(ds)
     if other is not None:
         ds.close()

@@ -46,7 +46,11 @@ def read_csv_table(path: str | os.PathLike, dtype: dict[str, Any], header: str) 
     if separator:  # one column whose name holds the real header: another separator
         raise DataFormatError(f"one column {names[0][:60]!r}: the file is separated by {separator!r}, not commas",
                               "save it comma-separated (e.g. from a spreadsheet: CSV UTF-8)", file=path, field=None)
-    again = table.index[(table.astype(str) == names).all(axis=1)] if len(table) and len(names) > 1 else []
+    if not len(table):  # a header and nothing under it: numpy's or the shape check's words would come later, without the file
+        raise DataFormatError(f"the CSV has a header ({', '.join(names[:4])}{'...' if len(names) > 4 else ''}) and no rows",
+                              "write one row per item under the header (was the file cut short, or written before its rows?)", file=path,
+                              field=None)
+    again = table.index[(table.astype(str) == names).all(axis=1)] if len(names) > 1 else []
     if len(again):  # two files joined with cat: the second header became a row
         raise DataFormatError(f"row {int(again[0]) + 2} repeats the header line ({', '.join(names[:4])}...)", "delete the repeated header "
                               "line(s) (files joined with cat keep each file's header)", file=path, field=None)

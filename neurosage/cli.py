@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import contextvars
 import difflib
 import errno
 import logging
@@ -135,6 +136,24 @@ def _refuse_repeated(parser: argparse.ArgumentParser, args: argparse.Namespace, 
             sys.exit(2)
 
 
+#: Flags that do one thing and exit, with the only other flags that thing reads: anything else given beside them would be ignored.
+EXIT_FLAGS = {"--list-layers": {"--trial"}}
+
+
+def _refuse_ignored(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str]) -> None:
+    """Refuse flags given beside a flag of :data:`EXIT_FLAGS` that it would ignore (``rdm M --list-layers --layers x``)."""
+    sub = _command_parser(parser, args)
+    end = argv.index("--") if "--" in argv else len(argv)
+    tokens = [t.split("=", 1)[0] for t in argv[:end] if t.startswith("-")]
+    flags = {sub._option_string_actions[t].option_strings[-1] for t in tokens if t in sub._option_string_actions} - {"--help"}
+    for flag, reads in EXIT_FLAGS.items():
+        ignored = sorted(flags - reads - {flag})
+        if flag in flags and ignored:
+            print(f"{sub.prog}: error: {flag} only prints and exits: {', '.join(ignored)} would be ignored; fix: drop "
+                  f"{', '.join(ignored)}, or run without {flag}", file=sys.stderr)
+            sys.exit(2)
+
+
 def _refuse_empty(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse an empty value (``--run-dir ""``, an unset shell variable): no option of neurosage means anything by it (an empty
     folder name would be the current folder)."""
@@ -222,6 +241,12 @@ def globals_first(argv: list[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status. Its command line is recorded in
+    the run folders it writes, and only there: a later call from the same Python session records its own."""
+    return contextvars.copy_context().run(_main, argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     argv = globals_first(list(sys.argv[1:] if argv is None else argv))
     try:
@@ -229,6 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if extra:
             _refuse_unknown(parser, args, extra)
         _refuse_repeated(parser, args, argv)
+        _refuse_ignored(parser, args, argv)
         _refuse_empty(parser, args)
     except SystemExit as exc:  # --help, --version, or a flag argparse refused (already reported on one line)
         return int(exc.code or 0)

@@ -234,8 +234,13 @@ def _run_search(args: argparse.Namespace) -> int:
         # the executor may change on resume: another one given for a search that ran on Slurm replaces the Slurm settings
         base = {k: v for k, v in base.items() if not k.startswith("slurm_")}
     if base:  # a flag that changes a recorded setting is the first thing to say (before checks of the merged settings)
-        given = {f.name: getattr(args, f.name) for f in fields(SearchConfig)  # data: a moved folder is followed (checked by its images)
-                 if getattr(args, f.name, None) is not None and f.name in base and f.name != "data"}
+        from neurosage.analyses.config_loading import config_file_values
+
+        toml = config_file_values(SearchConfig, args.config) if args.config else {}  # the TOML's settings are given too
+        given = {f.name: getattr(args, f.name) if getattr(args, f.name, None) is not None else toml.get(f.name)
+                 for f in fields(SearchConfig)}
+        given = {k: v for k, v in given.items()  # data: a moved folder is followed (checked by its images)
+                 if v is not None and k in base and k != "data"}
         folder.refuse_changed_settings(jsonable({**base, **given}))
     config = config_from_args(SearchConfig, args, base=base)
     check_config(config)  # settings that cannot work leave no run folder behind
@@ -264,6 +269,19 @@ def _run_search(args: argparse.Namespace) -> int:
         if fresh and exc.field is not None and exc.field.startswith(("slurm", "jobqueue")):  # a setting Slurm refuses leaves no run folder behind
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
+    finally:
+        if fresh:  # a start that failed before it wrote anything (a teacher file refused) leaves no empty folder to be taken for a run
+            _remove_if_empty(run_dir)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """Delete ``folder`` when it and its sub-folders hold no file (nothing of a run is lost)."""
+    if not folder.is_dir() or any(p.is_file() or p.is_symlink() for p in folder.rglob("*")):
+        return
+    with contextlib.suppress(OSError):  # something written meanwhile (another process) stays
+        for sub in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+            sub.rmdir()
+        folder.rmdir()
 
 
 def _scheduler(address: str):
@@ -597,34 +615,42 @@ def _run_figures(args: argparse.Namespace) -> int:
         out.rmdir()  # nothing drawn: no empty folder left behind
     for name, paths in drawn.written.items():
         print(f"{name}: " + ", ".join(str(p) for p in paths))
-    for name, reason in drawn.skipped.items():
-        print(f"not drawn: {name}: {reason}")
+    if drawn.written or RunFolder(run_dir).provenance_file.is_file():  # a run folder's reasons help; another folder's are noise
+        for name, reason in drawn.skipped.items():
+            print(f"not drawn: {name}: {reason}")
     if not drawn.written:
-        analyses = set(registry_names("neurosage.analyses", "ANALYSES"))
-        inside = next((ancestor for ancestor in list(run_dir.resolve().parents)[:2]  # RUN/<analysis> holds the analysis' run.json
-                       if (part := run_dir.resolve().relative_to(ancestor).parts[0]) in analyses
-                       and RunFolder(ancestor / part).provenance_file.is_file()), None)
-        if inside is None:  # a sub-folder of a search (RUN/weights, RUN/teacher) or of a demo: the run folder with run.json above
-            inside = next((a for a in list(run_dir.resolve().parents)[:2] if RunFolder(a).provenance_file.is_file()), None)
-        if inside is not None:  # an analysis' own sub-folder (RUN/predictability, RUN/channel_search/qc): its run folder is above
-            above = run_dir.parent if inside == run_dir.resolve().parent else run_dir.parent.parent
-            print(f"nothing to draw: {run_dir} is a folder inside the run folder {above}; fix: neurosage figures {above}",
-                  file=sys.stderr)
-            return 2
-        if RunFolder(run_dir).pool_file.is_file():
-            print(f"nothing to draw: {run_dir} is an architecture pool; a teacher bench on it draws its figure (value.png) in its own "
-                  f"folder; fix: neurosage bench {run_dir} --teacher SPEC --out DIR", file=sys.stderr)
-            return 2
-        search = " (it holds a search's trials.csv: a search's results are its trials.csv and trials.nc; figures draws analyses')" \
-            if RunFolder(run_dir).trials_csv.exists() else ""
-        if not search and not RunFolder(run_dir).provenance_file.exists():  # not a run folder at all (a data folder, a typo)
-            print(f"nothing to draw: {run_dir} is not a run folder (no run.json, no results); fix: give the --run-dir of a neurosage analyze "
-                  "or demo run", file=sys.stderr)
-            return 2
-        print(f"nothing to draw: {run_dir} has no analysis results{search}; fix: run 'neurosage analyze ANALYSIS --run-dir {run_dir}' first",
-              file=sys.stderr)
-        return 2
+        problem, fix = _nothing_to_draw(run_dir)
+        raise ConfigError(f"nothing to draw: {problem}", fix, file=run_dir, field="run_dir")
     return 0
+
+
+def _nothing_to_draw(run_dir: Path) -> tuple[str, str]:
+    """Why ``neurosage figures`` drew nothing from ``run_dir``, and the fix (problem, fix)."""
+    folder = RunFolder(run_dir)
+    analyses = set(registry_names("neurosage.analyses", "ANALYSES"))
+    inside = next((ancestor for ancestor in list(run_dir.resolve().parents)[:2]  # RUN/<analysis> holds the analysis' run.json
+                   if (part := run_dir.resolve().relative_to(ancestor).parts[0]) in analyses
+                   and RunFolder(ancestor / part).provenance_file.is_file()), None)
+    if inside is None:  # a sub-folder of a search (RUN/weights, RUN/teacher) or of a demo: the run folder with run.json above
+        inside = next((a for a in list(run_dir.resolve().parents)[:2] if RunFolder(a).provenance_file.is_file()), None)
+    if inside is not None:  # an analysis' own sub-folder (RUN/predictability, RUN/channel_search/qc): its run folder is above
+        above = run_dir.parent if inside == run_dir.resolve().parent else run_dir.parent.parent
+        return f"{run_dir} is a folder inside the run folder {above}", f"neurosage figures {above}"
+    if folder.pool_file.is_file():
+        return (f"{run_dir} is an architecture pool; a teacher bench on it draws its figure (value.png) in its own folder",
+                f"neurosage bench {run_dir} --teacher SPEC --out DIR")
+    command = folder.last_session().get("command") if folder.provenance_file.is_file() else None
+    if folder.trials_csv.exists():
+        return (f"{run_dir} is a search's run folder, and none of its figures could be drawn from its trials.csv (the reasons are "
+                "above)", f"see neurosage status {run_dir}")
+    if folder.has_journal() or (isinstance(command, list) and command[1:2] == ["search"]):
+        return (f"{run_dir} is a search's run folder with no finished trial (trials.csv), so its progress cannot be drawn",
+                f"see neurosage status {run_dir}, then continue the search: neurosage search {run_dir} --resume")
+    if not folder.provenance_file.exists():  # not a run folder at all (a data folder, a typo, a run that failed before it began)
+        empty = " (an empty folder: a run that failed before it began?)" if not any(run_dir.iterdir()) else ""
+        return (f"{run_dir} is not a run folder (no run.json, no results){empty}",
+                "give the run folder of a neurosage analyze, demo or search run (figures RUN_DIR)")
+    return (f"{run_dir} has no analysis results", f"run 'neurosage analyze ANALYSIS --run-dir {run_dir}' first")
 
 
 @command

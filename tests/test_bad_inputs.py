@@ -1504,6 +1504,10 @@ CLI_CASES = [
     pytest.param(["search", "{run} ", "--budget", "2", *TINY], "has a space at its start or end", id="search_run_dir_with_a_trailing_space"),
     pytest.param(["search", "--help-all"], "unrecognized argument --help-all (did you mean --help?)", id="search_unknown_flag_before_run_dir"),
     pytest.param(["export", "optuna", "{tmp}", "--storage", "{tmp}/o.db"], "STORAGE is positional", id="export_positional_as_a_flag"),
+    # round 23
+    pytest.param(["rdm", "cifar_resnet-1", "--list-layers", "--layers", "stack1"], "--list-layers only prints and exits",
+                 id="rdm_list_layers_with_other_flags"),
+    pytest.param(["figures", "{tmp}/emptyrun"], "an empty folder: a run that failed before it began?", id="figures_of_an_empty_folder"),
 ]
 
 
@@ -1523,6 +1527,7 @@ def test_cli_mistakes_are_one_line_with_a_fix_and_status_2(tmp_path, fm, capsys,
     (tmp_path / "stimfolder").mkdir()
     (tmp_path / "stimfolder" / "stimuli.csv").write_text("stimulus_id,filename\na,a.png\n")
     (tmp_path / "stimfolder" / "a.png").write_bytes(b"")
+    (tmp_path / "emptyrun").mkdir()
     (tmp_path / "cache" / "pool").mkdir(parents=True)
     (tmp_path / "cache" / "pool" / "pool.json").write_text('{"protocol": 2, "checkpoints": [1, 2], "n_architectures": 5}')
     argv = [a.format(run=tmp_path / "run", tmp=tmp_path) for a in argv]
@@ -3371,3 +3376,68 @@ def selection_table_with_an_alpha_of_no_column(tmp):
     wide = pd.DataFrame({"arch": [0, 1, 2, 3], "step": [5] * 4, "P": [0.1, 0.2, 0.3, 0.4], "M_short": [0.2, 0.1, 0.4, 0.3],
                          "TG:t": [0.3, 0.1, 0.2, 0.5]})
     selection_table(wide, pool_size=2, n_draws=5, alphas={"tg": 1.0})
+
+
+@case(DataFormatError, "the CSV has a header (stimulus_id) and no rows")
+def npy_csv_with_a_header_only_stimuli_table(tmp):
+    """K42: numpy's 'need at least one array to stack', naming no file."""
+    np.save(tmp / "r.npy", np.zeros((3, 2)))
+    (tmp / "s.csv").write_text("stimulus_id\n")
+    (tmp / "n.csv").write_text("neuroid_id,region\nn0,V4\nn1,V4\n")
+    load_npy_csv(tmp / "r.npy", tmp / "s.csv", tmp / "n.csv")
+
+
+@case(DataFormatError, "n.csv: the CSV has a header (neuroid_id, region) and no rows")
+def npy_csv_with_a_header_only_neuroids_table(tmp):
+    """K43: the empty neuroids table was blamed on the responses' shape."""
+    np.save(tmp / "r.npy", np.zeros((3, 2)))
+    (tmp / "s.csv").write_text("stimulus_id\na\nb\nc\n")
+    (tmp / "n.csv").write_text("neuroid_id,region\n")
+    load_npy_csv(tmp / "r.npy", tmp / "s.csv", tmp / "n.csv")
+
+
+def _hvm_hdf5(path):
+    import h5py
+
+    with h5py.File(path, "w") as h5:
+        h5["images"] = np.zeros((2, 8, 8), np.uint8)
+        h5.create_group("image_meta")["variation_level"] = np.array([b"V0", b"V3"])
+        h5.create_group("neural_meta")["V4_NEURONS"] = np.array([0])
+        h5.create_group("time_averaged")["variation_level_0"] = np.zeros((2, 1, 1), np.float32)
+    return path
+
+
+@case(DataFormatError, "--teacher 'brain:HvM-hdf5:V4,IT'")
+def hvm_hdf5_given_as_a_brainio_assembly(tmp):
+    """L50: 'missing dim presentation (dims are phony_dim_...)' for the older HvM release's file."""
+    load_majajhong2015(path=_hvm_hdf5(tmp / "ventral_neural_data.hdf5"))
+
+
+@case(ConfigError, "PoolSpec(**spec)")
+def build_pool_of_a_dict(tmp):
+    """P61: the fix named Pool(folder) (Pool is in PoolSpec's name), not PoolSpec."""
+    from neurosage.pool import build_pool
+
+    build_pool(tmp / "p", {"n_architectures": 2}, _images(), _images(), _images())
+
+
+def test_a_resume_whose_toml_changes_the_teacher_names_the_teacher(tmp_path, fm, capsys):
+    """K16: resumed with a TOML that changes the teacher, the user was told to drop teacher-epochs (recorded in run.json)."""
+    run = tmp_path / "run"
+    assert main(["search", str(run), "--budget", "1", "--data", str(fm), *TINY]) == 0
+    (tmp_path / "t.toml").write_text('budget = 2\nteacher = "control:pixels"\n')
+    capsys.readouterr()
+    assert main(["search", str(run), "--resume", "--config", str(tmp_path / "t.toml")]) == 2
+    err = capsys.readouterr().err
+    assert "resuming would change the settings" in err and "teacher: None -> 'control:pixels'" in err, err
+    assert "teacher-epochs" not in err.split("fix:")[1], err
+
+
+def test_a_search_that_fails_before_it_writes_leaves_no_folder(tmp_path, fm, capsys):
+    """S16: a search refused at its teacher's file left an empty folder, which figures then called 'not a run folder'."""
+    run = tmp_path / "run"
+    argv = ["search", str(run), "--budget", "1", "--data", str(fm), *TINY[:-2], "--teacher", "brain:MajajHong2015:V4", "--teacher-arg",
+            f"path={_hvm_hdf5(tmp_path / 'hvm.hdf5')}"]
+    assert main(argv) == 2
+    assert "brain:HvM-hdf5" in capsys.readouterr().err
+    assert not run.exists()

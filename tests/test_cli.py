@@ -617,3 +617,11 @@ def test_mistakes_with_a_search_folder_name_the_run_folder_and_what_is_kept(tmp_
     assert main(["search", str(run), "--budget", "3", "--resume"]) == 2
     err = capsys.readouterr().err
     assert "of the journal is not a point of the space 'nasnet'" in err and "restore run.json's space" in err
+
+
+def test_a_command_line_is_recorded_only_by_its_own_call(capsys):
+    """A pool built in Python after main([...]) in the same session recorded that command line in its run.json."""
+    from neurosage.runs.provenance import COMMAND_LINE
+
+    assert main(["datasets", "fashion-mnist"]) == 0
+    assert COMMAND_LINE.get() is None

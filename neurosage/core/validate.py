@@ -9,6 +9,7 @@ NaN. Enumerations are checked, never defaulted.
 from __future__ import annotations
 
 import functools
+import re
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -43,6 +44,7 @@ HOW_TO_MAKE = {
     "LayerGenotype": "neurosage.parse_genotype(text) (a search's trials.csv holds each trial's genotype text)",
     "Genotype": "neurosage.parse_genotype(text) (a search's trials.csv holds each trial's genotype text)",
     "Pool": "neurosage.pool.Pool(folder) of a built pool",
+    "PoolSpec": "neurosage.pool.PoolSpec(n_architectures=..., ...) (its fields: the pool's settings)",
     "TrainConfig": "neurosage.TrainConfig(steps=..., batch_size=...)",
     "NetworkConfig": "neurosage.NetworkConfig(skeleton, n_cells, filters)",
     "RDMOptions": "neurosage.RDMOptions(rdm_method=...)",
@@ -197,7 +199,10 @@ def check_arguments(fn: Callable[..., Any], arguments: Mapping[str, Any]) -> Non
                 raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} takes {shown}, and was given an RDM (dims "
                                   f"{tuple(map(str, value.dims))})", "pass the patterns the RDM was made from (conditions x features); "
                                   "RDMs are compared with neurosage.compare_rdms(a, b)", field=name)
-            made = next((how for kind, how in HOW_TO_MAKE.items() if kind in shown), "")
+            kind = next((kind for kind in HOW_TO_MAKE if re.search(rf"(?<![\w.]){re.escape(kind)}(?!\w)", shown)), None)  # Pool: not PoolSpec
+            made = HOW_TO_MAKE[kind] if kind else ""
+            if kind and isinstance(value, Mapping) and kind[:1].isupper():  # a dict of the object's fields
+                made += f"; from a dict of its fields: {kind}(**{name})"
             raise ConfigError(f"{fn.__qualname__.replace('.__init__', '')}: {name} takes {shown}, got {type(value).__name__} {str(value)[:60]!r}",
                               f"pass {name} as {shown}" + (f": {made}" if made else ""), field=name)
 

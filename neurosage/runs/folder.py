@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import re
+import shlex
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -255,10 +256,28 @@ class RunFolder:
         """The settings a resume continues from (refuses a missing folder or record, and a folder whose searches are below it)."""
         check_arguments(RunFolder.resume_settings, locals())
         if command == "search" and self.path.is_dir() and not self.has_journal() and (subs := self.searches_below()):
+            made_by = self._made_by()
             raise RunFolderError(f"{self.path} holds {len(subs)} search(es) below it ({', '.join(str(s) for s in subs[:3])}), not one of its "
-                                 "own: it is a demo's or an analysis' folder", f"resume one of them (neurosage search {self.path / subs[0]} "
-                                 "--resume), or rerun the command that made the folder", file=self.path)
+                                 "own: it is a demo's or an analysis' folder, whose searches its command continues",
+                                 f"rerun the command that made the folder: {shlex.join(made_by)}" if made_by else
+                                 "rerun the command that made the folder (its searches are continued by it, not by neurosage search)",
+                                 file=self.path)
+        made_by = self._made_by() if command == "search" and self.has_journal() else None
+        if made_by and made_by[1] != "search":  # a demo's or an analysis' search: its settings are that command's, not search's
+            owner = self._owning_run()
+            raise RunFolderError(f"{self.path} is one of the searches of {' '.join(made_by[:2])}" + (f" in {owner[0]}" if owner else "")
+                                 + ": resumed as a plain search, its settings would change (the command sets them, not neurosage "
+                                 "search's defaults)", f"rerun that command to continue it: {shlex.join(owner[1] if owner else made_by)}",
+                                 file=self.provenance_file)
         return resume_settings(self.path, command)
+
+    def _made_by(self) -> list[str] | None:
+        """The neurosage command line that wrote this folder's latest finished session (else its latest), when there is one."""
+        sessions = [s for s in self.record().get("sessions") or [] if isinstance(s, dict)]
+        finished = [s for s in sessions if s.get("status") == "finished"] or sessions  # a refused rerun is no way to continue it
+        line = finished[-1].get("command") if finished else None
+        ok = isinstance(line, list) and len(line) >= 2 and line[0] == "neurosage" and all(isinstance(w, str) for w in line)
+        return line if ok else None
 
     def refuse_changed_settings(self, resolved: dict[str, Any], *, data_fingerprint: str | None = None) -> tuple[str, ...]:
         """Refuse a resume that would change a recorded setting other than the resumable ones, or whose lower

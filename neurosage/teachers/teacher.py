@@ -31,6 +31,7 @@ from neurosage.assembly import (
 )
 from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError, DataFormatError
+from neurosage.core.once import warn_once
 from neurosage.core.validate import check_arguments, choice, whole
 from neurosage.rsa.ceiling import CEILING_CONVENTIONS, Ceiling, noise_ceilings
 from neurosage.rsa.methods import COMPARE_METHODS, RDM_METHODS, check_rsa_methods, model_rdm_method
@@ -51,9 +52,12 @@ def log_layer_method(teacher: Teacher) -> None:
     layer_method = model_rdm_method(teacher.rdm_method)
     if layer_method != teacher.rdm_method:
         teacher_too = teacher.rdms.attrs.get("method") != teacher.rdm_method
-        (log.warning if teacher_too else log.info)("rdm-method %s: %s no repetitions, so their RDMs are %s", teacher.rdm_method,
-                                                   "the teacher's and the network layers have" if teacher_too else "network layers have",
-                                                   layer_method)
+        message = ("rdm-method %s: %s no repetitions, so their RDMs are %s (the RDMs' 'method' attr; 'rdm_method' keeps the method asked)",
+                   teacher.rdm_method, "the teacher's and the network layers have" if teacher_too else "network layers have", layer_method)
+        if teacher_too:  # once per teacher: network_teacher says it, and the commands that built the teacher would again
+            warn_once(log, "layer method", *message, about=teacher.rdms)
+        else:
+            log.info(*message)
 
 
 @dataclass
@@ -399,4 +403,6 @@ def network_teacher(
     rdms.attrs.update(rdm_method=rdm_method, compare_method=compare_method)
     for name in rdms[STACK].values:
         refuse_degenerate_rdm(rdms.sel({STACK: name}).values, str(name), images)
-    return Teacher(rdms, images)
+    teacher = Teacher(rdms, images)
+    log_layer_method(teacher)  # crossnobis: said here, not only by the commands that build the teacher
+    return teacher

@@ -60,6 +60,8 @@ def test_demo_command_reuses_the_cached_teacher_and_results(tmp_path, tiny_fmnis
     err = capsys.readouterr().err
     assert "is one of the searches of neurosage demo in" in err
     assert f"fix: rerun that command to continue it: neurosage demo --run-dir {tmp_path}" in err
+    assert main(["search", str(tmp_path), "--resume"]) == 2  # the demo's own folder: its searches are continued by the demo
+    assert f"fix: rerun the command that made the folder: neurosage demo --run-dir {tmp_path}" in capsys.readouterr().err
     for argv in (["export", "optuna", str(tmp_path), str(tmp_path / "q.db")], ["rdm", str(tmp_path), "--trial", "0", "--teacher", "control:pixels"],
                  ["export", "brainscore", str(tmp_path), "--out", str(tmp_path / "plugin")]):  # round 7 C32, C33, C35
         assert main(argv) == 2

@@ -169,7 +169,7 @@ def test_brain_teacher_with_crossnobis_and_rho_a_keeps_its_choices(rng, tmp_path
     assert (loaded.rdm_method, loaded.compare_method) == ("crossnobis", "rho_a")
 
 
-def test_candidates_are_scored_by_the_teachers_choices(rng):
+def test_candidates_are_scored_by_the_teachers_choices(rng, caplog):
     """A network's layers get the teacher's RDM method (crossnobis -> sqeuclidean) and comparison."""
     import torch
 
@@ -181,8 +181,10 @@ def test_candidates_are_scored_by_the_teachers_choices(rng):
     stimuli = random_stimuli(rng, 10)
     torch.manual_seed(0)
     net = cifar_resnet(n=1, num_classes=10, in_channels=1, width=4).eval()
-    teacher = network_teacher(net, stimuli, ["stack1"], rdm_method="crossnobis", compare_method="cka_unbiased", subsample_features=None)
+    with caplog.at_level("WARNING", logger="neurosage.teachers.teacher"):
+        teacher = network_teacher(net, stimuli, ["stack1"], rdm_method="crossnobis", compare_method="cka_unbiased", subsample_features=None)
     assert teacher.rdm_method == "crossnobis"  # recorded as asked; a network layer has no repetitions, so its RDM is sqeuclidean
+    assert "so their RDMs are sqeuclidean" in caplog.text  # said, not silent (round 23, V25)
     scores, rdms = score_model_rdms(net, teacher, ["stack1", "stack2"], rdm=RDMOptions(subsample_features=None))
     assert teacher.rdms.attrs["method"] == rdms.attrs["method"] == "sqeuclidean"
     assert scores.similarity.attrs["method"] == "cka_unbiased"
