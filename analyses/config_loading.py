@@ -206,6 +206,11 @@ def load_config(cls: type[C], path: str | Path | None = None, *, base: dict[str,
                           + (f" ({', '.join(unknown_inside[:3])} {'is' if len(unknown_inside) == 1 else 'are'} no option of this command)"
                              if unknown_inside else ""), file=path, field=table)
     if unknown:
+        owner = _config_owner(set(toml), cls) if toml else None
+        if owner is not None:  # another command's config file: its keys are that command's, and the guesses would mislead
+            raise ConfigError(f"this is a config file of {owner} (its options {unknown[:4]} are that command's; {cls.__name__} has none "
+                              "of them)", f"run {owner} --config {path}, or write a config of this command's options: {known[:8]}...",
+                              file=path)
         hints = {k: difflib.get_close_matches(k, known, n=1) for k in unknown}
         close = "; ".join(f"{k!r}: did you mean {m[0]!r}?" for k, m in hints.items() if m)
         where = f" in {path}" if path else ""
@@ -231,6 +236,20 @@ def load_config(cls: type[C], path: str | Path | None = None, *, base: dict[str,
 
     with given_options(given):
         return cls(**values)
+
+
+def _config_owner(keys: set[str], cls: type) -> str | None:
+    """The command whose config class has every key of a config file that ``cls`` cannot read (``neurosage analyze
+    teacher_bench``, ``neurosage search``), or None."""
+    from neurosage.analyses import ANALYSES, get_analysis
+    from neurosage.analyses.settings import DemoConfig, SearchConfig
+
+    commands: dict[str, type] = {f"neurosage analyze {name}": get_analysis(name)[1] for name in ANALYSES.names()}
+    commands.update({"neurosage search": SearchConfig, "neurosage demo": DemoConfig})
+    for command, other in commands.items():
+        if other is not cls and keys <= {f.name for f in fields(other)} | {"teacher_args"}:
+            return command
+    return None
 
 
 def config_file_values(cls: type, path: str | Path) -> dict[str, Any]:

@@ -10,6 +10,7 @@ What the settings mean for the data is in :mod:`neurosage.analyses.embedded`.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -19,12 +20,15 @@ from typing import Any, ClassVar
 
 from neurosage.analyses.config_loading import Range, check_settings
 from neurosage.core.errors import ConfigError
+from neurosage.core.once import warn_once
 from neurosage.rsa.methods import RDM_METHODS, check_rsa_methods, model_rdm_method
 from neurosage.spaces import SearchSpace, get_space, space_for
 from neurosage.training.configs import NetworkConfig, TrainConfig
 
 __all__ = ["RANGES", "EmbeddedConfig", "SearchOptions", "SearchConfig", "DemoConfig", "refuse_ignored", "is_set", "given_options", "CELL_OPTIONS",
            "EMBEDDED_TEACHER_OPTIONS", "TEACHER_OPTIONS"]
+
+log = logging.getLogger(__name__)
 
 _COUNT, _SOME, _POSITIVE, _NON_NEGATIVE = Range(1), Range(0), Range(0, open_low=True), Range(0)
 
@@ -304,6 +308,11 @@ class SearchOptions:
         if "tpe" not in algorithms:  # TPE's own options, for every command with a search (search, demo, analyses)
             refuse_ignored(self, ("startup_trials", "tpe_gamma"), f"algo is {', '.join(map(repr, algorithms))}, not the TPE searcher they "
                            "belong to", "drop {flag}, or search with --algo tpe")
+        budget = getattr(self, "budget", None)
+        if "tpe" in algorithms and isinstance(self.startup_trials, int) and isinstance(budget, int) and self.startup_trials >= budget:
+            warn_once(log, ("startup covers the budget", self.startup_trials, budget), "startup-trials = %d is at least budget = %d: every "
+                      "trial is a random start-up draw and TPE's model is never used (a random search, recorded as tpe); give "
+                      "startup-trials below the budget for TPE to model the trials", self.startup_trials, budget)
 
     def n_startup(self) -> int:
         """TPE's random start-up trials: ``startup_trials``, or a quarter of the budget (2 to 20)."""

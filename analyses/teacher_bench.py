@@ -165,7 +165,7 @@ def run(run_dir: str | Path, config: TeacherBenchConfig = TeacherBenchConfig(), 
     tables = {
         "architectures": arch, "checkpoints": checkpoints, "teachers": accuracy, "scores": scores,
         "value": pd.concat([value_table(measures, target=t, n_bootstrap=config.n_bootstrap, seed=config.seed)
-                            for t in ("M_short", "M_long") if measures[t].notna().sum() >= 5], ignore_index=True),
+                            for t in ("M_short", "M_long") if measures.loc[measures[t].notna(), "arch"].nunique() >= 5], ignore_index=True),
         "value_drop3": value_table(measures, target="M_short", drop_lowest=3, n_bootstrap=config.n_bootstrap, seed=config.seed),
         "alpha": alpha_table(measures, target="M_short", n_bootstrap=config.n_bootstrap, seed=config.seed),
         "targets": _targets(arch, config.n_bootstrap, config.seed),

@@ -48,6 +48,11 @@ def _open(path: str | os.PathLike | None) -> tuple[Path, Any]:
 
 def _require(h5, path: Path, key: str, fix: str):
     if key not in h5:
+        if {"presentation", "neuroid"} <= set(h5.keys()) or "_NCProperties" in h5.attrs:  # a netCDF (HDF5 inside): a BrainIO assembly
+            raise DataFormatError("this is a netCDF assembly file (a BrainIO/Brain-Score assembly), not the older HvM release's "
+                                  "ventral_neural_data.hdf5", "read it with its own loader: --teacher 'brain:MajajHong2015:V4,IT' "
+                                  f"--teacher-arg path={path} (or brain:assembly-file:REGIONS; Python: load_neural('MajajHong2015', "
+                                  "path=...))", file=path, field=None)
         raise DataFormatError(f"missing (top-level keys: {sorted(h5.keys())})", fix, file=path, field=key)
     return h5[key]
 

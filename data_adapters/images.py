@@ -384,7 +384,8 @@ def load_image_folder(root: str | os.PathLike, *, storage_size: int = 64, grey: 
     if len(classes) < len(folders):
         log.info("%s: folders %s are not classes (hidden, or a macOS zip's metadata)", root, sorted(set(folders) - set(classes)))
     if not classes:
-        raise DataFormatError("no class folders found", "arrange images as root/<class_name>/<image file>", file=root, field=None)
+        raise DataFormatError("no class folders found", _held_instead(root, "image-folder") or "arrange images as root/<class_name>/<image "
+                              "file>", file=root, field=None)
     images, labels = [], []
     for label, cls in enumerate(classes):
         found = 0

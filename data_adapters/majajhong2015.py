@@ -21,7 +21,7 @@ import xarray as xr
 
 from neurosage.assembly import AssemblyError, average_repetitions, select_time, validate
 from neurosage.core.errors import DataFormatError
-from neurosage.data_adapters.stimulus_sets import read_stimulus_csv
+from neurosage.data_adapters.stimulus_sets import near_miss, read_stimulus_csv
 
 __all__ = ["load_majajhong2015", "open_brainio_assembly", "merge_stimulus_set", "select_endpoints", "find_brainio_file"]
 
@@ -91,7 +91,7 @@ def open_brainio_assembly(path: str | os.PathLike, *, where: str | None = None) 
         ds.close()
         raise DataFormatError("this is the older HvM release (ventral_neural_data.hdf5: images, image_meta, neural_meta, time_averaged), "
                               "not a BrainIO assembly netCDF", "read it with its own loader: --teacher 'brain:HvM-hdf5:V4,IT' "
-                              f"--teacher-arg path={path} (Python: load_dataset('HvM-hdf5', path=...))", file=path, field=None)
+                              f"--teacher-arg path={path} (Python: load_neural('HvM-hdf5', path=...))", file=path, field=None)
     other = _other_neurosage_file(ds)
     if other is not None:
         ds.close()
@@ -136,8 +136,9 @@ def merge_stimulus_set(assembly: xr.DataArray, csv: str | os.PathLike) -> xr.Dat
     ids = assembly["stimulus_id"].values.astype(str)
     missing = np.setdiff1d(np.unique(ids), table.index.values)
     if len(missing):
-        raise DataFormatError(f"{len(missing)} stimulus id(s) of the recordings are missing, e.g. {missing[:3].tolist()}",
-                              "use the stimulus set that belongs to the assembly (hvm-public for the public file)", file=csv, field="stimulus_id")
+        raise DataFormatError(f"{len(missing)} stimulus id(s) of the recordings are missing, e.g. {missing[:3].tolist()}"
+                              + near_miss(missing, table.index.values), "use the stimulus set that belongs to the assembly (hvm-public for "
+                              "the public file), with its ids as the assembly writes them", file=csv, field="stimulus_id")
     rows = table.loc[ids]
     new = {c: ("presentation", rows[c].values) for c in rows.columns if c not in assembly.coords}
     return assembly.assign_coords(new)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from neurosage.core.errors import DataFormatError
 
-__all__ = ["read_stimulus_csv"]
+__all__ = ["read_stimulus_csv", "read_csv_table", "near_miss"]
 
 
 def read_csv_table(path: str | os.PathLike, dtype: dict[str, Any], header: str) -> pd.DataFrame:
@@ -55,6 +55,20 @@ def read_csv_table(path: str | os.PathLike, dtype: dict[str, Any], header: str) 
         raise DataFormatError(f"row {int(again[0]) + 2} repeats the header line ({', '.join(names[:4])}...)", "delete the repeated header "
                               "line(s) (files joined with cat keep each file's header)", file=path, field=None)
     return table
+
+
+def near_miss(missing: Any, available: Any) -> str:
+    """Why ids that were looked for are missing from ``available`` when they are there but written otherwise (letter case,
+    spaces around them, a file extension): a sentence to add to the error, or ""."""
+    have = {str(a) for a in available}
+    for how, norm in (("in letter case", str.casefold), ("in spaces around them", str.strip),
+                      ("by a file extension", lambda t: t.rsplit(".", 1)[0] if "." in t[-6:] else t)):
+        normed = {norm(a): a for a in have}
+        pairs = [(str(m), normed[norm(str(m))]) for m in missing if norm(str(m)) in normed]
+        if pairs:
+            return (f" ({len(pairs)} of them differ from the table's ids only {how}, e.g. {pairs[0][0]!r} and {pairs[0][1]!r}: write the ids "
+                    "as the recording does)")
+    return ""
 
 
 def read_stimulus_csv(csv: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:

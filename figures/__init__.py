@@ -67,10 +67,18 @@ def make_all(run_dir: str | Path, out_dir: str | Path | None = None) -> Drawn:
     for entry in FIGURES.list():
         missing = [f for f in entry.inputs if not f.exists(run_dir)]
         if missing:
-            drawn.skipped[entry.name] = "; ".join(f"needs {f.path} ({f.fix})" for f in missing)
+            drawn.skipped[entry.name] = _this_run("; ".join(f"needs {f.path} ({f.fix})" for f in missing), run_dir)
             continue
         try:
             drawn.written[entry.name] = entry.factory(run_dir, out)
         except R.ResultMissing as exc:  # e.g. a search scored by P alone has no similarity matrix
-            drawn.skipped[entry.name] = str(exc)
+            drawn.skipped[entry.name] = _this_run(str(exc), run_dir)
     return drawn
+
+
+def _this_run(text: str, run_dir: Path) -> str:
+    """``text`` with the placeholder run folder of a fix (``--run-dir RUN``, ``neurosage search RUN``) made this one."""
+    import re
+    import shlex
+
+    return re.sub(r"(?<![\w/-])RUN(?![\w/-])", lambda _: shlex.quote(str(run_dir)), text)

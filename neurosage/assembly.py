@@ -364,6 +364,13 @@ def average_repetitions(assembly: xr.DataArray, *, by: str = STIMULUS_ID) -> xr.
                              + (f" (the presentation coords are {presentation})" if near else "")])
     assembly = assembly.transpose(PRESENTATION, ...)
     codes, uniques = pd.factorize(assembly[by].values, sort=False)
+    if by != STIMULUS_ID and STIMULUS_ID in assembly.coords and assembly[STIMULUS_ID].dims == (PRESENTATION,):
+        mixed = pd.Series(assembly[STIMULUS_ID].values).groupby(codes).nunique()
+        if (mixed > 1).any():  # by='repetition': each group would average different stimuli, and their ids would be dropped
+            raise AssemblyError([f"average_repetitions: by={by!r} groups presentations of different stimuli (its value "
+                                 f"{uniques[int(mixed.idxmax())]!r} holds {int(mixed.max())} stimulus ids), so their average would mix them; "
+                                 f"fix: by names the coord that is the same for every repetition of one stimulus (the default, "
+                                 f"{STIMULUS_ID!r}); a coord that counts repetitions ({by!r}) is dropped by the averaging"])
     order = np.argsort(codes, kind="stable")
     starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0])
     values = np.asarray(assembly.values, dtype=np.float64 if assembly.dtype.kind != "f" else assembly.dtype)

@@ -132,9 +132,9 @@ def tiny_task(objective: str = "p+tg", lr: float = 0.05, steps: int = 3, seed: i
     images = rng.integers(0, 256, size=(48, 1, 8, 8), dtype=np.uint8)
     labels = (images.reshape(48, -1).mean(1) > 127).astype(int)
     data = ImageSet(images, labels, mean=0.5, std=0.25)
-    stimuli = data.subset(range(12))
+    stimuli = data.subset(range(32, 44))  # held out of training (the split rule), as a search's teacher stimuli are
     stimuli.stimulus_ids = [f"s{i}" for i in range(12)]
-    flat = images[:12].reshape(12, -1).astype(float)
+    flat = images[32:44].reshape(12, -1).astype(float)
     teacher = Teacher(
         compute_rdms({"V4": flat[:, :32], "IT": flat[:, 32:]}, labels=list(stimuli.stimulus_ids)), stimuli
     )

@@ -3250,8 +3250,8 @@ def project_model_with_pretrained_weights(tmp):
 @case(ConfigError, "threads= of a CandidateTask in Python")
 def candidate_task_with_zero_threads(tmp):
     """Q88: the fix named only the command line's candidate-threads."""
-    images = ImageSet(np.zeros((8, 1, 8, 8), np.uint8), np.arange(8) % 3)
-    CandidateTask(images, images, objective="p", threads=0).check()
+    images = ImageSet(np.random.default_rng(0).integers(0, 256, (16, 1, 8, 8), dtype=np.uint8), np.arange(16) % 3)
+    CandidateTask(images.subset(range(8)), images.subset(range(8, 16)), objective="p", threads=0).check()
 
 
 @case(ConfigError, "net takes a Module")
@@ -3441,3 +3441,202 @@ def test_a_search_that_fails_before_it_writes_leaves_no_folder(tmp_path, fm, cap
     assert main(argv) == 2
     assert "brain:HvM-hdf5" in capsys.readouterr().err
     assert not run.exists()
+
+
+# ---------------------------------------------------------------- round 24 (fresh eyes)
+@case(ConfigError, "a BatchNorm's or a bias has no channel modes")
+def layer_quality_of_a_batchnorm_weight(tmp):
+    """P125: 'not enough values to unpack (expected 2, got 1)'."""
+    from neurosage.channels.metrics import layer_quality
+
+    layer_quality(torch.ones(8))
+
+
+def test_a_tpe_whose_start_up_is_the_whole_budget_says_so(caplog):
+    """C13: a random search recorded as tpe, without a word (said, not refused: tiny budgets in tests and demos)."""
+    with caplog.at_level("WARNING", logger="neurosage.analyses.settings"):
+        SearchConfig(budget=3, startup_trials=10)
+    assert "startup-trials = 10 is at least budget = 3" in caplog.text
+
+
+def _split_images(n=24, seed=0):
+    rng = np.random.default_rng(seed)
+    return ImageSet(rng.integers(0, 256, (n, 1, 8, 8), dtype=np.uint8), np.arange(n) % 3, stimulus_ids=[f"i{i}" for i in range(n)])
+
+
+@case(ConfigError, "validation images are training images (val_set is train_set)")
+def candidate_task_validated_on_its_training_set(tmp):
+    """P86: P was a training accuracy without a word."""
+    images = _split_images()
+    CandidateTask(images, images, objective="p").check()
+
+
+@case(ConfigError, "of the teacher's 6 stimuli are training images")
+def candidate_task_whose_teacher_saw_training_images(tmp):
+    """P87: teacher stimuli taken from the training images (the command line keeps the split rule; Python did not)."""
+    from neurosage.teachers.controls import pixel_teacher
+
+    images = _split_images()
+    teacher = pixel_teacher(images.subset(range(6)))
+    CandidateTask(images.subset(range(16)), images.subset(range(16, 24)), teacher=teacher, objective="p+tg").check()
+
+
+@case(AssemblyError, "groups presentations of different stimuli")
+def average_repetitions_by_the_repetition_counter(tmp):
+    """P141: 12 stimuli x 2 repetitions averaged into 2 rows, stimulus ids dropped."""
+    rec = make_assembly(np.zeros((8, 2)), stimulus_id=["a", "b", "c", "d"] * 2, region="V4",
+                        presentation_coords={"repetition": [0] * 4 + [1] * 4})
+    average_repetitions(rec, by="repetition")
+
+
+def _pool_tables(n=6):
+    architectures = pd.DataFrame({"arch": range(n), "status": "ok", "M_short": np.linspace(0.1, 0.6, n), "params": 100 + np.arange(n)})
+    checkpoints = pd.DataFrame({"arch": np.repeat(range(n), 2), "step": [0, 5] * n, "P": np.linspace(0.1, 0.9, 2 * n)})
+    return architectures, checkpoints
+
+
+@case(ConfigError, "are not trained architectures and stored steps of this pool's tables")
+def measure_table_with_another_pools_scores(tmp):
+    """P157: every S:/TG: column NaN without a word."""
+    from neurosage.pool.value import measure_table
+
+    architectures, checkpoints = _pool_tables()
+    scores = pd.DataFrame({"teacher": "t", "endpoint": "V4", "arch": [10, 11], "step": [5, 5], "S": [0.1, 0.2]})
+    measure_table(architectures, checkpoints, scores)
+
+
+@case(ConfigError, "its correlations need at least 5")
+def value_table_of_a_target_of_two_architectures(tmp):
+    """P158: an empty table for a second-seed target of 2 architectures."""
+    from neurosage.pool.value import measure_table, value_table
+
+    architectures, checkpoints = _pool_tables()
+    architectures["M_short_2"] = [0.1, 0.2] + [np.nan] * 4
+    value_table(measure_table(architectures, checkpoints), target="M_short_2")
+
+
+@case(ConfigError, "the searcher 'rl' takes no option 'n_startup_jobs'")
+def rl_searcher_given_a_tpe_option(tmp):
+    """P75: Python's bare TypeError from RLSearcher.__init__."""
+    from neurosage.search import make_searcher
+
+    make_searcher("rl", get_space("pnas", n_blocks=2), 0, n_startup_jobs=3)
+
+
+@case(RunFolderError, "is a folder, and a journal is a file")
+def journal_of_a_run_folder(tmp):
+    """P79: 'the search journal cannot be read ... restore the journal from a copy' for a folder."""
+    Journal(tmp / "run" / "journal.sqlite")
+    Journal(tmp / "run")
+
+
+@case(DataFormatError, "this is a netCDF assembly file")
+def hvm_loader_given_a_brainio_netcdf(tmp):
+    """P135: 'image_meta missing ... use the original ventral_neural_data.hdf5' for a BrainIO assembly."""
+    path, _, _ = write_brainio_netcdf(tmp / "assy.nc")
+    load_hvm_hdf5(path)
+
+
+@case(DataFormatError, "differ from the table's ids only in letter case")
+def stimulus_set_with_upper_case_ids(tmp):
+    """F18: 'use the stimulus set that belongs to the assembly' for ids written in another case."""
+    from neurosage.data_adapters.majajhong2015 import merge_stimulus_set
+
+    rec = make_assembly(np.zeros((3, 2)), stimulus_id=["a0f", "b1e", "c2d"], region="V4")
+    pd.DataFrame({"stimulus_id": ["A0F", "B1E", "C2D"], "filename": ["a.png", "b.png", "c.png"]}).to_csv(tmp / "s.csv", index=False)
+    merge_stimulus_set(rec, tmp / "s.csv")
+
+
+@case(RunFolderError, "holds the run folder of another neurosage command (teacher_bench/run.json)")
+def demo_in_the_folder_of_an_analysis(tmp):
+    """R11: 'holds other files and no neurosage run' for the folder of an analysis."""
+    from neurosage.runs.folder import RunFolder
+
+    (tmp / "teacher_bench").mkdir()
+    (tmp / "teacher_bench" / "run.json").write_text("{}")
+    RunFolder(tmp).refuse_foreign("the demo's run folder")
+
+
+@case(RunFolderError, "is the run folder of neurosage analyze teacher_bench, not a search's")
+def analysis_folder_resumed_as_a_search(tmp):
+    """R07: told that n-blocks is set (the analysis' settings checked as a search's)."""
+    import json
+
+    from neurosage.runs.folder import RunFolder
+
+    line = ["neurosage", "analyze", "teacher_bench", "--run-dir", str(tmp)]
+    (tmp / "run.json").write_text(json.dumps({"settings": {"n_blocks": 3}, "sessions": [{"command": line, "status": "finished"}]}))
+    RunFolder(tmp).resume_settings()
+
+
+@case(ConfigError, "this is a config file of neurosage analyze teacher_bench")
+def predictability_given_the_teacher_bench_config(tmp):
+    """T19: 'bench_epochs: did you mean teacher_epochs?' for another analysis' config file."""
+    from pathlib import Path
+
+    from neurosage.analyses import get_analysis
+
+    load_config(get_analysis("predictability")[1], Path(__file__).parents[1] / "configs" / "teacher-bench.toml")
+
+
+@case(DataFormatError, "use --dataset fashion-mnist")
+def image_folder_given_an_idx_folder(tmp):
+    """C33: 'arrange images as root/<class_name>/<image file>' for Fashion-MNIST's idx files."""
+    load_images("image-folder", "train", root=write_fashion_mnist(tmp / "fm", n_train=10, n_test=4))
+
+
+def test_a_resume_names_kept_weights_that_are_gone_and_refuses_a_lost_journal(tmp_path, fm, caplog):
+    """R13: the deleted weights' trials were dropped from run.json without a word; R17: a folder holding only run.json
+    was resumed from scratch and reported as the search."""
+    import shutil
+
+    run = tmp_path / "run"
+    assert main(["search", str(run), "--budget", "1", "--data", str(fm), "--keep-weights", "1", *TINY]) == 0
+    shutil.copytree(run, tmp_path / "lost")
+    shutil.rmtree(run / "weights")
+    with caplog.at_level("WARNING", logger="neurosage.runs.folder"):
+        assert main(["search", str(run), "--resume", "--budget", "2"]) == 0
+    assert "lists the kept weights of trial(s) [0], and their files are gone" in caplog.text
+    (tmp_path / "lost" / "journal.sqlite").unlink()
+    assert main(["search", str(tmp_path / "lost"), "--resume", "--budget", "2"]) == 2
+
+
+def test_pools_and_layer_wise_spaces_say_what_their_networks_do_not_use(caplog):
+    """P35: a pool of crossnobis RDMs held sqeuclidean ones; P89: NetworkConfig's cell options with a layer-wise space."""
+    from neurosage.pool import PoolSpec
+
+    with caplog.at_level("WARNING"):
+        PoolSpec(rdm_method="crossnobis")
+        NetworkConfig("cifar", 3, 64).check_space("layers-10")
+    assert "the pool's layer RDMs are sqeuclidean" in caplog.text
+    assert "NetworkConfig(n_cells=3, filters=64) applies to cell networks, and 'layers-10' is layer-wise" in caplog.text
+
+
+def test_figures_name_the_run_folder_in_their_fixes(tmp_path):
+    """Round 24 (seen along the way): 'not drawn' fixes said --run-dir RUN literally."""
+    from neurosage.figures import make_all
+
+    run = tmp_path / "my run"
+    run.mkdir()
+    reasons = " ".join(make_all(run).skipped.values())
+    assert "--run-dir RUN" not in reasons and f"--run-dir '{run}'" in reasons
+
+
+def test_a_layer_genotype_built_with_a_cell_skeleton_says_it_is_unused(caplog):
+    """P177: build_network(layer genotype, skeleton='imagenet224') built the cifar-sized network without a word."""
+    from neurosage.nets.build import build_network
+
+    with caplog.at_level("WARNING", logger="neurosage.nets.build"):
+        build_network(get_space("layers-10").sample(0), skeleton="imagenet224", in_channels=1)
+    assert "skeleton='imagenet224' applies to cell networks, and the genotype is layer-wise" in caplog.text
+
+
+def test_flops_of_a_network_laid_out_for_larger_images_say_so(caplog):
+    """P166: count_flops of an imagenet224-skeleton network on 28-pixel images, without a word (a search refuses it)."""
+    from neurosage.nets.build import build_network
+    from neurosage.nets.measure import count_flops
+
+    net = build_network("normal: max_pool_3x3@1 + skip_connect@0 -> concat 2", skeleton="imagenet224", in_channels=1, filters=4)
+    with caplog.at_level("WARNING", logger="neurosage.nets.measure"):
+        count_flops(net, (1, 28, 28))
+    assert "reduces 28-pixel images to 1 pixel(s) before its last stack" in caplog.text

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from scipy.optimize import minimize_scalar
 
+from neurosage.core.errors import ConfigError
 from neurosage.core.validate import check_arguments
 
 __all__ = ["evbmf", "LayerQuality", "quality_from_singular_values", "layer_quality", "teacher_layer_scores"]
@@ -103,6 +104,10 @@ def quality_from_singular_values(d: np.ndarray, channels: int) -> LayerQuality:
 def layer_quality(weight: torch.Tensor) -> dict[str, LayerQuality]:
     """CONetV2's metrics of a conv weight ``(C_out, C_in, k, k)`` (or a linear ``(out, in)``): ``{"in": mode 3, "out": mode 4}``."""
     check_arguments(layer_quality, locals())
+    if weight.ndim not in (2, 4):  # a BatchNorm's or a bias' 1-D weight has no input and output channels to unfold
+        raise ConfigError(f"layer_quality takes a conv weight (C_out, C_in, k, k) or a linear one (out, in), got shape {tuple(weight.shape)}",
+                          "give the weight of a Conv2d or Linear layer (module.weight); a BatchNorm's or a bias has no channel modes",
+                          field="weight")
     w = weight.detach().to("cpu", torch.float64)
     w = w.reshape(*w.shape, 1, 1) if w.ndim == 2 else w
     c_out, c_in = w.shape[:2]

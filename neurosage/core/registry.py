@@ -238,6 +238,7 @@ class Registry(Generic[T]):
         """Call the factory registered under ``name`` with ``args`` and ``kwargs`` (the result is checked against the contract)."""
         check_arguments(Registry.create, locals())
         factory = self.get(name).factory
+        _refuse_unknown_keywords(factory, kwargs, f"{self.kind} {name!r}")
         if self.contract_applies_to == "factory":
             check_contract(factory, self.contract, f"{self.kind} {name!r}")
             return factory(*args, **kwargs)
@@ -263,3 +264,20 @@ class Registry(Generic[T]):
 
     def __repr__(self) -> str:
         return f"Registry({self.kind!r}, {len(self._entries)} entries)"
+
+
+def _refuse_unknown_keywords(factory: Callable[..., Any], kwargs: Mapping[str, Any], what: str) -> None:
+    """Refuse keywords ``factory`` does not take (Python's bare TypeError otherwise), naming the ones it does take."""
+    try:
+        parameters = inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # a builtin or C factory: its own error
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    takes = [n for n, p in parameters.items() if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    unknown = [k for k in kwargs if k not in takes]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], takes, n=1)
+        raise ConfigError(f"the {what} takes no option {unknown[0]!r}" + (f" (did you mean {close[0]!r}?)" if close else ""),
+                          f"give only its options: {[t for t in takes if t not in ('self', 'space', 'seed')]} (options of another one, "
+                          "e.g. TPE's n_startup_jobs, do not apply to it)", field=unknown[0])

@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 #: The neurosage modules a plugin needs to rebuild a network from its genotype (paths below ``neurosage/``).
 VENDORED = (
-    "core/__init__.py", "core/lazy.py", "core/errors.py", "core/registry.py", "core/validate.py",
+    "core/__init__.py", "core/lazy.py", "core/errors.py", "core/once.py", "core/registry.py", "core/validate.py",
     "spaces/__init__.py", "spaces/contract.py", "spaces/cell.py", "spaces/layerwise.py", "spaces/primitives.py",
     "nets/__init__.py", "nets/build.py", "nets/cells.py", "nets/ops.py", "nets/layerwise.py", "nets/skeletons.py",
 )

@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import inspect
+import logging
+
 from neurosage.core.errors import ConfigError
+from neurosage.core.once import warn_once
 from neurosage.core.validate import check_arguments, whole
 from neurosage.nets.cells import CellNetwork
 from neurosage.nets.layerwise import LayerNetwork
@@ -13,6 +17,7 @@ from neurosage.spaces.layerwise import LayerGenotype
 
 __all__ = ["build_network"]
 
+log = logging.getLogger(__name__)
 
 #: Options of cell networks only; a layer-wise network has no skeleton, cells or stem.
 _CELL_ONLY = ("skeleton", "n_cells", "filters", "n_stem_cells", "stem_multiplier", "aux_head", "dropout")
@@ -35,6 +40,12 @@ def build_network(genotype: Genotype | LayerGenotype | str, *, width_multiplier:
                           "pass a genotype string such as a search's trials.csv genotype column, or space.sample(seed)", field="genotype")
     check_arguments(build_network, locals())
     if isinstance(genotype, LayerGenotype):
+        defaults = {name: p.default for name, p in inspect.signature(CellNetwork).parameters.items()}
+        unused = {k: v for k, v in kwargs.items() if k in _CELL_ONLY and k not in ("n_cells", "filters") and v != defaults.get(k)}
+        if unused:  # said: a layer-wise network has no skeleton, stem or cells (n_cells and filters come with every NetworkConfig)
+            shown = ", ".join(f"{k}={v!r}" for k, v in unused.items())
+            warn_once(log, ("cell options of a layer genotype", shown), "build_network: %s applies to cell networks, and the genotype is "
+                      "layer-wise: its network does not use them (its width is width_multiplier)", shown)
         kwargs = {k: v for k, v in kwargs.items() if k not in _CELL_ONLY}
         return LayerNetwork(genotype, width_multiplier=width_multiplier, **kwargs)
     if width_multiplier != 1.0:

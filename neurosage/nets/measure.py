@@ -4,14 +4,19 @@ pass (``torch.utils.flop_counter``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.once import warn_once
 from neurosage.core.validate import check_arguments, is_whole_number
+
+log = logging.getLogger(__name__)
 
 __all__ = ["count_parameters", "count_flops"]
 
@@ -47,6 +52,14 @@ def count_flops(model: nn.Module, input_shape: Sequence[int]) -> dict[str, int]:
     if len(shape) != 3 or not all(is_whole_number(n) and n >= 1 for n in shape):
         raise ConfigError(f"input_shape is one image's (channels, height, width), got {input_shape!r}",
                           "give three positive sizes, e.g. (1, 28, 28) for a grey 28-pixel image (no batch axis)", field="input_shape")
+    skeleton: Any = getattr(model, "skeleton", None)
+    if hasattr(skeleton, "final_side"):  # a cell network laid out for larger images: its last cells would see padding
+        n_stem = sum(1 for name in getattr(model, "names", []) if str(name).startswith("stem_cell"))
+        last = skeleton.final_side(min(shape[1:]), n_stem)
+        if last < 2:
+            warn_once(log, ("flops of padding", skeleton.name, shape, n_stem), "count_flops: skeleton %r reduces %d-pixel images to %d "
+                      "pixel(s) before its last stack, so its last cells compute on padding (a search refuses this network for these "
+                      "images; the cifar skeleton suits small images)", skeleton.name, min(shape[1:]), last)
     param = next(model.parameters())
     x = torch.zeros(1, *shape, device=param.device, dtype=param.dtype)
     was_training = model.training

@@ -135,6 +135,12 @@ def teachers_with_controls(teacher: Any, *, name: str = "teacher", spec: str | N
     return {name: teacher, **controls}
 
 
+def _same_rdms(a: Any, b: Any) -> bool:
+    """Whether two teachers hold the same endpoint RDMs (values; names aside) on the same stimuli."""
+    x, y = a.rdms.values, b.rdms.values
+    return x.shape == y.shape and list(a.stimulus_ids) == list(b.stimulus_ids) and bool(np.allclose(x, y, equal_nan=True))
+
+
 def bench_teacher(
     pool: Pool | str | Path, teachers: Mapping[str, Any] | Any, *, controls: bool = True, spec: str | None = None, beyond_pixels: bool = True,
     target: str = "M_short", n_bootstrap: int = 2000, pool_size: int = 16, seed: int = 0, device: str | None = None, progress: bool = True,
@@ -203,6 +209,14 @@ def bench_teacher(
             raise ConfigError(f"the teacher name {clash[0]!r} is the name of a control the bench adds", "name your teacher otherwise, or "
                               "pass controls=False", field="teacher")
         named.update({k: v for k, v in added.items() if k != first_name})
+        for name in [n for n in named if n not in control_names]:  # a teacher that is a control: its value beyond it is 0 by construction
+            twin = next((c for c in sorted(control_names) if _same_rdms(named[name], named[c])), None)
+            if twin is not None:
+                raise ConfigError(f"the teacher {name!r} has the same RDMs as the control {twin!r} the bench adds beside it"
+                                  + (f" (its spec {spec!r} is that control)" if spec and name == first_name else "")
+                                  + ": its scores would be the control's twice, and its value beyond the control 0 by construction",
+                                  "bench the control alone as the teacher with --no-controls (controls=False), or give another teacher",
+                                  field="teacher")
     beyond = {n: named["pixels"] for n in named if beyond_pixels and "pixels" in control_names and n not in control_names}
     scores = score_teachers(pool, named, beyond=beyond, device=device, progress=progress)
     measures = measure_table(architectures, pool.checkpoints(), scores)

@@ -23,6 +23,7 @@ from neurosage.core.devices import check_device
 from neurosage.core.errors import ConfigError, RunFolderError
 from neurosage.core.validate import check_arguments
 from neurosage.pool.spec import PoolSpec
+from neurosage.rsa.methods import model_rdm_method
 from neurosage.runs.folder import RunFolder
 from neurosage.search.weights import input_conversion
 from neurosage.training.divergence import DivergenceWatch
@@ -101,7 +102,7 @@ class Pool:
         full[:, i, j] = triangles
         full[:, j, i] = triangles
         return xr.DataArray(full, dims=(STACK, ROW, COL), coords={STACK: layers, ROW: ids, COL: ids},
-                            attrs={"method": self.spec.rdm_method, "descriptor": "stimulus_id"})
+                            attrs={"method": model_rdm_method(self.spec.rdm_method), "descriptor": "stimulus_id", "rdm_method": self.spec.rdm_method})
 
     def layer_triangles(self, arch: int, step: int) -> tuple[list[str], np.ndarray] | None:
         """The kept layer RDMs' upper triangles (layers, ``(n_layers, n_pairs)`` float64; stimuli in :meth:`stimulus_ids`

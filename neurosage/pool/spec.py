@@ -9,12 +9,16 @@ then scored against the pool from its stored checkpoints, without training anyth
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.once import warn_once
 from neurosage.core.validate import check_arguments
 from neurosage.training.configs import NetworkConfig, RDMOptions, TrainConfig
+
+log = logging.getLogger(__name__)
 
 __all__ = ["PoolSpec"]
 
@@ -109,6 +113,12 @@ class PoolSpec:
             raise ConfigError(f"long-epochs must be a positive number, got {self.long_epochs!r}", "set long-epochs to e.g. 10", field="long_epochs")
         self.protocol()  # TrainConfig checks batch size, learning rate, schedule and recalibration
         self.rdm_options()  # RDMOptions checks the RDM method and the subsampling
+        from neurosage.rsa.methods import model_rdm_method
+
+        if model_rdm_method(self.rdm_method) != self.rdm_method:  # said, not silent: the pool's RDMs are of network layers
+            warn_once(log, ("pool layer method", self.rdm_method), "rdm_method %r needs repetitions, which a network's layers do not have: "
+                      "the pool's layer RDMs are %s (their 'method' attr), compared with teachers of rdm_method %r", self.rdm_method,
+                      model_rdm_method(self.rdm_method), self.rdm_method)
         from neurosage.spaces import space_for
 
         try:  # an unknown space, or a width a cell space has no use for

@@ -38,6 +38,13 @@ def measure_table(architectures: pd.DataFrame, checkpoints: pd.DataFrame, scores
     if scores is not None and len(scores):
         s = scores.assign(column="S:" + scores.teacher + ":" + scores.endpoint).pivot_table(index=["arch", "step"], columns="column", values="S")
         tg = scores.groupby(["teacher", "arch", "step"]).S.mean().unstack("teacher").add_prefix("TG:")
+        scored = set(zip(scores.arch.astype(int), scores.step.astype(int)))
+        foreign = sorted(scored - set(zip(wide.arch.astype(int), wide.step.astype(int))))
+        if foreign:  # scores of another pool (or of architectures that failed): their columns would be NaN without a word
+            raise ConfigError(f"measure_table: {len(foreign)} of the {len(scored)} (arch, step) pairs of scores are not trained architectures "
+                              f"and stored steps of this pool's tables (e.g. {foreign[:3]})", "pass the scores of this pool: "
+                              "score_teachers(pool, teachers) with the same pool as pool.architectures() and pool.checkpoints()",
+                              field="scores")
         wide = wide.merge(s.join(tg).reset_index(), on=["arch", "step"], how="left", validate="one_to_one")
     return wide.sort_values(["arch", "step"]).reset_index(drop=True)
 
@@ -58,12 +65,19 @@ def _check_target_and_steps(wide: pd.DataFrame, target: str, steps: Sequence[int
         raise ConfigError(f"{function}: the table has no target {target!r}", f"use {near[0]!r}" if near else f"use one of {have}",
                           field="target")
     stored = sorted(int(s) for s in wide.step.unique())
-    if steps is None:
-        return stored
-    absent = [s for s in steps if s not in stored]
+    absent = [s for s in steps or () if s not in stored]
     if absent:
         raise ConfigError(f"{function}: step(s) {absent} are not stored in the table", f"use steps among {stored}", field="steps")
-    return list(steps)
+    return stored if steps is None else list(steps)
+
+
+def _require_five(wide: pd.DataFrame, target: str, function: str) -> None:
+    """Refuse a target with fewer than 5 architectures: every correlation would be skipped, an empty table without a word."""
+    n = int(wide.loc[wide[target].notna(), "arch"].nunique())
+    if n < 5:
+        have = [t for t in TARGETS if t in wide and wide.loc[wide[t].notna(), "arch"].nunique() >= 5]
+        raise ConfigError(f"{function}: the table has {n} architecture(s) with a value of {target!r}; its correlations need at least 5",
+                          f"use one of {have}" if have else "use a pool with at least 5 trained architectures", field="target")
 
 
 def _measures(wide: pd.DataFrame) -> list[str]:
@@ -92,7 +106,9 @@ def value_table(wide: pd.DataFrame, *, target: str = "M_short", baseline: str = 
         raise ConfigError(f"value_table: drop_lowest = {drop_lowest} leaves {max(n_archs - drop_lowest, 0)} of the table's {n_archs} "
                           "architectures, and a correlation needs at least 3", f"give drop_lowest of at most {max(n_archs - 3, 0)}",
                           field="drop_lowest")
-    for step in _check_target_and_steps(wide, target, steps, "value_table"):
+    checked = _check_target_and_steps(wide, target, steps, "value_table")
+    _require_five(wide, target, "value_table")
+    for step in checked:
         at = wide[(wide.step == step) & wide[target].notna()].sort_values("arch")
         if drop_lowest:
             at = at.sort_values(target).iloc[drop_lowest:].sort_values("arch")
@@ -121,7 +137,9 @@ def alpha_table(wide: pd.DataFrame, *, target: str = "M_short", steps: Sequence[
     check_arguments(alpha_table, locals())
     _require(wide, ("arch", "step", "P"), "alpha_table", "wide", "measure_table(pool.architectures(), pool.checkpoints(), scores)")
     rows = []
-    for step in _check_target_and_steps(wide, target, steps, "alpha_table"):
+    checked = _check_target_and_steps(wide, target, steps, "alpha_table")
+    _require_five(wide, target, "alpha_table")
+    for step in checked:
         at = wide[(wide.step == step) & wide[target].notna()].sort_values("arch")
         for column in _measures(at):
             values = at[column].to_numpy(dtype=float)

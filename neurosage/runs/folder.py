@@ -237,6 +237,11 @@ class RunFolder:
         if not self.path.is_dir() or self.provenance_file.is_file() or self.has_journal():
             return
         entries = sorted(p.name for p in self.path.iterdir() if p.name not in layout.RUN_FILES and not p.name.startswith("."))
+        runs = [name for name in entries if RunFolder(self.path / name).provenance_file.is_file()]  # an analysis' run below (RUN/teacher_bench)
+        if runs:
+            raise RunFolderError(f"{self.path} holds the run folder of another neurosage command ({runs[0]}/run.json), so it cannot be {what}",
+                                 "give a new or empty folder for this command (it is created); the run in it is continued by the command "
+                                 "that made it", file=self.path)
         if entries:
             raise RunFolderError(f"{self.path} holds other files (e.g. {entries[:3]}) and no neurosage run, so it cannot be {what}",
                                  "give a new or empty folder (it is created)", file=self.path)
@@ -262,14 +267,23 @@ class RunFolder:
                                  f"rerun the command that made the folder: {shlex.join(made_by)}" if made_by else
                                  "rerun the command that made the folder (its searches are continued by it, not by neurosage search)",
                                  file=self.path)
-        made_by = self._made_by() if command == "search" and self.has_journal() else None
+        made_by = self._made_by() if command == "search" and not self.pool_file.is_file() else None
         if made_by and made_by[1] != "search":  # a demo's or an analysis' search: its settings are that command's, not search's
             owner = self._owning_run()
-            raise RunFolderError(f"{self.path} is one of the searches of {' '.join(made_by[:2])}" + (f" in {owner[0]}" if owner else "")
-                                 + ": resumed as a plain search, its settings would change (the command sets them, not neurosage "
-                                 "search's defaults)", f"rerun that command to continue it: {shlex.join(owner[1] if owner else made_by)}",
+            what = (f"one of the searches of {' '.join(made_by[:2])}" + (f" in {owner[0]}" if owner else "") if self.has_journal() else
+                    f"the run folder of {' '.join(made_by[:3] if made_by[1] == 'analyze' else made_by[:2])}, not a search's")
+            raise RunFolderError(f"{self.path} is {what}: resumed as a plain search, its settings would change (the command sets them, not "
+                                 "neurosage search's defaults)", f"rerun that command to continue it: {shlex.join(owner[1] if owner else made_by)}",
                                  file=self.provenance_file)
-        return resume_settings(self.path, command)
+        settings = resume_settings(self.path, command)  # refuses a pool's folder, a missing record
+        record = self.record()
+        ran = [s for s in record.get("sessions") or [] if isinstance(s, dict) and s.get("status") == "finished"]
+        if command == "search" and not self.has_journal() and (ran or (record.get("weights") or {}).get("trials")):
+            raise RunFolderError(f"run.json records {len(ran)} finished session(s) of this search, and its journal ({self.journal_file.name}), "
+                                 "which holds the trials, is gone: a resume would start over and report the new trials as the search's",
+                                 f"restore {self.journal_file.name} from a copy of the run folder, or start a new run folder",
+                                 file=self.journal_file)
+        return settings
 
     def _made_by(self) -> list[str] | None:
         """The neurosage command line that wrote this folder's latest finished session (else its latest), when there is one."""
@@ -310,6 +324,11 @@ class RunFolder:
         keep, recorded = resolved.get("keep_weights"), (self.record().get("weights") or {}).get("trials") or []
         kept = {int(e["trial"]) for e in recorded if isinstance(e, dict) and isinstance(e.get("trial"), int)}
         files = {tid: path for tid, path in self.weight_files().items() if tid in kept}  # a cut-short proposal's file is no result
+        gone = sorted(kept - set(files))
+        if gone:  # deleted by hand: said, and run.json stops listing them when the search records its weights again
+            warn_once(log, ("kept weights gone", str(self.path), tuple(gone)), "run.json lists the kept weights of trial(s) %s, and their "
+                      "files are gone from %s: those trials are kept no longer (rdm --trial and export brainscore cannot load them); "
+                      "restore the files from a copy to keep them", gone, self.weights_dir)
         if isinstance(keep, int) and len(files) > keep:
             raise RunFolderError(f"resuming with keep-weights = {keep} would delete the kept weights of {len(files) - keep} trial(s) of earlier "
                                  f"sessions ({len(files)} kept: {', '.join(p.name for p in list(files.values())[:5])})",

@@ -62,6 +62,11 @@ class Journal:
     def __init__(self, path: str | Path):
         check_arguments(Journal.__init__, locals())
         self.path = Path(path)
+        if self.path.is_dir():  # a run folder given for its journal: SQLite's "unable to open database file" would blame the journal
+            inside = self.path / "journal.sqlite"
+            raise RunFolderError(f"{self.path} is a folder, and a journal is a file" + (f" (the run folder's is {inside})" if inside.is_file()
+                                 else ""), f"give the journal file, e.g. Journal({str(inside)!r}) (or RunFolder(folder).journal())",
+                                 file=self.path, field="path")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             with self._connect() as con:

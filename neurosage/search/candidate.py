@@ -17,6 +17,7 @@ import traceback
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
+import numpy as np
 import torch
 
 from neurosage.core.errors import ConfigError
@@ -99,8 +100,30 @@ class CandidateTask:
         for name, field_name, data in (("training", "train_set", self.train_set), ("validation", "val_set", self.val_set)):
             if len(data) == 0:
                 raise ConfigError(f"the {name} set is empty", "check n-train and n-val against the dataset size", field=name)
+        shared = _shared_images(self.val_set, self.train_set)
+        if shared:  # P on trained images is a training accuracy, not premature performance
+            raise ConfigError(f"{shared} of the {len(self.val_set)} validation images are training images (val_set "
+                              f"{'is train_set' if self.val_set is self.train_set else 'overlaps train_set'}): P would be a training "
+                              "accuracy", "hold validation images out of training, e.g. imgs.subset(range(n_train)) and imgs.subset("
+                              "range(n_train, n_train + n_val))", field="val_set")
+        stimuli: Any = getattr(self.teacher, "images", None) if self.objective != "p" else None
+        shared = _shared_images(stimuli, self.train_set) if stimuli is not None else 0
+        if shared:  # the split rule: TG on trained images measures memory, not what the teacher taught
+            raise ConfigError(f"{shared} of the teacher's {len(stimuli)} stimuli are training images (pixel-identical)", "take the "
+                              "teacher's stimuli from images the candidates never train on (e.g. the test split)", field="teacher")
         check_device(self.device)
         check_threads(self.threads, warn=False)  # the count is checked here; the cores it shares are where it runs (torch_threads warns)
+
+
+def _shared_images(images: Any, others: Any) -> int:
+    """How many of ``images`` are pixel-identical to images of ``others`` when that is more than 1% of them (a few exact
+    duplicates, which some datasets hold, are not counted); 0 when they are not both ImageSets stored alike."""
+    if images is others:
+        return len(images)
+    if not (hasattr(images, "pixel_hashes") and hasattr(others, "pixel_hashes")) or images.stored_shape != others.stored_shape:
+        return 0
+    same = int(np.isin(images.pixel_hashes(), others.pixel_hashes()).sum())
+    return same if same > max(1, 0.01 * len(images)) else 0
 
 
 def _nonfinite(net, record: dict[str, Any]) -> str | None:

@@ -7,13 +7,17 @@ they live apart from the code that uses them (:mod:`neurosage.nets.cells`,
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from neurosage.core.errors import ConfigError
+from neurosage.core.once import warn_once
 from neurosage.core.validate import check_arguments, check_fields, is_whole_number
 
 __all__ = ["NetworkConfig", "TrainConfig", "RDMOptions", "Schedule", "check_bn_recalibration"]
+
+log = logging.getLogger(__name__)
 
 #: The learning-rate schedules of :class:`TrainConfig`.
 Schedule = Literal["cosine", "step", "constant"]
@@ -52,6 +56,14 @@ class NetworkConfig:
         if self.width_multiplier != 1.0 and space.kind != "layers":
             raise ConfigError(f"width_multiplier {self.width_multiplier} applies to layer-wise spaces, and {space.name!r} is a cell space",
                               "set width-multiplier = 1 for cell spaces (their width is filters)", field="width_multiplier")
+        defaults = NetworkConfig()
+        cells = {name: getattr(self, name) for name in ("skeleton", "n_cells", "filters", "n_stem_cells")
+                 if getattr(self, name) != getattr(defaults, name)}
+        if cells and space.kind == "layers":  # said, not refused: one NetworkConfig may serve a comparison's cell and layer-wise spaces
+            shown = ", ".join(f"{k}={v!r}" for k, v in cells.items())
+            warn_once(log, ("cell options unused", space.name, shown), "NetworkConfig(%s) applies to cell networks, and %r is layer-wise "
+                      "(its networks have no cells: each layer's width is width_multiplier times Zoph & Le's): its networks do not use "
+                      "them", shown, space.name)
 
     def __post_init__(self) -> None:
         check_fields(self)

@@ -85,7 +85,9 @@ def test_the_bench_refuses_what_would_mislead(pool):
 
 def test_the_bench_command_never_overwrites_another_teachers_results(pool, capsys):
     folder = str(pool.folder.path)
-    assert main(["bench", folder, "--teacher", "control:category", "--bootstrap", "20", "--pool-size", "4"]) == 0
+    assert main(["bench", folder, "--teacher", "control:category", "--bootstrap", "20", "--pool-size", "4"]) == 2  # round 24 C10
+    assert "has the same RDMs as the control 'category'" in capsys.readouterr().err  # its value beyond itself: 0 by construction
+    assert main(["bench", folder, "--teacher", "control:category", "--bootstrap", "20", "--pool-size", "4", "--no-controls"]) == 0
     out = pool.folder.path / "bench-control_category"
     assert json.loads((out / "settings.json").read_text())["spec"] == "control:category"
     assert main(["bench", folder, "--teacher", "control:pixels", "--bootstrap", "20", "--pool-size", "4", "--out", str(out)]) == 2
