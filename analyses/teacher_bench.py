@@ -23,7 +23,7 @@ import pandas as pd
 
 from neurosage.analyses.embedded import cached_resnet, embedded_setup, resnet_teacher, teacher_stimuli
 from neurosage.analyses.search_protocol import recorded
-from neurosage.analyses.settings import TEACHER_OPTIONS, EmbeddedConfig
+from neurosage.analyses.settings import TEACHER_OPTIONS, EmbeddedConfig, refuse_ignored
 from neurosage.core.atomic import atomic_path, write_json
 from neurosage.core.errors import ConfigError
 from neurosage.pool import PoolSpec, build_pool, score_teachers
@@ -93,6 +93,9 @@ class TeacherBenchConfig(EmbeddedConfig):
                               "search sees a different sub-pool), or raise n-architectures", field="pool_size")
         if self.top_k > self.pool_size:
             raise ConfigError(f"top-k = {self.top_k} is more than pool-size = {self.pool_size}", "give a top-k of at most pool-size", field="top_k")
+        if self.long_subset == 0:  # no architecture is trained long: long-epochs would be recorded, never applied
+            refuse_ignored(self, ("long_epochs",), "long-subset is 0 (no architecture is trained long, so M_long is not measured)",
+                           "drop {flag}, or set long-subset to 1 or more")
         self.pool_spec()  # PoolSpec checks the pool's settings before any data is loaded
 
     def pool_spec(self) -> PoolSpec:

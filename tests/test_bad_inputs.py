@@ -3381,19 +3381,13 @@ def selection_table_with_an_alpha_of_no_column(tmp):
 @case(DataFormatError, "the CSV has a header (stimulus_id) and no rows")
 def npy_csv_with_a_header_only_stimuli_table(tmp):
     """K42: numpy's 'need at least one array to stack', naming no file."""
-    np.save(tmp / "r.npy", np.zeros((3, 2)))
-    (tmp / "s.csv").write_text("stimulus_id\n")
-    (tmp / "n.csv").write_text("neuroid_id,region\nn0,V4\nn1,V4\n")
-    load_npy_csv(tmp / "r.npy", tmp / "s.csv", tmp / "n.csv")
+    load_npy_csv(**_npy_csv(tmp, stim=pd.DataFrame({"stimulus_id": []})))
 
 
 @case(DataFormatError, "n.csv: the CSV has a header (neuroid_id, region) and no rows")
 def npy_csv_with_a_header_only_neuroids_table(tmp):
     """K43: the empty neuroids table was blamed on the responses' shape."""
-    np.save(tmp / "r.npy", np.zeros((3, 2)))
-    (tmp / "s.csv").write_text("stimulus_id\na\nb\nc\n")
-    (tmp / "n.csv").write_text("neuroid_id,region\n")
-    load_npy_csv(tmp / "r.npy", tmp / "s.csv", tmp / "n.csv")
+    load_npy_csv(**_npy_csv(tmp, neur=pd.DataFrame({"neuroid_id": [], "region": []})))
 
 
 def _hvm_hdf5(path):
@@ -3640,3 +3634,34 @@ def test_flops_of_a_network_laid_out_for_larger_images_say_so(caplog):
     with caplog.at_level("WARNING", logger="neurosage.nets.measure"):
         count_flops(net, (1, 28, 28))
     assert "reduces 28-pixel images to 1 pixel(s) before its last stack" in caplog.text
+
+
+# ---------------------------------------------------------------- round 25 (fresh eyes)
+@case(ConfigError, "long-epochs is set, but long-subset is 0")
+def teacher_bench_with_long_epochs_and_no_long_subset(tmp):
+    """T04: long-epochs recorded in run.json while no architecture was trained long."""
+    from neurosage.analyses import get_analysis
+
+    get_analysis("teacher_bench")[1](long_subset=0, long_epochs=0.1)
+
+
+@case(RunFolderError, "no such folder (did you mean")
+def trials_of_a_mistyped_folder(tmp):
+    """P36: 'holds no search journal' for a folder that does not exist."""
+    from neurosage.runs.trials import load_trials
+
+    Journal(tmp / "my_run" / "journal.sqlite")
+    load_trials(tmp / "my_rnu")
+
+
+@case(DataFormatError, "every endpoint (V4, IT) has a constant or non-finite RDM")
+def brain_teacher_of_a_constant_recording(tmp):
+    """F14: 'drop V4 from the teacher', and then the same for IT: the recording, not a region, is at fault."""
+    rec = make_assembly(np.ones((6, 4)), stimulus_id=[f"s{i}" for i in range(6)], region=["V4", "V4", "IT", "IT"])
+    brain_teacher(rec, endpoints=["V4", "IT"])
+
+
+@case(ConfigError, "has 0 field(s) after the kind, and it takes 2 to 3")
+def a_bare_sim_teacher_spec(tmp):
+    """C03 (wording): a bare 'sim' was said to have 1 field after its kind."""
+    teacher_from_spec("sim", _images())

@@ -161,6 +161,10 @@ class _Scorer:
         if missing:
             raise ConfigError(f"architectures {missing[:5]} are not trained in the pool", f"choose among the {len(trained)} trained ones",
                               file=self.pool.folder.pool_architectures, field="archs")
+        for name, given in (("archs", archs), ("steps", steps)):
+            if given is not None and not len(given):  # an empty list scores nothing: None means all
+                raise ConfigError(f"{name} is empty, so nothing would be scored", f"leave {name} out (None) for all of them, or list some",
+                                  field=name)
         stored = list(self.pool.spec.steps)
         at = stored if steps is None else [int(s) for s in steps]
         unknown = sorted(set(at) - set(stored))

@@ -151,7 +151,12 @@ class RunFolder:
 
     def journal(self) -> Journal:
         """The search journal (created when missing); one that another run wrote (its run id differs from ``run.json``'s)
-        is refused, and so is an emptied one (no trial while trials.csv lists finished ones)."""
+        is refused, and so is an emptied one (no trial while trials.csv lists finished ones); a pool's folder gets none
+        (a journal there would make status and resume take the pool for a search)."""
+        if self.pool_file.is_file() and not self.journal_file.exists():
+            raise RunFolderError(f"{self.path} holds an architecture pool (pool.json), not a search, so it has no search journal (one "
+                                 "made here would make the pool look like a search)", "give a search's run folder (neurosage search "
+                                 "RUN_DIR); a pool is read with neurosage.pool.Pool(folder)", file=self.path, field="run_dir")
         journal = Journal(self.journal_file)
         if len(journal) == 0 and self.trials_csv.is_file() and self.trials_csv.stat().st_size > 0:
             import pandas as pd
@@ -195,10 +200,18 @@ class RunFolder:
             if channel_search(self.path):
                 refuse_channels(self.path, "a channel-size search")
             return
+        if not self.path.exists():  # a typo: "holds no search journal" would send the user looking for a lost journal
+            import difflib
+
+            siblings = [p.name for p in self.path.parent.iterdir() if p.is_dir()] if self.path.parent.is_dir() else []
+            close = difflib.get_close_matches(self.path.name, siblings, n=1)
+            raise error("no such folder" + (f" (did you mean {self.path.parent / close[0]}?)" if close else ""), "give the run folder of a "
+                        "search (neurosage search RUN_DIR made it)", file=self.path, field="run_dir")
         if self.path.is_file():  # RUN/journal.sqlite, RUN/run.json: a file of the folder
             what = {layout.JOURNAL_FILE: "the search's journal", layout.PROVENANCE_FILE: "the run record"}.get(self.path.name, "a file")
             again = f"neurosage {command} {self.path.parent}" if command else str(self.path.parent)
-            raise error(f"this is {what}, a file, and a run folder is the folder that holds it", f"give the folder: {again}",
+            raise error(f"this is {what}{', a file,' if what != 'a file' else ''} and a run folder is the folder that holds it",
+                        f"give the folder: {again}",
                         file=self.path, field="run_dir")
         below = self.searches_below() if self.path.is_dir() else []
         subs = [sub for sub in below if not channel_search(self.path / sub)]

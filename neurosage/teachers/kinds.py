@@ -99,7 +99,9 @@ def _cache_key(provenance: dict[str, Any]) -> str:
 
 def _fields(spec: str, args: list[str], n_min: int, n_max: int, usage: str) -> list[str]:
     if not n_min <= len(args) <= n_max:
-        raise ConfigError(f"teacher spec {spec!r} has {len(args)} field(s) after the kind", f"write it as {usage}", field="teacher")
+        given = sum(1 for a in args if a.strip())  # a bare 'sim' splits into one empty field
+        raise ConfigError(f"teacher spec {spec!r} has {given} field(s) after the kind, and it takes {n_min}" + (f" to {n_max}" if n_max > n_min
+                          else ""), f"write it as {usage}", field="teacher")
     empty = [i for i, a in enumerate(args) if not str(a).strip()]
     if empty:
         raise ConfigError(f"teacher spec {spec!r} has an empty field (field {empty[0] + 2}, e.g. a trailing ':')", f"write it as {usage}",

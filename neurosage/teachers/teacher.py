@@ -319,6 +319,12 @@ def brain_teacher(
         parts = select_regions(assembly, names, coord=REGION)
         rdms = stack_rdms({n: compute_rdm(a, rdm_method) for n, a in parts.items()})
     rdms.attrs.update(rdm_method=rdm_method, compare_method=compare_method)
+    degenerate = [name for name in names if _degenerate(rdms.sel({STACK: name}).values)]
+    if len(names) > 1 and len(degenerate) == len(names):  # every endpoint: the recording itself, not one region, is at fault
+        source = assembly.attrs.get("source")
+        raise DataFormatError(f"every endpoint ({', '.join(names)}) has a constant or non-finite RDM: the recording's responses are "
+                              "the same for every stimulus (or not finite)", "check the recording's responses file (all zeros or one value? "
+                              "saved before it was filled?)", file=source if isinstance(source, str) else None, field="values")
     for name in names:
         refuse_degenerate_rdm(rdms.sel({STACK: name}).values, name)
     sites = {n: int(a.sizes["neuroid"]) for n, a in parts.items()}
@@ -357,11 +363,16 @@ def _id_mismatch(missing: Sequence[str], recorded: np.ndarray) -> str:
 LOW_CEILING = 0.3
 
 
+def _degenerate(rdm: np.ndarray) -> bool:
+    """Whether an RDM cannot be correlated with anything: constant, or not finite."""
+    upper = rdm[np.triu_indices(rdm.shape[0], k=1)]
+    return not np.isfinite(upper).all() or bool(np.ptp(upper) <= 1e-12 * max(1.0, float(np.abs(upper).max())))
+
+
 def refuse_degenerate_rdm(rdm: np.ndarray, name: str, images: Any = None) -> None:
     """Refuse a teacher endpoint whose RDM cannot be correlated with anything (constant or not finite), naming it (and
     the stimuli's size when ``images`` are so small that every pattern is nearly the same)."""
-    upper = rdm[np.triu_indices(rdm.shape[0], k=1)]
-    if not np.isfinite(upper).all() or np.ptp(upper) <= 1e-12 * max(1.0, float(np.abs(upper).max())):
+    if _degenerate(rdm):
         shape = tuple(getattr(images, "stored_shape", ()) or ())
         tiny = len(shape) == 3 and shape[1] * shape[2] < 4
         cause = (f"the stimulus images are {shape[1]}x{shape[2]} pixel(s) with {shape[0]} channel(s): too few values to tell them apart"

@@ -162,3 +162,15 @@ def test_misaligned_pandas_inputs_and_string_layers_are_refused():
         untrained_teacher("cifar_resnet-1", "stack1,stack2", _stimuli(), seed=0)
     with pytest.raises(ConfigError, match="must be an ImageSet"):
         pixel_teacher(_stimuli().images.numpy())
+
+
+def test_an_empty_selection_and_a_journal_of_a_pool_are_refused(pool):
+    """Round 25 P06: score_teachers(steps=[]) scored nothing without a word; P37: RunFolder(pool).journal() made a
+    journal inside the pool, and status then showed the pool as a search."""
+    from neurosage.runs.folder import RunFolder
+
+    with pytest.raises(ConfigError, match="steps is empty, so nothing would be scored"):
+        score_teachers(pool, {"t": _teacher(pool.stimuli())}, steps=[])
+    with pytest.raises(RunFolderError, match="holds an architecture pool"):
+        RunFolder(pool.folder.path).journal()
+    assert not (pool.folder.path / "journal.sqlite").exists()
