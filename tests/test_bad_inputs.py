@@ -3665,3 +3665,28 @@ def brain_teacher_of_a_constant_recording(tmp):
 def a_bare_sim_teacher_spec(tmp):
     """C03 (wording): a bare 'sim' was said to have 1 field after its kind."""
     teacher_from_spec("sim", _images())
+
+
+# ---------------------------------------------------------------- round 26 (fresh eyes)
+@case(ConfigError, "read_settings takes the run folder that holds run.json")
+def settings_of_the_run_record_file(tmp):
+    """P86: read_settings('RUN/run.json') returned {} (no run.json inside a file)."""
+    from neurosage.runs.provenance import read_settings
+
+    (tmp / "run.json").write_text('{"settings": {"budget": 2}}')
+    read_settings(tmp / "run.json")
+
+
+@case(ConfigError, "is not a floating-point type")
+def rdm_in_an_integer_dtype(tmp):
+    """P04: torch's 'mean(): could not infer output dtype'."""
+    compute_rdm(np.random.default_rng(0).normal(size=(5, 4)), dtype=torch.int64)
+
+
+@case(RunFolderError, "is a file, so it cannot hold a search journal")
+def journal_of_a_file_given_as_the_run_folder(tmp):
+    """P58: mkdir's bare FileExistsError for RunFolder('RUN/trials.csv').journal()."""
+    from neurosage.runs.folder import RunFolder
+
+    (tmp / "trials.csv").write_text("tid\n")
+    RunFolder(tmp / "trials.csv").journal()

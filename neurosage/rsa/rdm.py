@@ -126,6 +126,9 @@ def compute_rdm(
     check_choices(compute_rdm, locals())
     if device is not None:
         check_device(device)
+    if not dtype.is_floating_point:  # torch's "mean(): could not infer output dtype" otherwise
+        raise ConfigError(f"dtype {dtype} is not a floating-point type, and an RDM's distances are real numbers", "give dtype=torch.float64 "
+                          "(the default) or torch.float32", field="dtype")
     method = rdm_method(method, field="method")
     if RDM_METHODS.get(method).needs_repetitions:
         if by is not None or labels is not None:

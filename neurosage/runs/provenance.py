@@ -187,6 +187,9 @@ def record_run(
 def read_settings(run_dir: str | Path) -> dict[str, Any]:
     """The settings recorded in ``<run_dir>/run.json`` (empty when there is none; a damaged file is refused by name)."""
     check_arguments(read_settings, locals())
+    if Path(run_dir).is_file():  # RUN/run.json itself: "no run.json in it" would be an empty answer, not the settings
+        raise ConfigError(f"{Path(run_dir).name} is a file, and read_settings takes the run folder that holds run.json",
+                          f"give the folder: read_settings({str(Path(run_dir).parent)!r})", file=run_dir, field="run_dir")
     path = Path(run_dir) / PROVENANCE_FILE
     if not path.exists():
         return {}
