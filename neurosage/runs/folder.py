@@ -360,10 +360,8 @@ class RunFolder:
             outer = RunFolder(parent)
             if outer.has_journal():
                 continue
-            sessions = [s for s in outer.record().get("sessions") or [] if isinstance(s, dict)]
-            finished = [s for s in sessions if s.get("status") == "finished"] or sessions  # a refused rerun is no way to continue it
-            line = finished[-1].get("command") if finished else None
-            if isinstance(line, list) and len(line) >= 2 and line[0] == "neurosage" and all(isinstance(w, str) for w in line):
+            line = outer._made_by()
+            if line is not None:
                 return parent, line
         return None
 
