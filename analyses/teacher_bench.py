@@ -99,8 +99,10 @@ class TeacherBenchConfig(EmbeddedConfig):
         self.pool_spec()  # PoolSpec checks the pool's settings before any data is loaded
 
     def pool_spec(self) -> PoolSpec:
-        return PoolSpec(space=self.space, n_blocks=self.n_blocks, network=NetworkConfig(self.skeleton, self.n_cells, self.filters,
-                        self.n_stem_cells, self.width_multiplier), n_architectures=self.n_architectures, checkpoints=tuple(self.checkpoints),
+        cells = getattr(self.search_space, "n_blocks", None) is not None  # a layer-wise pool takes no n_blocks
+        network = NetworkConfig(self.skeleton, self.n_cells, self.filters, self.n_stem_cells, self.width_multiplier)
+        return PoolSpec(space=self.space, n_blocks=self.n_blocks if cells else PoolSpec.n_blocks, network=network,
+                        n_architectures=self.n_architectures, checkpoints=tuple(self.checkpoints),
                         mature_steps=self.mature_steps, batch_size=self.batch_size, lr=self.lr, bn_recalibration=self.bn_recalibration,
                         second_seed=self.second_seed, long_subset=self.long_subset, long_epochs=self.long_epochs, seed=self.seed)
 

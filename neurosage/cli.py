@@ -19,10 +19,10 @@ import signal
 import sys
 import traceback
 from collections.abc import Sequence
-from pathlib import Path
 from typing import NoReturn
 
 from neurosage import __version__, commands
+from neurosage.core.atomic import file_in_the_way
 from neurosage.core.errors import NeurosageError
 from neurosage.core.interrupts import exit_code, signal_name, terminate_as_interrupt
 from neurosage.runs.folder import RunFolder
@@ -334,7 +334,7 @@ def error_message(exc: BaseException, run_dir: str | None = None, command: str =
         again = f"neurosage {command} {run_dir} --resume" if run_dir and command == "search" else f"the same neurosage {command} command"
         return f"could not write {exc.filename or 'a file'}{where} ({exc.strerror}); fix: free space on that disk, then run {again}"
     if isinstance(exc, (NotADirectoryError, FileExistsError)) and exc.filename:
-        blocker = _file_in_the_way(exc.filename)
+        blocker = file_in_the_way(exc.filename)
         if blocker is not None:  # a path that should be a folder (a run folder, --out) names a file
             return (f"{blocker} is a file, where a folder was needed (for {exc.filename}); fix: give a folder path (a new one is created), "
                     f"or move {blocker.name} away")
@@ -350,14 +350,6 @@ def error_message(exc: BaseException, run_dir: str | None = None, command: str =
     if "dask config file" in text and "malformed" in text:
         return f"{text}; fix: correct that YAML file (indentation, a colon after each key), or move it away"
     return text if "fix:" in text else f"{text}; fix: check the value named above (neurosage {command} --help; -vv shows the traceback)"
-
-
-def _file_in_the_way(path: str | os.PathLike) -> Path | None:
-    """The file among ``path`` and its parents, when one of them is a file (so ``path`` cannot be made a folder)."""
-    for candidate in (Path(path), *Path(path).parents):
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 if __name__ == "__main__":

@@ -3668,6 +3668,14 @@ def a_bare_sim_teacher_spec(tmp):
 
 
 # ---------------------------------------------------------------- round 26 (fresh eyes)
+@case(ConfigError, "n_blocks = 3 does nothing in the layer-wise space")
+def pool_of_a_layer_wise_space_given_blocks(tmp):
+    """Round 24's P38: PoolSpec(space='layers-20', n_blocks=3) recorded an n_blocks that never applied."""
+    from neurosage.pool import PoolSpec
+
+    PoolSpec(space="layers-20", n_blocks=3)
+
+
 @case(ConfigError, "read_settings takes the run folder that holds run.json")
 def settings_of_the_run_record_file(tmp):
     """P86: read_settings('RUN/run.json') returned {} (no run.json inside a file)."""

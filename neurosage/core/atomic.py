@@ -20,7 +20,7 @@ from typing import Any
 from neurosage.core.errors import ConfigError
 from neurosage.core.validate import check_arguments
 
-__all__ = ["atomic_path", "write_text", "write_json"]
+__all__ = ["atomic_path", "write_text", "write_json", "file_in_the_way"]
 
 
 @contextlib.contextmanager
@@ -76,3 +76,11 @@ def write_json(path: str | os.PathLike, data: Any, default: Callable[[Any], Any]
     """Write ``data`` as indented JSON (dataclasses as dicts, other objects as str), atomically."""
     check_arguments(write_json, locals())
     return write_text(path, json.dumps(data, indent=2, default=default))
+
+
+def file_in_the_way(path: str | os.PathLike) -> Path | None:
+    """The file among ``path`` and its parents, when one of them is a file (so ``path`` cannot be made a folder), else None."""
+    for candidate in (Path(path), *Path(path).parents):
+        if candidate.is_file():
+            return candidate
+    return None

@@ -60,7 +60,7 @@ class Pool:
                                      "not a pool of neurosage.pool with the stimuli and layer RDMs that a bench reads)",
                                      "bench a pool built by neurosage analyze teacher_bench (RUN/teacher_bench/pool), or score your teacher "
                                      "in the predictability analysis itself (analyze predictability --teacher SPEC)", file=self.folder.pool_file)
-            self.spec = PoolSpec.from_dict(info["spec"])
+            self.spec = PoolSpec.from_record(info["spec"])
             self.num_classes, self.in_channels = int(info["num_classes"]), int(info["in_channels"])
         except (ValueError, KeyError, TypeError) as exc:
             raise RunFolderError(f"damaged pool record ({type(exc).__name__}: {exc})", "restore it from a copy, or build the pool again in a new "
@@ -260,6 +260,8 @@ def build_pool(
     info = _pool_info(spec, train)
     if folder.pool_file.is_file():
         recorded = json.loads(folder.pool_file.read_text(encoding="utf-8"))
+        if isinstance(recorded, dict) and isinstance(recorded.get("spec"), dict):  # read as a pool reads it (an earlier layer-wise n_blocks)
+            recorded["spec"] = Pool(folder.path).spec.to_dict()
         if recorded != json.loads(json.dumps(info)):
             changed = sorted(k for k in info["spec"] if recorded.get("spec", {}).get(k) != json.loads(json.dumps(info["spec"]))[k])
             raise ConfigError(f"{folder} holds a pool built with other settings ({changed or 'its data'})",

@@ -29,6 +29,9 @@ def _count(name: str, value: object, low: int) -> None:
         raise ConfigError(f"{key} must be an integer of at least {low}, got {value!r}", f"set {key} to {low} or more", field=name)
 
 
+_DEFAULT_BLOCKS = 5
+
+
 @dataclass(frozen=True)
 class PoolSpec:
     """How a pool is sampled and trained.
@@ -37,7 +40,7 @@ class PoolSpec:
     ----------
     space, n_blocks, network
         The search space the architectures are drawn from (uniformly, architecture ``a`` from seed ``[seed, a]``) and
-        how a genotype becomes a network.
+        how a genotype becomes a network; ``n_blocks`` applies to a cell space only (a layer-wise space refuses another).
     n_architectures
         Pool size.
     checkpoints
@@ -62,7 +65,7 @@ class PoolSpec:
     """
 
     space: str = "layers-10"
-    n_blocks: int = 5
+    n_blocks: int = _DEFAULT_BLOCKS
     network: NetworkConfig = field(default_factory=lambda: NetworkConfig(width_multiplier=0.125))
     n_architectures: int = 128
     checkpoints: tuple[int, ...] = (5, 10, 20)
@@ -129,6 +132,17 @@ class PoolSpec:
             raise ConfigError(f"{exc.problem} (the pool's network width_multiplier is {self.network.width_multiplier})",
                               "give the pool's network=NetworkConfig(width_multiplier=1.0) for a cell space (PoolSpec's default network "
                               "is layer-wise's 0.125), or a layer-wise space such as layers-10", field="network") from None
+        if not self.has_cells and self.n_blocks != _DEFAULT_BLOCKS:  # recorded, never applied: a layer-wise network has no blocks
+            raise ConfigError(f"n_blocks = {self.n_blocks} does nothing in the layer-wise space {self.space!r} (its depth is in its name; "
+                              "only a cell space has blocks)", "leave n_blocks out for a layer-wise space, or give a cell space such as pnas",
+                              field="n_blocks")
+
+    @property
+    def has_cells(self) -> bool:
+        """Whether the space's genotypes are cells of ``n_blocks`` blocks (a layer-wise space's are not)."""
+        from neurosage.spaces import get_space
+
+        return getattr(get_space(self.space), "n_blocks", None) is not None
 
     @property
     def steps(self) -> tuple[int, ...]:
@@ -153,6 +167,8 @@ class PoolSpec:
         out = asdict(self)
         out["network"] = self.network.to_dict() | {"width_multiplier": self.network.width_multiplier}
         out["checkpoints"] = list(self.checkpoints)
+        if not self.has_cells:
+            del out["n_blocks"]
         return out
 
     @classmethod
@@ -163,3 +179,19 @@ class PoolSpec:
         if unknown:
             raise ConfigError(f"unknown pool settings {unknown}", f"use only {sorted(known)}", field=unknown[0])
         return cls(**data)
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> PoolSpec:
+        """The spec a pool's ``pool.json`` records; a layer-wise pool recorded by an earlier neurosage kept an ``n_blocks``
+        that never applied (the teacher bench's 3), dropped here so that the pool reads and resumes as it was built."""
+        check_arguments(PoolSpec.from_record, locals())
+        if isinstance(data, dict) and "n_blocks" in data and isinstance(data.get("space"), str):
+            from neurosage.spaces import get_space
+
+            try:
+                cells = getattr(get_space(data["space"]), "n_blocks", None) is not None
+            except ConfigError:
+                cells = True  # an unknown space is named by from_dict
+            if not cells:
+                data = {k: v for k, v in data.items() if k != "n_blocks"}
+        return cls.from_dict(data)

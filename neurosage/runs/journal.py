@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from neurosage.core.atomic import file_in_the_way
 from neurosage.core.errors import RunFolderError
 from neurosage.core.validate import check_arguments
 
@@ -67,7 +68,7 @@ class Journal:
             raise RunFolderError(f"{self.path} is a folder, and a journal is a file" + (f" (the run folder's is {inside})" if inside.is_file()
                                  else ""), f"give the journal file, e.g. Journal({str(inside)!r}) (or RunFolder(folder).journal())",
                                  file=self.path, field="path")
-        blocker = next((p for p in self.path.parents if p.is_file()), None)
+        blocker = file_in_the_way(self.path.parent)
         if blocker is not None:  # RunFolder('RUN/trials.csv').journal(): mkdir's bare FileExistsError otherwise
             raise RunFolderError(f"{blocker} is a file, so it cannot hold a search journal (a run folder is a folder)", "give the run "
                                  f"folder that holds it: {blocker.parent}", file=blocker, field="path")

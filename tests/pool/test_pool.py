@@ -80,6 +80,25 @@ def test_a_rerun_trains_nothing_and_another_spec_is_refused(built):
         build_pool(pool.folder.path, PoolSpec(**{**TINY.__dict__, "mature_steps": 8}), train, val, test, progress=False)
 
 
+def test_a_layer_wise_pool_recorded_with_an_unused_n_blocks_reads_and_resumes_as_built(built, tmp_path):
+    """Earlier versions recorded the teacher bench's n_blocks (3) for a layer-wise pool, where it never applied."""
+    import json
+    import shutil
+
+    pool, (train, val, test) = built
+    assert "n_blocks" not in pool.spec.to_dict()  # layers-10: the depth is in the space's name
+    old = tmp_path / "old"
+    shutil.copytree(pool.folder.path, old)
+    info = json.loads((old / pool.folder.pool_file.name).read_text())
+    info["spec"]["n_blocks"] = 3
+    (old / pool.folder.pool_file.name).write_text(json.dumps(info))
+    assert Pool(old).spec == TINY
+    before = RunFolder(old).pool_architectures.read_text()
+    build_pool(old, TINY, train, val, test, progress=False)  # resumes: nothing differs that ever applied
+    assert RunFolder(old).pool_architectures.read_text() == before
+    assert "n_blocks" not in json.loads((old / pool.folder.pool_file.name).read_text())["spec"]
+
+
 def test_an_interrupted_build_resumes_where_it_stopped(tmp_path):
     train, val, test = _data()
     whole = build_pool(tmp_path / "whole", TINY, train, val, test, progress=False)
