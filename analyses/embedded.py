@@ -150,7 +150,8 @@ def _stimulus_count(config: EmbeddedConfig, evaluation: ImageSet) -> int:
     n = config.n_stimuli if config.n_stimuli is not None else DEFAULT_STIMULI
     if not 3 <= n < len(evaluation):
         raise ConfigError(
-            f"n_stimuli must be between 3 and {len(evaluation) - 1} (the evaluation split has {len(evaluation)} images)",
+            f"n_stimuli{' = ' + str(n) if config.n_stimuli is not None else f' (default {n})'} must be between 3 and {len(evaluation) - 1} "
+            f"(the evaluation split has {len(evaluation)} images)",
             "lower n-stimuli (--n-stimuli, or n-stimuli = N in the --config TOML); a brain: teacher takes its own stimuli with "
             "--teacher-images", field="n_stimuli",
         )

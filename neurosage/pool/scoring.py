@@ -8,7 +8,9 @@ endpoints are compared with them by the teacher's own comparison.
 from __future__ import annotations
 
 import logging
+import re
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -112,13 +114,29 @@ def score_teachers(
     archs, steps = scorer.chosen(archs, steps)
     rows: list[dict[str, Any]] = []
     t0 = time.perf_counter()
-    with progress_bar(total=len(archs) * len(steps), desc="teacher bench", enabled=progress) as bar:
+    with progress_bar(total=len(archs) * len(steps), desc="teacher bench", enabled=progress) as bar, \
+            warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         for arch in archs:
             for step in steps:
                 rows += scorer.rows(arch, step)
                 bar.update(1)
+    _say_once(caught, len(archs) * len(steps))
     log.info("scored %d teacher(s) on %d architectures x %d steps in %.1f s", len(teachers), len(archs), len(steps), time.perf_counter() - t0)
     return pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
+
+
+def _say_once(caught: list[warnings.WarningMessage], measured: int) -> None:
+    """The warnings of a whole pool's scoring, each said once: the same warning for many architectures (a layer the
+    control explains entirely, once per architecture) is one line with its count."""
+    seen: dict[tuple[type[Warning], str], list[str]] = {}
+    for item in caught:
+        text = str(item.message)
+        seen.setdefault((item.category, re.sub(r"\d+", "N", text)), []).append(text)
+    for (category, _), texts in seen.items():
+        same = "the same" if len(set(texts)) == 1 else "alike"
+        said = texts[0] if len(texts) == 1 else f"{texts[0]} (said {len(texts)} times, {same}, over the {measured} architecture-steps scored)"
+        warnings.warn(said, category, stacklevel=3)
 
 
 class _Scorer:

@@ -54,8 +54,10 @@ def test_embedded_setup_splits_by_the_rule(tmp_path, tiny_fmnist):
 
 
 def test_too_many_stimuli_is_a_clear_error(tmp_path, tiny_fmnist):
-    with pytest.raises(ValueError, match="n_stimuli must be between 3 and 79"):
+    with pytest.raises(ValueError, match="n_stimuli = 200 must be between 3 and 79"):
         embedded_setup(EmbeddedConfig(data=str(tiny_fmnist), n_stimuli=200), tmp_path)
+    with pytest.raises(ValueError, match=r"n_stimuli \(default 300\) must be between 3 and 79"):  # the user set none: the default named
+        embedded_setup(EmbeddedConfig(data=str(tiny_fmnist)), tmp_path)
 
 
 def test_a_batch_larger_than_the_training_set_is_said(caplog):

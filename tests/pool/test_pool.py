@@ -166,6 +166,23 @@ def test_the_bench_answers_with_controls_intervals_and_regret(tmp_path):
     assert pd.read_csv(out / "value.csv").equals(pd.read_csv(out / "value.csv"))
 
 
+def test_a_warning_of_every_architecture_is_said_once_with_its_count(built):
+    """A control that explains a teacher's endpoint entirely: one warning per architecture and step before (noise)."""
+    import warnings
+
+    pool, _ = built
+    stimuli = _stimuli()
+    teacher = _teacher(stimuli)
+    ranked = Teacher(teacher.rdms.assign_attrs(compare_method="kendall_tau_a"), stimuli)  # scored through partial_scores
+    control = Teacher(teacher.rdms.isel(rdm=[0]), stimuli)  # V4 itself
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        score_teachers(pool, {"t": ranked}, beyond={"t": control}, progress=False)
+    said = [str(w.message) for w in caught if "explained entirely" in str(w.message)]
+    n = len(pool.architectures().query("status == 'ok'")) * len(pool.spec.steps)
+    assert len(said) == 1 and f"said {n} times, the same, over the {n} architecture-steps scored" in said[0], said
+
+
 def test_kept_layer_rdms_score_as_the_networks_do(tmp_path):
     train, val, test = _data()
     spec = PoolSpec(**{**TINY.__dict__, "n_architectures": 3, "second_seed": 0, "long_subset": 0, "subsample_features": 16, "n_subsamples": 3})
