@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 from neurosage.analyses.config_loading import Range, check_settings
 from neurosage.core.errors import ConfigError
 from neurosage.core.once import warn_once
+from neurosage.core.validate import KnownFields
 from neurosage.rsa.methods import RDM_METHODS, check_rsa_methods, model_rdm_method
 from neurosage.spaces import SearchSpace, get_space, space_for
 from neurosage.training.configs import NetworkConfig, TrainConfig
@@ -124,7 +125,7 @@ TEACHER_OPTIONS = ("teacher", "teacher_images", "teacher_args", *EMBEDDED_TEACHE
 
 
 @dataclass(frozen=True)
-class EmbeddedConfig:
+class EmbeddedConfig(KnownFields):
     """Data, teacher, candidate network and device options shared by every command.
 
     ``dataset``/``data``: a registered image dataset and its folder (None: the
@@ -249,7 +250,7 @@ class EmbeddedConfig:
 
 
 @dataclass(frozen=True)
-class SearchOptions:
+class SearchOptions(KnownFields):
     """Options of one search: budget, algorithm, objective, premature training, TPE settings.
 
     ``tpe_gamma`` is hyperopt's TPE split: ceil(gamma * sqrt(n)) trials form the "good"

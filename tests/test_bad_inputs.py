@@ -3698,3 +3698,143 @@ def journal_of_a_file_given_as_the_run_folder(tmp):
 
     (tmp / "trials.csv").write_text("tid\n")
     RunFolder(tmp / "trials.csv").journal()
+
+
+# ---------------------------------------------------------------- round 27 (fresh eyes)
+@case(RDMAlignmentError, "is not symmetric")
+def triangle_of_an_asymmetric_matrix(tmp):
+    """P04: upper_triangle of a matrix that is no RDM dropped its lower half unread."""
+    from neurosage.rsa import upper_triangle
+
+    upper_triangle(np.random.default_rng(0).normal(size=(5, 5)))
+
+
+@case(RDMAlignmentError, "looks like a similarity (correlation) matrix")
+def triangle_of_a_correlation_matrix(tmp):
+    """A correlation matrix (diagonal 1) where an RDM goes: its triangle read as dissimilarities, the wrong way round."""
+    from neurosage.rsa import upper_triangle
+
+    upper_triangle(np.corrcoef(np.random.default_rng(0).normal(size=(5, 8))))
+
+
+@case(ConfigError, "unknown ceiling_convention 'squared'")
+def teacher_scores_with_a_misspelt_ceiling_convention(tmp):
+    """P10: accepted by the call, refused only when tg_ceiled was read, as field 'convention'."""
+    from neurosage.rsa import teacher_scores
+
+    rng = np.random.default_rng(0)
+    teacher_scores(compute_rdms({"V4": rng.normal(size=(8, 5))}), compute_rdms({"a": rng.normal(size=(8, 5))}), ceilings={"V4": 0.5},
+                   ceiling_convention="squared")
+
+
+@case(ConfigError, "P = nan is not a fraction")
+def combined_score_of_a_nan_p(tmp):
+    """P12: combined_score(nan, 0.3, 'p') returned nan (P's range check let NaN through)."""
+    combined_score(float("nan"), 0.3, "p")
+
+
+@case(RunFolderError, "is not a path inside the run folder")
+def run_folder_file_outside_the_folder(tmp):
+    """P38: RunFolder.file('../../etc/passwd') returned a path outside the folder as one of its files."""
+    from neurosage.runs.folder import RunFolder
+
+    RunFolder(tmp).file("../../etc/passwd")
+
+
+@case(ConfigError, "unknown command 'bench'")
+def resume_settings_of_another_command(tmp):
+    """P40: resume_settings(RUN, command='bench') returned the search's settings (only a search resumes)."""
+    from neurosage.runs.provenance import resume_settings
+
+    (tmp / "run.json").write_text('{"settings": {"budget": 2}}')
+    resume_settings(tmp, command="bench")
+
+
+@case(ConfigError, "top-20 accuracy of a network with 10 classes")
+def evaluate_top_k_above_the_classes(tmp):
+    """P55: evaluate(topk=(20,)) of a 10-class network reported top20 = 1.0, which any network scores."""
+    from neurosage.training.evaluation import evaluate
+
+    evaluate(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 10)), ImageSet(np.zeros((8, 1, 4, 4), np.uint8), np.arange(8)),
+             topk=(20,))
+
+
+@case(ConfigError, "is negative")
+def round_even_of_a_negative_size(tmp):
+    """P61: round_even(-3) gave -4 channels."""
+    from neurosage.channels import round_even
+
+    round_even(-3)
+
+
+@case(ConfigError, "images without stimulus ids")
+def teacher_with_fewer_unlabelled_images_than_stimuli(tmp):
+    """P65: a teacher of 20-condition RDMs carried 3 images when the images had no stimulus ids (the id check was skipped)."""
+    rdms = compute_rdms({"V4": np.random.default_rng(0).normal(size=(20, 6))})
+    Teacher(rdms, ImageSet(np.zeros((3, 1, 4, 4), np.uint8), np.zeros(3, int)))
+
+
+@case(ConfigError, "second-seed = 16 and long-subset = 24 are more than")
+def pool_smaller_than_its_default_retrainings(tmp):
+    """P37: second-seed, then long-subset (their defaults) refused one at a time: the first fix gave the next error."""
+    from neurosage.pool import PoolSpec
+
+    PoolSpec(n_architectures=3, checkpoints=(2,), mature_steps=4)
+
+
+@case(RunFolderError, "trials.csv is not a search journal")
+def journal_of_the_trials_table(tmp):
+    """P43: Journal('RUN/trials.csv') said the journal was damaged, to restore it or start a new run folder."""
+    (tmp / "trials.csv").write_text("tid,status\n0,ok\n")
+    Journal(tmp / "trials.csv")
+
+
+@case(ConfigError, "channels and the classes come from the data")
+def network_config_given_the_inputs_channels(tmp):
+    """P52: NetworkConfig(in_channels=0): Python's bare 'unexpected keyword argument' TypeError."""
+    NetworkConfig(in_channels=0)
+
+
+@case(ConfigError, "TrainConfig has no field 'step' (did you mean 'steps'?)")
+def train_config_with_a_misspelt_field(tmp):
+    """The same for every config dataclass (KnownFields)."""
+    TrainConfig(step=5)
+
+
+def test_warnings_for_a_ceiling_not_positive_and_a_crossnobis_pixel_teacher(caplog):
+    """P09: a ceiling of 0 made TG ceiled NaN without a word; P31: pixel_teacher(rdm_method='crossnobis') was labelled
+    crossnobis while its RDM is sqeuclidean, without a word."""
+    from neurosage.rsa import teacher_scores
+    from neurosage.teachers.controls import pixel_teacher
+
+    rng = np.random.default_rng(0)
+    with caplog.at_level("WARNING"):
+        scores = teacher_scores(compute_rdms({"V4": rng.normal(size=(8, 5)), "IT": rng.normal(size=(8, 5))}),
+                                compute_rdms({"a": rng.normal(size=(8, 5))}), ceilings={"V4": 0.0, "IT": 0.5})
+        teacher = pixel_teacher(random_stimuli(rng, 8), rdm_method="crossnobis")
+    assert np.isnan(scores.tg_ceiled) and "noise ceiling of 'V4' is 0 (not positive" in caplog.text
+    assert teacher.rdms.attrs["method"] == "sqeuclidean" and "no repetitions, so their RDMs are sqeuclidean" in caplog.text
+
+
+def test_the_it_layer_of_subregions_with_a_nan_score_does_not_follow_the_dicts_order():
+    """P46: with pIT's score NaN, IT's layer was pIT's when pIT came first, aIT's when aIT did."""
+    from neurosage.export.brainscore import region_layer_map
+
+    modules = {"cell_0": "cells.0", "cell_1": "cells.1"}
+    scores = {"pIT": float("nan"), "aIT": 0.2}
+    first = region_layer_map({"pIT": "cell_0", "aIT": "cell_1"}, scores, modules)
+    assert first == region_layer_map({"aIT": "cell_1", "pIT": "cell_0"}, scores, modules) == ({"IT": "cells.1"}, {"IT": "aIT"})
+
+
+def test_kept_weights_replaced_by_another_trials_are_named_as_such(tmp_path, fm):
+    """R03: another trial's weights under trial-0.pt: torch's key list, and a fix that was the command that failed."""
+    import shutil
+
+    from neurosage.search.weights import kept_network
+
+    run = tmp_path / "run"
+    assert main(["search", str(run), "--budget", "2", "--data", str(fm), "--keep-weights", "2", "--space", "pnas", *TINY]) == 0
+    shutil.copy(run / "weights" / "trial-1.pt", run / "weights" / "trial-0.pt")
+    with pytest.raises(RunFolderError, match="replaced or changed after the search kept it") as info:
+        kept_network(run, 0)
+    assert "--keep-weights" in info.value.fix and "neurosage rdm" not in info.value.fix

@@ -57,7 +57,7 @@ from neurosage.channels.resize import resize_channels
 from neurosage.core.atomic import atomic_path
 from neurosage.core.errors import ConfigError, RunFolderError
 from neurosage.core.seeding import derive_seed
-from neurosage.core.validate import check_arguments, check_fields, is_whole_number, whole
+from neurosage.core.validate import KnownFields, check_arguments, check_fields, is_whole_number, whole
 from neurosage.nets.measure import count_flops, count_parameters
 from neurosage.nets.models import FeatureModel
 from neurosage.runs.folder import RunFolder
@@ -89,7 +89,7 @@ TeacherScale = Literal["qc", "none"]
 
 
 @dataclass(frozen=True)
-class ChannelSearchConfig:
+class ChannelSearchConfig(KnownFields):
     """A channel search's rule, metric, budget and bounds (CONetV2's defaults, except where noted)."""
 
     rule: Rule = "annealing"
@@ -158,8 +158,11 @@ class ChannelSearchResult:
 
 
 def round_even(x: float) -> int:
-    """The nearest even integer (CONetV2's ``round_even``)."""
+    """The nearest even integer to a channel count ``x`` >= 0 (CONetV2's ``round_even``)."""
     check_arguments(round_even, locals())
+    if x < 0:
+        raise ConfigError(f"round_even rounds a channel count, and {x!r} is negative", "pass a size of 0 or more (a layer's channels "
+                          "times its factor)", field="x")
     return int(2 * round(x / 2))
 
 

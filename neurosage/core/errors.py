@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from os import PathLike
 
-__all__ = ["NeurosageError", "UnknownName", "ConfigError", "RunFolderError", "RunFolderExists", "SearchFailed", "TrainingDiverged",
+__all__ = ["NeurosageError", "UnknownName", "ConfigError", "WeightsMismatch", "RunFolderError", "RunFolderExists", "SearchFailed", "TrainingDiverged",
            "DataFormatError"]
 
 
@@ -33,6 +33,10 @@ class UnknownName(NeurosageError, KeyError):
 
 class ConfigError(NeurosageError, ValueError):
     """A setting has a value that cannot work (a negative budget, an infinite alpha, an absent device...)."""
+
+
+class WeightsMismatch(ConfigError):
+    """A weights file that loads but does not fit its network (other keys or shapes)."""
 
 
 class RunFolderError(NeurosageError):

@@ -19,7 +19,7 @@ import numpy as np
 
 from neurosage.core.errors import ConfigError
 
-__all__ = ["check_arguments", "check_fields", "check_client", "vector", "same_index", "is_constant", "is_whole_number", "choice",
+__all__ = ["KnownFields", "check_arguments", "check_fields", "check_client", "vector", "same_index", "is_constant", "is_whole_number", "choice",
            "check_choices", "literal_options", "whole", "fraction", "finite_number", "TINY", "LEAST_WHOLE", "POSITIVE_NUMBERS",
            "PROBABILITIES", "UNBOUNDED_NUMBERS", "NON_NEGATIVE_NUMBERS", "HOW_TO_MAKE"]
 
@@ -279,6 +279,32 @@ def check_fields(obj: Any) -> None:
     import dataclasses
 
     check_arguments(type(obj), {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if f.init})
+
+
+class KnownFields:
+    """Base of the configuration dataclasses users build: a keyword that is not one of the fields (or more positional
+    values than fields) is one :class:`ConfigError` naming the class, the closest field and every field, where Python says
+    a bare ``TypeError`` (checked in ``__new__``, which the dataclass' generated ``__init__`` leaves alone). A class may say
+    where well-known options that are not its fields go in a ``NOT_FIELDS`` mapping (name -> where it goes)."""
+
+    __slots__ = ()
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        import dataclasses
+        import difflib
+
+        if dataclasses.is_dataclass(cls) and (args or kwargs):
+            names = [f.name for f in dataclasses.fields(cls) if f.init]
+            unknown = [k for k in kwargs if k not in names]
+            if unknown:
+                close = difflib.get_close_matches(unknown[0], names, n=1, cutoff=0.75)
+                elsewhere = getattr(cls, "NOT_FIELDS", {}).get(unknown[0])  # a well-known option of another object
+                raise ConfigError(f"{cls.__name__} has no field {unknown[0]!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                                  + (f": {elsewhere}" if elsewhere else ""), f"give only its fields: {names}", field=unknown[0])
+            if len(args) > len(names):
+                raise ConfigError(f"{cls.__name__} takes at most {len(names)} values by position, got {len(args)}",
+                                  f"name them: {cls.__name__}({', '.join(f'{n}=...' for n in names[:3])}, ...)", field=names[-1])
+        return super().__new__(cls)
 
 
 def _annotations(fn: Any) -> dict[str, tuple[Any, dict[str, Any]]]:

@@ -27,6 +27,8 @@ import contextlib
 import importlib.resources
 import json
 import logging
+import math
+import numbers
 import re
 import shutil
 import tempfile
@@ -161,7 +163,14 @@ def region_layer_map(best_layer: Mapping[str, str], scores: Mapping[str, float],
     if "IT" not in mapping:
         subs = [e for e in best_layer if e in IT_SUBREGIONS and best_layer[e] in modules]
         if subs:
-            best = max(subs, key=lambda e: (scores.get(e, float("-inf")), -IT_SUBREGIONS.index(e)))
+            def score(e: str) -> float:  # NaN (no score) ranks below every score: max() over NaN would follow the dict's order
+                value = scores.get(e)
+                return float(value) if isinstance(value, numbers.Real) and math.isfinite(value) else float("-inf")
+
+            best = max(subs, key=lambda e: (score(e), -IT_SUBREGIONS.index(e)))
+            if score(best) == float("-inf"):
+                log.warning("IT's layer comes from %s by its place in %s alone: no IT subregion among %s has a finite score (give "
+                            "--region IT=LAYER to choose)", best, list(IT_SUBREGIONS), subs)
             mapping["IT"], source["IT"] = modules[best_layer[best]], best
     for region, target in (overrides or {}).items():
         if region not in BRAIN_SCORE_REGIONS:

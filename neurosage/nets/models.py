@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 import torch
 from torch import nn
 
-from neurosage.core.errors import ConfigError
+from neurosage.core.errors import ConfigError, WeightsMismatch
 from neurosage.core.validate import check_arguments, whole
 from neurosage.nets import MODELS
 from neurosage.nets.inputs import guard_inputs
@@ -274,7 +274,7 @@ def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
             fix = (f"these are trial {kept.group(1)}'s kept weights of the search in {path.parent.parent}, whose network has the search's "
                    f"filters and cells: give the run folder and the trial (neurosage rdm {path.parent.parent} --trial {kept.group(1)}; "
                    f"kept_network(run_dir, {kept.group(1)}) in Python)")
-        raise ConfigError(problem, fix, file=path) from None
+        raise WeightsMismatch(problem, fix, file=path) from None
     return model
 
 

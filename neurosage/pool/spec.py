@@ -15,7 +15,7 @@ from typing import Any
 
 from neurosage.core.errors import ConfigError
 from neurosage.core.once import warn_once
-from neurosage.core.validate import check_arguments
+from neurosage.core.validate import KnownFields, check_arguments
 from neurosage.training.configs import NetworkConfig, RDMOptions, TrainConfig
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ _DEFAULT_BLOCKS = 5
 
 
 @dataclass(frozen=True)
-class PoolSpec:
+class PoolSpec(KnownFields):
     """How a pool is sampled and trained.
 
     Parameters
@@ -108,10 +108,12 @@ class PoolSpec:
         if not self.checkpoints or bad or len(set(self.checkpoints)) != len(self.checkpoints) or list(self.checkpoints) != sorted(self.checkpoints):
             raise ConfigError(f"checkpoints must be increasing distinct steps from 1 to mature-steps - 1 = {self.mature_steps - 1}, got "
                               f"{list(self.checkpoints)}", "give e.g. checkpoints = [5, 10, 20] with mature-steps = 200", field="checkpoints")
-        for name in ("second_seed", "long_subset"):
-            if getattr(self, name) > self.n_architectures:
-                raise ConfigError(f"{name.replace('_', '-')} = {getattr(self, name)} is more than the pool's {self.n_architectures} architectures",
-                                  f"set {name.replace('_', '-')} to at most n-architectures", field=name)
+        over = [name for name in ("second_seed", "long_subset") if getattr(self, name) > self.n_architectures]
+        if over:  # both at once (their defaults, 16 and 24, are for the default 128): one fix, not one error after the other
+            shown = " and ".join(f"{name.replace('_', '-')} = {getattr(self, name)}" for name in over)
+            raise ConfigError(f"{shown} {'are' if len(over) > 1 else 'is'} more than the pool's {self.n_architectures} architectures",
+                              f"set {' and '.join(n.replace('_', '-') for n in over)} to at most n-architectures (in Python: PoolSpec(..., "
+                              + ", ".join(f"{n}={self.n_architectures}" for n in over) + "), or 0 for none)", field=over[0])
         if not (isinstance(self.long_epochs, (int, float)) and not isinstance(self.long_epochs, bool) and 0 < self.long_epochs < 1e4):
             raise ConfigError(f"long-epochs must be a positive number, got {self.long_epochs!r}", "set long-epochs to e.g. 10", field="long_epochs")
         self.protocol()  # TrainConfig checks batch size, learning rate, schedule and recalibration

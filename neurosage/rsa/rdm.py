@@ -599,6 +599,7 @@ def upper_triangle(rdms: xr.DataArray | np.ndarray | torch.Tensor) -> np.ndarray
         if values.ndim < 2 or values.shape[-1] != values.shape[-2]:
             raise RDMAlignmentError(f"rdms is an array of shape {values.shape}, not square matrices (..., n, n)",
                                     "pass RDMs made by compute_rdm/compute_rdms, or an array of square RDMs", field="rdms")
+        _refuse_non_rdm(values)
         n = values.shape[-1]
     else:
         if not isinstance(rdms, xr.DataArray) or not {ROW, COL} <= set(rdms.dims):
@@ -606,6 +607,25 @@ def upper_triangle(rdms: xr.DataArray | np.ndarray | torch.Tensor) -> np.ndarray
         n = rdms.sizes[ROW]
         values = np.asarray(rdms.transpose(..., ROW, COL).values)
     return np.take(values.reshape(*values.shape[:-2], n * n), _triangle_positions(n), axis=-1)
+
+
+def _refuse_non_rdm(values: np.ndarray) -> None:
+    """Refuse square matrices that are not dissimilarities: asymmetric (the lower triangle, dropped, would differ) or with
+    a diagonal that is not 0 (a similarity or correlation matrix, whose triangle is read the wrong way round)."""
+    if not np.issubdtype(values.dtype, np.number) or np.iscomplexobj(values):
+        return  # named by the comparisons' own checks
+    finite = np.where(np.isfinite(values), values, 0.0).astype(np.float64, copy=False)
+    scale = max(float(np.abs(finite).max(initial=0.0)), 1e-300)
+    asymmetry = float(np.abs(finite - np.swapaxes(finite, -1, -2)).max(initial=0.0))
+    if asymmetry > 1e-6 * scale:
+        raise RDMAlignmentError(f"rdms is not symmetric (|A - A.T| up to {asymmetry:.3g}): an RDM's entry (i, j) is its entry (j, i), and "
+                                "the lower triangle would be dropped unread", "pass RDMs made by compute_rdm/compute_rdms, or symmetrise "
+                                "yours ((A + A.T) / 2) if the asymmetry is noise", field="rdms")
+    diagonal = float(np.abs(np.diagonal(finite, axis1=-2, axis2=-1)).max(initial=0.0))
+    if diagonal > 1e-6 * scale:
+        raise RDMAlignmentError(f"rdms has a diagonal that is not 0 (up to {diagonal:.3g}): a dissimilarity of a stimulus with itself is 0, "
+                                "so this looks like a similarity (correlation) matrix", "give dissimilarities, e.g. 1 - r for a correlation "
+                                "matrix r, or RDMs made by compute_rdm", field="rdms")
 
 
 @functools.lru_cache(maxsize=8)

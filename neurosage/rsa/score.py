@@ -17,8 +17,9 @@ import torch
 import xarray as xr
 
 from neurosage.core.errors import ConfigError
-from neurosage.core.validate import check_arguments, is_whole_number
-from neurosage.rsa.ceiling import ceiled
+from neurosage.core.once import warn_once
+from neurosage.core.validate import check_arguments, choice, is_whole_number
+from neurosage.rsa.ceiling import CEILING_CONVENTIONS, ceiled
 from neurosage.rsa.compare import _ranks, compare_rdms
 from neurosage.rsa.methods import bootstrap_function, bootstrap_methods, check_bootstrap
 from neurosage.rsa.rdm import STACK, align_rdms, check_rdms
@@ -56,6 +57,7 @@ class TeacherScores:
     layer_intervals: xr.DataArray | None = None
 
     def __post_init__(self) -> None:
+        choice(self.ceiling_convention, "ceiling_convention", CEILING_CONVENTIONS)  # now, not when tg_ceiled is first read
         if not self.ceilings:
             return
         for endpoint, value in self.ceilings.items():  # a ceiling is a reliability (a correlation): at most 1
@@ -63,6 +65,10 @@ class TeacherScores:
                 raise ConfigError(f"the noise ceiling of {endpoint!r} is {value!r}: a ceiling is a split-half reliability (a correlation), "
                                   "a number of at most 1", "give the ceilings noise_ceilings(recording) computed (their .value), or a "
                                   "Teacher's .ceilings", field="ceilings")
+        for endpoint, value in self.ceilings.items():
+            if endpoint in self.per_endpoint and not value > 0:  # an unreliable recording (split halves that do not agree): said
+                warn_once(log, ("ceiling not positive", endpoint, float(value)), "the noise ceiling of %r is %g (not positive: its split "
+                          "halves do not agree), so its ceiled score is NaN and so is TG ceiled; the raw S_i and TG stand", endpoint, value)
         if not set(self.ceilings) & set(self.per_endpoint):
             raise ConfigError(f"the ceilings name {sorted(self.ceilings)}, and no endpoint of the teacher ({sorted(self.per_endpoint)}): every "
                               "ceiled score would be NaN", "key the ceilings by the teacher's endpoint names", field="ceilings")
@@ -217,7 +223,7 @@ def combined_score(p: float, tg: float | None, objective: str, alpha: float = 1.
     check_objective(objective, alpha)
     if isinstance(p, str):  # '0.5' read from a text file: a number is meant
         raise ConfigError(f"P = {p!r} is text, not a number", f"pass P as a number, e.g. float({p!r})", field="p")
-    if not (isinstance(p, (int, float, np.floating, np.integer)) and not isinstance(p, bool)) or p > 1 or p < 0:
+    if not (isinstance(p, (int, float, np.floating, np.integer)) and not isinstance(p, bool)) or not 0 <= p <= 1:  # NaN too
         raise ConfigError(f"P = {p!r} is not a fraction of correct answers (0..1)", "give P as a fraction, e.g. 0.8 for 80% (not a percentage)",
                           field="p")
     if objective == "p":

@@ -13,12 +13,12 @@ import re
 import shlex
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from neurosage.core.atomic import write_json
 from neurosage.core.errors import ConfigError, NeurosageError, RunFolderError, RunFolderExists
 from neurosage.core.once import warn_once
-from neurosage.core.validate import check_arguments
+from neurosage.core.validate import check_arguments, check_choices
 from neurosage.runs import layout
 from neurosage.runs.journal import Journal, foreign_journal
 from neurosage.runs.lock import lock_holder, run_lock, running_driver
@@ -103,7 +103,11 @@ class RunFolder:
     def file(self, relative: str) -> Path:
         """A file the run's records name relative to the folder (e.g. a kept weights file listed in ``run.json``)."""
         check_arguments(RunFolder.file, locals())
-        return self.path / relative
+        inside = Path(relative)
+        if inside.is_absolute() or ".." in inside.parts:  # a record naming a file outside its folder: never followed
+            raise RunFolderError(f"{relative!r} is not a path inside the run folder (records name their files relative to it, without "
+                                 "'..')", f"give a name relative to {self.path}, e.g. weights/trial-0.pt", file=self.path, field="relative")
+        return self.path / inside
 
     # -- an architecture pool ---------------------------------------------------------------------------------------------
     @property
@@ -270,9 +274,10 @@ class RunFolder:
         """The recorded settings (empty when there is no ``run.json``; a damaged one is refused by name)."""
         return read_settings(self.path)
 
-    def resume_settings(self, command: str = "search") -> dict[str, Any]:
+    def resume_settings(self, command: Literal["search"] = "search") -> dict[str, Any]:
         """The settings a resume continues from (refuses a missing folder or record, and a folder whose searches are below it)."""
         check_arguments(RunFolder.resume_settings, locals())
+        check_choices(RunFolder.resume_settings, locals())
         if command == "search" and self.path.is_dir() and not self.has_journal() and (subs := self.searches_below()):
             made_by = self._made_by()
             raise RunFolderError(f"{self.path} holds {len(subs)} search(es) below it ({', '.join(str(s) for s in subs[:3])}), not one of its "

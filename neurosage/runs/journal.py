@@ -18,6 +18,7 @@ from typing import Any
 from neurosage.core.atomic import file_in_the_way
 from neurosage.core.errors import RunFolderError
 from neurosage.core.validate import check_arguments
+from neurosage.runs.layout import JOURNAL_FILE
 
 __all__ = ["Journal", "VALS_FORMAT"]
 
@@ -57,6 +58,16 @@ def foreign_journal(path: Path, journal_run: str, folder_run: str) -> RunFolderE
                           file=path, field="journal")
 
 
+def _is_sqlite(path: Path) -> bool:
+    """Whether ``path`` starts with SQLite's file header (an empty file is a new database)."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(16)
+    except OSError:
+        return False
+    return not head or head == b"SQLite format 3\x00"
+
+
 class Journal:
     """The trials of one search, stored in ``path`` (SQLite)."""
 
@@ -78,6 +89,11 @@ class Journal:
                 con.executescript(_SCHEMA)
                 con.execute("SELECT count(*) FROM trials").fetchone()
         except sqlite3.DatabaseError as exc:
+            beside = self.path.parent / JOURNAL_FILE
+            if not _is_sqlite(self.path) and self.path.name != JOURNAL_FILE:  # another file (trials.csv, run.json) given for the journal
+                raise RunFolderError(f"{self.path.name} is not a search journal (an SQLite database; this file is not one)",
+                                     f"give the journal file, {beside}" if beside.is_file() else "give a search's journal file "
+                                     f"({JOURNAL_FILE} in its run folder), or a new path for a new journal", file=self.path, field="path") from None
             raise RunFolderError(f"the search journal cannot be read ({exc})", "restore the journal from a copy, or start a new run folder "
                                  "(the journal is the search's only record of its trials)", file=self.path, field="journal") from None
 

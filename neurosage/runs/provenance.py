@@ -24,12 +24,12 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from neurosage.core.atomic import write_json
 from neurosage.core.errors import ConfigError, NeurosageError, SearchFailed
 from neurosage.core.interrupts import signal_name
-from neurosage.core.validate import check_arguments
+from neurosage.core.validate import check_arguments, check_choices
 from neurosage.runs.layout import POOL_FILE, PROVENANCE_FILE
 
 __all__ = ["PROVENANCE_FILE", "COMMAND_LINE", "now_text",
@@ -211,10 +211,11 @@ def read_settings(run_dir: str | Path) -> dict[str, Any]:
     return settings
 
 
-def resume_settings(run_dir: str | Path, command: str = "search") -> dict[str, Any]:
+def resume_settings(run_dir: str | Path, command: Literal["search"] = "search") -> dict[str, Any]:
     """The settings a ``--resume`` continues from: refuses a folder that does not exist, holds no ``run.json`` (a
     typo, an analysis folder, or a record deleted, whose journal's settings could no longer be checked)."""
     check_arguments(resume_settings, locals())
+    check_choices(resume_settings, locals())
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ConfigError("nothing to resume: the folder does not exist",

@@ -34,7 +34,7 @@ from neurosage.core.extras import require_extra
 from neurosage.core.interrupts import deferred
 from neurosage.core.progress import progress_bar
 from neurosage.core.seeding import derive_seed
-from neurosage.core.validate import check_arguments, check_client, check_fields, is_whole_number
+from neurosage.core.validate import KnownFields, check_arguments, check_client, check_fields, is_whole_number
 from neurosage.runs.folder import RunFolder
 from neurosage.runs.journal import Journal
 from neurosage.runs.provenance import jsonable
@@ -115,7 +115,7 @@ class SearchResult:
 
 
 @dataclass(frozen=True)
-class ExecutorOptions:
+class ExecutorOptions(KnownFields):
     """Where candidates are evaluated.
 
     Parameters

@@ -35,6 +35,7 @@ from neurosage.core.atomic import write_text
 from neurosage.core.errors import ConfigError
 from neurosage.core.extras import require_extra
 from neurosage.core.quantities import check_memory
+from neurosage.core.validate import KnownFields
 
 __all__ = ["FALLBACK", "JobKeeper", "SlurmOptions", "job_settings", "slurm_client"]
 
@@ -54,7 +55,7 @@ JOIN_WAIT_S = 60
 
 
 @dataclass(frozen=True)
-class SlurmOptions:
+class SlurmOptions(KnownFields):
     """One search's Slurm jobs: ``jobs`` jobs of ``cores`` cores, ``memory`` and ``walltime`` each, on ``partition``,
     ``gpus`` GPUs per job (``--gres=gpu:N``), and ``extra`` ``#SBATCH`` directives. None: the site's ``jobqueue.yaml``
     decides, else :data:`FALLBACK` (the partition: Slurm's default one); see :func:`job_settings`."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from neurosage.core.atomic import atomic_path
-from neurosage.core.errors import ConfigError
+from neurosage.core.errors import ConfigError, RunFolderError, WeightsMismatch
 from neurosage.core.validate import check_arguments, is_whole_number
 from neurosage.runs.folder import RunFolder
 
@@ -249,7 +249,14 @@ def kept_network(run_dir: str | Path | RunFolder, trial: int | None = None) -> A
         torch.manual_seed(0)
         net = build_network(str(chosen["genotype"]), num_classes=int(kept["num_classes"]), in_channels=settings["channels"],
                             **dict(kept.get("network") or {}))
-    load_weights(net, entry["path"])
+    try:
+        load_weights(net, entry["path"])
+    except WeightsMismatch as exc:  # the file the search kept for this trial no longer fits the trial's own network
+        raise RunFolderError(f"trial {chosen['tid']}'s kept weights do not fit the network of its genotype, which the search built them "
+                             f"for: the file was replaced or changed after the search kept it (another trial's weights?) ({exc.problem})",
+                             "restore the run folder's weights/ from a copy, or search again into a new folder keeping them "
+                             "(neurosage search NEW_RUN --keep-weights N)",
+                             file=entry["path"], field="weights") from None
     conversion = {k: v for k, v in settings.items() if v is not None}
     chosen = {**chosen, "best_layer": chosen.get("best_layer") or entry.get("best_layer")}
     name = f"{folder.path.resolve().name} trial {chosen['tid']}"

@@ -37,7 +37,7 @@ from neurosage.rsa.partial import partial_method, partial_scores
 from neurosage.rsa.rdm import COL, ROW, STACK, compute_rdm, stack_rdms
 from neurosage.rsa.score import TeacherScores
 from neurosage.teachers.scoring import score_model_rdms
-from neurosage.teachers.teacher import Teacher, network_teacher, refuse_degenerate_rdm
+from neurosage.teachers.teacher import Teacher, log_layer_method, network_teacher, refuse_degenerate_rdm
 from neurosage.training.configs import RDMOptions
 
 __all__ = ["CONTROLS", "pixel_teacher", "category_teacher", "untrained_teacher", "control_teacher", "controls_for", "score_model_beyond"]
@@ -95,7 +95,9 @@ def pixel_teacher(stimuli: Any, *, rdm_method: str = "correlation", compare_meth
     pixels = torch.cat([stimuli.batch(range(start, min(start + batch_size, len(stimuli))))[0].reshape(-1, int(np.prod(stimuli.image_shape)))
                         .to(torch.float64).cpu() for start in range(0, len(stimuli), batch_size)])
     rdm = compute_rdm(pixels, model_rdm_method(rdm_method), labels=ids, device=device)
-    return _single("pixels", rdm, stimuli, rdm_method, compare_method, "pixels")
+    teacher = _single("pixels", rdm, stimuli, rdm_method, compare_method, "pixels")
+    log_layer_method(teacher)  # crossnobis: pixels have no repetitions either, so the RDM is sqeuclidean (said, not only labelled)
+    return teacher
 
 
 def category_teacher(stimuli: Any, *, rdm_method: str = "correlation", compare_method: str = "pearson") -> Teacher:

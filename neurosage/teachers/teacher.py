@@ -94,6 +94,10 @@ class Teacher:
                               "wrap the pixels: neurosage.ImageSet(uint8 images (N, C, H, W), stimulus_ids=list(rdms.condition_row.values))",
                               field="images")
         ids = getattr(self.images, "stimulus_ids", None)
+        if self.images is not None and ids is None and len(self.images) != self.rdms.sizes[ROW]:  # type: ignore[arg-type]
+            raise ConfigError(f"images holds {len(self.images)} images without stimulus ids, and the teacher's RDMs have "  # type: ignore[arg-type]
+                              f"{self.rdms.sizes[ROW]} stimuli", "give the images the teacher was built on, labelled: "
+                              "ImageSet(..., stimulus_ids=list(rdms.condition_row.values)), or images=None", field="images")
         if ids is not None and list(ids) != list(self.rdms[ROW].values):
             raise ConfigError("the teacher's images and RDMs list different stimulus ids (or another order)",
                               "give the images the teacher was built on, in its order (Teacher.load(path, images)), or images=None; a "

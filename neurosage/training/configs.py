@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from neurosage.core.errors import ConfigError
 from neurosage.core.once import warn_once
-from neurosage.core.validate import check_arguments, check_fields, is_whole_number
+from neurosage.core.validate import KnownFields, check_arguments, check_fields, is_whole_number
 
 __all__ = ["NetworkConfig", "TrainConfig", "RDMOptions", "Schedule", "check_bn_recalibration"]
 
@@ -24,9 +24,13 @@ Schedule = Literal["cosine", "step", "constant"]
 
 
 @dataclass(frozen=True)
-class NetworkConfig:
+class NetworkConfig(KnownFields):
     """How a genotype becomes a network during search: the skeleton, N, F and stem cells of cell networks,
     and the ``width_multiplier`` of layer-wise networks' filter counts (which must stay 1 for cell networks)."""
+
+    NOT_FIELDS: ClassVar[dict[str, str]] = dict.fromkeys(("in_channels", "num_classes"), (
+        "the images' channels and the classes come from the data, as build_network's own arguments: build_network(genotype, "
+        "num_classes=..., in_channels=..., **config.to_dict())"))
 
     skeleton: str = "cifar"
     n_cells: int = 1
@@ -88,7 +92,7 @@ def check_bn_recalibration(n_batches: object) -> None:
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(KnownFields):
     """How to train. Exactly one of ``steps``, ``epochs`` sets the budget (``epochs`` may be fractional)."""
 
     steps: int | None = None
@@ -164,7 +168,7 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
-class RDMOptions:
+class RDMOptions(KnownFields):
     """How a network layer becomes an RDM, the same for teacher layers and candidate layers.
 
     A layer with more than ``subsample_features`` features gets the mean RDM over ``n_subsamples``

@@ -12,6 +12,7 @@ batches; 0 turns it off).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset
@@ -32,6 +33,10 @@ from neurosage.training.configs import check_bn_recalibration
 __all__ = ["evaluate", "recalibrate_bn"]
 
 
+#: The accuracies a search records (top-1 is P; top-5 beside it).
+_DEFAULT_TOPK = (1, 5)
+
+
 @torch.inference_mode()
 def evaluate(
     model: nn.Module,
@@ -41,8 +46,11 @@ def evaluate(
     device: str | torch.device | None = None,
     topk: tuple[int, ...] = (1, 5),
 ) -> dict[str, float]:
-    """Top-k accuracies (``top1``, ``top5``) and mean loss on ``dataset`` (counted on the device, read once)."""
+    """Top-k accuracies (``top1``, ``top5``) and mean loss on ``dataset`` (counted on the device, read once). A ``topk`` asked
+    for of at least the network's classes is refused; the default's top-5 of a network with at most 5 classes is 1."""
     check_arguments(evaluate, locals())
+    if not topk or any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1 for k in topk):
+        raise ConfigError(f"topk must list whole numbers of at least 1, got {topk!r}", "give e.g. topk=(1, 5)", field="topk")
     check_labels(dataset, "evaluation")
     dev = _device(device)
     memory_format = memory_format_for(model, dev)
@@ -52,6 +60,9 @@ def evaluate(
     n = 0
     for images, labels in ordered_batches(dataset, batch_size, device=dev):
         logits = model(images.contiguous(memory_format=memory_format)).float()
+        if n == 0 and tuple(topk) != _DEFAULT_TOPK and max(topk) >= logits.shape[1] > 1:  # every answer is in the top k: 1 by construction
+            raise ConfigError(f"topk asks for top-{max(topk)} accuracy of a network with {logits.shape[1]} classes, which is 1 whatever it "
+                              "learnt", f"ask for k below {logits.shape[1]}, e.g. topk=(1,)", field="topk")
         loss_sum += nn.functional.cross_entropy(logits, labels, reduction="sum").double()
         k_max = min(max(topk), logits.shape[1])
         hits = logits.topk(k_max, dim=1).indices == labels[:, None]
