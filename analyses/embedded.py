@@ -37,7 +37,7 @@ from neurosage.core.errors import ConfigError, DataFormatError, NeurosageError, 
 from neurosage.core.once import warn_once
 from neurosage.core.registry import resolve
 from neurosage.data_adapters.images import load_stimulus_images
-from neurosage.data_adapters.imageset import ImageSet
+from neurosage.data_adapters.imageset import ImageSet, shares_a_split
 from neurosage.data_adapters.registry import get_entry, load_images, loader_arguments
 from neurosage.nets import SKELETONS
 from neurosage.nets.models import cifar_resnet, read_weights_info, write_weights_info
@@ -113,13 +113,9 @@ class Setup:
         stimuli = getattr(self.teacher, "images", None)
         if stimuli is None or not len(stimuli):
             return
-        stimulus_hashes = stimuli.pixel_hashes()
         for name in ("train", "test"):
-            images = getattr(self, name)
-            if images.stored_shape != stimuli.stored_shape:
-                continue  # stored at another size or channel count: they cannot be the same files
-            same = np.isin(stimulus_hashes, images.pixel_hashes())
-            if same.sum() > max(1, 0.01 * len(stimuli)):
+            same = stimuli.identical_to(getattr(self, name))  # none when stored at another size or channel count
+            if shares_a_split(same):
                 raise SplitRuleError(f"{int(same.sum())} of the {len(stimuli)} teacher stimuli are pixel-identical to images of the {name} set, "
                                      f"under other ids (e.g. {list(np.asarray(stimuli.stimulus_ids)[same][:3])})",
                                      "check that the dataset's train and test files are not copies of each other", field=name)

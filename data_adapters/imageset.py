@@ -23,13 +23,19 @@ from neurosage.core.devices import check_device
 from neurosage.core.errors import ConfigError, DataFormatError
 from neurosage.core.validate import check_arguments
 
-__all__ = ["ImageSet", "open_uint8_memmap"]
+__all__ = ["ImageSet", "open_uint8_memmap", "shares_a_split"]
 
 
 def open_uint8_memmap(path: str | Path, shape: Sequence[int]) -> torch.Tensor:
     """A uint8 tensor over a raw file, memory-mapped copy-on-write (pages shared between processes)."""
     array = np.memmap(path, dtype=np.uint8, mode="c", shape=tuple(int(s) for s in shape))
     return torch.from_numpy(array)
+
+
+def shares_a_split(identical: np.ndarray) -> bool:
+    """The split rule on pixels: more than 1% (and more than one) of a set identical to another set's images means the two
+    share images (a file copied over another); fewer are the exact duplicates some datasets hold."""
+    return int(np.sum(identical)) > max(1, 0.01 * len(identical))
 
 
 class ImageSet(Dataset):
@@ -400,6 +406,14 @@ class ImageSet(Dataset):
             with np.errstate(over="ignore"):
                 out[start:start + len(flat)] = (flat * weights).sum(axis=1, dtype=np.uint64) ^ (flat.sum(axis=1, dtype=np.uint64) << np.uint64(40))
         return out
+
+    def identical_to(self, others: ImageSet) -> np.ndarray:
+        """Which of these images are pixel-identical to an image of ``others`` (bool, ``len(self)``; none when the two are
+        stored at another shape, which cannot hold the same files)."""
+        check_arguments(ImageSet.identical_to, locals())
+        if self.stored_shape != others.stored_shape:
+            return np.zeros(len(self), dtype=bool)
+        return np.isin(self.pixel_hashes(), others.pixel_hashes())
 
     def split_holdout(self, n_holdout: int, *, seed: int = 0) -> tuple[ImageSet, ImageSet]:
         """Split off ``n_holdout`` random images (e.g. the paper's 50,000 ImageNet validation images)."""

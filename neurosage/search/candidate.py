@@ -17,13 +17,13 @@ import traceback
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
-import numpy as np
 import torch
 
 from neurosage.core.errors import ConfigError
 from neurosage.core.once import warn_once
 from neurosage.core.seeding import derive_seed
 from neurosage.core.validate import check_arguments, check_fields
+from neurosage.data_adapters.imageset import ImageSet, shares_a_split
 from neurosage.nets.build import build_network
 from neurosage.nets.measure import count_flops, count_parameters
 from neurosage.rsa.score import check_objective, combined_score
@@ -120,10 +120,10 @@ def _shared_images(images: Any, others: Any) -> int:
     duplicates, which some datasets hold, are not counted); 0 when they are not both ImageSets stored alike."""
     if images is others:
         return len(images)
-    if not (hasattr(images, "pixel_hashes") and hasattr(others, "pixel_hashes")) or images.stored_shape != others.stored_shape:
+    if not (isinstance(images, ImageSet) and isinstance(others, ImageSet)):
         return 0
-    same = int(np.isin(images.pixel_hashes(), others.pixel_hashes()).sum())
-    return same if same > max(1, 0.01 * len(images)) else 0
+    same = images.identical_to(others)
+    return int(same.sum()) if shares_a_split(same) else 0
 
 
 def _nonfinite(net, record: dict[str, Any]) -> str | None:
