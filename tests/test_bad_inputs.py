@@ -3838,3 +3838,36 @@ def test_kept_weights_replaced_by_another_trials_are_named_as_such(tmp_path, fm)
     with pytest.raises(RunFolderError, match="replaced or changed after the search kept it") as info:
         kept_network(run, 0)
     assert "--keep-weights" in info.value.fix and "neurosage rdm" not in info.value.fix
+
+
+# ---------------------------------------------------------------- round 28 (fresh eyes)
+@case(ConfigError, "channels must be at least 1")
+def layer_quality_of_zero_channels(tmp):
+    """P87: quality_from_singular_values(d, 0): a bare ZeroDivisionError."""
+    from neurosage.channels.metrics import quality_from_singular_values
+
+    quality_from_singular_values(np.array([3.0, 2.0, 1.0]), 0)
+
+
+@case(ConfigError, "in decreasing order")
+def layer_quality_of_values_that_are_no_singular_values(tmp):
+    """The same function given increasing values: a negative rank-to-condition angle, without a word."""
+    from neurosage.channels.metrics import quality_from_singular_values
+
+    quality_from_singular_values(np.array([1.0, 2.0, 3.0]), 4)
+
+
+@case(ConfigError, "kernel must be a square (images x images) matrix")
+def naswot_score_of_a_non_square_kernel(tmp):
+    """P90: logdet_score(np.ones((3, 4))): numpy's LinAlgError."""
+    from neurosage.proxies.relu_codes import logdet_score
+
+    logdet_score(np.ones((3, 4)))
+
+
+@case(ConfigError, "unknown target 'M_mid'")
+def bench_of_an_unknown_target(tmp):
+    """P45: the pool's size was refused first, then the target as 'fewer than 5 values of M_mid'."""
+    from neurosage.pool import bench_teacher
+
+    bench_teacher(tmp / "pool", {}, target="M_mid")

@@ -91,6 +91,12 @@ class LayerQuality:
 def quality_from_singular_values(d: np.ndarray, channels: int) -> LayerQuality:
     """R, KG, MC and QC from the retained singular values ``d`` of an unfolding with ``channels`` rows."""
     check_arguments(quality_from_singular_values, locals())
+    d = np.asarray(d, dtype=np.float64)
+    if d.ndim != 1 or not np.isfinite(d).all() or (d < 0).any() or (np.diff(d) > 0).any() or len(d) > channels or (len(d) and d[-1] == 0):
+        raise ConfigError(f"d must be the retained singular values of an unfolding with {channels} rows: at most {channels} finite "
+                          f"positive values in decreasing order, got {np.array2string(d.ravel()[:6], precision=3)} (shape {d.shape})",
+                          "give evbmf(unfolding)[0] (the values it retains), or np.linalg.svd(unfolding, compute_uv=False) without its "
+                          "zeros", field="d")
     if len(d) == 0:
         return LayerQuality(0.0, 0.0, 0.0, math.atan2(0.0, 1.0))
     rank = len(d) / channels

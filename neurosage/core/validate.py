@@ -30,7 +30,7 @@ TINY = 1e-12
 #: :func:`check_arguments` enforces: a count of items is at least 0 (a negative count, index or step is never meaningful),
 #: a batch at least 1 image; a signed argument is named here.
 LEAST_WHOLE: dict[str, int | None] = {**dict.fromkeys(("batch_size", "eval_batch_size", "stride", "kernel", "dilation", "hidden", "layers",
-                                                       "in_channels", "c", "c_in", "c_out", "filters", "width", "chunk",
+                                                       "in_channels", "channels", "c", "c_in", "c_out", "filters", "width", "chunk",
                                                        "sync_every"), 1),
                                       "num_classes": 2,  # a classifier of one class can never learn (its loss is 0)
                                       "dim": None, "axis": None}

@@ -21,10 +21,10 @@ import pandas as pd
 
 from neurosage.core.atomic import atomic_path, write_json
 from neurosage.core.errors import ConfigError, RunFolderError
-from neurosage.core.validate import check_arguments
+from neurosage.core.validate import check_arguments, choice
 from neurosage.pool.pool import Pool
 from neurosage.pool.scoring import score_teachers
-from neurosage.pool.value import alpha_table, measure_table, selection_table, value_table
+from neurosage.pool.value import TARGETS, alpha_table, measure_table, selection_table, value_table
 from neurosage.runs.outputs import claim_output_folder
 
 __all__ = ["BENCH_OUTPUTS", "BenchResult", "bench_teacher", "teachers_with_controls"]
@@ -164,6 +164,7 @@ def bench_teacher(
 
     t0 = time.perf_counter()
     check_arguments(bench_teacher, locals())
+    choice(target, "target", TARGETS)  # a misspelt target, named before the pool's own limits
     check_device(device)
     for name, value, low in (("n_bootstrap", n_bootstrap, 10), ("seed", seed, 0), ("pool_size", pool_size, 2)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:

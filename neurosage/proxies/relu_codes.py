@@ -66,7 +66,11 @@ def logdet_score(kernel: np.ndarray) -> float:
     """``log|det K|`` by ``numpy.linalg.slogdet``, as the reference code (``-inf`` for a singular ``K``: two images with
     the same codes everywhere, or fewer distinct codes than images)."""
     check_arguments(logdet_score, locals())
-    _, logdet = np.linalg.slogdet(np.asarray(kernel, dtype=np.float64))
+    kernel = np.asarray(kernel, dtype=np.float64)
+    if kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1] or not kernel.size:
+        raise ConfigError(f"kernel must be a square (images x images) matrix, got shape {kernel.shape}", "give relu_kernel(codes) of a "
+                          "batch (one row and one column per image)", field="kernel")
+    _, logdet = np.linalg.slogdet(kernel)
     return float(logdet)
 
 
