@@ -3871,3 +3871,18 @@ def bench_of_an_unknown_target(tmp):
     from neurosage.pool import bench_teacher
 
     bench_teacher(tmp / "pool", {}, target="M_mid")
+
+
+@case(ConfigError, "max-in-flight must be a positive number")
+def executor_options_with_nothing_in_flight(tmp):
+    """Round 28's P73: ExecutorOptions(max_in_flight=0) was built; only the search's start refused it."""
+    from neurosage.search.driver import ExecutorOptions
+
+    ExecutorOptions(max_in_flight=0)
+
+
+@case(ConfigError, "objective 'tg' needs a teacher")
+def candidate_task_scored_by_tg_without_a_teacher(tmp):
+    """Round 28's P74: built; evaluate_candidate then recorded every candidate failed."""
+    images = random_stimuli(np.random.default_rng(0), 8)
+    CandidateTask(images.subset(range(4)), images.subset(range(4, 8)), objective="tg", teacher=None)

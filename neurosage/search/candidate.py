@@ -72,6 +72,12 @@ class CandidateTask:
             if not (hasattr(data, "__len__") and hasattr(data, "__getitem__")):
                 raise ConfigError(f"CandidateTask: {name} is a {type(data).__name__}, not a dataset of (image, label) pairs", "pass "
                                   "map-style datasets, e.g. neurosage.ImageSet or neurosage.load_images(...)", field=name)
+        self._check_objective()  # when built: evaluate_candidate would otherwise record every candidate failed
+
+    def _check_objective(self) -> None:
+        check_objective(self.objective, self.alpha)
+        if self.objective != "p" and self.teacher is None:
+            raise ConfigError(f"objective {self.objective!r} needs a teacher", "give a teacher, or use objective 'p'", field="objective")
 
     @property
     def num_classes(self) -> int:
@@ -83,15 +89,13 @@ class CandidateTask:
 
     def check(self) -> None:
         """Refuse settings that cannot work (run by the search before its first trial)."""
-        check_objective(self.objective, self.alpha)
+        self._check_objective()
         if self.objective != "p+tg" and self.alpha != 1.0:  # said, not refused: a comparison's searches share one alpha
             warn_once(log, ("alpha", self.objective, self.alpha), "alpha = %g weighs TG only in objective p+tg: the objective %r does not "
                       "use it", self.alpha, self.objective)
         if self.objective == "p" and self.teacher is not None:  # said, not refused: P alone scores no RDM
             warn_once(log, ("teacher unused", id(self.teacher)), "objective 'p' scores P alone: the task's teacher is not used (objective "
                       "p+tg or tg uses it)")
-        if self.objective != "p" and self.teacher is None:
-            raise ConfigError(f"objective {self.objective!r} needs a teacher", "give a teacher, or use objective 'p'", field="objective")
         if self.teacher is not None and len(self.teacher.stimulus_ids) < 3:
             raise ConfigError(
                 f"the teacher has {len(self.teacher.stimulus_ids)} stimulus image(s); an RDM correlation needs at least 3",

@@ -139,9 +139,7 @@ class ExecutorOptions(KnownFields):
     def __post_init__(self) -> None:
         check_fields(self)
         check_client(self.client)
-        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
-            raise ConfigError(f"workers must be a number of worker processes >= 1, got {self.workers!r}", "give e.g. workers=2 (1: this "
-                              "process)", field="workers")
+        self.check()  # when built, not when the search starts
 
     def check(self) -> None:
         """Refuse settings that cannot work or would be ignored (:func:`check_executor`)."""
