@@ -87,6 +87,9 @@ class TeacherBenchConfig(EmbeddedConfig):
         if self.n_bootstrap < 10:
             raise ConfigError(f"n-bootstrap = {self.n_bootstrap} resamples cannot make a 95% interval", "give 1000 or more (the plan: 2000)",
                               field="n_bootstrap")
+        if isinstance(self.n_architectures, int) and self.n_architectures < 5:  # named first: pool-size's fix would not fit it
+            raise ConfigError(f"n-architectures = {self.n_architectures} is too few: the bench's correlations and intervals need at least 5 "
+                              "trained architectures", "set n-architectures to 5 or more (the plan: 128)", field="n_architectures")
         if not 2 <= self.pool_size <= self.n_architectures:
             raise ConfigError(f"pool-size = {self.pool_size} must lie between 2 and n-architectures = {self.n_architectures}",
                               f"give e.g. pool-size = {max(2, min(16, self.n_architectures // 2))} (below n-architectures, every simulated "

@@ -3886,3 +3886,90 @@ def candidate_task_scored_by_tg_without_a_teacher(tmp):
     """Round 28's P74: built; evaluate_candidate then recorded every candidate failed."""
     images = random_stimuli(np.random.default_rng(0), 8)
     CandidateTask(images.subset(range(4)), images.subset(range(4, 8)), objective="tg", teacher=None)
+
+
+# ---------------------------------------------------------------- round 29 (fresh eyes)
+@case(ConfigError, "evbmf takes a finite 2-D matrix with rows and columns")
+def evbmf_of_an_empty_matrix(tmp):
+    """P36: evbmf(np.zeros((0, 5))): a bare ZeroDivisionError."""
+    from neurosage.channels import evbmf
+
+    evbmf(np.zeros((0, 5)))
+
+
+@case(ConfigError, "sigma2 is a noise variance, above 0")
+def evbmf_of_a_negative_noise_variance(tmp):
+    """P37: evbmf(M, sigma2=-1): math's 'math domain error'."""
+    from neurosage.channels import evbmf
+
+    evbmf(np.random.default_rng(0).normal(size=(4, 6)), sigma2=-1)
+
+
+@case(ConfigError, "each group's size moves by its own change")
+def next_sizes_of_other_groups(tmp):
+    """P40: next_sizes({0: 16}, {1: 0.5}, ...): a bare KeyError: 0."""
+    from neurosage.channels import ChannelSearchConfig, next_sizes
+
+    next_sizes({0: 16}, {1: 0.5}, ChannelSearchConfig(), 2, np.random.default_rng(0))
+
+
+@case(RunFolderError, "resuming would change the settings")
+def changed_settings_of_a_folder_given_as_text(tmp):
+    """P73: refuse_changed_settings('RUN', ...) with a str path: TypeError 'unsupported operand type(s) for /'."""
+    from neurosage.runs import refuse_changed_settings
+
+    (tmp / "run.json").write_text('{"settings": {"budget": 2, "space": "pnas"}}')
+    refuse_changed_settings(str(tmp), {"budget": 2, "space": "layers-10"})
+
+
+@case(ConfigError, "a batch of images is (N, C, H, W)")
+def activations_of_images_without_a_channel_dim(tmp):
+    """P90: extract_activations(net, torch.zeros(5, 28, 28), ...): torch's 'required rank 4 tensor'."""
+    from neurosage.training.activations import extract_activations
+
+    extract_activations(_net(), torch.zeros(5, 28, 28), ["cell_0"])
+
+
+@case(ConfigError, "stimulus_ids were given (2), and images (ImageSet) has its own")
+def activations_with_ids_beside_an_image_sets_own(tmp):
+    """P91: extract_activations(..., stimulus_ids=['a', 'b']) of 20 images in an ImageSet: the ids were ignored."""
+    from neurosage.training.activations import extract_activations
+
+    extract_activations(_net(), random_stimuli(np.random.default_rng(0), 6), ["cell_0"], stimulus_ids=["a", "b"])
+
+
+@case(ConfigError, "filters must list positive whole numbers")
+def layer_space_of_zero_filters(tmp):
+    """P105: LayerSpace('x', depth=3, filters=(0,)) drew networks of 0-filter layers."""
+    from neurosage.spaces.layerwise import LayerSpace
+
+    LayerSpace("x", depth=3, filters=(0,))
+
+
+def test_teacher_and_candidate_rdms_given_the_other_way_round_are_said(caplog):
+    """P20: teacher_scores(candidate, teacher) reported the layer as the endpoint, without a word."""
+    from neurosage.rsa import teacher_scores
+
+    rng = np.random.default_rng(0)
+    brain, layers = compute_rdms({"V4": rng.normal(size=(8, 5))}), compute_rdms({"cell_0": rng.normal(size=(8, 5))})
+    with caplog.at_level("WARNING", logger="neurosage.rsa.score"):
+        teacher_scores(layers, brain)
+    assert "named like brain areas (['V4'])" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="neurosage.rsa.score"):
+        teacher_scores(brain, layers)
+    assert "brain areas" not in caplog.text
+
+
+@case(ConfigError, "k must be above 0")
+def jacobian_score_of_a_negative_k(tmp):
+    """Found beside round 29: correlation_score(jacobians, k=-1) returned NaN."""
+    from neurosage.proxies import correlation_score
+
+    correlation_score(np.random.default_rng(0).normal(size=(4, 10)), k=-1)
+
+
+@case(ConfigError, "of 0 training examples is no training")
+def training_steps_of_no_examples(tmp):
+    """Found beside round 29: resolve_steps(TrainConfig(epochs=1), 0) gave 1 step."""
+    resolve_steps(TrainConfig(epochs=1.0), 0)

@@ -55,6 +55,13 @@ def evbmf(matrix: np.ndarray, sigma2: float | None = None) -> tuple[np.ndarray, 
     """
     check_arguments(evbmf, locals())
     Y = np.asarray(matrix, dtype=float)
+    if Y.ndim != 2 or 0 in Y.shape or not np.isfinite(Y).all():
+        raise ConfigError(f"evbmf takes a finite 2-D matrix with rows and columns, got shape {Y.shape}" + ("" if np.isfinite(Y).all()
+                          else " holding NaN or infinite values"), "give a layer weight's unfolding (e.g. weight.reshape(C_out, -1))",
+                          field="matrix")
+    if sigma2 is not None and not sigma2 > 0:
+        raise ConfigError(f"sigma2 is a noise variance, above 0, got {sigma2!r}", "leave sigma2 out (None) to estimate it, or give a "
+                          "positive variance", field="sigma2")
     if Y.shape[0] > Y.shape[1]:
         Y = Y.T
     L, M = Y.shape

@@ -169,6 +169,12 @@ def round_even(x: float) -> int:
 def next_sizes(sizes: dict[int, int], delta: dict[int, float], config: ChannelSearchConfig, trial: int, rng: np.random.Generator) -> dict[int, int]:
     """The sizes for trial ``trial`` from the momentum changes ``delta`` of trial ``trial - 1``."""
     check_arguments(next_sizes, locals())
+    if not 1 <= trial < config.trials:
+        raise ConfigError(f"trial {trial} has no sizes to move to: the search's trials are 0..{config.trials - 1}, and trial 0 trains the "
+                          "initial sizes", f"give a trial from 1 to {config.trials - 1}", field="trial")
+    if trial > 1 and set(delta) != set(sizes):
+        raise ConfigError(f"delta has the groups {sorted(delta)[:6]} and sizes {sorted(sizes)[:6]}: each group's size moves by its own "
+                          "change", "give delta for exactly the groups of sizes (the previous trial's momentum changes)", field="delta")
     if trial == 1:
         return {g: min(config.max_size, s + config.init_step) for g, s in sizes.items()}
     lo, hi = config.factor_bounds

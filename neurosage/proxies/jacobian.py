@@ -31,6 +31,9 @@ def correlation_score(jacobians: np.ndarray, k: float = K) -> float:
         Keeps the logarithm and the inverse finite at ``v = 0``.
     """
     check_arguments(correlation_score, locals())
+    if not k > 0:  # log(v + k) of an eigenvalue v near 0 would be NaN
+        raise ConfigError(f"k must be above 0 (it keeps log(v + k) finite at an eigenvalue v = 0), got {k!r}", "leave k out (1e-5, the "
+                          "reference code's)", field="k")
     j = np.asarray(jacobians, dtype=np.float64)
     if j.ndim != 2 or j.shape[0] < 2:
         raise ConfigError(

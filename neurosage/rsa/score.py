@@ -97,6 +97,7 @@ def teacher_scores(
     """
     check_arguments(teacher_scores, locals())
     teacher_rdms, candidate_rdms = check_rdms(teacher_rdms, "teacher"), check_rdms(candidate_rdms, "candidate")  # single RDMs: stacks of one
+    _say_swapped(teacher_rdms, candidate_rdms)
     sim = compare_rdms(teacher_rdms, candidate_rdms, method).rename(rdm_a="endpoint", rdm_b="layer")
     values = sim.values
     best = np.nanargmax(values, axis=1)
@@ -112,6 +113,21 @@ def teacher_scores(
         ceiling_convention=ceiling_convention,
         **(bootstrap_scores(teacher_rdms, candidate_rdms, method, n_bootstrap, seed) if n_bootstrap else {}),
     )
+
+
+#: Names of visual areas (Brain-Score's regions and IT's subregions): a candidate stack named so was likely given as the teacher's.
+_VISUAL_AREAS = frozenset({"V1", "V2", "V4", "IT", "pIT", "cIT", "aIT"})
+
+
+def _say_swapped(teacher_rdms: xr.DataArray, candidate_rdms: xr.DataArray) -> None:
+    """Warn when the candidate RDMs are named like brain areas and the teacher's are not: the two arguments were most likely
+    given the other way round (the result would call the layers endpoints and the areas layers)."""
+    teacher = {str(n) for n in teacher_rdms[STACK].values}
+    candidate = {str(n) for n in candidate_rdms[STACK].values}
+    if candidate & _VISUAL_AREAS and not teacher & _VISUAL_AREAS:
+        warn_once(log, ("swapped", frozenset(teacher), frozenset(candidate)), "teacher_scores: the candidate RDMs are named like brain "
+                  "areas (%s) and the teacher's are not (%s): the teacher's RDMs go first, teacher_scores(teacher_rdms, "
+                  "candidate_rdms)", sorted(candidate & _VISUAL_AREAS), sorted(teacher)[:4])
 
 
 def stimulus_resamples(n: int, n_bootstrap: object, seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:

@@ -34,9 +34,10 @@ def _renamed(settings: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
-def refuse_changed_settings(run_dir: Path, resolved: dict[str, Any]) -> None:
+def refuse_changed_settings(run_dir: str | Path, resolved: dict[str, Any]) -> None:
     """Raise :class:`RunFolderError` when ``resolved`` differs from the run folder's settings (other than :data:`RESUMABLE`)."""
     check_arguments(refuse_changed_settings, locals())
+    run_dir = Path(run_dir)
     recorded = _renamed(read_settings(run_dir))
     if not recorded:
         return

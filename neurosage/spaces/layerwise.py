@@ -152,6 +152,12 @@ class LayerSpace:
     def __post_init__(self) -> None:
         if isinstance(self.depth, bool) or not isinstance(self.depth, int) or self.depth < 1:
             raise ConfigError(f"depth must be a positive integer, got {self.depth!r}", "use e.g. 10 or 20 layers", field="space")
+        for name in ("heights", "widths", "filters", "strides"):  # each a choice of positive whole numbers (a 0 filter count builds nothing)
+            options = getattr(self, name)
+            if isinstance(options, (str, bytes)) or not hasattr(options, "__iter__") or not list(options) or any(
+                    isinstance(o, bool) or not isinstance(o, (int, np.integer)) or o < 1 for o in options):
+                raise ConfigError(f"{name} must list positive whole numbers to choose from, got {options!r}",
+                                  f"give e.g. {name}={getattr(LayerSpace, name)!r}", field=name)
 
     #: Layer spaces have no cells; recorded as None in a run's settings.
     n_blocks = None

@@ -62,6 +62,14 @@ def extract_activations(
     Dataset items may be ``(image, label)`` pairs or images.
     """
     check_arguments(extract_activations, locals())
+    if isinstance(images, torch.Tensor) and images.ndim != 4:  # torch's "required rank 4 tensor" otherwise
+        raise ConfigError(f"images is a tensor of shape {tuple(images.shape)}, and a batch of images is (N, C, H, W)",
+                          "add the channel dim (images.unsqueeze(1) for grey images), or pass an ImageSet", field="images")
+    own = getattr(images, "stimulus_ids", None)
+    if stimulus_ids is not None and own is not None and list(map(str, stimulus_ids)) != list(map(str, own)):
+        raise ConfigError(f"stimulus_ids were given ({len(stimulus_ids)}), and images ({type(images).__name__}) has its own "
+                          f"{len(own)}, which label the activations", "leave stimulus_ids out for an ImageSet (its ids label them), "
+                          "or give ids for a tensor of images", field="stimulus_ids")
     dev = _device(device)
     memory_format = memory_format_for(model, dev)
     place_model(model, dev, memory_format).eval()
@@ -102,6 +110,8 @@ def extract_activations(
     ids = getattr(images, "stimulus_ids", None)
     ids = stimulus_ids if ids is None else ids
     ids = np.arange(n_images).astype(str) if ids is None else np.asarray(ids)
+    if len(ids) != n_images:
+        raise ConfigError(f"{len(ids)} stimulus_ids for {n_images} images", "give one id per image, in the images' order", field="stimulus_ids")
     return make_assembly(
         np.concatenate([values[n] for n in names], axis=1),
         stimulus_id=ids,

@@ -69,6 +69,9 @@ def resolve_steps(config: TrainConfig, n_examples: int) -> int:
     if config.steps is not None and config.epochs is None:
         return max(1, int(config.steps))
     if config.epochs is not None and config.steps is None:
+        if n_examples < 1:  # an epoch of no examples: "at least 1 step" would train on nothing as if it were a budget
+            raise ConfigError(f"epochs = {config.epochs} of {n_examples} training examples is no training", "give a training set with "
+                              "images (n-train), or steps=N", field="n_examples")
         return max(1, math.ceil(config.epochs * n_examples / config.batch_size))
     raise ConfigError("set exactly one of TrainConfig.steps or TrainConfig.epochs", "give steps=N or epochs=x, not both or neither", field="steps")
 

@@ -51,7 +51,9 @@ def test_the_bench_writes_records_a_reader_can_check(tmp_path, tiny_fmnist):
 
 def test_bench_settings_are_checked_before_any_data():
     with pytest.raises(ConfigError, match="long-subset"):
-        TeacherBenchConfig(n_architectures=4, second_seed=0, long_subset=8, pool_size=4, top_k=2)
+        TeacherBenchConfig(n_architectures=6, second_seed=0, long_subset=8, pool_size=4, top_k=2)
+    with pytest.raises(ConfigError, match="n-architectures = 1 is too few"):  # round 29's T04: pool-size's fix could not fit it
+        TeacherBenchConfig(n_architectures=1)
     with pytest.raises(ConfigError, match="checkpoints"):
         TeacherBenchConfig(checkpoints=(20, 10))
     with pytest.raises(ConfigError, match="pool-size = 200 must lie between 2 and n-architectures = 128"):
