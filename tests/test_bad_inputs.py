@@ -3973,3 +3973,13 @@ def jacobian_score_of_a_negative_k(tmp):
 def training_steps_of_no_examples(tmp):
     """Found beside round 29: resolve_steps(TrainConfig(epochs=1), 0) gave 1 step."""
     resolve_steps(TrainConfig(epochs=1.0), 0)
+
+
+@case(RunFolderError, "is a file, and a run folder is a folder")
+def lock_of_a_file_given_as_the_run_folder(tmp):
+    """Found beside round 29: run_lock('RUN/run.json'): mkdir's bare FileExistsError."""
+    from neurosage.runs import run_lock
+
+    (tmp / "run.json").write_text("{}")
+    with run_lock(tmp / "run.json"):
+        pass

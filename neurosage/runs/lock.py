@@ -16,6 +16,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+from neurosage.core.atomic import file_in_the_way
 from neurosage.core.errors import RunFolderError
 from neurosage.core.validate import check_arguments
 from neurosage.runs.layout import LOCK_FILE
@@ -69,6 +70,10 @@ def running_driver(run_dir: str | Path) -> dict | None:
 def run_lock(run_dir: str | Path) -> Iterator[Path]:
     """Hold ``<run_dir>/driver.lock`` for the ``with`` body."""
     check_arguments(run_lock, locals())
+    blocker = file_in_the_way(run_dir)
+    if blocker is not None:  # mkdir's bare FileExistsError otherwise
+        raise RunFolderError(f"{blocker} is a file, and a run folder is a folder", "give the run folder (a new path is created)"
+                             + (f", e.g. {blocker.parent}" if blocker == Path(run_dir) else ""), file=blocker, field="run_dir")
     path = Path(run_dir) / LOCK_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     me = {"pid": os.getpid(), "host": socket.gethostname(), "started": now_text()}
