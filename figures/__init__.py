@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from neurosage.analyses import results as R
+from neurosage.core.atomic import file_in_the_way
+from neurosage.core.errors import ConfigError
 from neurosage.core.registry import Registry
 
 __all__ = ["FIGURES", "Drawn", "make_all"]
@@ -63,6 +65,10 @@ def make_all(run_dir: str | Path, out_dir: str | Path | None = None) -> Drawn:
     """Draw every registered figure and table whose input files exist in ``run_dir``."""
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir else run_dir / "figures"
+    blocker = file_in_the_way(out)
+    if blocker is not None:  # mkdir's bare FileExistsError at the first figure otherwise
+        raise ConfigError(f"{blocker} is a file, and the figures go into a folder", "give out_dir a folder (it is created), or leave it "
+                          "out for RUN/figures", file=blocker, field="out_dir")
     drawn = Drawn()
     for entry in FIGURES.list():
         missing = [f for f in entry.inputs if not f.exists(run_dir)]

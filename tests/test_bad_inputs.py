@@ -3975,7 +3975,7 @@ def training_steps_of_no_examples(tmp):
     resolve_steps(TrainConfig(epochs=1.0), 0)
 
 
-@case(RunFolderError, "is a file, and a run folder is a folder")
+@case(RunFolderError, "is a file, where a folder was needed (the run folder")
 def lock_of_a_file_given_as_the_run_folder(tmp):
     """Found beside round 29: run_lock('RUN/run.json'): mkdir's bare FileExistsError."""
     from neurosage.runs import run_lock
@@ -3983,3 +3983,29 @@ def lock_of_a_file_given_as_the_run_folder(tmp):
     (tmp / "run.json").write_text("{}")
     with run_lock(tmp / "run.json"):
         pass
+
+
+# ---------------------------------------------------------------- round 30 (fresh eyes)
+@case(ConfigError, "factor-bounds must be (low, high) with 0 < low <= 1 <= high")
+def channel_search_of_swapped_factor_bounds(tmp):
+    """P85: factor_bounds=(2.0, 0.5) clipped every factor to 0.5: a group that should grow shrank."""
+    from neurosage.channels import ChannelSearchConfig
+
+    ChannelSearchConfig(factor_bounds=(2.0, 0.5))
+
+
+@case(ConfigError, "gamma is the momentum's decay, from 0 to 1")
+def channel_search_of_a_growing_momentum(tmp):
+    """Round 29's P39 (not verified there): gamma=1.5 made the momentum grow without bound."""
+    from neurosage.channels import ChannelSearchConfig
+
+    ChannelSearchConfig(gamma=1.5)
+
+
+@case(ConfigError, "is a file, and the figures go into a folder")
+def figures_into_a_file(tmp):
+    """P108: make_all(RUN, out_dir=FILE): a bare FileExistsError."""
+    from neurosage.figures import make_all
+
+    (tmp / "afile").write_text("x")
+    make_all(tmp, tmp / "afile")

@@ -140,6 +140,15 @@ class ChannelSearchConfig(KnownFields):
             raise ConfigError(f"select-after = {self.select_after} leaves no trial to choose from (trials are 0..{self.trials - 1}, and the sizes "
                               f"are chosen among trials after select-after)", f"set select-after below {self.trials - 1}, or trials above "
                               f"{self.select_after + 1}", field="select_after")
+        bounds = self.factor_bounds
+        if isinstance(bounds, (str, bytes)) or not hasattr(bounds, "__len__") or len(bounds) != 2 or not all(
+                isinstance(b, (int, float)) and not isinstance(b, bool) and math.isfinite(b) for b in bounds) or not 0 < bounds[0] <= 1 <= bounds[1]:
+            raise ConfigError(f"factor-bounds must be (low, high) with 0 < low <= 1 <= high (a trial's size factor is clipped to them: a "
+                              f"group grows up to high, shrinks down to low), got {bounds!r}", "give e.g. factor-bounds = [0.5, 2.0] "
+                              "(CONetV2's)", field="factor_bounds")
+        if not (isinstance(self.gamma, (int, float)) and 0 <= self.gamma <= 1):
+            raise ConfigError(f"gamma is the momentum's decay, from 0 to 1, got {self.gamma!r} (above 1 the momentum grows without bound)",
+                              "use e.g. 0.8 (CONetV2)", field="gamma")
         if not 2 <= self.min_size <= self.max_size:
             raise ConfigError(
                 f"size bounds [{self.min_size}, {self.max_size}] are not an interval of at least 2", "set 2 <= min-size <= max-size",

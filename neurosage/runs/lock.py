@@ -72,8 +72,8 @@ def run_lock(run_dir: str | Path) -> Iterator[Path]:
     check_arguments(run_lock, locals())
     blocker = file_in_the_way(run_dir)
     if blocker is not None:  # mkdir's bare FileExistsError otherwise
-        raise RunFolderError(f"{blocker} is a file, and a run folder is a folder", "give the run folder (a new path is created)"
-                             + (f", e.g. {blocker.parent}" if blocker == Path(run_dir) else ""), file=blocker, field="run_dir")
+        raise RunFolderError(f"{blocker} is a file, where a folder was needed (the run folder {run_dir})", "give a folder path (a new "
+                             f"one is created), or move {blocker.name} away", file=blocker, field="run_dir")
     path = Path(run_dir) / LOCK_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     me = {"pid": os.getpid(), "host": socket.gethostname(), "started": now_text()}
