@@ -20,7 +20,7 @@ from typing import Any
 from neurosage.core.errors import ConfigError
 from neurosage.core.validate import check_arguments
 
-__all__ = ["atomic_path", "write_text", "write_json", "file_in_the_way"]
+__all__ = ["atomic_path", "write_text", "write_json", "json_default", "file_in_the_way"]
 
 
 @contextlib.contextmanager
@@ -68,12 +68,24 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     return Path(path)
 
 
-def _default(obj: Any) -> Any:
-    return asdict(obj) if hasattr(obj, "__dataclass_fields__") else str(obj)
+def json_default(obj: Any) -> Any:
+    """The JSON value of an object JSON has no type for: a dataclass its dict, numpy arrays and numbers and torch tensors their
+    lists and numbers (the same setting given as an array or a list writes alike), a set its sorted list (its str follows
+    the hash order, which changes between processes), anything else (a path) its str."""
+    if hasattr(obj, "__dataclass_fields__") and not isinstance(obj, type):
+        return asdict(obj)
+    if callable(getattr(obj, "tolist", None)):
+        return obj.tolist()
+    if isinstance(obj, (set, frozenset)):
+        try:
+            return sorted(obj)
+        except TypeError:
+            return sorted(obj, key=repr)
+    return str(obj)
 
 
-def write_json(path: str | os.PathLike, data: Any, default: Callable[[Any], Any] = _default) -> Path:
-    """Write ``data`` as indented JSON (dataclasses as dicts, other objects as str), atomically."""
+def write_json(path: str | os.PathLike, data: Any, default: Callable[[Any], Any] = json_default) -> Path:
+    """Write ``data`` as indented JSON (:func:`json_default` for other objects), atomically."""
     check_arguments(write_json, locals())
     return write_text(path, json.dumps(data, indent=2, default=default))
 

@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from neurosage.core.atomic import write_json
+from neurosage.core.atomic import json_default, write_json
 from neurosage.core.errors import ConfigError, NeurosageError, SearchFailed
 from neurosage.core.interrupts import signal_name
 from neurosage.core.validate import check_arguments, check_choices
@@ -100,8 +100,9 @@ def setting_changes(recorded: Mapping[str, Any], new: Mapping[str, Any]) -> dict
 
 
 def jsonable(value: Any) -> Any:
-    """``value`` as it reads back from JSON (tuples become lists, other objects their str), so settings compare as stored."""
-    return json.loads(json.dumps(value, default=str))
+    """``value`` as it reads back from JSON, so settings compare as stored: tuples become lists, other objects their
+    :func:`~neurosage.core.atomic.json_default` (an array its list, a set its sorted list, a path its str)."""
+    return json.loads(json.dumps(value, default=json_default))
 
 
 def settings_digest(settings: Mapping[str, Any]) -> str:

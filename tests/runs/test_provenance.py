@@ -4,11 +4,15 @@ import pytest
 
 from neurosage.core.errors import ConfigError
 from neurosage.runs.folder import RunFolder
-from neurosage.runs.provenance import jsonable, read_settings, record_run, setting_changes
+from neurosage.runs.provenance import jsonable, read_settings, record_run, setting_changes, settings_digest
 
 
 def test_settings_compare_as_stored():
     assert jsonable({"checkpoints": (1, 2), "path": __import__("pathlib").Path("a")}) == {"checkpoints": [1, 2], "path": "a"}
+    import numpy as np  # round 31's P70: an array was recorded as its str, so the same setting as a list digested otherwise
+
+    assert jsonable({"a": np.arange(3), "b": np.float32(0.5), "c": {"y", "x"}}) == {"a": [0, 1, 2], "b": 0.5, "c": ["x", "y"]}
+    assert settings_digest({"a": np.arange(3)}) == settings_digest({"a": [0, 1, 2]})
     assert setting_changes({"a": 1, "b": 2}, {"a": 1, "b": 3, "c": 4}) == {"b": {"run": 2, "session": 3}, "c": {"run": None, "session": 4}}
 
 
