@@ -4009,3 +4009,11 @@ def figures_into_a_file(tmp):
 
     (tmp / "afile").write_text("x")
     make_all(tmp, tmp / "afile")
+
+
+@case(ConfigError, "va holds 10 NaN or infinite value(s)")
+def triangle_correlations_of_nan_rdms(tmp):
+    """Found beside round 31: pearson_triangles of NaN triangles returned a tensor of NaN without a word."""
+    from neurosage.rsa import pearson_triangles
+
+    pearson_triangles(np.full((2, 5), np.nan), np.random.default_rng(0).normal(size=(3, 5)))
