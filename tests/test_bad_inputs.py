@@ -4017,3 +4017,13 @@ def triangle_correlations_of_nan_rdms(tmp):
     from neurosage.rsa import pearson_triangles
 
     pearson_triangles(np.full((2, 5), np.nan), np.random.default_rng(0).normal(size=(3, 5)))
+
+
+@case(ConfigError, "the control's images differ from the teacher's under the same stimulus ids")
+def control_on_other_images_with_the_same_ids(tmp):
+    """Found beside round 31: a control built on other images under the teacher's ids was partialled out by id."""
+    from neurosage.teachers import pixel_teacher, score_model_beyond
+
+    teacher = pixel_teacher(random_stimuli(np.random.default_rng(0), 10))
+    control = pixel_teacher(random_stimuli(np.random.default_rng(5), 10))
+    score_model_beyond(_net(), teacher, ["cell_0"], control=control)

@@ -277,11 +277,29 @@ def score_model_beyond(
     if not isinstance(control_rdms, xr.DataArray):
         raise ConfigError(f"the control is a {type(control).__name__}", "pass a control Teacher (pixel_teacher, category_teacher, "
                           "untrained_teacher) or its .rdms", field="control")
+    _refuse_other_images(teacher, control)
     names = [str(n) for n in control_rdms[STACK].values] if STACK in control_rdms.dims else []
     if paired is None:
         paired = set(teacher.endpoints) <= set(names)
     _, rdms = score_model_rdms(model, teacher, layers, compare_method=method, rdm=rdm, batch_size=batch_size, device=device, seed=seed)
     return partial_scores(teacher.rdms, rdms, control_rdms, method, paired=paired, n_bootstrap=n_bootstrap, seed=seed, control_name=name)
+
+
+def _refuse_other_images(teacher: Teacher, control: Any) -> None:
+    """Refuse a control Teacher built on other images under the same stimulus ids (matched by id, it would be a control of
+    other stimuli): both keep their images, which are compared pixel by pixel."""
+    from neurosage.data_adapters.imageset import ImageSet
+
+    mine, theirs = getattr(teacher, "images", None), getattr(control, "images", None)
+    if not (isinstance(mine, ImageSet) and isinstance(theirs, ImageSet)) or mine.stored_shape != theirs.stored_shape:
+        return
+    if mine.stimulus_ids is None or theirs.stimulus_ids is None or list(mine.stimulus_ids) != list(theirs.stimulus_ids):
+        return  # other ids: aligned (or refused) by id
+    differ = int((~mine.identical_to(theirs)).sum())
+    if differ:
+        raise ConfigError(f"the control's images differ from the teacher's under the same stimulus ids ({differ} of {len(mine)} images): "
+                          "it was built on other stimuli", "build the control on the teacher's own images (e.g. "
+                          "pixel_teacher(teacher.images))", field="control")
 
 
 def _describe(control: Teacher) -> str:
