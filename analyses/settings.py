@@ -24,7 +24,7 @@ from neurosage.core.once import warn_once
 from neurosage.core.validate import KnownFields
 from neurosage.rsa.methods import RDM_METHODS, check_rsa_methods, model_rdm_method
 from neurosage.spaces import SearchSpace, get_space, space_for
-from neurosage.training.configs import NetworkConfig, TrainConfig
+from neurosage.training.configs import MAX_EPOCHS, NetworkConfig, TrainConfig
 
 __all__ = ["RANGES", "EmbeddedConfig", "SearchOptions", "SearchConfig", "DemoConfig", "refuse_ignored", "is_set", "given_options", "CELL_OPTIONS",
            "EMBEDDED_TEACHER_OPTIONS", "TEACHER_OPTIONS"]
@@ -32,6 +32,8 @@ __all__ = ["RANGES", "EmbeddedConfig", "SearchOptions", "SearchConfig", "DemoCon
 log = logging.getLogger(__name__)
 
 _COUNT, _SOME, _POSITIVE, _NON_NEGATIVE = Range(1), Range(0), Range(0, open_low=True), Range(0)
+_EPOCHS = Range(0, MAX_EPOCHS, open_low=True, why=f"an epoch is a pass over the training set, and more than {MAX_EPOCHS} is a run that "
+                "would not end (steps given as epochs?)")
 
 #: The valid values of every numeric setting of every command (of each element for lists), checked by
 #: :func:`~neurosage.analyses.config_loading.check_settings` whichever way the config was built. A new numeric option must be
@@ -45,15 +47,18 @@ RANGES: dict[str, Range] = {
                      "resnet_blocks", "slurm_cores", "slurm_jobs", "start_width", "startup_trials", "teacher_depth", "top_k", "trial_steps",
                      "trials", "uniform_width", "workers", "mature_steps"), _COUNT),
     # may be zero
-    **dict.fromkeys(("long_subset", "deep_epochs", "slurm_gpus", "alpha", "alphas", "bn_recalibration", "keep_weights",
+    "deep_epochs": Range(0, MAX_EPOCHS, why=_EPOCHS.why),
+    **dict.fromkeys(("long_subset", "slurm_gpus", "alpha", "alphas", "bn_recalibration", "keep_weights",
                      "n_stem_cells", "repeat_mature", "select_after"), _NON_NEGATIVE),
     # seeds: what numpy's legacy generators and torch's CUDA generator take
     **dict.fromkeys(("seed", "seeds", "second_seed"), Range(0, 2**32 - 1, why="a seed is an unsigned 32-bit integer")),
     "n_val": Range(10, why="P is the accuracy on n-val held-out images: on fewer than 10 it moves in steps of more than 10%, "
                            "and every candidate ties"),
     # positive amounts
-    **dict.fromkeys(("long_epochs", "bench_epochs", "final_epochs", "final_params", "lr", "premature_epochs", "premature_epochs_grid",
-                     "rerank_epochs", "rl_learning_rate", "teacher_epochs", "temperature", "width_multiplier"), _POSITIVE),
+    **dict.fromkeys(("final_params", "lr", "rl_learning_rate", "temperature", "width_multiplier"), _POSITIVE),
+    # epochs: passes over the training set; more than MAX_EPOCHS is a run that would not end (steps given as epochs?)
+    **dict.fromkeys(("long_epochs", "bench_epochs", "final_epochs", "premature_epochs", "premature_epochs_grid", "rerank_epochs",
+                     "teacher_epochs"), _EPOCHS),
     "n_stimuli": Range(3),
     "tpe_gamma": Range(0, 1, open_low=True),
     "gamma": Range(0, 1),

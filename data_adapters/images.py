@@ -166,7 +166,7 @@ def load_fashion_mnist(split: str = "train", root: str | os.PathLike | None = No
     images_path = _find(root, f"{prefix}-images-idx3-ubyte")
     images = read_idx(images_path)
     if images.ndim != 3 or images.dtype != np.uint8 or images.shape[1:] != (28, 28):
-        raise DataFormatError(f"images are {images.dtype} of shape {images.shape}, expected uint8 (N, 28, 28)",
+        raise DataFormatError(f"images are {images.dtype.name} of shape {images.shape}, expected uint8 (N, 28, 28)",
                               "use Fashion-MNIST's own idx3 image file", file=images_path, field="images")
     labels_path = _find(root, f"{prefix}-labels-idx1-ubyte")
     labels = read_idx(labels_path)

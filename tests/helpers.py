@@ -76,8 +76,12 @@ def write_idx(path, array, gz=True):
     import gzip
     import struct
 
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(struct.pack(">I", d) for d in array.shape)
-    data = header + array.astype(np.uint8).tobytes()
+    codes = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C, np.float32: 0x0D, np.float64: 0x0E}
+    array = np.asarray(array)
+    if array.dtype.type not in codes:  # the format has no code for it: written as uint8, as before
+        array = array.astype(np.uint8)
+    header = bytes([0, 0, codes[array.dtype.type], array.ndim]) + b"".join(struct.pack(">I", d) for d in array.shape)
+    data = header + array.astype(array.dtype.newbyteorder(">")).tobytes()  # idx is big-endian, in the array's own type
     path.write_bytes(gzip.compress(data) if gz else data)
 
 

@@ -4027,3 +4027,36 @@ def control_on_other_images_with_the_same_ids(tmp):
     teacher = pixel_teacher(random_stimuli(np.random.default_rng(0), 10))
     control = pixel_teacher(random_stimuli(np.random.default_rng(5), 10))
     score_model_beyond(_net(), teacher, ["cell_0"], control=control)
+
+
+# ---------------------------------------------------------------- round 32 (fresh eyes)
+def test_a_run_record_called_without_with_says_it_did_nothing(tmp_path):
+    """P42: record_run(...) without `with` recorded nothing, without a word."""
+    from neurosage.runs import record_run
+
+    with pytest.warns(RuntimeWarning, match=r"record_run\(\.\.\.\) was called without `with`, so it did nothing"):
+        record_run(tmp_path / "run", {"budget": 2})
+    assert not (tmp_path / "run").exists()
+    with record_run(tmp_path / "run", {"budget": 2}):
+        pass
+    assert (tmp_path / "run" / "run.json").is_file()
+
+
+@case(ConfigError, "kernel holds 9 NaN or infinite value(s)")
+def naswot_score_of_a_nan_kernel(tmp):
+    """P82: logdet_score of a NaN kernel: nan, with numpy's 'invalid value encountered in slogdet'."""
+    from neurosage.proxies.relu_codes import logdet_score
+
+    logdet_score(np.full((3, 3), np.nan))
+
+
+@case(ConfigError, "more than 1000 is a run that would not end")
+def teacher_trained_for_a_billion_epochs(tmp):
+    """T06: teacher-epochs = 1e9 ran without a word until killed (a run that would not end)."""
+    SearchConfig(teacher_epochs=1e9)
+
+
+@case(ConfigError, "at most 1000")
+def training_for_a_billion_epochs(tmp):
+    """The same bound for a TrainConfig built in Python."""
+    TrainConfig(epochs=1e9)

@@ -16,7 +16,7 @@ from typing import Any
 from neurosage.core.errors import ConfigError
 from neurosage.core.once import warn_once
 from neurosage.core.validate import KnownFields, check_arguments
-from neurosage.training.configs import NetworkConfig, RDMOptions, TrainConfig
+from neurosage.training.configs import MAX_EPOCHS, NetworkConfig, RDMOptions, TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +114,9 @@ class PoolSpec(KnownFields):
             raise ConfigError(f"{shown} {'are' if len(over) > 1 else 'is'} more than the pool's {self.n_architectures} architectures",
                               f"set {' and '.join(n.replace('_', '-') for n in over)} to at most n-architectures (in Python: PoolSpec(..., "
                               + ", ".join(f"{n}={self.n_architectures}" for n in over) + "), or 0 for none)", field=over[0])
-        if not (isinstance(self.long_epochs, (int, float)) and not isinstance(self.long_epochs, bool) and 0 < self.long_epochs < 1e4):
-            raise ConfigError(f"long-epochs must be a positive number, got {self.long_epochs!r}", "set long-epochs to e.g. 10", field="long_epochs")
+        if not (isinstance(self.long_epochs, (int, float)) and not isinstance(self.long_epochs, bool) and 0 < self.long_epochs <= MAX_EPOCHS):
+            raise ConfigError(f"long-epochs must be a positive number of at most {MAX_EPOCHS}, got {self.long_epochs!r}", "set long-epochs "
+                              "to e.g. 10", field="long_epochs")
         self.protocol()  # TrainConfig checks batch size, learning rate, schedule and recalibration
         self.rdm_options()  # RDMOptions checks the RDM method and the subsampling
         from neurosage.rsa.methods import model_rdm_method

@@ -70,6 +70,9 @@ def logdet_score(kernel: np.ndarray) -> float:
     if kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1] or not kernel.size:
         raise ConfigError(f"kernel must be a square (images x images) matrix, got shape {kernel.shape}", "give relu_kernel(codes) of a "
                           "batch (one row and one column per image)", field="kernel")
+    if not np.isfinite(kernel).all():  # numpy's "invalid value encountered in slogdet" and a NaN score otherwise
+        raise ConfigError(f"kernel holds {int((~np.isfinite(kernel)).sum())} NaN or infinite value(s)", "give relu_kernel(...) of a batch "
+                          "(its entries are counts of agreeing ReLU codes, always finite)", field="kernel")
     _, logdet = np.linalg.slogdet(kernel)
     return float(logdet)
 

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from neurosage.core.atomic import file_in_the_way
+from neurosage.core.contexts import context_only
 from neurosage.core.errors import RunFolderError
 from neurosage.core.validate import check_arguments
 from neurosage.runs.layout import LOCK_FILE
@@ -66,7 +67,7 @@ def running_driver(run_dir: str | Path) -> dict | None:
     return holder
 
 
-@contextlib.contextmanager
+@context_only
 def run_lock(run_dir: str | Path) -> Iterator[Path]:
     """Hold ``<run_dir>/driver.lock`` for the ``with`` body."""
     check_arguments(run_lock, locals())

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from neurosage.core.atomic import json_default, write_json
+from neurosage.core.contexts import context_only
 from neurosage.core.errors import ConfigError, NeurosageError, SearchFailed
 from neurosage.core.interrupts import signal_name
 from neurosage.core.validate import check_arguments, check_choices
@@ -129,7 +130,7 @@ def _journal_run_id(run_dir: Path) -> str | None:
     return Journal(path).run_id() if path.is_file() else None
 
 
-@contextlib.contextmanager
+@context_only
 def record_run(
     run_dir: str | Path, settings: Mapping[str, Any], *, seeds: Mapping[str, Any] | None = None, device: str | None = None,
     current: Sequence[str] = (), data_fingerprint: str | None = None,

@@ -15,9 +15,12 @@ from neurosage.core.errors import ConfigError
 from neurosage.core.once import warn_once
 from neurosage.core.validate import KnownFields, check_arguments, check_fields, is_whole_number
 
-__all__ = ["NetworkConfig", "TrainConfig", "RDMOptions", "Schedule", "check_bn_recalibration"]
+__all__ = ["MAX_EPOCHS", "NetworkConfig", "TrainConfig", "RDMOptions", "Schedule", "check_bn_recalibration"]
 
 log = logging.getLogger(__name__)
+
+#: The most epochs any training takes (passes over the training set): more is a run that would not end (steps given as epochs?).
+MAX_EPOCHS = 1000
 
 #: The learning-rate schedules of :class:`TrainConfig`.
 Schedule = Literal["cosine", "step", "constant"]
@@ -129,8 +132,9 @@ class TrainConfig(KnownFields):
         if self.steps is not None and (isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1):
             raise ConfigError(f"training steps must be a positive integer, got {self.steps!r}", "set premature-steps (or steps) to 1 or more",
                               field="steps")
-        if self.epochs is not None and not (isinstance(self.epochs, (int, float)) and 0 < self.epochs < float("inf")):
-            raise ConfigError(f"training epochs must be a positive number, got {self.epochs!r}", "set premature-epochs to e.g. 0.2", field="epochs")
+        if self.epochs is not None and not (isinstance(self.epochs, (int, float)) and 0 < self.epochs <= MAX_EPOCHS):
+            raise ConfigError(f"training epochs must be a positive number of at most {MAX_EPOCHS} (more is a run that would not end), got "
+                              f"{self.epochs!r}", "set premature-epochs to e.g. 0.2 (or steps=N for a number of batches)", field="epochs")
         if not (is_whole_number(self.batch_size) and self.batch_size >= 1):
             raise ConfigError(f"batch size must be a positive integer, got {self.batch_size!r}", "set batch-size to e.g. 64", field="batch_size")
         check_bn_recalibration(self.bn_recalibration)
