@@ -118,7 +118,8 @@ def make_assembly(
         return len(column) if hasattr(column, "__len__") and not isinstance(column, str) else None
 
     n_ids, per_neuroid = count(stimulus_id), {count(region), count(neuroid_id)}
-    if values.ndim == 2 and n_ids == n_neur != n_pres and n_pres in per_neuroid:  # neuroids x presentations, by both sides' metadata
+    if values.ndim == 2 and n_ids == n_neur != n_pres and (n_pres in per_neuroid or per_neuroid == {None}):  # neuroids x presentations
+        # (by both sides' metadata, or by the ids alone when no per-neuroid list is given: a region name for all)
         raise AssemblyError([f"values have shape {values.shape} and there are {n_ids} stimulus ids: the array looks transposed (neuroids x "
                              "presentations); fix: pass values.T (rows are presentations, columns neuroids)"])
     regions_ = [region] * n_neur if isinstance(region, str) else list(_column(region, n_neur, REGION, NEUROID))
@@ -364,13 +365,16 @@ def average_repetitions(assembly: xr.DataArray, *, by: str = STIMULUS_ID) -> xr.
                              + (f" (the presentation coords are {presentation})" if near else "")])
     assembly = assembly.transpose(PRESENTATION, ...)
     codes, uniques = pd.factorize(assembly[by].values, sort=False)
-    if by != STIMULUS_ID and STIMULUS_ID in assembly.coords and assembly[STIMULUS_ID].dims == (PRESENTATION,):
-        mixed = pd.Series(assembly[STIMULUS_ID].values).groupby(codes).nunique()
+    identity = next((c for c in (STIMULUS_ID, "image_id") if c != by and c in assembly.coords and assembly[c].dims == (PRESENTATION,)),
+                    None)  # what names a stimulus: stimulus_id, or BrainIO's image_id when a recording has only that
+    if identity is not None:
+        mixed = pd.Series(assembly[identity].values).groupby(codes).nunique()
         if (mixed > 1).any():  # by='repetition': each group would average different stimuli, and their ids would be dropped
+            value = uniques[int(mixed.idxmax())]
             raise AssemblyError([f"average_repetitions: by={by!r} groups presentations of different stimuli (its value "
-                                 f"{uniques[int(mixed.idxmax())]!r} holds {int(mixed.max())} stimulus ids), so their average would mix them; "
-                                 f"fix: by names the coord that is the same for every repetition of one stimulus (the default, "
-                                 f"{STIMULUS_ID!r}); a coord that counts repetitions ({by!r}) is dropped by the averaging"])
+                                 f"{getattr(value, 'item', lambda: value)()!r} holds {int(mixed.max())} {identity} values), so their average "
+                                 f"would mix them; fix: by names the coord that is the same for every repetition of one stimulus (here "
+                                 f"by={identity!r}); a coord that counts repetitions ({by!r}) is dropped by the averaging"])
     order = np.argsort(codes, kind="stable")
     starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0])
     values = np.asarray(assembly.values, dtype=np.float64 if assembly.dtype.kind != "f" else assembly.dtype)

@@ -4060,3 +4060,31 @@ def teacher_trained_for_a_billion_epochs(tmp):
 def training_for_a_billion_epochs(tmp):
     """The same bound for a TrainConfig built in Python."""
     TrainConfig(epochs=1e9)
+
+
+# ---------------------------------------------------------------- round 33 (fresh eyes)
+@case(AssemblyError, "groups presentations of different stimuli (its value 0 holds 4 image_id values)")
+def average_by_repetition_of_a_recording_named_by_image_id(tmp):
+    """P04: a BrainIO recording with image_id and no stimulus_id: by='repetition' averaged different images, without a word."""
+    values = np.random.default_rng(0).normal(size=(8, 3))
+    recording = xr.DataArray(values, dims=("presentation", "neuroid"), coords={
+        "image_id": ("presentation", [f"im{i % 4}" for i in range(8)]), "repetition": ("presentation", [i // 4 for i in range(8)]),
+        "neuroid_id": ("neuroid", ["n0", "n1", "n2"]), "region": ("neuroid", ["IT"] * 3)})
+    average_repetitions(recording, by="repetition")
+
+
+@case(AssemblyError, "the array looks transposed (neuroids x presentations)")
+def recording_transposed_with_one_region_name(tmp):
+    """P07: values (neuroids x stimuli) with region='IT': the fix asked for one stimulus_id per presentation."""
+    make_assembly(np.random.default_rng(0).normal(size=(5, 8)), stimulus_id=[f"s{i}" for i in range(8)], region="IT")
+
+
+def test_a_search_weighing_tg_by_zero_says_it_ranks_by_p_alone(caplog):
+    """C26: --alpha 0 with objective p+tg trained and scored the teacher for nothing, without a word."""
+    from neurosage.core import once
+
+    once._SAID.discard(("neurosage.search.candidate", ("alpha zero",)))
+    images = random_stimuli(np.random.default_rng(0), 12)
+    with caplog.at_level("WARNING", logger="neurosage.search.candidate"):
+        CandidateTask(images.subset(range(6)), images.subset(range(6, 12)), objective="p+tg", alpha=0.0, teacher=_teacher())
+    assert "alpha = 0: the score P + 0 x TG is P alone" in caplog.text

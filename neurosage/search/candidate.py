@@ -76,6 +76,9 @@ class CandidateTask:
 
     def _check_objective(self) -> None:
         check_objective(self.objective, self.alpha)
+        if self.objective == "p+tg" and self.alpha == 0:  # said, not refused (a comparison's alpha grid starts at 0)
+            warn_once(log, ("alpha zero",), "alpha = 0: the score P + 0 x TG is P alone, so the teacher's TG is computed for every "
+                      "candidate and ranks nothing (objective 'p' skips it; an alpha above 0 weighs it)")
         if self.objective != "p" and self.teacher is None:
             raise ConfigError(f"objective {self.objective!r} needs a teacher", "give a teacher, or use objective 'p'", field="objective")
 
