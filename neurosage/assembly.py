@@ -118,8 +118,11 @@ def make_assembly(
         return len(column) if hasattr(column, "__len__") and not isinstance(column, str) else None
 
     n_ids, per_neuroid = count(stimulus_id), {count(region), count(neuroid_id)}
-    if values.ndim == 2 and n_ids == n_neur != n_pres and (n_pres in per_neuroid or per_neuroid == {None}):  # neuroids x presentations
-        # (by both sides' metadata, or by the ids alone when no per-neuroid list is given: a region name for all)
+    if values.ndim == 2 and n_ids == n_neur != n_pres and per_neuroid == {None}:  # the ids fit the columns, and nothing else tells
+        raise AssemblyError([f"coord 'stimulus_id' has {n_ids} ids and the values {n_pres} rows (presentations), while their {n_neur} "
+                             "columns match the ids: the array may be transposed (neuroids x presentations); fix: pass values.T if the "
+                             "rows are neuroids, else give one stimulus_id per row"])
+    if values.ndim == 2 and n_ids == n_neur != n_pres and n_pres in per_neuroid:  # neuroids x presentations, by both sides' metadata
         raise AssemblyError([f"values have shape {values.shape} and there are {n_ids} stimulus ids: the array looks transposed (neuroids x "
                              "presentations); fix: pass values.T (rows are presentations, columns neuroids)"])
     regions_ = [region] * n_neur if isinstance(region, str) else list(_column(region, n_neur, REGION, NEUROID))

@@ -4073,7 +4073,7 @@ def average_by_repetition_of_a_recording_named_by_image_id(tmp):
     average_repetitions(recording, by="repetition")
 
 
-@case(AssemblyError, "the array looks transposed (neuroids x presentations)")
+@case(AssemblyError, "the array may be transposed (neuroids x presentations); fix: pass values.T")
 def recording_transposed_with_one_region_name(tmp):
     """P07: values (neuroids x stimuli) with region='IT': the fix asked for one stimulus_id per presentation."""
     make_assembly(np.random.default_rng(0).normal(size=(5, 8)), stimulus_id=[f"s{i}" for i in range(8)], region="IT")
@@ -4088,3 +4088,20 @@ def test_a_search_weighing_tg_by_zero_says_it_ranks_by_p_alone(caplog):
     with caplog.at_level("WARNING", logger="neurosage.search.candidate"):
         CandidateTask(images.subset(range(6)), images.subset(range(6, 12)), objective="p+tg", alpha=0.0, teacher=_teacher())
     assert "alpha = 0: the score P + 0 x TG is P alone" in caplog.text
+
+
+# ---------------------------------------------------------------- round 34 (fresh eyes)
+@case(ConfigError, "channels last (N, H, W, C); fix: move the channels first: x.permute(0, 3, 1, 2)")
+def activations_of_channels_last_images(tmp):
+    """P115: a channels-last batch was told 'or build it with in_channels=28'."""
+    from neurosage.training.activations import extract_activations
+
+    extract_activations(_net(), torch.zeros(4, 12, 12, 1), ["cell_0"])
+
+
+@case(ConfigError, "max_features = 0 keeps no unit of any layer")
+def activations_keeping_no_feature(tmp):
+    """P117: max_features=0: 'dim neuroid is empty; fix: check the selection', naming neither the argument nor a fix."""
+    from neurosage.training.activations import extract_activations
+
+    extract_activations(_net(), torch.zeros(4, 1, 12, 12), ["cell_0"], max_features=0)

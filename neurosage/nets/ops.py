@@ -43,6 +43,9 @@ def check_input_channels(x: object, expected: int, who: str, argument: str = "c_
                           "of an ImageSet", field="x")
     if isinstance(x, torch.Tensor) and (x.dim() != 4 or x.shape[1] != expected):
         shape = tuple(x.shape)
+        if x.dim() == 4 and shape[-1] == expected:  # (N, H, W, C): channels last, as PIL and numpy images are laid out
+            raise ConfigError(f"{who} takes (N, {expected}, H, W) input, and was given shape {shape}: channels last (N, H, W, C)",
+                              "move the channels first: x.permute(0, 3, 1, 2)", field="x")
         raise ConfigError(f"{who} takes (N, {expected}, H, W) input ({argument}={expected}), got shape {shape}",
                           f"give it a batch of {expected}-channel images" + (f", or build it with {argument}={shape[1]}" if x.dim() == 4 else
                                                                               " (one image: x.unsqueeze(0))"), field="x")

@@ -65,6 +65,9 @@ def extract_activations(
     if isinstance(images, torch.Tensor) and images.ndim != 4:  # torch's "required rank 4 tensor" otherwise
         raise ConfigError(f"images is a tensor of shape {tuple(images.shape)}, and a batch of images is (N, C, H, W)",
                           "add the channel dim (images.unsqueeze(1) for grey images), or pass an ImageSet", field="images")
+    if max_features is not None and max_features < 1:  # every layer would keep no unit: an empty assembly
+        raise ConfigError(f"max_features = {max_features} keeps no unit of any layer", "give max_features of 1 or more (e.g. 1000), or "
+                          "None for every unit", field="max_features")
     own = getattr(images, "stimulus_ids", None)
     if stimulus_ids is not None and own is not None and list(map(str, stimulus_ids)) != list(map(str, own)):
         raise ConfigError(f"stimulus_ids were given ({len(stimulus_ids)}), and images ({type(images).__name__}) has its own "
