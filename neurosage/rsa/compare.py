@@ -376,10 +376,15 @@ def _triangles(rdms: xr.DataArray, device) -> torch.Tensor:
     return values
 
 
-def _refuse_nonfinite(values: torch.Tensor) -> None:
+def _refuse_nonfinite(values: torch.Tensor, name: str | None = None, who: str = "") -> None:
+    """Refuse NaN or infinite entries (a correlation of them is NaN, without a word): naming the argument ``name`` of the public
+    function ``who`` when given, else as the RDMs' dissimilarities."""
     if all_finite(values):
         return
     bad = int((~torch.isfinite(values)).sum())
+    if bad and name is not None:
+        raise ConfigError(f"{who}: {name} holds {bad} NaN or infinite value(s), whose correlation is undefined",
+                          "compare RDMs of finite responses (compare_rdms names the RDM that holds them)", field=name)
     if bad:
         raise RDMAlignmentError(
             f"the RDM(s) hold {bad} non-finite dissimilarities",
@@ -426,7 +431,6 @@ def pearson_full(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor | None:
         raise ConfigError(f"pearson_full takes two stacks of square matrices of one size, (k, N, N) and (m, N, N), got shapes "
                           f"{tuple(a.shape)} and {tuple(b.shape)}", "stack RDMs of the same stimuli (compare_rdms does this from RDMs)",
                           field="b")
-    _refuse_non_finite(pearson_full, a=a, b=b)
     k, n_rows = a.shape[0], a.shape[-1]
     x, y = a.reshape(k, -1), b.reshape(b.shape[0], -1)
     n_pairs = n_rows * (n_rows - 1) / 2
@@ -459,23 +463,17 @@ def pearson_triangles(va: torch.Tensor, vb: torch.Tensor) -> torch.Tensor:
         raise ConfigError(f"pearson_triangles takes two (k, n) and (m, n) matrices of RDM triangles (one row each), got shapes "
                           f"{tuple(va.shape)} and {tuple(vb.shape)}", "stack the triangles as rows, of RDMs of the same stimuli "
                           "(compare_rdms does this from RDMs)", field="vb")
-    _refuse_non_finite(pearson_triangles, va=va, vb=vb)
 
     def normalized(t: torch.Tensor) -> torch.Tensor:
         t = t - t.mean(dim=1, keepdim=True)
         norms = torch.linalg.vector_norm(t, dim=1, keepdim=True)
         return t / torch.sqrt(_checked_variance(norms.squeeze(1) ** 2))[:, None]
 
-    return (normalized(va) @ normalized(vb).T).clamp_(-1.0, 1.0)
-
-
-def _refuse_non_finite(fn: Any, **tensors: torch.Tensor) -> None:
-    """Refuse NaN or infinite entries (a correlation of them is NaN, without a word), naming the argument."""
-    for name, t in tensors.items():
-        bad = ~torch.isfinite(t)
-        if bool(bad.any()):
-            raise ConfigError(f"{fn.__name__}: {name} holds {int(bad.sum())} NaN or infinite value(s), whose correlation is undefined",
-                              "compare RDMs of finite responses (compare_rdms names the RDM that holds them)", field=name)
+    sim = normalized(va) @ normalized(vb).T
+    if not all_finite(sim):  # checked only then (as pearson_full does): NaN triangles give NaN, without a word otherwise
+        _refuse_nonfinite(va, "va", "pearson_triangles")
+        _refuse_nonfinite(vb, "vb", "pearson_triangles")
+    return sim.clamp_(-1.0, 1.0)
 
 
 def _checked_variance(var: torch.Tensor) -> torch.Tensor:
